@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AssetsConfig(AppConfig):
+    name = "assets"
+
+    def ready(self) -> None:
+        import assets.jobs  # noqa: F401  (registers the job handlers)

@@ -1,0 +1,130 @@
+"""Storing uploads as catalog rows and describing rows in the legacy JSON shapes."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from django.utils import timezone
+
+from assets.models import MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
+from echofu import paths
+from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_upload
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def local_time(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime(TIME_FORMAT) if moment else ""
+
+
+def save_reference_audio(upload, owner=None) -> ReferenceAudio:
+    stored = store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS)
+    return ReferenceAudio.objects.create(
+        file=stored.relative_path,
+        original_name=stored.original_name,
+        size=stored.size,
+        duration=stored.info.duration,
+        codec=stored.info.audio_codec,
+        sample_rate=stored.info.sample_rate,
+        channels=stored.info.channels,
+        owner=owner if getattr(owner, "is_authenticated", False) else None,
+    )
+
+
+def save_training_video(upload, owner=None) -> TrainingVideo:
+    stored = store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS)
+    return TrainingVideo.objects.create(
+        file=stored.relative_path,
+        original_name=stored.original_name,
+        size=stored.size,
+        **video_fields(stored.info),
+        owner=owner if getattr(owner, "is_authenticated", False) else None,
+    )
+
+
+def video_fields(info) -> dict:
+    return {
+        "duration": info.duration,
+        "width": info.width,
+        "height": info.height,
+        "fps": round(info.fps, 3),
+        "has_audio": info.has_audio,
+    }
+
+
+def file_info(asset: MediaFile) -> dict:
+    """The legacy file-info object, plus the row id and original name."""
+    stat = os.stat(paths.absolute(asset.file.name))
+    return {
+        "id": asset.pk,
+        "filename": asset.filename,
+        "original_name": asset.original_name,
+        "size": stat.st_size,
+        "size_mb": round(stat.st_size / (1024 * 1024), 2),
+        "created_time": local_time(asset.created_at),
+        "modified_time": local_time(datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())),
+        "file_type": asset.file_type,
+        "relative_path": asset.relative_path,
+        "duration": asset.duration,
+    }
+
+
+def training_video_info(video: TrainingVideo) -> dict:
+    info = file_info(video)
+    info.update(
+        width=video.width,
+        height=video.height,
+        fps=video.fps,
+        has_audio=video.has_audio,
+        probe_status=video.probe_status,
+        probe=video.probe,
+        probe_error=video.probe_error,
+    )
+    return info
+
+
+def available(queryset):
+    """Rows whose file is still on disk (files deleted by hand are not offered)."""
+    return [row for row in queryset if row.exists()]
+
+
+def speaker_info(profile: SpeakerProfile) -> dict:
+    return {
+        "id": profile.speaker_id,
+        "name": profile.speaker_id,
+        "created_at": local_time(profile.created_at),
+        "reference_audio": paths.public_path(profile.reference_path),
+        "status": "已提取特征",
+        "version": profile.version,
+        "f0_mean": profile.f0_mean,
+        "duration": profile.duration,
+        "clean_clip": paths.public_path(profile.clean_clip.name) if profile.clean_clip else "",
+    }
+
+
+def latest_speakers():
+    """The newest version of every speaker id."""
+    seen, latest = set(), []
+    for profile in SpeakerProfile.objects.order_by("-created_at", "-version"):
+        if profile.speaker_id not in seen:
+            seen.add(profile.speaker_id)
+            latest.append(profile)
+    return latest
+
+
+def find_catalog_audio(value: str) -> str:
+    """Media-relative path of a catalogued audio (reference, generated or recording); ValueError otherwise."""
+    from assets.models import GeneratedAudio
+
+    try:
+        relative = paths.resolve_request_path(value)
+    except paths.PathRejected as exc:
+        raise ValueError(f"音频路径无效: {exc}") from exc
+    known = (
+        ReferenceAudio.objects.filter(file=relative).exists()
+        or GeneratedAudio.objects.filter(file=relative).exists()
+        or relative.startswith(paths.RECORDINGS + "/")
+    )
+    if not known or not paths.absolute(relative).is_file():
+        raise ValueError("音频不在素材库中, 请先上传参考音频")
+    return relative

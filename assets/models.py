@@ -1,0 +1,127 @@
+import os
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from echofu import paths
+
+
+class MediaFile(models.Model):
+    """A file under MEDIA_ROOT that the catalog knows; the row is the source of truth."""
+
+    file = models.FileField(max_length=500, help_text="path relative to the media root")
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField(default=0, help_text="bytes")
+    duration = models.FloatField(null=True, blank=True, help_text="seconds")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.filename
+
+    @property
+    def filename(self) -> str:
+        return os.path.basename(self.file.name)
+
+    @property
+    def relative_path(self) -> str:
+        return paths.public_path(self.file.name)
+
+    @property
+    def file_type(self) -> str:
+        return os.path.splitext(self.file.name)[1].lstrip(".").upper()
+
+    def exists(self) -> bool:
+        return bool(self.file.name) and paths.absolute(self.file.name).is_file()
+
+
+class ReferenceAudio(MediaFile):
+    """A voice recording uploaded (or dropped into voices/ref_voices) to clone a voice from."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        SCAN = "scan", "found by scan_media"
+
+    codec = models.CharField(max_length=32, blank=True, default="")
+    sample_rate = models.IntegerField(default=0)
+    channels = models.IntegerField(default=0)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+
+    class Meta(MediaFile.Meta):
+        verbose_name = "reference audio"
+
+
+class TrainingVideo(MediaFile):
+    """A video of one person speaking, the input of talking-head training."""
+
+    class ProbeStatus(models.TextChoices):
+        PENDING = "pending"
+        OK = "ok", "checked"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=16, choices=ReferenceAudio.Source.choices, default=ReferenceAudio.Source.UPLOAD)
+    width = models.IntegerField(default=0)
+    height = models.IntegerField(default=0)
+    fps = models.FloatField(default=0)
+    has_audio = models.BooleanField(default=False)
+    probe_status = models.CharField(max_length=16, choices=ProbeStatus.choices, default=ProbeStatus.PENDING)
+    probe = models.JSONField(default=dict, blank=True, help_text="face statistics and quality findings")
+    probe_error = models.TextField(blank=True, default="")
+    probe_job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(MediaFile.Meta):
+        verbose_name = "training video"
+
+    @property
+    def one_face_share(self) -> float | None:
+        return self.probe.get("one_face_share")
+
+    @property
+    def quality_errors(self) -> list[str]:
+        return list(self.probe.get("errors", []))
+
+    @property
+    def quality_warnings(self) -> list[str]:
+        return list(self.probe.get("warnings", []))
+
+
+class SpeakerProfile(models.Model):
+    """A cloned voice: d-vector, pitch statistics and the cleaned reference clip."""
+
+    speaker_id = models.CharField(max_length=64, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.SET_NULL, related_name="speakers")
+    reference_path = models.CharField(max_length=500, help_text="media-relative path of the source recording")
+    clean_clip = models.FileField(max_length=500, blank=True)
+    features = models.JSONField(default=dict, blank=True, help_text="embedding, F0 statistics, envelope")
+    f0_mean = models.FloatField(null=True, blank=True, help_text="Hz")
+    f0_low = models.FloatField(null=True, blank=True, help_text="Hz, 5th percentile")
+    f0_high = models.FloatField(null=True, blank=True, help_text="Hz, 95th percentile")
+    duration = models.FloatField(null=True, blank=True, help_text="seconds of cleaned speech")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["speaker_id", "version"], name="unique_speaker_version")]
+
+    def __str__(self) -> str:
+        return f"{self.speaker_id} v{self.version}"
+
+
+class GeneratedAudio(MediaFile):
+    """Speech synthesised in a cloned voice."""
+
+    speaker = models.ForeignKey(SpeakerProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="generated")
+    text = models.TextField(blank=True, default="")
+    engine = models.CharField(max_length=32, blank=True, default="")
+    pitch = models.FloatField(default=0, help_text="semitones")
+    job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(MediaFile.Meta):
+        verbose_name = "generated audio"

@@ -1,0 +1,77 @@
+import logging
+
+from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
+from echofu.responses import allow_methods
+
+from assets import catalog, jobs
+from assets.models import ReferenceAudio, TrainingVideo
+from echofu import responses
+from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+
+logger = logging.getLogger(__name__)
+
+
+def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
+    """(row, None) when stored, (None, error response) otherwise."""
+    limit_uploads(request, limit_bytes)
+    try:
+        return save(read_uploaded_file(request, field), request.user), None
+    except UploadRejected as exc:
+        return None, responses.error(str(exc), 400)
+    except Exception as exc:
+        logger.exception("upload failed")
+        return None, responses.error(f"{failure}: {exc}", 500)
+
+
+def _uploaded(asset, message: str, **extra):
+    return responses.success(
+        message,
+        filename=asset.filename,
+        relative_path=asset.relative_path,
+        original_name=asset.original_name,
+        id=asset.pk,
+        **extra,
+    )
+
+
+@csrf_exempt
+@allow_methods("POST")
+def upload_reference_audio(request):
+    audio, failed = _store_upload(request, "audio", settings.ECHOFU["MAX_AUDIO_BYTES"], catalog.save_reference_audio, "音频上传失败")
+    return failed or _uploaded(audio, "音频上传成功")
+
+
+@csrf_exempt
+@allow_methods("POST")
+def upload_training_video(request):
+    video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], catalog.save_training_video, "视频上传失败")
+    if failed:
+        return failed
+    probe = jobs.start_probe(video)
+    return _uploaded(video, "视频上传成功", probe_task_id=probe.pk)
+
+
+def _listing(rows, describe):
+    try:
+        files = [describe(row) for row in catalog.available(rows)]
+    except Exception as exc:
+        logger.exception("listing failed")
+        return responses.error(str(exc), 500, files=[], total_count=0)
+    return responses.success(files=files, total_count=len(files))
+
+
+@allow_methods("GET")
+def reference_audios(request):
+    return _listing(ReferenceAudio.objects.all(), catalog.file_info)
+
+
+@allow_methods("GET")
+def training_videos(request):
+    return _listing(TrainingVideo.objects.all(), catalog.training_video_info)
+
+
+@allow_methods("GET")
+def cloned_audios(request):
+    audios = [catalog.speaker_info(profile) for profile in catalog.latest_speakers()]
+    return responses.success(audios=audios, total_count=len(audios))

@@ -1,0 +1,49 @@
+"""Fixtures for the Django apps' tests (engine tests under engines/ need no Django)."""
+from pathlib import Path
+
+import pytest
+
+ENGINES_DIR = Path(__file__).parent / "engines"
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(request, tmp_path_factory):
+    """Each Django test gets its own empty media tree."""
+    if request.node.path.is_relative_to(ENGINES_DIR):
+        yield None
+        return
+    settings = request.getfixturevalue("settings")
+    root = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = root
+    settings.FILE_UPLOAD_TEMP_DIR = str(root / "tmp" / "uploads")
+    from echofu import paths
+
+    paths.ensure_media_tree()
+    yield root
+
+
+@pytest.fixture
+def media_root(isolated_media) -> Path:
+    return isolated_media
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture
+def wav_file(tmp_path) -> Path:
+    from engines.testing.simple_media import write_tone_wav
+
+    return write_tone_wav(tmp_path / "声音 sample.wav", seconds=1.5)
+
+
+@pytest.fixture
+def plain_video(tmp_path) -> Path:
+    from engines.testing.simple_media import write_plain_video
+
+    return write_plain_video(tmp_path / "clip.mp4", seconds=1.0)
+

@@ -1,0 +1,54 @@
+"""Admin display helpers shared by every app that catalogs files."""
+from django.contrib import admin
+from django.utils.html import format_html
+
+from echofu import paths
+
+
+def human_size(size: int | None) -> str:
+    size = float(size or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def media_link(relative: str, label: str = "open") -> str:
+    if not relative:
+        return "-"
+    return format_html('<a href="/{}" target="_blank">{}</a>', paths.public_path(relative), label)
+
+
+def media_player(relative: str, kind: str) -> str:
+    if not relative or not paths.absolute(relative).is_file():
+        return "file missing"
+    tag = "video" if kind == "video" else "audio"
+    return format_html('<{} controls preload="metadata" src="/{}" style="max-width:480px"></{}>', tag, paths.public_path(relative), tag)
+
+
+class MediaFileAdmin(admin.ModelAdmin):
+    """Common columns for MediaFile rows: size, availability, a playable preview."""
+
+    player_kind = "audio"
+    list_display = ("__str__", "file_size", "duration", "available", "preview_link", "created_at")
+    list_filter = ("created_at",)
+    search_fields = ("file", "original_name")
+    readonly_fields = ("player", "file_size", "created_at")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="size", ordering="size")
+    def file_size(self, obj):
+        return human_size(obj.size)
+
+    @admin.display(boolean=True, description="file present")
+    def available(self, obj):
+        return obj.exists()
+
+    @admin.display(description="preview")
+    def preview_link(self, obj):
+        return media_link(obj.file.name, "play")
+
+    @admin.display(description="player")
+    def player(self, obj):
+        return media_player(obj.file.name, self.player_kind)

@@ -1,0 +1,22 @@
+"""The endpoint list shown on the home page (and kept in step with README's API table)."""
+API_TABLE = [
+    ("POST", "/api/upload-reference-audio", "upload a voice reference (field audio)"),
+    ("GET", "/api/reference-audios", "list reference audios"),
+    ("POST", "/api/upload-training-video", "upload a training video (field video); a probe job checks it"),
+    ("GET", "/api/training-videos", "list training videos with their probe results"),
+    ("GET", "/api/available-models", "list trained models and which engines are usable"),
+    ("GET", "/api/model-details/<type>/<name>", "one model's files and metrics"),
+    ("GET", "/api/cloned-audios", "list speaker profiles"),
+    ("POST", "/save_audio", "store a browser recording as media/audios/input.wav"),
+    ("POST", "/video_generation", "render a talking-head video from audio or text"),
+    ("POST", "/model_training", "queue a training job"),
+    ("POST", "/audio_clone", "extract a speaker / speak text in a cloned voice"),
+    ("POST", "/chat_system", "voice chat turn"),
+    ("GET", "/api/status", "CPU, memory, disk and GPU load"),
+    ("GET", "/api/history/<type>", "past jobs of a type, newest first"),
+    ("GET", "/video/<path>", "stream a video (Range supported)"),
+    ("GET", "/media/<path>", "stream any stored file (Range supported)"),
+    ("GET", "/api/tasks/<id>", "a job's state, stage, progress, ETA, log tail"),
+    ("POST", "/api/tasks/<id>/cancel", "cancel a job"),
+    ("GET", "/api/train-status/<task_id>", "a training job's progress and model path"),
+]

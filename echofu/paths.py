@@ -1,0 +1,81 @@
+"""Where files live under MEDIA_ROOT, how they are named in JSON, and how form paths resolve.
+
+Paths returned in JSON are `media/<relative>`: the original frontend builds URLs as
+'/' + path, and /media/ is served (with Range support) from MEDIA_ROOT. Paths sent back
+in form fields may use that spelling, the legacy `static/...`, `EchOfU/static/...` and
+`models/...` spellings, or an absolute path; all must land inside MEDIA_ROOT.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+
+REF_VOICES = "voices/ref_voices"
+RES_VOICES = "voices/res_voices"
+SPEAKERS = "voices/speakers"
+REF_VIDEOS = "videos/ref_videos"
+RES_VIDEOS = "videos/res_videos"
+RECORDINGS = "audios"
+MODELS = "models"
+TMP = "tmp"
+
+MEDIA_FOLDERS = (REF_VOICES, RES_VOICES, SPEAKERS, REF_VIDEOS, RES_VIDEOS, RECORDINGS, MODELS, TMP, f"{TMP}/uploads", f"{TMP}/jobs")
+PUBLIC_PREFIX = "media/"
+# Spellings of the original Flask backend, which kept everything under EchOfU/static/.
+LEGACY_PREFIXES = ("EchOfU/static/", "static/", PUBLIC_PREFIX)
+
+
+class PathRejected(ValueError):
+    """A path from a request that does not name a file inside the media root."""
+
+
+def media_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def absolute(relative: str) -> Path:
+    return media_root() / relative
+
+
+def public_path(relative: str | os.PathLike) -> str:
+    """The JSON spelling of a media-relative path."""
+    return PUBLIC_PREFIX + PurePosixPath(relative).as_posix()
+
+
+def relative_to_media(path: str | os.PathLike) -> str:
+    return Path(path).resolve().relative_to(media_root()).as_posix()
+
+
+def ensure_media_tree() -> None:
+    for folder in MEDIA_FOLDERS:
+        absolute(folder).mkdir(parents=True, exist_ok=True)
+
+
+def resolve_request_path(value: str, must_exist: bool = True) -> str:
+    """Media-relative POSIX path for a path given in a form field, or PathRejected."""
+    text = (value or "").strip()
+    if not text:
+        raise PathRejected("path is empty")
+    if "\x00" in text or "\\" in text or len(text) > 1000:
+        raise PathRejected("path contains characters that are not allowed")
+    root = media_root()
+    if os.path.isabs(text):
+        candidate = Path(text)
+    else:
+        for prefix in LEGACY_PREFIXES:
+            if text.startswith(prefix) or text.startswith("/" + prefix):
+                text = text.lstrip("/")[len(prefix):]
+                break
+        candidate = root / text
+    # realpath resolves "..", and symlinks, so a link pointing out of the root is caught too.
+    resolved = Path(os.path.realpath(candidate))
+    if resolved != root and root not in resolved.parents:
+        raise PathRejected("path is outside the media folder")
+    relative = resolved.relative_to(root).as_posix()
+    if relative == "." or relative.split("/", 1)[0] == TMP:
+        raise PathRejected("path does not name a stored file")
+    if must_exist and not resolved.exists():
+        raise PathRejected("file does not exist")
+    return relative

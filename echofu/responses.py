@@ -1,0 +1,45 @@
+"""The two JSON shapes of the legacy contract: `{"status": "success", ...}` and the error."""
+from functools import wraps
+
+from django.http import JsonResponse
+
+
+def success(message: str | None = None, status: int = 200, **fields) -> JsonResponse:
+    body = {"status": "success"}
+    if message is not None:
+        body["message"] = message
+    body.update(fields)
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def error(message: str, status: int = 400, **fields) -> JsonResponse:
+    body = {"status": "error", "message": message}
+    body.update(fields)
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def first_error(errors) -> str:
+    """One readable sentence out of a DRF serializer's `errors` dict."""
+    for field, messages in errors.items():
+        text = messages[0] if isinstance(messages, list) else messages
+        if isinstance(text, dict):
+            return first_error(text)
+        return str(text) if field == "non_field_errors" else f"{field}: {text}"
+    return "invalid request"
+
+
+def allow_methods(*methods: str):
+    """Like require_http_methods, but answers 405 in the contract's error shape."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error(f"method {request.method} not allowed; use {', '.join(methods)}", 405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate

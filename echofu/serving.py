@@ -1,0 +1,63 @@
+"""File responses with HTTP Range support, so browsers can seek in videos and audio."""
+from __future__ import annotations
+
+import mimetypes
+import re
+from pathlib import Path
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import http_date
+
+CHUNK = 256 * 1024
+RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+    """(start, end inclusive), None without a usable single range, False when unsatisfiable."""
+    match = RANGE_PATTERN.match(header.strip())
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    else:
+        length = int(last)
+        if length == 0:
+            return False
+        start, end = max(size - length, 0), size - 1
+    if start >= size or start > end:
+        return False
+    return start, end
+
+
+def _chunks(path: Path, start: int, length: int):
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = handle.read(min(CHUNK, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+
+
+def serve_file(request, path: Path) -> HttpResponse:
+    stat = path.stat()
+    size = stat.st_size
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    wanted = _parse_range(request.headers.get("Range", ""), size) if request.headers.get("Range") else None
+    if wanted is False:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    start, end = wanted if wanted else (0, size - 1)
+    length = max(end - start + 1, 0)
+    response = StreamingHttpResponse(_chunks(path, start, length), status=206 if wanted else 200, content_type=content_type)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["Last-Modified"] = http_date(stat.st_mtime)
+    if wanted:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response

@@ -1,0 +1,136 @@
+"""Streaming uploads with a size limit enforced while the bytes arrive, and atomic storing.
+
+The request body is never held in memory: Django writes file parts to a temp file in
+chunks, this handler counts them and aborts as soon as the limit is passed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParserError
+
+from echofu import paths
+from engines import media
+
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".flac", ".ogg")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".flv", ".webm")
+# Browsers' MediaRecorder output arrives as .webm/.ogg/.m4a even for "audio"; /save_audio
+# converts whatever it gets.
+RECORDING_EXTENSIONS = AUDIO_EXTENSIONS + (".webm", ".opus", ".mp4", ".aac", ".3gp")
+# Multipart framing and the other form fields around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class UploadRejected(ValueError):
+    """The upload cannot be stored; the message is shown to the user."""
+
+
+class UploadTooLarge(MultiPartParserError):
+    pass
+
+
+class LimitedUploadHandler(TemporaryFileUploadHandler):
+    def __init__(self, request, limit_bytes: int):
+        super().__init__(request)
+        self.limit_bytes = limit_bytes
+        self.received = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > self.limit_bytes + FORM_OVERHEAD_BYTES:
+            raise UploadTooLarge(self._message())
+        return None
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit_bytes:
+            raise UploadTooLarge(self._message())
+        return super().receive_data_chunk(raw_data, start)
+
+    def _message(self) -> str:
+        return f"文件过大: 上限 {self.limit_bytes / (1024 * 1024):.0f} MB"
+
+
+def limit_uploads(request, limit_bytes: int) -> None:
+    """Must run before anything reads request.POST / request.FILES."""
+    request.upload_handlers = [LimitedUploadHandler(request, limit_bytes)]
+
+
+def read_uploaded_file(request, field: str) -> UploadedFile:
+    try:
+        upload = request.FILES.get(field)
+    except MultiPartParserError as exc:
+        raise UploadRejected(str(exc) or "上传数据不完整") from exc
+    if upload is None:
+        raise UploadRejected(f"没有文件: 请在字段 '{field}' 中上传文件")
+    if not upload.name:
+        raise UploadRejected("没有选择文件")
+    if upload.size == 0:
+        raise UploadRejected("文件为空")
+    return upload
+
+
+def safe_filename(original: str, fallback_stem: str = "file") -> str:
+    """A file name safe on any filesystem that keeps letters of any script (Chinese stays readable)."""
+    name = unicodedata.normalize("NFC", PurePosixPath(original.replace("\\", "/")).name)
+    stem, extension = os.path.splitext(name)
+    stem = re.sub(r"[^\w\-]+", "_", stem).strip("._-")[:80] or fallback_stem
+    extension = re.sub(r"[^\w]+", "", extension.lower())[:10]
+    return f"{stem}.{extension}" if extension else stem
+
+
+def claim_unique_path(folder: Path, filename: str) -> Path:
+    """Create an empty placeholder with a name no other request can take, and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, extension = os.path.splitext(filename)
+    candidates = [filename] + [f"{stem}_{n}{extension}" for n in range(2, 100)]
+    candidates.append(f"{stem}_{secrets.token_hex(4)}{extension}")
+    for candidate in candidates:
+        path = folder / candidate
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            continue
+    raise UploadRejected("could not find a free file name")
+
+
+@dataclass
+class StoredUpload:
+    relative_path: str
+    filename: str
+    original_name: str
+    size: int
+    info: media.MediaInfo
+
+
+def store_media_upload(upload: UploadedFile, folder: str, expect: str, extensions: tuple[str, ...]) -> StoredUpload:
+    """Check extension and content, then move the temp file into `folder` under a unique name."""
+    original_name = unicodedata.normalize("NFC", PurePosixPath(upload.name.replace("\\", "/")).name)
+    extension = os.path.splitext(original_name)[1].lower()
+    if extension not in extensions:
+        raise UploadRejected(f"不支持的文件格式 '{extension or '无扩展名'}', 支持: {', '.join(extensions)}")
+    temp_path = upload.temporary_file_path()
+    try:
+        info = media.verify(temp_path, expect)
+    except media.MediaError as exc:
+        raise UploadRejected(f"文件内容不是有效的{'音频' if expect == 'audio' else '视频'}: {exc}") from exc
+    target = claim_unique_path(paths.absolute(folder), safe_filename(original_name, expect))
+    try:
+        os.replace(temp_path, target)
+    except OSError:
+        target.unlink(missing_ok=True)
+        raise
+    return StoredUpload(
+        relative_path=f"{folder}/{target.name}",
+        filename=target.name,
+        original_name=original_name,
+        size=target.stat().st_size,
+        info=info,
+    )

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.urls import path
+
+from assets import views as assets_views
+from assets import voice_views
+from chat import views as chat_views
+from echofu import pages
+from echofu import views as media_views
+from generation import views as generation_views
+from monitoring import views as monitoring_views
+from training import views as training_views
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("admin/", admin.site.urls),
+    # The legacy contract (shared/spec/legacy-api.zh.md), unchanged.
+    path("api/upload-reference-audio", assets_views.upload_reference_audio),
+    path("api/reference-audios", assets_views.reference_audios),
+    path("api/upload-training-video", assets_views.upload_training_video),
+    path("api/training-videos", assets_views.training_videos),
+    path("api/available-models", training_views.available_models),
+    path("api/model-details/<str:model_type>/<str:model_name>", training_views.model_details),
+    path("api/cloned-audios", assets_views.cloned_audios),
+    path("save_audio", chat_views.save_audio),
+    path("video_generation", generation_views.video_generation),
+    path("model_training", training_views.model_training),
+    path("audio_clone", voice_views.audio_clone),
+    path("chat_system", chat_views.chat_system),
+    path("api/status", monitoring_views.status),
+    path("api/history/<str:history_type>", monitoring_views.history_list),
+    path("video/<path:filename>", media_views.video_file),
+    # Additions.
+    path("media/<path:path>", media_views.media_file),
+    path("api/tasks/<str:task_id>", monitoring_views.task_detail),
+    path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),
+    path("api/train-status/<str:task_id>", monitoring_views.train_status),
+]

@@ -1,0 +1,29 @@
+"""Serving stored media: /media/<path> and the legacy /video/<path>."""
+
+from echofu import paths, responses
+from echofu.serving import serve_file
+
+VIDEO_MISSING = "视频文件不存在"
+
+
+def _serve(request, candidates: list[str], missing_message: str):
+    for candidate in candidates:
+        try:
+            relative = paths.resolve_request_path(candidate)
+        except paths.PathRejected:
+            continue
+        path = paths.absolute(relative)
+        if path.is_file():
+            return serve_file(request, path)
+    return responses.error(missing_message, 404)
+
+
+@responses.allow_methods("GET", "HEAD")
+def media_file(request, path: str):
+    return _serve(request, [paths.PUBLIC_PREFIX + path], "文件不存在")
+
+
+@responses.allow_methods("GET", "HEAD")
+def video_file(request, filename: str):
+    # The original backend served static/videos/<filename>; full media paths work too.
+    return _serve(request, [f"{paths.PUBLIC_PREFIX}videos/{filename}", filename], VIDEO_MISSING)

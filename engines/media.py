@@ -1,0 +1,331 @@
+"""Decode, encode and probe audio/video with PyAV (its wheels bundle FFmpeg).
+
+Everything the API accepts is read here and every video the product writes is
+written here, so no system ffmpeg is needed.
+"""
+from __future__ import annotations
+
+import os
+import wave
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+OUTPUT_FPS = 25
+OUTPUT_AUDIO_RATE = 44100
+
+# A decoded stream shorter than this share of what the container declares is
+# treated as truncated (a cut download, an interrupted copy).
+COMPLETE_SHARE = 0.9
+
+
+class MediaError(ValueError):
+    """The file is not decodable media of the expected kind; the message says why."""
+
+
+@dataclass
+class MediaInfo:
+    container: str
+    duration: float
+    has_audio: bool
+    has_video: bool
+    audio_codec: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    video_codec: str = ""
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _open(path: str | os.PathLike) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise MediaError(f"not readable as audio or video ({_reason(exc)})") from exc
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _duration(container, stream) -> float:
+    if stream is not None and stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def probe(path: str | os.PathLike) -> MediaInfo:
+    """Container-level facts, read from headers only (fast, no decoding)."""
+    with _open(path) as container:
+        audio = container.streams.audio[0] if container.streams.audio else None
+        video = container.streams.video[0] if container.streams.video else None
+        if audio is None and video is None:
+            raise MediaError("the file has neither an audio nor a video stream")
+        info = MediaInfo(
+            container=container.format.name,
+            duration=_duration(container, video or audio),
+            has_audio=audio is not None,
+            has_video=video is not None,
+        )
+        if audio is not None:
+            info.audio_codec = audio.codec_context.name
+            info.sample_rate = audio.codec_context.sample_rate or 0
+            info.channels = audio.codec_context.channels or 0
+        if video is not None:
+            info.video_codec = video.codec_context.name
+            info.width = video.codec_context.width
+            info.height = video.codec_context.height
+            rate = video.average_rate or video.guessed_rate or video.base_rate
+            info.fps = float(rate) if rate else 0.0
+        return info
+
+
+def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
+    """Prove the file really is complete audio (`expect="audio"`) or video (`"video"`).
+
+    Audio is decoded whole; video is demuxed whole and its first frames decoded.
+    The decoded length is compared with what the container declares, so a file
+    cut short is refused instead of being stored.
+    """
+    if expect not in ("audio", "video"):
+        raise ValueError(f"expect must be 'audio' or 'video', not {expect!r}")
+    info = probe(path)
+    if expect == "audio" and not info.has_audio:
+        raise MediaError("the file contains no audio stream")
+    if expect == "video" and not info.has_video:
+        raise MediaError("the file contains no video stream")
+    try:
+        with _open(path) as container:
+            stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
+            decoded_until = _decoded_extent(container, stream, decode_all=expect == "audio")
+    except av.FFmpegError as exc:
+        raise MediaError(f"the {expect} data is corrupt ({_reason(exc)})") from exc
+    if decoded_until <= 0:
+        raise MediaError(f"no {expect} could be decoded from the file")
+    if info.duration > 1.0 and decoded_until < COMPLETE_SHARE * info.duration:
+        raise MediaError(
+            f"the file looks truncated: it declares {info.duration:.1f} s "
+            f"but only {decoded_until:.1f} s could be read"
+        )
+    if info.container == "wav":
+        _check_wav_length(path)
+    if info.duration <= 0:
+        info.duration = decoded_until
+    return info
+
+
+def _check_wav_length(path: str | os.PathLike) -> None:
+    """FFmpeg sizes a WAV by the file, so compare the header's declared data size instead."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        if handle.read(12)[8:12] != b"WAVE":
+            return
+        for _ in range(64):  # a WAV has a handful of chunks before "data"
+            header = handle.read(8)
+            if len(header) < 8:
+                return
+            declared = int.from_bytes(header[4:], "little")
+            if header[:4] == b"data":
+                present = size - handle.tell()
+                # Streaming writers leave 0 or 0xFFFFFFFF when the length was unknown.
+                if declared not in (0, 0xFFFFFFFF) and present < COMPLETE_SHARE * declared:
+                    raise MediaError(
+                        f"the file looks truncated: its header declares {declared} bytes of samples "
+                        f"but only {present} are present"
+                    )
+                return
+            handle.seek(declared + (declared & 1), os.SEEK_CUR)
+
+
+def _decoded_extent(container, stream, decode_all: bool, frames_to_decode: int = 5) -> float:
+    """Seconds of media actually present in the stream."""
+    end = 0.0
+    decoded = 0
+    time_base = stream.time_base
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue
+        if decode_all or decoded < frames_to_decode:
+            for frame in packet.decode():
+                decoded += 1
+                if frame.pts is not None and frame.time_base:
+                    frame_end = float(frame.pts * frame.time_base)
+                    if isinstance(frame, av.AudioFrame):
+                        frame_end += frame.samples / frame.sample_rate
+                    end = max(end, frame_end)
+        if packet.pts is not None and time_base:
+            duration = float(packet.duration * time_base) if packet.duration else 0.0
+            end = max(end, float(packet.pts * time_base) + duration)
+    if decoded == 0:
+        return 0.0
+    return end
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+    """The file's first audio stream as mono float32 in [-1, 1] at `sample_rate`."""
+    chunks: list[np.ndarray] = []
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise MediaError("the file contains no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.FFmpegError as exc:
+            raise MediaError(f"the audio data is corrupt ({_reason(exc)})") from exc
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
+
+
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> None:
+    """Write mono 16-bit PCM WAV."""
+    pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+
+
+def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iterator[np.ndarray]:
+    """RGB uint8 frames of the first video stream; resampled to `fps` when given.
+
+    Resampling keeps, for each output tick, the latest source frame at or before
+    it (frames are dropped or repeated, never blended).
+    """
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError("the file contains no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        next_tick = 0
+        previous = None
+        try:
+            for frame in container.decode(stream):
+                image = frame.to_ndarray(format="rgb24")
+                if fps is None:
+                    yield image
+                    continue
+                timestamp = float(frame.pts * frame.time_base) if frame.pts is not None else next_tick / fps
+                while next_tick / fps < timestamp - 0.5 / fps and previous is not None:
+                    yield previous
+                    next_tick += 1
+                if next_tick / fps <= timestamp + 0.5 / fps:
+                    yield image
+                    next_tick += 1
+                previous = image
+        except av.FFmpegError as exc:
+            raise MediaError(f"the video data is corrupt ({_reason(exc)})") from exc
+
+
+class VideoWriter:
+    """MP4 with H.264 video and AAC audio that browsers play and can seek (faststart).
+
+    Audio is interleaved with the video as frames are written, so memory stays
+    bounded for long renders.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        width: int,
+        height: int,
+        fps: int = OUTPUT_FPS,
+        audio: np.ndarray | None = None,
+        audio_rate: int = 16000,
+        crf: int = 20,
+        preset: str = "veryfast",
+    ) -> None:
+        if width % 2 or height % 2:
+            raise ValueError("H.264 in yuv420p needs even width and height")
+        self.path = Path(path)
+        self.fps = fps
+        self.frames_written = 0
+        self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self._video = self._container.add_stream("libx264", rate=fps)
+        self._video.width = width
+        self._video.height = height
+        self._video.pix_fmt = "yuv420p"
+        self._video.options = {"crf": str(crf), "preset": preset}
+        self._audio_stream = None
+        self._audio = None
+        self._audio_sent = 0
+        if audio is not None and len(audio):
+            self._audio = _resample(np.asarray(audio, dtype=np.float32), audio_rate, OUTPUT_AUDIO_RATE)
+            self._audio_stream = self._container.add_stream("aac", rate=OUTPUT_AUDIO_RATE)
+            self._audio_stream.layout = "mono"
+
+    def write(self, frame: np.ndarray) -> None:
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame.pts = self.frames_written
+        video_frame.time_base = Fraction(1, self.fps)
+        self._container.mux(self._video.encode(video_frame))
+        self.frames_written += 1
+        self._send_audio_until(self.frames_written / self.fps)
+
+    def _send_audio_until(self, seconds: float | None) -> None:
+        if self._audio is None:
+            return
+        end = len(self._audio) if seconds is None else min(len(self._audio), int(seconds * OUTPUT_AUDIO_RATE))
+        if end <= self._audio_sent:
+            return
+        chunk = self._audio[self._audio_sent:end]
+        audio_frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+        audio_frame.sample_rate = OUTPUT_AUDIO_RATE
+        audio_frame.pts = self._audio_sent
+        audio_frame.time_base = Fraction(1, OUTPUT_AUDIO_RATE)
+        self._container.mux(self._audio_stream.encode(audio_frame))
+        self._audio_sent = end
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        self._send_audio_until(None)
+        self._container.mux(self._video.encode(None))
+        if self._audio_stream is not None:
+            self._container.mux(self._audio_stream.encode(None))
+        self._container.close()
+        self._container = None
+
+    def abort(self) -> None:
+        """Close without finishing and remove the partial file."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.FFmpegError:
+                pass
+            self._container = None
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    if source_rate == target_rate or not len(samples):
+        return samples
+    duration = len(samples) / source_rate
+    target_times = np.arange(int(round(duration * target_rate))) / target_rate
+    source_times = np.arange(len(samples)) / source_rate
+    return np.interp(target_times, source_times, samples).astype(np.float32)

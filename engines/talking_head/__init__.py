@@ -1,0 +1,25 @@
+"""Talking-head engines by model type: the embedded EchoLite and the external ER-NeRF / SyncTalk."""
+from __future__ import annotations
+
+from engines.talking_head.base import QualityReport, RenderResult, TalkingHeadEngine, TrainParams, TrainResult
+
+MODEL_TYPES = ("EchoLite", "ER-NeRF", "SyncTalk")
+
+__all__ = ["MODEL_TYPES", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
+
+
+def create_engine(model_type: str, **config) -> TalkingHeadEngine:
+    """The engine for `model_type`; `config` carries the external engines' checkout settings."""
+    if model_type == "EchoLite":
+        from engines.talking_head.lite import EchoLiteEngine
+
+        return EchoLiteEngine(**config)
+    if model_type == "ER-NeRF":
+        from engines.talking_head.ernerf import ErNerfEngine
+
+        return ErNerfEngine(**config)
+    if model_type == "SyncTalk":
+        from engines.talking_head.synctalk import SyncTalkEngine
+
+        return SyncTalkEngine(**config)
+    raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(MODEL_TYPES)}")

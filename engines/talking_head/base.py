@@ -1,0 +1,66 @@
+"""What every talking-head engine offers, whatever runs underneath."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from engines.progress import Progress
+
+
+@dataclass
+class TrainParams:
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    device: str = "cpu"  # "cpu" or "cuda:N"
+    extra: dict[str, str] = field(default_factory=dict)  # other custom_params, verbatim
+
+
+@dataclass
+class QualityReport:
+    """Input check of a training video: errors refuse training, warnings are kept with the model."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    metrics: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RenderResult:
+    video_path: Path
+    frames: int
+    fps: float
+    width: int
+    height: int
+    duration: float
+    timings: dict = field(default_factory=dict)  # seconds per stage
+
+
+class TalkingHeadEngine(Protocol):
+    model_type: str
+
+    def availability(self) -> tuple[bool, str]:
+        """(usable here, reason when not): missing checkout, no CUDA, ..."""
+
+    def check_video(self, video_path: Path) -> QualityReport: ...
+
+    def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress) -> TrainResult:
+        """Train inside `workdir` (a private temp dir); the model dir returned lies inside it."""
+
+    def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress, device: str = "cpu") -> RenderResult: ...
+
+    def is_model_dir(self, path: Path) -> bool:
+        """Whether `path` holds a finished model of this engine (used to discover and validate models)."""

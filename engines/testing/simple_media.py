@@ -1,0 +1,51 @@
+"""Small synthetic media files for tests: tones, browser-style recordings, plain videos."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from engines.media import VideoWriter, write_wav
+
+
+def tone(seconds: float = 1.0, rate: int = 16000, frequency: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)  # syllable-like loudness changes
+    return (0.3 * envelope * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def write_tone_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
+    write_wav(path, tone(seconds, rate), rate)
+    return path
+
+
+def write_encoded_audio(path: Path, seconds: float = 1.0, codec: str = "libopus", container: str = "webm", rate: int = 48000) -> Path:
+    """Audio in a compressed container, e.g. what MediaRecorder sends (WebM/Opus)."""
+    samples = tone(seconds, rate)
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = 0
+        frame.time_base = Fraction(1, rate)
+        for packet in stream.encode(frame):
+            output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return path
+
+
+def write_plain_video(path: Path, seconds: float = 1.0, size: tuple[int, int] = (64, 48), fps: int = 25, with_audio: bool = True) -> Path:
+    """A moving gradient with an optional tone track: valid video with no face in it."""
+    width, height = size
+    audio = tone(seconds) if with_audio else None
+    x = np.linspace(0, 255, width, dtype=np.float32)
+    with VideoWriter(path, width, height, fps=fps, audio=audio, audio_rate=16000) as writer:
+        for index in range(int(seconds * fps)):
+            row = (x + index * 8) % 256
+            frame = np.repeat(row[None, :, None], height, axis=0).repeat(3, axis=2).astype(np.uint8)
+            writer.write(frame)
+    return path

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from echofu.admin_helpers import MediaFileAdmin
+from generation.models import GeneratedVideo
+
+
+@admin.register(GeneratedVideo)
+class GeneratedVideoAdmin(MediaFileAdmin):
+    player_kind = "video"
+    list_display = MediaFileAdmin.list_display + ("model", "resolution", "frames", "render_seconds")
+    list_filter = ("model_type", "created_at")
+    search_fields = MediaFileAdmin.search_fields + ("text", "audio_path", "model__name")
+    readonly_fields = MediaFileAdmin.readonly_fields + ("timings",)
+
+    @admin.display(description="resolution")
+    def resolution(self, obj):
+        return f"{obj.width}x{obj.height}"
+
+    @admin.display(description="render s")
+    def render_seconds(self, obj):
+        total = obj.timings.get("total")
+        return "-" if total is None else f"{total:.1f}"

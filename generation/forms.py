@@ -1,0 +1,45 @@
+"""Validation of the /video_generation form."""
+from rest_framework import serializers
+
+from assets.catalog import find_catalog_audio
+from engines.talking_head import MODEL_TYPES
+from monitoring.devices import parse_gpu_choice
+from training.registry import find_model
+
+MAX_PITCH_SEMITONES = 12
+
+
+class GenerationRequest(serializers.Serializer):
+    model_name = serializers.CharField()
+    model_param = serializers.CharField()
+    ref_audio = serializers.CharField(required=False, allow_blank=True, default="")
+    target_text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    gpu_choice = serializers.CharField(required=False, default="GPU0")
+    speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
+    pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
+    pitch_quality = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_model_name(self, value):
+        if value not in MODEL_TYPES:
+            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
+        return value
+
+    def validate_gpu_choice(self, value):
+        try:
+            return parse_gpu_choice(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc))
+
+    def validate(self, data):
+        model = find_model(data["model_param"], data["model_name"])
+        if model is None:
+            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+        data["model"] = model
+        if not data["target_text"]:
+            if not data["ref_audio"]:
+                raise serializers.ValidationError({"ref_audio": "请提供参考音频 ref_audio 或目标文本 target_text"})
+            try:
+                data["audio_path"] = find_catalog_audio(data["ref_audio"])
+            except ValueError as exc:
+                raise serializers.ValidationError({"ref_audio": str(exc)})
+        return data

@@ -1,0 +1,102 @@
+"""Render jobs: (speech from text, when asked) -> engine render -> GeneratedVideo row."""
+import os
+
+from django.utils import timezone
+
+from echofu import paths
+from echofu.uploads import claim_unique_path
+from engines.progress import scaled
+from generation.models import GeneratedVideo
+from monitoring import history, runner
+from monitoring.devices import usable_device
+from monitoring.models import Job
+from training.engines import get_engine
+from training.models import TalkingHeadModel
+
+
+def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
+    if model.model_type == "EchoLite":
+        device, warning = usable_device(device)
+    else:
+        warning = ""
+    params = {
+        "model_id": model.pk,
+        "model_type": model.model_type,
+        "audio_path": audio_path,
+        "text": text,
+        "speaker_id": speaker_id,
+        "pitch": pitch,
+        "device_warning": warning,
+    }
+    return runner.enqueue(Job.Kind.RENDER, params, device=device, slot=device, owner=owner, prefix="render")
+
+
+def _speech_for(job: Job, ctx: runner.JobContext) -> str:
+    """Media-relative path of the driving audio, synthesising it from text when asked."""
+    if not job.params.get("text"):
+        return job.params["audio_path"]
+    from assets.speech import synthesize
+
+    generated = synthesize(
+        job.params["text"], job.params.get("speaker_id", ""), job.params.get("pitch", 0.0), job,
+        scaled(ctx.progress, 0.0, 0.3),
+    )
+    return generated.file.name
+
+
+@runner.handles(Job.Kind.RENDER)
+def render_video(job: Job, ctx: runner.JobContext) -> dict:
+    model = TalkingHeadModel.objects.get(pk=job.params["model_id"])
+    if job.params.get("device_warning"):
+        ctx.log(job.params["device_warning"])
+    audio_path = _speech_for(job, ctx)
+    started = timezone.now()
+    temp_out = ctx.workdir / "render.mp4"
+    progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
+    result = get_engine(model.model_type).render(model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
+    target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
+    os.replace(temp_out, target)
+    relative = paths.relative_to_media(target)
+    video = GeneratedVideo.objects.create(
+        file=relative,
+        original_name=target.name,
+        size=target.stat().st_size,
+        duration=result.duration,
+        model=model,
+        model_type=model.model_type,
+        audio_path=audio_path,
+        text=job.params.get("text", ""),
+        speaker_id=job.params.get("speaker_id", ""),
+        width=result.width,
+        height=result.height,
+        frames=result.frames,
+        timings={**result.timings, "total": (timezone.now() - started).total_seconds()},
+        job=job,
+        owner_id=job.owner_id,
+    )
+    return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path)}
+
+
+@history.provides("video_generation")
+def video_history() -> list[dict]:
+    return [
+        {
+            "task_id": video.job_id,
+            "type": "video_generation",
+            "status": "succeeded",
+            "timestamp": video.created_at.isoformat(),
+            "video_path": video.relative_path,
+            "model_name": video.model_type,
+            "model_param": video.model.public_dir if video.model else "",
+            "audio_path": paths.public_path(video.audio_path) if video.audio_path else "",
+            "text": video.text,
+            "duration": video.duration,
+            "size_mb": round(video.size / (1024 * 1024), 2),
+            "width": video.width,
+            "height": video.height,
+            "timings": video.timings,
+            "ai_generated": video.ai_generated,
+            "available": video.exists(),
+        }
+        for video in GeneratedVideo.objects.select_related("model").order_by("-created_at")[: history.LIMIT]
+    ]

@@ -1,0 +1,27 @@
+from django.views.decorators.csrf import csrf_exempt
+
+from echofu import responses
+from generation.forms import GenerationRequest
+from generation.jobs import start_render
+from monitoring.sync import answer_when_done
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def video_generation(request):
+    form = GenerationRequest(data=request.POST)
+    if not form.is_valid():
+        return responses.error(responses.first_error(form.errors), 400)
+    data = form.validated_data
+    job = start_render(
+        data["model"],
+        data["gpu_choice"],
+        audio_path=data.get("audio_path", ""),
+        text=data["target_text"],
+        speaker_id=data["speaker_id"],
+        pitch=data["pitch"],
+        owner=request.user,
+    )
+    return answer_when_done(
+        job, lambda done: responses.success(video_path=done.result["video_path"], message="视频生成成功", task_id=done.pk)
+    )

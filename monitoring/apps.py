@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    name = "monitoring"
+    verbose_name = "Jobs and system status"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from echofu import paths
+        from monitoring import runner
+
+        paths.ensure_media_tree()
+
+        post_spawn.connect(runner.on_worker_spawn, dispatch_uid="echofu-recover-stale-jobs")

@@ -1,0 +1,51 @@
+"""/api/history/<type>: what was done, newest first, read from the rows."""
+from __future__ import annotations
+
+from typing import Callable
+
+from monitoring.models import Job
+
+# History types of the original frontend -> the job kinds they list.
+JOB_KINDS = {
+    "video_generation": Job.Kind.RENDER,
+    "model_training": Job.Kind.TRAIN,
+    "audio_clone": (Job.Kind.CLONE, Job.Kind.SYNTHESIZE),
+    "chat_system": Job.Kind.CHAT,
+    "video_probe": Job.Kind.PROBE,
+}
+LIMIT = 200
+
+_builders: dict[str, Callable[[], list[dict]]] = {}
+
+
+def provides(history_type: str):
+    """Register a richer builder for one history type (e.g. rendered videos from their rows)."""
+
+    def register(builder: Callable[[], list[dict]]):
+        _builders[history_type] = builder
+        return builder
+
+    return register
+
+
+def job_entry(job: Job) -> dict:
+    return {
+        "task_id": job.pk,
+        "type": job.kind,
+        "status": job.status,
+        "timestamp": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "params": job.params,
+        "result": job.result,
+        "error": job.error,
+    }
+
+
+def entries(history_type: str) -> list[dict]:
+    if history_type in _builders:
+        return _builders[history_type]()
+    kinds = JOB_KINDS.get(history_type)
+    if kinds is None:
+        return []
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    return [job_entry(job) for job in Job.objects.filter(kind__in=kinds).order_by("-created_at")[:LIMIT]]

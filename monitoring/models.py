@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Job(models.Model):
+    """One unit of background work (training, rendering, voice, chat, probing) and where it stands."""
+
+    class Kind(models.TextChoices):
+        PROBE = "probe", "probe training video"
+        TRAIN = "train", "train talking-head model"
+        RENDER = "render", "render video"
+        CLONE = "clone", "extract speaker"
+        SYNTHESIZE = "synthesize", "synthesize speech"
+        CHAT = "chat", "chat turn"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.CharField(primary_key=True, max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=64, blank=True, default="queued")
+    progress = models.FloatField(default=0.0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    log = models.TextField(blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    device = models.CharField(max_length=16, default="cpu", help_text="cpu or cuda:N")
+    # Jobs sharing a slot run one at a time (per GPU) or up to a limit (CPU); "" means unlimited.
+    slot = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=128, blank=True, default="", help_text="host:pid running it")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["slot", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.kind}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    def queue_position(self) -> int | None:
+        """1 for the next job to start on its slot; None once it runs or ends."""
+        if self.status != self.Status.QUEUED:
+            return None
+        ahead = Job.objects.filter(status=self.Status.QUEUED, created_at__lt=self.created_at)
+        if self.slot:
+            ahead = ahead.filter(slot=self.slot)
+        return ahead.count() + 1
+
+    def log_tail(self, lines: int = 50) -> list[str]:
+        return self.log.splitlines()[-lines:]
+
+    def elapsed_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()

@@ -1,0 +1,296 @@
+"""Runs Job rows inside django-q2 workers: ids, slots, heartbeat, progress, cancel, recovery.
+
+Every kind of background work registers a handler with `@handles(kind)`; a handler gets
+the Job and a JobContext (its private work dir, device, progress callback) and returns the
+JSON result. Handlers build their output in `ctx.workdir` and move it into place only when
+complete, so a job that dies leaves nothing half-written registered.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+import psutil
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from echofu import paths
+from engines.progress import Cancelled
+from monitoring.models import Job
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Job, "JobContext"], dict]
+_handlers: dict[str, Handler] = {}
+
+# How often progress is written to the database at most (stage changes and log lines always are).
+PROGRESS_WRITE_INTERVAL = 0.5
+SLOT_POLL_SECONDS = 1.0
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        _handlers[kind] = function
+        return function
+
+    return register
+
+
+def _config(name: str):
+    return settings.ECHOFU[name]
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def job_workdir(job_id: str) -> Path:
+    return paths.absolute(f"{paths.TMP}/jobs/{job_id}")
+
+
+def new_job(kind: str, params: dict, *, device: str = "cpu", slot: str = "", owner=None, prefix: str | None = None) -> Job:
+    """Create the row with a readable id: `<prefix>_YYYYMMDD_HHMMSS`, suffixed `_2`, `_3`... on collision."""
+    stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
+    base = f"{prefix or kind}_{stamp}"
+    for attempt in range(1, 1000):
+        job_id = base if attempt == 1 else f"{base}_{attempt}"
+        try:
+            with transaction.atomic():
+                return Job.objects.create(
+                    id=job_id, kind=kind, params=params, device=device, slot=slot,
+                    owner=owner if getattr(owner, "is_authenticated", False) else None,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("no free job id")
+
+
+def submit(job: Job) -> Job:
+    """Hand the job to the django-q2 cluster (runs inline when Q_CLUSTER['sync'] is set)."""
+    async_task("monitoring.runner.execute", job.id, task_name=job.id, sync=settings.Q_CLUSTER.get("sync", False))
+    return job
+
+
+def enqueue(kind: str, params: dict, **options) -> Job:
+    return submit(new_job(kind, params, **options))
+
+
+def request_cancel(job: Job) -> Job:
+    """Queued jobs are cancelled at once; running ones stop at their next progress report."""
+    with transaction.atomic():
+        updated = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.CANCELLED, stage="cancelled", cancel_requested=True, finished_at=timezone.now()
+        )
+        if not updated:
+            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def wait_for(job_id: str, timeout: float, poll: float = 0.2) -> Job:
+    deadline = time.monotonic() + timeout
+    job = Job.objects.get(pk=job_id)
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(poll)
+        job.refresh_from_db()
+    return job
+
+
+# --- inside the worker -------------------------------------------------------------------
+
+
+@dataclass
+class JobContext:
+    job_id: str
+    workdir: Path
+    device: str
+    progress: Callable[..., None]
+    log: Callable[[str], None]
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Reporter:
+    """The progress callback handed to engines: throttled DB writes, ETA, log tail, cancel."""
+
+    def __init__(self, job: Job):
+        self.job_id = job.pk
+        self.started = time.monotonic()
+        self.last_write = 0.0
+        self.stage = ""
+        self.lines: list[str] = job.log.splitlines()
+        self.max_lines = _config("LOG_TAIL_LINES")
+
+    def log(self, message: str) -> None:
+        stamp = timezone.localtime().strftime("%H:%M:%S")
+        self.lines.extend(f"[{stamp}] {line}" for line in message.splitlines() if line.strip())
+        del self.lines[: -self.max_lines]
+        Job.objects.filter(pk=self.job_id).update(log="\n".join(self.lines))
+
+    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if message:
+            self.log(message)
+        if stage == self.stage and not message and now - self.last_write < PROGRESS_WRITE_INTERVAL:
+            return
+        self.stage, self.last_write = stage, now
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        elapsed = now - self.started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+        Job.objects.filter(pk=self.job_id).update(stage=stage[:64], progress=fraction, eta_seconds=eta)
+        if Job.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+            raise Cancelled(f"job {self.job_id} was cancelled")
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, job_id: str):
+        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
+        self.job_id = job_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(_config("HEARTBEAT_SECONDS")):
+                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+
+def _slot_capacity(slot: str) -> int:
+    return 1 if slot.startswith("cuda") else max(1, _config("CPU_JOB_SLOTS"))
+
+
+def _try_claim(job_id: str) -> tuple[Job | None, bool]:
+    """(job now running, still waiting): FIFO per slot, limited by the slot's capacity."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Job.Status.QUEUED:
+            return None, False
+        if job.slot:
+            running = Job.objects.filter(slot=job.slot, status=Job.Status.RUNNING).count()
+            ahead = Job.objects.filter(slot=job.slot, status=Job.Status.QUEUED, created_at__lt=job.created_at).count()
+            if running + ahead >= _slot_capacity(job.slot):
+                return None, True
+        now = timezone.now()
+        job.status, job.stage = Job.Status.RUNNING, "starting"
+        job.started_at = job.heartbeat_at = now
+        job.worker = worker_identity()
+        job.save(update_fields=["status", "stage", "started_at", "heartbeat_at", "worker"])
+        return job, False
+
+
+def _claim(job_id: str) -> Job | None:
+    deadline = time.monotonic() + settings.Q_CLUSTER["timeout"]
+    while time.monotonic() < deadline:
+        job, waiting = _try_claim(job_id)
+        if not waiting:
+            return job
+        time.sleep(SLOT_POLL_SECONDS)
+        recover_stale_jobs()
+    return None
+
+
+def _finish(job_id: str, status: str, **fields) -> None:
+    Job.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
+
+
+def _inline() -> bool:
+    """Jobs run inside the caller's process (Q_CLUSTER['sync']): keep its DB connection."""
+    return bool(settings.Q_CLUSTER.get("sync"))
+
+
+def execute(job_id: str) -> str:
+    """The django-q2 task: run one job to its end and record how it ended."""
+    if not _inline():
+        close_old_connections()
+    recover_stale_jobs()
+    job = _claim(job_id)
+    if job is None:
+        return "skipped"
+    handler = _handlers.get(job.kind)
+    reporter = _Reporter(job)
+    workdir = job_workdir(job.pk)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Inline (sync) execution has no separate worker that could die, so no heartbeat.
+    heartbeat = None if _inline() else _Heartbeat(job.pk)
+    if heartbeat:
+        heartbeat.start()
+    context = JobContext(job.pk, workdir, job.device, reporter, reporter.log)
+    try:
+        if handler is None:
+            raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
+        result = handler(job, context) or {}
+    except Cancelled:
+        reporter.log("cancelled")
+        _finish(job.pk, Job.Status.CANCELLED, stage="cancelled")
+        return Job.Status.CANCELLED
+    except Exception as exc:  # the job records every failure; the worker lives on
+        reporter.log(traceback.format_exc(limit=8))
+        _finish(job.pk, Job.Status.FAILED, stage="failed", error=str(exc) or type(exc).__name__)
+        logger.exception("job %s failed", job.pk)
+        return Job.Status.FAILED
+    finally:
+        if heartbeat:
+            heartbeat.stopped.set()
+            heartbeat.join(timeout=5)
+        shutil.rmtree(workdir, ignore_errors=True)
+    _finish(job.pk, Job.Status.SUCCEEDED, stage="done", progress=1.0, eta_seconds=0, result=result)
+    return Job.Status.SUCCEEDED
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def _worker_alive(job: Job) -> bool:
+    host, _, pid = job.worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's worker: only its heartbeat can tell
+    try:
+        process = psutil.Process(int(pid))
+        # A recycled pid belongs to a process started after the job was claimed.
+        return process.create_time() <= job.started_at.timestamp() + 1 and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def recover_stale_jobs() -> list[str]:
+    """Mark failed the running jobs whose worker died (killed, crashed, machine lost)."""
+    stale_before = timezone.now() - timedelta(seconds=_config("STALE_AFTER_SECONDS"))
+    recovered = []
+    for job in Job.objects.filter(status=Job.Status.RUNNING):
+        if job.worker == worker_identity():
+            continue
+        heartbeat_lost = job.heartbeat_at is None or job.heartbeat_at < stale_before
+        if heartbeat_lost or not _worker_alive(job):
+            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(
+                status=Job.Status.FAILED,
+                stage="failed",
+                finished_at=timezone.now(),
+                error="the worker running this job stopped (killed or crashed); its partial output was discarded",
+            )
+            if updated:
+                shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
+                recovered.append(job.pk)
+    if recovered:
+        logger.warning("marked %d stale job(s) failed: %s", len(recovered), ", ".join(recovered))
+    return recovered
+
+
+def on_worker_spawn(sender, proc_name=None, **kwargs) -> None:
+    if _inline():
+        return
+    close_old_connections()
+    try:
+        recover_stale_jobs()
+    except Exception:  # a failed check must not stop the worker from starting
+        logger.exception("stale job recovery failed")

@@ -1,0 +1,25 @@
+"""The documented synchronous endpoints: enqueue, wait up to a limit, answer like the original."""
+from typing import Callable
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from echofu import responses
+from monitoring import runner
+from monitoring.models import Job
+
+
+def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeout: float | None = None) -> JsonResponse:
+    job = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"] if timeout is None else timeout)
+    if job.status == Job.Status.SUCCEEDED:
+        return on_success(job)
+    if job.status == Job.Status.FAILED:
+        return responses.error(job.error or "任务失败", 500, task_id=job.pk)
+    if job.status == Job.Status.CANCELLED:
+        return responses.error("任务已取消", 409, task_id=job.pk)
+    # Still queued or running: the client polls /api/tasks/<task_id>.
+    return JsonResponse(
+        {"status": "processing", "message": "任务仍在进行中, 请查询任务状态", "task_id": job.pk, "status_url": f"/api/tasks/{job.pk}"},
+        status=202,
+        json_dumps_params={"ensure_ascii": False},
+    )

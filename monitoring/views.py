@@ -1,0 +1,79 @@
+import re
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from echofu import responses
+from monitoring import history, runner
+from monitoring.models import Job
+from monitoring.system import system_status
+
+HISTORY_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def job_info(job: Job, log_lines: int = 50) -> dict:
+    return {
+        "task_id": job.pk,
+        "kind": job.kind,
+        "state": job.status,
+        "stage": job.stage,
+        "progress": round(job.progress, 4),
+        "eta_seconds": None if job.eta_seconds is None else round(job.eta_seconds, 1),
+        "queue_position": job.queue_position(),
+        "device": job.device,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "elapsed_seconds": job.elapsed_seconds(),
+        "cancel_requested": job.cancel_requested,
+        "log_tail": job.log_tail(log_lines),
+        "error": job.error,
+        "params": job.params,
+        "result": job.result,
+    }
+
+
+@responses.allow_methods("GET")
+def status(request):
+    return JsonResponse(system_status())
+
+
+@responses.allow_methods("GET")
+def history_list(request, history_type: str):
+    if not HISTORY_TYPE.match(history_type):
+        return responses.error("history type must be a plain name (letters, digits, _ and -)", 400)
+    return JsonResponse(history.entries(history_type), safe=False, json_dumps_params={"ensure_ascii": False})
+
+
+def _job_or_404(task_id: str):
+    return Job.objects.filter(pk=task_id).first()
+
+
+@responses.allow_methods("GET")
+def task_detail(request, task_id: str):
+    job = _job_or_404(task_id)
+    if job is None:
+        return responses.error("任务不存在", 404)
+    return responses.success(**job_info(job))
+
+
+@responses.allow_methods("GET")
+def train_status(request, task_id: str):
+    job = _job_or_404(task_id)
+    if job is None or job.kind != Job.Kind.TRAIN:
+        return responses.error("训练任务不存在", 404)
+    info = job_info(job)
+    info["model_path"] = job.result.get("model_path", "")
+    return responses.success(**info)
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def task_cancel(request, task_id: str):
+    job = _job_or_404(task_id)
+    if job is None:
+        return responses.error("任务不存在", 404)
+    if job.is_finished:
+        return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)
+    job = runner.request_cancel(job)
+    return responses.success("已请求取消", **job_info(job))

@@ -1,0 +1,53 @@
+"""Talking-head engines configured from settings (the engines package itself knows no Django)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from engines.talking_head import MODEL_TYPES, TalkingHeadEngine, create_engine
+
+# Checking an external checkout starts its interpreter (imports torch): remember the answer a while.
+AVAILABILITY_TTL_SECONDS = 60.0
+_availability_cache: dict[str, tuple[float, tuple[bool, str]]] = {}
+
+
+def engine_config(model_type: str) -> dict:
+    config = settings.ECHOFU
+    if model_type == "ER-NeRF":
+        prefix = "ERNERF"
+    elif model_type == "SyncTalk":
+        prefix = "SYNCTALK"
+    else:
+        return {}
+    return {
+        "checkout": Path(config[f"{prefix}_DIR"]) if config[f"{prefix}_DIR"] else None,
+        "python": config[f"{prefix}_PYTHON"],
+        "docker_image": config[f"{prefix}_DOCKER_IMAGE"] or None,
+        "require_cuda": config["EXTERNAL_REQUIRE_CUDA"],
+    }
+
+
+def get_engine(model_type: str) -> TalkingHeadEngine:
+    return create_engine(model_type, **engine_config(model_type))
+
+
+def availability(model_type: str) -> tuple[bool, str]:
+    cached = _availability_cache.get(model_type)
+    if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL_SECONDS:
+        return cached[1]
+    try:
+        answer = get_engine(model_type).availability()
+    except Exception as exc:
+        answer = (False, f"{model_type} cannot be used: {exc}")
+    _availability_cache[model_type] = (time.monotonic(), answer)
+    return answer
+
+
+def all_availability() -> list[dict]:
+    rows = []
+    for model_type in MODEL_TYPES:
+        usable, reason = availability(model_type)
+        rows.append({"type": model_type, "available": usable, "reason": reason})
+    return rows

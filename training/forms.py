@@ -1,0 +1,83 @@
+"""Validation of the /model_training form (DRF serializers, documented field names)."""
+import re
+
+from rest_framework import serializers
+
+from assets.models import TrainingVideo
+from echofu import paths
+from engines.talking_head import MODEL_TYPES
+from monitoring.devices import parse_gpu_choice
+
+PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+MAX_EPOCHS = 100_000
+
+
+def parse_custom_params(text: str) -> dict[str, str]:
+    """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
+    params: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
+        key, separator, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not separator or not PARAM_NAME.match(key) or not value:
+            raise ValueError(f"custom_params entry {item!r} is not name=value")
+        params[key] = value
+    if "lr" in params:
+        try:
+            if float(params["lr"]) <= 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError("custom_params lr must be a positive number") from None
+    if "batch_size" in params and not (params["batch_size"].isdigit() and int(params["batch_size"]) > 0):
+        raise ValueError("custom_params batch_size must be a positive integer")
+    return params
+
+
+def find_training_video(value: str) -> TrainingVideo:
+    try:
+        relative = paths.resolve_request_path(value)
+    except paths.PathRejected as exc:
+        raise serializers.ValidationError(f"视频路径无效: {exc}")
+    video = TrainingVideo.objects.filter(file=relative).first()
+    if video is None or not video.exists():
+        raise serializers.ValidationError("视频不在素材库中, 请先上传训练视频")
+    return video
+
+
+class TrainingRequest(serializers.Serializer):
+    model_choice = serializers.CharField()
+    ref_video = serializers.CharField()
+    gpu_choice = serializers.CharField(required=False, default="GPU0")
+    epoch = serializers.CharField(required=False, allow_blank=True, default="")
+    custom_params = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_model_choice(self, value):
+        if value not in MODEL_TYPES:
+            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
+        return value
+
+    def validate_ref_video(self, value):
+        video = find_training_video(value)
+        if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
+            raise serializers.ValidationError(f"视频检查失败: {video.probe_error}")
+        if video.quality_errors:
+            raise serializers.ValidationError("视频不适合训练: " + "; ".join(video.quality_errors))
+        return video
+
+    def validate_gpu_choice(self, value):
+        try:
+            return parse_gpu_choice(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc))
+
+    def validate_epoch(self, value):
+        if value in ("", None):
+            return None
+        if not str(value).strip().isdigit() or not 0 < int(value) <= MAX_EPOCHS:
+            raise serializers.ValidationError(f"epoch 必须是 1 到 {MAX_EPOCHS} 之间的整数")
+        return int(value)
+
+    def validate_custom_params(self, value):
+        try:
+            return parse_custom_params(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc))

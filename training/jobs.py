@@ -1,0 +1,66 @@
+"""Training jobs: run an engine in the job's private work dir, then register the model."""
+from assets.models import TrainingVideo
+from echofu import paths
+from engines.talking_head import TrainParams
+from monitoring import runner
+from monitoring.devices import usable_device
+from monitoring.models import Job
+from training import registry
+from training.engines import get_engine
+
+
+def start_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
+    if model_type == "EchoLite":
+        device, warning = usable_device(device)
+    else:
+        warning = ""
+    params = {
+        "model_type": model_type,
+        "video_id": video.pk,
+        "ref_video": video.relative_path,
+        "epochs": epochs,
+        "custom_params": custom,
+        "requested_device": device,
+        "device_warning": warning,
+    }
+    job = runner.new_job(Job.Kind.TRAIN, params, device=device, slot=device, owner=owner, prefix="train")
+    return runner.submit(job)
+
+
+def _train_params(job: Job) -> TrainParams:
+    custom = dict(job.params.get("custom_params") or {})
+    lr = custom.pop("lr", None)
+    batch_size = custom.pop("batch_size", None)
+    return TrainParams(
+        epochs=job.params.get("epochs"),
+        lr=float(lr) if lr else None,
+        batch_size=int(batch_size) if batch_size else None,
+        device=job.device,
+        extra=custom,
+    )
+
+
+@runner.handles(Job.Kind.TRAIN)
+def train_model(job: Job, ctx: runner.JobContext) -> dict:
+    model_type = job.params["model_type"]
+    video = TrainingVideo.objects.get(pk=job.params["video_id"])
+    if job.params.get("device_warning"):
+        ctx.log(job.params["device_warning"])
+    ctx.progress("prepare", 0.0, f"training {model_type} on {video.filename} ({job.device})")
+    result = get_engine(model_type).train(paths.absolute(video.file.name), ctx.workdir, _train_params(job), ctx.progress)
+    for warning in result.warnings:
+        ctx.log(f"warning: {warning}")
+    ctx.progress("register", 1.0)
+    model = registry.register(
+        model_type,
+        job.pk,
+        result.model_dir,
+        person=video.filename.rsplit(".", 1)[0],
+        source_video=video,
+        params={"epochs": job.params.get("epochs"), "custom_params": job.params.get("custom_params"), "device": job.device},
+        metrics=result.metrics,
+        warnings=result.warnings,
+        job_id=job.pk,
+        owner_id=job.owner_id,
+    )
+    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": model.warnings}

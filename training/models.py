@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from echofu import paths
+
+
+class TalkingHeadModel(models.Model):
+    """A trained talking-head model: one version of one person's model of one type."""
+
+    class ModelType(models.TextChoices):
+        ECHOLITE = "EchoLite"
+        ERNERF = "ER-NeRF"
+        SYNCTALK = "SyncTalk"
+
+    class Source(models.TextChoices):
+        TRAINED = "trained"
+        SCAN = "scan", "found by scan_media"
+
+    model_type = models.CharField(max_length=16, choices=ModelType.choices, db_index=True)
+    name = models.CharField(max_length=128, help_text="directory name under media/models/<type>/")
+    person = models.CharField(max_length=128, blank=True, default="", help_text="whose face: the source video's name")
+    version = models.PositiveIntegerField(default=1)
+    source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.SET_NULL, related_name="models")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRAINED)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="self-evaluation figures")
+    warnings = models.JSONField(default=list, blank=True, help_text="input quality warnings")
+    size = models.BigIntegerField(default=0, help_text="bytes on disk")
+    file_count = models.IntegerField(default=0)
+    job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "talking-head model"
+        constraints = [models.UniqueConstraint(fields=["model_type", "name"], name="unique_model_dir")]
+
+    def __str__(self) -> str:
+        return f"{self.model_type}/{self.name}"
+
+    @property
+    def relative_dir(self) -> str:
+        return f"{paths.MODELS}/{self.model_type}/{self.name}"
+
+    @property
+    def public_dir(self) -> str:
+        return paths.public_path(self.relative_dir)
+
+    def directory(self):
+        return paths.absolute(self.relative_dir)
+
+    def exists(self) -> bool:
+        return self.directory().is_dir()

@@ -1,0 +1,152 @@
+"""The model registry: finished trainings moved into media/models/<type>/<name> and described."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from assets.catalog import local_time
+from echofu import paths
+from engines.talking_head import MODEL_TYPES
+from training.engines import get_engine
+from training.models import TalkingHeadModel
+
+NAME_PATTERN = re.compile(r"^[\w.-]{1,128}$")
+
+
+def directory_stats(directory: Path) -> tuple[int, int]:
+    size = count = 0
+    for path in directory.rglob("*"):
+        if path.is_file():
+            size += path.stat().st_size
+            count += 1
+    return size, count
+
+
+def next_version(model_type: str, person: str) -> int:
+    latest = TalkingHeadModel.objects.filter(model_type=model_type, person=person).order_by("-version").first()
+    return latest.version + 1 if latest else 1
+
+
+def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHeadModel:
+    """Move a finished model dir into the registry (atomic rename) and create its row."""
+    target = paths.absolute(f"{paths.MODELS}/{model_type}/{name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise FileExistsError(f"model directory {paths.public_path(paths.relative_to_media(target))} already exists")
+    os.replace(built_dir, target)
+    size, count = directory_stats(target)
+    with transaction.atomic():
+        person = fields.pop("person", "")
+        return TalkingHeadModel.objects.create(
+            model_type=model_type,
+            name=name,
+            person=person,
+            version=next_version(model_type, person),
+            size=size,
+            file_count=count,
+            **fields,
+        )
+
+
+def find_model(model_param: str, model_type: str | None = None) -> TalkingHeadModel | None:
+    """The registered model a form's `model_param` names (any accepted path spelling)."""
+    try:
+        relative = paths.resolve_request_path(model_param)
+    except paths.PathRejected:
+        return None
+    parts = relative.split("/")
+    if len(parts) != 3 or parts[0] != paths.MODELS:
+        return None
+    _, found_type, name = parts
+    if model_type and found_type != model_type:
+        return None
+    model = TalkingHeadModel.objects.filter(model_type=found_type, name=name).first()
+    if model is None:
+        model = discover(found_type, name)
+    return model if model and model.exists() else None
+
+
+def discover(model_type: str, name: str) -> TalkingHeadModel | None:
+    """Register a model directory copied in by hand, when its engine recognises it."""
+    if model_type not in MODEL_TYPES or not NAME_PATTERN.match(name):
+        return None
+    directory = paths.absolute(f"{paths.MODELS}/{model_type}/{name}")
+    if not directory.is_dir() or not get_engine(model_type).is_model_dir(directory):
+        return None
+    size, count = directory_stats(directory)
+    model, _ = TalkingHeadModel.objects.get_or_create(
+        model_type=model_type,
+        name=name,
+        defaults={
+            "person": name,
+            "source": TalkingHeadModel.Source.SCAN,
+            "size": size,
+            "file_count": count,
+            "metrics": _read_json(directory / "metrics.json"),
+            "created_at": datetime.fromtimestamp(directory.stat().st_mtime, tz=timezone.get_current_timezone()),
+        },
+    )
+    return model
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def file_entries(directory: Path) -> list[dict]:
+    entries = []
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        entries.append(
+            {
+                "filename": path.name,
+                "relative_path": paths.public_path(paths.relative_to_media(path)),
+                "size": stat.st_size,
+                "size_mb": round(stat.st_size / (1024 * 1024), 2),
+                "file_type": path.suffix.lstrip(".").upper(),
+                "created_time": local_time(datetime.fromtimestamp(stat.st_ctime, tz=timezone.get_current_timezone())),
+                "modified_time": local_time(datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())),
+            }
+        )
+    return entries
+
+
+def model_summary(model: TalkingHeadModel) -> dict:
+    return {
+        "name": model.name,
+        "type": model.model_type,
+        "path": model.public_dir,
+        "model_files_count": model.file_count,
+        "created_time": local_time(model.created_at),
+        "description": f"{model.model_type} 模型 - 包含 {model.file_count} 个模型文件",
+        "id": model.pk,
+        "person": model.person,
+        "version": model.version,
+        "size_mb": round(model.size / (1024 * 1024), 2),
+        "metrics": model.metrics,
+        "warnings": model.warnings,
+    }
+
+
+def details(directory: Path, summary: dict) -> dict:
+    files = file_entries(directory)
+    stat = directory.stat()
+    total = sum(entry["size"] for entry in files)
+    return {
+        **summary,
+        "total_files": len(files),
+        "total_size_mb": round(total / (1024 * 1024), 2),
+        "modified_time": local_time(datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())),
+        "files": files,
+    }

@@ -1,0 +1,48 @@
+from django.views.decorators.csrf import csrf_exempt
+
+from echofu import paths, responses
+from engines.talking_head import MODEL_TYPES
+from training import registry
+from training.engines import all_availability, availability
+from training.forms import TrainingRequest
+from training.jobs import start_training
+from training.models import TalkingHeadModel
+
+
+@responses.allow_methods("GET")
+def available_models(request):
+    models = [registry.model_summary(model) for model in TalkingHeadModel.objects.all() if model.exists()]
+    return responses.success(models=models, total_count=len(models), engines=all_availability())
+
+
+@responses.allow_methods("GET")
+def model_details(request, model_type: str, model_name: str):
+    if model_type not in MODEL_TYPES:
+        return responses.error(f"不支持的模型类型 '{model_type}', 可选: {', '.join(MODEL_TYPES)}", 400)
+    if model_name == "root":
+        directory = paths.absolute(f"{paths.MODELS}/{model_type}")
+        summary = {"name": "root", "type": model_type, "path": paths.public_path(f"{paths.MODELS}/{model_type}")}
+    else:
+        model = registry.find_model(f"{paths.MODELS}/{model_type}/{model_name}", model_type)
+        if model is None:
+            return responses.error(f"模型不存在: {model_type}/{model_name}", 404)
+        directory, summary = model.directory(), registry.model_summary(model)
+    if not directory.is_dir():
+        return responses.error(f"模型目录不存在: {model_type}/{model_name}", 404)
+    return responses.success(model_details=registry.details(directory, summary))
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def model_training(request):
+    form = TrainingRequest(data=request.POST)
+    if not form.is_valid():
+        return responses.error(responses.first_error(form.errors), 400)
+    data = form.validated_data
+    usable, reason = availability(data["model_choice"])
+    if not usable:
+        return responses.error(reason, 400)
+    job = start_training(
+        data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
+    )
+    return responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}")
