@@ -61,17 +61,19 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
     if "\x00" in text or "\\" in text or len(text) > 1000:
         raise PathRejected("path contains characters that are not allowed")
     root = media_root()
-    if os.path.isabs(text):
+    if os.path.isabs(text) and _inside(Path(os.path.realpath(text)), root):
         candidate = Path(text)
     else:
+        # URL-style spellings ("/media/...", "static/...") name files under the media root.
+        text = text.lstrip("/")
         for prefix in LEGACY_PREFIXES:
-            if text.startswith(prefix) or text.startswith("/" + prefix):
-                text = text.lstrip("/")[len(prefix):]
+            if text.startswith(prefix):
+                text = text[len(prefix):]
                 break
         candidate = root / text
     # realpath resolves "..", and symlinks, so a link pointing out of the root is caught too.
     resolved = Path(os.path.realpath(candidate))
-    if resolved != root and root not in resolved.parents:
+    if not _inside(resolved, root):
         raise PathRejected("path is outside the media folder")
     relative = resolved.relative_to(root).as_posix()
     if relative == "." or relative.split("/", 1)[0] == TMP:
@@ -79,3 +81,7 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
     if must_exist and not resolved.exists():
         raise PathRejected("file does not exist")
     return relative
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

@@ -50,6 +50,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit_bytes:
+            self.file.close()  # a NamedTemporaryFile: closing removes the partial upload
             raise UploadTooLarge(self._message())
         return super().receive_data_chunk(raw_data, start)
 

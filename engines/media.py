@@ -112,7 +112,7 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
         raise MediaError(f"the {expect} data is corrupt ({_reason(exc)})") from exc
     if decoded_until <= 0:
         raise MediaError(f"no {expect} could be decoded from the file")
-    if info.duration > 1.0 and decoded_until < COMPLETE_SHARE * info.duration:
+    if info.duration > 0.2 and decoded_until < COMPLETE_SHARE * info.duration:
         raise MediaError(
             f"the file looks truncated: it declares {info.duration:.1f} s "
             f"but only {decoded_until:.1f} s could be read"

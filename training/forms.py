@@ -34,7 +34,7 @@ def parse_custom_params(text: str) -> dict[str, str]:
 
 def find_training_video(value: str) -> TrainingVideo:
     try:
-        relative = paths.resolve_request_path(value)
+        relative = paths.resolve_request_path(value, must_exist=False)
     except paths.PathRejected as exc:
         raise serializers.ValidationError(f"视频路径无效: {exc}")
     video = TrainingVideo.objects.filter(file=relative).first()

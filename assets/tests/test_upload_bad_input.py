@@ -1,0 +1,186 @@
+"""Bad uploads get a clear error JSON and leave stored files and rows untouched."""
+import io
+import json
+import tracemalloc
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.handlers.wsgi import WSGIRequest
+
+from assets.models import ReferenceAudio, TrainingVideo
+from assets.views import upload_reference_audio
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored_audio(client, wav_file, media_root):
+    """One good upload already in the catalog, to prove bad uploads do not touch it."""
+    with open(wav_file, "rb") as handle:
+        body = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    stored = media_root / body["relative_path"].removeprefix("media/")
+    return stored, stored.read_bytes()
+
+
+def assert_untouched(stored_audio, media_root):
+    stored, content = stored_audio
+    assert stored.read_bytes() == content
+    assert ReferenceAudio.objects.count() == 1
+    assert sorted(p.name for p in (media_root / "voices/ref_voices").iterdir()) == [stored.name]
+    assert list((media_root / "tmp/uploads").iterdir()) == []
+
+
+def error_of(response, code=400):
+    assert response.status_code == code, response.content
+    body = json.loads(response.content)
+    assert body["status"] == "error" and body["message"]
+    return body["message"]
+
+
+def test_no_file(client, stored_audio, media_root):
+    assert "audio" in error_of(client.post("/api/upload-reference-audio", {}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_wrong_field_name(client, stored_audio, media_root, wav_file):
+    with open(wav_file, "rb") as handle:
+        assert "audio" in error_of(client.post("/api/upload-reference-audio", {"file": handle}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_empty_file(client, stored_audio, media_root):
+    message = error_of(client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("a.wav", b"")}))
+    assert "空" in message
+    assert_untouched(stored_audio, media_root)
+
+
+def test_wrong_extension(client, stored_audio, media_root, wav_file):
+    upload = SimpleUploadedFile("voice.exe", wav_file.read_bytes())
+    assert "不支持的文件格式" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_right_extension_wrong_content(client, stored_audio, media_root):
+    upload = SimpleUploadedFile("voice.wav", b"this is plain text, not audio " * 100)
+    assert "有效的音频" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_video_instead_of_audio_is_fine_but_image_is_not(client, stored_audio, media_root):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+    assert error_of(client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("x.mp3", png)}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_truncated_wav(client, stored_audio, media_root, wav_file):
+    data = wav_file.read_bytes()
+    upload = SimpleUploadedFile("cut.wav", data[: len(data) // 2])
+    assert "truncated" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_truncated_video(client, plain_video, media_root):
+    data = plain_video.read_bytes()
+    upload = SimpleUploadedFile("cut.mp4", data[: len(data) // 2])
+    error_of(client.post("/api/upload-training-video", {"video": upload}))
+    assert TrainingVideo.objects.count() == 0
+    assert list((media_root / "videos/ref_videos").iterdir()) == []
+
+
+def test_audio_file_is_not_a_training_video(client, wav_file, media_root):
+    upload = SimpleUploadedFile("talk.mp4", wav_file.read_bytes())
+    assert "视频" in error_of(client.post("/api/upload-training-video", {"video": upload}))
+    assert TrainingVideo.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd.wav", "/etc/cron.d/x.wav", "..\\..\\win.wav", "a/../../b.wav", "名字.WAV"])
+def test_path_tricks_in_names_stay_inside_the_folder(client, wav_file, media_root, name):
+    upload = SimpleUploadedFile(name, wav_file.read_bytes())
+    body = client.post("/api/upload-reference-audio", {"audio": upload}).json()
+    assert body["status"] == "success"
+    stored = (media_root / body["relative_path"].removeprefix("media/")).resolve()
+    assert stored.parent == (media_root / "voices/ref_voices").resolve()
+    assert "/" not in body["filename"] and "\\" not in body["filename"] and not body["filename"].startswith(".")
+
+
+class GeneratedMultipart(io.RawIOBase):
+    """A multipart body produced on the fly: the test itself never holds the file in memory."""
+
+    def __init__(self, field: str, filename: str, payload_size: int, boundary: str):
+        head = (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        self.parts = [(head, len(head)), (None, payload_size), (f"\r\n--{boundary}--\r\n".encode(), None)]
+        self.length = len(head) + payload_size + len(self.parts[2][0])
+        self.part, self.offset = 0, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while self.part < len(self.parts):
+            data, size = self.parts[self.part]
+            size = len(data) if data is not None else size
+            if self.offset >= size:
+                self.part, self.offset = self.part + 1, 0
+                continue
+            count = min(len(buffer), size - self.offset)
+            if data is None:
+                buffer[:count] = b"\x01" * count
+            else:
+                buffer[:count] = data[self.offset : self.offset + count]
+            self.offset += count
+            return count
+        return 0
+
+
+def streamed_request(size: int):
+    boundary = "echofuboundary"
+    body = GeneratedMultipart("audio", "huge.wav", size, boundary)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/upload-reference-audio",
+        "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+        "CONTENT_LENGTH": str(body.length),
+        "wsgi.input": io.BufferedReader(body, buffer_size=64 * 1024),
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    return WSGIRequest(environ)
+
+
+def test_over_the_limit_is_refused_while_streaming_with_flat_memory(settings, stored_audio, media_root):
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_AUDIO_BYTES": 8 * 1024 * 1024}
+    # Just over the limit, inside the framing allowance: only the count while streaming catches it.
+    request = streamed_request(8 * 1024 * 1024 + 32 * 1024)
+    request.user = None
+    tracemalloc.start()
+    response = upload_reference_audio(request)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "过大" in error_of(response)
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes: the upload was held in memory"
+    assert_untouched(stored_audio, media_root)
+
+
+def test_declared_length_over_the_limit_is_refused_before_reading(settings, stored_audio, media_root):
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_AUDIO_BYTES": 1024 * 1024}
+    request = streamed_request(50 * 1024 * 1024)
+    request.user = None
+    assert "过大" in error_of(upload_reference_audio(request))
+    assert_untouched(stored_audio, media_root)
+
+
+def test_under_the_limit_streams_to_disk_with_flat_memory(settings, media_root):
+    """A 30 MB upload passes through the handler without being held in memory (then fails content check)."""
+    request = streamed_request(30 * 1024 * 1024)
+    request.user = None
+    tracemalloc.start()
+    response = upload_reference_audio(request)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "有效的音频" in error_of(response)
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes"
+    assert list((media_root / "voices/ref_voices").iterdir()) == []

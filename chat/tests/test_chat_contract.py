@@ -1,0 +1,41 @@
+"""/save_audio stores a real PCM WAV; /chat_system validates its fields."""
+import wave
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from engines.testing.simple_media import write_encoded_audio
+
+pytestmark = pytest.mark.django_db
+
+
+def test_save_audio_converts_browser_webm_opus_named_wav(client, tmp_path, media_root):
+    recorded = write_encoded_audio(tmp_path / "rec.webm", seconds=1.0)
+    upload = SimpleUploadedFile("recording.wav", recorded.read_bytes(), content_type="audio/wav")
+    response = client.post("/save_audio", {"audio": upload})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"status": "success", "message": "音频保存成功", "path": "media/audios/input.wav"}
+    with wave.open(str(media_root / "audios/input.wav")) as stored:
+        assert stored.getsampwidth() == 2 and stored.getnchannels() == 1 and stored.getframerate() == 16000
+        assert stored.getnframes() == pytest.approx(16000, abs=800)
+    assert client.get("/" + body["path"]).status_code == 200
+
+
+def test_save_audio_replaces_previous_and_bad_input_keeps_it(client, tmp_path, media_root, wav_file):
+    with open(wav_file, "rb") as handle:
+        assert client.post("/save_audio", {"audio": handle}).status_code == 200
+    before = (media_root / "audios/input.wav").read_bytes()
+    for upload in (SimpleUploadedFile("x.wav", b"not audio at all" * 50), SimpleUploadedFile("x.wav", b"")):
+        response = client.post("/save_audio", {"audio": upload})
+        assert response.status_code == 400 and response.json()["status"] == "error"
+    assert client.post("/save_audio", {}).status_code == 400
+    assert (media_root / "audios/input.wav").read_bytes() == before
+    assert sorted(p.name for p in (media_root / "audios").iterdir()) == ["input.wav"]
+
+
+def test_chat_system_validates_fields(client):
+    response = client.post("/chat_system", {"model_name": "Nope", "model_param": "x"})
+    assert response.status_code == 400 and response.json()["status"] == "error"
+    missing = client.post("/chat_system", {})
+    assert missing.status_code == 400 and "model_name" in missing.json()["message"]

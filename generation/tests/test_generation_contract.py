@@ -1,0 +1,53 @@
+"""/video_generation validation (the render path itself is tested with the EchoLite engine)."""
+import pytest
+
+from assets.models import ReferenceAudio
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def model(media_root):
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+
+
+@pytest.fixture
+def reference(media_root, wav_file):
+    target = media_root / "voices/ref_voices/ref.wav"
+    target.write_bytes(wav_file.read_bytes())
+    return ReferenceAudio.objects.create(file="voices/ref_voices/ref.wav", size=target.stat().st_size)
+
+
+def generation_error(client, code=400, **fields):
+    response = client.post("/video_generation", fields)
+    assert response.status_code == code, response.content
+    body = response.json()
+    assert body["status"] == "error" and body["message"]
+    return body["message"]
+
+
+def test_unknown_model_type(client, model, reference):
+    assert "不支持的模型类型" in generation_error(client, model_name="Foo", model_param="models/EchoLite/m1", ref_audio="media/voices/ref_voices/ref.wav")
+
+
+def test_model_param_missing_or_of_another_type(client, model, reference):
+    audio = "media/voices/ref_voices/ref.wav"
+    assert "模型不存在" in generation_error(client, model_name="EchoLite", model_param="models/EchoLite/none", ref_audio=audio)
+    assert "模型不存在" in generation_error(client, model_name="SyncTalk", model_param="models/EchoLite/m1", ref_audio=audio)
+    assert "模型不存在" in generation_error(client, model_name="EchoLite", model_param="/etc", ref_audio=audio)
+
+
+def test_audio_outside_catalog(client, model, reference, media_root, wav_file):
+    stray = media_root / "voices/res_voices/stray.wav"
+    stray.write_bytes(wav_file.read_bytes())
+    for audio in ("media/voices/res_voices/stray.wav", "/etc/passwd", "../../x.wav", ""):
+        generation_error(client, model_name="EchoLite", model_param="models/EchoLite/m1", ref_audio=audio)
+
+
+def test_bad_pitch_and_gpu(client, model, reference):
+    base = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": "media/voices/ref_voices/ref.wav"}
+    assert "pitch" in generation_error(client, **base, pitch="high")
+    assert "pitch" in generation_error(client, **base, pitch="40")
+    assert "gpu_choice" in generation_error(client, **base, gpu_choice="GPUX")

@@ -1,0 +1,103 @@
+"""/api/status, /api/history, /api/tasks, /video: the documented shapes and codes."""
+import pytest
+
+from monitoring import runner
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_status_has_documented_keys_without_gpu(client):
+    response = client.get("/api/status")
+    assert response.status_code == 200
+    body = response.json()
+    for key, kind in [("cpu_percent", float), ("memory_percent", float), ("memory_used", int),
+                      ("memory_total", int), ("disk_percent", float), ("gpus", list), ("timestamp", str)]:
+        assert isinstance(body[key], kind), key
+    assert body["memory_total"] > body["memory_used"] > 0
+    for gpu in body["gpus"]:  # empty here (no NVIDIA driver); keys when present
+        assert set(gpu) >= {"name", "load", "memory_used", "memory_total", "temperature"}
+
+
+def test_history_empty_type_is_empty_list(client):
+    response = client.get("/api/history/video_generation")
+    assert response.status_code == 200 and response.json() == []
+    assert client.get("/api/history/nothing_ever_done").json() == []
+
+
+@pytest.mark.parametrize("bad", ["..%2F..%2Fetc", "a.b", "x%20y", "%E4%B8%AD"])
+def test_history_type_must_be_a_plain_name(client, bad):
+    response = client.get(f"/api/history/{bad}")
+    assert response.status_code in (400, 404)
+    if response.status_code == 400:
+        assert response.json()["status"] == "error"
+
+
+def test_history_lists_jobs_newest_first(client):
+    first = runner.new_job(Job.Kind.TRAIN, {"n": 1}, prefix="train")
+    second = runner.new_job(Job.Kind.TRAIN, {"n": 2}, prefix="train")
+    entries = client.get("/api/history/model_training").json()
+    assert [entry["task_id"] for entry in entries] == [second.pk, first.pk]
+    assert entries[0]["status"] == "queued" and entries[0]["params"] == {"n": 2}
+
+
+def test_job_ids_are_unique_within_one_second():
+    ids = {runner.new_job(Job.Kind.TRAIN, {}, prefix="train").pk for _ in range(5)}
+    assert len(ids) == 5
+    assert all(job_id.startswith("train_") for job_id in ids)
+    base = min(ids, key=len)
+    assert len(base) == len("train_YYYYMMDD_HHMMSS")
+
+
+def test_task_status_cancel_and_404(client):
+    job = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
+    body = client.get(f"/api/tasks/{job.pk}").json()
+    assert body["status"] == "success"
+    assert body["state"] == "queued" and body["queue_position"] == 1 and body["progress"] == 0
+    train = client.get(f"/api/train-status/{job.pk}").json()
+    assert train["state"] == "queued" and train["model_path"] == ""
+    cancelled = client.post(f"/api/tasks/{job.pk}/cancel").json()
+    assert cancelled["status"] == "success" and cancelled["state"] == "cancelled"
+    again = client.post(f"/api/tasks/{job.pk}/cancel")
+    assert again.status_code == 409 and again.json()["status"] == "error"
+    missing = client.get("/api/tasks/train_19990101_000000")
+    assert missing.status_code == 404 and missing.json()["status"] == "error"
+    assert client.get("/api/train-status/nope").status_code == 404
+
+
+def test_queue_positions_follow_creation_order_per_slot():
+    a = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
+    b = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
+    other = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:1", prefix="train")
+    assert (a.queue_position(), b.queue_position(), other.queue_position()) == (1, 2, 1)
+
+
+def test_video_streams_with_range(client, media_root):
+    video = media_root / "videos/res_videos/out.mp4"
+    payload = bytes(range(256)) * 40
+    video.write_bytes(payload)
+    whole = client.get("/video/res_videos/out.mp4")
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == payload
+    part = client.get("/video/res_videos/out.mp4", HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-199/{len(payload)}"
+    assert b"".join(part.streaming_content) == payload[100:200]
+    tail = client.get("/media/videos/res_videos/out.mp4", HTTP_RANGE="bytes=-10")
+    assert b"".join(tail.streaming_content) == payload[-10:]
+    assert client.get("/video/res_videos/out.mp4", HTTP_RANGE=f"bytes={len(payload)}-").status_code == 416
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "res_videos/../../../etc/passwd", "%2Fetc%2Fpasswd", "nothing.mp4", "tmp/uploads/x"])
+def test_video_outside_media_or_missing_is_documented_404(client, path):
+    response = client.get(f"/video/{path}")
+    assert response.status_code == 404
+    assert response.json() == {"status": "error", "message": "视频文件不存在"}
+
+
+def test_symlink_out_of_media_is_not_served(client, media_root, tmp_path):
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"secret")
+    (media_root / "videos/res_videos/link.mp4").symlink_to(secret)
+    assert client.get("/video/res_videos/link.mp4").status_code == 404
+    assert client.get("/media/videos/res_videos/link.mp4").status_code == 404

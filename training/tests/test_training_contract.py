@@ -1,0 +1,116 @@
+"""/api/available-models, /api/model-details, /model_training: shapes, validation, codes."""
+import json
+
+import pytest
+
+from assets.models import TrainingVideo
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogued_video(media_root):
+    path = media_root / "videos/ref_videos/person.mp4"
+    from engines.testing.simple_media import write_plain_video
+
+    write_plain_video(path, seconds=1.0)
+    return TrainingVideo.objects.create(
+        file="videos/ref_videos/person.mp4", original_name="person.mp4", size=path.stat().st_size,
+        probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+    )
+
+
+@pytest.fixture
+def registered_model(media_root):
+    directory = media_root / "models/EchoLite/train_20250101_120000"
+    directory.mkdir(parents=True)
+    (directory / "weights.bin").write_bytes(b"\x00" * 2048)
+    (directory / "metrics.json").write_text(json.dumps({"mouth_psnr": 30.5}))
+    return TalkingHeadModel.objects.create(
+        model_type="EchoLite", name="train_20250101_120000", person="person", size=2048 + 20, file_count=2,
+        metrics={"mouth_psnr": 30.5, "mouth_ssim": 0.9, "sync_correlation": 0.6, "sync_offset_frames": 0},
+    )
+
+
+def test_available_models_documented_keys(client, registered_model):
+    body = client.get("/api/available-models").json()
+    assert body["status"] == "success" and body["total_count"] == 1
+    model = body["models"][0]
+    assert model["name"] == "train_20250101_120000" and model["type"] == "EchoLite"
+    assert model["path"] == "media/models/EchoLite/train_20250101_120000"
+    assert model["model_files_count"] == 2 and isinstance(model["created_time"], str)
+    assert model["description"] == "EchoLite 模型 - 包含 2 个模型文件"
+    assert model["metrics"]["mouth_psnr"] == 30.5
+    engines = {engine["type"]: engine for engine in body["engines"]}
+    assert set(engines) == {"EchoLite", "ER-NeRF", "SyncTalk"}
+    assert engines["ER-NeRF"]["available"] is False and "ECHOFU_ERNERF_DIR" in engines["ER-NeRF"]["reason"]
+
+
+def test_model_whose_directory_vanished_is_not_listed(client, registered_model):
+    import shutil
+
+    shutil.rmtree(registered_model.directory())
+    assert client.get("/api/available-models").json()["models"] == []
+    assert client.get(f"/api/model-details/EchoLite/{registered_model.name}").status_code == 404
+
+
+def test_model_details_documented_keys(client, registered_model):
+    response = client.get(f"/api/model-details/EchoLite/{registered_model.name}")
+    assert response.status_code == 200
+    details = response.json()["model_details"]
+    for key in ("name", "type", "path", "total_files", "total_size_mb", "created_time", "modified_time", "files"):
+        assert key in details
+    assert details["total_files"] == 2
+    files = {entry["filename"]: entry for entry in details["files"]}
+    assert set(files["weights.bin"]) >= {"filename", "relative_path", "size", "size_mb", "file_type", "created_time", "modified_time"}
+    assert files["weights.bin"]["size"] == 2048
+    assert client.get("/" + files["weights.bin"]["relative_path"]).status_code == 200
+    root = client.get("/api/model-details/EchoLite/root").json()["model_details"]
+    assert root["total_files"] == 2
+
+
+def test_model_details_unknown_type_400_missing_404(client):
+    bad = client.get("/api/model-details/NotAModel/x")
+    assert bad.status_code == 400 and bad.json()["status"] == "error"
+    missing = client.get("/api/model-details/ER-NeRF/nothing")
+    assert missing.status_code == 404 and missing.json()["status"] == "error"
+    assert client.get("/api/model-details/EchoLite/..").status_code in (404, 400)
+
+
+def training_error(client, **fields):
+    response = client.post("/model_training", fields)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["status"] == "error"
+    return body["message"]
+
+
+def test_model_training_validates_every_field(client, catalogued_video):
+    good = {"model_choice": "EchoLite", "ref_video": "static/videos/ref_videos/person.mp4", "gpu_choice": "GPU0", "epoch": "3"}
+    assert "不支持的模型类型" in training_error(client, **{**good, "model_choice": "Wav2Lip"})
+    assert "素材库" in training_error(client, **{**good, "ref_video": "media/videos/ref_videos/other.mp4"})
+    for epoch in ("0", "-3", "abc", "1.5", "1000001"):
+        assert "epoch" in training_error(client, **{**good, "epoch": epoch})
+    for params in ("lr", "lr=abc", "lr=-1", "batch_size=0", "=3", "lr=0.1,,x y=2"):
+        assert "custom_params" in training_error(client, **{**good, "custom_params": params})
+    assert "gpu_choice" in training_error(client, **{**good, "gpu_choice": "TPU9"})
+    assert Job.objects.count() == 0
+
+
+def test_model_training_refuses_video_that_failed_its_check(client, catalogued_video):
+    catalogued_video.probe = {"errors": ["no face found in 95% of frames"], "warnings": []}
+    catalogued_video.save()
+    message = training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
+    assert "no face" in message
+
+
+def test_model_training_external_engine_without_checkout_says_so(client, catalogued_video):
+    message = training_error(client, model_choice="ER-NeRF", ref_video="media/videos/ref_videos/person.mp4")
+    assert "ER-NeRF" in message and "ECHOFU_ERNERF_DIR" in message
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../../etc/passwd", "media/../../x.mp4", "static/videos/ref_videos/../../../../etc/hosts"])
+def test_paths_outside_media_are_400(client, catalogued_video, path):
+    training_error(client, model_choice="EchoLite", ref_video=path)
