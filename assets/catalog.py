@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 
 from django.utils import timezone
 
 from assets.models import MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
-from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_upload
+from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_file, store_media_upload
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -18,7 +19,15 @@ def local_time(moment: datetime | None) -> str:
 
 
 def save_reference_audio(upload, owner=None) -> ReferenceAudio:
-    stored = store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS)
+    return _reference_audio_row(store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner)
+
+
+def import_reference_audio(source: Path) -> ReferenceAudio:
+    """Copy a local file into the catalog (management commands)."""
+    return _reference_audio_row(store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False))
+
+
+def _reference_audio_row(stored, owner=None) -> ReferenceAudio:
     return ReferenceAudio.objects.create(
         file=stored.relative_path,
         original_name=stored.original_name,
@@ -32,7 +41,15 @@ def save_reference_audio(upload, owner=None) -> ReferenceAudio:
 
 
 def save_training_video(upload, owner=None) -> TrainingVideo:
-    stored = store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS)
+    return _training_video_row(store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner)
+
+
+def import_training_video(source: Path) -> TrainingVideo:
+    """Copy a local file into the catalog (management commands)."""
+    return _training_video_row(store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False))
+
+
+def _training_video_row(stored, owner=None) -> TrainingVideo:
     return TrainingVideo.objects.create(
         file=stored.relative_path,
         original_name=stored.original_name,

@@ -9,10 +9,10 @@ from monitoring import runner
 from monitoring.models import Job
 
 
-def start_probe(video: TrainingVideo) -> Job:
+def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
     job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk}, prefix="probe")
     TrainingVideo.objects.filter(pk=video.pk).update(probe_job=job, probe_status=TrainingVideo.ProbeStatus.PENDING)
-    return runner.submit(job)
+    return runner.submit(job) if submit else job
 
 
 @runner.handles(Job.Kind.PROBE)

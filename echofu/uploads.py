@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -111,20 +112,25 @@ class StoredUpload:
     info: media.MediaInfo
 
 
-def store_media_upload(upload: UploadedFile, folder: str, expect: str, extensions: tuple[str, ...]) -> StoredUpload:
-    """Check extension and content, then move the temp file into `folder` under a unique name."""
-    original_name = unicodedata.normalize("NFC", PurePosixPath(upload.name.replace("\\", "/")).name)
+def store_media_file(source: Path, original_name: str, folder: str, expect: str, extensions: tuple[str, ...], move: bool) -> StoredUpload:
+    """Check extension and content, then move (or copy) `source` into `folder` under a unique name."""
+    original_name = unicodedata.normalize("NFC", PurePosixPath(original_name.replace("\\", "/")).name)
     extension = os.path.splitext(original_name)[1].lower()
     if extension not in extensions:
         raise UploadRejected(f"不支持的文件格式 '{extension or '无扩展名'}', 支持: {', '.join(extensions)}")
-    temp_path = upload.temporary_file_path()
     try:
-        info = media.verify(temp_path, expect)
+        info = media.verify(source, expect)
     except media.MediaError as exc:
         raise UploadRejected(f"文件内容不是有效的{'音频' if expect == 'audio' else '视频'}: {exc}") from exc
     target = claim_unique_path(paths.absolute(folder), safe_filename(original_name, expect))
     try:
-        os.replace(temp_path, target)
+        if move:
+            os.replace(source, target)
+        else:
+            # Copy beside the target, then rename: readers never see a half-copied file.
+            partial = target.with_name(f".{target.name}.partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
     except OSError:
         target.unlink(missing_ok=True)
         raise
@@ -135,3 +141,7 @@ def store_media_upload(upload: UploadedFile, folder: str, expect: str, extension
         size=target.stat().st_size,
         info=info,
     )
+
+
+def store_media_upload(upload: UploadedFile, folder: str, expect: str, extensions: tuple[str, ...]) -> StoredUpload:
+    return store_media_file(Path(upload.temporary_file_path()), upload.name, folder, expect, extensions, move=True)

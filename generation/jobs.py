@@ -15,6 +15,11 @@ from training.models import TalkingHeadModel
 
 
 def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
+    return runner.submit(prepare_render(model, device, audio_path, text, speaker_id, pitch, owner))
+
+
+def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
+    """The queued Job row, not yet handed to the workers."""
     if model.model_type == "EchoLite":
         device, warning = usable_device(device)
     else:
@@ -28,7 +33,7 @@ def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", tex
         "pitch": pitch,
         "device_warning": warning,
     }
-    return runner.enqueue(Job.Kind.RENDER, params, device=device, slot=device, owner=owner, prefix="render")
+    return runner.new_job(Job.Kind.RENDER, params, device=device, slot=device, owner=owner, prefix="render")
 
 
 def _speech_for(job: Job, ctx: runner.JobContext) -> str:

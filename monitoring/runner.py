@@ -82,10 +82,6 @@ def submit(job: Job) -> Job:
     return job
 
 
-def enqueue(kind: str, params: dict, **options) -> Job:
-    return submit(new_job(kind, params, **options))
-
-
 def request_cancel(job: Job) -> Job:
     """Queued jobs are cancelled at once; running ones stop at their next progress report."""
     with transaction.atomic():

@@ -10,6 +10,11 @@ from training.engines import get_engine
 
 
 def start_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
+    return runner.submit(prepare_training(model_type, video, device, epochs, custom, owner))
+
+
+def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
+    """The queued Job row, not yet handed to the workers."""
     if model_type == "EchoLite":
         device, warning = usable_device(device)
     else:
@@ -23,8 +28,7 @@ def start_training(model_type: str, video: TrainingVideo, device: str, epochs: i
         "requested_device": device,
         "device_warning": warning,
     }
-    job = runner.new_job(Job.Kind.TRAIN, params, device=device, slot=device, owner=owner, prefix="train")
-    return runner.submit(job)
+    return runner.new_job(Job.Kind.TRAIN, params, device=device, slot=device, owner=owner, prefix="train")
 
 
 def _train_params(job: Job) -> TrainParams:

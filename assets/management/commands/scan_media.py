@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+
+from assets.scan import scan_media
+
+
+class Command(BaseCommand):
+    help = "Catalog files copied into the media folders by hand; report rows whose file vanished."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-probe", action="store_true", help="do not queue the face/quality probe of new training videos")
+        parser.add_argument("--prune", action="store_true", help="delete rows whose file or model directory is gone")
+
+    def handle(self, *args, no_probe=False, prune=False, **options):
+        report = scan_media(probe=not no_probe, prune=prune)
+        for path in report.added:
+            self.stdout.write(f"added    {path}")
+        for entry in report.skipped:
+            self.stdout.write(self.style.WARNING(f"skipped  {entry}"))
+        for entry in report.missing:
+            self.stdout.write(self.style.WARNING(f"missing  {entry}" + (" (row deleted)" if prune else "")))
+        self.stdout.write(self.style.SUCCESS(
+            f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.missing)} missing"
+        ))

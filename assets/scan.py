@@ -1,0 +1,114 @@
+"""Bring files dropped into the media folders by hand into the catalog (and report vanished ones)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assets import catalog, jobs
+from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
+from echofu import paths
+from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
+from engines import media
+from engines.talking_head import MODEL_TYPES
+from generation.models import GeneratedVideo
+from training import registry
+from training.models import TalkingHeadModel
+
+
+@dataclass
+class ScanReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "path: why"
+    missing: list[str] = field(default_factory=list)
+    pruned: int = 0
+
+
+def _new_files(folder: str, extensions: tuple[str, ...], model) -> list[Path]:
+    known = set(model.objects.values_list("file", flat=True))
+    directory = paths.absolute(folder)
+    found = []
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        relative = f"{folder}/{path.name}"
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in extensions and relative not in known:
+            found.append(path)
+    return found
+
+
+def _verified(path: Path, expect: str, report: ScanReport) -> media.MediaInfo | None:
+    try:
+        return media.verify(path, expect)
+    except media.MediaError as exc:
+        report.skipped.append(f"{paths.public_path(paths.relative_to_media(path))}: {exc}")
+        return None
+
+
+def _scan_audio(report: ScanReport) -> None:
+    for folder, model in ((paths.REF_VOICES, ReferenceAudio), (paths.RES_VOICES, GeneratedAudio)):
+        for path in _new_files(folder, AUDIO_EXTENSIONS, model):
+            info = _verified(path, "audio", report)
+            if info is None:
+                continue
+            fields = {"file": f"{folder}/{path.name}", "original_name": path.name, "size": path.stat().st_size, "duration": info.duration}
+            if model is ReferenceAudio:
+                fields.update(codec=info.audio_codec, sample_rate=info.sample_rate, channels=info.channels, source=ReferenceAudio.Source.SCAN)
+            else:
+                fields.update(engine="scan")
+            model.objects.create(**fields)
+            report.added.append(paths.public_path(fields["file"]))
+
+
+def _scan_videos(report: ScanReport, probe: bool) -> None:
+    for path in _new_files(paths.REF_VIDEOS, VIDEO_EXTENSIONS, TrainingVideo):
+        info = _verified(path, "video", report)
+        if info is None:
+            continue
+        video = TrainingVideo.objects.create(
+            file=f"{paths.REF_VIDEOS}/{path.name}", original_name=path.name, size=path.stat().st_size,
+            source=ReferenceAudio.Source.SCAN, **catalog.video_fields(info),
+        )
+        if probe:
+            jobs.start_probe(video)
+        report.added.append(video.relative_path)
+    for path in _new_files(paths.RES_VIDEOS, (".mp4",), GeneratedVideo):
+        info = _verified(path, "video", report)
+        if info is None:
+            continue
+        video = GeneratedVideo.objects.create(
+            file=f"{paths.RES_VIDEOS}/{path.name}", original_name=path.name, size=path.stat().st_size,
+            duration=info.duration, width=info.width, height=info.height,
+        )
+        report.added.append(video.relative_path)
+
+
+def _scan_models(report: ScanReport) -> None:
+    known = set(TalkingHeadModel.objects.values_list("model_type", "name"))
+    for model_type in MODEL_TYPES:
+        root = paths.absolute(f"{paths.MODELS}/{model_type}")
+        for directory in sorted(root.iterdir()) if root.is_dir() else []:
+            if not directory.is_dir() or (model_type, directory.name) in known:
+                continue
+            model = registry.discover(model_type, directory.name)
+            if model is None:
+                report.skipped.append(f"{paths.public_path(paths.relative_to_media(directory))}: not a complete {model_type} model")
+            else:
+                report.added.append(model.public_dir)
+
+
+def _missing(report: ScanReport, prune: bool) -> None:
+    for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel):
+        for row in model.objects.all():
+            if not row.exists():
+                report.missing.append(f"{model._meta.verbose_name}: {row}")
+                if prune:
+                    row.delete()
+                    report.pruned += 1
+
+
+def scan_media(probe: bool = True, prune: bool = False) -> ScanReport:
+    paths.ensure_media_tree()
+    report = ScanReport()
+    _scan_audio(report)
+    _scan_videos(report, probe)
+    _scan_models(report)
+    _missing(report, prune)
+    return report

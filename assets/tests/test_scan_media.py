@@ -1,0 +1,31 @@
+import pytest
+from django.core.management import call_command
+
+from assets.models import ReferenceAudio, TrainingVideo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scan_media_catalogs_dropped_files_and_skips_bad_ones(media_root, wav_file, plain_video, capsys):
+    (media_root / "voices/ref_voices/dropped.wav").write_bytes(wav_file.read_bytes())
+    (media_root / "voices/ref_voices/broken.wav").write_bytes(b"garbage" * 100)
+    (media_root / "videos/ref_videos/dropped.mp4").write_bytes(plain_video.read_bytes())
+    call_command("scan_media", "--no-probe")
+    out = capsys.readouterr().out
+    assert "added    media/voices/ref_voices/dropped.wav" in out
+    assert "skipped  media/voices/ref_voices/broken.wav" in out
+    audio = ReferenceAudio.objects.get()
+    assert audio.source == "scan" and audio.duration == pytest.approx(1.5, abs=0.05)
+    assert TrainingVideo.objects.get().width == 64
+    call_command("scan_media", "--no-probe")  # idempotent
+    assert ReferenceAudio.objects.count() == 1 and TrainingVideo.objects.count() == 1
+
+
+def test_scan_media_reports_and_prunes_vanished_files(client, media_root, wav_file, capsys):
+    (media_root / "voices/ref_voices/gone.wav").write_bytes(wav_file.read_bytes())
+    call_command("scan_media", "--no-probe")
+    (media_root / "voices/ref_voices/gone.wav").unlink()
+    assert client.get("/api/reference-audios").json()["total_count"] == 0
+    call_command("scan_media", "--no-probe", "--prune")
+    assert "missing  reference audio" in capsys.readouterr().out
+    assert ReferenceAudio.objects.count() == 0

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assets import catalog
+from echofu import paths, responses
+from echofu.uploads import UploadRejected
+from generation.forms import GenerationRequest
+from generation.jobs import prepare_render
+from training import follow
+
+
+class Command(BaseCommand):
+    help = "Render a talking-head video from a model and an audio file or a text."
+
+    def add_arguments(self, parser):
+        parser.add_argument("model", help="model path, e.g. media/models/EchoLite/train_20250101_120000")
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--audio", help="catalog path or a local audio file")
+        source.add_argument("--text", help="text to speak (uses the voice stack)")
+        parser.add_argument("--speaker", default="", help="speaker id for --text")
+        parser.add_argument("--pitch", type=float, default=0.0, help="semitones")
+        parser.add_argument("--gpu", default="GPU0")
+        parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of rendering here")
+
+    def handle(self, model, audio, text, speaker, pitch, gpu, queue, **options):
+        parts = paths.resolve_request_path(model, must_exist=False).split("/") if model else []
+        model_type = parts[1] if len(parts) == 3 else ""
+        data = {"model_name": model_type, "model_param": model, "gpu_choice": gpu, "target_text": text or "",
+                "speaker_id": speaker, "pitch": pitch}
+        if audio:
+            data["ref_audio"] = self._catalog_audio(audio)
+        form = GenerationRequest(data=data)
+        if not form.is_valid():
+            raise CommandError(responses.first_error(form.errors))
+        valid = form.validated_data
+        job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=valid.get("audio_path", ""),
+                             text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"])
+        follow.start([job], inline=not queue)
+        [done] = follow.follow([job], self.stdout.write)
+        if done.status != done.Status.SUCCEEDED:
+            raise CommandError(f"{done.pk} {done.status}: {done.error or done.stage}")
+        self.stdout.write(self.style.SUCCESS(f"video: {done.result['video_path']}"))
+
+    def _catalog_audio(self, argument: str) -> str:
+        try:
+            return paths.public_path(catalog.find_catalog_audio(argument))
+        except ValueError:
+            source = Path(argument).expanduser()
+            if not source.is_file():
+                raise CommandError(f"{argument}: no such audio file") from None
+            try:
+                return catalog.import_reference_audio(source).relative_path
+            except UploadRejected as exc:
+                raise CommandError(f"{argument}: {exc}") from exc

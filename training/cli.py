@@ -1,0 +1,53 @@
+"""What the train / batch_train / render commands share: turning arguments into catalog rows and jobs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from assets import catalog, jobs as asset_jobs
+from assets.models import TrainingVideo
+from echofu import paths, responses
+from echofu.uploads import UploadRejected
+from monitoring import runner
+from monitoring.models import Job
+from training.engines import availability
+from training.forms import TrainingRequest
+from training.jobs import prepare_training
+
+
+def catalog_video(argument: str) -> TrainingVideo:
+    """A catalogued training video named by a media path, or a local file copied into the catalog and checked."""
+    try:
+        relative = paths.resolve_request_path(argument)
+        video = TrainingVideo.objects.filter(file=relative).first()
+    except paths.PathRejected:
+        video = None
+    if video is None:
+        source = Path(argument).expanduser()
+        if not source.is_file():
+            raise CommandError(f"{argument}: no such video file")
+        try:
+            video = catalog.import_training_video(source)
+        except UploadRejected as exc:
+            raise CommandError(f"{argument}: {exc}") from exc
+    if video.probe_status != TrainingVideo.ProbeStatus.OK:
+        runner.execute(asset_jobs.start_probe(video, submit=False).pk)
+        video.refresh_from_db()
+    return video
+
+
+def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, params: str) -> Job:
+    """Validate exactly as /model_training does and create the (not yet submitted) job."""
+    video = catalog_video(argument)
+    form = TrainingRequest(data={
+        "model_choice": model_type, "ref_video": video.relative_path, "gpu_choice": gpu,
+        "epoch": "" if epochs is None else str(epochs), "custom_params": params,
+    })
+    if not form.is_valid():
+        raise CommandError(f"{argument}: {responses.first_error(form.errors)}")
+    usable, reason = availability(model_type)
+    if not usable:
+        raise CommandError(reason)
+    data = form.validated_data
+    return prepare_training(data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"])

@@ -1,0 +1,58 @@
+"""Terminal progress for management commands: run or wait for jobs and draw their bars."""
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db import connection
+
+from monitoring import runner
+from monitoring.models import Job
+
+BAR_WIDTH = 30
+
+
+def bar(job: Job) -> str:
+    filled = int(round(job.progress * BAR_WIDTH))
+    eta = f" eta {job.eta_seconds:.0f}s" if job.eta_seconds and job.status == Job.Status.RUNNING else ""
+    queue = f" (queue #{job.queue_position()})" if job.status == Job.Status.QUEUED else ""
+    return f"{job.pk:<28} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress:4.0%} {job.status:<9} {job.stage}{eta}{queue}"
+
+
+def start(jobs: list[Job], inline: bool) -> list[threading.Thread]:
+    """Hand the jobs to the worker cluster, or run them here one after another (`inline`)."""
+    if not inline:
+        for job in jobs:
+            runner.submit(job)
+        return []
+
+    def run_all() -> None:
+        try:
+            for job in jobs:
+                runner.execute(job.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run_all, daemon=True)
+    thread.start()
+    return [thread]
+
+
+def follow(jobs: list[Job], write, poll: float = 0.5, timeout: float | None = None) -> list[Job]:
+    """Print each job's bar as it moves until all have ended (or `timeout`); returns the final rows."""
+    deadline = time.monotonic() + timeout if timeout else None
+    ids = [job.pk for job in jobs]
+    shown: dict[str, str] = {}
+    while True:
+        rows = {job.pk: job for job in Job.objects.filter(pk__in=ids)}
+        current = [rows[job_id] for job_id in ids]
+        for job in current:
+            line = bar(job)
+            # A new line only when the bar, status or stage moved (not for every ETA tick).
+            key = line.rsplit(" eta", 1)[0]
+            if shown.get(job.pk) != key:
+                write(line)
+                shown[job.pk] = key
+        if all(job.is_finished for job in current) or (deadline and time.monotonic() > deadline):
+            return current
+        time.sleep(poll)

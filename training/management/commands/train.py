@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from engines.talking_head import MODEL_TYPES
+from training import cli, follow
+
+
+class Command(BaseCommand):
+    help = "Train a talking-head model from one video (a media path or any local file), with a progress bar."
+
+    def add_arguments(self, parser):
+        parser.add_argument("video", help="catalog path (media/videos/ref_videos/x.mp4) or a local video file")
+        parser.add_argument("--model", default="EchoLite", choices=MODEL_TYPES)
+        parser.add_argument("--gpu", default="GPU0", help="GPU0, GPU1, ... or CPU")
+        parser.add_argument("--epochs", type=int, default=None)
+        parser.add_argument("--params", default="", help="custom params, e.g. lr=0.001,batch_size=8")
+        parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of training here")
+
+    def handle(self, video, model, gpu, epochs, params, queue, **options):
+        job = cli.training_job(video, model, gpu, epochs, params)
+        self.stdout.write(f"task {job.pk}: {model} on {video} ({job.device})")
+        follow.start([job], inline=not queue)
+        [done] = follow.follow([job], self.stdout.write)
+        if done.status != done.Status.SUCCEEDED:
+            raise CommandError(f"{done.pk} {done.status}: {done.error or done.stage}")
+        metrics = done.result.get("metrics", {})
+        self.stdout.write(self.style.SUCCESS(f"model: {done.result['model_path']}"))
+        for key, value in metrics.items():
+            self.stdout.write(f"  {key}: {value}")
