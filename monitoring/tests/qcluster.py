@@ -1,0 +1,71 @@
+"""A real `manage.py qcluster` subprocess on the test database, for end-to-end job tests."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate, timeout: float, poll: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class QCluster:
+    def __init__(self, media_root: Path, log_path: Path, **env):
+        self.media_root = media_root
+        self.log_path = log_path
+        self.env = {key: str(value) for key, value in env.items()}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "QCluster":
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "echofu.settings",
+            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "ECHOFU_MEDIA_ROOT": str(self.media_root),
+            "ECHOFU_Q_SYNC": "0",
+            "ECHOFU_Q_WORKERS": "2",
+            "ECHOFU_Q_POLL": "0.2",
+            "ECHOFU_HEARTBEAT_SECONDS": "0.5",
+            "ECHOFU_STALE_AFTER_SECONDS": "30",
+            "ECHOFU_CPU_JOB_SLOTS": str(settings.ECHOFU["CPU_JOB_SLOTS"]),
+            **self.env,
+        }
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the test can kill the sentinel and all workers
+        )
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole cluster: no cleanup code of ours gets to run."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
