@@ -11,7 +11,7 @@ __all__ = ["MODEL_TYPES", "create_engine", "QualityReport", "RenderResult", "Tal
 def create_engine(model_type: str, **config) -> TalkingHeadEngine:
     """The engine for `model_type`; `config` carries the external engines' checkout settings."""
     if model_type == "EchoLite":
-        from engines.talking_head.lite import EchoLiteEngine
+        from engines.talking_head.echolite import EchoLiteEngine
 
         return EchoLiteEngine(**config)
     if model_type == "ER-NeRF":

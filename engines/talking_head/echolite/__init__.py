@@ -1,0 +1,113 @@
+"""EchoLite: the embedded talking-head model, trained per person on a plain CPU in minutes.
+
+Pipeline: track the face (dlib landmarks) -> pose-normalised lower-face crops -> a small
+U-Net learns crop + speech window -> mouth -> renders loop the person's own clip forwards
+and backwards and blend the predicted mouth back in with colour matching.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engines.face_tracking import mouth_opening
+from engines.progress import Progress, no_progress, scaled
+from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
+from engines.talking_head.echolite import model as model_files
+from engines.talking_head.echolite.evaluate import self_evaluate
+from engines.talking_head.echolite.model import MouthModel
+from engines.talking_head.echolite.prepare import FPS, prepare
+from engines.talking_head.echolite.quality import check_video
+from engines.talking_head.echolite.render import render
+from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, fit, to_tensor
+
+MODEL_TYPE = "EchoLite"
+
+
+def pick_device(requested: str) -> tuple[str, str]:
+    """(device, warning): CUDA when asked for and present, else the CPU with a warning."""
+    if requested.startswith("cuda"):
+        if torch.cuda.is_available():
+            return requested, ""
+        return "cpu", f"warning: {requested} requested but CUDA is not available, training on CPU"
+    return "cpu", ""
+
+
+class EchoLiteEngine:
+    model_type = MODEL_TYPE
+
+    def availability(self) -> tuple[bool, str]:
+        return True, "embedded model, runs on CPU or CUDA"
+
+    def check_video(self, video_path: Path) -> QualityReport:
+        return check_video(Path(video_path))
+
+    def is_model_dir(self, path: Path) -> bool:
+        return model_files.is_model_dir(Path(path))
+
+    def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
+        started = time.monotonic()
+        progress("check", 0.0, "checking the input video")
+        report = self.check_video(video_path)
+        if not report.ok:
+            raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
+        device, warning = pick_device(params.device)
+        warnings = list(report.warnings) + ([warning] if warning else [])
+        if warning:
+            progress("check", 0.0, warning)
+        model_dir = Path(workdir) / "model"
+        model_dir.mkdir(parents=True, exist_ok=True)
+
+        prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25))
+        train_until = prepared.holdout_start
+        windows = prepared.windows[:train_until]
+        mel_mean = windows.mean(axis=(0, 1, 3))
+        mel_std = windows.std(axis=(0, 1, 3)) + 1e-3
+        openings = np.array([mouth_opening(points) for points in prepared.tracks[:train_until]])
+        reference = prepared.crops[int(np.argsort(openings)[int(0.75 * (len(openings) - 1))])]
+        config = {
+            "width": prepared.width,
+            "height": prepared.height,
+            "fps": FPS,
+            "template": prepared.template.to_dict(),
+            "mel_mean": mel_mean.tolist(),
+            "mel_std": mel_std.tolist(),
+            "background_frames": prepared.background_frames,
+        }
+        hard_mask, _ = prepared.template.mouth_mask()
+        data = TrainingData(
+            crops=to_tensor(prepared.crops[:train_until]),
+            windows=torch.from_numpy((windows - mel_mean[None, None, :, None]) / mel_std[None, None, :, None]),
+            reference=to_tensor(reference[None])[0],
+            hard_mask=torch.from_numpy(hard_mask)[None],
+        )
+        epochs = params.epochs or default_epochs(train_until)
+        lr = params.lr or DEFAULT_LR
+        batch_size = params.batch_size or DEFAULT_BATCH
+        progress("train", 0.25, f"training on {train_until} frames, {epochs} epochs, lr {lr}, batch {batch_size}, {device}")
+        network, losses = fit(data, epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88))
+
+        config["training"] = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "device": device,
+                              "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}
+        config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
+                            "face_found_share": round(float(prepared.found.mean()), 3)}
+        model_files.save(model_dir, network.cpu(), config, reference, prepared.transforms[: prepared.background_frames])
+
+        loaded = MouthModel.load(model_dir, device)
+        metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
+        metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=train_until,
+                       epochs=epochs, final_loss=round(losses[-1], 5), device=device)
+        (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (model_dir / "quality.json").write_text(json.dumps({"warnings": warnings, "stats": report.stats}, indent=2))
+        progress("package", 1.0, f"self-evaluation: {metrics}")
+        return TrainResult(model_dir=model_dir, metrics=metrics, warnings=warnings)
+
+    def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress = no_progress, device: str = "cpu") -> RenderResult:
+        device, warning = pick_device(device)
+        if warning:
+            progress("load", 0.0, warning)
+        model = MouthModel.load(Path(model_dir), device)
+        return render(model, Path(audio_path), Path(out_path), progress)

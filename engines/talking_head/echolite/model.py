@@ -1,0 +1,124 @@
+"""An EchoLite model directory: what is saved, how it is loaded, and how it draws mouths."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+import torch
+
+from engines import media
+from engines.talking_head.echolite import alignment
+from engines.talking_head.echolite.network import LipNet
+from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
+
+MANIFEST = "echolite.json"
+WEIGHTS = "weights.pt"
+REFERENCE = "reference.png"
+TRACKS = "tracks.npz"
+FORMAT_VERSION = 1
+# Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker.
+TEMPORAL_CARRY = 0.25
+REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
+
+
+def is_model_dir(path: Path) -> bool:
+    if not all((path / name).is_file() for name in REQUIRED_FILES):
+        return False
+    try:
+        return json.loads((path / MANIFEST).read_text()).get("format") == FORMAT_VERSION
+    except (OSError, ValueError):
+        return False
+
+
+def save(model_dir: Path, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray) -> None:
+    torch.save(network.state_dict(), model_dir / WEIGHTS)
+    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(reference, cv2.COLOR_RGB2BGR))
+    np.savez_compressed(model_dir / TRACKS, transforms=transforms)
+    (model_dir / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, **config}, indent=2))
+
+
+@dataclass
+class MouthModel:
+    """A loaded model: predicts crop-space mouths and blends them into frames."""
+
+    network: LipNet
+    config: dict
+    template: alignment.Template
+    reference: torch.Tensor
+    transforms: np.ndarray
+    hard_mask: np.ndarray
+    soft_mask: np.ndarray
+    band: np.ndarray
+    mel_mean: np.ndarray
+    mel_std: np.ndarray
+    device: str
+    model_dir: Path | None = None
+
+    @classmethod
+    def build(cls, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
+        template = alignment.Template.from_dict(config["template"])
+        hard, soft = template.mouth_mask()
+        # Where the blend fades out: colour is matched to the frame there.
+        band = np.clip(cv2.dilate(hard, np.ones((9, 9), np.uint8)) - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
+        reference_tensor = torch.from_numpy(reference).permute(2, 0, 1).float().div(255.0).to(device)
+        return cls(network.to(device).eval(), config, template, reference_tensor, transforms, hard, soft, band,
+                   np.array(config["mel_mean"], np.float32), np.array(config["mel_std"], np.float32), device, model_dir)
+
+    @classmethod
+    def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
+        if not is_model_dir(model_dir):
+            raise ValueError(f"{model_dir} is not an EchoLite model directory")
+        config = json.loads((model_dir / MANIFEST).read_text())
+        network = LipNet()
+        network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
+        reference = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
+        transforms = np.load(model_dir / TRACKS)["transforms"]
+        return cls.build(network, config, reference, transforms, device, model_dir)
+
+    def normalise(self, windows: np.ndarray) -> np.ndarray:
+        return (windows - self.mel_mean[None, None, :, None]) / self.mel_std[None, None, :, None]
+
+    @torch.inference_mode()
+    def predict(self, crops: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """Mouths for (B, CROP, CROP, 3) background crops and their raw mel windows."""
+        target = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0).to(self.device)
+        keep = torch.from_numpy(1 - self.hard_mask).to(self.device)
+        mel = torch.from_numpy(self.normalise(windows)).to(self.device)
+        output = self.network(target * keep, self.reference.expand(len(crops), -1, -1, -1), mel)
+        return (output.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+    def compose(self, frames: list[np.ndarray], transforms: np.ndarray, windows: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
+        """Draw the predicted mouths into `frames` (in place); returns them and the last mouth drawn."""
+        crops = np.stack([alignment.crop(frame, matrix) for frame, matrix in zip(frames, transforms)])
+        mouths = self.predict(crops, windows)
+        for frame, matrix, crop, mouth in zip(frames, transforms, crops, mouths):
+            mouth = alignment.match_colour(mouth, crop, self.band)
+            if previous is not None:
+                mouth = cv2.addWeighted(mouth, 1 - TEMPORAL_CARRY, previous, TEMPORAL_CARRY, 0)
+            alignment.paste(frame, mouth, matrix, self.soft_mask)
+            previous = mouth
+        return frames, previous
+
+    def backgrounds(self, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`count` (frame, frame->crop matrix) pairs, looping the training clip forwards then backwards."""
+        total = len(self.transforms)
+        produced, forward, first_pass = 0, True, True
+        while produced < count:
+            name = BACKGROUND_FILE if forward else BACKGROUND_REVERSED_FILE
+            for position, frame in enumerate(media.iter_video_frames(self.model_dir / name)):
+                if position >= total:
+                    break
+                if position == 0 and not first_pass:
+                    continue  # the turning frame was just shown
+                index = position if forward else total - 1 - position
+                yield frame, self.transforms[index]
+                produced += 1
+                if produced >= count:
+                    return
+            forward, first_pass = not forward, False
+            if total == 1:
+                first_pass = True

@@ -1,0 +1,121 @@
+"""From a training video to what the model learns from: tracks, crops, audio windows, backgrounds."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engines import media
+from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth
+from engines.progress import Progress
+from engines.talking_head.echolite import alignment, features
+
+FPS = 25
+# Backgrounds are looped back and forth; this much of the video is kept in the model for that.
+BACKGROUND_SECONDS = 30
+HOLDOUT_SHARE = 0.15
+HOLDOUT_MAX_FRAMES = 250
+BACKGROUND_FILE = "background.mp4"
+BACKGROUND_REVERSED_FILE = "background_reversed.mp4"
+JPEG_QUALITY = 92
+
+
+@dataclass
+class Prepared:
+    width: int
+    height: int
+    frame_count: int
+    tracks: np.ndarray  # (N, 68, 2) full-resolution landmarks
+    found: np.ndarray  # (N,) bool: a face was really found (not filled in)
+    template: alignment.Template
+    transforms: np.ndarray  # (N, 2, 3) frame -> crop
+    crops: np.ndarray  # (N, CROP, CROP, 3) uint8
+    audio: np.ndarray  # 16 kHz mono
+    windows: np.ndarray  # (N, 1, N_MELS, CONTEXT) raw log-mel
+    background_frames: int
+    holdout_start: int
+    holdout_jpegs: list[bytes] = field(default_factory=list)
+
+
+def even(value: int) -> int:
+    return value - value % 2
+
+
+def _frames(video: Path):
+    """25 fps frames cropped to even width and height (what H.264 in yuv420p needs)."""
+    for frame in media.iter_video_frames(video, fps=FPS):
+        yield frame[: even(frame.shape[0]), : even(frame.shape[1])]
+
+
+def track_faces(video: Path, expected_frames: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+    tracker = FaceTracker(FaceAnalyzer())
+    tracks = []
+    for index, frame in enumerate(_frames(video)):
+        tracks.append(tracker.update(frame))
+        if index % 10 == 0:
+            progress("track", min(index / max(expected_frames, 1), 1.0))
+    return fill_and_smooth(tracks)
+
+
+def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
+    """Two passes over the video: landmarks first, then crops and the background clips."""
+    info = media.probe(video)
+    expected = max(1, int(round(info.duration * FPS)))
+    tracks, found = track_faces(video, expected, progress)
+    count = len(tracks)
+    template = alignment.Template.fit(tracks[found])
+    transforms = alignment.crop_transforms(tracks, template)
+
+    holdout_start = count - min(int(count * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)
+    background_count = min(count, BACKGROUND_SECONDS * FPS, holdout_start)
+    crops = np.empty((count, alignment.CROP, alignment.CROP, 3), dtype=np.uint8)
+    background_jpegs: list[bytes] = []
+    holdout_jpegs: list[bytes] = []
+    height = width = 0
+    writer = None
+    try:
+        for index, frame in enumerate(_frames(video)):
+            if index >= count:
+                break
+            if writer is None:
+                height, width = frame.shape[:2]
+                writer = media.VideoWriter(model_dir / BACKGROUND_FILE, width, height, fps=FPS, crf=18)
+            crops[index] = alignment.crop(frame, transforms[index])
+            if index < background_count:
+                writer.write(frame)
+                background_jpegs.append(_jpeg(frame))
+            if index >= holdout_start:
+                holdout_jpegs.append(_jpeg(frame))
+            if index % 10 == 0:
+                progress("crop", index / count)
+        writer.close()
+        writer = None
+        _write_reversed(background_jpegs, model_dir / BACKGROUND_REVERSED_FILE, width, height, progress)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+
+    audio = media.load_audio(video, features.SAMPLE_RATE)
+    windows = features.frame_windows(features.log_mel(audio), count, FPS)
+    return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, windows,
+                    background_count, holdout_start, holdout_jpegs)
+
+
+def _jpeg(frame: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
+
+
+def unjpeg(data: bytes) -> np.ndarray:
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _write_reversed(jpegs: list[bytes], path: Path, width: int, height: int, progress: Progress) -> None:
+    """The background played backwards, so rendering can ping-pong while decoding forwards only."""
+    with media.VideoWriter(path, width, height, fps=FPS, crf=18) as writer:
+        for index, data in enumerate(reversed(jpegs)):
+            writer.write(unjpeg(data))
+            if index % 25 == 0:
+                progress("background", index / max(len(jpegs), 1))

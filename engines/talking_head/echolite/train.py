@@ -1,0 +1,79 @@
+"""Fitting the personal LipNet on one video's crops and audio windows."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engines.progress import Progress
+from engines.talking_head.echolite.network import LipNet
+
+# Without an explicit epoch count, train for about this many samples (a few minutes on 2 cores).
+DEFAULT_SAMPLE_BUDGET = 24000
+MIN_EPOCHS, MAX_EPOCHS = 3, 60
+DEFAULT_LR = 2e-3
+DEFAULT_BATCH = 32
+MOUTH_WEIGHT = 4.0
+
+
+@dataclass
+class TrainingData:
+    crops: torch.Tensor  # (N, 3, H, W) float 0..1
+    windows: torch.Tensor  # (N, 1, mels, context) normalised
+    reference: torch.Tensor  # (3, H, W)
+    hard_mask: torch.Tensor  # (1, H, W)
+
+
+def default_epochs(samples: int) -> int:
+    return int(min(max(math.ceil(DEFAULT_SAMPLE_BUDGET / max(samples, 1)), MIN_EPOCHS), MAX_EPOCHS))
+
+
+def to_tensor(crops: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def colour_jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The same random gain and offset per sample for input and target: robust to lighting drift."""
+    gain = 1 + (torch.rand(batch.shape[0], 3, 1, 1, generator=generator) - 0.5) * 0.3
+    offset = (torch.rand(batch.shape[0], 1, 1, 1, generator=generator) - 0.5) * 0.1
+    return (batch * gain + offset).clamp_(0, 1)
+
+
+def fit(data: TrainingData, epochs: int, lr: float, batch_size: int, device: str, progress: Progress, seed: int = 0) -> tuple[LipNet, list[float]]:
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    network = LipNet().to(device, memory_format=torch.channels_last)
+    optimiser = torch.optim.Adam(network.parameters(), lr=lr)
+    samples = len(data.crops)
+    steps_per_epoch = max(1, math.ceil(samples / batch_size))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
+    weight = (1 + (MOUTH_WEIGHT - 1) * data.hard_mask).to(device)
+    keep = (1 - data.hard_mask).to(device)
+    reference = data.reference.to(device)
+    losses: list[float] = []
+    started = time.monotonic()
+    network.train()
+    for epoch in range(epochs):
+        order = torch.randperm(samples, generator=generator)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            index = order[step * batch_size: (step + 1) * batch_size]
+            target = colour_jitter(data.crops[index], generator).to(device, memory_format=torch.channels_last)
+            mel = data.windows[index].to(device)
+            predicted = network(target * keep, reference.expand(len(index), -1, -1, -1), mel)
+            loss = ((predicted - target).abs() * weight).mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            total += loss.item() * len(index)
+            done = (epoch * steps_per_epoch + step + 1) / (epochs * steps_per_epoch)
+            progress("train", done, "")
+        losses.append(total / samples)
+        elapsed = time.monotonic() - started
+        progress("train", (epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} loss {losses[-1]:.4f} ({elapsed:.0f}s)")
+    network.eval()
+    return network, losses
