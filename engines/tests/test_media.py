@@ -1,0 +1,59 @@
+"""engines.media: probe, verify, decode and the MP4 writer."""
+import av
+import numpy as np
+import pytest
+
+from engines import media
+from engines.testing.simple_media import write_encoded_audio, write_plain_video, write_tone_wav
+
+
+def test_writer_output_is_h264_aac_25fps_with_matching_audio(tmp_path):
+    path = write_plain_video(tmp_path / "v.mp4", seconds=2.0, size=(64, 48))
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.codec_context.name == "h264" and audio.codec_context.name == "aac"
+        assert video.average_rate == 25 and (video.width, video.height) == (64, 48)
+        assert sum(1 for _ in container.decode(video=0)) == 50
+    assert len(media.load_audio(path)) == pytest.approx(32000, abs=1600)
+    info = media.verify(path, "video")
+    assert info.duration == pytest.approx(2.0, abs=0.05)
+
+
+def test_load_audio_resamples_and_downmixes(tmp_path):
+    path = write_encoded_audio(tmp_path / "a.mp3", seconds=1.0, codec="libmp3lame", container="mp3", rate=44100)
+    samples = media.load_audio(path, 8000)
+    assert samples.dtype == np.float32 and len(samples) == pytest.approx(8000, abs=600)
+    assert 0.05 < np.abs(samples).max() <= 1.0
+
+
+def test_truncated_files_are_refused(tmp_path):
+    for path in (write_tone_wav(tmp_path / "a.wav", 2.0), write_plain_video(tmp_path / "v.mp4", 2.0)):
+        data = path.read_bytes()
+        cut = tmp_path / f"cut{path.suffix}"
+        cut.write_bytes(data[: len(data) // 2])
+        with pytest.raises(media.MediaError):
+            media.verify(cut, "audio")
+
+
+def test_garbage_and_wrong_kind_are_refused(tmp_path):
+    junk = tmp_path / "x.mp4"
+    junk.write_bytes(b"\x00\x01garbage" * 500)
+    with pytest.raises(media.MediaError):
+        media.probe(junk)
+    with pytest.raises(media.MediaError, match="no video"):
+        media.verify(write_tone_wav(tmp_path / "a.wav", 1.0), "video")
+
+
+def test_iter_video_frames_resamples_frame_rate(tmp_path):
+    path = write_plain_video(tmp_path / "v30.mp4", seconds=2.0, fps=30)
+    assert len(list(media.iter_video_frames(path, fps=25))) == pytest.approx(50, abs=1)
+    assert len(list(media.iter_video_frames(path))) == 60
+
+
+def test_aborted_writer_leaves_no_file(tmp_path):
+    path = tmp_path / "partial.mp4"
+    with pytest.raises(RuntimeError):
+        with media.VideoWriter(path, 32, 32) as writer:
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+            raise RuntimeError("stop")
+    assert not path.exists()
