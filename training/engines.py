@@ -10,7 +10,7 @@ from engines.talking_head import MODEL_TYPES, TalkingHeadEngine, create_engine
 
 # Checking an external checkout starts its interpreter (imports torch): remember the answer a while.
 AVAILABILITY_TTL_SECONDS = 60.0
-_availability_cache: dict[str, tuple[float, tuple[bool, str]]] = {}
+_availability_cache: dict[tuple[str, str], tuple[float, tuple[bool, str]]] = {}
 
 
 def engine_config(model_type: str) -> dict:
@@ -25,6 +25,7 @@ def engine_config(model_type: str) -> dict:
         "checkout": Path(config[f"{prefix}_DIR"]) if config[f"{prefix}_DIR"] else None,
         "python": config[f"{prefix}_PYTHON"],
         "docker_image": config[f"{prefix}_DOCKER_IMAGE"] or None,
+        "audio_features": config[f"{prefix}_AUDIO_FEATURES"] or None,
         "require_cuda": config["EXTERNAL_REQUIRE_CUDA"],
     }
 
@@ -34,14 +35,16 @@ def get_engine(model_type: str) -> TalkingHeadEngine:
 
 
 def availability(model_type: str) -> tuple[bool, str]:
-    cached = _availability_cache.get(model_type)
+    config = engine_config(model_type)
+    key = (model_type, repr(sorted(config.items())))  # a changed setting is asked anew
+    cached = _availability_cache.get(key)
     if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL_SECONDS:
         return cached[1]
     try:
-        answer = get_engine(model_type).availability()
+        answer = create_engine(model_type, **config).availability()
     except Exception as exc:
         answer = (False, f"{model_type} cannot be used: {exc}")
-    _availability_cache[model_type] = (time.monotonic(), answer)
+    _availability_cache[key] = (time.monotonic(), answer)
     return answer
 
 

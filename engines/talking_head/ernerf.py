@@ -1,0 +1,438 @@
+"""ER-NeRF (github.com/Fictionarry/ER-NeRF, ICCV 2023) driven through its own command lines.
+
+Training follows its README and scripts/train_obama.sh, run in the checkout:
+  python data_utils/process.py data/<ID>/<ID>.mp4 --task N        (one task at a time)
+  python data_utils/deepspeech_features/extract_ds_features.py --input data/<ID>/aud.wav --output .../aud_ds.npy
+      (or: python data_utils/hubert.py --wav data/<ID>/aud.wav  ->  aud_hu.npy)
+  python main.py data/<ID> --workspace trial_<ID> -O --iters 100000 --asr_model deepspeech
+  python main.py data/<ID> --workspace trial_<ID> -O --iters 125000 --finetune_lips --patch_size 32 ...
+  python main.py data/<ID> --workspace trial_<ID>_torso -O --torso --head_ckpt <latest head ckpt> --iters 200000 ...
+Inference ("Inference with target audio"):
+  python main.py <data> --workspace <ws> -O --torso --test --test_train --aud <audio>.npy --ckpt <ckpt>
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engines import media
+from engines.progress import Progress, no_progress, scaled
+from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
+from engines.talking_head import external
+from engines.talking_head.external import AUDIO_RATE, FPS, Checkout, ExternalCommandFailed, ExternalUnavailable
+
+MIN_SECONDS = 3.0
+RECOMMENDED_SECONDS = 60.0  # README: "duration about 1-5 min"
+MANIFEST_FORMAT = 1
+
+# Shares of the whole training job; the training share is split by iterations.
+PREPARE = (0.0, 0.03)
+PREPROCESS = (0.03, 0.25)
+TRAINING = (0.25, 0.97)
+COLLECT = (0.97, 1.0)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One preprocessing command and the files (globs in the data dir) it must leave behind.
+
+    process.py runs its helpers with os.system and exits 0 even when they fail, so the
+    files are the only trustworthy sign that a step worked.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    weight: float
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingStage:
+    name: str
+    workspace: str  # relative to the checkout
+    args: tuple[str, ...]
+    iters: int
+    head_from: str | None = None  # workspace whose latest checkpoint goes to --head_ckpt
+
+
+class ErNerfEngine:
+    model_type = "ER-NeRF"
+    setting_prefix = "ECHOFU_ERNERF"  # ECHOFU_ERNERF_DIR, _PYTHON, _DOCKER_IMAGE
+    manifest_name = "ernerf.json"
+    asr_models = ("deepspeech", "hubert")
+    default_audio_features = "deepspeech"
+    required_files = ("main.py", "data_utils/process.py")
+    workspace_root = ""  # README: --workspace trial_obama/
+    # README "Train": head to 100k iterations, lips finetune to 125k, torso 200k.
+    head_iters = 100_000
+    lips_iters = 125_000
+    lips_patch_size = 32
+    torso_iters = 200_000
+    torso_by_default = True
+    # What `main.py --test --test_train` reads from the data dir (nerf_triplane/provider.py).
+    model_files = ("transforms_train.json", "transforms_val.json", "bc.jpg", "au.csv", "track_params.pt",
+                   "aud.wav", "aud_*.npy", "gt_imgs/*.jpg", "torso_imgs/*.png", "ori_imgs/*.lms")
+
+    def __init__(self, checkout: Path | None, python: str = "python", docker_image: str | None = None,
+                 audio_features: str | None = None, require_cuda: bool = True, env: dict[str, str] | None = None):
+        audio_features = audio_features or self.default_audio_features
+        if audio_features not in self.asr_models:
+            raise ValueError(f"{self.model_type} audio features must be one of {', '.join(self.asr_models)}, not {audio_features!r}")
+        self.checkout = Checkout(Path(checkout).resolve(), python, docker_image or None, dict(env or {})) if checkout else None
+        self.asr_model = audio_features
+        self.require_cuda = require_cuda
+
+    # ---- what the API asks before starting anything ----
+
+    def availability(self) -> tuple[bool, str]:
+        try:
+            checkout = self._ready_checkout()
+        except ExternalUnavailable as exc:
+            return False, str(exc)
+        revision = external.git_revision(checkout.path)
+        details = [f"checkout at {checkout.path}"] + ([f"revision {revision[:10]}"] if revision else [])
+        details += [f"audio features {self.asr_model}", "CUDA available" if self.require_cuda else "CUDA not checked"]
+        return True, f"{self.model_type}: " + ", ".join(details)
+
+    def _ready_checkout(self, device: str = "cuda") -> Checkout:
+        checkout = self.checkout
+        if checkout is None:
+            raise ExternalUnavailable(f"{self.model_type} checkout is not configured (set {self.setting_prefix}_DIR)")
+        if not checkout.path.is_dir():
+            raise ExternalUnavailable(f"{self.model_type} checkout not found at {checkout.path} (set {self.setting_prefix}_DIR)")
+        for name in self.required_files + self.extra_required_files():
+            if not (checkout.path / name).is_file():
+                raise ExternalUnavailable(f"{self.model_type} checkout at {checkout.path} is incomplete: {name} missing")
+        if checkout.docker_image and shutil.which("docker") is None:
+            raise ExternalUnavailable(f"{self.model_type}: docker not found, needed for {self.setting_prefix}_DOCKER_IMAGE={checkout.docker_image}")
+        if not checkout.docker_image and shutil.which(checkout.python) is None:
+            raise ExternalUnavailable(f"{self.model_type}: python interpreter {checkout.python!r} not found (set {self.setting_prefix}_PYTHON)")
+        if self.require_cuda and (problem := external.cuda_problem(checkout, device)):
+            raise ExternalUnavailable(f"{self.model_type}: {problem}")
+        return checkout
+
+    def extra_required_files(self) -> tuple[str, ...]:
+        return ()
+
+    def check_video(self, video_path: Path) -> QualityReport:
+        report = QualityReport()
+        try:
+            info = media.probe(video_path)
+        except media.MediaError as exc:
+            report.errors.append(f"not a readable video: {exc}")
+            return report
+        report.stats = info.as_dict()
+        if not info.has_video:
+            report.errors.append("the file has no video stream")
+        if not info.has_audio:
+            report.errors.append(f"the file has no audio track: {self.model_type} learns the lip motion from the speech")
+        if info.duration < MIN_SECONDS:
+            report.errors.append(f"the video is {info.duration:.1f} s long; at least {MIN_SECONDS:.0f} s are needed")
+        elif info.duration < RECOMMENDED_SECONDS:
+            report.warnings.append(f"the video is {info.duration:.0f} s long; {self.model_type} is meant to learn from 1-5 minutes")
+        if not info.has_video:
+            return report
+        if abs(info.fps - FPS) > 0.01:
+            report.warnings.append(f"{info.fps:.2f} fps will be converted to the {FPS} fps {self.model_type} expects")
+        size = external.training_size(info.width, info.height)
+        if size != (info.width, info.height):
+            report.warnings.append(f"{info.width}x{info.height} will be scaled to {size[0]}x{size[1]}")
+        if abs(size[0] - size[1]) > 0.1 * max(size):
+            report.warnings.append(f"{self.model_type} expects a square crop of about 512x512 around head and shoulders")
+        return report
+
+    def is_model_dir(self, path: Path) -> bool:
+        try:
+            self._manifest(Path(path))
+        except ValueError:
+            return False
+        return True
+
+    def _manifest(self, model_dir: Path) -> dict:
+        try:
+            manifest = json.loads((model_dir / self.manifest_name).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{model_dir} is not a {self.model_type} model: no readable {self.manifest_name}") from exc
+        if manifest.get("model_type") != self.model_type or not (model_dir / str(manifest.get("checkpoint"))).is_file():
+            raise ValueError(f"{model_dir} is not a complete {self.model_type} model")
+        return manifest
+
+    # ---- the project's command lines ----
+
+    def preprocess_steps(self, video: str, data: str) -> list[Step]:
+        """data_utils/process.py tasks; task 2 (audio features) is run directly to name its output."""
+        def task(number: int, name: str, weight: float, *outputs: str) -> Step:
+            return Step(name, ("data_utils/process.py", video, "--task", str(number)), weight, outputs)
+
+        features = self.feature_command(f"{data}/aud.wav", self.asr_model)
+        return [
+            task(1, "extract audio", 1, "aud.wav"),
+            Step("audio features", tuple(features[0]), 5, (Path(features[1]).name,)),
+            task(3, "extract images", 3, "ori_imgs/*.jpg"),
+            task(4, "face parsing", 12, "parsing/*.png"),
+            task(5, "background", 4, "bc.jpg"),
+            task(6, "torso and ground-truth images", 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
+            task(7, "face landmarks", 15, "ori_imgs/*.lms"),
+            task(8, "face tracking", 45, "track_params.pt"),
+            task(9, "transforms", 1, "transforms_train.json", "transforms_val.json"),
+        ]
+
+    @staticmethod
+    def feature_command(wav: str, asr_model: str) -> tuple[list[str], str] | None:
+        """(args, output) extracting `asr_model` features of a 16 kHz wav; None when main.py reads the wav itself."""
+        stem = wav[: -len(".wav")]
+        if asr_model == "deepspeech":
+            # ER-NeRF's script names its output <stem>.npy, SyncTalk's <stem>_ds.npy; provider.py loads aud_ds.npy.
+            output = f"{stem}_ds.npy"
+            return ["data_utils/deepspeech_features/extract_ds_features.py", "--input", wav, "--output", output], output
+        if asr_model == "hubert":
+            return ["data_utils/hubert.py", "--wav", wav], f"{stem}_hu.npy"  # hubert.py: wav.replace('.wav', '_hu.npy')
+        return None
+
+    def finish_preprocessing(self, data_dir: Path) -> list[str]:
+        """ER-NeRF reads AU45 blinks from au.csv (OpenFace, not in the repo): derive it from the landmarks."""
+        write_blink_csv(data_dir)
+        return ["au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
+
+    def training_stages(self, params: TrainParams, run_id: str, train_frames: int) -> list[TrainingStage]:
+        head = _int_param(params, "iters") or (params.epochs * train_frames if params.epochs else self.head_iters)
+        lips = _int_param(params, "lips_iters") or round(head * self.lips_iters / self.head_iters)
+        torso = _int_param(params, "torso_iters") or round(head * self.torso_iters / self.head_iters)
+        common = ("-O", "--asr_model", self.asr_model) + (("--lr", str(params.lr)) if params.lr else ())
+        workspace = f"{self.workspace_root}trial_{run_id}"
+        stages = [
+            TrainingStage("train_head", workspace, common, head),
+            TrainingStage("train_lips", workspace, common + ("--finetune_lips", "--patch_size", str(self.lips_patch_size)), lips),
+        ]
+        if _flag_param(params, "torso", self.torso_by_default):
+            stages.append(TrainingStage("train_torso", f"{workspace}_torso", common + ("--torso",), torso, head_from=workspace))
+        return stages
+
+    def inference_flags(self, manifest: dict) -> list[str]:
+        return ["--torso"] if manifest.get("torso") else []
+
+    # ---- training ----
+
+    def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
+        started = time.monotonic()
+        progress = external.monotone(progress)
+        progress("check", 0.0, f"checking the {self.model_type} checkout and the video")
+        checkout = self._ready_checkout(params.device)
+        report = self.check_video(Path(video_path))
+        if not report.ok:
+            raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
+        warnings = list(report.warnings)
+        if external.cuda_index(params.device) is None:
+            warnings.append(f"{self.model_type} runs on CUDA only; device {params.device!r} names no GPU, the checkout's default is used")
+
+        run_id = f"echofu_{time.strftime('%Y%m%d_%H%M%S')}_{uuid.uuid4().hex[:6]}"
+        data = f"data/{run_id}"
+        data_dir = checkout.path / data
+        workdir = Path(workdir)
+        partial, model_dir = workdir / "model.partial", workdir / "model"
+        # Planned now so that bad custom parameters fail before hours of preprocessing; re-planned
+        # below with the real size of the training split.
+        stages = self.training_stages(params, run_id, train_frames=1)
+        workspaces = {stage.workspace for stage in stages}
+        seconds: dict[str, float] = {}
+        try:
+            data_dir.mkdir(parents=True)
+            clock = time.monotonic()
+            frames = external.convert_video(Path(video_path), data_dir / f"{run_id}.mp4", "prepare", scaled(progress, *PREPARE))
+            seconds["prepare"] = time.monotonic() - clock
+
+            clock = time.monotonic()
+            self._preprocess(checkout, f"{data}/{run_id}.mp4", data, params.device, scaled(progress, *PREPROCESS))
+            warnings += self.finish_preprocessing(data_dir)
+            seconds["preprocess"] = time.monotonic() - clock
+
+            train_frames = len(json.loads((data_dir / "transforms_train.json").read_text())["frames"])
+            stages = self.training_stages(params, run_id, train_frames)
+            metrics = self._train_stages(checkout, data, stages, params.device, progress, seconds)
+
+            progress("collect", COLLECT[0], f"collecting the model into {model_dir}")
+            partial.mkdir(parents=True)
+            (partial / "checkpoints").mkdir()
+            head_workspace = checkout.path / stages[0].workspace
+            shutil.copy2(external.final_checkpoint(head_workspace), partial / "checkpoints" / "head.pth")
+            torso = stages[-1].name == "train_torso"
+            if torso:
+                shutil.copy2(external.final_checkpoint(checkout.path / stages[-1].workspace), partial / "checkpoints" / "torso.pth")
+            external.move_matching(data_dir, partial, self.model_files)
+            manifest = {
+                "model_type": self.model_type,
+                "format": MANIFEST_FORMAT,
+                "asr_model": self.asr_model,
+                "torso": torso,
+                "checkpoint": "checkpoints/torso.pth" if torso else "checkpoints/head.pth",
+                "head_checkpoint": "checkpoints/head.pth",
+                "iters": {stage.name.removeprefix("train_"): stage.iters for stage in stages},
+                "frames": frames,
+                "train_frames": train_frames,
+                "params": {"epochs": params.epochs, "lr": params.lr, "device": params.device, "extra": params.extra},
+                "checkout": {"path": str(checkout.path), "revision": external.git_revision(checkout.path),
+                             "docker_image": checkout.docker_image},
+                "metrics": metrics,
+                "warnings": warnings,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (partial / self.manifest_name).write_text(json.dumps(manifest, indent=2))
+            partial.rename(model_dir)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.rmtree(data_dir, ignore_errors=True)
+            for workspace in workspaces:
+                shutil.rmtree(checkout.path / workspace, ignore_errors=True)
+        seconds["total"] = time.monotonic() - started
+        metrics = {**metrics, "seconds": {name: round(value, 1) for name, value in seconds.items()}}
+        progress("collect", 1.0, f"{self.model_type} model ready: {metrics}")
+        return TrainResult(model_dir=model_dir, metrics=metrics, warnings=warnings)
+
+    def _preprocess(self, checkout: Checkout, video: str, data: str, device: str, progress: Progress) -> None:
+        steps = self.preprocess_steps(video, data)
+        total = sum(step.weight for step in steps)
+        done = 0.0
+        for step in steps:
+            share = scaled(progress, done / total, (done + step.weight) / total)
+            share("preprocess", 0.0, f"preprocess: {step.name}")
+            tail = external.run_command(checkout.command(step.args, device), "preprocess", share)
+            if missing := external.missing_outputs(checkout.path / data, step.outputs):
+                raise ExternalCommandFailed("preprocess", f"{step.name} wrote no {', '.join(missing)} in {data}", tail)
+            done += step.weight
+
+    def _train_stages(self, checkout: Checkout, data: str, stages: list[TrainingStage], device: str,
+                      progress: Progress, seconds: dict[str, float]) -> dict:
+        total = sum(stage.iters for stage in stages)
+        start, span = TRAINING[0], TRAINING[1] - TRAINING[0]
+        done = 0
+        metrics: dict = {}
+        for stage in stages:
+            clock = time.monotonic()
+            args = ["main.py", data, "--workspace", stage.workspace, *stage.args, "--iters", str(stage.iters)]
+            if stage.head_from:
+                # README: "<head>.pth should be the latest checkpoint" of the head workspace.
+                head = external.latest_epoch_checkpoint(checkout.path / stage.head_from)
+                args += ["--head_ckpt", str(head.relative_to(checkout.path))]
+            command = checkout.command(args, device)
+            parser = external.TrainerParser()
+            share = scaled(progress, start + span * done / total, start + span * (done + stage.iters) / total)
+            tail = external.run_command(command, stage.name, share, parser)
+            if external.latest_epoch_checkpoint(checkout.path / stage.workspace) is None:
+                raise ExternalCommandFailed(stage.name, f"main.py wrote no checkpoint in {stage.workspace}/checkpoints", tail)
+            metrics[stage.name.removeprefix("train_")] = parser.metrics
+            seconds[stage.name] = time.monotonic() - clock
+            done += stage.iters
+        return metrics
+
+    # ---- rendering ----
+
+    def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress = no_progress, device: str = "cpu") -> RenderResult:
+        model_dir, out_path = Path(model_dir).resolve(), Path(out_path)
+        manifest = self._manifest(model_dir)
+        progress = external.monotone(progress)
+        progress("check", 0.0, f"checking the {self.model_type} checkout")
+        checkout = self._ready_checkout(device)
+        timings: dict[str, float] = {}
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{self.manifest_name[:-5]}-render-", dir=out_path.parent)).resolve()
+        # The features the model was trained with, whatever is configured now.
+        asr_model = manifest["asr_model"]
+        try:
+            clock = time.monotonic()
+            samples = media.load_audio(audio_path, AUDIO_RATE)
+            if not len(samples):
+                raise ValueError("the driving audio is empty")
+            wav = scratch / "aud.wav"
+            media.write_wav(wav, samples, AUDIO_RATE)
+            driving = wav
+            if features := self.feature_command(str(wav), asr_model):
+                args, output = features
+                external.run_command(checkout.command(args, device, [scratch]), "features", scaled(progress, 0.02, 0.15))
+                driving = Path(output)
+                if not driving.is_file():
+                    raise ExternalCommandFailed("features", f"{args[0]} wrote no {driving.name}")
+            timings["features"] = time.monotonic() - clock
+
+            clock = time.monotonic()
+            workspace = scratch / "workspace"
+            command = checkout.command(
+                ["main.py", model_dir, "--workspace", workspace, "-O", *self.inference_flags(manifest), "--test", "--test_train",
+                 "--asr_model", asr_model, "--aud", driving, "--ckpt", model_dir / manifest["checkpoint"]],
+                device, [model_dir, scratch])
+            tail = external.run_command(command, "inference", scaled(progress, 0.15, 0.9), external.TrainerParser())
+            rendered = external.rendered_video(workspace / "results")
+            if rendered is None:
+                raise ExternalCommandFailed("inference", f"main.py wrote no video in {workspace / 'results'}", tail)
+            timings["inference"] = time.monotonic() - clock
+
+            clock = time.monotonic()
+            encoded = scratch / "out.mp4"
+            frames, width, height = external.reencode(rendered, encoded, samples, "encode", scaled(progress, 0.9, 1.0))
+            encoded.replace(out_path)
+            timings["encode"] = time.monotonic() - clock
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        progress("encode", 1.0, f"rendered {frames} frames to {out_path.name}")
+        return RenderResult(video_path=out_path, frames=frames, fps=float(FPS), width=width, height=height,
+                            duration=frames / FPS, timings={name: round(value, 2) for name, value in timings.items()})
+
+
+
+def write_blink_csv(data_dir: Path) -> None:
+    """au.csv in OpenFace's layout (" AU45_r" column, one row per frame) from the eye landmarks.
+
+    The eye aspect ratio of the 68-point landmarks (ori_imgs/<i>.lms) relative to the
+    person's open-eye ratio stands in for OpenFace's AU45 intensity, which ER-NeRF
+    clips to 0..2 (provider.py). Frames without landmarks count as open eyes.
+    """
+    frames = len(list((data_dir / "ori_imgs").glob("*.jpg")))
+    ratios = np.full(frames, np.nan)
+    for index in range(frames):
+        path = data_dir / "ori_imgs" / f"{index}.lms"
+        if path.is_file():
+            points = np.loadtxt(path).reshape(-1, 2)
+            ratios[index] = (_eye_ratio(points[36:42]) + _eye_ratio(points[42:48])) / 2
+    known = ratios[~np.isnan(ratios)]
+    open_ratio = float(np.percentile(known, 90)) if len(known) else 1.0
+    ratios = np.where(np.isnan(ratios), open_ratio, ratios)
+    # Closed at about a third of the open ratio; AU45 2.0 is the strongest blink ER-NeRF uses.
+    blink = 2.0 * np.clip((open_ratio - ratios) / (0.65 * open_ratio + 1e-6), 0.0, 1.0)
+    rows = ["frame, AU45_r"] + [f"{index + 1}, {value:.3f}" for index, value in enumerate(blink)]
+    (data_dir / "au.csv").write_text("\n".join(rows) + "\n")
+
+
+def _eye_ratio(eye: np.ndarray) -> float:
+    width = np.linalg.norm(eye[0] - eye[3])
+    height = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+    return float(height / (2 * width)) if width > 0 else 0.0
+
+
+def _int_param(params: TrainParams, name: str) -> int | None:
+    value = params.extra.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"custom parameter {name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"custom parameter {name} must be at least 1")
+    return number
+
+
+def _flag_param(params: TrainParams, name: str, default: bool) -> bool:
+    value = str(params.extra.get(name, "")).strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"custom parameter {name} must be true or false, not {value!r}")

@@ -1,0 +1,64 @@
+"""SyncTalk (github.com/ZiqiaoPeng/SyncTalk, CVPR 2024): ER-NeRF's pipeline with its own changes.
+
+From its README and scripts/train_may.sh, run in the checkout:
+  python data_utils/process.py data/<ID>/<ID>.mp4 --asr ave --task N   (tasks 1-10; task 1 also
+      extracts deepspeech/hubert features, AVE needs none: main.py encodes aud.wav itself)
+  python main.py data/<ID> --workspace model/trial_<ID> -O --iters 60000 --asr_model ave
+  python main.py data/<ID> --workspace model/trial_<ID> -O --iters 100000 --finetune_lips --patch_size 64 --asr_model ave
+  optional torso ("repair double chin"), which rules out --portrait:
+  python main.py data/<ID>/ --workspace model/trial_<ID>_torso/ -O --torso --head_ckpt <head>.pth --iters 150000 --asr_model ave
+Inference: python main.py <data> --workspace <ws> -O --test --test_train --asr_model ave --portrait --aud <x>.wav
+(a .npy of deepspeech/hubert features instead of the wav for those models).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engines.talking_head.ernerf import ErNerfEngine, Step
+
+
+class SyncTalkEngine(ErNerfEngine):
+    model_type = "SyncTalk"
+    setting_prefix = "ECHOFU_SYNCTALK"
+    manifest_name = "synctalk.json"
+    asr_models = ("ave", "deepspeech", "hubert")
+    default_audio_features = "ave"
+    workspace_root = "model/"  # README: --workspace model/trial_may
+    head_iters = 60_000
+    lips_iters = 100_000
+    lips_patch_size = 64
+    torso_iters = 150_000
+    torso_by_default = False  # portrait mode (the default) gives the better result and excludes torso
+    # nerf_triplane/provider.py: blendshapes from bs.npy (au.csv only with --au45); --portrait pastes
+    # the face back onto ori_imgs/<i>.jpg through parsing/<i>_face.png.
+    model_files = ("transforms_train.json", "transforms_val.json", "bc.jpg", "bs.npy", "au.csv", "track_params.pt",
+                   "bundle_adjustment.pt", "aud.wav", "aud_*.npy", "gt_imgs/*.jpg", "torso_imgs/*.png",
+                   "ori_imgs/*.lms", "ori_imgs/*.jpg", "parsing/*_face.png")
+
+    def extra_required_files(self) -> tuple[str, ...]:
+        # provider.py loads it by this relative path when --asr_model ave.
+        return ("nerf_triplane/checkpoints/audio_visual_encoder.pth",) if self.asr_model == "ave" else ()
+
+    def preprocess_steps(self, video: str, data: str) -> list[Step]:
+        def task(number: int, name: str, weight: float, *outputs: str) -> Step:
+            return Step(name, ("data_utils/process.py", video, "--asr", self.asr_model, "--task", str(number)), weight, outputs)
+
+        features = self.feature_command(f"{data}/aud.wav", self.asr_model)
+        return [
+            task(1, "audio and audio features", 5, "aud.wav", *([Path(features[1]).name] if features else [])),
+            task(2, "extract images", 3, "ori_imgs/*.jpg"),
+            task(3, "face parsing", 12, "parsing/*.png"),
+            task(4, "background", 4, "bc.jpg"),
+            task(5, "torso and ground-truth images", 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
+            task(6, "face landmarks", 15, "ori_imgs/*.lms"),
+            task(7, "face tracking", 35, "track_params.pt"),
+            task(8, "optical flow and bundle adjustment", 20, "bundle_adjustment.pt"),
+            task(9, "blendshapes", 5, "bs.npy"),
+            task(10, "transforms", 1, "transforms_train.json", "transforms_val.json"),
+        ]
+
+    def finish_preprocessing(self, data_dir: Path) -> list[str]:
+        return []
+
+    def inference_flags(self, manifest: dict) -> list[str]:
+        return ["--torso"] if manifest.get("torso") else ["--portrait"]
