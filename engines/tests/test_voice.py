@@ -1,0 +1,133 @@
+"""The voice stack: text chunking, reference analysis, the offline synthesizer and its conversion."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engines import media
+from engines.testing.voices import other_speaker
+from engines.text import chunks, language_of
+from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer, speaker_similarity
+from engines.voice.analysis import SAMPLE_RATE
+from engines.voice.default import espeak
+from engines.voice.synthesis import speak_chunks
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SpeakerEncoder:
+    return SpeakerEncoder()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A recording of someone espeak's plain voices do not sound like, with silence around it."""
+    folder = tmp_path_factory.mktemp("reference")
+    samples = other_speaker("The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning. "
+                            "Please bring the report and the keys to the office.")
+    padded = np.concatenate([np.zeros(SAMPLE_RATE), samples, np.zeros(SAMPLE_RATE)])
+    path = folder / "reference.wav"
+    media.write_wav(path, padded, SAMPLE_RATE)
+    return path
+
+
+def test_text_is_split_at_sentences_and_language_changes():
+    pieces = chunks("你好，世界。Hello there! 我们用 Python 写代码。")
+    assert [(piece.text, piece.language) for piece in pieces] == [
+        ("你好，世界。", "zh"), ("Hello there!", "en"), ("我们用", "zh"), ("Python", "en"), ("写代码。", "zh")]
+    assert [piece.sentence_end for piece in pieces] == [True, True, False, False, True]
+    long_text = "This sentence is one of many. " * 30
+    assert all(len(piece.text) <= 160 for piece in chunks(long_text)) and len(chunks(long_text)) == 30
+    assert language_of("OK 好的好的") == "zh" and language_of("hello world") == "en"
+    assert chunks("  。!! ") == []
+
+
+def test_chunks_are_joined_without_clicks():
+    # A loud constant per chunk is the worst case for a join: without fades it jumps by 0.8.
+    joined = speak_chunks("One. Two. Three.", 16000, lambda chunk: np.full(1600, 0.8, np.float32), lambda *a: None)
+    assert np.abs(np.diff(joined)).max() < 0.01
+    assert abs(len(joined) - (3 * 1600 + 2 * 0.25 * 16000)) <= 2
+
+
+def test_reference_is_cleaned_and_described(reference, encoder, tmp_path):
+    features = analyse_reference(reference, tmp_path / "clean.wav", encoder)
+    clean = media.load_audio(tmp_path / "clean.wav", SAMPLE_RATE)
+    assert abs(len(clean) / SAMPLE_RATE - features.duration) < 0.05
+    assert features.duration < media.probe(reference).duration - 1.5, "leading and trailing silence removed"
+    assert -23 < 20 * np.log10(np.sqrt(np.mean(clean**2))) < -17, "loudness normalised to -20 dBFS"
+    assert 150 < features.f0_mean < 260 and features.f0_low < features.f0_mean < features.f0_high
+    assert len(features.embedding) == 256 and abs(np.linalg.norm(features.embedding) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("seconds, message", [(1.0, "too short"), (0.0, "too short")])
+def test_unusable_references_are_refused(tmp_path, encoder, seconds, message):
+    path = tmp_path / "short.wav"
+    media.write_wav(path, np.zeros(int(seconds * SAMPLE_RATE) + 160, np.float32), SAMPLE_RATE)
+    with pytest.raises(ValueError, match=message):
+        analyse_reference(path, tmp_path / "clean.wav", encoder)
+    silent = tmp_path / "silent.wav"
+    media.write_wav(silent, np.zeros(5 * SAMPLE_RATE, np.float32), SAMPLE_RATE)
+    with pytest.raises(ValueError, match="speech"):
+        analyse_reference(silent, tmp_path / "clean.wav", encoder)
+
+
+def test_default_voice_is_measurably_closer_to_the_speaker(reference, encoder, tmp_path):
+    speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
+    synthesizer = create_synthesizer("default")
+    assert synthesizer.availability()[0]
+    text = "Good evening. The weather will be dry and sunny for the rest of the week."
+    result = synthesizer.synthesize(text, speaker, tmp_path / "converted.wav")
+    converted = media.load_audio(result.path, SAMPLE_RATE)
+    info = media.probe(result.path)
+    assert info.audio_codec.startswith("pcm_s16") and info.sample_rate == SAMPLE_RATE and result.duration > 2
+    plain = espeak(text, "en", "f3" if speaker.f0_mean > 165 else "m3")
+    converted_similarity = speaker_similarity(encoder.embed(converted), speaker.embedding)
+    plain_similarity = speaker_similarity(encoder.embed(plain), speaker.embedding)
+    assert converted_similarity > plain_similarity + 0.05, (converted_similarity, plain_similarity)
+
+
+def test_chinese_english_and_pitch(reference, encoder, tmp_path):
+    speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
+    synthesizer = create_synthesizer("default")
+    base = synthesizer.synthesize("今天天气很好。Let's go outside!", speaker, tmp_path / "base.wav")
+    higher = synthesizer.synthesize("今天天气很好。Let's go outside!", speaker, tmp_path / "high.wav", pitch_semitones=4)
+    from engines.voice.analysis import f0_statistics
+
+    base_f0 = f0_statistics(media.load_audio(base.path, SAMPLE_RATE))["mean"]
+    high_f0 = f0_statistics(media.load_audio(higher.path, SAMPLE_RATE))["mean"]
+    assert 3 < 12 * np.log2(high_f0 / base_f0) < 5
+    with pytest.raises(ValueError, match="nothing to speak"):
+        synthesizer.synthesize("。。。", speaker, tmp_path / "empty.wav")
+    assert not (tmp_path / "empty.wav").exists()
+
+
+def test_cosyvoice_adapter_speaks_through_the_server_api(reference, encoder, tmp_path):
+    from engines.testing.fake_cosyvoice import FakeCosyVoice
+    from engines.voice.cosyvoice import CosyVoiceError
+
+    speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
+    with FakeCosyVoice(sample_rate=24000) as server:
+        synthesizer = create_synthesizer("cosyvoice", base_url=server.url, sample_rate=22050)
+        assert synthesizer.availability()[0]
+        result = synthesizer.synthesize("你好。Nice to meet you.", speaker, tmp_path / "cosy.wav")
+        assert [endpoint for endpoint, _ in server.requests] == ["/inference_cross_lingual"] * 2
+        assert [fields["tts_text"] for _, fields in server.requests] == ["你好。", "Nice to meet you."]
+        prompt = tmp_path / "prompt.wav"
+        prompt.write_bytes(server.requests[0][1]["prompt_wav"])
+        assert media.probe(prompt).sample_rate == 16000
+        info = media.probe(result.path)
+        assert info.sample_rate == 22050 and result.engine == "cosyvoice"
+        expected = 0.3 + 0.08 * 17 + 0.25  # the fake speaks 0.08 s per character (at least 0.3 s), plus the sentence pause
+        assert abs(result.duration - expected) < 0.05
+
+        speaker.prompt_text = "The quick brown fox jumps over the lazy dog."
+        synthesizer.synthesize("Again.", speaker, tmp_path / "zero_shot.wav")
+        assert server.requests[-1][0] == "/inference_zero_shot"
+        assert server.requests[-1][1]["prompt_text"] == speaker.prompt_text
+        with pytest.raises(ValueError, match="pitch"):
+            synthesizer.synthesize("Again.", speaker, tmp_path / "pitched.wav", pitch_semitones=2)
+    unreachable = create_synthesizer("cosyvoice", base_url=server.url)
+    assert not unreachable.availability()[0]
+    with pytest.raises(CosyVoiceError, match="unreachable"):
+        unreachable.synthesize("Hello.", speaker, tmp_path / "none.wav")
+    assert not (tmp_path / "none.wav").exists()
+    assert "ECHOFU_COSYVOICE_URL" in create_synthesizer("cosyvoice", base_url="").availability()[1]

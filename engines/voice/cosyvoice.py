@@ -1,0 +1,117 @@
+"""CosyVoice through its FastAPI server (runtime/python/fastapi/server.py in FunAudioLLM/CosyVoice).
+
+The server answers a multipart form with raw little-endian int16 PCM at the model's rate
+(22050 Hz for CosyVoice-300M, 24000 Hz for CosyVoice2; some versions announce it in
+`X-Custom-Header-sampleRate`). A speaker's cleaned clip is the prompt: with its transcript
+`/inference_zero_shot` (tts_text, prompt_text, prompt_wav), without one
+`/inference_cross_lingual` (tts_text, prompt_wav).
+"""
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from engines import media
+from engines.progress import Progress, no_progress
+from engines.text import Chunk
+from engines.voice.speaker import SpeakerFeatures
+from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
+
+PROMPT_RATE = 16000  # server.py: load_wav(prompt_wav.file, 16000)
+RATE_HEADER = "X-Custom-Header-sampleRate"
+MAX_PROMPT_SECONDS = 30  # CosyVoice's frontend refuses prompts over 30 s
+
+
+class CosyVoiceError(RuntimeError):
+    pass
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode("utf-8") + b"\r\n")
+    for name, (filename, content) in files.items():
+        header = (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                  "Content-Type: audio/wav\r\n\r\n")
+        parts.append(header.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class CosyVoiceSynthesizer:
+    name = "cosyvoice"
+
+    def __init__(self, base_url: str, sample_rate: int = 22050, timeout: float = 300.0):
+        self.base_url = (base_url or "").rstrip("/")
+        self.sample_rate = sample_rate
+        self.timeout = timeout
+
+    def availability(self) -> tuple[bool, str]:
+        if not self.base_url:
+            return False, "CosyVoice server is not configured (set ECHOFU_COSYVOICE_URL, e.g. http://127.0.0.1:50000)"
+        try:
+            # FastAPI answers /docs on every CosyVoice server; a 404 still proves someone listens.
+            urllib.request.urlopen(f"{self.base_url}/docs", timeout=5).close()
+        except urllib.error.HTTPError:
+            pass
+        except (urllib.error.URLError, OSError) as exc:
+            return False, f"CosyVoice server at {self.base_url} does not answer: {getattr(exc, 'reason', exc)}"
+        return True, f"CosyVoice server at {self.base_url}"
+
+    def _request(self, endpoint: str, fields: dict[str, str], prompt_wav: bytes) -> tuple[np.ndarray, int]:
+        body, content_type = multipart(fields, {"prompt_wav": ("prompt.wav", prompt_wav)})
+        request = urllib.request.Request(f"{self.base_url}/{endpoint}", data=body, method="POST",
+                                         headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                pcm = response.read()
+                rate = int(response.headers.get(RATE_HEADER) or self.sample_rate)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            raise CosyVoiceError(f"CosyVoice {endpoint} answered HTTP {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise CosyVoiceError(f"CosyVoice server at {self.base_url} is unreachable: {getattr(exc, 'reason', exc)}") from exc
+        if len(pcm) < 2:
+            raise CosyVoiceError(f"CosyVoice {endpoint} returned no audio")
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        return samples, rate
+
+    def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
+        if speaker is None or not speaker.clean_clip:
+            raise ValueError("CosyVoice clones from a reference clip: extract a speaker first")
+        if pitch_semitones:
+            raise ValueError("CosyVoice does not take a pitch shift; leave pitch at 0 for this engine")
+        if not self.base_url:
+            raise CosyVoiceError(self.availability()[1])
+        started = time.monotonic()
+        prompt = media.load_audio(speaker.clean_clip, PROMPT_RATE)[: MAX_PROMPT_SECONDS * PROMPT_RATE]
+        prompt_path = Path(out_path).with_name(f".{Path(out_path).name}.prompt.wav")
+        try:
+            media.write_wav(prompt_path, prompt, PROMPT_RATE)
+            prompt_wav = prompt_path.read_bytes()
+        finally:
+            prompt_path.unlink(missing_ok=True)
+
+        def speak(chunk: Chunk) -> np.ndarray:
+            fields = {"tts_text": chunk.text}
+            endpoint = "inference_cross_lingual"
+            if speaker.prompt_text:
+                fields["prompt_text"], endpoint = speaker.prompt_text, "inference_zero_shot"
+            samples, rate = self._request(endpoint, fields, prompt_wav)
+            if rate != self.sample_rate:
+                divisor = gcd(rate, self.sample_rate)
+                samples = resample_poly(samples, self.sample_rate // divisor, rate // divisor).astype(np.float32)
+            return samples
+
+        samples = speak_chunks(text, self.sample_rate, speak, progress)
+        return write_result(samples, self.sample_rate, out_path, self.name, started)

@@ -1,0 +1,87 @@
+"""Who a voice belongs to: a GE2E d-vector (resemblyzer), pitch statistics and a spectral envelope."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engines import media
+from engines.progress import Progress, no_progress
+from engines.voice.analysis import SAMPLE_RATE, clean_speech, f0_statistics, mean_envelope
+
+MIN_SECONDS, MAX_SECONDS = 3.0, 300.0
+
+
+class SpeakerEncoder:
+    """resemblyzer's speaker-verification network (its weights ship inside the package)."""
+
+    def __init__(self, device: str = "cpu"):
+        from resemblyzer import VoiceEncoder
+
+        self._encoder = VoiceEncoder(device=device, verbose=False)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        from resemblyzer import preprocess_wav
+
+        wav = preprocess_wav(samples.astype(np.float32), source_sr=SAMPLE_RATE)
+        if len(wav) < SAMPLE_RATE // 2:
+            wav = samples.astype(np.float32)
+        return self._encoder.embed_utterance(wav)
+
+
+@dataclass
+class SpeakerFeatures:
+    embedding: list[float]
+    f0_mean: float  # Hz, voiced frames
+    f0_std_semitones: float
+    f0_low: float  # Hz, 5th percentile
+    f0_high: float  # Hz, 95th percentile
+    envelope: list[float]  # mean log spectral envelope of voiced speech, in mel bands
+    duration: float  # seconds of cleaned speech
+    clean_clip: str = ""  # path of the cleaned reference (set by whoever stores it)
+    prompt_text: str = ""  # transcript of the clip, when known (CosyVoice zero-shot uses it)
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SpeakerFeatures":
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+def speaker_similarity(a, b) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEncoder, progress: Progress = no_progress) -> SpeakerFeatures:
+    """Clean a reference recording, write it as WAV, and describe the voice in it."""
+    progress("decode", 0.0)
+    samples = media.load_audio(audio_path, SAMPLE_RATE)
+    total = len(samples) / SAMPLE_RATE
+    if total < MIN_SECONDS:
+        raise ValueError(f"the reference is too short: {total:.1f} s, at least {MIN_SECONDS:.0f} s are needed")
+    progress("clean", 0.2)
+    speech = clean_speech(samples)
+    seconds = len(speech) / SAMPLE_RATE
+    if seconds < MIN_SECONDS:
+        raise ValueError(f"only {seconds:.1f} s of speech found in the reference (after removing silence); at least {MIN_SECONDS:.0f} s are needed")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"the reference has {seconds / 60:.1f} min of speech; at most {MAX_SECONDS / 60:.0f} min")
+    progress("pitch", 0.4)
+    f0 = f0_statistics(speech)
+    if f0 is None:
+        raise ValueError("no voiced speech found in the reference")
+    progress("embed", 0.7)
+    embedding = encoder.embed(speech)
+    media.write_wav(clean_out_path, speech, SAMPLE_RATE)
+    progress("embed", 1.0)
+    return SpeakerFeatures(
+        embedding=[round(float(value), 6) for value in embedding],
+        f0_mean=f0["mean"], f0_std_semitones=f0["std_semitones"], f0_low=f0["low"], f0_high=f0["high"],
+        envelope=[round(float(value), 4) for value in mean_envelope(speech)],
+        duration=round(seconds, 3), clean_clip=str(clean_out_path),
+    )
