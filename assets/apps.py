@@ -6,3 +6,4 @@ class AssetsConfig(AppConfig):
 
     def ready(self) -> None:
         import assets.jobs  # noqa: F401  (registers the job handlers)
+        import assets.voice_jobs  # noqa: F401

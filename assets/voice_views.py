@@ -1,9 +1,26 @@
+"""/audio_clone: extract a speaker (clone mode) or speak text in a cloned voice (generate mode)."""
 from django.views.decorators.csrf import csrf_exempt
 
+from assets.voice_forms import AudioCloneRequest
+from assets.voice_jobs import start_clone, start_synthesis
 from echofu import responses
+from monitoring.sync import answer_when_done
 
 
 @csrf_exempt
 @responses.allow_methods("POST")
 def audio_clone(request):
-    return responses.error("语音克隆引擎尚未启用", 501)
+    form = AudioCloneRequest(data=request.POST)
+    if not form.is_valid():
+        return responses.error(responses.first_error(form.errors), 400)
+    data = form.validated_data
+    if data["mode"] == "clone":
+        job = start_clone(data["reference_path"], data["speaker_id"], owner=request.user)
+        return answer_when_done(job, lambda done: responses.success(
+            message="说话人特征提取完成，可以用于后续音频生成", task_id=done.pk,
+            speaker_id=done.result["speaker_id"], version=done.result["version"]))
+    job = start_synthesis(data["generate_text"], data["speaker_id"], data["pitch"], data["engine"],
+                          reference_path=data["reference_path"], filename=data["gen_audio_id"] or data["output_filename"],
+                          owner=request.user)
+    return answer_when_done(job, lambda done: responses.success(
+        message="音频生成成功", cloned_audio_path=done.result["cloned_audio_path"], task_id=done.pk))

@@ -1,12 +1,13 @@
 """Validation of the /video_generation form."""
+from django.conf import settings
 from rest_framework import serializers
 
 from assets.catalog import find_catalog_audio
+from assets.models import SpeakerProfile
+from assets.voice_forms import MAX_PITCH_SEMITONES
 from engines.talking_head import MODEL_TYPES
 from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
-
-MAX_PITCH_SEMITONES = 12
 
 
 class GenerationRequest(serializers.Serializer):
@@ -35,7 +36,9 @@ class GenerationRequest(serializers.Serializer):
         if model is None:
             raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
         data["model"] = model
-        if not data["target_text"]:
+        if data["target_text"]:
+            self._check_speech_request(data)
+        else:
             if not data["ref_audio"]:
                 raise serializers.ValidationError({"ref_audio": "请提供参考音频 ref_audio 或目标文本 target_text"})
             try:
@@ -43,3 +46,11 @@ class GenerationRequest(serializers.Serializer):
             except ValueError as exc:
                 raise serializers.ValidationError({"ref_audio": str(exc)})
         return data
+
+    @staticmethod
+    def _check_speech_request(data):
+        limit = settings.ECHOFU["TTS_MAX_CHARS"]
+        if len(data["target_text"]) > limit:
+            raise serializers.ValidationError({"target_text": f"文本过长: {len(data['target_text'])} 个字符, 上限 {limit}"})
+        if data["speaker_id"] and not SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]).exists():
+            raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})

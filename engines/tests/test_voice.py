@@ -131,3 +131,21 @@ def test_cosyvoice_adapter_speaks_through_the_server_api(reference, encoder, tmp
         unreachable.synthesize("Hello.", speaker, tmp_path / "none.wav")
     assert not (tmp_path / "none.wav").exists()
     assert "ECHOFU_COSYVOICE_URL" in create_synthesizer("cosyvoice", base_url="").availability()[1]
+
+
+@pytest.mark.slow
+def test_xtts_adapter_loads_a_model_directory_and_speaks(reference, encoder, tmp_path):
+    from engines.testing.tiny_xtts import write_tiny_xtts
+
+    speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
+    assert "ECHOFU_XTTS_DIR" in create_synthesizer("xtts", model_dir=None).availability()[1]
+    assert "model.pth" in create_synthesizer("xtts", model_dir=tmp_path).availability()[1]
+    model_dir = write_tiny_xtts(tmp_path / "xtts")
+    synthesizer = create_synthesizer("xtts", model_dir=model_dir)
+    assert synthesizer.availability()[0]
+    result = synthesizer.synthesize("Hello there. 你好。", speaker, tmp_path / "xtts.wav")
+    assert synthesizer.model.args.gpt_n_model_channels == 32, "the configuration came from the directory"
+    info = media.probe(result.path)
+    assert info.sample_rate == 24000 and result.engine == "xtts" and result.duration > 0.1
+    with pytest.raises(ValueError, match="pitch"):
+        synthesizer.synthesize("Hello.", speaker, tmp_path / "pitched.wav", pitch_semitones=3)

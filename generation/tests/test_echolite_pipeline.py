@@ -1,7 +1,7 @@
 """The EchoLite path through the API: upload -> probe -> train -> list -> render -> history."""
 import pytest
 
-from assets.models import TrainingVideo
+from assets.models import GeneratedAudio, TrainingVideo
 from engines import media
 from engines.testing.face_video import make_talking_face_video, write_speech_wav
 from generation.models import GeneratedVideo
@@ -62,6 +62,25 @@ def test_upload_train_render_through_the_api(client, tmp_path, media_root):
 
     history = client.get("/api/history/video_generation").json()
     assert history[0]["video_path"] == result["video_path"] and history[0]["task_id"] == result["task_id"]
+
+    # Text instead of audio: spoken in a voice cloned from the uploaded speech, then rendered.
+    reference = write_speech_wav(tmp_path / "voice.wav", seconds=6.0, seed=8)
+    with open(reference, "rb") as handle:
+        voice = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    cloned = client.post("/audio_clone", {"original_audio_path": voice["relative_path"], "target_audio_id": "xiaoming"})
+    assert cloned.json()["status"] == "success", cloned.json()
+    spoken = client.post("/video_generation", {
+        "model_name": "EchoLite", "model_param": status["model_path"], "target_text": "你好，我是小明。Nice to meet you!",
+        "speaker_id": "xiaoming", "pitch": "1",
+    }).json()
+    assert spoken["status"] == "success", spoken
+    speech_row = GeneratedAudio.objects.get()
+    assert speech_row.speaker.speaker_id == "xiaoming" and speech_row.text.startswith("你好")
+    spoken_video = media.verify(media_root / spoken["video_path"].removeprefix("media/"), "video")
+    assert spoken_video.duration == pytest.approx(speech_row.duration, abs=0.1)
+    unknown = client.post("/video_generation", {"model_name": "EchoLite", "model_param": status["model_path"],
+                                                 "target_text": "hi", "speaker_id": "nobody"})
+    assert unknown.status_code == 400 and "未知的说话人" in unknown.json()["message"]
 
     # Retraining the same person makes version 2 in a new directory; version 1 is kept.
     again = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": uploaded["relative_path"], "epoch": "1"}).json()

@@ -1,0 +1,117 @@
+"""/audio_clone (clone, generate, one-shot) and /api/cloned-audios through the job system."""
+import numpy as np
+import pytest
+
+from assets.models import GeneratedAudio, SpeakerProfile
+from engines import media
+from engines.testing.simple_media import write_tone_wav
+from engines.testing.voices import other_speaker
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db
+
+CLONED = "说话人特征提取完成，可以用于后续音频生成"
+
+
+@pytest.fixture(scope="module")
+def speech_samples():
+    return other_speaker("Please call Stella. Ask her to bring these things with her from the store. "
+                         "Six spoons of fresh snow peas and a big toy frog.")
+
+
+@pytest.fixture
+def reference(client, tmp_path, speech_samples):
+    path = tmp_path / "安娜 reference.wav"
+    media.write_wav(path, np.concatenate([np.zeros(8000), speech_samples]), 16000)
+    with open(path, "rb") as handle:
+        body = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    assert body["status"] == "success", body
+    return body["relative_path"]
+
+
+def clone(client, reference, speaker_id="anna"):
+    return client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": speaker_id})
+
+
+def test_clone_then_generate_in_that_voice(client, reference, media_root):
+    response = clone(client, reference)
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "success" and body["message"] == CLONED, body
+    profile = SpeakerProfile.objects.get(speaker_id="anna")
+    assert profile.version == 1 and 150 < profile.f0_mean < 260 and len(profile.features["embedding"]) == 256
+    assert (media_root / profile.clean_clip.name).is_file()
+
+    listing = client.get("/api/cloned-audios").json()
+    assert listing["status"] == "success" and listing["total_count"] == 1
+    entry = listing["audios"][0]
+    assert {"id", "name", "created_at", "reference_audio", "status"} <= set(entry)
+    assert entry["id"] == entry["name"] == "anna" and entry["reference_audio"] == reference and entry["status"] == "已提取特征"
+
+    response = client.post("/audio_clone", {"generate_text": "Hello, this is Anna. 今天天气很好。", "audio_id": "anna", "pitch": "2"})
+    body = response.json()
+    assert response.status_code == 200 and body["message"] == "音频生成成功", body
+    path = body["cloned_audio_path"]
+    assert path.startswith("media/voices/res_voices/anna_") and path.endswith(".wav")
+    served = client.get("/" + path)
+    assert served.status_code == 200
+    info = media.probe(media_root / path.removeprefix("media/"))
+    assert info.has_audio and info.duration > 2
+    generated = GeneratedAudio.objects.get()
+    assert generated.speaker == profile and generated.engine == "default" and generated.pitch == 2
+    assert Job.objects.get(pk=body["task_id"]).kind == "synthesize"
+
+
+def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_root):
+    assert clone(client, reference).status_code == 200
+    first = SpeakerProfile.objects.get(speaker_id="anna")
+    body = clone(client, reference).json()
+    assert body["status"] == "success" and body["version"] == 2
+    versions = SpeakerProfile.objects.filter(speaker_id="anna").order_by("version")
+    assert [profile.version for profile in versions] == [1, 2]
+    assert (media_root / first.clean_clip.name).is_file(), "the first version's clip is kept"
+    assert versions[0].clean_clip.name != versions[1].clean_clip.name
+    listing = client.get("/api/cloned-audios").json()
+    assert listing["total_count"] == 1 and listing["audios"][0]["version"] == 2
+
+
+def test_one_shot_generate_from_a_reference_file(client, reference):
+    body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference}).json()
+    assert body["status"] == "success", body
+    assert SpeakerProfile.objects.filter(speaker_id__startswith="ref_").count() == 1
+
+
+@pytest.mark.parametrize("form, message", [
+    ({}, "original_audio_path"),
+    ({"generate_text": "", "audio_id": "anna"}, "请输入要生成的文本内容"),
+    ({"generate_text": "   ", "audio_id": "anna"}, "请输入要生成的文本内容"),
+    ({"generate_text": "x" * 31, "audio_id": "anna"}, "文本过长"),
+    ({"generate_text": "hi", "audio_id": "nobody"}, "未知的说话人"),
+    ({"generate_text": "hi"}, "audio_id"),
+    ({"generate_text": "hi", "audio_id": "anna", "pitch": "high"}, "pitch"),
+    ({"generate_text": "hi", "audio_id": "anna", "pitch": "40"}, "pitch"),
+    ({"generate_text": "hi", "audio_id": "anna", "engine": "siri"}, "未知的语音引擎"),
+    ({"original_audio_path": "../../etc/passwd"}, "音频路径无效"),
+    ({"original_audio_path": "/etc/passwd"}, "音频路径无效"),
+    ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "file does not exist"),
+    ({"original_audio_path": "REFERENCE", "target_audio_id": "../evil"}, "说话人 ID"),
+])
+def test_bad_requests_get_400_and_change_nothing(client, reference, settings, form, message):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 30}
+    SpeakerProfile.objects.create(speaker_id="anna", reference_path=reference, features={})
+    form = {key: reference if value == "REFERENCE" else value for key, value in form.items()}
+    response = client.post("/audio_clone", form)
+    body = response.json()
+    assert response.status_code == 400 and body["status"] == "error" and message in body["message"], body
+    assert SpeakerProfile.objects.count() == 1 and not GeneratedAudio.objects.exists() and not Job.objects.exists()
+
+
+def test_too_short_reference_is_refused(client, tmp_path):
+    path = write_tone_wav(tmp_path / "short.wav", seconds=1.0)
+    with open(path, "rb") as handle:
+        reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    body = clone(client, reference).json()
+    assert body["status"] == "error" and "参考音频太短" in body["message"]
+
+
+def test_only_post(client):
+    assert client.get("/audio_clone").status_code == 405

@@ -1,0 +1,81 @@
+"""Validation of the /audio_clone form: clone mode, generate mode, and the frontend's one-shot mode."""
+import re
+
+from django.conf import settings
+from rest_framework import serializers
+
+from assets.catalog import find_catalog_audio
+from assets.models import SpeakerProfile
+from echofu import paths
+from engines import media
+from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
+
+SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
+ENGINES = ("default", "xtts", "cosyvoice")
+MAX_PITCH_SEMITONES = 12
+
+
+def reference_audio(value: str) -> str:
+    """A catalogued recording long enough, and not too long, to clone a voice from."""
+    try:
+        relative = find_catalog_audio(value)
+        duration = media.probe(paths.absolute(relative)).duration
+    except (ValueError, media.MediaError) as exc:
+        raise serializers.ValidationError(str(exc))
+    if duration < MIN_SECONDS:
+        raise serializers.ValidationError(f"参考音频太短: {duration:.1f} 秒, 至少需要 {MIN_SECONDS:.0f} 秒")
+    if duration > MAX_SECONDS + 60:
+        raise serializers.ValidationError(f"参考音频太长: {duration / 60:.1f} 分钟, 最多 {MAX_SECONDS / 60:.0f} 分钟")
+    return relative
+
+
+class AudioCloneRequest(serializers.Serializer):
+    original_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
+    ref_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
+    target_audio_id = serializers.CharField(required=False, allow_blank=True, default="")
+    audio_id = serializers.CharField(required=False, allow_blank=True, default="")
+    gen_audio_id = serializers.CharField(required=False, allow_blank=True, default="")
+    generate_text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    output_filename = serializers.CharField(required=False, allow_blank=True, default="")
+    pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
+    engine = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_engine(self, value):
+        if value and value not in ENGINES:
+            raise serializers.ValidationError(f"未知的语音引擎 '{value}', 可选: {', '.join(ENGINES)}")
+        return value or settings.ECHOFU["TTS_ENGINE"]
+
+    def validate(self, data):
+        generating = "generate_text" in self.initial_data
+        reference = data["ref_audio_path"] or data["original_audio_path"]
+        if generating:
+            return self._generate(data, reference)
+        if not reference:
+            raise serializers.ValidationError({"original_audio_path": "请选择参考音频 (original_audio_path)"})
+        data["mode"] = "clone"
+        data["reference_path"] = reference_audio(reference)
+        speaker_id = data["target_audio_id"] or data["reference_path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if not SPEAKER_ID.match(speaker_id):
+            raise serializers.ValidationError({"target_audio_id": "说话人 ID 只能包含字母、数字、汉字、_ . -, 最长 64 个字符"})
+        data["speaker_id"] = speaker_id
+        return data
+
+    def _generate(self, data, reference):
+        text = data["generate_text"]
+        if not text:
+            raise serializers.ValidationError({"generate_text": "请输入要生成的文本内容"})
+        limit = settings.ECHOFU["TTS_MAX_CHARS"]
+        if len(text) > limit:
+            raise serializers.ValidationError({"generate_text": f"文本过长: {len(text)} 个字符, 上限 {limit}"})
+        data["mode"] = "generate"
+        data["reference_path"] = ""
+        if data["audio_id"]:
+            if not SpeakerProfile.objects.filter(speaker_id=data["audio_id"]).exists():
+                raise serializers.ValidationError({"audio_id": f"未知的说话人 '{data['audio_id']}', 请先提取说话人特征"})
+            data["speaker_id"] = data["audio_id"]
+        elif reference:
+            data["reference_path"] = reference_audio(reference)
+            data["speaker_id"] = "ref_" + data["reference_path"].rsplit("/", 1)[-1].rsplit(".", 1)[0][:56]
+        else:
+            raise serializers.ValidationError({"audio_id": "请提供说话人 audio_id 或参考音频 ref_audio_path"})
+        return data

@@ -1,0 +1,41 @@
+"""Voice jobs: extract a speaker from a recording; speak text in a cloned voice."""
+from assets import speech
+from echofu import paths
+from engines.progress import scaled
+from monitoring import runner
+from monitoring.models import Job
+
+
+def start_clone(reference_path: str, speaker_id: str, owner=None) -> Job:
+    params = {"reference_path": reference_path, "speaker_id": speaker_id}
+    return runner.submit(runner.new_job(Job.Kind.CLONE, params, owner=owner, prefix="clone"))
+
+
+def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, reference_path: str = "", filename: str = "", owner=None) -> Job:
+    params = {"text": text, "speaker_id": speaker_id, "pitch": pitch, "engine": engine,
+              "reference_path": reference_path, "filename": filename}
+    return runner.submit(runner.new_job(Job.Kind.SYNTHESIZE, params, owner=owner, prefix="tts"))
+
+
+@runner.handles(Job.Kind.CLONE)
+def clone_speaker(job: Job, ctx: runner.JobContext) -> dict:
+    profile = speech.extract_speaker(job.params["reference_path"], job.params["speaker_id"], ctx.workdir, ctx.progress, job.owner_id)
+    return {"speaker_id": profile.speaker_id, "version": profile.version, "f0_mean": profile.f0_mean,
+            "clean_clip": paths.public_path(profile.clean_clip.name)}
+
+
+@runner.handles(Job.Kind.SYNTHESIZE)
+def synthesize_speech(job: Job, ctx: runner.JobContext) -> dict:
+    """Generate mode; with a reference path (one-shot), that recording is analysed first."""
+    speaker_id = job.params["speaker_id"]
+    progress = ctx.progress
+    if job.params.get("reference_path"):
+        reference = job.params["reference_path"]
+        profile = speech.latest_profile(speaker_id)
+        if profile is None or profile.reference_path != reference:
+            speech.extract_speaker(reference, speaker_id, ctx.workdir, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
+        progress = scaled(ctx.progress, 0.4, 1.0)
+    audio = speech.synthesize(job.params["text"], speaker_id, job.params.get("pitch", 0.0), job, progress,
+                              engine=job.params.get("engine"), filename=job.params.get("filename", ""))
+    return {"cloned_audio_path": audio.relative_path, "audio_id": audio.pk, "speaker_id": speaker_id,
+            "duration": audio.duration, "engine": audio.engine}
