@@ -38,8 +38,9 @@ def start(jobs: list[Job], inline: bool) -> list[threading.Thread]:
     return [thread]
 
 
-def follow(jobs: list[Job], write, poll: float = 0.5, timeout: float | None = None) -> list[Job]:
-    """Print each job's bar as it moves until all have ended (or `timeout`); returns the final rows."""
+def follow(jobs: list[Job], write, workers: list[threading.Thread] = (), poll: float = 0.5, timeout: float | None = None) -> list[Job]:
+    """Print each job's bar as it moves until all have ended (or `timeout`, or the inline `workers`
+    are gone: a job they could not run must not keep the command waiting); returns the final rows."""
     deadline = time.monotonic() + timeout if timeout else None
     ids = [job.pk for job in jobs]
     shown: dict[str, str] = {}
@@ -55,4 +56,6 @@ def follow(jobs: list[Job], write, poll: float = 0.5, timeout: float | None = No
                 shown[job.pk] = key
         if all(job.is_finished for job in current) or (deadline and time.monotonic() > deadline):
             return current
+        if workers and not any(worker.is_alive() for worker in workers):
+            return [Job.objects.get(pk=job_id) for job_id in ids]
         time.sleep(poll)

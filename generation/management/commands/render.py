@@ -8,6 +8,7 @@ from echofu.uploads import UploadRejected
 from generation.forms import GenerationRequest
 from generation.jobs import prepare_render
 from training import follow
+from training.registry import find_model
 
 
 class Command(BaseCommand):
@@ -24,8 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of rendering here")
 
     def handle(self, model, audio, text, speaker, pitch, gpu, queue, **options):
-        parts = paths.resolve_request_path(model, must_exist=False).split("/") if model else []
+        try:
+            parts = paths.resolve_request_path(model, must_exist=False).split("/")
+        except paths.PathRejected as exc:
+            raise CommandError(f"{model}: {exc}") from exc
         model_type = parts[1] if len(parts) == 3 else ""
+        if find_model(model, model_type) is None:
+            raise CommandError(f"模型不存在: {model} (a path like media/models/EchoLite/<name>)")
         data = {"model_name": model_type, "model_param": model, "gpu_choice": gpu, "target_text": text or "",
                 "speaker_id": speaker, "pitch": pitch}
         if audio:
@@ -36,8 +42,8 @@ class Command(BaseCommand):
         valid = form.validated_data
         job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=valid.get("audio_path", ""),
                              text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"])
-        follow.start([job], inline=not queue)
-        [done] = follow.follow([job], self.stdout.write)
+        workers = follow.start([job], inline=not queue)
+        [done] = follow.follow([job], self.stdout.write, workers)
         if done.status != done.Status.SUCCEEDED:
             raise CommandError(f"{done.pk} {done.status}: {done.error or done.stage}")
         self.stdout.write(self.style.SUCCESS(f"video: {done.result['video_path']}"))

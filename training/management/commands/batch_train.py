@@ -60,8 +60,8 @@ class Command(BaseCommand):
             jobs.append(job)
             results.append({"video": entry["video"], "task": job.pk})
         if jobs:
-            follow.start(jobs, inline=not queue)
-            finished = {job.pk: job for job in follow.follow(jobs, self.stdout.write)}
+            workers = follow.start(jobs, inline=not queue)
+            finished = {job.pk: job for job in follow.follow(jobs, self.stdout.write, workers)}
             for row in results:
                 job = finished.get(row["task"])
                 if job is not None:

@@ -18,8 +18,8 @@ class Command(BaseCommand):
     def handle(self, video, model, gpu, epochs, params, queue, **options):
         job = cli.training_job(video, model, gpu, epochs, params)
         self.stdout.write(f"task {job.pk}: {model} on {video} ({job.device})")
-        follow.start([job], inline=not queue)
-        [done] = follow.follow([job], self.stdout.write)
+        workers = follow.start([job], inline=not queue)
+        [done] = follow.follow([job], self.stdout.write, workers)
         if done.status != done.Status.SUCCEEDED:
             raise CommandError(f"{done.pk} {done.status}: {done.error or done.stage}")
         metrics = done.result.get("metrics", {})

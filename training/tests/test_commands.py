@@ -1,0 +1,59 @@
+"""train / batch_train / render management commands: real runs, a bad video in a batch, bad arguments."""
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from engines import media
+from engines.testing.face_video import make_talking_face_video, write_speech_wav
+from engines.testing.simple_media import write_plain_video
+from generation.models import GeneratedVideo
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the command runs the jobs in a thread with its own connection
+def test_batch_train_finishes_the_good_videos_and_says_why_the_bad_one_failed(tmp_path, media_root):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    make_talking_face_video(folder / "alice.mp4", seconds=11, size=256, seed=11)
+    make_talking_face_video(folder / "bob.mp4", seconds=11, size=256, seed=12, motion=1.5)
+    write_plain_video(folder / "nobody.mp4", seconds=11, size=(256, 256))
+    out = StringIO()
+    call_command("batch_train", str(folder), "--epochs", "1", stdout=out)
+    table = out.getvalue()
+    rows = {line.split()[0]: line for line in table.splitlines() if line.split() and line.split()[0].endswith(".mp4")}
+    assert "succeeded" in rows["alice.mp4"] and "succeeded" in rows["bob.mp4"], table
+    assert "refused" in rows["nobody.mp4"] and "face" in rows["nobody.mp4"], table
+    assert "2 of 3 trained" in table
+    models = TalkingHeadModel.objects.order_by("person")
+    assert [model.person for model in models] == ["alice", "bob"] and all(model.exists() for model in models)
+    assert Job.objects.filter(kind="train", status="succeeded").count() == 2
+
+    # Render with one of them from a local audio file.
+    speech = write_speech_wav(tmp_path / "hello.wav", seconds=2.0, seed=3)
+    out = StringIO()
+    call_command("render", models[0].public_dir, "--audio", str(speech), stdout=out)
+    video = GeneratedVideo.objects.get()
+    assert f"video: {video.relative_path}" in out.getvalue()
+    assert media.verify(media_root / video.file.name, "video").duration == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize("command, args, message", [
+    ("train", ["/no/such/video.mp4"], "no such video file"),
+    ("batch_train", ["{empty}"], "no videos to train"),
+    ("batch_train", ["{csv}"], "needs a 'video' column"),
+    ("render", ["media/models/EchoLite/absent", "--audio", "{audio}"], "模型不存在"),
+    ("render", ["../../etc", "--audio", "{audio}"], ""),
+])
+def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "plan.csv").write_text("file,model\nx.mp4,EchoLite\n")
+    speech = write_speech_wav(tmp_path / "a.wav", seconds=1.0)
+    args = [arg.format(empty=tmp_path / "empty", csv=tmp_path / "plan.csv", audio=speech) for arg in args]
+    with pytest.raises(CommandError, match=message):
+        call_command(command, *args, stdout=StringIO())
+    assert not Job.objects.exists()
