@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from engines import media
 from engines.progress import Progress
 
 
@@ -47,6 +48,15 @@ class RenderResult:
     height: int
     duration: float
     timings: dict = field(default_factory=dict)  # seconds per stage
+
+
+def probe_into(video_path: Path, report: QualityReport) -> media.MediaInfo | None:
+    """The video's stream facts, or None with the reason added to the report's errors."""
+    try:
+        return media.probe(video_path)
+    except media.MediaError as exc:
+        report.errors.append(f"the video cannot be read: {exc}")
+        return None
 
 
 class TalkingHeadEngine(Protocol):

@@ -24,7 +24,7 @@ import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress, scaled
-from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
+from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult, probe_into
 from engines.talking_head import external
 from engines.talking_head.external import AUDIO_RATE, FPS, Checkout, ExternalCommandFailed, ExternalUnavailable
 
@@ -123,10 +123,8 @@ class ErNerfEngine:
 
     def check_video(self, video_path: Path) -> QualityReport:
         report = QualityReport()
-        try:
-            info = media.probe(video_path)
-        except media.MediaError as exc:
-            report.errors.append(f"not a readable video: {exc}")
+        info = probe_into(video_path, report)
+        if info is None:
             return report
         report.stats = info.as_dict()
         if not info.has_video:
@@ -168,9 +166,7 @@ class ErNerfEngine:
 
     def preprocess_steps(self, video: str, data: str) -> list[Step]:
         """data_utils/process.py tasks; task 2 (audio features) is run directly to name its output."""
-        def task(number: int, name: str, weight: float, *outputs: str) -> Step:
-            return Step(name, ("data_utils/process.py", video, "--task", str(number)), weight, outputs)
-
+        task = self.process_task(video)
         features = self.feature_command(f"{data}/aud.wav", self.asr_model)
         return [
             task(1, "extract audio", 1, "aud.wav"),
@@ -183,6 +179,16 @@ class ErNerfEngine:
             task(8, "face tracking", 45, "track_params.pt"),
             task(9, "transforms", 1, "transforms_train.json", "transforms_val.json"),
         ]
+
+    def process_task(self, video: str):
+        """A maker of `data_utils/process.py <video> --task N` steps."""
+        def task(number: int, name: str, weight: float, *outputs: str) -> Step:
+            return Step(name, ("data_utils/process.py", video, *self.process_options(), "--task", str(number)), weight, outputs)
+
+        return task
+
+    def process_options(self) -> tuple[str, ...]:
+        return ()
 
     @staticmethod
     def feature_command(wav: str, asr_model: str) -> tuple[list[str], str] | None:

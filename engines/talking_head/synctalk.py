@@ -39,10 +39,11 @@ class SyncTalkEngine(ErNerfEngine):
         # provider.py loads it by this relative path when --asr_model ave.
         return ("nerf_triplane/checkpoints/audio_visual_encoder.pth",) if self.asr_model == "ave" else ()
 
-    def preprocess_steps(self, video: str, data: str) -> list[Step]:
-        def task(number: int, name: str, weight: float, *outputs: str) -> Step:
-            return Step(name, ("data_utils/process.py", video, "--asr", self.asr_model, "--task", str(number)), weight, outputs)
+    def process_options(self) -> tuple[str, ...]:
+        return ("--asr", self.asr_model)
 
+    def preprocess_steps(self, video: str, data: str) -> list[Step]:
+        task = self.process_task(video)
         features = self.feature_command(f"{data}/aud.wav", self.asr_model)
         return [
             task(1, "audio and audio features", 5, "aud.wav", *([Path(features[1]).name] if features else [])),

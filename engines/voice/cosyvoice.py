@@ -23,7 +23,7 @@ from engines import media
 from engines.progress import Progress, no_progress
 from engines.text import Chunk
 from engines.voice.speaker import SpeakerFeatures
-from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
+from engines.voice.synthesis import SynthesisResult, require_cloning_request, speak_chunks, write_result
 
 PROMPT_RATE = 16000  # server.py: load_wav(prompt_wav.file, 16000)
 RATE_HEADER = "X-Custom-Header-sampleRate"
@@ -87,10 +87,7 @@ class CosyVoiceSynthesizer:
         return samples, rate
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
-        if speaker is None or not speaker.clean_clip:
-            raise ValueError("CosyVoice clones from a reference clip: extract a speaker first")
-        if pitch_semitones:
-            raise ValueError("CosyVoice does not take a pitch shift; leave pitch at 0 for this engine")
+        require_cloning_request("CosyVoice", speaker, pitch_semitones)
         if not self.base_url:
             raise CosyVoiceError(self.availability()[1])
         started = time.monotonic()

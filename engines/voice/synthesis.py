@@ -36,6 +36,14 @@ class Synthesizer(Protocol):
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult: ...
 
 
+def require_cloning_request(engine: str, speaker: SpeakerFeatures | None, pitch_semitones: float) -> None:
+    """Engines that clone from the reference clip itself need one, and take no pitch shift."""
+    if speaker is None or not speaker.clean_clip:
+        raise ValueError(f"{engine} clones from a reference clip: extract a speaker first")
+    if pitch_semitones:
+        raise ValueError(f"{engine} does not take a pitch shift; leave pitch at 0 for this engine")
+
+
 def faded(samples: np.ndarray, rate: int) -> np.ndarray:
     """Raised-cosine fade in and out, so joins never jump (no clicks)."""
     length = min(int(FADE_SECONDS * rate), len(samples) // 2)

@@ -16,7 +16,7 @@ from engines import media
 from engines.progress import Progress, no_progress
 from engines.text import Chunk
 from engines.voice.speaker import SpeakerFeatures
-from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
+from engines.voice.synthesis import SynthesisResult, require_cloning_request, speak_chunks, write_result
 
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
 LANGUAGES = {"zh": "zh-cn", "en": "en"}  # engines.text languages -> XTTS language codes
@@ -76,10 +76,7 @@ class XttsSynthesizer:
         return latent, embedding
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
-        if speaker is None or not speaker.clean_clip:
-            raise ValueError("XTTS-v2 clones from a reference clip: extract a speaker first")
-        if pitch_semitones:
-            raise ValueError("XTTS-v2 does not take a pitch shift; leave pitch at 0 for this engine")
+        require_cloning_request("XTTS-v2", speaker, pitch_semitones)
         started = time.monotonic()
         progress("load", 0.0, "loading XTTS-v2")
         model = self.model

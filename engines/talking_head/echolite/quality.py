@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engines import media
 from engines.face_tracking import face_stats
-from engines.talking_head.base import QualityReport
+from engines.talking_head.base import QualityReport, probe_into
 
 MIN_SECONDS, MAX_SECONDS = 10.0, 600.0
 MIN_ONE_FACE_SHARE = 0.5
@@ -19,10 +18,8 @@ DIM_LIGHT = 60  # mean grey level of the face
 
 def check_video(path: Path) -> QualityReport:
     report = QualityReport()
-    try:
-        info = media.probe(path)
-    except media.MediaError as exc:
-        report.errors.append(f"the video cannot be read: {exc}")
+    info = probe_into(path, report)
+    if info is None:
         return report
     report.stats.update(duration=round(info.duration, 2), width=info.width, height=info.height, fps=round(info.fps, 3), has_audio=info.has_audio)
     if not info.has_video:
