@@ -29,3 +29,20 @@ def test_scan_media_reports_and_prunes_vanished_files(client, media_root, wav_fi
     call_command("scan_media", "--no-probe", "--prune")
     assert "missing  reference audio" in capsys.readouterr().out
     assert ReferenceAudio.objects.count() == 0
+
+
+def test_model_directories_copied_in_by_hand_are_discovered(media_root):
+    import json
+
+    from training.models import TalkingHeadModel
+
+    handmade = media_root / "models/ER-NeRF/obama_v1"
+    (handmade / "checkpoints").mkdir(parents=True)
+    (handmade / "checkpoints/torso.pth").write_bytes(b"\0" * 64)
+    (handmade / "ernerf.json").write_text(json.dumps({"model_type": "ER-NeRF", "checkpoint": "checkpoints/torso.pth"}))
+    (media_root / "models/ER-NeRF/not_a_model").mkdir()
+    (media_root / "models/ER-NeRF/not_a_model/readme.txt").write_text("notes")
+    call_command("scan_media", "--no-probe")
+    model = TalkingHeadModel.objects.get()
+    assert (model.model_type, model.name, model.source) == ("ER-NeRF", "obama_v1", "scan")
+    assert model.file_count == 2 and model.size > 64
