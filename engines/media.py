@@ -192,6 +192,14 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     return np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
 
 
+AI_GENERATED = "AI-generated with EchOfU"  # the comment every rendered video carries
+
+
+def container_comment(path: str | os.PathLike) -> str:
+    with _open(path) as container:
+        return container.metadata.get("comment", "")
+
+
 def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) -> None:
     """Write mono 16-bit PCM WAV."""
     pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
@@ -250,6 +258,7 @@ class VideoWriter:
         audio_rate: int = 16000,
         crf: int = 20,
         preset: str = "veryfast",
+        comment: str = "",
     ) -> None:
         if width % 2 or height % 2:
             raise ValueError("H.264 in yuv420p needs even width and height")
@@ -257,6 +266,8 @@ class VideoWriter:
         self.fps = fps
         self.frames_written = 0
         self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        if comment:
+            self._container.metadata["comment"] = comment
         self._video = self._container.add_stream("libx264", rate=fps)
         self._video.width = width
         self._video.height = height

@@ -427,7 +427,7 @@ def reencode(rendered: Path, target: Path, audio: np.ndarray, stage: str, progre
     info = media.probe(rendered)
     width, height = info.width // 2 * 2, info.height // 2 * 2
     expected = max(1, round(info.duration * FPS))
-    with media.VideoWriter(target, width, height, FPS, audio=audio, audio_rate=AUDIO_RATE) as writer:
+    with media.VideoWriter(target, width, height, FPS, audio=audio, audio_rate=AUDIO_RATE, comment=media.AI_GENERATED) as writer:
         for frame in media.iter_video_frames(rendered, fps=FPS):
             writer.write(np.ascontiguousarray(frame[:height, :width]))
             if writer.frames_written % FPS == 0:

@@ -127,6 +127,7 @@ def test_train_then_render_through_the_fake_checkout(project, tmp_path, video):
     rendered = engine.render(model, audio, out, render_progress, device="cuda:0")
     info = media.probe(out)
     assert info.video_codec == "h264" and info.has_audio and info.fps == 25
+    assert media.container_comment(out) == media.AI_GENERATED
     assert rendered.frames == 50 and (info.width, info.height) == (96, 96)
     assert render_progress.stages[-1] == "encode" and "inference" in render_progress.stages
     assert [path.name for path in out.parent.iterdir()] == ["video.mp4"], "no scratch left next to the output"

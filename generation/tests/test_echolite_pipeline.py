@@ -55,6 +55,7 @@ def test_upload_train_render_through_the_api(client, tmp_path, media_root):
     info = media.verify(media_root / result["video_path"].removeprefix("media/"), "video")
     assert (info.width, info.height, info.fps) == (256, 256, 25.0) and info.has_audio
     assert info.duration == pytest.approx(3.0, abs=0.1)
+    assert media.container_comment(media_root / result["video_path"].removeprefix("media/")) == media.AI_GENERATED
     served = client.get("/" + result["video_path"], HTTP_RANGE="bytes=0-99")
     assert served.status_code == 206
     generated = GeneratedVideo.objects.get()

@@ -47,7 +47,7 @@ def test_batch_train_finishes_the_good_videos_and_says_why_the_bad_one_failed(tm
     ("batch_train", ["{empty}"], "no videos to train"),
     ("batch_train", ["{csv}"], "needs a 'video' column"),
     ("render", ["media/models/EchoLite/absent", "--audio", "{audio}"], "模型不存在"),
-    ("render", ["../../etc", "--audio", "{audio}"], ""),
+    ("render", ["../../etc", "--audio", "{audio}"], "outside the media folder"),
 ])
 def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, message):
     (tmp_path / "empty").mkdir()

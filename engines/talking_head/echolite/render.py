@@ -30,7 +30,8 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
     previous = None
     written = 0
     try:
-        with media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE) as writer:
+        with media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
+                           comment=media.AI_GENERATED) as writer:
             frames, matrices = [], []
             for frame, matrix in model.backgrounds(count):
                 frames.append(frame)
