@@ -5,12 +5,12 @@ import os
 import threading
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from echofu import paths
 from echofu.uploads import claim_unique_path, safe_filename
+from echofu.versioning import create_next_version
 from engines.progress import Progress
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 
@@ -50,22 +50,15 @@ def get_synthesizer(name: str | None = None):
         return _synthesizers[key]
 
 
-def next_speaker_version(speaker_id: str) -> int:
-    latest = SpeakerProfile.objects.filter(speaker_id=speaker_id).order_by("-version").first()
-    return latest.version + 1 if latest else 1
-
-
 def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Progress, owner_id=None) -> SpeakerProfile:
     """Analyse a catalogued recording and store it as a new version of `speaker_id`."""
     temp_clip = workdir / "clean.wav"
     features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), progress)
-    with transaction.atomic():
-        version = next_speaker_version(speaker_id)
-        clip = claim_unique_path(paths.absolute(paths.SPEAKERS), f"{safe_filename(speaker_id, 'speaker')}_v{version}.wav")
-        os.replace(temp_clip, clip)
-        return SpeakerProfile.objects.create(
-            speaker_id=speaker_id,
-            version=version,
+    clip = claim_unique_path(paths.absolute(paths.SPEAKERS), f"{safe_filename(speaker_id, 'speaker')}.wav")
+    os.replace(temp_clip, clip)
+    try:
+        return create_next_version(
+            SpeakerProfile, {"speaker_id": speaker_id},
             reference=ReferenceAudio.objects.filter(file=reference_path).first(),
             reference_path=reference_path,
             clean_clip=paths.relative_to_media(clip),
@@ -76,6 +69,9 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
             duration=features.duration,
             owner_id=owner_id,
         )
+    except BaseException:
+        clip.unlink(missing_ok=True)  # no clip without its row
+        raise
 
 
 def latest_profile(speaker_id: str) -> SpeakerProfile | None:

@@ -12,6 +12,7 @@ from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
 ENGINES = ("default", "xtts", "cosyvoice")
+PITCHLESS_ENGINES = ("xtts", "cosyvoice")  # they clone from the clip itself
 MAX_PITCH_SEMITONES = 12
 
 
@@ -60,6 +61,16 @@ class AudioCloneRequest(serializers.Serializer):
         data["speaker_id"] = speaker_id
         return data
 
+    @staticmethod
+    def _check_engine(data):
+        from assets.speech import get_synthesizer
+
+        usable, reason = get_synthesizer(data["engine"]).availability()
+        if not usable:
+            raise serializers.ValidationError({"engine": f"语音引擎 {data['engine']} 不可用: {reason}"})
+        if data["pitch"] and data["engine"] in PITCHLESS_ENGINES:
+            raise serializers.ValidationError({"pitch": f"语音引擎 {data['engine']} 不支持音高调整, 请将 pitch 设为 0"})
+
     def _generate(self, data, reference):
         text = data["generate_text"]
         if not text:
@@ -67,6 +78,7 @@ class AudioCloneRequest(serializers.Serializer):
         limit = settings.ECHOFU["TTS_MAX_CHARS"]
         if len(text) > limit:
             raise serializers.ValidationError({"generate_text": f"文本过长: {len(text)} 个字符, 上限 {limit}"})
+        self._check_engine(data)
         data["mode"] = "generate"
         data["reference_path"] = ""
         if data["audio_id"]:

@@ -35,7 +35,10 @@ class TalkingHeadModel(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "talking-head model"
-        constraints = [models.UniqueConstraint(fields=["model_type", "name"], name="unique_model_dir")]
+        constraints = [
+            models.UniqueConstraint(fields=["model_type", "name"], name="unique_model_dir"),
+            models.UniqueConstraint(fields=["model_type", "person", "version"], name="unique_model_version"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_type}/{self.name}"

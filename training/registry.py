@@ -7,11 +7,12 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from assets.catalog import local_time
 from echofu import paths
+from echofu.versioning import create_next_version
 from engines.talking_head import MODEL_TYPES
 from training.engines import get_engine
 from training.models import TalkingHeadModel
@@ -28,11 +29,6 @@ def directory_stats(directory: Path) -> tuple[int, int]:
     return size, count
 
 
-def next_version(model_type: str, person: str) -> int:
-    latest = TalkingHeadModel.objects.filter(model_type=model_type, person=person).order_by("-version").first()
-    return latest.version + 1 if latest else 1
-
-
 def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHeadModel:
     """Move a finished model dir into the registry (atomic rename) and create its row."""
     target = paths.absolute(f"{paths.MODELS}/{model_type}/{name}")
@@ -41,17 +37,9 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
         raise FileExistsError(f"model directory {paths.public_path(paths.relative_to_media(target))} already exists")
     os.replace(built_dir, target)
     size, count = directory_stats(target)
-    with transaction.atomic():
-        person = fields.pop("person", "")
-        return TalkingHeadModel.objects.create(
-            model_type=model_type,
-            name=name,
-            person=person,
-            version=next_version(model_type, person),
-            size=size,
-            file_count=count,
-            **fields,
-        )
+    person = fields.pop("person", "")
+    return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
+                               name=name, size=size, file_count=count, **fields)
 
 
 def find_model(model_param: str, model_type: str | None = None) -> TalkingHeadModel | None:
@@ -80,19 +68,18 @@ def discover(model_type: str, name: str) -> TalkingHeadModel | None:
     if not directory.is_dir() or not get_engine(model_type).is_model_dir(directory):
         return None
     size, count = directory_stats(directory)
-    model, _ = TalkingHeadModel.objects.get_or_create(
-        model_type=model_type,
-        name=name,
-        defaults={
-            "person": name,
-            "source": TalkingHeadModel.Source.SCAN,
-            "size": size,
-            "file_count": count,
-            "metrics": _read_json(directory / "metrics.json"),
-            "created_at": datetime.fromtimestamp(directory.stat().st_mtime, tz=timezone.get_current_timezone()),
-        },
-    )
-    return model
+    known = TalkingHeadModel.objects.filter(model_type=model_type, name=name).first()
+    if known is not None:
+        return known
+    try:
+        return create_next_version(
+            TalkingHeadModel, {"model_type": model_type, "person": name},
+            name=name, source=TalkingHeadModel.Source.SCAN, size=size, file_count=count,
+            metrics=_read_json(directory / "metrics.json"),
+            created_at=datetime.fromtimestamp(directory.stat().st_mtime, tz=timezone.get_current_timezone()),
+        )
+    except IntegrityError:  # registered meanwhile by another scan
+        return TalkingHeadModel.objects.filter(model_type=model_type, name=name).first()
 
 
 def _read_json(path: Path) -> dict:

@@ -90,6 +90,8 @@ def test_one_shot_generate_from_a_reference_file(client, reference):
     ({"generate_text": "hi", "audio_id": "anna", "pitch": "high"}, "pitch"),
     ({"generate_text": "hi", "audio_id": "anna", "pitch": "40"}, "pitch"),
     ({"generate_text": "hi", "audio_id": "anna", "engine": "siri"}, "未知的语音引擎"),
+    ({"generate_text": "hi", "audio_id": "anna", "engine": "xtts"}, "ECHOFU_XTTS_DIR"),
+    ({"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice"}, "ECHOFU_COSYVOICE_URL"),
     ({"original_audio_path": "../../etc/passwd"}, "音频路径无效"),
     ({"original_audio_path": "/etc/passwd"}, "音频路径无效"),
     ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "file does not exist"),
@@ -115,3 +117,16 @@ def test_too_short_reference_is_refused(client, tmp_path):
 
 def test_only_post(client):
     assert client.get("/audio_clone").status_code == 405
+
+
+def test_engine_chosen_per_request(client, reference, settings):
+    from engines.testing.fake_cosyvoice import FakeCosyVoice
+
+    assert clone(client, reference).status_code == 200
+    with FakeCosyVoice() as server:
+        settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": server.url}
+        body = client.post("/audio_clone", {"generate_text": "Hello from the server.", "audio_id": "anna", "engine": "cosyvoice"}).json()
+        assert body["status"] == "success", body
+        assert GeneratedAudio.objects.get().engine == "cosyvoice" and server.requests[0][0] == "/inference_cross_lingual"
+        refused = client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice", "pitch": "2"})
+        assert refused.status_code == 400 and "pitch" in refused.json()["message"]
