@@ -175,3 +175,20 @@ def test_bad_custom_parameters_fail_before_any_preprocessing(tmp_path, video):
     with pytest.raises(ValueError, match="iters must be a whole number"):
         engine.train(video, tmp_path / "work", TrainParams(device="cuda:0", extra={"iters": "many"}))
     assert not (checkout / "data").exists()
+
+
+def test_docker_image_runs_the_same_command_inside_with_paths_mounted(tmp_path):
+    from engines.talking_head.external import Checkout
+
+    checkout = Checkout(tmp_path / "ER-NeRF", python="python3", docker_image="ernerf:cu118", env={"TORCH_HOME": "/cache"})
+    command = checkout.command(["main.py", "data/x", "--test"], device="cuda:1", mounts=[tmp_path / "model"])
+    argv = command.argv
+    assert argv[:4] == ["docker", "run", "--rm", "--init"] and command.container in argv
+    assert argv[argv.index("--gpus") + 1] == "device=1"
+    assert argv[argv.index("-w") + 1] == str(tmp_path / "ER-NeRF")
+    volumes = [argv[index + 1] for index, arg in enumerate(argv) if arg == "-v"]
+    assert volumes == [f"{tmp_path / 'ER-NeRF'}:{tmp_path / 'ER-NeRF'}", f"{tmp_path / 'model'}:{tmp_path / 'model'}"]
+    assert "TORCH_HOME=/cache" in argv and "PYTHONUNBUFFERED=1" in argv
+    assert argv[-5:] == ["ernerf:cu118", "python3", "main.py", "data/x", "--test"]
+    local = Checkout(tmp_path / "ER-NeRF", python=sys.executable).command(["main.py"], device="cuda:2")
+    assert local.argv == [sys.executable, "main.py"] and local.env["CUDA_VISIBLE_DEVICES"] == "2"

@@ -48,3 +48,12 @@ def convert(samples: np.ndarray, speaker: SpeakerFeatures, pitch_semitones: floa
     converted = converted[: len(samples)]
     scale = np.sqrt(np.mean(samples.astype(np.float64) ** 2) + 1e-12) / np.sqrt(np.mean(converted**2) + 1e-12)
     return np.clip(converted * scale, -1, 1).astype(np.float32)
+
+
+def shift_pitch(samples: np.ndarray, semitones: float) -> np.ndarray:
+    """The same voice, `semitones` higher (or lower when negative)."""
+    if not semitones or len(samples) < SAMPLE_RATE // 20:
+        return samples
+    f0, envelope, aperiodicity = world_analysis(samples)
+    shifted = pyworld.synthesize(f0 * 2 ** (semitones / 12), envelope, aperiodicity, SAMPLE_RATE, FRAME_PERIOD_MS)
+    return np.clip(shifted[: len(samples)], -1, 1).astype(np.float32)

@@ -13,7 +13,7 @@ from engines import media
 from engines.progress import Progress, no_progress
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
-from engines.voice.conversion import convert
+from engines.voice.conversion import convert, shift_pitch
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
 
@@ -54,7 +54,7 @@ class DefaultSynthesizer:
             samples = espeak(chunk.text, chunk.language, variant, self.words_per_minute)
             if speaker is not None:
                 return convert(samples, speaker, pitch_semitones)
-            return samples
+            return shift_pitch(samples, pitch_semitones)
 
         samples = speak_chunks(text, SAMPLE_RATE, speak, progress)
         return write_result(samples, SAMPLE_RATE, out_path, self.name, started)
