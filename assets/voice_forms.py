@@ -30,6 +30,12 @@ def reference_audio(value: str) -> str:
     return relative
 
 
+def speaker_id_for(relative_path: str) -> str:
+    """A valid speaker id from a recording's file name (spaces and the like become _)."""
+    stem = relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
+
+
 class AudioCloneRequest(serializers.Serializer):
     original_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
     ref_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
@@ -55,7 +61,7 @@ class AudioCloneRequest(serializers.Serializer):
             raise serializers.ValidationError({"original_audio_path": "请选择参考音频 (original_audio_path)"})
         data["mode"] = "clone"
         data["reference_path"] = reference_audio(reference)
-        speaker_id = data["target_audio_id"] or data["reference_path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        speaker_id = data["target_audio_id"] or speaker_id_for(data["reference_path"])
         if not SPEAKER_ID.match(speaker_id):
             raise serializers.ValidationError({"target_audio_id": "说话人 ID 只能包含字母、数字、汉字、_ . -, 最长 64 个字符"})
         data["speaker_id"] = speaker_id
@@ -87,7 +93,7 @@ class AudioCloneRequest(serializers.Serializer):
             data["speaker_id"] = data["audio_id"]
         elif reference:
             data["reference_path"] = reference_audio(reference)
-            data["speaker_id"] = "ref_" + data["reference_path"].rsplit("/", 1)[-1].rsplit(".", 1)[0][:56]
+            data["speaker_id"] = "ref_" + speaker_id_for(data["reference_path"])[:60]
         else:
             raise serializers.ValidationError({"audio_id": "请提供说话人 audio_id 或参考音频 ref_audio_path"})
         return data

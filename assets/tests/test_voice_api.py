@@ -74,6 +74,11 @@ def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_
     assert listing["total_count"] == 1 and listing["audios"][0]["version"] == 2
 
 
+def test_speaker_id_defaults_to_the_file_name(client, reference):
+    body = client.post("/audio_clone", {"original_audio_path": reference}).json()
+    assert body["status"] == "success" and body["speaker_id"] == "安娜_reference", body
+
+
 def test_one_shot_generate_from_a_reference_file(client, reference):
     body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference}).json()
     assert body["status"] == "success", body
