@@ -13,15 +13,16 @@ from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
 from engines.progress import Progress
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
+from monitoring import runner
 
 # The speaker encoder takes seconds to load: one per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
-_encoder_lock = threading.Lock()
+_cache_lock = threading.Lock()
 
 
 def speaker_encoder() -> SpeakerEncoder:
     global _encoder
-    with _encoder_lock:
+    with _cache_lock:
         if _encoder is None:
             _encoder = SpeakerEncoder()
         return _encoder
@@ -44,7 +45,7 @@ def get_synthesizer(name: str | None = None):
     name = name or settings.ECHOFU["TTS_ENGINE"]
     config = synthesizer_config(name)
     key = (name, repr(sorted(config.items())))
-    with _encoder_lock:
+    with _cache_lock:
         if key not in _synthesizers:
             _synthesizers[key] = create_synthesizer(name, **config)
         return _synthesizers[key]
@@ -87,7 +88,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     if profile is not None:
         speaker = SpeakerFeatures.from_dict({**profile.features, "clean_clip": str(paths.absolute(profile.clean_clip.name))})
     synthesizer = get_synthesizer(engine)
-    temp_out = paths.absolute(f"{paths.TMP}/jobs/{job.pk}") / "speech.wav"
+    temp_out = runner.job_workdir(job.pk) / "speech.wav"
     temp_out.parent.mkdir(parents=True, exist_ok=True)
     result = synthesizer.synthesize(text, speaker, temp_out, pitch_semitones=pitch, progress=progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"

@@ -26,7 +26,7 @@ from engines import media  # noqa: E402
 from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
-from engines.voice.default import FEMALE_F0, espeak  # noqa: E402
+from engines.voice.default import espeak, voice_variant  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_TEXT = ("Please call Stella. Ask her to bring these things with her from the store. Six spoons of fresh "
@@ -79,7 +79,7 @@ def main() -> None:
                     result = synthesizer.synthesize(text, speaker, out)
                     seconds = time.monotonic() - started
                     output = media.load_audio(out, SAMPLE_RATE)
-                    plain = espeak(text, language, "f3" if speaker.f0_mean > FEMALE_F0 else "m3")
+                    plain = espeak(text, language, voice_variant(speaker))
                     row = {
                         "engine": engine_name, "speaker": speaker_name, "language": language,
                         "audio_seconds": round(result.duration, 2), "real_time_factor": round(seconds / result.duration, 3),

@@ -173,15 +173,6 @@ BAR = re.compile(
     r"(?:,\s*(?P<rate>[\d.]+|\?)(?P<unit>it/s|s/it))?"
 )
 TRACKER = re.compile(r"^(?P<n>\d+) of (?P<total>\d+) done$")  # data_utils/face_tracking/face_tracker.py
-ETA = re.compile(r"\beta (\d+)s\b")
-
-
-def eta_seconds(message: str) -> float | None:
-    """The ETA a progress message of these engines announces ("... eta 123s"), if any."""
-    found = ETA.search(message)
-    return float(found.group(1)) if found else None
-
-
 def is_bar(line: str) -> bool:
     return BAR.search(line) is not None
 

@@ -99,7 +99,6 @@ def main():
                 points[eye] = [[0, 0], [10, -openness], [20, -openness], [30, 0], [20, openness], [10, openness]]
             np.savetxt(os.path.join(images, "%%d.lms" %% index), points, "%%f")
     elif name == "tracking":
-        started = time.time()
         for index in range(count):
             print("%%d of %%d done" %% (index + 1, count))
         with open(os.path.join(base, "track_params.pt"), "wb") as out:

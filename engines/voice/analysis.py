@@ -44,20 +44,23 @@ def clean_speech(samples: np.ndarray, frame: int = 320) -> np.ndarray:
     return speech.astype(np.float32)
 
 
+def _f0(signal: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """WORLD's F0 track (DIO refined by StoneMask) and its frame times."""
+    f0, times = pyworld.dio(signal, rate, frame_period=FRAME_PERIOD_MS)
+    return pyworld.stonemask(signal, f0, times, rate), times
+
+
 def world_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f0, spectral envelope, aperiodicity) frames of WORLD."""
     signal = np.ascontiguousarray(samples, dtype=np.float64)
-    f0, times = pyworld.dio(signal, rate, frame_period=FRAME_PERIOD_MS)
-    f0 = pyworld.stonemask(signal, f0, times, rate)
+    f0, times = _f0(signal, rate)
     envelope = pyworld.cheaptrick(signal, f0, times, rate)
     aperiodicity = pyworld.d4c(signal, f0, times, rate)
     return f0, envelope, aperiodicity
 
 
 def f0_statistics(samples: np.ndarray) -> dict | None:
-    signal = np.ascontiguousarray(samples, dtype=np.float64)
-    f0, times = pyworld.dio(signal, SAMPLE_RATE, frame_period=FRAME_PERIOD_MS)
-    f0 = pyworld.stonemask(signal, f0, times, SAMPLE_RATE)
+    f0, _ = _f0(np.ascontiguousarray(samples, dtype=np.float64), SAMPLE_RATE)
     voiced = f0[f0 > 0]
     if len(voiced) < 20:
         return None

@@ -18,9 +18,13 @@ from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
 
 ESPEAK_VOICES = {"zh": "cmn", "en": "en-us"}
-# Speakers above this mean F0 start from espeak's female variant (less conversion, fewer artefacts).
 FEMALE_F0 = 165.0
 SPEECH_TIMEOUT = 60
+
+
+def voice_variant(speaker: SpeakerFeatures | None) -> str:
+    """espeak-ng's variant closest to the speaker: the least conversion, the fewest artefacts."""
+    return "f3" if speaker is not None and speaker.f0_mean > FEMALE_F0 else "m3"
 
 
 def espeak(text: str, language: str, variant: str, words_per_minute: int = 165) -> np.ndarray:
@@ -48,7 +52,7 @@ class DefaultSynthesizer:
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         started = time.monotonic()
-        variant = "f3" if speaker is not None and speaker.f0_mean > FEMALE_F0 else "m3"
+        variant = voice_variant(speaker)
 
         def speak(chunk: Chunk) -> np.ndarray:
             samples = espeak(chunk.text, chunk.language, variant, self.words_per_minute)
