@@ -7,7 +7,7 @@ from assets.models import TrainingVideo
 from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.simple_media import write_plain_video
 from monitoring.models import Job
-from monitoring.tests.qcluster import QCluster, wait_until
+from monitoring.tests.qcluster import QCluster, use_gpu_queues, wait_until
 from training.models import TalkingHeadModel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
@@ -19,6 +19,7 @@ def fake_ernerf(settings, tmp_path):
     settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": str(checkout), "ERNERF_PYTHON": sys.executable,
                        "EXTERNAL_REQUIRE_CUDA": False}
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    use_gpu_queues(settings, 1)
     return checkout
 
 
@@ -40,7 +41,7 @@ def test_two_trainings_on_one_gpu_run_in_order_with_queue_positions(client, fake
     assert first["task_id"].startswith("train_") and first["task_id"] != second["task_id"]
     assert client.get(f"/api/train-status/{second['task_id']}").json()["queue_position"] == 2
 
-    worker = QCluster(media_root, tmp_path / "qcluster.log", FAKE_NERF_STEP_SECONDS="0.02",
+    worker = QCluster(media_root, tmp_path / "qcluster.log", "gpu0", FAKE_NERF_STEP_SECONDS="0.02",
                       ECHOFU_ERNERF_DIR=fake_ernerf, ECHOFU_ERNERF_PYTHON=sys.executable,
                       ECHOFU_EXTERNAL_REQUIRE_CUDA="0").start()
     try:
