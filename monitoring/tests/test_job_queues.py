@@ -1,0 +1,95 @@
+"""Queues against real `Q_CLUSTER_NAME=<queue> manage.py qcluster` processes.
+
+One GPU queue (one worker) runs trainings one at a time in the order they were asked for,
+while the interactive queue keeps answering; a queued job is cancelled before it starts;
+a SIGKILLed cluster's running job ends failed and the job it had taken off the broker ahead
+of its worker still runs after the restart.
+"""
+import sys
+
+import pytest
+
+from assets.models import TrainingVideo
+from engines.testing.fake_nerf import make_fake_checkout
+from engines.testing.simple_media import write_plain_video
+from monitoring.models import Job
+from monitoring.tests.qcluster import QCluster, use_gpu_queues, wait_until
+from training.models import TalkingHeadModel
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
+
+
+@pytest.fixture
+def fake_ernerf(settings, tmp_path):
+    checkout = make_fake_checkout(tmp_path / "ER-NeRF", "ER-NeRF")
+    settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": str(checkout), "ERNERF_PYTHON": sys.executable,
+                       "EXTERNAL_REQUIRE_CUDA": False}
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    use_gpu_queues(settings, 1)
+    return checkout
+
+
+@pytest.fixture
+def clusters(fake_ernerf, media_root, tmp_path):
+    started = []
+
+    def start(queue, **env):
+        cluster = QCluster(media_root, tmp_path / f"qcluster-{queue}.log", queue, ECHOFU_ERNERF_DIR=fake_ernerf,
+                           ECHOFU_ERNERF_PYTHON=sys.executable, ECHOFU_EXTERNAL_REQUIRE_CUDA="0", **env)
+        started.append(cluster.start())
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()
+
+
+@pytest.fixture
+def checked_video(media_root):
+    path = write_plain_video(media_root / "videos/ref_videos/anna.mp4", seconds=3.2, size=(96, 96))
+    return TrainingVideo.objects.create(
+        file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=path.stat().st_size,
+        probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+    )
+
+
+def job(job_id) -> Job:
+    return Job.objects.get(pk=job_id)
+
+
+def ended(job_id, timeout, what):
+    return wait_until(lambda: job(job_id).is_finished and job(job_id), timeout, what=what)
+
+
+def test_gpu_queue_order_cancel_interactive_and_sigkill(client, clusters, checked_video, tmp_path):
+    form = {"model_choice": "ER-NeRF", "ref_video": "media/videos/ref_videos/anna.mp4", "gpu_choice": "GPU0",
+            "custom_params": "iters=2000, torso=false"}
+    first, second, third = (client.post("/model_training", form).json()["task_id"] for _ in range(3))
+    assert {job(task).queue for task in (first, second, third)} == {"gpu0"}
+    gpu = clusters("gpu0", FAKE_NERF_STEP_SECONDS="0.05")
+    interactive = clusters("interactive")
+
+    wait_until(lambda: job(first).stage.startswith("train_"), 180, what="first training to train: " + gpu.log())
+    assert job(second).status == "queued" and job(third).status == "queued"
+    positions = [client.get(f"/api/tasks/{task}").json()["queue_position"] for task in (second, third)]
+    assert positions == [1, 2]
+    assert client.post(f"/api/tasks/{third}/cancel").json()["state"] == "cancelled"
+
+    # The interactive queue answers while the GPU is busy: an upload's probe runs at once.
+    with open(write_plain_video(tmp_path / "clip.mp4", seconds=2.0, size=(96, 96)), "rb") as handle:
+        probe = client.post("/api/upload-training-video", {"video": handle}).json()["probe_task_id"]
+    assert job(probe).queue == "interactive"
+    assert ended(probe, 120, "probe: " + interactive.log()).status == "succeeded"
+    assert job(first).status == "running", "the probe did not wait behind the training"
+
+    # SIGKILL while the first trains and the second waits (already taken off the broker by
+    # the cluster's pusher): the first ends failed, the second still runs after the restart.
+    gpu.kill()
+    clusters("gpu0", FAKE_NERF_STEP_SECONDS="0")
+    failed = ended(first, 60, "stale recovery")
+    assert failed.status == "failed" and "worker" in failed.error
+    done = ended(second, 240, "the waiting training after the restart: " + gpu.log())
+    assert done.status == "succeeded", done.error
+    assert done.started_at >= failed.finished_at
+    assert job(third).status == "cancelled" and job(third).started_at is None
+    assert [model.job_id for model in TalkingHeadModel.objects.all()] == [second]
