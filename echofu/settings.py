@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "echofu.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "echofu.urls"
@@ -95,7 +96,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker write to the same file: WAL lets readers run during a
     # write, IMMEDIATE transactions queue writers instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
+        "timeout": env_float("ECHOFU_DB_BUSY_TIMEOUT", 30.0),  # a write waits this long for another's lock
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }

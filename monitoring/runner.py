@@ -12,6 +12,7 @@ makes a redelivered or duplicated task harmless: only one execution ever runs a 
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -205,6 +206,18 @@ def _claim(job_id: str) -> Job | None:
     return Job.objects.get(pk=job_id) if claimed else None
 
 
+def describe_failure(exc: BaseException) -> str:
+    """The job's error line; a full disk says so, whichever library hit it."""
+    text = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):
+            return (f"disk full: no space left on the media volume ({settings.MEDIA_ROOT}) while the job wrote its files; "
+                    f"nothing was registered, free some space and run it again ({text})")
+        cause = cause.__cause__ or cause.__context__
+    return text
+
+
 def _finish(job_id: str, status: str, **fields) -> None:
     Job.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
 
@@ -241,7 +254,7 @@ def execute(job_id: str) -> str:
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))
         logger.exception("job %s failed", job.pk)
-        ending = Job.Status.FAILED, {"stage": "failed", "error": str(exc) or type(exc).__name__}
+        ending = Job.Status.FAILED, {"stage": "failed", "error": describe_failure(exc)}
     finally:
         if heartbeat:
             heartbeat.stopped.set()

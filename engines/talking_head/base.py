@@ -9,6 +9,10 @@ from engines import media
 from engines.progress import Progress
 
 
+class ModelDamaged(ValueError):
+    """A model directory that cannot be loaded (files missing, truncated or unreadable)."""
+
+
 @dataclass
 class TrainParams:
     epochs: int | None = None
