@@ -87,7 +87,7 @@ serve() {
     # gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
     start_child "$VENV/bin/gunicorn" echofu.wsgi:application \
         --bind "${ECHOFU_BIND:-127.0.0.1}:$port" \
-        --workers "${ECHOFU_WEB_WORKERS:-3}" --worker-class gthread --threads "${ECHOFU_WEB_THREADS:-8}" \
+        --workers "${ECHOFU_WEB_WORKERS:-3}" --worker-class gthread --threads "${ECHOFU_WEB_THREADS:-8}" --preload \
         --timeout "$(( ${sync_wait%.*} + 60 ))" --graceful-timeout 10 \
         --access-logfile - --error-logfile -
     # Whichever child ends first (or a signal) stops the others.
