@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # EchOfU in one command:
-#   ./run.sh serve   install what is missing, migrate, run the web server + a django-q2 worker on 127.0.0.1:8000
+#   ./run.sh serve   install what is missing, migrate, collect static files, then run gunicorn on
+#                    127.0.0.1:8000 and one django-q2 cluster per job queue; Ctrl-C / SIGTERM stops all
 #   ./run.sh test    install the same way, then run the whole test suite (extra args go to pytest)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-VENV=.venv
-DEBIAN_PACKAGES=(espeak-ng sox)
+VENV="${ECHOFU_VENV:-.venv}"
+# postgresql + redis-server: the scale-out test starts private servers on loopback.
+DEBIAN_PACKAGES=(espeak-ng sox postgresql redis-server)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -46,15 +48,50 @@ install() {
     install_debian_packages
     install_python_packages
     "$VENV/bin/python" manage.py migrate --noinput
+    "$VENV/bin/python" manage.py collectstatic --noinput -v 0
+}
+
+# Children run in their own process groups so that stopping one ends its workers too.
+CHILDREN=()
+
+start_child() {
+    setsid "$@" &
+    CHILDREN+=($!)
+}
+
+stop_children() {
+    trap - EXIT INT TERM
+    local grace="${ECHOFU_STOP_GRACE_SECONDS:-20}" pid
+    for pid in "${CHILDREN[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    # A cluster waits for its running jobs: past the grace period they are killed, and the next
+    # start marks them failed (stale heartbeat) and puts the jobs that were waiting back in line.
+    for _ in $(seq $((grace * 10))); do
+        local alive=0
+        for pid in "${CHILDREN[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${CHILDREN[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
 }
 
 serve() {
     install
-    echo "==> starting the django-q2 worker and the web server on http://127.0.0.1:${ECHOFU_PORT:-8000}"
-    "$VENV/bin/python" manage.py qcluster &
-    local worker=$!
-    trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
-    "$VENV/bin/python" manage.py runserver "127.0.0.1:${ECHOFU_PORT:-8000}" --noreload
+    local port="${ECHOFU_PORT:-8000}" sync_wait="${ECHOFU_SYNC_WAIT_SECONDS:-600}" queue
+    trap stop_children EXIT INT TERM
+    for queue in $("$VENV/bin/python" manage.py job_queues); do
+        echo "==> starting the django-q2 cluster for the $queue queue"
+        Q_CLUSTER_NAME="$queue" start_child "$VENV/bin/python" manage.py qcluster
+    done
+    echo "==> serving http://127.0.0.1:$port with gunicorn"
+    # gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
+    start_child "$VENV/bin/gunicorn" echofu.wsgi:application \
+        --bind "${ECHOFU_BIND:-127.0.0.1}:$port" \
+        --workers "${ECHOFU_WEB_WORKERS:-3}" --worker-class gthread --threads "${ECHOFU_WEB_THREADS:-8}" --preload \
+        --timeout "$(( ${sync_wait%.*} + 60 ))" --graceful-timeout 10 \
+        --access-logfile - --error-logfile -
+    # Whichever child ends first (or a signal) stops the others.
+    wait -n || true
 }
 
 run_tests() {

@@ -4,9 +4,17 @@ from assets import catalog
 from assets.models import TrainingVideo
 from echofu import paths
 from engines import media
-from engines.talking_head import create_engine
+from engines.talking_head import MODEL_TYPES
 from monitoring import runner
 from monitoring.models import Job
+
+
+def settled_probe(video: TrainingVideo, timeout: float) -> TrainingVideo:
+    """The row once its probe has ended, or as it stands after `timeout` seconds."""
+    if video.probe_status == TrainingVideo.ProbeStatus.PENDING and video.probe_job_id:
+        runner.wait_for(video.probe_job_id, timeout)
+        video.refresh_from_db()
+    return video
 
 
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
@@ -17,19 +25,29 @@ def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
 
 @runner.handles(Job.Kind.PROBE)
 def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
-    """Container facts plus the EchoLite input check (faces, size, light, motion) stored on the row."""
+    """Container facts plus every model type's own input check, stored on the row.
+
+    The top-level errors/warnings/stats are the default model type's (EchoLite: faces, size,
+    light, motion); `checks` holds each model type's verdict for /model_training."""
+    from training.engines import get_engine
+
     video = TrainingVideo.objects.get(pk=job.params["video_id"])
     path = paths.absolute(video.file.name)
     try:
         ctx.progress("probe", 0.05, f"probing {video.filename}")
         info = media.probe(path)
-        report = create_engine("EchoLite").check_video(path)
+        reports = {}
+        for index, model_type in enumerate(MODEL_TYPES):
+            ctx.progress("check", 0.1 + 0.9 * index / len(MODEL_TYPES), f"{model_type} input check")
+            reports[model_type] = get_engine(model_type).check_video(path)
+        report = reports[MODEL_TYPES[0]]
     except Exception as exc:
         TrainingVideo.objects.filter(pk=video.pk).update(
             probe_status=TrainingVideo.ProbeStatus.FAILED, probe_error=str(exc) or type(exc).__name__
         )
         raise
-    probe = {**report.stats, "errors": report.errors, "warnings": report.warnings, "usable": report.ok}
+    checks = {model_type: {"errors": found.errors, "warnings": found.warnings, "usable": found.ok} for model_type, found in reports.items()}
+    probe = {**report.stats, "errors": report.errors, "warnings": report.warnings, "usable": report.ok, "checks": checks}
     TrainingVideo.objects.filter(pk=video.pk).update(
         probe_status=TrainingVideo.ProbeStatus.OK, probe=probe, probe_error="", **catalog.video_fields(info)
     )

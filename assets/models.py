@@ -89,6 +89,11 @@ class TrainingVideo(MediaFile):
     def quality_warnings(self) -> list[str]:
         return list(self.probe.get("warnings", []))
 
+    def errors_for(self, model_type: str) -> list[str]:
+        """Why `model_type` refuses this video, per its own input check in the probe ([] when none)."""
+        verdict = self.probe.get("checks", {}).get(model_type)
+        return list(verdict["errors"]) if verdict else []
+
 
 class SpeakerProfile(models.Model):
     """A cloned voice: d-vector, pitch statistics and the cleaned reference clip."""

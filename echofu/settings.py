@@ -56,12 +56,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected static files (admin CSS/JS, the pages' assets) without DEBUG.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "echofu.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "echofu.urls"
@@ -86,14 +89,17 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("ECHOFU_DB_CONN_MAX_AGE", 0),
+        # Kept open between requests by each gunicorn thread: opening SQLite/PostgreSQL per request
+        # was a third of a status request's time.
+        conn_max_age=env_int("ECHOFU_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker write to the same file: WAL lets readers run during a
     # write, IMMEDIATE transactions queue writers instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
+        "timeout": env_float("ECHOFU_DB_BUSY_TIMEOUT", 30.0),  # a write waits this long for another's lock
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -109,6 +115,11 @@ USE_TZ = True
 STATIC_URL = "/assets/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("ECHOFU_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# `run.sh install` runs collectstatic; whitenoise serves STATIC_ROOT with gzip/brotli variants.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 MEDIA_ROOT = Path(env_str("ECHOFU_MEDIA_ROOT", str(BASE_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"
@@ -125,9 +136,10 @@ ECHOFU = {
     # Synchronous endpoints (/video_generation, /audio_clone, /chat_system) wait this long
     # for their job before answering with the task id only.
     "SYNC_WAIT_SECONDS": env_float("ECHOFU_SYNC_WAIT_SECONDS", 600.0),
+    # /model_training waits this long for an upload's video check before answering.
+    "PROBE_WAIT_SECONDS": env_float("ECHOFU_PROBE_WAIT_SECONDS", 60.0),
     "HEARTBEAT_SECONDS": env_float("ECHOFU_HEARTBEAT_SECONDS", 2.0),
     "STALE_AFTER_SECONDS": env_float("ECHOFU_STALE_AFTER_SECONDS", 60.0),
-    "CPU_JOB_SLOTS": env_int("ECHOFU_CPU_JOB_SLOTS", 2),
     "LOG_TAIL_LINES": env_int("ECHOFU_LOG_TAIL_LINES", 200),
     "ERNERF_DIR": env_str("ECHOFU_ERNERF_DIR"),
     "ERNERF_PYTHON": env_str("ECHOFU_ERNERF_PYTHON", "python"),
@@ -146,16 +158,35 @@ ECHOFU = {
     "WHISPER_CHECKPOINT": env_str("ECHOFU_WHISPER_CHECKPOINT"),
 }
 
-# Training on a GPU can take many hours; django-q2's `retry` must stay above `timeout`.
+# Job queues: each is a django-q2 cluster (ALT_CLUSTERS) served by its own
+# `Q_CLUSTER_NAME=<queue> manage.py qcluster`. Jobs wait in their queue, never in a worker:
+#   interactive  probes, speaker extraction, synthesis, renders, chat (trainings never run here)
+#   cpu          trainings on the CPU, ECHOFU_CPU_JOB_SLOTS side by side
+#   gpuN         trainings on GPU N, one at a time in the order they were asked for
+# GPUs are counted with NVML (no torch import); ECHOFU_GPUS overrides the count.
 JOB_TIMEOUT_SECONDS = env_int("ECHOFU_JOB_TIMEOUT", 24 * 3600)
+INTERACTIVE_TIMEOUT_SECONDS = env_int("ECHOFU_INTERACTIVE_TIMEOUT", 3600)
+GPU_COUNT = env_int("ECHOFU_GPUS", -1)
+if GPU_COUNT < 0:
+    from engines.devices import visible_gpu_count
 
-# django-q2: the ORM broker on the default database unless a Redis URL is given.
+    GPU_COUNT = visible_gpu_count()
+INTERACTIVE_QUEUE, CPU_QUEUE = "interactive", "cpu"
+GPU_QUEUES = [f"gpu{index}" for index in range(GPU_COUNT)]
+JOB_QUEUES = [INTERACTIVE_QUEUE, CPU_QUEUE, *GPU_QUEUES]
+
+
+def _queue(workers: int, timeout: int) -> dict:
+    # django-q2's `retry` (redelivery of an unacknowledged task) must stay above `timeout`;
+    # `queue_limit` caps how many tasks a cluster takes off the broker ahead of its workers.
+    return {"workers": workers, "queue_limit": workers, "timeout": timeout, "retry": timeout + 600}
+
+
 Q_CLUSTER = {
-    "name": env_str("ECHOFU_Q_NAME", "echofu"),
-    "workers": env_int("ECHOFU_Q_WORKERS", 2),
+    "name": env_str("ECHOFU_Q_NAME", "echofu"),  # shared by every queue: it salts the task signatures
+    "cluster_name": INTERACTIVE_QUEUE,  # what a plain `manage.py qcluster` serves
+    **_queue(env_int("ECHOFU_INTERACTIVE_WORKERS", 2), INTERACTIVE_TIMEOUT_SECONDS),
     "recycle": 50,
-    "timeout": JOB_TIMEOUT_SECONDS,
-    "retry": JOB_TIMEOUT_SECONDS + 600,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
@@ -163,6 +194,10 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Django Q",
     "sync": env_bool("ECHOFU_Q_SYNC", False),
+    "ALT_CLUSTERS": {
+        CPU_QUEUE: _queue(max(1, env_int("ECHOFU_CPU_JOB_SLOTS", 2)), JOB_TIMEOUT_SECONDS),
+        **{queue: _queue(1, JOB_TIMEOUT_SECONDS) for queue in GPU_QUEUES},
+    },
 }
 if env_str("ECHOFU_REDIS_URL"):
     Q_CLUSTER["redis"] = env_str("ECHOFU_REDIS_URL")

@@ -13,3 +13,4 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="echofu-test-media-")
 FILE_UPLOAD_TEMP_DIR = os.path.join(MEDIA_ROOT, "tmp", "uploads")
 os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = tempfile.mkdtemp(prefix="echofu-test-static-")  # whitenoise wants the folder to exist

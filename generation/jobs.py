@@ -6,6 +6,7 @@ from django.utils import timezone
 from echofu import paths
 from echofu.uploads import claim_unique_path
 from engines.progress import scaled
+from engines.talking_head import CPU_FALLBACK
 from generation.models import GeneratedVideo
 from monitoring import history, runner
 from monitoring.devices import usable_device
@@ -20,10 +21,7 @@ def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", tex
 
 def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
     """The queued Job row, not yet handed to the workers."""
-    if model.model_type == "EchoLite":
-        device, warning = usable_device(device)
-    else:
-        warning = ""
+    device, warning = usable_device(device, CPU_FALLBACK[model.model_type])
     params = {
         "model_id": model.pk,
         "model_type": model.model_type,
@@ -33,7 +31,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "pitch": pitch,
         "device_warning": warning,
     }
-    return runner.new_job(Job.Kind.RENDER, params, device=device, slot=device, owner=owner, prefix="render")
+    return runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
 
 
 def _speech_for(job: Job, ctx: runner.JobContext) -> str:

@@ -6,8 +6,8 @@ from monitoring.models import Job
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "stage", "percent", "device", "created_at", "finished_at")
-    list_filter = ("kind", "status", "device", "created_at")
+    list_display = ("id", "kind", "status", "stage", "percent", "queue", "device", "created_at", "finished_at")
+    list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log")
     readonly_fields = [field.name for field in Job._meta.fields]
     actions = ["cancel_jobs"]

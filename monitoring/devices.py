@@ -1,5 +1,13 @@
-"""gpu_choice ("GPU0", "CPU") -> torch device names, and which devices exist here."""
+"""gpu_choice ("GPU0", "CPU") -> device names, and where a job may run on this installation.
+
+The web process decides with the GPU count from settings (NVML or ECHOFU_GPUS), never by
+importing torch; the rule itself is `engines.devices.choose_device`, which engines apply too.
+"""
 import re
+
+from django.conf import settings
+
+from engines.devices import choose_device
 
 GPU_CHOICE = re.compile(r"^(?:GPU|cuda:?)(\d{1,2})$", re.IGNORECASE)
 
@@ -14,19 +22,6 @@ def parse_gpu_choice(value: str | None) -> str:
     return f"cuda:{int(match.group(1))}"
 
 
-def cuda_device_count() -> int:
-    try:
-        import torch
-
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:
-        return 0
-
-
-def usable_device(requested: str) -> tuple[str, str]:
-    """(device to run on, warning): a requested GPU that is not here falls back to the CPU."""
-    if requested.startswith("cuda:"):
-        index = int(requested.split(":", 1)[1])
-        if index >= cuda_device_count():
-            return "cpu", f"warning: {requested} is not available on this machine, running on CPU"
-    return requested, ""
+def usable_device(requested: str, cpu_fallback: bool = True) -> tuple[str, str]:
+    """(device to run on, warning): a requested GPU that is not here falls back to the CPU when the engine can."""
+    return choose_device(requested, settings.GPU_COUNT, cpu_fallback)

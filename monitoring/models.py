@@ -34,8 +34,8 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     device = models.CharField(max_length=16, default="cpu", help_text="cpu or cuda:N")
-    # Jobs sharing a slot run one at a time (per GPU) or up to a limit (CPU); "" means unlimited.
-    slot = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    queue = models.CharField(max_length=32, default="interactive", db_index=True,
+                             help_text="the django-q2 cluster that runs it: interactive, cpu or gpuN")
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=128, blank=True, default="", help_text="host:pid running it")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -46,7 +46,7 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["slot", "status", "created_at"])]
+        indexes = [models.Index(fields=["queue", "status", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.kind}, {self.status})"
@@ -56,13 +56,10 @@ class Job(models.Model):
         return self.status in self.FINISHED
 
     def queue_position(self) -> int | None:
-        """1 for the next job to start on its slot; None once it runs or ends."""
+        """1 for the next job to start in its queue; None once it runs or ends."""
         if self.status != self.Status.QUEUED:
             return None
-        ahead = Job.objects.filter(status=self.Status.QUEUED, created_at__lt=self.created_at)
-        if self.slot:
-            ahead = ahead.filter(slot=self.slot)
-        return ahead.count() + 1
+        return Job.objects.filter(queue=self.queue, status=self.Status.QUEUED, created_at__lt=self.created_at).count() + 1
 
     def log_tail(self, lines: int = 50) -> list[str]:
         return self.log.splitlines()[-lines:]

@@ -1,12 +1,18 @@
-"""Runs Job rows inside django-q2 workers: ids, slots, heartbeat, progress, cancel, recovery.
+"""Runs Job rows inside django-q2 workers: ids, queues, heartbeat, progress, cancel, recovery.
 
 Every kind of background work registers a handler with `@handles(kind)`; a handler gets
 the Job and a JobContext (its private work dir, device, progress callback) and returns the
 JSON result. Handlers build their output in `ctx.workdir` and move it into place only when
 complete, so a job that dies leaves nothing half-written registered.
+
+A job waits in its django-q2 queue (settings.JOB_QUEUES: one cluster each), never in a
+worker: the cluster's worker count is the queue's capacity, so a worker that gets a task
+runs it at once. The Job row is claimed with one conditional UPDATE (queued -> running), which
+makes a redelivered or duplicated task harmless: only one execution ever runs a job.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -23,6 +29,7 @@ import psutil
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from echofu import paths
@@ -36,7 +43,6 @@ _handlers: dict[str, Handler] = {}
 
 # How often progress is written to the database at most (stage changes and log lines always are).
 PROGRESS_WRITE_INTERVAL = 0.5
-SLOT_POLL_SECONDS = 1.0
 
 
 def handles(kind: str) -> Callable[[Handler], Handler]:
@@ -59,8 +65,21 @@ def job_workdir(job_id: str) -> Path:
     return paths.absolute(f"{paths.TMP}/jobs/{job_id}")
 
 
-def new_job(kind: str, params: dict, *, device: str = "cpu", slot: str = "", owner=None, prefix: str | None = None) -> Job:
-    """Create the row with a readable id: `<prefix>_YYYYMMDD_HHMMSS`, suffixed `_2`, `_3`... on collision."""
+def queue_for(kind: str, device: str = "cpu") -> str:
+    """Trainings queue for their device (gpuN, or the CPU training queue); all else is interactive."""
+    if kind != Job.Kind.TRAIN:
+        return settings.INTERACTIVE_QUEUE
+    gpu_queue = f"gpu{device.partition(':')[2]}" if device.startswith("cuda") else ""
+    return gpu_queue if gpu_queue in settings.GPU_QUEUES else settings.CPU_QUEUE
+
+
+def new_job(kind: str, params: dict, *, device: str = "cpu", queue: str | None = None, owner=None, prefix: str | None = None) -> Job:
+    """Create the row with a readable id: `<prefix>_YYYYMMDD_HHMMSS`, suffixed `_2`, `_3`... on collision.
+
+    `queue` defaults to the one its kind and device belong to (`queue_for`)."""
+    queue = queue or queue_for(kind, device)
+    if queue not in settings.JOB_QUEUES:
+        raise ValueError(f"unknown job queue {queue!r}; configured: {', '.join(settings.JOB_QUEUES)}")
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
     base = f"{prefix or kind}_{stamp}"
     for attempt in range(1, 1000):
@@ -68,7 +87,7 @@ def new_job(kind: str, params: dict, *, device: str = "cpu", slot: str = "", own
         try:
             with transaction.atomic():
                 return Job.objects.create(
-                    id=job_id, kind=kind, params=params, device=device, slot=slot,
+                    id=job_id, kind=kind, params=params, device=device, queue=queue,
                     owner=owner if getattr(owner, "is_authenticated", False) else None,
                 )
         except IntegrityError:
@@ -77,9 +96,25 @@ def new_job(kind: str, params: dict, *, device: str = "cpu", slot: str = "", own
 
 
 def submit(job: Job) -> Job:
-    """Hand the job to the django-q2 cluster (runs inline when Q_CLUSTER['sync'] is set)."""
-    async_task("monitoring.runner.execute", job.id, task_name=job.id, sync=settings.Q_CLUSTER.get("sync", False))
+    """Hand the job to its queue's cluster (runs inline when Q_CLUSTER['sync'] is set)."""
+    async_task("monitoring.runner.execute", job.id, task_name=job.id, cluster=job.queue, sync=_inline())
     return job
+
+
+def restore_queue(queue: str) -> int:
+    """Put the queue's waiting jobs back on the broker in their order, after a worker died.
+
+    A dead cluster may have taken tasks off the broker ahead of its workers (Redis pops them;
+    the ORM broker hides them until `retry`). Emptying the queue and sending every queued job
+    again loses none of them and keeps the order; a copy still held by a live cluster is
+    skipped when it comes up, because its job is no longer queued."""
+    if _inline():
+        return 0
+    get_broker(queue).purge_queue()
+    waiting = list(Job.objects.filter(queue=queue, status=Job.Status.QUEUED).order_by("created_at", "id"))
+    for job in waiting:
+        submit(job)
+    return len(waiting)
 
 
 def request_cancel(job: Job) -> Job:
@@ -162,38 +197,25 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
-def _slot_capacity(slot: str) -> int:
-    return 1 if slot.startswith("cuda") else max(1, _config("CPU_JOB_SLOTS"))
-
-
-def _try_claim(job_id: str) -> tuple[Job | None, bool]:
-    """(job now running, still waiting): FIFO per slot, limited by the slot's capacity."""
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status != Job.Status.QUEUED:
-            return None, False
-        if job.slot:
-            running = Job.objects.filter(slot=job.slot, status=Job.Status.RUNNING).count()
-            ahead = Job.objects.filter(slot=job.slot, status=Job.Status.QUEUED, created_at__lt=job.created_at).count()
-            if running + ahead >= _slot_capacity(job.slot):
-                return None, True
-        now = timezone.now()
-        job.status, job.stage = Job.Status.RUNNING, "starting"
-        job.started_at = job.heartbeat_at = now
-        job.worker = worker_identity()
-        job.save(update_fields=["status", "stage", "started_at", "heartbeat_at", "worker"])
-        return job, False
-
-
 def _claim(job_id: str) -> Job | None:
-    deadline = time.monotonic() + settings.Q_CLUSTER["timeout"]
-    while time.monotonic() < deadline:
-        job, waiting = _try_claim(job_id)
-        if not waiting:
-            return job
-        time.sleep(SLOT_POLL_SECONDS)
-        recover_stale_jobs()
-    return None
+    """The job, now running in this process; None when it was cancelled, already ran or runs elsewhere."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, stage="starting", started_at=now, heartbeat_at=now, worker=worker_identity()
+    )
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The job's error line; a full disk says so, whichever library hit it."""
+    text = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):
+            return (f"disk full: no space left on the media volume ({settings.MEDIA_ROOT}) while the job wrote its files; "
+                    f"nothing was registered, free some space and run it again ({text})")
+        cause = cause.__cause__ or cause.__context__
+    return text
 
 
 def _finish(job_id: str, status: str, **fields) -> None:
@@ -225,23 +247,23 @@ def execute(job_id: str) -> str:
     try:
         if handler is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        result = handler(job, context) or {}
+        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "eta_seconds": 0, "result": handler(job, context) or {}}
     except Cancelled:
         reporter.log("cancelled")
-        _finish(job.pk, Job.Status.CANCELLED, stage="cancelled")
-        return Job.Status.CANCELLED
+        ending = Job.Status.CANCELLED, {"stage": "cancelled"}
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))
-        _finish(job.pk, Job.Status.FAILED, stage="failed", error=str(exc) or type(exc).__name__)
         logger.exception("job %s failed", job.pk)
-        return Job.Status.FAILED
+        ending = Job.Status.FAILED, {"stage": "failed", "error": describe_failure(exc)}
     finally:
         if heartbeat:
             heartbeat.stopped.set()
             heartbeat.join(timeout=5)
+        # Cleaned up before the end is recorded: whoever sees the job ended sees no leftovers.
         shutil.rmtree(workdir, ignore_errors=True)
-    _finish(job.pk, Job.Status.SUCCEEDED, stage="done", progress=1.0, eta_seconds=0, result=result)
-    return Job.Status.SUCCEEDED
+    status, fields = ending
+    _finish(job.pk, status, **fields)
+    return status
 
 
 # --- recovery ------------------------------------------------------------------------------
@@ -260,7 +282,8 @@ def _worker_alive(job: Job) -> bool:
 
 
 def recover_stale_jobs() -> list[str]:
-    """Mark failed the running jobs whose worker died (killed, crashed, machine lost)."""
+    """Mark failed the running jobs whose worker died (killed, crashed, machine lost), then put
+    the jobs waiting in those queues back on the broker (the dead cluster may have held some)."""
     stale_before = timezone.now() - timedelta(seconds=_config("STALE_AFTER_SECONDS"))
     recovered = []
     for job in Job.objects.filter(status=Job.Status.RUNNING):
@@ -279,6 +302,8 @@ def recover_stale_jobs() -> list[str]:
                 recovered.append(job.pk)
     if recovered:
         logger.warning("marked %d stale job(s) failed: %s", len(recovered), ", ".join(recovered))
+        for queue in set(Job.objects.filter(pk__in=recovered).values_list("queue", flat=True)):
+            logger.warning("restored %d waiting job(s) of queue %s", restore_queue(queue), queue)
     return recovered
 
 

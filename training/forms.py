@@ -1,8 +1,10 @@
 """Validation of the /model_training form (DRF serializers, documented field names)."""
 import re
 
+from django.conf import settings
 from rest_framework import serializers
 
+from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import paths
 from engines.talking_head import MODEL_TYPES
@@ -56,12 +58,22 @@ class TrainingRequest(serializers.Serializer):
         return value
 
     def validate_ref_video(self, value):
-        video = find_training_video(value)
+        """The video once its upload probe has ended (waiting a bounded time for it)."""
+        video = settled_probe(find_training_video(value), settings.ECHOFU["PROBE_WAIT_SECONDS"])
         if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
             raise serializers.ValidationError(f"视频检查失败: {video.probe_error}")
-        if video.quality_errors:
-            raise serializers.ValidationError("视频不适合训练: " + "; ".join(video.quality_errors))
+        if video.probe_status == TrainingVideo.ProbeStatus.PENDING:
+            raise serializers.ValidationError(
+                f"视频检查尚未完成 (任务 {video.probe_job_id}), 请稍后重试: the upload's video check is still running"
+            )
         return video
+
+    def validate(self, data):
+        """The chosen model type's own input check decides, not another engine's."""
+        errors = data["ref_video"].errors_for(data["model_choice"])
+        if errors:
+            raise serializers.ValidationError({"ref_video": f"视频不适合 {data['model_choice']} 训练: " + "; ".join(errors)})
+        return data
 
     def validate_gpu_choice(self, value):
         try:

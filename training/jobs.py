@@ -1,7 +1,7 @@
 """Training jobs: run an engine in the job's private work dir, then register the model."""
 from assets.models import TrainingVideo
 from echofu import paths
-from engines.talking_head import TrainParams
+from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
@@ -14,11 +14,8 @@ def start_training(model_type: str, video: TrainingVideo, device: str, epochs: i
 
 
 def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
-    """The queued Job row, not yet handed to the workers."""
-    if model_type == "EchoLite":
-        device, warning = usable_device(device)
-    else:
-        warning = ""
+    """The queued Job row, not yet handed to the workers; its device decides its queue (gpuN or cpu)."""
+    device, warning = usable_device(device, CPU_FALLBACK[model_type])
     params = {
         "model_type": model_type,
         "video_id": video.pk,
@@ -28,7 +25,7 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
         "requested_device": device,
         "device_warning": warning,
     }
-    return runner.new_job(Job.Kind.TRAIN, params, device=device, slot=device, owner=owner, prefix="train")
+    return runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
 
 
 def _train_params(job: Job) -> TrainParams:

@@ -1,11 +1,14 @@
 """Talking-head engines by model type: the embedded EchoLite and the external ER-NeRF / SyncTalk."""
 from __future__ import annotations
 
-from engines.talking_head.base import QualityReport, RenderResult, TalkingHeadEngine, TrainParams, TrainResult
+from engines.talking_head.base import ModelDamaged, QualityReport, RenderResult, TalkingHeadEngine, TrainParams, TrainResult
 
 MODEL_TYPES = ("EchoLite", "ER-NeRF", "SyncTalk")
+# Whether a model type trains and renders on the CPU when its GPU is missing; read without
+# importing the engines (the web process decides devices without loading torch).
+CPU_FALLBACK = {"EchoLite": True, "ER-NeRF": False, "SyncTalk": False}
 
-__all__ = ["MODEL_TYPES", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
+__all__ = ["CPU_FALLBACK", "MODEL_TYPES", "ModelDamaged", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
 
 
 def create_engine(model_type: str, **config) -> TalkingHeadEngine:

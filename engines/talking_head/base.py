@@ -9,6 +9,10 @@ from engines import media
 from engines.progress import Progress
 
 
+class ModelDamaged(ValueError):
+    """A model directory that cannot be loaded (files missing, truncated or unreadable)."""
+
+
 @dataclass
 class TrainParams:
     epochs: int | None = None
@@ -65,7 +69,12 @@ class TalkingHeadEngine(Protocol):
     def availability(self) -> tuple[bool, str]:
         """(usable here, reason when not): missing checkout, no CUDA, ..."""
 
-    def check_video(self, video_path: Path) -> QualityReport: ...
+    def check_video(self, video_path: Path) -> QualityReport:
+        """This model type's input rules for a training video (length, faces, audio, size...).
+
+        Errors refuse training with that model type only: the upload's probe job asks every
+        model type and stores each verdict, /model_training answers with the chosen one's, and
+        `train` checks again before it starts. Rules belong here, never in forms or job code."""
 
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress) -> TrainResult:
         """Train inside `workdir` (a private temp dir); the model dir returned lies inside it."""

@@ -1,4 +1,4 @@
-"""A real `manage.py qcluster` subprocess on the test database, for end-to-end job tests."""
+"""Real `Q_CLUSTER_NAME=<queue> manage.py qcluster` subprocesses on the test database, for end-to-end job tests."""
 from __future__ import annotations
 
 import os
@@ -25,9 +25,12 @@ def wait_until(predicate, timeout: float, poll: float = 0.2, what: str = "condit
 
 
 class QCluster:
-    def __init__(self, media_root: Path, log_path: Path, **env):
+    """One queue's cluster; `env` adds settings (ECHOFU_GPUS, engine checkouts...) for its process."""
+
+    def __init__(self, media_root: Path, log_path: Path, queue: str = "interactive", **env):
         self.media_root = media_root
         self.log_path = log_path
+        self.queue = queue
         self.env = {key: str(value) for key, value in env.items()}
         self.process: subprocess.Popen | None = None
 
@@ -37,12 +40,13 @@ class QCluster:
             "DJANGO_SETTINGS_MODULE": "echofu.settings",
             "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
             "ECHOFU_MEDIA_ROOT": str(self.media_root),
+            "Q_CLUSTER_NAME": self.queue,
             "ECHOFU_Q_SYNC": "0",
-            "ECHOFU_Q_WORKERS": "2",
             "ECHOFU_Q_POLL": "0.2",
             "ECHOFU_HEARTBEAT_SECONDS": "0.5",
             "ECHOFU_STALE_AFTER_SECONDS": "30",
-            "ECHOFU_CPU_JOB_SLOTS": str(settings.ECHOFU["CPU_JOB_SLOTS"]),
+            "ECHOFU_GPUS": str(len(settings.GPU_QUEUES)),
+            "ECHOFU_CPU_JOB_SLOTS": str(settings.Q_CLUSTER["ALT_CLUSTERS"]["cpu"]["workers"]),
             **self.env,
         }
         log = open(self.log_path, "ab")
@@ -69,3 +73,10 @@ class QCluster:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def use_gpu_queues(settings, count: int) -> None:
+    """Pretend this machine has `count` GPUs (queues gpu0..): trainings asked for them queue there."""
+    settings.GPU_COUNT = count
+    settings.GPU_QUEUES = [f"gpu{index}" for index in range(count)]
+    settings.JOB_QUEUES = [settings.INTERACTIVE_QUEUE, settings.CPU_QUEUE, *settings.GPU_QUEUES]

@@ -50,7 +50,7 @@ def test_job_ids_are_unique_within_one_second():
 
 
 def test_task_status_cancel_and_404(client):
-    job = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
     body = client.get(f"/api/tasks/{job.pk}").json()
     assert body["status"] == "success"
     assert body["state"] == "queued" and body["queue_position"] == 1 and body["progress"] == 0
@@ -65,11 +65,26 @@ def test_task_status_cancel_and_404(client):
     assert client.get("/api/train-status/nope").status_code == 404
 
 
-def test_queue_positions_follow_creation_order_per_slot():
-    a = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
-    b = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:0", prefix="train")
-    other = runner.new_job(Job.Kind.TRAIN, {}, slot="cuda:1", prefix="train")
-    assert (a.queue_position(), b.queue_position(), other.queue_position()) == (1, 2, 1)
+def test_queue_positions_follow_creation_order_per_queue():
+    a = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    b = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    probe = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+    assert (a.queue, b.queue, probe.queue) == ("cpu", "cpu", "interactive")
+    assert (a.queue_position(), b.queue_position(), probe.queue_position()) == (1, 2, 1)
+    runner.request_cancel(a)
+    b.refresh_from_db()
+    assert b.queue_position() == 1
+
+
+def test_trainings_queue_per_device_and_everything_else_is_interactive(settings):
+    settings.GPU_QUEUES, settings.JOB_QUEUES = ["gpu0", "gpu1"], ["interactive", "cpu", "gpu0", "gpu1"]
+    assert runner.queue_for(Job.Kind.TRAIN, "cuda:1") == "gpu1"
+    assert runner.queue_for(Job.Kind.TRAIN, "cuda:7") == "cpu"  # no such GPU here: no queue to wait in forever
+    assert runner.queue_for(Job.Kind.TRAIN, "cpu") == "cpu"
+    for kind in (Job.Kind.PROBE, Job.Kind.RENDER, Job.Kind.CLONE, Job.Kind.SYNTHESIZE, Job.Kind.CHAT):
+        assert runner.queue_for(kind, "cuda:0") == "interactive"
+    with pytest.raises(ValueError):
+        runner.new_job(Job.Kind.TRAIN, {}, queue="gpu9")
 
 
 def test_video_streams_with_range(client, media_root):

@@ -17,10 +17,11 @@ def worker_settings(settings):
 
 @pytest.fixture
 def cluster(worker_settings, media_root, tmp_path):
+    """Starts the queue's cluster (probes: interactive; CPU trainings: cpu)."""
     clusters = []
 
-    def start():
-        clusters.append(QCluster(media_root, tmp_path / "qcluster.log").start())
+    def start(queue="interactive"):
+        clusters.append(QCluster(media_root, tmp_path / f"qcluster-{queue}.log", queue).start())
         return clusters[-1]
 
     yield start
@@ -64,6 +65,7 @@ def test_probe_job_runs_on_the_worker(cluster, uploaded_video):
 
 def test_cancel_a_running_training(cluster, client, uploaded_video, media_root):
     cluster()
+    cluster("cpu")
     wait_until(lambda: job_state(uploaded_video["probe_task_id"]).status == "succeeded", 120, what="probe")
     task_id = start_training(client, uploaded_video)
     wait_until(lambda: job_state(task_id).stage == "train", 120, what="training to reach the train stage")
@@ -77,14 +79,15 @@ def test_cancel_a_running_training(cluster, client, uploaded_video, media_root):
 
 
 def test_sigkill_mid_training_then_restart(cluster, client, uploaded_video, media_root):
-    worker = cluster()
+    cluster()
+    worker = cluster("cpu")
     wait_until(lambda: job_state(uploaded_video["probe_task_id"]).status == "succeeded", 120, what="probe")
     task_id = start_training(client, uploaded_video)
     wait_until(lambda: job_state(task_id).stage == "train", 120, what="training to reach the train stage")
     assert (media_root / "tmp/jobs" / task_id).is_dir()  # work in progress lives in the job's temp dir
     worker.kill()
     assert job_state(task_id).status == "running"  # nobody could record anything
-    cluster()  # the next worker start finds the dead job
+    cluster("cpu")  # the next worker start finds the dead job
     job = wait_until(lambda: job_state(task_id).is_finished and job_state(task_id), 60, what="stale job recovery")
     assert job.status == "failed" and "worker" in job.error
     assert TalkingHeadModel.objects.count() == 0

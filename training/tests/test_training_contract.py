@@ -100,10 +100,53 @@ def test_model_training_validates_every_field(client, catalogued_video):
 
 
 def test_model_training_refuses_video_that_failed_its_check(client, catalogued_video):
-    catalogued_video.probe = {"errors": ["no face found in 95% of frames"], "warnings": []}
+    catalogued_video.probe = {"errors": ["no face found in 95% of frames"], "warnings": [],
+                              "checks": {"EchoLite": {"errors": ["no face found in 95% of frames"], "warnings": []}}}
     catalogued_video.save()
     message = training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
     assert "no face" in message
+
+
+def upload(client, path):
+    with open(path, "rb") as handle:
+        body = client.post("/api/upload-training-video", {"video": handle}).json()
+    assert body["status"] == "success", body
+    return body["relative_path"]
+
+
+def test_each_model_type_judges_the_video_by_its_own_rules(client, tmp_path):
+    """A 5 s clip is too short for EchoLite (10 s), not for ER-NeRF (3 s): only EchoLite refuses it."""
+    from engines.testing.simple_media import write_plain_video
+
+    video = upload(client, write_plain_video(tmp_path / "short.mp4", seconds=5.0, size=(96, 96)))
+    checks = TrainingVideo.objects.get().probe["checks"]
+    assert set(checks) == {"EchoLite", "ER-NeRF", "SyncTalk"}
+    assert "too short" in training_error(client, model_choice="EchoLite", ref_video=video)
+    assert not any("short" in error for error in checks["ER-NeRF"]["errors"])
+    # Past the video check, ER-NeRF stops only because no checkout is configured here.
+    assert "ECHOFU_ERNERF_DIR" in training_error(client, model_choice="ER-NeRF", ref_video=video)
+
+
+@pytest.mark.parametrize("model_choice", ["EchoLite", "ER-NeRF", "SyncTalk"])
+def test_video_without_audio_is_refused_with_the_reason(client, tmp_path, model_choice):
+    from engines.testing.simple_media import write_plain_video
+
+    video = upload(client, write_plain_video(tmp_path / "mute.mp4", seconds=12.0, size=(96, 96), with_audio=False))
+    assert "no audio track" in training_error(client, model_choice=model_choice, ref_video=video)
+    assert not Job.objects.filter(kind=Job.Kind.TRAIN).exists()
+
+
+def test_training_waits_for_a_pending_probe_then_answers_with_its_result(client, catalogued_video, settings):
+    """The probe job is queued, not run: the request waits its bounded time and says so."""
+    from monitoring import runner
+
+    settings.ECHOFU = {**settings.ECHOFU, "PROBE_WAIT_SECONDS": 0.5}
+    probe = runner.new_job(Job.Kind.PROBE, {"video_id": catalogued_video.pk}, prefix="probe")
+    TrainingVideo.objects.filter(pk=catalogued_video.pk).update(probe_status=TrainingVideo.ProbeStatus.PENDING, probe_job=probe)
+    message = training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
+    assert probe.pk in message and "尚未完成" in message
+    runner.execute(probe.pk)  # the check ends: the same request now gets the check's own answer
+    assert "too short" in training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
 
 
 def test_model_training_external_engine_without_checkout_says_so(client, catalogued_video):

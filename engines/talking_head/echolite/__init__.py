@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engines.devices import choose_device
 from engines.face_tracking import mouth_opening
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
@@ -28,12 +29,8 @@ MODEL_TYPE = "EchoLite"
 
 
 def pick_device(requested: str) -> tuple[str, str]:
-    """(device, warning): CUDA when asked for and present, else the CPU with a warning."""
-    if requested.startswith("cuda"):
-        if torch.cuda.is_available():
-            return requested, ""
-        return "cpu", f"warning: {requested} requested but CUDA is not available, training on CPU"
-    return "cpu", ""
+    """(device, warning): the shared device rule applied to the GPUs torch sees."""
+    return choose_device(requested, torch.cuda.device_count() if torch.cuda.is_available() else 0)
 
 
 class EchoLiteEngine:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from engines import media
+from engines.talking_head.base import ModelDamaged
 from engines.talking_head.echolite import alignment
 from engines.talking_head.echolite.network import LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
@@ -71,13 +72,18 @@ class MouthModel:
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
         if not is_model_dir(model_dir):
-            raise ValueError(f"{model_dir} is not an EchoLite model directory")
-        config = json.loads((model_dir / MANIFEST).read_text())
-        network = LipNet()
-        network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
-        reference = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
-        transforms = np.load(model_dir / TRACKS)["transforms"]
-        return cls.build(network, config, reference, transforms, device, model_dir)
+            missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+            raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged or incomplete ({', '.join(missing) or MANIFEST} "
+                               f"missing or unreadable): train it again")
+        try:
+            config = json.loads((model_dir / MANIFEST).read_text())
+            network = LipNet()
+            network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
+            reference = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
+            transforms = np.load(model_dir / TRACKS)["transforms"]
+            return cls.build(network, config, reference, transforms, device, model_dir)
+        except Exception as exc:  # truncated or corrupted files: say which model, not torch's internals only
+            raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged (its files cannot be read: {exc}): train it again") from exc
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         return (windows - self.mel_mean[None, None, :, None]) / self.mel_std[None, None, :, None]

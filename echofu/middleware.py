@@ -1,0 +1,21 @@
+"""Answers a database that stays locked past its busy timeout with the error JSON, not a 500 page."""
+from django.db import OperationalError
+
+from echofu import responses
+
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseBusyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError) and "locked" in str(exception).lower():
+            response = responses.error(f"数据库繁忙, 请稍后重试: the database is busy with a long write ({exception})", 503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        return None

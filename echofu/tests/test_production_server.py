@@ -1,0 +1,98 @@
+"""`./run.sh serve` as a user starts it: gunicorn workers, whitenoise static files, one django-q2
+cluster per queue, a real job served, and SIGTERM ending every process it started."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from engines.testing.simple_media import write_plain_video
+from monitoring.tests.qcluster import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.worker]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except OSError:
+        return None, None, b""
+
+
+def post_file(url: str, field: str, path: Path) -> dict:
+    boundary = "echofu-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "ECHOFU_VENV": sys.prefix,
+        "ECHOFU_PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "ECHOFU_MEDIA_ROOT": str(tmp_path / "media"),
+        "ECHOFU_STATIC_ROOT": str(tmp_path / "static"),
+        "ECHOFU_WEB_WORKERS": "2",
+        "ECHOFU_INTERACTIVE_WORKERS": "1",
+        "ECHOFU_CPU_JOB_SLOTS": "1",
+        "ECHOFU_GPUS": "0",
+        "ECHOFU_Q_POLL": "0.2",
+        "ECHOFU_STOP_GRACE_SECONDS": "20",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    log = open(tmp_path / "serve.log", "wb")
+    server = subprocess.Popen(["./run.sh", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get(f"{base}/api/status")[0] == 200, 300, poll=1,
+                   what="the server: " + (tmp_path / "serve.log").read_text(errors="replace")[-3000:])
+        status, headers, body = get(f"{base}/assets/admin/css/base.css")
+        assert status == 200 and b"body" in body, "whitenoise serves the admin's CSS without DEBUG"
+        commands = [" ".join(child.cmdline()) for child in psutil.Process(server.pid).children(recursive=True)]
+        assert sum("gunicorn" in line for line in commands) >= 3, commands  # master + 2 workers
+        assert not any("runserver" in line for line in commands)
+        clusters = [child for child in psutil.Process(server.pid).children(recursive=True)
+                    if "qcluster" in " ".join(child.cmdline()) and child.environ().get("Q_CLUSTER_NAME")]
+        assert {child.environ()["Q_CLUSTER_NAME"] for child in clusters} == {"interactive", "cpu"}
+
+        # A real job through the interactive queue's cluster.
+        uploaded = post_file(f"{base}/api/upload-training-video", "video", write_plain_video(tmp_path / "clip.mp4", seconds=1.0))
+        probe = uploaded["probe_task_id"]
+        state = wait_until(lambda: (body := json.loads(get(f"{base}/api/tasks/{probe}")[2] or b"{}")).get("state") in ("succeeded", "failed") and body,
+                           180, poll=0.5, what="the probe job")
+        assert state["state"] == "succeeded", state
+        started = [child.pid for child in psutil.Process(server.pid).children(recursive=True)]
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=90)
+        finally:
+            log.close()
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in started):
+        time.sleep(0.2)
+    left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not left, "every process serve started has ended"
+    assert get(f"{base}/api/status")[0] is None

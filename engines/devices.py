@@ -1,0 +1,45 @@
+"""Which device a job runs on: the one rule, and a GPU count that needs no torch.
+
+The web process decides a job's queue from `visible_gpu_count()` (NVML, no torch import); an
+engine inside the worker applies the same `choose_device` rule to what its own framework sees.
+"""
+from __future__ import annotations
+
+import os
+
+
+def visible_gpu_count() -> int:
+    """NVIDIA GPUs this process may use (NVML, honouring CUDA_VISIBLE_DEVICES); 0 without a driver."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return 0
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+    except Exception:
+        count = 0
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        count = min(count, len([item for item in visible.split(",") if item.strip() and item.strip() != "-1"]))
+    return count
+
+
+def choose_device(requested: str, gpu_count: int, cpu_fallback: bool = True) -> tuple[str, str]:
+    """(device to run on, warning): a GPU that is not here falls back to the CPU when the engine can run there.
+
+    `requested` is "cpu" or "cuda:N"; an engine that needs CUDA keeps its GPU and reports the
+    missing device itself when it starts.
+    """
+    if not requested.startswith("cuda"):
+        return "cpu", ""
+    index = int(requested.partition(":")[2] or 0)
+    if index < gpu_count or not cpu_fallback:
+        return f"cuda:{index}", ""
+    return "cpu", f"warning: {requested} requested but CUDA is not available for it here ({gpu_count} GPU(s)), running on CPU"
