@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from engines import media
 from engines.progress import Cancelled
-from engines.talking_head import TrainParams, create_engine, ernerf
+from engines.talking_head import TrainParams, create_engine, ernerf, external
 from engines.talking_head.ernerf import TrainingProbe, check_training_input, ind_num_for, training_adaptations
 from engines.talking_head.external import ExternalCommandFailed, TrainerParser
 from engines.testing.face_video import make_multi_face_video, make_talking_face_video
@@ -305,16 +306,20 @@ def test_cancel_kills_the_whole_process_tree_even_a_grandchild_ignoring_sigterm(
     monkeypatch.setenv("FAKE_NERF_IGNORE_SIGTERM", "1")
     tracker_running, stop_watching = threading.Event(), threading.Event()
     tree: dict[str, psutil.Process] = {}  # role -> the process, seen alive while the tracker ran
+    seen_at: list[float] = []
 
     def watch():
         while not stop_watching.is_set() and not tracker_running.is_set():
             for process in psutil.Process().children(recursive=True):
                 try:
                     if "face_tracker.py" in " ".join(process.cmdline()):
-                        shell = process.parent()
-                        process_py = shell.parent()
-                        assert shell.name() in ("sh", "dash", "bash") and "data_utils/process.py" in process_py.cmdline()
-                        tree.update(tracker=process, shell=shell, process_py=process_py)
+                        # os.system's `sh -c` may exec the command in place (dash does) or stay between.
+                        parent = process.parent()
+                        if "data_utils/process.py" not in parent.cmdline():
+                            tree["shell"], parent = parent, parent.parent()
+                        assert "data_utils/process.py" in parent.cmdline() and parent.ppid() == os.getpid()
+                        tree.update(tracker=process, process_py=parent)
+                        seen_at.append(time.monotonic())
                         tracker_running.set()
                 except psutil.Error:
                     pass
@@ -322,17 +327,17 @@ def test_cancel_kills_the_whole_process_tree_even_a_grandchild_ignoring_sigterm(
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    started = time.monotonic()
     try:
         with pytest.raises(Cancelled):
             engine.train(video, tmp_path / "work", TrainParams(device="cuda:0", extra={"iters": "50"}), Recorder(cancel_when=tracker_running))
     finally:
         stop_watching.set()
         watcher.join(5)
-    assert time.monotonic() - started < 90
-    # process.py -> sh -c (os.system) -> python face_tracker.py: the tracker is a grandchild of
-    # the command the adapter started, and it ignores SIGTERM.
-    assert set(tree) == {"tracker", "shell", "process_py"}
+    # The next progress call raises; SIGKILL follows SIGTERM after the grace period at the latest.
+    assert time.monotonic() - seen_at[0] < external.POLL_SECONDS + external.TERMINATE_GRACE_SECONDS + 20
+    # process.py -> (sh -c) -> python face_tracker.py: the tracker is not a child of the command
+    # the adapter started but of os.system, and it ignores SIGTERM.
+    assert {"tracker", "process_py"} <= set(tree)
 
     def alive(process: psutil.Process) -> bool:
         try:
@@ -340,7 +345,7 @@ def test_cancel_kills_the_whole_process_tree_even_a_grandchild_ignoring_sigterm(
         except psutil.NoSuchProcess:
             return False
 
-    assert {role: alive(process) for role, process in tree.items()} == {"tracker": False, "shell": False, "process_py": False}
+    assert [role for role, process in tree.items() if alive(process)] == [], "every process of the tree is gone"
     assert not (tmp_path / "work" / "model").exists() and not any((checkout / "data").iterdir())
 
 
