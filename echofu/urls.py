@@ -27,7 +27,7 @@ urlpatterns = [
     path("audio_clone", voice_views.audio_clone),
     path("chat_system", chat_views.chat_system),
     path("api/status", monitoring_views.status),
-    path("api/history/<str:history_type>", monitoring_views.history_list),
+    path("api/history/<path:history_type>", monitoring_views.history_list),  # slashes reach the name check
     path("video/<path:filename>", media_views.video_file),
     # Additions.
     path("media/<path:path>", media_views.media_file),

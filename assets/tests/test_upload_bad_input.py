@@ -8,6 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIRequest
 
 from assets.models import ReferenceAudio, TrainingVideo
+from engines import media
+from engines.testing.simple_media import write_plain_video
 from assets.views import upload_reference_audio
 
 pytestmark = pytest.mark.django_db
@@ -66,10 +68,16 @@ def test_right_extension_wrong_content(client, stored_audio, media_root):
     assert_untouched(stored_audio, media_root)
 
 
-def test_video_instead_of_audio_is_fine_but_image_is_not(client, stored_audio, media_root):
+def test_video_instead_of_audio_is_fine_but_image_is_not(client, stored_audio, media_root, tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
     assert error_of(client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("x.mp3", png)}))
     assert_untouched(stored_audio, media_root)
+    # A phone's MP4 recording renamed .m4a: the audio track inside is what counts.
+    video = write_plain_video(tmp_path / "talk.mp4", seconds=2.0)
+    body = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("talk.m4a", video.read_bytes())}).json()
+    assert body["status"] == "success", body
+    stored = media_root / body["relative_path"].removeprefix("media/")
+    assert ReferenceAudio.objects.count() == 2 and media.probe(stored).has_audio
 
 
 def test_truncated_wav(client, stored_audio, media_root, wav_file):
@@ -170,6 +178,8 @@ def test_declared_length_over_the_limit_is_refused_before_reading(settings, stor
     request = streamed_request(50 * 1024 * 1024)
     request.user = None
     assert "过大" in error_of(upload_reference_audio(request))
+    body = request.environ["wsgi.input"].raw
+    assert (body.part, body.offset) == (0, 0), "not one byte of the body was read"
     assert_untouched(stored_audio, media_root)
 
 

@@ -17,20 +17,124 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress, scaled
-from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult, probe_into
+from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head import external
 from engines.talking_head.external import AUDIO_RATE, FPS, Checkout, ExternalCommandFailed, ExternalUnavailable
 
 MIN_SECONDS = 3.0
 RECOMMENDED_SECONDS = 60.0  # README: "duration about 1-5 min"
 MANIFEST_FORMAT = 1
+# data_utils/process.py extract_landmarks stops at the first frame where face_alignment finds no
+# face, so such frames are cut before the project sees the video; more than this share is refused.
+MAX_FACELESS_SHARE = 0.5
+MAX_MULTI_FACE_SHARE = 0.5
+FACE_CHECK_SIDE = 320  # frames are searched for a face at most this large (a training face is big)
+# main.py: eval_interval = max(1, int(5000 / len(train_loader))) epochs between evaluations.
+EVAL_FRAMES = 5000
+
+
+@dataclass
+class TrainingProbe:
+    """What is known about a training video before any work: its streams and its faces."""
+
+    info: media.MediaInfo | None
+    faces: dict = field(default_factory=dict)  # engines.face_tracking.face_stats() of sampled frames
+    unreadable: str = ""
+
+
+def probe_training_input(video_path: Path) -> TrainingProbe:
+    try:
+        info = media.probe(video_path)
+    except media.MediaError as exc:
+        return TrainingProbe(None, unreadable=str(exc))
+    if not info.has_video:
+        return TrainingProbe(info)
+    from engines.face_tracking import face_stats
+
+    return TrainingProbe(info, face_stats(video_path))
+
+
+def check_training_input(probe: TrainingProbe, model_type: str = "ER-NeRF") -> list[str]:
+    """Why ER-NeRF / SyncTalk would fail on this video after hours of work; empty when they would not.
+
+    What the adapter can adapt (frame rate, size, --ind_num, a few frames without a face) is
+    not a problem here; see `training_adaptations`.
+    """
+    if probe.info is None:
+        return [f"the video cannot be read: {probe.unreadable}"]
+    info, problems = probe.info, []
+    if not info.has_video:
+        problems.append("the file has no video stream")
+    if not info.has_audio:
+        problems.append(f"the file has no audio track: {model_type} learns the lip motion from the speech")
+    if info.duration < MIN_SECONDS:
+        problems.append(f"the video is {info.duration:.1f} s long; at least {MIN_SECONDS:.0f} s are needed")
+    faces = probe.faces
+    if faces:
+        faceless = faces["no_face_share"]
+        if faceless > MAX_FACELESS_SHARE:
+            problems.append(f"no face is found in {faceless:.0%} of the sampled frames: {model_type}'s landmark step "
+                            "needs a face in every frame, and cutting that many frames leaves too little to learn from")
+        elif faceless > 0 and info.duration >= MIN_SECONDS > info.duration * (1 - faceless):
+            problems.append(f"only about {info.duration * (1 - faceless):.1f} s show a face; at least {MIN_SECONDS:.0f} s are needed")
+        if faces["multi_face_share"] > MAX_MULTI_FACE_SHARE:
+            problems.append(f"two or more faces are in {faces['multi_face_share']:.0%} of the sampled frames: "
+                            f"{model_type} learns one person and would follow whichever face it finds first")
+    return problems
+
+
+def training_adaptations(probe: TrainingProbe, model_type: str, default_ind_num: int) -> list[str]:
+    """What the adapter will change so the project accepts the video (kept as the model's warnings)."""
+    info, notes = probe.info, []
+    if info is None or not info.has_video:
+        return notes
+    if info.duration < RECOMMENDED_SECONDS:
+        notes.append(f"the video is {info.duration:.0f} s long; {model_type} is meant to learn from 1-5 minutes")
+    if abs(info.fps - FPS) > 0.01:
+        notes.append(f"{info.fps:.2f} fps will be converted to the {FPS} fps {model_type} expects")
+    size = external.training_size(info.width, info.height)
+    if size != (info.width, info.height):
+        notes.append(f"{info.width}x{info.height} will be scaled to {size[0]}x{size[1]}")
+    if abs(size[0] - size[1]) > 0.1 * max(size):
+        notes.append(f"{model_type} expects a square crop of about 512x512 around head and shoulders")
+    if probe.faces.get("no_face_share", 0) > 0:
+        notes.append(f"no face in about {probe.faces['no_face_share']:.0%} of the sampled frames: frames without a face "
+                     "are cut, with their audio, before preprocessing")
+    if info.duration * FPS >= default_ind_num:
+        notes.append(f"{info.duration * FPS:.0f} frames exceed {model_type}'s default --ind_num {default_ind_num}; it is raised to fit")
+    return notes
+
+
+def ind_num_for(train_frames: int, default: int) -> int:
+    """main.py asserts len(train_loader) < --ind_num (one learned code per training frame)."""
+    return max(default, train_frames + 1)
+
+
+class FaceFilter:
+    """Whether a frame shows a face: dlib's HOG detector at about FACE_CHECK_SIDE pixels.
+
+    face_alignment's detector (SFD) finds faces HOG misses, hardly ever the reverse, so a frame
+    kept here is one the project's landmark step handles.
+    """
+
+    def __init__(self) -> None:
+        import dlib
+
+        self.detector = dlib.get_frontal_face_detector()
+
+    def __call__(self, rgb: np.ndarray) -> bool:
+        scale = min(1.0, FACE_CHECK_SIDE / max(rgb.shape[:2]))
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+        # HOG's window is 80 px: smaller frames are searched at twice the size.
+        return len(self.detector(small, 1 if max(small.shape[:2]) < FACE_CHECK_SIDE else 0)) > 0
 
 # Shares of the whole training job; the training share is split by iterations.
 PREPARE = (0.0, 0.03)
@@ -76,9 +180,14 @@ class ErNerfEngine:
     lips_patch_size = 32
     torso_iters = 200_000
     torso_by_default = True
+    default_ind_num = 10_000  # main.py --ind_num
     # What `main.py --test --test_train` reads from the data dir (nerf_triplane/provider.py).
     model_files = ("transforms_train.json", "transforms_val.json", "bc.jpg", "au.csv", "track_params.pt",
                    "aud.wav", "aud_*.npy", "gt_imgs/*.jpg", "torso_imgs/*.png", "ori_imgs/*.lms")
+    # ... and what it needs of every training frame: the ground truth (a frame without one is
+    # skipped), its landmarks and torso image (a missing one crashes the render).
+    frame_files = ("gt_imgs/{}.jpg", "ori_imgs/{}.lms", "torso_imgs/{}.png")
+    render_files = ("transforms_train.json", "bc.jpg", "au.csv")
 
     def __init__(self, checkout: Path | None, python: str = "python", docker_image: str | None = None,
                  audio_features: str | None = None, require_cuda: bool = True, env: dict[str, str] | None = None):
@@ -122,28 +231,12 @@ class ErNerfEngine:
         return ()
 
     def check_video(self, video_path: Path) -> QualityReport:
-        report = QualityReport()
-        info = probe_into(video_path, report)
-        if info is None:
-            return report
-        report.stats = info.as_dict()
-        if not info.has_video:
-            report.errors.append("the file has no video stream")
-        if not info.has_audio:
-            report.errors.append(f"the file has no audio track: {self.model_type} learns the lip motion from the speech")
-        if info.duration < MIN_SECONDS:
-            report.errors.append(f"the video is {info.duration:.1f} s long; at least {MIN_SECONDS:.0f} s are needed")
-        elif info.duration < RECOMMENDED_SECONDS:
-            report.warnings.append(f"the video is {info.duration:.0f} s long; {self.model_type} is meant to learn from 1-5 minutes")
-        if not info.has_video:
-            return report
-        if abs(info.fps - FPS) > 0.01:
-            report.warnings.append(f"{info.fps:.2f} fps will be converted to the {FPS} fps {self.model_type} expects")
-        size = external.training_size(info.width, info.height)
-        if size != (info.width, info.height):
-            report.warnings.append(f"{info.width}x{info.height} will be scaled to {size[0]}x{size[1]}")
-        if abs(size[0] - size[1]) > 0.1 * max(size):
-            report.warnings.append(f"{self.model_type} expects a square crop of about 512x512 around head and shoulders")
+        probe = probe_training_input(Path(video_path))
+        report = QualityReport(errors=check_training_input(probe, self.model_type))
+        if probe.info is not None:
+            report.stats = {**probe.info.as_dict(), **probe.faces}
+        if report.ok:
+            report.warnings = training_adaptations(probe, self.model_type, self.default_ind_num)
         return report
 
     def is_model_dir(self, path: Path) -> bool:
@@ -211,7 +304,8 @@ class ErNerfEngine:
         head = _int_param(params, "iters") or (params.epochs * train_frames if params.epochs else self.head_iters)
         lips = _int_param(params, "lips_iters") or round(head * self.lips_iters / self.head_iters)
         torso = _int_param(params, "torso_iters") or round(head * self.torso_iters / self.head_iters)
-        common = ("-O", "--asr_model", self.asr_model) + (("--lr", str(params.lr)) if params.lr else ())
+        ind_num = ind_num_for(train_frames, self.default_ind_num)
+        common = ("-O", "--asr_model", self.asr_model, "--ind_num", str(ind_num)) + (("--lr", str(params.lr)) if params.lr else ())
         workspace = f"{self.workspace_root}trial_{run_id}"
         stages = [
             TrainingStage("train_head", workspace, common, head),
@@ -251,7 +345,14 @@ class ErNerfEngine:
         try:
             data_dir.mkdir(parents=True)
             clock = time.monotonic()
-            frames = external.convert_video(Path(video_path), data_dir / f"{run_id}.mp4", "prepare", scaled(progress, *PREPARE))
+            frames, cut = external.convert_video(Path(video_path), data_dir / f"{run_id}.mp4", "prepare",
+                                                 scaled(progress, *PREPARE), keep=FaceFilter())
+            if frames < MIN_SECONDS * FPS:
+                raise ValueError(f"the video cannot be used for training: only {frames} of {frames + cut} frames show a face, "
+                                 f"at least {MIN_SECONDS * FPS:.0f} are needed")
+            if cut:
+                warnings.append(f"{cut} of {frames + cut} frames show no face and were cut with their audio "
+                                f"({self.model_type}'s landmark step needs a face in every frame)")
             seconds["prepare"] = time.monotonic() - clock
 
             clock = time.monotonic()
@@ -262,6 +363,10 @@ class ErNerfEngine:
             train_frames = len(json.loads((data_dir / "transforms_train.json").read_text())["frames"])
             stages = self.training_stages(params, run_id, train_frames)
             metrics = self._train_stages(checkout, data, stages, params.device, progress, seconds)
+            eval_interval = max(1, EVAL_FRAMES // train_frames)
+            if not any("psnr" in stage for stage in metrics.values()):
+                warnings.append(f"main.py evaluates every {eval_interval} epochs on {train_frames} training frames and no stage "
+                                "ran that long: no PSNR was measured and the last epoch's checkpoint is used")
 
             progress("collect", COLLECT[0], f"collecting the model into {model_dir}")
             partial.mkdir(parents=True)
@@ -281,7 +386,9 @@ class ErNerfEngine:
                 "head_checkpoint": "checkpoints/head.pth",
                 "iters": {stage.name.removeprefix("train_"): stage.iters for stage in stages},
                 "frames": frames,
+                "frames_cut": cut,
                 "train_frames": train_frames,
+                "ind_num": ind_num_for(train_frames, self.default_ind_num),
                 "params": {"epochs": params.epochs, "lr": params.lr, "device": params.device, "extra": params.extra},
                 "checkout": {"path": str(checkout.path), "revision": external.git_revision(checkout.path),
                              "docker_image": checkout.docker_image},
@@ -339,9 +446,21 @@ class ErNerfEngine:
 
     # ---- rendering ----
 
+    def missing_render_files(self, model_dir: Path, manifest: dict) -> list[str]:
+        """Files `main.py --test --test_train` would fail on, named relative to the model dir."""
+        missing = [name for name in self.render_files if not (model_dir / name).is_file()]
+        if missing:
+            return missing
+        frames = json.loads((model_dir / "transforms_train.json").read_text())["frames"]
+        return [pattern.format(frame["img_id"]) for frame in frames for pattern in self.frame_files
+                if not (model_dir / pattern.format(frame["img_id"])).is_file()]
+
     def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress = no_progress, device: str = "cpu") -> RenderResult:
         model_dir, out_path = Path(model_dir).resolve(), Path(out_path)
         manifest = self._manifest(model_dir)
+        if missing := self.missing_render_files(model_dir, manifest):
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise ValueError(f"the {self.model_type} model in {model_dir.name} is incomplete ({shown} missing): train it again")
         progress = external.monotone(progress)
         progress("check", 0.0, f"checking the {self.model_type} checkout")
         checkout = self._ready_checkout(device)
@@ -370,7 +489,9 @@ class ErNerfEngine:
             workspace = scratch / "workspace"
             command = checkout.command(
                 ["main.py", model_dir, "--workspace", workspace, "-O", *self.inference_flags(manifest), "--test", "--test_train",
-                 "--asr_model", asr_model, "--aud", driving, "--ckpt", model_dir / manifest["checkpoint"]],
+                 "--asr_model", asr_model, "--aud", driving, "--ckpt", model_dir / manifest["checkpoint"],
+                 # the learned per-frame codes are sized by it: another value cannot load the checkpoint
+                 "--ind_num", str(manifest.get("ind_num", self.default_ind_num))],
                 device, [model_dir, scratch])
             tail = external.run_command(command, "inference", scaled(progress, 0.15, 0.9), external.TrainerParser())
             rendered = external.rendered_video(workspace / "results")

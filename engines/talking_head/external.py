@@ -20,7 +20,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -51,13 +51,37 @@ class ExternalUnavailable(RuntimeError):
     """The checkout, its interpreter or CUDA is missing; the message says which and how to fix it."""
 
 
+# What the projects print when they fail for a reason a user can act on (their own messages,
+# read from their source), and what it means.
+KNOWN_FAILURES = (
+    (re.compile(r"object of type 'NoneType' has no len\(\)"), "face_alignment found no face in a frame (process.py extract_landmarks)"),
+    (re.compile(r"dataset too many frames: (\d+)"), "more training frames than --ind_num individual codes"),
+    (re.compile(r"size mismatch for individual_codes"), "the checkpoint was trained with another --ind_num"),
+    (re.compile(r"CUDA out of memory|OutOfMemoryError"), "the GPU ran out of memory"),
+    (re.compile(r"!_src\.empty\(\) in function 'cvtColor'"), "an image main.py reads per frame is missing (torso_imgs)"),
+    (re.compile(r"need at least one array to stack"), "no training frame has its gt_imgs image"),
+    (re.compile(r"No such file or directory: '([^']+)'|FileNotFoundError: (\S+) not found\."), "missing file {}"),
+)
+
+
+def explain(tail: Sequence[str]) -> str:
+    """The meaning of the last known failure in the output, or ''."""
+    for line in reversed(tail):
+        for pattern, meaning in KNOWN_FAILURES:
+            if found := pattern.search(line):
+                return meaning.format(next((group for group in found.groups() if group), ""))
+    return ""
+
+
 class ExternalCommandFailed(RuntimeError):
     """A checkout command exited non-zero or did not write what it should have; carries the output tail."""
 
     def __init__(self, stage: str, summary: str, tail: Sequence[str] = ()):
         self.stage = stage
-        self.summary = summary
         self.tail = list(tail)[-ERROR_TAIL_LINES:]
+        if meaning := explain(self.tail):
+            summary = f"{summary} ({meaning})"
+        self.summary = summary
         text = f"{stage}: {summary}"
         if self.tail:
             text += "\n--- last output ---\n" + "\n".join(self.tail)
@@ -396,21 +420,48 @@ def training_size(width: int, height: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def convert_video(source: Path, target: Path, stage: str, progress: Progress) -> int:
-    """What the projects expect of `data/<ID>/<ID>.mp4`: 25 fps, about 512 px, H.264 + AAC. Returns frames."""
+def convert_video(source: Path, target: Path, stage: str, progress: Progress,
+                  keep: Callable[[np.ndarray], bool] | None = None) -> tuple[int, int]:
+    """What the projects expect of `data/<ID>/<ID>.mp4`: 25 fps, about 512 px, H.264 + AAC.
+
+    Frames `keep` turns down are cut together with their 1/25 s of audio, so sound and picture
+    stay in step. Returns (frames written, frames cut).
+    """
     info = media.probe(source)
     width, height = training_size(info.width, info.height)
     expected = max(1, round(info.duration * FPS))
-    frames = 0
-    with media.VideoWriter(target, width, height, FPS, audio=media.load_audio(source, AUDIO_RATE), audio_rate=AUDIO_RATE) as writer:
+    audio = media.load_audio(source, AUDIO_RATE)
+    kept = None
+    if keep is not None:
+        kept = []
         for frame in media.iter_video_frames(source, fps=FPS):
+            kept.append(keep(frame))
+            if len(kept) % FPS == 0:
+                progress(stage, 0.5 * min(len(kept) / expected, 1.0))
+        audio = _cut_audio(audio, kept)
+    frames = cut = 0
+    with media.VideoWriter(target, width, height, FPS, audio=audio, audio_rate=AUDIO_RATE) as writer:
+        for index, frame in enumerate(media.iter_video_frames(source, fps=FPS)):
+            if kept is not None and not (index < len(kept) and kept[index]):
+                cut += 1
+                continue
             if frame.shape[:2] != (height, width):
                 frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
             writer.write(frame)
             frames += 1
             if frames % FPS == 0:
-                progress(stage, min(frames / expected, 1.0))
-    return frames
+                share = min(frames / expected, 1.0)
+                progress(stage, 0.5 + 0.5 * share if kept is not None else share)
+    return frames, cut
+
+
+def _cut_audio(audio: np.ndarray, kept: list[bool]) -> np.ndarray:
+    """The audio of the kept frames (1/FPS s each), and whatever follows the last frame if it is kept."""
+    step = AUDIO_RATE // FPS
+    pieces = [audio[index * step:(index + 1) * step] for index, keep in enumerate(kept) if keep]
+    if kept and kept[-1]:
+        pieces.append(audio[len(kept) * step:])
+    return np.concatenate(pieces) if pieces else audio[:0]
 
 
 def reencode(rendered: Path, target: Path, audio: np.ndarray, stage: str, progress: Progress) -> tuple[int, int, int]:

@@ -29,11 +29,14 @@ class SyncTalkEngine(ErNerfEngine):
     lips_patch_size = 64
     torso_iters = 150_000
     torso_by_default = False  # portrait mode (the default) gives the better result and excludes torso
+    default_ind_num = 20_000  # main.py --ind_num
     # nerf_triplane/provider.py: blendshapes from bs.npy (au.csv only with --au45); --portrait pastes
     # the face back onto ori_imgs/<i>.jpg through parsing/<i>_face.png.
     model_files = ("transforms_train.json", "transforms_val.json", "bc.jpg", "bs.npy", "au.csv", "track_params.pt",
                    "bundle_adjustment.pt", "aud.wav", "aud_*.npy", "gt_imgs/*.jpg", "torso_imgs/*.png",
                    "ori_imgs/*.lms", "ori_imgs/*.jpg", "parsing/*_face.png")
+    frame_files = ErNerfEngine.frame_files + ("ori_imgs/{}.jpg", "parsing/{}_face.png")
+    render_files = ("transforms_train.json", "bc.jpg", "bs.npy")
 
     def extra_required_files(self) -> tuple[str, ...]:
         # provider.py loads it by this relative path when --asr_model ave.

@@ -110,7 +110,7 @@ def test_cosyvoice_adapter_speaks_through_the_server_api(reference, encoder, tmp
     from engines.voice.cosyvoice import CosyVoiceError
 
     speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
-    with FakeCosyVoice(sample_rate=24000) as server:
+    with FakeCosyVoice(sample_rate=24000, announce_rate=True) as server:  # a fork that announces its rate
         synthesizer = create_synthesizer("cosyvoice", base_url=server.url, sample_rate=22050)
         assert synthesizer.availability()[0]
         result = synthesizer.synthesize("你好。Nice to meet you.", speaker, tmp_path / "cosy.wav")

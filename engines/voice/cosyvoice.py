@@ -1,13 +1,19 @@
 """CosyVoice through its FastAPI server (runtime/python/fastapi/server.py in FunAudioLLM/CosyVoice).
 
 The server answers a multipart form with raw little-endian int16 PCM at the model's rate
-(22050 Hz for CosyVoice-300M, 24000 Hz for CosyVoice2; some versions announce it in
-`X-Custom-Header-sampleRate`). A speaker's cleaned clip is the prompt: with its transcript
-`/inference_zero_shot` (tts_text, prompt_text, prompt_wav), without one
-`/inference_cross_lingual` (tts_text, prompt_wav).
+(22050 Hz for CosyVoice-300M, 24000 Hz for CosyVoice2-0.5B, the server's default model). The
+official server says nothing about the rate (some forks send `X-Custom-Header-sampleRate`),
+so the configured rate is the model's unless a header says otherwise. A speaker's cleaned clip
+is the prompt: with its transcript `/inference_zero_shot` (tts_text, prompt_text, prompt_wav),
+without one `/inference_cross_lingual` (tts_text, prompt_wav).
+
+The answer streams from the model's generator after the 200 has been sent, so a model error
+shows up as a chunked body cut short (http.client.IncompleteRead), never as an HTTP status.
 """
 from __future__ import annotations
 
+import http.client
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -51,7 +57,7 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
 class CosyVoiceSynthesizer:
     name = "cosyvoice"
 
-    def __init__(self, base_url: str, sample_rate: int = 22050, timeout: float = 300.0):
+    def __init__(self, base_url: str, sample_rate: int = 24000, timeout: float = 300.0):
         self.base_url = (base_url or "").rstrip("/")
         self.sample_rate = sample_rate
         self.timeout = timeout
@@ -68,23 +74,33 @@ class CosyVoiceSynthesizer:
             return False, f"CosyVoice server at {self.base_url} does not answer: {getattr(exc, 'reason', exc)}"
         return True, f"CosyVoice server at {self.base_url}"
 
-    def _request(self, endpoint: str, fields: dict[str, str], prompt_wav: bytes) -> tuple[np.ndarray, int]:
+    def _request(self, endpoint: str, fields: dict[str, str], prompt_wav: bytes) -> tuple[np.ndarray, int | None]:
+        """The samples and the rate the server announced (None: it did not say)."""
         body, content_type = multipart(fields, {"prompt_wav": ("prompt.wav", prompt_wav)})
         request = urllib.request.Request(f"{self.base_url}/{endpoint}", data=body, method="POST",
                                          headers={"Content-Type": content_type})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                pcm = response.read()
-                rate = int(response.headers.get(RATE_HEADER) or self.sample_rate)
+                announced = response.headers.get(RATE_HEADER)
+                try:
+                    pcm = response.read()
+                except http.client.IncompleteRead as exc:
+                    raise CosyVoiceError(
+                        f"CosyVoice {endpoint} broke off its answer after {len(exc.partial)} bytes: the model failed while "
+                        "speaking (the server's log holds the traceback; a prompt over 30 s is one cause)") from exc
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
             raise CosyVoiceError(f"CosyVoice {endpoint} answered HTTP {exc.code}: {detail}") from exc
+        except (TimeoutError, socket.timeout) as exc:
+            raise CosyVoiceError(f"CosyVoice {endpoint} did not finish within {self.timeout:.0f} s") from exc
+        except (http.client.HTTPException, ConnectionError) as exc:
+            raise CosyVoiceError(f"CosyVoice {endpoint} dropped the connection: {exc!r}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise CosyVoiceError(f"CosyVoice server at {self.base_url} is unreachable: {getattr(exc, 'reason', exc)}") from exc
         if len(pcm) < 2:
             raise CosyVoiceError(f"CosyVoice {endpoint} returned no audio")
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
-        return samples, rate
+        return samples, int(announced) if announced else None
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         require_cloning_request("CosyVoice", speaker, pitch_semitones)
@@ -105,10 +121,17 @@ class CosyVoiceSynthesizer:
             if speaker.prompt_text:
                 fields["prompt_text"], endpoint = speaker.prompt_text, "inference_zero_shot"
             samples, rate = self._request(endpoint, fields, prompt_wav)
+            if rate is None:
+                if not assumed:
+                    progress("synthesize", 0.0, f"CosyVoice sent no sample rate: taking the configured {self.sample_rate} Hz "
+                                                "(ECHOFU_COSYVOICE_SAMPLE_RATE; 22050 for CosyVoice-300M, 24000 for CosyVoice2)")
+                    assumed.append(self.sample_rate)
+                rate = self.sample_rate
             if rate != self.sample_rate:
                 divisor = gcd(rate, self.sample_rate)
                 samples = resample_poly(samples, self.sample_rate // divisor, rate // divisor).astype(np.float32)
             return samples
 
+        assumed: list[int] = []
         samples = speak_chunks(text, self.sample_rate, speak, progress)
         return write_result(samples, self.sample_rate, out_path, self.name, started)
