@@ -41,7 +41,8 @@ def test_parallel_fit_aligns_the_same_words_and_measures_the_rate(fitted):
     assert fitted.method == "parallel" and fitted.transcript == TEXT
     assert fitted.pairs > 300, "DTW pairs frames of the two voices over the whole sentence"
     assert 0.75 <= fitted.rate <= 1.35
-    assert fitted.voiced_bank.shape[1] == fitted.weights.shape[0] == fitted.weights.shape[1] == fitted.bias.shape[0]
+    assert fitted.voiced_bank.shape[1] == fitted.speaker_mean.shape[0] == fitted.base_std.shape[0]
+    assert fitted.base_std.all(), "the base voice's statistics over the same words"
     assert len(fitted.voiced_bank) > 100 and len(fitted.unvoiced_bank) > 10
 
 
@@ -75,7 +76,7 @@ def test_fit_is_stored_as_plain_arrays_with_its_version(fitted, tmp_path):
     with np.load(path, allow_pickle=False) as data:  # nothing in it needs unpickling
         assert int(data["version"]) == CONVERSION_VERSION
     loaded = FittedVoice.load(summary)
-    assert np.allclose(loaded.voiced_bank, fitted.voiced_bank) and np.allclose(loaded.weights, fitted.weights)
+    assert np.allclose(loaded.voiced_bank, fitted.voiced_bank) and np.allclose(loaded.speaker_std, fitted.speaker_std)
     assert loaded.rate == pytest.approx(fitted.rate, abs=1e-3)
     with pytest.raises(ValueError, match="version"):
         FittedVoice.load({**summary, "version": CONVERSION_VERSION + 1})
