@@ -46,7 +46,10 @@ from engines.voice.default import espeak, voice_variant  # noqa: E402
 from engines.voice.fitted import transcribe_reference  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-DATA = Path(os.environ.get("ECHOFU_DATA_DIR", ROOT.parent / "shared" / "data"))
+# shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
+DATA = Path(os.environ.get("ECHOFU_DATA_DIR") or next(
+    (folder for folder in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if folder.is_dir()),
+    ROOT.parent / "shared" / "data"))
 BENCH_DATA = ROOT / "bench" / "data"
 # (name, file, language, source, licence); "short" ones are below the 8 s the targets are set for.
 REFERENCES = [
@@ -144,7 +147,9 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
         if "unconverted" in kinds:
             outputs["unconverted"] = (espeak(text, language, voice_variant(speaker)), None)
         if "previous" in kinds:
-            outputs["previous"] = (previous_default(text, language, speaker), None)
+            started = time.monotonic()
+            samples = previous_default(text, language, speaker)
+            outputs["previous"] = (samples, round((time.monotonic() - started) / (len(samples) / SAMPLE_RATE), 3))
         started = time.monotonic()
         result = synthesizer.synthesize(text, speaker, work / f"{name}_{language}.wav")
         seconds = time.monotonic() - started
@@ -176,7 +181,7 @@ def summarise(rows: list[dict], names: list[str]) -> dict:
             "mean_word_error_rate": round(float(np.mean([row["word_error_rate"] for row in mine if "word_error_rate" in row])), 3),
             "mean_char_error_rate": round(float(np.mean([row["char_error_rate"] for row in mine if "char_error_rate" in row])), 3),
         }
-        if kind == "new":
+        if kind != "unconverted":
             summary[kind]["mean_real_time_factor"] = round(float(np.mean([row["real_time_factor"] for row in mine])), 3)
     return summary
 

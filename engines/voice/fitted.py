@@ -1,9 +1,9 @@
 """A per-speaker voice conversion fitted at clone time from the reference recording itself.
 
 The reference is transcribed, the base voice speaks the same words, and the two are aligned
-frame by frame (DTW). Over the aligned frames (the same words in both voices, so what differs is
-the speaker, not the content) each mel-cepstral dimension of the WORLD spectral envelope gets an
-affine map from the base voice's mean and spread to the speaker's. At synthesis each mapped frame
+frame by frame (DTW). The aligned frames, the same sounds in both voices, choose a formant shift
+(vocal-tract length) for the base voice; over them each mel-cepstral dimension of the WORLD
+spectral envelope gets an affine map from the base voice's mean and spread to the speaker's. At synthesis each mapped frame
 is then pulled halfway to the mean of its nearest frames among the speaker's own recorded frames
 (k-nearest-neighbour regression over the reference: real spectral detail of that person). Speaking
 rate comes from the same alignment; pitch level and range from the reference's F0 statistics.
@@ -25,7 +25,8 @@ import numpy as np
 import pyworld
 
 from engines.progress import Progress, no_progress
-from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, world_analysis
+from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
+from engines.voice.conversion import WARP_FACTORS
 
 # Bump when the stored arrays or their meaning change: profiles of another version are not used.
 CONVERSION_VERSION = 1
@@ -40,7 +41,8 @@ BANK_STEP = 2  # keep every 2nd 5 ms frame of the reference (10 ms)
 MAX_BANK_FRAMES = 6000
 SMOOTHING_FRAMES = 3
 RATE_LIMITS = (0.75, 1.35)
-ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std")
+WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
+ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std", "warp")
 
 
 @dataclass
@@ -60,6 +62,7 @@ class FittedVoice:
     speaker_std: np.ndarray
     base_mean: np.ndarray  # the base voice's, over the same words (zeros: use each utterance's own)
     base_std: np.ndarray
+    warp: np.ndarray  # () formant shift applied to the base voice before the map (1: none)
     method: str  # "parallel" (transcript + DTW) or "statistics"
     rate: float  # speaker's duration / base voice's duration for the same words
     transcript: str = ""
@@ -73,7 +76,7 @@ class FittedVoice:
 
     def summary(self, path: Path, seconds: float) -> dict:
         """What the profile row stores about this fit (JSON)."""
-        return {"version": self.version, "file": str(path), "method": self.method, "rate": round(self.rate, 3),
+        return {"version": self.version, "file": str(path), "method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3),
                 "transcript": self.transcript, "pairs": self.pairs, "bank_frames": int(len(self.voiced_bank) + len(self.unvoiced_bank)),
                 "fit_seconds": round(seconds, 2)}
 
@@ -90,11 +93,32 @@ class FittedVoice:
                    transcript=summary.get("transcript", ""), pairs=int(summary.get("pairs", 0)))
 
 
-def coded_frames(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """WORLD analysis with the envelope coded as mel-cepstrum: (f0, coded, aperiodicity, fft_size)."""
+def _code(envelope: np.ndarray) -> np.ndarray:
+    return pyworld.code_spectral_envelope(np.ascontiguousarray(envelope), SAMPLE_RATE, CODED_DIMENSIONS)
+
+
+def coded_frames(samples: np.ndarray, warp: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """WORLD analysis, formants moved by `warp`, envelope coded as mel-cepstrum: (f0, coded, aperiodicity, fft_size)."""
     f0, envelope, aperiodicity = world_analysis(samples)
-    coded = pyworld.code_spectral_envelope(envelope, SAMPLE_RATE, CODED_DIMENSIONS)
-    return f0, coded, aperiodicity, np.array((envelope.shape[1] - 1) * 2)
+    if warp != 1.0:
+        envelope = warp_envelope(envelope, warp)
+    return f0, _code(envelope), aperiodicity, (envelope.shape[1] - 1) * 2
+
+
+def _best_warp(base_envelopes: np.ndarray, speaker_coded: np.ndarray) -> float:
+    """The vocal-tract length factor that brings the base voice's frames closest to the speaker's aligned frames.
+
+    Means are removed on both sides, so spectral tilt (which the affine map handles) does not
+    pull the choice; what is left is where the formants sit for the same sounds.
+    """
+    chosen = np.linspace(0, len(base_envelopes) - 1, min(len(base_envelopes), WARP_SAMPLE)).round().astype(int)
+    target = speaker_coded[chosen] - speaker_coded[chosen].mean(0)
+
+    def distance(factor: float) -> float:
+        coded = _code(warp_envelope(base_envelopes[chosen], factor))[:, 1:]
+        return float(np.mean((coded - coded.mean(0) - target) ** 2))
+
+    return float(min(WARP_FACTORS, key=distance))
 
 
 def _speaking(samples: np.ndarray, frames: int) -> np.ndarray:
@@ -135,7 +159,7 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
     speaking = _speaking(reference, len(f0))
     voiced = (f0 > 0) & speaking
     unvoiced = (f0 == 0) & speaking
-    base_features, speaker_features = [], []
+    base_features, speaker_features, both_voiced = [], [], []
     base_seconds = speaker_seconds = 0.0
     transcript = []
     segments = [segment for segment in segments if segment.text.strip() and segment.end - segment.start > 0.3] if speak else []
@@ -146,7 +170,8 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         if last - first < 20:
             continue
         base = speak(segment.text)
-        base_f0, base_coded, _, _ = coded_frames(base)
+        base_f0, base_envelope, _ = world_analysis(base)
+        base_coded = _code(base_envelope)
         base_speaking = _speaking(base, len(base_f0))
         if base_speaking.sum() < 20:
             continue
@@ -157,12 +182,16 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         speaker_index = speaker_index + first
         same_voicing = (base_f0[base_index] > 0) == (f0[speaker_index] > 0)
         keep = same_voicing & base_speaking[base_index] & speaking[speaker_index]
-        base_features.append(base_coded[base_index[keep], 1:])
+        base_features.append(base_envelope[base_index[keep]])
         speaker_features.append(coded[speaker_index[keep], 1:])
+        both_voiced.append(base_f0[base_index[keep]] > 0)
     progress("fit", 0.85)
     if base_features and sum(len(block) for block in base_features) > 200:
         # Statistics of the same words in both voices: what differs is the speaker, not the content.
-        base_pairs, speaker_pairs = np.concatenate(base_features), np.concatenate(speaker_features)
+        base_envelopes, speaker_pairs = np.concatenate(base_features), np.concatenate(speaker_features)
+        voiced_pairs = np.concatenate(both_voiced)
+        warp = _best_warp(base_envelopes[voiced_pairs], speaker_pairs[voiced_pairs]) if voiced_pairs.sum() > 100 else 1.0
+        base_pairs = _code(warp_envelope(base_envelopes, warp) if warp != 1.0 else base_envelopes)[:, 1:]
         base_mean, base_std = base_pairs.mean(0), base_pairs.std(0)
         speaker_mean, speaker_std = speaker_pairs.mean(0), speaker_pairs.std(0)
         rate = float(np.clip(speaker_seconds / max(base_seconds, 1e-3), *RATE_LIMITS))
@@ -172,12 +201,12 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         speech = coded[speaking, 1:]
         speaker_mean, speaker_std = speech.mean(0), speech.std(0)
         base_mean, base_std = np.zeros_like(speaker_mean), np.zeros_like(speaker_std)
-        rate, method, pairs = 1.0, "statistics", 0
+        rate, method, pairs, warp = 1.0, "statistics", 0, 1.0
     progress("fit", 1.0)
     return FittedVoice(
         voiced_bank=_bank(coded, voiced), unvoiced_bank=_bank(coded, unvoiced),
         speaker_mean=speaker_mean.astype(np.float32), speaker_std=speaker_std.astype(np.float32),
-        base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32),
+        base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
         method=method, rate=rate, transcript=" ".join(transcript), pairs=pairs,
     )
 
@@ -206,7 +235,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     """`samples` (the base voice, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
-    f0, coded, aperiodicity, fft_size = coded_frames(samples)
+    f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
     voiced = f0 > 0
     features = coded[:, 1:]
     base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
@@ -218,7 +247,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
         if mask.any():
             converted[mask, 1:] += nearest_share * (_nearest_mean(mapped[mask], bank, scale) - mapped[mask])
     converted[:, 1:] = _smooth(converted[:, 1:])
-    envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, int(fft_size))
+    envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
     if voiced.sum() > 5:
         log_f0 = np.log(f0[voiced])
         target_mean = np.log(f0_mean) + pitch_semitones * np.log(2) / 12
