@@ -11,12 +11,16 @@ from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from echofu import paths
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
-from engines.progress import Progress
+from engines import media, packaged_whisper
+from engines.progress import Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
+from engines.voice.analysis import SAMPLE_RATE
+from engines.voice.fitted import transcribe_reference
 from monitoring import runner
 
-# The speaker encoder takes seconds to load: one per worker process, created on first use.
+# The speaker encoder and Whisper take seconds to load: one each per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
+_whisper = None
 _cache_lock = threading.Lock()
 
 
@@ -26,6 +30,18 @@ def speaker_encoder() -> SpeakerEncoder:
         if _encoder is None:
             _encoder = SpeakerEncoder()
         return _encoder
+
+
+def reference_transcriber():
+    """faster-whisper on the packaged Whisper base (CPU, int8), or None when its packages are not installed."""
+    global _whisper
+    with _cache_lock:
+        if _whisper is None and packaged_whisper.available():
+            from faster_whisper import WhisperModel
+
+            directory = packaged_whisper.model_dir(paths.absolute(f"{paths.MODELS}/whisper"))
+            _whisper = WhisperModel(str(directory), device="cpu", compute_type="int8")
+        return _whisper
 
 
 def synthesizer_config(name: str) -> dict:
@@ -51,12 +67,28 @@ def get_synthesizer(name: str | None = None):
         return _synthesizers[key]
 
 
+def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -> dict:
+    """Transcribe the cleaned reference offline and fit the default engine's conversion to it."""
+    clean = media.load_audio(features.clean_clip, SAMPLE_RATE)
+    language, segments = "", []
+    transcriber = reference_transcriber()
+    if transcriber is not None:
+        progress("transcribe", 0.0)
+        language, segments = transcribe_reference(transcriber, clean)
+    return get_synthesizer("default").fit(features, clean, language, segments, out_path, scaled(progress, 0.3, 1.0))
+
+
 def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Progress, owner_id=None) -> SpeakerProfile:
-    """Analyse a catalogued recording and store it as a new version of `speaker_id`."""
-    temp_clip = workdir / "clean.wav"
-    features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), progress)
+    """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of `speaker_id`."""
+    temp_clip, temp_fit = workdir / "clean.wav", workdir / "conversion.npz"
+    features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), scaled(progress, 0.0, 0.2))
+    features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0))
+    features.prompt_text = features.prompt_text or features.conversion["transcript"]
     clip = claim_unique_path(paths.absolute(paths.SPEAKERS), f"{safe_filename(speaker_id, 'speaker')}.wav")
+    fit_file = clip.with_suffix(".conversion.npz")
     os.replace(temp_clip, clip)
+    os.replace(temp_fit, fit_file)
+    features.conversion["file"] = paths.relative_to_media(fit_file)
     try:
         return create_next_version(
             SpeakerProfile, {"speaker_id": speaker_id},
@@ -71,7 +103,8 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
             owner_id=owner_id,
         )
     except BaseException:
-        clip.unlink(missing_ok=True)  # no clip without its row
+        clip.unlink(missing_ok=True)  # no clip or fit without its row
+        fit_file.unlink(missing_ok=True)
         raise
 
 
@@ -87,6 +120,8 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     speaker = None  # no speaker: the engine's own voice
     if profile is not None:
         speaker = SpeakerFeatures.from_dict({**profile.features, "clean_clip": str(paths.absolute(profile.clean_clip.name))})
+        if speaker.conversion.get("file"):
+            speaker.conversion = {**speaker.conversion, "file": str(paths.absolute(speaker.conversion["file"]))}
     synthesizer = get_synthesizer(engine)
     temp_out = runner.job_workdir(job.pk) / "speech.wav"
     temp_out.parent.mkdir(parents=True, exist_ok=True)

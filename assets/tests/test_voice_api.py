@@ -6,6 +6,7 @@ from assets.models import GeneratedAudio, SpeakerProfile
 from engines import media
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.voices import other_speaker
+from engines.voice.fitted import CONVERSION_VERSION
 from monitoring.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,11 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     profile = SpeakerProfile.objects.get(speaker_id="anna")
     assert profile.version == 1 and 150 < profile.f0_mean < 260 and len(profile.features["embedding"]) == 256
     assert (media_root / profile.clean_clip.name).is_file()
+    conversion = profile.features["conversion"]
+    assert conversion["version"] == CONVERSION_VERSION and conversion["method"] == "parallel", conversion
+    assert "stella" in conversion["transcript"].lower(), "the reference was transcribed offline to fit the voice"
+    assert (media_root / conversion["file"]).is_file() and not conversion["file"].startswith("/")
+    assert profile.features["prompt_text"] == conversion["transcript"]
 
     listing = client.get("/api/cloned-audios").json()
     assert listing["status"] == "success" and listing["total_count"] == 1
@@ -70,6 +76,8 @@ def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_
     assert [profile.version for profile in versions] == [1, 2]
     assert (media_root / first.clean_clip.name).is_file(), "the first version's clip is kept"
     assert versions[0].clean_clip.name != versions[1].clean_clip.name
+    files = [profile.features["conversion"]["file"] for profile in versions]
+    assert files[0] != files[1] and all((media_root / name).is_file() for name in files), "each version keeps its own fit"
     listing = client.get("/api/cloned-audios").json()
     assert listing["total_count"] == 1 and listing["audios"][0]["version"] == 2
 

@@ -41,6 +41,7 @@ class SpeakerFeatures:
     duration: float  # seconds of cleaned speech
     clean_clip: str = ""  # path of the cleaned reference (set by whoever stores it)
     prompt_text: str = ""  # transcript of the clip, when known (CosyVoice zero-shot uses it)
+    conversion: dict = field(default_factory=dict)  # the default engine's fitted conversion (with its version)
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:

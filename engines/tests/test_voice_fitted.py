@@ -1,0 +1,105 @@
+"""The conversion fitted at clone time: parallel fit, stored arrays and their version, use by the default engine."""
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from engines import media
+from engines.testing.voices import other_speaker
+from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
+from engines.voice.analysis import SAMPLE_RATE
+from engines.voice.default import ESPEAK_VOICES, espeak, voice_variant
+from engines.voice.fitted import CONVERSION_VERSION, FittedVoice, Segment, apply_voice, coded_frames, fit_voice
+
+TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
+OTHER_TEXT = "Please bring the report and the keys to the office before noon."
+
+
+@pytest.fixture(scope="module")
+def speaker(tmp_path_factory):
+    """A speaker espeak's plain voices do not sound like, analysed, with their clean clip."""
+    folder = tmp_path_factory.mktemp("fitted")
+    media.write_wav(folder / "reference.wav", other_speaker(TEXT), SAMPLE_RATE)
+    return analyse_reference(folder / "reference.wav", folder / "clean.wav", SpeakerEncoder())
+
+
+@pytest.fixture(scope="module")
+def fitted(speaker):
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
+    return fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak)
+
+
+def mean_coded(samples: np.ndarray) -> np.ndarray:
+    f0, coded, _, _ = coded_frames(samples)
+    return coded[f0 > 0, 1:].mean(0)
+
+
+def test_parallel_fit_aligns_the_same_words_and_measures_the_rate(fitted):
+    assert fitted.method == "parallel" and fitted.transcript == TEXT
+    assert fitted.pairs > 300, "DTW pairs frames of the two voices over the whole sentence"
+    assert 0.75 <= fitted.rate <= 1.35
+    assert fitted.voiced_bank.shape[1] == fitted.speaker_mean.shape[0] == fitted.base_std.shape[0]
+    assert fitted.base_std.all(), "the base voice's statistics over the same words"
+    assert len(fitted.voiced_bank) > 100 and len(fitted.unvoiced_bank) > 10
+
+
+def test_converted_envelope_moves_to_the_speaker_on_unseen_text(fitted, speaker):
+    """On words not in the reference, the output's mean spectral envelope lands near the speaker's."""
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+    converted = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones)
+    target = mean_coded(other_speaker(OTHER_TEXT))
+    before = np.linalg.norm(mean_coded(base) - target)
+    after = np.linalg.norm(mean_coded(converted) - target)
+    assert after < 0.6 * before, (after, before)
+    assert abs(len(converted) - len(base)) < SAMPLE_RATE // 100 and np.abs(converted).max() <= 1.0
+    from engines.voice.analysis import f0_statistics
+
+    assert abs(12 * np.log2(f0_statistics(converted)["mean"] / speaker.f0_mean)) < 1.5, "pitch at the speaker's level"
+
+
+def test_without_a_transcript_the_fit_matches_statistics(speaker):
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    voice = fit_voice(clean, [], None)
+    assert voice.method == "statistics" and voice.rate == 1.0 and voice.pairs == 0
+    converted = apply_voice(espeak(OTHER_TEXT, "en", "m3"), voice, speaker.f0_mean, speaker.f0_std_semitones)
+    assert np.isfinite(converted).all() and np.sqrt(np.mean(converted**2)) > 0.01
+
+
+def test_fit_is_stored_as_plain_arrays_with_its_version(fitted, tmp_path):
+    path = tmp_path / "voice.npz"
+    fitted.save(path)
+    summary = fitted.summary(path, seconds=1.5)
+    assert summary["version"] == CONVERSION_VERSION and summary["method"] == "parallel" and summary["fit_seconds"] == 1.5
+    with np.load(path, allow_pickle=False) as data:  # nothing in it needs unpickling
+        assert int(data["version"]) == CONVERSION_VERSION
+    loaded = FittedVoice.load(summary)
+    assert np.allclose(loaded.voiced_bank, fitted.voiced_bank) and np.allclose(loaded.speaker_std, fitted.speaker_std)
+    assert loaded.rate == pytest.approx(fitted.rate, abs=1e-3)
+    with pytest.raises(ValueError, match="version"):
+        FittedVoice.load({**summary, "version": CONVERSION_VERSION + 1})
+
+
+def test_default_engine_speaks_with_the_fit_and_falls_back_for_older_profiles(fitted, speaker, tmp_path):
+    synthesizer = create_synthesizer("default")
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    speaker.conversion = synthesizer.fit(speaker, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], tmp_path / "fit.npz")
+    assert speaker.conversion["version"] == CONVERSION_VERSION and (tmp_path / "fit.npz").is_file()
+    fitted_result = synthesizer.synthesize(OTHER_TEXT, speaker, tmp_path / "fitted.wav")
+    plain_seconds = len(espeak(OTHER_TEXT, "en", voice_variant(speaker))) / SAMPLE_RATE
+    assert fitted_result.duration == pytest.approx(plain_seconds * speaker.conversion["rate"], rel=0.12), "spoken at the speaker's rate"
+
+    older = type(speaker).from_dict({**speaker.as_dict(), "conversion": {**speaker.conversion, "version": 0}})
+    assert synthesizer.fitted_voice(older) is None
+    assert synthesizer.synthesize(OTHER_TEXT, older, tmp_path / "older.wav").duration > 1
+    unknown_language = synthesizer.fit(speaker, clean, "fr", [Segment(0.0, 3.0, "bonjour")], tmp_path / "fr.npz")
+    assert unknown_language["method"] == "statistics"
+
+
+def test_mandarin_is_spoken_as_mandarin_not_as_spelled_pinyin():
+    """espeak-ng's `cmn` voice reads the pinyin of Chinese text as English words; the pinyin voice speaks tones."""
+    phonemes = subprocess.run(["espeak-ng", "-q", "-x", "-v", ESPEAK_VOICES["zh"], "--stdin"], input="今天天气很好".encode(),
+                              capture_output=True, check=True, timeout=30).stdout.decode()
+    assert "(en)" not in phonemes and "214" in phonemes, phonemes

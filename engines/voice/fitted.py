@@ -1,0 +1,265 @@
+"""A per-speaker voice conversion fitted at clone time from the reference recording itself.
+
+The reference is transcribed, the base voice speaks the same words, and the two are aligned
+frame by frame (DTW). The aligned frames, the same sounds in both voices, choose a formant shift
+(vocal-tract length) for the base voice; over them each mel-cepstral dimension of the WORLD
+spectral envelope gets an affine map from the base voice's mean and spread to the speaker's. At synthesis each mapped frame
+is then pulled halfway to the mean of its nearest frames among the speaker's own recorded frames
+(k-nearest-neighbour regression over the reference: real spectral detail of that person). Speaking
+rate comes from the same alignment; pitch level and range from the reference's F0 statistics.
+
+A full (ridge) regression between the aligned frames was tried first and dropped: with 8 to 60 s
+of speech it mixed dimensions wrongly and tripled the word error rate (0.5 against 0.03-0.13
+unconverted on two references), where the per-dimension map kept it at or below the base voice's.
+
+Without a transcript (no offline ASR, or a language the base voice cannot speak) the fit falls
+back to matching the two voices' feature statistics, still followed by the nearest-frame step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pyworld
+
+from engines.progress import Progress, no_progress
+from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
+from engines.voice.conversion import WARP_FACTORS
+
+# Bump when the stored arrays or their meaning change: profiles of another version are not used.
+CONVERSION_VERSION = 1
+CODED_DIMENSIONS = 40
+NEIGHBOURS = 4
+# Share of the nearest-frame estimate in the output envelope, the rest being the affine map's:
+# the largest share that kept Whisper's word error rate within 1.5x the base voice's on two
+# development references (mean WER 0.05 at 0.5, 0.17 at 0.7, 0.51 at 1.0, base 0.10; only
+# intelligibility was measured in that choice, no speaker-similarity score).
+NEAREST_SHARE = 0.5
+BANK_STEP = 2  # keep every 2nd 5 ms frame of the reference (10 ms)
+MAX_BANK_FRAMES = 6000
+SMOOTHING_FRAMES = 3
+RATE_LIMITS = (0.75, 1.35)
+WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
+ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std", "warp")
+
+
+@dataclass
+class Segment:
+    start: float  # seconds
+    end: float
+    text: str
+
+
+@dataclass
+class FittedVoice:
+    """What the clone fitted: the speaker's frame banks and the map from the base voice into them."""
+
+    voiced_bank: np.ndarray  # (n, CODED_DIMENSIONS - 1) coded envelopes of the speaker's voiced frames
+    unvoiced_bank: np.ndarray
+    speaker_mean: np.ndarray  # per mel-cepstral dimension, over the aligned frames
+    speaker_std: np.ndarray
+    base_mean: np.ndarray  # the base voice's, over the same words (zeros: use each utterance's own)
+    base_std: np.ndarray
+    warp: np.ndarray  # () formant shift applied to the base voice before the map (1: none)
+    method: str  # "parallel" (transcript + DTW) or "statistics"
+    rate: float  # speaker's duration / base voice's duration for the same words
+    transcript: str = ""
+    pairs: int = 0
+    version: int = CONVERSION_VERSION
+
+    def save(self, path: Path) -> None:
+        """Plain arrays in an .npz (loaded with allow_pickle=False: nothing in it can run code)."""
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, version=np.array(self.version), **{name: getattr(self, name) for name in ARRAYS})
+
+    def summary(self, path: Path, seconds: float) -> dict:
+        """What the profile row stores about this fit (JSON)."""
+        return {"version": self.version, "file": str(path), "method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3),
+                "transcript": self.transcript, "pairs": self.pairs, "bank_frames": int(len(self.voiced_bank) + len(self.unvoiced_bank)),
+                "fit_seconds": round(seconds, 2)}
+
+    @classmethod
+    def load(cls, summary: dict) -> "FittedVoice":
+        """The fit a profile describes; ValueError when it is of another version or unreadable."""
+        if summary.get("version") != CONVERSION_VERSION:
+            raise ValueError(f"fitted conversion version {summary.get('version')!r} is not {CONVERSION_VERSION}")
+        with np.load(summary["file"], allow_pickle=False) as data:
+            if int(data["version"]) != CONVERSION_VERSION:
+                raise ValueError("the fitted conversion file is of another version")
+            arrays = {name: np.asarray(data[name], dtype=np.float32) for name in ARRAYS}
+        return cls(**arrays, method=summary.get("method", ""), rate=float(summary.get("rate", 1.0)),
+                   transcript=summary.get("transcript", ""), pairs=int(summary.get("pairs", 0)))
+
+
+def _code(envelope: np.ndarray) -> np.ndarray:
+    return pyworld.code_spectral_envelope(np.ascontiguousarray(envelope), SAMPLE_RATE, CODED_DIMENSIONS)
+
+
+def coded_frames(samples: np.ndarray, warp: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """WORLD analysis, formants moved by `warp`, envelope coded as mel-cepstrum: (f0, coded, aperiodicity, fft_size)."""
+    f0, envelope, aperiodicity = world_analysis(samples)
+    if warp != 1.0:
+        envelope = warp_envelope(envelope, warp)
+    return f0, _code(envelope), aperiodicity, (envelope.shape[1] - 1) * 2
+
+
+def _best_warp(base_envelopes: np.ndarray, speaker_coded: np.ndarray) -> float:
+    """The vocal-tract length factor that brings the base voice's frames closest to the speaker's aligned frames.
+
+    Means are removed on both sides, so spectral tilt (which the affine map handles) does not
+    pull the choice; what is left is where the formants sit for the same sounds.
+    """
+    chosen = np.linspace(0, len(base_envelopes) - 1, min(len(base_envelopes), WARP_SAMPLE)).round().astype(int)
+    target = speaker_coded[chosen] - speaker_coded[chosen].mean(0)
+
+    def distance(factor: float) -> float:
+        coded = _code(warp_envelope(base_envelopes[chosen], factor))[:, 1:]
+        return float(np.mean((coded - coded.mean(0) - target) ** 2))
+
+    return float(min(WARP_FACTORS, key=distance))
+
+
+def _speaking(samples: np.ndarray, frames: int) -> np.ndarray:
+    """Per WORLD frame: is this frame within speech (not silence)?"""
+    levels = frame_levels(samples, int(SAMPLE_RATE * FRAME_PERIOD_MS / 1000))
+    levels = np.resize(levels, frames) if len(levels) >= frames else np.pad(levels, (0, frames - len(levels)), constant_values=-100.0)
+    return levels > max(levels.max() - 35.0, -60.0)
+
+
+def _aligned_pairs(base: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (base frame, reference frame) of the cheapest DTW path (features standardised per voice)."""
+    from librosa.sequence import dtw
+
+    def normal(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean(0)) / (x.std(0) + 1e-6)
+
+    _, path = dtw(normal(base).T, normal(reference).T, metric="euclidean", global_constraints=True, band_rad=0.3)
+    path = path[::-1]
+    return path[:, 0], path[:, 1]
+
+
+def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    frames = coded[keep][::BANK_STEP, 1:]
+    if len(frames) > MAX_BANK_FRAMES:
+        frames = frames[np.linspace(0, len(frames) - 1, MAX_BANK_FRAMES).round().astype(int)]
+    return frames.astype(np.float32)
+
+
+def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
+              progress: Progress = no_progress) -> FittedVoice:
+    """Fit the conversion from the base voice (`speak(text)` -> 16 kHz samples) to the speaker in `reference`.
+
+    `segments` are the transcript of `reference` with times; with none (or no `speak`) the fit
+    matches feature statistics only.
+    """
+    progress("analyse reference", 0.0)
+    f0, coded, _, _ = coded_frames(reference)
+    speaking = _speaking(reference, len(f0))
+    voiced = (f0 > 0) & speaking
+    unvoiced = (f0 == 0) & speaking
+    base_features, speaker_features, both_voiced = [], [], []
+    base_seconds = speaker_seconds = 0.0
+    transcript = []
+    segments = [segment for segment in segments if segment.text.strip() and segment.end - segment.start > 0.3] if speak else []
+    frame_seconds = FRAME_PERIOD_MS / 1000
+    for index, segment in enumerate(segments):
+        progress("align with the base voice", 0.1 + 0.7 * index / len(segments))
+        first, last = int(segment.start / frame_seconds), min(int(segment.end / frame_seconds), len(f0))
+        if last - first < 20:
+            continue
+        base = speak(segment.text)
+        base_f0, base_envelope, _ = world_analysis(base)
+        base_coded = _code(base_envelope)
+        base_speaking = _speaking(base, len(base_f0))
+        if base_speaking.sum() < 20:
+            continue
+        transcript.append(segment.text.strip())
+        speaker_seconds += speaking[first:last].sum() * frame_seconds
+        base_seconds += base_speaking.sum() * frame_seconds
+        base_index, speaker_index = _aligned_pairs(base_coded[:, 1:], coded[first:last, 1:])
+        speaker_index = speaker_index + first
+        same_voicing = (base_f0[base_index] > 0) == (f0[speaker_index] > 0)
+        keep = same_voicing & base_speaking[base_index] & speaking[speaker_index]
+        base_features.append(base_envelope[base_index[keep]])
+        speaker_features.append(coded[speaker_index[keep], 1:])
+        both_voiced.append(base_f0[base_index[keep]] > 0)
+    progress("fit", 0.85)
+    if base_features and sum(len(block) for block in base_features) > 200:
+        # Statistics of the same words in both voices: what differs is the speaker, not the content.
+        base_envelopes, speaker_pairs = np.concatenate(base_features), np.concatenate(speaker_features)
+        voiced_pairs = np.concatenate(both_voiced)
+        warp = _best_warp(base_envelopes[voiced_pairs], speaker_pairs[voiced_pairs]) if voiced_pairs.sum() > 100 else 1.0
+        base_pairs = _code(warp_envelope(base_envelopes, warp) if warp != 1.0 else base_envelopes)[:, 1:]
+        base_mean, base_std = base_pairs.mean(0), base_pairs.std(0)
+        speaker_mean, speaker_std = speaker_pairs.mean(0), speaker_pairs.std(0)
+        rate = float(np.clip(speaker_seconds / max(base_seconds, 1e-3), *RATE_LIMITS))
+        method, pairs = "parallel", len(base_pairs)
+    else:
+        # No words in common: each utterance is standardised by its own statistics at synthesis.
+        speech = coded[speaking, 1:]
+        speaker_mean, speaker_std = speech.mean(0), speech.std(0)
+        base_mean, base_std = np.zeros_like(speaker_mean), np.zeros_like(speaker_std)
+        rate, method, pairs, warp = 1.0, "statistics", 0, 1.0
+    progress("fit", 1.0)
+    return FittedVoice(
+        voiced_bank=_bank(coded, voiced), unvoiced_bank=_bank(coded, unvoiced),
+        speaker_mean=speaker_mean.astype(np.float32), speaker_std=speaker_std.astype(np.float32),
+        base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
+        method=method, rate=rate, transcript=" ".join(transcript), pairs=pairs,
+    )
+
+
+def _nearest_mean(queries: np.ndarray, bank: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """For every query, the mean of its NEIGHBOURS nearest bank frames (distance on the bank's scale)."""
+    if len(bank) == 0:
+        return queries
+    k = min(NEIGHBOURS, len(bank))
+    q, b = queries / scale, bank / scale
+    distances = (q**2).sum(1)[:, None] - 2 * q @ b.T + (b**2).sum(1)[None, :]
+    nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+    return bank[nearest].mean(1)
+
+
+def _smooth(frames: np.ndarray) -> np.ndarray:
+    if len(frames) < SMOOTHING_FRAMES:
+        return frames
+    kernel = np.ones(SMOOTHING_FRAMES) / SMOOTHING_FRAMES
+    padded = np.pad(frames, ((SMOOTHING_FRAMES // 2, SMOOTHING_FRAMES // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, dim], kernel, mode="valid") for dim in range(frames.shape[1])], axis=1)
+
+
+def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
+                pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE) -> np.ndarray:
+    """`samples` (the base voice, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
+    if len(samples) < SAMPLE_RATE // 20:
+        return samples
+    f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
+    voiced = f0 > 0
+    features = coded[:, 1:]
+    base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
+    mapped = (features - base_mean) / (base_std + 1e-6) * voice.speaker_std + voice.speaker_mean
+    scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
+    converted = coded.copy()
+    converted[:, 1:] = mapped
+    for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
+        if mask.any():
+            converted[mask, 1:] += nearest_share * (_nearest_mean(mapped[mask], bank, scale) - mapped[mask])
+    converted[:, 1:] = _smooth(converted[:, 1:])
+    envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
+    if voiced.sum() > 5:
+        log_f0 = np.log(f0[voiced])
+        target_mean = np.log(f0_mean) + pitch_semitones * np.log(2) / 12
+        target_std = max(f0_std_semitones, 0.5) * np.log(2) / 12
+        f0 = f0.copy()
+        f0[voiced] = np.exp((log_f0 - log_f0.mean()) / max(log_f0.std(), 1e-3) * target_std + target_mean)
+    output = pyworld.synthesize(f0, envelope, np.ascontiguousarray(aperiodicity), SAMPLE_RATE, FRAME_PERIOD_MS)[: len(samples)]
+    scale_rms = np.sqrt(np.mean(samples.astype(np.float64) ** 2) + 1e-12) / np.sqrt(np.mean(output**2) + 1e-12)
+    return np.clip(output * scale_rms, -1, 1).astype(np.float32)
+
+
+def transcribe_reference(whisper_model, samples: np.ndarray) -> tuple[str, list[Segment]]:
+    """(language, timed segments) of 16 kHz speech, from a faster-whisper model."""
+    pieces, info = whisper_model.transcribe(np.asarray(samples, dtype=np.float32), beam_size=1, vad_filter=False)
+    return info.language, [Segment(piece.start, piece.end, piece.text.strip()) for piece in pieces]
