@@ -1,13 +1,15 @@
 from django.contrib import admin
 
-from chat.models import Conversation, Turn
+from chat.models import Conversation, KnowledgeEntry, Persona, Turn
 
 
 class TurnInline(admin.TabularInline):
     model = Turn
     extra = 0
-    fields = ("transcript", "reply_text", "reply_video", "llm", "created_at")
+    fields = ("status", "transcript", "reply_text", "provider", "reply_video", "error_stage", "error", "created_at")
     readonly_fields = fields
+    can_delete = False
+    show_change_link = True
 
 
 @admin.register(Conversation)
@@ -15,3 +17,29 @@ class ConversationAdmin(admin.ModelAdmin):
     list_display = ("__str__", "owner", "created_at")
     search_fields = ("title", "turns__transcript", "turns__reply_text")
     inlines = [TurnInline]
+
+
+@admin.register(Turn)
+class TurnAdmin(admin.ModelAdmin):
+    list_display = ("pk", "conversation", "status", "provider", "short_transcript", "error_stage", "created_at")
+    list_filter = ("status", "provider", "error_stage", "language")
+    search_fields = ("transcript", "reply_text", "input_text", "error")
+    readonly_fields = [field.name for field in Turn._meta.fields]
+
+    @admin.display(description="transcript")
+    def short_transcript(self, turn: Turn) -> str:
+        return turn.transcript[:60]
+
+
+@admin.register(KnowledgeEntry)
+class KnowledgeEntryAdmin(admin.ModelAdmin):
+    list_display = ("question", "answer", "language", "enabled", "updated_at")
+    list_filter = ("language", "enabled")
+    list_editable = ("enabled",)
+    search_fields = ("question", "answer")
+
+
+@admin.register(Persona)
+class PersonaAdmin(admin.ModelAdmin):
+    list_display = ("name", "active", "updated_at")
+    list_filter = ("active",)

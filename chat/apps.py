@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class ChatConfig(AppConfig):
     name = "chat"
+
+    def ready(self):
+        import chat.pipeline  # noqa: F401  (registers the chat job handler)

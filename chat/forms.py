@@ -1,6 +1,15 @@
+"""Validation of the /chat_system form (documented fields + the original frontend's ref_audio + additions)."""
+from django.conf import settings
 from rest_framework import serializers
 
+from assets.catalog import find_catalog_audio
+from assets.models import SpeakerProfile
+from assets.voice_forms import MAX_PITCH_SEMITONES
+from chat.models import Conversation
 from engines.talking_head import MODEL_TYPES
+from training.registry import find_model
+
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 class ChatRequest(serializers.Serializer):
@@ -10,9 +19,43 @@ class ChatRequest(serializers.Serializer):
     api_choice = serializers.CharField(required=False, allow_blank=True, default="")
     speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
     ref_audio = serializers.CharField(required=False, allow_blank=True, default="")
-    pitch = serializers.FloatField(required=False, default=0.0, min_value=-12, max_value=12)
+    pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
+    # Additions: typed text instead of the recording, the conversation to continue, and not waiting.
+    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    conversation_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    wait = serializers.CharField(required=False, allow_blank=True, default="true")
 
     def validate_model_name(self, value):
         if value not in MODEL_TYPES:
             raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
         return value
+
+    def validate_text(self, value):
+        limit = settings.ECHOFU["TTS_MAX_CHARS"]
+        if len(value) > limit:
+            raise serializers.ValidationError(f"文本过长: {len(value)} 个字符, 上限 {limit}")
+        return value
+
+    def validate(self, data):
+        model = find_model(data["model_param"], data["model_name"])
+        if model is None:
+            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+        data["model"] = model
+        data["voice_clone"] = data["voice_clone"].strip().lower() in TRUE_WORDS
+        data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
+        data["api_choice"] = data["api_choice"].strip().lower()
+        if data["conversation_id"] is not None and not Conversation.objects.filter(pk=data["conversation_id"]).exists():
+            raise serializers.ValidationError({"conversation_id": f"对话不存在: {data['conversation_id']}"})
+        data["ref_audio_path"] = ""
+        if data["voice_clone"]:
+            if data["speaker_id"]:
+                if not SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]).exists():
+                    raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
+            elif data["ref_audio"]:
+                try:
+                    data["ref_audio_path"] = find_catalog_audio(data["ref_audio"])
+                except ValueError as exc:
+                    raise serializers.ValidationError({"ref_audio": str(exc)})
+            else:
+                raise serializers.ValidationError({"voice_clone": "声音克隆需要 speaker_id 或参考音频 ref_audio"})
+        return data

@@ -1,14 +1,24 @@
 import logging
 
 from django.conf import settings
+from django.db import transaction
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from chat import pipeline
 from chat.forms import ChatRequest
-from chat.recording import save_recording
+from chat.models import Conversation, Turn
+from chat.recording import RECORDING_NAME, save_recording
+from chat.serializers import turn_json
 from echofu import paths, responses
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from monitoring import runner
+from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
+
+# HTTP status of a failed turn by the stage that failed: the caller's input, or our side.
+STAGE_STATUS = {Turn.Stage.INPUT: 400, Turn.Stage.ASR: 422, Turn.Stage.LLM: 502, Turn.Stage.TTS: 500, Turn.Stage.RENDER: 500}
 
 
 @csrf_exempt
@@ -28,7 +38,60 @@ def save_audio(request):
 @csrf_exempt
 @responses.allow_methods("POST")
 def chat_system(request):
+    """Recording (or typed text) -> transcript -> reply -> voice -> video, as one Job of kind chat."""
     form = ChatRequest(data=request.POST)
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
-    return responses.error("对话功能尚未启用: 语音识别与大模型引擎还未配置", 501)
+    data = form.validated_data
+    owner = request.user if getattr(request.user, "is_authenticated", False) else None
+    with transaction.atomic():
+        conversation = (Conversation.objects.get(pk=data["conversation_id"]) if data["conversation_id"] is not None
+                        else Conversation.objects.create(owner=owner))
+        turn = Turn.objects.create(conversation=conversation, input_text=data["text"])
+    if not data["text"]:
+        recording = f"{paths.RECORDINGS}/{RECORDING_NAME}"
+        if not paths.absolute(recording).is_file():
+            pipeline.record_failure(turn, Turn.Stage.INPUT, "没有录音: 请先通过 /save_audio 上传录音, 或提供 text")
+            return _failure(turn)
+        pipeline.keep_recording(turn, recording)
+    params = {
+        "turn_id": turn.pk, "model_id": data["model"].pk, "api_choice": data["api_choice"],
+        "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
+        "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
+    }
+    job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=request.user, prefix="chat")
+    turn.job = job
+    turn.save(update_fields=["job"])
+    runner.submit(job)
+    if not data["wait"]:
+        return _processing(turn, 202)
+    job = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
+    turn.refresh_from_db()
+    if turn.status == Turn.Status.SUCCEEDED:
+        return responses.success("对话生成成功", response=paths.public_path(turn.reply_video.name), **turn_json(turn))
+    if turn.status == Turn.Status.FAILED or job.status in Job.FINISHED:
+        if turn.status != Turn.Status.FAILED:  # the job died outside any stage (worker lost, cancelled)
+            pipeline.record_failure(turn, turn.error_stage or Turn.Stage.RENDER, job.error or "任务失败")
+        return _failure(turn)
+    return _processing(turn, 202)
+
+
+def _failure(turn: Turn) -> JsonResponse:
+    body = turn_json(turn)
+    message = body.pop("error")
+    return responses.error(f"{turn.error_stage} 阶段失败: {message}", STAGE_STATUS.get(turn.error_stage, 500), **body)
+
+
+def _processing(turn: Turn, code: int) -> JsonResponse:
+    body = {"status": "processing", "message": "对话生成中, 可查询已生成的句子片段", "turn_url": f"/api/chat/turns/{turn.pk}",
+            **turn_json(turn)}
+    return JsonResponse(body, status=code, json_dumps_params={"ensure_ascii": False})
+
+
+@responses.allow_methods("GET")
+def turn_detail(request, turn_id: int):
+    """A turn as it stands: the sentence videos ready so far, then the joined answer."""
+    turn = Turn.objects.filter(pk=turn_id).first()
+    if turn is None:
+        return responses.error(f"对话轮次不存在: {turn_id}", 404)
+    return responses.success(**turn_json(turn))

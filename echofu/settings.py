@@ -156,6 +156,25 @@ ECHOFU = {
     "COSYVOICE_URL": env_str("ECHOFU_COSYVOICE_URL"),
     "COSYVOICE_SAMPLE_RATE": env_int("ECHOFU_COSYVOICE_SAMPLE_RATE", 24000),  # CosyVoice2-0.5B, server.py's default model
     "WHISPER_CHECKPOINT": env_str("ECHOFU_WHISPER_CHECKPOINT"),
+    # Weights that install from the registry are reassembled / converted once into this folder.
+    "MODEL_CACHE": env_str("ECHOFU_MODEL_CACHE", str(MEDIA_ROOT / "models" / "cache")),
+    # Chat: api_choice names a provider from ECHOFU_LLM_PROVIDERS (each one configured by
+    # ECHOFU_LLM_<NAME>_BASE_URL / _API_KEY / _MODEL); "local" is the packaged offline model.
+    "LLM_DEFAULT": env_str("ECHOFU_LLM_DEFAULT", "local"),
+    "LLM_LOCAL_MODEL": env_str("ECHOFU_LLM_LOCAL_MODEL", "smollm2-135m"),
+    "LLM_PROVIDERS": {
+        name.lower(): {
+            "base_url": env_str(f"ECHOFU_LLM_{name.upper()}_BASE_URL"),
+            "api_key": env_str(f"ECHOFU_LLM_{name.upper()}_API_KEY"),
+            "model": env_str(f"ECHOFU_LLM_{name.upper()}_MODEL"),
+        }
+        for name in env_list("ECHOFU_LLM_PROVIDERS", [])
+    },
+    "LLM_TIMEOUT_SECONDS": env_float("ECHOFU_LLM_TIMEOUT", 30.0),
+    "LLM_RETRIES": env_int("ECHOFU_LLM_RETRIES", 1),
+    "LLM_MAX_TOKENS": env_int("ECHOFU_LLM_MAX_TOKENS", 120),
+    "CHAT_HISTORY_TURNS": env_int("ECHOFU_CHAT_HISTORY_TURNS", 6),
+    "CHAT_KNOWLEDGE_MIN_SCORE": env_float("ECHOFU_CHAT_KNOWLEDGE_MIN_SCORE", 0.6),
 }
 
 # Job queues: each is a django-q2 cluster (ALT_CLUSTERS) served by its own

@@ -26,6 +26,7 @@ urlpatterns = [
     path("model_training", training_views.model_training),
     path("audio_clone", voice_views.audio_clone),
     path("chat_system", chat_views.chat_system),
+    path("api/chat/turns/<int:turn_id>", chat_views.turn_detail),
     path("api/status", monitoring_views.status),
     path("api/history/<path:history_type>", monitoring_views.history_list),  # slashes reach the name check
     path("video/<path:filename>", media_views.video_file),

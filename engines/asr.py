@@ -1,4 +1,5 @@
-"""Speech recognition with openai-whisper from a local checkpoint file, and error rates against a script."""
+"""Speech recognition, offline: faster-whisper on the packaged Whisper (the default), or openai-whisper
+on a configured .pt checkpoint; and error rates against a script."""
 from __future__ import annotations
 
 import re
@@ -21,8 +22,12 @@ class Transcript:
     segments: list[dict] = field(default_factory=list)
 
 
+class NoSpeech(ValueError):
+    """The recording holds silence or noise only: nothing to answer."""
+
+
 class Transcriber:
-    """A whisper model loaded from a checkpoint file (e.g. small.pt); hubs are never contacted."""
+    """An openai-whisper model loaded from a checkpoint file (e.g. small.pt); hubs are never contacted."""
 
     def __init__(self, checkpoint: str | Path, device: str = "cpu"):
         checkpoint = Path(checkpoint)
@@ -46,8 +51,66 @@ class Transcriber:
         progress("transcribe", 1.0)
         segments = [{"start": round(segment["start"], 2), "end": round(segment["end"], 2), "text": segment["text"].strip()}
                     for segment in result["segments"]]
+        if not result["text"].strip():
+            raise NoSpeech("no speech was found in the recording (silence or noise only)")
         return Transcript(result["text"].strip(), result.get("language") or language or "", segments)
 
+
+
+# Segments Whisper itself thinks are not speech (its no-speech token wins and the text is unlikely).
+NO_SPEECH_PROBABILITY = 0.6
+LOW_LOG_PROBABILITY = -1.0
+
+
+class FasterWhisperTranscriber:
+    """Whisper converted for CTranslate2 (e.g. engines.packaged_whisper.model_dir), int8 on the CPU.
+
+    The language is detected when not given. Silero voice activity detection (its ONNX model ships
+    inside faster-whisper) drops silence and noise first, so a recording with no speech gives
+    NoSpeech instead of the words Whisper invents for noise.
+    """
+
+    def __init__(self, model_dir: str | Path, device: str = "cpu", compute_type: str = "int8", threads: int = 0):
+        model_dir = Path(model_dir)
+        if not (model_dir / "model.bin").is_file():
+            raise FileNotFoundError(f"no CTranslate2 Whisper model in {model_dir}")
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(str(model_dir), device="cuda" if device.startswith("cuda") else "cpu",
+                                  compute_type=compute_type, cpu_threads=threads, local_files_only=True)
+
+    def transcribe(self, audio: str | Path | np.ndarray, language: str | None = None, progress: Progress = no_progress) -> Transcript:
+        progress("transcribe", 0.0)
+        samples = audio if isinstance(audio, np.ndarray) else media.load_audio(audio, SAMPLE_RATE)
+        pieces, info = self.model.transcribe(
+            samples.astype(np.float32), language=language, beam_size=1, temperature=0.0,
+            condition_on_previous_text=False, vad_filter=True, vad_parameters={"min_silence_duration_ms": 500},
+        )
+        segments = []
+        for piece in pieces:
+            if piece.no_speech_prob > NO_SPEECH_PROBABILITY and piece.avg_logprob < LOW_LOG_PROBABILITY:
+                continue
+            segments.append({"start": round(piece.start, 2), "end": round(piece.end, 2), "text": piece.text.strip()})
+            progress("transcribe", min(piece.end / max(info.duration, 1e-3), 1.0))
+        text = _join([segment["text"] for segment in segments], info.language)
+        if not text:
+            raise NoSpeech("no speech was found in the recording (silence or noise only)")
+        progress("transcribe", 1.0)
+        return Transcript(text, info.language, segments)
+
+
+def _join(texts: list[str], language: str) -> str:
+    separator = "" if language in ("zh", "ja") else " "
+    return separator.join(text for text in texts if text).strip()
+
+
+def load_transcriber(checkpoint: str | Path = "", cache_dir: str | Path = "", size: str = "base", device: str = "cpu"):
+    """openai-whisper when a .pt checkpoint is configured, else faster-whisper on the packaged weights."""
+    if checkpoint:
+        return Transcriber(checkpoint, device)
+    from engines.packaged_whisper import model_dir
+
+    return FasterWhisperTranscriber(model_dir(cache_dir, size), device)
 
 def _units(text: str, unit: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower()

@@ -1,0 +1,306 @@
+"""One chat turn as a job: recording -> transcript -> reply, sentence by sentence -> voice -> video.
+
+The reply streams: while the model writes the next sentence (in its own thread), the finished one
+is spoken and rendered into its own short MP4, which is moved into place and listed on the turn
+at once, so a page can play it while the rest is made. At the end the sentences are joined into
+one MP4 for the documented blocking answer. A stage that fails marks the turn failed with that
+stage named, and removes whatever of the answer had been made.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from assets.speech import extract_speaker, get_synthesizer, latest_profile, speaker_features
+from assets.models import SpeakerProfile
+from chat import providers
+from chat.models import KnowledgeEntry, Persona, Turn
+from echofu import paths
+from echofu.uploads import claim_unique_path, safe_filename
+from engines import media
+from engines.asr import NoSpeech
+from engines.chat_knowledge import KnowledgeIndex
+from engines.llm import LLMError, clean_reply, sentences
+from engines.progress import Cancelled, no_progress
+from engines.text import language_of
+from monitoring import runner
+from monitoring.models import Job
+from training.engines import get_engine
+from training.models import TalkingHeadModel
+
+CHAT_FOLDER = "chat"
+SAMPLE_RATE = 16000
+SENTENCE_PAUSE = 0.2  # seconds of silence after each spoken sentence
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, message: str):
+        super().__init__(f"[{stage}] {message}")
+        self.stage = stage
+        self.message = message
+
+
+def turn_folder(turn: Turn) -> str:
+    return f"{CHAT_FOLDER}/{turn.conversation_id}/turn_{turn.pk}"
+
+
+def keep_recording(turn: Turn, recording: str) -> None:
+    """Copy the shared input.wav now: the next /save_audio overwrites it."""
+    folder = paths.absolute(turn_folder(turn))
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(paths.absolute(recording), folder / "question.wav")
+    turn.user_audio = f"{turn_folder(turn)}/question.wav"
+    turn.save(update_fields=["user_audio"])
+
+
+def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = None) -> None:
+    """The turn keeps its error; nothing half-made of the answer stays listed or on disk."""
+    shutil.rmtree(paths.absolute(turn_folder(turn)) / "segments", ignore_errors=True)
+    turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, message
+    turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
+    turn.timings = timings or turn.timings
+    turn.finished_at = timezone.now()
+    turn.save()
+
+
+class _Clock:
+    def __init__(self, started):
+        self.started = started
+        self.timings: dict[str, float] = {"asr": 0.0, "llm": 0.0, "tts": 0.0, "render": 0.0}
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + seconds, 3)
+
+    def since_request(self) -> float:
+        return round((timezone.now() - self.started).total_seconds(), 3)
+
+
+@runner.handles(Job.Kind.CHAT)
+def answer_turn(job: Job, ctx: runner.JobContext) -> dict:
+    turn = Turn.objects.select_related("conversation").get(job=job)
+    clock = _Clock(turn.created_at)
+    try:
+        return _answer(turn, job, ctx, clock)
+    except StageFailed as failure:
+        record_failure(turn, failure.stage, failure.message, clock.timings)
+        raise
+    except Cancelled:
+        record_failure(turn, turn.error_stage or "llm", "cancelled", clock.timings)
+        raise
+
+
+def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict:
+    params = job.params
+    ctx.progress("asr", 0.0)
+    transcript, language = _transcribe(turn, clock)
+    turn.transcript, turn.language = transcript, language
+    turn.save(update_fields=["transcript", "language"])
+
+    provider, warning = providers.resolve_provider(params.get("api_choice", ""))
+    if warning:
+        ctx.log(warning)
+    ctx.progress("llm", 0.1)
+    persona = Persona.current()
+    reply_stream, provider = _reply_sentences(turn, persona, provider, transcript, language)
+    turn.provider = provider
+    turn.save(update_fields=["provider"])
+
+    model = TalkingHeadModel.objects.get(pk=params["model_id"])
+    speaker = _speaker(params, ctx, turn)
+    synthesizer = get_synthesizer()
+    engine = get_engine(model.model_type)
+    segments_dir = paths.absolute(turn_folder(turn)) / "segments"
+    segments_dir.mkdir(parents=True, exist_ok=True)
+
+    spoken: list[str] = []
+    audio_parts: list[np.ndarray] = []
+    llm_began = time.monotonic()
+    producer = _Prefetch(reply_stream)
+    for index, sentence in enumerate(producer, start=1):
+        if index == 1:
+            clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
+        text = clean_reply(sentence)
+        if not text:
+            continue
+        ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
+        began = time.monotonic()
+        wav = ctx.workdir / f"{index:02d}.wav"
+        try:
+            synthesizer.synthesize(text, speaker, wav, pitch_semitones=params.get("pitch", 0.0), progress=no_progress)
+            samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
+            media.write_wav(wav, samples, SAMPLE_RATE)
+        except Exception as exc:
+            producer.stop()
+            raise StageFailed(Turn.Stage.TTS, f"语音合成失败: {exc}") from exc
+        clock.add("tts", time.monotonic() - began)
+
+        began = time.monotonic()
+        temp_video = ctx.workdir / f"{index:02d}.mp4"
+        try:
+            result = engine.render(model.directory(), wav, temp_video, no_progress, job.device)
+        except Cancelled:
+            producer.stop()
+            raise
+        except Exception as exc:
+            producer.stop()
+            raise StageFailed(Turn.Stage.RENDER, f"视频渲染失败: {exc}") from exc
+        clock.add("render", time.monotonic() - began)
+        clock.timings.setdefault("render_frames", 0)
+        clock.timings["render_frames"] += result.frames
+
+        # The sentence's audio, padded to its video's length, so the joined answer stays in sync.
+        length = round(result.frames / result.fps * SAMPLE_RATE)
+        audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
+        target = segments_dir / f"{index:02d}.mp4"
+        os.replace(temp_video, target)
+        spoken.append(text)
+        turn.segments = turn.segments + [{
+            "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
+            "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
+        }]
+        turn.save(update_fields=["segments"])
+        if index == 1:
+            clock.timings["first_segment"] = clock.since_request()
+    clock.add("llm", producer.seconds)
+    if producer.error is not None:
+        raise StageFailed(Turn.Stage.LLM, str(producer.error))
+    if not spoken:
+        raise StageFailed(Turn.Stage.LLM, "模型没有给出可以朗读的回答")
+
+    ctx.progress("join", 0.95)
+    began = time.monotonic()
+    segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
+    try:
+        video, audio, duration = _join(turn, model, segment_files, np.concatenate(audio_parts), ctx.workdir)
+    except Exception as exc:
+        raise StageFailed(Turn.Stage.RENDER, f"合并回答视频失败: {exc}") from exc
+    clock.add("join", time.monotonic() - began)
+    clock.timings["total"] = clock.since_request()
+    turn.reply_text = " ".join(spoken) if language != "zh" else "".join(spoken)
+    turn.reply_video, turn.reply_audio, turn.duration = video, audio, round(duration, 3)
+    turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
+    turn.save()
+    return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(video),
+            "provider": provider, "warning": warning}
+
+
+def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
+    if turn.input_text:
+        return turn.input_text, language_of(turn.input_text)
+    began = time.monotonic()
+    try:
+        result = providers.transcriber().transcribe(paths.absolute(turn.user_audio.name))
+    except NoSpeech as exc:
+        raise StageFailed(Turn.Stage.ASR, f"录音中没有检测到语音: {exc}") from exc
+    except Exception as exc:
+        raise StageFailed(Turn.Stage.ASR, f"语音识别失败: {exc}") from exc
+    finally:
+        clock.add("asr", time.monotonic() - began)
+    return result.text, result.language if result.language in ("zh", "en") else language_of(result.text)
+
+
+def knowledge_answer(question: str) -> KnowledgeEntry | None:
+    entries = {entry.pk: entry for entry in KnowledgeEntry.objects.filter(enabled=True)}
+    match = KnowledgeIndex((pk, entry.question) for pk, entry in entries.items()).best(question)
+    if match is None or match.score < settings.ECHOFU["CHAT_KNOWLEDGE_MIN_SCORE"]:
+        return None
+    return entries[match.key]
+
+
+def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: str, language: str):
+    """(sentence iterator, who answers): the knowledge base when close, else the model or the fallback."""
+    entry = knowledge_answer(transcript)
+    if entry is not None:
+        turn.knowledge = entry
+        turn.save(update_fields=["knowledge"])
+        return sentences([entry.answer]), "knowledge"
+    try:
+        model = providers.chat_model(provider)
+    except (LLMError, KeyError) as exc:
+        raise StageFailed(Turn.Stage.LLM, f"大模型不可用: {exc}") from exc
+    except Exception as exc:
+        raise StageFailed(Turn.Stage.LLM, f"大模型加载失败: {exc}") from exc
+    if model is None:
+        return sentences([persona.fallback_reply(language)]), providers.FALLBACK
+    messages = [{"role": "system", "content": persona.prompt}]
+    messages += turn.conversation.history(turn, settings.ECHOFU["CHAT_HISTORY_TURNS"])
+    messages.append({"role": "user", "content": transcript})
+    return sentences(model.stream(messages, settings.ECHOFU["LLM_MAX_TOKENS"])), provider
+
+
+class _Prefetch:
+    """Runs the sentence iterator in its own thread, so the model writes on while we speak and render."""
+
+    _DONE = object()
+
+    def __init__(self, items):
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True, name="chat-llm")
+        self._thread.start()
+
+    def _run(self, items) -> None:
+        began = time.monotonic()
+        try:
+            for item in items:
+                if self._stopped.is_set():
+                    break
+                self.queue.put(item)
+        except BaseException as exc:  # handed to the consumer after the sentences before it
+            self.error = exc
+        finally:
+            self.seconds = time.monotonic() - began
+            self.queue.put(self._DONE)
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
+    if not params.get("voice_clone"):
+        return None
+    if params.get("speaker_id"):
+        return speaker_features(latest_profile(params["speaker_id"]))
+    reference = params["ref_audio_path"]
+    profile = SpeakerProfile.objects.filter(reference_path=reference).order_by("-version").first()
+    if profile is None:
+        try:
+            profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,
+                                      no_progress, owner_id=turn.conversation.owner_id)
+        except Exception as exc:
+            raise StageFailed(Turn.Stage.TTS, f"参考音频无法提取声音特征: {exc}") from exc
+    return speaker_features(profile)
+
+
+def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.ndarray, workdir: Path) -> tuple[str, str, float]:
+    """One MP4 and one WAV of the whole answer, moved into the catalog folders when complete."""
+    first = media.probe(segments[0])
+    temp_video = workdir / "answer.mp4"
+    with media.VideoWriter(temp_video, first.width, first.height, fps=round(first.fps), audio=audio, audio_rate=SAMPLE_RATE,
+                           comment=media.AI_GENERATED) as writer:
+        for segment in segments:
+            for frame in media.iter_video_frames(segment):
+                writer.write(frame)
+    stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
+    video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
+    os.replace(temp_video, video)
+    wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
+    media.write_wav(wav, audio, SAMPLE_RATE)
+    return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

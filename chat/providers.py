@@ -1,0 +1,58 @@
+"""The chat engines as configured in settings, loaded once per worker process."""
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from engines.asr import load_transcriber
+from engines.llm import ChatModel, LocalModel, OpenAICompatible
+
+LOCAL = "local"
+FALLBACK = "fallback"  # no model at all: the knowledge base, else the persona's fallback reply
+
+_lock = threading.Lock()
+_cache: dict[tuple, object] = {}
+
+
+def _cached(key: tuple, build):
+    with _lock:
+        if key not in _cache:
+            _cache[key] = build()
+        return _cache[key]
+
+
+def transcriber():
+    config = settings.ECHOFU
+    key = ("asr", config["WHISPER_CHECKPOINT"], config["MODEL_CACHE"])
+    return _cached(key, lambda: load_transcriber(config["WHISPER_CHECKPOINT"], config["MODEL_CACHE"]))
+
+
+def provider_names() -> list[str]:
+    return [LOCAL, FALLBACK, *settings.ECHOFU["LLM_PROVIDERS"]]
+
+
+def resolve_provider(api_choice: str) -> tuple[str, str]:
+    """(provider, warning): the named provider, or the default one when it names none configured."""
+    default = settings.ECHOFU["LLM_DEFAULT"]
+    if not api_choice:
+        return default, ""
+    if api_choice in provider_names():
+        return api_choice, ""
+    return default, f"api_choice '{api_choice}' is not configured (known: {', '.join(provider_names())}); answered by '{default}'"
+
+
+def chat_model(provider: str) -> ChatModel | None:
+    """The model answering for `provider`; None for the fallback provider."""
+    config = settings.ECHOFU
+    if provider == FALLBACK:
+        return None
+    if provider == LOCAL:
+        name = config["LLM_LOCAL_MODEL"]
+        return _cached(("llm", LOCAL, name, config["MODEL_CACHE"]), lambda: LocalModel(config["MODEL_CACHE"], name))
+    server = config["LLM_PROVIDERS"][provider]
+    key = ("llm", provider, repr(sorted(server.items())), config["LLM_TIMEOUT_SECONDS"], config["LLM_RETRIES"])
+    return _cached(key, lambda: OpenAICompatible(
+        provider, server["base_url"], server["model"], server["api_key"],
+        timeout=config["LLM_TIMEOUT_SECONDS"], retries=config["LLM_RETRIES"],
+    ))

