@@ -12,14 +12,14 @@ import torch
 
 from engines import media
 from engines.talking_head.echolite import alignment
-from engines.talking_head.echolite.network import LipNet
+from engines.talking_head.echolite.network import REFERENCES, LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
 
 MANIFEST = "echolite.json"
 WEIGHTS = "weights.pt"
-REFERENCE = "reference.png"
+REFERENCE = "references.png"  # the reference crops side by side
 TRACKS = "tracks.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker.
 TEMPORAL_CARRY = 0.25
 REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
@@ -34,11 +34,17 @@ def is_model_dir(path: Path) -> bool:
         return False
 
 
-def save(model_dir: Path, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray) -> None:
+def save(model_dir: Path, network: LipNet, config: dict, references: np.ndarray, transforms: np.ndarray) -> None:
+    """`references`: (REFERENCES, CROP, CROP, 3) uint8."""
     torch.save(network.state_dict(), model_dir / WEIGHTS)
-    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(reference, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(np.concatenate(list(references), axis=1), cv2.COLOR_RGB2BGR))
     np.savez_compressed(model_dir / TRACKS, transforms=transforms)
     (model_dir / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, **config}, indent=2))
+
+
+def normalise(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(N, STATE_SIZE, CONTEXT) speech windows scaled per state channel, float32."""
+    return ((windows.astype(np.float32) - mean[None, :, None]) / std[None, :, None]).astype(np.float32)
 
 
 @dataclass
@@ -48,25 +54,25 @@ class MouthModel:
     network: LipNet
     config: dict
     template: alignment.Template
-    reference: torch.Tensor
+    references: torch.Tensor  # (3 * REFERENCES, CROP, CROP)
     transforms: np.ndarray
     hard_mask: np.ndarray
     soft_mask: np.ndarray
     band: np.ndarray
-    mel_mean: np.ndarray
-    mel_std: np.ndarray
+    audio_mean: np.ndarray
+    audio_std: np.ndarray
     device: str
     model_dir: Path | None = None
 
     @classmethod
-    def build(cls, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
+    def build(cls, network: LipNet, config: dict, references: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
         template = alignment.Template.from_dict(config["template"])
         hard, soft = template.mouth_mask()
         # Where the blend fades out: colour is matched to the frame there.
         band = np.clip(cv2.dilate(hard, np.ones((9, 9), np.uint8)) - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
-        reference_tensor = torch.from_numpy(reference).permute(2, 0, 1).float().div(255.0).to(device)
-        return cls(network.to(device).eval(), config, template, reference_tensor, transforms, hard, soft, band,
-                   np.array(config["mel_mean"], np.float32), np.array(config["mel_std"], np.float32), device, model_dir)
+        stacked = torch.from_numpy(np.concatenate(list(references), axis=2)).permute(2, 0, 1).float().div(255.0).to(device)
+        return cls(network.to(device).eval(), config, template, stacked, transforms, hard, soft, band,
+                   np.array(config["audio_mean"], np.float32), np.array(config["audio_std"], np.float32), device, model_dir)
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
@@ -75,20 +81,21 @@ class MouthModel:
         config = json.loads((model_dir / MANIFEST).read_text())
         network = LipNet()
         network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
-        reference = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
+        side_by_side = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
+        references = np.stack(np.split(side_by_side, REFERENCES, axis=1))
         transforms = np.load(model_dir / TRACKS)["transforms"]
-        return cls.build(network, config, reference, transforms, device, model_dir)
+        return cls.build(network, config, references, transforms, device, model_dir)
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
-        return (windows - self.mel_mean[None, None, :, None]) / self.mel_std[None, None, :, None]
+        return normalise(windows, self.audio_mean, self.audio_std)
 
     @torch.inference_mode()
     def predict(self, crops: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """Mouths for (B, CROP, CROP, 3) background crops and their raw mel windows."""
+        """Mouths for (B, CROP, CROP, 3) background crops and their speech windows."""
         target = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0).to(self.device)
         keep = torch.from_numpy(1 - self.hard_mask).to(self.device)
-        mel = torch.from_numpy(self.normalise(windows)).to(self.device)
-        output = self.network(target * keep, self.reference.expand(len(crops), -1, -1, -1), mel)
+        states = torch.from_numpy(self.normalise(windows)).to(self.device)
+        output = self.network(target * keep, self.references.expand(len(crops), -1, -1, -1), states)
         return (output.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
 
     def compose(self, frames: list[np.ndarray], transforms: np.ndarray, windows: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:

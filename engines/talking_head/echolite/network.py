@@ -8,6 +8,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engines.talking_head.echolite.features import CONTEXT, STATE_SIZE
+
+# Real mouths the network copies texture from: one closed, one open (teeth showing when the person shows them).
+REFERENCES = 2
+
 
 def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
@@ -18,24 +23,27 @@ def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
 
 
 class AudioEncoder(nn.Module):
-    def __init__(self, width: int = 128):
+    """(B, STATE_SIZE, CONTEXT) Whisper encoder states -> one vector; keeps their order in time."""
+
+    def __init__(self, width: int = 128, state_size: int = STATE_SIZE, context: int = CONTEXT):
         super().__init__()
         self.layers = nn.Sequential(
-            conv(1, 32, 2), conv(32, 32), conv(32, 64, 2), conv(64, 64), conv(64, width, 2), conv(width, width),
-            nn.AdaptiveAvgPool2d(1),
+            nn.Conv1d(state_size, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv1d(width, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv1d(width, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
         )
-        self.project = nn.Linear(width, width)
+        self.project = nn.Linear(width * ((context + 3) // 4), width)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.project(self.layers(mel).flatten(1)))
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.project(self.layers(states).flatten(1)))
 
 
 class LipNet(nn.Module):
-    """(masked target crop, reference crop, mel window) -> full crop with the mouth drawn in."""
+    """(background crop with the mouth region masked, reference crops, speech window) -> crop with a mouth."""
 
     def __init__(self):
         super().__init__()
-        self.enc1 = conv(6, 16)  # 96
+        self.enc1 = conv(3 + 3 * REFERENCES, 16)  # 96
         self.enc2 = nn.Sequential(conv(16, 32, 2), conv(32, 32))  # 48
         self.enc3 = conv(32, 64, 2)  # 24
         self.enc4 = conv(64, 128, 2)  # 12
@@ -49,13 +57,13 @@ class LipNet(nn.Module):
         self.out = nn.Conv2d(16, 3, 1)
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
-    def forward(self, masked: torch.Tensor, reference: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(torch.cat([masked, reference], 1))
+    def forward(self, masked: torch.Tensor, references: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(torch.cat([masked, references], 1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.enc5(e4)
-        sound = self.audio(mel)[:, :, None, None].expand(-1, -1, e5.shape[2], e5.shape[3])
+        sound = self.audio(states)[:, :, None, None].expand(-1, -1, e5.shape[2], e5.shape[3])
         x = self.fuse(torch.cat([e5, sound], 1))
         x = self.dec4(torch.cat([self.up(x), e4], 1))
         x = self.dec3(torch.cat([self.up(x), e3], 1))
