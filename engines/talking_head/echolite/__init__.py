@@ -1,8 +1,9 @@
 """EchoLite: the embedded talking-head model, trained per person on a plain CPU in minutes.
 
 Pipeline: track the face (dlib landmarks) -> find and undo the audio's delay against the lips ->
-pose-normalised lower-face crops -> a small U-Net learns (surroundings from another frame,
-reference mouths, Whisper encoder states of the speech) -> mouth -> renders loop the person's own
+pose-normalised lower-face crops -> a ridge regression maps Whisper encoder states of the speech
+to mouth landmarks, and a small U-Net learns to paint a drawn mouth shape (surroundings from another
+frame, two real reference mouths) -> renders loop the person's own
 clip forwards and backwards and blend the predicted mouth back in with colour matching.
 """
 from __future__ import annotations
@@ -20,10 +21,11 @@ from engines.talking_head.base import QualityReport, RenderResult, TrainParams, 
 from engines.talking_head.echolite import model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate
 from engines.talking_head.echolite.model import MouthModel, normalise
+from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
 from engines.talking_head.echolite.prepare import FPS, prepare
 from engines.talking_head.echolite.quality import check_video
 from engines.talking_head.echolite.render import render
-from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, fit, to_tensor
+from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, estimate_seconds, fit, to_tensor
 
 MODEL_TYPE = "EchoLite"
 # Where in the sorted lip openings of the training frames the reference mouths are taken.
@@ -55,13 +57,17 @@ class EchoLiteEngine:
     def check_video(self, video_path: Path) -> QualityReport:
         return check_video(Path(video_path))
 
+    def estimate_training_seconds(self, duration: float, epochs: int | None, device: str = "cpu") -> float:
+        """Expected training time for a video of `duration` seconds (shown before the job starts)."""
+        return estimate_seconds(int(duration * FPS), epochs, device)
+
     def is_model_dir(self, path: Path) -> bool:
         return model_files.is_model_dir(Path(path))
 
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
         started = time.monotonic()
         progress("check", 0.0, "checking the input video")
-        report = self.check_video(video_path)
+        report = check_video(Path(video_path), measure_delay=False)  # training measures the delay on every frame
         if not report.ok:
             raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
         device, warning = pick_device(params.device)
@@ -79,6 +85,9 @@ class EchoLiteEngine:
         windows = prepared.windows[:train_until]
         audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
         audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
+        shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
+        progress("train", 0.25, "fitting speech -> mouth shape")
+        shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
         references = reference_mouths(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
         config = {
             "width": prepared.width,
@@ -93,7 +102,7 @@ class EchoLiteEngine:
         hard_mask, _ = prepared.template.mouth_mask()
         data = TrainingData(
             crops=to_tensor(prepared.crops[:train_until]),
-            windows=torch.from_numpy(normalise(windows, audio_mean, audio_std)),
+            shapes=shapes[:train_until],
             references=to_tensor(references).flatten(0, 1),
             hard_mask=torch.from_numpy(hard_mask)[None],
         )
@@ -107,12 +116,13 @@ class EchoLiteEngine:
                               "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}
         config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
                             "face_found_share": round(float(prepared.found.mean()), 3)}
-        model_files.save(model_dir, network.cpu(), config, references, prepared.transforms[: prepared.background_frames])
+        model_files.save(model_dir, network.cpu(), shape_model, config, references, prepared.transforms[: prepared.background_frames])
 
         loaded = MouthModel.load(model_dir, device)
         metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
         metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=train_until,
-                       epochs=epochs, final_loss=round(losses[-1], 5), device=device, **prepared.delay.as_dict())
+                       epochs=epochs, final_loss=round(losses[-1], 5), device=device, **prepared.delay.as_dict(),
+                       shape_validation_r=round(shape_model.validation_r, 3))
         if metrics.get("beats_loop") is False:
             warnings.append(metrics["verdict"])
         (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

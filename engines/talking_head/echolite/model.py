@@ -12,6 +12,7 @@ import torch
 
 from engines import media
 from engines.talking_head.echolite import alignment
+from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, draw
 from engines.talking_head.echolite.network import REFERENCES, LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
 
@@ -19,10 +20,11 @@ MANIFEST = "echolite.json"
 WEIGHTS = "weights.pt"
 REFERENCE = "references.png"  # the reference crops side by side
 TRACKS = "tracks.npz"
+MOUTH_SHAPE = "mouth_shape.npz"
 FORMAT_VERSION = 2
 # Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker.
 TEMPORAL_CARRY = 0.25
-REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
+REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
 
 
 def is_model_dir(path: Path) -> bool:
@@ -34,9 +36,10 @@ def is_model_dir(path: Path) -> bool:
         return False
 
 
-def save(model_dir: Path, network: LipNet, config: dict, references: np.ndarray, transforms: np.ndarray) -> None:
+def save(model_dir: Path, network: LipNet, shape: MouthShapePredictor, config: dict, references: np.ndarray, transforms: np.ndarray) -> None:
     """`references`: (REFERENCES, CROP, CROP, 3) uint8."""
     torch.save(network.state_dict(), model_dir / WEIGHTS)
+    shape.save(model_dir / MOUTH_SHAPE)
     cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(np.concatenate(list(references), axis=1), cv2.COLOR_RGB2BGR))
     np.savez_compressed(model_dir / TRACKS, transforms=transforms)
     (model_dir / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, **config}, indent=2))
@@ -52,6 +55,7 @@ class MouthModel:
     """A loaded model: predicts crop-space mouths and blends them into frames."""
 
     network: LipNet
+    shape: MouthShapePredictor
     config: dict
     template: alignment.Template
     references: torch.Tensor  # (3 * REFERENCES, CROP, CROP)
@@ -65,13 +69,13 @@ class MouthModel:
     model_dir: Path | None = None
 
     @classmethod
-    def build(cls, network: LipNet, config: dict, references: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
+    def build(cls, network: LipNet, shape: MouthShapePredictor, config: dict, references: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
         template = alignment.Template.from_dict(config["template"])
         hard, soft = template.mouth_mask()
         # Where the blend fades out: colour is matched to the frame there.
         band = np.clip(cv2.dilate(hard, np.ones((9, 9), np.uint8)) - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
         stacked = torch.from_numpy(np.concatenate(list(references), axis=2)).permute(2, 0, 1).float().div(255.0).to(device)
-        return cls(network.to(device).eval(), config, template, stacked, transforms, hard, soft, band,
+        return cls(network.to(device).eval(), shape, config, template, stacked, transforms, hard, soft, band,
                    np.array(config["audio_mean"], np.float32), np.array(config["audio_std"], np.float32), device, model_dir)
 
     @classmethod
@@ -84,7 +88,8 @@ class MouthModel:
         side_by_side = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
         references = np.stack(np.split(side_by_side, REFERENCES, axis=1))
         transforms = np.load(model_dir / TRACKS)["transforms"]
-        return cls.build(network, config, references, transforms, device, model_dir)
+        shape = MouthShapePredictor.load(model_dir / MOUTH_SHAPE)
+        return cls.build(network, shape, config, references, transforms, device, model_dir)
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         return normalise(windows, self.audio_mean, self.audio_std)
@@ -94,8 +99,8 @@ class MouthModel:
         """Mouths for (B, CROP, CROP, 3) background crops and their speech windows."""
         target = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0).to(self.device)
         keep = torch.from_numpy(1 - self.hard_mask).to(self.device)
-        states = torch.from_numpy(self.normalise(windows)).to(self.device)
-        output = self.network(target * keep, self.references.expand(len(crops), -1, -1, -1), states)
+        shapes = torch.from_numpy(draw(self.shape.predict(self.normalise(windows)), crops.shape[1])).to(self.device)
+        output = self.network(target * keep, self.references.expand(len(crops), -1, -1, -1), shapes)
         return (output.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
 
     def compose(self, frames: list[np.ndarray], transforms: np.ndarray, windows: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:

@@ -1,4 +1,4 @@
-"""The personal audio -> mouth network: a small U-Net conditioned on a speech window.
+"""The personal mouth painter: a small U-Net that draws a given mouth shape in the person's texture.
 
 Sized for CPUs: one thin layer at full crop resolution, the width where the maps are small
 (~85 training samples/s and ~300 frames/s inference on 2 cores at 96x96).
@@ -8,10 +8,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engines.talking_head.echolite.features import CONTEXT, STATE_SIZE
 
 # Real mouths the network copies texture from: one closed, one open (teeth showing when the person shows them).
 REFERENCES = 2
+SHAPE_CHANNELS = 2  # lips and mouth opening, drawn from the predicted mouth points
 
 
 def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
@@ -22,34 +22,17 @@ def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
-class AudioEncoder(nn.Module):
-    """(B, STATE_SIZE, CONTEXT) Whisper encoder states -> one vector; keeps their order in time."""
-
-    def __init__(self, width: int = 128, state_size: int = STATE_SIZE, context: int = CONTEXT):
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Conv1d(state_size, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv1d(width, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv1d(width, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
-        )
-        self.project = nn.Linear(width * ((context + 3) // 4), width)
-
-    def forward(self, states: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.project(self.layers(states).flatten(1)))
-
-
 class LipNet(nn.Module):
-    """(background crop with the mouth region masked, reference crops, speech window) -> crop with a mouth."""
+    """(background crop with the mouth region masked, reference crops, drawn mouth shape) -> crop with a mouth."""
 
     def __init__(self):
         super().__init__()
-        self.enc1 = conv(3 + 3 * REFERENCES, 16)  # 96
+        self.enc1 = conv(3 + 3 * REFERENCES + SHAPE_CHANNELS, 16)  # 96
         self.enc2 = nn.Sequential(conv(16, 32, 2), conv(32, 32))  # 48
         self.enc3 = conv(32, 64, 2)  # 24
         self.enc4 = conv(64, 128, 2)  # 12
         self.enc5 = conv(128, 128, 2)  # 6
-        self.audio = AudioEncoder(128)
-        self.fuse = conv(256, 128)
+        self.middle = conv(128, 128)
         self.dec4 = conv(256, 128)
         self.dec3 = conv(192, 64)
         self.dec2 = conv(96, 32)
@@ -57,14 +40,13 @@ class LipNet(nn.Module):
         self.out = nn.Conv2d(16, 3, 1)
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
-    def forward(self, masked: torch.Tensor, references: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(torch.cat([masked, references], 1))
+    def forward(self, masked: torch.Tensor, references: torch.Tensor, shapes: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(torch.cat([masked, references, shapes], 1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.enc5(e4)
-        sound = self.audio(states)[:, :, None, None].expand(-1, -1, e5.shape[2], e5.shape[3])
-        x = self.fuse(torch.cat([e5, sound], 1))
+        x = self.middle(e5)
         x = self.dec4(torch.cat([self.up(x), e4], 1))
         x = self.dec3(torch.cat([self.up(x), e3], 1))
         x = self.dec2(torch.cat([self.up(x), e2], 1))

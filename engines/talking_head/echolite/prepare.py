@@ -51,10 +51,12 @@ def _frames(video: Path):
         yield frame[: even(frame.shape[0]), : even(frame.shape[1])]
 
 
-def track_faces(video: Path, expected_frames: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+def track_faces(video: Path, expected_frames: int, progress: Progress, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     tracker = FaceTracker(FaceAnalyzer())
     tracks = []
     for index, frame in enumerate(_frames(video)):
+        if max_frames is not None and index >= max_frames:
+            break
         tracks.append(tracker.update(frame))
         if index % 10 == 0:
             progress("track", min(index / max(expected_frames, 1), 1.0))
@@ -107,6 +109,14 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
     progress("audio", 1.0, f"audio delay {delay.frames:+d} frames (lip/speech r {delay.correlation:.2f})")
     return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, delay, windows,
                     background_count, holdout_start, holdout_jpegs)
+
+
+def measure_audio_delay(video: Path, seconds: float, progress: Progress) -> AudioDelay:
+    """The audio's shift against the lips over the first `seconds` of a video (the input check's preview)."""
+    frames = int(seconds * FPS)
+    tracks, found = track_faces(video, frames, progress, max_frames=frames)
+    audio = media.load_audio(video, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
+    return audio_delay(tracks, found, audio)
 
 
 def audio_delay(tracks: np.ndarray, found: np.ndarray, audio: np.ndarray) -> AudioDelay:
