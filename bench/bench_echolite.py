@@ -226,6 +226,8 @@ def real(epochs: int | None, device: str, output: Path) -> None:
     engine = create_engine("EchoLite")
     rows = {}
     for recording in RECORDINGS:
+        if not (DATA / recording["file"]).is_file():
+            raise SystemExit(f"{DATA / recording['file']} is missing: set ECHOFU_REAL_DATA to the folder of the real recordings")
         with tempfile.TemporaryDirectory() as tmp:
             rows[recording["name"]] = row = real_recording(recording, engine, epochs, device, Path(tmp))
         print(recording["name"], json.dumps(row, indent=1))

@@ -3,7 +3,7 @@
 Pipeline: track the face (dlib landmarks) -> find and undo the audio's delay against the lips ->
 pose-normalised lower-face crops -> a ridge regression maps Whisper encoder states of the speech
 to mouth landmarks, and a small U-Net learns to paint a drawn mouth shape (surroundings from another
-frame, two real reference mouths) -> renders loop the person's own
+frame, the closed mouth and the real training mouth nearest in shape as references) -> renders loop the person's own
 clip forwards and backwards and blend the predicted mouth back in with colour matching.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from engines.talking_head.base import QualityReport, RenderResult, TrainParams, 
 from engines.talking_head.echolite import model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate
 from engines.talking_head.echolite.model import MouthModel, normalise
+from engines.talking_head.echolite.exemplars import MouthExemplars
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
 from engines.talking_head.echolite.prepare import FPS, prepare
 from engines.talking_head.echolite.quality import check_video
@@ -29,7 +30,7 @@ from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, Train
 
 MODEL_TYPE = "EchoLite"
 # Where in the sorted lip openings of the training frames the reference mouths are taken.
-REFERENCE_OPENINGS = (0.1, 0.85)
+CLOSED_MOUTH_OPENING = 0.1
 
 
 def pick_device(requested: str) -> tuple[str, str]:
@@ -41,11 +42,11 @@ def pick_device(requested: str) -> tuple[str, str]:
     return "cpu", ""
 
 
-def reference_mouths(crops: np.ndarray, tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """(REFERENCES, CROP, CROP, 3): a closed and a well-open real mouth of the training frames."""
+def closed_mouth(crops: np.ndarray, tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """(CROP, CROP, 3): a closed real mouth of the training frames (the person's lips at rest)."""
     openings = np.array([mouth_opening(points) if seen else np.nan for points, seen in zip(tracks, found)])
     order = np.argsort(np.where(np.isnan(openings), np.nanmedian(openings), openings))
-    return crops[[order[int(share * (len(order) - 1))] for share in REFERENCE_OPENINGS]]
+    return crops[order[int(CLOSED_MOUTH_OPENING * (len(order) - 1))]]
 
 
 class EchoLiteEngine:
@@ -88,7 +89,8 @@ class EchoLiteEngine:
         shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
         progress("train", 0.25, "fitting speech -> mouth shape")
         shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
-        references = reference_mouths(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
+        closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
+        exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
         config = {
             "width": prepared.width,
             "height": prepared.height,
@@ -103,7 +105,9 @@ class EchoLiteEngine:
         data = TrainingData(
             crops=to_tensor(prepared.crops[:train_until]),
             shapes=shapes[:train_until],
-            references=to_tensor(references).flatten(0, 1),
+            closed_mouth=to_tensor(closed[None])[0],
+            exemplars=to_tensor(exemplars.crops),
+            nearest=torch.from_numpy(exemplars.nearest(shapes[:train_until], np.arange(train_until))),
             hard_mask=torch.from_numpy(hard_mask)[None],
         )
         epochs = params.epochs or default_epochs(train_until)
@@ -116,7 +120,7 @@ class EchoLiteEngine:
                               "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}
         config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
                             "face_found_share": round(float(prepared.found.mean()), 3)}
-        model_files.save(model_dir, network.cpu(), shape_model, config, references, prepared.transforms[: prepared.background_frames])
+        model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
 
         loaded = MouthModel.load(model_dir, device)
         metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))

@@ -13,18 +13,20 @@ import torch
 from engines import media
 from engines.talking_head.echolite import alignment
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, draw
-from engines.talking_head.echolite.network import REFERENCES, LipNet
+from engines.talking_head.echolite.exemplars import MouthExemplars
+from engines.talking_head.echolite.network import LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
 
 MANIFEST = "echolite.json"
 WEIGHTS = "weights.pt"
-REFERENCE = "references.png"  # the reference crops side by side
+REFERENCE = "closed_mouth.png"
+EXEMPLARS = "exemplars.npz"
 TRACKS = "tracks.npz"
 MOUTH_SHAPE = "mouth_shape.npz"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker.
 TEMPORAL_CARRY = 0.25
-REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
+REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, EXEMPLARS, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
 
 
 def is_model_dir(path: Path) -> bool:
@@ -36,11 +38,12 @@ def is_model_dir(path: Path) -> bool:
         return False
 
 
-def save(model_dir: Path, network: LipNet, shape: MouthShapePredictor, config: dict, references: np.ndarray, transforms: np.ndarray) -> None:
-    """`references`: (REFERENCES, CROP, CROP, 3) uint8."""
+def save(model_dir: Path, network: LipNet, shape: MouthShapePredictor, exemplars: MouthExemplars, config: dict,
+         closed_mouth: np.ndarray, transforms: np.ndarray) -> None:
     torch.save(network.state_dict(), model_dir / WEIGHTS)
     shape.save(model_dir / MOUTH_SHAPE)
-    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(np.concatenate(list(references), axis=1), cv2.COLOR_RGB2BGR))
+    exemplars.save(model_dir / EXEMPLARS)
+    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(closed_mouth, cv2.COLOR_RGB2BGR))
     np.savez_compressed(model_dir / TRACKS, transforms=transforms)
     (model_dir / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, **config}, indent=2))
 
@@ -56,9 +59,11 @@ class MouthModel:
 
     network: LipNet
     shape: MouthShapePredictor
+    exemplars: MouthExemplars
     config: dict
     template: alignment.Template
-    references: torch.Tensor  # (3 * REFERENCES, CROP, CROP)
+    closed_mouth: torch.Tensor  # (3, CROP, CROP)
+    exemplar_crops: torch.Tensor  # (K, 3, CROP, CROP)
     transforms: np.ndarray
     hard_mask: np.ndarray
     soft_mask: np.ndarray
@@ -69,13 +74,16 @@ class MouthModel:
     model_dir: Path | None = None
 
     @classmethod
-    def build(cls, network: LipNet, shape: MouthShapePredictor, config: dict, references: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
+    def build(cls, network: LipNet, shape: MouthShapePredictor, exemplars: MouthExemplars, config: dict, closed_mouth: np.ndarray,
+              transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
         template = alignment.Template.from_dict(config["template"])
         hard, soft = template.mouth_mask()
-        # Where the blend fades out: colour is matched to the frame there.
-        band = np.clip(cv2.dilate(hard, np.ones((9, 9), np.uint8)) - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
-        stacked = torch.from_numpy(np.concatenate(list(references), axis=2)).permute(2, 0, 1).float().div(255.0).to(device)
-        return cls(network.to(device).eval(), shape, config, template, stacked, transforms, hard, soft, band,
+        # Where the blend fades out, inside the painted region (the network is only trained there):
+        # colour is matched to the frame on this ring.
+        band = np.clip(hard - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
+        closed = torch.from_numpy(closed_mouth).permute(2, 0, 1).float().div(255.0).to(device)
+        crops = torch.from_numpy(exemplars.crops).permute(0, 3, 1, 2).float().div(255.0).to(device)
+        return cls(network.to(device).eval(), shape, exemplars, config, template, closed, crops, transforms, hard, soft, band,
                    np.array(config["audio_mean"], np.float32), np.array(config["audio_std"], np.float32), device, model_dir)
 
     @classmethod
@@ -85,11 +93,11 @@ class MouthModel:
         config = json.loads((model_dir / MANIFEST).read_text())
         network = LipNet()
         network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
-        side_by_side = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
-        references = np.stack(np.split(side_by_side, REFERENCES, axis=1))
+        closed_mouth = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
         transforms = np.load(model_dir / TRACKS)["transforms"]
         shape = MouthShapePredictor.load(model_dir / MOUTH_SHAPE)
-        return cls.build(network, shape, config, references, transforms, device, model_dir)
+        exemplars = MouthExemplars.load(model_dir / EXEMPLARS)
+        return cls.build(network, shape, exemplars, config, closed_mouth, transforms, device, model_dir)
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         return normalise(windows, self.audio_mean, self.audio_std)
@@ -99,8 +107,11 @@ class MouthModel:
         """Mouths for (B, CROP, CROP, 3) background crops and their speech windows."""
         target = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0).to(self.device)
         keep = torch.from_numpy(1 - self.hard_mask).to(self.device)
-        shapes = torch.from_numpy(draw(self.shape.predict(self.normalise(windows)), crops.shape[1])).to(self.device)
-        output = self.network(target * keep, self.references.expand(len(crops), -1, -1, -1), shapes)
+        predicted = self.shape.predict(self.normalise(windows))
+        shapes = torch.from_numpy(draw(predicted, crops.shape[1])).to(self.device)
+        nearest = torch.from_numpy(self.exemplars.nearest(predicted)).to(self.device)
+        references = torch.cat([self.closed_mouth.expand(len(crops), -1, -1, -1), self.exemplar_crops[nearest]], 1)
+        output = self.network(target * keep, references, shapes)
         return (output.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
 
     def compose(self, frames: list[np.ndarray], transforms: np.ndarray, windows: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 
-# Real mouths the network copies texture from: one closed, one open (teeth showing when the person shows them).
+# Real mouths the network copies texture from: the person's closed mouth, and the training mouth nearest in shape.
 REFERENCES = 2
 SHAPE_CHANNELS = 2  # lips and mouth opening, drawn from the predicted mouth points
 

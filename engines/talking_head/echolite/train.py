@@ -33,7 +33,9 @@ SHAPE_NOISE_PX = 0.6
 class TrainingData:
     crops: torch.Tensor  # (N, 3, H, W) float 0..1
     shapes: np.ndarray  # (N, 20, 2) crop-space mouth points of each frame
-    references: torch.Tensor  # (3 * REFERENCES, H, W)
+    closed_mouth: torch.Tensor  # (3, H, W)
+    exemplars: torch.Tensor  # (K, 3, H, W) real training mouths
+    nearest: torch.Tensor  # (N,) exemplar nearest in shape to each frame, not from its own moment
     hard_mask: torch.Tensor  # (1, H, W)
 
 
@@ -92,7 +94,8 @@ def fit(data: TrainingData, epochs: int, lr: float, batch_size: int, device: str
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
     mask = data.hard_mask.to(device)
     keep = 1 - mask
-    references = data.references.to(device)
+    closed = data.closed_mouth.to(device)
+    exemplars = data.exemplars.to(device)
     losses: list[float] = []
     started = time.monotonic()
     network.train()
@@ -108,7 +111,8 @@ def fit(data: TrainingData, epochs: int, lr: float, batch_size: int, device: str
             # Predicted shapes at render time are smoother than tracked ones: a little noise keeps the painter tolerant.
             noisy = data.shapes[index.numpy()] + rng.normal(0, SHAPE_NOISE_PX, (len(index), 1, 2)) + rng.normal(0, SHAPE_NOISE_PX / 2, (len(index), 20, 2))
             shapes = torch.from_numpy(draw(noisy, data.crops.shape[-1])).to(device)
-            predicted = network(context * keep, references.expand(len(index), -1, -1, -1), shapes)
+            references = torch.cat([closed.expand(len(index), -1, -1, -1), exemplars[data.nearest[index]]], 1)
+            predicted = network(context * keep, references, shapes)
             loss = mouth_loss(predicted, target, mask)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
