@@ -20,7 +20,7 @@ from engines.talking_head.echolite.mouth_shape import draw
 from engines.talking_head.echolite.network import LipNet
 
 # Without an explicit epoch count, train for about this many samples (a few minutes on 2 cores).
-DEFAULT_SAMPLE_BUDGET = 16000
+DEFAULT_SAMPLE_BUDGET = 13000
 MIN_EPOCHS, MAX_EPOCHS = 3, 60
 DEFAULT_LR = 2e-3
 DEFAULT_BATCH = 32
