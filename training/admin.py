@@ -6,29 +6,54 @@ from training.models import TalkingHeadModel
 
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "sync", "present", "created_at")
+    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "beats_loop",
+                    "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
     search_fields = ("name", "person")
-    readonly_fields = ("metrics", "warnings", "params", "directory_link", "created_at")
+    readonly_fields = ("verdict", "metrics", "warnings", "params", "directory_link", "created_at")
 
     @admin.display(description="size", ordering="size")
     def model_size(self, obj):
         return human_size(obj.size)
 
+    @staticmethod
+    def _versus_loop(obj, key: str, template: str) -> str:
+        """The model's figure next to the plain loop of training frames, e.g. '0.81 (loop 0.72)'."""
+        value, loop = obj.metrics.get(key), obj.metrics.get(f"loop_{key}")
+        if value is None:
+            return "-"
+        return template.format(value) + ("" if loop is None else " (loop " + template.format(loop) + ")")
+
     @admin.display(description="mouth PSNR")
     def psnr(self, obj):
-        value = obj.metrics.get("mouth_psnr")
-        return "-" if value is None else f"{value:.1f} dB"
+        return self._versus_loop(obj, "mouth_psnr", "{:.1f} dB")
 
     @admin.display(description="mouth SSIM")
     def ssim(self, obj):
-        value = obj.metrics.get("mouth_ssim")
-        return "-" if value is None else f"{value:.3f}"
+        return self._versus_loop(obj, "mouth_ssim", "{:.3f}")
 
-    @admin.display(description="sync (corr / offset)")
-    def sync(self, obj):
-        corr, offset = obj.metrics.get("sync_correlation"), obj.metrics.get("sync_offset_frames")
-        return "-" if corr is None else f"{corr:.2f} / {offset:+d} fr"
+    @admin.display(description="LMD")
+    def lmd(self, obj):
+        return self._versus_loop(obj, "lmd", "{:.1f}")
+
+    @admin.display(description="lip-opening r")
+    def lip_r(self, obj):
+        return self._versus_loop(obj, "lip_opening_r", "{:.2f}")
+
+    @admin.display(boolean=True, description="beats loop")
+    def beats_loop(self, obj):
+        return obj.metrics.get("beats_loop")
+
+    @admin.display(description="audio delay")
+    def audio_delay(self, obj):
+        frames = obj.metrics.get("audio_delay_frames")
+        if frames is None:
+            return "-"
+        return f"{frames:+d} fr" + ("" if obj.metrics.get("audio_delay_found", True) else " (not found)")
+
+    @admin.display(description="lip sync verdict")
+    def verdict(self, obj):
+        return obj.metrics.get("verdict", "-")
 
     @admin.display(boolean=True, description="on disk")
     def present(self, obj):

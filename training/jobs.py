@@ -25,7 +25,15 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
         "requested_device": device,
         "device_warning": warning,
     }
-    return runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
+    estimate = getattr(get_engine(model_type), "estimate_training_seconds", None)
+    if estimate is not None and video.duration:
+        params["estimated_seconds"] = round(estimate(video.duration, epochs, device))
+    job = runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
+    if "estimated_seconds" in params:
+        seconds = params["estimated_seconds"]
+        Job.objects.filter(pk=job.pk).update(eta_seconds=seconds, log=f"estimated duration: about {seconds / 60:.1f} min\n")
+        job.refresh_from_db()
+    return job
 
 
 def _train_params(job: Job) -> TrainParams:

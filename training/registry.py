@@ -123,6 +123,22 @@ def model_summary(model: TalkingHeadModel) -> dict:
         "size_mb": round(model.size / (1024 * 1024), 2),
         "metrics": model.metrics,
         "warnings": model.warnings,
+        "self_evaluation": self_evaluation(model.metrics),
+    }
+
+
+def self_evaluation(metrics: dict) -> dict | None:
+    """The held-out lip-sync figures next to the plain loop of training frames, and what they mean."""
+    if "lip_opening_r" not in metrics:
+        return None
+    figures = ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r")
+    return {
+        "model": {key: metrics.get(key) for key in figures},
+        "loop": {key: metrics.get(f"loop_{key}") for key in figures},
+        "beats_loop": metrics.get("beats_loop"),
+        "verdict": metrics.get("verdict", ""),
+        "audio_delay_frames": metrics.get("audio_delay_frames"),
+        "audio_delay_found": metrics.get("audio_delay_found"),
     }
 
 

@@ -126,8 +126,13 @@ def make_talking_face_video(
     light_drift: float = 0.1,
     audio: np.ndarray | None = None,
     voice: str = "en",
+    audio_delay_frames: int = 0,
 ) -> Path:
-    """A talking-head clip whose lips follow its own soundtrack (or `audio`, 16 kHz, when given)."""
+    """A talking-head clip whose lips follow its own soundtrack (or `audio`, 16 kHz, when given).
+
+    `audio_delay_frames` > 0 makes the soundtrack trail the lips by that many frames, as in
+    recordings from phones and screen captures.
+    """
     image = face_image(size)
     analyzer = FaceAnalyzer()
     boxes = analyzer.detect(image)
@@ -136,6 +141,9 @@ def make_talking_face_video(
     frames = int(round(seconds * fps))
     sound = speech(seconds, seed, voice) if audio is None else audio
     envelope = energy_envelope(sound, fps, frames)
+    if audio_delay_frames:
+        shift = audio_delay_frames * AUDIO_RATE // fps
+        sound = np.concatenate([np.zeros(shift, sound.dtype), sound[:-shift]]) if shift > 0 else np.concatenate([sound[-shift:], np.zeros(-shift, sound.dtype)])
     generator = np.random.default_rng(seed + 1)
     phases = generator.uniform(0, 2 * np.pi, 3)
     blink_every = int(fps * generator.uniform(2.5, 4.0))

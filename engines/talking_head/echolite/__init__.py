@@ -1,8 +1,10 @@
 """EchoLite: the embedded talking-head model, trained per person on a plain CPU in minutes.
 
-Pipeline: track the face (dlib landmarks) -> pose-normalised lower-face crops -> a small
-U-Net learns crop + speech window -> mouth -> renders loop the person's own clip forwards
-and backwards and blend the predicted mouth back in with colour matching.
+Pipeline: track the face (dlib landmarks) -> find and undo the audio's delay against the lips ->
+pose-normalised lower-face crops -> a ridge regression maps Whisper encoder states of the speech
+to mouth landmarks, and a small U-Net learns to paint a drawn mouth shape (surroundings from another
+frame, the closed mouth and the real training mouth nearest in shape as references) -> renders loop the person's own
+clip forwards and backwards and blend the predicted mouth back in with colour matching.
 """
 from __future__ import annotations
 
@@ -18,19 +20,30 @@ from engines.face_tracking import mouth_opening
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head.echolite import model as model_files
-from engines.talking_head.echolite.evaluate import self_evaluate
-from engines.talking_head.echolite.model import MouthModel
+from engines.talking_head.echolite.holdout import self_evaluate
+from engines.talking_head.echolite.model import MouthModel, normalise
+from engines.talking_head.echolite.exemplars import MouthExemplars
+from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
 from engines.talking_head.echolite.prepare import FPS, prepare
 from engines.talking_head.echolite.quality import check_video
 from engines.talking_head.echolite.render import render
-from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, fit, to_tensor
+from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, estimate_seconds, fit, to_tensor
 
 MODEL_TYPE = "EchoLite"
+# Where in the sorted lip openings of the training frames the reference mouths are taken.
+CLOSED_MOUTH_OPENING = 0.1
 
 
 def pick_device(requested: str) -> tuple[str, str]:
     """(device, warning): the shared device rule applied to the GPUs torch sees."""
     return choose_device(requested, torch.cuda.device_count() if torch.cuda.is_available() else 0)
+
+
+def closed_mouth(crops: np.ndarray, tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """(CROP, CROP, 3): a closed real mouth of the training frames (the person's lips at rest)."""
+    openings = np.array([mouth_opening(points) if seen else np.nan for points, seen in zip(tracks, found)])
+    order = np.argsort(np.where(np.isnan(openings), np.nanmedian(openings), openings))
+    return crops[order[int(CLOSED_MOUTH_OPENING * (len(order) - 1))]]
 
 
 class EchoLiteEngine:
@@ -42,13 +55,17 @@ class EchoLiteEngine:
     def check_video(self, video_path: Path) -> QualityReport:
         return check_video(Path(video_path))
 
+    def estimate_training_seconds(self, duration: float, epochs: int | None, device: str = "cpu") -> float:
+        """Expected training time for a video of `duration` seconds (shown before the job starts)."""
+        return estimate_seconds(int(duration * FPS), epochs, device)
+
     def is_model_dir(self, path: Path) -> bool:
         return model_files.is_model_dir(Path(path))
 
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
         started = time.monotonic()
         progress("check", 0.0, "checking the input video")
-        report = self.check_video(video_path)
+        report = check_video(Path(video_path), measure_delay=False)  # training measures the delay on every frame
         if not report.ok:
             raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
         device, warning = pick_device(params.device)
@@ -60,25 +77,34 @@ class EchoLiteEngine:
 
         prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25))
         train_until = prepared.holdout_start
+        if not prepared.delay.found:
+            warnings.append(prepared.delay.warning())
+            progress("audio", 1.0, "warning: " + prepared.delay.warning())
         windows = prepared.windows[:train_until]
-        mel_mean = windows.mean(axis=(0, 1, 3))
-        mel_std = windows.std(axis=(0, 1, 3)) + 1e-3
-        openings = np.array([mouth_opening(points) for points in prepared.tracks[:train_until]])
-        reference = prepared.crops[int(np.argsort(openings)[int(0.75 * (len(openings) - 1))])]
+        audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
+        audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
+        shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
+        progress("train", 0.25, "fitting speech -> mouth shape")
+        shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
+        closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
+        exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
         config = {
             "width": prepared.width,
             "height": prepared.height,
             "fps": FPS,
             "template": prepared.template.to_dict(),
-            "mel_mean": mel_mean.tolist(),
-            "mel_std": mel_std.tolist(),
+            "audio_mean": audio_mean.tolist(),
+            "audio_std": audio_std.tolist(),
+            **prepared.delay.as_dict(),
             "background_frames": prepared.background_frames,
         }
         hard_mask, _ = prepared.template.mouth_mask()
         data = TrainingData(
             crops=to_tensor(prepared.crops[:train_until]),
-            windows=torch.from_numpy((windows - mel_mean[None, None, :, None]) / mel_std[None, None, :, None]),
-            reference=to_tensor(reference[None])[0],
+            shapes=shapes[:train_until],
+            closed_mouth=to_tensor(closed[None])[0],
+            exemplars=to_tensor(exemplars.crops),
+            nearest=torch.from_numpy(exemplars.nearest(shapes[:train_until], np.arange(train_until))),
             hard_mask=torch.from_numpy(hard_mask)[None],
         )
         epochs = params.epochs or default_epochs(train_until)
@@ -91,12 +117,15 @@ class EchoLiteEngine:
                               "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}
         config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
                             "face_found_share": round(float(prepared.found.mean()), 3)}
-        model_files.save(model_dir, network.cpu(), config, reference, prepared.transforms[: prepared.background_frames])
+        model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
 
         loaded = MouthModel.load(model_dir, device)
         metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
         metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=train_until,
-                       epochs=epochs, final_loss=round(losses[-1], 5), device=device)
+                       epochs=epochs, final_loss=round(losses[-1], 5), device=device, **prepared.delay.as_dict(),
+                       shape_validation_r=round(shape_model.validation_r, 3))
+        if metrics.get("beats_loop") is False:
+            warnings.append(metrics["verdict"])
         (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (model_dir / "quality.json").write_text(json.dumps({"warnings": warnings, "stats": report.stats}, indent=2))
         progress("package", 1.0, f"self-evaluation: {metrics}")

@@ -1,22 +1,34 @@
-"""Self-evaluation on held-out frames: mouth PSNR/SSIM against the real frames, and audio-mouth sync."""
+"""Lip-sync quality on full frames, measured the way an outside observer would.
+
+Both videos get their own dlib 68-point landmarks on the full frames (never the model's tracks or
+crops); each frame is aligned to one canonical face by the points that do not move with the mouth
+(eye corners, nose), and the mouths are compared there: SSIM and PSNR of the mouth region, the
+landmark distance of the mouth points (LMD, in 1/1000 of the face width), and the correlation of
+the inner-lip opening over time. The same figures for the plain loop of training frames show what
+the model adds.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
 
 import cv2
 import numpy as np
 
-from engines.face_tracking import FaceAnalyzer, box_from_landmarks, mouth_opening
-from engines.progress import Progress
-from engines.talking_head.echolite import features
-from engines.talking_head.echolite.model import MouthModel
-from engines.talking_head.echolite.prepare import FPS, Prepared, unjpeg
+from engines.face_tracking import FaceAnalyzer, FaceTracker, mouth_opening
+from engines.progress import Progress, no_progress
+from engines.talking_head.echolite.sync import best_lag, lagged_correlation
 
-MAX_OFFSET = 5
-BATCH = 16
+STILL_POINTS = [27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45]
+MOUTH_POINTS = list(range(48, 68))
+CANVAS = 256
+FACE_WIDTH = 160.0  # canonical distance between the jaw ends (points 0 and 16), px
+MOUTH_MARGIN = 0.25  # of the mouth box, on each side
+MAX_LAG = 5
 
 
-def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    weight = np.broadcast_to(mask[..., None], a.shape)
-    mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2 * weight).sum() / max(weight.sum(), 1))
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
     return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
 
 
@@ -31,52 +43,109 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(index.mean())
 
 
-def best_lag(energy: np.ndarray, opening: np.ndarray, max_offset: int = MAX_OFFSET) -> tuple[float, int]:
-    """(correlation, offset): offset k > 0 means the mouth moves k frames after the sound."""
-    best = (-1.0, 0)
-    for offset in range(-max_offset, max_offset + 1):
-        a = energy[max(0, -offset): len(energy) - max(0, offset)]
-        b = opening[max(0, offset): len(opening) - max(0, -offset)]
-        if len(a) > 3 and a.std() > 0 and b.std() > 0:
-            correlation = float(np.corrcoef(a, b)[0, 1])
-            if correlation > best[0]:
-                best = (correlation, offset)
-    return best
+def landmarks(frames: Iterable[np.ndarray], analyzer: FaceAnalyzer) -> list[np.ndarray | None]:
+    tracker = FaceTracker(analyzer)
+    return [tracker.update(frame) for frame in frames]
 
 
-def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> dict:
-    held = range(prepared.holdout_start, prepared.frame_count)
-    if len(held) < 10:
-        return {"holdout_frames": len(held)}
-    analyzer = FaceAnalyzer()
-    bbox = np.argwhere(model.hard_mask > 0)
-    (y0, x0), (y1, x1) = bbox.min(0), bbox.max(0) + 1
-    psnrs, ssims, rendered_opening, real_opening = [], [], [], []
-    previous = None
-    for start in range(0, len(held), BATCH):
-        indices = list(held[start: start + BATCH])
-        frames = [unjpeg(prepared.holdout_jpegs[i - prepared.holdout_start]) for i in indices]
-        real_crops = prepared.crops[indices]
-        mouths = model.predict(real_crops, prepared.windows[indices])
-        for real, mouth in zip(real_crops, mouths):
-            psnrs.append(psnr(mouth, real, model.hard_mask))
-            gray = [cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY) for image in (mouth, real)]
-            ssims.append(ssim(*gray))
-        frames, previous = model.compose(frames, prepared.transforms[indices], prepared.windows[indices], previous)
-        for index, frame in zip(indices, frames):
-            points = analyzer.landmarks(frame, box_from_landmarks(prepared.tracks[index]))
-            rendered_opening.append(mouth_opening(points))
-            real_opening.append(mouth_opening(prepared.tracks[index]))
-        progress("evaluate", min((start + BATCH) / len(held), 1.0))
-    energy = features.frame_energy(prepared.audio, prepared.frame_count, FPS)[prepared.holdout_start:]
-    correlation, offset = best_lag(energy, np.array(rendered_opening))
-    real_correlation, real_offset = best_lag(energy, np.array(real_opening))
-    return {
-        "holdout_frames": len(held),
-        "mouth_psnr": round(float(np.mean(psnrs)), 2),
-        "mouth_ssim": round(float(np.mean(ssims)), 4),
-        "sync_correlation": round(correlation, 3),
-        "sync_offset_frames": offset,
-        "real_sync_correlation": round(real_correlation, 3),
-        "real_sync_offset_frames": real_offset,
-    }
+def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32), method=cv2.LMEDS)
+    return matrix if matrix is not None else np.eye(2, 3)
+
+
+def _canonical_face(points: list[np.ndarray]) -> np.ndarray:
+    """The mean real face, scaled to FACE_WIDTH and centred on the canvas."""
+    first = points[0]
+    aligned = [cv2.transform(p[None], _similarity(p[STILL_POINTS], first[STILL_POINTS]))[0] for p in points]
+    mean = np.mean(aligned, axis=0)
+    mean = (mean - mean.mean(0)) * FACE_WIDTH / np.linalg.norm(mean[16] - mean[0])
+    return (mean + CANVAS / 2).astype(np.float32)
+
+
+@dataclass
+class LipFigures:
+    mouth_ssim: float
+    mouth_psnr: float
+    lmd: float
+    lip_opening_r: float
+    lip_opening_lag: int  # best lag of the opening correlation; 0 when the lips are on time
+    frames: int
+    opening: np.ndarray  # inner-lip opening per frame of the compared video, NaN where no face was found
+
+    def as_dict(self, prefix: str = "") -> dict:
+        return {f"{prefix}mouth_ssim": round(self.mouth_ssim, 4), f"{prefix}mouth_psnr": round(self.mouth_psnr, 2),
+                f"{prefix}lmd": round(self.lmd, 2), f"{prefix}lip_opening_r": round(self.lip_opening_r, 3),
+                f"{prefix}lip_opening_lag_frames": self.lip_opening_lag}
+
+
+class MouthComparison:
+    """Compares videos of a face with the real frames they stand in for."""
+
+    def __init__(self, real_frames: list[np.ndarray], analyzer: FaceAnalyzer | None = None):
+        self.analyzer = analyzer or FaceAnalyzer()
+        self.real = real_frames
+        self.real_points = landmarks(real_frames, self.analyzer)
+        found = [points for points in self.real_points if points is not None]
+        if len(found) < max(4, len(real_frames) // 2):
+            raise ValueError("no face found in most of the real frames")
+        self.canonical = _canonical_face(found)
+        mouth = self.canonical[MOUTH_POINTS]
+        low, high = mouth.min(0), mouth.max(0)
+        margin = (high - low) * MOUTH_MARGIN
+        (self.x0, self.y0), (self.x1, self.y1) = np.floor(low - margin).astype(int), np.ceil(high + margin).astype(int)
+        self.real_mouths = [self._mouth(frame, points) for frame, points in zip(real_frames, self.real_points)]
+        self.real_opening = np.array([mouth_opening(p) if p is not None else np.nan for p in self.real_points])
+
+    def _align(self, points: np.ndarray) -> np.ndarray:
+        return _similarity(points[STILL_POINTS], self.canonical[STILL_POINTS])
+
+    def _mouth(self, frame: np.ndarray, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(canonical mouth image, canonical mouth landmarks)."""
+        if points is None:
+            return None
+        matrix = self._align(points)
+        canvas = cv2.warpAffine(frame, matrix, (CANVAS, CANVAS), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        return canvas[self.y0: self.y1, self.x0: self.x1], cv2.transform(points[None], matrix)[0][MOUTH_POINTS]
+
+    def compare(self, frames: list[np.ndarray], progress: Progress = no_progress) -> LipFigures:
+        if len(frames) != len(self.real):
+            raise ValueError(f"{len(frames)} frames to compare with {len(self.real)} real ones")
+        points = landmarks(frames, self.analyzer)
+        ssims, psnrs, distances = [], [], []
+        opening = np.full(len(frames), np.nan)
+        for index, (frame, found, real) in enumerate(zip(frames, points, self.real_mouths)):
+            if found is None or real is None:
+                continue
+            image, mouth = self._mouth(frame, found)
+            ssims.append(ssim(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.cvtColor(real[0], cv2.COLOR_RGB2GRAY)))
+            psnrs.append(psnr(image, real[0]))
+            distances.append(float(np.linalg.norm(mouth - real[1], axis=1).mean()) / FACE_WIDTH * 1000)
+            opening[index] = mouth_opening(found)
+            if index % 25 == 0:
+                progress("evaluate", index / len(frames))
+        if not ssims:
+            raise ValueError("no face found in the frames to compare")
+        both = ~np.isnan(opening) & ~np.isnan(self.real_opening)
+        _, lag = best_lag(self.real_opening[both], opening[both], MAX_LAG)
+        return LipFigures(float(np.mean(ssims)), float(np.mean(psnrs)), float(np.mean(distances)),
+                          lagged_correlation(self.real_opening[both], opening[both], 0), lag, int(both.sum()), opening)
+
+
+def speech_correlation(frames_opening: np.ndarray, energy: np.ndarray) -> tuple[float, int]:
+    """(correlation, lag) of lip opening with the loudness of the speech it goes with."""
+    return best_lag(np.asarray(frames_opening, np.float64), np.asarray(energy, np.float64), MAX_LAG)
+
+
+def openings(frames: list[np.ndarray], analyzer: FaceAnalyzer) -> np.ndarray:
+    """Inner-lip opening per frame (NaN where no face is found)."""
+    return np.array([mouth_opening(p) if p is not None else np.nan for p in landmarks(frames, analyzer)])
+
+
+def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, str]:
+    """Whether the lips beat the plain loop of training frames, in words a user can act on."""
+    beats = model.lmd < loop.lmd and model.lip_opening_r > loop.lip_opening_r + 0.05
+    if beats:
+        return True, (f"the lips follow the speech better than the looped training frames (lip-opening r "
+                      f"{model.lip_opening_r:.2f} vs {loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f})")
+    return False, (f"the lips do not beat the looped training frames (lip-opening r {model.lip_opening_r:.2f} vs "
+                   f"{loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f}): train longer or on a clearer video")

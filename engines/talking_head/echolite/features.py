@@ -1,44 +1,91 @@
-"""Audio features aligned to video frames: log-mel windows centred on each frame."""
+"""Audio features aligned to video frames: Whisper encoder states around each frame, and loudness.
+
+The encoder of the packaged offline Whisper (base, CTranslate2) was trained on many voices to
+carry what is said rather than who says it, so a mouth learned from one person's voice follows
+a cloned voice or another speaker too. It gives 50 states a second (two per 25 fps frame).
+"""
 from __future__ import annotations
 
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
-import torch
-import torchaudio
+
+from engines import packaged_whisper
 
 SAMPLE_RATE = 16000
-HOP = 160  # 10 ms: 4 mel frames per 25 fps video frame
-WINDOW = 400
-N_MELS = 80
-CONTEXT = 32  # mel frames per window: 0.32 s of sound around the frame
+STATES_PER_SECOND = 50
+STATE_SIZE = 512
+CHUNK_SECONDS = 30  # Whisper's fixed input length
+CHUNK_STEP_SECONDS = 24  # chunks overlap by 6 s; each keeps its middle, away from the padded edges
+# Encoder states per frame window: 0.48 s of speech, centred a little after the frame because the
+# encoder's states trail the sound they describe (measured: best linear fit to lip opening at +2..+3 frames).
+CONTEXT = 24
+CONTEXT_DELAY_STATES = 4
+WHISPER_SIZE = "base"
+CACHE_ENV = "ECHOFU_WEIGHTS_CACHE"
 
-_FILTERS = torchaudio.functional.melscale_fbanks(
-    n_freqs=WINDOW // 2 + 1, f_min=55.0, f_max=7600.0, n_mels=N_MELS, sample_rate=SAMPLE_RATE, norm="slaney", mel_scale="slaney"
-)
-
-
-def log_mel(audio: np.ndarray) -> np.ndarray:
-    """(mel frames, N_MELS) log-mel spectrogram of 16 kHz mono audio."""
-    signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    if signal.numel() < WINDOW:
-        signal = torch.nn.functional.pad(signal, (0, WINDOW - signal.numel()))
-    spectrum = torch.stft(signal, n_fft=WINDOW, hop_length=HOP, win_length=WINDOW, window=torch.hann_window(WINDOW), return_complex=True)
-    power = spectrum.abs().pow(2).T  # (frames, freqs)
-    return torch.log(power @ _FILTERS + 1e-6).numpy().astype(np.float32)
+_lock = threading.Lock()
 
 
-def frame_windows(mel: np.ndarray, frame_count: int, fps: float) -> np.ndarray:
-    """(frame_count, 1, N_MELS, CONTEXT) windows, each centred on the middle of its video frame."""
-    mels_per_second = SAMPLE_RATE / HOP
-    padded = np.pad(mel, ((CONTEXT, CONTEXT), (0, 0)), mode="edge") if len(mel) else np.zeros((2 * CONTEXT, N_MELS), np.float32)
-    windows = np.empty((frame_count, 1, N_MELS, CONTEXT), dtype=np.float32)
-    for index in range(frame_count):
-        center = int(round((index + 0.5) / fps * mels_per_second)) + CONTEXT
-        windows[index, 0] = padded[center - CONTEXT // 2: center + CONTEXT // 2].T
-    return windows
+def weights_cache() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "echofu")
+
+
+@lru_cache(maxsize=1)
+def _encoder(threads: int):
+    import ctranslate2
+
+    directory = packaged_whisper.model_dir(weights_cache(), WHISPER_SIZE)
+    return ctranslate2.models.Whisper(str(directory), device="cpu", compute_type="int8", intra_threads=threads)
+
+
+@lru_cache(maxsize=1)
+def _extractor():
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    return FeatureExtractor(feature_size=80)
+
+
+def encoder_states(audio: np.ndarray) -> np.ndarray:
+    """(T, STATE_SIZE) float16 Whisper encoder states of 16 kHz mono audio, 50 per second."""
+    import ctranslate2
+
+    chunk, step = CHUNK_SECONDS * SAMPLE_RATE, CHUNK_STEP_SECONDS * SAMPLE_RATE
+    total = max(1, int(np.ceil(len(audio) / SAMPLE_RATE * STATES_PER_SECOND)))
+    states = np.zeros((total, STATE_SIZE), np.float16)
+    margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
+    with _lock:  # one CTranslate2 model per process, used by one caller at a time
+        encoder = _encoder(min(2, os.cpu_count() or 1))
+        start = 0
+        while True:
+            piece = np.asarray(audio[start: start + chunk], np.float32)
+            mel = _extractor()(np.pad(piece, (0, chunk - len(piece))), padding=0)[:, : CHUNK_SECONDS * 100]
+            output = np.asarray(encoder.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))))[0]
+            first = start // SAMPLE_RATE * STATES_PER_SECOND
+            keep_from = 0 if start == 0 else margin
+            last = start + chunk >= len(audio)
+            keep_to = len(output) if last else len(output) - margin
+            span = states[first + keep_from: first + keep_to]
+            span[:] = output[keep_from: keep_from + len(span)]
+            if last:
+                break
+            start += step
+    return states
+
+
+def frame_windows(states: np.ndarray, frame_count: int, fps: float, offset_frames: int = 0) -> np.ndarray:
+    """(frame_count, STATE_SIZE, CONTEXT) float16 windows; frame i reads the sound of frame i + offset_frames."""
+    per_frame = STATES_PER_SECOND / fps
+    centres = np.round((np.arange(frame_count) + offset_frames + 0.5) * per_frame).astype(int) + CONTEXT_DELAY_STATES
+    index = np.clip(centres[:, None] + np.arange(-CONTEXT // 2, CONTEXT // 2)[None], 0, len(states) - 1)
+    return np.ascontiguousarray(states[index].transpose(0, 2, 1))
 
 
 def frame_energy(audio: np.ndarray, frame_count: int, fps: float) -> np.ndarray:
-    """Loudness (dB) of the audio under each video frame, for the sync measurement."""
+    """Loudness (dB) of the audio under each video frame, for the sync measurements."""
     hop = SAMPLE_RATE / fps
     energy = np.empty(frame_count, dtype=np.float32)
     for index in range(frame_count):

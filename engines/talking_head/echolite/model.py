@@ -13,17 +13,21 @@ import torch
 from engines import media
 from engines.talking_head.base import ModelDamaged
 from engines.talking_head.echolite import alignment
+from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, draw
+from engines.talking_head.echolite.exemplars import MouthExemplars
 from engines.talking_head.echolite.network import LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
 
 MANIFEST = "echolite.json"
 WEIGHTS = "weights.pt"
-REFERENCE = "reference.png"
+REFERENCE = "closed_mouth.png"
+EXEMPLARS = "exemplars.npz"
 TRACKS = "tracks.npz"
-FORMAT_VERSION = 1
+MOUTH_SHAPE = "mouth_shape.npz"
+FORMAT_VERSION = 3
 # Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker.
 TEMPORAL_CARRY = 0.25
-REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, TRACKS, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
+REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, EXEMPLARS, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE, BACKGROUND_REVERSED_FILE)
 
 
 def is_model_dir(path: Path) -> bool:
@@ -35,11 +39,19 @@ def is_model_dir(path: Path) -> bool:
         return False
 
 
-def save(model_dir: Path, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray) -> None:
+def save(model_dir: Path, network: LipNet, shape: MouthShapePredictor, exemplars: MouthExemplars, config: dict,
+         closed_mouth: np.ndarray, transforms: np.ndarray) -> None:
     torch.save(network.state_dict(), model_dir / WEIGHTS)
-    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(reference, cv2.COLOR_RGB2BGR))
+    shape.save(model_dir / MOUTH_SHAPE)
+    exemplars.save(model_dir / EXEMPLARS)
+    cv2.imwrite(str(model_dir / REFERENCE), cv2.cvtColor(closed_mouth, cv2.COLOR_RGB2BGR))
     np.savez_compressed(model_dir / TRACKS, transforms=transforms)
     (model_dir / MANIFEST).write_text(json.dumps({"format": FORMAT_VERSION, **config}, indent=2))
+
+
+def normalise(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(N, STATE_SIZE, CONTEXT) speech windows scaled per state channel, float32."""
+    return ((windows.astype(np.float32) - mean[None, :, None]) / std[None, :, None]).astype(np.float32)
 
 
 @dataclass
@@ -47,27 +59,33 @@ class MouthModel:
     """A loaded model: predicts crop-space mouths and blends them into frames."""
 
     network: LipNet
+    shape: MouthShapePredictor
+    exemplars: MouthExemplars
     config: dict
     template: alignment.Template
-    reference: torch.Tensor
+    closed_mouth: torch.Tensor  # (3, CROP, CROP)
+    exemplar_crops: torch.Tensor  # (K, 3, CROP, CROP)
     transforms: np.ndarray
     hard_mask: np.ndarray
     soft_mask: np.ndarray
     band: np.ndarray
-    mel_mean: np.ndarray
-    mel_std: np.ndarray
+    audio_mean: np.ndarray
+    audio_std: np.ndarray
     device: str
     model_dir: Path | None = None
 
     @classmethod
-    def build(cls, network: LipNet, config: dict, reference: np.ndarray, transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
+    def build(cls, network: LipNet, shape: MouthShapePredictor, exemplars: MouthExemplars, config: dict, closed_mouth: np.ndarray,
+              transforms: np.ndarray, device: str, model_dir: Path | None = None) -> "MouthModel":
         template = alignment.Template.from_dict(config["template"])
         hard, soft = template.mouth_mask()
-        # Where the blend fades out: colour is matched to the frame there.
-        band = np.clip(cv2.dilate(hard, np.ones((9, 9), np.uint8)) - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
-        reference_tensor = torch.from_numpy(reference).permute(2, 0, 1).float().div(255.0).to(device)
-        return cls(network.to(device).eval(), config, template, reference_tensor, transforms, hard, soft, band,
-                   np.array(config["mel_mean"], np.float32), np.array(config["mel_std"], np.float32), device, model_dir)
+        # Where the blend fades out, inside the painted region (the network is only trained there):
+        # colour is matched to the frame on this ring.
+        band = np.clip(hard - cv2.erode(hard, np.ones((9, 9), np.uint8)), 0, 1)
+        closed = torch.from_numpy(closed_mouth).permute(2, 0, 1).float().div(255.0).to(device)
+        crops = torch.from_numpy(exemplars.crops).permute(0, 3, 1, 2).float().div(255.0).to(device)
+        return cls(network.to(device).eval(), shape, exemplars, config, template, closed, crops, transforms, hard, soft, band,
+                   np.array(config["audio_mean"], np.float32), np.array(config["audio_std"], np.float32), device, model_dir)
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
@@ -79,22 +97,27 @@ class MouthModel:
             config = json.loads((model_dir / MANIFEST).read_text())
             network = LipNet()
             network.load_state_dict(torch.load(model_dir / WEIGHTS, map_location=device, weights_only=True))
-            reference = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
+            closed_mouth = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
             transforms = np.load(model_dir / TRACKS)["transforms"]
-            return cls.build(network, config, reference, transforms, device, model_dir)
+            shape = MouthShapePredictor.load(model_dir / MOUTH_SHAPE)
+            exemplars = MouthExemplars.load(model_dir / EXEMPLARS)
+            return cls.build(network, shape, exemplars, config, closed_mouth, transforms, device, model_dir)
         except Exception as exc:  # truncated or corrupted files: say which model, not torch's internals only
             raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged (its files cannot be read: {exc}): train it again") from exc
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
-        return (windows - self.mel_mean[None, None, :, None]) / self.mel_std[None, None, :, None]
+        return normalise(windows, self.audio_mean, self.audio_std)
 
     @torch.inference_mode()
     def predict(self, crops: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """Mouths for (B, CROP, CROP, 3) background crops and their raw mel windows."""
+        """Mouths for (B, CROP, CROP, 3) background crops and their speech windows."""
         target = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0).to(self.device)
         keep = torch.from_numpy(1 - self.hard_mask).to(self.device)
-        mel = torch.from_numpy(self.normalise(windows)).to(self.device)
-        output = self.network(target * keep, self.reference.expand(len(crops), -1, -1, -1), mel)
+        predicted = self.shape.predict(self.normalise(windows))
+        shapes = torch.from_numpy(draw(predicted, crops.shape[1])).to(self.device)
+        nearest = torch.from_numpy(self.exemplars.nearest(predicted)).to(self.device)
+        references = torch.cat([self.closed_mouth.expand(len(crops), -1, -1, -1), self.exemplar_crops[nearest]], 1)
+        output = self.network(target * keep, references, shapes)
         return (output.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
 
     def compose(self, frames: list[np.ndarray], transforms: np.ndarray, windows: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:

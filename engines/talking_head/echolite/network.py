@@ -1,4 +1,4 @@
-"""The personal audio -> mouth network: a small U-Net conditioned on a speech window.
+"""The personal mouth painter: a small U-Net that draws a given mouth shape in the person's texture.
 
 Sized for CPUs: one thin layer at full crop resolution, the width where the maps are small
 (~85 training samples/s and ~300 frames/s inference on 2 cores at 96x96).
@@ -9,6 +9,11 @@ import torch
 from torch import nn
 
 
+# Real mouths the network copies texture from: the person's closed mouth, and the training mouth nearest in shape.
+REFERENCES = 2
+SHAPE_CHANNELS = 2  # lips and mouth opening, drawn from the predicted mouth points
+
+
 def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(channels_in, channels_out, 3, stride=stride, padding=1, bias=False),
@@ -17,31 +22,17 @@ def conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
-class AudioEncoder(nn.Module):
-    def __init__(self, width: int = 128):
-        super().__init__()
-        self.layers = nn.Sequential(
-            conv(1, 32, 2), conv(32, 32), conv(32, 64, 2), conv(64, 64), conv(64, width, 2), conv(width, width),
-            nn.AdaptiveAvgPool2d(1),
-        )
-        self.project = nn.Linear(width, width)
-
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.project(self.layers(mel).flatten(1)))
-
-
 class LipNet(nn.Module):
-    """(masked target crop, reference crop, mel window) -> full crop with the mouth drawn in."""
+    """(background crop with the mouth region masked, reference crops, drawn mouth shape) -> crop with a mouth."""
 
     def __init__(self):
         super().__init__()
-        self.enc1 = conv(6, 16)  # 96
+        self.enc1 = conv(3 + 3 * REFERENCES + SHAPE_CHANNELS, 16)  # 96
         self.enc2 = nn.Sequential(conv(16, 32, 2), conv(32, 32))  # 48
         self.enc3 = conv(32, 64, 2)  # 24
         self.enc4 = conv(64, 128, 2)  # 12
         self.enc5 = conv(128, 128, 2)  # 6
-        self.audio = AudioEncoder(128)
-        self.fuse = conv(256, 128)
+        self.middle = conv(128, 128)
         self.dec4 = conv(256, 128)
         self.dec3 = conv(192, 64)
         self.dec2 = conv(96, 32)
@@ -49,14 +40,13 @@ class LipNet(nn.Module):
         self.out = nn.Conv2d(16, 3, 1)
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
-    def forward(self, masked: torch.Tensor, reference: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(torch.cat([masked, reference], 1))
+    def forward(self, masked: torch.Tensor, references: torch.Tensor, shapes: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(torch.cat([masked, references, shapes], 1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.enc5(e4)
-        sound = self.audio(mel)[:, :, None, None].expand(-1, -1, e5.shape[2], e5.shape[3])
-        x = self.fuse(torch.cat([e5, sound], 1))
+        x = self.middle(e5)
         x = self.dec4(torch.cat([self.up(x), e4], 1))
         x = self.dec3(torch.cat([self.up(x), e3], 1))
         x = self.dec2(torch.cat([self.up(x), e2], 1))

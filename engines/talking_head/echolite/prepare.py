@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 
 from engines import media
-from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth
+from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth, mouth_opening
 from engines.progress import Progress
 from engines.talking_head.echolite import alignment, features
+from engines.talking_head.echolite.sync import AudioDelay, estimate_audio_delay
 
 FPS = 25
 # Backgrounds are looped back and forth; this much of the video is kept in the model for that.
@@ -33,7 +34,8 @@ class Prepared:
     transforms: np.ndarray  # (N, 2, 3) frame -> crop
     crops: np.ndarray  # (N, CROP, CROP, 3) uint8
     audio: np.ndarray  # 16 kHz mono
-    windows: np.ndarray  # (N, 1, N_MELS, CONTEXT) raw log-mel
+    delay: AudioDelay  # how far the sound trails the mouth; windows are corrected for it
+    windows: np.ndarray  # (N, STATE_SIZE, CONTEXT) float16 Whisper states, frame i with the sound that it makes
     background_frames: int
     holdout_start: int
     holdout_jpegs: list[bytes] = field(default_factory=list)
@@ -49,10 +51,12 @@ def _frames(video: Path):
         yield frame[: even(frame.shape[0]), : even(frame.shape[1])]
 
 
-def track_faces(video: Path, expected_frames: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+def track_faces(video: Path, expected_frames: int, progress: Progress, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     tracker = FaceTracker(FaceAnalyzer())
     tracks = []
     for index, frame in enumerate(_frames(video)):
+        if max_frames is not None and index >= max_frames:
+            break
         tracks.append(tracker.update(frame))
         if index % 10 == 0:
             progress("track", min(index / max(expected_frames, 1), 1.0))
@@ -98,10 +102,32 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
             writer.abort()
         raise
 
+    progress("audio", 0.0, "reading the speech")
     audio = media.load_audio(video, features.SAMPLE_RATE)
-    windows = features.frame_windows(features.log_mel(audio), count, FPS)
-    return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, windows,
+    delay = audio_delay(tracks[:holdout_start], found[:holdout_start], audio)
+    windows = features.frame_windows(features.encoder_states(audio), count, FPS, delay.frames)
+    progress("audio", 1.0, f"audio delay {delay.frames:+d} frames (lip/speech r {delay.correlation:.2f})")
+    return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, delay, windows,
                     background_count, holdout_start, holdout_jpegs)
+
+
+def measure_audio_delay(video: Path, seconds: float, progress: Progress) -> AudioDelay:
+    """The audio's shift against the lips over the first `seconds` of a video (the input check's preview)."""
+    frames = int(seconds * FPS)
+    tracks, found = track_faces(video, frames, progress, max_frames=frames)
+    audio = media.load_audio(video, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
+    return audio_delay(tracks, found, audio)
+
+
+def audio_delay(tracks: np.ndarray, found: np.ndarray, audio: np.ndarray) -> AudioDelay:
+    """The audio's shift against the lips, from the frames where a face was really found."""
+    opening = np.array([mouth_opening(points) for points in tracks])
+    energy = features.frame_energy(audio, len(tracks), FPS)
+    if found.mean() < 0.9:  # filled gaps would flatten the lip signal: use the longest tracked run
+        runs = np.split(np.arange(len(found)), np.flatnonzero(np.diff(found.astype(int))) + 1)
+        run = max((run for run in runs if found[run[0]]), key=len)
+        opening, energy = opening[run], energy[run]
+    return estimate_audio_delay(opening, energy)
 
 
 def _jpeg(frame: np.ndarray) -> bytes:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engines.face_tracking import face_stats
+from engines.progress import no_progress
 from engines.talking_head.base import QualityReport, probe_into
+from engines.talking_head.echolite.prepare import measure_audio_delay
 
 MIN_SECONDS, MAX_SECONDS = 10.0, 600.0
 MIN_ONE_FACE_SHARE = 0.5
@@ -14,9 +16,11 @@ MIN_FACE_RATIO = 0.08
 LOW_RESOLUTION = 256
 STRONG_MOTION = 0.3  # std of the face centre, in face heights
 DIM_LIGHT = 60  # mean grey level of the face
+DELAY_SECONDS = 20.0  # of the video tracked to preview the audio's delay
 
 
-def check_video(path: Path) -> QualityReport:
+def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
+    """Errors and warnings for a training video; `measure_delay` adds the audio's delay against the lips."""
     report = QualityReport()
     info = probe_into(path, report)
     if info is None:
@@ -48,4 +52,13 @@ def check_video(path: Path) -> QualityReport:
         report.warnings.append(f"strong head motion ({faces['head_motion']:.2f} face heights): expect less stable mouths")
     if 0 < faces["mean_face_brightness"] < DIM_LIGHT:
         report.warnings.append(f"dim light on the face (mean level {faces['mean_face_brightness']:.0f}/255)")
+    if measure_delay and report.ok:
+        delay = measure_audio_delay(path, DELAY_SECONDS, no_progress)
+        report.stats.update(delay.as_dict(), audio_delay_seconds=round(delay.seconds, 2))
+        if not delay.found:
+            report.warnings.append(delay.warning())
+        elif delay.frames:
+            direction = "trails" if delay.frames > 0 else "leads"
+            report.warnings.append(f"the audio {direction} the lips by {abs(delay.seconds):.2f} s ({abs(delay.frames)} frames): "
+                                   "training corrects for it")
     return report

@@ -22,7 +22,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
     if len(audio) < features.SAMPLE_RATE // 10:
         raise ValueError("the audio is shorter than 0.1 s")
     count = math.ceil(len(audio) / features.SAMPLE_RATE * FPS)
-    windows = features.frame_windows(features.log_mel(audio), count, FPS)
+    windows = features.frame_windows(features.encoder_states(audio), count, FPS)
     timings = {"features": time.monotonic() - started}
     width, height = model.config["width"], model.config["height"]
     partial = out_path.with_name(f".{out_path.name}.partial.mp4")

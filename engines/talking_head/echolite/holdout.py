@@ -1,0 +1,58 @@
+"""The self-evaluation stored with every model: the held-out tail rendered as a user would render it.
+
+The tail's own speech drives a normal render over the looped training frames; the result and the
+plain loop are both compared with the real tail frames by `evaluate.MouthComparison`, on full frames
+with their own landmarks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engines.face_tracking import FaceAnalyzer
+from engines.progress import Progress, scaled
+from engines.talking_head.echolite import evaluate, features
+from engines.talking_head.echolite.model import MouthModel
+from engines.talking_head.echolite.prepare import FPS, Prepared, unjpeg
+
+BATCH = 16
+MIN_FRAMES = 10
+
+
+def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> dict:
+    start, count = prepared.holdout_start, prepared.frame_count - prepared.holdout_start
+    if count < MIN_FRAMES:
+        return {"holdout_frames": count}
+    real = [unjpeg(data) for data in prepared.holdout_jpegs]
+    # The tail's speech, with the recording's own delay undone, so render frame t stands for real frame t.
+    windows = prepared.windows[start:]
+    loop, rendered, previous = [], [], None
+    backgrounds = list(model.backgrounds(count))
+    for first in range(0, count, BATCH):
+        batch = backgrounds[first: first + BATCH]
+        loop.extend(frame.copy() for frame, _ in batch)
+        frames, previous = model.compose([frame for frame, _ in batch], np.stack([m for _, m in batch]),
+                                         windows[first: first + len(batch)], previous)
+        rendered.extend(frames)
+        progress("evaluate", 0.3 * (first + len(batch)) / count)
+    analyzer = FaceAnalyzer()
+    comparison = evaluate.MouthComparison(real, analyzer)
+    model_figures = comparison.compare(rendered, scaled(progress, 0.3, 0.75))
+    loop_figures = comparison.compare(loop, scaled(progress, 0.75, 1.0))
+    beats, verdict = evaluate.verdict(model_figures, loop_figures)
+    energy = features.frame_energy(prepared.audio, prepared.frame_count + 2 * evaluate.MAX_LAG + abs(prepared.delay.frames), FPS)
+    aligned = energy[np.clip(np.arange(start, prepared.frame_count) + prepared.delay.frames, 0, len(energy) - 1)]
+    seen = ~np.isnan(model_figures.opening) & ~np.isnan(comparison.real_opening)
+    sync, sync_lag = evaluate.speech_correlation(model_figures.opening[seen], aligned[seen])
+    real_sync, real_lag = evaluate.speech_correlation(comparison.real_opening[seen], aligned[seen])
+    return {
+        "holdout_frames": count,
+        "evaluation": "held-out tail rendered over the looped training frames, compared on full frames with dlib 68 landmarks",
+        **model_figures.as_dict(),
+        **loop_figures.as_dict("loop_"),
+        "beats_loop": beats,
+        "verdict": verdict,
+        "sync_correlation": round(sync, 3),
+        "sync_offset_frames": sync_lag,
+        "real_sync_correlation": round(real_sync, 3),
+        "real_sync_offset_frames": real_lag,
+    }

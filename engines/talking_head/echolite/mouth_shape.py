@@ -1,0 +1,110 @@
+"""Speech -> mouth shape: the 20 dlib mouth points in crop space, predicted from Whisper states.
+
+Splitting the model in two keeps each half easy to learn from one short clip: a ridge regression
+maps what is said to where the lips are (closed form, seconds to fit), and the image network only
+has to draw a given mouth shape in this person's texture, which it learns sharply because the
+shape is no longer ambiguous to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engines.talking_head.echolite.alignment import MOUTH
+
+OUTER_LIP = list(range(0, 12))  # of the 20 mouth points: 48..59
+INNER_LIP = list(range(12, 20))  # 60..67
+POOL = 2  # neighbouring encoder states averaged: 0.04 s resolution is plenty for lip shapes
+ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+VALIDATION_SHARE = 0.15
+SMOOTH = np.array([0.25, 0.5, 0.25])
+
+
+def flatten(windows: np.ndarray) -> np.ndarray:
+    """(N, STATE_SIZE, CONTEXT) normalised windows -> (N, features)."""
+    count, size, context = windows.shape
+    return windows.reshape(count, size, context // POOL, POOL).mean(-1).reshape(count, -1).astype(np.float32)
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Weights (features, outputs) of ridge regression, solved in the sample space (fewer samples than features)."""
+    gram = x @ x.T
+    gram[np.diag_indices_from(gram)] += alpha
+    return x.T @ np.linalg.solve(gram, y)
+
+
+@dataclass
+class MouthShapePredictor:
+    weights: np.ndarray  # (features, 40)
+    feature_mean: np.ndarray
+    shape_mean: np.ndarray  # (40,)
+    alpha: float
+    validation_r: float  # correlation of predicted and real lip opening on the last training frames
+
+    @classmethod
+    def fit(cls, windows: np.ndarray, shapes: np.ndarray) -> "MouthShapePredictor":
+        """`windows` normalised (N, STATE_SIZE, CONTEXT); `shapes` (N, 20, 2) crop-space mouth points."""
+        x = flatten(windows)
+        y = shapes.reshape(len(shapes), -1).astype(np.float32)
+        split = int(len(x) * (1 - VALIDATION_SHARE))
+        best = None
+        for alpha in ALPHAS:
+            fitted = cls._fit(x[:split], y[:split], alpha, 0.0)
+            score = _opening_r(fitted.predict_flat(x[split:]), y[split:])
+            if best is None or score > best[0]:
+                best = (score, alpha)
+        return cls._fit(x, y, best[1], best[0])
+
+    @classmethod
+    def _fit(cls, x: np.ndarray, y: np.ndarray, alpha: float, validation_r: float) -> "MouthShapePredictor":
+        feature_mean, shape_mean = x.mean(0), y.mean(0)
+        weights = _ridge(x - feature_mean, y - shape_mean, alpha).astype(np.float32)
+        return cls(weights, feature_mean, shape_mean, alpha, validation_r)
+
+    def predict_flat(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.feature_mean) @ self.weights + self.shape_mean
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """(N, 20, 2) mouth points for normalised windows, smoothed over neighbouring frames."""
+        flat = self.predict_flat(flatten(windows))
+        if len(flat) >= len(SMOOTH):
+            padded = np.concatenate([flat[:1], flat, flat[-1:]])
+            flat = sum(weight * padded[index: index + len(flat)] for index, weight in enumerate(SMOOTH))
+        return flat.reshape(len(flat), -1, 2)
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, weights=self.weights, feature_mean=self.feature_mean, shape_mean=self.shape_mean,
+                            alpha=self.alpha, validation_r=self.validation_r)
+
+    @classmethod
+    def load(cls, path: Path) -> "MouthShapePredictor":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["weights"], data["feature_mean"], data["shape_mean"], float(data["alpha"]), float(data["validation_r"]))
+
+
+def _opening_r(predicted: np.ndarray, real: np.ndarray) -> float:
+    def opening(flat):
+        points = flat.reshape(len(flat), -1, 2)
+        return np.linalg.norm(points[:, 18] - points[:, 14], axis=1)  # inner lip bottom (66) - top (62)
+    a, b = opening(predicted), opening(real)
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+
+
+def crop_space_mouths(tracks: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """(N, 20, 2) mouth landmarks moved into each frame's crop."""
+    mouths = tracks[:, MOUTH].astype(np.float32)
+    return np.einsum("nij,nkj->nki", transforms[:, :, :2], mouths) + transforms[:, None, :, 2]
+
+
+def draw(shapes: np.ndarray, size: int) -> np.ndarray:
+    """(N, 2, size, size) float32 masks: the lips (outer outline) and the mouth opening (inner outline)."""
+    drawn = np.zeros((len(shapes), 2, size, size), np.uint8)
+    scale = 4  # sub-pixel polygon edges
+    for index, points in enumerate(shapes):
+        fixed = np.round(points * scale).astype(np.int32)
+        cv2.fillPoly(drawn[index, 0], [fixed[OUTER_LIP]], 255, cv2.LINE_AA, shift=2)
+        cv2.fillPoly(drawn[index, 1], [fixed[INNER_LIP]], 255, cv2.LINE_AA, shift=2)
+    return drawn.astype(np.float32) / 255.0

@@ -1,0 +1,66 @@
+"""The held-out lip-sync figures next to the loop baseline, in model-details and the admin; the estimate before a job."""
+import pytest
+from django.contrib.auth.models import User
+
+from assets.models import TrainingVideo
+from training import jobs
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+WEAK_MODEL_METRICS = {
+    "mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05,
+    "loop_mouth_ssim": 0.72, "loop_mouth_psnr": 23.7, "loop_lmd": 12.1, "loop_lip_opening_r": -0.07,
+    "beats_loop": False, "verdict": "the lips do not beat the looped training frames (lip-opening r 0.05 vs -0.07, LMD 19.0 vs 12.1)",
+    "audio_delay_frames": 6, "audio_delay_found": True,
+}
+
+
+@pytest.fixture
+def weak_model(media_root):
+    directory = media_root / "models/EchoLite/train_20250101_120000"
+    directory.mkdir(parents=True)
+    (directory / "weights.pt").write_bytes(b"\x00" * 64)
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name="train_20250101_120000", person="person",
+                                           size=64, file_count=1, metrics=WEAK_MODEL_METRICS,
+                                           warnings=[WEAK_MODEL_METRICS["verdict"]])
+
+
+def test_model_details_show_the_figures_next_to_the_loop_and_the_verdict(client, weak_model):
+    details = client.get(f"/api/model-details/EchoLite/{weak_model.name}").json()["model_details"]
+    evaluation = details["self_evaluation"]
+    assert evaluation["model"] == {"mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05}
+    assert evaluation["loop"] == {"mouth_ssim": 0.72, "mouth_psnr": 23.7, "lmd": 12.1, "lip_opening_r": -0.07}
+    assert evaluation["beats_loop"] is False and "do not beat the looped" in evaluation["verdict"]
+    assert evaluation["audio_delay_frames"] == 6
+
+
+def test_models_trained_before_the_full_frame_evaluation_have_none(client, media_root):
+    directory = media_root / "models/EchoLite/old"
+    directory.mkdir(parents=True)
+    (directory / "weights.pt").write_bytes(b"\x00")
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="old", person="old", size=1, file_count=1,
+                                    metrics={"mouth_psnr": 30.5})
+    assert client.get("/api/model-details/EchoLite/old").json()["model_details"]["self_evaluation"] is None
+
+
+def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(client, weak_model):
+    User.objects.create_superuser("curator", "curator@example.com", "pw")
+    client.login(username="curator", password="pw")
+    listing = client.get("/admin/training/talkingheadmodel/").content.decode()
+    assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr" in listing
+    page = client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
+    assert "do not beat the looped training frames" in page
+
+
+def test_training_job_shows_its_estimated_duration_before_it_starts(media_root):
+    from engines.testing.simple_media import write_plain_video
+
+    write_plain_video(media_root / "videos/ref_videos/person.mp4", seconds=1.0)
+    video = TrainingVideo.objects.create(file="videos/ref_videos/person.mp4", original_name="person.mp4", size=1,
+                                         duration=60.0, probe_status=TrainingVideo.ProbeStatus.OK)
+    default = jobs.prepare_training("EchoLite", video, "cpu", None, {})
+    longer = jobs.prepare_training("EchoLite", video, "cpu", 60, {})
+    assert default.status == default.Status.QUEUED and "estimated duration: about" in default.log
+    assert 60 < default.eta_seconds < 300 and default.params["estimated_seconds"] == round(default.eta_seconds)
+    assert longer.eta_seconds > 2 * default.eta_seconds
