@@ -119,6 +119,10 @@ class Studio:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
 
+    def server_cpu_seconds(self) -> float:
+        master = psutil.Process(self.web.pid)
+        return sum(sum(process.cpu_times()[:2]) for process in [master, *master.children(recursive=True)])
+
     def server_memory(self) -> tuple[int, int]:
         """(RSS summed over gunicorn's processes, PSS summed): RSS counts pages the preloaded workers
         share with the master once per process; PSS splits them, so it adds up to what the server holds."""
@@ -198,10 +202,14 @@ def bench_http(workdir: Path, web_workers: int, seconds: int) -> dict:
         for path in paths:
             assert request(studio.url + path)[0] == 200, path
         subprocess.run(["wrk", "-t2", "-c16", "-d3s", "-s", str(script), studio.url], capture_output=True)  # warm-up
-        before = load()
+        before, cpu_before = load(), studio.server_cpu_seconds()
         output = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script), studio.url],
                                 capture_output=True, text=True, check=True).stdout
         figures = parse_wrk(output)
+        # The server's own CPU per request does not depend on what else runs here: what two idle
+        # cores could serve is 2 / that (an upper bound: the clients are not counted).
+        cpu_ms = (studio.server_cpu_seconds() - cpu_before) * 1000 / figures["requests"]
+        figures.update(server_cpu_ms_per_request=round(cpu_ms, 2), requests_per_second_two_idle_cores=round(2000 / cpu_ms, 1))
         figures.update(clients=16, seconds=seconds, gunicorn_workers=web_workers, threads_per_worker=8,
                        endpoints=[re.sub(r"(probe|train)_\w+", "<task_id>", path) for path in paths], load_before=before, load_after=load())
         return figures
@@ -302,10 +310,9 @@ def bench_contention(workdir: Path, web_workers: int, train_epochs: int) -> dict
 
         def measure() -> dict:
             before = load()
-            synth_seconds, synth = timed(synthesis)
+            synth_seconds, _ = timed(synthesis)
             render_seconds, _ = timed(render)
-            return {"synthesis_seconds": synth_seconds, "render_seconds": render_seconds, "load_before": before, "load_after": load(),
-                    "speech_seconds": synth.get("duration")}
+            return {"synthesis_seconds": synth_seconds, "render_seconds": render_seconds, "load_before": before, "load_after": load()}
 
         timed(synthesis), timed(render)  # warm the interactive workers (first model loads)
         idle = measure()

@@ -14,8 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.parse
+import urllib.error
 import urllib.request
 from pathlib import Path
 

@@ -71,7 +71,7 @@ def test_cancel_a_running_training(cluster, client, uploaded_video, media_root):
     wait_until(lambda: job_state(task_id).stage == "train", 120, what="training to reach the train stage")
     response = client.post(f"/api/tasks/{task_id}/cancel").json()
     assert response["status"] == "success"
-    job = wait_until(lambda: job_state(task_id).is_finished and job_state(task_id), 30, what="cancel to take effect")
+    job = wait_until(lambda: job_state(task_id).is_finished and job_state(task_id), 120, what="cancel to take effect (at the next progress report)")
     assert job.status == "cancelled"
     assert TalkingHeadModel.objects.count() == 0
     assert not (media_root / "tmp/jobs" / task_id).exists()
