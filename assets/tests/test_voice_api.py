@@ -87,10 +87,15 @@ def test_speaker_id_defaults_to_the_file_name(client, reference):
     assert body["status"] == "success" and body["speaker_id"] == "安娜_reference", body
 
 
-def test_one_shot_generate_from_a_reference_file(client, reference):
+def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference}).json()
     assert body["status"] == "success", body
-    assert SpeakerProfile.objects.filter(speaker_id__startswith="ref_").count() == 1
+    speaker = SpeakerProfile.objects.get(speaker_id__startswith="ref_")
+    row = GeneratedAudio.objects.get()
+    assert row.speaker == speaker and row.text == "One shot." and "media/" + row.file.name == body["cloned_audio_path"]
+    info = media.probe(media_root / row.file.name)
+    assert info.has_audio and 0.3 < info.duration < 5
+    assert Job.objects.get(pk=body["task_id"]).status == "succeeded"
 
 
 @pytest.mark.parametrize("form, message", [
@@ -143,3 +148,17 @@ def test_engine_chosen_per_request(client, reference, settings):
         assert GeneratedAudio.objects.get().engine == "cosyvoice" and server.requests[0][0] == "/inference_cross_lingual"
         refused = client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice", "pitch": "2"})
         assert refused.status_code == 400 and "pitch" in refused.json()["message"]
+
+
+def test_a_speech_engine_failing_mid_stream_is_a_500_with_its_task_and_no_row(client, reference, settings, media_root):
+    from engines.testing.fake_cosyvoice import FakeCosyVoice
+
+    assert clone(client, reference).status_code == 200
+    with FakeCosyVoice(fail_after_chunks=1) as server:
+        settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": server.url}
+        response = client.post("/audio_clone", {"generate_text": "Hello from a broken server.", "audio_id": "anna", "engine": "cosyvoice"})
+    body = response.json()
+    assert response.status_code == 500 and body["status"] == "error" and "broke off its answer" in body["message"], body
+    job = Job.objects.get(pk=body["task_id"])
+    assert job.status == "failed" and "broke off its answer" in job.error
+    assert GeneratedAudio.objects.count() == 0 and list((media_root / "voices/res_voices").iterdir()) == []

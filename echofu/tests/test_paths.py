@@ -33,12 +33,15 @@ def test_absolute_path_inside_media_is_accepted(stored):
 
 
 @pytest.mark.parametrize(
-    "bad",
-    ["", "   ", "/etc/passwd", "../../etc/passwd", "media/../../etc/passwd", "static/../../../etc/passwd",
-     "voices\\..\\..\\x", "a\x00b", "tmp/uploads/x", "media/", "media/tmp/jobs"],
+    "bad, reason",
+    [("", "path is empty"), ("   ", "path is empty"), ("/etc/passwd", "file does not exist"),  # read as media/etc/passwd
+     ("../../etc/passwd", "outside the media folder"), ("media/../../etc/passwd", "outside the media folder"),
+     ("static/../../../etc/passwd", "outside the media folder"), ("voices\\..\\..\\x", "characters that are not allowed"),
+     ("a\x00b", "characters that are not allowed"), ("tmp/uploads/x", "does not name a stored file"),
+     ("media/", "does not name a stored file"), ("media/tmp/jobs", "does not name a stored file")],
 )
-def test_everything_else_is_rejected(stored, bad):
-    with pytest.raises(paths.PathRejected):
+def test_everything_else_is_rejected(stored, bad, reason):
+    with pytest.raises(paths.PathRejected, match=reason):
         paths.resolve_request_path(bad)
 
 

@@ -446,7 +446,7 @@ class ErNerfEngine:
 
     # ---- rendering ----
 
-    def missing_render_files(self, model_dir: Path, manifest: dict) -> list[str]:
+    def missing_render_files(self, model_dir: Path) -> list[str]:
         """Files `main.py --test --test_train` would fail on, named relative to the model dir."""
         missing = [name for name in self.render_files if not (model_dir / name).is_file()]
         if missing:
@@ -458,7 +458,7 @@ class ErNerfEngine:
     def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress = no_progress, device: str = "cpu") -> RenderResult:
         model_dir, out_path = Path(model_dir).resolve(), Path(out_path)
         manifest = self._manifest(model_dir)
-        if missing := self.missing_render_files(model_dir, manifest):
+        if missing := self.missing_render_files(model_dir):
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             raise ValueError(f"the {self.model_type} model in {model_dir.name} is incomplete ({shown} missing): train it again")
         progress = external.monotone(progress)

@@ -1,5 +1,4 @@
 """Whisper loading from a local checkpoint (a tiny random one the test writes) and error rates."""
-import numpy as np
 import pytest
 
 from engines import media

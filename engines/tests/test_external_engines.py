@@ -204,7 +204,7 @@ def test_render_refuses_an_incomplete_model_and_explains_the_projects_own_failur
     with pytest.raises(ValueError, match=r"incomplete \(torso_imgs/7\.png missing\): train it again"):
         engine.render(model, audio, tmp_path / "a.mp4")
     # Were the check not there, main.py itself would die on that frame with OpenCV's assertion.
-    monkeypatch.setattr(type(engine), "missing_render_files", lambda self, model_dir, manifest: [])
+    monkeypatch.setattr(type(engine), "missing_render_files", lambda self, model_dir: [])
     with pytest.raises(ExternalCommandFailed, match=r"an image main\.py reads per frame is missing") as failure:
         engine.render(model, audio, tmp_path / "a.mp4")
     assert "!_src.empty() in function 'cvtColor'" in str(failure.value)

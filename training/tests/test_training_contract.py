@@ -76,7 +76,8 @@ def test_model_details_unknown_type_400_missing_404(client):
     assert bad.status_code == 400 and bad.json()["status"] == "error"
     missing = client.get("/api/model-details/ER-NeRF/nothing")
     assert missing.status_code == 404 and missing.json()["status"] == "error"
-    assert client.get("/api/model-details/EchoLite/..").status_code in (404, 400)
+    parent = client.get("/api/model-details/EchoLite/..")
+    assert parent.status_code == 404 and parent.json() == {"status": "error", "message": "模型不存在: EchoLite/.."}
 
 
 def training_error(client, **fields):

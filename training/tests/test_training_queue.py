@@ -7,7 +7,7 @@ import pytest
 
 from assets.models import TrainingVideo
 from engines.testing.fake_nerf import make_fake_checkout
-from engines.testing.simple_media import write_plain_video
+from engines.testing.face_video import make_talking_face_video
 from monitoring.models import Job
 from monitoring.tests.qcluster import QCluster, use_gpu_queues, wait_until
 from training.models import TalkingHeadModel
@@ -42,7 +42,7 @@ def clusters(fake_ernerf, media_root, tmp_path):
 
 @pytest.fixture
 def checked_video(media_root):
-    path = write_plain_video(media_root / "videos/ref_videos/anna.mp4", seconds=3.2, size=(96, 96))
+    path = make_talking_face_video(media_root / "videos/ref_videos/anna.mp4", seconds=3.2, size=256, seed=1)
     return TrainingVideo.objects.create(
         file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=path.stat().st_size,
         probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
@@ -76,7 +76,9 @@ def test_two_trainings_on_one_gpu_run_in_order_with_queue_positions(client, clus
     models = TalkingHeadModel.objects.filter(model_type="ER-NeRF").order_by("version")
     assert [model.version for model in models] == [1, 2], "retraining the same person adds a version"
     assert all((model.directory() / "ernerf.json").is_file() for model in models)
-    assert models[0].metrics["head"]["psnr"] > 20
+    # 150 iterations never reach main.py's first evaluation (every 69 epochs here): no PSNR, and the model says so.
+    assert models[0].metrics["head"]["loss"] > 0 and "psnr" not in models[0].metrics["head"]
+    assert any("no PSNR was measured" in warning for warning in models[0].warnings)
 
     listed = {model["name"]: model for model in client.get("/api/available-models").json()["models"]}
     assert {model.name for model in models} <= set(listed)
