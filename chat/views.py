@@ -5,8 +5,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.forms import ChatRequest
 from chat.recording import save_recording
-from echofu import paths, responses
+from echofu import ownership, paths, responses
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from limits.checks import heavy
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 def save_audio(request):
     limit_uploads(request, settings.ECHOFU["MAX_AUDIO_BYTES"])
     try:
-        relative = save_recording(read_uploaded_file(request, "audio"))
+        relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
         return responses.error(str(exc), 400)
     except Exception as exc:
@@ -27,6 +28,7 @@ def save_audio(request):
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@heavy("chat")
 def chat_system(request):
     form = ChatRequest(data=request.POST)
     if not form.is_valid():

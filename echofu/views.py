@@ -1,6 +1,6 @@
 """Serving stored media: /media/<path> and the legacy /video/<path>."""
 
-from echofu import paths, responses
+from echofu import ownership, paths, responses
 from echofu.serving import serve_file
 
 VIDEO_MISSING = "视频文件不存在"
@@ -13,7 +13,7 @@ def _serve(request, candidates: list[str], missing_message: str):
         except paths.PathRejected:
             continue
         path = paths.absolute(relative)
-        if path.is_file():
+        if path.is_file() and ownership.may_read_file(relative, request):
             return serve_file(request, path)
     return responses.error(missing_message, 404)
 

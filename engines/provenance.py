@@ -225,7 +225,9 @@ def finish_video(source: Path, target: Path, record: Record, key: str, label: bo
     fps = int(round(info.fps)) or media.OUTPUT_FPS
     audio, audio_rate = None, media.OUTPUT_AUDIO_RATE
     if info.has_audio:
-        audio = embed_marker(media.load_audio(source, audio_rate), audio_rate, key)
+        audio = media.load_audio(source, audio_rate)
+        if not detect_marker(audio, audio_rate, key).found:  # speech made here is marked already
+            audio = embed_marker(audio, audio_rate, key)
     expected = max(1, int(info.duration * fps))
     metadata = {"comment": media.AI_GENERATED, "description": record.to_json()}
     with media.VideoWriter(target, info.width, info.height, fps=fps, audio=audio, audio_rate=audio_rate,

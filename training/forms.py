@@ -3,8 +3,9 @@ import re
 
 from rest_framework import serializers
 
+from assets import consent
 from assets.models import TrainingVideo
-from echofu import paths
+from echofu import ownership, paths
 from engines.talking_head import MODEL_TYPES
 from monitoring.devices import parse_gpu_choice
 
@@ -32,12 +33,12 @@ def parse_custom_params(text: str) -> dict[str, str]:
     return params
 
 
-def find_training_video(value: str) -> TrainingVideo:
+def find_training_video(value: str, user=None) -> TrainingVideo:
     try:
         relative = paths.resolve_request_path(value, must_exist=False)
     except paths.PathRejected as exc:
         raise serializers.ValidationError(f"视频路径无效: {exc}")
-    video = TrainingVideo.objects.filter(file=relative).first()
+    video = ownership.owned(TrainingVideo.objects.filter(file=relative), user).first()
     if video is None or not video.exists():
         raise serializers.ValidationError("视频不在素材库中, 请先上传训练视频")
     return video
@@ -56,7 +57,11 @@ class TrainingRequest(serializers.Serializer):
         return value
 
     def validate_ref_video(self, value):
-        video = find_training_video(value)
+        video = find_training_video(value, self.context.get("request"))
+        try:
+            consent.require_usable(video, "训练视频")
+        except consent.ConsentMissing as exc:
+            raise serializers.ValidationError(str(exc))
         if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
             raise serializers.ValidationError(f"视频检查失败: {video.probe_error}")
         if video.quality_errors:
