@@ -1,4 +1,5 @@
 """Validation of the /model_training form (DRF serializers, documented field names)."""
+import math
 import re
 
 from rest_framework import serializers
@@ -11,10 +12,13 @@ from monitoring.devices import parse_gpu_choice
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 MAX_EPOCHS = 100_000
+MAX_CUSTOM_PARAMS_CHARS = 1000
 
 
 def parse_custom_params(text: str) -> dict[str, str]:
     """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
+    if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
+        raise ValueError(f"custom_params is longer than {MAX_CUSTOM_PARAMS_CHARS} characters")
     params: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
         key, separator, value = item.partition("=")
@@ -24,7 +28,7 @@ def parse_custom_params(text: str) -> dict[str, str]:
         params[key] = value
     if "lr" in params:
         try:
-            if float(params["lr"]) <= 0:
+            if not 0 < float(params["lr"]) < math.inf:  # "nan" and "1e309" parse as floats too
                 raise ValueError
         except ValueError:
             raise ValueError("custom_params lr must be a positive number") from None
