@@ -38,3 +38,6 @@ urlpatterns = [
     path("api/train-status/<str:task_id>", monitoring_views.train_status),
     path("api/verify-media", provenance_views.verify_media),
 ]
+
+handler400 = media_views.bad_request
+handler404 = media_views.not_found

@@ -27,3 +27,12 @@ def media_file(request, path: str):
 def video_file(request, filename: str):
     # The original backend served static/videos/<filename>; full media paths work too.
     return _serve(request, [f"{paths.PUBLIC_PREFIX}videos/{filename}", filename], VIDEO_MISSING)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (a body it cannot parse, too many fields) in the contract's error shape."""
+    return responses.error("请求无法解析 / malformed request", 400)
+
+
+def not_found(request, exception=None):
+    return responses.error("不存在 / not found", 404)
