@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 FUZZ_SECONDS = float(os.environ.get("ECHOFU_FUZZ_SECONDS", "30"))
 SEED = int(os.environ.get("ECHOFU_FUZZ_SEED", "1313"))
 CANARY = "fuzzcanary"
+POST_ENDPOINTS = {"upload-reference-audio", "upload-training-video", "save_audio", "video_generation", "model_training",
+                  "audio_clone", "chat_system", "cancel", "verify-media", "login"}
 FIELDS = ["audio", "video", "file", "model_name", "model_param", "ref_audio", "ref_video", "target_text", "gpu_choice",
           "speaker_id", "pitch", "pitch_quality", "model_choice", "epoch", "custom_params", "original_audio_path",
           "ref_audio_path", "audio_id", "target_audio_id", "gen_audio_id", "generate_text", "output_filename", "engine",
@@ -77,7 +79,8 @@ def request_for(rng: random.Random, values: Values, url: str):
     """(method, url, body, content type) with a random body: form, multipart, broken multipart, raw bytes."""
     url = url.format(a=values.text()[:100].replace("/", "_") or "x", b=values.text()[:100].replace("/", "_") or "x",
                      p=values.text()[:300].lstrip("/") or "x")
-    method = rng.choice(["GET", "POST", "POST", "POST", "PUT", "DELETE", "HEAD"])
+    expected = "POST" if url.rstrip("/").rsplit("/", 1)[-1] in POST_ENDPOINTS else "GET"
+    method = expected if rng.random() < 0.85 else rng.choice(["GET", "POST", "PUT", "DELETE", "HEAD"])
     fields = {rng.choice(FIELDS): values.text() for _ in range(rng.randrange(0, 8))}
     files = {rng.choice(["audio", "video", "file", values.word()]): values.file() for _ in range(rng.randrange(0, 3))}
     shape = rng.randrange(4)
