@@ -50,11 +50,18 @@ install() {
 
 serve() {
     install
-    echo "==> starting the django-q2 worker and the web server on http://127.0.0.1:${ECHOFU_PORT:-8000}"
+    # Single-user mode (no login) is the default here; runserver refuses it on a non-loopback ECHOFU_HOST.
+    export ECHOFU_SINGLE_USER="${ECHOFU_SINGLE_USER:-true}"
+    local address="${ECHOFU_HOST:-127.0.0.1}:${ECHOFU_PORT:-8000}"
+    "$VENV/bin/python" manage.py check_bind "$address" >/dev/null
+    if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
+        echo "==> note: uploads of faces and voices need a consent statement; set ECHOFU_SINGLE_USER_CONSENT=<person's name> to state it once"
+    fi
+    echo "==> starting the django-q2 worker and the web server on http://$address"
     "$VENV/bin/python" manage.py qcluster &
     local worker=$!
     trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
-    "$VENV/bin/python" manage.py runserver "127.0.0.1:${ECHOFU_PORT:-8000}" --noreload
+    "$VENV/bin/python" manage.py runserver "$address" --noreload
 }
 
 run_tests() {
