@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from echofu import paths
 
@@ -70,15 +69,6 @@ def owned(queryset: QuerySet, request_or_user, field: str = "owner") -> QuerySet
 def readable(queryset: QuerySet, request_or_user, field: str = "owner") -> QuerySet:
     """The rows this user may read: their own, or all of them for staff."""
     return queryset if is_staff(request_or_user) else owned(queryset, request_or_user, field)
-
-
-def get_owned_or_404(queryset: QuerySet, request_or_user, staff_may_read: bool = False, **lookup):
-    """The one row matching `lookup` that this user owns (or, with `staff_may_read`, that staff may read)."""
-    rows = readable(queryset, request_or_user) if staff_may_read else owned(queryset, request_or_user)
-    row = rows.filter(**lookup).first()
-    if row is None:
-        raise Http404("not found")
-    return row
 
 
 def recordings_folder(request_or_user) -> str:
