@@ -77,16 +77,24 @@ stop_children() {
 
 serve() {
     install
+    # Single-user mode (no login) is the default here; it is refused on a non-loopback ECHOFU_HOST.
+    export ECHOFU_SINGLE_USER="${ECHOFU_SINGLE_USER:-true}"
     local port="${ECHOFU_PORT:-8000}" sync_wait="${ECHOFU_SYNC_WAIT_SECONDS:-600}" queue
+    local address="${ECHOFU_HOST:-127.0.0.1}:$port"
+    "$VENV/bin/python" manage.py check_bind "$address" >/dev/null
+    if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
+        echo "==> note: uploads of faces and voices need a consent statement; set ECHOFU_SINGLE_USER_CONSENT=<person's name> to state it once"
+    fi
     trap stop_children EXIT INT TERM
     for queue in $("$VENV/bin/python" manage.py job_queues); do
         echo "==> starting the django-q2 cluster for the $queue queue"
         Q_CLUSTER_NAME="$queue" start_child "$VENV/bin/python" manage.py qcluster
     done
-    echo "==> serving http://127.0.0.1:$port with gunicorn"
+    echo "==> serving http://$address with gunicorn"
     # gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
-    start_child "$VENV/bin/gunicorn" echofu.wsgi:application \
-        --bind "${ECHOFU_BIND:-127.0.0.1}:$port" \
+    # The config file refuses single-user mode on a public address before a worker starts.
+    start_child "$VENV/bin/gunicorn" -c echofu/gunicorn_conf.py echofu.wsgi:application \
+        --bind "$address" \
         --workers "${ECHOFU_WEB_WORKERS:-3}" --worker-class gthread --threads "${ECHOFU_WEB_THREADS:-8}" --preload \
         --timeout "$(( ${sync_wait%.*} + 60 ))" --graceful-timeout 10 \
         --access-logfile - --error-logfile -

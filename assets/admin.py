@@ -1,21 +1,46 @@
 from django.contrib import admin
 
+from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu.admin_helpers import MediaFileAdmin, media_link, media_player
 
+CONSENT_FIELDS = ("consent_name", "consent_wording", "consent_method", "consent_by", "consent_at",
+                  "revoked_at", "revoked_by", "revoked_reason")
+
+
+class ConsentedMediaAdmin(MediaFileAdmin):
+    """Who stated consent for a face or voice, and the staff action that revokes it."""
+
+    list_display = MediaFileAdmin.list_display + ("owner", "consent_name", "consent_state")
+    list_filter = ("created_at", "consent_method", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = MediaFileAdmin.search_fields + ("consent_name", "owner__username")
+    readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
+    actions = ["revoke_consent"]
+
+    @admin.display(description="consent")
+    def consent_state(self, obj):
+        if obj.revoked:
+            return f"revoked {obj.revoked_at:%Y-%m-%d}"
+        return "stated" if obj.has_consent else "missing"
+
+    @admin.action(description="Revoke consent (disables its models, voices and future renders)")
+    def revoke_consent(self, request, queryset):
+        count = consent.revoke(queryset, by=request.user, reason=f"revoked in the admin by {request.user.get_username()}")
+        self.message_user(request, f"consent revoked for {count} file(s)")
+
 
 @admin.register(ReferenceAudio)
-class ReferenceAudioAdmin(MediaFileAdmin):
-    list_display = MediaFileAdmin.list_display + ("codec", "sample_rate", "source")
-    list_filter = ("source", "codec", "created_at")
+class ReferenceAudioAdmin(ConsentedMediaAdmin):
+    list_display = ConsentedMediaAdmin.list_display + ("codec", "sample_rate", "source")
+    list_filter = ConsentedMediaAdmin.list_filter + ("source", "codec")
 
 
 @admin.register(TrainingVideo)
-class TrainingVideoAdmin(MediaFileAdmin):
+class TrainingVideoAdmin(ConsentedMediaAdmin):
     player_kind = "video"
-    list_display = MediaFileAdmin.list_display + ("resolution", "fps", "has_audio", "probe_status", "face_share", "quality")
-    list_filter = ("probe_status", "has_audio", "source", "created_at")
-    readonly_fields = MediaFileAdmin.readonly_fields + ("probe", "probe_error", "probe_job")
+    list_display = ConsentedMediaAdmin.list_display + ("resolution", "fps", "has_audio", "probe_status", "face_share", "quality")
+    list_filter = ConsentedMediaAdmin.list_filter + ("probe_status", "has_audio", "source")
+    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("probe", "probe_error", "probe_job")
 
     @admin.display(description="resolution")
     def resolution(self, obj):

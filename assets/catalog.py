@@ -18,16 +18,16 @@ def local_time(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime(TIME_FORMAT) if moment else ""
 
 
-def save_reference_audio(upload, owner=None) -> ReferenceAudio:
-    return _reference_audio_row(store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner)
+def save_reference_audio(upload, owner=None, **consent) -> ReferenceAudio:
+    return _reference_audio_row(store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
 
 
-def import_reference_audio(source: Path) -> ReferenceAudio:
+def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
     """Copy a local file into the catalog (management commands)."""
-    return _reference_audio_row(store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False))
+    return _reference_audio_row(store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False), **consent)
 
 
-def _reference_audio_row(stored, owner=None) -> ReferenceAudio:
+def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
     return ReferenceAudio.objects.create(
         file=stored.relative_path,
         original_name=stored.original_name,
@@ -37,25 +37,27 @@ def _reference_audio_row(stored, owner=None) -> ReferenceAudio:
         sample_rate=stored.info.sample_rate,
         channels=stored.info.channels,
         owner=owner if getattr(owner, "is_authenticated", False) else None,
+        **consent,
     )
 
 
-def save_training_video(upload, owner=None) -> TrainingVideo:
-    return _training_video_row(store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner)
+def save_training_video(upload, owner=None, **consent) -> TrainingVideo:
+    return _training_video_row(store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
 
 
-def import_training_video(source: Path) -> TrainingVideo:
+def import_training_video(source: Path, **consent) -> TrainingVideo:
     """Copy a local file into the catalog (management commands)."""
-    return _training_video_row(store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False))
+    return _training_video_row(store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False), **consent)
 
 
-def _training_video_row(stored, owner=None) -> TrainingVideo:
+def _training_video_row(stored, owner=None, **consent) -> TrainingVideo:
     return TrainingVideo.objects.create(
         file=stored.relative_path,
         original_name=stored.original_name,
         size=stored.size,
         **video_fields(stored.info),
         owner=owner if getattr(owner, "is_authenticated", False) else None,
+        **consent,
     )
 
 
@@ -119,28 +121,30 @@ def speaker_info(profile: SpeakerProfile) -> dict:
     }
 
 
-def latest_speakers():
-    """The newest version of every speaker id."""
+def latest_speakers(profiles=None):
+    """The newest version of every speaker id (among `profiles`, default all)."""
     seen, latest = set(), []
-    for profile in SpeakerProfile.objects.order_by("-created_at", "-version"):
+    for profile in (SpeakerProfile.objects.all() if profiles is None else profiles).order_by("-created_at", "-version"):
         if profile.speaker_id not in seen:
             seen.add(profile.speaker_id)
             latest.append(profile)
     return latest
 
 
-def find_catalog_audio(value: str) -> str:
-    """Media-relative path of a catalogued audio (reference, generated or recording); ValueError otherwise."""
+def find_catalog_audio(value: str, user=None) -> str:
+    """Media-relative path of a catalogued audio (reference, generated or recording) that `user`
+    owns (any, without a user); ValueError otherwise."""
     from assets.models import GeneratedAudio
+    from echofu import ownership
 
     try:
         relative = paths.resolve_request_path(value)
     except paths.PathRejected as exc:
         raise ValueError(f"音频路径无效: {exc}") from exc
     known = (
-        ReferenceAudio.objects.filter(file=relative).exists()
-        or GeneratedAudio.objects.filter(file=relative).exists()
-        or relative.startswith(paths.RECORDINGS + "/")
+        ownership.owned(ReferenceAudio.objects.filter(file=relative), user).exists()
+        or ownership.owned(GeneratedAudio.objects.filter(file=relative), user).exists()
+        or ownership.may_use_recording(relative, user)
     )
     if not known or not paths.absolute(relative).is_file():
         raise ValueError("音频不在素材库中, 请先上传参考音频")

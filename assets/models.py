@@ -40,7 +40,40 @@ class MediaFile(models.Model):
         return bool(self.file.name) and paths.absolute(self.file.name).is_file()
 
 
-class ReferenceAudio(MediaFile):
+class ConsentedMediaFile(MediaFile):
+    """A face or voice upload: the uploader's consent statement is stored with it, and staff can revoke it."""
+
+    class ConsentMethod(models.TextChoices):
+        FORM = "form", "stated with the upload"
+        SETTING = "setting", "single-user setting"
+        ADMIN = "admin", "recorded by staff"
+
+    consent_name = models.CharField(max_length=200, blank=True, default="", help_text="the person shown or heard")
+    consent_wording = models.TextField(blank=True, default="", help_text="the statement agreed to")
+    consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True, default="")
+    consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    consent_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="disables every model, profile and render made from it")
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_reason = models.TextField(blank=True, default="")
+
+    class Meta(MediaFile.Meta):
+        abstract = True
+
+    @property
+    def has_consent(self) -> bool:
+        return bool(self.consent_at and self.consent_wording)
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def usable(self) -> bool:
+        return self.has_consent and not self.revoked
+
+
+class ReferenceAudio(ConsentedMediaFile):
     """A voice recording uploaded (or dropped into voices/ref_voices) to clone a voice from."""
 
     class Source(models.TextChoices):
@@ -52,11 +85,11 @@ class ReferenceAudio(MediaFile):
     channels = models.IntegerField(default=0)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
 
-    class Meta(MediaFile.Meta):
+    class Meta(ConsentedMediaFile.Meta):
         verbose_name = "reference audio"
 
 
-class TrainingVideo(MediaFile):
+class TrainingVideo(ConsentedMediaFile):
     """A video of one person speaking, the input of talking-head training."""
 
     class ProbeStatus(models.TextChoices):
@@ -74,7 +107,7 @@ class TrainingVideo(MediaFile):
     probe_error = models.TextField(blank=True, default="")
     probe_job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    class Meta(MediaFile.Meta):
+    class Meta(ConsentedMediaFile.Meta):
         verbose_name = "training video"
 
     @property

@@ -7,8 +7,10 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 
+from assets.consent import usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from echofu import paths
+from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
 from engines import media, packaged_whisper
@@ -17,6 +19,7 @@ from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, cr
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from monitoring import runner
+from provenance.stamping import finish_audio
 
 # The speaker encoder and Whisper take seconds to load: one each per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
@@ -108,13 +111,15 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
         raise
 
 
-def latest_profile(speaker_id: str) -> SpeakerProfile | None:
-    return SpeakerProfile.objects.filter(speaker_id=speaker_id).order_by("-version").first()
+def latest_profile(speaker_id: str, owner_id: int | None = None) -> SpeakerProfile | None:
+    """The newest usable version of `speaker_id` among the owner's profiles (revoked ones are skipped)."""
+    profiles = usable_profiles(SpeakerProfile.objects.filter(owner_q_for_id(owner_id), speaker_id=speaker_id))
+    return profiles.order_by("-version").first()
 
 
 def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress, engine: str | None = None, filename: str = "") -> GeneratedAudio:
     """Speak `text` in the newest version of `speaker_id` (or the engine's own voice when blank) into voices/res_voices, as a catalog row."""
-    profile = latest_profile(speaker_id) if speaker_id else None
+    profile = latest_profile(speaker_id, job.owner_id) if speaker_id else None
     if speaker_id and profile is None:
         raise ValueError(f"unknown speaker '{speaker_id}'")
     speaker = None  # no speaker: the engine's own voice
@@ -128,7 +133,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     result = synthesizer.synthesize(text, speaker, temp_out, pitch_semitones=pitch, progress=progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
-    os.replace(temp_out, target)
+    finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record, row
     return GeneratedAudio.objects.create(
         file=paths.relative_to_media(target),
         original_name=target.name,

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from echofu.responses import allow_methods
 
-from assets import catalog, jobs
-from assets.models import ReferenceAudio, TrainingVideo
-from echofu import responses
+from assets import catalog, consent, jobs
+from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
+from echofu import ownership, responses
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from limits.checks import quota_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -16,8 +17,13 @@ def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
     """(row, None) when stored, (None, error response) otherwise."""
     limit_uploads(request, limit_bytes)
     try:
-        return save(read_uploaded_file(request, field), request.user), None
-    except UploadRejected as exc:
+        upload = read_uploaded_file(request, field)
+        statement = consent.statement_from(request)
+        over_quota = quota_refusal(request, upload.size)
+        if over_quota is not None:
+            return None, over_quota
+        return save(upload, request.user, **statement), None
+    except (UploadRejected, consent.ConsentMissing) as exc:
         return None, responses.error(str(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")
@@ -63,15 +69,16 @@ def _listing(rows, describe):
 
 @allow_methods("GET")
 def reference_audios(request):
-    return _listing(ReferenceAudio.objects.all(), catalog.file_info)
+    return _listing(ownership.owned(ReferenceAudio.objects.all(), request), catalog.file_info)
 
 
 @allow_methods("GET")
 def training_videos(request):
-    return _listing(TrainingVideo.objects.all(), catalog.training_video_info)
+    return _listing(ownership.owned(TrainingVideo.objects.all(), request), catalog.training_video_info)
 
 
 @allow_methods("GET")
 def cloned_audios(request):
-    audios = [catalog.speaker_info(profile) for profile in catalog.latest_speakers()]
+    profiles = consent.usable_profiles(ownership.owned(SpeakerProfile.objects.all(), request))
+    audios = [catalog.speaker_info(profile) for profile in catalog.latest_speakers(profiles)]
     return responses.success(audios=audios, total_count=len(audios))

@@ -4,9 +4,10 @@ import re
 from django.conf import settings
 from rest_framework import serializers
 
+from assets import consent
 from assets.catalog import find_catalog_audio
-from assets.models import SpeakerProfile
-from echofu import paths
+from assets.models import ReferenceAudio, SpeakerProfile
+from echofu import ownership, paths
 from engines import media
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
 
@@ -16,10 +17,12 @@ PITCHLESS_ENGINES = ("xtts", "cosyvoice")  # they clone from the clip itself
 MAX_PITCH_SEMITONES = 12
 
 
-def reference_audio(value: str) -> str:
-    """A catalogued recording long enough, and not too long, to clone a voice from."""
+def reference_audio(value: str, user=None) -> str:
+    """A reference recording of `user`'s, uploaded with a consent statement, long enough, and not
+    too long, to clone a voice from."""
     try:
-        relative = find_catalog_audio(value)
+        relative = find_catalog_audio(value, user)
+        consent.require_usable(ownership.owned(ReferenceAudio.objects.filter(file=relative), user).first(), "参考音频")
         duration = media.probe(paths.absolute(relative)).duration
     except (ValueError, media.MediaError) as exc:
         raise serializers.ValidationError(str(exc))
@@ -60,7 +63,7 @@ class AudioCloneRequest(serializers.Serializer):
         if not reference:
             raise serializers.ValidationError({"original_audio_path": "请选择参考音频 (original_audio_path)"})
         data["mode"] = "clone"
-        data["reference_path"] = reference_audio(reference)
+        data["reference_path"] = reference_audio(reference, self.context.get("request"))
         speaker_id = data["target_audio_id"] or speaker_id_for(data["reference_path"])
         if not SPEAKER_ID.match(speaker_id):
             raise serializers.ValidationError({"target_audio_id": "说话人 ID 只能包含字母、数字、汉字、_ . -, 最长 64 个字符"})
@@ -88,11 +91,14 @@ class AudioCloneRequest(serializers.Serializer):
         data["mode"] = "generate"
         data["reference_path"] = ""
         if data["audio_id"]:
-            if not SpeakerProfile.objects.filter(speaker_id=data["audio_id"]).exists():
+            profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["audio_id"]), self.context.get("request"))
+            if not profiles.exists():
                 raise serializers.ValidationError({"audio_id": f"未知的说话人 '{data['audio_id']}', 请先提取说话人特征"})
+            if not consent.usable_profiles(profiles).exists():
+                raise serializers.ValidationError({"audio_id": f"说话人 '{data['audio_id']}' 的参考音频授权已撤销, 不能再使用"})
             data["speaker_id"] = data["audio_id"]
         elif reference:
-            data["reference_path"] = reference_audio(reference)
+            data["reference_path"] = reference_audio(reference, self.context.get("request"))
             data["speaker_id"] = "ref_" + speaker_id_for(data["reference_path"])[:60]
         else:
             raise serializers.ValidationError({"audio_id": "请提供说话人 audio_id 或参考音频 ref_audio_path"})

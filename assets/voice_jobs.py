@@ -31,7 +31,7 @@ def synthesize_speech(job: Job, ctx: runner.JobContext) -> dict:
     progress = ctx.progress
     if job.params.get("reference_path"):
         reference = job.params["reference_path"]
-        profile = speech.latest_profile(speaker_id)
+        profile = speech.latest_profile(speaker_id, job.owner_id)
         if profile is None or profile.reference_path != reference:
             speech.extract_speaker(reference, speaker_id, ctx.workdir, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
         progress = scaled(ctx.progress, 0.4, 1.0)

@@ -4,13 +4,15 @@ from django.views.decorators.csrf import csrf_exempt
 from assets.voice_forms import AudioCloneRequest
 from assets.voice_jobs import start_clone, start_synthesis
 from echofu import responses
+from limits.checks import heavy
 from monitoring.sync import answer_when_done
 
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@heavy("synthesis")
 def audio_clone(request):
-    form = AudioCloneRequest(data=request.POST)
+    form = AudioCloneRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data

@@ -10,7 +10,7 @@ RECORDING_NAME = "input.wav"
 RECORDING_RATE = 16000
 
 
-def save_recording(upload) -> str:
+def save_recording(upload, folder_name: str = paths.RECORDINGS) -> str:
     """Decode the upload (WebM/Opus, Ogg, MP4, WAV...), write 16 kHz mono PCM and swap it in atomically."""
     extension = os.path.splitext(upload.name or "")[1].lower()
     if extension and extension not in RECORDING_EXTENSIONS:
@@ -22,7 +22,7 @@ def save_recording(upload) -> str:
         raise UploadRejected(f"录音无法解码: {exc}") from exc
     if len(samples) < RECORDING_RATE // 10:
         raise UploadRejected("录音太短 (少于 0.1 秒)")
-    folder = paths.absolute(paths.RECORDINGS)
+    folder = paths.absolute(folder_name)
     folder.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=".input-", suffix=".wav", dir=folder)
     os.close(handle)
@@ -32,4 +32,4 @@ def save_recording(upload) -> str:
     except BaseException:
         os.unlink(temp_name)
         raise
-    return f"{paths.RECORDINGS}/{RECORDING_NAME}"
+    return f"{folder_name}/{RECORDING_NAME}"

@@ -10,8 +10,9 @@ from chat.forms import ChatRequest
 from chat.models import Conversation, Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
-from echofu import paths, responses
+from echofu import ownership, paths, responses
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from limits.checks import heavy
 from monitoring import runner
 from monitoring.models import Job
 
@@ -26,7 +27,7 @@ STAGE_STATUS = {Turn.Stage.INPUT: 400, Turn.Stage.ASR: 422, Turn.Stage.LLM: 502,
 def save_audio(request):
     limit_uploads(request, settings.ECHOFU["MAX_AUDIO_BYTES"])
     try:
-        relative = save_recording(read_uploaded_file(request, "audio"))
+        relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
         return responses.error(str(exc), 400)
     except Exception as exc:
@@ -37,6 +38,7 @@ def save_audio(request):
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@heavy("chat")
 def chat_system(request):
     """Recording (or typed text) -> transcript -> reply -> voice -> video, as one Job of kind chat."""
     form = ChatRequest(data=request.POST)

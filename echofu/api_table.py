@@ -19,4 +19,5 @@ API_TABLE = [
     ("GET", "/api/tasks/<id>", "a job's state, stage, progress, ETA, log tail"),
     ("POST", "/api/tasks/<id>/cancel", "cancel a job"),
     ("GET", "/api/train-status/<task_id>", "a training job's progress and model path"),
+    ("POST", "/api/verify-media", "whether this studio made a file (field file), and from what"),
 ]

@@ -27,6 +27,9 @@ PUBLIC_PREFIX = "media/"
 LEGACY_PREFIXES = ("EchOfU/static/", "static/", PUBLIC_PREFIX)
 
 
+MAX_NAME_BYTES = 255  # longest file name Linux filesystems take
+
+
 class PathRejected(ValueError):
     """A path from a request that does not name a file inside the media root."""
 
@@ -60,6 +63,8 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
         raise PathRejected("path is empty")
     if "\x00" in text or "\\" in text or len(text) > 1000:
         raise PathRejected("path contains characters that are not allowed")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in text.split("/")):
+        raise PathRejected("a file or folder name in the path is too long")
     root = media_root()
     if os.path.isabs(text) and _inside(Path(os.path.realpath(text)), root):
         candidate = Path(text)

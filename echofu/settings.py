@@ -39,6 +39,7 @@ SECRET_KEY = env_str("ECHOFU_SECRET_KEY", "echofu-local-only-change-me-" + "x" *
 ALLOWED_HOSTS = env_list("ECHOFU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
+    "accounts",  # before staticfiles: its runserver refuses a public address in single-user mode
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -46,12 +47,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_q",
     "monitoring",
     "assets",
     "training",
     "generation",
     "chat",
+    "provenance",
+    "limits",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "echofu.middleware.DatabaseBusyMiddleware",
@@ -175,6 +180,26 @@ ECHOFU = {
     "LLM_MAX_TOKENS": env_int("ECHOFU_LLM_MAX_TOKENS", 120),
     "CHAT_HISTORY_TURNS": env_int("ECHOFU_CHAT_HISTORY_TURNS", 6),
     "CHAT_KNOWLEDGE_MIN_SCORE": env_float("ECHOFU_CHAT_KNOWLEDGE_MIN_SCORE", 0.6),
+    # Trust (README "Accounts, consent, provenance, limits").
+    "SINGLE_USER": env_bool("ECHOFU_SINGLE_USER", False),
+    "SINGLE_USER_NAME": env_str("ECHOFU_SINGLE_USER_NAME", "studio"),
+    "SINGLE_USER_CONSENT": env_str("ECHOFU_SINGLE_USER_CONSENT"),
+    "SINGLE_USER_CONSENT_WORDING": env_str(
+        "ECHOFU_SINGLE_USER_CONSENT_WORDING",
+        "单用户模式: 本工作室的运营者声明, 每个上传的训练视频和参考音频中出现的人或声音就是本人, 或已获得其本人同意。"
+        " / Single-user studio: the operator states that they are the person shown or heard in every uploaded"
+        " training video and voice reference, or have that person's consent.",
+    ),
+    "CONSENT_WORDING": env_str(
+        "ECHOFU_CONSENT_WORDING",
+        "本人声明: 我就是该文件中出现的人或声音, 或已获得其本人同意。"
+        " / I am the person shown or heard in this file, or I have that person's consent.",
+    ),
+    "VIDEO_LABEL": env_bool("ECHOFU_VIDEO_LABEL", True),
+    "MARK_KEY": env_str("ECHOFU_MARK_KEY", "echofu"),
+    "QUOTA_BYTES": env_int("ECHOFU_QUOTA_MB", 5000) * MB,
+    "RATE_LIMIT_REQUESTS": env_int("ECHOFU_RATE_LIMIT_REQUESTS", 30),
+    "RATE_LIMIT_SECONDS": env_int("ECHOFU_RATE_LIMIT_SECONDS", 3600),
 }
 
 # Job queues: each is a django-q2 cluster (ALT_CLUSTERS) served by its own
@@ -222,6 +247,10 @@ if env_str("ECHOFU_REDIS_URL"):
     Q_CLUSTER["redis"] = env_str("ECHOFU_REDIS_URL")
 else:
     Q_CLUSTER["orm"] = "default"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

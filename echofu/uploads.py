@@ -25,6 +25,7 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".flv", ".webm")
 # Browsers' MediaRecorder output arrives as .webm/.ogg/.m4a even for "audio"; /save_audio
 # converts whatever it gets.
 RECORDING_EXTENSIONS = AUDIO_EXTENSIONS + (".webm", ".opus", ".mp4", ".aac", ".3gp")
+WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{name}{n}" for name in ("COM", "LPT") for n in range(10)}
 # Multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -83,6 +84,8 @@ def safe_filename(original: str, fallback_stem: str = "file") -> str:
     name = unicodedata.normalize("NFC", PurePosixPath(original.replace("\\", "/")).name)
     stem, extension = os.path.splitext(name)
     stem = re.sub(r"[^\w\-]+", "_", stem).strip("._-")[:80] or fallback_stem
+    if stem.upper() in WINDOWS_DEVICE_NAMES:  # CON.wav, NUL.mp4... cannot be opened on Windows shares
+        stem += "_"
     extension = re.sub(r"[^\w]+", "", extension.lower())[:10]
     return f"{stem}.{extension}" if extension else stem
 

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from assets import views as assets_views
 from assets import voice_views
@@ -8,11 +8,13 @@ from echofu import pages
 from echofu import views as media_views
 from generation import views as generation_views
 from monitoring import views as monitoring_views
+from provenance import views as provenance_views
 from training import views as training_views
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     # The legacy contract (shared/spec/legacy-api.zh.md), unchanged.
     path("api/upload-reference-audio", assets_views.upload_reference_audio),
     path("api/reference-audios", assets_views.reference_audios),
@@ -35,4 +37,8 @@ urlpatterns = [
     path("api/tasks/<str:task_id>", monitoring_views.task_detail),
     path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),
     path("api/train-status/<str:task_id>", monitoring_views.train_status),
+    path("api/verify-media", provenance_views.verify_media),
 ]
+
+handler400 = media_views.bad_request
+handler404 = media_views.not_found

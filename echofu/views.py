@@ -1,6 +1,6 @@
 """Serving stored media: /media/<path> and the legacy /video/<path>."""
 
-from echofu import paths, responses
+from echofu import ownership, paths, responses
 from echofu.serving import serve_file
 
 VIDEO_MISSING = "视频文件不存在"
@@ -13,7 +13,7 @@ def _serve(request, candidates: list[str], missing_message: str):
         except paths.PathRejected:
             continue
         path = paths.absolute(relative)
-        if path.is_file():
+        if path.is_file() and ownership.may_read_file(relative, request):
             return serve_file(request, path)
     return responses.error(missing_message, 404)
 
@@ -27,3 +27,12 @@ def media_file(request, path: str):
 def video_file(request, filename: str):
     # The original backend served static/videos/<filename>; full media paths work too.
     return _serve(request, [f"{paths.PUBLIC_PREFIX}videos/{filename}", filename], VIDEO_MISSING)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (a body it cannot parse, too many fields) in the contract's error shape."""
+    return responses.error("请求无法解析 / malformed request", 400)
+
+
+def not_found(request, exception=None):
+    return responses.error("不存在 / not found", 404)

@@ -259,6 +259,7 @@ class VideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         comment: str = "",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         if width % 2 or height % 2:
             raise ValueError("H.264 in yuv420p needs even width and height")
@@ -268,6 +269,8 @@ class VideoWriter:
         self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
         if comment:
             self._container.metadata["comment"] = comment
+        for name, value in (metadata or {}).items():
+            self._container.metadata[name] = value
         self._video = self._container.add_stream("libx264", rate=fps)
         self._video.width = width
         self._video.height = height

@@ -2,8 +2,10 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
+from echofu import ownership
 from assets.voice_forms import MAX_PITCH_SEMITONES
 from engines.talking_head import MODEL_TYPES
 from monitoring.devices import parse_gpu_choice
@@ -32,25 +34,33 @@ class GenerationRequest(serializers.Serializer):
             raise serializers.ValidationError(str(exc))
 
     def validate(self, data):
-        model = find_model(data["model_param"], data["model_name"])
+        request = self.context.get("request")
+        model = find_model(data["model_param"], data["model_name"], request)
         if model is None:
             raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+        if consent.model_disabled(model):
+            raise serializers.ValidationError({"model_param": "该模型的训练视频授权已撤销, 模型已停用"})
         data["model"] = model
         if data["target_text"]:
-            self._check_speech_request(data)
+            self._check_speech_request(data, request)
         else:
             if not data["ref_audio"]:
                 raise serializers.ValidationError({"ref_audio": "请提供参考音频 ref_audio 或目标文本 target_text"})
             try:
-                data["audio_path"] = find_catalog_audio(data["ref_audio"])
+                data["audio_path"] = find_catalog_audio(data["ref_audio"], request)
             except ValueError as exc:
                 raise serializers.ValidationError({"ref_audio": str(exc)})
         return data
 
     @staticmethod
-    def _check_speech_request(data):
+    def _check_speech_request(data, request):
         limit = settings.ECHOFU["TTS_MAX_CHARS"]
         if len(data["target_text"]) > limit:
             raise serializers.ValidationError({"target_text": f"文本过长: {len(data['target_text'])} 个字符, 上限 {limit}"})
-        if data["speaker_id"] and not SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]).exists():
+        if not data["speaker_id"]:
+            return
+        profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]), request)
+        if not profiles.exists():
             raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
+        if not consent.usable_profiles(profiles).exists():
+            raise serializers.ValidationError({"speaker_id": f"说话人 '{data['speaker_id']}' 的参考音频授权已撤销, 不能再使用"})

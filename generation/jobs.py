@@ -1,9 +1,8 @@
 """Render jobs: (speech from text, when asked) -> engine render -> GeneratedVideo row."""
-import os
-
 from django.utils import timezone
 
 from echofu import paths
+from echofu.ownership import owned
 from echofu.uploads import claim_unique_path
 from engines.progress import scaled
 from engines.talking_head import CPU_FALLBACK
@@ -11,6 +10,7 @@ from generation.models import GeneratedVideo
 from monitoring import history, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
+from provenance.stamping import finish_video
 from training.engines import get_engine
 from training.models import TalkingHeadModel
 
@@ -58,7 +58,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
     result = get_engine(model.model_type).render(model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
-    os.replace(temp_out, target)
+    finish_video(temp_out, target, job, model, audio_path)  # provenance hook: label, record, marker, row
     relative = paths.relative_to_media(target)
     video = GeneratedVideo.objects.create(
         file=relative,
@@ -81,7 +81,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
 
 
 @history.provides("video_generation")
-def video_history() -> list[dict]:
+def video_history(request=None) -> list[dict]:
     return [
         {
             "task_id": video.job_id,
@@ -101,5 +101,5 @@ def video_history() -> list[dict]:
             "ai_generated": video.ai_generated,
             "available": video.exists(),
         }
-        for video in GeneratedVideo.objects.select_related("model").order_by("-created_at")[: history.LIMIT]
+        for video in owned(GeneratedVideo.objects.select_related("model"), request).order_by("-created_at")[: history.LIMIT]
     ]

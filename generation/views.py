@@ -3,13 +3,15 @@ from django.views.decorators.csrf import csrf_exempt
 from echofu import responses
 from generation.forms import GenerationRequest
 from generation.jobs import start_render
+from limits.checks import heavy
 from monitoring.sync import answer_when_done
 
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@heavy("rendering")
 def video_generation(request):
-    form = GenerationRequest(data=request.POST)
+    form = GenerationRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from echofu import ownership
 from monitoring.models import Job
 
 # History types of the original frontend -> the job kinds they list.
@@ -15,13 +16,14 @@ JOB_KINDS = {
 }
 LIMIT = 200
 
-_builders: dict[str, Callable[[], list[dict]]] = {}
+# A builder gets the request and lists only what that user owns (ownership.owned).
+_builders: dict[str, Callable[[object], list[dict]]] = {}
 
 
 def provides(history_type: str):
     """Register a richer builder for one history type (e.g. rendered videos from their rows)."""
 
-    def register(builder: Callable[[], list[dict]]):
+    def register(builder: Callable[[object], list[dict]]):
         _builders[history_type] = builder
         return builder
 
@@ -41,11 +43,12 @@ def job_entry(job: Job) -> dict:
     }
 
 
-def entries(history_type: str) -> list[dict]:
+def entries(history_type: str, request=None) -> list[dict]:
     if history_type in _builders:
-        return _builders[history_type]()
+        return _builders[history_type](request)
     kinds = JOB_KINDS.get(history_type)
     if kinds is None:
         return []
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    return [job_entry(job) for job in Job.objects.filter(kind__in=kinds).order_by("-created_at")[:LIMIT]]
+    jobs = ownership.owned(Job.objects.filter(kind__in=kinds), request)
+    return [job_entry(job) for job in jobs.order_by("-created_at")[:LIMIT]]

@@ -3,7 +3,7 @@ import re
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from echofu import responses
+from echofu import ownership, responses
 from monitoring import history, runner
 from monitoring.models import Job
 from monitoring.system import system_status
@@ -42,16 +42,17 @@ def status(request):
 def history_list(request, history_type: str):
     if not HISTORY_TYPE.match(history_type):
         return responses.error("history type must be a plain name (letters, digits, _ and -)", 400)
-    return JsonResponse(history.entries(history_type), safe=False, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(history.entries(history_type, request), safe=False, json_dumps_params={"ensure_ascii": False})
 
 
-def _job_or_404(task_id: str):
-    return Job.objects.filter(pk=task_id).first()
+def _job_or_404(request, task_id: str):
+    """The job when this user owns it (staff may follow and cancel anyone's); None otherwise (a 404)."""
+    return ownership.readable(Job.objects.filter(pk=task_id), request).first()
 
 
 @responses.allow_methods("GET")
 def task_detail(request, task_id: str):
-    job = _job_or_404(task_id)
+    job = _job_or_404(request, task_id)
     if job is None:
         return responses.error("任务不存在", 404)
     return responses.success(**job_info(job))
@@ -59,7 +60,7 @@ def task_detail(request, task_id: str):
 
 @responses.allow_methods("GET")
 def train_status(request, task_id: str):
-    job = _job_or_404(task_id)
+    job = _job_or_404(request, task_id)
     if job is None or job.kind != Job.Kind.TRAIN:
         return responses.error("训练任务不存在", 404)
     info = job_info(job)
@@ -70,7 +71,7 @@ def train_status(request, task_id: str):
 @csrf_exempt
 @responses.allow_methods("POST")
 def task_cancel(request, task_id: str):
-    job = _job_or_404(task_id)
+    job = _job_or_404(request, task_id)
     if job is None:
         return responses.error("任务不存在", 404)
     if job.is_finished:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from assets import catalog, jobs as asset_jobs
+from assets import catalog, consent, jobs as asset_jobs
 from assets.models import TrainingVideo
 from echofu import paths, responses
 from echofu.uploads import UploadRejected
@@ -28,8 +28,8 @@ def catalog_video(argument: str) -> TrainingVideo:
         if not source.is_file():
             raise CommandError(f"{argument}: no such video file")
         try:
-            video = catalog.import_training_video(source)
-        except UploadRejected as exc:
+            video = catalog.import_training_video(source, **consent.operator_statement())
+        except (UploadRejected, consent.ConsentMissing) as exc:
             raise CommandError(f"{argument}: {exc}") from exc
     if video.probe_status != TrainingVideo.ProbeStatus.OK:
         runner.execute(asset_jobs.start_probe(video, submit=False).pk)

@@ -1,21 +1,26 @@
 """Validation of the /model_training form (DRF serializers, documented field names)."""
+import math
 import re
 
 from django.conf import settings
 from rest_framework import serializers
 
+from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
-from echofu import paths
+from echofu import ownership, paths
 from engines.talking_head import MODEL_TYPES
 from monitoring.devices import parse_gpu_choice
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 MAX_EPOCHS = 100_000
+MAX_CUSTOM_PARAMS_CHARS = 1000
 
 
 def parse_custom_params(text: str) -> dict[str, str]:
     """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
+    if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
+        raise ValueError(f"custom_params is longer than {MAX_CUSTOM_PARAMS_CHARS} characters")
     params: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
         key, separator, value = item.partition("=")
@@ -25,7 +30,7 @@ def parse_custom_params(text: str) -> dict[str, str]:
         params[key] = value
     if "lr" in params:
         try:
-            if float(params["lr"]) <= 0:
+            if not 0 < float(params["lr"]) < math.inf:  # "nan" and "1e309" parse as floats too
                 raise ValueError
         except ValueError:
             raise ValueError("custom_params lr must be a positive number") from None
@@ -34,12 +39,12 @@ def parse_custom_params(text: str) -> dict[str, str]:
     return params
 
 
-def find_training_video(value: str) -> TrainingVideo:
+def find_training_video(value: str, user=None) -> TrainingVideo:
     try:
         relative = paths.resolve_request_path(value, must_exist=False)
     except paths.PathRejected as exc:
         raise serializers.ValidationError(f"视频路径无效: {exc}")
-    video = TrainingVideo.objects.filter(file=relative).first()
+    video = ownership.owned(TrainingVideo.objects.filter(file=relative), user).first()
     if video is None or not video.exists():
         raise serializers.ValidationError("视频不在素材库中, 请先上传训练视频")
     return video
@@ -59,7 +64,12 @@ class TrainingRequest(serializers.Serializer):
 
     def validate_ref_video(self, value):
         """The video once its upload probe has ended (waiting a bounded time for it)."""
-        video = settled_probe(find_training_video(value), settings.ECHOFU["PROBE_WAIT_SECONDS"])
+        video = find_training_video(value, self.context.get("request"))
+        try:
+            consent.require_usable(video, "训练视频")
+        except consent.ConsentMissing as exc:
+            raise serializers.ValidationError(str(exc))
+        video = settled_probe(video, settings.ECHOFU["PROBE_WAIT_SECONDS"])
         if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
             raise serializers.ValidationError(f"视频检查失败: {video.probe_error}")
         if video.probe_status == TrainingVideo.ProbeStatus.PENDING:

@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from assets.catalog import local_time
-from echofu import paths
+from echofu import ownership, paths
 from echofu.versioning import create_next_version
 from engines.talking_head import MODEL_TYPES
 from training.engines import get_engine
@@ -42,8 +42,9 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
                                name=name, size=size, file_count=count, **fields)
 
 
-def find_model(model_param: str, model_type: str | None = None) -> TalkingHeadModel | None:
-    """The registered model a form's `model_param` names (any accepted path spelling)."""
+def find_model(model_param: str, model_type: str | None = None, user=None) -> TalkingHeadModel | None:
+    """The registered model a form's `model_param` names (any accepted path spelling), when `user`
+    owns it (any model, without a user)."""
     try:
         relative = paths.resolve_request_path(model_param)
     except paths.PathRejected:
@@ -57,7 +58,9 @@ def find_model(model_param: str, model_type: str | None = None) -> TalkingHeadMo
     model = TalkingHeadModel.objects.filter(model_type=found_type, name=name).first()
     if model is None:
         model = discover(found_type, name)
-    return model if model and model.exists() else None
+    if model is None or not ownership.owned(TalkingHeadModel.objects.filter(pk=model.pk), user).exists():
+        return None
+    return model if model.exists() else None
 
 
 def discover(model_type: str, name: str) -> TalkingHeadModel | None:

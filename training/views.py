@@ -1,7 +1,9 @@
 from django.views.decorators.csrf import csrf_exempt
 
-from echofu import paths, responses
+from assets.consent import usable_models
+from echofu import ownership, paths, responses
 from engines.talking_head import MODEL_TYPES
+from limits.checks import heavy
 from training import registry
 from training.engines import all_availability, availability
 from training.forms import TrainingRequest
@@ -11,7 +13,8 @@ from training.models import TalkingHeadModel
 
 @responses.allow_methods("GET")
 def available_models(request):
-    models = [registry.model_summary(model) for model in TalkingHeadModel.objects.all() if model.exists()]
+    rows = usable_models(ownership.owned(TalkingHeadModel.objects.all(), request))
+    models = [registry.model_summary(model) for model in rows if model.exists()]
     return responses.success(models=models, total_count=len(models), engines=all_availability())
 
 
@@ -20,10 +23,12 @@ def model_details(request, model_type: str, model_name: str):
     if model_type not in MODEL_TYPES:
         return responses.error(f"不支持的模型类型 '{model_type}', 可选: {', '.join(MODEL_TYPES)}", 400)
     if model_name == "root":
+        if not (ownership.is_staff(request) or ownership.is_local_user(ownership.acting_user(request))):
+            return responses.error(f"模型不存在: {model_type}/{model_name}", 404)  # it lists every user's files
         directory = paths.absolute(f"{paths.MODELS}/{model_type}")
         summary = {"name": "root", "type": model_type, "path": paths.public_path(f"{paths.MODELS}/{model_type}")}
     else:
-        model = registry.find_model(f"{paths.MODELS}/{model_type}/{model_name}", model_type)
+        model = registry.find_model(f"{paths.MODELS}/{model_type}/{model_name}", model_type, request)
         if model is None:
             return responses.error(f"模型不存在: {model_type}/{model_name}", 404)
         directory, summary = model.directory(), registry.model_summary(model)
@@ -34,8 +39,9 @@ def model_details(request, model_type: str, model_name: str):
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@heavy("training")
 def model_training(request):
-    form = TrainingRequest(data=request.POST)
+    form = TrainingRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data

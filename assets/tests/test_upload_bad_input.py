@@ -11,6 +11,7 @@ from assets.models import ReferenceAudio, TrainingVideo
 from engines import media
 from engines.testing.simple_media import write_plain_video
 from assets.views import upload_reference_audio
+from echofu.ownership import local_user
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +187,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(settings, stor
 def test_under_the_limit_streams_to_disk_with_flat_memory(settings, media_root):
     """A 30 MB upload passes through the handler without being held in memory (then fails content check)."""
     request = streamed_request(30 * 1024 * 1024)
-    request.user = None
+    request.user = local_user()  # single-user mode's user, whose consent is the test setting
     tracemalloc.start()
     response = upload_reference_audio(request)
     _, peak = tracemalloc.get_traced_memory()

@@ -6,12 +6,14 @@ from django.contrib.auth.models import User
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from engines.testing.simple_media import write_tone_wav
 from generation.models import GeneratedVideo
+from limits.models import Hit
 from monitoring.models import Job
+from provenance.models import ProvenanceRecord
 from training.models import TalkingHeadModel
 
 pytestmark = pytest.mark.django_db
 
-CURATED = [ReferenceAudio, TrainingVideo, SpeakerProfile, GeneratedAudio, TalkingHeadModel, GeneratedVideo, Job]
+CURATED = [ReferenceAudio, TrainingVideo, SpeakerProfile, GeneratedAudio, TalkingHeadModel, GeneratedVideo, Job, ProvenanceRecord, Hit]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.utils import timezone
 
 from assets.models import TrainingVideo
 from monitoring.models import Job
@@ -19,6 +20,7 @@ def catalogued_video(media_root):
     return TrainingVideo.objects.create(
         file="videos/ref_videos/person.mp4", original_name="person.mp4", size=path.stat().st_size,
         probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+        consent_name="person", consent_wording="test statement", consent_at=timezone.now(),
     )
 
 

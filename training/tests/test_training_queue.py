@@ -4,6 +4,7 @@ engines end to end."""
 import sys
 
 import pytest
+from django.utils import timezone
 
 from assets.models import TrainingVideo
 from engines.testing.fake_nerf import make_fake_checkout
@@ -46,6 +47,7 @@ def checked_video(media_root):
     return TrainingVideo.objects.create(
         file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=path.stat().st_size,
         probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+        consent_name="anna", consent_wording="test statement", consent_at=timezone.now(),
     )
 
 

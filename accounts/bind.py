@@ -1,0 +1,46 @@
+"""Single-user mode has no login, so it may only listen where no one else can connect."""
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+
+LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def is_loopback(host: str) -> bool:
+    host = (host or "").strip().strip("[]")
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_host(bind: str) -> str:
+    """The host part of a bind spec: '127.0.0.1:8000', '[::1]:8000', '0.0.0.0', 'unix:/run/x.sock'."""
+    bind = bind.strip()
+    if bind.startswith("unix:"):
+        return "localhost"  # a socket file is reachable only on this machine
+    if bind.startswith("["):
+        return bind[1:].split("]", 1)[0]
+    if bind.count(":") == 1:
+        return bind.split(":", 1)[0] or "0.0.0.0"
+    return bind or "0.0.0.0"
+
+
+class PublicBindRefused(RuntimeError):
+    pass
+
+
+def check_bind(bind: str) -> None:
+    """Raise PublicBindRefused when single-user mode would listen on a non-loopback address."""
+    if not settings.ECHOFU["SINGLE_USER"]:
+        return
+    host = bind_host(bind)
+    if not is_loopback(host):
+        raise PublicBindRefused(
+            f"single-user mode (ECHOFU_SINGLE_USER) has no login and may only listen on loopback, "
+            f"not on {host!r}: listen on 127.0.0.1, or set ECHOFU_SINGLE_USER=false and create accounts"
+        )

@@ -1,0 +1,108 @@
+"""Who is asking: a DRF token, a session (with CSRF on every form post), or single-user mode.
+
+The API views are csrf_exempt because the original frontend and scripts send no CSRF token;
+this middleware puts the CSRF check back for requests authenticated by a session cookie, the
+only ones a foreign page could forge. Single-user mode acts as one local user without login,
+answers only loopback clients and refuses cross-site posts (an Origin of another host).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.middleware import csrf
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import redirect
+
+from accounts.bind import is_loopback
+from echofu import ownership, responses
+
+# Django's own pages (login, admin) and static files handle their own access.
+OPEN_PREFIXES = ("/accounts/", "/admin/", "/assets/")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+PAGE_PATHS = ("/",)
+
+
+def _protected(request):  # a stand-in view that is not csrf_exempt
+    return None
+
+
+class AccessMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
+
+    def __call__(self, request):
+        request.echofu_auth = ""
+        if request.path.startswith(OPEN_PREFIXES):
+            return self.get_response(request)
+        token_key = self._token_key(request)
+        if token_key is not None:
+            user = self._token_user(token_key)
+            if user is None:
+                return responses.error("API token 无效 / invalid API token", 401)
+            request.user, request.echofu_auth = user, "token"
+        elif request.user.is_authenticated:
+            request.echofu_auth = "session"
+        elif ownership.single_user_mode():
+            if not is_loopback(request.META.get("REMOTE_ADDR", "")):
+                return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
+            request.user, request.echofu_auth = ownership.local_user(), "single-user"
+        elif request.path in PAGE_PATHS and request.method in SAFE_METHODS:
+            return redirect(f"/accounts/login/?next={request.path}")
+        else:
+            return responses.error("请先登录 / authentication required", 401)
+        return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        if request.method in SAFE_METHODS or request.path.startswith(OPEN_PREFIXES):
+            return None
+        if request.echofu_auth == "session":
+            if not self._csrf_passes(request, args, kwargs):
+                return responses.error("CSRF 校验失败: 表单需要 csrftoken / CSRF check failed", 403)
+        elif request.echofu_auth == "single-user" and not self._same_origin(request):
+            return responses.error("拒绝跨站请求 / cross-site request refused", 403)
+        return None
+
+    def _csrf_passes(self, request, args, kwargs) -> bool:
+        if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client, as for CsrfViewMiddleware
+            return True
+        if request.content_type == "multipart/form-data":
+            # Reading the form here would parse the upload before the view sets its size limit:
+            # uploads carry the token in the X-CSRFToken header (read from the csrftoken cookie).
+            secret = request.META.get("CSRF_COOKIE") or ""
+            sent = request.META.get(settings.CSRF_HEADER_NAME, "")
+            try:
+                csrf._check_token_format(sent)
+                return bool(secret) and csrf._does_token_match(sent, secret)
+            except csrf.InvalidTokenFormat:
+                return False
+        return self.csrf.process_view(request, _protected, args, kwargs) is None
+
+    @staticmethod
+    def _token_key(request) -> str | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer"):
+            return None
+        return key.strip()
+
+    @staticmethod
+    def _token_user(key: str):
+        from rest_framework.authtoken.models import Token
+
+        if not key or len(key) > 64:
+            return None
+        token = Token.objects.select_related("user").filter(key=key).first()
+        if token is None or not token.user.is_active:
+            return None
+        return token.user
+
+    @staticmethod
+    def _same_origin(request) -> bool:
+        origin = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER")
+        if not origin or origin == "null":
+            return not request.META.get("HTTP_ORIGIN")  # "Origin: null" comes from sandboxed/foreign pages
+        return urlsplit(origin).netloc == request.get_host()
+
+

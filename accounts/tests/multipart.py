@@ -1,0 +1,18 @@
+"""Hand-built multipart/form-data bodies: well-formed for the concurrency test, any shape for the fuzz test."""
+from __future__ import annotations
+
+import secrets
+
+
+def encode(fields: dict[str, str], files: dict[str, tuple[str, bytes]], boundary: str | None = None) -> tuple[bytes, str]:
+    boundary = boundary or "----echofu" + secrets.token_hex(12)
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode("utf-8", "surrogatepass")
+                     + value.encode("utf-8", "surrogatepass") + b"\r\n")
+    for name, (filename, content) in files.items():
+        header = (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                  "Content-Type: application/octet-stream\r\n\r\n")
+        parts.append(header.encode("utf-8", "surrogatepass") + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

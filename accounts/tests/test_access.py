@@ -1,0 +1,145 @@
+"""Accounts through the HTTP API: who may list, use and download what (two users and staff)."""
+import io
+import json
+import types
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from accounts.tests.conftest import CONSENT, error_message, upload_audio, upload_video
+from assets.models import ReferenceAudio, TrainingVideo
+from echofu.gunicorn_conf import on_starting
+from monitoring import runner
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_requests_need_an_account(multi_user, client):
+    assert error_message(client.get("/api/reference-audios"), 401)
+    assert error_message(client.post("/video_generation", {"model_name": "EchoLite"}), 401)
+    assert error_message(client.get("/media/voices/ref_voices/x.wav"), 401)
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert client.get("/accounts/login/").status_code == 200
+
+
+def test_session_login_and_csrf_on_forms(alice, wav_file):
+    browser = Client(enforce_csrf_checks=True)
+    login_page = browser.get("/accounts/login/")
+    token = login_page.cookies["csrftoken"].value
+    assert browser.post("/accounts/login/", {"username": "alice", "password": "alice-password"}).status_code == 403  # no token
+    response = browser.post("/accounts/login/", {"username": "alice", "password": "alice-password", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert browser.get("/api/reference-audios").json()["total_count"] == 0
+    # A signed-in browser's POST without the CSRF token is refused, with it accepted.
+    assert "CSRF" in error_message(upload_audio(browser, wav_file), 403)
+    assert ReferenceAudio.objects.count() == 0
+    token = browser.cookies["csrftoken"].value
+    with open(wav_file, "rb") as handle:
+        response = browser.post("/api/upload-reference-audio", {"audio": handle, **CONSENT}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200, response.content
+
+
+def test_api_token_from_the_management_command(alice, wav_file):
+    out = io.StringIO()
+    call_command("create_api_token", "alice", stdout=out)
+    key = out.getvalue().strip()
+    assert len(key) == 40
+    script = Client(HTTP_AUTHORIZATION=f"Token {key}")  # no CSRF token needed: a script, not a browser
+    assert upload_audio(script, wav_file).status_code == 200
+    assert ReferenceAudio.objects.get().owner == alice
+    assert error_message(Client(HTTP_AUTHORIZATION="Token wrong").get("/api/reference-audios"), 401)
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "nobody", stdout=io.StringIO())
+    call_command("create_api_token", "newbot", "--create", stdout=io.StringIO())
+
+
+def test_users_list_and_use_only_their_own(as_alice, as_bob, as_staff, alice, wav_file, plain_video, media_root):
+    audio = upload_audio(as_alice, wav_file).json()
+    video = upload_video(as_alice, plain_video).json()
+    assert as_alice.get("/api/reference-audios").json()["total_count"] == 1
+    assert as_alice.get("/api/training-videos").json()["total_count"] == 1
+    for listing in ("/api/reference-audios", "/api/training-videos", "/api/cloned-audios", "/api/available-models"):
+        assert as_bob.get(listing).json()["total_count"] == 0, listing
+    # Bob cannot use Alice's files in any form.
+    message = error_message(as_bob.post("/model_training", {"model_choice": "EchoLite", "ref_video": video["relative_path"]}), 400)
+    assert "素材库" in message
+    assert error_message(as_bob.post("/audio_clone", {"original_audio_path": audio["relative_path"], "target_audio_id": "x"}), 400)
+    # Nor download them; Alice and staff can.
+    url = "/" + audio["relative_path"]
+    assert error_message(as_bob.get(url), 404)
+    assert as_alice.get(url).status_code == 200
+    assert as_staff.get(url).status_code == 200
+    assert error_message(as_bob.get("/video/ref_videos/" + video["filename"]), 404)
+
+
+def test_jobs_models_and_history_are_private(as_alice, as_bob, as_staff, alice, media_root):
+    job = runner.new_job(Job.Kind.TRAIN, {}, owner=alice, prefix="train")
+    (media_root / "models/EchoLite/alice_model").mkdir(parents=True)
+    (media_root / "models/EchoLite/alice_model/weights.safetensors").write_bytes(b"x" * 10)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="alice_model", owner=alice, file_count=1)
+    for path in (f"/api/tasks/{job.pk}", f"/api/train-status/{job.pk}", "/api/model-details/EchoLite/alice_model",
+                 "/media/models/EchoLite/alice_model/weights.safetensors", "/api/model-details/EchoLite/root"):
+        assert error_message(as_bob.get(path), 404), path
+        assert as_alice.get(path).status_code == 200 or path.endswith("root"), path
+    assert error_message(as_bob.post(f"/api/tasks/{job.pk}/cancel"), 404)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.QUEUED
+    assert as_staff.get(f"/api/tasks/{job.pk}").status_code == 200
+    assert as_staff.get("/api/model-details/EchoLite/root").status_code == 200
+    assert as_alice.get("/api/available-models").json()["total_count"] == 1
+    assert [entry["task_id"] for entry in as_alice.get("/api/history/model_training").json()] == [job.pk]
+    assert as_bob.get("/api/history/model_training").json() == []
+    assert as_alice.post(f"/api/tasks/{job.pk}/cancel").status_code == 200
+
+
+def test_staff_see_everything_in_the_admin(as_alice, as_staff, wav_file):
+    upload_audio(as_alice, wav_file)
+    page = as_staff.get("/admin/assets/referenceaudio/")
+    assert page.status_code == 200 and "声音 sample.wav" in page.content.decode()
+    assert as_alice.get("/admin/assets/referenceaudio/").status_code == 302  # not staff: the admin login
+
+
+def test_single_user_mode_serves_loopback_without_login(settings, client, wav_file):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    with open(wav_file, "rb") as handle:  # the original frontend: no login, no consent fields, no CSRF token
+        assert client.post("/api/upload-reference-audio", {"audio": handle}).status_code == 200
+    row = ReferenceAudio.objects.get()
+    assert row.owner.username == settings.ECHOFU["SINGLE_USER_NAME"] and row.consent_method == "setting"
+    assert error_message(client.get("/api/reference-audios", REMOTE_ADDR="192.168.1.20"), 403)
+    with open(wav_file, "rb") as handle:  # a foreign web page posting to the local studio
+        refused = client.post("/api/upload-reference-audio", {"audio": handle}, HTTP_ORIGIN="http://evil.example")
+    assert error_message(refused, 403)
+    assert ReferenceAudio.objects.count() == 1
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:8000", "192.168.1.5:8000", "[::]:8000", "example.com:80"])
+def test_single_user_mode_refuses_to_listen_on_other_addresses(settings, address):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    with pytest.raises(CommandError, match="loopback"):
+        call_command("runserver", address, use_reloader=False)
+    with pytest.raises(CommandError, match="loopback"):
+        call_command("check_bind", address, stdout=io.StringIO())
+    with pytest.raises(RuntimeError, match="loopback"):
+        on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=[address])))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "unix:/run/echofu.sock"])
+def test_loopback_addresses_are_allowed(settings, address):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    out = io.StringIO()
+    call_command("check_bind", address, stdout=out)
+    assert "ok" in out.getvalue()
+    on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=[address])))
+
+
+def test_multi_user_mode_may_listen_anywhere(multi_user):
+    call_command("check_bind", "0.0.0.0:8000", stdout=io.StringIO())
+
+
+def test_video_probe_rows_keep_owner(as_alice, alice, plain_video):
+    upload_video(as_alice, plain_video)
+    assert TrainingVideo.objects.get().owner == alice
+    assert json.loads(as_alice.get("/api/training-videos").content)["files"][0]["probe_status"] in ("ok", "failed")

@@ -1,0 +1,105 @@
+"""Consent before a face or voice is used, and staff revocation, through the HTTP API."""
+import pytest
+from django.utils import timezone
+
+from accounts.tests.conftest import error_message, session_client, upload_audio, upload_video
+from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+def test_upload_without_a_statement_is_refused_and_nothing_is_stored(alice, wav_file, plain_video, media_root, settings):
+    client = session_client(alice)
+    with open(wav_file, "rb") as handle:
+        assert "consent" in error_message(client.post("/api/upload-reference-audio", {"audio": handle}), 400)
+    with open(plain_video, "rb") as handle:
+        assert "consent" in error_message(client.post("/api/upload-training-video", {"video": handle, "consent": "no"}), 400)
+    for name in ("", " ", "x" * 201, "Anna\x00Li", "\u202eAnna"):
+        assert "consent_name" in error_message(upload_audio(client, wav_file, consent_name=name), 400), repr(name)
+    assert ReferenceAudio.objects.count() == TrainingVideo.objects.count() == 0
+    assert list((media_root / "voices/ref_voices").iterdir()) == list((media_root / "videos/ref_videos").iterdir()) == []
+
+    before = timezone.now()
+    assert upload_video(client, plain_video, consent_name="李安娜").status_code == 200
+    video = TrainingVideo.objects.get()
+    assert video.consent_name == "李安娜" and video.consent_by == alice and video.consent_at >= before
+    assert video.consent_wording == settings.ECHOFU["CONSENT_WORDING"] and video.consent_method == "form"
+
+
+def test_single_user_statement_is_an_explicit_setting(settings, client, wav_file):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True, "SINGLE_USER_CONSENT": ""}
+    with open(wav_file, "rb") as handle:
+        assert "ECHOFU_SINGLE_USER_CONSENT" in error_message(client.post("/api/upload-reference-audio", {"audio": handle}), 400)
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER_CONSENT": "Wang Wei", "SINGLE_USER_CONSENT_WORDING": "I, the operator, agree."}
+    with open(wav_file, "rb") as handle:
+        assert client.post("/api/upload-reference-audio", {"audio": handle}).status_code == 200
+    row = ReferenceAudio.objects.get()
+    assert (row.consent_name, row.consent_wording, row.consent_method) == ("Wang Wei", "I, the operator, agree.", "setting")
+
+
+def test_no_training_or_voice_extraction_without_a_statement(alice, wav_file, plain_video, media_root):
+    client = session_client(alice)
+    # Files that reached the catalog without a statement (copied in, found by scan_media).
+    (media_root / "videos/ref_videos/found.mp4").write_bytes(plain_video.read_bytes())
+    TrainingVideo.objects.create(file="videos/ref_videos/found.mp4", owner=alice, probe_status="ok", probe={"errors": []})
+    (media_root / "voices/ref_voices/found.wav").write_bytes(wav_file.read_bytes())
+    ReferenceAudio.objects.create(file="voices/ref_voices/found.wav", owner=alice)
+    message = error_message(client.post("/model_training", {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/found.mp4"}), 400)
+    assert "同意声明" in message
+    message = error_message(client.post("/audio_clone", {"original_audio_path": "media/voices/ref_voices/found.wav"}), 400)
+    assert "同意声明" in message
+    one_shot = client.post("/audio_clone", {"ref_audio_path": "media/voices/ref_voices/found.wav", "generate_text": "hi"})
+    assert "同意声明" in error_message(one_shot, 400)
+    assert SpeakerProfile.objects.count() == 0
+
+
+def test_staff_revocation_disables_models_voices_and_renders(alice, staff, wav_file, plain_video, media_root):
+    client, curator = session_client(alice), session_client(staff)
+    video = upload_video(client, plain_video).json()
+    audio = upload_audio(client, wav_file).json()
+    video_row, audio_row = TrainingVideo.objects.get(), ReferenceAudio.objects.get()
+    (media_root / "models/EchoLite/anna_v1").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="anna_v1", source_video=video_row, owner=alice)
+    SpeakerProfile.objects.create(speaker_id="anna", reference=audio_row, reference_path=audio_row.file.name, owner=alice)
+    assert client.get("/api/available-models").json()["total_count"] == 1
+    assert client.get("/api/cloned-audios").json()["total_count"] == 1
+
+    for model_name, pk in (("trainingvideo", video_row.pk), ("referenceaudio", audio_row.pk)):
+        response = curator.post(f"/admin/assets/{model_name}/", {"action": "revoke_consent", "_selected_action": [pk]})
+        assert response.status_code == 302
+    video_row.refresh_from_db()
+    assert video_row.revoked and video_row.revoked_by == staff
+
+    assert client.get("/api/available-models").json()["total_count"] == 0
+    assert client.get("/api/cloned-audios").json()["total_count"] == 0
+    render = client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/anna_v1", "ref_audio": audio["relative_path"]})
+    assert "撤销" in error_message(render, 400)
+    spoken = client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/anna_v1", "target_text": "hi", "speaker_id": "anna"})
+    assert "撤销" in error_message(spoken, 400)
+    assert "撤销" in error_message(client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna"}), 400)
+    assert "撤销" in error_message(client.post("/model_training", {"model_choice": "EchoLite", "ref_video": video["relative_path"]}), 400)
+    assert "撤销" in error_message(client.post("/audio_clone", {"original_audio_path": audio["relative_path"]}), 400)
+    # Only staff revoke: the admin is closed to Alice.
+    assert client.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [audio_row.pk]}).status_code == 302
+    assert ReferenceAudio.objects.get().revoked_by == staff
+
+
+def test_revocation_while_a_job_runs_stops_its_output(alice, wav_file, media_root, tmp_path):
+    from monitoring import runner
+    from monitoring.models import Job
+    from provenance.stamping import finish_audio
+    from assets.consent import ConsentMissing, revoke
+    from echofu.uploads import claim_unique_path
+
+    upload_audio(session_client(alice), wav_file)
+    reference = ReferenceAudio.objects.get()
+    profile = SpeakerProfile.objects.create(speaker_id="anna", reference=reference, reference_path=reference.file.name, owner=alice)
+    revoke(ReferenceAudio.objects.all())
+    job = runner.new_job(Job.Kind.SYNTHESIZE, {}, owner=alice)
+    temp = tmp_path / "speech.wav"
+    temp.write_bytes(wav_file.read_bytes())
+    target = claim_unique_path(media_root / "voices/res_voices", "speech.wav")
+    with pytest.raises(ConsentMissing):
+        finish_audio(temp, target, job, profile)
+    assert list((media_root / "voices/res_voices").iterdir()) == []

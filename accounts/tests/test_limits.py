@@ -1,0 +1,46 @@
+"""Per-user storage quotas (413) and rate limits on the heavy endpoints (429)."""
+import pytest
+
+from accounts.tests.conftest import error_message, session_client, token_client, upload_audio
+from assets.models import ReferenceAudio
+from limits.models import Hit
+
+pytestmark = pytest.mark.django_db
+
+HEAVY = {
+    "/model_training": {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/none.mp4"},
+    "/video_generation": {"model_name": "EchoLite", "model_param": "models/EchoLite/none"},
+    "/audio_clone": {"generate_text": "hi", "audio_id": "nobody"},
+    "/chat_system": {"model_name": "EchoLite", "model_param": "models/EchoLite/none"},
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(HEAVY))
+def test_rate_limit_per_user_and_endpoint(alice, bob, staff, settings, endpoint):
+    settings.ECHOFU = {**settings.ECHOFU, "RATE_LIMIT_REQUESTS": 3, "RATE_LIMIT_SECONDS": 60}
+    as_alice, as_bob, as_staff = session_client(alice), token_client(bob), session_client(staff)
+    for _ in range(3):
+        assert as_alice.post(endpoint, HEAVY[endpoint]).status_code != 429
+    limited = as_alice.post(endpoint, HEAVY[endpoint])
+    assert "rate limit" in error_message(limited, 429)
+    assert 1 <= int(limited["Retry-After"]) <= 61 and limited.json()["retry_after"] == int(limited["Retry-After"])
+    assert as_bob.post(endpoint, HEAVY[endpoint]).status_code != 429  # Bob has his own budget
+    other = next(path for path in sorted(HEAVY) if path != endpoint)
+    assert as_alice.post(other, HEAVY[other]).status_code != 429  # and each endpoint group its own
+    for _ in range(5):
+        assert as_staff.post(endpoint, HEAVY[endpoint]).status_code != 429
+    Hit.objects.update(at=Hit.objects.first().at.replace(year=2000))  # the window passed
+    assert as_alice.post(endpoint, HEAVY[endpoint]).status_code != 429
+
+
+def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, settings, wav_file):
+    size = wav_file.stat().st_size
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": int(size * 1.5)}
+    as_alice, as_bob = session_client(alice), token_client(bob)
+    assert upload_audio(as_alice, wav_file).status_code == 200
+    refused = upload_audio(as_alice, wav_file)
+    assert "quota" in error_message(refused, 413)
+    assert refused.json()["used_bytes"] == size and ReferenceAudio.objects.count() == 1
+    assert upload_audio(as_bob, wav_file).status_code == 200  # quotas are per user
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": size}
+    assert "quota" in error_message(as_alice.post("/audio_clone", HEAVY["/audio_clone"]), 413)

@@ -1,0 +1,110 @@
+"""Whose rows a request may list and use.
+
+Every catalog row has a nullable `owner`. A signed-in user lists and uses only their own rows
+and gets 404 for anyone else's; staff may also read (open, stream, follow) any row. In
+single-user mode the one local user also owns the rows nobody owns (files found by scan_media,
+rows from before accounts). Background jobs and management commands scope by the job's owner;
+a job without an owner (an operator's command) is not restricted.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from echofu import paths
+
+
+def single_user_mode() -> bool:
+    return bool(settings.ECHOFU["SINGLE_USER"])
+
+
+def local_user():
+    """The account single-user mode acts as (created on first use, no usable password)."""
+    user, created = get_user_model().objects.get_or_create(username=settings.ECHOFU["SINGLE_USER_NAME"])
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def acting_user(request_or_user):
+    """The signed-in (or single-user mode's) user, or None."""
+    user = getattr(request_or_user, "user", request_or_user)
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def is_local_user(user) -> bool:
+    return single_user_mode() and user is not None and user.username == settings.ECHOFU["SINGLE_USER_NAME"]
+
+
+def is_staff(request_or_user) -> bool:
+    user = acting_user(request_or_user)
+    return bool(user and user.is_staff)
+
+
+def owner_q(request_or_user, field: str = "owner") -> Q:
+    """The filter for rows this user owns; no restriction for an operator (no user)."""
+    user = acting_user(request_or_user)
+    if user is None:
+        return Q()
+    mine = Q(**{field: user})
+    if is_local_user(user):
+        mine |= Q(**{f"{field}__isnull": True})
+    return mine
+
+
+def owner_q_for_id(owner_id: int | None, field: str = "owner") -> Q:
+    """owner_q for background work, which knows only the job's owner id."""
+    if owner_id is None:
+        return Q()
+    return owner_q(get_user_model().objects.filter(pk=owner_id).first(), field)
+
+
+def owned(queryset: QuerySet, request_or_user, field: str = "owner") -> QuerySet:
+    """The rows of `queryset` this user may list and use."""
+    return queryset.filter(owner_q(request_or_user, field))
+
+
+def readable(queryset: QuerySet, request_or_user, field: str = "owner") -> QuerySet:
+    """The rows this user may read: their own, or all of them for staff."""
+    return queryset if is_staff(request_or_user) else owned(queryset, request_or_user, field)
+
+
+def recordings_folder(request_or_user) -> str:
+    """Where a user's browser recording goes: one folder per account, the legacy folder in single-user mode."""
+    user = acting_user(request_or_user)
+    if user is None or is_local_user(user):
+        return paths.RECORDINGS
+    return f"{paths.RECORDINGS}/u{user.pk}"
+
+
+def may_use_recording(relative: str, request_or_user) -> bool:
+    """Recordings (media/audios/...) belong to whoever's folder they are in."""
+    folder = recordings_folder(request_or_user)
+    if acting_user(request_or_user) is None:
+        return relative.startswith(paths.RECORDINGS + "/")
+    return relative.rsplit("/", 1)[0] == folder
+
+
+def may_read_file(relative: str, request_or_user) -> bool:
+    """Whether this user may download a stored file: its row's owner or staff; files no row
+    describes only staff and the single-user mode's local user."""
+    from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+    from generation.models import GeneratedVideo
+    from training.models import TalkingHeadModel
+
+    if is_staff(request_or_user):
+        return True
+    user = acting_user(request_or_user)
+    catalogued = [model.objects.filter(file=relative) for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo)]
+    catalogued.append(SpeakerProfile.objects.filter(clean_clip=relative))
+    parts = relative.split("/")
+    if len(parts) >= 3 and parts[0] == paths.MODELS:
+        catalogued.append(TalkingHeadModel.objects.filter(model_type=parts[1], name=parts[2]))
+    for rows in catalogued:
+        if rows.exists():
+            return owned(rows, request_or_user).exists()
+    if relative.startswith(paths.RECORDINGS + "/"):
+        return may_use_recording(relative, request_or_user)
+    return is_local_user(user)

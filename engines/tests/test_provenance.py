@@ -1,0 +1,78 @@
+"""Provenance in files: the record, the visible label, and an audio marker that survives MP3/AAC."""
+import numpy as np
+import pytest
+
+from engines import media, provenance
+from engines.testing.simple_media import write_plain_video
+from engines.testing.voices import other_speaker
+
+KEY = "test-key"
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return other_speaker("Please call Stella. Ask her to bring these things with her from the store.")
+
+
+@pytest.fixture
+def marked_wav(tmp_path, speech):
+    path = tmp_path / "speech.wav"
+    media.write_wav(path, speech, 16000)
+    provenance.finish_audio(path, provenance.Record(kind="audio", request_id="tts_1", voice_id="anna v1"), KEY)
+    return path
+
+
+def test_marker_is_quiet_and_keyed(speech):
+    marked = provenance.embed_marker(speech, 16000, KEY)
+    noise = marked - speech
+    assert 10 * np.log10(np.sum(speech ** 2) / np.sum(noise ** 2)) > 20  # at least 20 dB under the speech
+    assert provenance.detect_marker(marked, 16000, KEY).found
+    assert not provenance.detect_marker(marked, 16000, "another-key").found
+    assert not provenance.detect_marker(speech, 16000, KEY).found
+
+
+@pytest.mark.parametrize("codec,bitrate", [("mp3", 64_000), ("mp3", 128_000), ("aac", 64_000), ("aac", 128_000)])
+def test_marker_survives_reencoding_and_clean_audio_stays_clean(tmp_path, marked_wav, speech, codec, bitrate):
+    reencoded = provenance.transcode_audio(marked_wav, tmp_path / f"copy.{codec}", codec, bitrate)
+    found = provenance.detect_marker_in_file(reencoded, KEY)
+    assert found.found and found.score > provenance.DETECTION_THRESHOLD, found
+    assert provenance.read_record(reencoded) is None  # the metadata did not survive; the marker did
+    clean = tmp_path / "clean.wav"
+    media.write_wav(clean, speech, 16000)
+    assert not provenance.detect_marker_in_file(provenance.transcode_audio(clean, tmp_path / f"clean.{codec}", codec, bitrate), KEY).found
+
+
+def test_wav_record_round_trip_and_file_stays_valid(marked_wav):
+    record = provenance.read_record(marked_wav)
+    assert record.request_id == "tts_1" and record.voice_id == "anna v1" and record.generator == "EchOfU"
+    assert record.notice == media.AI_GENERATED
+    info = media.verify(marked_wav, "audio")  # a valid, complete WAV after the INFO chunk was added
+    assert info.duration > 3
+    assert media.probe(marked_wav).sample_rate == 16000
+
+
+def test_finished_video_has_label_record_comment_and_marker(tmp_path, speech):
+    source = tmp_path / "render.mp4"
+    with media.VideoWriter(source, 320, 240, audio=speech, audio_rate=16000, comment=media.AI_GENERATED) as writer:
+        for index in range(int(len(speech) / 16000 * 25)):
+            writer.write(np.full((240, 320, 3), 40 + index % 5, dtype=np.uint8))
+    record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1", sources=["media/videos/ref_videos/a.mp4"])
+    labelled = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=True)
+    plain = provenance.finish_video(source, tmp_path / "plain.mp4", record, KEY, label=False)
+    assert media.container_comment(labelled) == media.AI_GENERATED
+    assert provenance.read_record(labelled) == record
+    assert provenance.detect_marker_in_file(labelled, KEY).found
+    x, y, w, h = provenance.label_region(320, 240)
+    assert x + w > 300 and y + h > 220  # bottom-right corner
+    frame = next(media.iter_video_frames(labelled)).astype(int)
+    unlabelled = next(media.iter_video_frames(plain)).astype(int)
+    corner = np.abs(frame[y:y + h, x:x + w] - unlabelled[y:y + h, x:x + w])
+    assert corner.max() > 100  # white text on the plate
+    assert np.abs(frame[: y - 4] - unlabelled[: y - 4]).max() < 8  # the rest of the picture is untouched
+
+
+def test_record_ignores_foreign_metadata(tmp_path):
+    video = write_plain_video(tmp_path / "clip.mp4")
+    assert provenance.read_record(video) is None
+    assert provenance.Record.from_json('{"generator": "other", "request_id": "x"}') is None
+    assert provenance.Record.from_json("not json") is None

@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from limits.models import Hit
+
+
+@admin.register(Hit)
+class HitAdmin(admin.ModelAdmin):
+    list_display = ("user", "scope", "at")
+    list_filter = ("scope", "at")
+    search_fields = ("user__username",)
+    readonly_fields = ("user", "scope", "at")

@@ -1,0 +1,89 @@
+"""Per-user storage quota (413) and per-user rate limits on the heavy endpoints (429).
+
+Usage is what the user's catalog rows hold on disk: uploads, generated audio and video, models.
+Rate limits count the requests each user made to one group of endpoints (training, rendering,
+synthesis, chat) in a sliding window; the counts live in the database, so every server process
+and machine sees the same ones. Staff are not limited.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from echofu import ownership, responses
+from limits.models import Hit
+
+SCOPES = ("training", "rendering", "synthesis", "chat")
+
+
+def storage_used(user) -> int:
+    from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
+    from generation.models import GeneratedVideo
+    from training.models import TalkingHeadModel
+
+    total = 0
+    for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel):
+        total += model.objects.filter(owner=user).aggregate(total=Sum("size"))["total"] or 0
+    return total
+
+
+def quota_refusal(request, incoming_bytes: int = 0):
+    """A 413 response when storing `incoming_bytes` more would pass the user's quota, else None."""
+    user = ownership.acting_user(request)
+    if user is None or user.is_staff:
+        return None
+    quota = settings.ECHOFU["QUOTA_BYTES"]
+    used = storage_used(user)
+    if used + max(incoming_bytes, 0) <= quota and used < quota:
+        return None
+    mb = 1024 * 1024
+    return responses.error(
+        f"存储空间不足: 已用 {used / mb:.1f} MB, 上限 {quota / mb:.0f} MB / storage quota exceeded",
+        413, used_bytes=used, quota_bytes=quota,
+    )
+
+
+def rate_refusal(request, scope: str):
+    """A 429 response when the user used up this scope's requests in the window; else counts this one."""
+    user = ownership.acting_user(request)
+    if user is None or user.is_staff:
+        return None
+    limit = settings.ECHOFU["RATE_LIMIT_REQUESTS"]
+    window = settings.ECHOFU["RATE_LIMIT_SECONDS"]
+    now = timezone.now()
+    with transaction.atomic():
+        recent = Hit.objects.filter(user=user, scope=scope, at__gte=now - timedelta(seconds=window))
+        if recent.count() >= limit:
+            oldest = recent.order_by("at").values_list("at", flat=True).first()
+            retry = max(1, int(window - (now - oldest).total_seconds()) + 1)
+            response = responses.error(
+                f"请求过于频繁: {scope} 每 {window} 秒最多 {limit} 次 / rate limit reached", 429, retry_after=retry)
+            response["Retry-After"] = str(retry)
+            return response
+        Hit.objects.create(user=user, scope=scope, at=now)
+        Hit.objects.filter(user=user, scope=scope, at__lt=now - timedelta(seconds=window)).delete()
+    return None
+
+
+def heavy(scope: str):
+    """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown rate limit scope {scope!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method == "POST":
+                refused = rate_refusal(request, scope) or quota_refusal(request)
+                if refused is not None:
+                    return refused
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorate

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Hit(models.Model):
+    """One accepted request to a heavy endpoint, counted for the per-user rate limit."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "scope", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.scope} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from echofu.admin_helpers import media_link
+from provenance.models import ProvenanceRecord
+
+
+@admin.register(ProvenanceRecord)
+class ProvenanceRecordAdmin(admin.ModelAdmin):
+    list_display = ("file", "kind", "request_id", "model", "speaker", "owner", "label", "marker", "created_at", "open_link")
+    list_filter = ("kind", "label", "marker", "created_at")
+    search_fields = ("file", "request_id", "sha256")
+    readonly_fields = [field.name for field in ProvenanceRecord._meta.fields]
+
+    @admin.display(description="file")
+    def open_link(self, obj):
+        return media_link(obj.file, "open")

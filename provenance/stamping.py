@@ -1,0 +1,117 @@
+"""The single place each generated file is finished: consent re-checked, provenance written, row kept.
+
+generation/jobs.py calls `finish_video` and assets/speech.py calls `finish_audio` instead of
+moving their temp output into place. A source whose consent was revoked while the job ran
+stops it here, before anything is published.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from assets import consent
+from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
+from echofu import paths
+from engines import provenance
+from engines.progress import no_progress
+from provenance.models import ProvenanceRecord
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _asset(kind: str, asset) -> dict:
+    return {"type": kind, "id": asset.pk, "path": paths.public_path(asset.file.name), "consent_name": asset.consent_name}
+
+
+def _audio_sources(audio_path: str) -> list[dict]:
+    """The driving audio, and when it is generated speech, the voice reference behind it."""
+    sources = []
+    reference = ReferenceAudio.objects.filter(file=audio_path).first()
+    if reference is not None:
+        sources.append(_asset("reference_audio", reference))
+    generated = GeneratedAudio.objects.filter(file=audio_path).select_related("speaker__reference").first()
+    if generated is not None:
+        sources.append({"type": "generated_audio", "id": generated.pk, "path": paths.public_path(audio_path)})
+        if generated.speaker and generated.speaker.reference:
+            sources.append(_asset("reference_audio", generated.speaker.reference))
+    return sources
+
+
+def _check_sources(sources: list[dict]) -> None:
+    for source in sources:
+        model = {"training_video": TrainingVideo, "reference_audio": ReferenceAudio}.get(source["type"])
+        if model is not None and model.objects.filter(pk=source["id"], revoked_at__isnull=False).exists():
+            raise consent.ConsentMissing(f"{source['path']} 的授权已被撤销: 不再生成")
+
+
+@contextmanager
+def _claimed(target: Path):
+    """On failure, give back the empty placeholder claim_unique_path made for the output."""
+    try:
+        yield
+    except BaseException:
+        if target.exists() and target.stat().st_size == 0:
+            target.unlink()
+        raise
+
+
+def _row(kind: str, target: Path, record: provenance.Record, job, model=None, speaker=None, sources=(), label=False) -> ProvenanceRecord:
+    return ProvenanceRecord.objects.create(
+        request_id=record.request_id, kind=kind, file=paths.relative_to_media(target), sha256=sha256_of(target),
+        model=model, speaker=speaker, sources=list(sources), record=json.loads(record.to_json()),
+        label=label, marker=True, owner_id=getattr(job, "owner_id", None), job=job,
+    )
+
+
+def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress) -> ProvenanceRecord:
+    """Write the rendered video to `target` with its record, the label (deployment setting) and the audio marker."""
+    with _claimed(target):
+        return _finish_video(temp_out, target, job, model, audio_path, progress)
+
+
+def _finish_video(temp_out, target, job, model, audio_path, progress) -> ProvenanceRecord:
+    sources = []
+    if model.source_video_id and model.source_video:
+        sources.append(_asset("training_video", model.source_video))
+    sources += _audio_sources(audio_path)
+    _check_sources(sources)
+    generated = GeneratedAudio.objects.filter(file=audio_path).select_related("speaker").first()
+    speaker = generated.speaker if generated else None
+    record = provenance.Record(
+        kind="video", request_id=job.pk, model_id=str(model), voice_id=str(speaker) if speaker else "",
+        sources=[source["path"] for source in sources],
+    )
+    label = bool(settings.ECHOFU["VIDEO_LABEL"])
+    finished = temp_out.with_name(f"finished{temp_out.suffix}")
+    provenance.finish_video(temp_out, finished, record, settings.ECHOFU["MARK_KEY"], label, progress)
+    finished.replace(target)
+    temp_out.unlink(missing_ok=True)
+    return _row("video", target, record, job, model=model, speaker=speaker, sources=sources, label=label)
+
+
+def finish_audio(temp_out: Path, target: Path, job, profile) -> ProvenanceRecord:
+    """Mark synthesised speech and write its record, then move it to `target`."""
+    with _claimed(target):
+        return _finish_audio(temp_out, target, job, profile)
+
+
+def _finish_audio(temp_out, target, job, profile) -> ProvenanceRecord:
+    sources = [_asset("reference_audio", profile.reference)] if profile is not None and profile.reference else []
+    _check_sources(sources)
+    record = provenance.Record(
+        kind="audio", request_id=job.pk, voice_id=str(profile) if profile else "",
+        sources=[source["path"] for source in sources],
+    )
+    provenance.finish_audio(temp_out, record, settings.ECHOFU["MARK_KEY"])
+    temp_out.replace(target)
+    return _row("audio", target, record, job, speaker=profile, sources=sources)

@@ -1,0 +1,26 @@
+"""POST /api/verify-media (field `file`): whether this studio made the file, and from what."""
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
+
+from echofu import responses
+from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from engines.provenance import ProvenanceError
+from provenance.verify import verify_file
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def verify_media(request):
+    limit_uploads(request, settings.ECHOFU["MAX_VIDEO_BYTES"])
+    try:
+        upload = read_uploaded_file(request, "file")
+        verdict = verify_file(Path(upload.temporary_file_path()), request)
+    except (UploadRejected, ProvenanceError) as exc:
+        return responses.error(str(exc), 400)
+    message = "此文件由本工作室生成 / made by this studio" if verdict["made_here"] else "未发现本工作室的生成标记 / not made by this studio"
+    return responses.success(message, **verdict)
