@@ -1,0 +1,177 @@
+// Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
+"use strict";
+(() => {
+  const { t, el, api, say, errorText, mediaUrl, JobView, runTracked, Recorder, sleep } = Studio;
+  const $ = (id) => document.getElementById(id);
+  let models = new Map();
+  let conversationId = "";
+  let busy = false;
+
+  /** Plays the answer's segments in order as they become ready. */
+  const player = {
+    queue: [],
+    played: new Set(),
+    reset() {
+      this.queue = [];
+      this.played = new Set();
+    },
+    add(url) {
+      if (this.played.has(url) || this.queue.includes(url)) return;
+      this.queue.push(url);
+      const video = $("chat-video");
+      if (video.paused || video.ended || !video.src) this.next();
+    },
+    next() {
+      const url = this.queue.shift();
+      if (!url) return;
+      this.played.add(url);
+      const video = $("chat-video");
+      video.src = url;
+      video.play().catch(() => { /* autoplay refused: the controls are there */ });
+      $("chat-segment-status").textContent = t("segment", { n: this.played.size });
+    },
+  };
+  $("chat-video").addEventListener("ended", () => player.next());
+
+  function bubble(role, ...children) {
+    $("chat-empty")?.remove();
+    const node = el("div", { class: `bubble ${role}` }, el("div", { class: "small muted", text: role === "user" ? t("you") : t("assistant") }), ...children);
+    $("chat-log").append(node);
+    $("chat-log").scrollTop = $("chat-log").scrollHeight;
+    return node;
+  }
+
+  function segmentUrl(segment) {
+    return mediaUrl(typeof segment === "string" ? segment : segment.url || segment.video_path || segment.path);
+  }
+
+  /** Follow GET /api/chat/turns/<id> while the turn runs, queueing each ready segment. */
+  async function followSegments(taskId, isDone) {
+    while (!isDone()) {
+      try {
+        const turn = await api(`/api/chat/turns/${encodeURIComponent(taskId)}`);
+        for (const segment of turn.segments || []) player.add(segmentUrl(segment));
+      } catch (error) {
+        /* not there yet, or this server streams nothing: the full answer still arrives */
+      }
+      await sleep(500);
+    }
+  }
+
+  function timingsText(timings) {
+    if (!timings) return "";
+    const value = (key) => (typeof timings[key] === "number" ? timings[key].toFixed(1) : "—");
+    return t("timings", { asr: value("asr"), llm: value("llm"), tts: value("tts"), render: value("render"), total: value("total") });
+  }
+
+  async function send(fields, userText) {
+    const model = models.get($("chat-model").value);
+    if (!model) return say("chat-message", t("pick_model"));
+    busy = true;
+    $("chat-send").disabled = true;
+    say("chat-message", "");
+    const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
+    const view = new JobView($("chat-job"), { title: t("kind_chat") });
+    player.reset();
+    let done = false;
+    let following = null;
+    const speaker = $("chat-speaker").value;
+    try {
+      const { body } = await runTracked("/chat_system", {
+        model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
+        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), persona: $("chat-persona").value.trim() || undefined,
+        conversation_id: conversationId || undefined, ...fields,
+      }, ["chat"], view, (taskId) => { following = followSegments(taskId, () => done); });
+      done = true;
+      await following;
+      if (body.conversation_id) conversationId = String(body.conversation_id);
+      if (body.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = body.transcript;
+      const video = mediaUrl(body.response);
+      bubble("assistant",
+        el("div", { class: "chat-reply", text: body.reply || body.message }),
+        el("div", { class: "timings", text: [timingsText(body.timings), body.provider ? t("provider", { provider: body.provider }) : ""].filter(Boolean).join(" · ") }),
+        video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
+      if (video && !player.played.size) player.add(video);
+      $("chat-job").replaceChildren();
+    } catch (error) {
+      done = true;
+      bubble("assistant error", el("div", { text: errorText(error) }));
+      say("chat-message", errorText(error));
+    } finally {
+      busy = false;
+      $("chat-send").disabled = false;
+    }
+  }
+
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("chat-text").value.trim();
+    if (!text) return say("chat-message", t("empty_message"));
+    if (busy) return;
+    $("chat-text").value = "";
+    send({ text }, text);
+  });
+  $("chat-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("chat-form").requestSubmit();
+    }
+  });
+
+  // Push to talk: hold the button (pointer, or Space/Enter on the keyboard), release to send.
+  const talk = $("chat-talk");
+  const recorder = new Recorder();
+  let starting = null;
+  async function startTalking() {
+    if (busy || recorder.active || starting) return;
+    say("chat-message", "");
+    starting = recorder.start().then(() => {
+      talk.classList.add("recording");
+      talk.setAttribute("aria-pressed", "true");
+      talk.textContent = t("release_to_send");
+    }).catch((error) => say("chat-message", errorText(error))).finally(() => { starting = null; });
+  }
+  async function stopTalking() {
+    if (starting) await starting;
+    if (!recorder.active) return;
+    talk.classList.remove("recording");
+    talk.setAttribute("aria-pressed", "false");
+    talk.textContent = t("hold_to_talk");
+    try {
+      const wav = await recorder.stop();
+      await api("/save_audio", { audio: new File([wav], "input.wav", { type: "audio/wav" }) });
+      await send({}, "");
+    } catch (error) {
+      say("chat-message", errorText(error));
+    }
+  }
+  talk.addEventListener("pointerdown", (event) => { talk.setPointerCapture(event.pointerId); startTalking(); });
+  talk.addEventListener("pointerup", stopTalking);
+  talk.addEventListener("pointercancel", stopTalking);
+  talk.addEventListener("keydown", (event) => {
+    if ((event.key === " " || event.key === "Enter") && !event.repeat) {
+      event.preventDefault();
+      startTalking();
+    }
+  });
+  talk.addEventListener("keyup", (event) => {
+    if (event.key === " " || event.key === "Enter") {
+      event.preventDefault();
+      stopTalking();
+    }
+  });
+
+  $("chat-new").addEventListener("click", () => {
+    conversationId = "";
+    player.reset();
+    $("chat-video").removeAttribute("src");
+    $("chat-log").replaceChildren(el("p", { class: "empty", id: "chat-empty", text: t("conversation_new") }));
+    $("chat-segment-status").textContent = "";
+    say("chat-message", "");
+  });
+  $("chat-pitch").addEventListener("input", () => { $("chat-pitch-value").textContent = $("chat-pitch").value; });
+
+  const show = (error) => say("chat-message", errorText(error));
+  Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
+  Studio.fillSpeakers($("chat-speaker")).catch(show);
+})();
