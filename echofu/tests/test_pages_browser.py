@@ -1,0 +1,285 @@
+"""The studio pages in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Jobs run on a real `manage.py qcluster`, so the pages see what a user sees: queued, running with
+progress, done. Screenshots of every page land in artifacts/screenshots/ (git-ignored).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from assets.models import ReferenceAudio, SpeakerProfile  # noqa: E402
+from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
+from generation.models import GeneratedVideo  # noqa: E402
+from monitoring.models import Job  # noqa: E402
+from monitoring.tests.qcluster import QCluster, wait_until  # noqa: E402
+from training.models import TalkingHeadModel  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("ECHOFU_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PAGES = {  # path -> (Chinese heading, English heading)
+    "/": ("EchOfU 数字人工作室", "EchOfU digital-human studio"),
+    "/voice/": ("声音", "Voice"),
+    "/training/": ("模型训练", "Training"),
+    "/generate/": ("视频生成", "Video generation"),
+    "/chat/": ("对话", "Chat"),
+}
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+LONG = 240_000  # ms: training and rendering on 2 busy cores
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `./run.sh test` installs Debian's chromium and fonts-noto-cjk")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def studio(chromium, live_server, media_root):
+    """Opens pages of the live server and records every console error and uncaught exception."""
+    contexts = []
+
+    class Studio:
+        url = live_server.url
+        errors: list[str] = []
+
+        def context(self, language="zh-hans", theme="light", viewport=LAPTOP):
+            context = chromium.new_context(viewport=viewport, color_scheme=theme, locale="en-US" if language == "en" else "zh-CN")
+            context.add_cookies([{"name": "django_language", "value": language, "url": self.url}])
+            contexts.append(context)
+            return context
+
+        def open(self, path, context=None, **options):
+            page = (context or self.context(**options)).new_page()
+            page.on("console", lambda message: message.type == "error" and self.errors.append(f"{path}: {message.text}"))
+            page.on("pageerror", lambda error: self.errors.append(f"{path}: {error}"))
+            page.goto(self.url + path, wait_until="networkidle")
+            return page
+
+    yield Studio()
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def worker(settings, media_root, tmp_path):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    cluster = QCluster(media_root, tmp_path / "qcluster.log").start()
+    yield cluster
+    cluster.stop()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def unlabelled_controls(page) -> list[str]:
+    return page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+        .filter((node) => !node.closest('[hidden]'))
+        .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute('aria-label') && !node.textContent.trim())
+        .map((node) => node.outerHTML.slice(0, 120))""")
+
+
+def overflows_horizontally(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+
+
+def test_every_page_loads_clean_in_both_languages_and_themes(studio):
+    # Both languages in both themes, each combination once at laptop and once at phone width.
+    combinations = [("zh-hans", "light", "laptop"), ("zh-hans", "dark", "phone"), ("en", "dark", "laptop"), ("en", "light", "phone")]
+    for language, theme, width in combinations:
+        index = 0 if language == "zh-hans" else 1
+        context = studio.context(language=language, theme=theme, viewport=LAPTOP if width == "laptop" else PHONE)
+        for path, headings in PAGES.items():
+            page = studio.open(path, context)
+            expect(page.locator("h1")).to_have_text(headings[index])
+            assert page.evaluate("document.documentElement.dataset.theme") == theme
+            assert page.locator("html").get_attribute("lang") == ("zh-CN" if index == 0 else "en")
+            assert unlabelled_controls(page) == [], path
+            assert not overflows_horizontally(page), f"{path} scrolls sideways at {width} width"
+            page.wait_for_timeout(300)  # the first refresh of live panels has landed
+            screenshot(page, f"{path.strip('/') or 'home'}-{language}-{theme}-{width}")
+            page.close()
+    assert studio.errors == []
+
+
+def test_language_switch_and_theme_toggle_stick(studio):
+    page = studio.open("/voice/")
+    expect(page.locator("h1")).to_have_text("声音")
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.locator("h1")).to_have_text("Voice")
+    expect(page.get_by_role("link", name="Training")).to_be_visible()
+    theme = page.locator("#theme-toggle")
+    expect(theme).to_have_attribute("aria-pressed", "false")
+    theme.click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.get_by_role("link", name="Training").click()
+    expect(page.locator("h1")).to_have_text("Training")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="切换到中文").click()
+    expect(page.locator("h1")).to_have_text("模型训练")
+    assert studio.errors == []
+
+
+def test_home_shows_status_queue_and_empty_results(studio):
+    page = studio.open("/")
+    expect(page.locator("#status-meters progress")).to_have_count(3)
+    expect(page.locator("#status-gpus li").first).to_be_visible()
+    expect(page.locator("#queue-list")).to_contain_text("暂无任务")
+    expect(page.locator("#recent-results")).to_contain_text("暂无视频")
+    Job.objects.create(id="train_20250101_000000", kind=Job.Kind.TRAIN, stage="epoch 3/10", progress=0.3, status=Job.Status.RUNNING)
+    queued = page.locator('[data-task="train_20250101_000000"]')
+    expect(queued).to_contain_text("进行中", timeout=10_000)
+    expect(queued).to_contain_text("epoch 3/10")
+    expect(queued.locator("progress")).to_have_attribute("value", "30")
+    queued.get_by_role("button").click()
+    wait_until(lambda: Job.objects.get(pk="train_20250101_000000").cancel_requested, 10, what="cancel from the queue")
+    screenshot(page, "home-with-job")
+    assert studio.errors == []
+
+
+def test_a_failing_request_shows_the_server_message(studio, tmp_path):
+    page = studio.open("/training/")
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_bytes(b"this is not a video" * 100)
+    page.locator("#video-file").set_input_files(str(not_a_video))
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#video-message")).to_contain_text("文件内容不是有效的视频")
+    expect(page.locator("#video-message")).to_have_class(re.compile("error"))
+    # An engine this machine cannot run is listed, disabled, with the reason.
+    expect(page.locator("#train-model option[value='ER-NeRF']")).to_be_disabled()
+    expect(page.locator("#engine-notes")).to_contain_text("ER-NeRF")
+    screenshot(page, "training-error")
+    # The browser logs the 400 itself; nothing else may fail.
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
+def test_voice_upload_record_profile_and_synthesis(studio, worker, tmp_path):
+    page = studio.open("/voice/")
+    expect(page.locator("#reference-list")).to_contain_text("暂无参考音频")
+    expect(page.locator("#profile-list")).to_contain_text("暂无说话人特征")
+
+    speech = write_speech_wav(tmp_path / "小明的声音.wav", seconds=6.0, seed=8)
+    page.locator("#reference-file").set_input_files(str(speech))
+    page.get_by_role("button", name="上传", exact=True).click()
+    expect(page.locator("#reference-message")).to_contain_text("参考音频已保存: 小明的声音.wav")
+    expect(page.locator("#reference-list .reference-item")).to_have_count(1)
+
+    # Record two seconds from the (fake) microphone: stored as a WAV reference.
+    record = page.locator("#reference-record")
+    record.click()
+    expect(record).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(2000)
+    record.click()
+    expect(page.locator("#reference-list .reference-item")).to_have_count(2, timeout=20_000)
+    recorded = ReferenceAudio.objects.get(original_name__startswith="recording_")
+    assert recorded.file.name.endswith(".wav") and recorded.duration == pytest.approx(2.0, abs=0.6)
+
+    page.locator("#profile-reference").select_option(ReferenceAudio.objects.get(original_name="小明的声音.wav").relative_path)
+    page.locator("#profile-id").fill("xiaoming")
+    page.get_by_role("button", name="提取特征").click()
+    expect(page.locator("#profile-job .job")).to_be_visible()
+    expect(page.locator("#profile-message")).to_contain_text("说话人特征 xiaoming 已就绪", timeout=LONG)
+    expect(page.locator("#profile-list .profile-item")).to_contain_text("xiaoming")
+    assert SpeakerProfile.objects.get().speaker_id == "xiaoming"
+
+    # An engine that is not set up here: the server's reason is shown.
+    page.locator("#speak-text").fill("你好，我是小明。Nice to meet you!")
+    page.locator("#speak-engine").select_option("xtts")
+    page.get_by_role("button", name="合成语音").click()
+    expect(page.locator("#speak-message")).to_contain_text("语音引擎 xtts 不可用", timeout=30_000)
+
+    page.locator("#speak-engine").select_option("default")
+    page.locator("#speak-pitch").fill("2")
+    page.get_by_role("button", name="合成语音").click()
+    expect(page.locator("#speak-message")).to_contain_text("语音已生成", timeout=LONG)
+    audio = page.locator("#speak-audio")
+    expect(audio).to_have_attribute("src", re.compile(r"^/media/voices/res_voices/.+\.wav$"))
+    duration = page.wait_for_function("() => { const a = document.querySelector('#speak-audio'); return a.readyState >= 1 && a.duration; }").json_value()
+    assert duration > 1.0
+    download = page.locator("#speak-result a[download]")
+    assert download.get_attribute("href") == audio.get_attribute("src")
+    expect(page.locator("#speech-list li").first).to_contain_text("你好")
+    screenshot(page, "voice-done")
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
+def test_train_on_a_tiny_video_then_render_it(studio, worker, tmp_path):
+    video = make_talking_face_video(tmp_path / "小明.mp4", seconds=12, size=256, seed=4)
+    page = studio.open("/training/")
+    expect(page.locator("#model-list")).to_contain_text("暂无已训练的模型")
+    page.locator("#video-file").set_input_files(str(video))
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#video-progress")).to_have_attribute("value", "100", timeout=30_000)
+    check = page.locator("#video-check")
+    expect(check).to_contain_text("视频可用于训练", timeout=LONG)
+    expect(check.locator(".check-duration")).to_have_text("12s")
+    expect(check.locator(".check-fps")).to_have_text("25.00")
+    expect(check.locator(".check-resolution")).to_have_text("256 × 256")
+    expect(check.locator(".check-face")).to_have_text(re.compile(r"^(9\d|100)%$"))
+    expect(check.locator(".check-audio")).to_have_text("有")
+    screenshot(page, "training-checked")
+
+    page.locator("#train-model").select_option("EchoLite")
+    page.locator("#train-device").select_option("CPU")
+    page.locator("#train-epochs").fill("2")
+    page.locator("#train-params").fill("lr=0.003,batch_size=16")
+    page.get_by_role("button", name="开始训练").click()
+    expect(page.locator("#train-message")).to_contain_text("训练已开始")
+    job = page.locator("#train-job .job")
+    expect(job).to_contain_text("进行中", timeout=60_000)
+    expect(job.locator(".job-percent")).not_to_have_text("0%", timeout=LONG)
+    screenshot(page, "training-running")
+    expect(page.locator("#train-message")).to_contain_text("训练完成", timeout=LONG)
+    model = TalkingHeadModel.objects.get()
+    card = page.locator(f'.model-item[data-model="{model.public_dir}"]')
+    expect(card).to_contain_text("PSNR")
+    expect(card).to_contain_text("SSIM")
+    screenshot(page, "training-done")
+
+    speech = write_speech_wav(tmp_path / "answer.wav", seconds=3.0, seed=5)
+    page = studio.open("/generate/")
+    expect(page.locator("#gen-model optgroup[label='EchoLite'] option")).to_have_count(1)
+    expect(page.locator("#gen-model-figures")).to_contain_text("PSNR")
+    page.get_by_label("上传音频").check()
+    page.locator("#gen-upload").set_input_files(str(speech))
+    page.locator("#gen-device").select_option("CPU")
+    page.get_by_role("button", name="生成视频").click()
+    expect(page.locator("#gen-job .job")).to_be_visible()
+    expect(page.locator("#gen-message")).to_contain_text("视频已生成", timeout=LONG)
+    player = page.locator("#gen-video")
+    expect(player).to_have_attribute("src", re.compile(r"^/media/videos/res_videos/.+\.mp4$"))
+    duration = page.wait_for_function("() => { const v = document.querySelector('#gen-video'); return v.readyState >= 1 && v.duration; }").json_value()
+    assert duration == pytest.approx(3.0, abs=0.2)
+    page.evaluate("document.querySelector('#gen-video').currentTime = 2.0")  # seeking needs Range support
+    page.wait_for_function("() => document.querySelector('#gen-video').currentTime >= 1.9")
+    expect(page.locator("#gen-result a[download]")).to_have_attribute("href", player.get_attribute("src"))
+    expect(page.locator("#gen-history .history-item")).to_have_count(1)
+    assert GeneratedVideo.objects.get().model == model
+    screenshot(page, "generate-done")
+
+    home = studio.open("/")
+    expect(home.locator("#recent-results video")).to_have_count(1)
+    expect(home.locator("#queue-list")).to_contain_text("已完成")
+    screenshot(home, "home-with-results")
+    assert studio.errors == []
