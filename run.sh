@@ -9,6 +9,8 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV=.venv
 DEBIAN_PACKAGES=(espeak-ng sox)
+# Only the tests need these: the pages are driven in Debian's Chromium; without CJK fonts it draws Chinese as boxes.
+TEST_DEBIAN_PACKAGES=(chromium fonts-noto-cjk)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -16,7 +18,7 @@ as_root() {
 
 install_debian_packages() {
     local missing=()
-    for package in "${DEBIAN_PACKAGES[@]}"; do
+    for package in "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -43,7 +45,7 @@ install_python_packages() {
 }
 
 install() {
-    install_debian_packages
+    install_debian_packages "${DEBIAN_PACKAGES[@]}"
     install_python_packages
     "$VENV/bin/python" manage.py migrate --noinput
 }
@@ -58,6 +60,7 @@ serve() {
 }
 
 run_tests() {
+    install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     install
     "$VENV/bin/python" -m pytest "$@"
 }

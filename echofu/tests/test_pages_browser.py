@@ -38,7 +38,7 @@ PAGES = {  # path -> (Chinese heading, English heading)
 }
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-LONG = 240_000  # ms: training and rendering on 2 busy cores
+LONG = 540_000  # ms: training and rendering on 2 cores shared with other work
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -224,6 +224,7 @@ def test_voice_upload_record_profile_and_synthesis(studio, worker, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+@pytest.mark.timeout(1500)
 def test_train_on_a_tiny_video_then_render_it(studio, worker, tmp_path):
     video = make_talking_face_video(tmp_path / "小明.mp4", seconds=12, size=256, seed=4)
     page = studio.open("/training/")
