@@ -151,7 +151,11 @@ MAX_TASKS = 50
 
 @responses.allow_methods("GET")
 def task_list(request):
-    """Recent jobs, newest first (addition): `?kind=render,chat`, `?active=1`, `?limit=N` (at most 50)."""
+    """Recent jobs, newest first (addition): `?kind=render,chat`, `?active=1`, `?limit=N` (at most 50).
+
+    Besides the home page's queue, the pages use it to find the job that a pending blocking call
+    (/video_generation, /audio_clone, /chat_system) started, to show its progress while they wait.
+    """
     jobs = Job.objects.order_by("-created_at")
     kinds = [kind for kind in request.GET.get("kind", "").split(",") if kind]
     unknown = set(kinds) - set(Job.Kind.values)
@@ -168,5 +172,5 @@ def task_list(request):
         limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
     except ValueError:
         return responses.error("limit 必须是整数", 400)
-    tasks = [job_info(job, log_lines=0) for job in jobs[:limit]]
+    tasks = [job_info(job, log_lines=1) for job in jobs[:limit]]  # the latest log line; the full tail is per task
     return responses.success(tasks=tasks, total_count=len(tasks))

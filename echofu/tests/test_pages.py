@@ -48,12 +48,13 @@ def _job(job_id, kind, status=Job.Status.QUEUED, **fields):
 def test_task_list_filters_by_kind_and_activity(client):
     _job("render_1", Job.Kind.RENDER, Job.Status.SUCCEEDED)
     _job("render_2", Job.Kind.RENDER, Job.Status.RUNNING, stage="rendering", progress=0.5)
-    _job("train_1", Job.Kind.TRAIN)
+    _job("train_1", Job.Kind.TRAIN, log="[1] queued\n[2] waiting for a CPU slot\n")
     everything = client.get("/api/tasks").json()
     assert everything["status"] == "success" and everything["total_count"] == 3
     assert [task["task_id"] for task in everything["tasks"]] == ["train_1", "render_2", "render_1"]  # newest first
     assert {"state", "stage", "progress", "eta_seconds", "queue_position", "log_tail"} <= set(everything["tasks"][0])
     assert everything["tasks"][0]["queue_position"] == 1
+    assert everything["tasks"][0]["log_tail"] == ["[2] waiting for a CPU slot"]  # the latest line only
 
     renders = client.get("/api/tasks?kind=render&active=1").json()["tasks"]
     assert [(task["task_id"], task["state"], task["progress"]) for task in renders] == [("render_2", "running", 0.5)]

@@ -53,7 +53,8 @@
             active ? el("button", { class: "btn small danger", type: "button", text: t("cancel"), "aria-label": `${t("cancel")} ${task.task_id}`, onclick: () => cancel(task.task_id) }) : null),
           active ? el("progress", { max: 100, value: percent, "aria-label": `${task.task_id} ${percent}%` }) : null,
           el("div", { class: "item-meta" }, facts.map((fact) => el("span", { text: fact })), el("span", { text: formatTime(task.created_at) })),
-          task.error ? el("div", { class: "small", style: "color:var(--error)", text: task.error }) : null);
+          task.error ? el("div", { class: "small", style: "color:var(--error)", text: task.error })
+            : active && task.log_tail.length ? el("div", { class: "small muted", text: task.log_tail[0] }) : null);
       });
       document.getElementById("queue-list").replaceChildren(rows.length ? el("ul", { class: "items" }, rows) : el("p", { class: "empty", text: t("no_jobs") }));
       say("queue-error", "");
