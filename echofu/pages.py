@@ -119,6 +119,8 @@ UI_STRINGS = {
     "conversation_new": _("New conversation started."),
     "empty_message": _("Type a message or hold the talk button."),
     "segment": _("sentence {n}"),
+    "first_segment": _("first sentence after {s} s"),
+    "stage_failed": _("The {stage} stage failed: {error}"),
 }
 
 

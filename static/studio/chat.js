@@ -1,7 +1,7 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, runTracked, Recorder, sleep } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let conversationId = "";
@@ -41,29 +41,18 @@
     return node;
   }
 
-  function segmentUrl(segment) {
-    return mediaUrl(typeof segment === "string" ? segment : segment.url || segment.video_path || segment.path);
-  }
-
-  /** Follow GET /api/chat/turns/<id> while the turn runs, queueing each ready segment. */
-  async function followSegments(taskId, isDone) {
-    while (!isDone()) {
-      try {
-        const turn = await api(`/api/chat/turns/${encodeURIComponent(taskId)}`);
-        for (const segment of turn.segments || []) player.add(segmentUrl(segment));
-      } catch (error) {
-        /* not there yet, or this server streams nothing: the full answer still arrives */
-      }
-      await sleep(500);
-    }
-  }
-
   function timingsText(timings) {
     if (!timings) return "";
     const value = (key) => (typeof timings[key] === "number" ? timings[key].toFixed(1) : "—");
-    return t("timings", { asr: value("asr"), llm: value("llm"), tts: value("tts"), render: value("render"), total: value("total") });
+    const parts = [t("timings", { asr: value("asr"), llm: value("llm"), tts: value("tts"), render: value("render"), total: value("total") })];
+    if (typeof timings.first_segment === "number") parts.push(t("first_segment", { s: value("first_segment") }));
+    return parts.join(" · ");
   }
 
+  /**
+   * One turn: /chat_system with wait=false answers 202 at once with the turn; the page then follows
+   * GET /api/chat/turns/<id> (sentence videos as they are ready) and the turn's job (stage, progress).
+   */
   async function send(fields, userText) {
     const model = models.get($("chat-model").value);
     if (!model) return say("chat-message", t("pick_model"));
@@ -73,28 +62,37 @@
     const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
     const view = new JobView($("chat-job"), { title: t("kind_chat") });
     player.reset();
-    let done = false;
-    let following = null;
     const speaker = $("chat-speaker").value;
     try {
-      const { body } = await runTracked("/chat_system", {
+      let turn = await api("/chat_system", {
         model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
-        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), persona: $("chat-persona").value.trim() || undefined,
+        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), wait: "false",
         conversation_id: conversationId || undefined, ...fields,
-      }, ["chat"], view, (taskId) => { following = followSegments(taskId, () => done); });
-      done = true;
-      await following;
-      if (body.conversation_id) conversationId = String(body.conversation_id);
-      if (body.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = body.transcript;
-      const video = mediaUrl(body.response);
+      });
+      if (turn.conversation_id) conversationId = String(turn.conversation_id);
+      while (turn.turn_status === "running" || turn.status === "processing") {
+        await sleep(500);
+        const [latest, job] = await Promise.all([
+          api(`/api/chat/turns/${encodeURIComponent(turn.turn_id)}`),
+          turn.task_id ? api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null,
+        ]);
+        turn = latest;
+        if (job) view.update(job);
+        for (const segment of turn.segments || []) player.add(mediaUrl(segment.video_path));
+        if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+      }
+      if (turn.turn_status === "failed" || turn.status === "error") {
+        throw new Error(turn.stage ? t("stage_failed", { stage: turn.stage, error: turn.error }) : turn.error || turn.message);
+      }
+      if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+      const video = mediaUrl(turn.video_path || turn.response);
       bubble("assistant",
-        el("div", { class: "chat-reply", text: body.reply || body.message }),
-        el("div", { class: "timings", text: [timingsText(body.timings), body.provider ? t("provider", { provider: body.provider }) : ""].filter(Boolean).join(" · ") }),
+        el("div", { class: "chat-reply", text: turn.reply }),
+        el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: turn.provider }) : ""].filter(Boolean).join(" · ") }),
         video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
     } catch (error) {
-      done = true;
       bubble("assistant error", el("div", { text: errorText(error) }));
       say("chat-message", errorText(error));
     } finally {

@@ -18,8 +18,7 @@
   }
 
   async function refreshAudio() {
-    const [{ files }, history] = await Promise.all([api("/api/reference-audios"), api("/api/history/audio_clone")]);
-    const spoken = history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.result?.cloned_audio_path);
+    const [{ files }, spoken] = await Promise.all([api("/api/reference-audios"), Studio.synthesisedSpeech()]);
     fillSelect($("gen-audio"), [
       { label: t("reference_group"), options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) },
       { label: t("synthesised_group"), options: spoken.slice(0, 20).map((entry) => ({ value: entry.result.cloned_audio_path, label: (entry.params.text || "").slice(0, 40) || entry.result.cloned_audio_path })) },

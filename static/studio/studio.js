@@ -243,7 +243,7 @@ const Studio = (() => {
    * was not there before. A 202 answer (still running past the server's wait) is followed to the end.
    * Resolves with {body, job}: the documented answer, or the finished job's result.
    */
-  async function runTracked(url, fields, kinds, view, onJob) {
+  async function runTracked(url, fields, kinds, view) {
     const known = await recentJobIds(kinds).catch(() => new Set());
     let settled = false;
     let taskId = null;
@@ -256,10 +256,7 @@ const Studio = (() => {
           if (!taskId) {
             const body = await api(`/api/tasks?kind=${kinds.join(",")}&limit=10`);
             const fresh = body.tasks.find((task) => !known.has(task.task_id));
-            if (fresh) {
-              taskId = fresh.task_id;
-              if (onJob) onJob(taskId);
-            }
+            if (fresh) taskId = fresh.task_id;
           }
           if (taskId && !settled) view.update(await api(`/api/tasks/${encodeURIComponent(taskId)}`));
         } catch (error) {
@@ -273,7 +270,6 @@ const Studio = (() => {
     } finally {
       await follow;
     }
-    if (body.task_id && !taskId && onJob) onJob(body.task_id);
     if (body.status === "processing" && body.task_id) {
       const job = await watchJob(body.task_id, view);
       if (job.state !== "succeeded") throw new ApiError(job.error || t(`state_${job.state}`), 500, job);
@@ -455,6 +451,12 @@ const Studio = (() => {
     return audios;
   }
 
+  /** Finished speech syntheses, newest first, from the audio_clone history. */
+  async function synthesisedSpeech() {
+    const history = await api("/api/history/audio_clone");
+    return history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.result?.cloned_audio_path);
+  }
+
   /** GPUs this machine has, then the CPU. */
   async function fillDevices(select) {
     const status = await api("/api/status").catch(() => ({ gpus: [] }));
@@ -484,6 +486,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText,
     stateBadge, kindLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices,
+    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech,
   };
 })();

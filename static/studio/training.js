@@ -24,9 +24,14 @@
         el("dt", { text: t("warnings") }), el("dd", { class: "check-warnings", text: warnings.length ? warnings.join("; ") : t("none") })));
   }
 
+  let recheck = null;
+
   function showCheck() {
     const video = videos.find((item) => item.relative_path === $("train-video").value);
     $("video-check").replaceChildren(checkView(video));
+    // A probe still running (e.g. after a reload): look again until it has answered.
+    clearTimeout(recheck);
+    if (video && video.probe_status === "pending") recheck = setTimeout(() => refreshVideos().catch(() => {}), 2000);
   }
 
   async function refreshVideos(select) {
@@ -110,6 +115,16 @@
     }
   });
 
+  async function followTraining(taskId) {
+    const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
+    if (job.state === "succeeded") {
+      say("train-message", t("training_done", { path: job.result.model_path }), "ok");
+      await refreshModels();
+    } else {
+      say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
+    }
+  }
+
   $("train-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!$("train-video").value) return say("train-message", t("pick_video"));
@@ -122,19 +137,18 @@
         epoch: $("train-epochs").value, custom_params: $("train-params").value.trim(),
       });
       say("train-message", t("training_started", { id: body.task_id }), "ok");
-      const job = await watchJob(body.task_id, new JobView($("train-job"), { title: t("kind_train") }));
-      if (job.state === "succeeded") {
-        say("train-message", t("training_done", { path: job.result.model_path }), "ok");
-        await refreshModels();
-      } else {
-        say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
-      }
+      await followTraining(body.task_id);
     } catch (error) {
       say("train-message", errorText(error));
     } finally {
       button.disabled = false;
     }
   });
+
+  // A training started earlier (another visit, another tab) is shown live too.
+  api("/api/tasks?kind=train&active=1&limit=1").then(({ tasks }) => {
+    if (tasks.length && !$("train-job").childElementCount) followTraining(tasks[0].task_id).catch(() => {});
+  }).catch(() => {});
 
   const show = (id) => (error) => say(id, errorText(error));
   refreshVideos().catch(show("video-message"));

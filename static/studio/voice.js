@@ -32,8 +32,7 @@
   }
 
   async function refreshSpeech() {
-    const history = await api("/api/history/audio_clone");
-    const spoken = history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.result && entry.result.cloned_audio_path);
+    const spoken = await Studio.synthesisedSpeech();
     $("speech-list").replaceChildren(...(spoken.length ? spoken.slice(0, 10).map((entry) => el("li", {},
       el("div", { class: "item-title", text: entry.params.text || entry.result.cloned_audio_path }),
       el("div", { class: "item-meta" }, el("span", { text: entry.params.speaker_id || "" }), el("span", { text: formatTime(entry.timestamp) })),
