@@ -48,6 +48,19 @@ LONG = 600_000  # ms: training and rendering on 2 cores shared with other work
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def media_through_the_app():
+    """Django's live server answers MEDIA_URL itself, without HTTP Range (browsers then cannot seek).
+    A MEDIA_URL with a host turns that off, so /media/ reaches the app's own view, as in production.
+    Autouse at session scope: it must run before the (session-scoped) live server starts."""
+    from django.conf import settings
+
+    original = settings.MEDIA_URL
+    settings.MEDIA_URL = "http://media.invalid/media/"
+    yield
+    settings.MEDIA_URL = original
+
+
 @pytest.fixture(scope="module")
 def chromium():
     if not CHROMIUM.exists():
