@@ -102,10 +102,14 @@ def studio(chromium, live_server, media_root):
 
 @pytest.fixture
 def worker(settings, media_root, tmp_path):
+    """Real worker processes: one qcluster per job queue when the settings declare queues, else one."""
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
-    cluster = QCluster(media_root, tmp_path / "qcluster.log").start()
-    yield cluster
-    cluster.stop()
+    queues = getattr(settings, "JOB_QUEUES", None)
+    clusters = [QCluster(media_root, tmp_path / f"qcluster-{queue}.log", queue).start() for queue in queues] if queues \
+        else [QCluster(media_root, tmp_path / "qcluster.log").start()]
+    yield clusters
+    for cluster in clusters:
+        cluster.stop()
 
 
 # A model trained by one test is kept here for the next (training is the slow part of these tests).
