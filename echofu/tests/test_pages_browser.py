@@ -101,13 +101,18 @@ def studio(chromium, live_server, media_root):
 
 
 @pytest.fixture
-def worker(settings, media_root, tmp_path):
-    """Real worker processes: one qcluster per job queue when the settings declare queues, else one."""
+def workers(settings, media_root, tmp_path):
+    """Starts real worker processes: one qcluster per job queue when the settings declare queues, else one."""
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
-    queues = getattr(settings, "JOB_QUEUES", None)
-    clusters = [QCluster(media_root, tmp_path / f"qcluster-{queue}.log", queue).start() for queue in queues] if queues \
-        else [QCluster(media_root, tmp_path / "qcluster.log").start()]
-    yield clusters
+    clusters = []
+
+    def start(**env):
+        queues = getattr(settings, "JOB_QUEUES", None) or [None]
+        for queue in queues:
+            log = tmp_path / f"qcluster-{queue or 'default'}.log"
+            clusters.append((QCluster(media_root, log, queue, **env) if queue else QCluster(media_root, log, **env)).start())
+
+    yield start
     for cluster in clusters:
         cluster.stop()
 
@@ -232,7 +237,8 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
-def test_voice_upload_record_profile_and_synthesis(studio, worker, tmp_path):
+def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
+    workers()
     page = studio.open("/voice/")
     expect(page.locator("#reference-list")).to_contain_text("暂无参考音频")
     expect(page.locator("#profile-list")).to_contain_text("暂无说话人特征")
@@ -282,7 +288,8 @@ def test_voice_upload_record_profile_and_synthesis(studio, worker, tmp_path):
 
 
 @pytest.mark.timeout(1500)
-def test_train_on_a_tiny_video_then_render_it(studio, worker, tmp_path, tmp_path_factory):
+def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_path_factory):
+    workers()
     video = make_talking_face_video(tmp_path / "小明.mp4", seconds=12, size=256, seed=4)
     page = studio.open("/training/")
     expect(page.locator("#model-list")).to_contain_text("暂无已训练的模型")
@@ -354,27 +361,36 @@ def chat_loop_merged() -> bool:
 @pytest.mark.skipif(not chat_loop_merged(), reason="the chat loop (issue 11, branch chat) is not on this branch yet: "
                     "/chat_system answers 501 and /api/chat/turns/<id> does not exist")
 @pytest.mark.timeout(1500)
-def test_chat_turn_plays_its_first_sentence_and_continues(studio, worker, trained_model):
-    page = studio.open("/chat/")
-    expect(page.locator("#chat-model option")).to_have_count(1)
-    page.locator("#chat-provider").fill("fallback")  # the knowledge base / persona's reply: no model download
-    page.locator("#chat-text").fill("你好，你是谁？")
-    page.get_by_role("button", name="发送").click()
-    expect(page.locator(".bubble.user").first).to_contain_text("你好，你是谁？")
-    expect(page.locator("#chat-job .job")).to_be_visible()
-    expect(page.locator("#chat-segment-status")).to_contain_text("第 1 句", timeout=LONG)
-    expect(page.locator("#chat-video")).to_have_attribute("src", re.compile(r"^/media/.+\.mp4$"))
-    reply = page.locator(".bubble.assistant .chat-reply").first
-    expect(reply).not_to_be_empty(timeout=LONG)
-    expect(page.locator(".chat-timings").first).to_contain_text("共")
-    screenshot(page, "chat-answered")
-
-    page.locator("#chat-text").fill("再说一遍")
-    page.locator("#chat-text").press("Enter")
-    expect(page.locator(".bubble.assistant .chat-reply")).to_have_count(2, timeout=LONG)
+def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model):
     from chat.models import Turn
+    from engines.testing.fake_openai import FakeOpenAIServer
 
-    assert Turn.objects.values("conversation").distinct().count() == 1  # the second turn continued the first
-    page.get_by_role("button", name="新对话").click()
-    expect(page.locator("#chat-log")).to_contain_text("已开始新对话")
+    with FakeOpenAIServer(reply="你好，我是数字人讲解员。很高兴认识你！") as llm:
+        workers(ECHOFU_LLM_PROVIDERS="fake", ECHOFU_LLM_FAKE_BASE_URL=llm.base_url, ECHOFU_LLM_FAKE_API_KEY="test",
+                ECHOFU_LLM_FAKE_MODEL="guide")
+        page = studio.open("/chat/")
+        expect(page.locator("#chat-model option")).to_have_count(1)
+        page.locator("#chat-provider").fill("fake")
+        page.locator("#chat-text").fill("你好，你是谁？")
+        page.get_by_role("button", name="发送").click()
+        expect(page.locator(".bubble.user").first).to_contain_text("你好，你是谁？")
+        expect(page.locator("#chat-job .job")).to_be_visible()
+        # The first sentence plays while the rest is still being made.
+        expect(page.locator("#chat-segment-status")).to_contain_text("第 1 句", timeout=LONG)
+        expect(page.locator("#chat-video")).to_have_attribute("src", re.compile(r"^/media/.+\.mp4$"))
+        assert media_duration(page, "#chat-video") > 0.5
+        reply = page.locator(".bubble.assistant .chat-reply").first
+        expect(reply).to_have_text("你好，我是数字人讲解员。很高兴认识你！", timeout=LONG)
+        expect(page.locator(".chat-timings").first).to_contain_text("共")
+        expect(page.locator(".chat-timings").first).to_contain_text("fake")
+        screenshot(page, "chat-answered")
+
+        page.locator("#chat-text").fill("再说一遍")
+        page.locator("#chat-text").press("Enter")
+        expect(page.locator(".bubble.assistant .chat-reply")).to_have_count(2, timeout=LONG)
+        assert Turn.objects.values("conversation").distinct().count() == 1  # the second turn continued the first
+        assert len(llm.requests) == 2 and "你好，你是谁？" in str(llm.requests[1]["messages"])  # it saw the first turn
+        page.get_by_role("button", name="新对话").click()
+        expect(page.locator("#chat-log")).to_contain_text("已开始新对话")
+        screenshot(page, "chat-new-conversation")
     assert studio.errors == []
