@@ -345,6 +345,8 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
 
     home = studio.open("/")
     expect(home.locator("#recent-results video")).to_have_count(1)
+    expect(home.locator("#recent-results figcaption")).to_contain_text("answer")  # named after its speech
+    assert media_duration(home, "#recent-results video") == pytest.approx(3.0, abs=0.2)
     expect(home.locator("#queue-list")).to_contain_text("已完成")
     screenshot(home, "home-with-results")
     assert studio.errors == []

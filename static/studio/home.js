@@ -71,7 +71,7 @@
           el("video", { src: `${mediaUrl(entry.video_path)}#t=0.5`, preload: "metadata", muted: true, controls: true, playsinline: true,
             "aria-label": entry.text || entry.video_path }),
           el("figcaption", { class: "thumb-body" },
-            el("div", { class: "item-title", text: entry.text || entry.model_name }),
+            el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.model_name }),
             el("div", { class: "muted", text: `${entry.model_name} · ${formatSeconds(entry.duration)} · ${formatTime(entry.timestamp)}` }))));
       document.getElementById("recent-results").replaceChildren(...(cards.length ? cards : [el("p", { class: "empty", text: t("no_results") })]));
       say("results-error", "");
