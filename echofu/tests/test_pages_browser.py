@@ -145,6 +145,12 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def state_consent(page, prefix: str, name: str) -> None:
+    """Tick the upload form's consent statement (required for faces and voices once accounts are on)."""
+    page.locator(f"#{prefix}-consent").check()
+    page.locator(f"#{prefix}-consent-name").fill(name)
+
+
 def unlabelled_controls(page) -> list[str]:
     return page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
         .filter((node) => !node.closest('[hidden]'))
@@ -226,6 +232,7 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     not_a_video = tmp_path / "notes.mp4"
     not_a_video.write_bytes(b"this is not a video" * 100)
     page.locator("#video-file").set_input_files(str(not_a_video))
+    state_consent(page, "video", "小明")
     page.get_by_role("button", name="上传并检查").click()
     expect(page.locator("#video-message")).to_contain_text("文件内容不是有效的视频")
     expect(page.locator("#video-message")).to_have_class(re.compile("error"))
@@ -245,6 +252,7 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
 
     speech = write_speech_wav(tmp_path / "小明的声音.wav", seconds=6.0, seed=8)
     page.locator("#reference-file").set_input_files(str(speech))
+    state_consent(page, "reference", "小明")
     page.get_by_role("button", name="上传", exact=True).click()
     expect(page.locator("#reference-message")).to_contain_text("参考音频已保存: 小明的声音.wav")
     expect(page.locator("#reference-list .reference-item")).to_have_count(1)
@@ -294,6 +302,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     page = studio.open("/training/")
     expect(page.locator("#model-list")).to_contain_text("暂无已训练的模型")
     page.locator("#video-file").set_input_files(str(video))
+    state_consent(page, "video", "小明")
     page.get_by_role("button", name="上传并检查").click()
     expect(page.locator("#video-progress")).to_have_attribute("value", "100", timeout=30_000)
     check = page.locator("#video-check")
@@ -329,6 +338,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     expect(page.locator("#gen-model-figures")).to_contain_text("PSNR")
     page.get_by_label("上传音频").check()
     page.locator("#gen-upload").set_input_files(str(speech))
+    state_consent(page, "gen", "小明")
     page.locator("#gen-device").select_option("CPU")
     page.get_by_role("button", name="生成视频").click()
     expect(page.locator("#gen-job .job")).to_be_visible()

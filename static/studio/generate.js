@@ -9,7 +9,7 @@
   const source = () => document.querySelector('input[name="source"]:checked').value;
 
   function showSource() {
-    document.querySelectorAll("[data-source]").forEach((part) => { part.hidden = part.dataset.source !== source(); });
+    document.querySelectorAll("[data-source]").forEach((part) => { part.hidden = !part.dataset.source.split(" ").includes(source()); });
   }
 
   function showFigures() {
@@ -61,7 +61,7 @@
     }
     const bar = $("gen-upload-progress");
     bar.hidden = kind !== "upload";
-    const body = await upload("/api/upload-reference-audio", { audio: file }, (fraction) => { bar.value = Math.round(fraction * 100); });
+    const body = await upload("/api/upload-reference-audio", { audio: file, ...Studio.consentFields("gen") }, (fraction) => { bar.value = Math.round(fraction * 100); });
     bar.hidden = true;
     refreshAudio().catch(() => {});
     return { ref_audio: body.relative_path };

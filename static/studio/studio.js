@@ -429,6 +429,12 @@ const Studio = (() => {
     return parts.join(" · ") || t("no_quality_figures");
   }
 
+  /** The consent statement of an upload form (consent=true + the person's name) when ticked. */
+  function consentFields(prefix) {
+    if (!document.getElementById(`${prefix}-consent`).checked) return {};
+    return { consent: "true", consent_name: document.getElementById(`${prefix}-consent-name`).value.trim() };
+  }
+
   /** Trained models grouped by type in a select (value: the model path); returns them by path. */
   async function fillModels(select) {
     const { models } = await api("/api/available-models");
@@ -486,6 +492,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText,
     stateBadge, kindLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech,
+    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();

@@ -94,7 +94,7 @@
     $("video-progress-wrap").hidden = false;
     const bar = $("video-progress");
     try {
-      const body = await upload("/api/upload-training-video", { video: file }, (fraction, loaded, total) => {
+      const body = await upload("/api/upload-training-video", { video: file, ...Studio.consentFields("video") }, (fraction, loaded, total) => {
         bar.value = Math.round(fraction * 100);
         $("video-progress-text").textContent = `${bar.value}% · ${formatBytes(loaded)} / ${formatBytes(total)}`;
       });

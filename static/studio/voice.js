@@ -47,7 +47,8 @@
     bar.value = 0;
     say("reference-message", "");
     try {
-      const body = await upload("/api/upload-reference-audio", { audio: name ? new File([file], name, { type: file.type }) : file },
+      const audio = name ? new File([file], name, { type: file.type }) : file;
+      const body = await upload("/api/upload-reference-audio", { audio, ...Studio.consentFields("reference") },
         (fraction) => {
           bar.value = Math.round(fraction * 100);
           say("reference-message", t("uploading", { percent: bar.value }), "ok");
