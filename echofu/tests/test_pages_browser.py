@@ -114,7 +114,7 @@ def workers(settings, media_root, tmp_path):
 
     yield start
     for cluster in clusters:
-        cluster.stop()
+        cluster.kill()  # the test is over: no need to wait for the workers to wind down
 
 
 # A model trained by one test is kept here for the next (training is the slow part of these tests).
