@@ -401,7 +401,7 @@ def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, train
         page.locator("#chat-text").press("Enter")
         expect(page.locator(".bubble.assistant .chat-reply")).to_have_count(2, timeout=LONG)
         assert Turn.objects.values("conversation").distinct().count() == 1  # the second turn continued the first
-        assert len(llm.requests) == 2 and "你好，你是谁？" in str(llm.requests[1]["messages"])  # it saw the first turn
+        assert len(llm.requests) == 2 and "你好，你是谁？" in str(llm.requests[1]["body"]["messages"])  # it saw the first turn
         page.get_by_role("button", name="新对话").click()
         expect(page.locator("#chat-log")).to_contain_text("已开始新对话")
         screenshot(page, "chat-new-conversation")
