@@ -162,7 +162,10 @@
   $("chat-new").addEventListener("click", () => {
     conversationId = "";
     player.reset();
-    $("chat-video").removeAttribute("src");
+    const video = $("chat-video");
+    video.pause();
+    video.removeAttribute("src");
+    video.load();  // clears the last frame of the previous answer
     $("chat-log").replaceChildren(el("p", { class: "empty", id: "chat-empty", text: t("conversation_new") }));
     $("chat-segment-status").textContent = "";
     say("chat-message", "");
