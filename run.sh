@@ -9,8 +9,10 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV="${ECHOFU_VENV:-.venv}"
-# postgresql + redis-server: the scale-out test starts private servers on loopback.
-DEBIAN_PACKAGES=(espeak-ng sox postgresql redis-server)
+DEBIAN_PACKAGES=(espeak-ng sox)
+# Only the tests need these: the pages are driven in Debian's Chromium (without CJK fonts it draws
+# Chinese as boxes), and the scale-out test starts private PostgreSQL and Redis servers on loopback.
+TEST_DEBIAN_PACKAGES=(chromium fonts-noto-cjk postgresql redis-server)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -18,7 +20,7 @@ as_root() {
 
 install_debian_packages() {
     local missing=()
-    for package in "${DEBIAN_PACKAGES[@]}"; do
+    for package in "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -45,7 +47,7 @@ install_python_packages() {
 }
 
 install() {
-    install_debian_packages
+    install_debian_packages "${DEBIAN_PACKAGES[@]}"
     install_python_packages
     "$VENV/bin/python" manage.py migrate --noinput
     "$VENV/bin/python" manage.py collectstatic --noinput -v 0
@@ -103,6 +105,7 @@ serve() {
 }
 
 run_tests() {
+    install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     install
     "$VENV/bin/python" -m pytest "$@"
 }

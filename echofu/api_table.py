@@ -16,6 +16,7 @@ API_TABLE = [
     ("GET", "/api/history/<type>", "past jobs of a type, newest first"),
     ("GET", "/video/<path>", "stream a video (Range supported)"),
     ("GET", "/media/<path>", "stream any stored file (Range supported)"),
+    ("GET", "/api/tasks", "recent jobs, newest first (?kind=render,chat&active=1&limit=N)"),
     ("GET", "/api/tasks/<id>", "a job's state, stage, progress, ETA, log tail"),
     ("POST", "/api/tasks/<id>/cancel", "cancel a job"),
     ("GET", "/api/train-status/<task_id>", "a training job's progress and model path"),

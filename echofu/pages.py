@@ -1,7 +1,178 @@
-from django.shortcuts import render
+"""The studio's five pages and the one JSON addition they need (the recent-jobs list).
 
+The pages are templates plus static JS that call the documented API; nothing here runs work.
+"""
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from echofu import responses
 from echofu.api_table import API_TABLE
+from monitoring.models import Job
+from monitoring.views import job_info
+
+NAV = [
+    ("home", _("Home")),
+    ("voice", _("Voice")),
+    ("training", _("Training")),
+    ("generate", _("Video generation")),
+    ("chat", _("Chat")),
+]
+
+# Text the scripts put on the page, translated with the rest of the catalog.
+UI_STRINGS = {
+    "request_failed": _("The request failed (HTTP {status})."),
+    "network_error": _("The server could not be reached. Is it running?"),
+    "state_queued": _("queued"),
+    "state_running": _("running"),
+    "state_succeeded": _("done"),
+    "state_failed": _("failed"),
+    "state_cancelled": _("cancelled"),
+    "kind_probe": _("Video check"),
+    "kind_train": _("Training"),
+    "kind_render": _("Video rendering"),
+    "kind_clone": _("Voice profile"),
+    "kind_synthesize": _("Speech synthesis"),
+    "kind_chat": _("Chat turn"),
+    "stage": _("Stage"),
+    "stage_starting": _("starting"),
+    "eta": _("Time left"),
+    "elapsed": _("Elapsed"),
+    "device": _("Device"),
+    "queue_position": _("Position {n} in the queue"),
+    "cancel": _("Cancel"),
+    "log_tail": _("Log"),
+    "no_recorder": _("This browser cannot record audio."),
+    "no_microphone": _("The microphone is not available: {reason}"),
+    "recording_seconds": _("Recording… {s} s"),
+    "recorded_seconds": _("Recorded {s} s"),
+    "stop_recording": _("Stop recording"),
+    "no_quality_figures": _("no quality figures"),
+    "sync": _("lip sync"),
+    "offset": _("offset"),
+    "frames": _("frames"),
+    "download": _("Download"),
+    "uploading": _("Uploading… {percent}%"),
+    "uploaded": _("Uploaded: {name}"),
+    "choose_file": _("Choose a file first."),
+    "play": _("Play"),
+    # Home
+    "cpu": _("CPU"),
+    "memory": _("Memory"),
+    "disk": _("Disk"),
+    "no_gpu": _("No GPU detected: work runs on the CPU."),
+    "updated": _("Updated {time}"),
+    "no_jobs": _("No jobs yet. Start one from the tools above."),
+    "no_results": _("No videos yet. Render one on the video generation page."),
+    # Voice
+    "reference_uploaded": _("Reference audio stored: {name}"),
+    "no_references": _("No reference audio yet: upload or record one."),
+    "no_profiles": _("No speaker profiles yet: create one from a reference audio."),
+    "profile_created": _("Speaker profile {id} is ready (version {version})."),
+    "pick_reference": _("Pick a reference audio."),
+    "pick_speaker": _("Pick a speaker profile."),
+    "enter_text": _("Enter the text to speak."),
+    "speech_ready": _("Speech is ready."),
+    "version": _("version {n}"),
+    "f0": _("mean pitch {f0} Hz"),
+    "no_speech": _("No synthesised speech yet."),
+    "default_voice": _("Default voice (no cloning)"),
+    # Training
+    "probe_running": _("Checking the video…"),
+    "check_ok": _("The video can be used for training."),
+    "check_bad": _("The video cannot be used for training:"),
+    "check_pending": _("The check has not finished yet."),
+    "check_failed": _("The check failed: {error}"),
+    "duration": _("Duration"),
+    "fps": _("Frame rate"),
+    "resolution": _("Resolution"),
+    "face_share": _("Frames with one face"),
+    "audio": _("Audio"),
+    "warnings": _("Warnings"),
+    "yes": _("yes"),
+    "no": _("no"),
+    "none": _("none"),
+    "no_videos": _("No training videos yet: upload one above."),
+    "pick_video": _("Pick a training video."),
+    "unavailable": _("unavailable"),
+    "engine_unavailable": _("{type}: {reason}"),
+    "training_started": _("Training started ({id})."),
+    "training_done": _("Training finished: {path}"),
+    "no_models": _("No trained models yet."),
+    "preview": _("Preview"),
+    "person": _("person {name}"),
+    "cpu_device": _("CPU"),
+    # Generation
+    "pick_model": _("Pick a model."),
+    "pick_audio": _("Pick an audio file."),
+    "record_first": _("Record something first."),
+    "video_ready": _("The video is ready."),
+    "no_history": _("No rendered videos yet."),
+    "reference_group": _("Reference audio"),
+    "synthesised_group": _("Synthesised speech"),
+    # Chat
+    "hold_to_talk": _("Hold to talk"),
+    "release_to_send": _("Release to send"),
+    "you": _("You"),
+    "assistant": _("Digital human"),
+    "timings": _("Recognition {asr} s · reply {llm} s · voice {tts} s · video {render} s · total {total} s"),
+    "provider": _("answered by {provider}"),
+    "conversation_new": _("New conversation started."),
+    "empty_message": _("Type a message or hold the talk button."),
+    "segment": _("sentence {n}"),
+    "first_segment": _("first sentence after {s} s"),
+    "stage_failed": _("The {stage} stage failed: {error}"),
+}
+
+
+def _page(request, template: str, page: str, **context):
+    return render(request, template, {"page": page, "nav": NAV, "ui_strings": {k: str(v) for k, v in UI_STRINGS.items()}, **context})
 
 
 def home(request):
-    return render(request, "home.html", {"api": API_TABLE})
+    return _page(request, "studio/home.html", "home", api=API_TABLE)
+
+
+def voice(request):
+    return _page(request, "studio/voice.html", "voice")
+
+
+def training(request):
+    return _page(request, "studio/training.html", "training")
+
+
+def generate(request):
+    return _page(request, "studio/generate.html", "generate")
+
+
+def chat(request):
+    return _page(request, "studio/chat.html", "chat")
+
+
+MAX_TASKS = 50
+
+
+@responses.allow_methods("GET")
+def task_list(request):
+    """Recent jobs, newest first (addition): `?kind=render,chat`, `?active=1`, `?limit=N` (at most 50).
+
+    Besides the home page's queue, the pages use it to find the job that a pending blocking call
+    (/video_generation, /audio_clone, /chat_system) started, to show its progress while they wait.
+    """
+    jobs = Job.objects.order_by("-created_at")
+    kinds = [kind for kind in request.GET.get("kind", "").split(",") if kind]
+    unknown = set(kinds) - set(Job.Kind.values)
+    if unknown:
+        return responses.error(f"未知的任务类型: {', '.join(sorted(unknown))}; 可选: {', '.join(Job.Kind.values)}", 400)
+    if kinds:
+        jobs = jobs.filter(kind__in=kinds)
+    if request.GET.get("active") in ("1", "true"):
+        jobs = jobs.exclude(status__in=Job.FINISHED)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and not user.is_staff:
+        jobs = jobs.filter(owner=user)
+    try:
+        limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
+    except ValueError:
+        return responses.error("limit 必须是整数", 400)
+    tasks = [job_info(job, log_lines=1) for job in jobs[:limit]]  # the latest log line; the full tail is per task
+    return responses.success(tasks=tasks, total_count=len(tasks))

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     # Serves the collected static files (admin CSS/JS, the pages' assets) without DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "echofu.i18n.StudioLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -112,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
+# The studio pages speak Chinese unless the visitor picks English (the choice lives in a cookie).
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("ECHOFU_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -13,6 +13,11 @@ from training import views as training_views
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("voice/", pages.voice, name="voice"),
+    path("training/", pages.training, name="training"),
+    path("generate/", pages.generate, name="generate"),
+    path("chat/", pages.chat, name="chat"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     # The legacy contract (shared/spec/legacy-api.zh.md), unchanged.
@@ -34,6 +39,7 @@ urlpatterns = [
     path("video/<path:filename>", media_views.video_file),
     # Additions.
     path("media/<path:path>", media_views.media_file),
+    path("api/tasks", pages.task_list),
     path("api/tasks/<str:task_id>", monitoring_views.task_detail),
     path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),
     path("api/train-status/<str:task_id>", monitoring_views.train_status),

@@ -1,0 +1,68 @@
+"""The studio pages without a browser: language choice, CSRF cookie, and the recent-jobs list."""
+import pytest
+
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/voice/", "/training/", "/generate/", "/chat/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_speak_chinese_unless_english_was_chosen(client, path):
+    chinese = client.get(path, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert chinese.status_code == 200
+    text = chinese.content.decode()
+    assert '<html lang="zh-CN">' in text and "首页" in text and "Switch to English" in text
+    assert "csrftoken" in chinese.cookies  # the scripts send it back on their POSTs
+
+    client.cookies["django_language"] = "en"
+    english = client.get(path).content.decode()
+    assert '<html lang="en">' in english and ">Home<" in english and "切换到中文" in english
+
+
+def test_language_switch_sets_the_cookie_and_returns_to_the_page(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/training/"})
+    assert response.status_code == 302 and response["Location"] == "/training/"
+    assert response.cookies["django_language"].value == "en"
+    assert ">Training<" in client.get("/training/").content.decode()
+
+
+def test_every_script_string_is_translated():
+    from django.utils import translation
+
+    from echofu.pages import UI_STRINGS
+
+    with translation.override("en"):
+        english = {key: str(text) for key, text in UI_STRINGS.items()}
+    with translation.override("zh-hans"):
+        chinese = {key: str(text) for key, text in UI_STRINGS.items()}
+    same_in_both = {"cpu", "cpu_device", "engine_unavailable"}  # "CPU" and "{type}: {reason}"
+    assert [key for key in UI_STRINGS if chinese[key] == english[key] and key not in same_in_both] == []
+
+
+def _job(job_id, kind, status=Job.Status.QUEUED, **fields):
+    return Job.objects.create(id=job_id, kind=kind, status=status, **fields)
+
+
+def test_task_list_filters_by_kind_and_activity(client):
+    _job("render_1", Job.Kind.RENDER, Job.Status.SUCCEEDED)
+    _job("render_2", Job.Kind.RENDER, Job.Status.RUNNING, stage="rendering", progress=0.5)
+    _job("train_1", Job.Kind.TRAIN, log="[1] queued\n[2] waiting for a CPU slot\n")
+    everything = client.get("/api/tasks").json()
+    assert everything["status"] == "success" and everything["total_count"] == 3
+    assert [task["task_id"] for task in everything["tasks"]] == ["train_1", "render_2", "render_1"]  # newest first
+    assert {"state", "stage", "progress", "eta_seconds", "queue_position", "log_tail"} <= set(everything["tasks"][0])
+    assert everything["tasks"][0]["queue_position"] == 1
+    assert everything["tasks"][0]["log_tail"] == ["[2] waiting for a CPU slot"]  # the latest line only
+
+    renders = client.get("/api/tasks?kind=render&active=1").json()["tasks"]
+    assert [(task["task_id"], task["state"], task["progress"]) for task in renders] == [("render_2", "running", 0.5)]
+    assert len(client.get("/api/tasks?limit=1").json()["tasks"]) == 1
+
+
+@pytest.mark.parametrize("query, message", [("kind=bogus", "未知的任务类型"), ("limit=x", "limit")])
+def test_task_list_rejects_bad_queries(client, query, message):
+    response = client.get(f"/api/tasks?{query}")
+    assert response.status_code == 400 and response.json()["status"] == "error" and message in response.json()["message"]
+    assert client.post("/api/tasks").status_code == 405

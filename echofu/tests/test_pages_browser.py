@@ -1,0 +1,408 @@
+"""The studio pages in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Jobs run on a real `manage.py qcluster`, so the pages see what a user sees: queued, running with
+progress, done. Screenshots of every page land in artifacts/screenshots/ (git-ignored).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from django.core.management import call_command  # noqa: E402
+from django.urls import Resolver404, resolve  # noqa: E402
+
+from assets.models import ReferenceAudio, SpeakerProfile  # noqa: E402
+from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
+from generation.models import GeneratedVideo  # noqa: E402
+from monitoring.models import Job  # noqa: E402
+from monitoring.tests.qcluster import QCluster, wait_until  # noqa: E402
+from training import registry  # noqa: E402
+from training.models import TalkingHeadModel  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("ECHOFU_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PAGES = {  # path -> (Chinese heading, English heading)
+    "/": ("EchOfU 数字人工作室", "EchOfU digital-human studio"),
+    "/voice/": ("声音", "Voice"),
+    "/training/": ("模型训练", "Training"),
+    "/generate/": ("视频生成", "Video generation"),
+    "/chat/": ("对话", "Chat"),
+}
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+LONG = 600_000  # ms: training and rendering on 2 cores shared with other work
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def media_through_the_app():
+    """Django's live server answers MEDIA_URL itself, without HTTP Range (browsers then cannot seek).
+    A MEDIA_URL with a host turns that off, so /media/ reaches the app's own view, as in production.
+    Autouse at session scope: it must run before the (session-scoped) live server starts."""
+    from django.conf import settings
+
+    original = settings.MEDIA_URL
+    settings.MEDIA_URL = "http://media.invalid/media/"
+    yield
+    settings.MEDIA_URL = original
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `./run.sh test` installs Debian's chromium and fonts-noto-cjk")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def studio(chromium, live_server, media_root):
+    """Opens pages of the live server and records every console error and uncaught exception."""
+    contexts = []
+
+    class Studio:
+        url = live_server.url
+        errors: list[str] = []
+
+        def context(self, language="zh-hans", theme="light", viewport=LAPTOP):
+            context = chromium.new_context(viewport=viewport, color_scheme=theme, locale="en-US" if language == "en" else "zh-CN")
+            context.add_cookies([{"name": "django_language", "value": language, "url": self.url}])
+            context.set_default_timeout(60_000)  # the machine's cores are shared with the worker and others
+            context.set_default_navigation_timeout(120_000)
+            contexts.append(context)
+            return context
+
+        def open(self, path, context=None, **options):
+            page = (context or self.context(**options)).new_page()
+            page.on("console", lambda message: message.type == "error" and self.errors.append(f"{path}: {message.text}"))
+            page.on("pageerror", lambda error: self.errors.append(f"{path}: {error}"))
+            page.goto(self.url + path, wait_until="networkidle")
+            return page
+
+    yield Studio()
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def workers(settings, media_root, tmp_path):
+    """Starts real worker processes: one qcluster per job queue when the settings declare queues, else one."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    clusters = []
+
+    def start(**env):
+        queues = getattr(settings, "JOB_QUEUES", None) or [None]
+        for queue in queues:
+            log = tmp_path / f"qcluster-{queue or 'default'}.log"
+            clusters.append((QCluster(media_root, log, queue, **env) if queue else QCluster(media_root, log, **env)).start())
+
+    yield start
+    for cluster in clusters:
+        cluster.kill()  # the test is over: no need to wait for the workers to wind down
+
+
+# A model trained by one test is kept here for the next (training is the slow part of these tests).
+_trained_models: dict[str, Path] = {}
+
+
+def keep_trained_model(model: TalkingHeadModel, tmp_path_factory) -> None:
+    kept = tmp_path_factory.mktemp("trained") / model.name
+    shutil.copytree(model.directory(), kept)
+    _trained_models["EchoLite"] = kept
+
+
+@pytest.fixture
+def trained_model(media_root, tmp_path_factory, tmp_path) -> TalkingHeadModel:
+    """An EchoLite model in the catalog: the one an earlier test trained, else trained here."""
+    if "EchoLite" not in _trained_models:
+        video = make_talking_face_video(tmp_path / "讲解员.mp4", seconds=12, size=256, seed=6)
+        call_command("train", str(video), "--gpu", "CPU", "--epochs", "1")
+        keep_trained_model(TalkingHeadModel.objects.get(), tmp_path_factory)
+        return TalkingHeadModel.objects.get()
+    kept = _trained_models["EchoLite"]
+    shutil.copytree(kept, media_root / "models" / "EchoLite" / kept.name)
+    return registry.discover("EchoLite", kept.name)
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def state_consent(page, prefix: str, name: str) -> None:
+    """Tick the upload form's consent statement (required for faces and voices once accounts are on)."""
+    page.locator(f"#{prefix}-consent").check()
+    page.locator(f"#{prefix}-consent-name").fill(name)
+
+
+def unlabelled_controls(page) -> list[str]:
+    return page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+        .filter((node) => !node.closest('[hidden]'))
+        .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute('aria-label') && !node.textContent.trim())
+        .map((node) => node.outerHTML.slice(0, 120))""")
+
+
+def media_duration(page, selector: str) -> float:
+    """Seconds of the audio/video element once the browser has loaded its metadata (it decoded the file)."""
+    state = f"(() => {{ const m = document.querySelector('{selector}'); return m && {{ready: m.readyState, network: m.networkState, " \
+            f"duration: m.duration, error: m.error && (m.error.code + ' ' + m.error.message), src: m.currentSrc }}; }})()"
+    try:
+        page.wait_for_function(f"() => {{ const s = {state}; return s && s.ready >= 1 && s.duration > 0; }}", polling=250)
+    except Exception as exc:
+        raise AssertionError(f"{selector} did not load: {page.evaluate(state)}") from exc
+    return page.evaluate(state)["duration"]
+
+
+def overflows_horizontally(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+
+
+def test_every_page_loads_clean_in_both_languages_and_themes(studio):
+    # Both languages in both themes, each combination once at laptop and once at phone width.
+    combinations = [("zh-hans", "light", "laptop"), ("zh-hans", "dark", "phone"), ("en", "dark", "laptop"), ("en", "light", "phone")]
+    for language, theme, width in combinations:
+        index = 0 if language == "zh-hans" else 1
+        context = studio.context(language=language, theme=theme, viewport=LAPTOP if width == "laptop" else PHONE)
+        for path, headings in PAGES.items():
+            page = studio.open(path, context)
+            expect(page.locator("h1")).to_have_text(headings[index])
+            assert page.evaluate("document.documentElement.dataset.theme") == theme
+            assert page.locator("html").get_attribute("lang") == ("zh-CN" if index == 0 else "en")
+            assert unlabelled_controls(page) == [], path
+            assert not overflows_horizontally(page), f"{path} scrolls sideways at {width} width"
+            page.wait_for_timeout(300)  # the first refresh of live panels has landed
+            screenshot(page, f"{path.strip('/') or 'home'}-{language}-{theme}-{width}")
+            page.close()
+    assert studio.errors == []
+
+
+def test_language_switch_and_theme_toggle_stick(studio):
+    page = studio.open("/voice/")
+    expect(page.locator("h1")).to_have_text("声音")
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.locator("h1")).to_have_text("Voice")
+    expect(page.get_by_role("link", name="Training")).to_be_visible()
+    theme = page.locator("#theme-toggle")
+    expect(theme).to_have_attribute("aria-pressed", "false")
+    theme.click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.get_by_role("link", name="Training").click()
+    expect(page.locator("h1")).to_have_text("Training")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="切换到中文").click()
+    expect(page.locator("h1")).to_have_text("模型训练")
+    assert studio.errors == []
+
+
+def test_home_shows_status_queue_and_empty_results(studio):
+    page = studio.open("/")
+    expect(page.locator("#status-meters progress")).to_have_count(3)
+    expect(page.locator("#status-gpus li").first).to_be_visible()
+    expect(page.locator("#queue-list")).to_contain_text("暂无任务")
+    expect(page.locator("#recent-results")).to_contain_text("暂无视频")
+    Job.objects.create(id="train_20250101_000000", kind=Job.Kind.TRAIN, stage="epoch 3/10", progress=0.3, status=Job.Status.RUNNING)
+    queued = page.locator('[data-task="train_20250101_000000"]')
+    expect(queued).to_contain_text("进行中", timeout=10_000)
+    expect(queued).to_contain_text("epoch 3/10")
+    expect(queued.locator("progress")).to_have_attribute("value", "30")
+    queued.get_by_role("button").click()
+    wait_until(lambda: Job.objects.get(pk="train_20250101_000000").cancel_requested, 10, what="cancel from the queue")
+    screenshot(page, "home-with-job")
+    assert studio.errors == []
+
+
+def test_a_failing_request_shows_the_server_message(studio, tmp_path):
+    page = studio.open("/training/")
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_bytes(b"this is not a video" * 100)
+    page.locator("#video-file").set_input_files(str(not_a_video))
+    state_consent(page, "video", "小明")
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#video-message")).to_contain_text("文件内容不是有效的视频")
+    expect(page.locator("#video-message")).to_have_class(re.compile("error"))
+    # An engine this machine cannot run is listed, disabled, with the reason.
+    expect(page.locator("#train-model option[value='ER-NeRF']")).to_be_disabled()
+    expect(page.locator("#engine-notes")).to_contain_text("ER-NeRF")
+    screenshot(page, "training-error")
+    # The browser logs the 400 itself; nothing else may fail.
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
+def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
+    workers()
+    page = studio.open("/voice/")
+    expect(page.locator("#reference-list")).to_contain_text("暂无参考音频")
+    expect(page.locator("#profile-list")).to_contain_text("暂无说话人特征")
+
+    speech = write_speech_wav(tmp_path / "小明的声音.wav", seconds=6.0, seed=8)
+    page.locator("#reference-file").set_input_files(str(speech))
+    state_consent(page, "reference", "小明")
+    page.get_by_role("button", name="上传", exact=True).click()
+    expect(page.locator("#reference-message")).to_contain_text("参考音频已保存: 小明的声音.wav")
+    expect(page.locator("#reference-list .reference-item")).to_have_count(1)
+
+    # Record two seconds from the (fake) microphone: stored as a WAV reference.
+    record = page.locator("#reference-record")
+    record.click()
+    expect(record).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(2000)
+    record.click()
+    expect(page.locator("#reference-list .reference-item")).to_have_count(2, timeout=20_000)
+    recorded = ReferenceAudio.objects.get(original_name__startswith="recording_")
+    assert recorded.file.name.endswith(".wav") and recorded.duration == pytest.approx(2.0, abs=0.6)
+
+    page.locator("#profile-reference").select_option(ReferenceAudio.objects.get(original_name="小明的声音.wav").relative_path)
+    page.locator("#profile-id").fill("xiaoming")
+    page.get_by_role("button", name="提取特征").click()
+    expect(page.locator("#profile-job .job")).to_be_visible()
+    expect(page.locator("#profile-message")).to_contain_text("说话人特征 xiaoming 已就绪", timeout=LONG)
+    expect(page.locator("#profile-list .profile-item")).to_contain_text("xiaoming")
+    assert SpeakerProfile.objects.get().speaker_id == "xiaoming"
+
+    # An engine that is not set up here: the server's reason is shown.
+    page.locator("#speak-text").fill("你好，我是小明。Nice to meet you!")
+    page.locator("#speak-engine").select_option("xtts")
+    page.get_by_role("button", name="合成语音").click()
+    expect(page.locator("#speak-message")).to_contain_text("语音引擎 xtts 不可用", timeout=30_000)
+
+    page.locator("#speak-engine").select_option("default")
+    page.locator("#speak-pitch").fill("2")
+    page.get_by_role("button", name="合成语音").click()
+    expect(page.locator("#speak-message")).to_contain_text("语音已生成", timeout=LONG)
+    audio = page.locator("#speak-audio")
+    expect(audio).to_have_attribute("src", re.compile(r"^/media/voices/res_voices/.+\.wav$"))
+    assert media_duration(page, "#speak-audio") > 1.0
+    download = page.locator("#speak-result a[download]")
+    assert download.get_attribute("href") == audio.get_attribute("src")
+    expect(page.locator("#speech-list li").first).to_contain_text("你好")
+    screenshot(page, "voice-done")
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
+@pytest.mark.timeout(1500)
+def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_path_factory):
+    workers()
+    video = make_talking_face_video(tmp_path / "小明.mp4", seconds=12, size=256, seed=4)
+    page = studio.open("/training/")
+    expect(page.locator("#model-list")).to_contain_text("暂无已训练的模型")
+    page.locator("#video-file").set_input_files(str(video))
+    state_consent(page, "video", "小明")
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#video-progress")).to_have_attribute("value", "100", timeout=30_000)
+    check = page.locator("#video-check")
+    expect(check).to_contain_text("视频可用于训练", timeout=LONG)
+    expect(check.locator(".check-duration")).to_have_text("12s")
+    expect(check.locator(".check-fps")).to_have_text("25.00")
+    expect(check.locator(".check-resolution")).to_have_text("256 × 256")
+    expect(check.locator(".check-face")).to_have_text(re.compile(r"^(9\d|100)%$"))
+    expect(check.locator(".check-audio")).to_have_text("有")
+    screenshot(page, "training-checked")
+
+    page.locator("#train-model").select_option("EchoLite")
+    page.locator("#train-device").select_option("CPU")
+    page.locator("#train-epochs").fill("1")
+    page.locator("#train-params").fill("lr=0.003,batch_size=16")
+    page.get_by_role("button", name="开始训练").click()
+    expect(page.locator("#train-message")).to_contain_text("训练已开始")
+    job = page.locator("#train-job .job")
+    expect(job).to_contain_text("进行中", timeout=60_000)
+    expect(job.locator(".job-percent")).not_to_have_text("0%", timeout=LONG)
+    screenshot(page, "training-running")
+    expect(page.locator("#train-message")).to_contain_text("训练完成", timeout=LONG)
+    model = TalkingHeadModel.objects.get()
+    keep_trained_model(model, tmp_path_factory)
+    card = page.locator(f'.model-item[data-model="{model.public_dir}"]')
+    expect(card).to_contain_text("PSNR")
+    expect(card).to_contain_text("SSIM")
+    screenshot(page, "training-done")
+
+    speech = write_speech_wav(tmp_path / "answer.wav", seconds=3.0, seed=5)
+    page = studio.open("/generate/")
+    expect(page.locator("#gen-model optgroup[label='EchoLite'] option")).to_have_count(1)
+    expect(page.locator("#gen-model-figures")).to_contain_text("PSNR")
+    page.get_by_label("上传音频").check()
+    page.locator("#gen-upload").set_input_files(str(speech))
+    state_consent(page, "gen", "小明")
+    page.locator("#gen-device").select_option("CPU")
+    page.get_by_role("button", name="生成视频").click()
+    expect(page.locator("#gen-job .job")).to_be_visible()
+    expect(page.locator("#gen-message")).to_contain_text("视频已生成", timeout=LONG)
+    player = page.locator("#gen-video")
+    expect(player).to_have_attribute("src", re.compile(r"^/media/videos/res_videos/.+\.mp4$"))
+    assert media_duration(page, "#gen-video") == pytest.approx(3.0, abs=0.2)
+    page.evaluate("document.querySelector('#gen-video').currentTime = 2.0")
+    page.wait_for_function("() => { const v = document.querySelector('#gen-video'); return !v.seeking && v.currentTime >= 1.9; }", polling=250)
+    expect(page.locator("#gen-result a[download]")).to_have_attribute("href", player.get_attribute("src"))
+    expect(page.locator("#gen-history .history-item")).to_have_count(1)
+    assert GeneratedVideo.objects.get().model == model
+    screenshot(page, "generate-done")
+
+    home = studio.open("/")
+    expect(home.locator("#recent-results video")).to_have_count(1)
+    expect(home.locator("#recent-results figcaption")).to_contain_text("answer")  # named after its speech
+    assert media_duration(home, "#recent-results video") == pytest.approx(3.0, abs=0.2)
+    expect(home.locator("#queue-list")).to_contain_text("已完成")
+    screenshot(home, "home-with-results")
+    assert studio.errors == []
+
+
+def chat_loop_merged() -> bool:
+    try:
+        resolve("/api/chat/turns/1")
+    except Resolver404:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not chat_loop_merged(), reason="the chat loop (issue 11, branch chat) is not on this branch yet: "
+                    "/chat_system answers 501 and /api/chat/turns/<id> does not exist")
+@pytest.mark.timeout(1500)
+def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model):
+    from chat.models import Turn
+    from engines.testing.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer(reply="你好，我是数字人讲解员。很高兴认识你！") as llm:
+        workers(ECHOFU_LLM_PROVIDERS="fake", ECHOFU_LLM_FAKE_BASE_URL=llm.base_url, ECHOFU_LLM_FAKE_API_KEY="test",
+                ECHOFU_LLM_FAKE_MODEL="guide")
+        page = studio.open("/chat/")
+        expect(page.locator("#chat-model option")).to_have_count(1)
+        page.locator("#chat-provider").fill("fake")
+        page.locator("#chat-text").fill("你好，你是谁？")
+        page.get_by_role("button", name="发送").click()
+        expect(page.locator(".bubble.user").first).to_contain_text("你好，你是谁？")
+        expect(page.locator("#chat-job .job")).to_be_visible()
+        # The first sentence plays while the rest is still being made.
+        expect(page.locator("#chat-segment-status")).to_contain_text("第 1 句", timeout=LONG)
+        expect(page.locator("#chat-video")).to_have_attribute("src", re.compile(r"^/media/.+\.mp4$"))
+        assert media_duration(page, "#chat-video") > 0.5
+        reply = page.locator(".bubble.assistant .chat-reply").first
+        expect(reply).to_have_text("你好，我是数字人讲解员。很高兴认识你！", timeout=LONG)
+        expect(page.locator(".chat-timings").first).to_contain_text("共")
+        expect(page.locator(".chat-timings").first).to_contain_text("fake")
+        screenshot(page, "chat-answered")
+
+        page.locator("#chat-text").fill("再说一遍")
+        page.locator("#chat-text").press("Enter")
+        expect(page.locator(".bubble.assistant .chat-reply")).to_have_count(2, timeout=LONG)
+        assert Turn.objects.values("conversation").distinct().count() == 1  # the second turn continued the first
+        assert len(llm.requests) == 2 and "你好，你是谁？" in str(llm.requests[1]["body"]["messages"])  # it saw the first turn
+        page.get_by_role("button", name="新对话").click()
+        expect(page.locator("#chat-log")).to_contain_text("已开始新对话")
+        screenshot(page, "chat-new-conversation")
+    assert studio.errors == []

@@ -1,0 +1,178 @@
+// Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
+"use strict";
+(() => {
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep } = Studio;
+  const $ = (id) => document.getElementById(id);
+  let models = new Map();
+  let conversationId = "";
+  let busy = false;
+
+  /** Plays the answer's segments in order as they become ready. */
+  const player = {
+    queue: [],
+    played: new Set(),
+    reset() {
+      this.queue = [];
+      this.played = new Set();
+    },
+    add(url) {
+      if (this.played.has(url) || this.queue.includes(url)) return;
+      this.queue.push(url);
+      const video = $("chat-video");
+      if (video.paused || video.ended || !video.src) this.next();
+    },
+    next() {
+      const url = this.queue.shift();
+      if (!url) return;
+      this.played.add(url);
+      const video = $("chat-video");
+      video.src = url;
+      video.play().catch(() => { /* autoplay refused: the controls are there */ });
+      $("chat-segment-status").textContent = t("segment", { n: this.played.size });
+    },
+  };
+  $("chat-video").addEventListener("ended", () => player.next());
+
+  function bubble(role, ...children) {
+    $("chat-empty")?.remove();
+    const node = el("div", { class: `bubble ${role}` }, el("div", { class: "small muted", text: role === "user" ? t("you") : t("assistant") }), ...children);
+    $("chat-log").append(node);
+    $("chat-log").scrollTop = $("chat-log").scrollHeight;
+    return node;
+  }
+
+  function timingsText(timings) {
+    if (!timings) return "";
+    const value = (key) => (typeof timings[key] === "number" ? timings[key].toFixed(1) : "—");
+    const parts = [t("timings", { asr: value("asr"), llm: value("llm"), tts: value("tts"), render: value("render"), total: value("total") })];
+    if (typeof timings.first_segment === "number") parts.push(t("first_segment", { s: value("first_segment") }));
+    return parts.join(" · ");
+  }
+
+  /**
+   * One turn: /chat_system with wait=false answers 202 at once with the turn; the page then follows
+   * GET /api/chat/turns/<id> (sentence videos as they are ready) and the turn's job (stage, progress).
+   */
+  async function send(fields, userText) {
+    const model = models.get($("chat-model").value);
+    if (!model) return say("chat-message", t("pick_model"));
+    busy = true;
+    $("chat-send").disabled = true;
+    say("chat-message", "");
+    const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
+    const view = new JobView($("chat-job"), { title: t("kind_chat") });
+    player.reset();
+    const speaker = $("chat-speaker").value;
+    try {
+      let turn = await api("/chat_system", {
+        model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
+        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), wait: "false",
+        conversation_id: conversationId || undefined, ...fields,
+      });
+      if (turn.conversation_id) conversationId = String(turn.conversation_id);
+      while (turn.turn_status === "running" || turn.status === "processing") {
+        await sleep(500);
+        const [latest, job] = await Promise.all([
+          api(`/api/chat/turns/${encodeURIComponent(turn.turn_id)}`),
+          turn.task_id ? api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null,
+        ]);
+        turn = latest;
+        if (job) view.update(job);
+        for (const segment of turn.segments || []) player.add(mediaUrl(segment.video_path));
+        if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+      }
+      if (turn.turn_status === "failed" || turn.status === "error") {
+        throw new Error(turn.stage ? t("stage_failed", { stage: turn.stage, error: turn.error }) : turn.error || turn.message);
+      }
+      if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+      const video = mediaUrl(turn.video_path || turn.response);
+      bubble("assistant",
+        el("div", { class: "chat-reply", text: turn.reply }),
+        el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: turn.provider }) : ""].filter(Boolean).join(" · ") }),
+        video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
+      if (video && !player.played.size) player.add(video);
+      $("chat-job").replaceChildren();
+    } catch (error) {
+      bubble("assistant error", el("div", { text: errorText(error) }));
+      say("chat-message", errorText(error));
+    } finally {
+      busy = false;
+      $("chat-send").disabled = false;
+    }
+  }
+
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("chat-text").value.trim();
+    if (!text) return say("chat-message", t("empty_message"));
+    if (busy) return;
+    $("chat-text").value = "";
+    send({ text }, text);
+  });
+  $("chat-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("chat-form").requestSubmit();
+    }
+  });
+
+  // Push to talk: hold the button (pointer, or Space/Enter on the keyboard), release to send.
+  const talk = $("chat-talk");
+  const recorder = new Recorder();
+  let starting = null;
+  async function startTalking() {
+    if (busy || recorder.active || starting) return;
+    say("chat-message", "");
+    starting = recorder.start().then(() => {
+      talk.classList.add("recording");
+      talk.setAttribute("aria-pressed", "true");
+      talk.textContent = t("release_to_send");
+    }).catch((error) => say("chat-message", errorText(error))).finally(() => { starting = null; });
+  }
+  async function stopTalking() {
+    if (starting) await starting;
+    if (!recorder.active) return;
+    talk.classList.remove("recording");
+    talk.setAttribute("aria-pressed", "false");
+    talk.textContent = t("hold_to_talk");
+    try {
+      const wav = await recorder.stop();
+      await api("/save_audio", { audio: new File([wav], "input.wav", { type: "audio/wav" }) });
+      await send({}, "");
+    } catch (error) {
+      say("chat-message", errorText(error));
+    }
+  }
+  talk.addEventListener("pointerdown", (event) => { talk.setPointerCapture(event.pointerId); startTalking(); });
+  talk.addEventListener("pointerup", stopTalking);
+  talk.addEventListener("pointercancel", stopTalking);
+  talk.addEventListener("keydown", (event) => {
+    if ((event.key === " " || event.key === "Enter") && !event.repeat) {
+      event.preventDefault();
+      startTalking();
+    }
+  });
+  talk.addEventListener("keyup", (event) => {
+    if (event.key === " " || event.key === "Enter") {
+      event.preventDefault();
+      stopTalking();
+    }
+  });
+
+  $("chat-new").addEventListener("click", () => {
+    conversationId = "";
+    player.reset();
+    const video = $("chat-video");
+    video.pause();
+    video.removeAttribute("src");
+    video.load();  // clears the last frame of the previous answer
+    $("chat-log").replaceChildren(el("p", { class: "empty", id: "chat-empty", text: t("conversation_new") }));
+    $("chat-segment-status").textContent = "";
+    say("chat-message", "");
+  });
+  $("chat-pitch").addEventListener("input", () => { $("chat-pitch-value").textContent = $("chat-pitch").value; });
+
+  const show = (error) => say("chat-message", errorText(error));
+  Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
+  Studio.fillSpeakers($("chat-speaker")).catch(show);
+})();

@@ -1,0 +1,122 @@
+// Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
+"use strict";
+(() => {
+  const { t, el, api, upload, say, errorText, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
+  const $ = (id) => document.getElementById(id);
+  let models = new Map();
+  let recorded = null;
+
+  const source = () => document.querySelector('input[name="source"]:checked').value;
+
+  function showSource() {
+    document.querySelectorAll("[data-source]").forEach((part) => { part.hidden = !part.dataset.source.split(" ").includes(source()); });
+  }
+
+  function showFigures() {
+    const model = models.get($("gen-model").value);
+    $("gen-model-figures").textContent = model ? modelFigures(model.metrics) : "";
+  }
+
+  async function refreshAudio() {
+    const [{ files }, spoken] = await Promise.all([api("/api/reference-audios"), Studio.synthesisedSpeech()]);
+    fillSelect($("gen-audio"), [
+      { label: t("reference_group"), options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) },
+      { label: t("synthesised_group"), options: spoken.slice(0, 20).map((entry) => ({ value: entry.result.cloned_audio_path, label: (entry.params.text || "").slice(0, 40) || entry.result.cloned_audio_path })) },
+    ].filter((group) => group.options.length), { placeholder: t("pick_audio") });
+    if (!$("gen-audio").value && files.length) $("gen-audio").value = files[0].relative_path;
+  }
+
+  async function refreshHistory() {
+    const history = await api("/api/history/video_generation");
+    $("gen-history").replaceChildren(...(history.length ? history.slice(0, 20).map((entry) => el("li", { class: "history-item" },
+      el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.video_path }),
+      el("div", { class: "item-meta" }, el("span", { text: `${entry.model_name} · ${(entry.model_param || "").split("/").pop()}` }),
+        el("span", { text: formatSeconds(entry.duration) }), el("span", { text: `${entry.width}×${entry.height}` }),
+        el("span", { text: `${entry.size_mb} MB` }), el("span", { text: formatTime(entry.timestamp) })),
+      entry.available === false ? null : el("details", {}, el("summary", { text: t("play") }),
+        el("video", { controls: true, preload: "none", src: mediaUrl(entry.video_path), "aria-label": entry.text || entry.video_path }),
+        el("div", { class: "row", style: "margin-top:.4rem" }, downloadLink(entry.video_path))),
+    )) : [el("li", { class: "empty", text: t("no_history") })]));
+  }
+
+  /** The ref_audio / target_text fields for the chosen speech source (uploads happen first). */
+  async function speechFields() {
+    const kind = source();
+    if (kind === "catalog") {
+      if (!$("gen-audio").value) throw new Error(t("pick_audio"));
+      return { ref_audio: $("gen-audio").value };
+    }
+    if (kind === "text") {
+      const text = $("gen-text").value.trim();
+      if (!text) throw new Error(t("enter_text"));
+      return { target_text: text, speaker_id: $("gen-speaker").value, pitch: $("gen-pitch").value };
+    }
+    let file = null;
+    if (kind === "upload") {
+      file = $("gen-upload").files[0];
+      if (!file) throw new Error(t("choose_file"));
+    } else {
+      if (!recorded) throw new Error(t("record_first"));
+      file = new File([recorded], `recording_${Date.now()}.wav`, { type: "audio/wav" });
+    }
+    const bar = $("gen-upload-progress");
+    bar.hidden = kind !== "upload";
+    const body = await upload("/api/upload-reference-audio", { audio: file, ...Studio.consentFields("gen") }, (fraction) => { bar.value = Math.round(fraction * 100); });
+    bar.hidden = true;
+    refreshAudio().catch(() => {});
+    return { ref_audio: body.relative_path };
+  }
+
+  function showResult(videoPath, job) {
+    const timings = job?.result?.timings;
+    $("gen-result").replaceChildren(
+      el("video", { id: "gen-video", controls: true, preload: "auto", src: mediaUrl(videoPath), playsinline: true, "aria-label": t("video_ready") }),
+      el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath),
+        el("span", { class: "muted small", text: videoPath.split("/").pop() }),
+        timings ? el("span", { class: "muted small", text: formatSeconds(timings.total) }) : null));
+  }
+
+  $("generate-form").addEventListener("change", (event) => {
+    if (event.target.name === "source") showSource();
+    if (event.target.id === "gen-model") showFigures();
+  });
+  $("gen-pitch").addEventListener("input", () => { $("gen-pitch-value").textContent = $("gen-pitch").value; });
+
+  recordButton($("gen-record"), $("gen-record-status"), (wav) => {
+    recorded = wav;
+    const preview = $("gen-record-preview");
+    preview.src = URL.createObjectURL(wav);
+    preview.hidden = false;
+  }, (error) => say("gen-message", errorText(error)));
+
+  $("generate-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const model = models.get($("gen-model").value);
+    if (!model) return say("gen-message", t("pick_model"));
+    const button = $("gen-run");
+    button.disabled = true;
+    say("gen-message", "");
+    try {
+      const speech = await speechFields();
+      const view = new JobView($("gen-job"), { title: t("kind_render") });
+      const { body, job } = await runTracked("/video_generation", {
+        model_name: model.type, model_param: model.path, gpu_choice: $("gen-device").value, ...speech,
+      }, ["render"], view);
+      say("gen-message", t("video_ready"), "ok");
+      showResult(body.video_path, job);
+      refreshHistory().catch(() => {});
+    } catch (error) {
+      say("gen-message", errorText(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const show = (error) => say("gen-message", errorText(error));
+  Studio.fillModels($("gen-model")).then((found) => { models = found; showFigures(); }).catch(show);
+  Studio.fillSpeakers($("gen-speaker")).catch(show);
+  Studio.fillDevices($("gen-device")).catch(show);
+  refreshAudio().catch(show);
+  refreshHistory().catch(show);
+  showSource();
+})();

@@ -1,0 +1,497 @@
+// EchOfU studio: what every page shares. Talks only to the documented API and its additions.
+"use strict";
+
+const Studio = (() => {
+  const strings = JSON.parse(document.getElementById("ui-strings").textContent);
+
+  /** A UI string in the page's language; {name} placeholders are filled from params. */
+  function t(key, params) {
+    let text = strings[key] ?? key;
+    for (const [name, value] of Object.entries(params || {})) text = text.split(`{${name}}`).join(String(value));
+    return text;
+  }
+
+  /** Build DOM without innerHTML, so server text is always shown as text. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (name in node && typeof value !== "string") node[name] = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : document.querySelector('meta[name="csrf-token"]').content;
+  }
+
+  class ApiError extends Error {
+    constructor(message, status, body) {
+      super(message);
+      this.status = status;
+      this.body = body;
+    }
+  }
+
+  function toFormData(fields) {
+    if (fields instanceof FormData) return fields;
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields || {})) {
+      if (value !== undefined && value !== null) form.append(name, value);
+    }
+    return form;
+  }
+
+  function checked(status, body) {
+    if (status >= 400 || (body && body.status === "error")) {
+      const message = body && body.message ? body.message : t("request_failed", { status });
+      throw new ApiError(message, status, body);
+    }
+    return body;
+  }
+
+  /** GET (no fields) or POST (fields as multipart, like the original frontend) -> JSON. */
+  async function api(url, fields, options = {}) {
+    const init = { headers: { Accept: "application/json" }, credentials: "same-origin", signal: options.signal };
+    if (fields !== undefined) {
+      init.method = "POST";
+      init.body = toFormData(fields);
+      init.headers["X-CSRFToken"] = csrfToken();
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError(t("network_error"), 0, null);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      body = null;
+    }
+    return checked(response.status, body);
+  }
+
+  /** POST a file with an upload progress callback (fetch has none). */
+  function upload(url, fields, onProgress) {
+    return new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.setRequestHeader("X-CSRFToken", csrfToken());
+      request.setRequestHeader("Accept", "application/json");
+      request.responseType = "json";
+      request.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total, event.loaded, event.total);
+      });
+      request.addEventListener("load", () => {
+        try {
+          resolve(checked(request.status, request.response));
+        } catch (error) {
+          reject(error);
+        }
+      });
+      request.addEventListener("error", () => reject(new ApiError(t("network_error"), 0, null)));
+      request.send(toFormData(fields));
+    });
+  }
+
+  const mediaUrl = (path) => (path ? "/" + String(path).replace(/^\/+/, "") : "");
+
+  function formatSeconds(seconds) {
+    if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
+    const total = Math.max(0, Math.round(seconds));
+    const minutes = Math.floor(total / 60);
+    const rest = total % 60;
+    if (minutes >= 60) return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+    return minutes ? `${minutes}m ${rest}s` : `${rest}s`;
+  }
+
+  function formatBytes(bytes) {
+    if (!bytes && bytes !== 0) return "—";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+  }
+
+  const number = (value, digits = 2) => (typeof value === "number" ? value.toFixed(digits) : "—");
+
+  function formatTime(value) {
+    if (!value) return "";
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(document.documentElement.lang);
+  }
+
+  /** Show a message in a page area (role=alert), or clear it. */
+  function say(target, message, kind = "error") {
+    const node = typeof target === "string" ? document.getElementById(target) : target;
+    node.className = message ? `alert ${kind}` : "alert";
+    node.textContent = message || "";
+  }
+
+  function errorText(error) {
+    return error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  }
+
+  function stateBadge(state) {
+    return el("span", { class: `badge state-${state}`, text: t(`state_${state}`) });
+  }
+
+  function kindLabel(kind) {
+    return t(`kind_${kind}`);
+  }
+
+  /** One job shown live: state, stage, progress bar, ETA, queue position, log tail, cancel. */
+  class JobView {
+    constructor(container, { title = "", cancellable = true } = {}) {
+      this.container = container;
+      this.title = title;
+      this.cancellable = cancellable;
+      this.root = el("div", { class: "job", "aria-live": "polite" });
+      container.replaceChildren(this.root);
+      this.update({ state: "queued", stage: t("stage_starting"), progress: 0 });
+    }
+
+    update(info) {
+      this.info = info;
+      const percent = Math.round((info.progress || 0) * 100);
+      const facts = [
+        el("span", { class: "job-stage", text: `${t("stage")}: ${info.stage || "—"}` }),
+        el("span", { class: "job-percent", text: `${percent}%` }),
+      ];
+      if (info.state === "running" && info.eta_seconds !== null && info.eta_seconds !== undefined) {
+        facts.push(el("span", { class: "job-eta", text: `${t("eta")}: ${formatSeconds(info.eta_seconds)}` }));
+      }
+      if (info.queue_position) facts.push(el("span", { class: "job-queue", text: t("queue_position", { n: info.queue_position }) }));
+      if (info.elapsed_seconds) facts.push(el("span", { text: `${t("elapsed")}: ${formatSeconds(info.elapsed_seconds)}` }));
+      if (info.device) facts.push(el("span", { text: `${t("device")}: ${info.device}` }));
+      const active = info.state === "queued" || info.state === "running";
+      const children = [
+        el("div", { class: "job-head" },
+          el("span", {}, stateBadge(info.state || "queued"), " ", el("strong", { text: this.title || kindLabel(info.kind) }),
+            info.task_id ? el("span", { class: "muted small", text: ` ${info.task_id}` }) : null),
+          this.cancellable && active && info.task_id
+            ? el("button", { class: "btn small danger job-cancel", type: "button", text: t("cancel"), onclick: () => this.cancel() })
+            : null),
+        el("progress", { max: 100, value: percent, "aria-label": `${this.title || kindLabel(info.kind)} ${percent}%` }),
+        el("div", { class: "job-facts" }, facts),
+      ];
+      if (info.error) children.push(el("div", { class: "alert error", role: "alert", text: info.error }));
+      if (info.log_tail && info.log_tail.length) {
+        const open = this.root.querySelector("details")?.open ?? info.state === "running";
+        children.push(el("details", { open }, el("summary", { text: t("log_tail") }),
+          el("pre", { class: "log", tabindex: "0", text: info.log_tail.slice(-40).join("\n") })));
+      }
+      this.root.replaceChildren(...children);
+      const log = this.root.querySelector(".log");
+      if (log) log.scrollTop = log.scrollHeight;
+    }
+
+    async cancel() {
+      try {
+        const info = await api(`/api/tasks/${encodeURIComponent(this.info.task_id)}/cancel`, {});
+        this.update(info);
+      } catch (error) {
+        this.update({ ...this.info, error: errorText(error) });
+      }
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const FINISHED = ["succeeded", "failed", "cancelled"];
+
+  /** Poll /api/tasks/<id> until the job ends; resolves with its last state. */
+  async function watchJob(taskId, view, intervalMs = 800) {
+    for (;;) {
+      let info;
+      try {
+        info = await api(`/api/tasks/${encodeURIComponent(taskId)}`);
+      } catch (error) {
+        if (error.status === 404) throw error;
+        await sleep(intervalMs * 2);
+        continue;
+      }
+      if (view) view.update(info);
+      if (FINISHED.includes(info.state)) return info;
+      await sleep(intervalMs);
+    }
+  }
+
+  async function recentJobIds(kinds) {
+    const body = await api(`/api/tasks?kind=${kinds.join(",")}&limit=50`);
+    return new Set(body.tasks.map((task) => task.task_id));
+  }
+
+  /**
+   * Send one of the documented blocking POSTs (/video_generation, /audio_clone, /chat_system)
+   * and show its job live while the answer is pending: the job is the newest of its kind that
+   * was not there before. A 202 answer (still running past the server's wait) is followed to the end.
+   * Resolves with {body, job}: the documented answer, or the finished job's result.
+   */
+  async function runTracked(url, fields, kinds, view) {
+    const known = await recentJobIds(kinds).catch(() => new Set());
+    let settled = false;
+    let taskId = null;
+    const request = api(url, fields).finally(() => { settled = true; });
+    const follow = (async () => {
+      while (!settled) {
+        await sleep(600);
+        if (settled) break;
+        try {
+          if (!taskId) {
+            const body = await api(`/api/tasks?kind=${kinds.join(",")}&limit=10`);
+            const fresh = body.tasks.find((task) => !known.has(task.task_id));
+            if (fresh) taskId = fresh.task_id;
+          }
+          if (taskId && !settled) view.update(await api(`/api/tasks/${encodeURIComponent(taskId)}`));
+        } catch (error) {
+          /* the answer itself reports failures */
+        }
+      }
+    })();
+    let body;
+    try {
+      body = await request;
+    } finally {
+      await follow;
+    }
+    if (body.status === "processing" && body.task_id) {
+      const job = await watchJob(body.task_id, view);
+      if (job.state !== "succeeded") throw new ApiError(job.error || t(`state_${job.state}`), 500, job);
+      return { body: { status: "success", task_id: job.task_id, ...job.result }, job };
+    }
+    let job = null;
+    if (body.task_id) {
+      job = await api(`/api/tasks/${encodeURIComponent(body.task_id)}`).catch(() => null);
+      if (job) view.update(job);
+    }
+    return { body, job };
+  }
+
+  /** Record from the microphone; stop() resolves with a 16 kHz mono WAV Blob. */
+  class Recorder {
+    async start() {
+      if (!navigator.mediaDevices || !window.MediaRecorder) throw new Error(t("no_recorder"));
+      try {
+        this.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (error) {
+        throw new Error(t("no_microphone", { reason: error.message }));
+      }
+      this.chunks = [];
+      this.recorder = new MediaRecorder(this.stream);
+      this.recorder.addEventListener("dataavailable", (event) => { if (event.data.size) this.chunks.push(event.data); });
+      this.started = performance.now();
+      this.recorder.start(250);
+    }
+
+    get seconds() {
+      return this.started ? (performance.now() - this.started) / 1000 : 0;
+    }
+
+    get active() {
+      return Boolean(this.recorder && this.recorder.state === "recording");
+    }
+
+    async stop() {
+      const stopped = new Promise((resolve) => this.recorder.addEventListener("stop", resolve, { once: true }));
+      this.recorder.stop();
+      await stopped;
+      this.stream.getTracks().forEach((track) => track.stop());
+      const recorded = new Blob(this.chunks, { type: this.recorder.mimeType || "audio/webm" });
+      this.started = null;
+      return toWav(recorded);
+    }
+  }
+
+  /** Decode whatever MediaRecorder produced (WebM/Opus in Chromium) into a 16-bit PCM WAV. */
+  async function toWav(blob, rate = 16000) {
+    const context = new AudioContext();
+    let decoded;
+    try {
+      decoded = await context.decodeAudioData(await blob.arrayBuffer());
+    } finally {
+      context.close();
+    }
+    const frames = Math.max(1, Math.ceil(decoded.duration * rate));
+    const offline = new OfflineAudioContext(1, frames, rate);
+    const source = offline.createBufferSource();
+    source.buffer = decoded;
+    source.connect(offline.destination);
+    source.start();
+    const samples = (await offline.startRendering()).getChannelData(0);
+    const buffer = new ArrayBuffer(44 + samples.length * 2);
+    const view = new DataView(buffer);
+    const ascii = (offset, text) => [...text].forEach((char, i) => view.setUint8(offset + i, char.charCodeAt(0)));
+    ascii(0, "RIFF");
+    view.setUint32(4, 36 + samples.length * 2, true);
+    ascii(8, "WAVE");
+    ascii(12, "fmt ");
+    view.setUint32(16, 16, true);
+    view.setUint16(20, 1, true);
+    view.setUint16(22, 1, true);
+    view.setUint32(24, rate, true);
+    view.setUint32(28, rate * 2, true);
+    view.setUint16(32, 2, true);
+    view.setUint16(34, 16, true);
+    ascii(36, "data");
+    view.setUint32(40, samples.length * 2, true);
+    samples.forEach((sample, i) => view.setInt16(44 + i * 2, Math.max(-1, Math.min(1, sample)) * 0x7fff, true));
+    return new Blob([buffer], { type: "audio/wav" });
+  }
+
+  /** A record button: toggles recording, shows the elapsed time, hands the WAV to onRecorded. */
+  function recordButton(button, status, onRecorded, onError) {
+    const recorder = new Recorder();
+    let timer = null;
+    const idleLabel = button.textContent;
+    button.addEventListener("click", async () => {
+      if (recorder.active) {
+        clearInterval(timer);
+        button.disabled = true;
+        try {
+          const wav = await recorder.stop();
+          status.textContent = t("recorded_seconds", { s: (wav.size / 32000).toFixed(1) });
+          await onRecorded(wav);
+        } catch (error) {
+          onError(error);
+        } finally {
+          button.disabled = false;
+          button.classList.remove("recording");
+          button.setAttribute("aria-pressed", "false");
+          button.textContent = idleLabel;
+        }
+        return;
+      }
+      try {
+        await recorder.start();
+      } catch (error) {
+        onError(error);
+        return;
+      }
+      button.classList.add("recording");
+      button.setAttribute("aria-pressed", "true");
+      button.textContent = t("stop_recording");
+      timer = setInterval(() => { status.textContent = t("recording_seconds", { s: recorder.seconds.toFixed(1) }); }, 200);
+    });
+    return recorder;
+  }
+
+  /** Refresh something now and every `ms` while the tab is visible. */
+  function every(ms, refresh) {
+    const run = async () => {
+      if (document.visibilityState === "visible") {
+        try {
+          await refresh();
+        } catch (error) {
+          /* the next round tries again; errors are shown by refresh itself */
+        }
+      }
+      setTimeout(run, ms);
+    };
+    run();
+  }
+
+  function fillSelect(select, groups, { placeholder } = {}) {
+    const previous = select.value;
+    const children = [];
+    if (placeholder) children.push(el("option", { value: "", text: placeholder }));
+    for (const group of groups) {
+      const options = group.options.map((option) =>
+        el("option", { value: option.value, text: option.label, disabled: option.disabled || false, title: option.title || null }));
+      children.push(group.label ? el("optgroup", { label: group.label }, options) : options);
+    }
+    select.replaceChildren(...children.flat());
+    if ([...select.options].some((option) => option.value === previous && !option.disabled)) select.value = previous;
+  }
+
+  function modelFigures(metrics) {
+    if (!metrics || !Object.keys(metrics).length) return t("no_quality_figures");
+    const parts = [];
+    if (metrics.mouth_psnr !== undefined) parts.push(`PSNR ${number(metrics.mouth_psnr, 1)} dB`);
+    if (metrics.mouth_ssim !== undefined) parts.push(`SSIM ${number(metrics.mouth_ssim, 3)}`);
+    if (metrics.sync_correlation !== undefined) parts.push(`${t("sync")} ${number(metrics.sync_correlation, 2)}`);
+    if (metrics.sync_offset_frames !== undefined) parts.push(`${t("offset")} ${metrics.sync_offset_frames} ${t("frames")}`);
+    return parts.join(" · ") || t("no_quality_figures");
+  }
+
+  /** The consent statement of an upload form (consent=true + the person's name) when ticked. */
+  function consentFields(prefix) {
+    if (!document.getElementById(`${prefix}-consent`).checked) return {};
+    return { consent: "true", consent_name: document.getElementById(`${prefix}-consent-name`).value.trim() };
+  }
+
+  /** Trained models grouped by type in a select (value: the model path); returns them by path. */
+  async function fillModels(select) {
+    const { models } = await api("/api/available-models");
+    const types = [...new Set(models.map((model) => model.type))];
+    fillSelect(select, types.map((type) => ({
+      label: type,
+      options: models.filter((model) => model.type === type).map((model) => ({
+        value: model.path, label: `${model.name} · ${modelFigures(model.metrics)}`,
+      })),
+    })), { placeholder: models.length ? null : t("no_models") });
+    if (!select.value && models.length) select.value = models[0].path;
+    return new Map(models.map((model) => [model.path, model]));
+  }
+
+  /** Speaker profiles in a select; the first option is the engine's own voice. */
+  async function fillSpeakers(select) {
+    const { audios } = await api("/api/cloned-audios");
+    fillSelect(select, [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
+      { placeholder: t("default_voice") });
+    return audios;
+  }
+
+  /** Finished speech syntheses, newest first, from the audio_clone history. */
+  async function synthesisedSpeech() {
+    const history = await api("/api/history/audio_clone");
+    return history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.result?.cloned_audio_path);
+  }
+
+  /** GPUs this machine has, then the CPU. */
+  async function fillDevices(select) {
+    const status = await api("/api/status").catch(() => ({ gpus: [] }));
+    fillSelect(select, [{ options: [
+      ...(status.gpus || []).map((gpu) => ({ value: gpu.name, label: `${gpu.name} ${gpu.model || ""}` })),
+      { value: "CPU", label: t("cpu_device") },
+    ] }]);
+  }
+
+  function downloadLink(path, label) {
+    return el("a", { class: "btn small", href: mediaUrl(path), download: String(path).split("/").pop(), text: label || t("download") });
+  }
+
+  // The theme switch in the header.
+  const themeButton = document.getElementById("theme-toggle");
+  const applyTheme = (dark) => {
+    document.documentElement.setAttribute("data-theme", dark ? "dark" : "light");
+    themeButton.setAttribute("aria-pressed", String(dark));
+  };
+  applyTheme(document.documentElement.getAttribute("data-theme") === "dark");
+  themeButton.addEventListener("click", () => {
+    const dark = document.documentElement.getAttribute("data-theme") !== "dark";
+    applyTheme(dark);
+    try { localStorage.setItem("echofu-theme", dark ? "dark" : "light"); } catch (error) { /* not kept */ }
+  });
+
+  return {
+    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText,
+    stateBadge, kindLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
+    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
+  };
+})();

@@ -1,0 +1,157 @@
+// Training: upload with progress, the input check, engine/device/epoch choice, live training, models.
+"use strict";
+(() => {
+  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number } = Studio;
+  const $ = (id) => document.getElementById(id);
+  let videos = [];
+
+  function checkView(video) {
+    if (!video) return el("p", { class: "empty", text: t("no_videos") });
+    const probe = video.probe || {};
+    if (video.probe_status === "pending") return el("div", { class: "alert warn", text: t("check_pending") });
+    if (video.probe_status === "failed") return el("div", { class: "alert error", text: t("check_failed", { error: video.probe_error }) });
+    const errors = probe.errors || [];
+    const warnings = probe.warnings || [];
+    const face = probe.one_face_share;
+    return el("div", { class: "check" },
+      el("div", { class: `alert ${errors.length ? "error" : "ok"}`, text: errors.length ? `${t("check_bad")} ${errors.join("; ")}` : t("check_ok") }),
+      el("dl", { class: "facts" },
+        el("dt", { text: t("duration") }), el("dd", { class: "check-duration", text: formatSeconds(probe.duration ?? video.duration) }),
+        el("dt", { text: t("fps") }), el("dd", { class: "check-fps", text: number(probe.fps ?? video.fps, 2) }),
+        el("dt", { text: t("resolution") }), el("dd", { class: "check-resolution", text: `${probe.width ?? video.width} × ${probe.height ?? video.height}` }),
+        el("dt", { text: t("face_share") }), el("dd", { class: "check-face", text: face === undefined ? "—" : `${Math.round(face * 100)}%` }),
+        el("dt", { text: t("audio") }), el("dd", { class: "check-audio", text: (probe.has_audio ?? video.has_audio) ? t("yes") : t("no") }),
+        el("dt", { text: t("warnings") }), el("dd", { class: "check-warnings", text: warnings.length ? warnings.join("; ") : t("none") })));
+  }
+
+  let recheck = null;
+
+  function showCheck() {
+    const video = videos.find((item) => item.relative_path === $("train-video").value);
+    $("video-check").replaceChildren(checkView(video));
+    // A probe still running (e.g. after a reload): look again until it has answered.
+    clearTimeout(recheck);
+    if (video && video.probe_status === "pending") recheck = setTimeout(() => refreshVideos().catch(() => {}), 2000);
+  }
+
+  async function refreshVideos(select) {
+    ({ files: videos } = await api("/api/training-videos"));
+    const label = (video) => {
+      const state = video.probe_status === "ok" ? (video.probe?.usable ? "✓" : "✗") : video.probe_status === "failed" ? "✗" : "…";
+      return `${state} ${video.original_name || video.filename} (${formatSeconds(video.duration)}, ${video.width}×${video.height})`;
+    };
+    fillSelect($("train-video"), [{ options: videos.map((video) => ({ value: video.relative_path, label: label(video) })) }], { placeholder: t("pick_video") });
+    if (select) $("train-video").value = select;
+    else if (!$("train-video").value && videos.length) $("train-video").value = videos[0].relative_path;
+    showCheck();
+  }
+
+  async function refreshEngines() {
+    const { engines } = await api("/api/available-models");
+    fillSelect($("train-model"), [{ options: engines.map((engine) => ({
+      value: engine.type, label: engine.available ? engine.type : `${engine.type} (${t("unavailable")})`, disabled: !engine.available, title: engine.reason,
+    })) }]);
+    $("engine-notes").replaceChildren(...engines.filter((engine) => !engine.available).map((engine) =>
+      el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.type, reason: engine.reason }) })));
+    await Studio.fillDevices($("train-device"));
+  }
+
+  async function modelCard(model) {
+    const item = el("li", { class: "model-item", "data-model": model.path },
+      el("div", { class: "item-title", text: `${model.type} · ${model.name}` }),
+      el("div", { class: "item-meta" }, model.person ? el("span", { text: t("person", { name: model.person }) }) : null,
+        el("span", { text: t("version", { n: model.version }) }), el("span", { text: model.created_time }), el("span", { text: `${model.size_mb} MB` })),
+      el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
+      (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null);
+    try {
+      const { model_details: details } = await api(`/api/model-details/${encodeURIComponent(model.type)}/${encodeURIComponent(model.name)}`);
+      const preview = details.files.find((file) => /\.(mp4|webm)$/i.test(file.filename));
+      if (preview) {
+        item.append(el("details", {}, el("summary", { text: t("preview") }),
+          el("video", { controls: true, preload: "none", src: mediaUrl(preview.relative_path), "aria-label": `${t("preview")} ${model.name}` })));
+      }
+    } catch (error) {
+      /* the card still shows the summary */
+    }
+    return item;
+  }
+
+  async function refreshModels() {
+    const { models } = await api("/api/available-models");
+    const cards = await Promise.all(models.map(modelCard));
+    $("model-list").replaceChildren(...(cards.length ? cards : [el("li", { class: "empty", text: t("no_models") })]));
+  }
+
+  $("train-video").addEventListener("change", showCheck);
+
+  $("video-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = $("video-file").files[0];
+    if (!file) return say("video-message", t("choose_file"));
+    const button = $("video-upload");
+    button.disabled = true;
+    say("video-message", "");
+    $("video-progress-wrap").hidden = false;
+    const bar = $("video-progress");
+    try {
+      const body = await upload("/api/upload-training-video", { video: file, ...Studio.consentFields("video") }, (fraction, loaded, total) => {
+        bar.value = Math.round(fraction * 100);
+        $("video-progress-text").textContent = `${bar.value}% · ${formatBytes(loaded)} / ${formatBytes(total)}`;
+      });
+      bar.value = 100;
+      $("video-progress-text").textContent = t("uploaded", { name: body.original_name });
+      await refreshVideos(body.relative_path);
+      if (body.probe_task_id) {
+        say("video-message", t("probe_running"), "ok");
+        const job = await watchJob(body.probe_task_id, new JobView($("probe-job"), { title: t("kind_probe") }), 500);
+        say("video-message", job.state === "succeeded" ? "" : job.error || t(`state_${job.state}`), "error");
+      }
+      await refreshVideos(body.relative_path);
+      $("video-file").value = "";
+    } catch (error) {
+      say("video-message", errorText(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  async function followTraining(taskId) {
+    const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
+    if (job.state === "succeeded") {
+      say("train-message", t("training_done", { path: job.result.model_path }), "ok");
+      await refreshModels();
+    } else {
+      say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
+    }
+  }
+
+  $("train-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!$("train-video").value) return say("train-message", t("pick_video"));
+    const button = $("train-start");
+    button.disabled = true;
+    say("train-message", "");
+    try {
+      const body = await api("/model_training", {
+        model_choice: $("train-model").value, ref_video: $("train-video").value, gpu_choice: $("train-device").value,
+        epoch: $("train-epochs").value, custom_params: $("train-params").value.trim(),
+      });
+      say("train-message", t("training_started", { id: body.task_id }), "ok");
+      await followTraining(body.task_id);
+    } catch (error) {
+      say("train-message", errorText(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // A training started earlier (another visit, another tab) is shown live too.
+  api("/api/tasks?kind=train&active=1&limit=1").then(({ tasks }) => {
+    if (tasks.length && !$("train-job").childElementCount) followTraining(tasks[0].task_id).catch(() => {});
+  }).catch(() => {});
+
+  const show = (id) => (error) => say(id, errorText(error));
+  refreshVideos().catch(show("video-message"));
+  refreshEngines().catch(show("train-message"));
+  refreshModels().catch(show("train-message"));
+})();

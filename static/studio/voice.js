@@ -1,0 +1,140 @@
+// Voice: reference audios (upload or record), speaker profiles, speech in a cloned voice.
+"use strict";
+(() => {
+  const { t, el, api, upload, say, errorText, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink } = Studio;
+  const $ = (id) => document.getElementById(id);
+
+  async function refreshReferences() {
+    const { files } = await api("/api/reference-audios");
+    $("reference-list").replaceChildren(...(files.length ? files.map((file) => el("li", { class: "reference-item" },
+      el("div", { class: "item-title", text: file.original_name || file.filename }),
+      el("div", { class: "item-meta" }, el("span", { text: file.filename }), el("span", { text: formatSeconds(file.duration) }),
+        el("span", { text: `${file.size_mb} MB` }), el("span", { text: file.created_time })),
+      el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.filename }),
+    )) : [el("li", { class: "empty", text: t("no_references") })]));
+    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) }],
+      { placeholder: t("pick_reference") });
+    return files;
+  }
+
+  async function refreshProfiles() {
+    const { audios } = await api("/api/cloned-audios");
+    $("profile-list").replaceChildren(...(audios.length ? audios.map((profile) => el("li", { class: "profile-item" },
+      el("div", { class: "item-title", text: profile.name }),
+      el("div", { class: "item-meta" }, el("span", { text: t("version", { n: profile.version }) }),
+        profile.f0_mean ? el("span", { text: t("f0", { f0: Math.round(profile.f0_mean) }) }) : null,
+        el("span", { text: formatSeconds(profile.duration) }), el("span", { text: profile.created_at }), el("span", { text: profile.status })),
+      profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
+    )) : [el("li", { class: "empty", text: t("no_profiles") })]));
+    fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
+      { placeholder: t("pick_speaker") });
+    if (!$("speak-speaker").value && audios.length) $("speak-speaker").value = audios[0].id;
+  }
+
+  async function refreshSpeech() {
+    const spoken = await Studio.synthesisedSpeech();
+    $("speech-list").replaceChildren(...(spoken.length ? spoken.slice(0, 10).map((entry) => el("li", {},
+      el("div", { class: "item-title", text: entry.params.text || entry.result.cloned_audio_path }),
+      el("div", { class: "item-meta" }, el("span", { text: entry.params.speaker_id || "" }), el("span", { text: formatTime(entry.timestamp) })),
+      el("div", { class: "row" }, el("audio", { controls: true, preload: "none", src: mediaUrl(entry.result.cloned_audio_path), "aria-label": entry.params.text || "" }),
+        downloadLink(entry.result.cloned_audio_path)),
+    )) : [el("li", { class: "empty", text: t("no_speech") })]));
+  }
+
+  async function storeReference(file, name) {
+    const bar = $("reference-progress");
+    bar.hidden = false;
+    bar.value = 0;
+    say("reference-message", "");
+    try {
+      const audio = name ? new File([file], name, { type: file.type }) : file;
+      const body = await upload("/api/upload-reference-audio", { audio, ...Studio.consentFields("reference") },
+        (fraction) => {
+          bar.value = Math.round(fraction * 100);
+          say("reference-message", t("uploading", { percent: bar.value }), "ok");
+        });
+      bar.value = 100;
+      say("reference-message", t("reference_uploaded", { name: body.original_name }), "ok");
+      await refreshReferences();
+      $("profile-reference").value = body.relative_path;
+    } catch (error) {
+      say("reference-message", errorText(error));
+    } finally {
+      bar.hidden = true;
+    }
+  }
+
+  $("reference-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = $("reference-file").files[0];
+    if (!file) {
+      say("reference-message", t("choose_file"));
+      return;
+    }
+    const button = $("reference-upload");
+    button.disabled = true;
+    await storeReference(file);
+    button.disabled = false;
+    $("reference-file").value = "";
+  });
+
+  recordButton($("reference-record"), $("record-status"),
+    (wav) => storeReference(wav, `recording_${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "")}.wav`),
+    (error) => say("reference-message", errorText(error)));
+
+  $("profile-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reference = $("profile-reference").value;
+    if (!reference) {
+      say("profile-message", t("pick_reference"));
+      return;
+    }
+    const button = $("profile-create");
+    button.disabled = true;
+    say("profile-message", "");
+    const view = new JobView($("profile-job"), { title: t("kind_clone") });
+    try {
+      const { body } = await runTracked("/audio_clone", { original_audio_path: reference, target_audio_id: $("profile-id").value.trim() }, ["clone"], view);
+      say("profile-message", t("profile_created", { id: body.speaker_id, version: body.version }), "ok");
+      await refreshProfiles();
+      $("speak-speaker").value = body.speaker_id;
+    } catch (error) {
+      say("profile-message", errorText(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  $("speak-pitch").addEventListener("input", () => { $("speak-pitch-value").textContent = $("speak-pitch").value; });
+
+  $("speak-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("speak-text").value.trim();
+    const speaker = $("speak-speaker").value;
+    if (!text) return say("speak-message", t("enter_text"));
+    if (!speaker) return say("speak-message", t("pick_speaker"));
+    const button = $("speak-run");
+    button.disabled = true;
+    say("speak-message", "");
+    $("speak-result").replaceChildren();
+    const view = new JobView($("speak-job"), { title: t("kind_synthesize") });
+    try {
+      const { body } = await runTracked("/audio_clone", { generate_text: text, audio_id: speaker, engine: $("speak-engine").value, pitch: $("speak-pitch").value },
+        ["synthesize"], view);
+      say("speak-message", t("speech_ready"), "ok");
+      $("speak-result").replaceChildren(el("div", { class: "row" },
+        el("audio", { id: "speak-audio", controls: true, src: mediaUrl(body.cloned_audio_path), "aria-label": text }),
+        downloadLink(body.cloned_audio_path)));
+      refreshSpeech();
+    } catch (error) {
+      say("speak-message", errorText(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const show = (id) => (error) => say(id, errorText(error));
+  refreshReferences().catch(show("reference-message"));
+  refreshProfiles().catch(show("profile-message"));
+  refreshSpeech().catch(show("speak-message"));
+})();
