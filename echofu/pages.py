@@ -5,7 +5,7 @@ The pages are templates plus static JS that call the documented API; nothing her
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from echofu import responses
+from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from monitoring.models import Job
 from monitoring.views import job_info
@@ -167,9 +167,7 @@ def task_list(request):
         jobs = jobs.filter(kind__in=kinds)
     if request.GET.get("active") in ("1", "true"):
         jobs = jobs.exclude(status__in=Job.FINISHED)
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and not user.is_staff:
-        jobs = jobs.filter(owner=user)
+    jobs = ownership.readable(jobs, request)
     try:
         limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
     except ValueError:
