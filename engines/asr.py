@@ -51,8 +51,6 @@ class Transcriber:
         progress("transcribe", 1.0)
         segments = [{"start": round(segment["start"], 2), "end": round(segment["end"], 2), "text": segment["text"].strip()}
                     for segment in result["segments"]]
-        if not result["text"].strip():
-            raise NoSpeech("no speech was found in the recording (silence or noise only)")
         return Transcript(result["text"].strip(), result.get("language") or language or "", segments)
 
 

@@ -1,8 +1,13 @@
-"""Whisper loading from a local checkpoint (a tiny random one the test writes) and error rates."""
+"""Whisper from a local checkpoint (a tiny random one the test writes), the packaged default, and error rates."""
+import os
+
 import numpy as np
 import pytest
+import zhconv
 
-from engines.asr import Transcriber, error_rate
+from engines import packaged_whisper
+from engines.asr import FasterWhisperTranscriber, NoSpeech, Transcriber, error_rate, load_transcriber
+from engines.voice.default import espeak
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.tiny_whisper import write_tiny_whisper
 
@@ -35,3 +40,16 @@ def test_error_rates():
     assert error_rate("Hello, World!", "hello world") == 0
     assert error_rate("今天天气很好", "今天天气真好", unit="char") == pytest.approx(1 / 6)
     assert error_rate("", "") == 0 and error_rate("", "noise") == 1
+
+
+@pytest.mark.skipif(not packaged_whisper.available("base"), reason="packaged Whisper base is not installed")
+def test_packaged_whisper_detects_mandarin_writes_simplified_and_refuses_noise(tmp_path):
+    transcriber = load_transcriber(cache_dir=os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path)
+    assert isinstance(transcriber, FasterWhisperTranscriber)
+    spoken = transcriber.transcribe(espeak("你好，请问洗手间在哪里？", "zh", "m3"))
+    assert spoken.language == "zh" and error_rate("你好请问洗手间在哪里", spoken.text, "char") < 0.5
+    assert zhconv.convert(spoken.text, "zh-cn") == spoken.text
+    noise = np.random.default_rng(0).normal(0, 0.05, 48000).astype(np.float32)
+    for samples in (np.zeros(48000, np.float32), noise):
+        with pytest.raises(NoSpeech):
+            transcriber.transcribe(samples)
