@@ -36,7 +36,7 @@ def save(name: str, data: dict) -> None:
     print(f"saved bench/results/{name}")
 
 
-def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int) -> None:
+def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int, out: str) -> None:
     """Greedy answers, batched (the same tokens as one at a time, far less overhead on a busy CPU)."""
     import torch
 
@@ -44,7 +44,7 @@ def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int) -> None
     from engines.llm import LocalModel
 
     questions = json.loads(QUESTIONS.read_text())["questions"][:limit]
-    previous = RESULTS / "chat_llm_answers.json"
+    previous = RESULTS / out
     prompts = [(language, item[language]) for item in questions for language in ("en", "zh")]
     results = {"machine": machine(), "persona": DEFAULT_PERSONA, "max_tokens": max_tokens, "models": {}}
     if previous.exists():  # other models' answers stay; a model run again replaces its own
@@ -75,14 +75,14 @@ def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int) -> None
                 answers.append({"language": language, "question": question, "answer": text})
             print(f"{name}: {len(answers)}/{len(prompts)}", flush=True)
             results["models"][name] = {"answers": answers, "partial": len(answers) < len(prompts)}
-            save("chat_llm_answers.json", results)
+            save(out, results)
         results["models"][name] = {
             "load_seconds": round(load_seconds, 1),
             "batched_tokens_per_second": round(generated_tokens / generate_seconds, 1),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "answers": answers,
         }
-        save("chat_llm_answers.json", results)
+        save(out, results)
 
 
 # Real speech with known text. Sources and licences: see bench/data (copied from the voice benchmark's set).
@@ -200,6 +200,7 @@ def main() -> None:
     llm.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     llm.add_argument("--max-tokens", type=int, default=64)
     llm.add_argument("--batch", type=int, default=20)
+    llm.add_argument("--out", default="chat_llm_answers.json")
     llm.add_argument("--limit", type=int, default=30, help="the first N questions (each asked in both languages)")
     sub.add_parser("asr")
     loop = sub.add_parser("loop")
@@ -208,7 +209,7 @@ def main() -> None:
     loop.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     if args.command == "llm":
-        bench_llm(args.models, args.max_tokens, args.batch, args.limit)
+        bench_llm(args.models, args.max_tokens, args.batch, args.limit, args.out)
     elif args.command == "asr":
         bench_asr()
     else:

@@ -1,5 +1,6 @@
 """Whisper from a local checkpoint (a tiny random one the test writes), the packaged default, and error rates."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import zhconv
 from engines import packaged_whisper
 from engines.asr import FasterWhisperTranscriber, NoSpeech, Transcriber, error_rate, load_transcriber
 from engines.voice.default import espeak
+
+REAL_MANDARIN = Path(__file__).resolve().parents[2] / "bench/data/zh_aishell1_S0764_4s.flac"
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.tiny_whisper import write_tiny_whisper
 
@@ -46,9 +49,12 @@ def test_error_rates():
 def test_packaged_whisper_detects_mandarin_writes_simplified_and_refuses_noise(tmp_path):
     transcriber = load_transcriber(cache_dir=os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path)
     assert isinstance(transcriber, FasterWhisperTranscriber)
-    spoken = transcriber.transcribe(espeak("你好，请问洗手间在哪里？", "zh", "m3"))
-    assert spoken.language == "zh" and error_rate("你好请问洗手间在哪里", spoken.text, "char") < 0.5
+    # Real Mandarin speech (AISHELL-1 BAC009S0764W0121, kept in bench/data), language not given.
+    spoken = transcriber.transcribe(REAL_MANDARIN)
+    assert spoken.language == "zh" and error_rate("甚至出现交易几乎停滞的情况", spoken.text, "char") < 0.2
     assert zhconv.convert(spoken.text, "zh-cn") == spoken.text
+    english = transcriber.transcribe(espeak("What time does the exhibition close today?", "en", "m3"))
+    assert english.language == "en" and error_rate("What time does the exhibition close today?", english.text) < 0.3
     noise = np.random.default_rng(0).normal(0, 0.05, 48000).astype(np.float32)
     for samples in (np.zeros(48000, np.float32), noise):
         with pytest.raises(NoSpeech):
