@@ -38,10 +38,11 @@ install_python_packages() {
     # Reinstall only when requirements.txt changed since the last successful install.
     local stamp="$VENV/.requirements.sha256"
     local wanted
-    wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+    wanted="$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         echo "==> installing Python packages (first time: several minutes, ~8 GB with torch)"
         "$VENV/bin/pip" install --quiet -r requirements.txt
+        "$VENV/bin/pip" install --quiet --no-deps -r requirements-nodeps.txt
         echo "$wanted" > "$stamp"
     fi
 }

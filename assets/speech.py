@@ -117,16 +117,22 @@ def latest_profile(speaker_id: str, owner_id: int | None = None) -> SpeakerProfi
     return profiles.order_by("-version").first()
 
 
+def speaker_features(profile: SpeakerProfile | None) -> SpeakerFeatures | None:
+    """What a synthesizer needs of a stored profile; None speaks in the engine's own voice."""
+    if profile is None:
+        return None
+    speaker = SpeakerFeatures.from_dict({**profile.features, "clean_clip": str(paths.absolute(profile.clean_clip.name))})
+    if speaker.conversion.get("file"):
+        speaker.conversion = {**speaker.conversion, "file": str(paths.absolute(speaker.conversion["file"]))}
+    return speaker
+
+
 def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress, engine: str | None = None, filename: str = "") -> GeneratedAudio:
     """Speak `text` in the newest version of `speaker_id` (or the engine's own voice when blank) into voices/res_voices, as a catalog row."""
     profile = latest_profile(speaker_id, job.owner_id) if speaker_id else None
     if speaker_id and profile is None:
         raise ValueError(f"unknown speaker '{speaker_id}'")
-    speaker = None  # no speaker: the engine's own voice
-    if profile is not None:
-        speaker = SpeakerFeatures.from_dict({**profile.features, "clean_clip": str(paths.absolute(profile.clean_clip.name))})
-        if speaker.conversion.get("file"):
-            speaker.conversion = {**speaker.conversion, "file": str(paths.absolute(speaker.conversion["file"]))}
+    speaker = speaker_features(profile)
     synthesizer = get_synthesizer(engine)
     temp_out = runner.job_workdir(job.pk) / "speech.wav"
     temp_out.parent.mkdir(parents=True, exist_ok=True)

