@@ -221,19 +221,23 @@ def main() -> None:
             if not path.is_file():
                 skipped.append({"reference": name, "missing": str(path)})
                 continue
-            speaker, seconds, heard_language = clone(path, work, name, encoders["resemblyzer"], transcriber, default)
+            try:
+                speaker, seconds, heard_language = clone(path, work, name, encoders["resemblyzer"], transcriber, default)
+            except ValueError as refused:  # what the app would answer the user, e.g. too little speech
+                skipped.append({"reference": name, "refused": str(refused)})
+                continue
             clones.append({"reference": name, "language": language, "language_heard": heard_language, "source": source,
                            "licence": licence, "reference_seconds": speaker.duration, "clone_seconds": round(seconds, 2),
                            **{key: speaker.conversion[key] for key in ("method", "rate", "pairs", "bank_frames", "transcript")}})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
             rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
-        if not args.only:
-            for name, (pitch, formants, voice) in SYNTHETIC.items():
+        for name, (pitch, formants, voice) in SYNTHETIC.items():
+            if not args.only or name in args.only:
                 media.write_wav(work / f"{name}.wav", other_speaker(SYNTHETIC_TEXT, pitch, formants, voice), SAMPLE_RATE)
                 speaker, seconds, _ = clone(work / f"{name}.wav", work, name, encoders["resemblyzer"], transcriber, default)
                 clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-                rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"))
+                rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
     real = [name for name, *_ in REFERENCES if any(row["reference"] == name for row in rows)]
     targeted = [name for name in real if not name.endswith("_short")]
     results = {
