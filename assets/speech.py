@@ -42,7 +42,7 @@ def reference_transcriber():
         if _whisper is None and packaged_whisper.available():
             from faster_whisper import WhisperModel
 
-            directory = packaged_whisper.model_dir(paths.absolute(f"{paths.MODELS}/whisper"))
+            directory = packaged_whisper.model_dir(settings.ECHOFU["MODEL_CACHE"])
             _whisper = WhisperModel(str(directory), device="cpu", compute_type="int8")
         return _whisper
 

@@ -3,9 +3,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from assets.catalog import find_catalog_audio
+from assets import consent
 from assets.models import SpeakerProfile
 from assets.voice_forms import MAX_PITCH_SEMITONES
 from chat.models import Conversation
+from echofu import ownership
 from engines.talking_head import MODEL_TYPES
 from training.registry import find_model
 
@@ -37,23 +39,27 @@ class ChatRequest(serializers.Serializer):
         return value
 
     def validate(self, data):
-        model = find_model(data["model_param"], data["model_name"])
+        request = self.context.get("request")
+        model = find_model(data["model_param"], data["model_name"], request)
         if model is None:
             raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+        if consent.model_disabled(model):
+            raise serializers.ValidationError({"model_param": f"模型已停用: 训练视频的授权已被撤销 ({data['model_param']})"})
         data["model"] = model
         data["voice_clone"] = data["voice_clone"].strip().lower() in TRUE_WORDS
         data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
         data["api_choice"] = data["api_choice"].strip().lower()
-        if data["conversation_id"] is not None and not Conversation.objects.filter(pk=data["conversation_id"]).exists():
+        if data["conversation_id"] is not None and not ownership.owned(Conversation.objects, request).filter(pk=data["conversation_id"]).exists():
             raise serializers.ValidationError({"conversation_id": f"对话不存在: {data['conversation_id']}"})
         data["ref_audio_path"] = ""
         if data["voice_clone"]:
             if data["speaker_id"]:
-                if not SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]).exists():
+                profiles = consent.usable_profiles(ownership.owned(SpeakerProfile.objects, request))
+                if not profiles.filter(speaker_id=data["speaker_id"]).exists():
                     raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
             elif data["ref_audio"]:
                 try:
-                    data["ref_audio_path"] = find_catalog_audio(data["ref_audio"])
+                    data["ref_audio_path"] = find_catalog_audio(data["ref_audio"], request)
                 except ValueError as exc:
                     raise serializers.ValidationError({"ref_audio": str(exc)})
             else:

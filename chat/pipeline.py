@@ -19,10 +19,12 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from assets.consent import usable_profiles
 from assets.speech import extract_speaker, get_synthesizer, latest_profile, speaker_features
 from assets.models import SpeakerProfile
 from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
+from echofu.ownership import owner_q_for_id
 from echofu import paths
 from echofu.uploads import claim_unique_path, safe_filename
 from engines import media
@@ -279,9 +281,10 @@ def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
     if not params.get("voice_clone"):
         return None
     if params.get("speaker_id"):
-        return speaker_features(latest_profile(params["speaker_id"]))
+        return speaker_features(latest_profile(params["speaker_id"], turn.conversation.owner_id))
     reference = params["ref_audio_path"]
-    profile = SpeakerProfile.objects.filter(reference_path=reference).order_by("-version").first()
+    profile = usable_profiles(SpeakerProfile.objects.filter(owner_q_for_id(turn.conversation.owner_id), reference_path=reference))
+    profile = profile.order_by("-version").first()
     if profile is None:
         try:
             profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,

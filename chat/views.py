@@ -41,17 +41,17 @@ def save_audio(request):
 @heavy("chat")
 def chat_system(request):
     """Recording (or typed text) -> transcript -> reply -> voice -> video, as one Job of kind chat."""
-    form = ChatRequest(data=request.POST)
+    form = ChatRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data
-    owner = request.user if getattr(request.user, "is_authenticated", False) else None
+    owner = ownership.acting_user(request)
     with transaction.atomic():
         conversation = (Conversation.objects.get(pk=data["conversation_id"]) if data["conversation_id"] is not None
                         else Conversation.objects.create(owner=owner))
         turn = Turn.objects.create(conversation=conversation, input_text=data["text"])
     if not data["text"]:
-        recording = f"{paths.RECORDINGS}/{RECORDING_NAME}"
+        recording = f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
         if not paths.absolute(recording).is_file():
             pipeline.record_failure(turn, Turn.Stage.INPUT, "没有录音: 请先通过 /save_audio 上传录音, 或提供 text")
             return _failure(turn)
@@ -61,7 +61,7 @@ def chat_system(request):
         "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
         "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
     }
-    job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=request.user, prefix="chat")
+    job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
     turn.job = job
     turn.save(update_fields=["job"])
     runner.submit(job)
@@ -93,7 +93,7 @@ def _processing(turn: Turn, code: int) -> JsonResponse:
 @responses.allow_methods("GET")
 def turn_detail(request, turn_id: int):
     """A turn as it stands: the sentence videos ready so far, then the joined answer."""
-    turn = Turn.objects.filter(pk=turn_id).first()
+    turn = ownership.readable(Turn.objects, request, field="conversation__owner").filter(pk=turn_id).first()
     if turn is None:
         return responses.error(f"对话轮次不存在: {turn_id}", 404)
     return responses.success(**turn_json(turn))

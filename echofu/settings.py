@@ -166,7 +166,7 @@ ECHOFU = {
     "COSYVOICE_SAMPLE_RATE": env_int("ECHOFU_COSYVOICE_SAMPLE_RATE", 24000),  # CosyVoice2-0.5B, server.py's default model
     "WHISPER_CHECKPOINT": env_str("ECHOFU_WHISPER_CHECKPOINT"),
     # Weights that install from the registry are reassembled / converted once into this folder.
-    "MODEL_CACHE": env_str("ECHOFU_MODEL_CACHE", str(MEDIA_ROOT / "models" / "cache")),
+    "MODEL_CACHE": env_str("ECHOFU_MODEL_CACHE", str(Path.home() / ".cache" / "echofu")),
     # Chat: api_choice names a provider from ECHOFU_LLM_PROVIDERS (each one configured by
     # ECHOFU_LLM_<NAME>_BASE_URL / _API_KEY / _MODEL); "local" is the packaged offline model.
     "LLM_DEFAULT": env_str("ECHOFU_LLM_DEFAULT", "local"),

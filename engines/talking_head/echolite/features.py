@@ -25,7 +25,7 @@ CHUNK_STEP_SECONDS = 24  # chunks overlap by 6 s; each keeps its middle, away fr
 CONTEXT = 24
 CONTEXT_DELAY_STATES = 4
 WHISPER_SIZE = "base"
-CACHE_ENV = "ECHOFU_WEIGHTS_CACHE"
+CACHE_ENV = "ECHOFU_MODEL_CACHE"  # the same folder the Django settings use for packaged weights
 
 _lock = threading.Lock()
 
