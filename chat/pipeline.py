@@ -34,6 +34,7 @@ from engines.llm import LLMError, clean_reply, sentences
 from engines.progress import Cancelled, no_progress
 from engines.text import language_of
 from monitoring import runner
+from provenance.stamping import finish_audio, finish_video
 from monitoring.models import Job
 from training.engines import get_engine
 from training.models import TalkingHeadModel
@@ -303,9 +304,12 @@ def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.n
         for segment in segments:
             for frame in media.iter_video_frames(segment):
                 writer.write(frame)
+    temp_wav = workdir / "answer.wav"
+    media.write_wav(temp_wav, audio, SAMPLE_RATE)
+    # Both outputs get their provenance record and marker (and the video its label) as they are published.
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
-    video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    os.replace(temp_video, video)
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
-    media.write_wav(wav, audio, SAMPLE_RATE)
+    finish_audio(temp_wav, wav, turn.job, None)
+    video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
+    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav))
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

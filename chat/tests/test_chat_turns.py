@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
-from engines import media
+from engines import media, provenance
 from engines.voice.default import espeak
 from monitoring.models import Job
+from provenance.models import ProvenanceRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,10 @@ def test_typed_question_streams_sentences_and_answers_one_joined_video(client, m
     listed = client.get(f"/api/chat/turns/{turn.pk}").json()
     assert listed["turn_status"] == "succeeded" and listed["segments"] == body["segments"]
     assert client.get("/api/chat/turns/99999").status_code == 404
+    # The published answer says what made it: a provenance row and an embedded record for the video and the audio.
+    assert set(ProvenanceRecord.objects.filter(request_id=turn.job_id).values_list("kind", flat=True)) == {"video", "audio"}
+    for published in (body["response"], "media/" + turn.reply_audio.name):
+        assert provenance.read_record(stored(media_root, published)).request_id == turn.job_id
     # The persona reaches the model as the system prompt.
     assert llm_server.requests[0]["body"]["messages"][0] == {"role": "system", "content": Persona.current().prompt}
 
