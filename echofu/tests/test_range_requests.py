@@ -1,6 +1,9 @@
 """Range requests on /video/ and /media/ at their edges: what browsers and download tools really send."""
 import pytest
 
+# Who may read a file is decided from the catalog rows, so every request reads the database.
+pytestmark = pytest.mark.django_db
+
 PAYLOAD = bytes(range(256)) * 40  # 10240 bytes
 
 

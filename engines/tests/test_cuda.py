@@ -77,4 +77,4 @@ def test_echolite_falls_back_to_the_cpu_when_cuda_is_hidden():
                           env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     device, warning = json.loads(done.stdout.strip().splitlines()[-1])
-    assert device == "cpu" and "cuda:0 requested but CUDA is not available, training on CPU" in warning
+    assert device == "cpu" and "cuda:0 requested but CUDA is not available for it here (0 GPU(s)), running on CPU" in warning
