@@ -58,9 +58,9 @@ def test_typed_question_streams_sentences_and_answers_one_joined_video(client, m
     listed = client.get(f"/api/chat/turns/{turn.pk}").json()
     assert listed["turn_status"] == "succeeded" and listed["segments"] == body["segments"]
     assert client.get("/api/chat/turns/99999").status_code == 404
-    # The published answer says what made it: a provenance row and an embedded record for the video and the audio.
+    # Every published file says what made it: a provenance row and an embedded record (answer video, audio, segments).
     assert set(ProvenanceRecord.objects.filter(request_id=turn.job_id).values_list("kind", flat=True)) == {"video", "audio"}
-    for published in (body["response"], "media/" + turn.reply_audio.name):
+    for published in (body["response"], "media/" + turn.reply_audio.name, *(segment["video_path"] for segment in body["segments"])):
         assert provenance.read_record(stored(media_root, published)).request_id == turn.job_id
     # The persona reaches the model as the system prompt.
     assert llm_server.requests[0]["body"]["messages"][0] == {"role": "system", "content": Persona.current().prompt}
