@@ -8,15 +8,12 @@ from assets.models import SpeakerProfile
 from assets.voice_forms import MAX_PITCH_SEMITONES
 from chat.models import Conversation
 from echofu import ownership
-from engines.talking_head import MODEL_TYPES
-from training.registry import find_model
+from generation.forms import ModelChoice
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
-class ChatRequest(serializers.Serializer):
-    model_name = serializers.CharField()
-    model_param = serializers.CharField()
+class ChatRequest(ModelChoice):
     voice_clone = serializers.CharField(required=False, allow_blank=True, default="false")
     api_choice = serializers.CharField(required=False, allow_blank=True, default="")
     speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
@@ -27,11 +24,6 @@ class ChatRequest(serializers.Serializer):
     conversation_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     wait = serializers.CharField(required=False, allow_blank=True, default="true")
 
-    def validate_model_name(self, value):
-        if value not in MODEL_TYPES:
-            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
-        return value
-
     def validate_text(self, value):
         limit = settings.ECHOFU["TTS_MAX_CHARS"]
         if len(value) > limit:
@@ -40,12 +32,7 @@ class ChatRequest(serializers.Serializer):
 
     def validate(self, data):
         request = self.context.get("request")
-        model = find_model(data["model_param"], data["model_name"], request)
-        if model is None:
-            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
-        if consent.model_disabled(model):
-            raise serializers.ValidationError({"model_param": f"模型已停用: 训练视频的授权已被撤销 ({data['model_param']})"})
-        data["model"] = model
+        data["model"] = self.chosen_model(data)
         data["voice_clone"] = data["voice_clone"].strip().lower() in TRUE_WORDS
         data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
         data["api_choice"] = data["api_choice"].strip().lower()

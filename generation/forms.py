@@ -12,20 +12,33 @@ from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
 
 
-class GenerationRequest(serializers.Serializer):
+class ModelChoice(serializers.Serializer):
+    """The documented model_name + model_param pair: a registered, usable model of that type the caller owns."""
+
     model_name = serializers.CharField()
     model_param = serializers.CharField()
+
+    def validate_model_name(self, value):
+        if value not in MODEL_TYPES:
+            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
+        return value
+
+    def chosen_model(self, data):
+        model = find_model(data["model_param"], data["model_name"], self.context.get("request"))
+        if model is None:
+            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+        if consent.model_disabled(model):
+            raise serializers.ValidationError({"model_param": "该模型的训练视频授权已撤销, 模型已停用"})
+        return model
+
+
+class GenerationRequest(ModelChoice):
     ref_audio = serializers.CharField(required=False, allow_blank=True, default="")
     target_text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
     gpu_choice = serializers.CharField(required=False, default="GPU0")
     speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
     pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
     pitch_quality = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def validate_model_name(self, value):
-        if value not in MODEL_TYPES:
-            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
-        return value
 
     def validate_gpu_choice(self, value):
         try:
@@ -35,12 +48,7 @@ class GenerationRequest(serializers.Serializer):
 
     def validate(self, data):
         request = self.context.get("request")
-        model = find_model(data["model_param"], data["model_name"], request)
-        if model is None:
-            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
-        if consent.model_disabled(model):
-            raise serializers.ValidationError({"model_param": "该模型的训练视频授权已撤销, 模型已停用"})
-        data["model"] = model
+        data["model"] = self.chosen_model(data)
         if data["target_text"]:
             self._check_speech_request(data, request)
         else:
