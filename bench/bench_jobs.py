@@ -76,6 +76,9 @@ class Studio:
             "ECHOFU_CPU_JOB_SLOTS": "2",
             "ECHOFU_Q_POLL": "0.2",
             "ECHOFU_MAX_VIDEO_MB": "210",
+            # As ./run.sh serve runs by default: one local user who has stated consent for uploads.
+            "ECHOFU_SINGLE_USER": "true", "ECHOFU_SINGLE_USER_CONSENT": "Bench Person",
+            "ECHOFU_RATE_LIMIT_REQUESTS": "100000",
         }
         self.web_workers = web_workers
         self.clusters = clusters

@@ -58,6 +58,7 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         "ECHOFU_GPUS": "0",
         "ECHOFU_Q_POLL": "0.2",
         "ECHOFU_STOP_GRACE_SECONDS": "20",
+        "ECHOFU_SINGLE_USER_CONSENT": "Test Person",  # run.sh serve is single-user; uploads need the statement
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     log = open(tmp_path / "serve.log", "wb")

@@ -100,6 +100,8 @@ def test_forty_jobs_two_machines_postgres_redis_sigkill(backing_servers, tmp_pat
         "ECHOFU_HEARTBEAT_SECONDS": "0.5", "ECHOFU_STALE_AFTER_SECONDS": "30", "ECHOFU_PROBE_WAIT_SECONDS": "300",
         "ECHOFU_ERNERF_DIR": str(checkout), "ECHOFU_ERNERF_PYTHON": sys.executable, "ECHOFU_EXTERNAL_REQUIRE_CUDA": "0",
         "FAKE_NERF_STEP_SECONDS": "0.01",
+        # One local user with the operator's consent statement, as ./run.sh serve runs by default.
+        "ECHOFU_SINGLE_USER": "true", "ECHOFU_SINGLE_USER_CONSENT": "Test Person",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     port = servers.free_port()
