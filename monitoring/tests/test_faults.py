@@ -36,7 +36,8 @@ class Gunicorn:
 
     def start(self) -> "Gunicorn":
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "echofu.settings", "ECHOFU_MEDIA_ROOT": str(self.media_root),
-               "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}", "ECHOFU_Q_SYNC": "1"}
+               "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}", "ECHOFU_Q_SYNC": "1",
+               "ECHOFU_SINGLE_USER": "true", "ECHOFU_SINGLE_USER_CONSENT": "Test Person"}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "echofu.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"],

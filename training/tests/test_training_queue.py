@@ -9,6 +9,7 @@ from django.utils import timezone
 from assets.models import TrainingVideo
 from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.face_video import make_talking_face_video
+from engines.testing.simple_media import write_plain_video
 from monitoring.models import Job
 from monitoring.tests.qcluster import QCluster, use_gpu_queues, wait_until
 from training.models import TalkingHeadModel
