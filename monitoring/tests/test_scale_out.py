@@ -126,7 +126,7 @@ def test_forty_jobs_two_machines_postgres_redis_sigkill(backing_servers, tmp_pat
     try:
         wait_until(lambda: get_json(f"{web}/api/status").get("timestamp"), 120, poll=0.5, what="gunicorn: " + log_of("web"))
         # ER-NeRF's own input rule wants a face in (nearly) every frame.
-        people = [make_talking_face_video(tmp_path / f"{name}.mp4", seconds=3.2, size=128, seed=seed)
+        people = [make_talking_face_video(tmp_path / f"{name}.mp4", seconds=3.2, size=256, seed=seed)
                   for seed, name in enumerate(("anna", "ben"))]
         clip = write_plain_video(tmp_path / "clip.mp4", seconds=0.6, size=(64, 48))
         videos = [post(f"{web}/api/upload-training-video", {}, {"video": path})["relative_path"] for path in people]

@@ -97,7 +97,7 @@ def fake_ernerf(settings, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_rendered_video_is_labelled_by_deployment_never_by_request(alice, fake_ernerf, speech_file, media_root, tmp_path, settings):
     client = session_client(alice)
-    video = upload_video(client, make_talking_face_video(tmp_path / "anna.mp4", seconds=3.2, size=128), consent_name="Anna Li").json()
+    video = upload_video(client, make_talking_face_video(tmp_path / "anna.mp4", seconds=3.2, size=256), consent_name="Anna Li").json()
     from assets.models import TrainingVideo
 
     TrainingVideo.objects.update(probe={"errors": [], "warnings": []}, probe_status="ok")  # a plain clip has no face for the EchoLite probe
