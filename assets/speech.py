@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from assets.consent import usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
-from echofu import paths
+from echofu import loaded_models, paths
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
-from engines import media, packaged_whisper
+from engines import media
 from engines.progress import Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
@@ -21,9 +21,8 @@ from engines.voice.fitted import transcribe_reference
 from monitoring import runner
 from provenance.stamping import finish_audio
 
-# The speaker encoder and Whisper take seconds to load: one each per worker process, created on first use.
+# The speaker encoder takes seconds to load: one per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
-_whisper = None
 _cache_lock = threading.Lock()
 
 
@@ -36,15 +35,9 @@ def speaker_encoder() -> SpeakerEncoder:
 
 
 def reference_transcriber():
-    """faster-whisper on the packaged Whisper base (CPU, int8), or None when its packages are not installed."""
-    global _whisper
-    with _cache_lock:
-        if _whisper is None and packaged_whisper.available():
-            from faster_whisper import WhisperModel
-
-            directory = packaged_whisper.model_dir(settings.ECHOFU["MODEL_CACHE"])
-            _whisper = WhisperModel(str(directory), device="cpu", compute_type="int8")
-        return _whisper
+    """faster-whisper on the packaged Whisper base (the worker's one, shared with chat), or None when not installed."""
+    transcriber = loaded_models.packaged_whisper_transcriber()
+    return transcriber.model if transcriber is not None else None
 
 
 def synthesizer_config(name: str) -> dict:

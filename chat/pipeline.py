@@ -25,7 +25,7 @@ from assets.models import SpeakerProfile
 from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
 from echofu.ownership import owner_q_for_id
-from echofu import paths
+from echofu import loaded_models, paths
 from echofu.uploads import claim_unique_path, safe_filename
 from engines import media
 from engines.asr import NoSpeech
@@ -36,7 +36,7 @@ from engines.text import language_of
 from monitoring import runner
 from provenance.stamping import finish_audio, finish_video
 from monitoring.models import Job
-from training.engines import get_engine
+from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 
 CHAT_FOLDER = "chat"
@@ -148,7 +148,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         began = time.monotonic()
         temp_video = ctx.workdir / f"{index:02d}.mp4"
         try:
-            result = engine.render(model.directory(), wav, temp_video, no_progress, job.device)
+            result = render(engine, model.directory(), wav, temp_video, no_progress, job.device)
         except Cancelled:
             producer.stop()
             raise
@@ -200,7 +200,7 @@ def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
         return turn.input_text, language_of(turn.input_text)
     began = time.monotonic()
     try:
-        result = providers.transcriber().transcribe(paths.absolute(turn.user_audio.name))
+        result = loaded_models.transcriber().transcribe(paths.absolute(turn.user_audio.name))
     except NoSpeech as exc:
         raise StageFailed(Turn.Stage.ASR, f"录音中没有检测到语音: {exc}") from exc
     except Exception as exc:

@@ -1,31 +1,13 @@
-"""The chat engines as configured in settings, loaded once per worker process."""
+"""The chat model as configured in settings, loaded once per worker process (Whisper: echofu.loaded_models)."""
 from __future__ import annotations
-
-import threading
 
 from django.conf import settings
 
-from engines.asr import load_transcriber
+from echofu import loaded_models
 from engines.llm import ChatModel, LocalModel, OpenAICompatible
 
 LOCAL = "local"
 FALLBACK = "fallback"  # no model at all: the knowledge base, else the persona's fallback reply
-
-_lock = threading.Lock()
-_cache: dict[tuple, object] = {}
-
-
-def _cached(key: tuple, build):
-    with _lock:
-        if key not in _cache:
-            _cache[key] = build()
-        return _cache[key]
-
-
-def transcriber():
-    config = settings.ECHOFU
-    key = ("asr", config["WHISPER_CHECKPOINT"], config["MODEL_CACHE"])
-    return _cached(key, lambda: load_transcriber(config["WHISPER_CHECKPOINT"], config["MODEL_CACHE"]))
 
 
 def provider_names() -> list[str]:
@@ -49,10 +31,10 @@ def chat_model(provider: str) -> ChatModel | None:
         return None
     if provider == LOCAL:
         name = config["LLM_LOCAL_MODEL"]
-        return _cached(("llm", LOCAL, name, config["MODEL_CACHE"]), lambda: LocalModel(config["MODEL_CACHE"], name))
+        return loaded_models.cached(("llm", LOCAL, name, config["MODEL_CACHE"]), [], lambda: LocalModel(config["MODEL_CACHE"], name))
     server = config["LLM_PROVIDERS"][provider]
     key = ("llm", provider, repr(sorted(server.items())), config["LLM_TIMEOUT_SECONDS"], config["LLM_RETRIES"])
-    return _cached(key, lambda: OpenAICompatible(
+    return loaded_models.cached(key, [], lambda: OpenAICompatible(
         provider, server["base_url"], server["model"], server["api_key"],
         timeout=config["LLM_TIMEOUT_SECONDS"], retries=config["LLM_RETRIES"],
     ))

@@ -167,6 +167,7 @@ ECHOFU = {
     "WHISPER_CHECKPOINT": env_str("ECHOFU_WHISPER_CHECKPOINT"),
     # Weights that install from the registry are reassembled / converted once into this folder.
     "MODEL_CACHE": env_str("ECHOFU_MODEL_CACHE", str(Path.home() / ".cache" / "echofu")),
+    "LOADED_MODELS": env_int("ECHOFU_LOADED_MODELS", 6),  # models a worker keeps loaded (Whisper, LLM, talking heads)
     # Chat: api_choice names a provider from ECHOFU_LLM_PROVIDERS (each one configured by
     # ECHOFU_LLM_<NAME>_BASE_URL / _API_KEY / _MODEL); "local" is the packaged offline model.
     "LLM_DEFAULT": env_str("ECHOFU_LLM_DEFAULT", "local"),

@@ -87,16 +87,26 @@ def available(size: str = "base") -> bool:
     return packaged is not None and all(importlib.util.find_spec(name) is not None for name in packaged.parts)
 
 
+def _packaged(size: str) -> PackagedWhisper:
+    packaged = PACKAGED.get(size)
+    if packaged is None:
+        raise WeightsUnavailable(f"no packaged Whisper '{size}' (available: {', '.join(sorted(PACKAGED))})")
+    return packaged
+
+
+def assembled_dir(cache_dir: str | Path, size: str = "base") -> Path:
+    """Where `model_dir` assembles the weights (without building or checking them)."""
+    return Path(cache_dir) / f"whisper-{size}-ct2-{_packaged(size).model_sha256[:12]}"
+
+
 def model_dir(cache_dir: str | Path, size: str = "base", progress: Progress = no_progress) -> Path:
     """A directory faster-whisper / CTranslate2 can load, built from the installed packages.
 
     Reassembles `model.bin` on first use and checks every file against the sha256 held in code;
     later calls only re-check the assembled file.
     """
-    packaged = PACKAGED.get(size)
-    if packaged is None:
-        raise WeightsUnavailable(f"no packaged Whisper '{size}' (available: {', '.join(sorted(PACKAGED))})")
-    target = Path(cache_dir) / f"whisper-{size}-ct2-{packaged.model_sha256[:12]}"
+    packaged = _packaged(size)
+    target = assembled_dir(cache_dir, size)
     model_file = target / "model.bin"
     if model_file.is_file() and sha256_of(model_file) == packaged.model_sha256 and _side_files_ok(target, packaged):
         return target

@@ -11,7 +11,7 @@ from monitoring import history, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
 from provenance.stamping import finish_video
-from training.engines import get_engine
+from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 
 
@@ -56,7 +56,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     started = timezone.now()
     temp_out = ctx.workdir / "render.mp4"
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
-    result = get_engine(model.model_type).render(model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
+    result = render(get_engine(model.model_type), model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
     finish_video(temp_out, target, job, model, audio_path)  # provenance hook: label, record, marker, row
     relative = paths.relative_to_media(target)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from engines.talking_head import MODEL_TYPES, TalkingHeadEngine, create_engine
+from echofu import loaded_models
+from engines.progress import Progress
+from engines.talking_head import MODEL_TYPES, RenderResult, TalkingHeadEngine, create_engine
 
 # Checking an external checkout starts its interpreter (imports torch): remember the answer a while.
 AVAILABILITY_TTL_SECONDS = 60.0
@@ -32,6 +34,16 @@ def engine_config(model_type: str) -> dict:
 
 def get_engine(model_type: str) -> TalkingHeadEngine:
     return create_engine(model_type, **engine_config(model_type))
+
+
+def render(engine: TalkingHeadEngine, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress,
+           device: str = "cpu") -> RenderResult:
+    """`engine.render`, with the model and Whisper's encoder kept loaded in this worker when the engine
+    renders in-process (EchoLite); the external engines start their own process per render."""
+    if not hasattr(engine, "render_loaded"):
+        return engine.render(model_dir, audio_path, out_path, progress, device)
+    model = loaded_models.talking_head(engine, model_dir, device)
+    return engine.render_loaded(model, audio_path, out_path, progress, loaded_models.speech_encoder())
 
 
 def availability(model_type: str) -> tuple[bool, str]:

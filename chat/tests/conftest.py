@@ -33,6 +33,22 @@ class QuickRenderer:
         return RenderResult(out_path, frames, float(FPS), 64, 48, len(audio) / 16000)
 
 
+class KeptRenderer(QuickRenderer):
+    """The stand-in with an in-process engine's load / render_loaded pair, counting loads."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads, self.encoders = [], []
+
+    def load(self, model_dir, device="cpu"):
+        self.loads.append(model_dir)
+        return {"model_dir": model_dir}
+
+    def render_loaded(self, loaded, audio_path, out_path, progress, encoder=None):
+        self.encoders.append(encoder)
+        return self.render(loaded["model_dir"], audio_path, out_path, progress)
+
+
 @pytest.fixture
 def model(media_root):
     (media_root / "models/EchoLite/guide").mkdir(parents=True)
@@ -44,6 +60,17 @@ def renderer(monkeypatch):
     quick = QuickRenderer()
     monkeypatch.setattr("chat.pipeline.get_engine", lambda model_type: quick)
     return quick
+
+
+@pytest.fixture
+def kept_renderer(monkeypatch):
+    from echofu import loaded_models
+
+    loaded_models.clear()
+    kept = KeptRenderer()
+    monkeypatch.setattr("chat.pipeline.get_engine", lambda model_type: kept)
+    yield kept
+    loaded_models.clear()
 
 
 @pytest.fixture

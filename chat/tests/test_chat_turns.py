@@ -66,6 +66,18 @@ def test_typed_question_streams_sentences_and_answers_one_joined_video(client, m
     assert llm_server.requests[0]["body"]["messages"][0] == {"role": "system", "content": Persona.current().prompt}
 
 
+def test_later_turns_reuse_the_loaded_model_until_it_is_trained_again(client, model, kept_renderer, llm_server, media_root):
+    first = ask(client, model, text="Hello, who are you?")
+    ask(client, model, text="And what can you do?", conversation_id=first["conversation_id"])
+    # Two turns of two sentences each: four renders, one model load, one Whisper encoder throughout.
+    assert len(kept_renderer.calls) == 4 and len(kept_renderer.loads) == 1
+    assert kept_renderer.encoders[0] is not None and all(encoder is kept_renderer.encoders[0] for encoder in kept_renderer.encoders)
+
+    (media_root / "models/EchoLite/guide/weights.pt").write_bytes(b"trained again")
+    ask(client, model, text="Hello again")
+    assert len(kept_renderer.calls) == 6 and len(kept_renderer.loads) == 2
+
+
 def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, renderer, llm_server):
     body = ask(client, model, code=202, text="Hi there", wait="false")
     assert body["status"] == "processing" and body["turn_url"] == f"/api/chat/turns/{body['turn_id']}"

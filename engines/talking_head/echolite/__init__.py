@@ -23,6 +23,7 @@ from engines.talking_head.echolite import model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate
 from engines.talking_head.echolite.model import MouthModel, normalise
 from engines.talking_head.echolite.exemplars import MouthExemplars
+from engines.talking_head.echolite.features import SpeechEncoder
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
 from engines.talking_head.echolite.prepare import FPS, prepare
 from engines.talking_head.echolite.quality import check_video
@@ -135,5 +136,13 @@ class EchoLiteEngine:
         device, warning = pick_device(device)
         if warning:
             progress("load", 0.0, warning)
-        model = MouthModel.load(Path(model_dir), device)
-        return render(model, Path(audio_path), Path(out_path), progress)
+        return self.render_loaded(self.load(model_dir, device), audio_path, out_path, progress)
+
+    def load(self, model_dir: Path, device: str = "cpu") -> MouthModel:
+        """The model ready to render, for a caller that renders with it more than once (see render_loaded)."""
+        return MouthModel.load(Path(model_dir), pick_device(device)[0])
+
+    def render_loaded(self, model: MouthModel, audio_path: Path, out_path: Path, progress: Progress = no_progress,
+                      encoder: SpeechEncoder | None = None) -> RenderResult:
+        """Render with a model from `load`, and Whisper's encoder when the caller keeps one loaded."""
+        return render(model, Path(audio_path), Path(out_path), progress, encoder)

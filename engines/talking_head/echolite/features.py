@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,53 +26,62 @@ CONTEXT_DELAY_STATES = 4
 WHISPER_SIZE = "base"
 CACHE_ENV = "ECHOFU_MODEL_CACHE"  # the same folder the Django settings use for packaged weights
 
-_lock = threading.Lock()
-
 
 def weights_cache() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "echofu")
 
 
-@lru_cache(maxsize=1)
-def _encoder(threads: int):
-    import ctranslate2
+class SpeechEncoder:
+    """Whisper's encoder over 16 kHz audio.
 
-    directory = packaged_whisper.model_dir(weights_cache(), WHISPER_SIZE)
-    return ctranslate2.models.Whisper(str(directory), device="cpu", compute_type="int8", intra_threads=threads)
+    Loading Whisper takes seconds: a caller that keeps one (a worker process, a training run)
+    passes it in, and may hand over the CTranslate2 Whisper its transcriber already holds
+    (faster-whisper's `WhisperModel.model`) so the weights are loaded once.
+    """
 
+    def __init__(self, whisper=None, threads: int = 0):
+        if whisper is None:
+            import ctranslate2
 
-@lru_cache(maxsize=1)
-def _extractor():
-    from faster_whisper.feature_extractor import FeatureExtractor
+            directory = packaged_whisper.model_dir(weights_cache(), WHISPER_SIZE)
+            whisper = ctranslate2.models.Whisper(str(directory), device="cpu", compute_type="int8",
+                                                 intra_threads=threads or min(2, os.cpu_count() or 1))
+        from faster_whisper.feature_extractor import FeatureExtractor
 
-    return FeatureExtractor(feature_size=80)
+        self.whisper = whisper
+        self._extractor = FeatureExtractor(feature_size=80)
+        self._lock = threading.Lock()  # the extractor is not shared between threads
 
+    def states(self, audio: np.ndarray) -> np.ndarray:
+        """(T, STATE_SIZE) float16 Whisper encoder states of 16 kHz mono audio, 50 per second."""
+        import ctranslate2
 
-def encoder_states(audio: np.ndarray) -> np.ndarray:
-    """(T, STATE_SIZE) float16 Whisper encoder states of 16 kHz mono audio, 50 per second."""
-    import ctranslate2
-
-    chunk, step = CHUNK_SECONDS * SAMPLE_RATE, CHUNK_STEP_SECONDS * SAMPLE_RATE
-    total = max(1, int(np.ceil(len(audio) / SAMPLE_RATE * STATES_PER_SECOND)))
-    states = np.zeros((total, STATE_SIZE), np.float16)
-    margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
-    with _lock:  # one CTranslate2 model per process, used by one caller at a time
-        encoder = _encoder(min(2, os.cpu_count() or 1))
+        chunk, step = CHUNK_SECONDS * SAMPLE_RATE, CHUNK_STEP_SECONDS * SAMPLE_RATE
+        total = max(1, int(np.ceil(len(audio) / SAMPLE_RATE * STATES_PER_SECOND)))
+        states = np.zeros((total, STATE_SIZE), np.float16)
+        margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
         start = 0
-        while True:
-            piece = np.asarray(audio[start: start + chunk], np.float32)
-            mel = _extractor()(np.pad(piece, (0, chunk - len(piece))), padding=0)[:, : CHUNK_SECONDS * 100]
-            output = np.asarray(encoder.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))))[0]
-            first = start // SAMPLE_RATE * STATES_PER_SECOND
-            keep_from = 0 if start == 0 else margin
-            last = start + chunk >= len(audio)
-            keep_to = len(output) if last else len(output) - margin
-            span = states[first + keep_from: first + keep_to]
-            span[:] = output[keep_from: keep_from + len(span)]
-            if last:
-                break
-            start += step
-    return states
+        with self._lock:
+            while True:
+                piece = np.asarray(audio[start: start + chunk], np.float32)
+                mel = self._extractor(np.pad(piece, (0, chunk - len(piece))), padding=0)[:, : CHUNK_SECONDS * 100]
+                mel = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+                output = np.asarray(self.whisper.encode(mel))[0]
+                first = start // SAMPLE_RATE * STATES_PER_SECOND
+                keep_from = 0 if start == 0 else margin
+                last = start + chunk >= len(audio)
+                keep_to = len(output) if last else len(output) - margin
+                span = states[first + keep_from: first + keep_to]
+                span[:] = output[keep_from: keep_from + len(span)]
+                if last:
+                    break
+                start += step
+        return states
+
+
+def encoder_states(audio: np.ndarray, encoder: SpeechEncoder | None = None) -> np.ndarray:
+    """Whisper encoder states of `audio` (see SpeechEncoder.states), loading Whisper when no encoder is given."""
+    return (encoder or SpeechEncoder()).states(audio)
 
 
 def frame_windows(states: np.ndarray, frame_count: int, fps: float, offset_frames: int = 0) -> np.ndarray:

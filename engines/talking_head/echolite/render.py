@@ -16,13 +16,13 @@ from engines.talking_head.echolite.prepare import FPS
 BATCH = 16
 
 
-def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress) -> RenderResult:
+def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress, encoder: features.SpeechEncoder | None = None) -> RenderResult:
     started = time.monotonic()
     audio = media.load_audio(audio_path, features.SAMPLE_RATE)
     if len(audio) < features.SAMPLE_RATE // 10:
         raise ValueError("the audio is shorter than 0.1 s")
     count = math.ceil(len(audio) / features.SAMPLE_RATE * FPS)
-    windows = features.frame_windows(features.encoder_states(audio), count, FPS)
+    windows = features.frame_windows(features.encoder_states(audio, encoder), count, FPS)
     timings = {"features": time.monotonic() - started}
     width, height = model.config["width"], model.config["height"]
     partial = out_path.with_name(f".{out_path.name}.partial.mp4")
