@@ -8,6 +8,9 @@ model's tracks or crops). Saves bench/results/echolite_real.json.
 
 `--synthetic` trains on a generated 60 s 512x512 face and renders 30 s (echolite.json);
 `--conditions` trains one synthetic model per recording condition (echolite_conditions.json).
+`--render-speed MODEL_DIR` times a 10 s render of real speech at 512x512, encoding included, with
+the time per stage (echolite_render.json); a model trained at another size has its looped
+background frames resized and its crop transforms scaled to match first.
 Run: .venv/bin/python bench/bench_echolite.py [--epochs N]
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cv2  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
 
@@ -101,6 +105,7 @@ RECORDINGS = [
      "source": "EDTalk repository (tanshuai0219/EDTalk), test_data/uncrop_Obama.mp4",
      "licence": "a US government work; the repository is Apache-2.0"},
 ]
+SPEED_SPEECH = "real_speech_en_60s.wav"  # MuseTalk data/audio/eng.wav, MIT: one speaker reading English
 OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository, data/audio/yongen.wav", "licence": "MIT"}
 TRAIN_SHARE = 0.8
 FPS = 25
@@ -240,6 +245,72 @@ def real(epochs: int | None, device: str, output: Path) -> None:
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False))
 
 
+def resized_model(model_dir: Path, size: int, work: Path) -> Path:
+    """A copy of `model_dir` whose background frames are `size` x `size` (same network, same mouths)."""
+    import shutil
+
+    from engines.talking_head.echolite import model as model_files
+    from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
+
+    config = json.loads((model_dir / model_files.MANIFEST).read_text())
+    if (config["width"], config["height"]) == (size, size):
+        return model_dir
+    target = work / "resized"
+    shutil.copytree(model_dir, target)
+    scale_x, scale_y = config["width"] / size, config["height"] / size
+    for name in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
+        with media.VideoWriter(target / name, size, size, fps=FPS, crf=18) as writer:
+            for frame in media.iter_video_frames(model_dir / name):
+                writer.write(cv2.resize(frame, (size, size), interpolation=cv2.INTER_LINEAR))
+    transforms = np.load(model_dir / model_files.TRACKS)["transforms"].copy()
+    transforms[:, :, 0] *= scale_x  # frame -> crop matrices of the resized frames
+    transforms[:, :, 1] *= scale_y
+    np.savez_compressed(target / model_files.TRACKS, transforms=transforms)
+    config.update(width=size, height=size)
+    (target / model_files.MANIFEST).write_text(json.dumps(config, indent=2))
+    return target
+
+
+def render_speed(model_dir: Path, size: int, seconds: float, repeats: int, output: Path) -> None:
+    """Frames/s of the EchoLite render, encoding included, with the model and Whisper loaded once (as a worker keeps them)."""
+    engine = create_engine("EchoLite")
+    speech = media.load_audio(DATA / SPEED_SPEECH, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wav = work / "speech.wav"
+        media.write_wav(wav, speech, features.SAMPLE_RATE)
+        started = time.monotonic()
+        model = engine.load(resized_model(model_dir, size, work))
+        encoder = features.SpeechEncoder()
+        load_seconds = time.monotonic() - started
+        runs = []
+        for attempt in range(repeats + 1):  # the first run warms the caches up and is not counted
+            load_before = os.getloadavg()
+            began = time.monotonic()
+            result = engine.render_loaded(model, wav, work / "out.mp4", encoder=encoder)
+            wall = time.monotonic() - began
+            if attempt:
+                runs.append({"wall_seconds": round(wall, 2), "fps": round(result.frames / wall, 1),
+                             "stages_seconds": {key: round(value, 2) for key, value in result.timings.items()},
+                             "load_average_before": [round(x, 2) for x in load_before],
+                             "load_average_after": [round(x, 2) for x in os.getloadavg()]})
+                print(runs[-1], flush=True)
+        info = media.probe(work / "out.mp4")
+    best = max(runs, key=lambda run: run["fps"])
+    results = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+                           "torch": torch.__version__},
+               "model": {"dir": model_dir.name, "trained_size": json.loads((model_dir / "echolite.json").read_text())["width"],
+                         "rendered_size": size, "self_evaluation": json.loads((model_dir / "metrics.json").read_text())},
+               "audio": {"file": SPEED_SPEECH, "seconds": seconds},
+               "output": {"frames": result.frames, "width": info.width, "height": info.height, "video_codec": info.video_codec,
+                          "audio_codec": info.audio_codec},
+               "load_seconds": round(load_seconds, 2), "runs": runs, "best_fps": best["fps"],
+               "targets": {"at_least_2x_real_time": best["fps"] >= 2 * FPS}}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    print(json.dumps({key: results[key] for key in ("output", "best_fps", "targets")}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -250,8 +321,14 @@ def main() -> None:
     parser.add_argument("--conditions", action="store_true", help="self-evaluation across recording conditions")
     parser.add_argument("--synthetic", action="store_true", help="the synthetic regression face instead of the real recordings")
     parser.add_argument("--epochs", type=int, default=None, help="real recordings: epochs (default: the engine's)")
+    parser.add_argument("--render-speed", type=Path, default=None, metavar="MODEL_DIR", help="time renders with this trained model")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1) if args.device == "cpu" else torch.get_num_threads())
+    if args.render_speed:
+        render_speed(args.render_speed, args.size, 10.0 if args.render_seconds == 30.0 else args.render_seconds, args.repeats,
+                     Path(args.output or RESULTS / "echolite_render.json"))
+        return
     if not (args.conditions or args.synthetic):
         real(args.epochs, args.device, Path(args.output or RESULTS / "echolite_real.json"))
         return

@@ -5,4 +5,5 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
+        import chat.history  # noqa: F401  (registers /api/history/chat)
         import chat.pipeline  # noqa: F401  (registers the chat job handler)

@@ -112,7 +112,9 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         ctx.log(warning)
     ctx.progress("llm", 0.1)
     persona = Persona.current()
-    reply_stream, provider = _reply_sentences(turn, persona, provider, transcript, language)
+    hold = threading.Event()
+    hold.set()
+    reply_stream, provider = _reply_sentences(turn, persona, provider, transcript, language, hold)
     turn.provider = provider
     turn.save(update_fields=["provider"])
 
@@ -126,12 +128,13 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     spoken: list[str] = []
     audio_parts: list[np.ndarray] = []
     llm_began = time.monotonic()
-    producer = _Prefetch(reply_stream)
+    producer = _Prefetch(reply_stream, hold)
     for index, sentence in enumerate(producer, start=1):
         if index == 1:
             clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
         text = clean_reply(sentence)
         if not text:
+            producer.release()  # nothing to speak: no reason to hold the model
             continue
         ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
         began = time.monotonic()
@@ -170,8 +173,9 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
         }]
         turn.save(update_fields=["segments"])
-        if index == 1:
+        if "first_segment" not in clock.timings:
             clock.timings["first_segment"] = clock.since_request()
+            producer.release()
     clock.add("llm", producer.seconds)
     if producer.error is not None:
         raise StageFailed(Turn.Stage.LLM, str(producer.error))
@@ -220,7 +224,7 @@ def knowledge_answer(question: str) -> KnowledgeEntry | None:
     return entries[match.key]
 
 
-def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: str, language: str):
+def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: str, language: str, hold: threading.Event):
     """(sentence iterator, who answers): the knowledge base when close, else the model or the fallback."""
     entry = knowledge_answer(transcript)
     if entry is not None:
@@ -238,18 +242,26 @@ def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: st
     messages = [{"role": "system", "content": persona.prompt}]
     messages += turn.conversation.history(turn, settings.ECHOFU["CHAT_HISTORY_TURNS"])
     messages.append({"role": "user", "content": transcript})
-    return sentences(model.stream(messages, settings.ECHOFU["LLM_MAX_TOKENS"])), provider
+    return sentences(model.stream(messages, settings.ECHOFU["LLM_MAX_TOKENS"], hold)), provider
 
 
 class _Prefetch:
-    """Runs the sentence iterator in its own thread, so the model writes on while we speak and render."""
+    """Runs the sentence iterator in its own thread, so the model writes on while we speak and render.
+
+    Except during the first sentence's voice and video: on two cores a model writing on beside
+    them halves their speed, and the first segment is what the visitor waits for. The model is
+    held (`hold` cleared) from the first sentence until `release()`.
+    """
 
     _DONE = object()
 
-    def __init__(self, items):
+    def __init__(self, items, hold: threading.Event):
         self.queue: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
-        self.seconds = 0.0
+        self.seconds = 0.0  # writing time, without the time held
+        self.hold = hold
+        self._held_since: float | None = None
+        self._held = 0.0
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(items,), daemon=True, name="chat-llm")
         self._thread.start()
@@ -257,15 +269,25 @@ class _Prefetch:
     def _run(self, items) -> None:
         began = time.monotonic()
         try:
-            for item in items:
+            for position, item in enumerate(items):
                 if self._stopped.is_set():
                     break
+                if position == 0:
+                    self._held_since = time.monotonic()
+                    self.hold.clear()
                 self.queue.put(item)
         except BaseException as exc:  # handed to the consumer after the sentences before it
             self.error = exc
         finally:
-            self.seconds = time.monotonic() - began
+            self.release()
+            self.seconds = time.monotonic() - began - self._held
             self.queue.put(self._DONE)
+
+    def release(self) -> None:
+        """Let the model write on."""
+        if self._held_since is not None and not self.hold.is_set():
+            self._held = time.monotonic() - self._held_since
+        self.hold.set()
 
     def __iter__(self):
         while True:
@@ -276,6 +298,7 @@ class _Prefetch:
 
     def stop(self) -> None:
         self._stopped.set()
+        self.release()
 
 
 def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
@@ -297,13 +320,10 @@ def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
 
 def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.ndarray, workdir: Path) -> tuple[str, str, float]:
     """One MP4 and one WAV of the whole answer, moved into the catalog folders when complete."""
-    first = media.probe(segments[0])
     temp_video = workdir / "answer.mp4"
-    with media.VideoWriter(temp_video, first.width, first.height, fps=round(first.fps), audio=audio, audio_rate=SAMPLE_RATE,
-                           comment=media.AI_GENERATED) as writer:
-        for segment in segments:
-            for frame in media.iter_video_frames(segment):
-                writer.write(frame)
+    # The segments are finished videos (labelled, marked, same encoder settings): their frames are
+    # copied, not decoded and encoded again; only the sound of the whole answer is new.
+    media.join_video_streams(segments, temp_video, audio, SAMPLE_RATE, {"comment": media.AI_GENERATED})
     temp_wav = workdir / "answer.wav"
     media.write_wav(temp_wav, audio, SAMPLE_RATE)
     # Both outputs get their provenance record and marker (and the video its label) as they are published.
@@ -311,5 +331,5 @@ def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.n
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
     finish_audio(temp_wav, wav, turn.job, None)
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav))
+    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True)
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

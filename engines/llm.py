@@ -32,7 +32,17 @@ class LLMError(RuntimeError):
 class ChatModel(Protocol):
     name: str
 
-    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]: ...
+    def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
+        """The reply's text as it is written; while `hold` is cleared, writing waits (at most HOLD_LIMIT_SECONDS)."""
+
+
+# A held model resumes after this long even if nobody releases it.
+HOLD_LIMIT_SECONDS = 60.0
+
+
+def wait_while_held(hold: threading.Event | None) -> None:
+    if hold is not None:
+        hold.wait(HOLD_LIMIT_SECONDS)
 
 
 # --- OpenAI-compatible servers -----------------------------------------------------------------
@@ -53,7 +63,7 @@ class OpenAICompatible:
         # Local servers take any key, but the client refuses an empty one.
         self.client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=retries)
 
-    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         import openai
 
         try:
@@ -62,6 +72,7 @@ class OpenAICompatible:
             )
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
+                    wait_while_held(hold)  # the server's stream waits in the socket meanwhile
                     yield chunk.choices[0].delta.content
         except openai.APITimeoutError as exc:
             raise LLMError(f"{self.name}: no answer within the timeout") from exc
@@ -185,9 +196,16 @@ class LocalModel:
             messages = rest
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
 
-    def stream(self, messages: list[dict], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class WaitWhileHeld(StoppingCriteria):
+            """Asked after every token: generation pauses here while held, and never stops for it."""
+
+            def __call__(self, input_ids, scores, **kwargs):
+                wait_while_held(hold)
+                return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
         ids = self.prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
@@ -197,7 +215,8 @@ class LocalModel:
             try:
                 with self._lock, torch.inference_mode():
                     self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens,
-                                        do_sample=False, repetition_penalty=1.15, streamer=streamer)
+                                        do_sample=False, repetition_penalty=1.15, streamer=streamer,
+                                        stopping_criteria=StoppingCriteriaList([WaitWhileHeld()]))
             except BaseException as exc:  # reported to the reader below
                 failure.append(exc)
                 streamer.end()

@@ -296,15 +296,7 @@ class VideoWriter:
         if self._audio is None:
             return
         end = len(self._audio) if seconds is None else min(len(self._audio), int(seconds * OUTPUT_AUDIO_RATE))
-        if end <= self._audio_sent:
-            return
-        chunk = self._audio[self._audio_sent:end]
-        audio_frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
-        audio_frame.sample_rate = OUTPUT_AUDIO_RATE
-        audio_frame.pts = self._audio_sent
-        audio_frame.time_base = Fraction(1, OUTPUT_AUDIO_RATE)
-        self._container.mux(self._audio_stream.encode(audio_frame))
-        self._audio_sent = end
+        self._audio_sent = _encode_audio(self._container, self._audio_stream, self._audio, self._audio_sent, end)
 
     def close(self) -> None:
         if self._container is None:
@@ -334,6 +326,73 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def join_video_streams(parts: list[Path], out_path: str | os.PathLike, audio: np.ndarray | None = None, audio_rate: int = 16000,
+                       metadata: dict[str, str] | None = None) -> int:
+    """One MP4 of the parts' H.264 video played in turn, copied without re-encoding, with `audio`
+    (AAC) as its only sound and `metadata` on the container. Returns the frames written.
+
+    The parts must come from one encoder configuration (same size, rate and H.264 parameters, as
+    VideoWriter makes them); MediaError otherwise, and the caller re-encodes instead.
+    """
+    inputs = [_open(part) for part in parts]
+    try:
+        streams = [container.streams.video[0] if container.streams.video else None for container in inputs]
+        first = streams[0]
+        for stream in streams:
+            if stream is None or stream.codec_context.name != "h264" or (stream.width, stream.height) != (first.width, first.height) \
+                    or stream.codec_context.extradata != first.codec_context.extradata or stream.average_rate != first.average_rate:
+                raise MediaError("the videos differ in size, rate or H.264 parameters: they cannot be joined without re-encoding")
+        fps = first.average_rate
+        output = av.open(str(out_path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            for name, value in (metadata or {}).items():
+                output.metadata[name] = value
+            video = output.add_stream_from_template(first)
+            sound = None
+            if audio is not None and len(audio):
+                samples = _resample(np.asarray(audio, dtype=np.float32), audio_rate, OUTPUT_AUDIO_RATE)
+                sound = output.add_stream("aac", rate=OUTPUT_AUDIO_RATE)
+                sound.layout = "mono"
+            frames, sent = 0, 0
+            for container, stream in zip(inputs, streams):
+                ticks_per_frame = int(round(1 / (fps * stream.time_base)))
+                offset, count = frames * ticks_per_frame, 0
+                for packet in container.demux(stream):
+                    if packet.dts is None:  # the demuxer's end-of-stream marker
+                        continue
+                    packet.pts += offset
+                    packet.dts += offset
+                    packet.stream = video
+                    output.mux(packet)
+                    count += 1
+                frames += count
+                if sound is not None:  # the sound up to the end of this part, so the file stays interleaved
+                    end = min(len(samples), int(frames / fps * OUTPUT_AUDIO_RATE))
+                    sent = _encode_audio(output, sound, samples, sent, end)
+            if sound is not None:
+                _encode_audio(output, sound, samples, sent, len(samples))
+                output.mux(sound.encode(None))
+        except BaseException:
+            output.close()
+            Path(out_path).unlink(missing_ok=True)
+            raise
+        output.close()
+        return frames
+    finally:
+        for container in inputs:
+            container.close()
+
+
+def _encode_audio(output, stream, samples: np.ndarray, start: int, end: int) -> int:
+    if end > start:
+        frame = av.AudioFrame.from_ndarray(samples[start:end].reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = OUTPUT_AUDIO_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, OUTPUT_AUDIO_RATE)
+        output.mux(stream.encode(frame))
+    return max(start, end)
 
 
 def _resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

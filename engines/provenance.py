@@ -217,8 +217,10 @@ def label_region(width: int, height: int) -> tuple[int, int, int, int]:
 # --- finishing files --------------------------------------------------------------------------
 
 
-def finish_video(source: Path, target: Path, record: Record, key: str, label: bool, progress: Progress = no_progress) -> Path:
-    """Re-encode a rendered MP4 into `target` with the record, the label (when on) and the marked audio."""
+def finish_video(source: Path, target: Path, record: Record, key: str, label: bool, progress: Progress = no_progress,
+                 labelled: bool = False) -> Path:
+    """A rendered MP4 into `target` with the record, the label (when on and the frames do not carry it
+    yet: `labelled`) and the marked audio. Frames that need no label are copied, not re-encoded."""
     info = media.probe(source)
     if not info.has_video:
         raise ProvenanceError("the rendered file has no video stream")
@@ -230,6 +232,12 @@ def finish_video(source: Path, target: Path, record: Record, key: str, label: bo
             audio = embed_marker(audio, audio_rate, key)
     expected = max(1, int(info.duration * fps))
     metadata = {"comment": media.AI_GENERATED, "description": record.to_json()}
+    if labelled or not label:
+        try:
+            media.join_video_streams([source], target, audio, audio_rate, metadata)
+            return target
+        except media.MediaError:
+            pass  # not H.264: re-encoded below
     with media.VideoWriter(target, info.width, info.height, fps=fps, audio=audio, audio_rate=audio_rate,
                            metadata=metadata) as writer:
         for frame in media.iter_video_frames(source):

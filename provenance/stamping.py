@@ -73,13 +73,14 @@ def _row(kind: str, target: Path, record: provenance.Record, job, model=None, sp
     )
 
 
-def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress) -> ProvenanceRecord:
-    """Write the rendered video to `target` with its record, the label (deployment setting) and the audio marker."""
+def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, labelled: bool = False) -> ProvenanceRecord:
+    """Write the rendered video to `target` with its record, the label (deployment setting; `labelled`:
+    the frames carry it already) and the audio marker."""
     with _claimed(target):
-        return _finish_video(temp_out, target, job, model, audio_path, progress)
+        return _finish_video(temp_out, target, job, model, audio_path, progress, labelled)
 
 
-def _finish_video(temp_out, target, job, model, audio_path, progress) -> ProvenanceRecord:
+def _finish_video(temp_out, target, job, model, audio_path, progress, labelled=False) -> ProvenanceRecord:
     sources = []
     if model.source_video_id and model.source_video:
         sources.append(_asset("training_video", model.source_video))
@@ -93,7 +94,7 @@ def _finish_video(temp_out, target, job, model, audio_path, progress) -> Provena
     )
     label = bool(settings.ECHOFU["VIDEO_LABEL"])
     finished = temp_out.with_name(f"finished{temp_out.suffix}")
-    provenance.finish_video(temp_out, finished, record, settings.ECHOFU["MARK_KEY"], label, progress)
+    provenance.finish_video(temp_out, finished, record, settings.ECHOFU["MARK_KEY"], label, progress, labelled)
     finished.replace(target)
     temp_out.unlink(missing_ok=True)
     return _row("video", target, record, job, model=model, speaker=speaker, sources=sources, label=label)

@@ -1,0 +1,25 @@
+"""/api/history/chat: the user's chat turns, newest first, with their answer videos and sentence segments."""
+from __future__ import annotations
+
+from chat.models import Turn
+from chat.serializers import turn_json
+from echofu import ownership, paths
+from monitoring import history
+
+
+@history.provides("chat")
+def chat_history(request=None) -> list[dict]:
+    turns = ownership.owned(Turn.objects.all(), request, field="conversation__owner")
+    return [
+        {
+            **turn_json(turn),
+            "type": "chat",
+            "status": turn.status,
+            "timestamp": turn.created_at.isoformat(),
+            "finished_at": turn.finished_at.isoformat() if turn.finished_at else None,
+            "question": turn.input_text or turn.transcript,
+            "question_audio_path": paths.public_path(turn.user_audio.name) if turn.user_audio else "",
+            "available": bool(turn.reply_video) and paths.absolute(turn.reply_video.name).is_file(),
+        }
+        for turn in turns.order_by("-created_at", "-pk")[: history.LIMIT]
+    ]
