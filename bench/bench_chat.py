@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,12 @@ RESULTS = ROOT / "bench" / "results"
 QUESTIONS = ROOT / "bench" / "data" / "chat_questions.json"
 SHARED_DATA = Path(os.environ.get("ECHOFU_SHARED_DATA", ROOT.parent / "shared" / "data"))  # the project's ../shared/data
 CACHE = Path(os.environ.get("ECHOFU_MODEL_CACHE", ROOT / "media" / "models" / "cache"))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> dict:
@@ -166,7 +173,9 @@ def bench_loop(model_param: str, provider: str, repeats: int) -> None:
             with open(wav, "rb") as handle:
                 client.post("/save_audio", {"audio": handle})
             load_before = [round(x, 2) for x in os.getloadavg()]
+            cpu_before = cpu_seconds()
             body = client.post("/chat_system", form).json()
+            cpu_used = cpu_seconds() - cpu_before
             if body["status"] != "success":
                 results["turns"].append({"language": language, "question": question, "error": body})
                 print(body, flush=True)
@@ -189,6 +198,10 @@ def bench_loop(model_param: str, provider: str, repeats: int) -> None:
                 "join_seconds": timings.get("join"), "first_segment_under_4s": timings["first_segment"] < 4,
                 "complete_under_2x": timings["total"] < 2 * body["duration"],
                 "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                # CPU seconds this process spent on the turn (every thread): spread over 2 cores of its own, the turn
+                # would take half of it; the share of the busy machine it got is cpu / wall.
+                "cpu_seconds": round(cpu_used, 1), "cpu_cores_used": round(cpu_used / timings["total"], 2),
+                "complete_seconds_at_cpu_time_over_2_cores": round(cpu_used / 2, 1),
                 "segments": [(segment["ready_after_seconds"], segment["duration"]) for segment in turn.segments],
             }
             results["turns"].append(row)

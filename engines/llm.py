@@ -234,26 +234,36 @@ class LocalModel:
 # A sentence ends at Chinese or Latin end punctuation (a Latin full stop only before a space or the end).
 SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’\"')）]*|\.(?=\s)|\n+")
 MIN_SENTENCE_CHARS = 4
+# The first piece may also end at a clause break (a Latin comma or colon only before a space), once
+# it is this long: it is what the listener waits for, and a short one is spoken and rendered sooner.
+CLAUSE_END = re.compile(r"[，、：]+|[,:](?=\s)")
+MIN_FIRST_CLAUSE_CHARS = 8
 
 
-def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS) -> Iterator[str]:
-    """Whole sentences as soon as their end arrives; very short ones ("Hi!") join the next."""
-    buffer = ""
+def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,
+              first_clause_chars: int = MIN_FIRST_CLAUSE_CHARS) -> Iterator[str]:
+    """Whole sentences as soon as their end arrives; very short ones ("Hi!") join the next. The first
+    one ends at its first clause break of at least `first_clause_chars` characters (0: whole sentences only)."""
+    buffer, first = "", bool(first_clause_chars)
     for piece in pieces:
         buffer += piece
         while True:
             cut = _first_cut(buffer, min_chars)
+            if first:
+                clause = _first_cut(buffer, first_clause_chars, CLAUSE_END)
+                cut = clause if cut is None or (clause is not None and clause < cut) else cut
             if cut is None:
                 break
             sentence, buffer = buffer[:cut].strip(), buffer[cut:]
             if sentence:
+                first = False
                 yield sentence
     if buffer.strip():
         yield buffer.strip()
 
 
-def _first_cut(text: str, min_chars: int) -> int | None:
-    for match in SENTENCE_END.finditer(text):
+def _first_cut(text: str, min_chars: int, ends: re.Pattern = SENTENCE_END) -> int | None:
+    for match in ends.finditer(text):
         if len(text[: match.end()].strip()) >= min_chars:
             return match.end()
     return None

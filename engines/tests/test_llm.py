@@ -96,3 +96,11 @@ def test_a_gguf_that_does_not_match_its_checksum_is_refused(tmp_path, monkeypatc
     with pytest.raises(LLMError, match="sha256"):
         converted_dir(tmp_path / "cache", "tampered")
     assert not any((tmp_path / "cache").iterdir())
+
+
+def test_the_first_piece_ends_at_a_clause_break_so_it_is_spoken_sooner():
+    got = list(sentences(["Welcome to our studio, where every visitor ", "meets a digital guide. It answers, ", "in two languages."]))
+    assert got == ["Welcome to our studio,", "where every visitor meets a digital guide.", "It answers, in two languages."]
+    assert list(sentences(["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"])) == ["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"]
+    assert list(sentences(["It costs 1,000 yuan. Yes."])) == ["It costs 1,000 yuan.", "Yes."]  # no break inside a number
+    assert list(sentences(["Hello, world. Bye now."], first_clause_chars=0)) == ["Hello, world.", "Bye now."]
