@@ -104,7 +104,9 @@ serve() {
 run_tests() {
     install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     install
-    "$VENV/bin/python" -m pytest "$@"
+    # Two test processes (pytest-xdist), one test file each at a time: most tests wait on
+    # subprocesses (servers, workers, ffmpeg), so two share two cores well. `-n 0` runs them in one.
+    "$VENV/bin/python" -m pytest -n "${ECHOFU_TEST_PROCESSES:-2}" --dist loadfile "$@"
 }
 
 case "${1:-}" in
