@@ -5,7 +5,7 @@ English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, 
 fitted on Piper saying their own words. Everything else is spoken by espeak-ng: Chinese (no
 Mandarin Piper voice is packaged), English for speakers cloned from other languages (Piper could
 not say their words, and a fit on statistics alone made it sound less like them than espeak-ng's
-parallel fit: bench/results/voice_bases.json), and profiles fitted before Piper.
+parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
 their own spectra; an older profile without one gets the statistics-only conversion.
 """
@@ -117,15 +117,12 @@ class DefaultSynthesizer:
         started = time.monotonic()
         variant = voice_variant(speaker)
         voice = self.fitted_voice(speaker) if speaker is not None else None
+        # Piper speaks English only where it was fitted to this speaker.
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
-        # Piper speaks English where it was fitted to this speaker, and in the engine's own voice.
-        piper_english = self.neural_english and (speaker is None or piper_voice is not None)
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
         def speak(chunk: Chunk) -> np.ndarray:
-            if piper_english and chunk.language in PIPER_LANGUAGES:
-                if piper_voice is None:
-                    return shift_pitch(self.piper().speak(chunk.text), pitch_semitones)
+            if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
                 samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
                 return apply_voice(samples, piper_voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
