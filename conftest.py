@@ -22,6 +22,19 @@ def isolated_media(request, tmp_path_factory):
     yield root
 
 
+@pytest.fixture(autouse=True)
+def fresh_local_user(request):
+    """A rolled-back test leaves no cached single-user account behind for the next one."""
+    if request.node.path.is_relative_to(ENGINES_DIR):
+        yield
+        return
+    from echofu.ownership import forget_local_user
+
+    forget_local_user()
+    yield
+    forget_local_user()
+
+
 @pytest.fixture
 def media_root(isolated_media) -> Path:
     return isolated_media

@@ -82,7 +82,7 @@ serve() {
     install
     # Single-user mode (no login) is the default here; it is refused on a non-loopback ECHOFU_HOST.
     export ECHOFU_SINGLE_USER="${ECHOFU_SINGLE_USER:-true}"
-    local port="${ECHOFU_PORT:-8000}" sync_wait="${ECHOFU_SYNC_WAIT_SECONDS:-600}" queue
+    local port="${ECHOFU_PORT:-8000}" queue
     local address="${ECHOFU_HOST:-127.0.0.1}:$port"
     "$VENV/bin/python" manage.py check_bind "$address" >/dev/null
     if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
@@ -94,13 +94,9 @@ serve() {
         Q_CLUSTER_NAME="$queue" start_child "$VENV/bin/python" manage.py qcluster
     done
     echo "==> serving http://$address with gunicorn"
-    # gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
-    # The config file refuses single-user mode on a public address before a worker starts.
-    start_child "$VENV/bin/gunicorn" -c echofu/gunicorn_conf.py echofu.wsgi:application \
-        --bind "$address" \
-        --workers "${ECHOFU_WEB_WORKERS:-3}" --worker-class gthread --threads "${ECHOFU_WEB_THREADS:-8}" --preload \
-        --timeout "$(( ${sync_wait%.*} + 60 ))" --graceful-timeout 10 \
-        --access-logfile - --error-logfile -
+    # Workers, threads and timeouts: echofu/gunicorn_conf.py, which also refuses single-user mode
+    # on a public address before a worker starts.
+    start_child "$VENV/bin/gunicorn" -c echofu/gunicorn_conf.py echofu.wsgi:application --bind "$address"
     # Whichever child ends first (or a signal) stops the others.
     wait -n || true
 }
@@ -108,7 +104,9 @@ serve() {
 run_tests() {
     install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     install
-    "$VENV/bin/python" -m pytest "$@"
+    # Two test processes (pytest-xdist), one test file each at a time: most tests wait on
+    # subprocesses (servers, workers, ffmpeg), so two share two cores well. `-n 0` runs them in one.
+    "$VENV/bin/python" -m pytest -n "${ECHOFU_TEST_PROCESSES:-2}" --dist loadfile "$@"
 }
 
 case "${1:-}" in

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "accounts and access"
+
+    def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save
+
+        from echofu.ownership import forget_local_user
+
+        post_save.connect(forget_local_user, sender=get_user_model(), dispatch_uid="forget_local_user_on_save")
+        post_delete.connect(forget_local_user, sender=get_user_model(), dispatch_uid="forget_local_user_on_delete")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from stat import S_ISREG
 from pathlib import Path
 
 from django.utils import timezone
@@ -72,8 +73,10 @@ def video_fields(info) -> dict:
 
 
 def file_info(asset: MediaFile) -> dict:
-    """The legacy file-info object, plus the row id and original name."""
-    stat = os.stat(paths.absolute(asset.file.name))
+    """The legacy file-info object, plus the row id and original name (FileNotFoundError when its file is gone)."""
+    stat = os.stat(paths.absolute(asset.file.name)) if asset.file.name else None
+    if stat is None or not S_ISREG(stat.st_mode):
+        raise FileNotFoundError(asset.file.name)
     return {
         "id": asset.pk,
         "filename": asset.filename,
@@ -102,9 +105,15 @@ def training_video_info(video: TrainingVideo) -> dict:
     return info
 
 
-def available(queryset):
-    """Rows whose file is still on disk (files deleted by hand are not offered)."""
-    return [row for row in queryset if row.exists()]
+def listed(queryset, describe) -> list[dict]:
+    """describe(row) for the rows whose file is still on disk (files deleted by hand are not offered)."""
+    described = []
+    for row in queryset:
+        try:
+            described.append(describe(row))
+        except FileNotFoundError:
+            continue
+    return described
 
 
 def speaker_info(profile: SpeakerProfile) -> dict:

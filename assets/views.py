@@ -60,7 +60,7 @@ def upload_training_video(request):
 
 def _listing(rows, describe):
     try:
-        files = [describe(row) for row in catalog.available(rows)]
+        files = catalog.listed(rows, describe)
     except Exception as exc:
         logger.exception("listing failed")
         return responses.error(str(exc), 500, files=[], total_count=0)

@@ -102,9 +102,10 @@ class Studio:
         if self.clusters:
             for queue in self.manage("job_queues").split():
                 self.spawn([sys.executable, "manage.py", "qcluster"], f"qcluster-{queue}", Q_CLUSTER_NAME=queue)
-        self.web = self.spawn([sys.executable, "-m", "gunicorn", "echofu.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                               "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "8", "--preload",
-                               "--timeout", "900"], "gunicorn")
+        # As ./run.sh serve runs it: the same config file (workers, threads, access log).
+        self.web = self.spawn([sys.executable, "-m", "gunicorn", "-c", "echofu/gunicorn_conf.py", "echofu.wsgi:application",
+                               "--bind", f"127.0.0.1:{self.port}", "--timeout", "900"], "gunicorn",
+                              ECHOFU_WEB_WORKERS=str(self.web_workers))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if request(f"{self.url}/api/status")[0] == 200:
@@ -213,7 +214,7 @@ def bench_http(workdir: Path, web_workers: int, seconds: int) -> dict:
         # cores could serve is 2 / that (an upper bound: the clients are not counted).
         cpu_ms = (studio.server_cpu_seconds() - cpu_before) * 1000 / figures["requests"]
         figures.update(server_cpu_ms_per_request=round(cpu_ms, 2), requests_per_second_two_idle_cores=round(2000 / cpu_ms, 1))
-        figures.update(clients=16, seconds=seconds, gunicorn_workers=web_workers, threads_per_worker=8,
+        figures.update(clients=16, seconds=seconds, gunicorn_workers=web_workers,
                        endpoints=[re.sub(r"(probe|train)_\w+", "<task_id>", path) for path in paths], load_before=before, load_after=load())
         return figures
 

