@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from stat import S_ISREG
 from pathlib import Path
+from stat import S_ISREG
 
 from django.utils import timezone
 
