@@ -55,6 +55,9 @@ class Transcriber:
 
 
 
+VAD_PARAMETERS = {"min_silence_duration_ms": 500}
+LANGUAGE_WINDOW_SECONDS = 10
+
 # Segments Whisper itself thinks are not speech (its no-speech token wins and the text is unlikely).
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
@@ -79,10 +82,12 @@ class FasterWhisperTranscriber:
 
     def transcribe(self, audio: str | Path | np.ndarray, language: str | None = None, progress: Progress = no_progress) -> Transcript:
         progress("transcribe", 0.0)
-        samples = audio if isinstance(audio, np.ndarray) else media.load_audio(audio, SAMPLE_RATE)
+        samples = (audio if isinstance(audio, np.ndarray) else media.load_audio(audio, SAMPLE_RATE)).astype(np.float32)
+        if language is None and self.model.model.is_multilingual:
+            language = self.detect_language(samples)
         pieces, info = self.model.transcribe(
-            samples.astype(np.float32), language=language, beam_size=1, temperature=0.0,
-            condition_on_previous_text=False, vad_filter=True, vad_parameters={"min_silence_duration_ms": 500},
+            samples, language=language, beam_size=1, temperature=0.0,
+            condition_on_previous_text=False, vad_filter=True, vad_parameters=VAD_PARAMETERS,
         )
         segments = []
         for piece in pieces:
@@ -101,6 +106,35 @@ class FasterWhisperTranscriber:
             raise NoSpeech("no speech was found in the recording (silence or noise only)")
         progress("transcribe", 1.0)
         return Transcript(text, info.language, segments)
+
+
+    def detect_language(self, samples: np.ndarray) -> str | None:
+        """The language of the first speech, from one short encoder window.
+
+        Left to itself, faster-whisper encodes a 30 s window to detect the language and the same
+        window again to transcribe; a 10 s window detects as well and costs a sixth (0.2 s vs 1.2 s
+        on two cores). None when no speech is found: transcription then decides.
+        """
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        speech = get_speech_timestamps(samples, VadOptions(**VAD_PARAMETERS))
+        if not speech:
+            return None
+        chunks, _ = collect_chunks(samples, speech)
+        encoded = encode_window(self.model.model, self.model.feature_extractor, np.concatenate(chunks), LANGUAGE_WINDOW_SECONDS)
+        return self.model.model.detect_language(encoded)[0][0][0][2:-2]
+
+
+def encode_window(whisper, extractor, audio: np.ndarray, seconds: int):
+    """Whisper's encoder (a CTranslate2 Whisper) over the start of `audio`, zero-padded to a window of
+    `seconds`. Whisper's own window is 30 s; CTranslate2 takes shorter ones, at a cost that falls
+    with their length."""
+    import ctranslate2
+
+    window = seconds * SAMPLE_RATE
+    piece = np.asarray(audio[:window], np.float32)
+    mel = extractor(np.pad(piece, (0, window - len(piece))), padding=0)[:, : seconds * 100]
+    return whisper.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32)))
 
 
 def _join(texts: list[str], language: str) -> str:
