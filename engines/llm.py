@@ -11,6 +11,7 @@ takes minutes, loading the converted copy seconds.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import re
@@ -187,6 +188,7 @@ class LocalModel:
             self.tokenizer.chat_template = self.packaged.chat_template or None
         self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
         self._lock = threading.Lock()  # one generation at a time per loaded model
+        self._system_prompt = None  # (token ids, their key/value cache) of the last system prompt seen
 
     def prompt_ids(self, messages: list[dict]):
         if not self.packaged.system_role and messages and messages[0]["role"] == "system":
@@ -195,6 +197,28 @@ class LocalModel:
                 rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
             messages = rest
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+
+    def _cached_system_prompt(self, messages: list[dict], ids):
+        """A copy of the key/value cache of the system prompt `ids` begins with, or None.
+
+        Every turn begins with the same persona; reading it (~100 tokens, 0.4 s on two cores) once
+        per persona instead of once per turn brings the first sentence that much sooner, with the
+        same tokens out. Called under the model's lock.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        if not self.packaged.system_role or not messages or messages[0]["role"] != "system":
+            return None
+        prefix = self.tokenizer.apply_chat_template(messages[:1], return_tensors="pt")
+        length = prefix.shape[1]
+        if length >= ids.shape[1] or not torch.equal(ids[0, :length], prefix[0]):
+            return None
+        if self._system_prompt is None or not torch.equal(self._system_prompt[0], prefix):
+            cache = DynamicCache()
+            self.model(prefix, past_key_values=cache, use_cache=True)
+            self._system_prompt = (prefix, cache)
+        return copy.deepcopy(self._system_prompt[1])
 
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         import torch
@@ -215,6 +239,7 @@ class LocalModel:
             try:
                 with self._lock, torch.inference_mode():
                     self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens,
+                                        past_key_values=self._cached_system_prompt(messages, ids),
                                         do_sample=False, repetition_penalty=1.15, streamer=streamer,
                                         stopping_criteria=StoppingCriteriaList([WaitWhileHeld()]))
             except BaseException as exc:  # reported to the reader below

@@ -82,6 +82,12 @@ def test_packaged_gguf_is_checked_converted_once_and_streams(tmp_path_factory):
     model = LocalModel(cache, "smollm2-135m", threads=2)
     pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=12))
     assert len(pieces) > 1 and "Paris" in "".join(pieces)
+    # The system prompt is read once and its cache reused: the same tokens come out as without it.
+    asked = [{"role": "system", "content": "You are a helpful guide."}, {"role": "user", "content": "Name a colour."}]
+    cached = ["".join(model.stream(asked, max_tokens=10)) for _ in range(2)]
+    assert model._system_prompt is not None
+    model._cached_system_prompt = lambda messages, ids: None
+    assert cached == ["".join(model.stream(asked, max_tokens=10))] * 2
     converted = cache / f"smollm2-135m-{PACKAGED['smollm2-135m'].sha256[:12]}"
     assert (converted / "model.safetensors").is_file() and not list(cache.glob(".smollm2*"))  # no staging left
 
