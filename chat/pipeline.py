@@ -166,7 +166,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         length = round(result.frames / result.fps * SAMPLE_RATE)
         audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
         target = segments_dir / f"{index:02d}.mp4"
-        finish_video(temp_video, target, job, model, "")  # each segment is published with its record, marker and label
+        finish_video(temp_video, target, job, model, "", labelled=result.labelled)  # published with its record, marker and label
         spoken.append(text)
         turn.segments = turn.segments + [{
             "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),

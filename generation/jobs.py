@@ -58,7 +58,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
     result = render(get_engine(model.model_type), model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
-    finish_video(temp_out, target, job, model, audio_path)  # provenance hook: label, record, marker, row
+    finish_video(temp_out, target, job, model, audio_path, labelled=result.labelled)  # provenance: label, record, marker, row
     relative = paths.relative_to_media(target)
     video = GeneratedVideo.objects.create(
         file=relative,

@@ -39,11 +39,13 @@ def get_engine(model_type: str) -> TalkingHeadEngine:
 def render(engine: TalkingHeadEngine, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress,
            device: str = "cpu") -> RenderResult:
     """`engine.render`, with the model and Whisper's encoder kept loaded in this worker when the engine
-    renders in-process (EchoLite); the external engines start their own process per render."""
+    renders in-process (EchoLite), and the deployment's "AI generated" label drawn as the frames are
+    made (`result.labelled`); the external engines start their own process per render."""
     if not hasattr(engine, "render_loaded"):
         return engine.render(model_dir, audio_path, out_path, progress, device)
     model = loaded_models.talking_head(engine, model_dir, device)
-    return engine.render_loaded(model, audio_path, out_path, progress, loaded_models.speech_encoder())
+    return engine.render_loaded(model, audio_path, out_path, progress, loaded_models.speech_encoder(),
+                                label=bool(settings.ECHOFU["VIDEO_LABEL"]))
 
 
 def availability(model_type: str) -> tuple[bool, str]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from engines import media
+from engines import media, provenance
+from engines.asr import encode_window
 from engines.face_tracking import FaceAnalyzer, FaceTracker, face_stats, fill_and_smooth, mouth_opening
 from engines.progress import Cancelled
 from engines.talking_head import TrainParams, create_engine
@@ -110,6 +111,16 @@ def test_whisper_states_cover_long_audio_without_gaps():
     np.testing.assert_array_equal(windows[100], shifted[103])
 
 
+def test_short_audio_is_encoded_in_one_short_window_close_to_whispers_own():
+    sound = speech(3.0, seed=6)
+    encoder = features.SpeechEncoder()
+    short = encoder.states(sound).astype(np.float32)
+    assert short.shape == (150, features.STATE_SIZE)
+    full = np.asarray(encode_window(encoder.whisper, encoder.extractor, sound, features.CHUNK_SECONDS))[0][:150]
+    cosine = (short * full).sum(axis=1) / np.linalg.norm(short, axis=1) / np.linalg.norm(full, axis=1)
+    assert cosine.mean() > 0.9 and not np.array_equal(short, full.astype(np.float16).astype(np.float32))
+
+
 @pytest.mark.parametrize(
     "make, expected",
     [
@@ -181,6 +192,19 @@ def test_render_new_speech(trained, workspace):
     # Frames change smoothly: no jump cut where the background turns around.
     steps = [np.abs(frames[i + 1].astype(int) - frames[i].astype(int)).mean() for i in range(len(frames) - 1)]
     assert max(steps) < 8 * (np.median(steps) + 0.5)
+
+
+def test_the_label_is_drawn_as_the_frames_are_made(trained, workspace):
+    engine = create_engine("EchoLite")
+    model = engine.load(trained[0].model_dir)
+    audio = write_speech_wav(workspace / "short.wav", seconds=2.0, seed=12)
+    plain = engine.render_loaded(model, audio, workspace / "plain.mp4")
+    labelled = engine.render_loaded(model, audio, workspace / "labelled.mp4", label=True)
+    assert labelled.labelled and not plain.labelled
+    first, second = (next(media.iter_video_frames(result.video_path)).astype(int) for result in (labelled, plain))
+    x, y, w, h = provenance.label_region(first.shape[1], first.shape[0])
+    assert np.abs(first[y:y + h, x:x + w] - second[y:y + h, x:x + w]).max() > 100
+    assert np.abs(first[: y - 4] - second[: y - 4]).mean() < 2
 
 
 def test_cancel_stops_training_and_render_without_output(workspace, talking_video, trained):

@@ -143,6 +143,7 @@ class EchoLiteEngine:
         return MouthModel.load(Path(model_dir), pick_device(device)[0])
 
     def render_loaded(self, model: MouthModel, audio_path: Path, out_path: Path, progress: Progress = no_progress,
-                      encoder: SpeechEncoder | None = None) -> RenderResult:
-        """Render with a model from `load`, and Whisper's encoder when the caller keeps one loaded."""
-        return render(model, Path(audio_path), Path(out_path), progress, encoder)
+                      encoder: SpeechEncoder | None = None, label: bool = False) -> RenderResult:
+        """Render with a model from `load`, and Whisper's encoder when the caller keeps one loaded;
+        `label`: with the "AI generated" label drawn on the frames."""
+        return render(model, Path(audio_path), Path(out_path), progress, encoder, label)

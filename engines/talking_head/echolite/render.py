@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from engines import media
 from engines.progress import Progress
+from engines.provenance import draw_label
 from engines.talking_head.base import RenderResult
 from engines.talking_head.echolite import features
 from engines.talking_head.echolite.model import MouthModel
@@ -21,7 +22,9 @@ BATCH = 16
 ENCODER_PRESET = "superfast"
 
 
-def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress, encoder: features.SpeechEncoder | None = None) -> RenderResult:
+def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress, encoder: features.SpeechEncoder | None = None,
+           label: bool = False) -> RenderResult:
+    """`label`: draw the "AI generated" label on the frames here, so publishing need not decode and encode them again."""
     started = time.monotonic()
     audio = media.load_audio(audio_path, features.SAMPLE_RATE)
     if len(audio) < features.SAMPLE_RATE // 10:
@@ -52,7 +55,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
                     frames, previous = model.compose(frames, matrices, window, previous)
                     clock = _lap(spent, "mouths", clock)
                     for drawn in frames:
-                        writer.write(drawn)
+                        writer.write(draw_label(drawn) if label else drawn)
                     written += len(frames)
                     frames, matrices = [], []
                     progress("render", written / count)
@@ -62,7 +65,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         partial.unlink(missing_ok=True)
     timings["render"] = time.monotonic() - drawing
     timings.update(spent)  # render = background decoding + mouths + encoding (+ closing the file)
-    return RenderResult(out_path, written, float(FPS), width, height, len(audio) / features.SAMPLE_RATE, timings)
+    return RenderResult(out_path, written, float(FPS), width, height, len(audio) / features.SAMPLE_RATE, timings, label)
 
 
 def _lap(spent: dict[str, float], stage: str, since: float) -> float:
