@@ -139,8 +139,9 @@ def bench_asr() -> None:
     save("chat_asr.json", results)
 
 
-def bench_loop(model_param: str, provider: str, repeats: int) -> None:
-    """The whole loop through /save_audio and /chat_system as the browser calls them."""
+def bench_loop(model_param: str, provider: str, repeats: int, voice: str) -> None:
+    """The whole loop through /save_audio and /chat_system as the browser calls them, answering in the
+    voice cloned from `voice` (a recording; "" for the default voice)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
@@ -158,14 +159,21 @@ def bench_loop(model_param: str, provider: str, repeats: int) -> None:
              else TalkingHeadModel.objects.get(name=model_param))
     client = Client()
     form = {"model_name": "EchoLite", "model_param": model.public_dir, "voice_clone": "false", "api_choice": provider}
-    began = time.monotonic()
-    warm = client.post("/chat_system", {**form, "text": "Hi."}).json()  # loads Whisper-free parts: LLM, voice, renderer
-    results = {"machine": machine(), "model": {"name": model.name, "source": model.params.get("video", ""),
-                                                 "metrics": model.metrics},
-               "provider": provider, "warm_up_seconds": round(time.monotonic() - began, 1), "warm_up_status": warm["status"],
-               "turns": []}
     workdir = Path(os.environ.get("ECHOFU_MEDIA_ROOT", ROOT / "media")) / "bench_questions"
     workdir.mkdir(parents=True, exist_ok=True)
+    if voice:
+        recording = workdir / f"voice_{Path(voice).stem}.wav"
+        media.write_wav(recording, media.load_audio(voice, 16000), 16000)
+        with open(recording, "rb") as handle:
+            reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+        form.update(voice_clone="true", ref_audio=reference["relative_path"])
+    began = time.monotonic()
+    # Loads what the turns share (LLM, voice, renderer) and clones the voice once, as a first turn would.
+    warm = client.post("/chat_system", {**form, "text": "Hi."}).json()
+    results = {"machine": machine(), "model": {"name": model.name, "source": model.params.get("video", ""),
+                                                 "metrics": model.metrics},
+               "provider": provider, "voice": f"cloned from {voice}" if voice else "default voice", "warm_up_seconds": round(time.monotonic() - began, 1), "warm_up_status": warm["status"],
+               "turns": []}
     for attempt in range(repeats):
         for language, question, recording in LOOP_QUESTIONS:
             wav = workdir / f"{language}.wav"
@@ -224,13 +232,15 @@ def main() -> None:
     loop.add_argument("--model", default="", help="EchoLite model name (default: the newest)")
     loop.add_argument("--provider", default="local")
     loop.add_argument("--repeats", type=int, default=1)
+    loop.add_argument("--voice", default=str(SHARED_DATA / "real_face_obama_20s_450.mp4"),
+                      help="recording to clone the answering voice from, by default the face's own ('' for the default voice)")
     args = parser.parse_args()
     if args.command == "llm":
         bench_llm(args.models, args.max_tokens, args.batch, args.limit, args.out)
     elif args.command == "asr":
         bench_asr()
     else:
-        bench_loop(args.model, args.provider, args.repeats)
+        bench_loop(args.model, args.provider, args.repeats, args.voice)
 
 
 if __name__ == "__main__":
