@@ -15,7 +15,7 @@ from engines.asr import encode_window
 from engines.face_tracking import FaceAnalyzer, FaceTracker, face_stats, fill_and_smooth, mouth_opening
 from engines.progress import Cancelled
 from engines.talking_head import TrainParams, create_engine
-from engines.talking_head.echolite import evaluate, features
+from engines.talking_head.echolite import evaluate, features, train
 from engines.talking_head.echolite.sync import MAX_DELAY_FRAMES, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
@@ -131,6 +131,29 @@ def test_short_audio_is_encoded_in_one_short_window_close_to_whispers_own():
         (lambda path: make_talking_face_video(path, seconds=5, size=256), "too short"),
     ],
 )
+def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:
+    rng = np.random.default_rng(0)
+    crops = torch.rand(frames, 3, size, size)
+    mouth = np.array([[size / 2 + 8 * np.cos(angle), size * 0.6 + 4 * np.sin(angle)] for angle in np.linspace(0, 2 * np.pi, 20)])
+    hard_mask = torch.zeros(1, size, size)
+    hard_mask[:, size // 3:, size // 4: 3 * size // 4] = 1
+    return train.TrainingData(crops=crops, shapes=(mouth + rng.normal(0, 1, (frames, 20, 2))).astype(np.float32),
+                              closed_mouth=crops[0], exemplars=crops[:4], nearest=torch.zeros(frames, dtype=torch.long),
+                              hard_mask=hard_mask)
+
+
+def test_without_an_epoch_count_training_fits_what_the_time_allows(monkeypatch):
+    messages = []
+    network, losses = train.fit(tiny_training_data(), None, 2e-3, 8, "cpu", lambda *args: messages.append(args), seconds=0.0)
+    assert len(losses) == train.MIN_EPOCHS and "3 epochs fit in 0 s" in messages[0][2]
+    assert train.epochs_within(100.0, 1000, 0.01) == 10 and train.epochs_within(1.0, 1000, 0.01) == train.MIN_EPOCHS
+    monkeypatch.setattr(train, "MAX_EPOCHS", 5)
+    assert len(train.fit(tiny_training_data(), None, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6)[1]) == 5
+    assert len(train.fit(tiny_training_data(), 2, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6)[1]) == 2  # an epoch count is kept
+    # The estimate shown before a default job starts is the time it aims for.
+    assert train.estimate_seconds(1500, None) == train.DEFAULT_TRAIN_SECONDS < train.estimate_seconds(1500, 20)
+
+
 def test_quality_gate_refuses_bad_videos_saying_why(tmp_path, make, expected):
     report = create_engine("EchoLite").check_video(make(tmp_path / "bad.mp4"))
     assert not report.ok

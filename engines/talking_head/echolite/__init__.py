@@ -28,7 +28,8 @@ from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_
 from engines.talking_head.echolite.prepare import FPS, prepare
 from engines.talking_head.echolite.quality import check_video
 from engines.talking_head.echolite.render import render
-from engines.talking_head.echolite.train import DEFAULT_BATCH, DEFAULT_LR, TrainingData, default_epochs, estimate_seconds, fit, to_tensor
+from engines.talking_head.echolite.train import (DEFAULT_BATCH, DEFAULT_LR, DEFAULT_TRAIN_SECONDS, TrainingData, estimate_seconds,
+                                                 evaluation_seconds, fit, to_tensor)
 
 MODEL_TYPE = "EchoLite"
 # Where in the sorted lip openings of the training frames the reference mouths are taken.
@@ -108,11 +109,13 @@ class EchoLiteEngine:
             nearest=torch.from_numpy(exemplars.nearest(shapes[:train_until], np.arange(train_until))),
             hard_mask=torch.from_numpy(hard_mask)[None],
         )
-        epochs = params.epochs or default_epochs(train_until)
         lr = params.lr or DEFAULT_LR
         batch_size = params.batch_size or DEFAULT_BATCH
-        progress("train", 0.25, f"training on {train_until} frames, {epochs} epochs, lr {lr}, batch {batch_size}, {device}")
-        network, losses = fit(data, epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88))
+        # Without an epoch count, fitting gets what the default time leaves after preparing and evaluating.
+        seconds = DEFAULT_TRAIN_SECONDS - (time.monotonic() - started) - evaluation_seconds(prepared.frame_count - train_until)
+        progress("train", 0.25, f"training on {train_until} frames, {params.epochs or 'default'} epochs, lr {lr}, batch {batch_size}, {device}")
+        network, losses = fit(data, params.epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88), seconds=seconds)
+        epochs = len(losses)
 
         config["training"] = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "device": device,
                               "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}

@@ -19,8 +19,10 @@ from engines.progress import Progress
 from engines.talking_head.echolite.mouth_shape import draw
 from engines.talking_head.echolite.network import LipNet
 
-# Without an explicit epoch count, train for about this many samples (a few minutes on 2 cores).
-DEFAULT_SAMPLE_BUDGET = 13000
+# Without an explicit epoch count, a training job (input check, preparation, fitting and the
+# self-evaluation) aims to end within this many seconds: it fits as many epochs as the speed
+# measured on the machine at hand allows in what is left, between MIN_EPOCHS and MAX_EPOCHS.
+DEFAULT_TRAIN_SECONDS = 270.0
 MIN_EPOCHS, MAX_EPOCHS = 3, 60
 DEFAULT_LR = 2e-3
 DEFAULT_BATCH = 32
@@ -39,23 +41,31 @@ class TrainingData:
     hard_mask: torch.Tensor  # (1, H, W)
 
 
-# Throughput on 2 free CPU cores (training samples/s, video frames/s through tracking, cropping,
-# Whisper and the self-evaluation), for the estimate shown before a job starts; CUDA trains ~10x faster.
-CPU_SAMPLES_PER_SECOND = 75.0
-CPU_FRAMES_PER_SECOND = 18.0
+# Throughput on 2 free CPU cores, measured on a 60 s 512x512 video: training samples/s; video frames/s
+# through the input check, tracking, cropping and Whisper (66 s for 1500 frames); held-out frames/s
+# of the self-evaluation (13 s for 225). For the estimate shown before a job starts; CUDA trains ~10x faster.
+CPU_SAMPLES_PER_SECOND = 31.0
+CPU_FRAMES_PER_SECOND = 23.0
+EVALUATION_FRAMES_PER_SECOND = 17.0
 CUDA_SPEEDUP = 10.0
 
 
 def estimate_seconds(frames: int, epochs: int | None, device: str = "cpu") -> float:
     """Rough wall time of a training run on an otherwise idle machine."""
     train_frames = int(frames * 0.85)
-    samples = (epochs or default_epochs(train_frames)) * train_frames
     rate = CPU_SAMPLES_PER_SECOND * (CUDA_SPEEDUP if device.startswith("cuda") else 1.0)
-    return frames / CPU_FRAMES_PER_SECOND + samples / rate
+    fixed = frames / CPU_FRAMES_PER_SECOND
+    if epochs is None:
+        return min(max(DEFAULT_TRAIN_SECONDS, fixed + MIN_EPOCHS * train_frames / rate), fixed + MAX_EPOCHS * train_frames / rate)
+    return fixed + epochs * train_frames / rate
 
 
-def default_epochs(samples: int) -> int:
-    return int(min(max(math.ceil(DEFAULT_SAMPLE_BUDGET / max(samples, 1)), MIN_EPOCHS), MAX_EPOCHS))
+def evaluation_seconds(frames: int) -> float:
+    return frames / EVALUATION_FRAMES_PER_SECOND
+
+
+def epochs_within(seconds: float, samples: int, seconds_per_sample: float) -> int:
+    return int(min(max(seconds / max(seconds_per_sample, 1e-6) // max(samples, 1), MIN_EPOCHS), MAX_EPOCHS))
 
 
 def to_tensor(crops: np.ndarray) -> torch.Tensor:
@@ -83,7 +93,9 @@ def mouth_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return loss
 
 
-def fit(data: TrainingData, epochs: int, lr: float, batch_size: int, device: str, progress: Progress, seed: int = 0) -> tuple[LipNet, list[float]]:
+def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, device: str, progress: Progress, seed: int = 0,
+        seconds: float = 0.0) -> tuple[LipNet, list[float]]:
+    """Fit `epochs` epochs, or without them as many as fit in `seconds` at the speed measured here first."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -91,31 +103,44 @@ def fit(data: TrainingData, epochs: int, lr: float, batch_size: int, device: str
     optimiser = torch.optim.Adam(network.parameters(), lr=lr)
     samples = len(data.crops)
     steps_per_epoch = max(1, math.ceil(samples / batch_size))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
     mask = data.hard_mask.to(device)
     keep = 1 - mask
     closed = data.closed_mouth.to(device)
     exemplars = data.exemplars.to(device)
+
+    def backward(index: torch.Tensor) -> torch.Tensor:
+        # Surroundings from random other frames, as at render time over the looped clip.
+        others = torch.randint(0, samples, (len(index),), generator=generator)
+        target, context = (batch.to(device, memory_format=torch.channels_last)
+                           for batch in colour_jitter([data.crops[index], data.crops[others]], generator))
+        # Predicted shapes at render time are smoother than tracked ones: a little noise keeps the painter tolerant.
+        noisy = data.shapes[index.numpy()] + rng.normal(0, SHAPE_NOISE_PX, (len(index), 1, 2)) + rng.normal(0, SHAPE_NOISE_PX / 2, (len(index), 20, 2))
+        shapes = torch.from_numpy(draw(noisy, data.crops.shape[-1])).to(device)
+        references = torch.cat([closed.expand(len(index), -1, -1, -1), exemplars[data.nearest[index]]], 1)
+        loss = mouth_loss(network(context * keep, references, shapes), target, mask)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss
+
+    network.train()
+    if epochs is None:
+        # Two batches whose gradients are thrown away: the second one's time is the speed here.
+        began = time.monotonic()
+        for _ in range(2):
+            timed = time.monotonic()
+            backward(torch.randperm(samples, generator=generator)[:batch_size])
+        per_sample = (time.monotonic() - timed) / min(batch_size, samples)
+        epochs = epochs_within(seconds - (time.monotonic() - began), samples, per_sample)
+        progress("train", 0.0, f"{epochs} epochs fit in {seconds:.0f} s at {1 / per_sample:.0f} samples/s")
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
     losses: list[float] = []
     started = time.monotonic()
-    network.train()
     for epoch in range(epochs):
         order = torch.randperm(samples, generator=generator)
         total = 0.0
         for step in range(steps_per_epoch):
             index = order[step * batch_size: (step + 1) * batch_size]
-            # Surroundings from random other frames, as at render time over the looped clip.
-            others = torch.randint(0, samples, (len(index),), generator=generator)
-            target, context = (batch.to(device, memory_format=torch.channels_last)
-                               for batch in colour_jitter([data.crops[index], data.crops[others]], generator))
-            # Predicted shapes at render time are smoother than tracked ones: a little noise keeps the painter tolerant.
-            noisy = data.shapes[index.numpy()] + rng.normal(0, SHAPE_NOISE_PX, (len(index), 1, 2)) + rng.normal(0, SHAPE_NOISE_PX / 2, (len(index), 20, 2))
-            shapes = torch.from_numpy(draw(noisy, data.crops.shape[-1])).to(device)
-            references = torch.cat([closed.expand(len(index), -1, -1, -1), exemplars[data.nearest[index]]], 1)
-            predicted = network(context * keep, references, shapes)
-            loss = mouth_loss(predicted, target, mask)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = backward(index)
             optimiser.step()
             scheduler.step()
             total += loss.item() * len(index)
