@@ -263,19 +263,24 @@ MIN_SENTENCE_CHARS = 4
 # it is this long: it is what the listener waits for, and a short one is spoken and rendered sooner.
 CLAUSE_END = re.compile(r"[，、：]+|[,:](?=\s)")
 MIN_FIRST_CLAUSE_CHARS = 8
+# Later pieces end at a clause break too once they are this long: a long sentence is one long video
+# to render, and the visitor, who has watched the piece before it, waits for it.
+MIN_LATER_CLAUSE_CHARS = 40
 
 
 def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,
-              first_clause_chars: int = MIN_FIRST_CLAUSE_CHARS) -> Iterator[str]:
+              first_clause_chars: int = MIN_FIRST_CLAUSE_CHARS, later_clause_chars: int = MIN_LATER_CLAUSE_CHARS) -> Iterator[str]:
     """Whole sentences as soon as their end arrives; very short ones ("Hi!") join the next. The first
-    one ends at its first clause break of at least `first_clause_chars` characters (0: whole sentences only)."""
-    buffer, first = "", bool(first_clause_chars)
+    one ends at its first clause break of at least `first_clause_chars` characters, later ones at one of
+    at least `later_clause_chars` (0: whole sentences only)."""
+    buffer, first = "", True
     for piece in pieces:
         buffer += piece
         while True:
             cut = _first_cut(buffer, min_chars)
-            if first:
-                clause = _first_cut(buffer, first_clause_chars, CLAUSE_END)
+            clause_chars = first_clause_chars if first else later_clause_chars
+            if clause_chars:
+                clause = _first_cut(buffer, clause_chars, CLAUSE_END)
                 cut = clause if cut is None or (clause is not None and clause < cut) else cut
             if cut is None:
                 break

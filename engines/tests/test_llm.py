@@ -110,3 +110,11 @@ def test_the_first_piece_ends_at_a_clause_break_so_it_is_spoken_sooner():
     assert list(sentences(["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"])) == ["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"]
     assert list(sentences(["It costs 1,000 yuan. Yes."])) == ["It costs 1,000 yuan.", "Yes."]  # no break inside a number
     assert list(sentences(["Hello, world. Bye now."], first_clause_chars=0)) == ["Hello, world.", "Bye now."]
+
+
+def test_a_long_sentence_after_the_first_ends_at_a_clause_break():
+    long = "Our studio trains a talking face from one short video of you, clones your voice from a recording, and answers."
+    got = list(sentences(["Hello there. ", long]))
+    assert got == ["Hello there.", "Our studio trains a talking face from one short video of you,",
+                   "clones your voice from a recording, and answers."]
+    assert list(sentences(["Hello there. ", long], later_clause_chars=0)) == ["Hello there.", long]
