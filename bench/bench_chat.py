@@ -139,6 +139,16 @@ def bench_asr() -> None:
     save("chat_asr.json", results)
 
 
+def playback_stalls(segments: list[dict]) -> float:
+    """Seconds a page that plays each segment as soon as it is ready, one after another, waits after the first starts."""
+    ends, stalled = None, 0.0
+    for segment in segments:
+        starts = segment["ready_after_seconds"] if ends is None else max(ends, segment["ready_after_seconds"])
+        stalled += 0.0 if ends is None else starts - ends
+        ends = starts + segment["duration"]
+    return round(stalled, 2)
+
+
 def bench_loop(model_param: str, provider: str, repeats: int, voice: str) -> None:
     """The whole loop through /save_audio and /chat_system as the browser calls them, answering in the
     voice cloned from `voice` (a recording; "" for the default voice)."""
@@ -211,6 +221,7 @@ def bench_loop(model_param: str, provider: str, repeats: int, voice: str) -> Non
                 "cpu_seconds": round(cpu_used, 1), "cpu_cores_used": round(cpu_used / timings["total"], 2),
                 "complete_seconds_at_cpu_time_over_2_cores": round(cpu_used / 2, 1),
                 "segments": [(segment["ready_after_seconds"], segment["duration"]) for segment in turn.segments],
+                "playback_stalls_seconds": playback_stalls(turn.segments),
             }
             results["turns"].append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
