@@ -6,11 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    import ctranslate2
+    from faster_whisper.feature_extractor import FeatureExtractor
 
 SAMPLE_RATE = 16000  # whisper.audio.SAMPLE_RATE
 
@@ -52,7 +57,6 @@ class Transcriber:
         segments = [{"start": round(segment["start"], 2), "end": round(segment["end"], 2), "text": segment["text"].strip()}
                     for segment in result["segments"]]
         return Transcript(result["text"].strip(), result.get("language") or language or "", segments)
-
 
 
 VAD_PARAMETERS = {"min_silence_duration_ms": 500}
@@ -107,7 +111,6 @@ class FasterWhisperTranscriber:
         progress("transcribe", 1.0)
         return Transcript(text, info.language, segments)
 
-
     def detect_language(self, samples: np.ndarray) -> str | None:
         """The language of the first speech, from one short encoder window.
 
@@ -125,7 +128,8 @@ class FasterWhisperTranscriber:
         return self.model.model.detect_language(encoded)[0][0][0][2:-2]
 
 
-def encode_window(whisper, extractor, audio: np.ndarray, seconds: int):
+def encode_window(whisper: "ctranslate2.models.Whisper", extractor: "FeatureExtractor", audio: np.ndarray,
+                  seconds: int) -> "ctranslate2.StorageView":
     """Whisper's encoder (a CTranslate2 Whisper) over the start of `audio`, zero-padded to a window of
     `seconds`. Whisper's own window is 30 s; CTranslate2 takes shorter ones, at a cost that falls
     with their length."""
