@@ -121,16 +121,6 @@ def test_short_audio_is_encoded_in_one_short_window_close_to_whispers_own():
     assert cosine.mean() > 0.9 and not np.array_equal(short, full.astype(np.float16).astype(np.float32))
 
 
-@pytest.mark.parametrize(
-    "make, expected",
-    [
-        (lambda path: write_plain_video(path, seconds=11, size=(256, 256)), "no face"),
-        (lambda path: make_multi_face_video(path, seconds=11, size=512), "several faces"),
-        (lambda path: make_tiny_face_video(path, seconds=11, size=1024, face_size=400), "too small"),
-        (lambda path: make_talking_face_video(path, seconds=11, size=256, with_audio=False), "no audio"),
-        (lambda path: make_talking_face_video(path, seconds=5, size=256), "too short"),
-    ],
-)
 def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:
     rng = np.random.default_rng(0)
     crops = torch.rand(frames, 3, size, size)
@@ -154,6 +144,16 @@ def test_without_an_epoch_count_training_fits_what_the_time_allows(monkeypatch):
     assert train.estimate_seconds(1500, None) == train.DEFAULT_TRAIN_SECONDS < train.estimate_seconds(1500, 20)
 
 
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda path: write_plain_video(path, seconds=11, size=(256, 256)), "no face"),
+        (lambda path: make_multi_face_video(path, seconds=11, size=512), "several faces"),
+        (lambda path: make_tiny_face_video(path, seconds=11, size=1024, face_size=400), "too small"),
+        (lambda path: make_talking_face_video(path, seconds=11, size=256, with_audio=False), "no audio"),
+        (lambda path: make_talking_face_video(path, seconds=5, size=256), "too short"),
+    ],
+)
 def test_quality_gate_refuses_bad_videos_saying_why(tmp_path, make, expected):
     report = create_engine("EchoLite").check_video(make(tmp_path / "bad.mp4"))
     assert not report.ok
