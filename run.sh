@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV="${ECHOFU_VENV:-.venv}"
-DEBIAN_PACKAGES=(espeak-ng sox)
+DEBIAN_PACKAGES=(espeak-ng sox g++)
 # Only the tests need these: the pages are driven in Debian's Chromium (without CJK fonts it draws
 # Chinese as boxes), and the scale-out test starts private PostgreSQL and Redis servers on loopback.
 TEST_DEBIAN_PACKAGES=(chromium fonts-noto-cjk postgresql redis-server)
@@ -41,7 +41,8 @@ install_python_packages() {
     wanted="$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         echo "==> installing Python packages (first time: several minutes, ~8 GB with torch)"
-        "$VENV/bin/pip" install --quiet -r requirements.txt
+        # llama-cpp-python compiles from source; its multimodal (llava/mtmd) tools are not used.
+        CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VENV/bin/pip" install --quiet -r requirements.txt
         "$VENV/bin/pip" install --quiet --no-deps -r requirements-nodeps.txt
         echo "$wanted" > "$stamp"
     fi

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,10 +44,8 @@ def save(name: str, data: dict) -> None:
     print(f"saved bench/results/{name}")
 
 
-def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int, out: str) -> None:
-    """Greedy answers, batched (the same tokens as one at a time, far less overhead on a busy CPU)."""
-    import torch
-
+def bench_llm(names: list[str], max_tokens: int, limit: int, out: str) -> None:
+    """Greedy answers, one question at a time, as the chat asks them (a new conversation each)."""
     from chat.persona import DEFAULT_PERSONA
     from engines.llm import LocalModel
 
@@ -60,32 +59,25 @@ def bench_llm(names: list[str], max_tokens: int, batch: int, limit: int, out: st
         started = time.monotonic()
         model = LocalModel(CACHE, name, threads=2)
         load_seconds = time.monotonic() - started
-        tokenizer = model.tokenizer
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        answers, generated_tokens, generate_seconds = [], 0, 0.0
-        for start in range(0, len(prompts), batch):
-            group = prompts[start:start + batch]
-            texts = [tokenizer.decode(model.prompt_ids([{"role": "system", "content": DEFAULT_PERSONA},
-                                                        {"role": "user", "content": question}])[0])
-                     for _, question in group]
-            encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        answers, generated_tokens, generate_seconds, first_token_seconds = [], 0, 0.0, []
+        for language, question in prompts:
             began = time.monotonic()
-            with torch.inference_mode():
-                output = model.model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False, repetition_penalty=1.15,
-                                              pad_token_id=tokenizer.pad_token_id)
+            pieces = []
+            for piece in model.stream([{"role": "system", "content": DEFAULT_PERSONA},
+                                       {"role": "user", "content": question}], max_tokens):
+                if not pieces:
+                    first_token_seconds.append(time.monotonic() - began)
+                pieces.append(piece)
             generate_seconds += time.monotonic() - began
-            for (language, question), row in zip(group, output[:, encoded["input_ids"].shape[1]:]):
-                text = tokenizer.decode(row, skip_special_tokens=True).strip()
-                generated_tokens += int((row != tokenizer.pad_token_id).sum())
-                answers.append({"language": language, "question": question, "answer": text})
-            print(f"{name}: {len(answers)}/{len(prompts)}", flush=True)
-            results["models"][name] = {"answers": answers, "partial": len(answers) < len(prompts)}
-            save(out, results)
+            text = "".join(pieces).strip()
+            generated_tokens += len(model.model.tokenize(text.encode(), add_bos=False)) if text else 0
+            answers.append({"language": language, "question": question, "answer": text})
+            print(f"{name} {language}: {text[:100]!r}", flush=True)
         results["models"][name] = {
+            "runtime": "llama.cpp (llama-cpp-python), 2 threads",
             "load_seconds": round(load_seconds, 1),
-            "batched_tokens_per_second": round(generated_tokens / generate_seconds, 1),
+            "tokens_per_second": round(generated_tokens / generate_seconds, 1),
+            "first_token_seconds_median": round(statistics.median(first_token_seconds), 3) if first_token_seconds else None,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "answers": answers,
         }
@@ -235,7 +227,6 @@ def main() -> None:
     llm = sub.add_parser("llm")
     llm.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     llm.add_argument("--max-tokens", type=int, default=64)
-    llm.add_argument("--batch", type=int, default=20)
     llm.add_argument("--out", default="chat_llm_answers.json")
     llm.add_argument("--limit", type=int, default=30, help="the first N questions (each asked in both languages)")
     sub.add_parser("asr")
@@ -247,7 +238,7 @@ def main() -> None:
                       help="recording to clone the answering voice from, by default the face's own ('' for the default voice)")
     args = parser.parse_args()
     if args.command == "llm":
-        bench_llm(args.models, args.max_tokens, args.batch, args.limit, args.out)
+        bench_llm(args.models, args.max_tokens, args.limit, args.out)
     elif args.command == "asr":
         bench_asr()
     else:

