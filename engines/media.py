@@ -6,11 +6,13 @@ written here, so no system ffmpeg is needed.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import wave
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -326,6 +328,46 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class EncodingThread:
+    """Feeds a VideoWriter from a thread of its own, so the caller draws the next frames meanwhile.
+
+    Converting to YUV and handing frames to x264 otherwise keeps the drawing thread waiting for
+    a quarter of a render. `prepare` runs on the encoding thread before each frame is written.
+    At most `depth` frames wait; a write error is raised to the caller at its next `put` or at the end.
+    """
+
+    def __init__(self, writer: VideoWriter, prepare: Callable[[np.ndarray], np.ndarray] | None = None, depth: int = 32):
+        self._writer = writer
+        self._prepare = prepare
+        self._frames: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="encode")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (frame := self._frames.get()) is not None:
+            if self._error is None:
+                try:
+                    self._writer.write(self._prepare(frame) if self._prepare else frame)
+                except BaseException as exc:  # raised to the caller
+                    self._error = exc
+
+    def put(self, frame: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._frames.put(frame)
+
+    def __enter__(self) -> "EncodingThread":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._frames.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
 
 
 def join_video_streams(parts: list[Path], out_path: str | os.PathLike, audio: np.ndarray | None = None, audio_rate: int = 16000,

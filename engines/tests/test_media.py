@@ -57,3 +57,28 @@ def test_aborted_writer_leaves_no_file(tmp_path):
             writer.write(np.zeros((32, 32, 3), np.uint8))
             raise RuntimeError("stop")
     assert not path.exists()
+
+
+def test_frames_encoded_on_their_own_thread_come_out_all_in_order(tmp_path):
+    path = tmp_path / "threaded.mp4"
+    shades = [int(value) for value in np.linspace(0, 255, 40)]
+    with media.VideoWriter(path, 32, 32) as writer, media.EncodingThread(writer, lambda frame: frame[:, ::-1], depth=4) as encoder:
+        for shade in shades:
+            frame = np.zeros((32, 32, 3), np.uint8)
+            frame[:, :16] = shade  # the left half, which `prepare` mirrors to the right
+            encoder.put(frame)
+    decoded = list(media.iter_video_frames(path))
+    assert len(decoded) == len(shades)
+    assert np.allclose([frame[:, 20:].mean() for frame in decoded], shades, atol=4)
+    assert all(frame[:, :12].mean() < 4 for frame in decoded)
+
+
+def test_an_encoding_error_reaches_the_caller_and_leaves_no_file(tmp_path):
+    path = tmp_path / "broken.mp4"
+    with pytest.raises(ValueError):
+        with media.VideoWriter(path, 32, 32) as writer, media.EncodingThread(writer) as encoder:
+            encoder.put(np.zeros((32, 32, 3), np.uint8))
+            encoder.put(np.zeros((32, 32, 2), np.uint8))  # not an RGB frame
+            for _ in range(100):
+                encoder.put(np.zeros((32, 32, 3), np.uint8))
+    assert not path.exists()

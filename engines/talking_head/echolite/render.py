@@ -43,7 +43,8 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         # threads spin against torch's and made the whole render 1.8x slower on 2 cores.
         with threadpool_limits(limits=1, user_api="blas"), \
                 media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
-                                  preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer:
+                                  preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer, \
+                media.EncodingThread(writer, draw_label if label else None) as encoder:
             frames, matrices = [], []
             clock = time.monotonic()
             for frame, matrix in model.backgrounds(count):
@@ -55,7 +56,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
                     frames, previous = model.compose(frames, matrices, window, previous)
                     clock = _lap(spent, "mouths", clock)
                     for drawn in frames:
-                        writer.write(draw_label(drawn) if label else drawn)
+                        encoder.put(drawn)
                     written += len(frames)
                     frames, matrices = [], []
                     progress("render", written / count)
@@ -64,7 +65,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
     finally:
         partial.unlink(missing_ok=True)
     timings["render"] = time.monotonic() - drawing
-    timings.update(spent)  # render = background decoding + mouths + encoding (+ closing the file)
+    timings.update(spent)  # render = background decoding + mouths + waiting for the encoder (+ its last frames, closing)
     return RenderResult(out_path, written, float(FPS), width, height, len(audio) / features.SAMPLE_RATE, timings, label)
 
 
