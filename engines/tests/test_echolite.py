@@ -111,14 +111,16 @@ def test_whisper_states_cover_long_audio_without_gaps():
     np.testing.assert_array_equal(windows[100], shifted[103])
 
 
-def test_short_audio_is_encoded_in_one_short_window_close_to_whispers_own():
-    sound = speech(3.0, seed=6)
+def test_audio_shorter_than_whispers_window_is_encoded_in_a_fitted_window_close_to_the_full_one():
     encoder = features.SpeechEncoder()
-    short = encoder.states(sound).astype(np.float32)
-    assert short.shape == (150, features.STATE_SIZE)
-    full = np.asarray(encode_window(encoder.whisper, encoder.extractor, sound, features.CHUNK_SECONDS))[0][:150]
-    cosine = (short * full).sum(axis=1) / np.linalg.norm(short, axis=1) / np.linalg.norm(full, axis=1)
-    assert cosine.mean() > 0.9 and not np.array_equal(short, full.astype(np.float16).astype(np.float32))
+    for seconds in (3.0, 12.0):
+        sound = speech(seconds, seed=6)
+        states = int(seconds * features.STATES_PER_SECOND)
+        fitted = encoder.states(sound).astype(np.float32)
+        assert fitted.shape == (states, features.STATE_SIZE)
+        full = np.asarray(encode_window(encoder.whisper, encoder.extractor, sound, features.CHUNK_SECONDS))[0][:states]
+        cosine = (fitted * full).sum(axis=1) / np.linalg.norm(fitted, axis=1) / np.linalg.norm(full, axis=1)
+        assert cosine.mean() > 0.9 and not np.array_equal(fitted, full.astype(np.float16).astype(np.float32))
 
 
 def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:

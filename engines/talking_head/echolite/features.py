@@ -6,6 +6,7 @@ a cloned voice or another speaker too. It gives 50 states a second (two per 25 f
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from pathlib import Path
@@ -20,12 +21,15 @@ STATES_PER_SECOND = 50
 STATE_SIZE = 512
 CHUNK_SECONDS = 30  # Whisper's fixed input length
 CHUNK_STEP_SECONDS = 24  # chunks overlap by 6 s; each keeps its middle, away from the padded edges
-# Audio this short (a chat answer's sentence) is encoded in one 10 s window instead of 30 s: 0.2 s
-# instead of 1.0 s on two cores. The states differ a little from the 30 s window's the model was
-# trained on; the mouths drawn from them differ by 38 dB PSNR in the mouth box (measured on two
-# TTS sentences with the Obama model), against 25 dB between any render and the real frames.
-SHORT_AUDIO_SECONDS = 8
-SHORT_WINDOW_SECONDS = 10
+# Audio shorter than Whisper's window (a chat sentence, most renders) is encoded in one window fitted
+# to it, 2 s longer and at least 10 s, instead of 30 s: the encoder's cost falls with the window
+# (10 s of speech: 0.3 s instead of 1.05 s on two cores). The states differ a little from the 30 s
+# window's the model may have been trained on; the mouths drawn from them differ by 38-39 dB PSNR in
+# the mouth crop for 10 s of real speech, 42.5 dB for 20 s and 38 dB for TTS sentences (the Obama
+# model), against 25 dB between any render and the real frames.
+WINDOW_MARGIN_SECONDS = 2
+MIN_WINDOW_SECONDS = 10
+FITTED_AUDIO_SECONDS = CHUNK_SECONDS - WINDOW_MARGIN_SECONDS
 # Encoder states per frame window: 0.48 s of speech, centred a little after the frame because the
 # encoder's states trail the sound they describe (measured: best linear fit to lip opening at +2..+3 frames).
 CONTEXT = 24
@@ -64,9 +68,10 @@ class SpeechEncoder:
         chunk, step = CHUNK_SECONDS * SAMPLE_RATE, CHUNK_STEP_SECONDS * SAMPLE_RATE
         total = max(1, int(np.ceil(len(audio) / SAMPLE_RATE * STATES_PER_SECOND)))
         states = np.zeros((total, STATE_SIZE), np.float16)
-        if len(audio) <= SHORT_AUDIO_SECONDS * SAMPLE_RATE:
+        if len(audio) <= FITTED_AUDIO_SECONDS * SAMPLE_RATE:
+            window = max(MIN_WINDOW_SECONDS, math.ceil(len(audio) / SAMPLE_RATE) + WINDOW_MARGIN_SECONDS)
             with self._lock:
-                states[:] = np.asarray(encode_window(self.whisper, self.extractor, audio, SHORT_WINDOW_SECONDS))[0][:total]
+                states[:] = np.asarray(encode_window(self.whisper, self.extractor, audio, window))[0][:total]
             return states
         margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
         start = 0
