@@ -369,7 +369,6 @@ class EncodingThread:
             raise self._error
 
 
-
 def join_video_streams(parts: list[Path], out_path: str | os.PathLike, audio: np.ndarray | None = None, audio_rate: int = 16000,
                        metadata: dict[str, str] | None = None) -> int:
     """One MP4 of the parts' H.264 video played in turn, copied without re-encoding, with `audio`
