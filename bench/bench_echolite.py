@@ -170,6 +170,39 @@ def render_frames(engine, model_dir: Path, audio: np.ndarray, work: Path, name: 
     return list(media.iter_video_frames(work / f"{name}.mp4")), seconds, result.frames
 
 
+def speech_to_render(audio: np.ndarray, split: int, delay: int, count: int, work: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The audios the tail is rendered from: its own speech, moved by the recording's delay so render
+    frame t stands for real frame t; the default TTS voice saying the same words; another real speaker.
+    Also returns the words."""
+    hop = features.SAMPLE_RATE // FPS
+    own = audio[(split + delay) * hop: (split + delay + count) * hop]
+    own = np.pad(own, (0, max(0, count * hop - len(own))))
+    text = transcribe(audio[split * hop:])
+    tts = work / "tts.wav"
+    DefaultSynthesizer().synthesize(text, None, tts)
+    return {"own": own, "tts": media.load_audio(tts, features.SAMPLE_RATE),
+            "other": media.load_audio(DATA / OTHER_SPEAKER["file"], features.SAMPLE_RATE)}, text
+
+
+def compare_renders(test_frames: list[np.ndarray], train_video: Path, renders: dict[str, list[np.ndarray]],
+                    audios: dict[str, np.ndarray], text: str, analyzer) -> dict:
+    """The renders of `speech_to_render`'s audios against the real tail frames and the plain loop."""
+    count = len(test_frames)
+    comparison = evaluate.MouthComparison(test_frames, analyzer)
+    model = comparison.compare(renders["own"][:count])
+    loop = comparison.compare(loop_frames(train_video, count))
+    return {
+        "own_audio": {"model": model.as_dict(), "loop": loop.as_dict()},
+        "tts_same_words": {"text": text, "seconds": round(len(audios["tts"]) / features.SAMPLE_RATE, 2),
+                           "render_lip_vs_speech": speech_sync(renders["tts"], audios["tts"], analyzer),
+                           "real_video_lip_vs_own_speech": speech_sync(test_frames, audios["own"], analyzer)},
+        "other_speaker": {**OTHER_SPEAKER, "render_lip_vs_speech": speech_sync(renders["other"], audios["other"], analyzer)},
+        "targets": {"mouth_ssim_at_least_0.84": model.mouth_ssim >= 0.84, "mouth_psnr_at_least_28": model.mouth_psnr >= 28,
+                    "lmd_at_most_7.5": model.lmd <= 7.5, "lip_opening_r_at_least_0.5": model.lip_opening_r >= 0.5,
+                    "best_lag_within_1_frame": abs(model.lip_opening_lag) <= 1},
+    }
+
+
 def real_recording(recording: dict, engine, epochs: int | None, device: str, work: Path) -> dict:
     from engines.face_tracking import FaceAnalyzer
 
@@ -185,45 +218,25 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
     train_seconds = time.monotonic() - started
     load_after = os.getloadavg()
 
-    hop = features.SAMPLE_RATE // FPS
-    count = len(test_frames)
-    # The test audio moved by the recording's delay, so render frame t stands for real frame t.
-    own = audio[(split + delay) * hop: (split + delay + count) * hop]
-    own = np.pad(own, (0, max(0, count * hop - len(own))))
-    rendered, render_seconds, rendered_count = render_frames(engine, trained.model_dir, own, work, "own")
-    comparison = evaluate.MouthComparison(test_frames, analyzer)
-    model = comparison.compare(rendered[:count])
-    loop = comparison.compare(loop_frames(train_video, count))
-    real_sync = speech_sync(test_frames, own, analyzer)
-
-    text = transcribe(audio[split * hop:])
-    tts = work / "tts.wav"
-    DefaultSynthesizer().synthesize(text, None, tts)
-    tts_audio = media.load_audio(tts, features.SAMPLE_RATE)
-    tts_frames, _, _ = render_frames(engine, trained.model_dir, tts_audio, work, "tts")
-    other_audio = media.load_audio(DATA / OTHER_SPEAKER["file"], features.SAMPLE_RATE)
-    other_frames, _, _ = render_frames(engine, trained.model_dir, other_audio, work, "other")
-    shown = round(os.getloadavg()[0], 2)
+    audios, text = speech_to_render(audio, split, delay, len(test_frames), work)
+    renders, timings = {}, {}
+    for name, speech in audios.items():
+        renders[name], timings[name], frames = render_frames(engine, trained.model_dir, speech, work, name)
+        if name == "own":
+            render_seconds, rendered_count, shown = timings[name], frames, round(os.getloadavg()[0], 2)
     return {
         **{key: recording[key] for key in ("file", "what", "source", "licence")},
-        "frames": len(all_frames), "train_frames": split, "test_frames": count,
+        "frames": len(all_frames), "train_frames": split, "test_frames": len(test_frames),
         "recording_audio_delay": {"frames": delay, "lip_speech_r": round(delay_r, 3)},
         "model_audio_delay": {"frames": trained.metrics.get("audio_delay_frames"), "found": trained.metrics.get("audio_delay_found"),
                               "error_frames": None if trained.metrics.get("audio_delay_frames") is None
                               else trained.metrics["audio_delay_frames"] - delay},
-        "own_audio": {"model": model.as_dict(), "loop": loop.as_dict()},
-        "tts_same_words": {"text": text, "seconds": round(len(tts_audio) / features.SAMPLE_RATE, 2),
-                           "render_lip_vs_speech": speech_sync(tts_frames, tts_audio, analyzer),
-                           "real_video_lip_vs_own_speech": real_sync},
-        "other_speaker": {**OTHER_SPEAKER, "render_lip_vs_speech": speech_sync(other_frames, other_audio, analyzer)},
+        **compare_renders(test_frames, train_video, renders, audios, text, analyzer),
         "training": {"epochs": trained.metrics.get("epochs"), "wall_seconds": round(train_seconds, 1),
                      "peak_memory_mb": round(memory.peak / 2**20), "load_average_before": load_before, "load_average_after": load_after},
         "render": {"frames": rendered_count, "wall_seconds": round(render_seconds, 2), "fps": round(rendered_count / render_seconds, 1),
                    "real_time_factor": round(render_seconds / (rendered_count / FPS), 3), "load_average": shown},
         "self_evaluation": {key: value for key, value in trained.metrics.items() if isinstance(value, (int, float, str, bool))},
-        "targets": {"mouth_ssim_at_least_0.84": model.mouth_ssim >= 0.84, "mouth_psnr_at_least_28": model.mouth_psnr >= 28,
-                    "lmd_at_most_7.5": model.lmd <= 7.5, "lip_opening_r_at_least_0.5": model.lip_opening_r >= 0.5,
-                    "best_lag_within_1_frame": abs(model.lip_opening_lag) <= 1},
     }
 
 

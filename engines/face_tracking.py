@@ -9,8 +9,6 @@ import os
 from dataclasses import dataclass
 
 import cv2
-import dlib
-import face_recognition_models
 import numpy as np
 
 from engines import media
@@ -46,6 +44,12 @@ class FaceAnalyzer:
     """dlib's frontal face detector and 68-point shape predictor (shipped by face_recognition_models)."""
 
     def __init__(self) -> None:
+        # Imported here: fitting and rendering use this module's landmark geometry alone, and run
+        # on machines that have no dlib or landmark model (a GPU box given prepared crops).
+        import dlib
+        import face_recognition_models
+
+        self._rectangle = dlib.rectangle
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
 
@@ -68,7 +72,7 @@ class FaceAnalyzer:
         return sorted(boxes, key=lambda box: -box.height)
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-        rect = dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
+        rect = self._rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
         shape = self._predictor(rgb, rect)
         return np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
 

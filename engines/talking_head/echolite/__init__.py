@@ -25,7 +25,7 @@ from engines.talking_head.echolite.model import MouthModel, normalise
 from engines.talking_head.echolite.exemplars import MouthExemplars
 from engines.talking_head.echolite.features import SpeechEncoder
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
-from engines.talking_head.echolite.prepare import FPS, prepare
+from engines.talking_head.echolite.prepare import FPS, Prepared, prepare
 from engines.talking_head.echolite.quality import check_video
 from engines.talking_head.echolite.render import render
 from engines.talking_head.echolite.train import (DEFAULT_BATCH, DEFAULT_LR, DEFAULT_TRAIN_SECONDS, TrainingData, estimate_seconds,
@@ -46,6 +46,50 @@ def closed_mouth(crops: np.ndarray, tracks: np.ndarray, found: np.ndarray) -> np
     openings = np.array([mouth_opening(points) if seen else np.nan for points, seen in zip(tracks, found)])
     order = np.argsort(np.where(np.isnan(openings), np.nanmedian(openings), openings))
     return crops[order[int(CLOSED_MOUTH_OPENING * (len(order) - 1))]]
+
+
+def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: str, progress: Progress, seconds: float) -> dict:
+    """Fit the mouth-shape regression and the painter on the frames before the held-out tail and save
+    the model in `model_dir`; without an epoch count the painter gets `seconds`. Returns what it fitted."""
+    train_until = prepared.holdout_start
+    windows = prepared.windows[:train_until]
+    audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
+    audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
+    shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
+    progress("train", 0.25, "fitting speech -> mouth shape")
+    shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
+    closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
+    exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
+    config = {
+        "width": prepared.width,
+        "height": prepared.height,
+        "fps": FPS,
+        "template": prepared.template.to_dict(),
+        "audio_mean": audio_mean.tolist(),
+        "audio_std": audio_std.tolist(),
+        **prepared.delay.as_dict(),
+        "background_frames": prepared.background_frames,
+    }
+    hard_mask, _ = prepared.template.mouth_mask()
+    data = TrainingData(
+        crops=to_tensor(prepared.crops[:train_until]),
+        shapes=shapes[:train_until],
+        closed_mouth=to_tensor(closed[None])[0],
+        exemplars=to_tensor(exemplars.crops),
+        nearest=torch.from_numpy(exemplars.nearest(shapes[:train_until], np.arange(train_until))),
+        hard_mask=torch.from_numpy(hard_mask)[None],
+    )
+    lr = params.lr or DEFAULT_LR
+    batch_size = params.batch_size or DEFAULT_BATCH
+    progress("train", 0.25, f"training on {train_until} frames, {params.epochs or 'default'} epochs, lr {lr}, batch {batch_size}, {device}")
+    network, losses = fit(data, params.epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88), seconds=seconds)
+    final_loss = round(losses[-1], 5)
+    config["training"] = {"epochs": len(losses), "lr": lr, "batch_size": batch_size, "device": device,
+                          "frames": train_until, "final_loss": final_loss, "extra": params.extra}
+    config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
+                        "face_found_share": round(float(prepared.found.mean()), 3)}
+    model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
+    return {"epochs": len(losses), "final_loss": final_loss, "shape_validation_r": round(shape_model.validation_r, 3)}
 
 
 class EchoLiteEngine:
@@ -78,56 +122,18 @@ class EchoLiteEngine:
         model_dir.mkdir(parents=True, exist_ok=True)
 
         prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25))
-        train_until = prepared.holdout_start
         if not prepared.delay.found:
             warnings.append(prepared.delay.warning())
             progress("audio", 1.0, "warning: " + prepared.delay.warning())
-        windows = prepared.windows[:train_until]
-        audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
-        audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
-        shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
-        progress("train", 0.25, "fitting speech -> mouth shape")
-        shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
-        closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
-        exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
-        config = {
-            "width": prepared.width,
-            "height": prepared.height,
-            "fps": FPS,
-            "template": prepared.template.to_dict(),
-            "audio_mean": audio_mean.tolist(),
-            "audio_std": audio_std.tolist(),
-            **prepared.delay.as_dict(),
-            "background_frames": prepared.background_frames,
-        }
-        hard_mask, _ = prepared.template.mouth_mask()
-        data = TrainingData(
-            crops=to_tensor(prepared.crops[:train_until]),
-            shapes=shapes[:train_until],
-            closed_mouth=to_tensor(closed[None])[0],
-            exemplars=to_tensor(exemplars.crops),
-            nearest=torch.from_numpy(exemplars.nearest(shapes[:train_until], np.arange(train_until))),
-            hard_mask=torch.from_numpy(hard_mask)[None],
-        )
-        lr = params.lr or DEFAULT_LR
-        batch_size = params.batch_size or DEFAULT_BATCH
         # Without an epoch count, fitting gets what the default time leaves after preparing and evaluating.
-        seconds = DEFAULT_TRAIN_SECONDS - (time.monotonic() - started) - evaluation_seconds(prepared.frame_count - train_until)
-        progress("train", 0.25, f"training on {train_until} frames, {params.epochs or 'default'} epochs, lr {lr}, batch {batch_size}, {device}")
-        network, losses = fit(data, params.epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88), seconds=seconds)
-        epochs = len(losses)
-
-        config["training"] = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "device": device,
-                              "frames": train_until, "final_loss": round(losses[-1], 5), "extra": params.extra}
-        config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
-                            "face_found_share": round(float(prepared.found.mean()), 3)}
-        model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
+        seconds = DEFAULT_TRAIN_SECONDS - (time.monotonic() - started) - evaluation_seconds(prepared.frame_count - prepared.holdout_start)
+        training = fit_model(prepared, model_dir, params, device, progress, seconds)
 
         loaded = MouthModel.load(model_dir, device)
         metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
-        metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=train_until,
-                       epochs=epochs, final_loss=round(losses[-1], 5), device=device, **prepared.delay.as_dict(),
-                       shape_validation_r=round(shape_model.validation_r, 3))
+        metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=prepared.holdout_start,
+                       epochs=training["epochs"], final_loss=training["final_loss"], device=device, **prepared.delay.as_dict(),
+                       shape_validation_r=training["shape_validation_r"])
         if metrics.get("beats_loop") is False:
             warnings.append(metrics["verdict"])
         (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
