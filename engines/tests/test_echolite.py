@@ -3,6 +3,7 @@
 The face's soundtrack trails its lips by AUDIO_DELAY frames, as phone recordings often do: the
 model must find that, undo it, and still render lips in time with new speech.
 """
+import dataclasses
 import json
 
 import av
@@ -15,7 +16,8 @@ from engines.asr import encode_window
 from engines.face_tracking import FaceAnalyzer, FaceTracker, face_stats, fill_and_smooth, mouth_opening
 from engines.progress import Cancelled
 from engines.talking_head import TrainParams, create_engine
-from engines.talking_head.echolite import evaluate, features, train
+from engines.talking_head.echolite import evaluate, features, mouth_shape, train
+from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
 from engines.talking_head.echolite.sync import MAX_DELAY_FRAMES, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
@@ -122,6 +124,31 @@ def test_audio_shorter_than_whispers_window_is_encoded_in_a_fitted_window_close_
         cosine = (fitted * full).sum(axis=1) / np.linalg.norm(fitted, axis=1) / np.linalg.norm(full, axis=1)
         assert cosine.mean() > 0.9 and not np.array_equal(fitted, full.astype(np.float16).astype(np.float32))
 
+
+
+def test_mouth_shapes_move_as_far_as_the_real_lips_not_the_shrunk_regression(tmp_path):
+    # Few frames, many features, a noisy relation: ridge regression's predictions fall short of the real spread.
+    rng = np.random.default_rng(3)
+    frames, size = 300, features.STATE_SIZE
+    inputs = size * features.CONTEXT // mouth_shape.POOL
+    weights = rng.normal(0, 1, (inputs, 40)) / np.sqrt(inputs)
+
+    def sample(count):
+        windows = rng.normal(0, 1, (count, size, features.CONTEXT)).astype(np.float32)
+        return windows, (flatten(windows) @ weights + rng.normal(0, 0.05, (count, 40))).reshape(count, 20, 2) + 50
+    windows, shapes = sample(frames)
+    fitted = MouthShapePredictor.fit(windows, shapes)
+    assert 1.0 < fitted.gain <= mouth_shape.MAX_GAIN
+    unseen, real = sample(200)
+    unshrunk = dataclasses.replace(fitted, gain=1.0).predict_flat(flatten(unseen))
+    real_spread = mouth_shape._spread(real.reshape(200, -1))
+    assert abs(mouth_shape._spread(fitted.predict_flat(flatten(unseen))) - real_spread) < abs(mouth_shape._spread(unshrunk) - real_spread)
+
+    fitted.save(tmp_path / "shape.npz")
+    assert MouthShapePredictor.load(tmp_path / "shape.npz").gain == fitted.gain
+    with np.load(tmp_path / "shape.npz") as data:  # a model trained before the gain existed renders as it did
+        np.savez(tmp_path / "old.npz", **{key: data[key] for key in data.files if key != "gain"})
+    assert MouthShapePredictor.load(tmp_path / "old.npz").gain == 1.0
 
 def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:
     rng = np.random.default_rng(0)

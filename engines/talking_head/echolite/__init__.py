@@ -89,7 +89,8 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
     config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
                         "face_found_share": round(float(prepared.found.mean()), 3)}
     model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
-    return {"epochs": len(losses), "final_loss": final_loss, "shape_validation_r": round(shape_model.validation_r, 3)}
+    return {"epochs": len(losses), "final_loss": final_loss, "shape_validation_r": round(shape_model.validation_r, 3),
+            "shape_gain": round(shape_model.gain, 2)}
 
 
 class EchoLiteEngine:
@@ -133,7 +134,7 @@ class EchoLiteEngine:
         metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
         metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=prepared.holdout_start,
                        epochs=training["epochs"], final_loss=training["final_loss"], device=device, **prepared.delay.as_dict(),
-                       shape_validation_r=training["shape_validation_r"])
+                       shape_validation_r=training["shape_validation_r"], shape_gain=training["shape_gain"])
         if metrics.get("beats_loop") is False:
             warnings.append(metrics["verdict"])
         (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
