@@ -125,7 +125,7 @@ def gpu_step(folder: Path, out: Path, epochs: int, device: str) -> None:
     cuda = device.startswith("cuda")
     engine = create_engine("EchoLite")
     figures = {"machine": {"gpu": torch.cuda.get_device_name(device) if cuda else None, "cpus": os.cpu_count(), "torch": torch.__version__,
-                           "python": platform.python_version(), "torch_threads": torch.get_num_threads()}}
+                           "python": platform.python_version(), "torch_threads": torch.get_num_threads(), "crop": alignment.CROP}}
     for work in sorted(path for path in folder.iterdir() if (path / "prepared.json").is_file()):
         prepared, prepare_seconds = load_prepared(work)
         row = figures[work.name] = {}
@@ -208,8 +208,11 @@ def main() -> None:
     parser.add_argument("results", type=Path, nargs="?", help="gpu: where models and renders go; evaluate: what gpu wrote")
     parser.add_argument("--epochs", type=int, default=240, help="the explicit epoch count fitted beside the default budget")
     parser.add_argument("--device", default="cuda:0")
+    parser.add_argument("--crop", type=int, default=alignment.CROP,
+                        help="side of the mouth crops in pixels, the same in all three steps (to measure what it changes)")
     parser.add_argument("--output", type=Path, default=RESULTS / "echolite_real_cuda.json")
     args = parser.parse_args()
+    alignment.CROP = args.crop
     if args.step == "prepare":
         torch.set_num_threads(min(2, os.cpu_count() or 1))
         prepare_step(args.folder)
