@@ -4,7 +4,8 @@ Default: for each real recording in RECORDINGS, train on its first 80 % and rend
 twice, from its own audio and from the same words spoken by the default TTS voice (and once from
 another real speaker). The renders and the plain loop of training frames are compared with the
 real frames by `evaluate.MouthComparison` (full frames, their own dlib landmarks: nothing of the
-model's tracks or crops). Saves bench/results/echolite_real.json.
+model's tracks or crops), next to what bounds a render over the looped frames (`loop_bounds`).
+Saves bench/results/echolite_real.json.
 
 `--synthetic` trains on a generated 60 s 512x512 face and renders 30 s (echolite.json);
 `--conditions` trains one synthetic model per recording condition (echolite_conditions.json).
@@ -109,6 +110,7 @@ SPEED_SPEECH = "real_speech_en_60s.wav"  # MuseTalk data/audio/eng.wav, MIT: one
 OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository, data/audio/yongen.wav", "licence": "MIT"}
 TRAIN_SHARE = 0.8
 FPS = 25
+RENDER_BATCH = 16
 DELAY_SEARCH = 15
 
 
@@ -184,15 +186,44 @@ def speech_to_render(audio: np.ndarray, split: int, delay: int, count: int, work
             "other": media.load_audio(DATA / OTHER_SPEAKER["file"], features.SAMPLE_RATE)}, text
 
 
+def loop_bounds(comparison: evaluate.MouthComparison, model_dir: Path, own_states: np.ndarray) -> dict:
+    """What bounds a render over the looped training frames, compared as the renders are: the real
+    tail's own mouths pasted into the looped frames (a perfect mouth over the loop's head pose and
+    jaw), the model's mouths drawn over the real tail frames (re-dubbing, the real head pose), and the
+    real frames shown two frames late (the issue's reference)."""
+    from engines.face_tracking import fill_and_smooth
+    from engines.talking_head.echolite import alignment
+    from engines.talking_head.echolite.model import MouthModel
+
+    model = MouthModel.load(model_dir)
+    real, count = comparison.real, len(comparison.real)
+    tracks, _ = fill_and_smooth(comparison.real_points)
+    transforms = alignment.crop_transforms(tracks, alignment.Template.from_dict(model.config["template"]))
+    pasted = []
+    for (frame, matrix), real_frame, real_matrix in zip(model.backgrounds(count), real, transforms):
+        mouth = alignment.match_colour(alignment.crop(real_frame, real_matrix), alignment.crop(frame, matrix), model.band)
+        alignment.paste(frame, mouth, matrix, model.soft_mask)
+        pasted.append(frame)
+    windows = features.frame_windows(own_states, count, FPS)
+    dubbed, previous = [], None
+    for first in range(0, count, RENDER_BATCH):
+        frames, previous = model.compose([frame.copy() for frame in real[first: first + RENDER_BATCH]], transforms[first: first + RENDER_BATCH],
+                                         windows[first: first + RENDER_BATCH], previous)
+        dubbed.extend(frames)
+    return {"real_mouths_in_the_loop": comparison.compare(pasted).as_dict(),
+            "model_over_the_real_frames": comparison.compare(dubbed).as_dict(),
+            "real_two_frames_late": comparison.compare(real[:2] + real[:-2]).as_dict()}
+
+
 def compare_renders(test_frames: list[np.ndarray], train_video: Path, renders: dict[str, list[np.ndarray]],
-                    audios: dict[str, np.ndarray], text: str, analyzer) -> dict:
-    """The renders of `speech_to_render`'s audios against the real tail frames and the plain loop."""
+                    audios: dict[str, np.ndarray], text: str, analyzer, model_dir: Path, own_states: np.ndarray) -> dict:
+    """The renders of `speech_to_render`'s audios against the real tail frames, the plain loop and `loop_bounds`."""
     count = len(test_frames)
     comparison = evaluate.MouthComparison(test_frames, analyzer)
     model = comparison.compare(renders["own"][:count])
     loop = comparison.compare(loop_frames(train_video, count))
     return {
-        "own_audio": {"model": model.as_dict(), "loop": loop.as_dict()},
+        "own_audio": {"model": model.as_dict(), "loop": loop.as_dict(), **loop_bounds(comparison, model_dir, own_states)},
         "tts_same_words": {"text": text, "seconds": round(len(audios["tts"]) / features.SAMPLE_RATE, 2),
                            "render_lip_vs_speech": speech_sync(renders["tts"], audios["tts"], analyzer),
                            "real_video_lip_vs_own_speech": speech_sync(test_frames, audios["own"], analyzer)},
@@ -231,7 +262,8 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
         "model_audio_delay": {"frames": trained.metrics.get("audio_delay_frames"), "found": trained.metrics.get("audio_delay_found"),
                               "error_frames": None if trained.metrics.get("audio_delay_frames") is None
                               else trained.metrics["audio_delay_frames"] - delay},
-        **compare_renders(test_frames, train_video, renders, audios, text, analyzer),
+        **compare_renders(test_frames, train_video, renders, audios, text, analyzer, trained.model_dir,
+                          features.encoder_states(audios["own"])),
         "training": {"epochs": trained.metrics.get("epochs"), "wall_seconds": round(train_seconds, 1),
                      "peak_memory_mb": round(memory.peak / 2**20), "load_average_before": load_before, "load_average_after": load_after},
         "render": {"frames": rendered_count, "wall_seconds": round(render_seconds, 2), "fps": round(rendered_count / render_seconds, 1),

@@ -177,20 +177,20 @@ def evaluate_step(folder: Path, results: Path, output: Path) -> None:
                       "recording_audio_delay": {"frames": meta["delay"], "lip_speech_r": round(meta["delay_r"], 3)},
                       "prepare_seconds_on_this_cpu": round(prepare_seconds, 1)}
         for label, figures in gpu[name].items():
+            renders = {speech: list(media.iter_video_frames(results / name / label / f"{speech}.mp4")) for speech in figures["renders"]
+                       if speech in audios}
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = Path(tmp) / "model"
                 shutil.copytree(results / name / label, model_dir)
                 for file in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
                     shutil.copy(work / "model" / file, model_dir / file)
-                own_self = self_evaluate(MouthModel.load(model_dir), prepared, no_progress)
-            renders = {speech: list(media.iter_video_frames(results / name / label / f"{speech}.mp4")) for speech in figures["renders"]
-                       if speech in audios}
-            row = {**figures, "self_evaluation": own_self}
-            if set(renders) == set(audios):
-                row.update(bench.compare_renders(test_frames, work / "train.mp4", renders, audios, meta["text"], analyzer))
-            else:
-                comparison = bench.evaluate.MouthComparison(test_frames, analyzer)
-                row["own_audio"] = {"model": comparison.compare(renders["own"][: len(test_frames)]).as_dict()}
+                row = {**figures, "self_evaluation": self_evaluate(MouthModel.load(model_dir), prepared, no_progress)}
+                if set(renders) == set(audios):
+                    row.update(bench.compare_renders(test_frames, work / "train.mp4", renders, audios, meta["text"], analyzer,
+                                                     model_dir, np.load(work / "own.states.npy")))
+                else:
+                    comparison = bench.evaluate.MouthComparison(test_frames, analyzer)
+                    row["own_audio"] = {"model": comparison.compare(renders["own"][: len(test_frames)]).as_dict()}
             rows[name][label] = row
         print(name, json.dumps(rows[name], indent=1))
     output.write_text(json.dumps({
