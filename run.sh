@@ -66,7 +66,10 @@ start_child() {
 stop_children() {
     trap - EXIT INT TERM
     local grace="${ECHOFU_STOP_GRACE_SECONDS:-20}" pid
-    for pid in "${CHILDREN[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    # SIGTERM to each child itself, not its process group: a qcluster then stops its workers in
+    # order, gunicorn its own; django-q2's workers die outright on a SIGTERM of their own and leave
+    # the cluster waiting for them until the grace period ends.
+    for pid in "${CHILDREN[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     # A cluster waits for its running jobs: past the grace period they are killed, and the next
     # start marks them failed (stale heartbeat) and puts the jobs that were waiting back in line.
     for _ in $(seq $((grace * 10))); do

@@ -114,9 +114,11 @@ class Studio:
         raise RuntimeError("gunicorn did not answer: " + (self.workdir / "gunicorn.log").read_text()[-2000:])
 
     def __exit__(self, *exc) -> None:
+        # The leaders only: they stop their own children in order (SIGTERM to a qcluster's whole
+        # group kills its workers outright and leaves its main process waiting for them).
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.send_signal(signal.SIGTERM)
         for process in self.processes:
             try:
                 process.wait(timeout=60)

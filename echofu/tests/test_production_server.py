@@ -17,6 +17,7 @@ from engines.testing.simple_media import write_plain_video
 from monitoring.tests.qcluster import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+STOP_GRACE_SECONDS = 60
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
 
 
@@ -57,7 +58,7 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         "ECHOFU_CPU_JOB_SLOTS": "1",
         "ECHOFU_GPUS": "0",
         "ECHOFU_Q_POLL": "0.2",
-        "ECHOFU_STOP_GRACE_SECONDS": "20",
+        "ECHOFU_STOP_GRACE_SECONDS": str(STOP_GRACE_SECONDS),
         "ECHOFU_SINGLE_USER_CONSENT": "Test Person",  # run.sh serve is single-user; uploads need the statement
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -84,9 +85,11 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         assert state["state"] == "succeeded", state
         started = [child.pid for child in psutil.Process(server.pid).children(recursive=True)]
     finally:
+        stopping = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=90)
+            server.wait(timeout=STOP_GRACE_SECONDS + 30)
+            stopped_after = time.monotonic() - stopping
         finally:
             log.close()
             if server.poll() is None:
@@ -96,4 +99,6 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         time.sleep(0.2)
     left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert not left, "every process serve started has ended"
+    # Well inside the grace period: the clusters and gunicorn stopped their own workers, none was killed.
+    assert stopped_after < STOP_GRACE_SECONDS / 2, f"serve stopped cleanly, not at the end of the grace period ({stopped_after:.0f} s)"
     assert get(f"{base}/api/status")[0] is None

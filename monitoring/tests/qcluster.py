@@ -24,6 +24,21 @@ def wait_until(predicate, timeout: float, poll: float = 0.2, what: str = "condit
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def stop_gracefully(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to the leader of a process group (a qcluster, gunicorn), SIGKILL to the whole group if
+    it is still running after `timeout`. The leader stops its children in order: a qcluster's workers
+    finish their task first. SIGTERM to the whole group instead kills django-q2's sentinel and workers
+    outright (their SIGTERM is the default action) and leaves the main process waiting for them forever."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 class QCluster:
     """One queue's cluster; `env` adds settings (ECHOFU_GPUS, engine checkouts...) for its process."""
 
@@ -63,13 +78,8 @@ class QCluster:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.process is not None:
+            stop_gracefully(self.process, 30)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]

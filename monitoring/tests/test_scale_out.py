@@ -25,7 +25,7 @@ from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.face_video import make_talking_face_video
 from engines.testing.simple_media import write_plain_video
 from monitoring.tests import servers
-from monitoring.tests.qcluster import wait_until
+from monitoring.tests.qcluster import stop_gracefully, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
@@ -178,13 +178,7 @@ def test_forty_jobs_two_machines_postgres_redis_sigkill(backing_servers, tmp_pat
         wait_until(all_ended, 600, poll=2, what="all 40 jobs to end: " + log_of("a-cpu") + log_of("b-cpu"))
     finally:
         for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop_gracefully(process, 60)
 
     report = json.loads(subprocess.run([sys.executable, "manage.py", "shell", "-c", REPORT], cwd=ROOT, env=env,
                                        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
