@@ -250,11 +250,11 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
     load_after = os.getloadavg()
 
     audios, text = speech_to_render(audio, split, delay, len(test_frames), work)
-    renders, timings = {}, {}
+    renders = {}
     for name, speech in audios.items():
-        renders[name], timings[name], frames = render_frames(engine, trained.model_dir, speech, work, name)
-        if name == "own":
-            render_seconds, rendered_count, shown = timings[name], frames, round(os.getloadavg()[0], 2)
+        renders[name], seconds, frames = render_frames(engine, trained.model_dir, speech, work, name)
+        if name == "own":  # the render the speed figures describe
+            render_seconds, rendered_count, shown = seconds, frames, round(os.getloadavg()[0], 2)
     return {
         **{key: recording[key] for key in ("file", "what", "source", "licence")},
         "frames": len(all_frames), "train_frames": split, "test_frames": len(test_frames),

@@ -125,7 +125,6 @@ def test_audio_shorter_than_whispers_window_is_encoded_in_a_fitted_window_close_
         assert cosine.mean() > 0.9 and not np.array_equal(fitted, full.astype(np.float16).astype(np.float32))
 
 
-
 def test_mouth_shapes_move_as_far_as_the_real_lips_not_the_shrunk_regression(tmp_path):
     # Few frames, many features, a noisy relation: ridge regression's predictions fall short of the real spread.
     rng = np.random.default_rng(3)
@@ -136,6 +135,7 @@ def test_mouth_shapes_move_as_far_as_the_real_lips_not_the_shrunk_regression(tmp
     def sample(count):
         windows = rng.normal(0, 1, (count, size, features.CONTEXT)).astype(np.float32)
         return windows, (flatten(windows) @ weights + rng.normal(0, 0.05, (count, 40))).reshape(count, 20, 2) + 50
+
     windows, shapes = sample(frames)
     fitted = MouthShapePredictor.fit(windows, shapes)
     assert 1.0 < fitted.gain <= mouth_shape.MAX_GAIN
@@ -149,6 +149,7 @@ def test_mouth_shapes_move_as_far_as_the_real_lips_not_the_shrunk_regression(tmp
     with np.load(tmp_path / "shape.npz") as data:  # a model trained before the gain existed renders as it did
         np.savez(tmp_path / "old.npz", **{key: data[key] for key in data.files if key != "gain"})
     assert MouthShapePredictor.load(tmp_path / "old.npz").gain == 1.0
+
 
 def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:
     rng = np.random.default_rng(0)
