@@ -13,8 +13,11 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion,
+  nearest_frames     the default before exemplars: each frame pulled towards the nearest speaker
+                     frames in every language (what profiles cloned before them still get),
   new                the default: Piper + its own fitted conversion for the English of speakers
-                     cloned from English, espeak-ng + the fitted conversion for everything else.
+                     cloned from English, espeak-ng + the fitted conversion for everything else;
+                     Mandarin speakers' Mandarin pulled towards exemplars.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -141,6 +144,17 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
     return speaker, time.monotonic() - started, language
 
 
+class WithoutExemplars:
+    """The default engine as it was before exemplars: a fit that names no exemplar language never uses them."""
+
+    def __init__(self, synthesizer):
+        self._synthesizer = synthesizer
+
+    def synthesize(self, text: str, speaker: SpeakerFeatures, out: Path):
+        unlabelled = SpeakerFeatures.from_dict({**speaker.as_dict(), "conversion": {**speaker.conversion, "exemplar_language": ""}})
+        return self._synthesizer.synthesize(text, unlabelled, out)
+
+
 def other_engines() -> dict:
     """XTTS-v2 and CosyVoice, where this machine has their weights or server."""
     engines = {}
@@ -218,6 +232,8 @@ def main() -> None:
     transcriber = Intelligibility()
     default = create_synthesizer("default")
     previous = create_synthesizer("default", neural_english=False)
+    # Its own instance: engines keep loaded fits by file, and this one must load them without a language.
+    before_exemplars = WithoutExemplars(create_synthesizer("default"))
     others = other_engines()
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
@@ -240,13 +256,13 @@ def main() -> None:
                            "piper_fit": speaker.conversion.get("bases", {}).get("piper")})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous})
+            rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous, "nearest_frames": before_exemplars})
         for name, (pitch, formants, voice) in SYNTHETIC.items():
             if not args.only or name in args.only:
                 media.write_wav(work / f"{name}.wav", other_speaker(SYNTHETIC_TEXT, pitch, formants, voice), SAMPLE_RATE)
                 speaker, seconds, _ = clone(work / f"{name}.wav", work, name, encoders["resemblyzer"], transcriber, default)
                 clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-                rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous})
+                rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous, "nearest_frames": before_exemplars})
     real = [name for name, *_ in REFERENCES if any(row["reference"] == name for row in rows)]
     targeted = [name for name in real if not name.endswith("_short")]
     results = {

@@ -10,9 +10,10 @@ from engines import media
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
-from engines.voice import piper_base
+from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
-from engines.voice.fitted import CONVERSION_VERSION, FittedVoice, Segment, apply_voice, coded_frames, fit_voice
+from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, FittedVoice, Segment, _aligned_pairs, apply_voice,
+                                  coded_frames, fit_voice)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -31,7 +32,7 @@ def speaker(tmp_path_factory):
 def fitted(speaker):
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
-    return fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak)
+    return fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak, exemplar_language="en")
 
 
 def mean_coded(samples: np.ndarray) -> np.ndarray:
@@ -39,13 +40,37 @@ def mean_coded(samples: np.ndarray) -> np.ndarray:
     return coded[f0 > 0, 1:].mean(0)
 
 
-def test_parallel_fit_aligns_the_same_words_and_measures_the_rate(fitted):
+def test_parallel_fit_aligns_the_same_words_and_measures_the_rate(fitted, speaker):
     assert fitted.method == "parallel" and fitted.transcript == TEXT
     assert fitted.pairs > 300, "DTW pairs frames of the two voices over the whole sentence"
     assert 0.75 <= fitted.rate <= 1.35
     assert fitted.voiced_bank.shape[1] == fitted.speaker_mean.shape[0] == fitted.base_std.shape[0]
     assert fitted.base_std.all(), "the base voice's statistics over the same words"
     assert len(fitted.voiced_bank) > 100 and len(fitted.unvoiced_bank) > 10
+    dimensions = fitted.speaker_mean.shape[0]
+    assert fitted.exemplar_base.shape == (fitted.pairs, dimensions * (2 * EXEMPLAR_CONTEXT + 1)), "every pair, with its context"
+    assert fitted.exemplar_speaker.shape == (fitted.pairs, dimensions) and fitted.exemplar_voiced.shape == (fitted.pairs,)
+    assert fitted.exemplar_language == "en"
+    without = fit_voice(media.load_audio(speaker.clean_clip, SAMPLE_RATE), [Segment(0.0, 3.0, TEXT)], None)
+    assert len(without.exemplar_base) == 0 and without.exemplar_language == "", "exemplars only where asked"
+
+
+def frame_distance(samples: np.ndarray, truth: np.ndarray) -> float:
+    """Mean mel-cepstral distance between DTW-aligned frames of two renderings of the same words."""
+    _, ours, _, _ = coded_frames(samples)
+    _, theirs, _, _ = coded_frames(truth)
+    mine, other = _aligned_pairs(ours[:, 1:], theirs[:, 1:])
+    return float(np.mean(np.linalg.norm(ours[mine, 1:] - theirs[other, 1:], axis=1)))
+
+
+def test_in_the_reference_language_exemplars_bring_unseen_words_closer_to_the_speaker(fitted, speaker):
+    """The synthetic speaker can say the unseen words too: frame by frame, exemplars matched in the base
+    voice come closer to them than the nearest speaker frames used for other languages (1.43 vs 1.48 here)."""
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+    truth = other_speaker(OTHER_TEXT)
+    exemplars = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="en")
+    nearest = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="zh")
+    assert frame_distance(exemplars, truth) < frame_distance(nearest, truth) < 0.6 * frame_distance(base, truth)
 
 
 def test_converted_envelope_moves_to_the_speaker_on_unseen_text(fitted, speaker):
@@ -80,8 +105,25 @@ def test_fit_is_stored_as_plain_arrays_with_its_version(fitted, tmp_path):
     loaded = FittedVoice.load(summary)
     assert np.allclose(loaded.voiced_bank, fitted.voiced_bank) and np.allclose(loaded.speaker_std, fitted.speaker_std)
     assert loaded.rate == pytest.approx(fitted.rate, abs=1e-3)
+    assert np.array_equal(loaded.exemplar_base, fitted.exemplar_base) and loaded.exemplar_base.dtype == np.float16
+    assert np.array_equal(loaded.exemplar_voiced, fitted.exemplar_voiced) and loaded.exemplar_language == "en"
     with pytest.raises(ValueError, match="version"):
         FittedVoice.load({**summary, "version": CONVERSION_VERSION + 1})
+
+
+def test_version_1_fits_without_exemplars_still_convert(fitted, speaker, tmp_path):
+    """Profiles cloned before the exemplars keep their fit: the nearest-frame step in every language."""
+    path = tmp_path / "v1.npz"
+    np.savez_compressed(path, version=np.array(1), **{name: getattr(fitted, name) for name in ARRAYS})
+    summary = {**fitted.summary(path, seconds=1.0), "version": 1}
+    del summary["exemplar_language"]
+    older = FittedVoice.load(summary)
+    assert older.version == 1 and len(older.exemplar_base) == 0 and older.exemplar_language == ""
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+    converted = apply_voice(base, older, speaker.f0_mean, speaker.f0_std_semitones, language="en")
+    assert np.allclose(converted, apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="zh"), atol=1e-5)
+    profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": summary})
+    assert create_synthesizer("default").fitted_voice(profile) is not None
 
 
 def test_default_engine_speaks_with_the_fit_and_falls_back_for_older_profiles(fitted, speaker, tmp_path):
@@ -98,6 +140,20 @@ def test_default_engine_speaks_with_the_fit_and_falls_back_for_older_profiles(fi
     assert synthesizer.synthesize(OTHER_TEXT, older, tmp_path / "older.wav").duration > 1
     unknown_language = synthesizer.fit(speaker, clean, "fr", [Segment(0.0, 3.0, "bonjour")], tmp_path / "fr.npz")
     assert unknown_language["method"] == "statistics"
+
+
+def test_default_engine_keeps_exemplars_for_the_languages_it_names(speaker, tmp_path, monkeypatch):
+    """Mandarin speakers get exemplars; English ones do not (they cost words there)."""
+    synthesizer = create_synthesizer("default", neural_english=False)
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
+    assert default.EXEMPLAR_LANGUAGES == ("zh",)
+    english = synthesizer.fit(speaker, clean, "en", segments, tmp_path / "en.npz")
+    assert english["exemplar_language"] == "" and len(FittedVoice.load(english).exemplar_base) == 0
+    monkeypatch.setattr(default, "EXEMPLAR_LANGUAGES", ("en",))
+    named = synthesizer.fit(speaker, clean, "en", segments, tmp_path / "named.npz")
+    voice = FittedVoice.load(named)
+    assert named["exemplar_language"] == "en" and len(voice.exemplar_base) == voice.pairs > 300
 
 
 def test_mandarin_is_spoken_as_mandarin_not_as_spelled_pinyin():

@@ -7,7 +7,8 @@ Mandarin Piper voice is packaged), English for speakers cloned from other langua
 not say their words, and a fit on statistics alone made it sound less like them than espeak-ng's
 parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
-their own spectra; an older profile without one gets the statistics-only conversion.
+their own spectra (Mandarin speakers' Mandarin with exemplars: EXEMPLAR_LANGUAGES); an older
+profile without one gets the statistics-only conversion.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from engines.progress import Progress, no_progress, scaled
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import CONVERSION_VERSION, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -35,6 +36,13 @@ ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 FEMALE_F0 = 165.0
 SPEECH_TIMEOUT = 60
 PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion file
+# Languages whose speakers are spoken with exemplars (engines.voice.fitted) in their own language.
+# Mandarin only: there the speaker's real frames make espeak-ng's Mandarin both closer and clearer
+# (the 14 s Mandarin reference: resemblyzer 0.55 -> 0.62, voicefilter 0.54 -> 0.60, CER 0.24 -> 0.18).
+# In English they cost more words than the 1.5x of the base voice allowed: WER 0.025-0.031 ->
+# 0.049-0.076 with Piper in two runs (0.024-0.028 as it is), 0.10 -> 0.18 with espeak-ng, for
+# +0.02-0.03 similarity (bench/bench_voice_exemplars.py, results/voice_exemplars*.json).
+EXEMPLAR_LANGUAGES = ("zh",)
 
 
 def voice_variant(speaker: SpeakerFeatures | None) -> str:
@@ -85,7 +93,8 @@ class DefaultSynthesizer:
         spoken = base_language(language)
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
         with_piper = self.neural_english and language in PIPER_LANGUAGES and bool(segments)
-        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0))
+        exemplar_language = language if language in EXEMPLAR_LANGUAGES else ""
+        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language)
         bases = {}
         if with_piper:
             piper = self.piper()
@@ -95,9 +104,9 @@ class DefaultSynthesizer:
 
     def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
         """The speaker's fitted conversion for `base` ("" is espeak-ng), or None for profiles made before it
-        (or of another version, or without a fit for that base)."""
+        (or of a version not read here, or without a fit for that base)."""
         summary = speaker.conversion
-        if not summary or summary.get("version") != CONVERSION_VERSION or not Path(summary.get("file", "")).is_file():
+        if not summary or summary.get("version") not in READABLE_VERSIONS or not Path(summary.get("file", "")).is_file():
             return None
         if base and base not in summary.get("bases", {}):
             return None
@@ -124,10 +133,10 @@ class DefaultSynthesizer:
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
                 samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
-                return apply_voice(samples, piper_voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)
+                return apply_voice(samples, piper_voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones, language=chunk.language)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
             if voice is not None:
-                return apply_voice(samples, voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones)
+                return apply_voice(samples, voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones, language=chunk.language)
             if speaker is not None:
                 return convert(samples, speaker, pitch_semitones)
             return shift_pitch(samples, pitch_semitones)

@@ -3,10 +3,15 @@
 The reference is transcribed, the base voice speaks the same words, and the two are aligned
 frame by frame (DTW). The aligned frames, the same sounds in both voices, choose a formant shift
 (vocal-tract length) for the base voice; over them each mel-cepstral dimension of the WORLD
-spectral envelope gets an affine map from the base voice's mean and spread to the speaker's. At synthesis each mapped frame
-is then pulled halfway to the mean of its nearest frames among the speaker's own recorded frames
-(k-nearest-neighbour regression over the reference: real spectral detail of that person). Speaking
-rate comes from the same alignment; pitch level and range from the reference's F0 statistics.
+spectral envelope gets an affine map from the base voice's mean and spread to the speaker's. At
+synthesis each mapped frame is then pulled halfway towards real frames of that person:
+  - by exemplars, in the one language a fit keeps them for (the transcript's, where its caller
+    asks): the base voice's frame (with two frames of context each side) is matched against the
+    base voice's frames of the aligned pairs, the same voice on both sides, so the match finds the
+    same sound; the speaker's frames paired with the nearest ones are the target;
+  - otherwise by the mean of the nearest frames among the speaker's own recorded frames
+    (k-nearest-neighbour regression over the reference), a match across voices.
+Speaking rate comes from the same alignment; pitch level and range from the reference's F0 statistics.
 
 A full (ridge) regression between the aligned frames was tried first and dropped: with 8 to 60 s
 of speech it mixed dimensions wrongly and tripled the word error rate (0.5 against 0.03-0.13
@@ -28,21 +33,26 @@ from engines.progress import Progress, no_progress
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
 from engines.voice.conversion import WARP_FACTORS, map_f0
 
-# Bump when the stored arrays or their meaning change: profiles of another version are not used.
-CONVERSION_VERSION = 1
+# Bump when the stored arrays or their meaning change: profiles of other versions are not used.
+# Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
+CONVERSION_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CODED_DIMENSIONS = 40
 NEIGHBOURS = 4
-# Share of the nearest-frame estimate in the output envelope, the rest being the affine map's:
-# the largest share that kept Whisper's word error rate within 1.5x the base voice's on two
-# development references (mean WER 0.05 at 0.5, 0.17 at 0.7, 0.51 at 1.0, base 0.10; only
-# intelligibility was measured in that choice, no speaker-similarity score).
+# Share of the speaker's real frames (exemplars or nearest frames) in the output envelope, the rest
+# being the affine map's: the largest share that kept Whisper's word error rate within 1.5x the base
+# voice's on two development references with the nearest-frame step (mean WER 0.05 at 0.5, 0.17 at
+# 0.7, 0.51 at 1.0, base 0.10). Only intelligibility was measured in that choice, no
+# speaker-similarity score.
 NEAREST_SHARE = 0.5
 BANK_STEP = 2  # keep every 2nd 5 ms frame of the reference (10 ms)
 MAX_BANK_FRAMES = 6000
 SMOOTHING_FRAMES = 3
 RATE_LIMITS = (0.75, 1.35)
 WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
+EXEMPLAR_CONTEXT = 2  # base-voice frames each side matched with the frame: the sound, not one instant of it
 ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std", "warp")
+EXEMPLAR_ARRAYS = ("exemplar_base", "exemplar_speaker", "exemplar_voiced")
 
 
 @dataclass
@@ -63,9 +73,15 @@ class FittedVoice:
     base_mean: np.ndarray  # the base voice's, over the same words (zeros: use each utterance's own)
     base_std: np.ndarray
     warp: np.ndarray  # () formant shift applied to the base voice before the map (1: none)
+    # The aligned pairs: the base voice's frames with their context (float16), the speaker's frames
+    # DTW paired with them, and whether they are voiced. Empty unless the fit keeps exemplars.
+    exemplar_base: np.ndarray
+    exemplar_speaker: np.ndarray
+    exemplar_voiced: np.ndarray
     method: str  # "parallel" (transcript + DTW) or "statistics"
     rate: float  # speaker's duration / base voice's duration for the same words
     transcript: str = ""
+    exemplar_language: str = ""  # the transcript's, the one language spoken with exemplars ("" none)
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
@@ -75,9 +91,9 @@ class FittedVoice:
         Fits of the same speaker for other base voices go in the same file, their arrays prefixed
         with the base's name (`piper_warp`): readers that do not know a base ignore its arrays.
         """
-        arrays = {name: getattr(self, name) for name in ARRAYS}
+        arrays = {name: getattr(self, name) for name in ARRAYS + EXEMPLAR_ARRAYS}
         for base, voice in (bases or {}).items():
-            arrays.update({f"{base}_{name}": getattr(voice, name) for name in ARRAYS})
+            arrays.update({f"{base}_{name}": getattr(voice, name) for name in ARRAYS + EXEMPLAR_ARRAYS})
         with open(path, "wb") as handle:
             np.savez_compressed(handle, version=np.array(self.version), **arrays)
 
@@ -87,6 +103,7 @@ class FittedVoice:
     def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
         """What the profile row stores about this fit (JSON); `bases` as saved with it."""
         summary = {"version": self.version, "file": str(path), **self._figures(), "transcript": self.transcript,
+                   "exemplar_language": self.exemplar_language,
                    "bank_frames": int(len(self.voiced_bank) + len(self.unvoiced_bank)), "fit_seconds": round(seconds, 2)}
         if bases:
             summary["bases"] = {base: voice._figures() for base, voice in bases.items()}
@@ -95,21 +112,37 @@ class FittedVoice:
     @classmethod
     def load(cls, summary: dict, base: str = "") -> "FittedVoice":
         """The fit a profile describes (for `base`, one saved beside the main fit); ValueError when it is
-        of another version, unreadable, or has no fit for that base."""
-        if summary.get("version") != CONVERSION_VERSION:
-            raise ValueError(f"fitted conversion version {summary.get('version')!r} is not {CONVERSION_VERSION}")
+        of a version not read here, unreadable, or has no fit for that base."""
+        if summary.get("version") not in READABLE_VERSIONS:
+            raise ValueError(f"fitted conversion version {summary.get('version')!r} is not one of {READABLE_VERSIONS}")
         figures = summary.get("bases", {}).get(base) if base else summary
         if figures is None:
             raise ValueError(f"no fit for the base voice {base!r}")
         prefix = f"{base}_" if base else ""
         with np.load(summary["file"], allow_pickle=False) as data:
-            if int(data["version"]) != CONVERSION_VERSION:
-                raise ValueError("the fitted conversion file is of another version")
+            version = int(data["version"])
+            if version != summary["version"]:
+                raise ValueError("the fitted conversion file is of another version than its profile")
             if any(prefix + name not in data.files for name in ARRAYS):
                 raise ValueError(f"the fitted conversion file has no arrays for the base voice {base!r}")
             arrays = {name: np.asarray(data[prefix + name], dtype=np.float32) for name in ARRAYS}
-        return cls(**arrays, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
-                   transcript=summary.get("transcript", ""), pairs=int(figures.get("pairs", 0)))
+            exemplars = {name: data[prefix + name] for name in EXEMPLAR_ARRAYS if prefix + name in data.files}
+        if len(exemplars) < len(EXEMPLAR_ARRAYS):
+            exemplars = _no_exemplars(arrays["speaker_mean"].shape[0])
+        return cls(**arrays, **exemplars, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
+                   transcript=summary.get("transcript", ""), exemplar_language=summary.get("exemplar_language", ""),
+                   pairs=int(figures.get("pairs", 0)), version=version)
+
+
+def _no_exemplars(dimensions: int) -> dict[str, np.ndarray]:
+    return {"exemplar_base": np.zeros((0, dimensions * (2 * EXEMPLAR_CONTEXT + 1)), np.float16),
+            "exemplar_speaker": np.zeros((0, dimensions), np.float32), "exemplar_voiced": np.zeros(0, bool)}
+
+
+def _with_context(frames: np.ndarray) -> np.ndarray:
+    """Each frame followed by its EXEMPLAR_CONTEXT neighbours each side (edges repeated)."""
+    padded = np.pad(frames, ((EXEMPLAR_CONTEXT, EXEMPLAR_CONTEXT), (0, 0)), mode="edge")
+    return np.concatenate([padded[offset: offset + len(frames)] for offset in range(2 * EXEMPLAR_CONTEXT + 1)], axis=1)
 
 
 def _code(envelope: np.ndarray) -> np.ndarray:
@@ -167,18 +200,20 @@ def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
-              progress: Progress = no_progress) -> FittedVoice:
+              progress: Progress = no_progress, exemplar_language: str = "") -> FittedVoice:
     """Fit the conversion from the base voice (`speak(text)` -> 16 kHz samples) to the speaker in `reference`.
 
     `segments` are the transcript of `reference` with times; with none (or no `speak`) the fit
-    matches feature statistics only.
+    matches feature statistics only. With `exemplar_language` (the transcript's language) a
+    parallel fit keeps its aligned pairs, and speech in that language is converted with exemplars.
     """
     progress("analyse reference", 0.0)
     f0, coded, _, _ = coded_frames(reference)
     speaking = _speaking(reference, len(f0))
     voiced = (f0 > 0) & speaking
     unvoiced = (f0 == 0) & speaking
-    base_features, speaker_features, both_voiced = [], [], []
+    # Per aligned segment: the base voice's envelopes, and which of its frames pair with which speaker frame.
+    base_envelopes, base_frames, speaker_frames, both_voiced = [], [], [], []
     base_seconds = speaker_seconds = 0.0
     transcript = []
     segments = [segment for segment in segments if segment.text.strip() and segment.end - segment.start > 0.3] if speak else []
@@ -190,29 +225,37 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
             continue
         base = speak(segment.text)
         base_f0, base_envelope, _ = world_analysis(base)
-        base_coded = _code(base_envelope)
         base_speaking = _speaking(base, len(base_f0))
         if base_speaking.sum() < 20:
             continue
         transcript.append(segment.text.strip())
         speaker_seconds += speaking[first:last].sum() * frame_seconds
         base_seconds += base_speaking.sum() * frame_seconds
-        base_index, speaker_index = _aligned_pairs(base_coded[:, 1:], coded[first:last, 1:])
+        base_index, speaker_index = _aligned_pairs(_code(base_envelope)[:, 1:], coded[first:last, 1:])
         speaker_index = speaker_index + first
         same_voicing = (base_f0[base_index] > 0) == (f0[speaker_index] > 0)
         keep = same_voicing & base_speaking[base_index] & speaking[speaker_index]
-        base_features.append(base_envelope[base_index[keep]])
-        speaker_features.append(coded[speaker_index[keep], 1:])
+        base_envelopes.append(base_envelope)
+        base_frames.append(base_index[keep])
+        speaker_frames.append(speaker_index[keep])
         both_voiced.append(base_f0[base_index[keep]] > 0)
     progress("fit", 0.85)
-    if base_features and sum(len(block) for block in base_features) > 200:
+    exemplars = _no_exemplars(coded.shape[1] - 1)
+    if sum(len(frames) for frames in base_frames) > 200:
         # Statistics of the same words in both voices: what differs is the speaker, not the content.
-        base_envelopes, speaker_pairs = np.concatenate(base_features), np.concatenate(speaker_features)
+        speaker_pairs = coded[np.concatenate(speaker_frames), 1:]
         voiced_pairs = np.concatenate(both_voiced)
-        warp = _best_warp(base_envelopes[voiced_pairs], speaker_pairs[voiced_pairs]) if voiced_pairs.sum() > 100 else 1.0
-        base_pairs = _code(warp_envelope(base_envelopes, warp) if warp != 1.0 else base_envelopes)[:, 1:]
+        paired_envelopes = np.concatenate([envelope[frames] for envelope, frames in zip(base_envelopes, base_frames)])
+        warp = _best_warp(paired_envelopes[voiced_pairs], speaker_pairs[voiced_pairs]) if voiced_pairs.sum() > 100 else 1.0
+        base_coded = [_code(warp_envelope(envelope, warp) if warp != 1.0 else envelope)[:, 1:] for envelope in base_envelopes]
+        base_pairs = np.concatenate([frames[index] for frames, index in zip(base_coded, base_frames)])
         base_mean, base_std = base_pairs.mean(0), base_pairs.std(0)
         speaker_mean, speaker_std = speaker_pairs.mean(0), speaker_pairs.std(0)
+        if exemplar_language:
+            exemplars = {
+                "exemplar_base": np.concatenate([_with_context(frames)[index] for frames, index in zip(base_coded, base_frames)]).astype(np.float16),
+                "exemplar_speaker": speaker_pairs.astype(np.float32), "exemplar_voiced": voiced_pairs,
+            }
         rate = float(np.clip(speaker_seconds / max(base_seconds, 1e-3), *RATE_LIMITS))
         method, pairs = "parallel", len(base_pairs)
     else:
@@ -226,19 +269,20 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         voiced_bank=_bank(coded, voiced), unvoiced_bank=_bank(coded, unvoiced),
         speaker_mean=speaker_mean.astype(np.float32), speaker_std=speaker_std.astype(np.float32),
         base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
-        method=method, rate=rate, transcript=" ".join(transcript), pairs=pairs,
+        **exemplars, method=method, rate=rate, transcript=" ".join(transcript),
+        exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "", pairs=pairs,
     )
 
 
-def _nearest_mean(queries: np.ndarray, bank: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """For every query, the mean of its NEIGHBOURS nearest bank frames (distance on the bank's scale)."""
-    if len(bank) == 0:
+def _nearest_mean(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """For every query, the mean of the `values` of its NEIGHBOURS nearest `keys` (distance on `scale`)."""
+    if len(keys) == 0:
         return queries
-    k = min(NEIGHBOURS, len(bank))
-    q, b = queries / scale, bank / scale
+    k = min(NEIGHBOURS, len(keys))
+    q, b = queries / scale, keys / scale
     distances = (q**2).sum(1)[:, None] - 2 * q @ b.T + (b**2).sum(1)[None, :]
     nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-    return bank[nearest].mean(1)
+    return values[nearest].mean(1)
 
 
 def _smooth(frames: np.ndarray) -> np.ndarray:
@@ -249,9 +293,27 @@ def _smooth(frames: np.ndarray) -> np.ndarray:
     return np.stack([np.convolve(padded[:, dim], kernel, mode="valid") for dim in range(frames.shape[1])], axis=1)
 
 
+def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray, voice: FittedVoice, language: str) -> np.ndarray:
+    """Per frame, the real frames of the speaker its envelope is pulled towards (see the module's docstring)."""
+    target = mapped.copy()
+    if language and language == voice.exemplar_language and len(voice.exemplar_base):
+        queries = _with_context(features)
+        keys = voice.exemplar_base.astype(np.float32)
+        scale = keys.std(0) + 1e-6
+        for mask, paired in ((voiced, voice.exemplar_voiced), (~voiced, ~voice.exemplar_voiced)):
+            if mask.any() and paired.sum() >= NEIGHBOURS:
+                target[mask] = _nearest_mean(queries[mask], keys[paired], voice.exemplar_speaker[paired], scale)
+        return target
+    scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
+    for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
+        if mask.any():
+            target[mask] = _nearest_mean(mapped[mask], bank, bank, scale)
+    return target
+
+
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
-                pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE) -> np.ndarray:
-    """`samples` (the base voice, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
+                pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "") -> np.ndarray:
+    """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
@@ -259,12 +321,8 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     features = coded[:, 1:]
     base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
     mapped = (features - base_mean) / (base_std + 1e-6) * voice.speaker_std + voice.speaker_mean
-    scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
     converted = coded.copy()
-    converted[:, 1:] = mapped
-    for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
-        if mask.any():
-            converted[mask, 1:] += nearest_share * (_nearest_mean(mapped[mask], bank, scale) - mapped[mask])
+    converted[:, 1:] = mapped + nearest_share * (_speaker_frames(features, mapped, voiced, voice, language) - mapped)
     converted[:, 1:] = _smooth(converted[:, 1:])
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
     f0 = map_f0(f0, f0_mean, f0_std_semitones, pitch_semitones)
