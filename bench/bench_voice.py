@@ -232,9 +232,10 @@ def main() -> None:
     transcriber = Intelligibility()
     default = create_synthesizer("default")
     previous = create_synthesizer("default", neural_english=False)
-    # Its own instance: engines keep loaded fits by file, and this one must load them without a language.
+    # Its own instance: engines keep loaded fits by file, and this one must load them without an exemplar language.
     before_exemplars = WithoutExemplars(create_synthesizer("default"))
     others = other_engines()
+    compared = {**others, "previous": previous, "nearest_frames": before_exemplars}
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,13 +257,13 @@ def main() -> None:
                            "piper_fit": speaker.conversion.get("bases", {}).get("piper")})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous, "nearest_frames": before_exemplars})
+            rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, compared)
         for name, (pitch, formants, voice) in SYNTHETIC.items():
             if not args.only or name in args.only:
                 media.write_wav(work / f"{name}.wav", other_speaker(SYNTHETIC_TEXT, pitch, formants, voice), SAMPLE_RATE)
                 speaker, seconds, _ = clone(work / f"{name}.wav", work, name, encoders["resemblyzer"], transcriber, default)
                 clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-                rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, {**others, "previous": previous, "nearest_frames": before_exemplars})
+                rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, compared)
     real = [name for name, *_ in REFERENCES if any(row["reference"] == name for row in rows)]
     targeted = [name for name in real if not name.endswith("_short")]
     results = {

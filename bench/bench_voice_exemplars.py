@@ -2,11 +2,12 @@
 
 Piper samples its voice's noise anew on every call, so two systems that each call it differ by
 the base voice as much as by themselves (up to ~0.05 similarity between two runs of one sentence).
-Here every base utterance is spoken once and converted both ways (and scored as it is too): with exemplars (the default in
-the reference's own language) and with the nearest speaker frames (the default before them, and
-still its step in other languages). Three sentences per language, per reference (the real
-references of bench_voice.py, cloned the same way); similarity under both encoders, WER/CER
-through the packaged Whisper. Saves bench/results/voice_exemplars.json.
+Here every base utterance is spoken once and converted both ways (and scored as it is too): with
+exemplars and with the nearest speaker frames. Each real reference of bench_voice.py (8 s and
+more) is analysed and transcribed as a clone is, and fitted with exemplars in its own language
+whatever the default engine keeps (it keeps them for Mandarin only: this benchmark chose that).
+Three sentences per language; similarity under both encoders, WER/CER through the packaged
+Whisper. Saves bench/results/voice_exemplars.json (`--espeak`: espeak-ng speaks English too).
 Run: .venv/bin/python bench/bench_voice_exemplars.py
 """
 from __future__ import annotations
