@@ -1,6 +1,7 @@
 """The conversion fitted at clone time: parallel fit, stored arrays and their version, use by the default engine (espeak-ng and Piper)."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import numpy as np
@@ -12,8 +13,8 @@ from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
-from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, FittedVoice, Segment, _aligned_pairs, apply_voice,
-                                  coded_frames, fit_voice)
+from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs,
+                                  apply_voice, coded_frames, fit_voice)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -85,6 +86,21 @@ def test_converted_envelope_moves_to_the_speaker_on_unseen_text(fitted, speaker)
     from engines.voice.analysis import f0_statistics
 
     assert abs(12 * np.log2(f0_statistics(converted)["mean"] / speaker.f0_mean)) < 1.5, "pitch at the speaker's level"
+
+
+def test_spread_moves_part_way_to_the_speakers(fitted, speaker):
+    """A speaker whose envelopes vary a quarter as much as the base voice's: matched in full the output's
+    spread shrinks towards a quarter, by default (SPREAD_SHARE 0.5) only part of the way (0.61 of it in log here)."""
+    narrow = dataclasses.replace(fitted, speaker_std=fitted.base_std / 4)
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+
+    def log_spread(share: float) -> float:
+        converted = apply_voice(base, narrow, speaker.f0_mean, speaker.f0_std_semitones, nearest_share=0.0, spread_share=share)
+        return float(np.mean(np.log(coded_frames(converted, float(narrow.warp))[1][:, 1:].std(0))))
+
+    unchanged, default, full = log_spread(0.0), log_spread(SPREAD_SHARE), log_spread(1.0)
+    assert full < default < unchanged
+    assert 0.4 < (default - unchanged) / (full - unchanged) < 0.75, (unchanged, default, full)
 
 
 def test_without_a_transcript_the_fit_matches_statistics(speaker):

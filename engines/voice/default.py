@@ -25,7 +25,7 @@ from engines.progress import Progress, no_progress, scaled
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import READABLE_VERSIONS, SPREAD_SHARE, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -41,7 +41,7 @@ PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion 
 # (the 14 s Mandarin reference: resemblyzer 0.55 -> 0.62, voicefilter 0.54 -> 0.60, CER 0.24 -> 0.18).
 # In English they cost more words than the 1.5x of the base voice allowed: WER 0.025-0.031 ->
 # 0.049-0.076 with Piper in two runs (0.024-0.028 as it is), 0.10 -> 0.18 with espeak-ng, for
-# +0.02-0.03 similarity (bench/bench_voice_exemplars.py, results/voice_exemplars*.json).
+# +0.02-0.03 similarity (bench/bench_voice_paired.py, results/voice_exemplars*.json).
 EXEMPLAR_LANGUAGES = ("zh",)
 
 
@@ -70,8 +70,9 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165, neural_english: bool = True):
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, spread_share: float = SPREAD_SHARE):
         self.words_per_minute = words_per_minute
+        self.spread_share = spread_share
         self.neural_english = neural_english and piper_installed()
         self._piper: PiperBase | None = None
         self._fitted: dict[tuple[str, str], FittedVoice] = {}  # by (file, base): profiles are immutable versions
@@ -130,13 +131,17 @@ class DefaultSynthesizer:
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
+        def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
+            return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
+                               language=chunk.language, spread_share=self.spread_share)
+
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
                 samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
-                return apply_voice(samples, piper_voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones, language=chunk.language)
+                return converted(samples, piper_voice, chunk)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
             if voice is not None:
-                return apply_voice(samples, voice, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones, language=chunk.language)
+                return converted(samples, voice, chunk)
             if speaker is not None:
                 return convert(samples, speaker, pitch_semitones)
             return shift_pitch(samples, pitch_semitones)

@@ -3,8 +3,9 @@
 The reference is transcribed, the base voice speaks the same words, and the two are aligned
 frame by frame (DTW). The aligned frames, the same sounds in both voices, choose a formant shift
 (vocal-tract length) for the base voice; over them each mel-cepstral dimension of the WORLD
-spectral envelope gets an affine map from the base voice's mean and spread to the speaker's. At
-synthesis each mapped frame is then pulled halfway towards real frames of that person:
+spectral envelope gets an affine map from the base voice's mean to the speaker's, its spread moved
+halfway to the speaker's (SPREAD_SHARE). At synthesis each mapped frame is then pulled halfway
+towards real frames of that person:
   - by exemplars, in the one language a fit keeps them for (the transcript's, where its caller
     asks): the base voice's frame (with two frames of context each side) is matched against the
     base voice's frames of the aligned pairs, the same voice on both sides, so the match finds the
@@ -45,6 +46,17 @@ NEIGHBOURS = 4
 # 0.7, 0.51 at 1.0, base 0.10). Only intelligibility was measured in that choice, no
 # speaker-similarity score.
 NEAREST_SHARE = 0.5
+# How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
+# espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
+# ratio 0.5-0.6 per dimension on the four real references; Piper's about 1): matched in full, the
+# map flattened the synthetic voice's sounds (the 60 s English speaker's Chinese came out less like
+# them than espeak-ng unconverted, 0.50 against 0.57; halfway 0.53). Halfway, measured paired on
+# those references (bench/bench_voice_paired.py --compare spread, results/voice_spread.json): in the
+# reference's language resemblyzer 0.711 -> 0.719, voicefilter 0.669 -> 0.686, WER 0.024 both, CER
+# 0.182 -> 0.136; in the other language 0.634 -> 0.645, 0.499 -> 0.539, WER 0.104 -> 0.125 (one word
+# in 48), CER 0.316 -> 0.278. Keeping the base voice's spread (share 0) gained a little more
+# similarity but raised the Mandarin speaker's English WER 0.10 -> 0.27.
+SPREAD_SHARE = 0.5
 BANK_STEP = 2  # keep every 2nd 5 ms frame of the reference (10 ms)
 MAX_BANK_FRAMES = 6000
 SMOOTHING_FRAMES = 3
@@ -312,7 +324,8 @@ def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray
 
 
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
-                pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "") -> np.ndarray:
+                pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "",
+                spread_share: float = SPREAD_SHARE) -> np.ndarray:
     """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
@@ -320,7 +333,8 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     voiced = f0 > 0
     features = coded[:, 1:]
     base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
-    mapped = (features - base_mean) / (base_std + 1e-6) * voice.speaker_std + voice.speaker_mean
+    spread = (voice.speaker_std / (base_std + 1e-6)) ** spread_share
+    mapped = (features - base_mean) * spread + voice.speaker_mean
     converted = coded.copy()
     converted[:, 1:] = mapped + nearest_share * (_speaker_frames(features, mapped, voiced, voice, language) - mapped)
     converted[:, 1:] = _smooth(converted[:, 1:])

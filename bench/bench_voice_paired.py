@@ -1,14 +1,18 @@
-"""Paired A/B of the fitted conversion's last step: exemplars against nearest speaker frames.
+"""Paired A/B of one step of the fitted conversion: each base utterance converted both ways.
 
 Piper samples its voice's noise anew on every call, so two systems that each call it differ by
 the base voice as much as by themselves (up to ~0.05 similarity between two runs of one sentence).
-Here every base utterance is spoken once and converted both ways (and scored as it is too): with
-exemplars and with the nearest speaker frames. Each real reference of bench_voice.py (8 s and
-more) is analysed and transcribed as a clone is, and fitted with exemplars in its own language
-whatever the default engine keeps (it keeps them for Mandarin only: this benchmark chose that).
+Here every base utterance is spoken once and converted both ways (and scored as it is too).
+Each real reference of bench_voice.py (8 s and more) is analysed and transcribed as a clone is and
+fitted with exemplars in its own language. Comparisons (`--compare`):
+  exemplars  exemplars against the nearest speaker frames, whatever the default engine keeps (it
+             keeps exemplars for Mandarin only: this comparison chose that);
+             results/voice_exemplars.json (`--espeak`: voice_exemplars_espeak.json)
+  spread     each dimension's spread moved halfway to the speaker's (SPREAD_SHARE) against in full,
+             exemplars where the default uses them; results/voice_spread.json
 Three sentences per language; similarity under both encoders, WER/CER through the packaged
-Whisper. Saves bench/results/voice_exemplars.json (`--espeak`: espeak-ng speaks English too).
-Run: .venv/bin/python bench/bench_voice_exemplars.py
+Whisper. `--espeak`: espeak-ng speaks English too (the default without Piper).
+Run: .venv/bin/python bench/bench_voice_paired.py --compare spread
 """
 from __future__ import annotations
 
@@ -28,8 +32,8 @@ import bench_voice  # noqa: E402  (puts the project root on sys.path)
 from engines import media  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
-from engines.voice.default import espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import apply_voice, fit_voice, transcribe_reference  # noqa: E402
+from engines.voice.default import EXEMPLAR_LANGUAGES, espeak, voice_variant  # noqa: E402
+from engines.voice.fitted import SPREAD_SHARE, apply_voice, fit_voice, transcribe_reference  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
 
 TEXTS = {
@@ -39,7 +43,19 @@ TEXTS = {
     "zh": "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。我们下午三点在图书馆门口见面，不要迟到。"
           "这家饭店的菜又便宜又好吃，周末总是有很多人。",
 }
-STEPS = {"exemplars": lambda language: language, "nearest_frames": lambda language: ""}
+
+def _as_default(language: str) -> str:
+    """The language apply_voice is told by the default engine: exemplars only where it keeps them."""
+    return language if language in EXEMPLAR_LANGUAGES else ""
+
+
+# Per comparison, its two steps: the spoken language -> apply_voice's keyword arguments.
+COMPARISONS = {
+    "exemplars": {"exemplars": lambda language: {"language": language},
+                  "nearest_frames": lambda language: {"language": ""}},
+    "spread": {"half_spread": lambda language: {"language": _as_default(language), "spread_share": SPREAD_SHARE},
+               "full_spread": lambda language: {"language": _as_default(language), "spread_share": 1.0}},
+}
 UNCONVERTED = "unconverted"  # the base voice as it is: the intelligibility the conversion must keep
 
 
@@ -48,8 +64,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="reference names to run (default: all of 8 s and more)")
     parser.add_argument("--repeats", type=int, default=1, help="base utterances spoken per text (Piper differs each time)")
     parser.add_argument("--espeak", action="store_true", help="espeak-ng for English too (the default without Piper)")
-    parser.add_argument("--output", default=str(bench_voice.RESULTS / "voice_exemplars.json"))
+    parser.add_argument("--compare", choices=sorted(COMPARISONS), default="exemplars")
+    parser.add_argument("--output", help="default: results/voice_<compare>[_espeak].json")
     args = parser.parse_args()
+    steps = COMPARISONS[args.compare]
+    output = Path(args.output or bench_voice.RESULTS / f"voice_{args.compare}{'_espeak' if args.espeak else ''}.json")
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     bench_voice.TEXTS = TEXTS  # the transcriber scores against these
     encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
@@ -73,8 +92,8 @@ def main() -> None:
                 voice = fits[base_voice]
                 base = (piper.speak(text, 1.0 / voice.rate) if base_voice == "piper"
                         else espeak(text, spoken, variant, round(165 / voice.rate)))
-                outputs = {step: apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language=step_language(spoken))
-                           for step, step_language in STEPS.items()}
+                outputs = {step: apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, **arguments(spoken))
+                           for step, arguments in steps.items()}
                 for step, samples in {**outputs, UNCONVERTED: base}.items():
                     row = {"reference": name, "reference_language": language, "language": spoken, "base": base_voice,
                            "step": step, "exemplars_apply": spoken == voice.exemplar_language}
@@ -85,15 +104,14 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
     summary = {}
     for same_language in (True, False):
-        for step in (*STEPS, UNCONVERTED):
+        for step in (*steps, UNCONVERTED):
             mine = [row for row in rows if row["step"] == step and row["exemplars_apply"] == same_language]
             figures = {key: round(float(np.mean([row[key] for row in mine if key in row])), 3)
                        for key in ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
                        if any(key in row for row in mine)}
             summary[f"{'reference_language' if same_language else 'other_language'}_{step}"] = figures
-    results = {"english_base": "espeak-ng" if args.espeak else "Piper", "texts": TEXTS, "summary": summary, "rows": rows,
-               "load_average_after": [round(value, 2) for value in os.getloadavg()]}
-    output = Path(args.output)
+    results = {"compare": args.compare, "english_base": "espeak-ng" if args.espeak else "Piper", "texts": TEXTS,
+               "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(summary, indent=2))
 
