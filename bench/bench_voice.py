@@ -12,12 +12,12 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   unconverted_piper  Piper en_US-joe-medium as it is (English text; the new default's English base),
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
-  previous           the default before Piper: espeak-ng + the fitted conversion,
-  nearest_frames     the default before exemplars: each frame pulled towards the nearest speaker
-                     frames in every language (what profiles cloned before them still get),
+  previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
+  full_spread        the default before the halfway spread: each dimension's spread matched to the
+                     speaker's in full (SPREAD_SHARE 1),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, espeak-ng + the fitted conversion for everything else;
-                     Mandarin speakers' Mandarin pulled towards exemplars.
+                     Mandarin speakers' Mandarin pulled towards exemplars; spreads moved halfway.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -144,17 +144,6 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
     return speaker, time.monotonic() - started, language
 
 
-class WithoutExemplars:
-    """The default engine as it was before exemplars: a fit that names no exemplar language never uses them."""
-
-    def __init__(self, synthesizer):
-        self._synthesizer = synthesizer
-
-    def synthesize(self, text: str, speaker: SpeakerFeatures, out: Path):
-        unlabelled = SpeakerFeatures.from_dict({**speaker.as_dict(), "conversion": {**speaker.conversion, "exemplar_language": ""}})
-        return self._synthesizer.synthesize(text, unlabelled, out)
-
-
 def other_engines() -> dict:
     """XTTS-v2 and CosyVoice, where this machine has their weights or server."""
     engines = {}
@@ -232,10 +221,9 @@ def main() -> None:
     transcriber = Intelligibility()
     default = create_synthesizer("default")
     previous = create_synthesizer("default", neural_english=False)
-    # Its own instance: engines keep loaded fits by file, and this one must load them without an exemplar language.
-    before_exemplars = WithoutExemplars(create_synthesizer("default"))
+    full_spread = create_synthesizer("default", spread_share=1.0)
     others = other_engines()
-    compared = {**others, "previous": previous, "nearest_frames": before_exemplars}
+    compared = {**others, "previous": previous, "full_spread": full_spread}
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
