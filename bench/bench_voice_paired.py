@@ -59,6 +59,18 @@ COMPARISONS = {
 UNCONVERTED = "unconverted"  # the base voice as it is: the intelligibility the conversion must keep
 
 
+def cloned_references(work: Path, encoders: dict, transcriber, only: list[str] | None):
+    """Per real reference of 8 s and more, as a clone sees it: (name, language, speaker, clean samples,
+    language heard, timed transcript, the clean reference's embedding under each encoder)."""
+    for name, path, language, *_ in bench_voice.REFERENCES:
+        if name.endswith("_short") or not path.is_file() or (only and name not in only):
+            continue
+        speaker = analyse_reference(path, work / f"{name}_clean.wav", encoders["resemblyzer"])
+        clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+        heard, segments = transcribe_reference(transcriber.model, clean)
+        yield name, language, speaker, clean, heard, segments, {label: encoder.embed(clean) for label, encoder in encoders.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", help="reference names to run (default: all of 8 s and more)")
@@ -76,17 +88,11 @@ def main() -> None:
     piper = None if args.espeak else PiperBase()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, path, language, *_ in bench_voice.REFERENCES:
-            if name.endswith("_short") or not path.is_file() or (args.only and name not in args.only):
-                continue
-            speaker = analyse_reference(path, Path(tmp) / f"{name}_clean.wav", encoders["resemblyzer"])
-            clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            heard, segments = transcribe_reference(transcriber.model, clean)
+        for name, language, speaker, clean, heard, segments, references in cloned_references(Path(tmp), encoders, transcriber, args.only):
             variant = voice_variant(speaker)
             fits = {"espeak": fit_voice(clean, segments, lambda words: espeak(words, heard, variant), exemplar_language=heard)}
             if piper is not None and heard == "en":
                 fits["piper"] = fit_voice(clean, segments, piper.speak, exemplar_language=heard)
-            references = {label: encoder.embed(clean) for label, encoder in encoders.items()}
             for spoken, text in [item for item in TEXTS.items() for _ in range(args.repeats)]:
                 base_voice = "piper" if spoken == "en" and "piper" in fits else "espeak"
                 voice = fits[base_voice]
