@@ -44,6 +44,7 @@ TEXTS = {
           "这家饭店的菜又便宜又好吃，周末总是有很多人。",
 }
 
+
 def _as_default(language: str) -> str:
     """The language apply_voice is told by the default engine: exemplars only where it keeps them."""
     return language if language in EXEMPLAR_LANGUAGES else ""
