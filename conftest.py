@@ -6,6 +6,13 @@ import pytest
 ENGINES_DIR = Path(__file__).parent / "engines"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with slow (training, rendering) tests run first: under `--dist loadfile` a long file
+    scheduled last keeps one worker busy while the other has nothing left to do."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each file is kept
+
+
 @pytest.fixture(autouse=True)
 def isolated_media(request, tmp_path_factory):
     """Each Django test gets its own empty media tree."""
