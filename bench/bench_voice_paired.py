@@ -45,7 +45,7 @@ TEXTS = {
 }
 
 
-def _as_default(language: str) -> str:
+def as_default(language: str) -> str:
     """The language apply_voice is told by the default engine: exemplars only where it keeps them."""
     return language if language in EXEMPLAR_LANGUAGES else ""
 
@@ -54,8 +54,8 @@ def _as_default(language: str) -> str:
 COMPARISONS = {
     "exemplars": {"exemplars": lambda language: {"language": language},
                   "nearest_frames": lambda language: {"language": ""}},
-    "spread": {"half_spread": lambda language: {"language": _as_default(language), "spread_share": SPREAD_SHARE},
-               "full_spread": lambda language: {"language": _as_default(language), "spread_share": 1.0}},
+    "spread": {"half_spread": lambda language: {"language": as_default(language), "spread_share": SPREAD_SHARE},
+               "full_spread": lambda language: {"language": as_default(language), "spread_share": 1.0}},
 }
 UNCONVERTED = "unconverted"  # the base voice as it is: the intelligibility the conversion must keep
 

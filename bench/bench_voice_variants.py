@@ -26,10 +26,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
-from bench_voice_paired import TEXTS, cloned_references  # noqa: E402
+from bench_voice_paired import TEXTS, as_default, cloned_references  # noqa: E402
 from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
-from engines.voice.default import EXEMPLAR_LANGUAGES, FEMALE_F0, espeak  # noqa: E402
-from engines.voice.fitted import EXEMPLAR_CONTEXT, SPREAD_SHARE, FittedVoice, apply_voice, fit_voice  # noqa: E402
+from engines.voice.default import FEMALE_F0, espeak  # noqa: E402
+from engines.voice.fitted import EXEMPLAR_CONTEXT, FittedVoice, apply_voice, fit_voice, mapped_envelopes  # noqa: E402
 
 # Candidates by register, the default's first.
 VARIANTS = {"male": ("m3", "m1", "m2", "m4", "m5", "m6", "m7", "max"), "female": ("f3", "f1", "f2", "f4", "f5")}
@@ -39,7 +39,7 @@ def residual(fit: FittedVoice) -> float:
     """Mean distance between the mapped base frames of the aligned pairs and the speaker frames paired with them."""
     dimensions = fit.speaker_mean.shape[0]
     base = fit.exemplar_base[:, EXEMPLAR_CONTEXT * dimensions:(EXEMPLAR_CONTEXT + 1) * dimensions].astype(np.float32)
-    mapped = (base - fit.base_mean) * (fit.speaker_std / fit.base_std) ** SPREAD_SHARE + fit.speaker_mean
+    mapped = mapped_envelopes(base, fit)
     return round(float(np.linalg.norm(mapped - fit.exemplar_speaker, axis=1).mean()), 3)
 
 
@@ -61,8 +61,7 @@ def main() -> None:
                 fit = fit_voice(clean, segments, lambda words: espeak(words, heard, variant), exemplar_language=heard)
                 for spoken in spoken_by_espeak:
                     base = espeak(TEXTS[spoken], spoken, variant, round(165 / fit.rate))
-                    converted = apply_voice(base, fit, speaker.f0_mean, speaker.f0_std_semitones,
-                                            language=spoken if spoken in EXEMPLAR_LANGUAGES and spoken == heard else "")
+                    converted = apply_voice(base, fit, speaker.f0_mean, speaker.f0_std_semitones, language=as_default(spoken))
                     error = "char_error_rate" if spoken == "zh" else "word_error_rate"
                     row = {"reference": name, "language": spoken, "variant": variant, "default": variant in ("m3", "f3"),
                            "fit_residual": residual(fit), "warp": round(float(fit.warp), 2)}

@@ -98,9 +98,9 @@ def test_spread_moves_part_way_to_the_speakers(fitted, speaker):
         converted = apply_voice(base, narrow, speaker.f0_mean, speaker.f0_std_semitones, nearest_share=0.0, spread_share=share)
         return float(np.mean(np.log(coded_frames(converted, float(narrow.warp))[1][:, 1:].std(0))))
 
-    unchanged, default, full = log_spread(0.0), log_spread(SPREAD_SHARE), log_spread(1.0)
-    assert full < default < unchanged
-    assert 0.4 < (default - unchanged) / (full - unchanged) < 0.75, (unchanged, default, full)
+    unchanged, halfway, full = log_spread(0.0), log_spread(SPREAD_SHARE), log_spread(1.0)
+    assert full < halfway < unchanged
+    assert 0.4 < (halfway - unchanged) / (full - unchanged) < 0.75, (unchanged, halfway, full)
 
 
 def test_without_a_transcript_the_fit_matches_statistics(speaker):

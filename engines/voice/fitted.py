@@ -323,6 +323,13 @@ def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray
     return target
 
 
+def mapped_envelopes(features: np.ndarray, voice: FittedVoice, spread_share: float = SPREAD_SHARE) -> np.ndarray:
+    """The affine map of coded base-voice envelopes (without c0) to the speaker's: means matched, spreads
+    moved `spread_share` of the way (a statistics-only fit standardises by the frames' own statistics)."""
+    base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
+    return (features - base_mean) * (voice.speaker_std / (base_std + 1e-6)) ** spread_share + voice.speaker_mean
+
+
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
                 pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "",
                 spread_share: float = SPREAD_SHARE) -> np.ndarray:
@@ -332,9 +339,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
     voiced = f0 > 0
     features = coded[:, 1:]
-    base_mean, base_std = (voice.base_mean, voice.base_std) if voice.base_std.any() else (features.mean(0), features.std(0))
-    spread = (voice.speaker_std / (base_std + 1e-6)) ** spread_share
-    mapped = (features - base_mean) * spread + voice.speaker_mean
+    mapped = mapped_envelopes(features, voice, spread_share)
     converted = coded.copy()
     converted[:, 1:] = mapped + nearest_share * (_speaker_frames(features, mapped, voiced, voice, language) - mapped)
     converted[:, 1:] = _smooth(converted[:, 1:])
