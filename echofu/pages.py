@@ -48,6 +48,7 @@ UI_STRINGS = {
     "stop_recording": _("Stop recording"),
     "no_quality_figures": _("no quality figures"),
     "sync": _("lip sync"),
+    "mouth_detail": _("mouth detail"),
     "offset": _("offset"),
     "frames": _("frames"),
     "download": _("Download"),

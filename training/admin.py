@@ -6,7 +6,7 @@ from training.models import TalkingHeadModel
 
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "beats_loop",
+    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "beats_loop",
                     "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
     search_fields = ("name", "person")
@@ -39,6 +39,10 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
     @admin.display(description="lip-opening r")
     def lip_r(self, obj):
         return self._versus_loop(obj, "lip_opening_r", "{:.2f}")
+
+    @admin.display(description="mouth detail")
+    def sharpness(self, obj):
+        return self._versus_loop(obj, "mouth_sharpness", "{:.2f}")
 
     @admin.display(boolean=True, description="beats loop")
     def beats_loop(self, obj):

@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import av
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -98,6 +99,9 @@ def test_full_frame_comparison_tells_real_lips_from_a_loop(talking_video):
     assert same.mouth_ssim > 0.99 and same.mouth_psnr > 40 and same.lmd < 0.5 and same.lip_opening_r > 0.99
     other = comparison.compare(earlier)
     assert other.mouth_ssim < same.mouth_ssim and other.lmd > 2 * same.lmd + 1 and other.lip_opening_r < 0.5
+    assert same.mouth_sharpness == pytest.approx(1.0)
+    blurred = comparison.compare([cv2.GaussianBlur(frame, (0, 0), 1.5) for frame in real])
+    assert blurred.mouth_sharpness < 0.7 and blurred.lip_opening_r > 0.8, "a soft mouth keeps its timing but loses detail"
     with pytest.raises(ValueError):
         comparison.compare(earlier[:50])
 
@@ -216,8 +220,9 @@ def test_training_finds_and_stores_the_audio_delay(trained):
 def test_self_evaluation_on_full_frames_beats_the_loop(trained):
     metrics = trained[0].metrics
     assert metrics["holdout_frames"] >= 40
-    for figure in ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r"):
+    for figure in ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r", "mouth_sharpness"):
         assert figure in metrics and f"loop_{figure}" in metrics
+    assert 0.8 < metrics["loop_mouth_sharpness"] < 1.25, "the loop shows real mouths: about as crisp as the real frames"
     assert metrics["beats_loop"] and "better than the looped" in metrics["verdict"], metrics
     assert metrics["lmd"] < metrics["loop_lmd"] and metrics["lip_opening_r"] > metrics["loop_lip_opening_r"] + 0.05, metrics
     assert json.loads((trained[0].model_dir / "metrics.json").read_text()) == metrics

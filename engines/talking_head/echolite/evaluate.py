@@ -3,9 +3,10 @@
 Both videos get their own dlib 68-point landmarks on the full frames (never the model's tracks or
 crops); each frame is aligned to one canonical face by the points that do not move with the mouth
 (eye corners, nose), and the mouths are compared there: SSIM and PSNR of the mouth region, the
-landmark distance of the mouth points (LMD, in 1/1000 of the face width), and the correlation of
-the inner-lip opening over time. The same figures for the plain loop of training frames show what
-the model adds.
+landmark distance of the mouth points (LMD, in 1/1000 of the face width), the correlation of the
+inner-lip opening over time, and the fine detail (teeth, lip edges) the mouths keep against the
+real ones (sharpness: 1 is as crisp as the real video, a blurred mouth less). The same figures for
+the plain loop of training frames show what the model adds.
 """
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(index.mean())
 
 
+def detail(grey: np.ndarray) -> float:
+    """Mean absolute Laplacian: the fine structure (teeth, lip edges) that a blurred mouth lacks."""
+    return float(np.abs(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F)).mean())
+
+
 def landmarks(frames: Iterable[np.ndarray], analyzer: FaceAnalyzer) -> list[np.ndarray | None]:
     tracker = FaceTracker(analyzer)
     return [tracker.update(frame) for frame in frames]
@@ -69,13 +75,14 @@ class LipFigures:
     lmd: float
     lip_opening_r: float
     lip_opening_lag: int  # best lag of the opening correlation; 0 when the lips are on time
+    mouth_sharpness: float  # fine detail of the mouths against the real ones' (1: as crisp)
     frames: int
     opening: np.ndarray  # inner-lip opening per frame of the compared video, NaN where no face was found
 
     def as_dict(self, prefix: str = "") -> dict:
         return {f"{prefix}mouth_ssim": round(self.mouth_ssim, 4), f"{prefix}mouth_psnr": round(self.mouth_psnr, 2),
                 f"{prefix}lmd": round(self.lmd, 2), f"{prefix}lip_opening_r": round(self.lip_opening_r, 3),
-                f"{prefix}lip_opening_lag_frames": self.lip_opening_lag}
+                f"{prefix}lip_opening_lag_frames": self.lip_opening_lag, f"{prefix}mouth_sharpness": round(self.mouth_sharpness, 3)}
 
 
 class MouthComparison:
@@ -111,13 +118,15 @@ class MouthComparison:
         if len(frames) != len(self.real):
             raise ValueError(f"{len(frames)} frames to compare with {len(self.real)} real ones")
         points = landmarks(frames, self.analyzer)
-        ssims, psnrs, distances = [], [], []
+        ssims, psnrs, distances, details = [], [], [], []
         opening = np.full(len(frames), np.nan)
         for index, (frame, found, real) in enumerate(zip(frames, points, self.real_mouths)):
             if found is None or real is None:
                 continue
             image, mouth = self._mouth(frame, found)
-            ssims.append(ssim(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.cvtColor(real[0], cv2.COLOR_RGB2GRAY)))
+            grey, real_grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.cvtColor(real[0], cv2.COLOR_RGB2GRAY)
+            ssims.append(ssim(grey, real_grey))
+            details.append((detail(grey), detail(real_grey)))
             psnrs.append(psnr(image, real[0]))
             distances.append(float(np.linalg.norm(mouth - real[1], axis=1).mean()) / FACE_WIDTH * 1000)
             opening[index] = mouth_opening(found)
@@ -127,8 +136,10 @@ class MouthComparison:
             raise ValueError("no face found in the frames to compare")
         both = ~np.isnan(opening) & ~np.isnan(self.real_opening)
         _, lag = best_lag(self.real_opening[both], opening[both], MAX_LAG)
+        ours, theirs = np.sum(details, axis=0)
         return LipFigures(float(np.mean(ssims)), float(np.mean(psnrs)), float(np.mean(distances)),
-                          lagged_correlation(self.real_opening[both], opening[both], 0), lag, int(both.sum()), opening)
+                          lagged_correlation(self.real_opening[both], opening[both], 0), lag, float(ours / max(theirs, 1e-6)),
+                          int(both.sum()), opening)
 
 
 def speech_correlation(frames_opening: np.ndarray, energy: np.ndarray) -> tuple[float, int]:
