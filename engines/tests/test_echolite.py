@@ -18,6 +18,7 @@ from engines.face_tracking import FaceAnalyzer, FaceTracker, face_stats, fill_an
 from engines.progress import Cancelled
 from engines.talking_head import TrainParams, create_engine
 from engines.talking_head.echolite import evaluate, features, mouth_shape, train
+from engines.talking_head.echolite.exemplars import warp
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
 from engines.talking_head.echolite.sync import MAX_DELAY_FRAMES, estimate_audio_delay
 from engines.testing.face_video import (
@@ -104,6 +105,20 @@ def test_full_frame_comparison_tells_real_lips_from_a_loop(talking_video):
     assert blurred.mouth_sharpness < 0.7 and blurred.lip_opening_r > 0.8, "a soft mouth keeps its timing but loses detail"
     with pytest.raises(ValueError):
         comparison.compare(earlier[:50])
+
+
+def test_a_real_mouth_is_warped_onto_the_shape_to_draw():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    source = np.floor(rng.random((20, 2)) * 40 + 28).astype(np.float32)
+    target = source + np.float32([2, -1])
+    dot = np.zeros_like(image)
+    dot[int(source[5, 1]), int(source[5, 0])] = 255
+    unchanged, moved, shifted = warp(np.stack([image, dot, image]), np.stack([source] * 3), np.stack([source, target, target]))
+    assert np.array_equal(unchanged, image), "the mouth's own shape leaves it as it is"
+    y, x = np.unravel_index(moved[..., 0].argmax(), moved.shape[:2])
+    assert abs(x - target[5, 0]) <= 1 and abs(y - target[5, 1]) <= 1, "a point of the mouth lands on the shape's point"
+    assert np.abs(shifted[:4, :4].astype(int) - image[:4, :4]).max() <= 2, "the crop's border stays where it is"
 
 
 def test_whisper_states_cover_long_audio_without_gaps():
