@@ -24,17 +24,18 @@ BORDER_ANCHORS = 7
 
 
 def _warp_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(points on the crop's border that stay, the coarse grid the warp's field is solved on) for a crop size."""
+    """(points on the crop's border that stay, the coordinates of the coarse grid the warp's field is solved on)."""
     edge = np.linspace(0, size - 1, BORDER_ANCHORS, dtype=np.float32)
     border = np.array([(x, y) for x in edge for y in edge if x in (edge[0], edge[-1]) or y in (edge[0], edge[-1])], np.float32)
     coarse = np.arange(0, size + WARP_GRID_STEP, WARP_GRID_STEP, dtype=np.float32)
-    return border, np.stack(np.meshgrid(coarse, coarse), -1).reshape(-1, 2)
+    return border, coarse
 
 
 def warp(images: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """(B, S, S, C) square crops, each deformed so that what lies at its `sources` points comes to its `targets` points."""
     count, size = len(images), images.shape[1]
-    border, grid = _warp_grid(size)
+    border, coarse = _warp_grid(size)
+    grid = np.stack(np.meshgrid(coarse, coarse), -1).reshape(-1, 2)
     targets = np.asarray(targets, np.float32)
     anchors = np.concatenate([targets, np.broadcast_to(border, (count, *border.shape))], 1)
     shifts = np.concatenate([np.asarray(sources, np.float32) - targets, np.zeros((count, *border.shape), np.float32)], 1)
@@ -46,7 +47,7 @@ def warp(images: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> np.nda
         return np.exp(-(dx * dx + dy * dy) / reach)
 
     weights = np.linalg.solve(basis(anchors) + 1e-3 * np.eye(anchors.shape[1], dtype=np.float32), shifts)
-    side = int(round(np.sqrt(len(grid))))
+    side = len(coarse)
     fields = (basis(grid) @ weights).reshape(count, side, side, 2).astype(np.float32)
     span = (side - 1) * WARP_GRID_STEP
     pixels = np.arange(size, dtype=np.float32)
