@@ -13,11 +13,11 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  full_spread        the default before the halfway spread: each dimension's spread matched to the
-                     speaker's in full (SPREAD_SHARE 1),
+  last_release       the default before the output's spread was restored (VARIANCE_SHARE 0),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, espeak-ng + the fitted conversion for everything else;
-                     Mandarin speakers' Mandarin pulled towards exemplars; spreads moved halfway.
+                     Mandarin speakers' Mandarin pulled towards exemplars; spreads moved halfway;
+                     the output's spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -228,9 +228,9 @@ def main() -> None:
     transcriber = Intelligibility()
     default = create_synthesizer("default")
     previous = create_synthesizer("default", neural_english=False)
-    full_spread = create_synthesizer("default", spread_share=1.0)
+    last_release = create_synthesizer("default", variance_share=0.0)
     others = other_engines()
-    compared = {**others, "previous": previous, "full_spread": full_spread}
+    compared = {**others, "previous": previous, "last_release": last_release}
     rows, clones, skipped = [], [], []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:

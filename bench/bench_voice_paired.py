@@ -10,6 +10,9 @@ fitted with exemplars in its own language. Comparisons (`--compare`):
              results/voice_exemplars.json (`--espeak`: voice_exemplars_espeak.json)
   spread     each dimension's spread moved halfway to the speaker's (SPREAD_SHARE) against in full,
              exemplars where the default uses them; results/voice_spread.json
+  variance   the output's spread over the utterance moved halfway back to the speaker's
+             (VARIANCE_SHARE) against not, in full as a third step; the rest as the default;
+             results/voice_variance.json
 Three sentences per language; similarity under both encoders, WER/CER through the packaged
 Whisper. `--espeak`: espeak-ng speaks English too (the default without Piper).
 Run: .venv/bin/python bench/bench_voice_paired.py --compare spread
@@ -33,7 +36,7 @@ from engines import media  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.default import EXEMPLAR_LANGUAGES, espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import SPREAD_SHARE, apply_voice, fit_voice, transcribe_reference  # noqa: E402
+from engines.voice.fitted import SPREAD_SHARE, VARIANCE_SHARE, apply_voice, fit_voice, transcribe_reference  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
 
 TEXTS = {
@@ -50,12 +53,15 @@ def as_default(language: str) -> str:
     return language if language in EXEMPLAR_LANGUAGES else ""
 
 
-# Per comparison, its two steps: the spoken language -> apply_voice's keyword arguments.
+# Per comparison, its steps: the spoken language -> apply_voice's keyword arguments.
 COMPARISONS = {
     "exemplars": {"exemplars": lambda language: {"language": language},
                   "nearest_frames": lambda language: {"language": ""}},
     "spread": {"half_spread": lambda language: {"language": as_default(language), "spread_share": SPREAD_SHARE},
                "full_spread": lambda language: {"language": as_default(language), "spread_share": 1.0}},
+    "variance": {"variance_restored": lambda language: {"language": as_default(language), "variance_share": VARIANCE_SHARE},
+                 "variance_not_restored": lambda language: {"language": as_default(language), "variance_share": 0.0},
+                 "variance_in_full": lambda language: {"language": as_default(language), "variance_share": 1.0}},
 }
 UNCONVERTED = "unconverted"  # the base voice as it is: the intelligibility the conversion must keep
 

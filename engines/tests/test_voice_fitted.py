@@ -13,8 +13,8 @@ from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
-from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs,
-                                  apply_voice, coded_frames, fit_voice)
+from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES, SPREAD_SHARE,
+                                  FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -95,12 +95,38 @@ def test_spread_moves_part_way_to_the_speakers(fitted, speaker):
     base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
 
     def log_spread(share: float) -> float:
-        converted = apply_voice(base, narrow, speaker.f0_mean, speaker.f0_std_semitones, nearest_share=0.0, spread_share=share)
+        converted = apply_voice(base, narrow, speaker.f0_mean, speaker.f0_std_semitones, nearest_share=0.0, spread_share=share,
+                                variance_share=0.0)
         return float(np.mean(np.log(coded_frames(converted, float(narrow.warp))[1][:, 1:].std(0))))
 
     unchanged, halfway, full = log_spread(0.0), log_spread(SPREAD_SHARE), log_spread(1.0)
     assert full < halfway < unchanged
     assert 0.4 < (halfway - unchanged) / (full - unchanged) < 0.75, (unchanged, halfway, full)
+
+
+def test_restore_variance_moves_each_spread_part_way_and_keeps_the_mean():
+    frames = np.random.default_rng(0).normal(3.0, [0.5, 2.0, 1.0], size=(400, 3))
+    speaker_std = np.array([0.9, 1.5, 100.0])
+    restored = restore_variance(frames, speaker_std, 0.5)
+    np.testing.assert_allclose(restored.mean(0), frames.mean(0), atol=1e-9)
+    expected_gain = np.minimum(speaker_std / frames.std(0), MAX_VARIANCE_GAIN) ** 0.5  # the third one's capped
+    np.testing.assert_allclose(restored.std(0) / frames.std(0), expected_gain, rtol=1e-4)
+    np.testing.assert_allclose(restore_variance(frames, speaker_std, 1.0).std(0)[:2], speaker_std[:2], rtol=1e-4)
+    short = frames[: MIN_VARIANCE_FRAMES - 1]
+    assert restore_variance(short, speaker_std, 0.5) is short, "too short a piece to judge its own spread"
+
+
+def test_converted_speech_varies_closer_to_how_the_speaker_varies(fitted, speaker):
+    """The pull towards the speaker's frames averages them, so the output varies less than the speaker;
+    restoring the spread brings it closer, read back from the synthesised audio."""
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+
+    def log_spread_gap(share: float) -> float:
+        converted = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, variance_share=share)
+        spread = coded_frames(converted, float(fitted.warp))[1][:, 1:].std(0)
+        return float(np.mean(np.abs(np.log(spread[:20] / fitted.speaker_std[:20]))))
+
+    assert log_spread_gap(1.0) < log_spread_gap(0.5) < log_spread_gap(0.0)
 
 
 def test_without_a_transcript_the_fit_matches_statistics(speaker):

@@ -25,7 +25,7 @@ from engines.progress import Progress, no_progress, scaled
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import READABLE_VERSIONS, SPREAD_SHARE, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import READABLE_VERSIONS, VARIANCE_SHARE, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -70,9 +70,9 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, spread_share: float = SPREAD_SHARE):
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, variance_share: float = VARIANCE_SHARE):
         self.words_per_minute = words_per_minute
-        self.spread_share = spread_share
+        self.variance_share = variance_share
         self.neural_english = neural_english and piper_installed()
         self._piper: PiperBase | None = None
         self._fitted: dict[tuple[str, str], FittedVoice] = {}  # by (file, base): profiles are immutable versions
@@ -133,7 +133,7 @@ class DefaultSynthesizer:
 
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
             return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
-                               language=chunk.language, spread_share=self.spread_share)
+                               language=chunk.language, variance_share=self.variance_share)
 
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
