@@ -93,7 +93,9 @@ def smollm2(llm_cache) -> LocalModel:
 @needs_smollm2
 def test_packaged_gguf_is_checked_once_and_streams(smollm2, llm_cache):
     model, cache = smollm2, llm_cache
-    pieces = list(model.stream([{"role": "user", "content": "What is the capital of France?"}], max_tokens=24))
+    # A 135M model's greedy answer to a loosely put question flips with the CPU's kernels (built with
+    # AVX-512, "What is the capital of France?" came out as French prose); a direct one does not.
+    pieces = list(model.stream([{"role": "user", "content": "Name the capital of France."}], max_tokens=24))
     assert len(pieces) > 1 and "Paris" in "".join(pieces)
     # llama.cpp reuses what it read for the prompt before (the same persona): the same tokens come
     # out as when it reads the whole prompt afresh.
