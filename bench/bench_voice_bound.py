@@ -33,7 +33,7 @@ import bench_voice  # noqa: E402  (puts the project root on sys.path)
 from engines import media  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, world_analysis  # noqa: E402
-from engines.voice.fitted import CODED_DIMENSIONS  # noqa: E402
+from engines.voice.fitted import CODED_DIMENSIONS, nearest_mean  # noqa: E402
 
 NEIGHBOURS = (1, 4, 16)
 FRAMES_PER_100_MS = round(100 / FRAME_PERIOD_MS)
@@ -51,13 +51,6 @@ def linear_f0(f0: np.ndarray) -> np.ndarray:
         points = np.unique(np.r_[np.arange(start, end, FRAMES_PER_100_MS), end - 1])
         drawn[start:end] = np.exp(np.interp(np.arange(start, end), points, np.log(f0[points])))
     return drawn
-
-
-def nearest_mean(frames: np.ndarray, bank: np.ndarray, k: int) -> np.ndarray:
-    scale = bank.std(0) + 1e-6
-    queries, keys = frames / scale, bank / scale
-    distances = (queries**2).sum(1)[:, None] - 2 * queries @ keys.T + (keys**2).sum(1)[None, :]
-    return bank[np.argpartition(distances, k - 1, axis=1)[:, :k]].mean(1)
 
 
 def variants(first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
@@ -88,7 +81,7 @@ def variants(first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
         "spread_1.4": from_coded(mean + 1.4 * (coded[:, 1:] - mean)),
     }
     for k in NEIGHBOURS:
-        outputs[f"nearest_{k}"] = from_coded(nearest_mean(coded[:, 1:], bank, k))
+        outputs[f"nearest_{k}"] = from_coded(nearest_mean(coded[:, 1:], bank, bank, bank.std(0) + 1e-6, k))
     return outputs
 
 

@@ -303,11 +303,12 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
     )
 
 
-def _nearest_mean(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """For every query, the mean of the `values` of its NEIGHBOURS nearest `keys` (distance on `scale`)."""
+def nearest_mean(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, scale: np.ndarray,
+                 neighbours: int = NEIGHBOURS) -> np.ndarray:
+    """For every query, the mean of the `values` of its `neighbours` nearest `keys` (distance on `scale`)."""
     if len(keys) == 0:
         return queries
-    k = min(NEIGHBOURS, len(keys))
+    k = min(neighbours, len(keys))
     q, b = queries / scale, keys / scale
     distances = (q**2).sum(1)[:, None] - 2 * q @ b.T + (b**2).sum(1)[None, :]
     nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
@@ -331,12 +332,12 @@ def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray
         scale = keys.std(0) + 1e-6
         for mask, paired in ((voiced, voice.exemplar_voiced), (~voiced, ~voice.exemplar_voiced)):
             if mask.any() and paired.sum() >= NEIGHBOURS:
-                target[mask] = _nearest_mean(queries[mask], keys[paired], voice.exemplar_speaker[paired], scale)
+                target[mask] = nearest_mean(queries[mask], keys[paired], voice.exemplar_speaker[paired], scale)
         return target
     scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
     for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
         if mask.any():
-            target[mask] = _nearest_mean(mapped[mask], bank, bank, scale)
+            target[mask] = nearest_mean(mapped[mask], bank, bank, scale)
     return target
 
 
