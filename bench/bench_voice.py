@@ -70,6 +70,8 @@ REFERENCES = [
      "public domain (US government work)"),
     ("zh_cosyvoice_14s", BENCH_DATA / "zh_cosyvoice_cross_lingual_14s.flac", "zh",
      "FunAudioLLM/CosyVoice @ace7c47, asset/cross_lingual_prompt.wav", "Apache-2.0"),
+    ("zh_musetalk_sun_22s", BENCH_DATA / "zh_musetalk_sun_22s.flac", "zh",
+     "MuseTalk repository @d861498, data/audio/sun.wav (a demo voice-over; the speaker is not named)", "MIT"),
     ("zh_cosyvoice_3s_short", BENCH_DATA / "zh_cosyvoice_zero_shot_3s.flac", "zh",
      "FunAudioLLM/CosyVoice @ace7c47, asset/zero_shot_prompt.wav", "Apache-2.0"),
     ("zh_aishell1_4s_short", BENCH_DATA / "zh_aishell1_S0764_4s.flac", "zh",
