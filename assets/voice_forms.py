@@ -9,6 +9,7 @@ from assets.catalog import find_catalog_audio
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
 from engines import media
+from engines.text import NothingToSpeak, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
@@ -31,6 +32,18 @@ def reference_audio(value: str, user=None) -> str:
     if duration > MAX_SECONDS + 60:
         raise serializers.ValidationError(f"参考音频太长: {duration / 60:.1f} 分钟, 最多 {MAX_SECONDS / 60:.0f} 分钟")
     return relative
+
+
+def check_speech_text(text: str, field: str) -> None:
+    """Text sent to a speech engine: within the length limit, and with words to say (the engine's
+    own rule), so a request it could only fail on is refused before a job is queued."""
+    limit = settings.ECHOFU["TTS_MAX_CHARS"]
+    if len(text) > limit:
+        raise serializers.ValidationError({field: f"文本过长: {len(text)} 个字符, 上限 {limit}"})
+    try:
+        speakable_chunks(text)
+    except NothingToSpeak:
+        raise serializers.ValidationError({field: "文本中没有可朗读的文字 (只有标点或符号)"})
 
 
 def speaker_id_for(relative_path: str) -> str:
@@ -84,9 +97,7 @@ class AudioCloneRequest(serializers.Serializer):
         text = data["generate_text"]
         if not text:
             raise serializers.ValidationError({"generate_text": "请输入要生成的文本内容"})
-        limit = settings.ECHOFU["TTS_MAX_CHARS"]
-        if len(text) > limit:
-            raise serializers.ValidationError({"generate_text": f"文本过长: {len(text)} 个字符, 上限 {limit}"})
+        check_speech_text(text, "generate_text")
         self._check_engine(data)
         data["mode"] = "generate"
         data["reference_path"] = ""

@@ -29,3 +29,19 @@ def scaled(progress: Progress, start: float, end: float) -> Progress:
         progress(stage, start + (end - start) * fraction, message)
 
     return report
+
+
+def staged(progress: Progress, shares: dict[str, float]) -> Progress:
+    """A callback for a call made of consecutive stages, each reporting its own 0..1: stage by stage
+    (in the order of `shares`) they fill 0..1 in proportion to their shares, so the fraction passed on
+    never moves back when the next stage starts at 0 (nor does an ETA computed from it jump)."""
+    total = sum(shares.values())
+    ranges, start = {}, 0.0
+    for stage, share in shares.items():
+        ranges[stage] = scaled(progress, start, start + share / total)
+        start += share / total
+
+    def report(stage: str, fraction: float, message: str = "") -> None:
+        ranges[stage](stage, fraction, message)
+
+    return report

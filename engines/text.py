@@ -45,6 +45,10 @@ def sentences(text: str) -> list[str]:
     return pieces
 
 
+class NothingToSpeak(ValueError):
+    """The text holds no words a voice could say: only punctuation, symbols or space."""
+
+
 def chunks(text: str) -> list[Chunk]:
     """Sentence chunks split further where the language changes (mixed Chinese/English text)."""
     result = []
@@ -53,3 +57,12 @@ def chunks(text: str) -> list[Chunk]:
         for position, run in enumerate(runs):
             result.append(Chunk(run, language_of(run), sentence_end=position == len(runs) - 1))
     return result
+
+
+def speakable_chunks(text: str) -> list[Chunk]:
+    """The chunks of `text`, refusing text with none; forms call it too, so a request that
+    could never be spoken is refused before any job starts."""
+    pieces = chunks(text)
+    if not pieces:
+        raise NothingToSpeak("the text has nothing to speak")
+    return pieces

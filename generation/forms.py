@@ -1,12 +1,11 @@
 """Validation of the /video_generation form."""
-from django.conf import settings
 from rest_framework import serializers
 
 from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
 from echofu import ownership
-from assets.voice_forms import MAX_PITCH_SEMITONES
+from assets.voice_forms import MAX_PITCH_SEMITONES, check_speech_text
 from engines.talking_head import MODEL_TYPES
 from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
@@ -62,9 +61,7 @@ class GenerationRequest(ModelChoice):
 
     @staticmethod
     def _check_speech_request(data, request):
-        limit = settings.ECHOFU["TTS_MAX_CHARS"]
-        if len(data["target_text"]) > limit:
-            raise serializers.ValidationError({"target_text": f"文本过长: {len(data['target_text'])} 个字符, 上限 {limit}"})
+        check_speech_text(data["target_text"], "target_text")
         if not data["speaker_id"]:
             return
         profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]), request)

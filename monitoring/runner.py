@@ -117,11 +117,17 @@ def restore_queue(queue: str) -> int:
     return len(waiting)
 
 
+def ended(status: str, **fields) -> dict:
+    """The update that ends a job, however it ends: an ETA left from its last progress report (or
+    the training estimate) would read as time still to wait, so every finished job has 0 left."""
+    return {"status": status, "finished_at": timezone.now(), "eta_seconds": 0, **fields}
+
+
 def request_cancel(job: Job) -> Job:
     """Queued jobs are cancelled at once; running ones stop at their next progress report."""
     with transaction.atomic():
         updated = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-            status=Job.Status.CANCELLED, stage="cancelled", cancel_requested=True, finished_at=timezone.now()
+            **ended(Job.Status.CANCELLED, stage="cancelled", cancel_requested=True)
         )
         if not updated:
             Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
@@ -218,10 +224,6 @@ def describe_failure(exc: BaseException) -> str:
     return text
 
 
-def _finish(job_id: str, status: str, **fields) -> None:
-    Job.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
-
-
 def _inline() -> bool:
     """Jobs run inside the caller's process (Q_CLUSTER['sync']): keep its DB connection."""
     return bool(settings.Q_CLUSTER.get("sync"))
@@ -247,7 +249,7 @@ def execute(job_id: str) -> str:
     try:
         if handler is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "eta_seconds": 0, "result": handler(job, context) or {}}
+        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "result": handler(job, context) or {}}
     except Cancelled:
         reporter.log("cancelled")
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
@@ -262,7 +264,7 @@ def execute(job_id: str) -> str:
         # Cleaned up before the end is recorded: whoever sees the job ended sees no leftovers.
         shutil.rmtree(workdir, ignore_errors=True)
     status, fields = ending
-    _finish(job.pk, status, **fields)
+    Job.objects.filter(pk=job.pk).update(**ended(status, **fields))
     return status
 
 
@@ -291,12 +293,11 @@ def recover_stale_jobs() -> list[str]:
             continue
         heartbeat_lost = job.heartbeat_at is None or job.heartbeat_at < stale_before
         if heartbeat_lost or not _worker_alive(job):
-            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(
-                status=Job.Status.FAILED,
+            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(**ended(
+                Job.Status.FAILED,
                 stage="failed",
-                finished_at=timezone.now(),
                 error="the worker running this job stopped (killed or crashed); its partial output was discarded",
-            )
+            ))
             if updated:
                 shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
                 recovered.append(job.pk)

@@ -40,8 +40,8 @@ def verify_file(path: Path, request_or_user=None) -> dict:
     record = provenance.read_record(path)
     try:
         marker = provenance.detect_marker_in_file(path, settings.ECHOFU["MARK_KEY"])
-    except media.MediaError as exc:
-        raise provenance.ProvenanceError(f"not readable as audio or video: {exc}") from exc
+    except media.MediaError as exc:  # its message already says what is wrong with the file
+        raise provenance.ProvenanceError(str(exc)) from exc
     row = _row_for(path, record)
     made_here = bool(row is not None or marker.found or record is not None)
     result = {

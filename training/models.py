@@ -18,7 +18,7 @@ class TalkingHeadModel(models.Model):
         SCAN = "scan", "found by scan_media"
 
     model_type = models.CharField(max_length=16, choices=ModelType.choices, db_index=True)
-    name = models.CharField(max_length=128, help_text="directory name under media/models/<type>/")
+    name = models.CharField(max_length=128, help_text="directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)")
     person = models.CharField(max_length=128, blank=True, default="", help_text="whose face: the source video's name")
     version = models.PositiveIntegerField(default=1)
     source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.SET_NULL, related_name="models")

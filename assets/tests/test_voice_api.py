@@ -103,6 +103,8 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     ({"generate_text": "", "audio_id": "anna"}, "请输入要生成的文本内容"),
     ({"generate_text": "   ", "audio_id": "anna"}, "请输入要生成的文本内容"),
     ({"generate_text": "x" * 31, "audio_id": "anna"}, "文本过长"),
+    ({"generate_text": "?!。，", "audio_id": "anna"}, "generate_text: 文本中没有可朗读的文字"),
+    ({"generate_text": "?!。，", "ref_audio_path": "REFERENCE"}, "generate_text: 文本中没有可朗读的文字"),
     ({"generate_text": "hi", "audio_id": "nobody"}, "未知的说话人"),
     ({"generate_text": "hi"}, "audio_id"),
     ({"generate_text": "hi", "audio_id": "anna", "pitch": "high"}, "pitch"),

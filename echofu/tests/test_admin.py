@@ -44,3 +44,14 @@ def test_list_and_change_pages_render(staff_client, media_root):
             # The stored file is shown as its servable path; a job by its id.
             shown = b"train_20250101_000000" if model is Job else b"media/voices/ref_voices/a.wav"
             assert shown in page.content, meta.model_name
+
+
+def test_help_texts_show_as_written(staff_client, media_root):
+    # Help texts are HTML in the admin: a placeholder in angle brackets would vanish as a tag.
+    from django.utils.html import strip_tags
+
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+    page = staff_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/")
+    assert page.status_code == 200
+    assert "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)" in strip_tags(page.content.decode())

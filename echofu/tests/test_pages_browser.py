@@ -80,8 +80,9 @@ def studio(chromium, live_server, media_root):
         url = live_server.url
         errors: list[str] = []
 
-        def context(self, language="zh-hans", theme="light", viewport=LAPTOP):
-            context = chromium.new_context(viewport=viewport, color_scheme=theme, locale="en-US" if language == "en" else "zh-CN")
+        def context(self, language="zh-hans", theme="light", viewport=LAPTOP, timezone_id=None):
+            context = chromium.new_context(viewport=viewport, color_scheme=theme, locale="en-US" if language == "en" else "zh-CN",
+                                           timezone_id=timezone_id)
             context.add_cookies([{"name": "django_language", "value": language, "url": self.url}])
             context.set_default_timeout(60_000)  # the machine's cores are shared with the worker and others
             context.set_default_navigation_timeout(120_000)
@@ -224,6 +225,32 @@ def test_home_shows_status_queue_and_empty_results(studio):
     queued.get_by_role("button").click()
     wait_until(lambda: Job.objects.get(pk="train_20250101_000000").cancel_requested, 10, what="cancel from the queue")
     screenshot(page, "home-with-job")
+    assert studio.errors == []
+
+
+def test_times_are_shown_in_the_browsers_time_zone(studio, media_root, wav_file, settings):
+    # The legacy listings give the server's wall clock without an offset; a browser elsewhere must
+    # still see each row at its own local time, as the history rows (ISO with an offset) are shown.
+    from datetime import datetime, timezone
+
+    from django.test import Client
+
+    from accounts.tests.conftest import upload_audio
+
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    moment = datetime(2025, 1, 1, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai, 05:00 in Berlin
+    assert upload_audio(Client(), wav_file).status_code == 200
+    ReferenceAudio.objects.update(created_at=moment)
+    reference = ReferenceAudio.objects.get()
+    SpeakerProfile.objects.create(speaker_id="anna", reference=reference, reference_path=reference.file.name, features={}, created_at=moment)
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", created_at=moment)
+    context = studio.context(language="en", timezone_id="Europe/Berlin")
+    for path, row in (("/voice/", ".reference-item"), ("/voice/", ".profile-item"), ("/training/", ".model-item")):
+        page = studio.open(path, context)
+        berlin = page.evaluate("new Date('2025-01-01T04:00:00Z').toLocaleString('en')")
+        assert "5:00:00" in berlin
+        expect(page.locator(row).first).to_contain_text(berlin)
     assert studio.errors == []
 
 

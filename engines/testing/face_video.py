@@ -172,6 +172,11 @@ def make_tiny_face_video(path: Path, seconds: float = 12.0, size: int = 512, fac
     return _still_video(path, frame, seconds)
 
 
+def make_still_face_video(path: Path, seconds: float = 12.0, size: int = 256) -> Path:
+    """A face whose lips never move while speech plays: nothing to match the sound to."""
+    return _still_video(path, face_image(size), seconds)
+
+
 def _still_video(path: Path, frame: np.ndarray, seconds: float, fps: int = 25) -> Path:
     audio = speech(seconds, seed=7)
     with VideoWriter(path, frame.shape[1], frame.shape[0], fps=fps, audio=audio) as writer:

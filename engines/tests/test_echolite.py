@@ -20,9 +20,11 @@ from engines.talking_head import TrainParams, create_engine
 from engines.talking_head.echolite import evaluate, features, mouth_shape, train
 from engines.talking_head.echolite.exemplars import warp
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
+from engines.talking_head.echolite.prepare import prepare
 from engines.talking_head.echolite.sync import MAX_DELAY_FRAMES, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
+    make_still_face_video,
     make_talking_face_video,
     make_tiny_face_video,
     speech,
@@ -62,6 +64,25 @@ def test_face_stats_of_generated_video(talking_video):
     stats = face_stats(talking_video, max_samples=20)
     assert stats["one_face_share"] >= 0.9 and stats["multi_face_share"] <= 0.05
     assert 30 < stats["median_face_height_px"] < 80
+
+
+@pytest.mark.parametrize("make, delay_found", [
+    (lambda path: make_talking_face_video(path, seconds=4, size=192, seed=1), True),
+    (lambda path: make_still_face_video(path, seconds=4, size=192), False),
+])
+def test_preparing_reports_progress_that_only_moves_forward(tmp_path, make, delay_found):
+    # Tracking, cropping, the reversed background and the speech each count 0..1 of their own pass;
+    # passed on as they are, the job's progress would fall back at each pass and its ETA jump.
+    reports = []
+    (tmp_path / "model").mkdir()
+    prepared = prepare(make(tmp_path / "clip.mp4"), tmp_path / "model", lambda stage, fraction, message="": reports.append((stage, fraction, message)))
+    stages = [stage for stage, _, _ in reports]
+    assert sorted(set(stages), key=stages.index) == ["track", "crop", "background", "audio"]
+    fractions = [fraction for _, fraction, _ in reports]
+    assert fractions == sorted(fractions) and max(fractions[:-1]) < 1.0 and fractions[-1] == 1.0
+    assert prepared.delay.found == delay_found
+    if not delay_found:  # said once, in the log of the last report: the training job does not repeat it
+        assert reports[-1][2] == "warning: " + prepared.delay.warning()
 
 
 def test_quality_gate_accepts_a_good_video_and_shows_its_audio_delay(talking_video):
@@ -222,7 +243,8 @@ def test_training_writes_a_complete_relocatable_model(trained, workspace):
     ordered = [stage for stage, _ in stages]
     assert ordered.index("track") < ordered.index("train") < ordered.index("evaluate")
     fractions = [fraction for _, fraction in stages]
-    assert fractions[-1] == 1.0
+    assert fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
+    assert fractions == sorted(fractions), "the job's progress never moves back from one stage to the next"
 
 
 def test_training_finds_and_stores_the_audio_delay(trained):

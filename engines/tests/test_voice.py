@@ -6,7 +6,7 @@ import pytest
 
 from engines import media
 from engines.testing.voices import other_speaker
-from engines.text import chunks, language_of
+from engines.text import NothingToSpeak, chunks, language_of, speakable_chunks
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer, speaker_similarity
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.default import espeak, voice_variant
@@ -39,6 +39,17 @@ def test_text_is_split_at_sentences_and_language_changes():
     assert all(len(piece.text) <= 160 for piece in chunks(long_text)) and len(chunks(long_text)) == 30
     assert language_of("OK 好的好的") == "zh" and language_of("hello world") == "en"
     assert chunks("  。!! ") == []
+
+
+def test_text_without_words_is_refused_by_the_rule_synthesis_uses():
+    assert [piece.text for piece in speakable_chunks("Hi!")] == ["Hi!"]
+    spoken = []
+    for text in ("?!。，", "  。!! ", "…——"):
+        with pytest.raises(NothingToSpeak, match="nothing to speak"):
+            speakable_chunks(text)
+        with pytest.raises(NothingToSpeak):
+            speak_chunks(text, 16000, lambda chunk: spoken.append(chunk) or np.zeros(160, np.float32), lambda *a: None)
+    assert spoken == []
 
 
 def test_chunks_are_joined_without_clicks():

@@ -11,7 +11,7 @@ import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress
-from engines.text import Chunk, chunks
+from engines.text import Chunk, speakable_chunks
 from engines.voice.speaker import SpeakerFeatures
 
 FADE_SECONDS = 0.01
@@ -58,9 +58,7 @@ def faded(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def speak_chunks(text: str, rate: int, speak: Callable[[Chunk], np.ndarray], progress: Progress) -> np.ndarray:
     """Speak `text` chunk by chunk (sentences, language runs) and join with short pauses."""
-    pieces = chunks(text)
-    if not pieces:
-        raise ValueError("the text has nothing to speak")
+    pieces = speakable_chunks(text)
     parts: list[np.ndarray] = []
     for index, chunk in enumerate(pieces):
         parts.append(faded(speak(chunk), rate))

@@ -51,3 +51,14 @@ def test_bad_pitch_and_gpu(client, model, reference):
     assert "pitch" in generation_error(client, **base, pitch="high")
     assert "pitch" in generation_error(client, **base, pitch="40")
     assert "gpu_choice" in generation_error(client, **base, gpu_choice="GPUX")
+
+
+def test_text_with_nothing_to_speak_is_refused_before_any_job(client, model, reference, settings):
+    from monitoring.models import Job
+
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 30}
+    base = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1"}
+    for text in ("?!。，", "… —— !!"):
+        assert generation_error(client, **base, target_text=text) == "target_text: 文本中没有可朗读的文字 (只有标点或符号)"
+    assert "文本过长" in generation_error(client, **base, target_text="x" * 31)
+    assert not Job.objects.exists()

@@ -1,4 +1,6 @@
 """/api/status, /api/history, /api/tasks, /video: the documented shapes and codes."""
+import time
+
 import pytest
 
 from monitoring import runner
@@ -62,6 +64,33 @@ def test_task_status_cancel_and_404(client):
     missing = client.get("/api/tasks/train_19990101_000000")
     assert missing.status_code == 404 and missing.json()["status"] == "error"
     assert client.get("/api/train-status/nope").status_code == 404
+
+
+@pytest.mark.parametrize("ending, state", [("succeed", "succeeded"), ("fail", "failed"), ("cancel", "cancelled")])
+def test_a_finished_job_has_no_time_left(client, monkeypatch, ending, state):
+    def halfway(job, ctx):
+        time.sleep(0.1)
+        ctx.progress("work", 0.02)  # just begun: about 49 times the time spent so far left
+        assert client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"] > 1
+        if ending == "fail":
+            raise RuntimeError("broken")
+        if ending == "cancel":
+            assert client.post(f"/api/tasks/{job.pk}/cancel").json()["state"] == "running"
+            ctx.progress("work", 0.03, "next step")  # a running job stops at its next report written
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, halfway)
+    job = runner.submit(runner.new_job(Job.Kind.PROBE, {}))
+    body = client.get(f"/api/tasks/{job.pk}").json()
+    assert body["state"] == state and body["eta_seconds"] == 0
+
+
+def test_a_queued_job_cancelled_drops_its_estimated_time(client):
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    Job.objects.filter(pk=job.pk).update(eta_seconds=63.0)  # as a training is queued with its estimate
+    assert client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"] == 63.0
+    assert client.post(f"/api/tasks/{job.pk}/cancel").json()["state"] == "cancelled"
+    assert client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"] == 0
 
 
 def test_queue_positions_follow_creation_order_per_queue():

@@ -83,7 +83,8 @@ def test_verify_refuses_what_is_not_media(alice):
     assert "文件" in error_message(client.post("/api/verify-media", {}), 400)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    assert error_message(client.post("/api/verify-media", {"file": SimpleUploadedFile("x.mp4", b"not a video")}), 400)
+    message = error_message(client.post("/api/verify-media", {"file": SimpleUploadedFile("x.mp4", b"not a video")}), 400)
+    assert message.startswith("not readable as audio or video (") and message.count("not readable") == 1, message
 
 
 @pytest.fixture

@@ -131,9 +131,39 @@ const Studio = (() => {
 
   const number = (value, digits = 2) => (typeof value === "number" ? value.toFixed(digits) : "—");
 
+  // "YYYY-MM-DD HH:MM:SS" without an offset: how the legacy listings (created_time, created_at)
+  // give the server's wall clock, in the zone the page names (body data-time-zone).
+  const SERVER_WALL_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/;
+
+  /** How far `zone`'s wall clock is ahead of UTC at the instant `utcMillis`, in ms. */
+  function zoneOffset(utcMillis, zone) {
+    const parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
+    }).formatToParts(new Date(utcMillis)).forEach(({ type, value }) => { parts[type] = Number(value); });
+    return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - utcMillis;
+  }
+
+  /** The instant a server wall-clock string means, or null for any other text. */
+  function serverWallTime(value) {
+    const match = SERVER_WALL_TIME.exec(value);
+    const zone = document.body.dataset.timeZone;
+    if (!match || !zone) return null;
+    const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
+    const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+    try {
+      // The offset at the wall time read as UTC, then again at the instant that gives: right across DST changes too.
+      const first = wall - zoneOffset(wall, zone);
+      return new Date(wall - zoneOffset(first, zone));
+    } catch (error) {
+      return null; // a zone this browser does not know: read it as the browser's own wall clock
+    }
+  }
+
+  /** A time from the API (ISO with an offset, or the server's wall clock) in the browser's zone and language. */
   function formatTime(value) {
     if (!value) return "";
-    const date = new Date(value);
+    const date = serverWallTime(String(value)) || new Date(value);
     return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(document.documentElement.lang);
   }
 

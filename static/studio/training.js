@@ -1,7 +1,7 @@
 // Training: upload with progress, the input check, engine/device/epoch choice, live training, models.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number } = Studio;
+  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, formatTime, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number } = Studio;
   const $ = (id) => document.getElementById(id);
   let videos = [];
 
@@ -60,7 +60,7 @@
     const item = el("li", { class: "model-item", "data-model": model.path },
       el("div", { class: "item-title", text: `${model.type} · ${model.name}` }),
       el("div", { class: "item-meta" }, model.person ? el("span", { text: t("person", { name: model.person }) }) : null,
-        el("span", { text: t("version", { n: model.version }) }), el("span", { text: model.created_time }), el("span", { text: `${model.size_mb} MB` })),
+        el("span", { text: t("version", { n: model.version }) }), el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
       el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
       (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null);
     try {

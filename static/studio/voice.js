@@ -9,7 +9,7 @@
     $("reference-list").replaceChildren(...(files.length ? files.map((file) => el("li", { class: "reference-item" },
       el("div", { class: "item-title", text: file.original_name || file.filename }),
       el("div", { class: "item-meta" }, el("span", { text: file.filename }), el("span", { text: formatSeconds(file.duration) }),
-        el("span", { text: `${file.size_mb} MB` }), el("span", { text: file.created_time })),
+        el("span", { text: `${file.size_mb} MB` }), el("span", { text: formatTime(file.created_time) })),
       el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.filename }),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
     fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) }],
@@ -23,7 +23,7 @@
       el("div", { class: "item-title", text: profile.name }),
       el("div", { class: "item-meta" }, el("span", { text: t("version", { n: profile.version }) }),
         profile.f0_mean ? el("span", { text: t("f0", { f0: Math.round(profile.f0_mean) }) }) : null,
-        el("span", { text: formatSeconds(profile.duration) }), el("span", { text: profile.created_at }), el("span", { text: profile.status })),
+        el("span", { text: formatSeconds(profile.duration) }), el("span", { text: formatTime(profile.created_at) }), el("span", { text: profile.status })),
       profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
     )) : [el("li", { class: "empty", text: t("no_profiles") })]));
     fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],

@@ -124,8 +124,7 @@ class EchoLiteEngine:
 
         prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25))
         if not prepared.delay.found:
-            warnings.append(prepared.delay.warning())
-            progress("audio", 1.0, "warning: " + prepared.delay.warning())
+            warnings.append(prepared.delay.warning())  # prepare logged it with its last progress report
         # Without an epoch count, fitting gets what the default time leaves after preparing and evaluating.
         seconds = DEFAULT_TRAIN_SECONDS - (time.monotonic() - started) - evaluation_seconds(prepared.frame_count - prepared.holdout_start)
         training = fit_model(prepared, model_dir, params, device, progress, seconds)

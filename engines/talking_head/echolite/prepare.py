@@ -9,7 +9,7 @@ import numpy as np
 
 from engines import media
 from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth, mouth_opening
-from engines.progress import Progress
+from engines.progress import Progress, staged
 from engines.talking_head.echolite import alignment, features
 from engines.talking_head.echolite.sync import AudioDelay, estimate_audio_delay
 
@@ -21,6 +21,9 @@ HOLDOUT_MAX_FRAMES = 250
 BACKGROUND_FILE = "background.mp4"
 BACKGROUND_REVERSED_FILE = "background_reversed.mp4"
 JPEG_QUALITY = 92
+# The passes of preparing, in order, with their rough shares of its time (a 12 s 256 px clip on
+# 2 CPU cores: tracking 60 %, Whisper states 20 %); each pass counts 0..1 within its share.
+PREPARE_STAGES = {"track": 0.6, "crop": 0.12, "background": 0.08, "audio": 0.2}
 
 
 @dataclass
@@ -65,6 +68,7 @@ def track_faces(video: Path, expected_frames: int, progress: Progress, max_frame
 
 def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
     """Two passes over the video: landmarks first, then crops and the background clips."""
+    progress = staged(progress, PREPARE_STAGES)
     info = media.probe(video)
     expected = max(1, int(round(info.duration * FPS)))
     tracks, found = track_faces(video, expected, progress)
@@ -106,7 +110,8 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
     audio = media.load_audio(video, features.SAMPLE_RATE)
     delay = audio_delay(tracks[:holdout_start], found[:holdout_start], audio)
     windows = features.frame_windows(features.encoder_states(audio), count, FPS, delay.frames)
-    progress("audio", 1.0, f"audio delay {delay.frames:+d} frames (lip/speech r {delay.correlation:.2f})")
+    measured = f"audio delay {delay.frames:+d} frames (lip/speech r {delay.correlation:.2f})"
+    progress("audio", 1.0, measured if delay.found else "warning: " + delay.warning())
     return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, delay, windows,
                     background_count, holdout_start, holdout_jpegs)
 

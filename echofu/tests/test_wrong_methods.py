@@ -1,0 +1,26 @@
+"""A method an endpoint does not take is a 405 in the error shape, also where Django's CSRF check
+would have answered first (unsafe methods sent to read-only endpoints, as curl sends them)."""
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+READ_ONLY = ["/api/status", "/api/tasks", "/api/tasks/train_19990101_000000", "/api/training-videos", "/api/reference-audios",
+             "/api/cloned-audios", "/api/available-models", "/api/history/x", "/video/x.mp4", "/media/x.mp4"]
+
+
+@pytest.mark.parametrize("path", READ_ONLY)
+@pytest.mark.parametrize("method", ["post", "delete", "put", "patch"])
+def test_unsafe_methods_on_read_only_endpoints_are_json_405(path, method):
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405 and response["Content-Type"] == "application/json", response.content[:200]
+    assert response.json() == {"status": "error", "message": f"method {method.upper()} not allowed; use {response['Allow']}"}
+    assert "GET" in response["Allow"]
+
+
+def test_endpoints_that_change_state_still_need_the_csrf_token_of_a_signed_in_browser(django_user_model):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(django_user_model.objects.create_user("bea", password="pw"))
+    for path in ("/api/tasks/train_19990101_000000/cancel", "/model_training", "/api/upload-reference-audio"):
+        response = browser.post(path)
+        assert response.status_code == 403 and "CSRF" in response.json()["message"], path
