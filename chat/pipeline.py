@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from assets.consent import usable_profiles
+from assets.consent import ConsentMissing, usable_profiles
 from assets.speech import extract_speaker, get_synthesizer, latest_profile, speaker_features
 from assets.models import SpeakerProfile
 from chat import providers
@@ -313,6 +313,8 @@ def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
         try:
             profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,
                                       no_progress, owner_id=turn.conversation.owner_id)
+        except ConsentMissing as exc:  # revoked after the request was accepted
+            raise StageFailed(Turn.Stage.INPUT, str(exc)) from exc
         except Exception as exc:
             raise StageFailed(Turn.Stage.TTS, f"参考音频无法提取声音特征: {exc}") from exc
     return speaker_features(profile)
