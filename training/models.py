@@ -32,6 +32,8 @@ class TalkingHeadModel(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    file_lookups = ()  # its folder is its own: (model_type, name) is unique
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "talking-head model"
@@ -56,3 +58,7 @@ class TalkingHeadModel(models.Model):
 
     def exists(self) -> bool:
         return self.directory().is_dir()
+
+    def owned_files(self) -> list[str]:
+        """The model's folder, removed with the row: left on disk, the registry would register it again."""
+        return [self.relative_dir]
