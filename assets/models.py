@@ -138,7 +138,9 @@ class SpeakerProfile(models.Model):
 
     speaker_id = models.CharField(max_length=64, db_index=True)
     version = models.PositiveIntegerField(default=1)
-    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.SET_NULL, related_name="speakers")
+    # A voice made from a recording goes with it. Null for profiles made from other audio before
+    # a consented reference was required (chat took any catalogued audio); those stay usable.
+    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.CASCADE, related_name="speakers")
     reference_path = models.CharField(max_length=500, help_text="media-relative path of the source recording")
     clean_clip = models.FileField(max_length=500, blank=True)
     features = models.JSONField(default=dict, blank=True, help_text="embedding, F0 statistics, envelope")

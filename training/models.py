@@ -21,7 +21,8 @@ class TalkingHeadModel(models.Model):
     name = models.CharField(max_length=128, help_text="directory name under media/models/<type>/")
     person = models.CharField(max_length=128, blank=True, default="", help_text="whose face: the source video's name")
     version = models.PositiveIntegerField(default=1)
-    source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.SET_NULL, related_name="models")
+    # A model trained from a video goes with it; models found on disk by a scan have none.
+    source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.CASCADE, related_name="models")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRAINED)
     params = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="self-evaluation figures")
