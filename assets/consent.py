@@ -3,8 +3,9 @@
 An upload of a training video or a voice reference carries `consent=true` and `consent_name`
 (the person shown or heard); the server stores who stated it, when, and the wording in force.
 In single-user mode the operator states it once by setting ECHOFU_SINGLE_USER_CONSENT, with
-its own wording. Models and speaker profiles are made only from assets with a statement, and a
-revoked asset disables everything made from it.
+its own wording. Models and speaker profiles are made only from assets with a statement, a
+revoked asset disables everything made from it, and a deleted one takes it along (on_delete
+CASCADE, files included).
 """
 from __future__ import annotations
 

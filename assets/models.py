@@ -10,6 +10,8 @@ from echofu import paths
 class MediaFile(models.Model):
     """A file under MEDIA_ROOT that the catalog knows; the row is the source of truth."""
 
+    file_lookups = ("file",)  # the row owns its file: deleting the row removes it (echofu.stored_files)
+
     file = models.FileField(max_length=500, help_text="path relative to the media root")
     original_name = models.CharField(max_length=255, blank=True, default="")
     size = models.BigIntegerField(default=0, help_text="bytes")
@@ -38,6 +40,9 @@ class MediaFile(models.Model):
 
     def exists(self) -> bool:
         return bool(self.file.name) and paths.absolute(self.file.name).is_file()
+
+    def owned_files(self) -> list[str]:
+        return [self.file.name]
 
 
 class ConsentedMediaFile(MediaFile):
@@ -133,7 +138,9 @@ class SpeakerProfile(models.Model):
 
     speaker_id = models.CharField(max_length=64, db_index=True)
     version = models.PositiveIntegerField(default=1)
-    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.SET_NULL, related_name="speakers")
+    # A voice made from a recording goes with it. Null for profiles made from other audio before
+    # a consented reference was required (chat took any catalogued audio); those stay usable.
+    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.CASCADE, related_name="speakers")
     reference_path = models.CharField(max_length=500, help_text="media-relative path of the source recording")
     clean_clip = models.FileField(max_length=500, blank=True)
     features = models.JSONField(default=dict, blank=True, help_text="embedding, F0 statistics, envelope")
@@ -144,12 +151,18 @@ class SpeakerProfile(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    file_lookups = ("clean_clip", "features__conversion__file")  # owned: removed with the row (echofu.stored_files)
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["speaker_id", "version"], name="unique_speaker_version")]
 
     def __str__(self) -> str:
         return f"{self.speaker_id} v{self.version}"
+
+    def owned_files(self) -> list[str]:
+        """The cleaned clip and the default engine's fitted conversion next to it."""
+        return [self.clean_clip.name, (self.features.get("conversion") or {}).get("file", "")]
 
 
 class GeneratedAudio(MediaFile):

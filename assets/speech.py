@@ -7,7 +7,7 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 
-from assets.consent import usable_profiles
+from assets.consent import require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from echofu import loaded_models, paths
 from echofu.ownership import owner_q_for_id
@@ -75,7 +75,12 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -
 
 
 def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Progress, owner_id=None) -> SpeakerProfile:
-    """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of `speaker_id`."""
+    """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of `speaker_id`.
+
+    The owner's reference row must carry a consent statement that was not revoked (ConsentMissing):
+    the forms check it too, but a job may run after a revocation, or be started some other way."""
+    reference = ReferenceAudio.objects.filter(owner_q_for_id(owner_id), file=reference_path).first()
+    require_usable(reference, "参考音频")
     temp_clip, temp_fit = workdir / "clean.wav", workdir / "conversion.npz"
     features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), scaled(progress, 0.0, 0.2))
     features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0))
@@ -88,7 +93,7 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
     try:
         return create_next_version(
             SpeakerProfile, {"speaker_id": speaker_id},
-            reference=ReferenceAudio.objects.filter(file=reference_path).first(),
+            reference=reference,
             reference_path=reference_path,
             clean_clip=paths.relative_to_media(clip),
             features=features.as_dict(),

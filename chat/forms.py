@@ -2,10 +2,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from assets.catalog import find_catalog_audio
 from assets import consent
 from assets.models import SpeakerProfile
-from assets.voice_forms import MAX_PITCH_SEMITONES
+from assets.voice_forms import MAX_PITCH_SEMITONES, reference_audio
 from chat.models import Conversation
 from echofu import ownership
 from generation.forms import ModelChoice
@@ -45,10 +44,11 @@ class ChatRequest(ModelChoice):
                 if not profiles.filter(speaker_id=data["speaker_id"]).exists():
                     raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
             elif data["ref_audio"]:
+                # The voice is cloned from it: the same checks as /audio_clone, consent included.
                 try:
-                    data["ref_audio_path"] = find_catalog_audio(data["ref_audio"], request)
-                except ValueError as exc:
-                    raise serializers.ValidationError({"ref_audio": str(exc)})
+                    data["ref_audio_path"] = reference_audio(data["ref_audio"], request)
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({"ref_audio": exc.detail})
             else:
                 raise serializers.ValidationError({"voice_clone": "声音克隆需要 speaker_id 或参考音频 ref_audio"})
         return data

@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from chat.persona import DEFAULT_FALLBACK, DEFAULT_PERSONA
 
+CHAT_FOLDER = "chat"  # media-relative: chat/<conversation>/turn_<turn>/
+
 
 class Persona(models.Model):
     """Who the guide is: the system prompt the LLM gets, and what it says when it cannot answer."""
@@ -107,8 +109,18 @@ class Turn(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    file_lookups = ("user_audio", "reply_audio", "reply_video")  # owned: removed with the row (echofu.stored_files)
+
     class Meta:
         ordering = ["created_at"]
 
     def __str__(self) -> str:
         return f"turn {self.pk} ({self.status})"
+
+    @property
+    def folder(self) -> str:
+        """Media-relative folder of the turn's recording and sentence videos."""
+        return f"{CHAT_FOLDER}/{self.conversation_id}/turn_{self.pk}"
+
+    def owned_files(self) -> list[str]:
+        return [self.folder, self.user_audio.name, self.reply_audio.name, self.reply_video.name]

@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from assets.consent import usable_profiles
+from assets.consent import ConsentMissing, usable_profiles
 from assets.speech import extract_speaker, get_synthesizer, latest_profile, speaker_features
 from assets.models import SpeakerProfile
 from chat import providers
@@ -39,7 +39,6 @@ from monitoring.models import Job
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 
-CHAT_FOLDER = "chat"
 SAMPLE_RATE = 16000
 SENTENCE_PAUSE = 0.2  # seconds of silence after each spoken sentence
 
@@ -51,22 +50,18 @@ class StageFailed(Exception):
         self.message = message
 
 
-def turn_folder(turn: Turn) -> str:
-    return f"{CHAT_FOLDER}/{turn.conversation_id}/turn_{turn.pk}"
-
-
 def keep_recording(turn: Turn, recording: str) -> None:
     """Copy the shared input.wav now: the next /save_audio overwrites it."""
-    folder = paths.absolute(turn_folder(turn))
+    folder = paths.absolute(turn.folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(paths.absolute(recording), folder / "question.wav")
-    turn.user_audio = f"{turn_folder(turn)}/question.wav"
+    turn.user_audio = f"{turn.folder}/question.wav"
     turn.save(update_fields=["user_audio"])
 
 
 def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = None) -> None:
     """The turn keeps its error; nothing half-made of the answer stays listed or on disk."""
-    shutil.rmtree(paths.absolute(turn_folder(turn)) / "segments", ignore_errors=True)
+    shutil.rmtree(paths.absolute(turn.folder) / "segments", ignore_errors=True)
     turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, message
     turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
     turn.timings = timings or turn.timings
@@ -122,7 +117,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     speaker = _speaker(params, ctx, turn)
     synthesizer = get_synthesizer()
     engine = get_engine(model.model_type)
-    segments_dir = paths.absolute(turn_folder(turn)) / "segments"
+    segments_dir = paths.absolute(turn.folder) / "segments"
     segments_dir.mkdir(parents=True, exist_ok=True)
 
     spoken: list[str] = []
@@ -313,6 +308,8 @@ def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
         try:
             profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,
                                       no_progress, owner_id=turn.conversation.owner_id)
+        except ConsentMissing as exc:  # revoked after the request was accepted
+            raise StageFailed(Turn.Stage.INPUT, str(exc)) from exc
         except Exception as exc:
             raise StageFailed(Turn.Stage.TTS, f"参考音频无法提取声音特征: {exc}") from exc
     return speaker_features(profile)

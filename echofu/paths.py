@@ -88,5 +88,20 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
     return relative
 
 
+def owned_path(relative: str) -> Path:
+    """The absolute path of a file or folder that a catalog row stored as its own, for removing
+    it with the row; PathRejected unless it is a plain media-relative path (no empty, '.' or '..'
+    parts, so never the root or a model type's whole folder) that names itself, no symlink on
+    the way out of the media root, and is not one of the tree's own folders."""
+    parts = (relative or "").split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\x00" in relative or relative in MEDIA_FOLDERS:
+        raise PathRejected(f"not a stored file or folder: {relative!r}")
+    root = Path(os.path.realpath(media_root()))
+    candidate = root.joinpath(*parts)
+    if Path(os.path.realpath(candidate)) != candidate:
+        raise PathRejected(f"leads through a symbolic link: {relative!r}")
+    return candidate
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents

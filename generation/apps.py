@@ -6,3 +6,7 @@ class GenerationConfig(AppConfig):
 
     def ready(self) -> None:
         import generation.jobs  # noqa: F401  (registers the job handlers)
+        from echofu.stored_files import remove_files_with
+        from generation.models import GeneratedVideo
+
+        remove_files_with(GeneratedVideo)

@@ -21,7 +21,8 @@ class TalkingHeadModel(models.Model):
     name = models.CharField(max_length=128, help_text="directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)")
     person = models.CharField(max_length=128, blank=True, default="", help_text="whose face: the source video's name")
     version = models.PositiveIntegerField(default=1)
-    source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.SET_NULL, related_name="models")
+    # A model trained from a video goes with it; models found on disk by a scan have none.
+    source_video = models.ForeignKey("assets.TrainingVideo", null=True, blank=True, on_delete=models.CASCADE, related_name="models")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.TRAINED)
     params = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="self-evaluation figures")
@@ -31,6 +32,8 @@ class TalkingHeadModel(models.Model):
     job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    file_lookups = ()  # its folder is its own: (model_type, name) is unique
 
     class Meta:
         ordering = ["-created_at"]
@@ -56,3 +59,7 @@ class TalkingHeadModel(models.Model):
 
     def exists(self) -> bool:
         return self.directory().is_dir()
+
+    def owned_files(self) -> list[str]:
+        """The model's folder, removed with the row: left on disk, the registry would register it again."""
+        return [self.relative_dir]

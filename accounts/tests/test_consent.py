@@ -103,3 +103,32 @@ def test_revocation_while_a_job_runs_stops_its_output(alice, wav_file, media_roo
     with pytest.raises(ConsentMissing):
         finish_audio(temp, target, job, profile)
     assert list((media_root / "voices/res_voices").iterdir()) == []
+
+
+def test_deleting_a_source_deletes_the_models_and_voices_made_from_it(alice, staff, wav_file, plain_video, media_root,
+                                                                     django_capture_on_commit_callbacks):
+    client, curator = session_client(alice), session_client(staff)
+    upload_video(client, plain_video)
+    upload_audio(client, wav_file)
+    video_row, audio_row = TrainingVideo.objects.get(), ReferenceAudio.objects.get()
+    (media_root / "models/EchoLite/anna_v1").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="anna_v1", source_video=video_row, owner=alice)
+    (media_root / "voices/speakers/anna.wav").write_bytes(wav_file.read_bytes())
+    SpeakerProfile.objects.create(speaker_id="anna", reference=audio_row, reference_path=audio_row.file.name,
+                                  clean_clip="voices/speakers/anna.wav", owner=alice)
+    # Made without a source (found on disk by a scan): nothing to delete it with, it stays usable.
+    (media_root / "models/EchoLite/found").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="found", person="found", source="scan", owner=alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for model_name, row in (("trainingvideo", video_row), ("referenceaudio", audio_row)):
+            deleted = curator.post(f"/admin/assets/{model_name}/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"})
+            assert deleted.status_code == 302
+
+    assert list(TalkingHeadModel.objects.values_list("name", flat=True)) == ["found"] and not SpeakerProfile.objects.exists()
+    assert [model["name"] for model in client.get("/api/available-models").json()["models"]] == ["found"]
+    assert "模型不存在" in error_message(client.get("/api/model-details/EchoLite/anna_v1"), 404)
+    assert client.get("/api/cloned-audios").json()["total_count"] == 0
+    assert "未知的说话人" in error_message(client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna"}), 400)
+    for gone in (video_row.file.name, audio_row.file.name, "models/EchoLite/anna_v1", "voices/speakers/anna.wav"):
+        assert not (media_root / gone).exists(), gone
