@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0002_unique_model_version'),
+        ('training', '0003_model_deleted_with_source_video'),
     ]
 
     operations = [
