@@ -32,7 +32,7 @@ from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.progress import Cancelled, no_progress
-from engines.text import language_of
+from engines.text import chunks, language_of
 from monitoring import runner
 from provenance.stamping import finish_audio, finish_video
 from monitoring.models import Job
@@ -114,7 +114,8 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     turn.save(update_fields=["provider"])
 
     model = TalkingHeadModel.objects.get(pk=params["model_id"])
-    speaker = _speaker(params, ctx, turn)
+    profile = _speaker_profile(params, ctx, turn)
+    speaker = speaker_features(profile)
     synthesizer = get_synthesizer()
     engine = get_engine(model.model_type)
     segments_dir = paths.absolute(turn.folder) / "segments"
@@ -128,7 +129,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         if index == 1:
             clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
         text = clean_reply(sentence)
-        if not text:
+        if not chunks(text):  # nothing a voice could say (empty, or punctuation only)
             producer.release()  # nothing to speak: no reason to hold the model
             continue
         ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
@@ -161,7 +162,8 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         length = round(result.frames / result.fps * SAMPLE_RATE)
         audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
         target = segments_dir / f"{index:02d}.mp4"
-        finish_video(temp_video, target, job, model, "", labelled=result.labelled)  # published with its record, marker and label
+        # published with its record, marker and label
+        finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile)
         spoken.append(text)
         turn.segments = turn.segments + [{
             "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
@@ -181,7 +183,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     began = time.monotonic()
     segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
     try:
-        video, audio, duration = _join(turn, model, segment_files, np.concatenate(audio_parts), ctx.workdir)
+        video, audio, duration = _join(turn, model, profile, segment_files, np.concatenate(audio_parts), ctx.workdir)
     except Exception as exc:
         raise StageFailed(Turn.Stage.RENDER, f"合并回答视频失败: {exc}") from exc
     clock.add("join", time.monotonic() - began)
@@ -296,11 +298,15 @@ class _Prefetch:
         self.release()
 
 
-def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
+def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> SpeakerProfile | None:
+    """The voice profile the answer is spoken in, None for the engine's own voice."""
     if not params.get("voice_clone"):
         return None
     if params.get("speaker_id"):
-        return speaker_features(latest_profile(params["speaker_id"], turn.conversation.owner_id))
+        profile = latest_profile(params["speaker_id"], turn.conversation.owner_id)
+        if profile is None:  # revoked or deleted after the request was accepted: not silently another voice
+            raise StageFailed(Turn.Stage.INPUT, f"说话人 {params['speaker_id']} 已不可用 (授权撤销或已删除) / speaker no longer available")
+        return profile
     reference = params["ref_audio_path"]
     profile = usable_profiles(SpeakerProfile.objects.filter(owner_q_for_id(turn.conversation.owner_id), reference_path=reference))
     profile = profile.order_by("-version").first()
@@ -312,10 +318,11 @@ def _speaker(params: dict, ctx: runner.JobContext, turn: Turn):
             raise StageFailed(Turn.Stage.INPUT, str(exc)) from exc
         except Exception as exc:
             raise StageFailed(Turn.Stage.TTS, f"参考音频无法提取声音特征: {exc}") from exc
-    return speaker_features(profile)
+    return profile
 
 
-def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.ndarray, workdir: Path) -> tuple[str, str, float]:
+def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
+          workdir: Path) -> tuple[str, str, float]:
     """One MP4 and one WAV of the whole answer, moved into the catalog folders when complete."""
     temp_video = workdir / "answer.mp4"
     # The segments are finished videos (labelled, marked, same encoder settings): their frames are
@@ -326,7 +333,7 @@ def _join(turn: Turn, model: TalkingHeadModel, segments: list[Path], audio: np.n
     # Both outputs get their provenance record and marker (and the video its label) as they are published.
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
-    finish_audio(temp_wav, wav, turn.job, None)
+    finish_audio(temp_wav, wav, turn.job, profile)
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True)
+    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile)
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

@@ -73,21 +73,26 @@ def _row(kind: str, target: Path, record: provenance.Record, job, model=None, sp
     )
 
 
-def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, labelled: bool = False) -> ProvenanceRecord:
+def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, labelled: bool = False,
+                 speaker=None) -> ProvenanceRecord:
     """Write the rendered video to `target` with its record, the label (deployment setting; `labelled`:
-    the frames carry it already) and the audio marker."""
+    the frames carry it already) and the audio marker. `speaker`: the voice profile that spoke its
+    audio, where no GeneratedAudio row of `audio_path` names it (chat's answers)."""
     with _claimed(target):
-        return _finish_video(temp_out, target, job, model, audio_path, progress, labelled)
+        return _finish_video(temp_out, target, job, model, audio_path, progress, labelled, speaker)
 
 
-def _finish_video(temp_out, target, job, model, audio_path, progress, labelled=False) -> ProvenanceRecord:
+def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, speaker) -> ProvenanceRecord:
     sources = []
     if model.source_video_id and model.source_video:
         sources.append(_asset("training_video", model.source_video))
     sources += _audio_sources(audio_path)
-    _check_sources(sources)
     generated = GeneratedAudio.objects.filter(file=audio_path).select_related("speaker").first()
-    speaker = generated.speaker if generated else None
+    if generated is not None and generated.speaker is not None:
+        speaker = generated.speaker
+    elif speaker is not None and speaker.reference:
+        sources.append(_asset("reference_audio", speaker.reference))
+    _check_sources(sources)
     record = provenance.Record(
         kind="video", request_id=job.pk, model_id=str(model), voice_id=str(speaker) if speaker else "",
         sources=[source["path"] for source in sources],

@@ -1,4 +1,4 @@
-"""Chat clones a voice only from a reference whose consent stands, as /audio_clone does."""
+"""Chat speaks in a cloned voice only while its consent stands (as /audio_clone does), and says so in provenance."""
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -6,9 +6,11 @@ from django.test import Client
 from assets.models import ReferenceAudio, SpeakerProfile
 from chat.models import Conversation, Turn
 from engines import media
+from engines.testing.fake_openai import FakeOpenAIServer
 from engines.testing.voices import other_speaker
 from monitoring import runner
 from monitoring.models import Job
+from provenance.models import ProvenanceRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +55,52 @@ def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer
     turn.refresh_from_db()
     assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and REVOKED in turn.error
     assert not SpeakerProfile.objects.exists() and list((media_root / "voices/speakers").iterdir()) == []
+
+
+@pytest.fixture
+def cloned_voice(client, tmp_path):
+    """A voice cloned through /audio_clone from a consented upload."""
+    path = tmp_path / "anna.wav"
+    media.write_wav(path, other_speaker("Please call Stella. Ask her to bring these things with her from the store."), 16000)
+    with open(path, "rb") as handle:
+        uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    assert client.post("/audio_clone", {"original_audio_path": uploaded["relative_path"], "target_audio_id": "anna"}).status_code == 200
+    return SpeakerProfile.objects.get(speaker_id="anna")
+
+
+def test_an_answer_in_a_cloned_voice_names_the_voice_and_its_reference_in_provenance(client, model, renderer, llm_server, cloned_voice):
+    form = {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", "api_choice": "fake", "text": "Hello",
+            "voice_clone": "true", "speaker_id": "anna"}
+    assert client.post("/chat_system", form).status_code == 200
+    turn = Turn.objects.get()
+    records = ProvenanceRecord.objects.filter(job=turn.job)
+    # every sentence's video, the joined answer's audio and its video
+    assert records.count() == len(turn.segments) + 2 and len(turn.segments) >= 2
+    reference = {"type": "reference_audio", "id": cloned_voice.reference_id}
+    for record in records:
+        assert record.speaker == cloned_voice and record.record["voice_id"] == str(cloned_voice), record.kind
+        assert any({key: source[key] for key in ("type", "id")} == reference for source in record.sources), record.sources
+
+
+def test_a_voice_gone_after_the_request_was_accepted_fails_the_turn_instead_of_speaking_in_another(model, renderer, llm_server, cloned_voice):
+    owner = cloned_voice.owner
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=owner), input_text="Hello")
+    params = {"turn_id": turn.pk, "model_id": model.pk, "api_choice": "fake", "voice_clone": True, "speaker_id": "anna",
+              "ref_audio_path": "", "pitch": 0.0}
+    turn.job = runner.new_job(Job.Kind.CHAT, params, owner=owner, prefix="chat")
+    turn.save(update_fields=["job"])
+    cloned_voice.reference.delete()  # its profile goes with it
+    runner.submit(turn.job)
+
+    turn.refresh_from_db()
+    assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and "anna" in turn.error
+    assert not turn.segments and renderer.calls == []
+
+
+def test_a_reply_sentence_of_punctuation_only_is_skipped_not_a_failed_turn(client, model, renderer, settings):
+    with FakeOpenAIServer(reply="Welcome to the studio. ... !!! See you soon.") as server:
+        settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"fake": {"base_url": server.base_url, "api_key": "k", "model": "guide"}}}
+        body = client.post("/chat_system", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}",
+                                            "api_choice": "fake", "text": "Hello"}).json()
+    assert body["status"] == "success", body
+    assert [segment["text"] for segment in Turn.objects.get().segments] == ["Welcome to the studio.", "See you soon."]
