@@ -17,19 +17,37 @@ pytestmark = pytest.mark.django_db
 REVOKED = "参考音频的授权已被撤销, 不能再使用"
 
 
-@pytest.fixture
-def revoked_reference(client, tmp_path):
-    """A recording long enough to clone a voice from, uploaded with consent, then revoked by staff in the admin."""
-    path = tmp_path / "anna.wav"
+def upload_reference(client, folder) -> str:
+    """A recording long enough to clone a voice from, uploaded with consent: its media path."""
+    path = folder / "anna.wav"
     media.write_wav(path, other_speaker("Please call Stella. Ask her to bring these things with her from the store."), 16000)
     with open(path, "rb") as handle:
-        uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+        return client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+
+
+def run_accepted_turn(owner, model, before_it_runs=lambda: None, **params) -> Turn:
+    """A chat turn queued as /chat_system queues it, run after `before_it_runs`."""
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=owner), input_text="Hello")
+    params = {"turn_id": turn.pk, "model_id": model.pk, "api_choice": "fake", "voice_clone": True, "speaker_id": "",
+              "ref_audio_path": "", "pitch": 0.0, **params}
+    turn.job = runner.new_job(Job.Kind.CHAT, params, owner=owner, prefix="chat")
+    turn.save(update_fields=["job"])
+    before_it_runs()
+    runner.submit(turn.job)
+    turn.refresh_from_db()
+    return turn
+
+
+@pytest.fixture
+def revoked_reference(client, tmp_path):
+    """An uploaded reference, then revoked by staff in the admin."""
+    relative_path = upload_reference(client, tmp_path)
     User.objects.create_superuser("curator", "curator@example.com", "pw")
     curator = Client()
     curator.login(username="curator", password="pw")
     revoked = curator.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [ReferenceAudio.objects.get().pk]})
     assert revoked.status_code == 302 and ReferenceAudio.objects.get().revoked
-    return uploaded["relative_path"]
+    return relative_path
 
 
 def test_chat_refuses_to_clone_a_revoked_reference_like_audio_clone(client, model, renderer, llm_server, revoked_reference, media_root):
@@ -44,15 +62,7 @@ def test_chat_refuses_to_clone_a_revoked_reference_like_audio_clone(client, mode
 
 
 def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer, llm_server, revoked_reference, media_root):
-    owner = ReferenceAudio.objects.get().owner
-    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=owner), input_text="Hello")
-    params = {"turn_id": turn.pk, "model_id": model.pk, "api_choice": "fake", "voice_clone": True, "speaker_id": "",
-              "ref_audio_path": revoked_reference.removeprefix("media/"), "pitch": 0.0}
-    turn.job = runner.new_job(Job.Kind.CHAT, params, owner=owner, prefix="chat")
-    turn.save(update_fields=["job"])
-    runner.submit(turn.job)
-
-    turn.refresh_from_db()
+    turn = run_accepted_turn(ReferenceAudio.objects.get().owner, model, ref_audio_path=revoked_reference.removeprefix("media/"))
     assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and REVOKED in turn.error
     assert not SpeakerProfile.objects.exists() and list((media_root / "voices/speakers").iterdir()) == []
 
@@ -60,11 +70,7 @@ def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer
 @pytest.fixture
 def cloned_voice(client, tmp_path):
     """A voice cloned through /audio_clone from a consented upload."""
-    path = tmp_path / "anna.wav"
-    media.write_wav(path, other_speaker("Please call Stella. Ask her to bring these things with her from the store."), 16000)
-    with open(path, "rb") as handle:
-        uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
-    assert client.post("/audio_clone", {"original_audio_path": uploaded["relative_path"], "target_audio_id": "anna"}).status_code == 200
+    assert client.post("/audio_clone", {"original_audio_path": upload_reference(client, tmp_path), "target_audio_id": "anna"}).status_code == 200
     return SpeakerProfile.objects.get(speaker_id="anna")
 
 
@@ -83,16 +89,8 @@ def test_an_answer_in_a_cloned_voice_names_the_voice_and_its_reference_in_proven
 
 
 def test_a_voice_gone_after_the_request_was_accepted_fails_the_turn_instead_of_speaking_in_another(model, renderer, llm_server, cloned_voice):
-    owner = cloned_voice.owner
-    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=owner), input_text="Hello")
-    params = {"turn_id": turn.pk, "model_id": model.pk, "api_choice": "fake", "voice_clone": True, "speaker_id": "anna",
-              "ref_audio_path": "", "pitch": 0.0}
-    turn.job = runner.new_job(Job.Kind.CHAT, params, owner=owner, prefix="chat")
-    turn.save(update_fields=["job"])
-    cloned_voice.reference.delete()  # its profile goes with it
-    runner.submit(turn.job)
-
-    turn.refresh_from_db()
+    # deleting the reference takes its profile with it
+    turn = run_accepted_turn(cloned_voice.owner, model, before_it_runs=cloned_voice.reference.delete, speaker_id="anna")
     assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and "anna" in turn.error
     assert not turn.segments and renderer.calls == []
 
