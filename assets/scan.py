@@ -21,6 +21,7 @@ class ScanReport:
     skipped: list[str] = field(default_factory=list)  # "path: why"
     missing: list[str] = field(default_factory=list)
     pruned: int = 0
+    kept: dict[str, str] = field(default_factory=dict)  # missing entry -> why its row was not pruned
 
 
 def _new_files(folder: str, extensions: tuple[str, ...], model) -> list[Path]:
@@ -94,14 +95,32 @@ def _scan_models(report: ScanReport) -> None:
                 report.added.append(model.public_dir)
 
 
+def _made_from(row) -> int:
+    """How many models or speaker profiles were made from this upload (they go when it is deleted)."""
+    if isinstance(row, TrainingVideo):
+        return row.models.count()
+    if isinstance(row, ReferenceAudio):
+        return row.speakers.count()
+    return 0
+
+
 def _missing(report: ScanReport, prune: bool) -> None:
     for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel):
         for row in model.objects.all():
-            if not row.exists():
-                report.missing.append(f"{model._meta.verbose_name}: {row}")
-                if prune:
-                    row.delete()
-                    report.pruned += 1
+            if row.exists():
+                continue
+            entry = f"{model._meta.verbose_name}: {row}"
+            report.missing.append(entry)
+            if not prune:
+                continue
+            made = _made_from(row)
+            if made:
+                # Its row holds the consent statement they rest on, and deleting it deletes them with
+                # their files: an upload removed from disk to save space must not take its models along.
+                report.kept[entry] = f"row kept: {made} model(s) or voice(s) made from it rest on its consent statement"
+            else:
+                row.delete()
+                report.pruned += 1
 
 
 def scan_media(probe: bool = True, prune: bool = False) -> ScanReport:

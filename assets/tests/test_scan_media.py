@@ -46,3 +46,21 @@ def test_model_directories_copied_in_by_hand_are_discovered(media_root):
     model = TalkingHeadModel.objects.get()
     assert (model.model_type, model.name, model.source) == ("ER-NeRF", "obama_v1", "scan")
     assert model.file_count == 2 and model.size > 64
+
+
+def test_pruning_keeps_an_upload_row_whose_models_rest_on_its_consent(media_root, plain_video, capsys):
+    from training.models import TalkingHeadModel
+
+    (media_root / "videos/ref_videos/speaker.mp4").write_bytes(plain_video.read_bytes())
+    call_command("scan_media", "--no-probe")
+    video = TrainingVideo.objects.get()
+    (media_root / "models/EchoLite/speaker").mkdir(parents=True)
+    (media_root / "models/EchoLite/speaker/weights.pt").write_bytes(b"\0" * 64)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="speaker", source_video=video)
+    (media_root / "videos/ref_videos/speaker.mp4").unlink()  # removed from disk to save space
+
+    call_command("scan_media", "--no-probe", "--prune")
+    assert "missing  training video" in (out := capsys.readouterr().out) and "row kept: 1 model(s)" in out
+    # deleting the row would have deleted the model made from it, with its folder
+    assert TrainingVideo.objects.get() == video and TalkingHeadModel.objects.get().source_video == video
+    assert (media_root / "models/EchoLite/speaker/weights.pt").is_file()

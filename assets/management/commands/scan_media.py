@@ -17,7 +17,8 @@ class Command(BaseCommand):
         for entry in report.skipped:
             self.stdout.write(self.style.WARNING(f"skipped  {entry}"))
         for entry in report.missing:
-            self.stdout.write(self.style.WARNING(f"missing  {entry}" + (" (row deleted)" if prune else "")))
+            outcome = f" ({report.kept.get(entry, 'row deleted')})" if prune else ""
+            self.stdout.write(self.style.WARNING(f"missing  {entry}{outcome}"))
         self.stdout.write(self.style.SUCCESS(
             f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.missing)} missing"
         ))
