@@ -34,7 +34,7 @@ import torch  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from engines import media, packaged_whisper  # noqa: E402
+from engines import media, packaged_whisper, speech_states  # noqa: E402
 from engines.talking_head import TrainParams, create_engine  # noqa: E402
 from engines.talking_head.echolite import evaluate, features  # noqa: E402
 from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
@@ -158,7 +158,7 @@ def speech_sync(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> dict:
 def transcribe(audio: np.ndarray) -> str:
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(packaged_whisper.model_dir(features.weights_cache(), "base")), device="cpu", compute_type="int8", cpu_threads=2)
+    model = WhisperModel(str(packaged_whisper.model_dir(speech_states.weights_cache(), "base")), device="cpu", compute_type="int8", cpu_threads=2)
     segments, _ = model.transcribe(audio.astype(np.float32), language="en")
     return " ".join(segment.text.strip() for segment in segments)
 

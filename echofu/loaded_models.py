@@ -98,7 +98,7 @@ def transcriber():
 
 def speech_encoder():
     """EchoLite's audio features: Whisper's encoder, sharing the packaged transcriber's weights."""
-    from engines.talking_head.echolite.features import SpeechEncoder
+    from engines.speech_states import SpeechEncoder
 
     whisper = packaged_whisper_transcriber()
     cache_dir = settings.ECHOFU["MODEL_CACHE"]

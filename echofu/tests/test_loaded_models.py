@@ -8,7 +8,7 @@ from assets.speech import reference_transcriber
 from echofu import loaded_models
 from echofu.loaded_models import LoadedModels
 from engines import packaged_whisper
-from engines.talking_head.echolite.features import SpeechEncoder
+from engines.speech_states import SpeechEncoder
 
 
 def counting(loads: list, name: str):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from engines import media, provenance
+from engines import media, provenance, speech_states
 from engines.asr import encode_window
 from engines.face_tracking import FaceAnalyzer, FaceTracker, face_stats, fill_and_smooth, mouth_opening
 from engines.progress import Cancelled
@@ -160,7 +160,7 @@ def test_audio_shorter_than_whispers_window_is_encoded_in_a_fitted_window_close_
         states = int(seconds * features.STATES_PER_SECOND)
         fitted = encoder.states(sound).astype(np.float32)
         assert fitted.shape == (states, features.STATE_SIZE)
-        full = np.asarray(encode_window(encoder.whisper, encoder.extractor, sound, features.CHUNK_SECONDS))[0][:states]
+        full = np.asarray(encode_window(encoder.whisper, encoder.extractor, sound, speech_states.CHUNK_SECONDS))[0][:states]
         cosine = (fitted * full).sum(axis=1) / np.linalg.norm(fitted, axis=1) / np.linalg.norm(full, axis=1)
         assert cosine.mean() > 0.9 and not np.array_equal(fitted, full.astype(np.float16).astype(np.float32))
 
@@ -326,3 +326,4 @@ def test_cancel_stops_training_and_render_without_output(workspace, talking_vide
         engine.render(trained[0].model_dir, audio, out, cancel_render)
     assert not out.exists()
     assert not any(path.name.startswith(".cancelled") for path in workspace.iterdir())
+

@@ -23,7 +23,7 @@ from engines.talking_head.echolite import model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate
 from engines.talking_head.echolite.model import MouthModel, normalise
 from engines.talking_head.echolite.exemplars import MouthExemplars
-from engines.talking_head.echolite.features import SpeechEncoder
+from engines.speech_states import SpeechEncoder
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
 from engines.talking_head.echolite.prepare import FPS, Prepared, prepare
 from engines.talking_head.echolite.quality import check_video
