@@ -327,3 +327,13 @@ def test_cancel_stops_training_and_render_without_output(workspace, talking_vide
     assert not out.exists()
     assert not any(path.name.startswith(".cancelled") for path in workspace.iterdir())
 
+
+def test_verdict_judges_the_motion_and_says_how_crisp_the_mouth_is():
+    def figures(lmd, r, sharpness):
+        return evaluate.LipFigures(0.7, 24.0, lmd, r, 0, sharpness, 100, np.zeros(100))
+
+    loop = figures(27.4, 0.13, 1.05)
+    beats, words = evaluate.verdict(figures(17.3, 0.56, 0.31), loop)
+    assert beats and "0.31 of the real frames' fine detail, the loop 1.05" in words, words
+    beats, words = evaluate.verdict(figures(28.0, 0.15, 0.9), loop)
+    assert not beats and words.startswith("the lips do not beat") and words.endswith("train longer or on a clearer video")

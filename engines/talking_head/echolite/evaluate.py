@@ -153,10 +153,13 @@ def openings(frames: list[np.ndarray], analyzer: FaceAnalyzer) -> np.ndarray:
 
 
 def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, str]:
-    """Whether the lips beat the plain loop of training frames, in words a user can act on."""
+    """Whether the lips beat the plain loop of training frames, in words a user can act on.
+
+    The judgement is on the motion (LMD, lip-opening r); how crisp the mouth is, which a blurred
+    mouth that moves well would hide, is said beside it."""
     beats = model.lmd < loop.lmd and model.lip_opening_r > loop.lip_opening_r + 0.05
+    figures = (f"lip-opening r {model.lip_opening_r:.2f} vs {loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f}; "
+               f"the mouth keeps {model.mouth_sharpness:.2f} of the real frames' fine detail, the loop {loop.mouth_sharpness:.2f}")
     if beats:
-        return True, (f"the lips follow the speech better than the looped training frames (lip-opening r "
-                      f"{model.lip_opening_r:.2f} vs {loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f})")
-    return False, (f"the lips do not beat the looped training frames (lip-opening r {model.lip_opening_r:.2f} vs "
-                   f"{loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f}): train longer or on a clearer video")
+        return True, f"the lips follow the speech better than the looped training frames ({figures})"
+    return False, f"the lips do not beat the looped training frames ({figures}): train longer or on a clearer video"
