@@ -13,7 +13,7 @@ from echofu import loaded_models, paths
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
-from engines import media
+from engines import media, packaged_whisper
 from engines.progress import Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
@@ -46,7 +46,13 @@ def synthesizer_config(name: str) -> dict:
         return {"model_dir": config["XTTS_DIR"]}
     if name == "cosyvoice":
         return {"base_url": config["COSYVOICE_URL"], "sample_rate": config["COSYVOICE_SAMPLE_RATE"]}
-    return {}
+    return {"speech_encoder": worker_speech_encoder}
+
+
+def worker_speech_encoder():
+    """The worker's Whisper encoder (shared with EchoLite and the transcriber) for the default voice, or
+    None where the packaged Whisper is not installed."""
+    return loaded_models.speech_encoder() if packaged_whisper.available() else None
 
 
 _synthesizers: dict[tuple[str, str], object] = {}

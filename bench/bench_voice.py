@@ -13,11 +13,13 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before the output's spread was restored (VARIANCE_SHARE 0),
+  last_release       the default before the speech-state match (the same profile spoken without a
+                     Whisper encoder: English speakers' English pulled halfway to the nearest frames),
   new                the default: Piper + its own fitted conversion for the English of speakers
-                     cloned from English, espeak-ng + the fitted conversion for everything else;
-                     Mandarin speakers' Mandarin pulled towards exemplars; spreads moved halfway;
-                     the output's spread over the utterance moved halfway back to the speaker's.
+                     cloned from English, matched to their frames by Whisper's speech states and
+                     envelope; espeak-ng + the fitted conversion for everything else; Mandarin
+                     speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
+                     spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -44,6 +46,7 @@ import torch  # noqa: E402
 
 from engines import media, packaged_whisper  # noqa: E402
 from engines.asr import error_rate  # noqa: E402
+from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
@@ -228,9 +231,10 @@ def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": SecondEncoder()}
     transcriber = Intelligibility()
-    default = create_synthesizer("default")
+    speech_encoder = SpeechEncoder(transcriber.model.model)  # one Whisper, as a worker shares it
+    default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
     previous = create_synthesizer("default", neural_english=False)
-    last_release = create_synthesizer("default", variance_share=0.0)
+    last_release = create_synthesizer("default", speech_encoder=lambda: None)
     others = other_engines()
     compared = {**others, "previous": previous, "last_release": last_release}
     rows, clones, skipped = [], [], []

@@ -1,19 +1,24 @@
-"""The pull towards the speaker's real frames, matched by what is said instead of by the envelope.
+"""The pull towards the speaker's real frames, matched by what is said instead of by the envelope alone.
 
-The default conversion pulls each mapped frame halfway towards the speaker's recorded frames whose
-envelopes are nearest (a match across two voices) or, for Mandarin speakers' Mandarin, towards the
-frames DTW-paired with the base voice's nearest frames (exemplars). Here the match is made on the
-encoder states of the packaged Whisper instead (trained on many voices to carry what is said, as
-kNN-VC matches WavLM features): each base-voice frame takes the mean of the speaker's 4 frames
-whose Whisper states are most alike (cosine), voiced with voiced, and is pulled towards it by
-0.5, 0.75 or 1 (everything else as the default: map, smoothing, restored spread, pitch).
+The conversion pulls each mapped frame towards real frames of the speaker. Without speech states it
+takes the speaker's frames whose envelopes are nearest (a match across two voices; for Mandarin
+speakers' Mandarin, exemplars). Here the match is made on the encoder states of the packaged Whisper
+(trained on many voices to carry what is said, as kNN-VC matches WavLM features), with Whisper's
+absolute positions taken out (`SpeechEncoder.content_states`), paired on every reference:
+  unconverted          the base voice as it is,
+  nearest_frames       the conversion without speech states (the default before them),
+  states_envelope_S    the speaker's 4 frames nearest in states and envelope together (the default's
+                       match in the fit's own language), pulled S of the way,
+  states_alone_S       the 4 nearest by the states' cosine alone, pulled S of the way.
 Each real reference of bench_voice.py (8 s and more), three sentences per language, every base
-utterance spoken once and converted every way; similarity under both encoders, WER/CER through the
-packaged Whisper. Results: bench/results/voice_phonetic.json.
+utterance spoken once and converted every way; the match is made in both languages here, whatever
+the default keeps it for. Similarity under both encoders, WER/CER through the packaged Whisper.
+Results: bench/results/voice_phonetic.json.
 Run: .venv/bin/python bench/bench_voice_phonetic.py [reference names]
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -28,17 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.talking_head.echolite.features import STATES_PER_SECOND, SpeechEncoder  # noqa: E402
+from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import map_f0  # noqa: E402
 from engines.voice.default import espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import (BANK_STEP, NEIGHBOURS, _smooth, _speaking, apply_voice, coded_frames, fit_voice,  # noqa: E402
-                                  mapped_envelopes, restore_variance)
+from engines.voice.fitted import (NEIGHBOURS, FittedVoice, _smooth, apply_voice, coded_frames, fit_voice,  # noqa: E402
+                                  frame_states, mapped_envelopes, restore_variance)
 from engines.voice.piper_base import PiperBase  # noqa: E402
 
-SHARES = (0.5, 0.75, 1.0)
-FRAMES_PER_STATE = round(1000 / STATES_PER_SECOND / FRAME_PERIOD_MS)
+STATES_ENVELOPE_SHARES = (0.5, 0.6, 0.75)
+STATES_ALONE_SHARES = (0.75, 1.0)
 
 
 def unit_rows(states: np.ndarray) -> np.ndarray:
@@ -46,38 +51,18 @@ def unit_rows(states: np.ndarray) -> np.ndarray:
     return states / (np.linalg.norm(states, axis=1, keepdims=True) + 1e-6)
 
 
-def frame_states(states: np.ndarray, frames: int) -> np.ndarray:
-    """The Whisper state under each WORLD frame (four frames per state)."""
-    return states[np.minimum(np.arange(frames) // FRAMES_PER_STATE, len(states) - 1)]
-
-
-class PhoneticBank:
-    """The speaker's spoken frames: their Whisper states (keys) and coded envelopes (values)."""
-
-    def __init__(self, clean: np.ndarray, encoder: SpeechEncoder):
-        f0, coded, _, _ = coded_frames(clean)
-        keep = _speaking(clean, len(f0))
-        keep[np.arange(len(keep)) % BANK_STEP != 0] = False
-        self.keys = unit_rows(frame_states(encoder.states(clean), len(f0))[keep])
-        self.values = coded[keep, 1:].astype(np.float32)
-        self.voiced = f0[keep] > 0
-
-    def targets(self, states: np.ndarray, voiced: np.ndarray, mapped: np.ndarray) -> np.ndarray:
-        queries = unit_rows(frame_states(states, len(voiced)))
-        targets = mapped.copy()
-        for mask, paired_mask in ((voiced, self.voiced), (~voiced, ~self.voiced)):
-            if mask.any() and paired_mask.sum() >= NEIGHBOURS:
-                similarity = queries[mask] @ self.keys[paired_mask].T
-                nearest = np.argpartition(-similarity, NEIGHBOURS - 1, axis=1)[:, :NEIGHBOURS]
-                targets[mask] = self.values[paired_mask][nearest].mean(1)
-        return targets
-
-
-def converted_phonetically(samples, voice, speaker, bank: PhoneticBank, encoder: SpeechEncoder, share: float) -> np.ndarray:
+def states_alone(samples: np.ndarray, voice: FittedVoice, speaker, states: np.ndarray, share: float) -> np.ndarray:
+    """The conversion with each frame pulled towards the mean of the speaker's frames nearest by the states' cosine alone."""
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
     mapped = mapped_envelopes(coded[:, 1:], voice)
-    pulled = mapped + share * (bank.targets(encoder.states(samples), f0 > 0, mapped) - mapped)
-    coded[:, 1:] = restore_variance(_smooth(pulled), voice.speaker_std)
+    queries, keys = unit_rows(frame_states(states, len(f0))), unit_rows(voice.content_keys)
+    targets = mapped.copy()
+    for mask, paired_mask in ((f0 > 0, voice.content_voiced), (f0 == 0, ~voice.content_voiced)):
+        if mask.any() and paired_mask.sum() >= NEIGHBOURS:
+            similarity = queries[mask] @ keys[paired_mask].T
+            nearest = np.argpartition(-similarity, NEIGHBOURS - 1, axis=1)[:, :NEIGHBOURS]
+            targets[mask] = voice.content_values[paired_mask][nearest].mean(1)
+    coded[:, 1:] = restore_variance(_smooth(mapped + share * (targets - mapped)), voice.speaker_std)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(coded), SAMPLE_RATE, fft_size)
     pitch = map_f0(f0, speaker.f0_mean, speaker.f0_std_semitones, 0.0)
     output = pyworld.synthesize(pitch, envelope, np.ascontiguousarray(aperiodicity), SAMPLE_RATE, FRAME_PERIOD_MS)[: len(samples)]
@@ -96,18 +81,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             variant = voice_variant(speaker)
-            fits = {"espeak": fit_voice(clean, segments, lambda words: espeak(words, heard, variant), exemplar_language=heard)}
+            reference_states = speech_encoder.content_states(clean)
+            fits = {"espeak": fit_voice(clean, segments, lambda words: espeak(words, heard, variant), exemplar_language=heard,
+                                        content_states=reference_states, content_language=heard)}
             if heard == "en":
-                fits["piper"] = fit_voice(clean, segments, piper.speak, exemplar_language=heard)
-            bank = PhoneticBank(clean, speech_encoder)
+                fits["piper"] = fit_voice(clean, segments, piper.speak, content_states=reference_states, content_language=heard)
             for spoken, text in paired.TEXTS.items():
                 base_voice = "piper" if spoken == "en" and "piper" in fits else "espeak"
-                voice = fits[base_voice]
+                voice = dataclasses.replace(fits[base_voice], content_language=spoken)
                 base = (piper.speak(text, 1.0 / voice.rate) if base_voice == "piper"
                         else espeak(text, spoken, variant, round(165 / voice.rate)))
+                states = speech_encoder.content_states(base)
+                language = paired.as_default(spoken)
                 outputs = {"unconverted": base,
-                           "default": apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language=paired.as_default(spoken))}
-                outputs.update({f"phonetic_{share}": converted_phonetically(base, voice, speaker, bank, speech_encoder, share) for share in SHARES})
+                           "nearest_frames": apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language=language)}
+                outputs.update({f"states_envelope_{share}": apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language=spoken,
+                                                                        content_states=states, content_share=share)
+                                for share in STATES_ENVELOPE_SHARES})
+                outputs.update({f"states_alone_{share}": states_alone(base, voice, speaker, states, share) for share in STATES_ALONE_SHARES})
                 for step, samples in outputs.items():
                     row = {"reference": name, "language": spoken, "reference_language": spoken == heard, "base": base_voice, "step": step,
                            **{f"similarity_{label}": round(speaker_similarity(encoder.embed(samples), references[label]), 3)
@@ -116,13 +107,16 @@ def main() -> None:
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     summary = {}
-    for same in (True, False):
+    groups = {"english_speakers_english": lambda row: row["reference_language"] and row["language"] == "en",
+              "mandarin_speakers_mandarin": lambda row: row["reference_language"] and row["language"] == "zh",
+              "other_language": lambda row: not row["reference_language"]}
+    for group, member in groups.items():
         for step in dict.fromkeys(row["step"] for row in rows):
-            mine = [row for row in rows if row["step"] == step and row["reference_language"] == same]
-            summary[f"{'reference_language' if same else 'other_language'}_{step}"] = {
-                key: round(float(np.mean([row[key] for row in mine if key in row])), 3)
-                for key in ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
-                if any(key in row for row in mine)}
+            mine = [row for row in rows if row["step"] == step and member(row)]
+            if mine:
+                summary[f"{group}_{step}"] = {key: round(float(np.mean([row[key] for row in mine if key in row])), 3)
+                                              for key in ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
+                                              if any(key in row for row in mine)}
     results = {"texts": paired.TEXTS, "summary": summary, "rows": rows,
                "load_average_after": [round(value, 2) for value in os.getloadavg()]}
     (bench_voice.RESULTS / "voice_phonetic.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -46,6 +46,7 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     assert "bring these things" in conversion["transcript"].lower(), "the reference was transcribed offline to fit the voice"
     assert (media_root / conversion["file"]).is_file() and not conversion["file"].startswith("/")
     assert profile.features["prompt_text"] == conversion["transcript"]
+    assert conversion["bases"]["piper"]["content_language"] == "en", "the worker's Whisper encoder gave the reference's speech states"
 
     listing = client.get("/api/cloned-audios").json()
     assert listing["status"] == "success" and listing["total_count"] == 1

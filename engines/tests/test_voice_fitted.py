@@ -13,8 +13,9 @@ from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
-from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES, SPREAD_SHARE,
-                                  FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
+from engines.speech_states import STATE_SIZE, SpeechEncoder
+from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
+                                  SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -34,6 +35,19 @@ def fitted(speaker):
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
     return fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak, exemplar_language="en")
+
+
+@pytest.fixture(scope="module")
+def speech_encoder():
+    return SpeechEncoder()
+
+
+@pytest.fixture(scope="module")
+def fitted_with_states(speaker, speech_encoder):
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
+    return fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak,
+                     content_states=speech_encoder.content_states(clean), content_language="en")
 
 
 def mean_coded(samples: np.ndarray) -> np.ndarray:
@@ -72,6 +86,26 @@ def test_in_the_fits_exemplar_language_exemplars_bring_unseen_words_closer_to_th
     exemplars = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="en")
     nearest = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="zh")
     assert frame_distance(exemplars, truth) < frame_distance(nearest, truth) < 0.6 * frame_distance(base, truth)
+
+
+def test_in_the_fits_content_language_speech_states_choose_the_speakers_frames(fitted_with_states, speaker, speech_encoder):
+    """The fit keeps the speaker's spoken frames with their speech states; speech in its language is
+    matched by them (another pull than the nearest-envelope step), elsewhere the states are not used.
+    On this synthetic speaker (espeak-ng reshaped) both pulls land as close to them; the gain on real
+    people is measured by bench/bench_voice_phonetic.py."""
+    voice = fitted_with_states
+    assert voice.content_language == "en" and voice.content_keys.shape[1] == STATE_SIZE and voice.content_keys.dtype == np.float16
+    assert len(voice.content_keys) == len(voice.content_values) == len(voice.content_voiced) > 300
+    assert 0.3 < voice.content_voiced.mean() < 1.0
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+    states = speech_encoder.content_states(base)
+    by_states = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=states)
+    nearest = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="en")
+    assert np.sqrt(np.mean((by_states - nearest) ** 2)) > 0.1 * np.sqrt(np.mean(nearest**2)), "another choice of frames"
+    truth = other_speaker(OTHER_TEXT)
+    assert frame_distance(by_states, truth) < 0.6 * frame_distance(base, truth)
+    elsewhere = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh", content_states=states)
+    assert np.array_equal(elsewhere, apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh"))
 
 
 def test_converted_envelope_moves_to_the_speaker_on_unseen_text(fitted, speaker):
@@ -151,6 +185,24 @@ def test_fit_is_stored_as_plain_arrays_with_its_version(fitted, tmp_path):
     assert np.array_equal(loaded.exemplar_voiced, fitted.exemplar_voiced) and loaded.exemplar_language == "en"
     with pytest.raises(ValueError, match="version"):
         FittedVoice.load({**summary, "version": CONVERSION_VERSION + 1})
+
+
+def test_speech_states_are_stored_and_version_2_fits_without_them_still_convert(fitted_with_states, speaker, speech_encoder, tmp_path):
+    path = tmp_path / "voice.npz"
+    fitted_with_states.save(path)
+    summary = fitted_with_states.summary(path, seconds=1.0)
+    assert summary["content_language"] == "en"
+    loaded = FittedVoice.load(summary)
+    assert np.array_equal(loaded.content_keys, fitted_with_states.content_keys) and loaded.content_keys.dtype == np.float16
+    assert np.array_equal(loaded.content_voiced, fitted_with_states.content_voiced) and loaded.content_language == "en"
+
+    older_path = tmp_path / "v2.npz"
+    np.savez_compressed(older_path, version=np.array(2), **{name: getattr(fitted_with_states, name) for name in ARRAYS + EXEMPLAR_ARRAYS})
+    older = FittedVoice.load({**summary, "file": str(older_path), "version": 2})
+    assert older.version == 2 and len(older.content_keys) == 0 and older.content_language == "", "no states: none claimed"
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+    converted = apply_voice(base, older, speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=speech_encoder.content_states(base))
+    assert np.array_equal(converted, apply_voice(base, older, speaker.f0_mean, speaker.f0_std_semitones, language="en")), "the nearest-frame step"
 
 
 def test_version_1_fits_without_exemplars_still_convert(fitted, speaker, tmp_path):
@@ -246,3 +298,29 @@ def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, p
     assert fresh._piper is not None, "English of a speaker with a Piper fit is spoken by Piper"
     mandarin = synthesizer.fit(speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")
     assert "bases" not in mandarin, "Piper is fitted only on words it can say"
+
+
+def test_english_speakers_english_is_matched_by_speech_states_where_an_encoder_is_at_hand(speaker, piper, speech_encoder, tmp_path):
+    encoded = []
+
+    class CountingEncoder:
+        def content_states(self, samples):
+            encoded.append(len(samples))
+            return speech_encoder.content_states(samples)
+
+    synthesizer = create_synthesizer("default", speech_encoder=CountingEncoder)
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
+    profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
+    assert encoded == [len(clean)], "the reference's states, once"
+    assert profile.conversion["bases"][PIPER]["content_language"] == "en" and profile.conversion["content_language"] == ""
+    synthesizer.synthesize(OTHER_TEXT, profile, tmp_path / "en.wav")
+    assert len(encoded) == 2, "the base voice's English is encoded to be matched"
+    synthesizer.synthesize("今天天气很好。", profile, tmp_path / "zh.wav")
+    assert len(encoded) == 2, "espeak-ng's Mandarin keeps the nearest-frame step"
+
+    without = create_synthesizer("default", speech_encoder=lambda: None)
+    plain = type(speaker).from_dict({**speaker.as_dict(), "conversion": without.fit(speaker, clean, "en", segments, tmp_path / "plain.npz")})
+    assert plain.conversion["bases"][PIPER]["content_language"] == ""
+    assert without.synthesize(OTHER_TEXT, plain, tmp_path / "plain.wav").duration > 1
+    assert without.synthesize(OTHER_TEXT, profile, tmp_path / "no_encoder.wav").duration > 1, "a fit with states speaks without an encoder too"

@@ -7,8 +7,9 @@ Mandarin Piper voice is packaged), English for speakers cloned from other langua
 not say their words, and a fit on statistics alone made it sound less like them than espeak-ng's
 parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
-their own spectra (Mandarin speakers' Mandarin with exemplars: EXEMPLAR_LANGUAGES); an older
-profile without one gets the statistics-only conversion.
+their own spectra (Mandarin speakers' Mandarin with exemplars: EXEMPLAR_LANGUAGES; English
+speakers' English matched to their frames by Whisper's speech states where the packaged Whisper is
+installed); an older profile without one gets the statistics-only conversion.
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from engines import media
+from engines import media, packaged_whisper
 from engines.progress import Progress, no_progress, scaled
+from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
@@ -70,11 +73,16 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, variance_share: float = VARIANCE_SHARE):
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, variance_share: float = VARIANCE_SHARE,
+                 speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
+        """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none); without
+        it the engine loads the packaged one itself when it is installed."""
         self.words_per_minute = words_per_minute
         self.variance_share = variance_share
         self.neural_english = neural_english and piper_installed()
         self._piper: PiperBase | None = None
+        self._speech_encoder = speech_encoder or self._packaged_speech_encoder
+        self._own_speech_encoder: SpeechEncoder | None = None
         self._fitted: dict[tuple[str, str], FittedVoice] = {}  # by (file, base): profiles are immutable versions
 
     def piper(self) -> PiperBase:
@@ -82,11 +90,17 @@ class DefaultSynthesizer:
             self._piper = PiperBase()
         return self._piper
 
+    def _packaged_speech_encoder(self) -> SpeechEncoder | None:
+        if self._own_speech_encoder is None and packaged_whisper.available():
+            self._own_speech_encoder = SpeechEncoder()
+        return self._own_speech_encoder
+
     def fit(self, speaker: SpeakerFeatures, reference: np.ndarray, language: str, segments: list[Segment],
             out_path: Path, progress: Progress = no_progress) -> dict:
         """Fit this speaker's conversion from their cleaned reference and its transcript; store it at `out_path`.
 
-        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks.
+        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks, with
+        the reference's speech states when a Whisper encoder is at hand.
         Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
         started = time.monotonic()
@@ -99,7 +113,10 @@ class DefaultSynthesizer:
         bases = {}
         if with_piper:
             piper = self.piper()
-            bases[PIPER] = fit_voice(reference, segments, piper.speak, scaled(progress, 0.5, 1.0))
+            encoder = self._speech_encoder()
+            states = encoder.content_states(reference) if encoder is not None else None
+            bases[PIPER] = fit_voice(reference, segments, piper.speak, scaled(progress, 0.5, 1.0),
+                                     content_states=states, content_language=language if states is not None else "")
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 
@@ -132,8 +149,10 @@ class DefaultSynthesizer:
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
+            encoder = self._speech_encoder() if fitted.content_language == chunk.language != "" else None
             return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
-                               language=chunk.language, variance_share=self.variance_share)
+                               language=chunk.language, variance_share=self.variance_share,
+                               content_states=encoder.content_states(samples) if encoder is not None else None)
 
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:

@@ -4,12 +4,16 @@ The reference is transcribed, the base voice speaks the same words, and the two 
 frame by frame (DTW). The aligned frames, the same sounds in both voices, choose a formant shift
 (vocal-tract length) for the base voice; over them each mel-cepstral dimension of the WORLD
 spectral envelope gets an affine map from the base voice's mean to the speaker's, its spread moved
-halfway to the speaker's (SPREAD_SHARE). At synthesis each mapped frame is then pulled halfway
-towards real frames of that person:
+halfway to the speaker's (SPREAD_SHARE). At synthesis each mapped frame is then pulled part of the
+way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
   - by exemplars, in the one language a fit keeps them for (the transcript's, where its caller
     asks): the base voice's frame (with two frames of context each side) is matched against the
     base voice's frames of the aligned pairs, the same voice on both sides, so the match finds the
     same sound; the speaker's frames paired with the nearest ones are the target;
+  - in the language of a fit that keeps the reference's speech states (Piper's fit of English
+    speakers), by what is said: the mean of the speaker's frames nearest to the base voice's frame
+    in Whisper's encoder states (`engines.speech_states`, which carry the sound more than the
+    voice) and envelope together, pulled CONTENT_SHARE of the way;
   - otherwise by the mean of the nearest frames among the speaker's own recorded frames
     (k-nearest-neighbour regression over the reference), a match across voices.
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
@@ -34,13 +38,15 @@ import numpy as np
 import pyworld
 
 from engines.progress import Progress, no_progress
+from engines.speech_states import STATE_SIZE, STATES_PER_SECOND
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
 from engines.voice.conversion import WARP_FACTORS, map_f0
 
 # Bump when the stored arrays or their meaning change: profiles of other versions are not used.
 # Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
-CONVERSION_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# Version 2 fits have no speech states: they keep the nearest-frame step where version 3 matches by them.
+CONVERSION_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 CODED_DIMENSIONS = 40
 NEIGHBOURS = 4
 # Share of the speaker's real frames (exemplars or nearest frames) in the output envelope, the rest
@@ -49,6 +55,16 @@ NEIGHBOURS = 4
 # 0.7, 0.51 at 1.0, base 0.10). Only intelligibility was measured in that choice, no
 # speaker-similarity score.
 NEAREST_SHARE = 0.5
+# The share of the speaker's frames when they are matched by speech states and envelope together
+# (English speakers' English, Piper). Measured paired on the five real English references
+# (bench/bench_voice_phonetic.py, results/voice_phonetic.json): against the nearest-frame step at
+# 0.5 (resemblyzer 0.727, voicefilter 0.735, WER 0.038), 0.5 gave 0.741 / 0.754 / 0.025, 0.6 gave
+# 0.749 / 0.770 / 0.033, 0.75 gave 0.751 / 0.793 but WER 0.067 (twice the base voice's). Matched by
+# the states alone, the frames sound like the speaker (0.787 at 0.75) but the words are lost (WER
+# 0.59). In other languages the base voice is espeak-ng, whose states match the speaker's less well:
+# at 0.6 the other language's WER went 0.157 -> 0.219 and Mandarin speakers' Mandarin lost to the
+# exemplars (0.669 -> 0.655, CER 0.234 -> 0.273), so there the earlier steps stay.
+CONTENT_SHARE = 0.6
 # How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
 # espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
 # ratio 0.5-0.6 per dimension on the four real references; Piper's about 1): matched in full, the
@@ -82,6 +98,8 @@ WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
 EXEMPLAR_CONTEXT = 2  # base-voice frames each side matched with the frame: the sound, not one instant of it
 ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std", "warp")
 EXEMPLAR_ARRAYS = ("exemplar_base", "exemplar_speaker", "exemplar_voiced")
+CONTENT_ARRAYS = ("content_keys", "content_values", "content_voiced")
+STORED_ARRAYS = ARRAYS + EXEMPLAR_ARRAYS + CONTENT_ARRAYS
 
 
 @dataclass
@@ -107,10 +125,16 @@ class FittedVoice:
     exemplar_base: np.ndarray
     exemplar_speaker: np.ndarray
     exemplar_voiced: np.ndarray
+    # The speaker's spoken frames (every BANK_STEP-th): their speech states (float16), coded envelopes
+    # and voicing. Empty unless the fit was given the reference's states.
+    content_keys: np.ndarray
+    content_values: np.ndarray
+    content_voiced: np.ndarray
     method: str  # "parallel" (transcript + DTW) or "statistics"
     rate: float  # speaker's duration / base voice's duration for the same words
     transcript: str = ""
     exemplar_language: str = ""  # the transcript's, the one language spoken with exemplars ("" none)
+    content_language: str = ""  # the transcript's, the one language matched by speech states ("" none)
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
@@ -120,14 +144,15 @@ class FittedVoice:
         Fits of the same speaker for other base voices go in the same file, their arrays prefixed
         with the base's name (`piper_warp`): readers that do not know a base ignore its arrays.
         """
-        arrays = {name: getattr(self, name) for name in ARRAYS + EXEMPLAR_ARRAYS}
+        arrays = {name: getattr(self, name) for name in STORED_ARRAYS}
         for base, voice in (bases or {}).items():
-            arrays.update({f"{base}_{name}": getattr(voice, name) for name in ARRAYS + EXEMPLAR_ARRAYS})
+            arrays.update({f"{base}_{name}": getattr(voice, name) for name in STORED_ARRAYS})
         with open(path, "wb") as handle:
             np.savez_compressed(handle, version=np.array(self.version), **arrays)
 
     def _figures(self) -> dict:
-        return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs}
+        return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs,
+                "content_language": self.content_language}
 
     def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
         """What the profile row stores about this fit (JSON); `bases` as saved with it."""
@@ -156,16 +181,32 @@ class FittedVoice:
                 raise ValueError(f"the fitted conversion file has no arrays for the base voice {base!r}")
             arrays = {name: np.asarray(data[prefix + name], dtype=np.float32) for name in ARRAYS}
             exemplars = {name: data[prefix + name] for name in EXEMPLAR_ARRAYS if prefix + name in data.files}
+            content = {name: data[prefix + name] for name in CONTENT_ARRAYS if prefix + name in data.files}
+        dimensions = arrays["speaker_mean"].shape[0]
         if len(exemplars) < len(EXEMPLAR_ARRAYS):
-            exemplars = _no_exemplars(arrays["speaker_mean"].shape[0])
-        return cls(**arrays, **exemplars, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
+            exemplars = _no_exemplars(dimensions)
+        if len(content) < len(CONTENT_ARRAYS):
+            content = _no_content(dimensions)
+        return cls(**arrays, **exemplars, **content, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
                    transcript=summary.get("transcript", ""), exemplar_language=summary.get("exemplar_language", ""),
+                   content_language=figures.get("content_language", "") if len(content["content_keys"]) else "",
                    pairs=int(figures.get("pairs", 0)), version=version)
 
 
 def _no_exemplars(dimensions: int) -> dict[str, np.ndarray]:
     return {"exemplar_base": np.zeros((0, dimensions * (2 * EXEMPLAR_CONTEXT + 1)), np.float16),
             "exemplar_speaker": np.zeros((0, dimensions), np.float32), "exemplar_voiced": np.zeros(0, bool)}
+
+
+def _no_content(dimensions: int) -> dict[str, np.ndarray]:
+    return {"content_keys": np.zeros((0, STATE_SIZE), np.float16), "content_values": np.zeros((0, dimensions), np.float32),
+            "content_voiced": np.zeros(0, bool)}
+
+
+def frame_states(states: np.ndarray, frames: int) -> np.ndarray:
+    """The speech state (50 a second) under each of `frames` WORLD frames."""
+    per_state = round(1000 / STATES_PER_SECOND / FRAME_PERIOD_MS)
+    return states[np.minimum(np.arange(frames) // per_state, len(states) - 1)]
 
 
 def _with_context(frames: np.ndarray) -> np.ndarray:
@@ -229,12 +270,15 @@ def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
-              progress: Progress = no_progress, exemplar_language: str = "") -> FittedVoice:
+              progress: Progress = no_progress, exemplar_language: str = "", content_states: np.ndarray | None = None,
+              content_language: str = "") -> FittedVoice:
     """Fit the conversion from the base voice (`speak(text)` -> 16 kHz samples) to the speaker in `reference`.
 
     `segments` are the transcript of `reference` with times; with none (or no `speak`) the fit
     matches feature statistics only. With `exemplar_language` (the transcript's language) a
     parallel fit keeps its aligned pairs, and speech in that language is converted with exemplars.
+    With `content_states` (the reference's, `SpeechEncoder.content_states`) and `content_language`
+    it keeps the speaker's frames with their states, and speech in that language is matched by them.
     """
     progress("analyse reference", 0.0)
     f0, coded, _, _ = coded_frames(reference)
@@ -293,13 +337,20 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         speaker_mean, speaker_std = speech.mean(0), speech.std(0)
         base_mean, base_std = np.zeros_like(speaker_mean), np.zeros_like(speaker_std)
         rate, method, pairs, warp = 1.0, "statistics", 0, 1.0
+    content = _no_content(coded.shape[1] - 1)
+    if content_states is not None and content_language:
+        spoken = np.flatnonzero(speaking)[::BANK_STEP]
+        spoken = spoken[np.linspace(0, len(spoken) - 1, min(len(spoken), MAX_BANK_FRAMES)).round().astype(int)] if len(spoken) else spoken
+        content = {"content_keys": frame_states(content_states, len(f0))[spoken].astype(np.float16),
+                   "content_values": coded[spoken, 1:].astype(np.float32), "content_voiced": f0[spoken] > 0}
     progress("fit", 1.0)
     return FittedVoice(
         voiced_bank=_bank(coded, voiced), unvoiced_bank=_bank(coded, unvoiced),
         speaker_mean=speaker_mean.astype(np.float32), speaker_std=speaker_std.astype(np.float32),
         base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
-        **exemplars, method=method, rate=rate, transcript=" ".join(transcript),
-        exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "", pairs=pairs,
+        **exemplars, **content, method=method, rate=rate, transcript=" ".join(transcript),
+        exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "",
+        content_language=content_language if len(content["content_keys"]) else "", pairs=pairs,
     )
 
 
@@ -323,8 +374,31 @@ def _smooth(frames: np.ndarray) -> np.ndarray:
     return np.stack([np.convolve(padded[:, dim], kernel, mode="valid") for dim in range(frames.shape[1])], axis=1)
 
 
-def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray, voice: FittedVoice, language: str) -> np.ndarray:
-    """Per frame, the real frames of the speaker its envelope is pulled towards (see the module's docstring)."""
+def _content_frames(mapped: np.ndarray, voiced: np.ndarray, voice: FittedVoice, content_states: np.ndarray) -> np.ndarray:
+    """Per frame, the mean of the speaker's frames nearest in speech state and envelope together,
+    each part standardised over the speaker's frames and weighted alike (divided by its dimensions' root)."""
+    keys = voice.content_keys.astype(np.float32)
+    state_mean, state_scale = keys.mean(0), (keys.std(0) + 1e-6) * np.sqrt(keys.shape[1])
+    envelope_scale = (voice.content_values.std(0) + 1e-6) * np.sqrt(mapped.shape[1])
+
+    def joined(states: np.ndarray, envelopes: np.ndarray) -> np.ndarray:
+        return np.concatenate([(states - state_mean) / state_scale, envelopes / envelope_scale], axis=1)
+
+    queries = joined(frame_states(content_states, len(mapped)), mapped)
+    bank = joined(keys, voice.content_values)
+    target = mapped.copy()
+    for mask, paired in ((voiced, voice.content_voiced), (~voiced, ~voice.content_voiced)):
+        if mask.any() and paired.sum() >= NEIGHBOURS:
+            target[mask] = nearest_mean(queries[mask], bank[paired], voice.content_values[paired], np.ones(bank.shape[1], np.float32))
+    return target
+
+
+def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray, voice: FittedVoice, language: str,
+                    content_states: np.ndarray | None) -> tuple[np.ndarray, bool]:
+    """Per frame, the real frames of the speaker its envelope is pulled towards (see the module's docstring),
+    and whether they were matched by speech states."""
+    if content_states is not None and language and language == voice.content_language and len(voice.content_keys):
+        return _content_frames(mapped, voiced, voice, content_states), True
     target = mapped.copy()
     if language and language == voice.exemplar_language and len(voice.exemplar_base):
         queries = _with_context(features)
@@ -333,12 +407,12 @@ def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray
         for mask, paired in ((voiced, voice.exemplar_voiced), (~voiced, ~voice.exemplar_voiced)):
             if mask.any() and paired.sum() >= NEIGHBOURS:
                 target[mask] = nearest_mean(queries[mask], keys[paired], voice.exemplar_speaker[paired], scale)
-        return target
+        return target, False
     scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
     for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
         if mask.any():
             target[mask] = nearest_mean(mapped[mask], bank, bank, scale)
-    return target
+    return target, False
 
 
 def mapped_envelopes(features: np.ndarray, voice: FittedVoice, spread_share: float = SPREAD_SHARE) -> np.ndarray:
@@ -359,8 +433,11 @@ def restore_variance(frames: np.ndarray, speaker_std: np.ndarray, share: float =
 
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
                 pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "",
-                spread_share: float = SPREAD_SHARE, variance_share: float = VARIANCE_SHARE) -> np.ndarray:
-    """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range."""
+                spread_share: float = SPREAD_SHARE, variance_share: float = VARIANCE_SHARE,
+                content_states: np.ndarray | None = None, content_share: float = CONTENT_SHARE) -> np.ndarray:
+    """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range.
+
+    `content_states` are the samples' own (`SpeechEncoder.content_states`), for a fit that matches by them."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
@@ -368,7 +445,8 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     features = coded[:, 1:]
     mapped = mapped_envelopes(features, voice, spread_share)
     converted = coded.copy()
-    converted[:, 1:] = mapped + nearest_share * (_speaker_frames(features, mapped, voiced, voice, language) - mapped)
+    target, by_content = _speaker_frames(features, mapped, voiced, voice, language, content_states)
+    converted[:, 1:] = mapped + (content_share if by_content else nearest_share) * (target - mapped)
     converted[:, 1:] = restore_variance(_smooth(converted[:, 1:]), voice.speaker_std, variance_share)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
     f0 = map_f0(f0, f0_mean, f0_std_semitones, pitch_semitones)
