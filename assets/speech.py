@@ -1,6 +1,7 @@
 """The voice stack as the Django side uses it: speaker extraction and synthesis into catalog rows."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -20,6 +21,8 @@ from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from monitoring import runner
 from provenance.stamping import finish_audio
+
+logger = logging.getLogger(__name__)
 
 # The speaker encoder takes seconds to load: one per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
@@ -51,8 +54,14 @@ def synthesizer_config(name: str) -> dict:
 
 def worker_speech_encoder():
     """The worker's Whisper encoder (shared with EchoLite and the transcriber) for the default voice, or
-    None where the packaged Whisper is not installed."""
-    return loaded_models.speech_encoder() if packaged_whisper.available() else None
+    None where the packaged Whisper is not installed or does not load (the voice then speaks without it)."""
+    if not packaged_whisper.available():
+        return None
+    try:
+        return loaded_models.speech_encoder()
+    except (OSError, RuntimeError) as error:
+        logger.warning("Whisper's encoder did not load (%s): English voices are matched by nearest frames", error)
+        return None
 
 
 _synthesizers: dict[tuple[str, str], object] = {}
@@ -62,7 +71,7 @@ def get_synthesizer(name: str | None = None):
     """One synthesizer per engine and configuration per worker: XTTS keeps its loaded model."""
     name = name or settings.ECHOFU["TTS_ENGINE"]
     config = synthesizer_config(name)
-    key = (name, repr(sorted(config.items())))
+    key = (name, repr(sorted((option, value) for option, value in config.items() if not callable(value))))
     with _cache_lock:
         if key not in _synthesizers:
             _synthesizers[key] = create_synthesizer(name, **config)

@@ -38,8 +38,8 @@ from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import map_f0  # noqa: E402
 from engines.voice.default import espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import (NEIGHBOURS, FittedVoice, _smooth, apply_voice, coded_frames, fit_voice,  # noqa: E402
-                                  frame_states, mapped_envelopes, restore_variance)
+from engines.voice.fitted import (FittedVoice, _smooth, apply_voice, coded_frames, fit_voice, frame_states,  # noqa: E402
+                                  mapped_envelopes, nearest_by_voicing, restore_variance)
 from engines.voice.piper_base import PiperBase  # noqa: E402
 
 STATES_ENVELOPE_SHARES = (0.5, 0.6, 0.75)
@@ -55,13 +55,10 @@ def states_alone(samples: np.ndarray, voice: FittedVoice, speaker, states: np.nd
     """The conversion with each frame pulled towards the mean of the speaker's frames nearest by the states' cosine alone."""
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
     mapped = mapped_envelopes(coded[:, 1:], voice)
-    queries, keys = unit_rows(frame_states(states, len(f0))), unit_rows(voice.content_keys)
-    targets = mapped.copy()
-    for mask, paired_mask in ((f0 > 0, voice.content_voiced), (f0 == 0, ~voice.content_voiced)):
-        if mask.any() and paired_mask.sum() >= NEIGHBOURS:
-            similarity = queries[mask] @ keys[paired_mask].T
-            nearest = np.argpartition(-similarity, NEIGHBOURS - 1, axis=1)[:, :NEIGHBOURS]
-            targets[mask] = voice.content_values[paired_mask][nearest].mean(1)
+    # On unit rows the nearest by distance are the nearest by cosine.
+    keys = unit_rows(voice.content_keys)
+    targets = nearest_by_voicing(mapped.copy(), unit_rows(frame_states(states, len(f0))), f0 > 0, keys, voice.content_values,
+                                 voice.content_voiced, np.ones(keys.shape[1], np.float32))
     coded[:, 1:] = restore_variance(_smooth(mapped + share * (targets - mapped)), voice.speaker_std)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(coded), SAMPLE_RATE, fft_size)
     pitch = map_f0(f0, speaker.f0_mean, speaker.f0_std_semitones, 0.0)

@@ -97,7 +97,7 @@ def transcriber():
 
 
 def speech_encoder():
-    """EchoLite's audio features: Whisper's encoder, sharing the packaged transcriber's weights."""
+    """Whisper's encoder (EchoLite's audio features, the default voice's speech states), sharing the packaged transcriber's weights."""
     from engines.speech_states import SpeechEncoder
 
     whisper = packaged_whisper_transcriber()

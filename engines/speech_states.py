@@ -10,6 +10,7 @@ import math
 import os
 import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -58,33 +59,15 @@ class SpeechEncoder:
         self.whisper = whisper
         self.extractor = FeatureExtractor(feature_size=80)
         self._lock = threading.Lock()  # the extractor is not shared between threads
-        self._silence: dict[int, np.ndarray] = {}  # per fitted window: the states of silence
+        self._silent_windows: dict[int, np.ndarray] = {}  # per window length (seconds)
 
     def states(self, audio: np.ndarray) -> np.ndarray:
         """(T, STATE_SIZE) float16 Whisper encoder states of 16 kHz mono audio, 50 per second."""
-        chunk, step = CHUNK_SECONDS * SAMPLE_RATE, CHUNK_STEP_SECONDS * SAMPLE_RATE
-        total = max(1, int(np.ceil(len(audio) / SAMPLE_RATE * STATES_PER_SECOND)))
-        states = np.zeros((total, STATE_SIZE), np.float16)
-        window = fitted_window(len(audio))
-        if window:
-            with self._lock:
-                states[:] = np.asarray(encode_window(self.whisper, self.extractor, audio, window))[0][:total]
-            return states
-        margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
-        start = 0
+        def encode(start: int, seconds: int) -> np.ndarray:
+            return np.asarray(encode_window(self.whisper, self.extractor, audio[start: start + seconds * SAMPLE_RATE], seconds))[0]
+
         with self._lock:
-            while True:
-                output = np.asarray(encode_window(self.whisper, self.extractor, audio[start: start + chunk], CHUNK_SECONDS))[0]
-                first = start // SAMPLE_RATE * STATES_PER_SECOND
-                keep_from = 0 if start == 0 else margin
-                last = start + chunk >= len(audio)
-                keep_to = len(output) if last else len(output) - margin
-                span = states[first + keep_from: first + keep_to]
-                span[:] = output[keep_from: keep_from + len(span)]
-                if last:
-                    break
-                start += step
-        return states
+            return _windowed(len(audio), encode)
 
     def content_states(self, audio: np.ndarray) -> np.ndarray:
         """(T, STATE_SIZE) float32 states with what the encoder gives for silence in the same window taken away.
@@ -94,15 +77,40 @@ class SpeechEncoder:
         away, over 25 s of reference), whatever was said there. Silence in the same window carries the
         positions and little else; without it the match is made by what is said (median 354 states away).
         """
-        states = self.states(audio).astype(np.float32)
-        window = fitted_window(len(audio))
-        if not window:
-            return states - self.states(np.zeros(len(audio), np.float32)).astype(np.float32)
-        if window not in self._silence:
-            with self._lock:
-                silence = np.asarray(encode_window(self.whisper, self.extractor, np.zeros(0, np.float32), window))[0]
-            self._silence[window] = silence.astype(np.float32)
-        return states - self._silence[window][: len(states)]
+        return self.states(audio).astype(np.float32) - _windowed(len(audio), lambda _, seconds: self._silence(seconds)).astype(np.float32)
+
+    def _silence(self, seconds: int) -> np.ndarray:
+        """The states of a silent window of `seconds`, encoded once (every silent window of a length is alike)."""
+        with self._lock:
+            if seconds not in self._silent_windows:
+                silence = encode_window(self.whisper, self.extractor, np.zeros(0, np.float32), seconds)
+                self._silent_windows[seconds] = np.asarray(silence)[0]
+            return self._silent_windows[seconds]
+
+
+def _windowed(samples: int, encode: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """(T, STATE_SIZE) float16 states of audio of `samples` samples, from `encode(start sample, window seconds)`:
+    one fitted window for audio that fits, else overlapping 30 s chunks, each keeping its middle."""
+    total = max(1, int(np.ceil(samples / SAMPLE_RATE * STATES_PER_SECOND)))
+    states = np.zeros((total, STATE_SIZE), np.float16)
+    window = fitted_window(samples)
+    if window:
+        states[:] = encode(0, window)[:total]
+        return states
+    margin = (CHUNK_SECONDS - CHUNK_STEP_SECONDS) * STATES_PER_SECOND // 2
+    step = CHUNK_STEP_SECONDS * SAMPLE_RATE
+    start = 0
+    while True:
+        output = encode(start, CHUNK_SECONDS)
+        first = start // SAMPLE_RATE * STATES_PER_SECOND
+        keep_from = 0 if start == 0 else margin
+        last = start + CHUNK_SECONDS * SAMPLE_RATE >= samples
+        keep_to = len(output) if last else len(output) - margin
+        span = states[first + keep_from: first + keep_to]
+        span[:] = output[keep_from: keep_from + len(span)]
+        if last:
+            return states
+        start += step
 
 
 def fitted_window(samples: int) -> int:

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from assets.models import GeneratedAudio, SpeakerProfile
+from assets.speech import get_synthesizer
+from echofu import loaded_models
 from engines import media
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.voices import other_speaker
@@ -46,7 +48,8 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     assert "bring these things" in conversion["transcript"].lower(), "the reference was transcribed offline to fit the voice"
     assert (media_root / conversion["file"]).is_file() and not conversion["file"].startswith("/")
     assert profile.features["prompt_text"] == conversion["transcript"]
-    assert conversion["bases"]["piper"]["content_language"] == "en", "the worker's Whisper encoder gave the reference's speech states"
+    assert conversion["bases"]["piper"]["content_language"] == "en", "Whisper's encoder gave the reference's speech states"
+    assert get_synthesizer("default")._own_speech_encoder is None, "the worker's encoder, not a second Whisper"
 
     listing = client.get("/api/cloned-audios").json()
     assert listing["status"] == "success" and listing["total_count"] == 1
@@ -66,6 +69,19 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     generated = GeneratedAudio.objects.get()
     assert generated.speaker == profile and generated.engine == "default" and generated.pitch == 2
     assert Job.objects.get(pk=body["task_id"]).kind == "synthesize"
+
+
+def test_a_whisper_encoder_that_does_not_load_leaves_cloning_and_speaking_working(client, reference, monkeypatch):
+    def broken():
+        raise OSError("the model cache is not writable")
+
+    monkeypatch.setattr(loaded_models, "speech_encoder", broken)
+    body = clone(client, reference, "bob").json()
+    assert body["status"] == "success", body
+    conversion = SpeakerProfile.objects.get(speaker_id="bob").features["conversion"]
+    assert conversion["bases"]["piper"]["content_language"] == "", "no speech states: the nearest frames"
+    response = client.post("/audio_clone", {"generate_text": "Hello, this is Bob.", "audio_id": "bob"})
+    assert response.status_code == 200 and response.json()["message"] == "音频生成成功", response.json()
 
 
 def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_root):

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from engines import media
+from engines import media, packaged_whisper
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
@@ -308,7 +308,8 @@ def test_english_speakers_english_is_matched_by_speech_states_where_an_encoder_i
             encoded.append(len(samples))
             return speech_encoder.content_states(samples)
 
-    synthesizer = create_synthesizer("default", speech_encoder=CountingEncoder)
+    counting = CountingEncoder()
+    synthesizer = create_synthesizer("default", speech_encoder=lambda: counting)
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
@@ -324,3 +325,16 @@ def test_english_speakers_english_is_matched_by_speech_states_where_an_encoder_i
     assert plain.conversion["bases"][PIPER]["content_language"] == ""
     assert without.synthesize(OTHER_TEXT, plain, tmp_path / "plain.wav").duration > 1
     assert without.synthesize(OTHER_TEXT, profile, tmp_path / "no_encoder.wav").duration > 1, "a fit with states speaks without an encoder too"
+
+
+def test_whisper_weights_that_do_not_load_leave_the_voice_speaking_without_states(speaker, piper, tmp_path, monkeypatch, caplog):
+    def broken():
+        raise packaged_whisper.WeightsUnavailable("sha256 mismatch")
+
+    monkeypatch.setattr(default, "SpeechEncoder", broken)
+    synthesizer = create_synthesizer("default")
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    conversion = synthesizer.fit(speaker, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], tmp_path / "fit.npz")
+    assert conversion["bases"][PIPER]["content_language"] == "" and "did not load" in caplog.text
+    profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": conversion})
+    assert synthesizer.synthesize(OTHER_TEXT, profile, tmp_path / "en.wav").duration > 1

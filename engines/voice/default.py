@@ -13,6 +13,7 @@ installed); an older profile without one gets the statistics-only conversion.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,8 @@ from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
+
+logger = logging.getLogger(__name__)
 
 ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 FEMALE_F0 = 165.0
@@ -75,14 +78,16 @@ class DefaultSynthesizer:
 
     def __init__(self, words_per_minute: int = 165, neural_english: bool = True, variance_share: float = VARIANCE_SHARE,
                  speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
-        """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none); without
-        it the engine loads the packaged one itself when it is installed."""
+        """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none, and English
+        speakers' English falls back to the nearest frames); without it the engine loads the packaged one
+        itself when it is installed."""
         self.words_per_minute = words_per_minute
         self.variance_share = variance_share
         self.neural_english = neural_english and piper_installed()
         self._piper: PiperBase | None = None
         self._speech_encoder = speech_encoder or self._packaged_speech_encoder
         self._own_speech_encoder: SpeechEncoder | None = None
+        self._own_speech_encoder_failed = False
         self._fitted: dict[tuple[str, str], FittedVoice] = {}  # by (file, base): profiles are immutable versions
 
     def piper(self) -> PiperBase:
@@ -91,8 +96,12 @@ class DefaultSynthesizer:
         return self._piper
 
     def _packaged_speech_encoder(self) -> SpeechEncoder | None:
-        if self._own_speech_encoder is None and packaged_whisper.available():
-            self._own_speech_encoder = SpeechEncoder()
+        if self._own_speech_encoder is None and not self._own_speech_encoder_failed and packaged_whisper.available():
+            try:
+                self._own_speech_encoder = SpeechEncoder()
+            except (OSError, RuntimeError) as error:  # weights that do not check out or load: speak without the states
+                self._own_speech_encoder_failed = True
+                logger.warning("the packaged Whisper's encoder did not load (%s): English is matched by nearest frames", error)
         return self._own_speech_encoder
 
     def fit(self, speaker: SpeakerFeatures, reference: np.ndarray, language: str, segments: list[Segment],
@@ -114,6 +123,7 @@ class DefaultSynthesizer:
         if with_piper:
             piper = self.piper()
             encoder = self._speech_encoder()
+            progress("speech states", 0.5)
             states = encoder.content_states(reference) if encoder is not None else None
             bases[PIPER] = fit_voice(reference, segments, piper.speak, scaled(progress, 0.5, 1.0),
                                      content_states=states, content_language=language if states is not None else "")
@@ -148,11 +158,13 @@ class DefaultSynthesizer:
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
+        encoder = self._speech_encoder() if piper_voice is not None and piper_voice.content_language else None
+
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
-            encoder = self._speech_encoder() if fitted.content_language == chunk.language != "" else None
+            matched = encoder is not None and fitted.content_language == chunk.language
             return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
                                language=chunk.language, variance_share=self.variance_share,
-                               content_states=encoder.content_states(samples) if encoder is not None else None)
+                               content_states=encoder.content_states(samples) if matched else None)
 
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:

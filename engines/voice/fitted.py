@@ -42,7 +42,7 @@ from engines.speech_states import STATE_SIZE, STATES_PER_SECOND
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
 from engines.voice.conversion import WARP_FACTORS, map_f0
 
-# Bump when the stored arrays or their meaning change: profiles of other versions are not used.
+# Bump when the stored arrays or their meaning change: profiles of versions not in READABLE_VERSIONS are not used.
 # Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
 # Version 2 fits have no speech states: they keep the nearest-frame step where version 3 matches by them.
 CONVERSION_VERSION = 3
@@ -59,7 +59,8 @@ NEAREST_SHARE = 0.5
 # (English speakers' English, Piper). Measured paired on the five real English references
 # (bench/bench_voice_phonetic.py, results/voice_phonetic.json): against the nearest-frame step at
 # 0.5 (resemblyzer 0.727, voicefilter 0.735, WER 0.038), 0.5 gave 0.741 / 0.754 / 0.025, 0.6 gave
-# 0.749 / 0.770 / 0.033, 0.75 gave 0.751 / 0.793 but WER 0.067 (twice the base voice's). Matched by
+# 0.749 / 0.770 / 0.033, 0.75 gave 0.751 / 0.793 but WER 0.067 (three times Piper's own 0.021). The
+# rule applied: the largest share whose WER stays no worse than the nearest-frame step's. Matched by
 # the states alone, the frames sound like the speaker (0.787 at 0.75) but the words are lost (WER
 # 0.59). In other languages the base voice is espeak-ng, whose states match the speaker's less well:
 # at 0.6 the other language's WER went 0.157 -> 0.219 and Mandarin speakers' Mandarin lost to the
@@ -262,11 +263,16 @@ def _aligned_pairs(base: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray,
     return path[:, 0], path[:, 1]
 
 
-def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    frames = coded[keep][::BANK_STEP, 1:]
+def _bank_frames(keep: np.ndarray) -> np.ndarray:
+    """Indices of the frames a bank keeps of those marked in `keep`: every BANK_STEP-th, at most MAX_BANK_FRAMES spread evenly."""
+    frames = np.flatnonzero(keep)[::BANK_STEP]
     if len(frames) > MAX_BANK_FRAMES:
         frames = frames[np.linspace(0, len(frames) - 1, MAX_BANK_FRAMES).round().astype(int)]
-    return frames.astype(np.float32)
+    return frames
+
+
+def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return coded[_bank_frames(keep), 1:].astype(np.float32)
 
 
 def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
@@ -339,8 +345,7 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         rate, method, pairs, warp = 1.0, "statistics", 0, 1.0
     content = _no_content(coded.shape[1] - 1)
     if content_states is not None and content_language:
-        spoken = np.flatnonzero(speaking)[::BANK_STEP]
-        spoken = spoken[np.linspace(0, len(spoken) - 1, min(len(spoken), MAX_BANK_FRAMES)).round().astype(int)] if len(spoken) else spoken
+        spoken = _bank_frames(speaking)
         content = {"content_keys": frame_states(content_states, len(f0))[spoken].astype(np.float16),
                    "content_values": coded[spoken, 1:].astype(np.float32), "content_voiced": f0[spoken] > 0}
     progress("fit", 1.0)
@@ -382,14 +387,20 @@ def _content_frames(mapped: np.ndarray, voiced: np.ndarray, voice: FittedVoice, 
     envelope_scale = (voice.content_values.std(0) + 1e-6) * np.sqrt(mapped.shape[1])
 
     def joined(states: np.ndarray, envelopes: np.ndarray) -> np.ndarray:
-        return np.concatenate([(states - state_mean) / state_scale, envelopes / envelope_scale], axis=1)
+        return np.concatenate([(states - state_mean) / state_scale, envelopes / envelope_scale], axis=1, dtype=np.float32)
 
-    queries = joined(frame_states(content_states, len(mapped)), mapped)
     bank = joined(keys, voice.content_values)
-    target = mapped.copy()
-    for mask, paired in ((voiced, voice.content_voiced), (~voiced, ~voice.content_voiced)):
+    return nearest_by_voicing(mapped.copy(), joined(frame_states(content_states, len(mapped)), mapped), voiced,
+                              bank, voice.content_values, voice.content_voiced, np.ones(bank.shape[1], np.float32))
+
+
+def nearest_by_voicing(target: np.ndarray, queries: np.ndarray, voiced: np.ndarray, keys: np.ndarray, values: np.ndarray,
+                       keys_voiced: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """`target` with each voiced frame replaced by the mean `values` of its nearest voiced `keys`, unvoiced by
+    unvoiced (where the bank holds at least NEIGHBOURS of them)."""
+    for mask, paired in ((voiced, keys_voiced), (~voiced, ~keys_voiced)):
         if mask.any() and paired.sum() >= NEIGHBOURS:
-            target[mask] = nearest_mean(queries[mask], bank[paired], voice.content_values[paired], np.ones(bank.shape[1], np.float32))
+            target[mask] = nearest_mean(queries[mask], keys[paired], values[paired], scale)
     return target
 
 
@@ -401,13 +412,9 @@ def _speaker_frames(features: np.ndarray, mapped: np.ndarray, voiced: np.ndarray
         return _content_frames(mapped, voiced, voice, content_states), True
     target = mapped.copy()
     if language and language == voice.exemplar_language and len(voice.exemplar_base):
-        queries = _with_context(features)
         keys = voice.exemplar_base.astype(np.float32)
-        scale = keys.std(0) + 1e-6
-        for mask, paired in ((voiced, voice.exemplar_voiced), (~voiced, ~voice.exemplar_voiced)):
-            if mask.any() and paired.sum() >= NEIGHBOURS:
-                target[mask] = nearest_mean(queries[mask], keys[paired], voice.exemplar_speaker[paired], scale)
-        return target, False
+        return nearest_by_voicing(target, _with_context(features), voiced, keys, voice.exemplar_speaker, voice.exemplar_voiced,
+                                  keys.std(0) + 1e-6), False
     scale = np.concatenate([voice.voiced_bank, voice.unvoiced_bank]).std(0) + 1e-6
     for mask, bank in ((voiced, voice.voiced_bank), (~voiced, voice.unvoiced_bank)):
         if mask.any():

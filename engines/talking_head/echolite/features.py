@@ -1,8 +1,8 @@
-"""Audio features aligned to video frames: Whisper encoder states around each frame, and loudness.
+"""Audio features aligned to video frames: windows of Whisper's speech states around each frame, and loudness.
 
-The encoder of the packaged offline Whisper (base, CTranslate2) was trained on many voices to
-carry what is said rather than who says it, so a mouth learned from one person's voice follows
-a cloned voice or another speaker too. It gives 50 states a second (two per 25 fps frame).
+The states (`engines.speech_states`) carry what is said rather than who says it, so a mouth learned
+from one person's voice follows a cloned voice or another speaker too. There are 50 a second, two
+per 25 fps frame.
 """
 from __future__ import annotations
 
