@@ -57,14 +57,15 @@ NEIGHBOURS = 4
 NEAREST_SHARE = 0.5
 # The share of the speaker's frames when they are matched by speech states and envelope together
 # (English speakers' English, Piper). Measured paired on the five real English references
-# (bench/bench_voice_phonetic.py, results/voice_phonetic.json): against the nearest-frame step at
-# 0.5 (resemblyzer 0.727, voicefilter 0.735, WER 0.038), 0.5 gave 0.741 / 0.754 / 0.025, 0.6 gave
-# 0.749 / 0.770 / 0.033, 0.75 gave 0.751 / 0.793 but WER 0.067 (three times Piper's own 0.021). The
-# rule applied: the largest share whose WER stays no worse than the nearest-frame step's. Matched by
-# the states alone, the frames sound like the speaker (0.787 at 0.75) but the words are lost (WER
-# 0.59). In other languages the base voice is espeak-ng, whose states match the speaker's less well:
-# at 0.6 the other language's WER went 0.157 -> 0.219 and Mandarin speakers' Mandarin lost to the
-# exemplars (0.669 -> 0.655, CER 0.234 -> 0.273), so there the earlier steps stay.
+# (bench/bench_voice_phonetic.py, results/voice_phonetic.json), against the nearest-frame step at
+# 0.5 (resemblyzer 0.717, voicefilter 0.733, WER 0.033): 0.5 gave 0.731 / 0.759 / 0.042, 0.6 gave
+# 0.739 / 0.779 / 0.046, 0.75 gave 0.747 / 0.799 but WER 0.083 (four times Piper's own 0.021). The
+# run before (commit 9b21591): 0.727 / 0.735 / 0.038 against 0.749 / 0.770 / 0.033 at 0.6, 0.067 at
+# 0.75. So 0.6: the largest share whose WER moved by only a few words of 240, either way, in both
+# runs. Matched by the states alone, the frames sound like the speaker (0.784 at 0.75) but the words
+# are lost (WER 0.47). In other languages the base voice is espeak-ng, whose states match the
+# speaker's less well: at 0.6 the other language's WER went 0.157 -> 0.302 and Mandarin speakers'
+# Mandarin lost to the exemplars (0.669 -> 0.655), so there the earlier steps stay.
 CONTENT_SHARE = 0.6
 # How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
 # espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
