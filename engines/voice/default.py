@@ -29,7 +29,7 @@ from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import READABLE_VERSIONS, VARIANCE_SHARE, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -76,13 +76,12 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, variance_share: float = VARIANCE_SHARE,
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True,
                  speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
         """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none, and English
         speakers' English falls back to the nearest frames); without it the engine loads the packaged one
         itself when it is installed."""
         self.words_per_minute = words_per_minute
-        self.variance_share = variance_share
         self.neural_english = neural_english and piper_installed()
         self._piper: PiperBase | None = None
         self._speech_encoder = speech_encoder or self._packaged_speech_encoder
@@ -163,8 +162,7 @@ class DefaultSynthesizer:
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
             matched = encoder is not None and fitted.content_language == chunk.language
             return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
-                               language=chunk.language, variance_share=self.variance_share,
-                               content_states=encoder.content_states(samples) if matched else None)
+                               language=chunk.language, content_states=encoder.content_states(samples) if matched else None)
 
         def speak(chunk: Chunk) -> np.ndarray:
             if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
