@@ -13,11 +13,13 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before the speech-state match (the same profile spoken without a
-                     Whisper encoder: English speakers' English pulled halfway to the nearest frames),
+  last_release       the default before English speakers' Chinese was matched by speech states (the
+                     same profile, espeak-ng's fit read without its states: their Chinese pulled
+                     halfway to the nearest frames),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, matched to their frames by Whisper's speech states and
-                     envelope; espeak-ng + the fitted conversion for everything else; Mandarin
+                     envelope, and so is their Chinese (espeak-ng); espeak-ng + the fitted
+                     conversion for everything else; Mandarin
                      speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
                      spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
@@ -29,6 +31,7 @@ Prints a table, saves bench/results/voice.json. Run: .venv/bin/python bench/benc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -51,8 +54,8 @@ from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
-from engines.voice.default import espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import transcribe_reference  # noqa: E402
+from engines.voice.default import ESPEAK, DefaultSynthesizer, espeak, voice_variant  # noqa: E402
+from engines.voice.fitted import FittedVoice, transcribe_reference  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
@@ -156,6 +159,14 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
     return speaker, time.monotonic() - started, language
 
 
+class LastRelease(DefaultSynthesizer):
+    """The default as released before English speakers' Chinese (espeak-ng) was matched by speech states."""
+
+    def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
+        voice = super().fitted_voice(speaker, base)
+        return dataclasses.replace(voice, content_language="") if voice is not None and base == ESPEAK else voice
+
+
 def other_engines() -> dict:
     """XTTS-v2 and CosyVoice, where this machine has their weights or server."""
     engines = {}
@@ -234,7 +245,7 @@ def main() -> None:
     speech_encoder = SpeechEncoder(transcriber.model.model)  # one Whisper, as a worker shares it
     default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
     previous = create_synthesizer("default", neural_english=False)
-    last_release = create_synthesizer("default", speech_encoder=lambda: None)
+    last_release = LastRelease(speech_encoder=lambda: speech_encoder)
     others = other_engines()
     compared = {**others, "previous": previous, "last_release": last_release}
     rows, clones, skipped = [], [], []

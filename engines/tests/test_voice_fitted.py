@@ -205,6 +205,18 @@ def test_speech_states_are_stored_and_version_2_fits_without_them_still_convert(
     assert np.array_equal(converted, apply_voice(base, older, speaker.f0_mean, speaker.f0_std_semitones, language="en")), "the nearest-frame step"
 
 
+def test_a_base_fit_keeps_its_own_speech_states_where_the_main_fit_has_none(fitted, fitted_with_states, tmp_path):
+    """The layout of profiles cloned before espeak-ng's fit kept states: the base's frames under its own prefix."""
+    path = tmp_path / "voice.npz"
+    fitted.save(path, {PIPER: fitted_with_states})
+    summary = fitted.summary(path, 1.0, {PIPER: fitted_with_states})
+    with np.load(path, allow_pickle=False) as data:
+        assert len(data["piper_content_keys"]) == len(fitted_with_states.content_keys) and len(data["content_keys"]) == 0
+    base = FittedVoice.load(summary, PIPER)
+    assert base.content_language == "en" and np.array_equal(base.content_values, fitted_with_states.content_values)
+    assert FittedVoice.load(summary).content_language == "" and len(FittedVoice.load(summary).content_keys) == 0
+
+
 def test_version_1_fits_without_exemplars_still_convert(fitted, speaker, tmp_path):
     """Profiles cloned before the exemplars keep their fit: the nearest-frame step in every language."""
     path = tmp_path / "v1.npz"
@@ -300,7 +312,7 @@ def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, p
     assert "bases" not in mandarin, "Piper is fitted only on words it can say"
 
 
-def test_english_speakers_english_is_matched_by_speech_states_where_an_encoder_is_at_hand(speaker, piper, speech_encoder, tmp_path):
+def test_english_speakers_english_and_chinese_are_matched_by_speech_states_where_an_encoder_is_at_hand(speaker, piper, speech_encoder, tmp_path):
     encoded = []
 
     class CountingEncoder:
@@ -314,15 +326,26 @@ def test_english_speakers_english_is_matched_by_speech_states_where_an_encoder_i
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
     assert encoded == [len(clean)], "the reference's states, once"
-    assert profile.conversion["bases"][PIPER]["content_language"] == "en" and profile.conversion["content_language"] == ""
+    assert profile.conversion["bases"][PIPER]["content_language"] == "en", "Piper's English"
+    assert profile.conversion["content_language"] == "zh", "espeak-ng's Chinese"
+    with np.load(tmp_path / "fit.npz", allow_pickle=False) as data:
+        assert "content_keys" in data.files and "piper_content_keys" not in data.files, "the reference's frames stored once"
+    espeak_fit, piper_fit = synthesizer.fitted_voice(profile), synthesizer.fitted_voice(profile, PIPER)
+    assert len(piper_fit.content_keys) > 300 and np.array_equal(piper_fit.content_keys, espeak_fit.content_keys)
+    assert piper_fit.content_language == "en" and espeak_fit.content_language == "zh"
     synthesizer.synthesize(OTHER_TEXT, profile, tmp_path / "en.wav")
     assert len(encoded) == 2, "the base voice's English is encoded to be matched"
     synthesizer.synthesize("今天天气很好。", profile, tmp_path / "zh.wav")
-    assert len(encoded) == 2, "espeak-ng's Mandarin keeps the nearest-frame step"
+    assert len(encoded) == 3, "and espeak-ng's Mandarin"
+    mandarin = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(
+        speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")})
+    assert len(encoded) == 3 and mandarin.conversion["content_language"] == "", "Mandarin speakers are not matched by states"
+    synthesizer.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
+    assert len(encoded) == 3
 
     without = create_synthesizer("default", speech_encoder=lambda: None)
     plain = type(speaker).from_dict({**speaker.as_dict(), "conversion": without.fit(speaker, clean, "en", segments, tmp_path / "plain.npz")})
-    assert plain.conversion["bases"][PIPER]["content_language"] == ""
+    assert plain.conversion["bases"][PIPER]["content_language"] == "" and plain.conversion["content_language"] == ""
     assert without.synthesize(OTHER_TEXT, plain, tmp_path / "plain.wav").duration > 1
     assert without.synthesize(OTHER_TEXT, profile, tmp_path / "no_encoder.wav").duration > 1, "a fit with states speaks without an encoder too"
 

@@ -8,8 +8,8 @@ not say their words, and a fit on statistics alone made it sound less like them 
 parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
 their own spectra (Mandarin speakers' Mandarin with exemplars: EXEMPLAR_LANGUAGES; English
-speakers' English matched to their frames by Whisper's speech states where the packaged Whisper is
-installed); an older profile without one gets the statistics-only conversion.
+speakers' English and Chinese matched to their frames by Whisper's speech states where the packaged
+Whisper is installed: STATE_MATCHED); an older profile without one gets the statistics-only conversion.
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 FEMALE_F0 = 165.0
 SPEECH_TIMEOUT = 60
 PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion file
+ESPEAK = ""  # espeak-ng's fit is the conversion file's main one
 # Languages whose speakers are spoken with exemplars (engines.voice.fitted) in their own language.
 # Mandarin only: there the speaker's real frames make espeak-ng's Mandarin both closer and clearer
 # (the 14 s Mandarin reference: resemblyzer 0.55 -> 0.62, voicefilter 0.54 -> 0.60, CER 0.24 -> 0.18).
@@ -49,6 +50,14 @@ PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion 
 # 0.049-0.076 with Piper in two runs (0.024-0.028 as it is), 0.10 -> 0.18 with espeak-ng, for
 # +0.02-0.03 similarity (bench/bench_voice_paired.py, results/voice_exemplars*.json).
 EXEMPLAR_LANGUAGES = ("zh",)
+# Per reference language, the language each base voice's fit matches to the speaker's frames by
+# Whisper's speech states (engines.voice.fitted, CONTENT_SHARE): English speakers' English (Piper)
+# and their Chinese (espeak-ng). Paired over three sentences (bench/bench_voice_phonetic.py,
+# results/voice_phonetic.json), against the nearest frames: their English resemblyzer 0.717 -> 0.739,
+# voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046; their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER
+# 0.424 -> 0.439 (espeak-ng as it is 0.464). Mandarin speakers are not matched so: their English lost
+# words (WER 0.156 -> 0.302), and their Mandarin did worse than with exemplars (0.669 -> 0.655).
+STATE_MATCHED = {"en": {PIPER: "en", ESPEAK: "zh"}}
 
 
 def voice_variant(speaker: SpeakerFeatures | None) -> str:
@@ -79,7 +88,7 @@ class DefaultSynthesizer:
     def __init__(self, words_per_minute: int = 165, neural_english: bool = True,
                  speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
         """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none, and English
-        speakers' English falls back to the nearest frames); without it the engine loads the packaged one
+        speakers' speech falls back to the nearest frames); without it the engine loads the packaged one
         itself when it is installed."""
         self.words_per_minute = words_per_minute
         self.neural_english = neural_english and piper_installed()
@@ -100,15 +109,16 @@ class DefaultSynthesizer:
                 self._own_speech_encoder = SpeechEncoder()
             except (OSError, RuntimeError) as error:  # weights that do not check out or load: speak without the states
                 self._own_speech_encoder_failed = True
-                logger.warning("the packaged Whisper's encoder did not load (%s): English is matched by nearest frames", error)
+                logger.warning("the packaged Whisper's encoder did not load (%s): voices are matched by nearest frames", error)
         return self._own_speech_encoder
 
     def fit(self, speaker: SpeakerFeatures, reference: np.ndarray, language: str, segments: list[Segment],
             out_path: Path, progress: Progress = no_progress) -> dict:
         """Fit this speaker's conversion from their cleaned reference and its transcript; store it at `out_path`.
 
-        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks, with
-        the reference's speech states when a Whisper encoder is at hand.
+        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks. Each
+        keeps the reference's speech states where STATE_MATCHED names a language for it and a Whisper
+        encoder is at hand.
         Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
         started = time.monotonic()
@@ -117,15 +127,20 @@ class DefaultSynthesizer:
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
         with_piper = self.neural_english and language in PIPER_LANGUAGES and bool(segments)
         exemplar_language = language if language in EXEMPLAR_LANGUAGES else ""
-        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language)
+        matched = STATE_MATCHED.get(language, {})
+        states = None
+        if matched:
+            progress("speech states", 0.0)
+            encoder = self._speech_encoder()
+            states = encoder.content_states(reference) if encoder is not None else None
+
+        def content(base: str) -> dict:
+            return {"content_states": states, "content_language": matched.get(base, "")} if states is not None else {}
+
+        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language, **content(ESPEAK))
         bases = {}
         if with_piper:
-            piper = self.piper()
-            encoder = self._speech_encoder()
-            progress("speech states", 0.5)
-            states = encoder.content_states(reference) if encoder is not None else None
-            bases[PIPER] = fit_voice(reference, segments, piper.speak, scaled(progress, 0.5, 1.0),
-                                     content_states=states, content_language=language if states is not None else "")
+            bases[PIPER] = fit_voice(reference, segments, self.piper().speak, scaled(progress, 0.5, 1.0), **content(PIPER))
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 
@@ -157,7 +172,7 @@ class DefaultSynthesizer:
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
-        encoder = self._speech_encoder() if piper_voice is not None and piper_voice.content_language else None
+        encoder = self._speech_encoder() if any(fit is not None and fit.content_language for fit in (voice, piper_voice)) else None
 
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
             matched = encoder is not None and fitted.content_language == chunk.language

@@ -10,10 +10,11 @@ way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
     asks): the base voice's frame (with two frames of context each side) is matched against the
     base voice's frames of the aligned pairs, the same voice on both sides, so the match finds the
     same sound; the speaker's frames paired with the nearest ones are the target;
-  - in the language of a fit that keeps the reference's speech states (Piper's fit of English
-    speakers), by what is said: the mean of the speaker's frames nearest to the base voice's frame
-    in Whisper's encoder states (`engines.speech_states`, which carry the sound more than the
-    voice) and envelope together, pulled CONTENT_SHARE of the way;
+  - in the language a fit matches by the reference's speech states (for English speakers: their
+    English in Piper's fit, their Chinese in espeak-ng's), by what is said: the mean of the
+    speaker's frames nearest to the base voice's frame in Whisper's encoder states
+    (`engines.speech_states`, which carry the sound more than the voice) and envelope together,
+    pulled CONTENT_SHARE of the way;
   - otherwise by the mean of the nearest frames among the speaker's own recorded frames
     (k-nearest-neighbour regression over the reference), a match across voices.
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
@@ -56,16 +57,18 @@ NEIGHBOURS = 4
 # speaker-similarity score.
 NEAREST_SHARE = 0.5
 # The share of the speaker's frames when they are matched by speech states and envelope together
-# (English speakers' English, Piper). Measured paired on the five real English references
+# (English speakers' English with Piper, and their Chinese with espeak-ng: STATE_MATCHED in
+# engines.voice.default). Measured paired on the five real English references
 # (bench/bench_voice_phonetic.py, results/voice_phonetic.json), against the nearest-frame step at
 # 0.5 (resemblyzer 0.717, voicefilter 0.733, WER 0.033): 0.5 gave 0.731 / 0.759 / 0.042, 0.6 gave
 # 0.739 / 0.779 / 0.046, 0.75 gave 0.747 / 0.799 but WER 0.083 (four times Piper's own 0.021). The
 # run before (commit 9b21591): 0.727 / 0.735 / 0.038 against 0.749 / 0.770 / 0.033 at 0.6, 0.067 at
 # 0.75. So 0.6: the largest share whose WER moved by only a few words of 240, either way, in both
 # runs. Matched by the states alone, the frames sound like the speaker (0.784 at 0.75) but the words
-# are lost (WER 0.47). In other languages the base voice is espeak-ng, whose states match the
-# speaker's less well: at 0.6 the other language's WER went 0.157 -> 0.302 and Mandarin speakers'
-# Mandarin lost to the exemplars (0.669 -> 0.655), so there the earlier steps stay.
+# are lost (WER 0.47). The same share for English speakers' Chinese (espeak-ng): 0.655 -> 0.672,
+# 0.593 -> 0.610, CER 0.424 -> 0.439; at 0.75 Kennedy's CER went 0.32 -> 0.56. Mandarin speakers'
+# English lost words at 0.6 (WER 0.156 -> 0.302) and their Mandarin lost to the exemplars (0.669 ->
+# 0.655), so there the earlier steps stay.
 CONTENT_SHARE = 0.6
 # How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
 # espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
@@ -136,7 +139,7 @@ class FittedVoice:
     rate: float  # speaker's duration / base voice's duration for the same words
     transcript: str = ""
     exemplar_language: str = ""  # the transcript's, the one language spoken with exemplars ("" none)
-    content_language: str = ""  # the transcript's, the one language matched by speech states ("" none)
+    content_language: str = ""  # the one language spoken with this base that is matched by speech states ("" none)
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
@@ -144,11 +147,14 @@ class FittedVoice:
         """Plain arrays in an .npz (loaded with allow_pickle=False: nothing in it can run code).
 
         Fits of the same speaker for other base voices go in the same file, their arrays prefixed
-        with the base's name (`piper_warp`): readers that do not know a base ignore its arrays.
+        with the base's name (`piper_warp`): readers that do not know a base ignore its arrays. The
+        speaker's frames with their states are the reference's whatever the base, so a base's are
+        stored only where they differ from this fit's.
         """
         arrays = {name: getattr(self, name) for name in STORED_ARRAYS}
         for base, voice in (bases or {}).items():
-            arrays.update({f"{base}_{name}": getattr(voice, name) for name in STORED_ARRAYS})
+            shared = len(self.content_keys) > 0 and all(np.array_equal(getattr(voice, name), getattr(self, name)) for name in CONTENT_ARRAYS)
+            arrays.update({f"{base}_{name}": getattr(voice, name) for name in STORED_ARRAYS if not (shared and name in CONTENT_ARRAYS)})
         with open(path, "wb") as handle:
             np.savez_compressed(handle, version=np.array(self.version), **arrays)
 
@@ -183,7 +189,9 @@ class FittedVoice:
                 raise ValueError(f"the fitted conversion file has no arrays for the base voice {base!r}")
             arrays = {name: np.asarray(data[prefix + name], dtype=np.float32) for name in ARRAYS}
             exemplars = {name: data[prefix + name] for name in EXEMPLAR_ARRAYS if prefix + name in data.files}
-            content = {name: data[prefix + name] for name in CONTENT_ARRAYS if prefix + name in data.files}
+            # A base whose states match stores its frames only where they differ from the main fit's (see save).
+            source = prefix if prefix + CONTENT_ARRAYS[0] in data.files or not figures.get("content_language") else ""
+            content = {name: data[source + name] for name in CONTENT_ARRAYS if source + name in data.files}
         dimensions = arrays["speaker_mean"].shape[0]
         if len(exemplars) < len(EXEMPLAR_ARRAYS):
             exemplars = _no_exemplars(dimensions)
