@@ -13,13 +13,14 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before English speakers' Chinese was matched by speech states (the
-                     same profile, espeak-ng's fit read without its states: their Chinese pulled
-                     halfway to the nearest frames),
+  last_release       the default before English speakers' Chinese was matched by speech states and
+                     Mandarin speakers' English spoken by Piper (the same profile, espeak-ng's fit
+                     read without its states, Piper's statistics fit not read),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, matched to their frames by Whisper's speech states and
-                     envelope, and so is their Chinese (espeak-ng); espeak-ng + the fitted
-                     conversion for everything else; Mandarin
+                     envelope, and so is their Chinese (espeak-ng); Mandarin speakers' English by
+                     Piper fitted on statistics, matched by the states of their Mandarin; espeak-ng +
+                     the fitted conversion for everything else; Mandarin
                      speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
                      spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
@@ -54,7 +55,7 @@ from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
-from engines.voice.default import ESPEAK, DefaultSynthesizer, espeak, voice_variant  # noqa: E402
+from engines.voice.default import ESPEAK, PIPER, DefaultSynthesizer, espeak, voice_variant  # noqa: E402
 from engines.voice.fitted import FittedVoice, transcribe_reference  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -160,11 +161,14 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
 
 
 class LastRelease(DefaultSynthesizer):
-    """The default as released before English speakers' Chinese (espeak-ng) was matched by speech states."""
+    """The default as released before English speakers' Chinese (espeak-ng) was matched by speech states
+    and Mandarin speakers' English spoken by Piper, the same profiles read without those."""
 
     def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
         voice = super().fitted_voice(speaker, base)
-        return dataclasses.replace(voice, content_language="") if voice is not None and base == ESPEAK else voice
+        if voice is None or (base == PIPER and voice.method != "parallel"):
+            return None
+        return dataclasses.replace(voice, content_language="") if base == ESPEAK else voice
 
 
 def other_engines() -> dict:

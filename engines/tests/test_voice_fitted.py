@@ -14,7 +14,7 @@ from engines.voice.analysis import SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
 from engines.speech_states import STATE_SIZE, SpeechEncoder
-from engines.voice.fitted import (ARRAYS, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
+from engines.voice.fitted import (ARRAYS, CONTENT_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
                                   SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
 from engines.voice.piper_base import PiperBase
 
@@ -104,6 +104,10 @@ def test_in_the_fits_content_language_speech_states_choose_the_speakers_frames(f
     assert np.sqrt(np.mean((by_states - nearest) ** 2)) > 0.1 * np.sqrt(np.mean(nearest**2)), "another choice of frames"
     truth = other_speaker(OTHER_TEXT)
     assert frame_distance(by_states, truth) < 0.6 * frame_distance(base, truth)
+    further = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=states, content_share=0.75)
+    assert not np.array_equal(further, by_states), "the fit's share (CONTENT_SHARE) unless another is given"
+    assert np.array_equal(further, apply_voice(base, dataclasses.replace(voice, content_share=0.75), speaker.f0_mean,
+                                               speaker.f0_std_semitones, language="en", content_states=states))
     elsewhere = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh", content_states=states)
     assert np.array_equal(elsewhere, apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh"))
 
@@ -191,7 +195,7 @@ def test_speech_states_are_stored_and_version_2_fits_without_them_still_convert(
     path = tmp_path / "voice.npz"
     fitted_with_states.save(path)
     summary = fitted_with_states.summary(path, seconds=1.0)
-    assert summary["content_language"] == "en"
+    assert summary["content_language"] == "en" and summary["content_share"] == CONTENT_SHARE
     loaded = FittedVoice.load(summary)
     assert np.array_equal(loaded.content_keys, fitted_with_states.content_keys) and loaded.content_keys.dtype == np.float16
     assert np.array_equal(loaded.content_voiced, fitted_with_states.content_voiced) and loaded.content_language == "en"
@@ -308,11 +312,12 @@ def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, p
     assert fresh._piper is None, "Chinese is spoken by espeak-ng"
     fresh.synthesize(OTHER_TEXT, speaker, tmp_path / "en2.wav")
     assert fresh._piper is not None, "English of a speaker with a Piper fit is spoken by Piper"
-    mandarin = synthesizer.fit(speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")
-    assert "bases" not in mandarin, "Piper is fitted only on words it can say"
+    without_encoder = create_synthesizer("default", speech_encoder=lambda: None)
+    mandarin = without_encoder.fit(speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")
+    assert "bases" not in mandarin, "without speech states Piper is fitted only on words it can say"
 
 
-def test_english_speakers_english_and_chinese_are_matched_by_speech_states_where_an_encoder_is_at_hand(speaker, piper, speech_encoder, tmp_path):
+def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_speakers_english(speaker, piper, speech_encoder, tmp_path):
     encoded = []
 
     class CountingEncoder:
@@ -337,11 +342,22 @@ def test_english_speakers_english_and_chinese_are_matched_by_speech_states_where
     assert len(encoded) == 2, "the base voice's English is encoded to be matched"
     synthesizer.synthesize("今天天气很好。", profile, tmp_path / "zh.wav")
     assert len(encoded) == 3, "and espeak-ng's Mandarin"
+
     mandarin = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(
         speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")})
-    assert len(encoded) == 3 and mandarin.conversion["content_language"] == "", "Mandarin speakers are not matched by states"
-    synthesizer.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
-    assert len(encoded) == 3
+    assert len(encoded) == 4, "a Mandarin reference's states"
+    assert mandarin.conversion["content_language"] == "", "their Mandarin keeps espeak-ng's fit and its exemplars"
+    piper_figures = mandarin.conversion["bases"][PIPER]
+    assert piper_figures["method"] == "statistics" and piper_figures["content_language"] == "en"
+    assert piper_figures["content_share"] == default.STATE_MATCHED["zh"][PIPER][1] == synthesizer.fitted_voice(mandarin, PIPER).content_share
+    fresh = create_synthesizer("default", speech_encoder=lambda: counting)
+    fresh.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
+    assert len(encoded) == 4 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
+    fresh.synthesize(OTHER_TEXT, mandarin, tmp_path / "mandarin_en.wav")
+    assert len(encoded) == 5 and fresh._piper is not None, "their English by Piper, matched by states"
+    no_encoder = create_synthesizer("default", speech_encoder=lambda: None)
+    assert no_encoder.synthesize(OTHER_TEXT, mandarin, tmp_path / "no_states.wav").duration > 1
+    assert no_encoder._piper is None, "Piper's statistics fit speaks only matched by the states: espeak-ng otherwise"
 
     without = create_synthesizer("default", speech_encoder=lambda: None)
     plain = type(speaker).from_dict({**speaker.as_dict(), "conversion": without.fit(speaker, clean, "en", segments, tmp_path / "plain.npz")})

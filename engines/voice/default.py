@@ -1,11 +1,12 @@
 """The offline default: a base voice speaks, WORLD converts it toward the speaker.
 
 English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, see
-`engines.voice.piper_base`) for speakers whose reference was English: the conversion to them is
-fitted on Piper saying their own words. Everything else is spoken by espeak-ng: Chinese (no
-Mandarin Piper voice is packaged), English for speakers cloned from other languages (Piper could
-not say their words, and a fit on statistics alone made it sound less like them than espeak-ng's
-parallel fit: bench/results/voice_bases.json), profiles fitted before Piper, and speech without a speaker.
+`engines.voice.piper_base`) for speakers whose reference was English, the conversion to them
+fitted on Piper saying their own words, and for Mandarin speakers where the packaged Whisper is at
+hand: Piper cannot say their words, so their fit rests on statistics and on the speech states of
+their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like themselves than
+espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
+Chinese (no Mandarin Piper voice is packaged), profiles fitted before Piper, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken at their rate with
 their own spectra (Mandarin speakers' Mandarin with exemplars: EXEMPLAR_LANGUAGES; English
 speakers' English and Chinese matched to their frames by Whisper's speech states where the packaged
@@ -29,7 +30,7 @@ from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import CONTENT_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -50,14 +51,29 @@ ESPEAK = ""  # espeak-ng's fit is the conversion file's main one
 # 0.049-0.076 with Piper in two runs (0.024-0.028 as it is), 0.10 -> 0.18 with espeak-ng, for
 # +0.02-0.03 similarity (bench/bench_voice_paired.py, results/voice_exemplars*.json).
 EXEMPLAR_LANGUAGES = ("zh",)
-# Per reference language, the language each base voice's fit matches to the speaker's frames by
-# Whisper's speech states (engines.voice.fitted, CONTENT_SHARE): English speakers' English (Piper)
-# and their Chinese (espeak-ng). Paired over three sentences (bench/bench_voice_phonetic.py,
-# results/voice_phonetic.json), against the nearest frames: their English resemblyzer 0.717 -> 0.739,
-# voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046; their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER
-# 0.424 -> 0.439 (espeak-ng as it is 0.464). Mandarin speakers are not matched so: their English lost
-# words (WER 0.156 -> 0.302), and their Mandarin did worse than with exemplars (0.669 -> 0.655).
-STATE_MATCHED = {"en": {PIPER: "en", ESPEAK: "zh"}}
+# Per reference language and base voice: the language that base's fit matches to the speaker's frames
+# by Whisper's speech states (engines.voice.fitted), and how far it pulls them.
+# English speakers: their English (Piper) and their Chinese (espeak-ng), at CONTENT_SHARE. Paired over
+# three sentences (bench/bench_voice_phonetic.py, results/voice_phonetic.json), against the nearest
+# frames: their English resemblyzer 0.717 -> 0.739, voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046;
+# their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER 0.424 -> 0.439 (espeak-ng as it is 0.464).
+# Mandarin speakers: their English, spoken by Piper fitted on statistics, at 0.75. Over two runs of the
+# two Mandarin references, three sentences twice each (bench/bench_voice_cross_lingual.py, results/
+# voice_cross_lingual.json holds the second): against espeak-ng's parallel fit (0.618 / 0.602, WER
+# 0.157) 0.652 / 0.658, WER 0.091 (Piper as it is 0.037): closer under both encoders and clearer, though
+# still above 1.5x Piper's own words; at 0.6 0.611 / 0.566, WER 0.047. Their Mandarin keeps the
+# exemplars (matched by states it did worse: 0.669 -> 0.655).
+STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARE), ESPEAK: ("zh", CONTENT_SHARE)}, "zh": {PIPER: ("en", 0.75)}}
+
+
+def state_matching(language: str, base: str, states: np.ndarray | None) -> dict:
+    """fit_voice's speech-state arguments for `base`'s fit of a speaker whose reference is in `language`
+    (`states`: the reference's, None where no Whisper encoder was at hand)."""
+    matched = STATE_MATCHED.get(language, {})
+    if states is None or base not in matched:
+        return {}
+    spoken, share = matched[base]
+    return {"content_states": states, "content_language": spoken, "content_share": share}
 
 
 def voice_variant(speaker: SpeakerFeatures | None) -> str:
@@ -116,31 +132,31 @@ class DefaultSynthesizer:
             out_path: Path, progress: Progress = no_progress) -> dict:
         """Fit this speaker's conversion from their cleaned reference and its transcript; store it at `out_path`.
 
-        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks. Each
-        keeps the reference's speech states where STATE_MATCHED names a language for it and a Whisper
-        encoder is at hand.
+        espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks (on
+        the same words), or when STATE_MATCHED matches Piper's speech to it by speech states and a
+        Whisper encoder is at hand (on statistics and the states). Each fit keeps the reference's speech
+        states where STATE_MATCHED names a language for it and the encoder is at hand.
         Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
         started = time.monotonic()
         variant = voice_variant(speaker)
         spoken = base_language(language)
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
-        with_piper = self.neural_english and language in PIPER_LANGUAGES and bool(segments)
         exemplar_language = language if language in EXEMPLAR_LANGUAGES else ""
-        matched = STATE_MATCHED.get(language, {})
         states = None
-        if matched:
+        if language in STATE_MATCHED:
             progress("speech states", 0.0)
             encoder = self._speech_encoder()
             states = encoder.content_states(reference) if encoder is not None else None
-
-        def content(base: str) -> dict:
-            return {"content_states": states, "content_language": matched.get(base, "")} if states is not None else {}
-
-        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language, **content(ESPEAK))
+        piper_says_the_words = language in PIPER_LANGUAGES and bool(segments)
+        piper_matched = state_matching(language, PIPER, states)
+        with_piper = self.neural_english and (piper_says_the_words or bool(piper_matched))
+        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language,
+                          **state_matching(language, ESPEAK, states))
         bases = {}
         if with_piper:
-            bases[PIPER] = fit_voice(reference, segments, self.piper().speak, scaled(progress, 0.5, 1.0), **content(PIPER))
+            bases[PIPER] = fit_voice(reference, segments if piper_says_the_words else [], self.piper().speak if piper_says_the_words else None,
+                                     scaled(progress, 0.5, 1.0), **piper_matched)
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 
@@ -168,11 +184,12 @@ class DefaultSynthesizer:
         started = time.monotonic()
         variant = voice_variant(speaker)
         voice = self.fitted_voice(speaker) if speaker is not None else None
-        # Piper speaks English only where it was fitted to this speaker.
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
         encoder = self._speech_encoder() if any(fit is not None and fit.content_language for fit in (voice, piper_voice)) else None
+        # Piper speaks English only where it was fitted to this speaker: on their words, or by the states.
+        piper_speaks = piper_voice is not None and (piper_voice.method == "parallel" or encoder is not None)
 
         def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
             matched = encoder is not None and fitted.content_language == chunk.language
@@ -180,7 +197,7 @@ class DefaultSynthesizer:
                                language=chunk.language, content_states=encoder.content_states(samples) if matched else None)
 
         def speak(chunk: Chunk) -> np.ndarray:
-            if piper_voice is not None and chunk.language in PIPER_LANGUAGES:
+            if piper_speaks and chunk.language in PIPER_LANGUAGES:
                 samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
                 return converted(samples, piper_voice, chunk)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)

@@ -140,6 +140,7 @@ class FittedVoice:
     transcript: str = ""
     exemplar_language: str = ""  # the transcript's, the one language spoken with exemplars ("" none)
     content_language: str = ""  # the one language spoken with this base that is matched by speech states ("" none)
+    content_share: float = CONTENT_SHARE  # how far that language is pulled towards the speaker's frames
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
@@ -160,7 +161,7 @@ class FittedVoice:
 
     def _figures(self) -> dict:
         return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs,
-                "content_language": self.content_language}
+                "content_language": self.content_language, "content_share": round(self.content_share, 3)}
 
     def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
         """What the profile row stores about this fit (JSON); `bases` as saved with it."""
@@ -200,6 +201,7 @@ class FittedVoice:
         return cls(**arrays, **exemplars, **content, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
                    transcript=summary.get("transcript", ""), exemplar_language=summary.get("exemplar_language", ""),
                    content_language=figures.get("content_language", "") if len(content["content_keys"]) else "",
+                   content_share=float(figures.get("content_share", CONTENT_SHARE)),
                    pairs=int(figures.get("pairs", 0)), version=version)
 
 
@@ -286,14 +288,15 @@ def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
               progress: Progress = no_progress, exemplar_language: str = "", content_states: np.ndarray | None = None,
-              content_language: str = "") -> FittedVoice:
+              content_language: str = "", content_share: float = CONTENT_SHARE) -> FittedVoice:
     """Fit the conversion from the base voice (`speak(text)` -> 16 kHz samples) to the speaker in `reference`.
 
     `segments` are the transcript of `reference` with times; with none (or no `speak`) the fit
     matches feature statistics only. With `exemplar_language` (the transcript's language) a
     parallel fit keeps its aligned pairs, and speech in that language is converted with exemplars.
     With `content_states` (the reference's, `SpeechEncoder.content_states`) and `content_language`
-    it keeps the speaker's frames with their states, and speech in that language is matched by them.
+    it keeps the speaker's frames with their states, and speech in that language is matched by them,
+    pulled `content_share` of the way.
     """
     progress("analyse reference", 0.0)
     f0, coded, _, _ = coded_frames(reference)
@@ -364,7 +367,7 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
         **exemplars, **content, method=method, rate=rate, transcript=" ".join(transcript),
         exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "",
-        content_language=content_language if len(content["content_keys"]) else "", pairs=pairs,
+        content_language=content_language if len(content["content_keys"]) else "", content_share=content_share, pairs=pairs,
     )
 
 
@@ -450,10 +453,11 @@ def restore_variance(frames: np.ndarray, speaker_std: np.ndarray, share: float =
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
                 pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "",
                 spread_share: float = SPREAD_SHARE, variance_share: float = VARIANCE_SHARE,
-                content_states: np.ndarray | None = None, content_share: float = CONTENT_SHARE) -> np.ndarray:
+                content_states: np.ndarray | None = None, content_share: float | None = None) -> np.ndarray:
     """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range.
 
-    `content_states` are the samples' own (`SpeechEncoder.content_states`), for a fit that matches by them."""
+    `content_states` are the samples' own (`SpeechEncoder.content_states`), for a fit that matches by them
+    (pulled `content_share` of the way, the fit's own share unless given)."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
@@ -462,7 +466,8 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     mapped = mapped_envelopes(features, voice, spread_share)
     converted = coded.copy()
     target, by_content = _speaker_frames(features, mapped, voiced, voice, language, content_states)
-    converted[:, 1:] = mapped + (content_share if by_content else nearest_share) * (target - mapped)
+    share = (voice.content_share if content_share is None else content_share) if by_content else nearest_share
+    converted[:, 1:] = mapped + share * (target - mapped)
     converted[:, 1:] = restore_variance(_smooth(converted[:, 1:]), voice.speaker_std, variance_share)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
     f0 = map_f0(f0, f0_mean, f0_std_semitones, pitch_semitones)

@@ -1,0 +1,88 @@
+"""Mandarin speakers' English: espeak-ng with its parallel fit, or Piper matched by speech states.
+
+Piper cannot say a Mandarin speaker's words, so its fit to them rests on statistics (each
+utterance standardised by its own) and on the speech states of their Mandarin: each frame of
+Piper's English is pulled towards the speaker's frames nearest in Whisper's speech states and
+envelope together. Whisper's encoder is multilingual, so the same sounds in two languages share
+states. Each Mandarin reference of bench_voice.py (8 s and more) is cloned as the app does, and
+the three English sentences of bench_voice_paired.TEXTS are spoken twice (Piper draws its voice
+anew each time), each base utterance converted every way:
+  espeak_parallel      espeak-ng with the fit on the speaker's own words (the default before),
+  piper_nearest        Piper, statistics fit, pulled halfway to the nearest frames,
+  piper_states_<share> Piper, statistics fit, matched by speech states at that share,
+and both base voices as they are. Similarity under both encoders, WER through the packaged
+Whisper. Results: bench/results/voice_cross_lingual.json.
+Run: .venv/bin/python bench/bench_voice_cross_lingual.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_voice  # noqa: E402  (puts the project root on sys.path)
+import bench_voice_paired as paired  # noqa: E402
+from engines.speech_states import SpeechEncoder  # noqa: E402
+from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
+from engines.voice.default import espeak, voice_variant  # noqa: E402
+from engines.voice.fitted import apply_voice, fit_voice  # noqa: E402
+from engines.voice.piper_base import PiperBase  # noqa: E402
+
+MANDARIN_REFERENCES = ["zh_cosyvoice_14s", "zh_musetalk_sun_22s"]
+SHARES = (0.5, 0.6, 0.75)
+REPEATS = 2
+SCORES = ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate")
+
+
+def main() -> None:
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    bench_voice.TEXTS = paired.TEXTS  # the transcriber scores against these
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
+    transcriber = bench_voice.Intelligibility()
+    speech_encoder = SpeechEncoder(transcriber.model.model)
+    piper = PiperBase()
+    text = paired.TEXTS["en"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, MANDARIN_REFERENCES):
+            variant = voice_variant(speaker)
+            espeak_fit = fit_voice(clean, segments, lambda words: espeak(words, heard, variant), exemplar_language=heard)
+            piper_fit = fit_voice(clean, [], None, content_states=speech_encoder.content_states(clean), content_language="en")
+            for repeat in range(REPEATS):
+                espeak_base = espeak(text, "en", variant, round(165 / espeak_fit.rate))
+                piper_base = piper.speak(text)
+                piper_states = speech_encoder.content_states(piper_base)
+                outputs = {"espeak_unconverted": espeak_base,
+                           "espeak_parallel": apply_voice(espeak_base, espeak_fit, speaker.f0_mean, speaker.f0_std_semitones, language="en"),
+                           "piper_unconverted": piper_base,
+                           "piper_nearest": apply_voice(piper_base, piper_fit, speaker.f0_mean, speaker.f0_std_semitones)}
+                outputs.update({f"piper_states_{share}": apply_voice(piper_base, piper_fit, speaker.f0_mean, speaker.f0_std_semitones,
+                                                                     language="en", content_states=piper_states, content_share=share)
+                                for share in SHARES})
+                for step, samples in outputs.items():
+                    row = {"reference": name, "repeat": repeat, "step": step,
+                           **{f"similarity_{label}": round(speaker_similarity(encoder.embed(samples), references[label]), 3)
+                              for label, encoder in encoders.items()},
+                           "word_error_rate": transcriber.error(samples, "en")}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    steps = list(dict.fromkeys(row["step"] for row in rows))
+    summary = {step: {key: round(float(np.mean([row[key] for row in rows if row["step"] == step])), 3) for key in SCORES} for step in steps}
+    per_reference = {name: {step: {key: round(float(np.mean([row[key] for row in rows if row["step"] == step and row["reference"] == name])), 3)
+                                   for key in SCORES} for step in steps}
+                     for name in dict.fromkeys(row["reference"] for row in rows)}
+    results = {"text": text, "repeats": REPEATS, "summary": summary, "per_reference": per_reference, "rows": rows,
+               "load_average_after": [round(value, 2) for value in os.getloadavg()]}
+    (bench_voice.RESULTS / "voice_cross_lingual.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
