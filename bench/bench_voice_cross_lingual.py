@@ -22,15 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.speech_states import SpeechEncoder  # noqa: E402
-from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
 from engines.voice.default import espeak, voice_variant  # noqa: E402
 from engines.voice.fitted import apply_voice, fit_voice  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -38,15 +34,10 @@ from engines.voice.piper_base import PiperBase  # noqa: E402
 MANDARIN_REFERENCES = ["zh_cosyvoice_14s", "zh_musetalk_sun_22s"]
 SHARES = (0.5, 0.6, 0.75)
 REPEATS = 2
-SCORES = ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate")
 
 
 def main() -> None:
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    bench_voice.TEXTS = paired.TEXTS  # the transcriber scores against these
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
-    transcriber = bench_voice.Intelligibility()
-    speech_encoder = SpeechEncoder(transcriber.model.model)
+    encoders, transcriber, speech_encoder = paired.scoring()
     piper = PiperBase()
     text = paired.TEXTS["en"]
     rows = []
@@ -68,15 +59,12 @@ def main() -> None:
                                 for share in SHARES})
                 for step, samples in outputs.items():
                     row = {"reference": name, "repeat": repeat, "step": step,
-                           **{f"similarity_{label}": round(speaker_similarity(encoder.embed(samples), references[label]), 3)
-                              for label, encoder in encoders.items()},
-                           "word_error_rate": transcriber.error(samples, "en")}
+                           **paired.scores(samples, "en", references, encoders, transcriber)}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     steps = list(dict.fromkeys(row["step"] for row in rows))
-    summary = {step: {key: round(float(np.mean([row[key] for row in rows if row["step"] == step])), 3) for key in SCORES} for step in steps}
-    per_reference = {name: {step: {key: round(float(np.mean([row[key] for row in rows if row["step"] == step and row["reference"] == name])), 3)
-                                   for key in SCORES} for step in steps}
+    summary = {step: paired.mean_scores([row for row in rows if row["step"] == step]) for step in steps}
+    per_reference = {name: {step: paired.mean_scores([row for row in rows if row["step"] == step and row["reference"] == name]) for step in steps}
                      for name in dict.fromkeys(row["reference"] for row in rows)}
     results = {"text": text, "repeats": REPEATS, "summary": summary, "per_reference": per_reference, "rows": rows,
                "load_average_after": [round(value, 2) for value in os.getloadavg()]}

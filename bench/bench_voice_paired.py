@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 from engines import media  # noqa: E402
+from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.default import EXEMPLAR_LANGUAGES, espeak, voice_variant  # noqa: E402
@@ -66,6 +67,37 @@ COMPARISONS = {
 UNCONVERTED = "unconverted"  # the base voice as it is: the intelligibility the conversion must keep
 
 
+def scoring() -> tuple[dict, "bench_voice.Intelligibility", SpeechEncoder]:
+    """What the paired benchmarks score with: both speaker encoders and the packaged Whisper (scoring
+    against TEXTS), with its encoder for speech states."""
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    bench_voice.TEXTS = TEXTS
+    transcriber = bench_voice.Intelligibility()
+    return {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}, transcriber, SpeechEncoder(transcriber.model.model)
+
+
+SCORE_KEYS = ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
+
+
+def mean_scores(rows: list[dict]) -> dict:
+    """Each score's mean over the rows that have it."""
+    return {key: round(float(np.mean([row[key] for row in rows if key in row])), 3) for key in SCORE_KEYS if any(key in row for row in rows)}
+
+
+def save_results(name: str, summary: dict, rows: list[dict]) -> None:
+    """bench/results/<name>.json, with the summary printed."""
+    results = {"texts": TEXTS, "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
+    (bench_voice.RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(summary, indent=2))
+
+
+def scores(samples: np.ndarray, spoken: str, references: dict, encoders: dict, transcriber) -> dict:
+    """Similarity to the reference under each encoder, and the word (English) or character (Chinese) error rate."""
+    return {**{f"similarity_{label}": round(speaker_similarity(encoder.embed(samples), references[label]), 3)
+               for label, encoder in encoders.items()},
+            "char_error_rate" if spoken == "zh" else "word_error_rate": transcriber.error(samples, spoken)}
+
+
 def cloned_references(work: Path, encoders: dict, transcriber, only: list[str] | None):
     """Per real reference of 8 s and more, as a clone sees it: (name, language, speaker, clean samples,
     language heard, timed transcript, the clean reference's embedding under each encoder)."""
@@ -88,10 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     steps = COMPARISONS[args.compare]
     output = Path(args.output or bench_voice.RESULTS / f"voice_{args.compare}{'_espeak' if args.espeak else ''}.json")
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    bench_voice.TEXTS = TEXTS  # the transcriber scores against these
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
-    transcriber = bench_voice.Intelligibility()
+    encoders, transcriber, _ = scoring()
     piper = None if args.espeak else PiperBase()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,20 +138,15 @@ def main() -> None:
                            for step, arguments in steps.items()}
                 for step, samples in {**outputs, UNCONVERTED: base}.items():
                     row = {"reference": name, "reference_language": language, "language": spoken, "base": base_voice,
-                           "step": step, "exemplars_apply": spoken == voice.exemplar_language}
-                    for label, encoder in encoders.items():
-                        row[f"similarity_{label}"] = round(speaker_similarity(encoder.embed(samples), references[label]), 3)
-                    row["char_error_rate" if spoken == "zh" else "word_error_rate"] = transcriber.error(samples, spoken)
+                           "step": step, "exemplars_apply": spoken == voice.exemplar_language,
+                           **scores(samples, spoken, references, encoders, transcriber)}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     summary = {}
     for same_language in (True, False):
         for step in (*steps, UNCONVERTED):
             mine = [row for row in rows if row["step"] == step and row["exemplars_apply"] == same_language]
-            figures = {key: round(float(np.mean([row[key] for row in mine if key in row])), 3)
-                       for key in ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
-                       if any(key in row for row in mine)}
-            summary[f"{'reference_language' if same_language else 'other_language'}_{step}"] = figures
+            summary[f"{'reference_language' if same_language else 'other_language'}_{step}"] = mean_scores(mine)
     results = {"compare": args.compare, "english_base": "espeak-ng" if args.espeak else "Piper", "texts": TEXTS,
                "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -20,21 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyworld
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_voice  # noqa: E402  (puts the project root on sys.path)
-import bench_voice_paired as paired  # noqa: E402
-from engines.speech_states import SpeechEncoder  # noqa: E402
-from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
+import bench_voice_paired as paired  # noqa: E402  (puts the project root on sys.path)
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import map_f0  # noqa: E402
 from engines.voice.default import espeak, voice_variant  # noqa: E402
@@ -68,11 +63,7 @@ def states_alone(samples: np.ndarray, voice: FittedVoice, speaker, states: np.nd
 
 
 def main() -> None:
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    bench_voice.TEXTS = paired.TEXTS  # the transcriber scores against these
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
-    transcriber = bench_voice.Intelligibility()
-    speech_encoder = SpeechEncoder(transcriber.model.model)
+    encoders, transcriber, speech_encoder = paired.scoring()
     piper = PiperBase()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,9 +89,7 @@ def main() -> None:
                 outputs.update({f"states_alone_{share}": states_alone(base, voice, speaker, states, share) for share in STATES_ALONE_SHARES})
                 for step, samples in outputs.items():
                     row = {"reference": name, "language": spoken, "reference_language": spoken == heard, "base": base_voice, "step": step,
-                           **{f"similarity_{label}": round(speaker_similarity(encoder.embed(samples), references[label]), 3)
-                              for label, encoder in encoders.items()},
-                           "char_error_rate" if spoken == "zh" else "word_error_rate": transcriber.error(samples, spoken)}
+                           **paired.scores(samples, spoken, references, encoders, transcriber)}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     summary = {}
@@ -111,13 +100,8 @@ def main() -> None:
         for step in dict.fromkeys(row["step"] for row in rows):
             mine = [row for row in rows if row["step"] == step and member(row)]
             if mine:
-                summary[f"{group}_{step}"] = {key: round(float(np.mean([row[key] for row in mine if key in row])), 3)
-                                              for key in ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")
-                                              if any(key in row for row in mine)}
-    results = {"texts": paired.TEXTS, "summary": summary, "rows": rows,
-               "load_average_after": [round(value, 2) for value in os.getloadavg()]}
-    (bench_voice.RESULTS / "voice_phonetic.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(json.dumps(summary, indent=2))
+                summary[f"{group}_{step}"] = paired.mean_scores(mine)
+    paired.save_results("voice_phonetic", summary, rows)
 
 
 if __name__ == "__main__":
