@@ -60,7 +60,7 @@ def worker_speech_encoder():
     try:
         return loaded_models.speech_encoder()
     except (OSError, RuntimeError) as error:
-        logger.warning("Whisper's encoder did not load (%s): English voices are matched by nearest frames", error)
+        logger.warning("Whisper's encoder did not load (%s): voices are not matched by speech states", error)
         return None
 
 

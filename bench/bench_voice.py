@@ -18,9 +18,9 @@ Nothing in the engine was tuned on either score. Rows per reference and language
                      read without its states, Piper's statistics fit not read),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, matched to their frames by Whisper's speech states and
-                     envelope, and so is their Chinese (espeak-ng); Mandarin speakers' English by
-                     Piper fitted on statistics, matched by the states of their Mandarin; espeak-ng +
-                     the fitted conversion for everything else; Mandarin
+                     envelope, and so is their Chinese (espeak-ng); the English of men cloned
+                     from Mandarin by Piper fitted on statistics, matched by the states of their
+                     Mandarin; espeak-ng + the fitted conversion for everything else; Mandarin
                      speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
                      spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
@@ -248,7 +248,7 @@ def main() -> None:
     transcriber = Intelligibility()
     speech_encoder = SpeechEncoder(transcriber.model.model)  # one Whisper, as a worker shares it
     default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
-    previous = create_synthesizer("default", neural_english=False)
+    previous = create_synthesizer("default", neural_english=False, speech_encoder=lambda: speech_encoder)
     last_release = LastRelease(speech_encoder=lambda: speech_encoder)
     others = other_engines()
     compared = {**others, "previous": previous, "last_release": last_release}

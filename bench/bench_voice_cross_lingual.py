@@ -17,7 +17,6 @@ Run: .venv/bin/python bench/bench_voice_cross_lingual.py
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -66,10 +65,8 @@ def main() -> None:
     summary = {step: paired.mean_scores([row for row in rows if row["step"] == step]) for step in steps}
     per_reference = {name: {step: paired.mean_scores([row for row in rows if row["step"] == step and row["reference"] == name]) for step in steps}
                      for name in dict.fromkeys(row["reference"] for row in rows)}
-    results = {"text": text, "repeats": REPEATS, "summary": summary, "per_reference": per_reference, "rows": rows,
-               "load_average_after": [round(value, 2) for value in os.getloadavg()]}
-    (bench_voice.RESULTS / "voice_cross_lingual.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(json.dumps(summary, indent=2))
+    paired.save_results(bench_voice.RESULTS / "voice_cross_lingual.json", summary, rows, text=text, repeats=REPEATS,
+                        per_reference=per_reference)
 
 
 if __name__ == "__main__":

@@ -84,10 +84,10 @@ def mean_scores(rows: list[dict]) -> dict:
     return {key: round(float(np.mean([row[key] for row in rows if key in row])), 3) for key in SCORE_KEYS if any(key in row for row in rows)}
 
 
-def save_results(name: str, summary: dict, rows: list[dict]) -> None:
-    """bench/results/<name>.json, with the summary printed."""
-    results = {"texts": TEXTS, "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
-    (bench_voice.RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+def save_results(path: Path, summary: dict, rows: list[dict], **described) -> None:
+    """The results at `path` (what the run was, its summary, its rows), with the summary printed."""
+    results = {**described, "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(summary, indent=2))
 
 
@@ -147,10 +147,7 @@ def main() -> None:
         for step in (*steps, UNCONVERTED):
             mine = [row for row in rows if row["step"] == step and row["exemplars_apply"] == same_language]
             summary[f"{'reference_language' if same_language else 'other_language'}_{step}"] = mean_scores(mine)
-    results = {"compare": args.compare, "english_base": "espeak-ng" if args.espeak else "Piper", "texts": TEXTS,
-               "summary": summary, "rows": rows, "load_average_after": [round(value, 2) for value in os.getloadavg()]}
-    output.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(json.dumps(summary, indent=2))
+    save_results(output, summary, rows, compare=args.compare, english_base="espeak-ng" if args.espeak else "Piper", texts=TEXTS)
 
 
 if __name__ == "__main__":

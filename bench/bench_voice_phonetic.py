@@ -101,7 +101,7 @@ def main() -> None:
             mine = [row for row in rows if row["step"] == step and member(row)]
             if mine:
                 summary[f"{group}_{step}"] = paired.mean_scores(mine)
-    paired.save_results("voice_phonetic", summary, rows)
+    paired.save_results(paired.bench_voice.RESULTS / "voice_phonetic.json", summary, rows, texts=paired.TEXTS)
 
 
 if __name__ == "__main__":

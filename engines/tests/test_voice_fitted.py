@@ -214,11 +214,20 @@ def test_a_base_fit_keeps_its_own_speech_states_where_the_main_fit_has_none(fitt
     path = tmp_path / "voice.npz"
     fitted.save(path, {PIPER: fitted_with_states})
     summary = fitted.summary(path, 1.0, {PIPER: fitted_with_states})
+    del summary["bases"][PIPER]["content_share"], summary["content_share"]  # not recorded before the share was per fit
     with np.load(path, allow_pickle=False) as data:
         assert len(data["piper_content_keys"]) == len(fitted_with_states.content_keys) and len(data["content_keys"]) == 0
     base = FittedVoice.load(summary, PIPER)
     assert base.content_language == "en" and np.array_equal(base.content_values, fitted_with_states.content_values)
+    assert base.content_share == CONTENT_SHARE, "the share those profiles were spoken with"
     assert FittedVoice.load(summary).content_language == "" and len(FittedVoice.load(summary).content_keys) == 0
+
+    other = dataclasses.replace(fitted_with_states, content_values=fitted_with_states.content_values + 1.0)
+    fitted_with_states.save(path, {PIPER: other})
+    with np.load(path, allow_pickle=False) as data:
+        assert {"content_values", "piper_content_values"} <= set(data.files), "frames that differ are stored for each fit"
+    loaded = FittedVoice.load(fitted_with_states.summary(path, 1.0, {PIPER: other}), PIPER)
+    assert np.array_equal(loaded.content_values, other.content_values)
 
 
 def test_version_1_fits_without_exemplars_still_convert(fitted, speaker, tmp_path):
@@ -355,6 +364,11 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     assert len(encoded) == 4 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
     fresh.synthesize(OTHER_TEXT, mandarin, tmp_path / "mandarin_en.wav")
     assert len(encoded) == 5 and fresh._piper is not None, "their English by Piper, matched by states"
+    mixed = fresh.synthesize("今天天气很好。" + OTHER_TEXT, mandarin, tmp_path / "mixed.wav")
+    assert len(encoded) == 6 and mixed.duration > 3, "in mixed text only the English is encoded"
+    woman = type(speaker).from_dict({**mandarin.as_dict(), "f0_mean": default.FEMALE_F0 + 50})
+    woman_fit = synthesizer.fit(woman, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "woman.npz")
+    assert "bases" not in woman_fit and len(encoded) == 6, "women cloned from Chinese keep espeak-ng's women's variant, without states"
     no_encoder = create_synthesizer("default", speech_encoder=lambda: None)
     assert no_encoder.synthesize(OTHER_TEXT, mandarin, tmp_path / "no_states.wav").duration > 1
     assert no_encoder._piper is None, "Piper's statistics fit speaks only matched by the states: espeak-ng otherwise"
@@ -374,6 +388,6 @@ def test_whisper_weights_that_do_not_load_leave_the_voice_speaking_without_state
     synthesizer = create_synthesizer("default")
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     conversion = synthesizer.fit(speaker, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], tmp_path / "fit.npz")
-    assert conversion["bases"][PIPER]["content_language"] == "" and "did not load" in caplog.text
+    assert conversion["bases"][PIPER]["content_language"] == conversion["content_language"] == "" and "did not load" in caplog.text
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": conversion})
     assert synthesizer.synthesize(OTHER_TEXT, profile, tmp_path / "en.wav").duration > 1

@@ -10,11 +10,12 @@ way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
     asks): the base voice's frame (with two frames of context each side) is matched against the
     base voice's frames of the aligned pairs, the same voice on both sides, so the match finds the
     same sound; the speaker's frames paired with the nearest ones are the target;
-  - in the language a fit matches by the reference's speech states (for English speakers: their
-    English in Piper's fit, their Chinese in espeak-ng's), by what is said: the mean of the
-    speaker's frames nearest to the base voice's frame in Whisper's encoder states
-    (`engines.speech_states`, which carry the sound more than the voice) and envelope together,
-    pulled CONTENT_SHARE of the way;
+  - in the language a fit matches by the reference's speech states (its caller's choice: for
+    English speakers their English in Piper's fit and their Chinese in espeak-ng's, for Mandarin
+    speakers their English in Piper's), by what is said: the mean of the speaker's frames nearest
+    to the base voice's frame in Whisper's encoder states (`engines.speech_states`, which carry the
+    sound more than the voice, in any language) and envelope together, pulled the fit's own share
+    of the way (CONTENT_SHARE unless its caller chose another);
   - otherwise by the mean of the nearest frames among the speaker's own recorded frames
     (k-nearest-neighbour regression over the reference), a match across voices.
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
@@ -46,6 +47,8 @@ from engines.voice.conversion import WARP_FACTORS, map_f0
 # Bump when the stored arrays or their meaning change: profiles of versions not in READABLE_VERSIONS are not used.
 # Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
 # Version 2 fits have no speech states: they keep the nearest-frame step where version 3 matches by them.
+# Version 3 files may store a base's speech states only in the main fit's arrays, when they are the same
+# (see save): a reader from before that (the release of 0d4ecb2) gives that base the nearest frames instead.
 CONVERSION_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 CODED_DIMENSIONS = 40
@@ -67,8 +70,9 @@ NEAREST_SHARE = 0.5
 # runs. Matched by the states alone, the frames sound like the speaker (0.784 at 0.75) but the words
 # are lost (WER 0.47). The same share for English speakers' Chinese (espeak-ng): 0.655 -> 0.672,
 # 0.593 -> 0.610, CER 0.424 -> 0.439; at 0.75 Kennedy's CER went 0.32 -> 0.56. Mandarin speakers'
-# English lost words at 0.6 (WER 0.156 -> 0.302) and their Mandarin lost to the exemplars (0.669 ->
-# 0.655), so there the earlier steps stay.
+# English spoken by espeak-ng lost words at 0.6 (WER 0.157 -> 0.302; spoken by Piper they are
+# matched at 0.75 instead, see STATE_MATCHED in engines.voice.default) and their Mandarin lost to
+# the exemplars (0.669 -> 0.655), so there the exemplars stay.
 CONTENT_SHARE = 0.6
 # How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
 # espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
