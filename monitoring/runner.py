@@ -293,13 +293,15 @@ def recover_stale_jobs() -> list[str]:
             continue
         heartbeat_lost = job.heartbeat_at is None or job.heartbeat_at < stale_before
         if heartbeat_lost or not _worker_alive(job):
+            # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
+            # (a training's frames take a while to delete).
+            shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
             updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(**ended(
                 Job.Status.FAILED,
                 stage="failed",
                 error="the worker running this job stopped (killed or crashed); its partial output was discarded",
             ))
             if updated:
-                shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
                 recovered.append(job.pk)
     if recovered:
         logger.warning("marked %d stale job(s) failed: %s", len(recovered), ", ".join(recovered))
