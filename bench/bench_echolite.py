@@ -110,7 +110,6 @@ SPEED_SPEECH = "real_speech_en_60s.wav"  # MuseTalk data/audio/eng.wav, MIT: one
 OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository, data/audio/yongen.wav", "licence": "MIT"}
 TRAIN_SHARE = 0.8
 FPS = 25
-RENDER_BATCH = 16
 DELAY_SEARCH = 15
 
 
@@ -174,44 +173,47 @@ def render_frames(engine, model_dir: Path, audio: np.ndarray, work: Path, name: 
 
 def speech_to_render(audio: np.ndarray, split: int, delay: int, count: int, work: Path) -> tuple[dict[str, np.ndarray], str]:
     """The audios the tail is rendered from: its own speech, moved by the recording's delay so render
-    frame t stands for real frame t; the default TTS voice saying the same words; another real speaker.
-    Also returns the words."""
+    frame t stands for real frame t; the default TTS voice saying the same words, and all the words of
+    the recording (a longer render, so its correlation is less noisy); another real speaker. Also
+    returns the tail's words."""
     hop = features.SAMPLE_RATE // FPS
     own = audio[(split + delay) * hop: (split + delay + count) * hop]
     own = np.pad(own, (0, max(0, count * hop - len(own))))
     text = transcribe(audio[split * hop:])
-    tts = work / "tts.wav"
-    DefaultSynthesizer().synthesize(text, None, tts)
-    return {"own": own, "tts": media.load_audio(tts, features.SAMPLE_RATE),
-            "other": media.load_audio(DATA / OTHER_SPEAKER["file"], features.SAMPLE_RATE)}, text
+    spoken = {}
+    for name, words in (("tts", text), ("tts_whole_clip", transcribe(audio))):
+        DefaultSynthesizer().synthesize(words, None, work / f"{name}.wav")
+        spoken[name] = media.load_audio(work / f"{name}.wav", features.SAMPLE_RATE)
+    return {"own": own, **spoken, "other": media.load_audio(DATA / OTHER_SPEAKER["file"], features.SAMPLE_RATE)}, text
 
 
 def loop_bounds(comparison: evaluate.MouthComparison, model_dir: Path, own_states: np.ndarray) -> dict:
-    """What bounds a render over the looped training frames, compared as the renders are: the real
-    tail's own mouths pasted into the looped frames (a perfect mouth over the loop's head pose and
-    jaw), the model's mouths drawn over the real tail frames (re-dubbing, the real head pose), and the
-    real frames shown two frames late (the issue's reference)."""
+    """What bounds a render over the training frames it plays, compared as the renders are: the real
+    tail's own mouths pasted into those frames (a perfect mouth over their head pose and jaw) and
+    into the plain loop, those frames without any mouth drawn, and the real frames shown two frames
+    late (the issue's reference). (The model's mouths over the real tail frames, re-dubbing, are no
+    longer a row: part of each drawn mouth is the frame's own, there the real answer.)"""
     from engines.face_tracking import fill_and_smooth
-    from engines.talking_head.echolite import alignment
+    from engines.talking_head.echolite import alignment, loop_path
     from engines.talking_head.echolite.model import MouthModel
 
     model = MouthModel.load(model_dir)
     real, count = comparison.real, len(comparison.real)
     tracks, _ = fill_and_smooth(comparison.real_points)
     transforms = alignment.crop_transforms(tracks, alignment.Template.from_dict(model.config["template"]))
-    pasted = []
-    for (frame, matrix), real_frame, real_matrix in zip(model.backgrounds(count), real, transforms):
-        mouth = alignment.match_colour(alignment.crop(real_frame, real_matrix), alignment.crop(frame, matrix), model.band)
-        alignment.paste(frame, mouth, matrix, model.soft_mask)
-        pasted.append(frame)
-    windows = features.frame_windows(own_states, count, FPS)
-    dubbed, previous = [], None
-    for first in range(0, count, RENDER_BATCH):
-        frames, previous = model.compose([frame.copy() for frame in real[first: first + RENDER_BATCH]], transforms[first: first + RENDER_BATCH],
-                                         windows[first: first + RENDER_BATCH], previous)
-        dubbed.extend(frames)
-    return {"real_mouths_in_the_loop": comparison.compare(pasted).as_dict(),
-            "model_over_the_real_frames": comparison.compare(dubbed).as_dict(),
+    shapes = model.mouth_shapes(features.frame_windows(own_states, count, FPS))
+    indices = model.plan(shapes)
+
+    def pasted(played: np.ndarray) -> list[np.ndarray]:
+        frames = list(model.backgrounds(played))
+        for frame, matrix, real_frame, real_matrix in zip(frames, model.background.transforms[played], real, transforms):
+            mouth = alignment.match_colour(alignment.crop(real_frame, real_matrix), alignment.crop(frame, matrix), model.band)
+            alignment.paste(frame, mouth, matrix, model.soft_mask)
+        return frames
+
+    return {"played_frames_without_a_drawn_mouth": comparison.compare(list(model.backgrounds(indices))).as_dict(),
+            "real_mouths_in_the_played_frames": comparison.compare(pasted(indices)).as_dict(),
+            "real_mouths_in_the_plain_loop": comparison.compare(pasted(loop_path.plain_loop(len(model.frames), count))).as_dict(),
             "real_two_frames_late": comparison.compare(real[:2] + real[:-2]).as_dict()}
 
 
@@ -227,6 +229,9 @@ def compare_renders(test_frames: list[np.ndarray], train_video: Path, renders: d
         "tts_same_words": {"text": text, "seconds": round(len(audios["tts"]) / features.SAMPLE_RATE, 2),
                            "render_lip_vs_speech": speech_sync(renders["tts"], audios["tts"], analyzer),
                            "real_video_lip_vs_own_speech": speech_sync(test_frames, audios["own"], analyzer)},
+        **({"tts_whole_clip_words": {"seconds": round(len(audios["tts_whole_clip"]) / features.SAMPLE_RATE, 2),
+                                      "render_lip_vs_speech": speech_sync(renders["tts_whole_clip"], audios["tts_whole_clip"], analyzer)}}
+           if "tts_whole_clip" in renders else {}),
         "other_speaker": {**OTHER_SPEAKER, "render_lip_vs_speech": speech_sync(renders["other"], audios["other"], analyzer)},
         "targets": {"mouth_ssim_at_least_0.84": model.mouth_ssim >= 0.84, "mouth_psnr_at_least_28": model.mouth_psnr >= 28,
                     "lmd_at_most_7.5": model.lmd <= 7.5, "lip_opening_r_at_least_0.5": model.lip_opening_r >= 0.5,
@@ -295,7 +300,7 @@ def resized_model(model_dir: Path, size: int, work: Path) -> Path:
     import shutil
 
     from engines.talking_head.echolite import model as model_files
-    from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE
+    from engines.talking_head.echolite.prepare import BACKGROUND_FILE, JpegFrames, _jpeg
 
     config = json.loads((model_dir / model_files.MANIFEST).read_text())
     if (config["width"], config["height"]) == (size, size):
@@ -303,14 +308,13 @@ def resized_model(model_dir: Path, size: int, work: Path) -> Path:
     target = work / "resized"
     shutil.copytree(model_dir, target)
     scale_x, scale_y = config["width"] / size, config["height"] / size
-    for name in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
-        with media.VideoWriter(target / name, size, size, fps=FPS, crf=18) as writer:
-            for frame in media.iter_video_frames(model_dir / name):
-                writer.write(cv2.resize(frame, (size, size), interpolation=cv2.INTER_LINEAR))
-    transforms = np.load(model_dir / model_files.TRACKS)["transforms"].copy()
-    transforms[:, :, 0] *= scale_x  # frame -> crop matrices of the resized frames
-    transforms[:, :, 1] *= scale_y
-    np.savez_compressed(target / model_files.TRACKS, transforms=transforms)
+    frames = JpegFrames.load(model_dir / BACKGROUND_FILE)
+    JpegFrames([_jpeg(cv2.resize(frames[index], (size, size), interpolation=cv2.INTER_LINEAR))
+                for index in range(len(frames))]).save(target / BACKGROUND_FILE)
+    background = model_files.Background.load(model_dir / model_files.TRACKS)
+    background.transforms[:, :, 0] *= scale_x  # frame -> crop matrices of the resized frames
+    background.transforms[:, :, 1] *= scale_y
+    background.save(target / model_files.TRACKS)
     config.update(width=size, height=size)
     (target / model_files.MANIFEST).write_text(json.dumps(config, indent=2))
     return target

@@ -35,7 +35,7 @@ from engines import media  # noqa: E402
 from engines.progress import no_progress  # noqa: E402
 from engines.talking_head import TrainParams, create_engine  # noqa: E402
 from engines.talking_head.echolite import alignment, features, fit_model  # noqa: E402
-from engines.talking_head.echolite.prepare import BACKGROUND_FILE, BACKGROUND_REVERSED_FILE, FPS, Prepared  # noqa: E402
+from engines.talking_head.echolite.prepare import BACKGROUND_FILE, FPS, Prepared  # noqa: E402
 from engines.talking_head.echolite.sync import AudioDelay  # noqa: E402
 from engines.talking_head.echolite.train import DEFAULT_TRAIN_SECONDS, evaluation_seconds  # noqa: E402
 
@@ -132,8 +132,7 @@ def gpu_step(folder: Path, out: Path, epochs: int, device: str) -> None:
         for label, count in (("default", None), (f"epochs_{epochs}", epochs)):
             model_dir = out / work.name / label
             model_dir.mkdir(parents=True)
-            for name in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
-                shutil.copy(work / "model" / name, model_dir / name)
+            shutil.copy(work / "model" / BACKGROUND_FILE, model_dir / BACKGROUND_FILE)
             if cuda:
                 torch.cuda.reset_peak_memory_stats(device)
             # The budget train() gives fitting: the default time less what preparing and evaluating take.
@@ -150,8 +149,7 @@ def gpu_step(folder: Path, out: Path, epochs: int, device: str) -> None:
                 row[label]["renders"][name] = timed_render(engine, model_dir, work, name, device, model_dir / f"{name}.mp4")
             if count is None:
                 row[label]["renders"]["own_on_cpu"] = timed_render(engine, model_dir, work, "own", "cpu", model_dir / "own_cpu.mp4")
-            for name in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
-                (model_dir / name).unlink()
+            (model_dir / BACKGROUND_FILE).unlink()
             print(work.name, label, json.dumps(row[label]), flush=True)
     (out / "cuda.json").write_text(json.dumps(figures, indent=2))
 
@@ -182,8 +180,7 @@ def evaluate_step(folder: Path, results: Path, output: Path) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = Path(tmp) / "model"
                 shutil.copytree(results / name / label, model_dir)
-                for file in (BACKGROUND_FILE, BACKGROUND_REVERSED_FILE):
-                    shutil.copy(work / "model" / file, model_dir / file)
+                shutil.copy(work / "model" / BACKGROUND_FILE, model_dir / BACKGROUND_FILE)
                 row = {**figures, "self_evaluation": self_evaluate(MouthModel.load(model_dir), prepared, no_progress)}
                 if set(renders) == set(audios):
                     row.update(bench.compare_renders(test_frames, work / "train.mp4", renders, audios, meta["text"], analyzer,

@@ -71,13 +71,13 @@ def test_face_stats_of_generated_video(talking_video):
     (lambda path: make_still_face_video(path, seconds=4, size=192), False),
 ])
 def test_preparing_reports_progress_that_only_moves_forward(tmp_path, make, delay_found):
-    # Tracking, cropping, the reversed background and the speech each count 0..1 of their own pass;
+    # Tracking, cropping and the speech each count 0..1 of their own pass;
     # passed on as they are, the job's progress would fall back at each pass and its ETA jump.
     reports = []
     (tmp_path / "model").mkdir()
     prepared = prepare(make(tmp_path / "clip.mp4"), tmp_path / "model", lambda stage, fraction, message="": reports.append((stage, fraction, message)))
     stages = [stage for stage, _, _ in reports]
-    assert sorted(set(stages), key=stages.index) == ["track", "crop", "background", "audio"]
+    assert sorted(set(stages), key=stages.index) == ["track", "crop", "audio"]
     fractions = [fraction for _, fraction, _ in reports]
     assert fractions == sorted(fractions) and max(fractions[:-1]) < 1.0 and fractions[-1] == 1.0
     assert prepared.delay.found == delay_found
@@ -235,7 +235,7 @@ def test_training_writes_a_complete_relocatable_model(trained, workspace):
     engine = create_engine("EchoLite")
     assert engine.is_model_dir(result.model_dir)
     names = {path.name for path in result.model_dir.iterdir()}
-    assert {"echolite.json", "weights.pt", "background.mp4", "background_reversed.mp4", "metrics.json", "quality.json"} <= names
+    assert {"echolite.json", "weights.pt", "background_frames.npz", "tracks.npz", "metrics.json", "quality.json"} <= names
     manifest = json.loads((result.model_dir / "echolite.json").read_text())
     assert manifest["training"]["epochs"] == EPOCHS and manifest["training"]["lr"] == 3e-3
     assert manifest["training"]["batch_size"] == 24
@@ -245,6 +245,21 @@ def test_training_writes_a_complete_relocatable_model(trained, workspace):
     fractions = [fraction for _, fraction in stages]
     assert fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
     assert fractions == sorted(fractions), "the job's progress never moves back from one stage to the next"
+
+
+def test_a_model_of_an_earlier_format_asks_to_be_trained_again(trained, tmp_path):
+    import shutil
+
+    from engines.talking_head.base import ModelDamaged
+    from engines.talking_head.echolite import model as model_files
+
+    old = tmp_path / "old_model"
+    shutil.copytree(trained[0].model_dir, old)
+    manifest = json.loads((old / model_files.MANIFEST).read_text())
+    (old / model_files.MANIFEST).write_text(json.dumps({**manifest, "format": model_files.FORMAT_VERSION - 1}))
+    assert not create_engine("EchoLite").is_model_dir(old)
+    with pytest.raises(ModelDamaged, match="trained by an earlier version of EchoLite.*train it again"):
+        model_files.MouthModel.load(old)
 
 
 def test_training_finds_and_stores_the_audio_delay(trained):

@@ -3,8 +3,9 @@
 Pipeline: track the face (dlib landmarks) -> find and undo the audio's delay against the lips ->
 pose-normalised lower-face crops -> a ridge regression maps Whisper encoder states of the speech
 to mouth landmarks, and a small U-Net learns to paint a drawn mouth shape (surroundings from another
-frame, the closed mouth and the real training mouth nearest in shape as references) -> renders loop the person's own
-clip forwards and backwards and blend the predicted mouth back in with colour matching.
+frame, the closed mouth and the real training mouth nearest in shape as references) -> renders play the person's own
+clip forwards and backwards, turning where its own mouths come near the predicted ones (loop_path), and blend the
+predicted mouth (mostly painted, partly the frame's own mouth warped onto it) back in with colour matching.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from engines.devices import choose_device
 from engines.face_tracking import mouth_opening
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
-from engines.talking_head.echolite import model as model_files
+from engines.talking_head.echolite import loop_path, model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate
 from engines.talking_head.echolite.model import MouthModel, normalise
 from engines.talking_head.echolite.exemplars import MouthExemplars
@@ -88,7 +89,9 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
                           "frames": train_until, "final_loss": final_loss, "extra": params.extra}
     config["source"] = {"duration": round(prepared.frame_count / FPS, 2), "frames": prepared.frame_count,
                         "face_found_share": round(float(prepared.found.mean()), 3)}
-    model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, prepared.transforms[: prepared.background_frames])
+    played = slice(0, prepared.background_frames)
+    background = model_files.Background(prepared.transforms[played], shapes[played], loop_path.head_motion(prepared.tracks[played]))
+    model_files.save(model_dir, network.cpu(), shape_model, exemplars, config, closed, background)
     return {"epochs": len(losses), "final_loss": final_loss, "shape_validation_r": round(shape_model.validation_r, 3),
             "shape_gain": round(shape_model.gain, 2)}
 

@@ -1,7 +1,7 @@
 """The self-evaluation stored with every model: the held-out tail rendered as a user would render it.
 
-The tail's own speech drives a normal render over the looped training frames; the result and the
-plain loop are both compared with the real tail frames by `evaluate.MouthComparison`, on full frames
+The tail's own speech drives a normal render over the training frames (played as loop_path plans
+it); the result and the plain loop of training frames are both compared with the real tail frames by `evaluate.MouthComparison`, on full frames
 with their own landmarks.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from engines.face_tracking import FaceAnalyzer
 from engines.progress import Progress, scaled
-from engines.talking_head.echolite import evaluate, features
+from engines.talking_head.echolite import evaluate, features, loop_path
 from engines.talking_head.echolite.model import MouthModel
 from engines.talking_head.echolite.prepare import FPS, Prepared, unjpeg
 
@@ -24,16 +24,14 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
         return {"holdout_frames": count}
     real = [unjpeg(data) for data in prepared.holdout_jpegs]
     # The tail's speech, with the recording's own delay undone, so render frame t stands for real frame t.
-    windows = prepared.windows[start:]
-    loop, rendered, previous = [], [], None
-    backgrounds = list(model.backgrounds(count))
+    shapes = model.mouth_shapes(prepared.windows[start:])
+    indices = model.plan(shapes)
+    loop = list(model.backgrounds(loop_path.plain_loop(len(model.frames), count)))
+    rendered, previous = list(model.backgrounds(indices)), None
     for first in range(0, count, BATCH):
-        batch = backgrounds[first: first + BATCH]
-        loop.extend(frame.copy() for frame, _ in batch)
-        frames, previous = model.compose([frame for frame, _ in batch], np.stack([m for _, m in batch]),
-                                         windows[first: first + len(batch)], previous)
-        rendered.extend(frames)
-        progress("evaluate", 0.3 * (first + len(batch)) / count)
+        batch = slice(first, first + BATCH)
+        rendered[batch], previous = model.draw(rendered[batch], indices[batch], shapes[batch], previous)
+        progress("evaluate", 0.3 * min(first + BATCH, count) / count)
     analyzer = FaceAnalyzer()
     comparison = evaluate.MouthComparison(real, analyzer)
     model_figures = comparison.compare(rendered, scaled(progress, 0.3, 0.75))
@@ -46,7 +44,7 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
     real_sync, real_lag = evaluate.speech_correlation(comparison.real_opening[seen], aligned[seen])
     return {
         "holdout_frames": count,
-        "evaluation": "held-out tail rendered over the looped training frames, compared on full frames with dlib 68 landmarks",
+        "evaluation": "held-out tail rendered over the training frames as renders play them, compared on full frames with dlib 68 landmarks",
         **model_figures.as_dict(),
         **loop_figures.as_dict("loop_"),
         "beats_loop": beats,

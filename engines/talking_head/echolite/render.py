@@ -1,4 +1,4 @@
-"""Rendering new speech with a trained model: loop the person's clip, redraw the mouth, mux the audio."""
+"""Rendering new speech with a trained model: play the person's clip back and forth (loop_path), redraw the mouth, mux the audio."""
 from __future__ import annotations
 
 import math
@@ -31,6 +31,8 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         raise ValueError("the audio is shorter than 0.1 s")
     count = math.ceil(len(audio) / features.SAMPLE_RATE * FPS)
     windows = features.frame_windows(features.encoder_states(audio, encoder), count, FPS)
+    shapes = model.mouth_shapes(windows)
+    indices = model.plan(shapes)
     timings = {"features": time.monotonic() - started}
     width, height = model.config["width"], model.config["height"]
     partial = out_path.with_name(f".{out_path.name}.partial.mp4")
@@ -45,20 +47,19 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
                 media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
                                   preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer, \
                 media.EncodingThread(writer, draw_label if label else None) as encoder:
-            frames, matrices = [], []
+            frames = []
             clock = time.monotonic()
-            for frame, matrix in model.backgrounds(count):
+            for frame in model.backgrounds(indices):
                 frames.append(frame)
-                matrices.append(matrix)
                 if len(frames) == BATCH or written + len(frames) == count:
                     clock = _lap(spent, "background", clock)
-                    window = windows[written: written + len(frames)]
-                    frames, previous = model.compose(frames, matrices, window, previous)
+                    batch = slice(written, written + len(frames))
+                    frames, previous = model.draw(frames, indices[batch], shapes[batch], previous)
                     clock = _lap(spent, "mouths", clock)
                     for drawn in frames:
                         encoder.put(drawn)
                     written += len(frames)
-                    frames, matrices = [], []
+                    frames = []
                     progress("render", written / count)
                     clock = _lap(spent, "encode", clock)
         os.replace(partial, out_path)
