@@ -9,6 +9,7 @@ Saves bench/results/echolite_real.json.
 
 `--synthetic` trains on a generated 60 s 512x512 face and renders 30 s (echolite.json);
 `--conditions` trains one synthetic model per recording condition (echolite_conditions.json).
+`--parts MODEL_DIR` renders with one model's parts switched on one at a time (echolite_render_parts.json).
 `--render-speed MODEL_DIR` times a 10 s render of real speech at 512x512, encoding included, with
 the time per stage (echolite_render.json); a model trained at another size has its looped
 background frames resized and its crop transforms scaled to match first.
@@ -217,6 +218,31 @@ def loop_bounds(comparison: evaluate.MouthComparison, model_dir: Path, own_state
             "real_two_frames_late": comparison.compare(real[:2] + real[:-2]).as_dict()}
 
 
+def plan_coverage(model_dir: Path) -> dict:
+    """How much of the training clip a minute of other speech plays (a long render must not replay one stretch)."""
+    from engines.talking_head.echolite import loop_path
+    from engines.talking_head.echolite.model import MouthModel
+
+    model = MouthModel.load(model_dir)
+    speech = media.load_audio(DATA / SPEED_SPEECH, features.SAMPLE_RATE)
+    count = int(len(speech) / features.SAMPLE_RATE * FPS)
+    shapes = model.mouth_shapes(features.frame_windows(features.encoder_states(speech), count, FPS))
+    started = time.monotonic()
+    played = model.plan(shapes)
+    seconds = time.monotonic() - started
+    frames = len(model.frames)
+
+    def described(path: np.ndarray) -> dict:
+        uses = np.bincount(path, minlength=frames)
+        turns = int(np.sum(path[:-2] == path[2:]))
+        mismatch = ((shapes - shapes.mean(1, keepdims=True)) - (model.background.mouths[path] - model.background.mouths[path].mean(1, keepdims=True))) ** 2
+        return {"distinct_frames": int(np.count_nonzero(uses)), "most_shown": int(uses.max()), "turns_per_second": round(turns / (count / FPS), 2),
+                "mouth_shape_mismatch_px2": round(float(mismatch.sum(-1).mean()), 3)}
+
+    return {"speech": SPEED_SPEECH, "frames": count, "background_frames": frames, "planning_seconds": round(seconds, 3),
+            "planned": described(played), "plain_loop": described(loop_path.plain_loop(frames, count))}
+
+
 def compare_renders(test_frames: list[np.ndarray], train_video: Path, renders: dict[str, list[np.ndarray]],
                     audios: dict[str, np.ndarray], text: str, analyzer, model_dir: Path, own_states: np.ndarray) -> dict:
     """The renders of `speech_to_render`'s audios against the real tail frames, the plain loop and `loop_bounds`."""
@@ -269,6 +295,7 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
                               else trained.metrics["audio_delay_frames"] - delay},
         **compare_renders(test_frames, train_video, renders, audios, text, analyzer, trained.model_dir,
                           features.encoder_states(audios["own"])),
+        "a_minute_of_other_speech": plan_coverage(trained.model_dir),
         "training": {"epochs": trained.metrics.get("epochs"), "wall_seconds": round(train_seconds, 1),
                      "peak_memory_mb": round(memory.peak / 2**20), "load_average_before": load_before, "load_average_after": load_after},
         "render": {"frames": rendered_count, "wall_seconds": round(render_seconds, 2), "fps": round(rendered_count / render_seconds, 1),
@@ -277,7 +304,10 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
     }
 
 
-def real(epochs: int | None, device: str, output: Path) -> None:
+def real(epochs: int | None, device: str, output: Path, keep_models: Path | None = None) -> None:
+    """`keep_models`: a folder to keep each recording's trained model in (for `--parts`)."""
+    import shutil
+
     engine = create_engine("EchoLite")
     rows = {}
     for recording in RECORDINGS:
@@ -285,6 +315,8 @@ def real(epochs: int | None, device: str, output: Path) -> None:
             raise SystemExit(f"{DATA / recording['file']} is missing: set ECHOFU_REAL_DATA to the folder of the real recordings")
         with tempfile.TemporaryDirectory() as tmp:
             rows[recording["name"]] = row = real_recording(recording, engine, epochs, device, Path(tmp))
+            if keep_models is not None:
+                shutil.copytree(Path(tmp) / "train" / "model", keep_models / recording["name"], dirs_exist_ok=True)
         print(recording["name"], json.dumps(row, indent=1))
     results = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": device,
                            "python": platform.python_version(), "torch": torch.__version__},
@@ -293,6 +325,42 @@ def real(epochs: int | None, device: str, output: Path) -> None:
                "epochs": epochs or "default", "recordings": rows}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def parts(model_dir: Path, output: Path) -> None:
+    """How a render's parts add up, on one model of the first recording trained as `real` trains it
+    (`--keep-models`): the painted mouth alone over the plain loop and over the planned frames, and
+    the renders' mix with the frame's own mouth; own audio on the tail, the TTS voice saying all the
+    recording's words, and the other real speaker."""
+    from engines.face_tracking import FaceAnalyzer
+    from engines.talking_head.echolite import loop_path
+    from engines.talking_head.echolite.model import PAINTED_SHARE, MouthModel
+
+    recording, analyzer = RECORDINGS[0], FaceAnalyzer()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, test_frames, audio, split = split_recording(DATA / recording["file"], Path(tmp))
+        delay, _ = recording_delay(list(media.iter_video_frames(DATA / recording["file"], fps=FPS)), audio, analyzer)
+        audios, _ = speech_to_render(audio, split, delay, len(test_frames), Path(tmp))
+    model = MouthModel.load(model_dir)
+    comparison = evaluate.MouthComparison(test_frames, analyzer)
+    shapes = {name: model.mouth_shapes(features.frame_windows(features.encoder_states(audios[name]), count, FPS))
+              for name, count in (("own", len(test_frames)), ("tts_whole_clip", int(len(audios["tts_whole_clip"]) / features.SAMPLE_RATE * FPS)),
+                                  ("other", int(len(audios["other"]) / features.SAMPLE_RATE * FPS)))}
+    rows = {}
+    for label, share, planned in (("painted mouth over the plain loop", 1.0, False), ("painted mouth over the planned frames", 1.0, True),
+                                  (f"renders: {PAINTED_SHARE} painted, the rest the frame's own mouth, planned frames", PAINTED_SHARE, True)):
+        model.painted_share = share
+
+        def frames(name: str) -> list[np.ndarray]:
+            wanted = shapes[name]
+            return model.drawn(model.plan(wanted) if planned else loop_path.plain_loop(len(model.frames), len(wanted)), wanted)
+
+        rows[label] = {"own_audio": comparison.compare(frames("own")).as_dict(),
+                       "tts_whole_clip_lip_vs_speech": speech_sync(frames("tts_whole_clip"), audios["tts_whole_clip"], analyzer),
+                       "other_speaker_lip_vs_speech": speech_sync(frames("other"), audios["other"], analyzer)}
+        print(label, json.dumps(rows[label]), flush=True)
+    output.write_text(json.dumps({"recording": recording["file"], "model": json.loads((model_dir / "metrics.json").read_text()),
+                                  "protocol": "as echolite_real.json, one model, its parts switched on one at a time", "rows": rows}, indent=2))
 
 
 def resized_model(model_dir: Path, size: int, work: Path) -> Path:
@@ -374,14 +442,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="real recordings: epochs (default: the engine's)")
     parser.add_argument("--render-speed", type=Path, default=None, metavar="MODEL_DIR", help="time renders with this trained model")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep-models", type=Path, default=None, metavar="DIR", help="real recordings: keep the trained models here")
+    parser.add_argument("--parts", type=Path, default=None, metavar="MODEL_DIR",
+                        help="how a render's parts add up, with a model that --keep-models kept (echolite_render_parts.json)")
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1) if args.device == "cpu" else torch.get_num_threads())
     if args.render_speed:
         render_speed(args.render_speed, args.size, 10.0 if args.render_seconds == 30.0 else args.render_seconds, args.repeats,
                      Path(args.output or RESULTS / "echolite_render.json"))
         return
+    if args.parts:
+        parts(args.parts, Path(args.output or RESULTS / "echolite_render_parts.json"))
+        return
     if not (args.conditions or args.synthetic):
-        real(args.epochs, args.device, Path(args.output or RESULTS / "echolite_real.json"))
+        real(args.epochs, args.device, Path(args.output or RESULTS / "echolite_real.json"), args.keep_models)
         return
     if args.conditions:
         conditions(args.seconds, args.size, args.device, Path(args.output or RESULTS / "echolite_conditions.json"))

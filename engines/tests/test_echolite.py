@@ -253,13 +253,31 @@ def test_a_model_of_an_earlier_format_asks_to_be_trained_again(trained, tmp_path
     from engines.talking_head.base import ModelDamaged
     from engines.talking_head.echolite import model as model_files
 
-    old = tmp_path / "old_model"
+    old = tmp_path / "old_model"  # format 3 kept its background as two H.264 clips
     shutil.copytree(trained[0].model_dir, old)
+    (old / "background_frames.npz").unlink()
+    for name in ("background.mp4", "background_reversed.mp4"):
+        write_plain_video(old / name)
     manifest = json.loads((old / model_files.MANIFEST).read_text())
-    (old / model_files.MANIFEST).write_text(json.dumps({**manifest, "format": model_files.FORMAT_VERSION - 1}))
+    (old / model_files.MANIFEST).write_text(json.dumps({**manifest, "format": 3}))
     assert not create_engine("EchoLite").is_model_dir(old)
-    with pytest.raises(ModelDamaged, match="trained by an earlier version of EchoLite.*train it again"):
-        model_files.MouthModel.load(old)
+    with pytest.raises(ModelDamaged, match=r"trained by an earlier version of EchoLite \(format 3\).*train it again"):
+        create_engine("EchoLite").render(old, write_speech_wav(tmp_path / "a.wav", seconds=1.0), tmp_path / "out.mp4")
+
+
+def test_background_frames_that_do_not_match_the_tracks_are_a_damaged_model(trained, tmp_path):
+    import shutil
+
+    from engines.talking_head.base import ModelDamaged
+    from engines.talking_head.echolite import model as model_files
+    from engines.talking_head.echolite.prepare import BACKGROUND_FILE, JpegFrames
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained[0].model_dir, damaged)
+    frames = JpegFrames.load(damaged / BACKGROUND_FILE)
+    JpegFrames(frames.jpegs[:-1]).save(damaged / BACKGROUND_FILE)
+    with pytest.raises(ModelDamaged, match="is damaged.*background frames for .* tracked ones.*train it again"):
+        model_files.MouthModel.load(damaged)
 
 
 def test_training_finds_and_stores_the_audio_delay(trained):

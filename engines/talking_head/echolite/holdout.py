@@ -14,7 +14,6 @@ from engines.talking_head.echolite import evaluate, features, loop_path
 from engines.talking_head.echolite.model import MouthModel
 from engines.talking_head.echolite.prepare import FPS, Prepared, unjpeg
 
-BATCH = 16
 MIN_FRAMES = 10
 
 
@@ -27,11 +26,7 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
     shapes = model.mouth_shapes(prepared.windows[start:])
     indices = model.plan(shapes)
     loop = list(model.backgrounds(loop_path.plain_loop(len(model.frames), count)))
-    rendered, previous = list(model.backgrounds(indices)), None
-    for first in range(0, count, BATCH):
-        batch = slice(first, first + BATCH)
-        rendered[batch], previous = model.draw(rendered[batch], indices[batch], shapes[batch], previous)
-        progress("evaluate", 0.3 * min(first + BATCH, count) / count)
+    rendered = model.drawn(indices, shapes, done=lambda share: progress("evaluate", 0.3 * share))
     analyzer = FaceAnalyzer()
     comparison = evaluate.MouthComparison(real, analyzer)
     model_figures = comparison.compare(rendered, scaled(progress, 0.3, 0.75))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -38,10 +38,11 @@ DETAIL_STRENGTH = 0.5
 # The drawn mouth is this much the painter's and the rest the background frame's own real mouth,
 # warped onto the predicted shape. Renders choose frames whose own mouths are already near that
 # shape (loop_path), so the warp moves the lips little and keeps the frame's own teeth, lip edges
-# and jaw. Measured on the real benchmark clip (one model, the same planned frames), painter only /
-# 0.75 / 0.5 / warp only: mouth SSIM 0.765 / 0.770 / 0.762 / 0.731, LMD 17.4 / 16.2 / 15.7 / 16.4,
-# lip-opening r 0.56 / 0.63 / 0.66 / 0.64; lip opening against another speaker's loudness r 0.29 /
-# 0.39 / 0.41 / 0.37, against the TTS voice's 0.27 / 0.22 / 0.15 / 0.21.
+# and jaw. Measured on the real benchmark clip's tail with one model over the same planned frames
+# (bench_echolite.py --parts), painter only / 0.75: mouth SSIM 0.769 / 0.771, LMD 16.7 / 15.9,
+# lip-opening r 0.51 / 0.55. In an earlier computation on that model, 0.5 and the warped own mouth
+# alone gave SSIM 0.765 / 0.731, LMD 15.7 / 16.4, r 0.68 / 0.64: below 0.75 the lips follow the
+# speech more closely but SSIM falls.
 PAINTED_SHARE = 0.75
 REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, EXEMPLARS, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE)
 
@@ -108,14 +109,16 @@ class MouthModel:
     audio_mean: np.ndarray
     audio_std: np.ndarray
     device: str
+    painted_share: float = PAINTED_SHARE
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
+        found = stored_format(model_dir)
+        if isinstance(found, int) and found < FORMAT_VERSION:
+            raise ModelDamaged(f"EchoLite model {model_dir.name} was trained by an earlier version of EchoLite (format {found}), "
+                               f"whose files this one cannot read: train it again")
         if not is_model_dir(model_dir):
             missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
-            if not missing and isinstance(stored_format(model_dir), int) and stored_format(model_dir) < FORMAT_VERSION:
-                raise ModelDamaged(f"EchoLite model {model_dir.name} was trained by an earlier version of EchoLite, "
-                                   f"whose files this one cannot read: train it again")
             raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged or incomplete ({', '.join(missing) or MANIFEST} "
                                f"missing or unreadable): train it again")
         try:
@@ -125,6 +128,8 @@ class MouthModel:
             closed_mouth = cv2.cvtColor(cv2.imread(str(model_dir / REFERENCE)), cv2.COLOR_BGR2RGB)
             background = Background.load(model_dir / TRACKS)
             frames = JpegFrames.load(model_dir / BACKGROUND_FILE)
+            if len(frames) != len(background.transforms):
+                raise ValueError(f"{len(frames)} background frames for {len(background.transforms)} tracked ones")
             shape = MouthShapePredictor.load(model_dir / MOUTH_SHAPE)
             exemplars = MouthExemplars.load(model_dir / EXEMPLARS)
         except Exception as exc:  # truncated or corrupted files: say which model, not torch's internals only
@@ -172,7 +177,7 @@ class MouthModel:
         real = self.exemplars.warped(nearest, shapes).astype(np.float32)
         detail = DETAIL_STRENGTH * (real - np.stack([cv2.GaussianBlur(mouth, (0, 0), DETAIL_SIGMA) for mouth in real]))
         own = warp(crops, own_mouths, shapes).astype(np.float32)
-        return np.clip(PAINTED_SHARE * (painted + detail) + (1 - PAINTED_SHARE) * own, 0, 255).round().astype(np.uint8)
+        return np.clip(self.painted_share * (painted + detail) + (1 - self.painted_share) * own, 0, 255).round().astype(np.uint8)
 
     def compose(self, frames: list[np.ndarray], transforms: np.ndarray, own_mouths: np.ndarray, shapes: np.ndarray,
                 previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
@@ -191,3 +196,14 @@ class MouthModel:
     def draw(self, frames: list[np.ndarray], indices: np.ndarray, shapes: np.ndarray, previous: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
         """`compose` over background frames `indices`."""
         return self.compose(frames, self.background.transforms[indices], self.background.mouths[indices], shapes, previous)
+
+    def drawn(self, indices: np.ndarray, shapes: np.ndarray, batch: int = 16, done: Callable[[float], None] | None = None) -> list[np.ndarray]:
+        """The background frames `indices` with `shapes` drawn in, all in memory (short clips: the
+        self-evaluation, benchmarks); `done` hears the share drawn after each batch."""
+        frames, previous = list(self.backgrounds(indices)), None
+        for first in range(0, len(frames), batch):
+            part = slice(first, first + batch)
+            frames[part], previous = self.draw(frames[part], indices[part], shapes[part], previous)
+            if done is not None:
+                done(min(first + batch, len(frames)) / len(frames))
+        return frames

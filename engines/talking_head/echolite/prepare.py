@@ -72,7 +72,7 @@ def track_faces(video: Path, expected_frames: int, progress: Progress, max_frame
 
 
 def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
-    """Two passes over the video: landmarks first, then crops and the background clips."""
+    """Two passes over the video: landmarks first, then crops and the background frames."""
     progress = staged(progress, PREPARE_STAGES)
     info = media.probe(video)
     expected = max(1, int(round(info.duration * FPS)))
@@ -133,14 +133,14 @@ def _jpeg(frame: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
 
 
-def unjpeg(data: bytes) -> np.ndarray:
+def unjpeg(data: bytes | np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 class JpegFrames:
     """Video frames kept as JPEGs: decoded one at a time, in any order."""
 
-    def __init__(self, jpegs: list[bytes]):
+    def __init__(self, jpegs: list[bytes] | list[np.ndarray]):
         self.jpegs = jpegs
 
     def __len__(self) -> int:
@@ -167,6 +167,8 @@ class JpegFrames:
     @classmethod
     def load(cls, path: Path) -> "JpegFrames":
         with np.load(path, allow_pickle=False) as stored:
-            data, lengths = stored["data"].tobytes(), stored["lengths"]
+            data, lengths = stored["data"], stored["lengths"]
+        if lengths.sum() != len(data):
+            raise ValueError(f"{path.name} holds {len(data)} bytes of JPEG for {lengths.sum()}")
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        return cls([data[start: start + length] for start, length in zip(starts, lengths)])
+        return cls([data[start: start + length] for start, length in zip(starts, lengths)])  # views of one buffer

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from contextlib import closing
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -41,15 +42,15 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
     previous = None
     written = 0
     try:
-        # numpy's BLAS does only the small speech -> mouth-shape product here; left multi-threaded, its
-        # threads spin against torch's and made the whole render 1.8x slower on 2 cores.
-        with threadpool_limits(limits=1, user_api="blas"), \
+        # numpy's BLAS does only the mouth warps' small solves and products here; left multi-threaded,
+        # its threads spin against torch's (they made the whole render 1.8x slower on 2 cores).
+        with threadpool_limits(limits=1, user_api="blas"), closing(model.backgrounds(indices)) as backgrounds, \
                 media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
                                   preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer, \
                 media.EncodingThread(writer, draw_label if label else None) as encoder:
             frames = []
             clock = time.monotonic()
-            for frame in model.backgrounds(indices):
+            for frame in backgrounds:
                 frames.append(frame)
                 if len(frames) == BATCH or written + len(frames) == count:
                     clock = _lap(spent, "background", clock)
