@@ -92,8 +92,9 @@ def conditions(seconds: float, size: int, device: str, output: Path) -> None:
             metrics = trained.metrics
             rows[name] = {"options": options, "train_seconds": round(time.monotonic() - started, 1),
                           "warnings": trained.warnings,
-                          **{key: metrics[key] for key in ("mouth_psnr", "mouth_ssim", "sync_correlation", "sync_offset_frames",
-                                                           "real_sync_correlation", "real_sync_offset_frames")}}
+                          **{key: metrics[key] for key in ("epochs", "mouth_psnr", "mouth_ssim", "lmd", "lip_opening_r", "loop_mouth_ssim",
+                                                           "loop_lmd", "loop_lip_opening_r", "beats_loop", "sync_correlation",
+                                                           "sync_offset_frames", "real_sync_correlation", "real_sync_offset_frames")}}
         print(name, rows[name])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"input": {"seconds": seconds, "size": size, "device": device}, "conditions": rows},
