@@ -102,11 +102,17 @@ def conditions(seconds: float, size: int, device: str, output: Path) -> None:
 
 
 DATA = Path(os.environ.get("ECHOFU_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+BENCH_DATA = Path(__file__).resolve().parent / "data"
 RECORDINGS = [
-    {"name": "obama_20s", "file": "real_face_obama_20s_450.mp4",
+    {"name": "obama_20s", "path": DATA / "real_face_obama_20s_450.mp4",
      "what": "20 s, 450x450, 25 fps: one man speaking English to camera (the AD-NeRF 'Obama' subject)",
      "source": "EDTalk repository (tanshuai0219/EDTalk), test_data/uncrop_Obama.mp4",
      "licence": "a US government work; the repository is Apache-2.0"},
+    {"name": "congress_60s", "path": BENCH_DATA / "real_face_hdtf_congress_60s_256.mp4",
+     "what": "60 s, 256x256, 25 fps: one man speaking English to camera (a member of the US House, apparently Rep. Ted Lieu, "
+             "an HDTF clip: cropped to the face, its own audio)",
+     "source": "EDTalk repository (tanshuai0219/EDTalk) @06a9a96, test_data/pose_source2.mp4 (sha256 fd624732...125c1d)",
+     "licence": "a US government work (a member of Congress speaking in office); the repository is Apache-2.0"},
 ]
 SPEED_SPEECH = "real_speech_en_60s.wav"  # MuseTalk data/audio/eng.wav, MIT: one speaker reading English
 OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository, data/audio/yongen.wav", "licence": "MIT"}
@@ -137,13 +143,27 @@ def loop_frames(train_video: Path, count: int) -> list[np.ndarray]:
     return [cycle[index % len(cycle)] for index in range(count)]
 
 
-def recording_delay(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> tuple[int, float]:
-    """The recording's own audio delay, from this benchmark's landmarks on every frame: (frames, r)."""
+def recording_delay(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> tuple[int, dict]:
+    """The recording's own audio delay, from this benchmark's landmarks on every frame and its bilabial
+    closures: the lips close just before a word that starts with p, b or m, so the delay is the lag at
+    which the lip opening just before those words' onsets (the packaged Whisper's word timestamps) is
+    smallest. Independent of the engine, which reads the loudness and the speech states instead; the
+    loudness peak found on these landmarks is reported beside it. Returns (frames, details)."""
     opening = evaluate.openings(frames, analyzer)
     energy = features.frame_energy(audio, len(frames), FPS)
     seen = ~np.isnan(opening)
-    correlation, lag = evaluate.best_lag(opening[seen], energy[seen], DELAY_SEARCH)
-    return lag, correlation
+    correlation, loudness_lag = evaluate.best_lag(opening[seen], energy[seen], DELAY_SEARCH)
+    standard = (opening - np.nanmean(opening)) / np.nanstd(opening)
+    onsets = [round(word.start * FPS) for word in transcribed_words(audio)
+              if word.word.strip().lower()[:1] in ("p", "b", "m") and word.probability > 0.5]
+
+    def before_onsets(lag: int) -> float:  # sound at frame f is made by the mouth at f - lag; closure one frame before
+        return float(np.nanmean([standard[onset - lag - 1] for onset in onsets if 0 <= onset - lag - 1 < len(standard)]))
+
+    closure_lag = min(range(-DELAY_SEARCH, DELAY_SEARCH + 1), key=before_onsets)
+    return closure_lag, {"frames": closure_lag, "by": "bilabial closures", "closure_words": len(onsets),
+                         "opening_before_them_sd": round(before_onsets(closure_lag), 2),
+                         "loudness_frames": loudness_lag, "lip_speech_r": round(correlation, 3)}
 
 
 def speech_sync(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> dict:
@@ -156,12 +176,20 @@ def speech_sync(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> dict:
             "best_r": round(best, 3), "best_lag_frames": lag}
 
 
-def transcribe(audio: np.ndarray) -> str:
+def transcribed_segments(audio: np.ndarray, **options) -> list:
     from faster_whisper import WhisperModel
 
     model = WhisperModel(str(packaged_whisper.model_dir(speech_states.weights_cache(), "base")), device="cpu", compute_type="int8", cpu_threads=2)
-    segments, _ = model.transcribe(audio.astype(np.float32), language="en")
-    return " ".join(segment.text.strip() for segment in segments)
+    segments, _ = model.transcribe(audio.astype(np.float32), language="en", **options)
+    return list(segments)
+
+
+def transcribe(audio: np.ndarray) -> str:
+    return " ".join(segment.text.strip() for segment in transcribed_segments(audio))
+
+
+def transcribed_words(audio: np.ndarray) -> list:
+    return [word for segment in transcribed_segments(audio, word_timestamps=True) for word in segment.words]
 
 
 def render_frames(engine, model_dir: Path, audio: np.ndarray, work: Path, name: str) -> tuple[list[np.ndarray], float, int]:
@@ -270,10 +298,10 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
     from engines.face_tracking import FaceAnalyzer
 
     analyzer = FaceAnalyzer()
-    video = DATA / recording["file"]
+    video = recording["path"]
     train_video, test_frames, audio, split = split_recording(video, work)
     all_frames = list(media.iter_video_frames(video, fps=FPS))
-    delay, delay_r = recording_delay(all_frames, audio, analyzer)
+    delay, delay_details = recording_delay(all_frames, audio, analyzer)
     load_before = os.getloadavg()
     started = time.monotonic()
     with PeakMemory() as memory:
@@ -288,10 +316,11 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
         if name == "own":  # the render the speed figures describe
             render_seconds, rendered_count, shown = seconds, frames, round(os.getloadavg()[0], 2)
     return {
-        **{key: recording[key] for key in ("file", "what", "source", "licence")},
+        "file": recording["path"].name, **{key: recording[key] for key in ("what", "source", "licence")},
         "frames": len(all_frames), "train_frames": split, "test_frames": len(test_frames),
-        "recording_audio_delay": {"frames": delay, "lip_speech_r": round(delay_r, 3)},
+        "recording_audio_delay": delay_details,
         "model_audio_delay": {"frames": trained.metrics.get("audio_delay_frames"), "found": trained.metrics.get("audio_delay_found"),
+                              "basis": trained.metrics.get("audio_delay_basis"),
                               "error_frames": None if trained.metrics.get("audio_delay_frames") is None
                               else trained.metrics["audio_delay_frames"] - delay},
         **compare_renders(test_frames, train_video, renders, audios, text, analyzer, trained.model_dir,
@@ -305,15 +334,18 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
     }
 
 
-def real(epochs: int | None, device: str, output: Path, keep_models: Path | None = None) -> None:
-    """`keep_models`: a folder to keep each recording's trained model in (for `--parts`)."""
+def real(epochs: int | None, device: str, output: Path, keep_models: Path | None = None, only: str | None = None) -> None:
+    """`keep_models`: a folder to keep each recording's trained model in (for `--parts`); `only`: rerun that
+    recording and keep the others' rows of `output` as they are."""
     import shutil
 
     engine = create_engine("EchoLite")
-    rows = {}
+    rows = json.loads(output.read_text())["recordings"] if only and output.is_file() else {}
     for recording in RECORDINGS:
-        if not (DATA / recording["file"]).is_file():
-            raise SystemExit(f"{DATA / recording['file']} is missing: set ECHOFU_REAL_DATA to the folder of the real recordings")
+        if only and recording["name"] != only:
+            continue
+        if not recording["path"].is_file():
+            raise SystemExit(f"{recording['path']} is missing: set ECHOFU_REAL_DATA to the folder of the real recordings")
         with tempfile.TemporaryDirectory() as tmp:
             rows[recording["name"]] = row = real_recording(recording, engine, epochs, device, Path(tmp))
             if keep_models is not None:
@@ -339,8 +371,8 @@ def parts(model_dir: Path, output: Path) -> None:
 
     recording, analyzer = RECORDINGS[0], FaceAnalyzer()
     with tempfile.TemporaryDirectory() as tmp:
-        _, test_frames, audio, split = split_recording(DATA / recording["file"], Path(tmp))
-        delay, _ = recording_delay(list(media.iter_video_frames(DATA / recording["file"], fps=FPS)), audio, analyzer)
+        _, test_frames, audio, split = split_recording(recording["path"], Path(tmp))
+        delay, _ = recording_delay(list(media.iter_video_frames(recording["path"], fps=FPS)), audio, analyzer)
         audios, _ = speech_to_render(audio, split, delay, len(test_frames), Path(tmp))
     model = MouthModel.load(model_dir)
     comparison = evaluate.MouthComparison(test_frames, analyzer)
@@ -360,7 +392,7 @@ def parts(model_dir: Path, output: Path) -> None:
                        "tts_whole_clip_lip_vs_speech": speech_sync(frames("tts_whole_clip"), audios["tts_whole_clip"], analyzer),
                        "other_speaker_lip_vs_speech": speech_sync(frames("other"), audios["other"], analyzer)}
         print(label, json.dumps(rows[label]), flush=True)
-    output.write_text(json.dumps({"recording": recording["file"], "model": json.loads((model_dir / "metrics.json").read_text()),
+    output.write_text(json.dumps({"recording": recording["path"].name, "model": json.loads((model_dir / "metrics.json").read_text()),
                                   "protocol": "as echolite_real.json, one model, its parts switched on one at a time", "rows": rows}, indent=2))
 
 
@@ -443,6 +475,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="real recordings: epochs (default: the engine's)")
     parser.add_argument("--render-speed", type=Path, default=None, metavar="MODEL_DIR", help="time renders with this trained model")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=[recording["name"] for recording in RECORDINGS], default=None,
+                        help="real recordings: rerun this one, keeping the other rows of the results")
     parser.add_argument("--keep-models", type=Path, default=None, metavar="DIR", help="real recordings: keep the trained models here")
     parser.add_argument("--parts", type=Path, default=None, metavar="MODEL_DIR",
                         help="how a render's parts add up, with a model that --keep-models kept (echolite_render_parts.json)")
@@ -456,7 +490,7 @@ def main() -> None:
         parts(args.parts, Path(args.output or RESULTS / "echolite_render_parts.json"))
         return
     if not (args.conditions or args.synthetic):
-        real(args.epochs, args.device, Path(args.output or RESULTS / "echolite_real.json"), args.keep_models)
+        real(args.epochs, args.device, Path(args.output or RESULTS / "echolite_real.json"), args.keep_models, args.only)
         return
     if args.conditions:
         conditions(args.seconds, args.size, args.device, Path(args.output or RESULTS / "echolite_conditions.json"))

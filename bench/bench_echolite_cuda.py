@@ -59,7 +59,7 @@ def save_prepared(prepared: Prepared, folder: Path, seconds: float) -> None:
     (folder / "holdout.jpegs").write_bytes(b"".join(prepared.holdout_jpegs))
     (folder / "prepared.json").write_text(json.dumps({
         "width": prepared.width, "height": prepared.height, "frame_count": prepared.frame_count,
-        "template": prepared.template.to_dict(), "delay": [prepared.delay.frames, prepared.delay.correlation, prepared.delay.found],
+        "template": prepared.template.to_dict(), "delay": [prepared.delay.frames, prepared.delay.correlation, prepared.delay.found, prepared.delay.basis],
         "background_frames": prepared.background_frames, "holdout_start": prepared.holdout_start, "prepare_seconds": seconds}))
 
 
@@ -90,9 +90,9 @@ def prepare_step(folder: Path) -> None:
     for recording in bench.RECORDINGS:
         work = folder / recording["name"]
         (work / "model").mkdir(parents=True, exist_ok=True)
-        video = bench.DATA / recording["file"]
+        video = recording["path"]
         train_video, test_frames, audio, split = bench.split_recording(video, work)
-        delay, delay_r = bench.recording_delay(list(media.iter_video_frames(video, fps=FPS)), audio, analyzer)
+        delay, delay_details = bench.recording_delay(list(media.iter_video_frames(video, fps=FPS)), audio, analyzer)
         started = time.monotonic()
         prepared = prepare(train_video, work / "model", no_progress)
         save_prepared(prepared, work, time.monotonic() - started)
@@ -100,7 +100,7 @@ def prepare_step(folder: Path) -> None:
         for name, speech in audios.items():
             media.write_wav(work / f"{name}.wav", speech, features.SAMPLE_RATE)
             np.save(work / f"{name}.states.npy", features.encoder_states(speech))
-        (work / "recording.json").write_text(json.dumps({"split": split, "delay": delay, "delay_r": delay_r, "text": text}))
+        (work / "recording.json").write_text(json.dumps({"split": split, "delay": delay, "delay_details": delay_details, "text": text}))
         print(recording["name"], "prepared:", prepared.frame_count, "frames")
 
 
@@ -167,12 +167,12 @@ def evaluate_step(folder: Path, results: Path, output: Path) -> None:
         work, name = folder / recording["name"], recording["name"]
         prepared, prepare_seconds = load_prepared(work)
         meta = json.loads((work / "recording.json").read_text())
-        video = bench.DATA / recording["file"]
+        video = recording["path"]
         test_frames = list(media.iter_video_frames(video, fps=FPS))[meta["split"]:]
         test_frames = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in test_frames]
         audios = {name: media.load_audio(work / f"{name}.wav", features.SAMPLE_RATE) for name in ("own", "tts", "other")}
-        rows[name] = {**{key: recording[key] for key in ("file", "what", "source", "licence")},
-                      "recording_audio_delay": {"frames": meta["delay"], "lip_speech_r": round(meta["delay_r"], 3)},
+        rows[name] = {"file": recording["path"].name, **{key: recording[key] for key in ("what", "source", "licence")},
+                      "recording_audio_delay": meta["delay_details"],
                       "prepare_seconds_on_this_cpu": round(prepare_seconds, 1)}
         for label, figures in gpu[name].items():
             renders = {speech: list(media.iter_video_frames(results / name / label / f"{speech}.mp4")) for speech in figures["renders"]

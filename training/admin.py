@@ -53,7 +53,10 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
         frames = obj.metrics.get("audio_delay_frames")
         if frames is None:
             return "-"
-        return f"{frames:+d} fr" + ("" if obj.metrics.get("audio_delay_found", True) else " (not found)")
+        if not obj.metrics.get("audio_delay_found", True):
+            return f"{frames:+d} fr (not found)"
+        basis = obj.metrics.get("audio_delay_basis")
+        return f"{frames:+d} fr" + (f" (by {basis})" if basis else "")
 
     @admin.display(description="lip sync verdict")
     def verdict(self, obj):

@@ -142,6 +142,7 @@ def self_evaluation(metrics: dict) -> dict | None:
         "verdict": metrics.get("verdict", ""),
         "audio_delay_frames": metrics.get("audio_delay_frames"),
         "audio_delay_found": metrics.get("audio_delay_found"),
+        "audio_delay_basis": metrics.get("audio_delay_basis"),  # "loudness" or "speech content"; None before it was stored
     }
 
 

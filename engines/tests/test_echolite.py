@@ -21,7 +21,7 @@ from engines.talking_head.echolite import evaluate, features, mouth_shape, train
 from engines.talking_head.echolite.exemplars import warp
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
 from engines.talking_head.echolite.prepare import prepare
-from engines.talking_head.echolite.sync import MAX_DELAY_FRAMES, estimate_audio_delay
+from engines.talking_head.echolite.sync import CONTENT_LEAD_FRAMES, MAX_DELAY_FRAMES, content_fit, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
     make_still_face_video,
@@ -102,6 +102,40 @@ def test_audio_delay_is_found_within_a_frame(delay):
     energy = 10 * np.log10(np.roll(loudness, delay) + 1e-3)
     found = estimate_audio_delay(opening, energy)
     assert found.found and abs(found.frames - delay) <= 1, found
+
+
+@pytest.mark.parametrize("lag", [-4, 6])
+def test_the_speech_content_fit_peaks_where_the_states_predict_the_mouth(lag):
+    generator = np.random.default_rng(lag + 30)
+    frames = 400
+    states = generator.standard_normal((2 * frames + 60, 4)).astype(np.float32)
+    # The mouth opens with one channel of the sound over the window the model reads, `lag` frames later.
+    driver = features.frame_windows(states, frames, 25, lag)[:, 0].astype(np.float64).mean(-1)
+    mouths = np.zeros((frames, 20, 2))
+    mouths[:, mouth_shape.INNER_LIP[6], 1] = 3 + 5 * driver + 0.05 * generator.standard_normal(frames)  # point 66, the lower inner lip
+    fit = content_fit(states, mouths, np.arange(frames), 25)
+    assert len(fit) == 2 * MAX_DELAY_FRAMES + 1
+    assert int(np.argmax(fit)) - MAX_DELAY_FRAMES == lag and fit.max() > 0.8, fit.round(2)
+
+
+def lag_curve(peak_lag: int, height: float) -> np.ndarray:
+    lags = np.arange(-MAX_DELAY_FRAMES, MAX_DELAY_FRAMES + 1)
+    return height * np.exp(-((lags - peak_lag) / 4.0) ** 2)
+
+
+def test_loudness_locked_onto_the_speech_rhythm_gives_way_to_the_speech_content():
+    generator = np.random.default_rng(3)
+    loudness = np.convolve(generator.random(600) ** 4, np.hanning(7), "same")
+    opening = loudness + 0.05 * generator.standard_normal(600)
+    energy = 10 * np.log10(np.roll(loudness, 9) + 1e-3)  # loudness says +9
+    agreeing = estimate_audio_delay(opening, energy, lag_curve(9 - CONTENT_LEAD_FRAMES - 1, 0.5))
+    assert (agreeing.frames, agreeing.basis) == (9, "loudness"), "close to the content fit, the sharper loudness peak stands"
+    disagreeing = estimate_audio_delay(opening, energy, lag_curve(-2, 0.45))
+    assert disagreeing.found and (disagreeing.frames, disagreeing.basis) == (-2 + CONTENT_LEAD_FRAMES, "speech content")
+    assert disagreeing.as_dict()["audio_delay_basis"] == "speech content"
+    for weak in (lag_curve(-2, 0.1), 0.7 + lag_curve(-2, 0.1)):  # predicts little; the same at every lag
+        unclear = estimate_audio_delay(opening, energy, weak)
+        assert (unclear.frames, unclear.basis) == (9, "loudness"), "a content fit without a clear peak overrules nothing"
 
 
 def test_unrelated_sound_is_a_warning_not_a_guess():

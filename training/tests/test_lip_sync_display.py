@@ -12,7 +12,7 @@ WEAK_MODEL_METRICS = {
     "mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44,
     "loop_mouth_ssim": 0.72, "loop_mouth_psnr": 23.7, "loop_lmd": 12.1, "loop_lip_opening_r": -0.07, "loop_mouth_sharpness": 1.02,
     "beats_loop": False, "verdict": "the lips do not beat the looped training frames (lip-opening r 0.05 vs -0.07, LMD 19.0 vs 12.1)",
-    "audio_delay_frames": 6, "audio_delay_found": True,
+    "audio_delay_frames": 6, "audio_delay_found": True, "audio_delay_basis": "speech content",
 }
 
 
@@ -32,7 +32,7 @@ def test_model_details_show_the_figures_next_to_the_loop_and_the_verdict(client,
     assert evaluation["model"] == {"mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44}
     assert evaluation["loop"] == {"mouth_ssim": 0.72, "mouth_psnr": 23.7, "lmd": 12.1, "lip_opening_r": -0.07, "mouth_sharpness": 1.02}
     assert evaluation["beats_loop"] is False and "do not beat the looped" in evaluation["verdict"]
-    assert evaluation["audio_delay_frames"] == 6
+    assert evaluation["audio_delay_frames"] == 6 and evaluation["audio_delay_basis"] == "speech content"
 
 
 def test_models_trained_before_the_full_frame_evaluation_have_none(client, media_root):
@@ -48,7 +48,7 @@ def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(
     User.objects.create_superuser("curator", "curator@example.com", "pw")
     client.login(username="curator", password="pw")
     listing = client.get("/admin/training/talkingheadmodel/").content.decode()
-    assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr" in listing
+    assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr (by speech content)" in listing
     assert "0.44 (loop 1.02)" in listing, "mouth detail against the real frames"
     page = client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
     assert "do not beat the looped training frames" in page

@@ -61,7 +61,7 @@ class MouthShapePredictor:
         best = None
         for alpha in ALPHAS:
             predicted = cls._fit(x[:split], y[:split], alpha, 0.0).predict_flat(x[split:])
-            score = _opening_r(predicted, y[split:])
+            score = opening_correlation(predicted, y[split:])
             if best is None or score > best[0]:
                 best = (score, alpha, float(np.clip(_spread(y[split:]) / max(_spread(predicted), 1e-6), 1.0, MAX_GAIN)))
         score, alpha, gain = best
@@ -100,12 +100,13 @@ def _spread(flat: np.ndarray) -> float:
     return float(np.sqrt(((flat - flat.mean(0)) ** 2).sum(1).mean()))
 
 
-def _opening_r(predicted: np.ndarray, real: np.ndarray) -> float:
+def opening_correlation(predicted: np.ndarray, real: np.ndarray) -> float:
+    """Correlation of inner-lip opening between two (N, 40) sets of flattened mouth shapes."""
     def opening(flat):
         points = flat.reshape(len(flat), -1, 2)
         return np.linalg.norm(points[:, 18] - points[:, 14], axis=1)  # inner lip bottom (66) - top (62)
     a, b = opening(predicted), opening(real)
-    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0  # a still mouth predicts nothing
 
 
 def crop_space_mouths(tracks: np.ndarray, transforms: np.ndarray) -> np.ndarray:

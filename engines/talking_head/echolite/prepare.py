@@ -13,7 +13,8 @@ from engines import media
 from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth, mouth_opening
 from engines.progress import Progress, staged
 from engines.talking_head.echolite import alignment, features
-from engines.talking_head.echolite.sync import AudioDelay, estimate_audio_delay
+from engines.talking_head.echolite.mouth_shape import crop_space_mouths
+from engines.talking_head.echolite.sync import AudioDelay, content_fit, estimate_audio_delay
 
 FPS = 25
 # Renders play this much of the video back and forth (see loop_path), so it is kept in the model.
@@ -102,9 +103,10 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
 
     progress("audio", 0.0, "reading the speech")
     audio = media.load_audio(video, features.SAMPLE_RATE)
-    delay = audio_delay(tracks[:holdout_start], found[:holdout_start], audio)
-    windows = features.frame_windows(features.encoder_states(audio), count, FPS, delay.frames)
-    measured = f"audio delay {delay.frames:+d} frames (lip/speech r {delay.correlation:.2f})"
+    states = features.encoder_states(audio)
+    delay = audio_delay(tracks[:holdout_start], found[:holdout_start], transforms[:holdout_start], audio, states)
+    windows = features.frame_windows(states, count, FPS, delay.frames)
+    measured = f"audio delay {delay.frames:+d} frames (by {delay.basis}; lip/loudness r {delay.correlation:.2f})"
     progress("audio", 1.0, measured if delay.found else "warning: " + delay.warning())
     return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, delay, windows,
                     background_count, holdout_start, holdout_jpegs)
@@ -114,19 +116,22 @@ def measure_audio_delay(video: Path, seconds: float, progress: Progress) -> Audi
     """The audio's shift against the lips over the first `seconds` of a video (the input check's preview)."""
     frames = int(seconds * FPS)
     tracks, found = track_faces(video, frames, progress, max_frames=frames)
+    transforms = alignment.crop_transforms(tracks, alignment.Template.fit(tracks[found]))
     audio = media.load_audio(video, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
-    return audio_delay(tracks, found, audio)
+    return audio_delay(tracks, found, transforms, audio, features.encoder_states(audio))
 
 
-def audio_delay(tracks: np.ndarray, found: np.ndarray, audio: np.ndarray) -> AudioDelay:
-    """The audio's shift against the lips, from the frames where a face was really found."""
+def audio_delay(tracks: np.ndarray, found: np.ndarray, transforms: np.ndarray, audio: np.ndarray, states: np.ndarray) -> AudioDelay:
+    """The audio's shift against the lips, from the frames where a face was really found
+    (`states`: the Whisper speech states of `audio`)."""
     opening = np.array([mouth_opening(points) for points in tracks])
     energy = features.frame_energy(audio, len(tracks), FPS)
+    frames = np.arange(len(tracks))
     if found.mean() < 0.9:  # filled gaps would flatten the lip signal: use the longest tracked run
-        runs = np.split(np.arange(len(found)), np.flatnonzero(np.diff(found.astype(int))) + 1)
-        run = max((run for run in runs if found[run[0]]), key=len)
-        opening, energy = opening[run], energy[run]
-    return estimate_audio_delay(opening, energy)
+        runs = np.split(frames, np.flatnonzero(np.diff(found.astype(int))) + 1)
+        frames = max((run for run in runs if found[run[0]]), key=len)
+    mouths = crop_space_mouths(tracks[frames], transforms[frames])
+    return estimate_audio_delay(opening[frames], energy[frames], content_fit(states, mouths, frames, FPS))
 
 
 def _jpeg(frame: np.ndarray) -> bytes:
