@@ -75,6 +75,12 @@ REFERENCES = [
     ("en_jfk_11s", BENCH_DATA / "en_jfk_inaugural_11s.flac", "en",
      "John F. Kennedy's inaugural address, 1961 (11 s excerpt), via openai/whisper @c0d2f62, tests/jfk.flac",
      "public domain (US government work)"),
+    ("en_congress_60s", BENCH_DATA / "real_face_hdtf_congress_60s_256.mp4", "en",
+     "Rep. Ted Lieu's weekly address (he names himself), an HDTF clip, via tanshuai0219/EDTalk @06a9a96, "
+     "test_data/pose_source2.mp4 (audio track)", "Apache-2.0 (the repository); a member of Congress's address"),
+    ("en_senate_woman_10s", BENCH_DATA / "en_senate_woman_10s.flac", "en",
+     "one woman's address during a government shutdown (apparently Sen. Amy Klobuchar, an HDTF clip), via "
+     "tanshuai0219/EDTalk @06a9a96, test_data/mouth_source.wav", "Apache-2.0 (the repository); a member of Congress's address"),
     ("zh_cosyvoice_14s", BENCH_DATA / "zh_cosyvoice_cross_lingual_14s.flac", "zh",
      "FunAudioLLM/CosyVoice @ace7c47, asset/cross_lingual_prompt.wav", "Apache-2.0"),
     ("zh_musetalk_sun_22s", BENCH_DATA / "zh_musetalk_sun_22s.flac", "zh",
