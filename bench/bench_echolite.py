@@ -18,6 +18,7 @@ Run: .venv/bin/python bench/bench_echolite.py [--epochs N]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -112,7 +113,8 @@ RECORDINGS = [
      "what": "60 s, 256x256, 25 fps: one man speaking English to camera (a member of the US House, apparently Rep. Ted Lieu, "
              "an HDTF clip: cropped to the face, its own audio)",
      "source": "EDTalk repository (tanshuai0219/EDTalk) @06a9a96, test_data/pose_source2.mp4 (sha256 fd624732...125c1d)",
-     "licence": "a US government work (a member of Congress speaking in office); the repository is Apache-2.0"},
+     "licence": "Apache-2.0 (the repository's); a weekly address by a member of Congress, a US government work "
+                "only if his office made it, which we cannot confirm"},
 ]
 SPEED_SPEECH = "real_speech_en_60s.wav"  # MuseTalk data/audio/eng.wav, MIT: one speaker reading English
 OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository, data/audio/yongen.wav", "licence": "MIT"}
@@ -176,11 +178,16 @@ def speech_sync(frames: list[np.ndarray], audio: np.ndarray, analyzer) -> dict:
             "best_r": round(best, 3), "best_lag_frames": lag}
 
 
-def transcribed_segments(audio: np.ndarray, **options) -> list:
+@functools.lru_cache(maxsize=1)
+def whisper_model():
+    """The packaged Whisper base, loaded once for all of a run's transcriptions."""
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(packaged_whisper.model_dir(speech_states.weights_cache(), "base")), device="cpu", compute_type="int8", cpu_threads=2)
-    segments, _ = model.transcribe(audio.astype(np.float32), language="en", **options)
+    return WhisperModel(str(packaged_whisper.model_dir(speech_states.weights_cache(), "base")), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def transcribed_segments(audio: np.ndarray, **options) -> list:
+    segments, _ = whisper_model().transcribe(audio.astype(np.float32), language="en", **options)
     return list(segments)
 
 
