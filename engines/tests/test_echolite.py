@@ -5,6 +5,7 @@ model must find that, undo it, and still render lips in time with new speech.
 """
 import dataclasses
 import json
+import time
 
 import av
 import cv2
@@ -246,6 +247,12 @@ def test_without_an_epoch_count_training_fits_what_the_time_allows(monkeypatch):
     assert len(train.fit(tiny_training_data(), 2, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6)[1]) == 2  # an epoch count is kept
     # The estimate shown before a default job starts is the time it aims for.
     assert train.estimate_seconds(1500, None) == train.DEFAULT_TRAIN_SECONDS < train.estimate_seconds(1500, 20)
+
+
+def test_a_moment_of_load_while_the_speed_is_timed_does_not_cut_the_epochs():
+    batch_seconds = iter([0.3, 0.25, 0.02, 0.03])  # warm-up, a batch slowed by other work, two at the machine's speed
+    per_sample = train.seconds_per_sample(lambda: time.sleep(next(batch_seconds)), 10)
+    assert 0.002 <= per_sample < 0.01, per_sample
 
 
 @pytest.mark.parametrize(
