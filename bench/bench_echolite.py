@@ -10,6 +10,9 @@ Saves bench/results/echolite_real.json.
 `--synthetic` trains on a generated 60 s 512x512 face and renders 30 s (echolite.json);
 `--conditions` trains one synthetic model per recording condition (echolite_conditions.json).
 `--parts MODEL_DIR` renders with one model's parts switched on one at a time (echolite_render_parts.json).
+`--delay-sweep` fits the mouth-shape regression alone with the sound shifted by each lag and scores
+it on the model's own held-out frames and on the unseen tail (echolite_delay_sweep.json): which
+shift a model should be trained with, against the one training finds.
 `--render-speed MODEL_DIR` times a 10 s render of real speech at 512x512, encoding included, with
 the time per stage (echolite_render.json); a model trained at another size has its looped
 background frames resized and its crop transforms scaled to match first.
@@ -403,6 +406,61 @@ def parts(model_dir: Path, output: Path) -> None:
                                   "protocol": "as echolite_real.json, one model, its parts switched on one at a time", "rows": rows}, indent=2))
 
 
+def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
+    """For each real recording: the speech -> mouth-shape regression (as training fits it, without the
+    painter) trained with the sound shifted by each lag, scored by its own validation (the last 15 % of
+    the frames it is fitted on, as training scores it) and by how its inner-lip opening follows the real
+    unseen tail's (in crop space, the tail's audio moved by the recording's bilabial-closure delay), next
+    to the shift that training finds and the content fit it finds it from."""
+    from engines.face_tracking import FaceAnalyzer, fill_and_smooth
+    from engines.progress import no_progress
+    from engines.talking_head.echolite import alignment, sync
+    from engines.talking_head.echolite.model import normalise
+    from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
+    from engines.talking_head.echolite.prepare import HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE, audio_delay, track_faces
+
+    analyzer, rows = FaceAnalyzer(), {}
+    inner_gap = lambda mouths: np.linalg.norm(mouths[:, 18] - mouths[:, 14], axis=1)  # noqa: E731
+    for recording in RECORDINGS:
+        with tempfile.TemporaryDirectory() as tmp:
+            train_video, test_frames, audio, split = split_recording(recording["path"], Path(tmp))
+            tracks, found = track_faces(train_video, split, no_progress)
+            train_audio = media.load_audio(train_video, features.SAMPLE_RATE)  # as training hears it (re-encoded)
+        delay, delay_details = recording_delay(list(media.iter_video_frames(recording["path"], fps=FPS)), audio, analyzer)
+        template = alignment.Template.fit(tracks[found])
+        shapes = crop_space_mouths(tracks, alignment.crop_transforms(tracks, template))
+        holdout = len(tracks) - min(int(len(tracks) * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)
+        hop, count = features.SAMPLE_RATE // FPS, len(test_frames)
+        states = features.encoder_states(train_audio)
+        found_delay = audio_delay(tracks[:holdout], found[:holdout], alignment.crop_transforms(tracks, template)[:holdout],
+                                  train_audio, states)
+        fit = sync.content_fit(states, shapes[:holdout][found[:holdout]], np.flatnonzero(found[:holdout]), FPS)
+        tail_tracks, _ = fill_and_smooth(evaluate.landmarks(test_frames, analyzer))
+        tail_gap = inner_gap(crop_space_mouths(tail_tracks, alignment.crop_transforms(tail_tracks, template)))
+        own = audio[(split + delay) * hop: (split + delay + count) * hop]
+        tail_states = features.encoder_states(np.pad(own, (0, max(0, count * hop - len(own)))))
+        by_lag = {}
+        for lag in lags:
+            windows = features.frame_windows(states, len(tracks), FPS, lag)[:holdout]
+            mean, std = windows.mean(axis=(0, 2), dtype=np.float32), windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
+            predictor = MouthShapePredictor.fit(normalise(windows, mean, std), shapes[:holdout])
+            predicted = inner_gap(predictor.predict(normalise(features.frame_windows(tail_states, count, FPS), mean, std)))
+            tail_r, tail_lag = evaluate.best_lag(tail_gap, predicted, 4)
+            by_lag[lag] = {"validation_r": round(predictor.validation_r, 3),
+                           "tail_r_at_0": round(evaluate.lagged_correlation(tail_gap, predicted, 0), 3),
+                           "tail_best_r": round(tail_r, 3), "tail_best_lag": tail_lag}
+        rows[recording["name"]] = {"file": recording["path"].name, "recording_audio_delay": delay_details,
+                                   "found_by_training": found_delay.as_dict(),
+                                   "content_fit_peak": int(np.argmax(fit)) - sync.MAX_DELAY_FRAMES,
+                                   "content_fit": {lag: round(float(fit[lag + sync.MAX_DELAY_FRAMES]), 3) for lag in lags},
+                                   "shape_fit_by_training_lag": by_lag}
+        print(recording["name"], json.dumps(rows[recording["name"]]), flush=True)
+    output.write_text(json.dumps({"protocol": "train on the first 80 % (the shape fit on the frames training fits it on, validated on their last 15 %), "
+                                              "tail = the last 20 %; inner-lip opening in crop space, dlib 68 landmarks; "
+                                              "tail_best_lag > 0: the predicted mouth trails the real one",
+                                  "recordings": rows}, indent=2))
+
+
 def resized_model(model_dir: Path, size: int, work: Path) -> Path:
     """A copy of `model_dir` whose background frames are `size` x `size` (same network, same mouths)."""
     import shutil
@@ -487,11 +545,15 @@ def main() -> None:
     parser.add_argument("--keep-models", type=Path, default=None, metavar="DIR", help="real recordings: keep the trained models here")
     parser.add_argument("--parts", type=Path, default=None, metavar="MODEL_DIR",
                         help="how a render's parts add up, with a model that --keep-models kept (echolite_render_parts.json)")
+    parser.add_argument("--delay-sweep", action="store_true", help="the shape fit trained at each audio shift (echolite_delay_sweep.json)")
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1) if args.device == "cpu" else torch.get_num_threads())
     if args.render_speed:
         render_speed(args.render_speed, args.size, 10.0 if args.render_seconds == 30.0 else args.render_seconds, args.repeats,
                      Path(args.output or RESULTS / "echolite_render.json"))
+        return
+    if args.delay_sweep:
+        delay_sweep(Path(args.output or RESULTS / "echolite_delay_sweep.json"))
         return
     if args.parts:
         parts(args.parts, Path(args.output or RESULTS / "echolite_render_parts.json"))

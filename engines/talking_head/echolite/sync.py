@@ -9,10 +9,13 @@ undone first. Two measures find it:
   at +9 frames, and a model trained with that shift learned little (its speech -> shape fit r 0.32).
 - speech content: a speech -> mouth-shape ridge regression, as the model fits it, cross-validated at
   each lag. What is said predicts the mouth best when the two are aligned, and the speech's rhythm
-  does not fool it (the same clip: r 0.48 at -1 against 0.39 at +9), but its peak is broad and sits
-  about CONTENT_LEAD_FRAMES early (against the bilabial closures of two real clips: 2 and 1 frames).
-The loudness peak is kept where the content fit agrees with it (within CONTENT_AGREEMENT_FRAMES) or
-has no clear peak of its own; otherwise the content fit's peak is the shift.
+  does not fool it (the same clip: r 0.48 at -1 against 0.39 at +9). Its peak sits a little early:
+  the model's own shape fit, trained at each lag, validated best 0-1 frames after it on that clip and
+  1-2 frames after it on the Obama clip (bench_echolite.py --delay-sweep), hence CONTENT_LEAD_FRAMES.
+Where the content fit has a clear peak it sets the shift, since it is what the model learns from: on the
+Obama clip loudness said +5, and the shape fit trained there followed the unseen tail's lips at r 0.70
+against 0.73-0.74 at +3 and +4. Loudness sets it where the content has no clear peak (a mouth that
+only opens with the loudness, as on the generated test face, or too little speech).
 """
 from __future__ import annotations
 
@@ -27,10 +30,7 @@ MAX_DELAY_FRAMES = 15  # +-0.6 s at 25 fps
 # The peak must stand out from the correlation at other lags, or the shift is not trusted.
 MIN_PEAK_CORRELATION = 0.15
 MIN_PEAK_PROMINENCE = 0.06
-CONTENT_LEAD_FRAMES = 2
-# The loudness peak stands where it is this close to the content fit's (corrected) peak: the real
-# clips were 1 frame apart where loudness was right, 8 where it locked onto the rhythm.
-CONTENT_AGREEMENT_FRAMES = 4
+CONTENT_LEAD_FRAMES = 1
 # The content fit must stand out too: on the generated test face, whose mouth opens with the loudness
 # alone, it is nearly flat over 10 frames (peak 0.77, median 0.71), and a still mouth predicts nothing
 # (the real clips: 0.51 / 0.21 and 0.48 / 0.26).
@@ -81,8 +81,9 @@ def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[float, int]:
 
 def estimate_audio_delay(opening: np.ndarray, energy: np.ndarray, content: np.ndarray | None = None,
                          max_frames: int = MAX_DELAY_FRAMES) -> AudioDelay:
-    """The shift of the sound against the lips: lip opening at t against loudness at t + delay, checked
-    against `content` (`content_fit`'s correlation per lag, -max_frames..max_frames) where given."""
+    """The shift of the sound against the lips: `content` (`content_fit`'s correlation per lag,
+    -max_frames..max_frames) where given and clear, else the lag of loudness at t + delay that best
+    follows lip opening at t."""
     opening = np.asarray(opening, np.float64)
     loudness = np.maximum(np.asarray(energy, np.float64), np.percentile(energy, 10))  # silence floor: no noise detail
     scores = np.array([lagged_correlation(opening, loudness, lag) for lag in range(-max_frames, max_frames + 1)])
@@ -91,11 +92,11 @@ def estimate_audio_delay(opening: np.ndarray, energy: np.ndarray, content: np.nd
     loudness_found = correlation >= MIN_PEAK_CORRELATION and correlation - float(np.median(scores)) >= MIN_PEAK_PROMINENCE
     content_found = (content is not None and float(np.max(content)) >= MIN_CONTENT_CORRELATION
                      and float(np.max(content) - np.median(content)) >= MIN_CONTENT_PROMINENCE)
-    by_content = int(np.clip(np.argmax(content) - max_frames + CONTENT_LEAD_FRAMES, -max_frames, max_frames)) if content_found else 0
-    if loudness_found and (not content_found or abs(peak - max_frames - by_content) <= CONTENT_AGREEMENT_FRAMES):
-        return AudioDelay(peak - max_frames, correlation, True)
     if content_found:
-        return AudioDelay(by_content, float(scores[by_content + max_frames]), True, "speech content")
+        delay = int(np.clip(np.argmax(content) - max_frames + CONTENT_LEAD_FRAMES, -max_frames, max_frames))
+        return AudioDelay(delay, float(scores[delay + max_frames]), True, "speech content")
+    if loudness_found:
+        return AudioDelay(peak - max_frames, correlation, True)
     return AudioDelay(0, correlation, False)
 
 
