@@ -414,13 +414,12 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
     to the shift that training finds and the content fit it finds it from."""
     from engines.face_tracking import FaceAnalyzer, fill_and_smooth
     from engines.progress import no_progress
-    from engines.talking_head.echolite import alignment, sync
+    from engines.talking_head.echolite import alignment, fit_mouth_shape, sync
     from engines.talking_head.echolite.model import normalise
-    from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_space_mouths
+    from engines.talking_head.echolite.mouth_shape import crop_space_mouths, inner_opening
     from engines.talking_head.echolite.prepare import HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE, audio_delay, track_faces
 
     analyzer, rows = FaceAnalyzer(), {}
-    inner_gap = lambda mouths: np.linalg.norm(mouths[:, 18] - mouths[:, 14], axis=1)  # noqa: E731
     for recording in RECORDINGS:
         with tempfile.TemporaryDirectory() as tmp:
             train_video, test_frames, audio, split = split_recording(recording["path"], Path(tmp))
@@ -436,15 +435,13 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
         found_delay = audio_delay(tracks[:holdout], found[:holdout], transforms[:holdout], train_audio, states)
         fit = sync.content_fit(states, shapes[:holdout][found[:holdout]], np.flatnonzero(found[:holdout]), FPS)
         tail_tracks, _ = fill_and_smooth(evaluate.landmarks(test_frames, analyzer))
-        tail_gap = inner_gap(crop_space_mouths(tail_tracks, alignment.crop_transforms(tail_tracks, template)))
+        tail_gap = inner_opening(crop_space_mouths(tail_tracks, alignment.crop_transforms(tail_tracks, template)))
         own = audio[(split + delay) * hop: (split + delay + count) * hop]
         tail_states = features.encoder_states(np.pad(own, (0, max(0, count * hop - len(own)))))
         by_lag = {}
         for lag in lags:
-            windows = features.frame_windows(states, len(tracks), FPS, lag)[:holdout]
-            mean, std = windows.mean(axis=(0, 2), dtype=np.float32), windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
-            predictor = MouthShapePredictor.fit(normalise(windows, mean, std), shapes[:holdout])
-            predicted = inner_gap(predictor.predict(normalise(features.frame_windows(tail_states, count, FPS), mean, std)))
+            predictor, mean, std = fit_mouth_shape(features.frame_windows(states, len(tracks), FPS, lag)[:holdout], shapes[:holdout])
+            predicted = inner_opening(predictor.predict(normalise(features.frame_windows(tail_states, count, FPS), mean, std)))
             tail_r, tail_lag = evaluate.best_lag(tail_gap, predicted, 4)
             by_lag[lag] = {"validation_r": round(predictor.validation_r, 3),
                            "tail_r_at_0": round(evaluate.lagged_correlation(tail_gap, predicted, 0), 3),

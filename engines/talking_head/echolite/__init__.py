@@ -49,16 +49,21 @@ def closed_mouth(crops: np.ndarray, tracks: np.ndarray, found: np.ndarray) -> np
     return crops[order[int(CLOSED_MOUTH_OPENING * (len(order) - 1))]]
 
 
+def fit_mouth_shape(windows: np.ndarray, shapes: np.ndarray) -> tuple[MouthShapePredictor, np.ndarray, np.ndarray]:
+    """The speech -> mouth-shape regression on (N, STATE_SIZE, CONTEXT) windows and (N, 20, 2) crop-space
+    shapes, with the per-channel mean and spread its windows are normalised by."""
+    audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
+    audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
+    return MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes), audio_mean, audio_std
+
+
 def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: str, progress: Progress, seconds: float) -> dict:
     """Fit the mouth-shape regression and the painter on the frames before the held-out tail and save
     the model in `model_dir`; without an epoch count the painter gets `seconds`. Returns what it fitted."""
     train_until = prepared.holdout_start
-    windows = prepared.windows[:train_until]
-    audio_mean = windows.mean(axis=(0, 2), dtype=np.float32)
-    audio_std = windows.std(axis=(0, 2), dtype=np.float32) + 1e-3
     shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
     progress("train", 0.25, "fitting speech -> mouth shape")
-    shape_model = MouthShapePredictor.fit(normalise(windows, audio_mean, audio_std), shapes[:train_until])
+    shape_model, audio_mean, audio_std = fit_mouth_shape(prepared.windows[:train_until], shapes[:train_until])
     closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
     exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
     config = {

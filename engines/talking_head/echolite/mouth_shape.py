@@ -100,12 +100,15 @@ def _spread(flat: np.ndarray) -> float:
     return float(np.sqrt(((flat - flat.mean(0)) ** 2).sum(1).mean()))
 
 
+def inner_opening(shapes: np.ndarray) -> np.ndarray:
+    """(N,) inner-lip opening of (N, 20, 2) mouth shapes, or of (N, 40) flattened ones."""
+    points = np.asarray(shapes).reshape(len(shapes), -1, 2)
+    return np.linalg.norm(points[:, 18] - points[:, 14], axis=1)  # inner lip bottom (66) - top (62)
+
+
 def opening_correlation(predicted: np.ndarray, real: np.ndarray) -> float:
     """Correlation of inner-lip opening between two (N, 40) sets of flattened mouth shapes."""
-    def opening(flat):
-        points = flat.reshape(len(flat), -1, 2)
-        return np.linalg.norm(points[:, 18] - points[:, 14], axis=1)  # inner lip bottom (66) - top (62)
-    a, b = opening(predicted), opening(real)
+    a, b = inner_opening(predicted), inner_opening(real)
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-6 and b.std() > 1e-6 else 0.0  # a still mouth predicts nothing
 
 
