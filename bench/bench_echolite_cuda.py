@@ -9,9 +9,12 @@ only what the GPU does travels.
                    Whisper), and write the audios the tail is rendered from with their Whisper states.
   gpu FOLDER OUT   on the GPU machine (torch, numpy, OpenCV, PyAV): fit the model on cuda:0 with the
                    default time budget and with --epochs, then render the tail from each audio on
-                   cuda:0 and on that machine's CPU, timing each; models and renders go to OUT.
-  evaluate FOLDER RESULTS   here: the self-evaluation of each model and the renders against the real
-                   tail frames, as bench_echolite's real benchmark; saves echolite_real_cuda.json.
+                   cuda:0 and on that machine's CPU, timing each; models and renders go to OUT. Of
+                   FOLDER it reads prepared.npz/.json, holdout.json, model/background_frames.npz and
+                   {own,tts,other}.wav/.states.npy of each recording, so one recording can travel a call.
+  evaluate FOLDER RESULTS...   here: the self-evaluation of each model and the renders against the
+                   real tail frames, as bench_echolite's real benchmark, for every recording that one
+                   of the gpu steps' OUT folders holds; saves echolite_real_cuda.json.
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class StoredStates:
 
 
 def save_prepared(prepared: Prepared, folder: Path, seconds: float) -> None:
-    np.savez(folder / "prepared.npz", states=features.encoder_states(prepared.audio), **{name: getattr(prepared, name) for name in ARRAYS})
+    np.savez_compressed(folder / "prepared.npz", states=features.encoder_states(prepared.audio), **{name: getattr(prepared, name) for name in ARRAYS})
     (folder / "holdout.json").write_text(json.dumps([len(data) for data in prepared.holdout_jpegs]))
     (folder / "holdout.jpegs").write_bytes(b"".join(prepared.holdout_jpegs))
     (folder / "prepared.json").write_text(json.dumps({
@@ -154,17 +157,25 @@ def gpu_step(folder: Path, out: Path, epochs: int, device: str) -> None:
     (out / "cuda.json").write_text(json.dumps(figures, indent=2))
 
 
-def evaluate_step(folder: Path, results: Path, output: Path) -> None:
+def evaluate_step(folder: Path, results: list[Path], output: Path) -> None:
+    """`results`: what one or more gpu steps wrote (one recording a call fits the device tool's 64 MiB)."""
     import bench_echolite as bench
     from engines.face_tracking import FaceAnalyzer
     from engines.talking_head.echolite.holdout import self_evaluate
     from engines.talking_head.echolite.model import MouthModel
 
     analyzer = FaceAnalyzer()
-    gpu = json.loads((results / "cuda.json").read_text())
+    machine, runs = None, {}
+    for path in results:
+        gpu = json.loads((path / "cuda.json").read_text())
+        machine = machine or gpu.pop("machine")
+        runs.update({name: (path / name, figures) for name, figures in gpu.items() if name != "machine"})
     rows = {}
     for recording in bench.RECORDINGS:
         work, name = folder / recording["name"], recording["name"]
+        if name not in runs:
+            continue
+        run_dir, labels = runs[name]
         prepared, prepare_seconds = load_prepared(work)
         meta = json.loads((work / "recording.json").read_text())
         video = recording["path"]
@@ -174,12 +185,12 @@ def evaluate_step(folder: Path, results: Path, output: Path) -> None:
         rows[name] = {"file": recording["path"].name, **{key: recording[key] for key in ("what", "source", "licence")},
                       "recording_audio_delay": meta["delay_details"],
                       "prepare_seconds_on_this_cpu": round(prepare_seconds, 1)}
-        for label, figures in gpu[name].items():
-            renders = {speech: list(media.iter_video_frames(results / name / label / f"{speech}.mp4")) for speech in figures["renders"]
+        for label, figures in labels.items():
+            renders = {speech: list(media.iter_video_frames(run_dir / label / f"{speech}.mp4")) for speech in figures["renders"]
                        if speech in audios}
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = Path(tmp) / "model"
-                shutil.copytree(results / name / label, model_dir)
+                shutil.copytree(run_dir / label, model_dir)
                 shutil.copy(work / "model" / BACKGROUND_FILE, model_dir / BACKGROUND_FILE)
                 row = {**figures, "self_evaluation": self_evaluate(MouthModel.load(model_dir), prepared, no_progress)}
                 if set(renders) == set(audios):
@@ -191,7 +202,7 @@ def evaluate_step(folder: Path, results: Path, output: Path) -> None:
             rows[name][label] = row
         print(name, json.dumps(rows[name], indent=1))
     output.write_text(json.dumps({
-        "machine": gpu["machine"],
+        "machine": machine,
         "protocol": "as echolite_real.json (train on the first 80 %, render the last 20 %, full-frame dlib 68 landmarks), with the "
                     "network fitted and the renders drawn on the GPU; tracking, cropping and Whisper ran on this machine's CPU first "
                     "(prepare_seconds_on_this_cpu), because the GPU machine has no landmark model or Whisper weights",
@@ -202,7 +213,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=("prepare", "gpu", "evaluate"))
     parser.add_argument("folder", type=Path)
-    parser.add_argument("results", type=Path, nargs="?", help="gpu: where models and renders go; evaluate: what gpu wrote")
+    parser.add_argument("results", type=Path, nargs="*", help="gpu: where models and renders go; evaluate: what gpu wrote, "
+                                                                  "one folder per gpu step")
     parser.add_argument("--epochs", type=int, default=240, help="the explicit epoch count fitted beside the default budget")
     parser.add_argument("--device", default="cuda:0")
     parser.add_argument("--crop", type=int, default=alignment.CROP,
@@ -214,7 +226,7 @@ def main() -> None:
         torch.set_num_threads(min(2, os.cpu_count() or 1))
         prepare_step(args.folder)
     elif args.step == "gpu":
-        gpu_step(args.folder, args.results, args.epochs, args.device)
+        gpu_step(args.folder, args.results[0], args.epochs, args.device)
     else:
         evaluate_step(args.folder, args.results, args.output)
 
