@@ -54,11 +54,12 @@ class TrainingData:
 
 # Throughput on 2 free CPU cores, measured on a 60 s 512x512 video: training samples/s; video frames/s
 # through the input check, tracking, cropping and Whisper (66 s for 1500 frames); held-out frames/s
-# of the self-evaluation (13 s for 225). For the estimate shown before a job starts; CUDA trains ~10x faster.
+# of the self-evaluation (13 s for 225). For the estimate shown before a job starts. An H200 fitted about
+# 12000 samples/s (bench/results/echolite_cuda_gpu_batches.json); the speed-up assumed leaves room for smaller GPUs.
 CPU_SAMPLES_PER_SECOND = 31.0
 CPU_FRAMES_PER_SECOND = 23.0
 EVALUATION_FRAMES_PER_SECOND = 17.0
-CUDA_SPEEDUP = 10.0
+CUDA_SPEEDUP = 50.0
 
 
 def estimate_seconds(frames: int, epochs: int | None, device: str = "cpu") -> float:
@@ -95,8 +96,9 @@ def to_tensor(crops: np.ndarray) -> torch.Tensor:
 
 def colour_jitter(batches: list[torch.Tensor], generator: torch.Generator) -> list[torch.Tensor]:
     """The same random gain and offset per sample for input and target: robust to lighting drift."""
-    gain = 1 + (torch.rand(batches[0].shape[0], 3, 1, 1, generator=generator) - 0.5) * 0.3
-    offset = (torch.rand(batches[0].shape[0], 1, 1, 1, generator=generator) - 0.5) * 0.1
+    device = batches[0].device
+    gain = 1 + (torch.rand(batches[0].shape[0], 3, 1, 1, generator=generator).to(device) - 0.5) * 0.3
+    offset = (torch.rand(batches[0].shape[0], 1, 1, 1, generator=generator).to(device) - 0.5) * 0.1
     return [(batch * gain + offset).clamp_(0, 1) for batch in batches]
 
 
@@ -128,15 +130,18 @@ def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, devi
     keep = 1 - mask
     closed = data.closed_mouth.to(device)
     exemplars = data.exemplars.to(device)
+    # On a GPU the batches are cut and jittered there: assembling them on the CPU is what limits it.
+    crops, nearest = data.crops.to(device), data.nearest.to(device)
 
     def backward(index: torch.Tensor) -> torch.Tensor:
         # Surroundings from random other frames, as at render time over the looped clip.
         others = torch.randint(0, samples, (len(index),), generator=generator)
-        target, context = (batch.to(device, memory_format=torch.channels_last)
-                           for batch in colour_jitter([data.crops[index], data.crops[others]], generator))
+        on_device = index.to(device)
+        target, context = (batch.contiguous(memory_format=torch.channels_last)
+                           for batch in colour_jitter([crops[on_device], crops[others.to(device)]], generator))
         noisy = data.shapes[index.numpy()] + rng.normal(0, SHAPE_NOISE_PX, (len(index), 1, 2)) + rng.normal(0, POINT_NOISE_PX, (len(index), 20, 2))
         shapes = torch.from_numpy(draw(noisy, data.crops.shape[-1])).to(device)
-        references = torch.cat([closed.expand(len(index), -1, -1, -1), exemplars[data.nearest[index]]], 1)
+        references = torch.cat([closed.expand(len(index), -1, -1, -1), exemplars[nearest[on_device]]], 1)
         loss = mouth_loss(network(context * keep, references, shapes), target, mask)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
