@@ -60,7 +60,7 @@ class FaceAnalyzer:
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         """Faces in the frame, largest first, in full-resolution pixel coordinates."""
         scale = self._analysis_scale(rgb)
-        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else packed(rgb)
         rects, scores, _ = self._detector.run(small, 0, 0.0)
         if not rects:
             rects, scores, _ = self._detector.run(small, 1, 0.0)  # small faces need one upsampling step
@@ -73,8 +73,15 @@ class FaceAnalyzer:
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
         rect = self._rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
-        shape = self._predictor(rgb, rect)
+        shape = self._predictor(packed(rgb), rect)
         return np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
+
+
+def packed(image: np.ndarray) -> np.ndarray:
+    """`image` with rows that follow each other in memory. Decoded frames often have padded rows
+    (450 px of RGB in rows of 1392 bytes), and given such views dlib's landmarks changed from run to
+    run: the same 400 frames tracked twice came out up to 4 px apart."""
+    return np.ascontiguousarray(image)
 
 
 def box_from_landmarks(points: np.ndarray) -> FaceBox:

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from engines import media
+from engines.face_tracking import packed
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head import external
@@ -132,7 +133,7 @@ class FaceFilter:
 
     def __call__(self, rgb: np.ndarray) -> bool:
         scale = min(1.0, FACE_CHECK_SIDE / max(rgb.shape[:2]))
-        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else packed(rgb)
         # HOG's window is 80 px: smaller frames are searched at twice the size.
         return len(self.detector(small, 1 if max(small.shape[:2]) < FACE_CHECK_SIDE else 0)) > 0
 
