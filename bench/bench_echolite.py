@@ -12,7 +12,8 @@ Saves bench/results/echolite_real.json.
 `--parts MODEL_DIR` renders with one model's parts switched on one at a time (echolite_render_parts.json).
 `--delay-sweep` fits the mouth-shape regression alone with the sound shifted by each lag and scores
 it on the model's own held-out frames and on the unseen tail (echolite_delay_sweep.json): which
-shift a model should be trained with, against the one training finds.
+shift a model should be trained with, against the one training finds, and the shift training finds
+with the recordings' sound moved by -12..+12 frames more.
 `--render-speed MODEL_DIR` times a 10 s render of real speech at 512x512, encoding included, with
 the time per stage (echolite_render.json); a model trained at another size has its looped
 background frames resized and its crop transforms scaled to match first.
@@ -124,6 +125,7 @@ OTHER_SPEAKER = {"file": "real_speech_en_8s.wav", "source": "MuseTalk repository
 TRAIN_SHARE = 0.8
 FPS = 25
 DELAY_SEARCH = 15
+ADDED_OFFSETS = (-12, -8, -4, 4, 8, 12)  # frames, so the recordings' own +0..+4 spans about the +-0.6 s corrected
 
 
 def split_recording(video: Path, work: Path) -> tuple[Path, list[np.ndarray], np.ndarray, int]:
@@ -406,12 +408,20 @@ def parts(model_dir: Path, output: Path) -> None:
                                   "protocol": "as echolite_real.json, one model, its parts switched on one at a time", "rows": rows}, indent=2))
 
 
+def delayed(audio: np.ndarray, samples: int) -> np.ndarray:
+    """`audio` made to trail by `samples` (lead, when negative), at the same length: silence fills in."""
+    if samples >= 0:
+        return np.concatenate([np.zeros(samples, audio.dtype), audio])[: len(audio)]
+    return np.concatenate([audio[-samples:], np.zeros(-samples, audio.dtype)])
+
+
 def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
     """For each real recording: the speech -> mouth-shape regression (as training fits it, without the
     painter) trained with the sound shifted by each lag, scored by its own validation (the last 15 % of
     the frames it is fitted on, as training scores it) and by how its inner-lip opening follows the real
     unseen tail's (in crop space, the tail's audio moved by the recording's bilabial-closure delay), next
-    to the shift that training finds and the content fit it finds it from."""
+    to the shift that training finds and the content fit it finds it from; and the shift training finds
+    once the recording's sound is moved by each of ADDED_OFFSETS frames more (what it must correct)."""
     from engines.face_tracking import FaceAnalyzer, fill_and_smooth
     from engines.progress import no_progress
     from engines.talking_head.echolite import alignment, fit_mouth_shape, sync
@@ -434,6 +444,11 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
         states = features.encoder_states(train_audio)
         found_delay = audio_delay(tracks[:holdout], found[:holdout], transforms[:holdout], train_audio, states)
         fit = sync.content_fit(states, shapes[:holdout][found[:holdout]], np.flatnonzero(found[:holdout]), FPS)
+        added = {}
+        for offset in ADDED_OFFSETS:
+            moved = delayed(train_audio, offset * hop)
+            again = audio_delay(tracks[:holdout], found[:holdout], transforms[:holdout], moved, features.encoder_states(moved))
+            added[offset] = {"expected": found_delay.frames + offset, "found": again.frames, "basis": again.basis, "trusted": again.found}
         tail_tracks, _ = fill_and_smooth(evaluate.landmarks(test_frames, analyzer))
         tail_gap = inner_opening(crop_space_mouths(tail_tracks, alignment.crop_transforms(tail_tracks, template)))
         own = audio[(split + delay) * hop: (split + delay + count) * hop]
@@ -448,6 +463,7 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
                            "tail_best_r": round(tail_r, 3), "tail_best_lag": tail_lag}
         rows[recording["name"]] = {"file": recording["path"].name, "recording_audio_delay": delay_details,
                                    "found_by_training": found_delay.as_dict(),
+                                   "found_with_the_sound_moved_later_by": added,
                                    "content_fit_peak": int(np.argmax(fit)) - sync.MAX_DELAY_FRAMES,
                                    "content_fit": {lag: round(float(fit[lag + sync.MAX_DELAY_FRAMES]), 3) for lag in lags},
                                    "shape_fit_by_training_lag": by_lag}
