@@ -30,19 +30,41 @@ install_debian_packages() {
     fi
 }
 
+# llama-cpp-python compiles from source for this CPU; its multimodal (llava/mtmd) tools are not used.
+# Its AMX kernels are left out: on a VM whose CPU reports AMX and whose kernel grants it, they
+# crashed (a segfault at ldtilecfg) on the first answer.
+LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF"
+if [ "$(uname -m)" = x86_64 ]; then
+    NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS '-DCMAKE_C_FLAGS=$NO_AMX' '-DCMAKE_CXX_FLAGS=$NO_AMX'"
+fi
+
+install_llama_cpp() {
+    # Built before the other packages, and again whenever its pin or build options change: pip's
+    # cache would hand back a wheel built with other options.
+    local stamp="$VENV/.llama-cpp.build" pin wanted
+    pin="$(grep -E '^llama-cpp-python==' requirements.txt)"
+    wanted="$pin ${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+        echo "==> building $pin (about 5 minutes)"
+        CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}" "$VENV/bin/pip" install --quiet --no-cache-dir --force-reinstall --no-deps "$pin"
+        echo "$wanted" > "$stamp"
+    fi
+}
+
 install_python_packages() {
     if [ ! -x "$VENV/bin/python" ]; then
         echo "==> creating virtualenv $VENV"
         "$PYTHON" -m venv "$VENV"
     fi
+    install_llama_cpp
     # Reinstall only when requirements.txt changed since the last successful install.
     local stamp="$VENV/.requirements.sha256"
     local wanted
     wanted="$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         echo "==> installing Python packages (first time: several minutes, ~8 GB with torch)"
-        # llama-cpp-python compiles from source; its multimodal (llava/mtmd) tools are not used.
-        CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VENV/bin/pip" install --quiet -r requirements.txt
+        "$VENV/bin/pip" install --quiet -r requirements.txt
         "$VENV/bin/pip" install --quiet --no-deps -r requirements-nodeps.txt
         echo "$wanted" > "$stamp"
     fi
