@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from engines import media, packaged_whisper, speech_states  # noqa: E402
 from engines.talking_head import TrainParams, create_engine  # noqa: E402
 from engines.talking_head.echolite import evaluate, features  # noqa: E402
-from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
+from engines.testing.face_video import delayed, make_talking_face_video, write_speech_wav  # noqa: E402
 from engines.voice.default import DefaultSynthesizer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -406,13 +406,6 @@ def parts(model_dir: Path, output: Path) -> None:
         print(label, json.dumps(rows[label]), flush=True)
     output.write_text(json.dumps({"recording": recording["path"].name, "model": json.loads((model_dir / "metrics.json").read_text()),
                                   "protocol": "as echolite_real.json, one model, its parts switched on one at a time", "rows": rows}, indent=2))
-
-
-def delayed(audio: np.ndarray, samples: int) -> np.ndarray:
-    """`audio` made to trail by `samples` (lead, when negative), at the same length: silence fills in."""
-    if samples >= 0:
-        return np.concatenate([np.zeros(samples, audio.dtype), audio])[: len(audio)]
-    return np.concatenate([audio[-samples:], np.zeros(-samples, audio.dtype)])
 
 
 def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:

@@ -221,6 +221,8 @@ def main() -> None:
                         help="side of the mouth crops in pixels, the same in all three steps (to measure what it changes)")
     parser.add_argument("--output", type=Path, default=RESULTS / "echolite_real_cuda.json")
     args = parser.parse_args()
+    if args.step != "prepare" and not args.results:
+        parser.error(f"{args.step} needs the RESULTS folder(s)")
     alignment.CROP = args.crop
     if args.step == "prepare":
         torch.set_num_threads(min(2, os.cpu_count() or 1))

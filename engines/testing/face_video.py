@@ -114,6 +114,13 @@ def head_motion(frame: np.ndarray, t: float, strength: float, phases: np.ndarray
     return cv2.warpAffine(frame, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
 
 
+def delayed(audio: np.ndarray, samples: int) -> np.ndarray:
+    """`audio` made to trail by `samples` (lead, when negative), at the same length: silence fills in."""
+    if samples >= 0:
+        return np.concatenate([np.zeros(samples, audio.dtype), audio])[: len(audio)]
+    return np.concatenate([audio[-samples:], np.zeros(-samples, audio.dtype)])
+
+
 def make_talking_face_video(
     path: Path,
     seconds: float = 12.0,
@@ -142,8 +149,7 @@ def make_talking_face_video(
     sound = speech(seconds, seed, voice) if audio is None else audio
     envelope = energy_envelope(sound, fps, frames)
     if audio_delay_frames:
-        shift = audio_delay_frames * AUDIO_RATE // fps
-        sound = np.concatenate([np.zeros(shift, sound.dtype), sound[:-shift]]) if shift > 0 else np.concatenate([sound[-shift:], np.zeros(-shift, sound.dtype)])
+        sound = delayed(sound, audio_delay_frames * AUDIO_RATE // fps)
     generator = np.random.default_rng(seed + 1)
     phases = generator.uniform(0, 2 * np.pi, 3)
     blink_every = int(fps * generator.uniform(2.5, 4.0))
