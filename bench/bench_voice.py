@@ -13,12 +13,12 @@ Nothing in the engine was tuned on either score. Rows per reference and language
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before English speakers' Chinese was matched by speech states and
-                     Mandarin speakers' English spoken by Piper (the same profile, espeak-ng's fit
-                     read without its states, Piper's statistics fit not read),
+  last_release       the default before voiced frames were pulled further than unvoiced ones (the
+                     same profile, every frame matched by speech states pulled 0.6 of the way),
   new                the default: Piper + its own fitted conversion for the English of speakers
                      cloned from English, matched to their frames by Whisper's speech states and
-                     envelope, and so is their Chinese (espeak-ng); the English of men cloned
+                     envelope, and so is their Chinese (espeak-ng), voiced frames pulled 0.75 of the
+                     way and unvoiced ones 0.45; the English of men cloned
                      from Mandarin by Piper fitted on statistics, matched by the states of their
                      Mandarin; espeak-ng + the fitted conversion for everything else; Mandarin
                      speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
@@ -55,8 +55,8 @@ from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
-from engines.voice.default import ESPEAK, PIPER, DefaultSynthesizer, espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import FittedVoice, transcribe_reference  # noqa: E402
+from engines.voice.default import DefaultSynthesizer, espeak, voice_variant  # noqa: E402
+from engines.voice.fitted import FLAT_CONTENT_SHARE, FittedVoice, transcribe_reference  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
@@ -167,14 +167,14 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
 
 
 class LastRelease(DefaultSynthesizer):
-    """The default as released before English speakers' Chinese (espeak-ng) was matched by speech states
-    and Mandarin speakers' English spoken by Piper, the same profiles read without those."""
+    """The default as released before voiced frames were pulled further than unvoiced ones: the same
+    profiles, read as those cloned before the split are (one share for every frame)."""
 
     def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
         voice = super().fitted_voice(speaker, base)
-        if voice is None or (base == PIPER and voice.method != "parallel"):
-            return None
-        return dataclasses.replace(voice, content_language="") if base == ESPEAK else voice
+        if voice is None or voice.content_share == voice.content_unvoiced_share:
+            return voice
+        return dataclasses.replace(voice, content_share=FLAT_CONTENT_SHARE, content_unvoiced_share=FLAT_CONTENT_SHARE)
 
 
 def other_engines() -> dict:

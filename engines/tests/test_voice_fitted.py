@@ -14,8 +14,8 @@ from engines.voice.analysis import SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
 from engines.speech_states import STATE_SIZE, SpeechEncoder
-from engines.voice.fitted import (ARRAYS, CONTENT_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
-                                  SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
+from engines.voice.fitted import (ARRAYS, CONTENT_SHARE, CONTENT_UNVOICED_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
+                                  FLAT_CONTENT_SHARE, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -104,10 +104,10 @@ def test_in_the_fits_content_language_speech_states_choose_the_speakers_frames(f
     assert np.sqrt(np.mean((by_states - nearest) ** 2)) > 0.1 * np.sqrt(np.mean(nearest**2)), "another choice of frames"
     truth = other_speaker(OTHER_TEXT)
     assert frame_distance(by_states, truth) < 0.6 * frame_distance(base, truth)
-    further = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=states, content_share=0.75)
-    assert not np.array_equal(further, by_states), "the fit's share (CONTENT_SHARE) unless another is given"
-    assert np.array_equal(further, apply_voice(base, dataclasses.replace(voice, content_share=0.75), speaker.f0_mean,
-                                               speaker.f0_std_semitones, language="en", content_states=states))
+    flat = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=states, content_share=0.75)
+    assert not np.array_equal(flat, by_states), "the fit's shares (voiced frames further than unvoiced) unless one is given"
+    assert np.array_equal(flat, apply_voice(base, dataclasses.replace(voice, content_share=0.75, content_unvoiced_share=0.75),
+                                            speaker.f0_mean, speaker.f0_std_semitones, language="en", content_states=states))
     elsewhere = apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh", content_states=states)
     assert np.array_equal(elsewhere, apply_voice(base, voice, speaker.f0_mean, speaker.f0_std_semitones, language="zh"))
 
@@ -196,7 +196,13 @@ def test_speech_states_are_stored_and_version_2_fits_without_them_still_convert(
     fitted_with_states.save(path)
     summary = fitted_with_states.summary(path, seconds=1.0)
     assert summary["content_language"] == "en" and summary["content_share"] == CONTENT_SHARE
+    assert summary["content_unvoiced_share"] == CONTENT_UNVOICED_SHARE < CONTENT_SHARE
     loaded = FittedVoice.load(summary)
+    assert (loaded.content_share, loaded.content_unvoiced_share) == (CONTENT_SHARE, CONTENT_UNVOICED_SHARE)
+    before_the_split = {key: value for key, value in summary.items() if key != "content_unvoiced_share"}
+    older_shares = FittedVoice.load({**before_the_split, "content_share": 0.6})
+    assert older_shares.content_share == older_shares.content_unvoiced_share == 0.6, "profiles cloned before the split: every frame alike"
+
     assert np.array_equal(loaded.content_keys, fitted_with_states.content_keys) and loaded.content_keys.dtype == np.float16
     assert np.array_equal(loaded.content_voiced, fitted_with_states.content_voiced) and loaded.content_language == "en"
 
@@ -214,12 +220,13 @@ def test_a_base_fit_keeps_its_own_speech_states_where_the_main_fit_has_none(fitt
     path = tmp_path / "voice.npz"
     fitted.save(path, {PIPER: fitted_with_states})
     summary = fitted.summary(path, 1.0, {PIPER: fitted_with_states})
-    del summary["bases"][PIPER]["content_share"], summary["content_share"]  # not recorded before the share was per fit
+    for figures in (summary, summary["bases"][PIPER]):  # not recorded before the share was per fit
+        del figures["content_share"], figures["content_unvoiced_share"]
     with np.load(path, allow_pickle=False) as data:
         assert len(data["piper_content_keys"]) == len(fitted_with_states.content_keys) and len(data["content_keys"]) == 0
     base = FittedVoice.load(summary, PIPER)
     assert base.content_language == "en" and np.array_equal(base.content_values, fitted_with_states.content_values)
-    assert base.content_share == CONTENT_SHARE, "the share those profiles were spoken with"
+    assert base.content_share == base.content_unvoiced_share == FLAT_CONTENT_SHARE, "the share those profiles were spoken with"
     assert FittedVoice.load(summary).content_language == "" and len(FittedVoice.load(summary).content_keys) == 0
 
     other = dataclasses.replace(fitted_with_states, content_values=fitted_with_states.content_values + 1.0)
@@ -341,6 +348,7 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
     assert encoded == [len(clean)], "the reference's states, once"
     assert profile.conversion["bases"][PIPER]["content_language"] == "en", "Piper's English"
+    assert profile.conversion["bases"][PIPER]["content_unvoiced_share"] == CONTENT_UNVOICED_SHARE, "voiced frames pulled further"
     assert profile.conversion["content_language"] == "zh", "espeak-ng's Chinese"
     with np.load(tmp_path / "fit.npz", allow_pickle=False) as data:
         assert "content_keys" in data.files and "piper_content_keys" not in data.files, "the reference's frames stored once"
@@ -358,7 +366,9 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     assert mandarin.conversion["content_language"] == "", "their Mandarin keeps espeak-ng's fit and its exemplars"
     piper_figures = mandarin.conversion["bases"][PIPER]
     assert piper_figures["method"] == "statistics" and piper_figures["content_language"] == "en"
-    assert piper_figures["content_share"] == default.STATE_MATCHED["zh"][PIPER][1] == synthesizer.fitted_voice(mandarin, PIPER).content_share
+    piper_fit = synthesizer.fitted_voice(mandarin, PIPER)
+    assert (piper_figures["content_share"], piper_figures["content_unvoiced_share"]) == default.STATE_MATCHED["zh"][PIPER][1]
+    assert (piper_fit.content_share, piper_fit.content_unvoiced_share) == default.STATE_MATCHED["zh"][PIPER][1]
     fresh = create_synthesizer("default", speech_encoder=lambda: counting)
     fresh.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
     assert len(encoded) == 4 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"

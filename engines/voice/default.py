@@ -31,7 +31,7 @@ from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
-from engines.voice.fitted import CONTENT_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.fitted import CONTENT_SHARE, CONTENT_UNVOICED_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -54,20 +54,23 @@ ESPEAK = ""  # espeak-ng's fit is the conversion file's main one
 # +0.02-0.03 similarity (bench/bench_voice_paired.py, results/voice_exemplars*.json).
 EXEMPLAR_LANGUAGES = ("zh",)
 # Per reference language and base voice: the language that base's fit matches to the speaker's frames
-# by Whisper's speech states (engines.voice.fitted), and how far it pulls them.
-# English speakers: their English (Piper) and their Chinese (espeak-ng), at CONTENT_SHARE. Paired over
-# three sentences (bench/bench_voice_phonetic.py, results/voice_phonetic.json), against the nearest
+# by Whisper's speech states (engines.voice.fitted), and how far it pulls their voiced and unvoiced frames.
+# English speakers: their English (Piper) and their Chinese (espeak-ng), voiced frames further than
+# unvoiced ones (CONTENT_SHARE, CONTENT_UNVOICED_SHARE). Paired over three sentences
+# (bench/bench_voice_phonetic.py, results/voice_phonetic.json), one share of 0.6 against the nearest
 # frames: their English resemblyzer 0.717 -> 0.739, voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046;
-# their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER 0.424 -> 0.439 (espeak-ng as it is 0.464).
-# Mandarin speakers: their English, spoken by Piper fitted on statistics, at 0.75. Over two runs of the
-# two Mandarin references, three sentences twice each (bench/bench_voice_cross_lingual.py, results/
-# voice_cross_lingual.json holds the second): against espeak-ng's parallel fit (0.618 / 0.602, WER
+# their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER 0.424 -> 0.439 (espeak-ng as it is 0.464); the split
+# then gained more (see CONTENT_SHARE).
+# Mandarin speakers: their English, spoken by Piper fitted on statistics, at 0.75 on every frame. Over
+# two runs of the two Mandarin references, three sentences twice each (bench/bench_voice_cross_lingual.py,
+# results/voice_cross_lingual.json holds the second): against espeak-ng's parallel fit (0.618 / 0.602, WER
 # 0.157) 0.652 / 0.658, WER 0.091 (Piper as it is 0.037); at 0.6 0.611 / 0.566, WER 0.047. Closer
 # under both encoders, for about as many words as before: they vary with Piper's draw, and over the
 # five paired measurements made (those four draws and bench/bench_voice_pitch.py's) the WER was 0.125
 # against 0.157, from 0.02 to 0.35 per three sentences, still above 1.5x Piper's own. Their
 # Mandarin keeps the exemplars (matched by states it did worse: 0.669 -> 0.655).
-STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARE), ESPEAK: ("zh", CONTENT_SHARE)}, "zh": {PIPER: ("en", 0.75)}}
+CONTENT_SHARES = (CONTENT_SHARE, CONTENT_UNVOICED_SHARE)
+STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARES), ESPEAK: ("zh", CONTENT_SHARES)}, "zh": {PIPER: ("en", (0.75, 0.75))}}
 
 
 def state_matching(language: str, base: str, states: np.ndarray | None) -> dict:
@@ -76,8 +79,8 @@ def state_matching(language: str, base: str, states: np.ndarray | None) -> dict:
     matched = STATE_MATCHED.get(language, {})
     if states is None or base not in matched:
         return {}
-    spoken, share = matched[base]
-    return {"content_states": states, "content_language": spoken, "content_share": share}
+    spoken, shares = matched[base]
+    return {"content_states": states, "content_language": spoken, "content_shares": shares}
 
 
 def voice_variant(speaker: SpeakerFeatures | None) -> str:

@@ -15,7 +15,8 @@ way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
     speakers their English in Piper's), by what is said: the mean of the speaker's frames nearest
     to the base voice's frame in Whisper's encoder states (`engines.speech_states`, which carry the
     sound more than the voice, in any language) and envelope together, pulled the fit's own share
-    of the way (CONTENT_SHARE unless its caller chose another);
+    of the way (voiced frames further than unvoiced ones: CONTENT_SHARE and CONTENT_UNVOICED_SHARE
+    unless its caller chose other shares);
   - otherwise by the mean of the nearest frames among the speaker's own recorded frames
     (k-nearest-neighbour regression over the reference), a match across voices.
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
@@ -49,6 +50,8 @@ from engines.voice.conversion import WARP_FACTORS, map_f0
 # Version 2 fits have no speech states: they keep the nearest-frame step where version 3 matches by them.
 # Version 3 files may store a base's speech states only in the main fit's arrays, when they are the same
 # (see save): a reader from before that (the release of 0d4ecb2) gives that base the nearest frames instead.
+# Version 3 profiles cloned before voiced and unvoiced frames were pulled apart record no
+# `content_unvoiced_share`: every frame is pulled by their `content_share`, as it was then.
 CONVERSION_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 CODED_DIMENSIONS = 40
@@ -61,19 +64,26 @@ NEIGHBOURS = 4
 NEAREST_SHARE = 0.5
 # The share of the speaker's frames when they are matched by speech states and envelope together
 # (English speakers' English with Piper, and their Chinese with espeak-ng: STATE_MATCHED in
-# engines.voice.default). Measured paired on the five real English references
+# engines.voice.default), in voiced frames (CONTENT_SHARE) and in unvoiced ones (CONTENT_UNVOICED_SHARE).
+# One share for every frame was measured first, paired on the five real English references
 # (bench/bench_voice_phonetic.py, results/voice_phonetic.json), against the nearest-frame step at
 # 0.5 (resemblyzer 0.717, voicefilter 0.733, WER 0.033): 0.5 gave 0.731 / 0.759 / 0.042, 0.6 gave
-# 0.739 / 0.779 / 0.046, 0.75 gave 0.747 / 0.799 but WER 0.083 (four times Piper's own 0.021). The
-# run before (commit 9b21591): 0.727 / 0.735 / 0.038 against 0.749 / 0.770 / 0.033 at 0.6, 0.067 at
-# 0.75. So 0.6: the largest share whose WER moved by only a few words of 240, either way, in both
-# runs. Matched by the states alone, the frames sound like the speaker (0.784 at 0.75) but the words
-# are lost (WER 0.47). The same share for English speakers' Chinese (espeak-ng): 0.655 -> 0.672,
-# 0.593 -> 0.610, CER 0.424 -> 0.439; at 0.75 Kennedy's CER went 0.32 -> 0.56. Mandarin speakers'
-# English spoken by espeak-ng lost words at 0.6 (WER 0.157 -> 0.302; spoken by Piper they are
-# matched at 0.75 instead, see STATE_MATCHED in engines.voice.default) and their Mandarin lost to
-# the exemplars (0.669 -> 0.655), so there the exemplars stay.
-CONTENT_SHARE = 0.6
+# 0.739 / 0.779 / 0.046, 0.75 gave 0.747 / 0.799 but WER 0.083 (four times Piper's own 0.021).
+# Matched by the states alone, the frames sound like the speaker (0.784 at 0.75) but the words are
+# lost (WER 0.47). So 0.6 on every frame (FLAT_CONTENT_SHARE) was the default, until the voiced
+# frames, where the voice is heard, were pulled further than the unvoiced ones, which carry more of
+# what tells words apart (bench/bench_voice_voicing.py, results/voice_voicing.json: the seven real
+# English references, paired): 0.75 / 0.45 against 0.6 on every frame, their Chinese (espeak-ng)
+# resemblyzer 0.668 -> 0.687, voicefilter 0.615 -> 0.635, CER 0.413 -> 0.398, all seven closer; their
+# English (Piper) +0.001 to +0.006 and +0.015 to +0.025 over three runs, WER 0.036 both on average.
+# 0.75 on every frame gained as much but cost characters (CER 0.511). Mandarin speakers' English
+# (Piper on statistics, 0.75) lost words with a split (0.9 / 0.6: WER 0.271 against 0.156), so it
+# keeps one share (STATE_MATCHED in engines.voice.default).
+CONTENT_SHARE = 0.75
+CONTENT_UNVOICED_SHARE = 0.45
+# The one share every frame of a matched language was pulled by in profiles cloned before the split
+# (and before the share was recorded per fit): they are spoken as they were.
+FLAT_CONTENT_SHARE = 0.6
 # How far (geometrically) each dimension's spread is moved from the base voice's to the speaker's.
 # espeak-ng's envelopes vary about twice as much as a real recording of the same words (spread
 # ratio 0.5-0.6 per dimension on the four real references; Piper's about 1): matched in full, the
@@ -144,7 +154,8 @@ class FittedVoice:
     transcript: str = ""
     exemplar_language: str = ""  # the transcript's, the one language spoken with exemplars ("" none)
     content_language: str = ""  # the one language spoken with this base that is matched by speech states ("" none)
-    content_share: float = CONTENT_SHARE  # how far that language is pulled towards the speaker's frames
+    content_share: float = CONTENT_SHARE  # how far that language's voiced frames are pulled towards the speaker's frames
+    content_unvoiced_share: float = CONTENT_UNVOICED_SHARE  # and its unvoiced frames
     pairs: int = 0
     version: int = CONVERSION_VERSION
 
@@ -165,7 +176,8 @@ class FittedVoice:
 
     def _figures(self) -> dict:
         return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs,
-                "content_language": self.content_language, "content_share": round(self.content_share, 3)}
+                "content_language": self.content_language, "content_share": round(self.content_share, 3),
+                "content_unvoiced_share": round(self.content_unvoiced_share, 3)}
 
     def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
         """What the profile row stores about this fit (JSON); `bases` as saved with it."""
@@ -197,6 +209,7 @@ class FittedVoice:
             # A base whose states match stores its frames only where they differ from the main fit's (see save).
             source = prefix if prefix + CONTENT_ARRAYS[0] in data.files or not figures.get("content_language") else ""
             content = {name: data[source + name] for name in CONTENT_ARRAYS if source + name in data.files}
+        share = float(figures.get("content_share", FLAT_CONTENT_SHARE))
         dimensions = arrays["speaker_mean"].shape[0]
         if len(exemplars) < len(EXEMPLAR_ARRAYS):
             exemplars = _no_exemplars(dimensions)
@@ -205,7 +218,7 @@ class FittedVoice:
         return cls(**arrays, **exemplars, **content, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
                    transcript=summary.get("transcript", ""), exemplar_language=summary.get("exemplar_language", ""),
                    content_language=figures.get("content_language", "") if len(content["content_keys"]) else "",
-                   content_share=float(figures.get("content_share", CONTENT_SHARE)),
+                   content_share=share, content_unvoiced_share=float(figures.get("content_unvoiced_share", share)),
                    pairs=int(figures.get("pairs", 0)), version=version)
 
 
@@ -292,7 +305,7 @@ def _bank(coded: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callable[[str], np.ndarray] | None,
               progress: Progress = no_progress, exemplar_language: str = "", content_states: np.ndarray | None = None,
-              content_language: str = "", content_share: float = CONTENT_SHARE) -> FittedVoice:
+              content_language: str = "", content_shares: tuple[float, float] = (CONTENT_SHARE, CONTENT_UNVOICED_SHARE)) -> FittedVoice:
     """Fit the conversion from the base voice (`speak(text)` -> 16 kHz samples) to the speaker in `reference`.
 
     `segments` are the transcript of `reference` with times; with none (or no `speak`) the fit
@@ -300,7 +313,7 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
     parallel fit keeps its aligned pairs, and speech in that language is converted with exemplars.
     With `content_states` (the reference's, `SpeechEncoder.content_states`) and `content_language`
     it keeps the speaker's frames with their states, and speech in that language is matched by them,
-    pulled `content_share` of the way.
+    its voiced frames pulled `content_shares[0]` of the way, its unvoiced ones `content_shares[1]`.
     """
     progress("analyse reference", 0.0)
     f0, coded, _, _ = coded_frames(reference)
@@ -371,7 +384,8 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         base_mean=base_mean.astype(np.float32), base_std=base_std.astype(np.float32), warp=np.array(warp, dtype=np.float32),
         **exemplars, **content, method=method, rate=rate, transcript=" ".join(transcript),
         exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "",
-        content_language=content_language if len(content["content_keys"]) else "", content_share=content_share, pairs=pairs,
+        content_language=content_language if len(content["content_keys"]) else "", content_share=content_shares[0],
+        content_unvoiced_share=content_shares[1], pairs=pairs,
     )
 
 
@@ -461,7 +475,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range.
 
     `content_states` are the samples' own (`SpeechEncoder.content_states`), for a fit that matches by them
-    (pulled `content_share` of the way, the fit's own share unless given)."""
+    (pulled `content_share` of the way in every frame where given, else by the fit's own shares)."""
     if len(samples) < SAMPLE_RATE // 20:
         return samples
     f0, coded, aperiodicity, fft_size = coded_frames(samples, float(voice.warp))
@@ -470,7 +484,12 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     mapped = mapped_envelopes(features, voice, spread_share)
     converted = coded.copy()
     target, by_content = _speaker_frames(features, mapped, voiced, voice, language, content_states)
-    share = (voice.content_share if content_share is None else content_share) if by_content else nearest_share
+    if not by_content:
+        share = nearest_share
+    elif content_share is None:
+        share = np.where(voiced, voice.content_share, voice.content_unvoiced_share)[:, None]
+    else:
+        share = content_share
     converted[:, 1:] = mapped + share * (target - mapped)
     converted[:, 1:] = restore_variance(_smooth(converted[:, 1:]), voice.speaker_std, variance_share)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
