@@ -1,5 +1,7 @@
 """Settings for the test suite: jobs run inline unless a test starts a real qcluster."""
+import atexit
 import os
+import shutil
 import tempfile
 
 from echofu.settings import *  # noqa: F401,F403
@@ -18,3 +20,6 @@ FILE_UPLOAD_TEMP_DIR = os.path.join(MEDIA_ROOT, "tmp", "uploads")
 os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT = tempfile.mkdtemp(prefix="echofu-test-static-")  # whitenoise wants the folder to exist
+# Every process of a run (the controller and each xdist worker) makes its own two folders: gone when it ends.
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
+atexit.register(shutil.rmtree, STATIC_ROOT, ignore_errors=True)
