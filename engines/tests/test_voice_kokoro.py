@@ -1,0 +1,116 @@
+"""Kokoro-82M, the default engine's Mandarin base voice for men: packaged weights checked, clear Mandarin, fitted and used."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engines import media
+from engines.asr import error_rate, load_transcriber
+from engines.speech_states import weights_cache
+from engines.testing.voices import other_speaker
+from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
+from engines.voice import kokoro_base
+from engines.voice.analysis import SAMPLE_RATE
+from engines.voice.default import FEMALE_F0, KOKORO, MALE_VARIANT, PIPER, voice_variant
+from engines.voice.fitted import Segment
+from engines.voice.kokoro_base import KokoroBase, KokoroUnavailable, token_runs
+
+MANDARIN = "今天的天气很好，我们一起去公园散步吧。"
+ENGLISH = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
+
+
+@pytest.fixture(scope="module")
+def kokoro():
+    return KokoroBase()
+
+
+@pytest.fixture(scope="module")
+def man(tmp_path_factory):
+    """A man's voice (espeak-ng reshaped), analysed, with his clean clip."""
+    folder = tmp_path_factory.mktemp("kokoro")
+    media.write_wav(folder / "reference.wav", other_speaker(ENGLISH, pitch_factor=1.0, formant_factor=0.92), SAMPLE_RATE)
+    speaker = analyse_reference(folder / "reference.wav", folder / "clean.wav", SpeakerEncoder())
+    assert voice_variant(speaker) == MALE_VARIANT, speaker.f0_mean
+    return speaker
+
+
+def test_packaged_kokoro_speaks_mandarin_that_whisper_reads(kokoro):
+    samples = kokoro.speak(MANDARIN)
+    seconds = len(samples) / SAMPLE_RATE
+    assert 1.5 < seconds < 6.0 and np.sqrt(np.mean(samples**2)) > 0.01, seconds
+    transcriber = load_transcriber(cache_dir=weights_cache())
+    heard = transcriber.transcribe(samples, "zh").text
+    assert error_rate(MANDARIN, heard, "char") < 0.25, heard
+    assert len(kokoro.speak(MANDARIN, speed=1.3)) < 0.85 * len(samples), "speed > 1 speaks faster"
+    english = kokoro.speak("Please bring the keys.", "en")
+    assert 0.8 < len(english) / SAMPLE_RATE < 4.0, "English through espeak-ng's phonemes"
+
+
+def test_kokoro_weights_are_checked_against_the_sha256_held_in_code(tmp_path, monkeypatch):
+    monkeypatch.setattr(kokoro_base, "MODEL_SHA256", "0" * 64)
+    with pytest.raises(KokoroUnavailable, match="sha256"):
+        KokoroBase(cache_dir=tmp_path)
+    assert not list(tmp_path.iterdir()), "nothing half-written is left in the cache"
+    monkeypatch.undo()
+    monkeypatch.setitem(kokoro_base.DATA_SHA256, "voices_ja.npz", "0" * 64)
+    with pytest.raises(KokoroUnavailable, match="voices_ja.npz"):
+        KokoroBase(cache_dir=tmp_path)
+    monkeypatch.undo()
+    with pytest.raises(KokoroUnavailable, match="no Kokoro voice"):
+        KokoroBase("nobody", cache_dir=tmp_path)
+
+
+def test_long_text_is_cut_at_word_boundaries_within_the_models_context():
+    space = 9
+    tokens = [1] * 300 + [space] + [2] * 300 + [space] + [3] * 50
+    runs = token_runs(tokens, space)
+    assert [len(run) for run in runs] == [301, 351] and sum(runs, []) == tokens
+    unbroken = token_runs([4] * 1200, space)
+    assert [len(run) for run in unbroken] == [510, 510, 180], "no boundary: cut at the limit"
+
+
+def test_men_get_a_kokoro_fit_that_speaks_their_chinese_and_nothing_else(man, kokoro, tmp_path):
+    synthesizer = create_synthesizer("default")
+    assert synthesizer.neural_mandarin, "Kokoro's packages are in requirements.txt"
+    clean = media.load_audio(man.clean_clip, SAMPLE_RATE)
+    segments = [Segment(0.0, len(clean) / SAMPLE_RATE, ENGLISH)]
+    man.conversion = synthesizer.fit(man, clean, "en", segments, tmp_path / "fit.npz")
+    figures = man.conversion["bases"][KOKORO]
+    assert figures["method"] == "parallel" and figures["pairs"] > 300, "fitted on Kokoro saying his own words"
+    assert figures["content_language"] == "zh", "his Chinese matched to his frames by speech states"
+    assert set(man.conversion["bases"]) == {PIPER, KOKORO}
+    with np.load(tmp_path / "fit.npz", allow_pickle=False) as data:
+        assert {"kokoro_warp", "kokoro_voiced_bank"} <= set(data.files) and "kokoro_content_keys" not in data.files
+    voice = synthesizer.fitted_voice(man, KOKORO)
+
+    fresh = create_synthesizer("default")
+    fresh.synthesize("Please bring the report.", man, tmp_path / "en.wav")
+    assert fresh._kokoro is None, "English is not spoken by Kokoro"
+    chinese = fresh.synthesize(MANDARIN, man, tmp_path / "zh.wav")
+    assert fresh._kokoro is not None, "his Chinese is"
+    assert chinese.duration == pytest.approx(len(kokoro.speak(MANDARIN)) / SAMPLE_RATE * voice.rate, rel=0.15), "at his rate"
+    assert media.verify(tmp_path / "zh.wav", "audio").duration == pytest.approx(chinese.duration, abs=0.05), "a playable file"
+
+    espeak_only = create_synthesizer("default", neural_mandarin=False)
+    espeak_only.synthesize(MANDARIN, man, tmp_path / "espeak.wav")
+    assert espeak_only._kokoro is None, "switched off, espeak-ng speaks"
+    older = type(man).from_dict({**man.as_dict(), "conversion": {**man.conversion, "bases": {PIPER: man.conversion["bases"][PIPER]}}})
+    before = create_synthesizer("default")
+    before.synthesize(MANDARIN, older, tmp_path / "older.wav")
+    assert before._kokoro is None, "a profile cloned before Kokoro keeps espeak-ng"
+
+
+def test_mandarin_men_get_kokoros_parallel_fit_with_exemplars_and_women_keep_espeak(man, tmp_path):
+    synthesizer = create_synthesizer("default")
+    clean = media.load_audio(man.clean_clip, SAMPLE_RATE)
+    segments = [Segment(0.0, len(clean) / SAMPLE_RATE, "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。")]
+    mandarin = synthesizer.fit(man, clean, "zh", segments, tmp_path / "zh.npz")
+    assert mandarin["bases"][KOKORO]["method"] == "parallel" and mandarin["exemplar_language"] == "zh"
+    profile = type(man).from_dict({**man.as_dict(), "conversion": mandarin})
+    assert len(synthesizer.fitted_voice(profile, KOKORO).exemplar_base) > 100, "Kokoro's frames paired with his, as exemplars"
+    assert synthesizer.synthesize(MANDARIN, profile, tmp_path / "zh.wav").duration > 1.5
+
+    woman = type(man).from_dict({**man.as_dict(), "f0_mean": FEMALE_F0 + 50})
+    fitted = synthesizer.fit(woman, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, ENGLISH)], tmp_path / "woman.npz")
+    assert KOKORO not in fitted.get("bases", {}), "Kokoro's packaged women's voices made women less like themselves"
+    assert fitted["content_language"] == "zh", "her Chinese stays with espeak-ng, matched by states"
