@@ -10,22 +10,22 @@ output is compared with the cleaned reference by
 Nothing in the engine was tuned on either score. Rows per reference and language:
   unconverted        espeak-ng as it is,
   unconverted_piper  Piper en_US-joe-medium as it is (English text; the new default's English base),
-  unconverted_kokoro Kokoro-82M's men's voice as it is (Chinese text, for men; the new default's
-                     Mandarin base for them),
+  unconverted_kokoro Kokoro-82M's men's voice as it is (men's Chinese, and Mandarin men's English:
+                     what the new default speaks with it),
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper and Kokoro: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before Kokoro (the same profile, men's Chinese spoken by espeak-ng),
+  last_release       the default before Kokoro (the same profile: men's Chinese spoken by espeak-ng,
+                     Mandarin men's English by Piper fitted on statistics and their states),
   new                the default: Kokoro + its own fitted conversion for men's Chinese (matched
-                     like espeak-ng's below for English speakers, with exemplars for Mandarin
-                     speakers); Piper + its own fitted conversion for the English of speakers
-                     cloned from English, matched to their frames by Whisper's speech states and
-                     envelope, and so is their Chinese (espeak-ng), voiced frames pulled 0.75 of the
-                     way and unvoiced ones 0.45; the English of men cloned
-                     from Mandarin by Piper fitted on statistics, matched by the states of their
-                     Mandarin; espeak-ng + the fitted conversion for everything else; Mandarin
-                     speakers' Mandarin pulled towards exemplars; spreads moved halfway; the output's
-                     spread over the utterance moved halfway back to the speaker's.
+                     by Whisper's speech states for English speakers, with exemplars for Mandarin
+                     speakers) and for the English of men cloned from Mandarin (matched by the
+                     states of their Mandarin); Piper + its own fitted conversion for the English of
+                     speakers cloned from English, matched to their frames by speech states and
+                     envelope, voiced frames pulled 0.75 of the way and unvoiced ones 0.45;
+                     espeak-ng + the fitted conversion for everything else (women's Chinese matched
+                     like men's); spreads moved halfway; the output's spread over the utterance
+                     moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 
@@ -57,9 +57,8 @@ from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
-from engines.voice.default import MALE_VARIANT, espeak, voice_variant  # noqa: E402
+from engines.voice.default import KOKORO, espeak, kokoro_languages, voice_variant  # noqa: E402
 from engines.voice.fitted import transcribe_reference  # noqa: E402
-from engines.voice.kokoro_base import LANGUAGES as KOKORO_LANGUAGES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
@@ -197,8 +196,8 @@ def measure(name: str, speaker: SpeakerFeatures, reference_clean: np.ndarray, en
             outputs["unconverted"] = (espeak(text, language, voice_variant(speaker)), None)
         if "unconverted_piper" in kinds and language == "en" and synthesizer.neural_english:
             outputs["unconverted_piper"] = (synthesizer.piper().speak(text), None)
-        if ("unconverted_kokoro" in kinds and language in KOKORO_LANGUAGES and synthesizer.neural_mandarin
-                and voice_variant(speaker) == MALE_VARIANT):
+        kokoro_fit = synthesizer.fitted_voice(speaker, KOKORO) if "unconverted_kokoro" in kinds and synthesizer.neural_mandarin else None
+        if kokoro_fit is not None and language in kokoro_languages(kokoro_fit):
             outputs["unconverted_kokoro"] = (synthesizer.kokoro().speak(text, language), None)
         if "statistics" in kinds:
             started = time.monotonic()

