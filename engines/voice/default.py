@@ -3,13 +3,14 @@
 Chinese is spoken by Kokoro-82M (its men's voice, an int8 ONNX model from the registry, see
 `engines.voice.kokoro_base`) for men cloned from English or Mandarin, the conversion fitted on Kokoro
 saying their own words: espeak-ng's Mandarin, converted, lost about a third of its characters to
-Whisper, Kokoro's under 0.1, and it is as close to the speaker (bench/results/voice_kokoro.json).
+Whisper, Kokoro's under 0.1, and it is as close to the speaker (bench/results/voice_kokoro.json). So is
+the English of men cloned from Mandarin (`kokoro_languages`).
 English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, see
 `engines.voice.piper_base`) for speakers whose reference was English, the conversion to them
-fitted on Piper saying their own words, and for men cloned from Mandarin where the packaged Whisper
-is at hand: Piper cannot say their words, so their fit rests on statistics and on the speech states of
-their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like themselves than
-espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
+fitted on Piper saying their own words, and, without Kokoro, for men cloned from Mandarin where the
+packaged Whisper is at hand: Piper cannot say their words, so their fit rests on statistics and on the
+speech states of their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like
+themselves than espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
 women's Chinese (Kokoro's packaged voices for women made them less like themselves), profiles fitted
 before Piper or Kokoro, and speech without a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken with their own spectra
@@ -232,7 +233,7 @@ class DefaultSynthesizer:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
         english = ("Piper en_US-joe-medium for English" if self.neural_english
                    else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
-        mandarin = ("Kokoro-82M for men's Chinese" if self.neural_mandarin
+        mandarin = ("Kokoro-82M for men's Chinese and Mandarin men's English" if self.neural_mandarin
                     else f"espeak-ng for Chinese (pip install {KOKORO_REQUIREMENT} for Kokoro)")
         return True, f"offline: espeak-ng + {english} + {mandarin}, WORLD voice conversion fitted to the speaker"
 
