@@ -66,7 +66,7 @@ def main() -> None:
     encoders, transcriber, speech_encoder = paired.scoring()
     text, english_text = paired.TEXTS["zh"], paired.TEXTS["en"]
     kokoro = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
-    espeak_only = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: speech_encoder)
+    before_kokoro = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: speech_encoder)
     womens_voice = KokoroBase(WOMENS_VOICE)
     rows, clones = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +74,7 @@ def main() -> None:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(work, encoders, transcriber, sys.argv[1:] or None):
             variant = voice_variant(speaker)
             started = time.monotonic()
-            espeak_only.fit(speaker, clean, heard, segments, work / f"{name}_espeak.npz")
+            before_kokoro.fit(speaker, clean, heard, segments, work / f"{name}_espeak.npz")
             espeak_seconds = time.monotonic() - started
             started = time.monotonic()
             speaker.conversion = kokoro.fit(speaker, clean, heard, segments, work / f"{name}.npz")
@@ -83,9 +83,9 @@ def main() -> None:
                            "clone_fit_seconds": round(time.monotonic() - started, 1),
                            "kokoro_fit": speaker.conversion.get("bases", {}).get(KOKORO)})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)
-            rate = espeak_only.fitted_voice(speaker).rate
+            rate = before_kokoro.fitted_voice(speaker).rate
             outputs = {"espeak_unconverted": timed(lambda: espeak(text, "zh", variant, round(165 / rate))),
-                       "espeak_fitted": timed(lambda: synthesized(espeak_only, speaker, text, work / "espeak.wav"))}
+                       "espeak_fitted": timed(lambda: synthesized(before_kokoro, speaker, text, work / "espeak.wav"))}
             kokoro_voice = kokoro.fitted_voice(speaker, KOKORO)
             if kokoro_voice is not None:
                 outputs["kokoro_unconverted"] = timed(lambda: kokoro.kokoro().speak(text, "zh", 1.0 / kokoro_voice.rate))
@@ -94,8 +94,8 @@ def main() -> None:
                 outputs.update(womens_outputs(womens_voice, speaker, clean, heard, segments, text, speech_encoder))
             english = {}
             if kokoro_voice is not None and "en" in kokoro_languages(kokoro_voice):
-                english = {"piper_fitted": timed(lambda: synthesized(espeak_only, speaker, english_text, work / "piper.wav")),
-                           "piper_fitted_second_draw": timed(lambda: synthesized(espeak_only, speaker, english_text, work / "piper.wav")),
+                english = {"piper_fitted": timed(lambda: synthesized(before_kokoro, speaker, english_text, work / "piper.wav")),
+                           "piper_fitted_second_draw": timed(lambda: synthesized(before_kokoro, speaker, english_text, work / "piper.wav")),
                            "kokoro_unconverted": timed(lambda: kokoro.kokoro().speak(english_text, "en", 1.0 / kokoro_voice.rate)),
                            "kokoro_fitted": timed(lambda: synthesized(kokoro, speaker, english_text, work / "kokoro_en.wav"))}
             for language, spoken in (("zh", outputs), ("en", english)):
