@@ -1,4 +1,4 @@
-"""Men's Chinese, and Mandarin men's English, spoken by Kokoro-82M under the fitted conversion, on real people, paired.
+"""Chinese, and Mandarin speakers' English, spoken by Kokoro-82M under the fitted conversion, on real people, paired.
 
 espeak-ng's Mandarin, converted towards a speaker, is hard to follow: Whisper misreads about a third
 of its characters. Kokoro-82M (engines/voice/kokoro_base.py) speaks clear Mandarin. Each reference
@@ -7,9 +7,9 @@ same profile speaks the three Chinese sentences of bench_voice_paired.TEXTS four
   espeak_unconverted  espeak-ng as it is (the variant the default picks for the speaker),
   espeak_fitted       the default before Kokoro (DefaultSynthesizer(neural_mandarin=False)),
   kokoro_unconverted  Kokoro's men's voice as it is, at the speaker's rate,
-  kokoro_fitted       the default now (men: Kokoro + its fit, matched as espeak-ng's was).
-Women keep espeak-ng: for them the rows kokoro_women_* speak with Kokoro's packaged women's voice
-(`jf_alpha`, fitted the same way outside the engine), which is why. Men cloned from Mandarin also
+  kokoro_fitted       the default now (Kokoro + its fit, matched as espeak-ng's was).
+Kokoro's men's voice speaks for women too; the rows kokoro_women_* speak with Kokoro's packaged
+women's voice (`jf_alpha`, fitted the same way outside the engine), which is why not that one. Men cloned from Mandarin also
 speak the three English sentences: piper_fitted (the default before, Piper fitted on statistics and
 their speech states; two draws, since Piper samples its prosody), kokoro_unconverted and kokoro_fitted
 (Kokoro through its fit on their own words, matched by their states). espeak-ng and Kokoro are both
@@ -90,7 +90,7 @@ def main() -> None:
             if kokoro_voice is not None:
                 outputs["kokoro_unconverted"] = timed(lambda: kokoro.kokoro().speak(text, "zh", 1.0 / kokoro_voice.rate))
                 outputs["kokoro_fitted"] = timed(lambda: synthesized(kokoro, speaker, text, work / "kokoro.wav"))
-            elif variant != MALE_VARIANT:
+            if variant != MALE_VARIANT:
                 outputs.update(womens_outputs(womens_voice, speaker, clean, heard, segments, text, speech_encoder))
             english = {}
             if kokoro_voice is not None and "en" in kokoro_languages(kokoro_voice):

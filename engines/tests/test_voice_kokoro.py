@@ -101,7 +101,7 @@ def test_men_get_a_kokoro_fit_that_speaks_their_chinese_and_nothing_else(man, ko
     assert before._kokoro is None, "a profile cloned before Kokoro keeps espeak-ng"
 
 
-def test_mandarin_men_speak_chinese_and_english_by_kokoro_and_women_keep_espeak(man, tmp_path):
+def test_mandarin_men_speak_chinese_and_english_by_kokoro_and_women_chinese_by_kokoro(man, tmp_path):
     synthesizer = create_synthesizer("default")
     clean = media.load_audio(man.clean_clip, SAMPLE_RATE)
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。")]
@@ -123,5 +123,8 @@ def test_mandarin_men_speak_chinese_and_english_by_kokoro_and_women_keep_espeak(
 
     woman = type(man).from_dict({**man.as_dict(), "f0_mean": FEMALE_F0 + 50})
     fitted = synthesizer.fit(woman, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, ENGLISH)], tmp_path / "woman.npz")
-    assert KOKORO not in fitted.get("bases", {}), "Kokoro's packaged women's voices made women less like themselves"
-    assert fitted["content_language"] == "zh", "her Chinese stays with espeak-ng, matched by states"
+    assert set(fitted["bases"]) == {PIPER, KOKORO}, "a woman's Chinese by Kokoro's men's voice too, moved by her fit"
+    her = type(woman).from_dict({**woman.as_dict(), "conversion": fitted})
+    assert kokoro_languages(synthesizer.fitted_voice(her, KOKORO)) == {"zh"}
+    untranscribed = synthesizer.fit(woman, clean, "en", [], tmp_path / "untranscribed.npz")
+    assert KOKORO not in untranscribed.get("bases", {}), "without the reference's words there is nothing for Kokoro to say"

@@ -1,18 +1,19 @@
 """The offline default: a base voice speaks, WORLD converts it toward the speaker.
 
 Chinese is spoken by Kokoro-82M (its men's voice, an int8 ONNX model from the registry, see
-`engines.voice.kokoro_base`) for men cloned from English or Mandarin, the conversion fitted on Kokoro
+`engines.voice.kokoro_base`) for anyone cloned from English or Mandarin, the conversion fitted on Kokoro
 saying their own words: espeak-ng's Mandarin, converted, lost about a third of its characters to
-Whisper, Kokoro's under 0.1, and it is as close to the speaker (bench/results/voice_kokoro.json). So is
-the English of men cloned from Mandarin (`kokoro_languages`).
+Whisper, Kokoro's under 0.1, and it is as close to the speaker (bench/results/voice_kokoro.json); women
+too, its men's voice moved by the fit (its women's voice was less like them). So is the English of
+people cloned from Mandarin (`kokoro_languages`).
 English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, see
 `engines.voice.piper_base`) for speakers whose reference was English, the conversion to them
 fitted on Piper saying their own words, and, without Kokoro, for men cloned from Mandarin where the
 packaged Whisper is at hand: Piper cannot say their words, so their fit rests on statistics and on the
 speech states of their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like
 themselves than espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
-women's Chinese (Kokoro's packaged voices for women made them less like themselves), profiles fitted
-before Piper or Kokoro, and speech without a speaker.
+profiles fitted before Piper or Kokoro, speakers whose words were not transcribed, and speech without
+a speaker.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken with their own spectra
 and at their rate (Piper, for Mandarin speakers, at its own): Mandarin speakers' Mandarin with
 exemplars (EXEMPLAR_LANGUAGES); English speakers' English and Chinese, and Mandarin speakers'
@@ -82,13 +83,13 @@ EXEMPLAR_LANGUAGES = ("zh",)
 CONTENT_SHARES = (CONTENT_SHARE, CONTENT_UNVOICED_SHARE)
 STATE_MATCHED = {"en": {PIPER: ("en", CONTENT_SHARES), ESPEAK: ("zh", CONTENT_SHARES), KOKORO: ("zh", CONTENT_SHARES)},
                  "zh": {PIPER: ("en", (0.75, 0.75)), KOKORO: ("en", (0.75, 0.75))}}
-# Reference languages whose men get Kokoro's fit, on their own words (Kokoro also speaks English).
+# Reference languages whose speakers get Kokoro's fit, on their own words (Kokoro also speaks English).
 KOKORO_FIT_LANGUAGES = ("en", "zh")
 
 
 def kokoro_languages(fit: FittedVoice) -> set[str]:
-    """What Kokoro speaks for a man with this fit: Chinese, and the other languages the fit matches to his
-    own frames. So Mandarin speakers' English too, which its fit on their own words (their Mandarin) and
+    """What Kokoro speaks for a speaker with this fit: Chinese, and the other languages the fit matches to
+    their own frames. So Mandarin speakers' English too, which its fit on their own words (their Mandarin) and
     their speech states make closer and clearer than Piper's fit on statistics: paired over three sentences
     on the two Mandarin men (Piper: two draws), resemblyzer 0.644 -> 0.693, voicefilter 0.647 -> 0.720, WER
     0.104 -> 0 (bench/results/voice_kokoro.json). English speakers' English stays with Piper, which is
@@ -174,7 +175,7 @@ class DefaultSynthesizer:
         espeak-ng's fit always; Piper's beside it when the reference is in a language Piper speaks (on
         the same words), or for a man's voice in another language when STATE_MATCHED matches Piper's
         speech to it by speech states and a Whisper encoder is at hand (on statistics and the states);
-        Kokoro's for a man's voice in KOKORO_FIT_LANGUAGES (on the same words).
+        Kokoro's for a reference in KOKORO_FIT_LANGUAGES (on the same words).
         Each fit keeps the reference's speech states where STATE_MATCHED names a language for it and
         the encoder is at hand. Returns what the profile keeps (`SpeakerFeatures.conversion`).
         """
@@ -190,7 +191,7 @@ class DefaultSynthesizer:
         # the 4 s AISHELL clip's English 0.550 -> 0.641 resemblyzer but voicefilter 0.641 -> 0.609, WER 0.10 -> 0.35).
         piper_by_states = (self.neural_english and language not in PIPER_LANGUAGES and PIPER in matched
                            and variant == MALE_VARIANT)
-        with_kokoro = self.neural_mandarin and language in KOKORO_FIT_LANGUAGES and variant == MALE_VARIANT and bool(segments)
+        with_kokoro = self.neural_mandarin and language in KOKORO_FIT_LANGUAGES and bool(segments)
         states = None
         if ESPEAK in matched or (PIPER in matched and (piper_says_the_words or piper_by_states)) or (KOKORO in matched and with_kokoro):
             progress("speech states", 0.0)
@@ -233,7 +234,7 @@ class DefaultSynthesizer:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
         english = ("Piper en_US-joe-medium for English" if self.neural_english
                    else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
-        mandarin = ("Kokoro-82M for men's Chinese and Mandarin men's English" if self.neural_mandarin
+        mandarin = ("Kokoro-82M for Chinese and Mandarin speakers' English" if self.neural_mandarin
                     else f"espeak-ng for Chinese (pip install {KOKORO_REQUIREMENT} for Kokoro)")
         return True, f"offline: espeak-ng + {english} + {mandarin}, WORLD voice conversion fitted to the speaker"
 
