@@ -10,22 +10,21 @@ output is compared with the cleaned reference by
 Nothing in the engine was tuned on either score. Rows per reference and language:
   unconverted        espeak-ng as it is,
   unconverted_piper  Piper en_US-joe-medium as it is (English text; the new default's English base),
-  unconverted_kokoro Kokoro-82M's men's voice as it is (men's Chinese, and Mandarin men's English:
+  unconverted_kokoro Kokoro-82M's men's voice as it is (Chinese, and Mandarin speakers' English:
                      what the new default speaks with it),
   statistics         the default before the fitted conversion (WORLD statistics conversion; Mandarin
                      through espeak-ng's `cmn` voice, which reads Chinese as pinyin spelled in English),
   previous           the default before Piper and Kokoro: espeak-ng + the fitted conversion (as it is now),
-  last_release       the default before Kokoro (the same profile: men's Chinese spoken by espeak-ng,
+  last_release       the default before Kokoro (the same profile: Chinese spoken by espeak-ng,
                      Mandarin men's English by Piper fitted on statistics and their states),
-  new                the default: Kokoro + its own fitted conversion for men's Chinese (matched
-                     by Whisper's speech states for English speakers, with exemplars for Mandarin
-                     speakers) and for the English of men cloned from Mandarin (matched by the
+  new                the default: Kokoro + its own fitted conversion for Chinese (matched by
+                     Whisper's speech states for English speakers, with exemplars for Mandarin
+                     speakers) and for the English of speakers cloned from Mandarin (matched by the
                      states of their Mandarin); Piper + its own fitted conversion for the English of
                      speakers cloned from English, matched to their frames by speech states and
                      envelope, voiced frames pulled 0.75 of the way and unvoiced ones 0.45;
-                     espeak-ng + the fitted conversion for everything else (women's Chinese matched
-                     like men's); spreads moved halfway; the output's spread over the utterance
-                     moved halfway back to the speaker's.
+                     espeak-ng + the fitted conversion for everything else; spreads moved halfway;
+                     the output's spread over the utterance moved halfway back to the speaker's.
 Word (English) and character (Chinese) error rates come from the packaged Whisper base (int8).
 Synthetic speakers (espeak-ng reshaped with WORLD) run too, as a regression check only.
 

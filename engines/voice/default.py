@@ -71,7 +71,7 @@ EXEMPLAR_LANGUAGES = ("zh",)
 # (bench/bench_voice_phonetic.py, results/voice_phonetic.json), one share of 0.6 against the nearest
 # frames: their English resemblyzer 0.717 -> 0.739, voicefilter 0.733 -> 0.779, WER 0.033 -> 0.046;
 # their Chinese 0.655 -> 0.672, 0.593 -> 0.610, CER 0.424 -> 0.439 (espeak-ng as it is 0.464); the split
-# then gained more (see CONTENT_SHARE). Men's Chinese is now spoken by Kokoro, matched the same way.
+# then gained more (see CONTENT_SHARE). Chinese is now spoken by Kokoro, matched the same way.
 # Mandarin speakers: their English, spoken by Piper fitted on statistics, at 0.75 on every frame. Over
 # two runs of the two Mandarin references, three sentences twice each (bench/bench_voice_cross_lingual.py,
 # results/voice_cross_lingual.json holds the second): against espeak-ng's parallel fit (0.618 / 0.602, WER
