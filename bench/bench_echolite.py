@@ -259,12 +259,35 @@ def loop_bounds(comparison: evaluate.MouthComparison, model_dir: Path, own_state
             "real_two_frames_late": comparison.compare(real[:2] + real[:-2]).as_dict()}
 
 
-def plan_coverage(model_dir: Path) -> dict:
-    """How much of the training clip a minute of other speech plays (a long render must not replay one stretch)."""
+RIGHT_EYE, LEFT_EYE = list(range(36, 42)), list(range(42, 48))
+BLINK_SHARE = 0.6  # eyes open less than this share of their median openness are closed (EAR 0.18 of 0.30)
+
+
+def eye_openness(points: np.ndarray | None) -> float:
+    """The eye aspect ratio of both eyes (lid gaps over eye width), NaN without a face."""
+    if points is None:
+        return float("nan")
+    ratios = [(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2 * np.linalg.norm(eye[0] - eye[3]))
+              for eye in (points[RIGHT_EYE], points[LEFT_EYE])]
+    return float(np.mean(ratios))
+
+
+def blinks_per_minute(openness: np.ndarray) -> float:
+    """Blinks (runs of closed eyes) per minute at FPS."""
+    closed = openness < BLINK_SHARE * np.nanmedian(openness)
+    onsets = int(np.sum(closed[1:] & ~closed[:-1]) + closed[0])
+    return round(onsets / (len(openness) / FPS / 60), 1)
+
+
+def plan_coverage(model_dir: Path, analyzer) -> dict:
+    """How much of the training clip a minute of other speech plays (a long render must not replay one
+    stretch), and how often the person blinks in it against the training clip itself."""
     from engines.talking_head.echolite import loop_path
     from engines.talking_head.echolite.model import MouthModel
 
     model = MouthModel.load(model_dir)
+    openness = np.array([eye_openness(points) for points in
+                         evaluate.landmarks(model.backgrounds(np.arange(len(model.frames))), analyzer)])
     speech = media.load_audio(DATA / SPEED_SPEECH, features.SAMPLE_RATE)
     count = int(len(speech) / features.SAMPLE_RATE * FPS)
     shapes = model.mouth_shapes(features.frame_windows(features.encoder_states(speech), count, FPS))
@@ -278,9 +301,10 @@ def plan_coverage(model_dir: Path) -> dict:
         turns = int(np.sum(path[:-2] == path[2:]))
         mismatch = ((shapes - shapes.mean(1, keepdims=True)) - (model.background.mouths[path] - model.background.mouths[path].mean(1, keepdims=True))) ** 2
         return {"distinct_frames": int(np.count_nonzero(uses)), "most_shown": int(uses.max()), "turns_per_second": round(turns / (count / FPS), 2),
-                "mouth_shape_mismatch_px2": round(float(mismatch.sum(-1).mean()), 3)}
+                "mouth_shape_mismatch_px2": round(float(mismatch.sum(-1).mean()), 3), "blinks_per_minute": blinks_per_minute(openness[path])}
 
     return {"speech": SPEED_SPEECH, "frames": count, "background_frames": frames, "planning_seconds": round(seconds, 3),
+            "training_clip_blinks_per_minute": blinks_per_minute(openness),
             "planned": described(played), "plain_loop": described(loop_path.plain_loop(frames, count))}
 
 
@@ -337,7 +361,7 @@ def real_recording(recording: dict, engine, epochs: int | None, device: str, wor
                               else trained.metrics["audio_delay_frames"] - delay},
         **compare_renders(test_frames, train_video, renders, audios, text, analyzer, trained.model_dir,
                           features.encoder_states(audios["own"])),
-        "a_minute_of_other_speech": plan_coverage(trained.model_dir),
+        "a_minute_of_other_speech": plan_coverage(trained.model_dir, analyzer),
         "training": {"epochs": trained.metrics.get("epochs"), "wall_seconds": round(train_seconds, 1),
                      "peak_memory_mb": round(memory.peak / 2**20), "load_average_before": load_before, "load_average_after": load_after},
         "render": {"frames": rendered_count, "wall_seconds": round(render_seconds, 2), "fps": round(rendered_count / render_seconds, 1),

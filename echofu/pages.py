@@ -49,6 +49,7 @@ UI_STRINGS = {
     "no_quality_figures": _("no quality figures"),
     "sync": _("lip sync"),
     "mouth_detail": _("mouth detail"),
+    "mouth_shimmer": _("mouth shimmer"),
     "offset": _("offset"),
     "frames": _("frames"),
     "download": _("Download"),

@@ -6,8 +6,8 @@ from training.models import TalkingHeadModel
 
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "beats_loop",
-                    "audio_delay", "present", "created_at")
+    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
+                    "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
     search_fields = ("name", "person")
     readonly_fields = ("verdict", "metrics", "warnings", "params", "directory_link", "created_at")
@@ -43,6 +43,10 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
     @admin.display(description="mouth detail")
     def sharpness(self, obj):
         return self._versus_loop(obj, "mouth_sharpness", "{:.2f}")
+
+    @admin.display(description="mouth shimmer")
+    def shimmer(self, obj):
+        return self._versus_loop(obj, "mouth_shimmer", "{:.2f}")
 
     @admin.display(boolean=True, description="beats loop")
     def beats_loop(self, obj):

@@ -134,7 +134,7 @@ def self_evaluation(metrics: dict) -> dict | None:
     """The held-out lip-sync figures next to the plain loop of training frames, and what they mean."""
     if "lip_opening_r" not in metrics:
         return None
-    figures = ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r", "mouth_sharpness")
+    figures = ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r", "mouth_sharpness", "mouth_shimmer")
     return {
         "model": {key: metrics.get(key) for key in figures},
         "loop": {key: metrics.get(f"loop_{key}") for key in figures},

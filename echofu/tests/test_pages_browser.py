@@ -358,6 +358,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     expect(card).to_contain_text("PSNR")
     expect(card).to_contain_text("SSIM")
     expect(card).to_contain_text(re.compile(r"口型清晰度 \d\.\d\d"))  # mouth detail of the self-evaluation
+    expect(card).to_contain_text(re.compile(r"口型闪烁 \d\.\d\d"))  # its mouth shimmer
     screenshot(page, "training-done")
 
     speech = write_speech_wav(tmp_path / "answer.wav", seconds=3.0, seed=5)

@@ -158,6 +158,11 @@ def test_full_frame_comparison_tells_real_lips_from_a_loop(talking_video):
     assert same.mouth_sharpness == pytest.approx(1.0)
     blurred = comparison.compare([cv2.GaussianBlur(frame, (0, 0), 1.5) for frame in real])
     assert blurred.mouth_sharpness < 0.7 and blurred.lip_opening_r > 0.8, "a soft mouth keeps its timing but loses detail"
+    assert same.mouth_shimmer == pytest.approx(1.0) and blurred.mouth_shimmer < 1.0
+    flickering = comparison.compare([np.clip(frame.astype(np.int16) + (6 if index % 2 else -6), 0, 255).astype(np.uint8)
+                                     for index, frame in enumerate(real)])
+    assert flickering.mouth_shimmer > 1.5 and flickering.lip_opening_r > 0.8, "brightness that changes every frame shimmers"
+    assert flickering.as_dict()["mouth_shimmer"] == round(flickering.mouth_shimmer, 3)
     with pytest.raises(ValueError):
         comparison.compare(earlier[:50])
 
@@ -330,7 +335,7 @@ def test_training_finds_and_stores_the_audio_delay(trained):
 def test_self_evaluation_on_full_frames_beats_the_loop(trained):
     metrics = trained[0].metrics
     assert metrics["holdout_frames"] >= 40
-    for figure in ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r", "mouth_sharpness"):
+    for figure in ("mouth_ssim", "mouth_psnr", "lmd", "lip_opening_r", "mouth_sharpness", "mouth_shimmer"):
         assert figure in metrics and f"loop_{figure}" in metrics
     assert 0.8 < metrics["loop_mouth_sharpness"] < 1.25, "the loop shows real mouths: about as crisp as the real frames"
     assert metrics["beats_loop"] and "better than the looped" in metrics["verdict"], metrics
@@ -402,11 +407,13 @@ def test_cancel_stops_training_and_render_without_output(workspace, talking_vide
 
 
 def test_verdict_judges_the_motion_and_says_how_crisp_the_mouth_is():
-    def figures(lmd, r, sharpness):
-        return evaluate.LipFigures(0.7, 24.0, lmd, r, 0, sharpness, 100, np.zeros(100))
+    def figures(lmd, r, sharpness, shimmer=1.0):
+        return evaluate.LipFigures(0.7, 24.0, lmd, r, 0, sharpness, shimmer, 100, np.zeros(100))
 
     loop = figures(27.4, 0.13, 1.05)
     beats, words = evaluate.verdict(figures(17.3, 0.56, 0.31), loop)
-    assert beats and "0.31 of the real frames' fine detail, the loop 1.05" in words, words
+    assert beats and "0.31 of the real frames' fine detail, the loop 1.05" in words and "shimmer" not in words, words
+    beats, words = evaluate.verdict(figures(17.3, 0.56, 0.31, shimmer=2.4), loop)
+    assert beats and "the mouth shimmers from frame to frame (2.4x the real frames' jitter)" in words, words
     beats, words = evaluate.verdict(figures(28.0, 0.15, 0.9), loop)
     assert not beats and words.startswith("the lips do not beat") and words.endswith("train longer or on a clearer video")

@@ -455,6 +455,7 @@ const Studio = (() => {
     if (metrics.mouth_psnr !== undefined) parts.push(`PSNR ${number(metrics.mouth_psnr, 1)} dB`);
     if (metrics.mouth_ssim !== undefined) parts.push(`SSIM ${number(metrics.mouth_ssim, 3)}`);
     if (metrics.mouth_sharpness !== undefined) parts.push(`${t("mouth_detail")} ${number(metrics.mouth_sharpness, 2)}`);
+    if (metrics.mouth_shimmer != null) parts.push(`${t("mouth_shimmer")} ${number(metrics.mouth_shimmer, 2)}`);
     if (metrics.sync_correlation !== undefined) parts.push(`${t("sync")} ${number(metrics.sync_correlation, 2)}`);
     if (metrics.sync_offset_frames !== undefined) parts.push(`${t("offset")} ${metrics.sync_offset_frames} ${t("frames")}`);
     return parts.join(" · ") || t("no_quality_figures");

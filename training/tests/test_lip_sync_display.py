@@ -9,9 +9,10 @@ from training.models import TalkingHeadModel
 pytestmark = pytest.mark.django_db
 
 WEAK_MODEL_METRICS = {
-    "mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44,
+    "mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44, "mouth_shimmer": 2.1,
     "loop_mouth_ssim": 0.72, "loop_mouth_psnr": 23.7, "loop_lmd": 12.1, "loop_lip_opening_r": -0.07, "loop_mouth_sharpness": 1.02,
-    "beats_loop": False, "verdict": "the lips do not beat the looped training frames (lip-opening r 0.05 vs -0.07, LMD 19.0 vs 12.1)",
+    "loop_mouth_shimmer": 1.3, "beats_loop": False,
+    "verdict": "the lips do not beat the looped training frames (lip-opening r 0.05 vs -0.07, LMD 19.0 vs 12.1)",
     "audio_delay_frames": 6, "audio_delay_found": True, "audio_delay_basis": "speech content",
 }
 
@@ -29,8 +30,10 @@ def weak_model(media_root):
 def test_model_details_show_the_figures_next_to_the_loop_and_the_verdict(client, weak_model):
     details = client.get(f"/api/model-details/EchoLite/{weak_model.name}").json()["model_details"]
     evaluation = details["self_evaluation"]
-    assert evaluation["model"] == {"mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44}
-    assert evaluation["loop"] == {"mouth_ssim": 0.72, "mouth_psnr": 23.7, "lmd": 12.1, "lip_opening_r": -0.07, "mouth_sharpness": 1.02}
+    assert evaluation["model"] == {"mouth_ssim": 0.70, "mouth_psnr": 21.5, "lmd": 19.0, "lip_opening_r": 0.05, "mouth_sharpness": 0.44,
+                                   "mouth_shimmer": 2.1}
+    assert evaluation["loop"] == {"mouth_ssim": 0.72, "mouth_psnr": 23.7, "lmd": 12.1, "lip_opening_r": -0.07, "mouth_sharpness": 1.02,
+                                  "mouth_shimmer": 1.3}
     assert evaluation["beats_loop"] is False and "do not beat the looped" in evaluation["verdict"]
     assert evaluation["audio_delay_frames"] == 6 and evaluation["audio_delay_basis"] == "speech content"
 
@@ -50,6 +53,7 @@ def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(
     listing = client.get("/admin/training/talkingheadmodel/").content.decode()
     assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr (by speech content)" in listing
     assert "0.44 (loop 1.02)" in listing, "mouth detail against the real frames"
+    assert "2.10 (loop 1.30)" in listing, "mouth shimmer against the real frames"
     page = client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
     assert "do not beat the looped training frames" in page
 

@@ -4,9 +4,10 @@ Both videos get their own dlib 68-point landmarks on the full frames (never the 
 crops); each frame is aligned to one canonical face by the points that do not move with the mouth
 (eye corners, nose), and the mouths are compared there: SSIM and PSNR of the mouth region, the
 landmark distance of the mouth points (LMD, in 1/1000 of the face width), the correlation of the
-inner-lip opening over time, and the fine detail (teeth, lip edges) the mouths keep against the
-real ones (sharpness: 1 is as crisp as the real video, a blurred mouth less). The same figures for
-the plain loop of training frames show what the model adds.
+inner-lip opening over time, the fine detail (teeth, lip edges) the mouths keep against the
+real ones (sharpness: 1 is as crisp as the real video, a blurred mouth less), and how much the
+mouths shimmer from frame to frame against the real ones (1 as steady as the real video, a
+flickering mouth more). The same figures for the plain loop of training frames show what the model adds.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ CANVAS = 256
 FACE_WIDTH = 160.0  # canonical distance between the jaw ends (points 0 and 16), px
 MOUTH_MARGIN = 0.25  # of the mouth box, on each side
 MAX_LAG = 5
+SHIMMER_LIMIT = 1.5  # a mouth jittering this much more than the real one's is named in the verdict
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -47,6 +49,15 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 def detail(grey: np.ndarray) -> float:
     """Mean absolute Laplacian: the fine structure (teeth, lip edges) that a blurred mouth lacks."""
     return float(np.abs(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F)).mean())
+
+
+def jitter(mouths: list[np.ndarray | None]) -> float:
+    """Mean frame-to-frame jitter of greyscale mouth images: each frame's distance from the midpoint of
+    its neighbours, so that steady motion cancels and a flicker does not, over the runs of three frames
+    where all three mouths were found."""
+    steps = [np.abs(middle - (before + after) / 2).mean() for before, middle, after in zip(mouths, mouths[1:], mouths[2:])
+             if before is not None and middle is not None and after is not None]
+    return float(np.mean(steps)) if steps else float("nan")
 
 
 def landmarks(frames: Iterable[np.ndarray], analyzer: FaceAnalyzer) -> list[np.ndarray | None]:
@@ -76,13 +87,19 @@ class LipFigures:
     lip_opening_r: float
     lip_opening_lag: int  # best lag of the opening correlation; 0 when the lips are on time
     mouth_sharpness: float  # fine detail of the mouths against the real ones' (1: as crisp)
+    mouth_shimmer: float  # frame-to-frame jitter of the mouths against the real ones' (1: as steady)
     frames: int
     opening: np.ndarray  # inner-lip opening per frame of the compared video, NaN where no face was found
 
     def as_dict(self, prefix: str = "") -> dict:
         return {f"{prefix}mouth_ssim": round(self.mouth_ssim, 4), f"{prefix}mouth_psnr": round(self.mouth_psnr, 2),
                 f"{prefix}lmd": round(self.lmd, 2), f"{prefix}lip_opening_r": round(self.lip_opening_r, 3),
-                f"{prefix}lip_opening_lag_frames": self.lip_opening_lag, f"{prefix}mouth_sharpness": round(self.mouth_sharpness, 3)}
+                f"{prefix}lip_opening_lag_frames": self.lip_opening_lag, f"{prefix}mouth_sharpness": round(self.mouth_sharpness, 3),
+                f"{prefix}mouth_shimmer": round(self.mouth_shimmer, 3) if np.isfinite(self.mouth_shimmer) else None}
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 class MouthComparison:
@@ -101,6 +118,8 @@ class MouthComparison:
         margin = (high - low) * MOUTH_MARGIN
         (self.x0, self.y0), (self.x1, self.y1) = np.floor(low - margin).astype(int), np.ceil(high + margin).astype(int)
         self.real_mouths = [self._mouth(frame, points) for frame, points in zip(real_frames, self.real_points)]
+        self.real_greys = [None if mouth is None else _grey(mouth[0]) for mouth in self.real_mouths]
+        self.real_jitter = jitter(self.real_greys)
         self.real_opening = np.array([mouth_opening(p) if p is not None else np.nan for p in self.real_points])
 
     def _align(self, points: np.ndarray) -> np.ndarray:
@@ -119,12 +138,13 @@ class MouthComparison:
             raise ValueError(f"{len(frames)} frames to compare with {len(self.real)} real ones")
         points = landmarks(frames, self.analyzer)
         ssims, psnrs, distances, details = [], [], [], []
+        greys: list[np.ndarray | None] = [None] * len(frames)
         opening = np.full(len(frames), np.nan)
-        for index, (frame, found, real) in enumerate(zip(frames, points, self.real_mouths)):
+        for index, (frame, found, real, real_grey) in enumerate(zip(frames, points, self.real_mouths, self.real_greys)):
             if found is None or real is None:
                 continue
             image, mouth = self._mouth(frame, found)
-            grey, real_grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.cvtColor(real[0], cv2.COLOR_RGB2GRAY)
+            grey = greys[index] = _grey(image)
             ssims.append(ssim(grey, real_grey))
             details.append((detail(grey), detail(real_grey)))
             psnrs.append(psnr(image, real[0]))
@@ -139,7 +159,7 @@ class MouthComparison:
         ours, theirs = np.sum(details, axis=0)
         return LipFigures(float(np.mean(ssims)), float(np.mean(psnrs)), float(np.mean(distances)),
                           lagged_correlation(self.real_opening[both], opening[both], 0), lag, float(ours / max(theirs, 1e-6)),
-                          int(both.sum()), opening)
+                          float(jitter(greys) / max(self.real_jitter, 1e-6)), int(both.sum()), opening)
 
 
 def speech_correlation(frames_opening: np.ndarray, energy: np.ndarray) -> tuple[float, int]:
@@ -156,10 +176,12 @@ def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, str]:
     """Whether the lips beat the plain loop of training frames, in words a user can act on.
 
     The judgement is on the motion (LMD, lip-opening r); how crisp the mouth is, which a blurred
-    mouth that moves well would hide, is said beside it."""
+    mouth that moves well would hide, is said beside it, and a shimmer where there is one."""
     beats = model.lmd < loop.lmd and model.lip_opening_r > loop.lip_opening_r + 0.05
     figures = (f"lip-opening r {model.lip_opening_r:.2f} vs {loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f}; "
                f"the mouth keeps {model.mouth_sharpness:.2f} of the real frames' fine detail, the loop {loop.mouth_sharpness:.2f}")
+    if model.mouth_shimmer > SHIMMER_LIMIT:
+        figures += f"; the mouth shimmers from frame to frame ({model.mouth_shimmer:.1f}x the real frames' jitter)"
     if beats:
         return True, f"the lips follow the speech better than the looped training frames ({figures})"
     return False, f"the lips do not beat the looped training frames ({figures}): train longer or on a clearer video"
