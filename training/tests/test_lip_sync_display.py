@@ -53,7 +53,7 @@ def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(
     listing = client.get("/admin/training/talkingheadmodel/").content.decode()
     assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr (by speech content)" in listing
     assert "0.44 (loop 1.02)" in listing, "mouth detail against the real frames"
-    assert "2.10 (loop 1.30)" in listing, "mouth shimmer against the real frames"
+    assert "2.10 (loop 1.30)" in listing, "mouth shimmer next to the loop's"
     page = client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
     assert "do not beat the looped training frames" in page
 

@@ -28,6 +28,7 @@ FACE_WIDTH = 160.0  # canonical distance between the jaw ends (points 0 and 16),
 MOUTH_MARGIN = 0.25  # of the mouth box, on each side
 MAX_LAG = 5
 SHIMMER_LIMIT = 1.5  # a mouth jittering this much more than the real one's is named in the verdict
+MIN_REAL_JITTER = 0.05  # grey levels: real mouths this still give no scale to measure a shimmer against
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -159,7 +160,11 @@ class MouthComparison:
         ours, theirs = np.sum(details, axis=0)
         return LipFigures(float(np.mean(ssims)), float(np.mean(psnrs)), float(np.mean(distances)),
                           lagged_correlation(self.real_opening[both], opening[both], 0), lag, float(ours / max(theirs, 1e-6)),
-                          float(jitter(greys) / max(self.real_jitter, 1e-6)), int(both.sum()), opening)
+                          self._shimmer(greys), int(both.sum()), opening)
+
+    def _shimmer(self, greys: list[np.ndarray | None]) -> float:
+        """The mouths' jitter against the real ones' (NaN where the real mouth is too still to compare with)."""
+        return jitter(greys) / self.real_jitter if self.real_jitter > MIN_REAL_JITTER else float("nan")
 
 
 def speech_correlation(frames_opening: np.ndarray, energy: np.ndarray) -> tuple[float, int]:
