@@ -259,17 +259,7 @@ def loop_bounds(comparison: evaluate.MouthComparison, model_dir: Path, own_state
             "real_two_frames_late": comparison.compare(real[:2] + real[:-2]).as_dict()}
 
 
-RIGHT_EYE, LEFT_EYE = list(range(36, 42)), list(range(42, 48))
 BLINK_SHARE = 0.6  # eyes open less than this share of their median openness are closed (EAR 0.18 of 0.30)
-
-
-def eye_openness(points: np.ndarray | None) -> float:
-    """The eye aspect ratio of both eyes (lid gaps over eye width), NaN without a face."""
-    if points is None:
-        return float("nan")
-    ratios = [(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2 * np.linalg.norm(eye[0] - eye[3]))
-              for eye in (points[RIGHT_EYE], points[LEFT_EYE])]
-    return float(np.mean(ratios))
 
 
 def blinks_per_minute(openness: np.ndarray) -> float:
@@ -282,11 +272,12 @@ def blinks_per_minute(openness: np.ndarray) -> float:
 def plan_coverage(model_dir: Path, analyzer) -> dict:
     """How much of the training clip a minute of other speech plays (a long render must not replay one
     stretch), and how often the person blinks in it against the training clip itself."""
+    from engines.face_tracking import eye_openness
     from engines.talking_head.echolite import loop_path
     from engines.talking_head.echolite.model import MouthModel
 
     model = MouthModel.load(model_dir)
-    openness = np.array([eye_openness(points) for points in
+    openness = np.array([eye_openness(points) if points is not None else np.nan for points in
                          evaluate.landmarks(model.backgrounds(np.arange(len(model.frames))), analyzer)])
     speech = media.load_audio(DATA / SPEED_SPEECH, features.SAMPLE_RATE)
     count = int(len(speech) / features.SAMPLE_RATE * FPS)

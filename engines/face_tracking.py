@@ -92,6 +92,16 @@ def box_from_landmarks(points: np.ndarray) -> FaceBox:
     return FaceBox(left - margin, top - margin, right + margin, bottom + margin)
 
 
+def eye_openness(points: np.ndarray) -> float:
+    """The eye aspect ratio of both eyes: lid gaps over eye width (about 0.3 open, near 0 closed)."""
+    ratios = []
+    for eye in (points[36:42], points[42:48]):
+        width = np.linalg.norm(eye[0] - eye[3])
+        height = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+        ratios.append(height / (2 * width) if width > 0 else 0.0)
+    return float(np.mean(ratios))
+
+
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap relative to the eye distance (scale free)."""
     eyes = np.linalg.norm(points[RIGHT_EYE_OUTER] - points[LEFT_EYE_OUTER])

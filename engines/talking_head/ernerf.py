@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from engines import media
-from engines.face_tracking import packed
+from engines.face_tracking import eye_openness, packed
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head import external
@@ -525,8 +525,7 @@ def write_blink_csv(data_dir: Path) -> None:
     for index in range(frames):
         path = data_dir / "ori_imgs" / f"{index}.lms"
         if path.is_file():
-            points = np.loadtxt(path).reshape(-1, 2)
-            ratios[index] = (_eye_ratio(points[36:42]) + _eye_ratio(points[42:48])) / 2
+            ratios[index] = eye_openness(np.loadtxt(path).reshape(-1, 2))
     known = ratios[~np.isnan(ratios)]
     open_ratio = float(np.percentile(known, 90)) if len(known) else 1.0
     ratios = np.where(np.isnan(ratios), open_ratio, ratios)
@@ -534,12 +533,6 @@ def write_blink_csv(data_dir: Path) -> None:
     blink = 2.0 * np.clip((open_ratio - ratios) / (0.65 * open_ratio + 1e-6), 0.0, 1.0)
     rows = ["frame, AU45_r"] + [f"{index + 1}, {value:.3f}" for index, value in enumerate(blink)]
     (data_dir / "au.csv").write_text("\n".join(rows) + "\n")
-
-
-def _eye_ratio(eye: np.ndarray) -> float:
-    width = np.linalg.norm(eye[0] - eye[3])
-    height = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
-    return float(height / (2 * width)) if width > 0 else 0.0
 
 
 def _int_param(params: TrainParams, name: str) -> int | None:
