@@ -78,6 +78,6 @@ class SpeakerProfileAdmin(admin.ModelAdmin):
 
 @admin.register(GeneratedAudio)
 class GeneratedAudioAdmin(MediaFileAdmin):
-    list_display = MediaFileAdmin.list_display + ("speaker", "engine", "pitch")
+    list_display = MediaFileAdmin.list_display + ("speaker", "engine", "pitch", "room_tone")
     list_filter = ("engine", "created_at")
     search_fields = MediaFileAdmin.search_fields + ("text", "speaker__speaker_id")

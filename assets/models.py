@@ -172,6 +172,7 @@ class GeneratedAudio(MediaFile):
     text = models.TextField(blank=True, default="")
     engine = models.CharField(max_length=32, blank=True, default="")
     pitch = models.FloatField(default=0, help_text="semitones")
+    room_tone = models.BooleanField(default=False, help_text="spoken with the reference recording's background under it")
     job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta(MediaFile.Meta):

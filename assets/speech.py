@@ -19,6 +19,7 @@ from engines.progress import Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
+from engines.voice.room import lay_room_tone, room_tone_of
 from monitoring import runner
 from provenance.stamping import finish_audio
 
@@ -140,8 +141,10 @@ def speaker_features(profile: SpeakerProfile | None) -> SpeakerFeatures | None:
     return speaker
 
 
-def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress, engine: str | None = None, filename: str = "") -> GeneratedAudio:
-    """Speak `text` in the newest version of `speaker_id` (or the engine's own voice when blank) into voices/res_voices, as a catalog row."""
+def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress, engine: str | None = None, filename: str = "",
+               room_tone: bool = False) -> GeneratedAudio:
+    """Speak `text` in the newest version of `speaker_id` (or the engine's own voice when blank) into voices/res_voices, as a catalog row;
+    `room_tone`: with the cleaned reference's background laid under it (engines/voice/room.py)."""
     profile = latest_profile(speaker_id, job.owner_id) if speaker_id else None
     if speaker_id and profile is None:
         raise ValueError(f"unknown speaker '{speaker_id}'")
@@ -150,6 +153,8 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     temp_out = runner.job_workdir(job.pk) / "speech.wav"
     temp_out.parent.mkdir(parents=True, exist_ok=True)
     result = synthesizer.synthesize(text, speaker, temp_out, pitch_semitones=pitch, progress=progress)
+    if room_tone and speaker is not None:
+        lay_room_tone(temp_out, room_tone_of(speaker, result.sample_rate), result.sample_rate)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
     finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record, row
@@ -162,6 +167,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
         text=text,
         engine=result.engine,
         pitch=pitch,
+        room_tone=room_tone and speaker is not None,
         job=job,
         owner_id=job.owner_id,
     )

@@ -62,6 +62,7 @@ class AudioCloneRequest(serializers.Serializer):
     output_filename = serializers.CharField(required=False, allow_blank=True, default="")
     pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
     engine = serializers.CharField(required=False, allow_blank=True, default="")
+    room_tone = serializers.BooleanField(required=False, default=False)
 
     def validate_engine(self, value):
         if value and value not in ENGINES:

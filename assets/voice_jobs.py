@@ -11,9 +11,10 @@ def start_clone(reference_path: str, speaker_id: str, owner=None) -> Job:
     return runner.submit(runner.new_job(Job.Kind.CLONE, params, owner=owner, prefix="clone"))
 
 
-def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, reference_path: str = "", filename: str = "", owner=None) -> Job:
+def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, reference_path: str = "", filename: str = "",
+                    room_tone: bool = False, owner=None) -> Job:
     params = {"text": text, "speaker_id": speaker_id, "pitch": pitch, "engine": engine,
-              "reference_path": reference_path, "filename": filename}
+              "reference_path": reference_path, "filename": filename, "room_tone": room_tone}
     return runner.submit(runner.new_job(Job.Kind.SYNTHESIZE, params, owner=owner, prefix="tts"))
 
 
@@ -36,6 +37,7 @@ def synthesize_speech(job: Job, ctx: runner.JobContext) -> dict:
             speech.extract_speaker(reference, speaker_id, ctx.workdir, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
         progress = scaled(ctx.progress, 0.4, 1.0)
     audio = speech.synthesize(job.params["text"], speaker_id, job.params.get("pitch", 0.0), job, progress,
-                              engine=job.params.get("engine"), filename=job.params.get("filename", ""))
+                              engine=job.params.get("engine"), filename=job.params.get("filename", ""),
+                              room_tone=job.params.get("room_tone", False))
     return {"cloned_audio_path": audio.relative_path, "audio_id": audio.pk, "speaker_id": speaker_id,
             "duration": audio.duration, "engine": audio.engine}

@@ -23,6 +23,6 @@ def audio_clone(request):
             speaker_id=done.result["speaker_id"], version=done.result["version"]))
     job = start_synthesis(data["generate_text"], data["speaker_id"], data["pitch"], data["engine"],
                           reference_path=data["reference_path"], filename=data["gen_audio_id"] or data["output_filename"],
-                          owner=request.user)
+                          room_tone=data["room_tone"], owner=request.user)
     return answer_when_done(job, lambda done: responses.success(
         message="音频生成成功", cloned_audio_path=done.result["cloned_audio_path"], task_id=done.pk))

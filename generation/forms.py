@@ -38,6 +38,7 @@ class GenerationRequest(ModelChoice):
     speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
     pitch = serializers.FloatField(required=False, default=0.0, min_value=-MAX_PITCH_SEMITONES, max_value=MAX_PITCH_SEMITONES)
     pitch_quality = serializers.CharField(required=False, allow_blank=True, default="")
+    room_tone = serializers.BooleanField(required=False, default=False)
 
     def validate_gpu_choice(self, value):
         try:
@@ -48,6 +49,8 @@ class GenerationRequest(ModelChoice):
     def validate(self, data):
         request = self.context.get("request")
         data["model"] = self.chosen_model(data)
+        if data["room_tone"] and not (data["target_text"] and data["speaker_id"]):
+            raise serializers.ValidationError({"room_tone": "环境底噪取自说话人的参考录音: 需要 target_text 和 speaker_id"})
         if data["target_text"]:
             self._check_speech_request(data, request)
         else:

@@ -15,12 +15,14 @@ from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 
 
-def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
-    return runner.submit(prepare_render(model, device, audio_path, text, speaker_id, pitch, owner))
+def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
+                 room_tone: bool = False, owner=None) -> Job:
+    return runner.submit(prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner))
 
 
-def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0, owner=None) -> Job:
-    """The queued Job row, not yet handed to the workers."""
+def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
+                   room_tone: bool = False, owner=None) -> Job:
+    """The queued Job row, not yet handed to the workers; `room_tone`: the speech made from `text` gets the speaker's recording's background."""
     device, warning = usable_device(device, CPU_FALLBACK[model.model_type])
     params = {
         "model_id": model.pk,
@@ -29,6 +31,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "text": text,
         "speaker_id": speaker_id,
         "pitch": pitch,
+        "room_tone": room_tone,
         "device_warning": warning,
     }
     return runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
@@ -42,7 +45,7 @@ def _speech_for(job: Job, ctx: runner.JobContext) -> str:
 
     generated = synthesize(
         job.params["text"], job.params.get("speaker_id", ""), job.params.get("pitch", 0.0), job,
-        scaled(ctx.progress, 0.0, 0.3),
+        scaled(ctx.progress, 0.0, 0.3), room_tone=job.params.get("room_tone", False),
     )
     return generated.file.name
 

@@ -22,6 +22,7 @@ def video_generation(request):
         text=data["target_text"],
         speaker_id=data["speaker_id"],
         pitch=data["pitch"],
+        room_tone=data["room_tone"],
         owner=request.user,
     )
     return answer_when_done(

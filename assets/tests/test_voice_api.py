@@ -71,6 +71,26 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     assert Job.objects.get(pk=body["task_id"]).kind == "synthesize"
 
 
+def test_room_tone_lays_the_reference_recordings_background_under_the_speech(client, tmp_path, speech_samples, media_root):
+    noise = np.random.default_rng(0).standard_normal(len(speech_samples) + 8000).astype(np.float32) * 0.002
+    path = tmp_path / "hall.wav"
+    media.write_wav(path, np.concatenate([np.zeros(8000), speech_samples]) + noise, 16000)
+    with open(path, "rb") as handle:
+        reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    assert clone(client, reference, "hall").json()["status"] == "success"
+
+    def quietest_frames_db(room_tone: str) -> float:
+        body = client.post("/audio_clone", {"generate_text": "Hello from the hall.", "audio_id": "hall", "room_tone": room_tone}).json()
+        assert body["status"] == "success" and body["message"] == "音频生成成功", body
+        samples = media.load_audio(media_root / body["cloned_audio_path"].removeprefix("media/"), 16000)
+        frames = samples[: len(samples) // 320 * 320].reshape(-1, 320)
+        return float(10 * np.log10(np.sort((frames**2).mean(1))[: len(frames) // 10].mean() + 1e-12))
+
+    clean, in_the_hall = quietest_frames_db("false"), quietest_frames_db("true")
+    assert in_the_hall > clean + 20 and in_the_hall < -40, (clean, in_the_hall)
+    assert list(GeneratedAudio.objects.order_by("pk").values_list("room_tone", flat=True)) == [False, True]
+
+
 def test_a_whisper_encoder_that_does_not_load_leaves_cloning_and_speaking_working(client, reference, monkeypatch):
     def broken():
         raise OSError("the model cache is not writable")
@@ -127,6 +147,7 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     ({"generate_text": "hi", "audio_id": "anna", "pitch": "high"}, "pitch"),
     ({"generate_text": "hi", "audio_id": "anna", "pitch": "40"}, "pitch"),
     ({"generate_text": "hi", "audio_id": "anna", "engine": "siri"}, "未知的语音引擎"),
+    ({"generate_text": "hi", "audio_id": "anna", "room_tone": "maybe"}, "room_tone"),
     ({"generate_text": "hi", "audio_id": "anna", "engine": "xtts"}, "ECHOFU_XTTS_DIR"),
     ({"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice"}, "ECHOFU_COSYVOICE_URL"),
     ({"original_audio_path": "../../etc/passwd"}, "音频路径无效"),

@@ -20,7 +20,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 
-from assets.models import ReferenceAudio, SpeakerProfile  # noqa: E402
+from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile  # noqa: E402
 from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
 from generation.models import GeneratedVideo  # noqa: E402
 from monitoring.models import Job  # noqa: E402
@@ -310,8 +310,11 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
 
     page.locator("#speak-engine").select_option("default")
     page.locator("#speak-pitch").fill("2")
+    page.get_by_label("加入参考录音的环境底噪").check()
     page.get_by_role("button", name="合成语音").click()
     expect(page.locator("#speak-message")).to_contain_text("语音已生成", timeout=LONG)
+    spoken = GeneratedAudio.objects.get()
+    assert spoken.pitch == 2 and spoken.room_tone, "the form's pitch and room tone reached the job"
     audio = page.locator("#speak-audio")
     expect(audio).to_have_attribute("src", re.compile(r"^/media/voices/res_voices/.+\.wav$"))
     assert media_duration(page, "#speak-audio") > 1.0

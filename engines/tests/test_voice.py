@@ -10,6 +10,7 @@ from engines.text import NothingToSpeak, chunks, language_of, speakable_chunks
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer, speaker_similarity
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.default import espeak, voice_variant
+from engines.voice.room import INAUDIBLE_DB
 from engines.voice.synthesis import speak_chunks
 
 
@@ -67,6 +68,7 @@ def test_reference_is_cleaned_and_described(reference, encoder, tmp_path):
     assert -23 < 20 * np.log10(np.sqrt(np.mean(clean**2))) < -17, "loudness normalised to -20 dBFS"
     assert 150 < features.f0_mean < 260 and features.f0_low < features.f0_mean < features.f0_high
     assert len(features.embedding) == 256 and abs(np.linalg.norm(features.embedding) - 1) < 1e-3
+    assert features.room_tone["speech_to_floor_db"] == INAUDIBLE_DB, "its silences are digital: no room to lay under speech"
 
 
 @pytest.mark.parametrize("seconds, message", [(1.0, "too short"), (0.0, "too short")])

@@ -9,6 +9,7 @@ import numpy as np
 from engines import media
 from engines.progress import Progress, no_progress
 from engines.voice.analysis import SAMPLE_RATE, clean_speech, f0_statistics, mean_envelope
+from engines.voice.room import RoomTone
 
 MIN_SECONDS, MAX_SECONDS = 3.0, 300.0
 
@@ -42,6 +43,7 @@ class SpeakerFeatures:
     clean_clip: str = ""  # path of the cleaned reference (set by whoever stores it)
     prompt_text: str = ""  # transcript of the clip, when known (CosyVoice zero-shot uses it)
     conversion: dict = field(default_factory=dict)  # the default engine's fitted conversion (with its version)
+    room_tone: dict = field(default_factory=dict)  # the recording's background (engines.voice.room.RoomTone); {} before it was kept
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -85,4 +87,5 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
         f0_mean=f0["mean"], f0_std_semitones=f0["std_semitones"], f0_low=f0["low"], f0_high=f0["high"],
         envelope=[round(float(value), 4) for value in mean_envelope(speech)],
         duration=round(seconds, 3), clean_clip=str(clean_out_path),
+        room_tone=RoomTone.measure(samples, SAMPLE_RATE).as_dict(),
     )

@@ -72,11 +72,11 @@ def test_upload_train_render_through_the_api(client, tmp_path, media_root):
     assert cloned.json()["status"] == "success", cloned.json()
     spoken = client.post("/video_generation", {
         "model_name": "EchoLite", "model_param": status["model_path"], "target_text": "你好，我是小明。Nice to meet you!",
-        "speaker_id": "xiaoming", "pitch": "1",
+        "speaker_id": "xiaoming", "pitch": "1", "room_tone": "true",
     }).json()
     assert spoken["status"] == "success", spoken
     speech_row = GeneratedAudio.objects.get()
-    assert speech_row.speaker.speaker_id == "xiaoming" and speech_row.text.startswith("你好")
+    assert speech_row.speaker.speaker_id == "xiaoming" and speech_row.text.startswith("你好") and speech_row.room_tone
     spoken_video = media.verify(media_root / spoken["video_path"].removeprefix("media/"), "video")
     assert spoken_video.duration == pytest.approx(speech_row.duration, abs=0.1)
     unknown = client.post("/video_generation", {"model_name": "EchoLite", "model_param": status["model_path"],

@@ -53,6 +53,16 @@ def test_bad_pitch_and_gpu(client, model, reference):
     assert "gpu_choice" in generation_error(client, **base, gpu_choice="GPUX")
 
 
+def test_room_tone_needs_a_speaker_to_take_it_from(client, model, reference):
+    from monitoring.models import Job
+
+    base = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1"}
+    assert "room_tone" in generation_error(client, **base, ref_audio="media/voices/ref_voices/ref.wav", room_tone="true")
+    assert "room_tone" in generation_error(client, **base, target_text="hello", room_tone="true")
+    assert "room_tone" in generation_error(client, **base, target_text="hello", speaker_id="anna", room_tone="loud")
+    assert not Job.objects.exists()
+
+
 def test_text_with_nothing_to_speak_is_refused_before_any_job(client, model, reference, settings):
     from monitoring.models import Job
 

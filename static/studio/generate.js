@@ -49,7 +49,8 @@
     if (kind === "text") {
       const text = $("gen-text").value.trim();
       if (!text) throw new Error(t("enter_text"));
-      return { target_text: text, speaker_id: $("gen-speaker").value, pitch: $("gen-pitch").value };
+      return { target_text: text, speaker_id: $("gen-speaker").value, pitch: $("gen-pitch").value,
+               room_tone: $("gen-room").checked ? "true" : "false" };
     }
     let file = null;
     if (kind === "upload") {

@@ -119,7 +119,8 @@
     $("speak-result").replaceChildren();
     const view = new JobView($("speak-job"), { title: t("kind_synthesize") });
     try {
-      const { body } = await runTracked("/audio_clone", { generate_text: text, audio_id: speaker, engine: $("speak-engine").value, pitch: $("speak-pitch").value },
+      const { body } = await runTracked("/audio_clone", { generate_text: text, audio_id: speaker, engine: $("speak-engine").value, pitch: $("speak-pitch").value,
+        room_tone: $("speak-room").checked ? "true" : "false" },
         ["synthesize"], view);
       say("speak-message", t("speech_ready"), "ok");
       $("speak-result").replaceChildren(el("div", { class: "row" },

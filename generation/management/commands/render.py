@@ -21,10 +21,11 @@ class Command(BaseCommand):
         source.add_argument("--text", help="text to speak (uses the voice stack)")
         parser.add_argument("--speaker", default="", help="speaker id for --text")
         parser.add_argument("--pitch", type=float, default=0.0, help="semitones")
+        parser.add_argument("--room-tone", action="store_true", help="lay the speaker's recording's background under the speech (--text)")
         parser.add_argument("--gpu", default="GPU0")
         parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of rendering here")
 
-    def handle(self, model, audio, text, speaker, pitch, gpu, queue, **options):
+    def handle(self, model, audio, text, speaker, pitch, room_tone, gpu, queue, **options):
         try:
             parts = paths.resolve_request_path(model, must_exist=False).split("/")
         except paths.PathRejected as exc:
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         if find_model(model, model_type) is None:
             raise CommandError(f"模型不存在: {model} (a path like media/models/EchoLite/<name>)")
         data = {"model_name": model_type, "model_param": model, "gpu_choice": gpu, "target_text": text or "",
-                "speaker_id": speaker, "pitch": pitch}
+                "speaker_id": speaker, "pitch": pitch, "room_tone": room_tone}
         if audio:
             data["ref_audio"] = self._catalog_audio(audio)
         form = GenerationRequest(data=data)
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError(responses.first_error(form.errors))
         valid = form.validated_data
         job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=valid.get("audio_path", ""),
-                             text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"])
+                             text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"])
         workers = follow.start([job], inline=not queue)
         [done] = follow.follow([job], self.stdout.write, workers)
         if done.status != done.Status.SUCCEEDED:
