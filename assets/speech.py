@@ -141,10 +141,24 @@ def speaker_features(profile: SpeakerProfile | None) -> SpeakerFeatures | None:
     return speaker
 
 
+def _lay_room_tone(speech_path, profile: SpeakerProfile, speaker: SpeakerFeatures, rate: int, progress: Progress) -> bool:
+    """Lay the voice's room tone under the speech at `speech_path`; the job log says when there was none to lay."""
+    recording = paths.absolute(profile.reference_path) if profile.reference_path else None
+    tone = room_tone_of(speaker, recording)
+    laid = tone is not None and lay_room_tone(speech_path, tone, rate)
+    if laid:
+        progress("room_tone", 1.0, f"room tone laid {tone.speech_to_floor_db:.0f} dB under the speech")
+    else:
+        why = ("the voice was cloned before room tone was kept, and its recording is gone" if tone is None
+               else "its recording has no audible background" if not tone.audible else "there is no speech to lay it under")
+        progress("room_tone", 1.0, f"no room tone laid: {why}")
+    return laid
+
+
 def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress, engine: str | None = None, filename: str = "",
                room_tone: bool = False) -> GeneratedAudio:
     """Speak `text` in the newest version of `speaker_id` (or the engine's own voice when blank) into voices/res_voices, as a catalog row;
-    `room_tone`: with the cleaned reference's background laid under it (engines/voice/room.py)."""
+    `room_tone`: with the background of the voice's recording laid under it (engines/voice/room.py), where it has one."""
     profile = latest_profile(speaker_id, job.owner_id) if speaker_id else None
     if speaker_id and profile is None:
         raise ValueError(f"unknown speaker '{speaker_id}'")
@@ -153,8 +167,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     temp_out = runner.job_workdir(job.pk) / "speech.wav"
     temp_out.parent.mkdir(parents=True, exist_ok=True)
     result = synthesizer.synthesize(text, speaker, temp_out, pitch_semitones=pitch, progress=progress)
-    if room_tone and speaker is not None:
-        lay_room_tone(temp_out, room_tone_of(speaker, result.sample_rate), result.sample_rate)
+    laid = room_tone and profile is not None and _lay_room_tone(temp_out, profile, speaker, result.sample_rate, progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
     finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record, row
@@ -167,7 +180,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
         text=text,
         engine=result.engine,
         pitch=pitch,
-        room_tone=room_tone and speaker is not None,
+        room_tone=laid,
         job=job,
         owner_id=job.owner_id,
     )

@@ -74,6 +74,8 @@ class AudioCloneRequest(serializers.Serializer):
         reference = data["ref_audio_path"] or data["original_audio_path"]
         if generating:
             return self._generate(data, reference)
+        if data["room_tone"]:
+            raise serializers.ValidationError({"room_tone": "环境底噪只用于生成语音 (generate_text)"})
         if not reference:
             raise serializers.ValidationError({"original_audio_path": "请选择参考音频 (original_audio_path)"})
         data["mode"] = "clone"

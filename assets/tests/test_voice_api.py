@@ -9,6 +9,7 @@ from engines import media
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.voices import other_speaker
 from engines.voice.fitted import CONVERSION_VERSION
+from engines.voice.room import RoomTone
 from monitoring.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -79,15 +80,17 @@ def test_room_tone_lays_the_reference_recordings_background_under_the_speech(cli
         reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
     assert clone(client, reference, "hall").json()["status"] == "success"
 
-    def quietest_frames_db(room_tone: str) -> float:
+    kept = SpeakerProfile.objects.get(speaker_id="hall").features["room_tone"]
+    assert 25 < kept["speech_to_floor_db"] < 50, "measured on the upload at clone time"
+
+    def spoken(room_tone: str) -> RoomTone:
+        """The room tone of the speech as spoken (how far its quietest frames lie under it)."""
         body = client.post("/audio_clone", {"generate_text": "Hello from the hall.", "audio_id": "hall", "room_tone": room_tone}).json()
         assert body["status"] == "success" and body["message"] == "音频生成成功", body
-        samples = media.load_audio(media_root / body["cloned_audio_path"].removeprefix("media/"), 16000)
-        frames = samples[: len(samples) // 320 * 320].reshape(-1, 320)
-        return float(10 * np.log10(np.sort((frames**2).mean(1))[: len(frames) // 10].mean() + 1e-12))
+        return RoomTone.measure(media.load_audio(media_root / body["cloned_audio_path"].removeprefix("media/"), 16000), 16000)
 
-    clean, in_the_hall = quietest_frames_db("false"), quietest_frames_db("true")
-    assert in_the_hall > clean + 20 and in_the_hall < -40, (clean, in_the_hall)
+    assert spoken("false").speech_to_floor_db > kept["speech_to_floor_db"] + 10, "far cleaner without it"
+    assert abs(spoken("true").speech_to_floor_db - kept["speech_to_floor_db"]) < 3, "as far under the speech as in the hall"
     assert list(GeneratedAudio.objects.order_by("pk").values_list("room_tone", flat=True)) == [False, True]
 
 
@@ -125,11 +128,13 @@ def test_speaker_id_defaults_to_the_file_name(client, reference):
 
 
 def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
-    body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference}).json()
+    body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference, "room_tone": "true"}).json()
     assert body["status"] == "success", body
     speaker = SpeakerProfile.objects.get(speaker_id__startswith="ref_")
     row = GeneratedAudio.objects.get()
     assert row.speaker == speaker and row.text == "One shot." and "media/" + row.file.name == body["cloned_audio_path"]
+    assert not row.room_tone and "no room tone laid: its recording has no audible background" in Job.objects.get(pk=body["task_id"]).log, \
+        "the reference's pauses are digital silence: nothing to lay, and the job says so"
     info = media.probe(media_root / row.file.name)
     assert info.has_audio and 0.3 < info.duration < 5
     assert Job.objects.get(pk=body["task_id"]).status == "succeeded"
@@ -152,6 +157,7 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     ({"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice"}, "ECHOFU_COSYVOICE_URL"),
     ({"original_audio_path": "../../etc/passwd"}, "音频路径无效"),
     ({"original_audio_path": "/etc/passwd"}, "音频路径无效"),
+    ({"original_audio_path": "REFERENCE", "room_tone": "true"}, "环境底噪只用于生成语音"),
     ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "file does not exist"),
     ({"original_audio_path": "REFERENCE", "target_audio_id": "../evil"}, "说话人 ID"),
 ])

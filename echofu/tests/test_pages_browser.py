@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # Playwright's sync API keeps an event loop on this thread; the ORM calls here are plain sync code.
@@ -21,6 +22,7 @@ from django.core.management import call_command  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile  # noqa: E402
+from engines import media  # noqa: E402
 from engines.testing.face_video import make_talking_face_video, write_speech_wav  # noqa: E402
 from generation.models import GeneratedVideo  # noqa: E402
 from monitoring.models import Job  # noqa: E402
@@ -278,6 +280,8 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
     expect(page.locator("#profile-list")).to_contain_text("暂无说话人特征")
 
     speech = write_speech_wav(tmp_path / "小明的声音.wav", seconds=6.0, seed=8)
+    in_a_room = media.load_audio(speech, 16000) + np.random.default_rng(0).standard_normal(6 * 16000).astype(np.float32) * 0.002
+    media.write_wav(speech, in_a_room, 16000)  # a background for the room tone to take
     page.locator("#reference-file").set_input_files(str(speech))
     state_consent(page, "reference", "小明")
     page.get_by_role("button", name="上传", exact=True).click()

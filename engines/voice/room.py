@@ -8,7 +8,7 @@ speech they lie, and new noise is drawn with that spectrum at that level, so non
 recording's own sounds (or words) reach the output. It is measured on the whole recording as
 uploaded, pauses and all, when the voice is cloned: the cleaned clip has lost its silences, and its
 quietest frames are then the speech's own quietest moments (on a studio voice-over 46 dB below its
-speech, where the recording's silences lie 60 dB below).
+speech, where the recording's silences lie 59 dB below).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engines import media
+from engines.voice.analysis import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from engines.voice.speaker import SpeakerFeatures
@@ -36,11 +37,19 @@ MIN_QUIET_FRAMES = 10
 ACTIVE_RANGE_DB = 20.0
 # A floor this far below the speech is inaudible (a studio recording, or digital silence): nothing is added.
 INAUDIBLE_DB = 70.0
+# A recording noisier than this still gets its tone no closer under the new speech: the words come first.
+LOUDEST_DB = 15.0
+
+
+def _frames(samples: np.ndarray, frame: int) -> np.ndarray:
+    """(count, frame) 20 ms frames, each without its mean: a DC offset is not a sound of the room."""
+    count = len(samples) // frame
+    frames = samples[: count * frame].astype(np.float64).reshape(count, frame)
+    return frames - frames.mean(1, keepdims=True)
 
 
 def _frame_energies(samples: np.ndarray, frame: int) -> np.ndarray:
-    count = len(samples) // frame
-    return (samples[: count * frame].astype(np.float64).reshape(count, frame) ** 2).mean(1)
+    return (_frames(samples, frame) ** 2).mean(1)
 
 
 def speech_level(samples: np.ndarray, rate: int) -> float:
@@ -60,17 +69,16 @@ class RoomTone:
     @classmethod
     def measure(cls, reference: np.ndarray, rate: int) -> "RoomTone":
         """The floor of a reference recording (mono float samples at `rate`)."""
-        frame = int(rate * FRAME_SECONDS)
-        energies = _frame_energies(reference, frame)
-        if len(energies) < MIN_QUIET_FRAMES:
+        frames = _frames(reference, int(rate * FRAME_SECONDS))
+        if len(frames) < MIN_QUIET_FRAMES:
             raise ValueError(f"a reference of {len(reference) / rate:.2f} s is too short to measure its room tone")
-        quiet = np.argsort(energies)[: max(MIN_QUIET_FRAMES, int(len(energies) * QUIET_SHARE))]
-        window = np.hanning(frame)
-        spectrum = np.mean([np.abs(np.fft.rfft(window * reference[index * frame: (index + 1) * frame])) ** 2 for index in quiet], axis=0)
-        floor_power = float(energies[quiet].mean())
+        energies = (frames**2).mean(1)
+        quiet = frames[np.argsort(energies)[: max(MIN_QUIET_FRAMES, int(len(energies) * QUIET_SHARE))]]
+        spectrum = (np.abs(np.fft.rfft(quiet * np.hanning(quiet.shape[1]), axis=1)) ** 2).mean(0)
+        floor_power = float((quiet**2).mean())
         level = speech_level(reference, rate)
-        ratio_db = INAUDIBLE_DB if floor_power <= 0 else min(10 * np.log10(max(level, 1e-20) / floor_power), INAUDIBLE_DB)
-        return cls(spectrum / max(float(spectrum.max()), 1e-30), float(ratio_db), rate)
+        ratio_db = INAUDIBLE_DB if floor_power <= 0 else float(np.clip(10 * np.log10(max(level, 1e-20) / floor_power), LOUDEST_DB, INAUDIBLE_DB))
+        return cls(spectrum / max(float(spectrum.max()), 1e-30), ratio_db, rate)
 
     def as_dict(self) -> dict:
         return {"speech_to_floor_db": round(self.speech_to_floor_db, 2), "rate": self.rate,
@@ -84,6 +92,10 @@ class RoomTone:
     def audible(self) -> bool:
         return self.speech_to_floor_db < INAUDIBLE_DB
 
+    def lays_anything_under(self, speech: np.ndarray, rate: int) -> bool:
+        """Whether `under` changes `speech`: not for an inaudible room, nor for speech without a sound."""
+        return self.audible and speech_level(speech, rate) > 0
+
     def noise(self, length: int, rate: int, seed: int = 0) -> np.ndarray:
         """`length` samples at `rate` of noise with the floor's spectrum (nothing above the recording's
         band), at unit power."""
@@ -96,20 +108,28 @@ class RoomTone:
     def under(self, speech: np.ndarray, rate: int, seed: int = 0) -> np.ndarray:
         """`speech` (float samples at `rate`) with the tone laid under it, as far below its own speech as
         the floor was below the reference's."""
-        level = speech_level(speech, rate)
-        if not self.audible or level <= 0:
+        if not self.lays_anything_under(speech, rate):
             return speech
-        floor = self.noise(len(speech), rate, seed) * np.sqrt(level / 10 ** (self.speech_to_floor_db / 10))
+        floor = self.noise(len(speech), rate, seed) * np.sqrt(speech_level(speech, rate) / 10 ** (self.speech_to_floor_db / 10))
         return np.clip(speech + floor, -1, 1).astype(np.float32)
 
 
-def room_tone_of(speaker: "SpeakerFeatures", rate: int) -> RoomTone:
-    """The tone measured when the voice was cloned; for voices cloned before that, measured on the cleaned clip."""
+def room_tone_of(speaker: "SpeakerFeatures", recording: Path | None) -> RoomTone | None:
+    """The tone measured when the voice was cloned; for a voice cloned before that, measured now on
+    its `recording` as uploaded while that is kept (None without it: the cleaned clip has lost the
+    silences the floor is read from)."""
     if speaker.room_tone:
         return RoomTone.from_dict(speaker.room_tone)
-    return RoomTone.measure(media.load_audio(speaker.clean_clip, rate), rate)
+    if recording is not None and Path(recording).is_file():
+        return RoomTone.measure(media.load_audio(recording, SAMPLE_RATE), SAMPLE_RATE)
+    return None
 
 
-def lay_room_tone(speech_path: Path, tone: RoomTone, rate: int) -> None:
-    """Rewrite the speech at `speech_path` (a WAV at `rate`) with `tone` under it."""
-    media.write_wav(speech_path, tone.under(media.load_audio(speech_path, rate), rate), rate)
+def lay_room_tone(speech_path: Path, tone: RoomTone, rate: int) -> bool:
+    """Rewrite the speech at `speech_path` (a WAV at `rate`) with `tone` under it; False (and the file
+    untouched) when the tone lays nothing under it."""
+    speech = media.load_audio(speech_path, rate)
+    if not tone.lays_anything_under(speech, rate):
+        return False
+    media.write_wav(speech_path, tone.under(speech, rate), rate)
+    return True

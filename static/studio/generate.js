@@ -50,7 +50,7 @@
       const text = $("gen-text").value.trim();
       if (!text) throw new Error(t("enter_text"));
       return { target_text: text, speaker_id: $("gen-speaker").value, pitch: $("gen-pitch").value,
-               room_tone: $("gen-room").checked ? "true" : "false" };
+               room_tone: $("gen-room").checked && !$("gen-room").disabled ? "true" : "false" };
     }
     let file = null;
     if (kind === "upload") {
@@ -115,7 +115,10 @@
 
   const show = (error) => say("gen-message", errorText(error));
   Studio.fillModels($("gen-model")).then((found) => { models = found; showFigures(); }).catch(show);
-  Studio.fillSpeakers($("gen-speaker")).catch(show);
+  // The room tone is the chosen voice's recording's: none for the default voice.
+  const roomNeedsVoice = () => { $("gen-room").disabled = !$("gen-speaker").value; };
+  $("gen-speaker").addEventListener("change", roomNeedsVoice);
+  Studio.fillSpeakers($("gen-speaker")).then(roomNeedsVoice).catch(show);
   Studio.fillDevices($("gen-device")).catch(show);
   refreshAudio().catch(show);
   refreshHistory().catch(show);
