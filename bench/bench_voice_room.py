@@ -23,7 +23,7 @@ import bench_voice_paired as paired  # noqa: E402
 from engines import media  # noqa: E402
 from engines.voice import create_synthesizer  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
-from engines.voice.room import room_tone_of  # noqa: E402
+from engines.voice.room import RoomTone  # noqa: E402
 
 STEPS = ("as_it_is", "room_tone")
 
@@ -37,7 +37,7 @@ def main() -> None:
         for name, language, speaker, clean, heard, segments, references in paired.cloned_references(work, encoders, transcriber,
                                                                                                      sys.argv[1:] or None):
             speaker.conversion = synthesizer.fit(speaker, clean, heard, segments, work / f"{name}.npz")
-            tone = room_tone_of(speaker, SAMPLE_RATE)
+            tone = RoomTone.from_dict(speaker.room_tone)  # as cloning measured it
             for spoken, text in paired.TEXTS.items():
                 result = synthesizer.synthesize(text, speaker, work / "speech.wav")
                 speech = media.load_audio(result.path, SAMPLE_RATE)

@@ -30,9 +30,9 @@ def in_a_room(speech: np.ndarray, floor_db: float, seed: int) -> np.ndarray:
     return (speech + noise).astype(np.float32)
 
 
-def band_share(samples: np.ndarray, below_hz: float) -> float:
+def band_share(samples: np.ndarray, below_hz: float, rate: int = RATE) -> float:
     power = np.abs(np.fft.rfft(samples)) ** 2
-    return float(power[np.fft.rfftfreq(len(samples), 1 / RATE) < below_hz].sum() / power.sum())
+    return float(power[np.fft.rfftfreq(len(samples), 1 / rate) < below_hz].sum() / power.sum())
 
 
 def floor_under(laid: np.ndarray, speech: np.ndarray) -> float:
@@ -77,6 +77,7 @@ def test_the_tone_lies_as_far_under_new_speech_as_under_the_reference(noisy_refe
     pauses = (np.arange(len(speech)) / RATE % 0.3) >= 0.2
     assert np.abs(laid[pauses]).max() > 0 and np.abs(speech[pauses]).max() == 0, "the pauses carry the room too"
     assert not np.allclose(tone.noise(1000, RATE), noisy_reference[:1000]), "drawn anew, not the recording's samples"
+    assert not np.allclose(tone.under(speech, RATE), laid), "and anew for every utterance"
 
 
 def test_a_studio_reference_lays_nothing():
@@ -113,7 +114,7 @@ def test_speech_at_another_rate_gets_the_tone_within_the_recordings_band():
     white = np.random.default_rng(8).standard_normal(RATE * 3).astype(np.float32) * 1e-3
     tone = RoomTone.measure(syllables(3.0) + white, RATE)
     noise = tone.noise(24000 * 2, 24000)
-    assert band_share(noise, RATE / 2) > 0.999 and band_share(noise, 4000) > 0.4, "the 16 kHz recording's 0-8 kHz, nothing above"
+    assert band_share(noise, 8000, 24000) > 0.999 and band_share(noise, 4000, 24000) > 0.4, "the 16 kHz recording's 0-8 kHz, nothing above"
 
 
 def test_a_voice_cloned_before_the_tone_was_kept_is_measured_on_its_recording_while_kept(tmp_path, noisy_reference):
@@ -121,6 +122,8 @@ def test_a_voice_cloned_before_the_tone_was_kept_is_measured_on_its_recording_wh
     older = SpeakerFeatures([], 120.0, 2.0, 100.0, 150.0, [], 6.0, clean_clip=str(tmp_path / "clean.wav"))
     assert reads_the_floor(room_tone_of(older, tmp_path / "upload.wav").speech_to_floor_db)
     assert room_tone_of(older, tmp_path / "gone.wav") is None and room_tone_of(older, None) is None
+    (tmp_path / "broken.wav").write_bytes(b"RIFF....WAVEfmt not audio")
+    assert room_tone_of(older, tmp_path / "broken.wav") is None, "a recording that no longer decodes: no tone, no failed job"
     kept = RoomTone(np.ones(161), 22.0, RATE)
     newer = SpeakerFeatures.from_dict({**older.as_dict(), "room_tone": kept.as_dict()})
     assert room_tone_of(newer, tmp_path / "upload.wav").speech_to_floor_db == 22.0, "the tone kept at cloning comes first"

@@ -96,16 +96,16 @@ class RoomTone:
         """Whether `under` changes `speech`: not for an inaudible room, nor for speech without a sound."""
         return self.audible and speech_level(speech, rate) > 0
 
-    def noise(self, length: int, rate: int, seed: int = 0) -> np.ndarray:
+    def noise(self, length: int, rate: int, seed: int | None = None) -> np.ndarray:
         """`length` samples at `rate` of noise with the floor's spectrum (nothing above the recording's
-        band), at unit power."""
+        band), at unit power; drawn anew on each call unless `seed` is given."""
         spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(length))
         measured = np.linspace(0, self.rate / 2, len(self.spectrum))
         spectrum *= np.sqrt(np.interp(np.fft.rfftfreq(length, 1 / rate), measured, self.spectrum, right=0.0))
         noise = np.fft.irfft(spectrum, length)
         return noise / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
 
-    def under(self, speech: np.ndarray, rate: int, seed: int = 0) -> np.ndarray:
+    def under(self, speech: np.ndarray, rate: int, seed: int | None = None) -> np.ndarray:
         """`speech` (float samples at `rate`) with the tone laid under it, as far below its own speech as
         the floor was below the reference's."""
         if not self.lays_anything_under(speech, rate):
@@ -116,13 +116,16 @@ class RoomTone:
 
 def room_tone_of(speaker: "SpeakerFeatures", recording: Path | None) -> RoomTone | None:
     """The tone measured when the voice was cloned; for a voice cloned before that, measured now on
-    its `recording` as uploaded while that is kept (None without it: the cleaned clip has lost the
-    silences the floor is read from)."""
+    its `recording` as uploaded while that is kept and readable (None without it: the cleaned clip
+    has lost the silences the floor is read from)."""
     if speaker.room_tone:
         return RoomTone.from_dict(speaker.room_tone)
-    if recording is not None and Path(recording).is_file():
+    if recording is None or not Path(recording).is_file():
+        return None
+    try:
         return RoomTone.measure(media.load_audio(recording, SAMPLE_RATE), SAMPLE_RATE)
-    return None
+    except ValueError:  # media.MediaError (no longer decodes) or too short: speak without it
+        return None
 
 
 def lay_room_tone(speech_path: Path, tone: RoomTone, rate: int) -> bool:
