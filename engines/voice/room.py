@@ -42,7 +42,8 @@ LOUDEST_DB = 15.0
 
 
 def _frames(samples: np.ndarray, frame: int) -> np.ndarray:
-    """(count, frame) 20 ms frames, each without its mean: a DC offset is not a sound of the room."""
+    """(count, frame) 20 ms frames, each without its mean: a DC offset is not a sound of the room
+    (which is why this is not analysis.frame_levels, whose levels keep it for trimming silence)."""
     count = len(samples) // frame
     frames = samples[: count * frame].astype(np.float64).reshape(count, frame)
     return frames - frames.mean(1, keepdims=True)
