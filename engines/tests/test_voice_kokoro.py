@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
 
 from engines import media
 from engines.asr import error_rate, load_transcriber
+from engines.onnx_convolution import integer_dot_product, session_model
 from engines.speech_states import weights_cache
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
@@ -13,7 +15,7 @@ from engines.voice import kokoro_base
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.default import FEMALE_F0, KOKORO, MALE_VARIANT, PIPER, kokoro_languages, voice_variant
 from engines.voice.fitted import Segment
-from engines.voice.kokoro_base import KokoroBase, KokoroUnavailable, token_runs
+from engines.voice.kokoro_base import KokoroBase, KokoroUnavailable, model_path, token_runs
 
 MANDARIN = "今天的天气很好，我们一起去公园散步吧。"
 ENGLISH = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -44,6 +46,18 @@ def test_packaged_kokoro_speaks_mandarin_that_whisper_reads(kokoro):
     assert len(kokoro.speak(MANDARIN, speed=1.3)) < 0.85 * len(samples), "speed > 1 speaks faster"
     english = kokoro.speak("Please bring the keys.", "en")
     assert 0.8 < len(english) / SAMPLE_RATE < 4.0, "English through espeak-ng's phonemes"
+
+
+@pytest.mark.skipif(not integer_dot_product(), reason="the rewrite runs on CPUs with VNNI only")
+def test_kokoro_speaks_the_same_with_its_convolutions_as_integer_matrix_products(kokoro):
+    published = model_path(weights_cache())
+    loaded = session_model(published)
+    assert isinstance(loaded, bytes), "rewritten on this CPU"
+    operators = [node.op_type for node in onnx.load(str(published)).graph.node]
+    rewritten = [node.op_type for node in onnx.load_from_string(loaded).graph.node]
+    assert operators.count("ConvInteger") > 80 and rewritten.count("ConvInteger") < 5
+    as_published = KokoroBase(integer_matmuls=False).speak(MANDARIN)
+    assert np.array_equal(kokoro.speak(MANDARIN), as_published), "the same integers, the same speech"
 
 
 def test_kokoro_weights_are_checked_against_the_sha256_held_in_code(tmp_path, monkeypatch):
