@@ -106,7 +106,10 @@ def session_model(path: Path, rewrite: bool = True) -> str | bytes:
     matrix products where this CPU has VNNI (and the model has any), else the file as it is."""
     if not (rewrite and integer_dot_product()):
         return str(path)
-    import onnx
+    try:
+        import onnx
+    except ImportError:  # a virtualenv from before the onnx package was required: as published, slower
+        return str(path)
 
     model = onnx.load(str(path))
     return model.SerializeToString() if convolutions_as_matmuls(model) else str(path)
