@@ -10,7 +10,6 @@ that can saturate 16 bits, so `integer_dot_product()` says whether the rewrite i
 """
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 LAST = np.iinfo(np.int64).max  # a Slice end past the end
 UINT8 = 2  # onnx.TensorProto.UINT8
+MIN_OPSET = 11  # Pad and Slice take their pads and bounds as inputs
 
 
 def integer_dot_product(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -45,9 +45,12 @@ def _rewritable(node, initializers: dict) -> bool:
 
 def convolutions_as_matmuls(model) -> int:
     """Rewrite `model` (an `onnx.ModelProto`) in place: every 1-D, ungrouped, stride-1 `ConvInteger` with
-    uint8 weights held in the graph becomes im2col and a `MatMulInteger`. Returns how many were rewritten."""
+    uint8 weights held in the graph becomes im2col and a `MatMulInteger`. Returns how many were rewritten
+    (none in a model of an opset before MIN_OPSET)."""
     from onnx import helper, numpy_helper
 
+    if max((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), default=0) < MIN_OPSET:
+        return 0
     graph = model.graph
     initializers = {initializer.name: initializer for initializer in graph.initializer}
     replaced_weights = set()
@@ -95,8 +98,8 @@ def convolutions_as_matmuls(model) -> int:
         for offset, step in enumerate(steps):
             graph.node.insert(position + offset, step)
         replaced_weights.update(name for name in node.input[1:4:2] if name)
-    used = Counter(name for node in graph.node for name in node.input)
-    for name in replaced_weights - set(used):
+    used = {name for node in graph.node for name in node.input}
+    for name in replaced_weights - used:
         graph.initializer.remove(initializers[name])
     return len(rewritten)
 

@@ -12,7 +12,7 @@ CHANNELS, LENGTH = 6, 40
 vnni_only = pytest.mark.skipif(not integer_dot_product(), reason="without VNNI onnxruntime's uint8 x int8 products may saturate")
 
 
-def quantised_convolutions(layers: list[dict], seed: int = 0):
+def quantised_convolutions(layers: list[dict], seed: int = 0, opset: int = 17):
     """A model as dynamic quantisation writes it: float input -> DynamicQuantizeLinear -> one ConvInteger per
     layer (uint8 weights and zero point held in the graph), each giving an int32 output."""
     rng = np.random.default_rng(seed)
@@ -26,7 +26,7 @@ def quantised_convolutions(layers: list[dict], seed: int = 0):
         outputs.append(helper.make_tensor_value_info(f"y{index}", TensorProto.INT32, None))
     graph = helper.make_graph(nodes, "convolutions", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, CHANNELS, LENGTH])],
                               outputs, initializers)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def run(model, x: np.ndarray) -> list[np.ndarray]:
@@ -55,6 +55,8 @@ def test_convolutions_it_cannot_rewrite_are_left_as_they_are():
     model = quantised_convolutions([{"kernel": 3, "strides": [2]}, {"kernel": 3, "group": 2, "channels": CHANNELS // 2}])
     assert convolutions_as_matmuls(model) == 0
     assert [node.op_type for node in model.graph.node].count("ConvInteger") == 2
+    older = quantised_convolutions([{"kernel": 3, "pads": [1, 1]}], opset=10)
+    assert convolutions_as_matmuls(older) == 0, "before opset 11 Pad and Slice take no inputs for their bounds"
 
 
 def test_cpu_flags_decide_the_rewrite(tmp_path):
