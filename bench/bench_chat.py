@@ -148,6 +148,9 @@ def bench_loop(model_param: str, provider: str, repeats: int, voice: str) -> Non
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
     os.environ.setdefault("ECHOFU_Q_SYNC", "1")
+    # As ./run.sh serve runs by default: one local user, who has stated consent for the uploaded recording.
+    os.environ.setdefault("ECHOFU_SINGLE_USER", "true")
+    os.environ.setdefault("ECHOFU_SINGLE_USER_CONSENT", f"the speaker of {Path(voice).name}" if voice else "nobody")
     django.setup()
     from django.test import Client
 
