@@ -150,7 +150,8 @@ def bench_loop(model_param: str, provider: str, repeats: int, voice: str) -> Non
     os.environ.setdefault("ECHOFU_Q_SYNC", "1")
     # As ./run.sh serve runs by default: one local user, who has stated consent for the uploaded recording.
     os.environ.setdefault("ECHOFU_SINGLE_USER", "true")
-    os.environ.setdefault("ECHOFU_SINGLE_USER_CONSENT", f"the speaker of {Path(voice).name}" if voice else "nobody")
+    if voice:
+        os.environ.setdefault("ECHOFU_SINGLE_USER_CONSENT", f"the speaker of {Path(voice).name}")
     django.setup()
     from django.test import Client
 

@@ -1,7 +1,7 @@
 """Kokoro-82M with its integer convolutions as integer matrix products, against the model as published.
 
 onnxruntime runs the published model's 87 `ConvInteger` nodes on a generic uint8 path (58 % of its
-time here); `engines/onnx_convolution.py` rewrites the 1-D ones as im2col and `MatMulInteger` with int8
+time here); `engines/onnx_convolution.py` rewrites the 84 of stride 1 as im2col and `MatMulInteger` with int8
 weights, which runs on the CPU's VNNI / AMX units and gives the same integers. Both sessions speak the
 benchmark's Chinese and English paragraphs in turn (A B, then B A, ...), each pair checked for
 identical samples; the figures are medians of the pairs: seconds, real-time factor (seconds per second

@@ -18,6 +18,7 @@ import numpy as np
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 LAST = np.iinfo(np.int64).max  # a Slice end past the end
 UINT8 = 2  # onnx.TensorProto.UINT8
+GRAPH, GRAPHS = 5, 10  # onnx.AttributeProto types that hold subgraphs (If, Loop, Scan)
 MIN_OPSET = 11  # Pad and Slice take their pads and bounds as inputs
 
 
@@ -46,16 +47,20 @@ def _rewritable(node, initializers: dict) -> bool:
 def convolutions_as_matmuls(model) -> int:
     """Rewrite `model` (an `onnx.ModelProto`) in place: every 1-D, ungrouped, stride-1 `ConvInteger` with
     uint8 weights held in the graph becomes im2col and a `MatMulInteger`. Returns how many were rewritten
-    (none in a model of an opset before MIN_OPSET)."""
+    (none in a model of an opset before MIN_OPSET, or with subgraphs)."""
     from onnx import helper, numpy_helper
 
     if max((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), default=0) < MIN_OPSET:
         return 0
     graph = model.graph
+    if any(attribute.type in (GRAPH, GRAPHS) for node in graph.node for attribute in node.attribute):
+        return 0  # a subgraph may read an outer weight by name: this pass does not look inside them
     initializers = {initializer.name: initializer for initializer in graph.initializer}
     replaced_weights = set()
-    rewritten = [node for node in graph.node if _rewritable(node, initializers)]
-    for node in rewritten:
+    replacements = {}  # by the position of the node each replaces
+    for position, node in enumerate(graph.node):
+        if not _rewritable(node, initializers):
+            continue
         weights = numpy_helper.to_array(initializers[node.input[1]])
         has_weight_zero = len(node.input) > 3 and bool(node.input[3])
         weight_zero = numpy_helper.to_array(initializers[node.input[3]]) if has_weight_zero else np.zeros((), np.uint8)
@@ -93,15 +98,17 @@ def convolutions_as_matmuls(model) -> int:
         steps.append(helper.make_node("MatMulInteger", [source, constant("weights", np.ascontiguousarray(signed)), activation_zero,
                                                         constant("weight_zero", signed_zero)], [f"{prefix}/products"]))
         steps.append(helper.make_node("Transpose", [f"{prefix}/products"], [node.output[0]], perm=[0, 2, 1]))
-        position = list(graph.node).index(node)
-        graph.node.remove(node)
-        for offset, step in enumerate(steps):
-            graph.node.insert(position + offset, step)
+        replacements[position] = steps
         replaced_weights.update(name for name in node.input[1:4:2] if name)
-    used = {name for node in graph.node for name in node.input}
+    if replacements:
+        nodes = [step for position, node in enumerate(graph.node) for step in replacements.get(position, [node])]
+        del graph.node[:]
+        graph.node.extend(nodes)
+    # Older models list every initializer among the graph's inputs too: a weight still named there stays.
+    used = {name for node in graph.node for name in node.input} | {value.name for value in (*graph.input, *graph.output)}
     for name in replaced_weights - used:
         graph.initializer.remove(initializers[name])
-    return len(rewritten)
+    return len(replacements)
 
 
 def session_model(path: Path, rewrite: bool = True) -> str | bytes:

@@ -22,7 +22,7 @@ from engines.talking_head import TrainParams, create_engine
 from engines.talking_head.echolite import alignment, evaluate, features, mouth_shape, train
 from engines.talking_head.echolite.exemplars import warp
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
-from engines.talking_head.echolite.prepare import audio_delay, prepare, track_faces
+from engines.talking_head.echolite.prepare import FPS, HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE, audio_delay, prepare, track_faces
 from engines.talking_head.echolite.sync import CONTENT_LEAD_FRAMES, MAX_DELAY_FRAMES, content_fit, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
@@ -117,25 +117,28 @@ def test_the_speech_content_fit_peaks_where_the_states_predict_the_mouth(lag):
     mouths[:, mouth_shape.INNER_LIP[6], 1] = 3 + 5 * driver + 0.05 * generator.standard_normal(frames)  # point 66, the lower inner lip
     fit = content_fit(states, mouths, np.arange(frames), 25)
     assert len(fit) == 2 * MAX_DELAY_FRAMES + 1
-    assert int(np.argmax(fit)) - MAX_DELAY_FRAMES == lag and fit.max() > 0.8, fit.round(2)
+    assert int(np.argmax(fit)) - MAX_DELAY_FRAMES == lag and fit.max() > 0.5 and fit.max() - np.median(fit) > 0.4, fit.round(2)
 
 
 REAL_CLIP = Path(__file__).resolve().parents[2] / "bench" / "data" / "real_face_hdtf_congress_60s_256.mp4"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shift", [0, 8])
-def test_a_real_recordings_delay_is_found_by_its_speech_content(shift):
-    # Rep. Ted Lieu's address (bench/data): in sync, by the lips closing before his words with p, b and m. Its
-    # first 48 s, as training sees them once the held-out tail is set aside: a weakly regularised content fit
-    # had a second peak here 8 frames away as high as the true one (it said +7).
-    frames, seconds = 1020, 47.96
+def test_a_real_recordings_delay_is_found_by_its_speech_content():
+    # Rep. Ted Lieu's address (bench/data), in sync by the lips closing before his words with p, b and m.
+    # The benchmark trains on its first 80 % (1199 frames) less the held-out tail: at those frames a weakly
+    # regularised content fit had a second peak 7-8 frames off as high as the true one, and said +7.
+    cut = 1199
+    frames = cut - min(int(cut * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)
     tracks, found = track_faces(REAL_CLIP, frames, lambda *_: None, max_frames=frames)
     transforms = alignment.crop_transforms(tracks, alignment.Template.fit(tracks[found]))
-    audio = media.load_audio(REAL_CLIP, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
-    moved = np.concatenate([np.zeros(shift * features.SAMPLE_RATE // 25, np.float32), audio])[: len(audio)]
-    delay = audio_delay(tracks, found, transforms, moved, features.encoder_states(moved))
-    assert delay.found and delay.basis == "speech content" and abs(delay.frames - shift) <= 1, delay
+    audio = media.load_audio(REAL_CLIP, features.SAMPLE_RATE)[: cut * features.SAMPLE_RATE // FPS]
+    delays = []
+    for shift in (0, 8):  # and with the sound moved 8 frames later
+        moved = np.concatenate([np.zeros(shift * features.SAMPLE_RATE // FPS, np.float32), audio])[: len(audio)]
+        delays.append(audio_delay(tracks, found, transforms, moved, features.encoder_states(moved)))
+    assert all(delay.found and delay.basis == "speech content" for delay in delays), delays
+    assert abs(delays[0].frames) <= 2 and abs(delays[1].frames - delays[0].frames - 8) <= 1, delays
 
 
 def lag_curve(peak_lag: int, height: float) -> np.ndarray:
