@@ -60,6 +60,13 @@ def test_kokoro_speaks_the_same_with_its_convolutions_as_integer_matrix_products
     assert np.array_equal(kokoro.speak(MANDARIN), as_published), "the same integers, the same speech"
 
 
+def test_kokoro_loads_as_published_when_its_rewritten_graph_does_not(monkeypatch, caplog):
+    monkeypatch.setattr(kokoro_base, "session_model", lambda path, rewrite: b"not an ONNX graph")
+    kokoro = KokoroBase()
+    assert len(kokoro.speak("你好。")) > SAMPLE_RATE // 4
+    assert "loading it as published" in caplog.text
+
+
 def test_kokoro_weights_are_checked_against_the_sha256_held_in_code(tmp_path, monkeypatch):
     monkeypatch.setattr(kokoro_base, "MODEL_SHA256", "0" * 64)
     with pytest.raises(KokoroUnavailable, match="sha256"):
