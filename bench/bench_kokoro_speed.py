@@ -23,18 +23,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engines.onnx_convolution import integer_dot_product  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
+from paired_texts import TEXTS  # noqa: E402  (Kokoro speaks the Chinese, and Mandarin speakers' English)
 
-TEXTS = {  # bench_voice_paired.TEXTS, whose Chinese the default speaks with Kokoro, and English as Mandarin speakers' English
-    "zh": "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。我们下午三点在图书馆门口见面，不要迟到。"
-          "这家饭店的菜又便宜又好吃，周末总是有很多人。",
-    "en": "The weather will be dry and sunny for the rest of the week, with a light breeze in the afternoon. "
-          "Please remember to water the plants and lock the back door before you leave. "
-          "My brother bought a new bicycle, and he rides it to work every morning.",
-}
 RESULTS = Path(__file__).resolve().parent / "results" / "kokoro_speed.json"
 
 

@@ -133,7 +133,8 @@ def lay_room_tone(speech_path: Path, tone: RoomTone, rate: int) -> bool:
     """Rewrite the speech at `speech_path` (a WAV at `rate`) with `tone` under it; False (and the file
     untouched) when the tone lays nothing under it."""
     speech = media.load_audio(speech_path, rate)
-    if not tone.lays_anything_under(speech, rate):
+    laid = tone.under(speech, rate)
+    if laid is speech:
         return False
-    media.write_wav(speech_path, tone.under(speech, rate), rate)
+    media.write_wav(speech_path, laid, rate)
     return True
