@@ -10,12 +10,12 @@ import pytest
 from engines import media, packaged_whisper
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
-from engines.voice.analysis import SAMPLE_RATE
+from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
 from engines.speech_states import STATE_SIZE, SpeechEncoder
-from engines.voice.fitted import (ARRAYS, CONTENT_SHARE, CONTENT_UNVOICED_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
-                                  FLAT_CONTENT_SHARE, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, restore_variance)
+from engines.voice.fitted import (ALIGNED_BY_ENVELOPES, ALIGNED_BY_STATES, ARRAYS, CONTENT_SHARE, CONTENT_UNVOICED_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
+                                  FLAT_CONTENT_SHARE, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, frame_states, restore_variance)
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -165,6 +165,45 @@ def test_converted_speech_varies_closer_to_how_the_speaker_varies(fitted, speake
         return float(np.mean(np.abs(np.log(spread[:20] / fitted.speaker_std[:20]))))
 
     assert log_spread_gap(1.0) < log_spread_gap(0.5) < log_spread_gap(0.0)
+
+
+def test_speech_states_align_the_base_voices_words_with_the_speakers(speech_encoder):
+    """Two sentences said by the base voice and by the speaker, each joined end to end: every base frame
+    of the first sentence (but a 0.1 s margin at the join) is paired with the speaker's first sentence,
+    and every one of the second with the second."""
+    first, second = "The quick brown fox jumps over the lazy dog.", "We will meet again tomorrow morning at the old station."
+    base_parts = [espeak(text, "en", "m3") for text in (first, second)]
+    speaker_parts = [other_speaker(text) for text in (first, second)]
+    base, reference = np.concatenate(base_parts), np.concatenate(speaker_parts)
+    base_frames, reference_frames = (len(coded_frames(samples)[0]) for samples in (base, reference))
+    base_join, reference_join = (round(len(parts[0]) / SAMPLE_RATE * 1000 / FRAME_PERIOD_MS) for parts in (base_parts, speaker_parts))
+    base_index, speaker_index = _aligned_pairs(frame_states(speech_encoder.content_states(base), base_frames),
+                                               frame_states(speech_encoder.content_states(reference), reference_frames))
+    assert base_index[0] == speaker_index[0] == 0 and (base_index[-1], speaker_index[-1]) == (base_frames - 1, reference_frames - 1)
+    in_first, in_second = base_index < base_join - 20, base_index >= base_join + 20
+    assert (speaker_index[in_first] < reference_join).all() and (speaker_index[in_second] >= reference_join).all()
+
+
+def test_a_fit_given_the_speech_states_aligns_by_them_and_says_so(fitted, speaker, speech_encoder, tmp_path):
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    calls = []
+
+    def speech_states(samples: np.ndarray) -> np.ndarray:
+        calls.append(len(samples))
+        return speech_encoder.content_states(samples)
+
+    speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
+    voice = fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak, exemplar_language="en",
+                      content_states=speech_encoder.content_states(clean), content_language="en", speech_states=speech_states)
+    assert calls == [len(speak(TEXT))], "the base voice's words, once per segment"
+    assert voice.aligned_by == ALIGNED_BY_STATES and voice.pairs > 300 and fitted.aligned_by == ALIGNED_BY_ENVELOPES
+    assert not np.array_equal(voice.exemplar_speaker, fitted.exemplar_speaker), "other pairs"
+    summary = voice.summary(tmp_path / "voice.npz", seconds=1.0)
+    voice.save(tmp_path / "voice.npz")
+    assert summary["aligned_by"] == FittedVoice.load(summary).aligned_by == ALIGNED_BY_STATES
+    # Profiles cloned before this was recorded were all aligned by envelope.
+    assert FittedVoice.load({key: value for key, value in summary.items() if key != "aligned_by"}).aligned_by == ALIGNED_BY_ENVELOPES
+    assert fit_voice(clean, [], None, speech_states=speech_states).aligned_by == "", "a statistics fit pairs nothing"
 
 
 def test_without_a_transcript_the_fit_matches_statistics(speaker):
@@ -347,7 +386,8 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
     segments = [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)]
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(speaker, clean, "en", segments, tmp_path / "fit.npz")})
-    assert encoded == [len(clean)], "the reference's states, once"
+    assert encoded[0] == len(clean) and len(encoded) == 3, "the reference's states once, and each base voice's words to align them by"
+    assert profile.conversion["aligned_by"] == profile.conversion["bases"][PIPER]["aligned_by"] == ALIGNED_BY_STATES
     assert profile.conversion["bases"][PIPER]["content_language"] == "en", "Piper's English"
     assert profile.conversion["bases"][PIPER]["content_unvoiced_share"] == CONTENT_UNVOICED_SHARE, "voiced frames pulled further"
     assert profile.conversion["content_language"] == "zh", "espeak-ng's Chinese"
@@ -357,29 +397,30 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     assert len(piper_fit.content_keys) > 300 and np.array_equal(piper_fit.content_keys, espeak_fit.content_keys)
     assert piper_fit.content_language == "en" and espeak_fit.content_language == "zh"
     synthesizer.synthesize(OTHER_TEXT, profile, tmp_path / "en.wav")
-    assert len(encoded) == 2, "the base voice's English is encoded to be matched"
+    assert len(encoded) == 4, "the base voice's English is encoded to be matched"
     synthesizer.synthesize("今天天气很好。", profile, tmp_path / "zh.wav")
-    assert len(encoded) == 3, "and espeak-ng's Mandarin"
+    assert len(encoded) == 5, "and espeak-ng's Mandarin"
 
     mandarin = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(
         speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")})
-    assert len(encoded) == 4, "a Mandarin reference's states"
+    assert len(encoded) == 6, "a Mandarin reference's states (espeak-ng's fit, not matched by them, aligns by envelope)"
+    assert mandarin.conversion["aligned_by"] == ALIGNED_BY_ENVELOPES
     assert mandarin.conversion["content_language"] == "", "their Mandarin keeps espeak-ng's fit and its exemplars"
     piper_figures = mandarin.conversion["bases"][PIPER]
-    assert piper_figures["method"] == "statistics" and piper_figures["content_language"] == "en"
+    assert piper_figures["method"] == "statistics" and piper_figures["content_language"] == "en" and piper_figures["aligned_by"] == ""
     piper_fit = synthesizer.fitted_voice(mandarin, PIPER)
     assert (piper_figures["content_share"], piper_figures["content_unvoiced_share"]) == default.STATE_MATCHED["zh"][PIPER][1]
     assert (piper_fit.content_share, piper_fit.content_unvoiced_share) == default.STATE_MATCHED["zh"][PIPER][1]
     fresh = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: counting)
     fresh.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
-    assert len(encoded) == 4 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
+    assert len(encoded) == 6 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
     fresh.synthesize(OTHER_TEXT, mandarin, tmp_path / "mandarin_en.wav")
-    assert len(encoded) == 5 and fresh._piper is not None, "their English by Piper, matched by states"
+    assert len(encoded) == 7 and fresh._piper is not None, "their English by Piper, matched by states"
     mixed = fresh.synthesize("今天天气很好。" + OTHER_TEXT, mandarin, tmp_path / "mixed.wav")
-    assert len(encoded) == 6 and mixed.duration > 3, "in mixed text only the English is encoded"
+    assert len(encoded) == 8 and mixed.duration > 3, "in mixed text only the English is encoded"
     woman = type(speaker).from_dict({**mandarin.as_dict(), "f0_mean": default.FEMALE_F0 + 50})
     woman_fit = synthesizer.fit(woman, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "woman.npz")
-    assert "bases" not in woman_fit and len(encoded) == 6, "women cloned from Chinese keep espeak-ng's women's variant, without states"
+    assert "bases" not in woman_fit and len(encoded) == 8, "women cloned from Chinese keep espeak-ng's women's variant, without states"
     no_encoder = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: None)
     assert no_encoder.synthesize(OTHER_TEXT, mandarin, tmp_path / "no_states.wav").duration > 1
     assert no_encoder._piper is None, "Piper's statistics fit speaks only matched by the states: espeak-ng otherwise"
@@ -387,6 +428,7 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     without = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: None)
     plain = type(speaker).from_dict({**speaker.as_dict(), "conversion": without.fit(speaker, clean, "en", segments, tmp_path / "plain.npz")})
     assert plain.conversion["bases"][PIPER]["content_language"] == "" and plain.conversion["content_language"] == ""
+    assert plain.conversion["aligned_by"] == ALIGNED_BY_ENVELOPES, "without the states, by envelope"
     assert without.synthesize(OTHER_TEXT, plain, tmp_path / "plain.wav").duration > 1
     assert without.synthesize(OTHER_TEXT, profile, tmp_path / "no_encoder.wav").duration > 1, "a fit with states speaks without an encoder too"
 

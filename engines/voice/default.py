@@ -192,11 +192,14 @@ class DefaultSynthesizer:
         piper_by_states = (self.neural_english and language not in PIPER_LANGUAGES and PIPER in matched
                            and variant == MALE_VARIANT)
         with_kokoro = self.neural_mandarin and language in KOKORO_FIT_LANGUAGES and bool(segments)
-        states = None
+        states, aligning = None, {}
         if ESPEAK in matched or (PIPER in matched and (piper_says_the_words or piper_by_states)) or (KOKORO in matched and with_kokoro):
             progress("speech states", 0.0)
             encoder = self._speech_encoder()
-            states = encoder.content_states(reference) if encoder is not None else None
+            if encoder is not None:
+                states = encoder.content_states(reference)
+                # Each fit given the reference's states also aligns the base voice's words with the speaker's by them.
+                aligning = {"speech_states": encoder.content_states}
         piper_matched = state_matching(language, PIPER, states)
         with_piper = piper_says_the_words or (piper_by_states and bool(piper_matched))
         # Each fit's share of the progress bar: Kokoro speaks the words about four times slower than espeak-ng or Piper.
@@ -205,14 +208,14 @@ class DefaultSynthesizer:
         for base, weight in weights.items():
             part[base] = scaled(progress, done / sum(weights.values()), (done + weight) / sum(weights.values()))
             done += weight
-        voice = fit_voice(reference, segments, speak, part[ESPEAK], exemplar_language, **state_matching(language, ESPEAK, states))
+        voice = fit_voice(reference, segments, speak, part[ESPEAK], exemplar_language, **state_matching(language, ESPEAK, states), **aligning)
         bases = {}
         if with_piper:
             bases[PIPER] = fit_voice(reference, segments if piper_says_the_words else [], self.piper().speak if piper_says_the_words else None,
-                                     part[PIPER], **piper_matched)
+                                     part[PIPER], **piper_matched, **aligning)
         if with_kokoro:
             bases[KOKORO] = fit_voice(reference, segments, lambda words: self.kokoro().speak(words, spoken), part[KOKORO],
-                                      exemplar_language, **state_matching(language, KOKORO, states))
+                                      exemplar_language, **state_matching(language, KOKORO, states), **aligning)
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 
