@@ -6,16 +6,20 @@ speakers' Mandarin is spoken with, and for everyone the statistics and the forma
 Paired by envelope, the two voices' sounds are compared across voices; paired by the packaged Whisper's
 speech states (what is said, not who says it), the same sounds should meet. Each real reference of
 bench_voice.py (8 s and more) is fitted both ways for each base voice the default speaks it with (Kokoro,
-and Piper for English speakers), and each base utterance is spoken once and converted with both fits:
+and Piper for English speakers), from the same base speech of the transcript (Piper draws its prosody
+anew on every call, so each segment is spoken once), and each base utterance is spoken once and
+converted with both fits:
   English speakers   their English (Piper; bench_voice_paired.TEXTS, three sentences) and their Chinese
                      (Kokoro; CHINESE_PARAGRAPH, nine sentences),
-  Mandarin speakers  their Mandarin (Kokoro with exemplars; CHINESE_PARAGRAPH) and their English (Kokoro).
+  Mandarin speakers  their Mandarin (Kokoro with exemplars; CHINESE_PARAGRAPH) and their English (Kokoro),
+                     and their Mandarin by espeak-ng with exemplars (what speaks it where Kokoro is off).
 Rows `unconverted` give the base voice as it is, the intelligibility the conversion must keep.
 Similarity under both encoders, WER/CER through the packaged Whisper, and each fit's formant shift and time.
 Results: bench/results/voice_alignment.json. Run: .venv/bin/python bench/bench_voice_alignment.py [names]
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import tempfile
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.voice.default import KOKORO, PIPER, state_matching  # noqa: E402
+from engines.voice.default import ESPEAK, KOKORO, PIPER, espeak, state_matching, voice_variant  # noqa: E402
 from engines.voice.fitted import ALIGNED_BY_ENVELOPES, ALIGNED_BY_STATES, apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -43,20 +47,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             states = speech_encoder.content_states(clean)
-            # The bases the default speaks each language with for this speaker, as DefaultSynthesizer.fit fits them.
-            # Each (speak the words, exemplar language, {language spoken: speak(text, speed)}).
+            # The bases the default speaks this speaker with, each (speak the words, exemplar language,
+            # {language spoken: speak(text, speed)}), as DefaultSynthesizer fits and speaks them.
             bases = {PIPER: (piper.speak, "", {"en": piper.speak})} if heard == "en" else {}
             bases[KOKORO] = (lambda words: kokoro.speak(words, heard), "zh" if heard == "zh" else "",
                              {language: (lambda text, speed, language=language: kokoro.speak(text, language, speed))
                               for language in (("zh",) if heard == "en" else ("zh", "en"))})
+            if heard == "zh":
+                variant = voice_variant(speaker)
+                bases[ESPEAK] = (lambda words: espeak(words, "zh", variant), "zh",
+                                 {"zh": lambda text, speed: espeak(text, "zh", variant, round(165 * speed))})
             for base, (speak_words, exemplar_language, speaks) in bases.items():
                 fits = {}
+                speak_once = functools.lru_cache(maxsize=None)(speak_words)  # both fits from the same base speech
                 for alignment in ALIGNMENTS:
-                    aligning = {"speech_states": speech_encoder.content_states} if alignment == ALIGNED_BY_STATES else {}
+                    aligning = {"content_states": states, "speech_states": speech_encoder.content_states} if alignment == ALIGNED_BY_STATES else {}
                     started = time.monotonic()
-                    fits[alignment] = fit_voice(clean, segments, speak_words, exemplar_language=exemplar_language,
-                                                **state_matching(heard, base, states), **aligning)
-                    fits_made.append({"reference": name, "base": base, "aligned_by": fits[alignment].aligned_by,
+                    fits[alignment] = fit_voice(clean, segments, speak_once, exemplar_language=exemplar_language,
+                                                **(aligning | state_matching(heard, base, states)))
+                    fits_made.append({"reference": name, "base": base or "espeak-ng", "aligned_by": fits[alignment].aligned_by,
                                       "warp": round(float(fits[alignment].warp), 3), "pairs": fits[alignment].pairs,
                                       "fit_seconds": round(time.monotonic() - started, 1)})
                     print(json.dumps(fits_made[-1]), flush=True)
@@ -68,16 +77,17 @@ def main() -> None:
                         outputs[alignment] = apply_voice(spoken, fit, speaker.f0_mean, speaker.f0_std_semitones, language=language,
                                                          content_states=spoken_states if fit.content_language == language else None)
                     for system, samples in outputs.items():
-                        row = {"reference": name, "reference_language": heard, "base": base, "language": language, "system": system,
+                        row = {"reference": name, "reference_language": heard, "base": base or "espeak-ng", "language": language, "system": system,
                                **paired.scores(samples, language, references, encoders, transcriber)}
                         rows.append(row)
                         print(json.dumps(row), flush=True)
     summary = {}
-    groups = {"english_speakers_english": ("en", "en"), "english_speakers_chinese": ("en", "zh"),
-              "mandarin_speakers_mandarin": ("zh", "zh"), "mandarin_speakers_english": ("zh", "en")}
-    for group, (heard, language) in groups.items():
+    groups = {"english_speakers_english": ("en", "en", PIPER), "english_speakers_chinese": ("en", "zh", KOKORO),
+              "mandarin_speakers_mandarin": ("zh", "zh", KOKORO), "mandarin_speakers_english": ("zh", "en", KOKORO),
+              "mandarin_speakers_mandarin_by_espeak_ng": ("zh", "zh", "espeak-ng")}
+    for group, (heard, language, base) in groups.items():
         for system in ("unconverted", *ALIGNMENTS):
-            mine = [row for row in rows if (row["reference_language"], row["language"], row["system"]) == (heard, language, system)]
+            mine = [row for row in rows if (row["reference_language"], row["language"], row["base"], row["system"]) == (heard, language, base, system)]
             if mine:
                 summary[f"{group}, {system}"] = {**paired.mean_scores(mine), "rows": len(mine)}
     paired.save_results(bench_voice.RESULTS / "voice_alignment.json", summary, rows, texts=texts, fits=fits_made)

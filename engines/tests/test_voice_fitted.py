@@ -184,26 +184,42 @@ def test_speech_states_align_the_base_voices_words_with_the_speakers(speech_enco
     assert (speaker_index[in_first] < reference_join).all() and (speaker_index[in_second] >= reference_join).all()
 
 
-def test_a_fit_given_the_speech_states_aligns_by_them_and_says_so(fitted, speaker, speech_encoder, tmp_path):
-    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+def test_a_fit_given_the_speech_states_aligns_each_segment_by_them_and_says_so(fitted, speech_encoder, tmp_path):
+    """Two segments, the second starting where the first ends: the speaker's frames paired with the base
+    voice's run forward through both, each segment's within its own stretch of the recording."""
+    sentences = ("The quick brown fox jumps over the lazy dog.", "We will meet again tomorrow morning at the old station.")
+    parts = [other_speaker(text) for text in sentences]
+    reference = np.concatenate(parts)
+    join = len(parts[0]) / SAMPLE_RATE
+    segments = [Segment(0.0, join, sentences[0]), Segment(join, len(reference) / SAMPLE_RATE, sentences[1])]
     calls = []
 
     def speech_states(samples: np.ndarray) -> np.ndarray:
         calls.append(len(samples))
         return speech_encoder.content_states(samples)
 
-    speak = lambda text: espeak(text, "en", voice_variant(speaker))  # noqa: E731
-    voice = fit_voice(clean, [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], speak, exemplar_language="en",
-                      content_states=speech_encoder.content_states(clean), content_language="en", speech_states=speech_states)
-    assert calls == [len(speak(TEXT))], "the base voice's words, once per segment"
-    assert voice.aligned_by == ALIGNED_BY_STATES and voice.pairs > 300 and fitted.aligned_by == ALIGNED_BY_ENVELOPES
-    assert not np.array_equal(voice.exemplar_speaker, fitted.exemplar_speaker), "other pairs"
-    summary = voice.summary(tmp_path / "voice.npz", seconds=1.0)
-    voice.save(tmp_path / "voice.npz")
-    assert summary["aligned_by"] == FittedVoice.load(summary).aligned_by == ALIGNED_BY_STATES
+    speak = lambda text: espeak(text, "en", "m3")  # noqa: E731
+    voice = fit_voice(reference, segments, speak, exemplar_language="en", content_states=speech_encoder.content_states(reference),
+                      speech_states=speech_states)
+    assert calls == [len(speak(text)) for text in sentences], "the base voice's words, once per segment"
+    assert voice.aligned_by == ALIGNED_BY_STATES and voice.content_language == "", "aligned by the states, not matched by them"
+    assert fitted.aligned_by == ALIGNED_BY_ENVELOPES
+    coded = coded_frames(reference)[1][:, 1:].astype(np.float32)
+    paired = np.array([np.argmin(np.abs(coded - frame).sum(1)) for frame in voice.exemplar_speaker])
+    join_frame = round(join * 1000 / FRAME_PERIOD_MS)
+    assert (np.diff(paired) >= 0).all(), "each segment's pairs follow the last one's in the recording"
+    assert (paired < join_frame).sum() > 100 and (paired >= join_frame).sum() > 100
+    path = tmp_path / "voice.npz"
+    voice.save(path, {"piper": voice})
+    summary = voice.summary(path, seconds=1.0, bases={"piper": voice})
+    assert summary["aligned_by"] == summary["bases"]["piper"]["aligned_by"] == ALIGNED_BY_STATES
+    assert FittedVoice.load(summary).aligned_by == FittedVoice.load(summary, "piper").aligned_by == ALIGNED_BY_STATES
     # Profiles cloned before this was recorded were all aligned by envelope.
-    assert FittedVoice.load({key: value for key, value in summary.items() if key != "aligned_by"}).aligned_by == ALIGNED_BY_ENVELOPES
-    assert fit_voice(clean, [], None, speech_states=speech_states).aligned_by == "", "a statistics fit pairs nothing"
+    older = {key: value for key, value in summary.items() if key != "aligned_by"}
+    older["bases"] = {"piper": {key: value for key, value in summary["bases"]["piper"].items() if key != "aligned_by"}}
+    assert FittedVoice.load(older).aligned_by == FittedVoice.load(older, "piper").aligned_by == ALIGNED_BY_ENVELOPES
+    statistics = fit_voice(reference, [], None, content_states=speech_encoder.content_states(reference), speech_states=speech_states)
+    assert statistics.aligned_by == "" and len(calls) == 2, "a statistics fit pairs nothing"
 
 
 def test_without_a_transcript_the_fit_matches_statistics(speaker):
@@ -403,8 +419,9 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
 
     mandarin = type(speaker).from_dict({**speaker.as_dict(), "conversion": synthesizer.fit(
         speaker, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "zh.npz")})
-    assert len(encoded) == 6, "a Mandarin reference's states (espeak-ng's fit, not matched by them, aligns by envelope)"
-    assert mandarin.conversion["aligned_by"] == ALIGNED_BY_ENVELOPES
+    assert len(encoded) == 7, "a Mandarin reference's states, and espeak-ng's words to align them by (Piper's fit has none)"
+    # Three seconds pair too few frames for a parallel fit: it falls back to statistics, which pair nothing.
+    assert mandarin.conversion["method"] == "statistics" and mandarin.conversion["aligned_by"] == ""
     assert mandarin.conversion["content_language"] == "", "their Mandarin keeps espeak-ng's fit and its exemplars"
     piper_figures = mandarin.conversion["bases"][PIPER]
     assert piper_figures["method"] == "statistics" and piper_figures["content_language"] == "en" and piper_figures["aligned_by"] == ""
@@ -413,14 +430,14 @@ def test_speech_states_match_english_speakers_english_and_chinese_and_mandarin_s
     assert (piper_fit.content_share, piper_fit.content_unvoiced_share) == default.STATE_MATCHED["zh"][PIPER][1]
     fresh = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: counting)
     fresh.synthesize("今天天气很好。", mandarin, tmp_path / "mandarin.wav")
-    assert len(encoded) == 6 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
+    assert len(encoded) == 7 and fresh._piper is None, "their Mandarin by espeak-ng, not matched by states"
     fresh.synthesize(OTHER_TEXT, mandarin, tmp_path / "mandarin_en.wav")
-    assert len(encoded) == 7 and fresh._piper is not None, "their English by Piper, matched by states"
+    assert len(encoded) == 8 and fresh._piper is not None, "their English by Piper, matched by states"
     mixed = fresh.synthesize("今天天气很好。" + OTHER_TEXT, mandarin, tmp_path / "mixed.wav")
-    assert len(encoded) == 8 and mixed.duration > 3, "in mixed text only the English is encoded"
+    assert len(encoded) == 9 and mixed.duration > 3, "in mixed text only the English is encoded"
     woman = type(speaker).from_dict({**mandarin.as_dict(), "f0_mean": default.FEMALE_F0 + 50})
     woman_fit = synthesizer.fit(woman, clean, "zh", [Segment(0.0, 3.0, "今天天气很好")], tmp_path / "woman.npz")
-    assert "bases" not in woman_fit and len(encoded) == 8, "women cloned from Chinese keep espeak-ng's women's variant, without states"
+    assert "bases" not in woman_fit and len(encoded) == 9, "women cloned from Chinese keep espeak-ng's women's variant, without states"
     no_encoder = create_synthesizer("default", neural_mandarin=False, speech_encoder=lambda: None)
     assert no_encoder.synthesize(OTHER_TEXT, mandarin, tmp_path / "no_states.wav").duration > 1
     assert no_encoder._piper is None, "Piper's statistics fit speaks only matched by the states: espeak-ng otherwise"

@@ -198,8 +198,8 @@ class DefaultSynthesizer:
             encoder = self._speech_encoder()
             if encoder is not None:
                 states = encoder.content_states(reference)
-                # Each fit given the reference's states also aligns the base voice's words with the speaker's by them.
-                aligning = {"speech_states": encoder.content_states}
+                # Every fit aligns the base voice's words with the speaker's by them, matched by them or not.
+                aligning = {"content_states": states, "speech_states": encoder.content_states}
         piper_matched = state_matching(language, PIPER, states)
         with_piper = piper_says_the_words or (piper_by_states and bool(piper_matched))
         # Each fit's share of the progress bar: Kokoro speaks the words about four times slower than espeak-ng or Piper.
@@ -208,14 +208,14 @@ class DefaultSynthesizer:
         for base, weight in weights.items():
             part[base] = scaled(progress, done / sum(weights.values()), (done + weight) / sum(weights.values()))
             done += weight
-        voice = fit_voice(reference, segments, speak, part[ESPEAK], exemplar_language, **state_matching(language, ESPEAK, states), **aligning)
+        voice = fit_voice(reference, segments, speak, part[ESPEAK], exemplar_language, **(aligning | state_matching(language, ESPEAK, states)))
         bases = {}
         if with_piper:
             bases[PIPER] = fit_voice(reference, segments if piper_says_the_words else [], self.piper().speak if piper_says_the_words else None,
-                                     part[PIPER], **piper_matched, **aligning)
+                                     part[PIPER], **(aligning | piper_matched))
         if with_kokoro:
             bases[KOKORO] = fit_voice(reference, segments, lambda words: self.kokoro().speak(words, spoken), part[KOKORO],
-                                      exemplar_language, **state_matching(language, KOKORO, states), **aligning)
+                                      exemplar_language, **(aligning | state_matching(language, KOKORO, states)))
         voice.save(out_path, bases)
         return voice.summary(out_path, time.monotonic() - started, bases)
 

@@ -114,20 +114,10 @@ MAX_BANK_FRAMES = 6000
 SMOOTHING_FRAMES = 3
 RATE_LIMITS = (0.75, 1.35)
 WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
-# How a parallel fit pairs the base voice's frames with the speaker's saying the same words (DTW). By
-# envelope, sounds are compared across two voices, and a pair can join different sounds that happen to
-# look alike; by Whisper's speech states, which carry what is said rather than who says it, the same
-# sounds meet: the path keeps 1.29 times as many pairs in which both frames are speech and agree in
-# voicing (16 fits on nine real references).
-# The pairs make the exemplars, the statistics of the map and the formant shift. Paired on those
-# references (bench/bench_voice_alignment.py, results/voice_alignment.json), every base utterance
-# converted by both fits, states against envelopes: English speakers' English (Piper) resemblyzer 0.730
-# -> 0.734, voicefilter 0.769 -> 0.786, WER 0.039 -> 0.045; their Chinese (Kokoro) 0.695 -> 0.701, 0.639
-# -> 0.650, CER 0.073 -> 0.062; Mandarin speakers' Mandarin (Kokoro, exemplars) 0.708 -> 0.717, 0.686 ->
-# 0.696, CER 0.065 -> 0.062; their English 0.706 -> 0.714, 0.733 -> 0.722, WER 0 -> 0.021 (one word).
-# Per row -0.02 to +0.06; the largest moves came with another formant shift (the senator's Piper fit
-# 1.00 -> 1.20: +0.057; Kennedy's 1.00 -> 1.12: -0.012). Fits take about 1.2x as long (Whisper's encoder
-# over the base voice's words).
+# How a parallel fit pairs the base voice's frames with the speaker's saying the same words (DTW): by
+# envelope, sounds are compared across two voices and can pair two that only look alike; by Whisper's
+# speech states (what is said, not who says it) the same sounds meet. Measured paired on the real
+# references in the README ("Aligning by what is said", bench/bench_voice_alignment.py).
 ALIGNED_BY_STATES = "speech states"
 ALIGNED_BY_ENVELOPES = "envelopes"  # every parallel fit before, and any without the states
 EXEMPLAR_CONTEXT = 2  # base-voice frames each side matched with the frame: the sound, not one instant of it
@@ -333,8 +323,9 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
     With `content_states` (the reference's, `SpeechEncoder.content_states`) and `content_language`
     it keeps the speaker's frames with their states, and speech in that language is matched by them,
     its voiced frames pulled `content_shares[0]` of the way, its unvoiced ones `content_shares[1]`.
-    With `speech_states` too (the states of any 16 kHz samples, `SpeechEncoder.content_states`), the base
-    voice's frames are aligned with the speaker's by what is said (ALIGNED_BY_STATES) instead of by envelope.
+    With the reference's `content_states` and `speech_states` (the states of any 16 kHz samples,
+    `SpeechEncoder.content_states`), with or without `content_language`, the base voice's frames are
+    aligned with the speaker's by what is said (ALIGNED_BY_STATES) instead of by envelope.
     """
     progress("analyse reference", 0.0)
     f0, coded, _, _ = coded_frames(reference)
@@ -346,8 +337,8 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
     base_seconds = speaker_seconds = 0.0
     transcript = []
     segments = [segment for segment in segments if segment.text.strip() and segment.end - segment.start > 0.3] if speak else []
-    by_states = speech_states is not None and content_states is not None
-    reference_states = frame_states(content_states, len(f0)) if by_states else None
+    reference_states = frame_states(content_states, len(f0)) if content_states is not None else None
+    by_states = speech_states is not None and reference_states is not None
     frame_seconds = FRAME_PERIOD_MS / 1000
     for index, segment in enumerate(segments):
         progress("align with the base voice", 0.1 + 0.7 * index / len(segments))
@@ -399,9 +390,9 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         base_mean, base_std = np.zeros_like(speaker_mean), np.zeros_like(speaker_std)
         rate, method, pairs, warp, aligned_by = 1.0, "statistics", 0, 1.0, ""
     content = _no_content(coded.shape[1] - 1)
-    if content_states is not None and content_language:
+    if reference_states is not None and content_language:
         spoken = _bank_frames(speaking)
-        content = {"content_keys": frame_states(content_states, len(f0))[spoken].astype(np.float16),
+        content = {"content_keys": reference_states[spoken].astype(np.float16),
                    "content_values": coded[spoken, 1:].astype(np.float32), "content_voiced": f0[spoken] > 0}
     progress("fit", 1.0)
     return FittedVoice(
