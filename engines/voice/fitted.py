@@ -117,7 +117,7 @@ WARP_SAMPLE = 1500  # aligned voiced frames used to choose the formant shift
 # How a parallel fit pairs the base voice's frames with the speaker's saying the same words (DTW): by
 # envelope, sounds are compared across two voices and can pair two that only look alike; by Whisper's
 # speech states (what is said, not who says it) the same sounds meet. Measured paired on the real
-# references in the README ("Aligning by what is said", bench/bench_voice_alignment.py).
+# references (docs/voice-measurements.md, "Aligning by what is said"; bench/bench_voice_alignment.py).
 ALIGNED_BY_STATES = "speech states"
 ALIGNED_BY_ENVELOPES = "envelopes"  # every parallel fit before, and any without the states
 EXEMPLAR_CONTEXT = 2  # base-voice frames each side matched with the frame: the sound, not one instant of it
