@@ -14,8 +14,9 @@ from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE
 from engines.voice import default, piper_base
 from engines.voice.default import ESPEAK_VOICES, PIPER, espeak, voice_variant
 from engines.speech_states import STATE_SIZE, SpeechEncoder
-from engines.voice.fitted import (ALIGNED_BY_ENVELOPES, ALIGNED_BY_STATES, ARRAYS, CONTENT_SHARE, CONTENT_UNVOICED_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
+from engines.voice.fitted import (ALIGNED_BY_ENVELOPES, ALIGNED_BY_STATES, ARRAYS, CODED_DIMENSIONS, CONTENT_SHARE, CONTENT_UNVOICED_SHARE, CONVERSION_VERSION, EXEMPLAR_ARRAYS, EXEMPLAR_CONTEXT, MAX_VARIANCE_GAIN, MIN_VARIANCE_FRAMES,
                                   FLAT_CONTENT_SHARE, SPREAD_SHARE, FittedVoice, Segment, _aligned_pairs, apply_voice, coded_frames, fit_voice, frame_states, restore_variance)
+from engines.voice.modulation import WINDOW, modulation_spectrum
 from engines.voice.piper_base import PiperBase
 
 TEXT = "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the old station."
@@ -167,6 +168,23 @@ def test_converted_speech_varies_closer_to_how_the_speaker_varies(fitted, speake
     assert log_spread_gap(1.0) < log_spread_gap(0.5) < log_spread_gap(0.0)
 
 
+def test_converted_speech_moves_as_fast_as_the_speaker_does(fitted, speaker):
+    """Averaging the speaker's frames takes away part of the envelope's quick movement; matching the
+    speaker's modulation spectrum gives it back, read back from the synthesised audio."""
+    base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
+
+    def quick_movement_gap(share: float) -> float:
+        converted = apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, modulation_share=share)
+        spectrum = modulation_spectrum(coded_frames(converted, float(fitted.warp))[1][:, 1:21])
+        quick = slice(WINDOW // 16, WINDOW // 4)  # 6-25 Hz: from one sound into the next
+        return float(np.mean(np.abs(np.log(spectrum[quick] / fitted.speaker_modulation[quick, :20]))))
+
+    assert quick_movement_gap(1.0) < quick_movement_gap(0.0)
+    unmatched = dataclasses.replace(fitted, speaker_modulation=np.zeros((0, CODED_DIMENSIONS - 1), np.float32))
+    assert np.array_equal(apply_voice(base, unmatched, speaker.f0_mean, speaker.f0_std_semitones),
+                          apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, modulation_share=0)), "profiles without it: as before"
+
+
 def test_speech_states_align_the_base_voices_words_with_the_speakers(speech_encoder):
     """Two sentences said by the base voice and by the speaker, each joined end to end: every base frame
     of the first sentence (but a 0.1 s margin at the join) is paired with the speaker's first sentence,
@@ -242,6 +260,8 @@ def test_fit_is_stored_as_plain_arrays_with_its_version(fitted, tmp_path):
     assert loaded.rate == pytest.approx(fitted.rate, abs=1e-3)
     assert np.array_equal(loaded.exemplar_base, fitted.exemplar_base) and loaded.exemplar_base.dtype == np.float16
     assert np.array_equal(loaded.exemplar_voiced, fitted.exemplar_voiced) and loaded.exemplar_language == "en"
+    assert fitted.speaker_modulation.shape == (WINDOW // 2 + 1, CODED_DIMENSIONS - 1) and summary["modulation_matched"]
+    assert np.array_equal(loaded.speaker_modulation, fitted.speaker_modulation)
     with pytest.raises(ValueError, match="version"):
         FittedVoice.load({**summary, "version": CONVERSION_VERSION + 1})
 
@@ -302,7 +322,8 @@ def test_version_1_fits_without_exemplars_still_convert(fitted, speaker, tmp_pat
     assert older.version == 1 and len(older.exemplar_base) == 0 and older.exemplar_language == ""
     base = espeak(OTHER_TEXT, "en", voice_variant(speaker))
     converted = apply_voice(base, older, speaker.f0_mean, speaker.f0_std_semitones, language="en")
-    assert np.allclose(converted, apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="zh"), atol=1e-5)
+    assert len(older.speaker_modulation) == 0, "nor the speaker's modulation spectrum"
+    assert np.allclose(converted, apply_voice(base, fitted, speaker.f0_mean, speaker.f0_std_semitones, language="zh", modulation_share=0), atol=1e-5)
     profile = type(speaker).from_dict({**speaker.as_dict(), "conversion": summary})
     assert create_synthesizer("default").fitted_voice(profile) is not None
 

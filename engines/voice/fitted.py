@@ -21,7 +21,8 @@ way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
     (k-nearest-neighbour regression over the reference), a match across voices.
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
 so each dimension's spread over the utterance is then moved halfway back to the speaker's
-(VARIANCE_SHARE). Speaking rate comes from the same alignment; pitch level and range from the
+(VARIANCE_SHARE), and how fast it moves, its modulation spectrum, part of the way to the speaker's
+(MODULATION_SHARE, engines.voice.modulation). Speaking rate comes from the same alignment; pitch level and range from the
 reference's F0 statistics.
 
 A full (ridge) regression between the aligned frames was tried first and dropped: with 8 to 60 s
@@ -33,7 +34,7 @@ back to matching the two voices' feature statistics, still followed by the neare
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -44,6 +45,7 @@ from engines.progress import Progress, no_progress
 from engines.speech_states import STATE_SIZE, STATES_PER_SECOND
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, frame_levels, warp_envelope, world_analysis
 from engines.voice.conversion import WARP_FACTORS, map_f0
+from engines.voice.modulation import match_modulation, modulation_spectrum
 
 # Bump when the stored arrays or their meaning change: profiles of versions not in READABLE_VERSIONS are not used.
 # Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
@@ -107,6 +109,14 @@ SPREAD_SHARE = 0.5
 # but the Mandarin speaker's Mandarin (CER 0.14 -> 0.24, espeak-ng as it is 0.35). In full:
 # resemblyzer a little higher, voicefilter lower in the reference's language, that speaker's CER 0.27.
 VARIANCE_SHARE = 0.5
+# After that, each dimension's modulation spectrum (how its spread is shared out between slow and
+# fast movement, engines.voice.modulation) is moved this share of the way to the speaker's, measured
+# on the reference at clone time. Measured paired on the nine real references of 8 s and more
+# (bench/bench_voice_modulation.py, results/voice_modulation.json; a prototype of it on 2026-12-05
+# over 18 rows: resemblyzer 0.719 -> 0.728, voicefilter 0.717 -> 0.730, WER 0.035 -> 0.028, CER
+# 0.062 -> 0.063, 13 of 18 rows closer under each encoder). In full: as close (0.727 / 0.730), CER
+# 0.067. In place of the global-variance step rather than after it: no closer (0.719 / 0.716).
+MODULATION_SHARE = 0.5
 MIN_VARIANCE_FRAMES = 50  # 0.25 s: a shorter piece's own spread says too little to correct it by
 MAX_VARIANCE_GAIN = 2.0
 BANK_STEP = 2  # keep every 2nd 5 ms frame of the reference (10 ms)
@@ -124,7 +134,8 @@ EXEMPLAR_CONTEXT = 2  # base-voice frames each side matched with the frame: the 
 ARRAYS = ("voiced_bank", "unvoiced_bank", "speaker_mean", "speaker_std", "base_mean", "base_std", "warp")
 EXEMPLAR_ARRAYS = ("exemplar_base", "exemplar_speaker", "exemplar_voiced")
 CONTENT_ARRAYS = ("content_keys", "content_values", "content_voiced")
-STORED_ARRAYS = ARRAYS + EXEMPLAR_ARRAYS + CONTENT_ARRAYS
+MODULATION_ARRAYS = ("speaker_modulation",)
+STORED_ARRAYS = ARRAYS + EXEMPLAR_ARRAYS + CONTENT_ARRAYS + MODULATION_ARRAYS
 
 
 @dataclass
@@ -164,6 +175,9 @@ class FittedVoice:
     content_unvoiced_share: float = CONTENT_UNVOICED_SHARE  # and its unvoiced frames
     pairs: int = 0
     aligned_by: str = ""  # how a parallel fit paired the two voices' frames: ALIGNED_BY_STATES or ALIGNED_BY_ENVELOPES
+    # The modulation spectrum of the speaker's coded envelopes over the reference (engines.voice.modulation);
+    # empty in profiles cloned before it was kept, which are spoken without matching it.
+    speaker_modulation: np.ndarray = field(default_factory=lambda: np.zeros((0, CODED_DIMENSIONS - 1), np.float32))
     version: int = CONVERSION_VERSION
 
     def save(self, path: Path, bases: dict[str, "FittedVoice"] | None = None) -> None:
@@ -184,7 +198,8 @@ class FittedVoice:
     def _figures(self) -> dict:
         return {"method": self.method, "rate": round(self.rate, 3), "warp": round(float(self.warp), 3), "pairs": self.pairs,
                 "content_language": self.content_language, "content_share": round(self.content_share, 3),
-                "content_unvoiced_share": round(self.content_unvoiced_share, 3), "aligned_by": self.aligned_by}
+                "content_unvoiced_share": round(self.content_unvoiced_share, 3), "aligned_by": self.aligned_by,
+                "modulation_matched": len(self.speaker_modulation) > 0}
 
     def summary(self, path: Path, seconds: float, bases: dict[str, "FittedVoice"] | None = None) -> dict:
         """What the profile row stores about this fit (JSON); `bases` as saved with it."""
@@ -216,13 +231,14 @@ class FittedVoice:
             # A base whose states match stores its frames only where they differ from the main fit's (see save).
             source = prefix if prefix + CONTENT_ARRAYS[0] in data.files or not figures.get("content_language") else ""
             content = {name: data[source + name] for name in CONTENT_ARRAYS if source + name in data.files}
+            modulation = {name: np.asarray(data[prefix + name], dtype=np.float32) for name in MODULATION_ARRAYS if prefix + name in data.files}
         share = float(figures.get("content_share", FLAT_CONTENT_SHARE))
         dimensions = arrays["speaker_mean"].shape[0]
         if len(exemplars) < len(EXEMPLAR_ARRAYS):
             exemplars = _no_exemplars(dimensions)
         if len(content) < len(CONTENT_ARRAYS):
             content = _no_content(dimensions)
-        return cls(**arrays, **exemplars, **content, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
+        return cls(**arrays, **exemplars, **content, **modulation, method=figures.get("method", ""), rate=float(figures.get("rate", 1.0)),
                    transcript=summary.get("transcript", ""), exemplar_language=summary.get("exemplar_language", ""),
                    content_language=figures.get("content_language", "") if len(content["content_keys"]) else "",
                    content_share=share, content_unvoiced_share=float(figures.get("content_unvoiced_share", share)),
@@ -402,7 +418,7 @@ def fit_voice(reference: np.ndarray, segments: Iterable[Segment], speak: Callabl
         **exemplars, **content, method=method, rate=rate, transcript=" ".join(transcript),
         exemplar_language=exemplar_language if len(exemplars["exemplar_base"]) else "",
         content_language=content_language if len(content["content_keys"]) else "", content_share=content_shares[0],
-        content_unvoiced_share=content_shares[1], pairs=pairs, aligned_by=aligned_by,
+        content_unvoiced_share=content_shares[1], pairs=pairs, aligned_by=aligned_by, speaker_modulation=modulation_spectrum(coded[:, 1:]),
     )
 
 
@@ -488,7 +504,8 @@ def restore_variance(frames: np.ndarray, speaker_std: np.ndarray, share: float =
 def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_semitones: float,
                 pitch_semitones: float = 0.0, nearest_share: float = NEAREST_SHARE, language: str = "",
                 spread_share: float = SPREAD_SHARE, variance_share: float = VARIANCE_SHARE,
-                content_states: np.ndarray | None = None, content_share: float | None = None) -> np.ndarray:
+                content_states: np.ndarray | None = None, content_share: float | None = None,
+                modulation_share: float = MODULATION_SHARE) -> np.ndarray:
     """`samples` (the base voice speaking `language`, 16 kHz) re-spoken with the speaker's spectra, pitch level and range.
 
     `content_states` are the samples' own (`SpeechEncoder.content_states`), for a fit that matches by them
@@ -508,7 +525,8 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     else:
         share = content_share
     converted[:, 1:] = mapped + share * (target - mapped)
-    converted[:, 1:] = restore_variance(_smooth(converted[:, 1:]), voice.speaker_std, variance_share)
+    converted[:, 1:] = match_modulation(restore_variance(_smooth(converted[:, 1:]), voice.speaker_std, variance_share),
+                                        voice.speaker_modulation, modulation_share)
     envelope = pyworld.decode_spectral_envelope(np.ascontiguousarray(converted), SAMPLE_RATE, fft_size)
     f0 = map_f0(f0, f0_mean, f0_std_semitones, pitch_semitones)
     output = pyworld.synthesize(f0, envelope, np.ascontiguousarray(aperiodicity), SAMPLE_RATE, FRAME_PERIOD_MS)[: len(samples)]
