@@ -268,7 +268,7 @@ def main() -> None:
                 continue
             clones.append({"reference": name, "language": language, "language_heard": heard_language, "source": source,
                            "licence": licence, "reference_seconds": speaker.duration, "clone_seconds": round(seconds, 2),
-                           **{key: speaker.conversion.get(key) for key in ("method", "rate", "pairs", "aligned_by", "bank_frames", "transcript")},
+                           **{key: speaker.conversion.get(key) for key in ("method", "rate", "pairs", "aligned_by", "modulation_matched", "bank_frames", "transcript")},
                            "piper_fit": speaker.conversion.get("bases", {}).get("piper"),
                            "kokoro_fit": speaker.conversion.get("bases", {}).get("kokoro")})
             print(json.dumps(clones[-1], ensure_ascii=False), flush=True)

@@ -111,11 +111,11 @@ SPREAD_SHARE = 0.5
 VARIANCE_SHARE = 0.5
 # After that, each dimension's modulation spectrum (how its spread is shared out between slow and
 # fast movement, engines.voice.modulation) is moved this share of the way to the speaker's, measured
-# on the reference at clone time. Measured paired on the nine real references of 8 s and more
-# (bench/bench_voice_modulation.py, results/voice_modulation.json; a prototype of it on 2026-12-05
-# over 18 rows: resemblyzer 0.719 -> 0.728, voicefilter 0.717 -> 0.730, WER 0.035 -> 0.028, CER
-# 0.062 -> 0.063, 13 of 18 rows closer under each encoder). In full: as close (0.727 / 0.730), CER
-# 0.067. In place of the global-variance step rather than after it: no closer (0.719 / 0.716).
+# on the reference at clone time. Measured paired on the nine real references of 8 s and more, both
+# languages, 18 rows (bench/bench_voice_modulation.py, results/voice_modulation.json): resemblyzer
+# 0.721 -> 0.730, voicefilter 0.719 -> 0.733, WER 0.033 -> 0.026, CER 0.062 -> 0.061; 12 and 14 rows
+# of 18 closer. In full: as close (0.730 / 0.732), CER 0.066. In place of the global-variance step
+# rather than after it (a prototype run): no closer (0.719 / 0.716 against 0.719 / 0.717).
 MODULATION_SHARE = 0.5
 MIN_VARIANCE_FRAMES = 50  # 0.25 s: a shorter piece's own spread says too little to correct it by
 MAX_VARIANCE_GAIN = 2.0
