@@ -47,12 +47,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             states = speech_encoder.content_states(clean)
-            # The bases the default speaks this speaker with, each (speak the words, exemplar language,
-            # {language spoken: speak(text, speed)}), as DefaultSynthesizer fits and speaks them.
-            bases = {PIPER: (piper.speak, "", {"en": piper.speak})} if heard == "en" else {}
-            bases[KOKORO] = (lambda words: kokoro.speak(words, heard), "zh" if heard == "zh" else "",
-                             {language: (lambda text, speed, language=language: kokoro.speak(text, language, speed))
-                              for language in (("zh",) if heard == "en" else ("zh", "en"))})
+            bases = paired.neural_bases(heard, piper, kokoro)
             if heard == "zh":
                 variant = voice_variant(speaker)
                 bases[ESPEAK] = (lambda words: espeak(words, "zh", variant), "zh",

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.voice.default import KOKORO, PIPER, state_matching  # noqa: E402
+from engines.voice.default import state_matching  # noqa: E402
 from engines.voice.fitted import MODULATION_SHARE, apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -42,12 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             states = speech_encoder.content_states(clean)
-            # The bases the default speaks this speaker with: (speak the words, exemplar language, {language: speak(text, speed)}).
-            bases = {PIPER: (piper.speak, "", {"en": piper.speak})} if heard == "en" else {}
-            bases[KOKORO] = (lambda words: kokoro.speak(words, heard), "zh" if heard == "zh" else "",
-                             {language: (lambda text, speed, language=language: kokoro.speak(text, language, speed))
-                              for language in (("zh",) if heard == "en" else ("zh", "en"))})
-            for base, (speak_words, exemplar_language, speaks) in bases.items():
+            for base, (speak_words, exemplar_language, speaks) in paired.neural_bases(heard, piper, kokoro).items():
                 fit = fit_voice(clean, segments, speak_words, exemplar_language=exemplar_language,
                                 **({"content_states": states, "speech_states": speech_encoder.content_states} | state_matching(heard, base, states)))
                 for language, speak in speaks.items():
