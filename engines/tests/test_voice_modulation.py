@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import pytest
+
+from engines.voice.fitted import _smooth
 from engines.voice.modulation import MAX_GAIN, WINDOW, match_modulation, modulation_spectrum
 
 
@@ -10,11 +13,6 @@ def trajectories(seed: int = 0, frames: int = 700) -> np.ndarray:
     """Mel-cepstrum-like trajectories: slow drifts with quick movement on top, about their own means."""
     rng = np.random.default_rng(seed)
     return rng.normal(size=(frames, 3)).cumsum(0) * 0.05 + rng.normal(size=(frames, 3)) * [0.3, 0.1, 0.5] + [1.0, -2.0, 0.5]
-
-
-def smoothed(frames: np.ndarray, width: int = 3) -> np.ndarray:
-    kernel = np.ones(width) / width
-    return np.stack([np.convolve(np.pad(frames[:, dim], width // 2, mode="edge"), kernel, mode="valid") for dim in range(frames.shape[1])], 1)
 
 
 def fast_power(frames: np.ndarray) -> np.ndarray:
@@ -29,7 +27,7 @@ def test_a_trajectory_matched_to_its_own_spectrum_comes_back_unchanged():
 
 def test_smoothed_trajectories_get_their_quick_movement_back_part_way_and_keep_their_mean():
     real = trajectories()
-    averaged = smoothed(real)
+    averaged = _smooth(real)  # as the conversion smooths its frames
     target = modulation_spectrum(real)
     halfway, in_full = match_modulation(averaged, target, 0.5), match_modulation(averaged, target, 1.0)
     lost, half, full = (np.log(fast_power(frames) / fast_power(real)) for frames in (averaged, halfway, in_full))
@@ -54,3 +52,5 @@ def test_without_a_target_or_on_a_piece_shorter_than_the_window_nothing_changes(
     short = frames[: WINDOW - 1]
     assert match_modulation(short, modulation_spectrum(frames), 0.5) is short
     assert modulation_spectrum(short).shape == (0, 3)
+    with pytest.raises(ValueError, match="dimensions"):
+        match_modulation(frames, modulation_spectrum(frames)[:, :2], 0.5)

@@ -48,6 +48,8 @@ from engines.voice.conversion import WARP_FACTORS, map_f0
 from engines.voice.modulation import match_modulation, modulation_spectrum
 
 # Bump when the stored arrays or their meaning change: profiles of versions not in READABLE_VERSIONS are not used.
+# An array a fit may lack (the speaker's modulation spectrum) needs no bump: readers that do not know
+# it ignore it, and profiles without it are spoken as they were.
 # Version 1 fits have no exemplar arrays: they keep the nearest-frame step in every language.
 # Version 2 fits have no speech states: they keep the nearest-frame step where version 3 matches by them.
 # Version 3 files may store a base's speech states only in the main fit's arrays, when they are the same

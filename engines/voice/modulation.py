@@ -28,7 +28,8 @@ def _pieces(trajectories: np.ndarray) -> tuple[np.ndarray, range, int]:
 
 
 def modulation_spectrum(trajectories: np.ndarray) -> np.ndarray:
-    """(WINDOW // 2 + 1, D) mean power of the short-time spectra of each dimension's trajectory about its mean."""
+    """(WINDOW // 2 + 1, D) mean power of the short-time spectra of each dimension's trajectory about its mean;
+    (0, D) for trajectories shorter than WINDOW, too short to measure."""
     trajectories = np.asarray(trajectories, np.float64)
     if len(trajectories) < WINDOW:
         return np.zeros((0, trajectories.shape[1]), np.float32)
@@ -38,10 +39,13 @@ def modulation_spectrum(trajectories: np.ndarray) -> np.ndarray:
 
 def match_modulation(trajectories: np.ndarray, target: np.ndarray, share: float) -> np.ndarray:
     """`trajectories` (T, D) with each dimension's modulation spectrum moved `share` of the way
-    (geometrically, at most MAX_GAIN in amplitude either way) to `target`, its mean kept. Unchanged
-    when there is no target or the trajectories are shorter than WINDOW."""
+    (geometrically; the gain after the share is capped at MAX_GAIN in amplitude either way) to `target`
+    (a `modulation_spectrum` of the same dimensions), its mean kept. Unchanged when there is no target
+    or the trajectories are shorter than WINDOW."""
     if share == 0 or len(target) == 0 or len(trajectories) < WINDOW:
         return trajectories
+    if target.shape != (WINDOW // 2 + 1, trajectories.shape[1]):
+        raise ValueError(f"a modulation spectrum of shape {target.shape} for {trajectories.shape[1]} dimensions")
     mean = trajectories.mean(0)
     pieces, starts, length = _pieces(np.asarray(trajectories, np.float64) - mean)
     spectra = np.fft.rfft(pieces, axis=1)
