@@ -22,8 +22,8 @@ way (NEAREST_SHARE, CONTENT_SHARE) towards real frames of that person:
 The averaging in that pull (and a light smoothing over time) narrows how much the output varies,
 so each dimension's spread over the utterance is then moved halfway back to the speaker's
 (VARIANCE_SHARE), and how fast it moves, its modulation spectrum, part of the way to the speaker's
-(MODULATION_SHARE, engines.voice.modulation). Speaking rate comes from the same alignment; pitch level and range from the
-reference's F0 statistics.
+(MODULATION_SHARE, engines.voice.modulation). Speaking rate comes from the same alignment; pitch
+level and range from the reference's F0 statistics.
 
 A full (ridge) regression between the aligned frames was tried first and dropped: with 8 to 60 s
 of speech it mixed dimensions wrongly and tripled the word error rate (0.5 against 0.03-0.13
