@@ -9,7 +9,8 @@ once for each base voice the default speaks it with, as the default fits it (ali
 states), and each base utterance is spoken once and converted three ways:
   English speakers   their English (Piper; bench_voice_paired.TEXTS, three sentences) and their Chinese
                      (Kokoro; CHINESE_PARAGRAPH, nine sentences),
-  Mandarin speakers  their Mandarin (Kokoro with exemplars; CHINESE_PARAGRAPH) and their English (Kokoro).
+  Mandarin speakers  their Mandarin (Kokoro with exemplars; CHINESE_PARAGRAPH) and their English (Kokoro),
+                     and their Mandarin by espeak-ng with exemplars (what speaks it where Kokoro is off).
 Rows `unconverted` give the base voice as it is, the intelligibility the conversion must keep.
 Similarity under both encoders, WER/CER through the packaged Whisper.
 Results: bench/results/voice_modulation.json. Run: .venv/bin/python bench/bench_voice_modulation.py [names]
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.voice.default import state_matching  # noqa: E402
+from engines.voice.default import ESPEAK, espeak, state_matching, voice_variant  # noqa: E402
 from engines.voice.fitted import MODULATION_SHARE, apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -42,7 +43,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             states = speech_encoder.content_states(clean)
-            for base, (speak_words, exemplar_language, speaks) in paired.neural_bases(heard, piper, kokoro).items():
+            bases = paired.neural_bases(heard, piper, kokoro)
+            if heard == "zh":
+                variant = voice_variant(speaker)
+                bases[ESPEAK] = (lambda words: espeak(words, "zh", variant), "zh",
+                                 {"zh": lambda text, speed: espeak(text, "zh", variant, round(165 * speed))})
+            for base, (speak_words, exemplar_language, speaks) in bases.items():
                 fit = fit_voice(clean, segments, speak_words, exemplar_language=exemplar_language,
                                 **({"content_states": states, "speech_states": speech_encoder.content_states} | state_matching(heard, base, states)))
                 for language, speak in speaks.items():
@@ -53,18 +59,19 @@ def main() -> None:
                                                         content_states=spoken_states, modulation_share=share)
                                     for system, share in SHARES.items()})
                     for system, samples in outputs.items():
-                        row = {"reference": name, "reference_language": heard, "base": base, "language": language, "system": system,
+                        row = {"reference": name, "reference_language": heard, "base": base or "espeak-ng", "language": language, "system": system,
                                **paired.scores(samples, language, references, encoders, transcriber)}
                         rows.append(row)
                         print(json.dumps(row), flush=True)
     summary = {}
-    groups = {"english_speakers_english": ("en", "en"), "english_speakers_chinese": ("en", "zh"),
-              "mandarin_speakers_mandarin": ("zh", "zh"), "mandarin_speakers_english": ("zh", "en")}
+    groups = {"english_speakers_english": ("en", "en", True), "english_speakers_chinese": ("en", "zh", True),
+              "mandarin_speakers_mandarin": ("zh", "zh", True), "mandarin_speakers_english": ("zh", "en", True),
+              "mandarin_speakers_mandarin_by_espeak_ng": ("zh", "zh", False)}
     for system in ("unconverted", *SHARES):
         mine = [row for row in rows if row["system"] == system]
-        summary[f"all rows, {system}"] = {**paired.mean_scores(mine), "rows": len(mine)}
-        for group, (heard, language) in groups.items():
-            grouped = [row for row in mine if (row["reference_language"], row["language"]) == (heard, language)]
+        summary[f"all neural rows, {system}"] = {**paired.mean_scores([row for row in mine if row["base"] != "espeak-ng"]), "rows": sum(row["base"] != "espeak-ng" for row in mine)}
+        for group, (heard, language, neural) in groups.items():
+            grouped = [row for row in mine if (row["reference_language"], row["language"], row["base"] != "espeak-ng") == (heard, language, neural)]
             if grouped:
                 summary[f"{group}, {system}"] = {**paired.mean_scores(grouped), "rows": len(grouped)}
     paired.save_results(bench_voice.RESULTS / "voice_modulation.json", summary, rows, texts=texts, shares=SHARES,

@@ -114,10 +114,12 @@ VARIANCE_SHARE = 0.5
 # After that, each dimension's modulation spectrum (how its spread is shared out between slow and
 # fast movement, engines.voice.modulation) is moved this share of the way to the speaker's, measured
 # on the reference at clone time. Measured paired on the nine real references of 8 s and more, both
-# languages, 18 rows (bench/bench_voice_modulation.py, results/voice_modulation.json): resemblyzer
-# 0.721 -> 0.730, voicefilter 0.719 -> 0.733, WER 0.033 -> 0.026, CER 0.062 -> 0.061; 12 and 14 rows
-# of 18 closer. In full: as close (0.730 / 0.732), CER 0.066. In place of the global-variance step
-# rather than after it (a prototype run): no closer (0.719 / 0.716 against 0.719 / 0.717).
+# languages, 18 rows by Piper and Kokoro (bench/bench_voice_modulation.py, results/voice_modulation.json;
+# two runs, Piper drawing its English anew in each): resemblyzer 0.718 -> 0.727 and 0.721 -> 0.730,
+# voicefilter 0.718 -> 0.731 and 0.719 -> 0.733, WER 0.035 -> 0.035 and 0.033 -> 0.026, CER 0.062 ->
+# 0.061; espeak-ng's Mandarin (the fallback) 0.685 -> 0.695, CER 0.241 -> 0.224. In full: as close
+# (0.727 / 0.729), CER 0.066. In place of the global-variance step rather than after it (a prototype
+# run): no closer (0.719 / 0.716 against 0.719 / 0.717).
 MODULATION_SHARE = 0.5
 MIN_VARIANCE_FRAMES = 50  # 0.25 s: a shorter piece's own spread says too little to correct it by
 MAX_VARIANCE_GAIN = 2.0
