@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.voice.default import ESPEAK, espeak, state_matching, voice_variant  # noqa: E402
+from engines.voice.default import state_matching  # noqa: E402
 from engines.voice.fitted import MODULATION_SHARE, apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -43,11 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, _, speaker, clean, heard, segments, references in paired.cloned_references(Path(tmp), encoders, transcriber, sys.argv[1:] or None):
             states = speech_encoder.content_states(clean)
-            bases = paired.neural_bases(heard, piper, kokoro)
-            if heard == "zh":
-                variant = voice_variant(speaker)
-                bases[ESPEAK] = (lambda words: espeak(words, "zh", variant), "zh",
-                                 {"zh": lambda text, speed: espeak(text, "zh", variant, round(165 * speed))})
+            bases = paired.measured_bases(heard, speaker, piper, kokoro)
             for base, (speak_words, exemplar_language, speaks) in bases.items():
                 fit = fit_voice(clean, segments, speak_words, exemplar_language=exemplar_language,
                                 **({"content_states": states, "speech_states": speech_encoder.content_states} | state_matching(heard, base, states)))

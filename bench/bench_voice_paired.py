@@ -36,7 +36,7 @@ from engines import media  # noqa: E402
 from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
-from engines.voice.default import EXEMPLAR_LANGUAGES, KOKORO, PIPER, espeak, voice_variant  # noqa: E402
+from engines.voice.default import ESPEAK, EXEMPLAR_LANGUAGES, KOKORO, PIPER, espeak, voice_variant  # noqa: E402
 from engines.voice.fitted import SPREAD_SHARE, VARIANCE_SHARE, apply_voice, fit_voice, transcribe_reference  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -105,13 +105,18 @@ def cloned_references(work: Path, encoders: dict, transcriber, only: list[str] |
         yield name, language, speaker, clean, heard, segments, {label: encoder.embed(clean) for label, encoder in encoders.items()}
 
 
-def neural_bases(heard: str, piper: PiperBase, kokoro: KokoroBase) -> dict:
-    """The neural base voices the default speaks someone cloned from `heard` speech with, as DefaultSynthesizer
-    fits and speaks them: {base: (speak the reference's words, exemplar language, {language spoken: speak(text, speed)})}."""
+def measured_bases(heard: str, speaker, piper: PiperBase, kokoro: KokoroBase) -> dict:
+    """The base voices the default speaks someone cloned from `heard` speech with, as DefaultSynthesizer fits
+    and speaks them, and for Mandarin speakers espeak-ng's Mandarin, which speaks where Kokoro is off:
+    {base: (speak the reference's words, exemplar language, {language spoken: speak(text, speed)})}."""
     bases = {PIPER: (piper.speak, "", {"en": piper.speak})} if heard == "en" else {}
     bases[KOKORO] = (lambda words: kokoro.speak(words, heard), "zh" if heard == "zh" else "",
                      {language: (lambda text, speed, language=language: kokoro.speak(text, language, speed))
                       for language in (("zh",) if heard == "en" else ("zh", "en"))})
+    if heard == "zh":
+        variant = voice_variant(speaker)
+        bases[ESPEAK] = (lambda words: espeak(words, "zh", variant), "zh",
+                         {"zh": lambda text, speed: espeak(text, "zh", variant, round(165 * speed))})
     return bases
 
 
