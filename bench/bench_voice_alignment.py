@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines.voice.default import KOKORO, PIPER, state_matching  # noqa: E402
+from engines.voice.default import state_matching  # noqa: E402
 from engines.voice.fitted import ALIGNED_BY_ENVELOPES, ALIGNED_BY_STATES, apply_voice, fit_voice  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -67,20 +67,8 @@ def main() -> None:
                     for alignment, fit in fits.items():
                         outputs[alignment] = apply_voice(spoken, fit, speaker.f0_mean, speaker.f0_std_semitones, language=language,
                                                          content_states=spoken_states if fit.content_language == language else None)
-                    for system, samples in outputs.items():
-                        row = {"reference": name, "reference_language": heard, "base": base or "espeak-ng", "language": language, "system": system,
-                               **paired.scores(samples, language, references, encoders, transcriber)}
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
-    summary = {}
-    groups = {"english_speakers_english": ("en", "en", PIPER), "english_speakers_chinese": ("en", "zh", KOKORO),
-              "mandarin_speakers_mandarin": ("zh", "zh", KOKORO), "mandarin_speakers_english": ("zh", "en", KOKORO),
-              "mandarin_speakers_mandarin_by_espeak_ng": ("zh", "zh", "espeak-ng")}
-    for group, (heard, language, base) in groups.items():
-        for system in ("unconverted", *ALIGNMENTS):
-            mine = [row for row in rows if (row["reference_language"], row["language"], row["base"], row["system"]) == (heard, language, base, system)]
-            if mine:
-                summary[f"{group}, {system}"] = {**paired.mean_scores(mine), "rows": len(mine)}
+                    paired.score_outputs(outputs, rows, name, heard, base, language, references, encoders, transcriber)
+    summary = paired.grouped_scores(rows, ("unconverted", *ALIGNMENTS))
     paired.save_results(bench_voice.RESULTS / "voice_alignment.json", summary, rows, texts=texts, fits=fits_made)
 
 

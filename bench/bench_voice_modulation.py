@@ -17,7 +17,6 @@ Results: bench/results/voice_modulation.json. Run: .venv/bin/python bench/bench_
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -54,22 +53,11 @@ def main() -> None:
                     outputs.update({system: apply_voice(spoken, fit, speaker.f0_mean, speaker.f0_std_semitones, language=language,
                                                         content_states=spoken_states, modulation_share=share)
                                     for system, share in SHARES.items()})
-                    for system, samples in outputs.items():
-                        row = {"reference": name, "reference_language": heard, "base": base or "espeak-ng", "language": language, "system": system,
-                               **paired.scores(samples, language, references, encoders, transcriber)}
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
-    summary = {}
-    groups = {"english_speakers_english": ("en", "en", True), "english_speakers_chinese": ("en", "zh", True),
-              "mandarin_speakers_mandarin": ("zh", "zh", True), "mandarin_speakers_english": ("zh", "en", True),
-              "mandarin_speakers_mandarin_by_espeak_ng": ("zh", "zh", False)}
+                    paired.score_outputs(outputs, rows, name, heard, base, language, references, encoders, transcriber)
+    summary = paired.grouped_scores(rows, ("unconverted", *SHARES))
     for system in ("unconverted", *SHARES):
-        mine = [row for row in rows if row["system"] == system]
-        summary[f"all neural rows, {system}"] = {**paired.mean_scores([row for row in mine if row["base"] != "espeak-ng"]), "rows": sum(row["base"] != "espeak-ng" for row in mine)}
-        for group, (heard, language, neural) in groups.items():
-            grouped = [row for row in mine if (row["reference_language"], row["language"], row["base"] != "espeak-ng") == (heard, language, neural)]
-            if grouped:
-                summary[f"{group}, {system}"] = {**paired.mean_scores(grouped), "rows": len(grouped)}
+        neural = [row for row in rows if row["system"] == system and row["base"] != "espeak-ng"]
+        summary[f"all neural rows, {system}"] = {**paired.mean_scores(neural), "rows": len(neural)}
     paired.save_results(bench_voice.RESULTS / "voice_modulation.json", summary, rows, texts=texts, shares=SHARES,
                         default_share=MODULATION_SHARE)
 

@@ -105,6 +105,32 @@ def cloned_references(work: Path, encoders: dict, transcriber, only: list[str] |
         yield name, language, speaker, clean, heard, segments, {label: encoder.embed(clean) for label, encoder in encoders.items()}
 
 
+def score_outputs(outputs: dict, rows: list[dict], name: str, heard: str, base: str, language: str, references: dict,
+                  encoders: dict, transcriber) -> None:
+    """Each of `outputs` ({system: samples}, one base utterance converted several ways) scored, appended to `rows` and printed."""
+    for system, samples in outputs.items():
+        rows.append({"reference": name, "reference_language": heard, "base": base or "espeak-ng", "language": language, "system": system,
+                     **scores(samples, language, references, encoders, transcriber)})
+        print(json.dumps(rows[-1]), flush=True)
+
+
+# The rows of the paired benchmarks of the default's bases: (language heard in the reference, language spoken, base).
+GROUPS = {"english_speakers_english": ("en", "en", PIPER), "english_speakers_chinese": ("en", "zh", KOKORO),
+          "mandarin_speakers_mandarin": ("zh", "zh", KOKORO), "mandarin_speakers_english": ("zh", "en", KOKORO),
+          "mandarin_speakers_mandarin_by_espeak_ng": ("zh", "zh", "espeak-ng")}
+
+
+def grouped_scores(rows: list[dict], systems: tuple[str, ...]) -> dict:
+    """Mean scores per GROUPS row and system."""
+    summary = {}
+    for group, (heard, language, base) in GROUPS.items():
+        for system in systems:
+            mine = [row for row in rows if (row["reference_language"], row["language"], row["base"], row["system"]) == (heard, language, base, system)]
+            if mine:
+                summary[f"{group}, {system}"] = {**mean_scores(mine), "rows": len(mine)}
+    return summary
+
+
 def measured_bases(heard: str, speaker, piper: PiperBase, kokoro: KokoroBase) -> dict:
     """The base voices the default speaks someone cloned from `heard` speech with, as DefaultSynthesizer fits
     and speaks them, and for Mandarin speakers espeak-ng's Mandarin, which speaks where Kokoro is off:
