@@ -8,8 +8,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Jobs run side by side (two CPU trainings, renders beside them), each torch process with a
 # thread per core. OpenMP's threads spin while they wait for each other by default, and side by
-# side they spin against each other's work: two EchoLite trainings on 2 cores took 3.5x as long
-# as one did alone (bench/bench_cpu_sharing.py). Sleeping instead costs a job alone nothing.
+# side they spin against each other's work: two EchoLite trainings on 2 cores each took 4.5x as
+# long as one alone, and 1.6x with sleeping threads (bench/bench_cpu_sharing.py); alone, the two
+# policies are alike.
 # Set here, before any process of the studio loads torch (and so OpenMP, which reads it once).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
