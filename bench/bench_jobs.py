@@ -6,7 +6,8 @@ Parts (all by default; pick with --parts):
              requests/s, p50/p99 latency
   uploads    server resident memory (gunicorn master + workers) during 10 concurrent 200 MB uploads
   contention seconds for a 5 s speech synthesis and a 10 s EchoLite render, idle and while two
-             EchoLite trainings run on the CPU queue
+             EchoLite trainings on the CPU queue train their networks (OMP_WAIT_POLICY=ACTIVE in the
+             environment measures it with spinning threads)
 
 Prints the figures and saves bench/results/jobs.json with the load average next to each figure
 (this machine is shared). Run: .venv/bin/python bench/bench_jobs.py [--parts http,uploads]
@@ -324,15 +325,15 @@ def bench_contention(workdir: Path, web_workers: int, train_epochs: int) -> dict
         idle = measure()
         trainings = [request(f"{url}/model_training", {**train, "epoch": "100000"})[1]["task_id"] for _ in range(2)]
         deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:  # both past their start (face tracking and training are both CPU-bound)
-            if all(request(f"{url}/api/tasks/{task}")[1].get("state") == "running" for task in trainings):
+        while time.monotonic() < deadline:  # both training their networks (torch), past face tracking (dlib)
+            if all(request(f"{url}/api/tasks/{task}")[1].get("stage") == "train" for task in trainings):
                 break
             time.sleep(1)
         busy = measure()
-        states = [request(f"{url}/api/tasks/{task}")[1].get("state") for task in trainings]
+        states = [request(f"{url}/api/tasks/{task}")[1].get("stage") for task in trainings]
         for task in trainings:
             request(f"{url}/api/tasks/{task}/cancel", {})
-        return {"idle": idle, "two_trainings_running": {**busy, "training_states": states},
+        return {"idle": idle, "two_trainings_running": {**busy, "training_stages": states},
                 "render_audio_seconds": 10.0, "slowdown": {key: round(busy[key] / idle[key], 2) for key in ("synthesis_seconds", "render_seconds")}}
 
 
