@@ -4,8 +4,8 @@ The studio runs trainings side by side on the CPU queue (ECHOFU_CPU_JOB_SLOTS, 2
 them, each job a torch process with one thread per core. OpenMP's threads spin while they wait for
 each other unless OMP_WAIT_POLICY says PASSIVE (which echofu/settings.py sets by default). This times
 EchoLite trainings of a fixed epoch count on a generated face, one alone and two side by side, under
-each policy, alternated within one run (these machines are shared). Each training is a process of its
-own, since OpenMP reads the policy once when torch loads it.
+each policy, one policy after the other in one run (these machines are shared; --rounds repeats the
+sequence). Each training is a process of its own, since OpenMP reads the policy once when torch loads it.
 
 Results: bench/results/cpu_sharing.json. Run: .venv/bin/python bench/bench_cpu_sharing.py [--rounds 2]
 """
@@ -24,12 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
 POLICIES = ("PASSIVE", "ACTIVE")
 
 
 def train_one(video: Path, workdir: Path, epochs: int) -> None:
     """One training as the CPU queue runs it: the engine's own thread count, nothing else loaded."""
-    sys.path.insert(0, str(ROOT))
     from engines.talking_head import TrainParams, create_engine
 
     started = time.monotonic()
@@ -59,7 +59,6 @@ def main() -> None:
         video, workdir, epochs = args.train_one
         train_one(Path(video), Path(workdir), int(epochs))
         return
-    sys.path.insert(0, str(ROOT))
     from engines.testing.face_video import make_talking_face_video
 
     runs = []
