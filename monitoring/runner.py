@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
@@ -198,7 +199,11 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(_config("HEARTBEAT_SECONDS")):
-                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+                try:
+                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+                except Exception:  # a locked or dropped database must not end the beat while the job runs on
+                    logger.warning("heartbeat of job %s not written", self.job_id, exc_info=True)
+                    close_old_connections()
         finally:
             connection.close()
 
@@ -224,6 +229,15 @@ def describe_failure(exc: BaseException) -> str:
     return text
 
 
+def describe_interruption(exc: BaseException, queue: str) -> str:
+    """The error line of a job stopped from outside its handler: django-q2's time limit (raised in the
+    worker as a SystemExit), or the worker told to stop."""
+    if isinstance(exc, TimeoutException):
+        setting = "ECHOFU_INTERACTIVE_TIMEOUT" if queue == settings.INTERACTIVE_QUEUE else "ECHOFU_JOB_TIMEOUT"
+        return f"timed out: {exc or 'the queue time limit was reached'} ({setting} sets the limit); its partial output was discarded"
+    return f"the worker running this job was stopped ({type(exc).__name__}); its partial output was discarded"
+
+
 def _inline() -> bool:
     """Jobs run inside the caller's process (Q_CLUSTER['sync']): keep its DB connection."""
     return bool(settings.Q_CLUSTER.get("sync"))
@@ -246,10 +260,11 @@ def execute(job_id: str) -> str:
     if heartbeat:
         heartbeat.start()
     context = JobContext(job.pk, workdir, job.device, reporter, reporter.log)
+    escaping: BaseException | None = None
     try:
         if handler is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "result": handler(job, context) or {}}
+        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "result": handler(job, context) or {}}
     except Cancelled:
         reporter.log("cancelled")
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
@@ -257,6 +272,9 @@ def execute(job_id: str) -> str:
         reporter.log(traceback.format_exc(limit=8))
         logger.exception("job %s failed", job.pk)
         ending = Job.Status.FAILED, {"stage": "failed", "error": describe_failure(exc)}
+    except BaseException as exc:  # recorded as the job's end, then left to the worker, whose exception it is
+        ending = Job.Status.FAILED, {"stage": "failed", "error": describe_interruption(exc, job.queue)}
+        escaping = exc
     finally:
         if heartbeat:
             heartbeat.stopped.set()
@@ -265,16 +283,22 @@ def execute(job_id: str) -> str:
         shutil.rmtree(workdir, ignore_errors=True)
     status, fields = ending
     Job.objects.filter(pk=job.pk).update(**ended(status, **fields))
+    if escaping is not None:
+        raise escaping
     return status
 
 
 # --- recovery ------------------------------------------------------------------------------
 
 
-def _worker_alive(job: Job) -> bool:
+def _worker_is_local(job: Job) -> bool:
     host, _, pid = job.worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's worker: only its heartbeat can tell
+    return host == socket.gethostname() and pid.isdigit()
+
+
+def _worker_alive(job: Job) -> bool:
+    """Whether this machine's worker process that claimed the job still lives."""
+    pid = job.worker.rpartition(":")[2]
     try:
         process = psutil.Process(int(pid))
         # A recycled pid belongs to a process started after the job was claimed.
@@ -291,8 +315,12 @@ def recover_stale_jobs() -> list[str]:
     for job in Job.objects.filter(status=Job.Status.RUNNING):
         if job.worker == worker_identity():
             continue
-        heartbeat_lost = job.heartbeat_at is None or job.heartbeat_at < stale_before
-        if heartbeat_lost or not _worker_alive(job):
+        if _worker_is_local(job):
+            # A live local worker runs the job still: a missed heartbeat there is a slow database, not a death.
+            stopped = not _worker_alive(job)
+        else:
+            stopped = job.heartbeat_at is None or job.heartbeat_at < stale_before
+        if stopped:
             # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
             # (a training's frames take a while to delete).
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)

@@ -1,0 +1,73 @@
+"""How a job ends when something outside its handler stops it, and when the database falters while it runs."""
+import threading
+import time
+
+import pytest
+from django.db import OperationalError
+from django_q.exceptions import TimeoutException
+
+from monitoring import runner
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker_mode(settings):
+    """execute() as a django-q2 worker runs it: with a heartbeat, not inline."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    settings.ECHOFU = {**settings.ECHOFU, "HEARTBEAT_SECONDS": 0.1, "STALE_AFTER_SECONDS": 0.5}
+
+
+def test_a_queue_time_limit_ends_the_job_as_timed_out(worker_mode, monkeypatch, media_root):
+    def slow(job, ctx):
+        (ctx.workdir / "partial.bin").write_bytes(b"x")
+        raise TimeoutException("Task exceeded maximum timeout value (3600 seconds)")
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, slow)
+    job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+    with pytest.raises(TimeoutException):  # django-q2 still sees its own exception
+        runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.eta_seconds == 0
+    assert job.error.startswith("timed out") and "ECHOFU_INTERACTIVE_TIMEOUT" in job.error
+    assert not runner.job_workdir(job.pk).exists()
+
+
+def test_a_database_error_does_not_stop_the_heartbeat_or_fail_a_live_job(worker_mode, monkeypatch, media_root):
+    real_now, failures = runner.timezone.now, []
+
+    def locked_once(*args, **kwargs):
+        if threading.current_thread().name.startswith("heartbeat") and not failures:
+            failures.append(1)
+            raise OperationalError("database is locked")
+        return real_now(*args, **kwargs)
+
+    monkeypatch.setattr(runner.timezone, "now", locked_once)
+    release, seen = threading.Event(), {}
+
+    def handler(job, ctx):
+        (ctx.workdir / "partial.bin").write_bytes(b"x")
+        release.wait(20)
+        seen["workdir kept"] = (ctx.workdir / "partial.bin").exists()
+        return {"ok": True}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, handler)
+    job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+    worker = threading.Thread(target=runner.execute, args=(job.pk,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # past STALE_AFTER_SECONDS
+        assert failures and any(t.name.startswith("heartbeat") for t in threading.enumerate())
+        # Another worker's recovery pass, on the same machine: this process is alive, so the job runs on.
+        monkeypatch.setattr(runner, "worker_identity", lambda: "other-worker:1")
+        assert runner.recover_stale_jobs() == []
+        assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+    finally:
+        release.set()
+        worker.join(20)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.error == "" and seen == {"workdir kept": True}
