@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from chat.models import Turn
+from chat.pipeline import settle_with_job
 from chat.serializers import turn_json
 from echofu import ownership, paths
 from monitoring import history
@@ -9,10 +10,10 @@ from monitoring import history
 
 @history.provides("chat")
 def chat_history(request=None) -> list[dict]:
-    turns = ownership.owned(Turn.objects.all(), request, field="conversation__owner")
+    turns = ownership.owned(Turn.objects.select_related("job"), request, field="conversation__owner")
     return [
         {
-            **turn_json(turn),
+            **turn_json(settle_with_job(turn)),
             "type": "chat",
             "status": turn.status,
             "timestamp": turn.created_at.isoformat(),

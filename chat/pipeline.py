@@ -91,8 +91,20 @@ def answer_turn(job: Job, ctx: runner.JobContext) -> dict:
         record_failure(turn, failure.stage, failure.message, clock.timings)
         raise
     except Cancelled:
-        record_failure(turn, turn.error_stage or "llm", "cancelled", clock.timings)
+        record_failure(turn, turn.error_stage or Turn.Stage.LLM, "cancelled", clock.timings)
         raise
+    except BaseException as exc:  # a model deleted meanwhile, a full disk, the queue's time limit
+        record_failure(turn, turn.error_stage or Turn.Stage.RENDER, runner.describe_failure(exc), clock.timings)
+        raise
+
+
+def settle_with_job(turn: Turn) -> Turn:
+    """A turn whose job ended without ending it (cancelled while queued, its worker lost) fails with
+    the job's error, so that no page waits on it for ever. The handler ends its turn before the job
+    is recorded as ended, so a finished job with a running turn never ran to the turn's end."""
+    if turn.status == Turn.Status.RUNNING and turn.job_id is not None and turn.job.is_finished:
+        record_failure(turn, turn.error_stage or Turn.Stage.RENDER, turn.job.error or turn.job.status)
+    return turn
 
 
 def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict:
@@ -125,54 +137,54 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     audio_parts: list[np.ndarray] = []
     llm_began = time.monotonic()
     producer = _Prefetch(reply_stream, hold)
-    for index, sentence in enumerate(producer, start=1):
-        if index == 1:
-            clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
-        text = clean_reply(sentence)
-        if not chunks(text):  # nothing a voice could say (empty, or punctuation only)
-            producer.release()  # nothing to speak: no reason to hold the model
-            continue
-        ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
-        began = time.monotonic()
-        wav = ctx.workdir / f"{index:02d}.wav"
-        try:
-            synthesizer.synthesize(text, speaker, wav, pitch_semitones=params.get("pitch", 0.0), progress=no_progress)
-            samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
-            media.write_wav(wav, samples, SAMPLE_RATE)
-        except Exception as exc:
-            producer.stop()
-            raise StageFailed(Turn.Stage.TTS, f"语音合成失败: {exc}") from exc
-        clock.add("tts", time.monotonic() - began)
+    try:
+        for index, sentence in enumerate(producer, start=1):
+            if index == 1:
+                clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
+            text = clean_reply(sentence)
+            if not chunks(text):  # nothing a voice could say (empty, or punctuation only)
+                producer.release()  # nothing to speak: no reason to hold the model
+                continue
+            ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
+            began = time.monotonic()
+            wav = ctx.workdir / f"{index:02d}.wav"
+            try:
+                synthesizer.synthesize(text, speaker, wav, pitch_semitones=params.get("pitch", 0.0), progress=no_progress)
+                samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
+                media.write_wav(wav, samples, SAMPLE_RATE)
+            except Exception as exc:
+                raise StageFailed(Turn.Stage.TTS, f"语音合成失败: {exc}") from exc
+            clock.add("tts", time.monotonic() - began)
 
-        began = time.monotonic()
-        temp_video = ctx.workdir / f"{index:02d}.mp4"
-        try:
-            result = render(engine, model.directory(), wav, temp_video, no_progress, job.device)
-        except Cancelled:
-            producer.stop()
-            raise
-        except Exception as exc:
-            producer.stop()
-            raise StageFailed(Turn.Stage.RENDER, f"视频渲染失败: {exc}") from exc
-        clock.add("render", time.monotonic() - began)
-        clock.timings.setdefault("render_frames", 0)
-        clock.timings["render_frames"] += result.frames
+            began = time.monotonic()
+            temp_video = ctx.workdir / f"{index:02d}.mp4"
+            try:
+                result = render(engine, model.directory(), wav, temp_video, no_progress, job.device)
+            except Cancelled:
+                raise
+            except Exception as exc:
+                raise StageFailed(Turn.Stage.RENDER, f"视频渲染失败: {exc}") from exc
+            clock.add("render", time.monotonic() - began)
+            clock.timings.setdefault("render_frames", 0)
+            clock.timings["render_frames"] += result.frames
 
-        # The sentence's audio, padded to its video's length, so the joined answer stays in sync.
-        length = round(result.frames / result.fps * SAMPLE_RATE)
-        audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
-        target = segments_dir / f"{index:02d}.mp4"
-        # published with its record, marker and label
-        finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile)
-        spoken.append(text)
-        turn.segments = turn.segments + [{
-            "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
-            "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
-        }]
-        turn.save(update_fields=["segments"])
-        if "first_segment" not in clock.timings:
-            clock.timings["first_segment"] = clock.since_request()
-            producer.release()
+            # The sentence's audio, padded to its video's length, so the joined answer stays in sync.
+            length = round(result.frames / result.fps * SAMPLE_RATE)
+            audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
+            target = segments_dir / f"{index:02d}.mp4"
+            # published with its record, marker and label
+            finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile)
+            spoken.append(text)
+            turn.segments = turn.segments + [{
+                "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
+                "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
+            }]
+            turn.save(update_fields=["segments"])
+            if "first_segment" not in clock.timings:
+                clock.timings["first_segment"] = clock.since_request()
+                producer.release()
+    finally:  # however the loop ends, the model is not left held or writing for nobody
+        producer.stop()
     clock.add("llm", producer.seconds)
     if producer.error is not None:
         raise StageFailed(Turn.Stage.LLM, str(producer.error))

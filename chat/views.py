@@ -67,13 +67,11 @@ def chat_system(request):
     runner.submit(job)
     if not data["wait"]:
         return _processing(turn, 202)
-    job = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
-    turn.refresh_from_db()
+    runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
+    turn = pipeline.settle_with_job(Turn.objects.select_related("job").get(pk=turn.pk))
     if turn.status == Turn.Status.SUCCEEDED:
         return responses.success("对话生成成功", response=paths.public_path(turn.reply_video.name), **turn_json(turn))
-    if turn.status == Turn.Status.FAILED or job.status in Job.FINISHED:
-        if turn.status != Turn.Status.FAILED:  # the job died outside any stage (worker lost, cancelled)
-            pipeline.record_failure(turn, turn.error_stage or Turn.Stage.RENDER, job.error or "任务失败")
+    if turn.status == Turn.Status.FAILED:
         return _failure(turn)
     return _processing(turn, 202)
 
@@ -93,7 +91,7 @@ def _processing(turn: Turn, code: int) -> JsonResponse:
 @responses.allow_methods("GET")
 def turn_detail(request, turn_id: int):
     """A turn as it stands: the sentence videos ready so far, then the joined answer."""
-    turn = ownership.readable(Turn.objects, request, field="conversation__owner").filter(pk=turn_id).first()
+    turn = ownership.readable(Turn.objects, request, field="conversation__owner").select_related("job").filter(pk=turn_id).first()
     if turn is None:
         return responses.error(f"对话轮次不存在: {turn_id}", 404)
-    return responses.success(**turn_json(turn))
+    return responses.success(**turn_json(pipeline.settle_with_job(turn)))

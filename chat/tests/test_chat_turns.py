@@ -161,3 +161,72 @@ def test_form_errors(client, model):
     assert ask(client, model, code=400, model_param="models/EchoLite/nope")["status"] == "error"
     assert "speaker" in ask(client, model, code=400, text="hi", voice_clone="true")["message"]
     assert "speaker_id" in ask(client, model, code=400, text="hi", voice_clone="true", speaker_id="nobody")["message"]
+
+
+def test_a_turn_cancelled_while_queued_reads_failed_not_running(client, model):
+    from monitoring import runner
+
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="Hello")
+    turn.job = runner.new_job(Job.Kind.CHAT, {"turn_id": turn.pk, "model_id": model.pk}, prefix="chat")
+    turn.save()
+    runner.request_cancel(turn.job)  # never reaches a worker, so no stage of the turn ran
+    body = client.get(f"/api/chat/turns/{turn.pk}").json()
+    assert body["turn_status"] == "failed" and body["error"] == "cancelled"
+    assert [entry["status"] for entry in client.get("/api/history/chat").json()] == ["failed"]
+
+
+def test_a_model_deleted_before_the_turn_runs_fails_the_turn(client, model, renderer, media_root):
+    from monitoring import runner
+
+    KnowledgeEntry.objects.create(question="When does it close?", answer="At six.", language="en")
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="When does it close?")
+    turn.job = runner.new_job(Job.Kind.CHAT, {"turn_id": turn.pk, "model_id": model.pk}, prefix="chat")
+    turn.save()
+    model.delete()
+    runner.execute(turn.job.pk)
+    turn.refresh_from_db()
+    assert turn.job.status == "failed" and turn.status == "failed" and "does not exist" in turn.error
+    assert client.get(f"/api/chat/turns/{turn.pk}").json()["turn_status"] == "failed"
+
+
+def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, model, renderer):
+    import threading
+    import time
+
+    from engines import llm
+    from engines.progress import Cancelled
+    from monitoring import runner
+
+    class OneAtATime:
+        """Like the packaged local model: one reply at a time, and writing waits while held."""
+
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def stream(self, messages, max_tokens=200, hold=None):
+            with self.lock:
+                for token in ["Hello there, friend. ", "This ", "is ", "the ", "second ", "sentence ", "of ", "it. "]:
+                    llm.wait_while_held(hold)
+                    yield token
+
+    monkeypatch.setattr(llm, "HOLD_LIMIT_SECONDS", 30.0)
+    local = OneAtATime()
+    monkeypatch.setattr("chat.pipeline.providers.chat_model", lambda provider: local)
+    report = runner._Reporter.__call__
+
+    def cancel_at_speech(reporter, stage, fraction, message=""):  # the user presses cancel as speaking begins
+        if stage == "tts":
+            raise Cancelled("cancelled")
+        return report(reporter, stage, fraction, message)
+
+    monkeypatch.setattr(runner._Reporter, "__call__", cancel_at_speech)
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="Tell me something")
+    turn.job = runner.new_job(Job.Kind.CHAT, {"turn_id": turn.pk, "model_id": model.pk}, prefix="chat")
+    turn.save()
+    runner.execute(turn.job.pk)
+    deadline = time.monotonic() + 5
+    while local.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not local.lock.locked(), "the next turn would wait for a reply nobody reads"
+    turn.refresh_from_db()
+    assert turn.status == "failed" and turn.error == "cancelled"
