@@ -60,6 +60,8 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
     for warning in result.warnings:
         ctx.log(f"warning: {warning}")
     ctx.progress("register", 1.0)
+    if not TrainingVideo.objects.filter(pk=video.pk).exists():
+        raise RuntimeError(f"the training video {video.filename} was deleted while the model trained; the model was not kept")
     model = registry.register(
         model_type,
         job.pk,

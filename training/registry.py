@@ -38,8 +38,12 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
     os.replace(built_dir, target)
     size, count = directory_stats(target)
     person = fields.pop("person", "")
-    return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
-                               name=name, size=size, file_count=count, **fields)
+    try:
+        return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
+                                   name=name, size=size, file_count=count, **fields)
+    except BaseException:  # no folder in the registry without its row
+        os.replace(target, built_dir)
+        raise
 
 
 def find_model(model_param: str, model_type: str | None = None, user=None) -> TalkingHeadModel | None:

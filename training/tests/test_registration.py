@@ -1,0 +1,54 @@
+"""A finished training is registered whole or not at all."""
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from assets.models import TrainingVideo
+from engines.talking_head.base import TrainResult
+from monitoring import runner
+from monitoring.models import Job
+from training import jobs, registry
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def video(media_root):
+    (media_root / "videos/ref_videos/anna.mp4").write_bytes(b"not read by the stand-in engine")
+    return TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=31,
+                                        probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+                                        consent_name="anna", consent_wording="test statement", consent_at=timezone.now())
+
+
+class DeletesItsVideo:
+    """A training during which the curator deletes the source video (admin, or scan_media --prune)."""
+
+    def train(self, video_path, workdir, params, progress):
+        TrainingVideo.objects.all().delete()
+        model_dir = workdir / "model"
+        model_dir.mkdir()
+        (model_dir / "weights.safetensors").write_bytes(b"w")
+        return TrainResult(model_dir=model_dir, metrics={}, warnings=[])
+
+
+def test_a_video_deleted_while_its_model_trains_leaves_no_model(video, media_root, monkeypatch):
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: DeletesItsVideo())
+    job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "was deleted while the model trained" in job.error
+    assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
+
+
+def test_a_row_that_cannot_be_created_leaves_no_folder_in_the_registry(video, media_root, tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(registry, "create_next_version", refused)
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "weights.safetensors").write_bytes(b"w")
+    with pytest.raises(IntegrityError):
+        registry.register("EchoLite", "anna_1", built, person="anna", source_video=video)
+    assert not (media_root / "models/EchoLite/anna_1").exists() and (built / "weights.safetensors").exists()
