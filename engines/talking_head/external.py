@@ -8,6 +8,7 @@ data files and the rendered video out of the directories the project writes.
 from __future__ import annotations
 
 import codecs
+import ctypes
 import os
 import re
 import selectors
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import deque
@@ -350,7 +352,8 @@ def run_command(command: Command, stage: str, progress: Progress, parser: BarPar
     reporter.progress(stage, 0.0, f"$ {command}")
     try:
         process = subprocess.Popen(command.argv, cwd=command.cwd, env=command.env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_end_with_the_caller if sys.platform.startswith("linux") else None)
     except OSError as exc:
         raise ExternalCommandFailed(stage, f"cannot start {command.argv[0]}: {exc}") from exc
     try:
@@ -365,6 +368,16 @@ def run_command(command: Command, stage: str, progress: Progress, parser: BarPar
     if process.returncode != 0:
         raise ExternalCommandFailed(stage, f"exit code {process.returncode} from {command}", reporter.tail)
     return list(reporter.tail)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_the_caller() -> None:
+    """In the child, before exec: SIGTERM when the thread that started it dies. Its own session keeps
+    it out of signals meant for the worker, so a worker killed outright (SIGKILL, out of memory)
+    would otherwise leave it training on, unseen, on a GPU the next job is given."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pump(process: subprocess.Popen, reporter: _OutputReporter) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -347,6 +348,29 @@ def test_cancel_kills_the_whole_process_tree_even_a_grandchild_ignoring_sigterm(
 
     assert [role for role, process in tree.items() if alive(process)] == [], "every process of the tree is gone"
     assert not (tmp_path / "work" / "model").exists() and not any((checkout / "data").iterdir())
+
+
+def test_an_engine_does_not_outlive_a_worker_killed_outright(tmp_path):
+    """SIGKILL (run.sh's stop, the out-of-memory killer) gives the worker no chance to stop its engine."""
+    pid_file = tmp_path / "engine.pid"
+    worker_code = (
+        "import os, sys; from pathlib import Path; sys.path.insert(0, os.getcwd());"
+        "from engines.talking_head.external import Command, run_command;"
+        f"run_command(Command(argv=['sh', '-c', 'echo $$ > {pid_file}; exec sleep 60'], cwd=Path('.'), env=dict(os.environ)),"
+        " 'train', lambda *args: None)"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code], start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    engine = psutil.Process(int(pid_file.read_text()))
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    try:
+        engine.wait(10)
+    except psutil.TimeoutExpired:
+        engine.kill()
+        pytest.fail("the engine trained on after its worker was killed")
 
 
 def test_bad_custom_parameters_fail_before_any_preprocessing(tmp_path, video):
