@@ -114,20 +114,25 @@ def may_read_file(relative: str, request_or_user) -> bool:
     """Whether this user may download a stored file: its row's owner or staff; files no row
     describes only staff and the single-user mode's local user."""
     from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+    from chat.models import CHAT_FOLDER, Conversation, Turn
     from generation.models import GeneratedVideo
     from training.models import TalkingHeadModel
 
     if is_staff(request_or_user):
         return True
     user = acting_user(request_or_user)
-    catalogued = [model.objects.filter(file=relative) for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo)]
-    catalogued.append(SpeakerProfile.objects.filter(clean_clip=relative))
+    catalogued = [(model.objects.filter(file=relative), "owner") for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo)]
+    catalogued.append((SpeakerProfile.objects.filter(clean_clip=relative), "owner"))
+    catalogued.append((Turn.objects.filter(Q(user_audio=relative) | Q(reply_audio=relative) | Q(reply_video=relative)),
+                       "conversation__owner"))
     parts = relative.split("/")
     if len(parts) >= 3 and parts[0] == paths.MODELS:
-        catalogued.append(TalkingHeadModel.objects.filter(model_type=parts[1], name=parts[2]))
-    for rows in catalogued:
+        catalogued.append((TalkingHeadModel.objects.filter(model_type=parts[1], name=parts[2]), "owner"))
+    if len(parts) >= 3 and parts[0] == CHAT_FOLDER and parts[1].isdigit():  # a turn's sentence videos and recording
+        catalogued.append((Conversation.objects.filter(pk=int(parts[1])), "owner"))
+    for rows, field in catalogued:
         if rows.exists():
-            return owned(rows, request_or_user).exists()
+            return owned(rows, request_or_user, field).exists()
     if relative.startswith(paths.RECORDINGS + "/"):
         return may_use_recording(relative, request_or_user)
     return is_local_user(user)

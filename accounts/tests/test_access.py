@@ -97,6 +97,25 @@ def test_jobs_models_and_history_are_private(as_alice, as_bob, as_staff, alice, 
     assert as_alice.post(f"/api/tasks/{job.pk}/cancel").status_code == 200
 
 
+def test_chat_answers_play_for_their_owner_only(as_alice, as_bob, alice, plain_video, wav_file, media_root):
+    from chat.models import Conversation, Turn
+
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), input_text="hi", status=Turn.Status.SUCCEEDED)
+    files = {"reply_video": f"videos/res_videos/chat_m_{turn.pk}.mp4", "reply_audio": f"voices/res_voices/chat_m_{turn.pk}.wav",
+             "user_audio": f"{turn.folder}/question.wav", "segment": f"{turn.folder}/segments/01.mp4"}
+    for field, relative in files.items():
+        (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (media_root / relative).write_bytes((wav_file if relative.endswith(".wav") else plain_video).read_bytes())
+        if field != "segment":
+            setattr(turn, field, relative)
+    turn.segments = [{"index": 1, "video_path": f"media/{files['segment']}"}]
+    turn.save()
+    urls = [f"/media/{relative}" for relative in files.values()] + [f"/video/res_videos/chat_m_{turn.pk}.mp4"]
+    for url in urls:
+        assert as_alice.get(url).status_code == 200, url
+        assert error_message(as_bob.get(url), 404), url
+
+
 def test_staff_see_everything_in_the_admin(as_alice, as_staff, wav_file):
     upload_audio(as_alice, wav_file)
     page = as_staff.get("/admin/assets/referenceaudio/")
