@@ -9,7 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
 
 CHUNK = 256 * 1024
-RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_PATTERN = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers are no file's offsets
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:

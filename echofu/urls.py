@@ -48,3 +48,4 @@ urlpatterns = [
 
 handler400 = media_views.bad_request
 handler404 = media_views.not_found
+handler500 = media_views.server_error

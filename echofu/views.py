@@ -36,3 +36,8 @@ def bad_request(request, exception=None):
 
 def not_found(request, exception=None):
     return responses.error("不存在 / not found", 404)
+
+
+def server_error(request):
+    """An unexpected failure still answers in the contract's error shape (the traceback is logged)."""
+    return responses.error("服务器内部错误 / internal server error", 500)

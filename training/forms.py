@@ -94,7 +94,7 @@ class TrainingRequest(serializers.Serializer):
     def validate_epoch(self, value):
         if value in ("", None):
             return None
-        if not str(value).strip().isdigit() or not 0 < int(value) <= MAX_EPOCHS:
+        if not re.fullmatch(r"[0-9]{1,6}", str(value).strip()) or not 0 < int(value) <= MAX_EPOCHS:
             raise serializers.ValidationError(f"epoch 必须是 1 到 {MAX_EPOCHS} 之间的整数")
         return int(value)
 

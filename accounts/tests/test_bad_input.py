@@ -65,7 +65,8 @@ FIELDS = [
     ("/video_generation", "model_name", PATH_VALUES), ("/video_generation", "gpu_choice", PATH_VALUES + TEXT_VALUES),
     ("/video_generation", "speaker_id", PATH_VALUES), ("/video_generation", "pitch", PATH_VALUES + ["nan", "inf", "1e309"]),
     ("/model_training", "ref_video", PATH_VALUES), ("/model_training", "model_choice", PATH_VALUES),
-    ("/model_training", "gpu_choice", [value for value in PATH_VALUES if value.strip()]),  # blank means the default ("/model_training", "epoch", ["-1", "0", "1e3", "9" * 40, "nan"] + TEXT_VALUES),
+    ("/model_training", "gpu_choice", [value for value in PATH_VALUES if value.strip()]),  # blank means the default
+    ("/model_training", "epoch", ["-1", "0", "1e3", "9" * 40, "9" * 5000, "nan", "\u00b2", "\u0663"] + TEXT_VALUES),
     ("/model_training", "custom_params", ["lr=abc", "=1", "lr", "lr=", "lr=nan", "lr=1e309", "lr=-1", "batch_size=0",
                                           "batch_size=1.5", "a b=1", "\x00=1", "x=" + "1" * 100_000] + TEXT_VALUES),
     ("/audio_clone", "original_audio_path", PATH_VALUES), ("/audio_clone", "target_audio_id", PATH_VALUES + TEXT_VALUES),

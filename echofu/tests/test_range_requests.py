@@ -53,3 +53,9 @@ def test_an_empty_file_is_served_empty_and_no_range_fits_it(client, media_root):
     assert whole.status_code == 200 and whole["Content-Length"] == "0" and body_of(whole) == b""
     ranged = client.get("/media/videos/res_videos/empty.mp4", HTTP_RANGE="bytes=0-")
     assert ranged.status_code == 416 and ranged["Content-Range"] == "bytes */0"
+
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000])
+def test_numbers_longer_than_any_offset_are_ignored(client, video, header):
+    response = client.get(video, HTTP_RANGE=header)
+    assert response.status_code == 200 and body_of(response) == PAYLOAD

@@ -1,5 +1,6 @@
 """A method an endpoint does not take is a 405 in the error shape, also where Django's CSRF check
-would have answered first (unsafe methods sent to read-only endpoints, as curl sends them)."""
+would have answered first (unsafe methods sent to read-only endpoints, as curl sends them); a
+failure nobody expected is a 500 in the same shape."""
 import pytest
 from django.test import Client
 
@@ -24,3 +25,13 @@ def test_endpoints_that_change_state_still_need_the_csrf_token_of_a_signed_in_br
     for path in ("/api/tasks/train_19990101_000000/cancel", "/model_training", "/api/upload-reference-audio"):
         response = browser.post(path)
         assert response.status_code == 403 and "CSRF" in response.json()["message"], path
+
+
+def test_an_unexpected_failure_answers_in_the_error_shape(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("training.views.all_availability", broken)
+    response = Client(raise_request_exception=False).get("/api/available-models")
+    assert response.status_code == 500 and response["Content-Type"].startswith("application/json")
+    assert response.json()["status"] == "error" and response.json()["message"]
