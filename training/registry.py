@@ -96,6 +96,10 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+def _file_time(timestamp: float) -> str:
+    return local_time(datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone()))
+
+
 def file_entries(directory: Path) -> list[dict]:
     entries = []
     for path in sorted(directory.rglob("*")):
@@ -109,8 +113,8 @@ def file_entries(directory: Path) -> list[dict]:
                 "size": stat.st_size,
                 "size_mb": round(stat.st_size / (1024 * 1024), 2),
                 "file_type": path.suffix.lstrip(".").upper(),
-                "created_time": local_time(datetime.fromtimestamp(stat.st_ctime, tz=timezone.get_current_timezone())),
-                "modified_time": local_time(datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())),
+                "created_time": _file_time(stat.st_ctime),
+                "modified_time": _file_time(stat.st_mtime),
             }
         )
     return entries
@@ -155,9 +159,11 @@ def details(directory: Path, summary: dict) -> dict:
     stat = directory.stat()
     total = sum(entry["size"] for entry in files)
     return {
+        # A folder's own time where no row gives one (the type's root folder): the contract lists it.
+        "created_time": _file_time(stat.st_ctime),
         **summary,
         "total_files": len(files),
         "total_size_mb": round(total / (1024 * 1024), 2),
-        "modified_time": local_time(datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())),
+        "modified_time": _file_time(stat.st_mtime),
         "files": files,
     }

@@ -71,6 +71,7 @@ def test_model_details_documented_keys(client, registered_model):
     assert client.get("/" + files["weights.bin"]["relative_path"]).status_code == 200
     root = client.get("/api/model-details/EchoLite/root").json()["model_details"]
     assert root["total_files"] == 2
+    assert {"name", "type", "path", "total_files", "total_size_mb", "created_time", "modified_time", "files"} <= set(root)
 
 
 def test_model_details_unknown_type_400_missing_404(client):
