@@ -4,6 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from assets.voice_forms import AudioCloneRequest
 from assets.voice_jobs import start_clone, start_synthesis
 from echofu import responses
+from echofu.uploads import form_fields_only
 from limits.checks import heavy
 from monitoring.sync import answer_when_done
 
@@ -11,6 +12,7 @@ from monitoring.sync import answer_when_done
 @csrf_exempt
 @responses.allow_methods("POST")
 @heavy("synthesis")
+@form_fields_only
 def audio_clone(request):
     form = AudioCloneRequest(data=request.POST, context={"request": request})
     if not form.is_valid():

@@ -11,7 +11,7 @@ from chat.models import Conversation, Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
 from echofu import ownership, paths, responses
-from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from limits.checks import heavy
 from monitoring import runner
 from monitoring.models import Job
@@ -39,6 +39,7 @@ def save_audio(request):
 @csrf_exempt
 @responses.allow_methods("POST")
 @heavy("chat")
+@form_fields_only
 def chat_system(request):
     """Recording (or typed text) -> transcript -> reply -> voice -> video, as one Job of kind chat."""
     form = ChatRequest(data=request.POST, context={"request": request})

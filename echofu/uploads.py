@@ -11,13 +11,14 @@ import secrets
 import shutil
 import unicodedata
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path, PurePosixPath
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
 
-from echofu import paths
+from echofu import paths, responses
 from engines import media
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".flac", ".ogg")
@@ -63,6 +64,22 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 def limit_uploads(request, limit_bytes: int) -> None:
     """Must run before anything reads request.POST / request.FILES."""
     request.upload_handlers = [LimitedUploadHandler(request, limit_bytes)]
+
+
+def form_fields_only(view):
+    """For form endpoints that take no file: a file part is refused as it arrives instead of being
+    spooled to disk whole, and a body larger than any form of fields is refused before it is read."""
+    @wraps(view)
+    def fields_only(request, *args, **kwargs):
+        if request.method == "POST":
+            limit_uploads(request, 0)
+            try:
+                request.POST
+            except MultiPartParserError:
+                return responses.error("此接口只接收表单字段, 不接收文件 / this endpoint takes form fields, not files", 400)
+        return view(request, *args, **kwargs)
+
+    return fields_only
 
 
 def read_uploaded_file(request, field: str) -> UploadedFile:

@@ -1,6 +1,7 @@
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import responses
+from echofu.uploads import form_fields_only
 from generation.forms import GenerationRequest
 from generation.jobs import start_render
 from limits.checks import heavy
@@ -10,6 +11,7 @@ from monitoring.sync import answer_when_done
 @csrf_exempt
 @responses.allow_methods("POST")
 @heavy("rendering")
+@form_fields_only
 def video_generation(request):
     form = GenerationRequest(data=request.POST, context={"request": request})
     if not form.is_valid():

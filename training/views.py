@@ -2,6 +2,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from assets.consent import usable_models
 from echofu import ownership, paths, responses
+from echofu.uploads import form_fields_only
 from engines.talking_head import MODEL_TYPES
 from limits.checks import heavy
 from training import registry
@@ -40,6 +41,7 @@ def model_details(request, model_type: str, model_name: str):
 @csrf_exempt
 @responses.allow_methods("POST")
 @heavy("training")
+@form_fields_only
 def model_training(request):
     form = TrainingRequest(data=request.POST, context={"request": request})
     if not form.is_valid():

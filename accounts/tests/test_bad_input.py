@@ -173,3 +173,11 @@ def test_oversized_uploads_are_refused_while_streaming(studio, media_root, setti
         response = studio["client"].post(endpoint, {field: SimpleUploadedFile("big.wav", big), **CONSENT})
         assert_clear_error(response, (400, 413))
     assert_nothing_outside(studio, media_root)
+
+
+@pytest.mark.parametrize("size", [10 * 1024, 256 * 1024])
+def test_form_endpoints_refuse_file_parts_without_spooling_them(studio, media_root, size):
+    for endpoint, fields in forms(studio).items():
+        response = studio["client"].post(endpoint, {**fields, "junk": SimpleUploadedFile("junk.bin", b"\x00" * size)})
+        assert_clear_error(response, (400,))
+    assert_nothing_outside(studio, media_root)
