@@ -87,9 +87,32 @@ def probe(path: str | os.PathLike) -> MediaInfo:
             info.video_codec = video.codec_context.name
             info.width = video.codec_context.width
             info.height = video.codec_context.height
+            # Phones store portrait video sideways with a display rotation; report the size
+            # players show (and iter_video_frames yields), not the stored one.
+            if _quarter_turns(_display_rotation(container, video)) % 2:
+                info.width, info.height = info.height, info.width
             rate = video.average_rate or video.guessed_rate or video.base_rate
             info.fps = float(rate) if rate else 0.0
         return info
+
+
+def _display_rotation(container, stream) -> int:
+    """Counter-clockwise degrees the stream's display matrix turns its frames by (0 when none).
+
+    PyAV exposes the matrix only on decoded frames, so the first frame is decoded; a stream
+    whose first frame cannot be decoded counts as unrotated (verify reports the damage).
+    """
+    try:
+        for frame in container.decode(stream):
+            return int(frame.rotation or 0)
+    except av.FFmpegError:
+        pass
+    return 0
+
+
+def _quarter_turns(degrees: float) -> int:
+    """Counter-clockwise quarter turns for np.rot90, nearest to `degrees` (matrices are never off-axis in practice)."""
+    return int(round(degrees / 90.0)) % 4
 
 
 def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
@@ -228,6 +251,12 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
         try:
             for frame in container.decode(stream):
                 image = frame.to_ndarray(format="rgb24")
+                # Stored pixels follow the sensor; the display matrix (frame.rotation, degrees
+                # counter-clockwise, e.g. -90 for a portrait phone video) says how players turn
+                # them upright, and face detection needs them upright too.
+                turns = _quarter_turns(frame.rotation or 0)
+                if turns:
+                    image = np.ascontiguousarray(np.rot90(image, turns))
                 if fps is None:
                     yield image
                     continue

@@ -1,4 +1,6 @@
 """engines.media: probe, verify, decode and the MP4 writer."""
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -82,3 +84,37 @@ def test_an_encoding_error_reaches_the_caller_and_leaves_no_file(tmp_path):
             for _ in range(100):
                 encoder.put(np.zeros((32, 32, 3), np.uint8))
     assert not path.exists()
+
+
+def _write_sideways_phone_video(path, seconds=0.4, stored=(64, 48)):
+    """What a phone held upright records: sensor-landscape pixels plus a display matrix.
+
+    The matrix is the one iPhones write for portrait video (ffprobe: 'rotation of -90.00
+    degrees', the old 'rotate=90' tag): players turn the picture 90 degrees clockwise. The
+    stored frame has a white stripe on its left edge, which is the top once shown upright.
+    """
+    width, height = stored
+    with av.open(str(path), "w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.set_display_matrix([0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30])
+        for index in range(int(seconds * 25)):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[:, :16] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
+
+
+def test_rotated_phone_video_is_probed_and_decoded_upright(tmp_path):
+    path = _write_sideways_phone_video(tmp_path / "phone.mp4")
+    info = media.probe(path)
+    assert (info.width, info.height) == (48, 64)
+    frames = list(media.iter_video_frames(path, fps=25))
+    assert len(frames) == 10
+    for frame in frames:
+        assert frame.shape == (64, 48, 3)
+        assert frame[:12].mean() > 240  # the stripe is on top, as a player shows it
+        assert frame[20:].mean() < 15
