@@ -96,6 +96,28 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         return info
 
 
+def _stream_start(stream) -> float | None:
+    if stream is None or stream.start_time is None or not stream.time_base:
+        return None
+    return float(stream.start_time * stream.time_base)
+
+
+def _media_origin(container) -> float:
+    """Seconds at which the file's playback starts: the earliest start of its first audio and
+    video streams (the container's start_time when neither declares one).
+
+    Recordings cut from a stream or a camera often start at e.g. 1.4 s; video frames and audio
+    samples are both measured from this origin so they stay aligned with each other.
+    """
+    streams = [kind[0] for kind in (container.streams.audio, container.streams.video) if kind]
+    starts = [start for start in map(_stream_start, streams) if start is not None]
+    if starts:
+        return min(starts)
+    if container.start_time is not None:
+        return container.start_time / av.time_base
+    return 0.0
+
+
 def _display_rotation(container, stream) -> int:
     """Counter-clockwise degrees the stream's display matrix turns its frames by (0 when none).
 
@@ -203,9 +225,15 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
         if not container.streams.audio:
             raise MediaError("the file contains no audio stream")
         stream = container.streams.audio[0]
+        origin = _media_origin(container)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        # Where the first decoded sample lies after the file's origin; audio that starts after
+        # the video gets that much silence in front so sample 0 is the video's frame 0 instant.
+        lead: float | None = None
         try:
             for frame in container.decode(stream):
+                if lead is None:
+                    lead = float(frame.pts * frame.time_base) - origin if frame.pts is not None and frame.time_base else 0.0
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
             for out in resampler.resample(None):
@@ -214,7 +242,13 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
             raise MediaError(f"the audio data is corrupt ({_reason(exc)})") from exc
     if not chunks:
         return np.zeros(0, dtype=np.float32)
-    return np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
+    samples = np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
+    shift = int(round((lead or 0.0) * sample_rate))
+    if shift > 0:
+        samples = np.concatenate([np.zeros(shift, dtype=np.float32), samples])
+    elif shift < 0:  # decoded before the origin (only with odd headers): drop what precedes it
+        samples = samples[-shift:]
+    return samples
 
 
 AI_GENERATED = "AI-generated with EchOfU"  # the comment every rendered video carries
@@ -246,6 +280,10 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
             raise MediaError("the file contains no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        # Timestamps count from the file's origin, not from 0: a file whose audio and video
+        # both start at 1.4 s must not get 1.4 s of copies of its first frame (load_audio
+        # measures from the same origin), while a video starting after its audio still is.
+        origin = _media_origin(container)
         next_tick = 0
         previous = None
         try:
@@ -260,7 +298,7 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
                 if fps is None:
                     yield image
                     continue
-                timestamp = float(frame.pts * frame.time_base) if frame.pts is not None else next_tick / fps
+                timestamp = float(frame.pts * frame.time_base) - origin if frame.pts is not None else next_tick / fps
                 while next_tick / fps < timestamp - 0.5 / fps and previous is not None:
                     yield previous
                     next_tick += 1

@@ -118,3 +118,50 @@ def test_rotated_phone_video_is_probed_and_decoded_upright(tmp_path):
         assert frame.shape == (64, 48, 3)
         assert frame[:12].mean() > 240  # the stripe is on top, as a player shows it
         assert frame[20:].mean() < 15
+
+
+def _write_late_start_video(path, video_start, audio_start, seconds=2.0, event=0.52):
+    """Matroska (as cut from a stream) whose video and PCM audio start at the given seconds.
+
+    Both carry one event `event` seconds into their own stream: the frames turn white and a
+    burst of sound begins, so alignment can be read off the decoded output.
+    """
+    rate = 16000
+    with av.open(str(path), "w", format="matroska") as output:
+        video = output.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = output.add_stream("pcm_s16le", rate=rate)
+        audio.layout = "mono"
+        samples = np.zeros(int(seconds * rate), np.int16)
+        samples[int(event * rate):] = 8000
+        sound = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        sound.sample_rate, sound.pts, sound.time_base = rate, round(audio_start * rate), Fraction(1, rate)
+        output.mux(audio.encode(sound))
+        first = round(video_start * 25)
+        for index in range(int(seconds * 25)):
+            shade = 255 if index >= event * 25 else 0
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), shade, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = first + index, Fraction(1, 25)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        output.mux(audio.encode(None))
+    return path
+
+
+def _first_white_frame(path):
+    return next(i for i, frame in enumerate(media.iter_video_frames(path, fps=25)) if frame.mean() > 128)
+
+
+def _first_sound(path):
+    return int(np.argmax(np.abs(media.load_audio(path, 16000)) > 0.1))
+
+
+@pytest.mark.parametrize("video_start,audio_start", [(1.4, 1.4), (1.4, 1.9), (1.0, 0.0)])
+def test_streams_that_start_late_stay_aligned(tmp_path, video_start, audio_start):
+    path = _write_late_start_video(tmp_path / "late.mkv", video_start, audio_start)
+    origin = min(video_start, audio_start)
+    frames = list(media.iter_video_frames(path, fps=25))
+    assert len(frames) == pytest.approx((video_start - origin + 2.0) * 25, abs=1)
+    # The white frames and the sound begin at the same instant of the output.
+    assert _first_white_frame(path) == round((video_start - origin + 0.52) * 25)
+    assert _first_sound(path) == pytest.approx((audio_start - origin + 0.52) * 16000, abs=16)
