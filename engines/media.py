@@ -67,7 +67,11 @@ def _duration(container, stream) -> float:
 
 
 def probe(path: str | os.PathLike) -> MediaInfo:
-    """Container-level facts, read from headers only (fast, no decoding)."""
+    """Container-level facts, read from headers where they suffice (fast).
+
+    A video's first frame is decoded for its display rotation, and a file whose header
+    declares no duration is demuxed to the end to measure it.
+    """
     with _open(path) as container:
         audio = container.streams.audio[0] if container.streams.audio else None
         video = container.streams.video[0] if container.streams.video else None
@@ -93,7 +97,23 @@ def probe(path: str | os.PathLike) -> MediaInfo:
                 info.width, info.height = info.height, info.width
             rate = video.average_rate or video.guessed_rate or video.base_rate
             info.fps = float(rate) if rate else 0.0
-        return info
+    if info.duration <= 0:
+        # Live-mode WebM (what browsers' MediaRecorder writes) has no duration in its header;
+        # without this it would be judged 0 s long and refused as too short.
+        info.duration = _measured_duration(path, "video" if info.has_video else "audio")
+    return info
+
+
+def _measured_duration(path: str | os.PathLike, kind: str) -> float:
+    """Seconds from the file's origin to the end of its first `kind` stream, found by demuxing
+    every packet (and decoding a few frames), as verify does; 0 when nothing can be read."""
+    with _open(path) as container:
+        stream = container.streams.audio[0] if kind == "audio" else container.streams.video[0]
+        try:
+            end = _decoded_extent(container, stream, decode_all=False)
+        except av.FFmpegError:
+            return 0.0  # damaged data: verify says so, probe only reports what it can
+        return max(0.0, end - _media_origin(container)) if end > 0 else 0.0
 
 
 def _stream_start(stream) -> float | None:

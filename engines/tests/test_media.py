@@ -165,3 +165,31 @@ def test_streams_that_start_late_stay_aligned(tmp_path, video_start, audio_start
     # The white frames and the sound begin at the same instant of the output.
     assert _first_white_frame(path) == round((video_start - origin + 0.52) * 25)
     assert _first_sound(path) == pytest.approx((audio_start - origin + 0.52) * 16000, abs=16)
+
+
+def _write_live_webm(path, seconds=3.0):
+    """VP8/Opus WebM written as a live stream, like MediaRecorder's: no duration in the header, no cues."""
+    with av.open(str(path), "w", format="webm", options={"live": "1"}) as output:
+        video = output.add_stream("libvpx", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = output.add_stream("libopus", rate=48000)
+        audio.layout = "mono"
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, int(seconds * 48000)), np.float32), format="flt", layout="mono")
+        sound.sample_rate, sound.pts, sound.time_base = 48000, 0, Fraction(1, 48000)
+        for packet in audio.encode(sound):
+            output.mux(packet)
+        for index in range(int(seconds * 25)):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), index, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        output.mux(audio.encode(None))
+    return path
+
+
+def test_live_webm_without_a_declared_duration_is_measured(tmp_path):
+    path = _write_live_webm(tmp_path / "recording.webm")
+    with av.open(str(path)) as container:
+        assert container.duration is None  # the case under test: nothing to read from the header
+    assert media.probe(path).duration == pytest.approx(3.0, abs=0.1)
+    assert media.verify(path, "video").duration == pytest.approx(3.0, abs=0.1)
