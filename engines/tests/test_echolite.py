@@ -288,6 +288,7 @@ def test_a_moment_of_load_while_the_speed_is_timed_does_not_cut_the_epochs():
         (lambda path: make_tiny_face_video(path, seconds=11, size=1024, face_size=400), "too small"),
         (lambda path: make_talking_face_video(path, seconds=11, size=256, with_audio=False), "no audio"),
         (lambda path: make_talking_face_video(path, seconds=5, size=256), "too short"),
+        (lambda path: make_talking_face_video(path, seconds=11, size=256, audio=np.zeros(11 * 16000, np.float32)), "silent"),
     ],
 )
 def test_quality_gate_refuses_bad_videos_saying_why(tmp_path, make, expected):
