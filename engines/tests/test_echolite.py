@@ -4,6 +4,7 @@ The face's soundtrack trails its lips by AUDIO_DELAY frames, as phone recordings
 model must find that, undo it, and still render lips in time with new speech.
 """
 import dataclasses
+import importlib
 import json
 import time
 from pathlib import Path
@@ -445,3 +446,13 @@ def test_verdict_judges_the_motion_and_says_how_crisp_the_mouth_is():
     assert np.isnan(evaluate.jitter([grey, None, grey, grey]))
     beats, words = evaluate.verdict(figures(28.0, 0.15, 0.9), loop)
     assert not beats and words.startswith("the lips do not beat") and words.endswith("train longer or on a clearer video")
+
+
+def test_frames_larger_than_the_model_keeps_are_scaled_down_and_the_check_says_so(tmp_path):
+    preparing = importlib.import_module("engines.talking_head.echolite.prepare")  # the package exports a function of that name
+    video = write_plain_video(tmp_path / "big.mp4", seconds=0.2, size=(2400, 1350))
+    frames = list(preparing._frames(video))
+    assert frames and all(frame.shape == (1080, 1920, 3) for frame in frames)
+    assert preparing.frame_size(1279, 721) == (1278, 720)  # below the limit only evened
+    warnings = create_engine("EchoLite").check_video(video).warnings
+    assert any("trained and rendered at 1920x1080" in warning for warning in warnings), warnings

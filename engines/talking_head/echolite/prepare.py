@@ -21,6 +21,7 @@ FPS = 25
 BACKGROUND_SECONDS = 30
 HOLDOUT_SHARE = 0.15
 HOLDOUT_MAX_FRAMES = 250
+MAX_FRAME_SIDE = 1920
 # The background frames as JPEGs, read in any order as renders turn around in the clip: at 512x512
 # a frame decodes in 1.6 ms (H.264 through ffmpeg: 1.8 ms, in order only) and takes 36 kB.
 BACKGROUND_FILE = "background_frames.npz"
@@ -54,10 +55,23 @@ def even(value: int) -> int:
     return value - value % 2
 
 
+def frame_size(width: int, height: int) -> tuple[int, int]:
+    """The size a model keeps and renders a video's frames at: at most MAX_FRAME_SIDE on the long side
+    (a 4K upload would hold about a gigabyte of background frames and encode at a fifth of real time
+    on two cores), even on both (what H.264 in yuv420p needs)."""
+    scale = min(1.0, MAX_FRAME_SIDE / max(width, height, 1))
+    return even(int(round(width * scale))), even(int(round(height * scale)))
+
+
 def _frames(video: Path):
-    """25 fps frames cropped to even width and height (what H.264 in yuv420p needs)."""
+    """25 fps frames at the size the model keeps (frame_size)."""
     for frame in media.iter_video_frames(video, fps=FPS):
-        yield frame[: even(frame.shape[0]), : even(frame.shape[1])]
+        height, width = frame.shape[:2]
+        size = frame_size(width, height)
+        if size == (even(width), even(height)):
+            yield frame[: size[1], : size[0]]
+        else:
+            yield cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 def track_faces(video: Path, expected_frames: int, progress: Progress, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from engines import media
 from engines.face_tracking import face_stats
 from engines.progress import no_progress
 from engines.talking_head.base import QualityReport, probe_into
-from engines.talking_head.echolite.prepare import measure_audio_delay
+from engines.talking_head.echolite.prepare import MAX_FRAME_SIDE, frame_size, measure_audio_delay
 from engines.voice.analysis import frame_levels
 
 MIN_SECONDS, MAX_SECONDS = 10.0, 600.0
@@ -53,6 +53,8 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
             f"the face is too small: {faces['median_face_height_px']:.0f} px high ({faces['median_face_height_ratio']:.0%} of the frame); "
             f"at least {MIN_FACE_PIXELS} px and {MIN_FACE_RATIO:.0%} are needed"
         )
+    if max(info.width, info.height) > MAX_FRAME_SIDE:
+        report.warnings.append("the video is larger than the model keeps: trained and rendered at %dx%d" % frame_size(info.width, info.height))
     if min(info.width, info.height) < LOW_RESOLUTION:
         report.warnings.append(f"low resolution ({info.width}x{info.height}): mouths will look soft")
     if faces["head_motion"] > STRONG_MOTION:
