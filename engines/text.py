@@ -8,8 +8,17 @@ SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
 CLAUSE_BREAK = re.compile(r"(?<=[，、,：:])")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN = re.compile(r"[A-Za-z]")
-# Runs of Chinese (with its punctuation and digits) versus everything else.
-LANGUAGE_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，。！？；、：“”‘’（）0-9]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，。！？；、：“”‘’（）]+")
+# Runs of Chinese (with its punctuation) versus everything else. Digits are in neither class of their
+# own: they stay with the run around them ("100 dollars", "3.14159"), and a run of nothing but a number
+# is given to the Chinese beside it afterwards (NUMBER_ONLY), so "我有 100 个苹果" is one Chinese chunk.
+LANGUAGE_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，。！？；、：“”‘’（）]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，。！？；、：“”‘’（）]+")
+# A run that is only a number (with its separators, sign, percent and the spaces around it), or only
+# spaces (between two Chinese words, where a pause would cut the phrase).
+NUMBER_ONLY = re.compile(r"\s*(?:[-+]?\d[\d.,:%％/\s]*)?")
+# Numbers in Chinese text, read as Chinese numerals: 1,000 / 3.5 / 20% / 2024年.
+CHINESE_NUMBER = re.compile(r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<percent>\s*[%％])?")
+CHINESE_DIGITS = "零一二三四五六七八九"
+CHINESE_GROUPS = ("", "万", "亿", "万亿")  # each four digits further left
 MAX_CHUNK = 160
 
 
@@ -45,6 +54,88 @@ def sentences(text: str) -> list[str]:
     return pieces
 
 
+def _chinese_below_10000(value: int) -> str:
+    """1..9999 in Chinese numerals, a single 零 standing for any inner zeros (1010 -> 一千零一十)."""
+    words, gap = "", False
+    for place, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = value // place % 10
+        if digit == 0:
+            gap = bool(words)
+            continue
+        words += ("零" if gap else "") + CHINESE_DIGITS[digit] + unit
+        gap = False
+    return words
+
+
+def chinese_integer(value: int) -> str:
+    """A whole number as it is read in Mandarin: 20 -> 二十, 105 -> 一百零五, 100010000 -> 一亿零一万.
+    Numbers past 万亿 are read digit by digit, as long ids and card numbers are."""
+    if value == 0:
+        return "零"
+    if value >= 10 ** (4 * len(CHINESE_GROUPS)):
+        return "".join(CHINESE_DIGITS[int(digit)] for digit in str(value))
+    groups = []
+    while value:
+        value, group = divmod(value, 10000)
+        groups.append(group)
+    words, gap = "", False
+    for index in reversed(range(len(groups))):
+        group = groups[index]
+        if group == 0:
+            gap = bool(words)
+            continue
+        # a zero group between, or a group under 1000 after a higher one, is read with 零 (一万零五)
+        words += ("零" if words and (gap or group < 1000) else "") + _chinese_below_10000(group) + CHINESE_GROUPS[index]
+        gap = False
+    # 10-19 at the very start are said 十..., not 一十... (十万, 十五)
+    return words[1:] if words.startswith("一十") else words
+
+
+def chinese_number(text: str, year: bool = False) -> str:
+    """One written number ("1,000", "3.14159", "007") in Chinese numerals. Digits after the point, years
+    (2024年 -> 二零二四年) and numbers written with leading zeros are read digit by digit."""
+    whole, _, fraction = text.replace(",", "").partition(".")
+    by_digit = lambda digits: "".join(CHINESE_DIGITS[int(digit)] for digit in digits)
+    if year or (len(whole) > 1 and whole.startswith("0")):
+        words = by_digit(whole)
+    else:
+        words = chinese_integer(int(whole))
+    return words + ("点" + by_digit(fraction) if fraction else "")
+
+
+def chinese_numerals(text: str) -> str:
+    """`text` with its Arabic numbers written as Chinese numerals, for a Chinese voice. espeak-ng's
+    Mandarin reads whole numbers but drops the decimal point (3.5 comes out as 三五) and reads years
+    as amounts (2024年 as 两千二十四年); written out, every Chinese voice says the same words."""
+    def replace(match: re.Match) -> str:
+        year = len(match["number"]) == 4 and match.string[match.end():].lstrip().startswith("年")
+        number = chinese_number(match["number"], year=year)
+        return "百分之" + number if match["percent"] else number
+
+    return CHINESE_NUMBER.sub(replace, text)
+
+
+def language_runs(sentence: str) -> list[tuple[str, str]]:
+    """(text, language) runs of one sentence. A run that is only a number goes with the Chinese beside it,
+    so a number in Chinese text is read in Chinese, in the same breath as its words (no pause, no
+    English "one hundred"). A number with no Chinese beside it is left to language_of (English)."""
+    merged: list[list[str]] = []  # [text, kind]: kind "zh", "number" or "other"
+    for match in LANGUAGE_RUNS.finditer(sentence):
+        run = match.group()
+        kind = "zh" if CJK.search(run) else "number" if NUMBER_ONLY.fullmatch(run) else "other"
+        # the two kinds of run alternate, so a number only ever meets Chinese (or the sentence's ends)
+        if merged and {kind, merged[-1][1]} in ({"zh"}, {"zh", "number"}):
+            merged[-1] = [merged[-1][0] + run, "zh"]
+        else:
+            merged.append([run, kind])
+    result = []
+    for text, kind in merged:
+        text = text.strip()
+        if text and re.search(r"\w", text):
+            result.append((chinese_numerals(text), "zh") if kind == "zh" else (text, language_of(text)))
+    return result
+
+
 class NothingToSpeak(ValueError):
     """The text holds no words a voice could say: only punctuation, symbols or space."""
 
@@ -53,9 +144,9 @@ def chunks(text: str) -> list[Chunk]:
     """Sentence chunks split further where the language changes (mixed Chinese/English text)."""
     result = []
     for sentence in sentences(text):
-        runs = [run.strip() for run in LANGUAGE_RUNS.findall(sentence) if run.strip() and re.search(r"\w", run)]
-        for position, run in enumerate(runs):
-            result.append(Chunk(run, language_of(run), sentence_end=position == len(runs) - 1))
+        runs = language_runs(sentence)
+        for position, (run, language) in enumerate(runs):
+            result.append(Chunk(run, language, sentence_end=position == len(runs) - 1))
     return result
 
 
