@@ -9,7 +9,7 @@ from assets.catalog import find_catalog_audio
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
 from engines import media
-from engines.text import NothingToSpeak, speakable_chunks
+from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
@@ -42,6 +42,8 @@ def check_speech_text(text: str, field: str) -> None:
         raise serializers.ValidationError({field: f"文本过长: {len(text)} 个字符, 上限 {limit}"})
     try:
         speakable_chunks(text)
+    except UnsupportedScript:
+        raise serializers.ValidationError({field: "暂不支持该语言的文字, 请输入中文或英文 (only Chinese and English text can be spoken)"})
     except NothingToSpeak:
         raise serializers.ValidationError({field: "文本中没有可朗读的文字 (只有标点或符号)"})
 

@@ -32,7 +32,7 @@ from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.progress import Cancelled, no_progress
-from engines.text import chunks, language_of
+from engines.text import chunks, language_of, supported_script
 from monitoring import runner
 from provenance.stamping import finish_audio, finish_video
 from monitoring.models import Job
@@ -142,7 +142,9 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             if index == 1:
                 clock.timings["llm_first_sentence"] = round(time.monotonic() - llm_began, 3)
             text = clean_reply(sentence)
-            if not chunks(text):  # nothing a voice could say (empty, or punctuation only)
+            # nothing a voice could say (empty, punctuation only), or a sentence mostly in a script the
+            # voices would only spell out (a model answering in Japanese): skipped, as the forms refuse it
+            if not chunks(text) or not supported_script(text):
                 producer.release()  # nothing to speak: no reason to hold the model
                 continue
             ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
@@ -140,6 +141,27 @@ class NothingToSpeak(ValueError):
     """The text holds no words a voice could say: only punctuation, symbols or space."""
 
 
+class UnsupportedScript(NothingToSpeak):
+    """The text is mostly in a script no voice here speaks (Japanese kana, Hangul, Cyrillic, circled
+    numbers ...): espeak-ng's English would spell it letter by letter ("Japanese letter") or skip it."""
+
+
+def unsupported_share(text: str) -> float:
+    """The share of `text`'s letters and digits that are neither Latin, CJK ideographs nor 0-9."""
+    letters = [char for char in text if char.isalnum()]
+    if not letters:
+        return 0.0
+    foreign = [char for char in letters if not (CJK.match(char) or char in "0123456789０１２３４５６７８９"
+                                                or unicodedata.name(char, "").startswith(("LATIN ", "FULLWIDTH LATIN ")))]
+    return len(foreign) / len(letters)
+
+
+def supported_script(text: str) -> bool:
+    """Whether the voices can say `text`: most of its letters are Latin or Chinese. A few others (a name,
+    a Greek letter) are let through, as in mixed text they do little harm."""
+    return unsupported_share(text) <= 0.5
+
+
 def chunks(text: str) -> list[Chunk]:
     """Sentence chunks split further where the language changes (mixed Chinese/English text)."""
     result = []
@@ -153,6 +175,8 @@ def chunks(text: str) -> list[Chunk]:
 def speakable_chunks(text: str) -> list[Chunk]:
     """The chunks of `text`, refusing text with none; forms call it too, so a request that
     could never be spoken is refused before any job starts."""
+    if not supported_script(text):
+        raise UnsupportedScript("the text is mostly in a script the voices do not speak (only Chinese and English)")
     pieces = chunks(text)
     if not pieces:
         raise NothingToSpeak("the text has nothing to speak")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engines.text import chinese_integer, chinese_number, chinese_numerals, chunks
+from engines.text import UnsupportedScript, chinese_integer, chinese_number, chinese_numerals, chunks, speakable_chunks, supported_script
 
 
 def runs(text: str) -> list[tuple[str, str]]:
@@ -48,3 +48,16 @@ def test_chinese_numbers_and_numerals():
     assert chinese_number("2024", year=True) == "二零二四"
     assert chinese_numerals("１２３个, 1,2,3") == "一百二十三个, 一,二,三"
     assert chinese_numerals("2000 元") == "二千 元"
+
+
+@pytest.mark.parametrize("text", ["こんにちは", "Привет мир", "안녕하세요", "①②③", "Hello Привет мир"])
+def test_text_mostly_in_a_script_no_voice_speaks_is_refused(text):
+    assert not supported_script(text)
+    with pytest.raises(UnsupportedScript, match="only Chinese and English"):
+        speakable_chunks(text)
+
+
+@pytest.mark.parametrize("text", ["Hello world", "你好，世界", "我有 100 个苹果", "Café déjà vu", "ＡＢＣ 全角", "2024",
+                                  "Say привет to Anna and her friends", "?!。，"])
+def test_latin_chinese_and_a_few_others_are_let_through(text):
+    assert supported_script(text)
