@@ -19,6 +19,7 @@ NUMBER_ONLY = re.compile(r"\s*(?:[-+]?\d[\d.,:%％/\s]*)?")
 # Numbers in Chinese text, read as Chinese numerals: 1,000 / 3.5 / 20% / 2024年.
 CHINESE_NUMBER = re.compile(r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<percent>\s*[%％])?")
 CHINESE_DIGITS = "零一二三四五六七八九"
+COUNTED_WITH_LIANG = "个位次天条只件本张台辆种岁年周份家名项篇首点分小"  # measure words after which 2 is 两
 CHINESE_GROUPS = ("", "万", "亿", "万亿")  # each four digits further left
 MAX_CHUNK = 160
 
@@ -109,7 +110,11 @@ def chinese_numerals(text: str) -> str:
     Mandarin reads whole numbers but drops the decimal point (3.5 comes out as 三五) and reads years
     as amounts (2024年 as 两千二十四年); written out, every Chinese voice says the same words."""
     def replace(match: re.Match) -> str:
-        year = len(match["number"]) == 4 and match.string[match.end():].lstrip().startswith("年")
+        following = match.string[match.end():].lstrip()[:1]
+        ordinal = match.string[:match.start()].rstrip().endswith("第")
+        if match["number"] == "2" and not match["percent"] and not ordinal and following and following in COUNTED_WITH_LIANG:
+            return "两"  # 两个, 两次: 二 names the digit (and 第二 the second), 两 counts two things
+        year = len(match["number"]) == 4 and following == "年"
         number = chinese_number(match["number"], year=year)
         return "百分之" + number if match["percent"] else number
 

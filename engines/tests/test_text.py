@@ -48,6 +48,7 @@ def test_chinese_numbers_and_numerals():
     assert chinese_number("2024", year=True) == "二零二四"
     assert chinese_numerals("１２３个, 1,2,3") == "一百二十三个, 一,二,三"
     assert chinese_numerals("2000 元") == "二千 元"
+    assert chinese_numerals("2 个苹果, 第2名, 2月, 2次, 12个") == "两 个苹果, 第二名, 二月, 两次, 十二个"
 
 
 @pytest.mark.parametrize("text", ["こんにちは", "Привет мир", "안녕하세요", "①②③", "Hello Привет мир"])
