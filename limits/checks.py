@@ -1,6 +1,7 @@
 """Per-user storage quota (413) and per-user rate limits on the heavy endpoints (429).
 
-Usage is what the user's catalog rows hold on disk: uploads, generated audio and video, models.
+Usage is what the user's rows hold on disk: uploads, generated audio and video, models, chat answers
+and cloned voices' clips.
 Rate limits count the requests each user made to one group of endpoints (training, rendering,
 synthesis, chat) in a sliding window; the counts live in the database, so every server process
 and machine sees the same ones. Staff are not limited.
@@ -15,21 +16,29 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from echofu import ownership, responses
+from echofu import ownership, paths, responses
 from limits.models import Hit
 
 SCOPES = ("training", "rendering", "synthesis", "chat")
 
 
 def storage_used(user) -> int:
-    from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
+    from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+    from chat.models import Turn
     from generation.models import GeneratedVideo
     from training.models import TalkingHeadModel
 
     total = 0
     for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel):
         total += model.objects.filter(owner=user).aggregate(total=Sum("size"))["total"] or 0
-    return total
+    # Rows that keep no size: their files on disk (chat answers with their sentence videos, voice clips),
+    # each file once (a turn's recording lies in its folder).
+    files: set = set()
+    for rows in (Turn.objects.filter(conversation__owner=user), SpeakerProfile.objects.filter(owner=user)):
+        for relative in (relative for row in rows for relative in row.owned_files() if relative):
+            path = paths.absolute(relative)
+            files.update([path] if path.is_file() else (inner for inner in path.rglob("*") if inner.is_file()))
+    return total + sum(path.stat().st_size for path in files)
 
 
 def quota_refusal(request, incoming_bytes: int = 0):

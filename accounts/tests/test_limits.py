@@ -44,3 +44,17 @@ def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, setti
     assert upload_audio(as_bob, wav_file).status_code == 200  # quotas are per user
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": size}
     assert "quota" in error_message(as_alice.post("/audio_clone", HEAVY["/audio_clone"]), 413)
+
+
+def test_chat_answers_count_towards_the_quota(alice, settings, plain_video, media_root):
+    from chat.models import Conversation, Turn
+
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), input_text="hi")
+    for relative in (f"videos/res_videos/chat_{turn.pk}.mp4", f"{turn.folder}/segments/01.mp4", f"{turn.folder}/question.wav"):
+        (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (media_root / relative).write_bytes(b"x" * 1000)
+    turn.reply_video, turn.user_audio = f"videos/res_videos/chat_{turn.pk}.mp4", f"{turn.folder}/question.wav"
+    turn.save()
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": 2500}
+    refused = session_client(alice).post("/audio_clone", HEAVY["/audio_clone"])
+    assert "quota" in error_message(refused, 413) and refused.json()["used_bytes"] == 3000  # the recording counted once
