@@ -21,7 +21,7 @@ from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from engines.voice.room import lay_room_tone, room_tone_of
 from monitoring import runner
-from provenance.stamping import finish_audio
+from provenance.stamping import finish_audio, publishing
 
 logger = logging.getLogger(__name__)
 
@@ -170,17 +170,19 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     laid = room_tone and profile is not None and _lay_room_tone(temp_out, profile, speaker, result.sample_rate, progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
-    finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record, row
-    return GeneratedAudio.objects.create(
-        file=paths.relative_to_media(target),
-        original_name=target.name,
-        size=target.stat().st_size,
-        duration=result.duration,
-        speaker=profile,
-        text=text,
-        engine=result.engine,
-        pitch=pitch,
-        room_tone=laid,
-        job=job,
-        owner_id=job.owner_id,
-    )
+    with publishing(target):
+        finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record, row
+        generated = GeneratedAudio.objects.create(
+            file=paths.relative_to_media(target),
+            original_name=target.name,
+            size=target.stat().st_size,
+            duration=result.duration,
+            speaker=profile,
+            text=text,
+            engine=result.engine,
+            pitch=pitch,
+            room_tone=laid,
+            job=job,
+            owner_id=job.owner_id,
+        )
+    return generated

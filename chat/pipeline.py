@@ -34,7 +34,7 @@ from engines.llm import LLMError, clean_reply, sentences
 from engines.progress import Cancelled, no_progress
 from engines.text import chunks, language_of, supported_script
 from monitoring import runner
-from provenance.stamping import finish_audio, finish_video
+from provenance.stamping import finish_audio, finish_video, publishing
 from monitoring.models import Job
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
@@ -347,7 +347,8 @@ def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, s
     # Both outputs get their provenance record and marker (and the video its label) as they are published.
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
-    finish_audio(temp_wav, wav, turn.job, profile)
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile)
+    with publishing(wav, video):
+        finish_audio(temp_wav, wav, turn.job, profile)
+        finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile)
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

@@ -10,7 +10,7 @@ from generation.models import GeneratedVideo
 from monitoring import history, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
-from provenance.stamping import finish_video
+from provenance.stamping import finish_video, publishing
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 
@@ -61,25 +61,26 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
     result = render(get_engine(model.model_type), model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
-    finish_video(temp_out, target, job, model, audio_path, labelled=result.labelled)  # provenance: label, record, marker, row
-    relative = paths.relative_to_media(target)
-    video = GeneratedVideo.objects.create(
-        file=relative,
-        original_name=target.name,
-        size=target.stat().st_size,
-        duration=result.duration,
-        model=model,
-        model_type=model.model_type,
-        audio_path=audio_path,
-        text=job.params.get("text", ""),
-        speaker_id=job.params.get("speaker_id", ""),
-        width=result.width,
-        height=result.height,
-        frames=result.frames,
-        timings={**result.timings, "total": (timezone.now() - started).total_seconds()},
-        job=job,
-        owner_id=job.owner_id,
-    )
+    with publishing(target):
+        finish_video(temp_out, target, job, model, audio_path, labelled=result.labelled)  # provenance: label, record, marker, row
+        relative = paths.relative_to_media(target)
+        video = GeneratedVideo.objects.create(
+            file=relative,
+            original_name=target.name,
+            size=target.stat().st_size,
+            duration=result.duration,
+            model=model,
+            model_type=model.model_type,
+            audio_path=audio_path,
+            text=job.params.get("text", ""),
+            speaker_id=job.params.get("speaker_id", ""),
+            width=result.width,
+            height=result.height,
+            frames=result.frames,
+            timings={**result.timings, "total": (timezone.now() - started).total_seconds()},
+            job=job,
+            owner_id=job.owner_id,
+        )
     return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path)}
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
@@ -62,6 +63,20 @@ def _claimed(target: Path):
     except BaseException:
         if target.exists() and target.stat().st_size == 0:
             target.unlink()
+        raise
+
+
+@contextmanager
+def publishing(*targets: Path):
+    """Published outputs and the rows that describe them are kept together or not at all: when a row
+    cannot be made (the model or voice deleted while it rendered, say) every row rolls back and the
+    files go, instead of files no row owns."""
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for target in targets:
+            target.unlink(missing_ok=True)
         raise
 
 

@@ -74,3 +74,25 @@ def test_text_with_nothing_to_speak_is_refused_before_any_job(client, model, ref
         assert generation_error(client, **base, target_text=text).startswith("target_text: 暂不支持该语言的文字"), text
     assert "文本过长" in generation_error(client, **base, target_text="x" * 31)
     assert not Job.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit
+def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model, reference, media_root, monkeypatch):
+    from chat.tests.conftest import QuickRenderer
+    from generation import jobs
+    from generation.models import GeneratedVideo
+    from monitoring import runner
+    from provenance.models import ProvenanceRecord
+
+    class DeletedMeanwhile(QuickRenderer):
+        def render(self, model_dir, audio_path, out_path, progress, device="cpu"):
+            TalkingHeadModel.objects.all().delete()  # by its owner, in another tab
+            return super().render(model_dir, audio_path, out_path, progress, device)
+
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: DeletedMeanwhile())
+    job = jobs.prepare_render(model, "cpu", audio_path=reference.file.name)
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert list((media_root / "videos/res_videos").iterdir()) == []
+    assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
