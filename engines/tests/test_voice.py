@@ -83,6 +83,14 @@ def test_unusable_references_are_refused(tmp_path, encoder, seconds, message):
         analyse_reference(silent, tmp_path / "clean.wav", encoder)
 
 
+def test_a_reference_too_quiet_to_hold_speech_is_called_too_quiet(reference, encoder, tmp_path):
+    samples = media.load_audio(reference, SAMPLE_RATE)
+    quiet = tmp_path / "quiet.wav"
+    media.write_wav(quiet, samples / np.abs(samples).max() * 10 ** (-62 / 20), SAMPLE_RATE)  # a peak of -62 dBFS
+    with pytest.raises(ValueError, match="too quiet"):
+        analyse_reference(quiet, tmp_path / "clean.wav", encoder)
+
+
 def test_default_voice_is_measurably_closer_to_the_speaker(reference, encoder, tmp_path):
     speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
     synthesizer = create_synthesizer("default")

@@ -10,6 +10,7 @@ ENVELOPE_BANDS = 40
 TARGET_RMS_DBFS = -20.0
 PEAK_LIMIT = 0.95
 SILENCE_DB_BELOW_PEAK = 40.0
+SPEECH_FLOOR_DBFS = -60.0  # quieter frames are silence, however quiet the rest of the recording
 LONGEST_PAUSE = 0.3  # seconds kept of an inner pause
 
 
@@ -25,7 +26,7 @@ def frame_levels(samples: np.ndarray, frame: int = 320) -> np.ndarray:
 def clean_speech(samples: np.ndarray, frame: int = 320) -> np.ndarray:
     """Silence trimmed (ends) and shortened (long inner pauses), loudness normalised, peaks limited."""
     levels = frame_levels(samples, frame)
-    speaking = levels > max(levels.max() - SILENCE_DB_BELOW_PEAK, -60.0)
+    speaking = levels > max(levels.max() - SILENCE_DB_BELOW_PEAK, SPEECH_FLOOR_DBFS)
     if not speaking.any():
         return np.zeros(0, dtype=np.float32)
     first, last = np.flatnonzero(speaking)[[0, -1]]

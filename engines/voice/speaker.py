@@ -8,7 +8,7 @@ import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress
-from engines.voice.analysis import SAMPLE_RATE, clean_speech, f0_statistics, mean_envelope
+from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, clean_speech, f0_statistics, frame_levels, mean_envelope
 from engines.voice.room import RoomTone
 
 MIN_SECONDS, MAX_SECONDS = 3.0, 300.0
@@ -71,6 +71,10 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     speech = clean_speech(samples)
     seconds = len(speech) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
+        loudest = float(frame_levels(samples).max())
+        if loudest <= SPEECH_FLOOR_DBFS:
+            raise ValueError(f"the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
+                             f"{SPEECH_FLOOR_DBFS:.0f} dBFS; record closer to the microphone or with more gain")
         raise ValueError(f"only {seconds:.1f} s of speech found in the reference (after removing silence); at least {MIN_SECONDS:.0f} s are needed")
     if seconds > MAX_SECONDS:
         raise ValueError(f"the reference has {seconds / 60:.1f} min of speech; at most {MAX_SECONDS / 60:.0f} min")
