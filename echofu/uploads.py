@@ -21,11 +21,12 @@ from django.http.multipartparser import MultiPartParserError
 from echofu import paths, responses
 from engines import media
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".flac", ".ogg")
+# Browsers' MediaRecorder writes .webm (or .ogg, .m4a) even for audio alone, so a reference recorded
+# in a browser is one of those.
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".webm", ".opus", ".aac")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".flv", ".webm")
-# Browsers' MediaRecorder output arrives as .webm/.ogg/.m4a even for "audio"; /save_audio
-# converts whatever it gets.
-RECORDING_EXTENSIONS = AUDIO_EXTENSIONS + (".webm", ".opus", ".mp4", ".aac", ".3gp")
+# /save_audio converts whatever it gets, phones' video-container recordings too.
+RECORDING_EXTENSIONS = AUDIO_EXTENSIONS + (".mp4", ".3gp")
 WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{name}{n}" for name in ("COM", "LPT") for n in range(10)}
 # Multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024

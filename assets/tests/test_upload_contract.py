@@ -35,6 +35,16 @@ def test_upload_reference_audio_stores_file_row_and_documented_json(client, wav_
     assert b"".join(served.streaming_content) == wav_file.read_bytes()
 
 
+@pytest.mark.parametrize("name, codec, container", [("recorded.webm", "libopus", "webm"), ("recorded.opus", "libopus", "ogg")])
+def test_a_reference_recorded_in_a_browser_is_accepted(client, tmp_path, name, codec, container):
+    from engines.testing.simple_media import write_encoded_audio
+
+    recording = write_encoded_audio(tmp_path / name, seconds=1.5, codec=codec, container=container)
+    body = post_file(client, "/api/upload-reference-audio", "audio", recording).json()
+    assert body["status"] == "success" and body["filename"] == name
+    assert ReferenceAudio.objects.get().duration == pytest.approx(1.5, abs=0.1)
+
+
 def test_same_name_twice_gets_unique_names(client, wav_file):
     first = post_file(client, "/api/upload-reference-audio", "audio", wav_file).json()
     second = post_file(client, "/api/upload-reference-audio", "audio", wav_file).json()
