@@ -14,6 +14,16 @@ DEBIAN_PACKAGES=(espeak-ng sox g++)
 # Chinese as boxes), and the scale-out test starts private PostgreSQL and Redis servers on loopback.
 TEST_DEBIAN_PACKAGES=(chromium fonts-noto-cjk postgresql redis-server)
 
+# What the chosen Python lacks to make a virtualenv (Debian splits ensurepip into -venv) and to
+# compile the packages PyPI has no wheel of for it (pyworld, webrtcvad need Python.h, in -dev).
+python_debian_packages() {
+    local version
+    version="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    "$PYTHON" -c 'import ensurepip' 2>/dev/null || echo "python$version-venv"
+    "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+        || echo "python$version-dev"
+}
+
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
@@ -53,9 +63,10 @@ install_llama_cpp() {
 }
 
 install_python_packages() {
-    if [ ! -x "$VENV/bin/python" ]; then
+    # pip is the last thing venv installs: a virtualenv without it was cut short, and is made again.
+    if [ ! -x "$VENV/bin/pip" ]; then
         echo "==> creating virtualenv $VENV"
-        "$PYTHON" -m venv "$VENV"
+        "$PYTHON" -m venv --clear "$VENV"
     fi
     install_llama_cpp
     # Reinstall only when requirements.txt changed since the last successful install.
@@ -71,7 +82,8 @@ install_python_packages() {
 }
 
 install() {
-    install_debian_packages "${DEBIAN_PACKAGES[@]}"
+    # shellcheck disable=SC2046  # one package name per word
+    install_debian_packages "${DEBIAN_PACKAGES[@]}" $(python_debian_packages)
     install_python_packages
     "$VENV/bin/python" manage.py migrate --noinput
     "$VENV/bin/python" manage.py collectstatic --noinput -v 0
@@ -108,13 +120,25 @@ serve() {
     install
     # Single-user mode (no login) is the default here; it is refused on a non-loopback ECHOFU_HOST.
     export ECHOFU_SINGLE_USER="${ECHOFU_SINGLE_USER:-true}"
-    local port="${ECHOFU_PORT:-8000}" queue
-    local address="${ECHOFU_HOST:-127.0.0.1}:$port"
+    local port="${ECHOFU_PORT:-8000}" host="${ECHOFU_HOST:-127.0.0.1}" queue
+    case "$host" in *:*) [ "${host#[}" = "$host" ] && host="[$host]" ;; esac  # an IPv6 address: [::1]:8000
+    local address="$host:$port"
     "$VENV/bin/python" manage.py check_bind "$address" >/dev/null
     if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
         echo "==> note: uploads of faces and voices need a consent statement; set ECHOFU_SINGLE_USER_CONSENT=<person's name> to state it once"
     fi
-    trap stop_children EXIT INT TERM
+    # A port another program holds would stop gunicorn after the clusters had started.
+    if ! "$VENV/bin/python" -c 'import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+host = host.strip("[]")
+with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    probe.bind((host, int(port)))' "$address" 2>/dev/null; then
+        echo "==> cannot listen on $address: the port is in use (set ECHOFU_PORT) or the address is not this machine's" >&2
+        exit 1
+    fi
+    # Stopped by a signal is a clean stop (0); a child that ends on its own ends serve with its status.
+    trap stop_children EXIT
+    trap 'stop_children; exit 0' INT TERM
     for queue in $("$VENV/bin/python" manage.py job_queues); do
         echo "==> starting the django-q2 cluster for the $queue queue"
         Q_CLUSTER_NAME="$queue" start_child "$VENV/bin/python" manage.py qcluster
@@ -123,8 +147,11 @@ serve() {
     # Workers, threads and timeouts: echofu/gunicorn_conf.py, which also refuses single-user mode
     # on a public address before a worker starts.
     start_child "$VENV/bin/gunicorn" -c echofu/gunicorn_conf.py echofu.wsgi:application --bind "$address"
-    # Whichever child ends first (or a signal) stops the others.
-    wait -n || true
+    # Whichever child ends first stops the others, and its exit status is serve's: a supervisor sees a
+    # crash as one.
+    local status=0
+    wait -n || status=$?
+    exit "$status"
 }
 
 run_tests() {
