@@ -65,7 +65,10 @@ class SpeakerProfileAdmin(admin.ModelAdmin):
     list_display = ("speaker_id", "version", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path")
-    readonly_fields = ("clip_player", "created_at")
+    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "version", "created_at")
+
+    def has_add_permission(self, request):
+        return False  # voices are cloned from a consented recording (/audio_clone), not typed in
 
     @admin.display(description="clean clip")
     def clip_link(self, obj):

@@ -34,8 +34,13 @@ class MediaFileAdmin(admin.ModelAdmin):
     list_display = ("__str__", "file_size", "duration", "available", "preview_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("file", "original_name")
-    readonly_fields = ("player", "file_size", "created_at")
+    # The file, and the facts measured from it, came with the upload or the render: a file swapped
+    # here would skip every check, land outside its folder and leave the old one on disk.
+    readonly_fields = ("player", "file", "size", "file_size", "duration", "created_at")
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False  # files arrive by upload, by a job, or by `manage.py scan_media`
 
     @admin.display(description="size", ordering="size")
     def file_size(self, obj):

@@ -10,7 +10,7 @@ class GeneratedVideoAdmin(MediaFileAdmin):
     list_display = MediaFileAdmin.list_display + ("model", "resolution", "frames", "render_seconds")
     list_filter = ("model_type", "created_at")
     search_fields = MediaFileAdmin.search_fields + ("text", "audio_path", "model__name")
-    readonly_fields = MediaFileAdmin.readonly_fields + ("timings",)
+    readonly_fields = MediaFileAdmin.readonly_fields + ("ai_generated", "model", "model_type", "width", "height", "frames", "timings")
 
     @admin.display(description="resolution")
     def resolution(self, obj):

@@ -12,6 +12,13 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
     search_fields = ("name", "person")
     readonly_fields = ("verdict", "metrics", "warnings", "params", "directory_link", "created_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The type and name are the model's folder: renamed here, the row would lose it.
+        return self.readonly_fields + (("model_type", "name", "size", "file_count") if obj else ())
+
+    def has_add_permission(self, request):
+        return False  # models come from training, or from folders `scan_media` registers
+
     @admin.display(description="size", ordering="size")
     def model_size(self, obj):
         return human_size(obj.size)

@@ -55,3 +55,18 @@ def test_help_texts_show_as_written(staff_client, media_root):
     page = staff_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/")
     assert page.status_code == 200
     assert "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)" in strip_tags(page.content.decode())
+
+
+def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(staff_client, media_root, rf):
+    write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
+    audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100)
+    page = staff_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content
+    assert b'type="file"' not in page and b'name="size"' not in page
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+    page = staff_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content
+    assert b'name="name"' not in page and b'name="model_type"' not in page
+    request = rf.get("/admin/")
+    request.user = User.objects.get(username="curator")
+    for curated in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, SpeakerProfile, TalkingHeadModel):
+        assert not admin.site._registry[curated].has_add_permission(request), curated
