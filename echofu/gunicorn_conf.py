@@ -5,15 +5,17 @@ gthread workers: a synchronous endpoint waiting for its job holds a thread, not 
 """
 import os
 
+from echofu.env import env_float, env_int
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
 
 worker_class = "gthread"
-workers = int(os.environ.get("ECHOFU_WEB_WORKERS", "3"))
-threads = int(os.environ.get("ECHOFU_WEB_THREADS", "8"))
+workers = max(1, env_int("ECHOFU_WEB_WORKERS", 3))
+threads = max(1, env_int("ECHOFU_WEB_THREADS", 8))
 preload_app = True
 graceful_timeout = 10
 # A blocking /audio_clone or /video_generation answer waits up to ECHOFU_SYNC_WAIT_SECONDS for its job.
-timeout = int(float(os.environ.get("ECHOFU_SYNC_WAIT_SECONDS", "600"))) + 60
+timeout = int(env_float("ECHOFU_SYNC_WAIT_SECONDS", 600)) + 60
 accesslog = "-"
 errorlog = "-"
 

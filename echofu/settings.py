@@ -4,6 +4,8 @@ import os
 
 import dj_database_url
 
+from echofu.env import env_bool, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Jobs run side by side (two CPU trainings, renders beside them), each torch process with a
@@ -13,33 +15,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # policies are alike.
 # Set here, before any process of the studio loads torch (and so OpenMP, which reads it once).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    return value in ("1", "true", "yes", "on")
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "").strip()
-    return [item.strip() for item in value.split(",") if item.strip()] if value else default
-
 
 DEBUG = env_bool("ECHOFU_DEBUG", False)
 # A development default is fine for a loopback-only install; any public deployment sets its own.
@@ -242,7 +217,7 @@ def _queue(workers: int, timeout: int) -> dict:
 Q_CLUSTER = {
     "name": env_str("ECHOFU_Q_NAME", "echofu"),  # shared by every queue: it salts the task signatures
     "cluster_name": INTERACTIVE_QUEUE,  # what a plain `manage.py qcluster` serves
-    **_queue(env_int("ECHOFU_INTERACTIVE_WORKERS", 2), INTERACTIVE_TIMEOUT_SECONDS),
+    **_queue(max(1, env_int("ECHOFU_INTERACTIVE_WORKERS", 2)), INTERACTIVE_TIMEOUT_SECONDS),
     "recycle": 50,
     "max_attempts": 1,
     "ack_failures": True,

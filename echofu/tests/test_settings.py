@@ -20,3 +20,20 @@ def wait_policy_of_a_studio_process(**env: str) -> str:
 def test_openmp_threads_sleep_while_they_wait_unless_told_otherwise(asked, expected):
     # Jobs side by side share the cores only if torch's threads do not spin (bench/bench_cpu_sharing.py).
     assert wait_policy_of_a_studio_process(**asked) == expected
+
+
+@pytest.mark.parametrize("variable, value", [("ECHOFU_VIDEO_LABEL", "ture"), ("ECHOFU_MAX_AUDIO_MB", "abc"), ("ECHOFU_DB_BUSY_TIMEOUT", "soon")])
+def test_a_value_that_cannot_be_read_stops_the_process_naming_its_variable(variable, value):
+    # A typo must not turn the AI label off unseen, nor end in a traceback that names no variable.
+    base = {key: item for key, item in os.environ.items() if not key.startswith("ECHOFU_")}
+    done = subprocess.run([sys.executable, "-c", "import echofu.settings"], cwd=ROOT, env={**base, variable: value},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"{variable}={value!r} is not" in done.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("ON", True), ("1", True), ("no", False), ("Off", False), ("0", False), ("", True)])
+def test_switches_read_every_usual_spelling(monkeypatch, value, expected):
+    from echofu.env import env_bool
+
+    monkeypatch.setenv("ECHOFU_TEST_SWITCH", value)
+    assert env_bool("ECHOFU_TEST_SWITCH", True) is expected
