@@ -57,6 +57,9 @@ def test_api_token_from_the_management_command(alice, wav_file):
     with pytest.raises(CommandError):
         call_command("create_api_token", "nobody", stdout=io.StringIO())
     call_command("create_api_token", "newbot", "--create", stdout=io.StringIO())
+    for bad in ("", "bad name/ü"):
+        with pytest.raises(CommandError, match="cannot create user"):
+            call_command("create_api_token", bad, "--create", stdout=io.StringIO())
 
 
 def test_users_list_and_use_only_their_own(as_alice, as_bob, as_staff, alice, wav_file, plain_video, media_root):

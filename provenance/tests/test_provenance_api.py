@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.tests.conftest import error_message, session_client, token_client, upload_audio, upload_video
@@ -76,6 +76,11 @@ def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speec
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["made_here"] for line in lines] == [True, True]
     assert lines[0]["provenance"]["request_id"] == spoken["task_id"]
+    # A file not made here, or missing, fails the command (exit status 1) and the others are still checked.
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"(?s)missing.wav: no such file.*not made by this studio"):
+        call_command("verify_media", str(tmp_path / "missing.wav"), str(speech_file), str(output), stdout=out, stderr=io.StringIO())
+    assert [json.loads(line)["made_here"] for line in out.getvalue().splitlines()] == [False, True]
 
 
 def test_verify_refuses_what_is_not_media(alice):

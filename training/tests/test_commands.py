@@ -23,7 +23,8 @@ def test_batch_train_finishes_the_good_videos_and_says_why_the_bad_one_failed(tm
     make_talking_face_video(folder / "bob.mp4", seconds=11, size=256, seed=12, motion=1.5)
     write_plain_video(folder / "nobody.mp4", seconds=11, size=(256, 256))
     out = StringIO()
-    call_command("batch_train", str(folder), "--epochs", "1", stdout=out)
+    with pytest.raises(CommandError, match="1 of 3 not trained"):  # the exit status says not all trained
+        call_command("batch_train", str(folder), "--epochs", "1", stdout=out)
     table = out.getvalue()
     rows = {line.split()[0]: line for line in table.splitlines() if line.split() and line.split()[0].endswith(".mp4")}
     assert "succeeded" in rows["alice.mp4"] and "succeeded" in rows["bob.mp4"], table
@@ -46,14 +47,16 @@ def test_batch_train_finishes_the_good_videos_and_says_why_the_bad_one_failed(tm
     ("train", ["/no/such/video.mp4"], "no such video file"),
     ("batch_train", ["{empty}"], "no videos to train"),
     ("batch_train", ["{csv}"], "needs a 'video' column"),
+    ("batch_train", ["{blank_cell}"], "line 2: no video named"),
     ("render", ["media/models/EchoLite/absent", "--audio", "{audio}"], "模型不存在"),
     ("render", ["../../etc", "--audio", "{audio}"], "outside the media folder"),
 ])
 def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "plan.csv").write_text("file,model\nx.mp4,EchoLite\n")
+    (tmp_path / "blank.csv").write_text("video,model\n,EchoLite\n")
     speech = write_speech_wav(tmp_path / "a.wav", seconds=1.0)
-    args = [arg.format(empty=tmp_path / "empty", csv=tmp_path / "plan.csv", audio=speech) for arg in args]
+    args = [arg.format(empty=tmp_path / "empty", csv=tmp_path / "plan.csv", blank_cell=tmp_path / "blank.csv", audio=speech) for arg in args]
     with pytest.raises(CommandError, match=message):
         call_command(command, *args, stdout=StringIO())
     assert not Job.objects.exists()

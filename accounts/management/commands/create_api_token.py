@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
@@ -17,6 +18,10 @@ class Command(BaseCommand):
         if user is None:
             if not create:
                 raise CommandError(f"no user {username!r} (use --create, or manage.py createsuperuser)")
+            try:
+                get_user_model().username_validator(username)
+            except ValidationError as exc:
+                raise CommandError(f"cannot create user {username!r}: {' '.join(exc.messages)}") from exc
             user = users.create_user(username=username)
             user.set_unusable_password()
             user.save()

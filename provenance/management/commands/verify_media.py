@@ -14,16 +14,18 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+")
 
     def handle(self, files, **options):
-        failed = False
+        problems = []
         for name in files:
             path = Path(name)
-            if not path.is_file():
-                raise CommandError(f"{name}: no such file")
             try:
+                if not path.is_file():
+                    raise ProvenanceError("no such file")
                 verdict = verify_file(path)
-            except ProvenanceError as exc:
-                raise CommandError(f"{name}: {exc}") from exc
+            except ProvenanceError as exc:  # said, and the other files still checked
+                problems.append(f"{name}: {exc}")
+                continue
             self.stdout.write(json.dumps({"file": name, **verdict}, ensure_ascii=False))
-            failed = failed or not verdict["made_here"]
-        if failed and len(files) == 1:
-            self.stderr.write("not made by this studio (no record, marker or provenance row found)")
+            if not verdict["made_here"]:
+                problems.append(f"{name}: not made by this studio (no record, marker or provenance row found)")
+        if problems:  # exit status 1, as a script checking files needs it
+            raise CommandError("\n".join(problems))

@@ -24,8 +24,10 @@ def read_plan(source: Path, defaults: dict) -> list[dict]:
         if unknown:
             raise CommandError(f"{source}: unknown CSV columns {', '.join(sorted(unknown))}")
         plan = []
-        for row in reader:
+        for line, row in enumerate(reader, start=2):
             entry = {**defaults, **{key: value for key, value in row.items() if value not in (None, "")}}
+            if "video" not in entry:
+                raise CommandError(f"{source}, line {line}: no video named")
             video = Path(entry["video"])
             if not video.is_absolute() and (source.parent / video).exists():
                 entry["video"] = str(source.parent / video)
@@ -69,6 +71,9 @@ class Command(BaseCommand):
                     row["detail"] = job.result.get("model_path", "") if job.status == job.Status.SUCCEEDED else (job.error or job.stage)
                     row["metrics"] = job.result.get("metrics", {})
         self._table(results)
+        failed = sum(row["status"] != "succeeded" for row in results)
+        if failed:  # a script running the batch sees it did not all succeed
+            raise CommandError(f"{failed} of {len(results)} not trained")
 
     def _table(self, results):
         self.stdout.write("")
