@@ -107,6 +107,7 @@ UI_STRINGS = {
     "pick_model": _("Pick a model."),
     "pick_audio": _("Pick an audio file."),
     "record_first": _("Record something first."),
+    "recording_kept": _("The recording is kept in the file field: send it again with Upload."),
     "video_ready": _("The video is ready."),
     "no_history": _("No rendered videos yet."),
     "reference_group": _("Reference audio"),
@@ -114,6 +115,7 @@ UI_STRINGS = {
     # Chat
     "hold_to_talk": _("Hold to talk"),
     "release_to_send": _("Release to send"),
+    "hold_longer": _("Hold the button while you speak."),
     "you": _("You"),
     "assistant": _("Digital human"),
     "timings": _("Recognition {asr} s · reply {llm} s · voice {tts} s · video {render} s · total {total} s"),

@@ -81,7 +81,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
             job=job,
             owner_id=job.owner_id,
         )
-    return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path)}
+    return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path), "timings": video.timings}
 
 
 @history.provides("video_generation")

@@ -273,7 +273,7 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
-def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
+def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, settings):
     workers()
     page = studio.open("/voice/")
     expect(page.locator("#reference-list")).to_contain_text("暂无参考音频")
@@ -288,12 +288,18 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
     expect(page.locator("#reference-message")).to_contain_text("参考音频已保存: 小明的声音.wav")
     expect(page.locator("#reference-list .reference-item")).to_have_count(1)
 
-    # Record two seconds from the (fake) microphone: stored as a WAV reference.
+    # Record two seconds from the (fake) microphone, consent not stated: refused, and the recording
+    # kept to be sent again once it is; stored as a WAV reference.
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER_CONSENT": ""}  # no operator's statement to stand in
+    page.locator("#reference-consent").uncheck()
     record = page.locator("#reference-record")
     record.click()
     expect(record).to_have_attribute("aria-pressed", "true")
     page.wait_for_timeout(2000)
     record.click()
+    expect(page.locator("#reference-message")).to_contain_text("录音已保留在文件框中", timeout=20_000)
+    state_consent(page, "reference", "小明")
+    page.get_by_role("button", name="上传", exact=True).click()
     expect(page.locator("#reference-list .reference-item")).to_have_count(2, timeout=20_000)
     recorded = ReferenceAudio.objects.get(original_name__startswith="recording_")
     assert recorded.file.name.endswith(".wav") and recorded.duration == pytest.approx(2.0, abs=0.6)
@@ -311,6 +317,7 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path):
     page.locator("#speak-engine").select_option("xtts")
     page.get_by_role("button", name="合成语音").click()
     expect(page.locator("#speak-message")).to_contain_text("语音引擎 xtts 不可用", timeout=30_000)
+    expect(page.locator("#speak-job .job")).to_have_count(0)  # refused before any job: no card left "queued"
 
     page.locator("#speak-engine").select_option("default")
     page.locator("#speak-pitch").fill("2")
@@ -441,4 +448,13 @@ def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, train
         page.get_by_role("button", name="新对话").click()
         expect(page.locator("#chat-log")).to_contain_text("已开始新对话")
         screenshot(page, "chat-new-conversation")
+    assert studio.errors == []
+
+
+def test_a_tap_on_the_talk_button_asks_to_hold_it(studio):
+    page = studio.open("/chat/")
+    talk = page.locator("#chat-talk")
+    talk.press("Space")  # keydown starts recording, keyup at once stops it: no speech to send
+    expect(page.locator("#chat-message")).to_contain_text("请按住按钮说话")
+    expect(talk).to_have_attribute("aria-pressed", "false")
     assert studio.errors == []

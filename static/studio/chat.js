@@ -7,22 +7,28 @@
   let conversationId = "";
   let busy = false;
 
-  /** Plays the answer's segments in order as they become ready. */
+  /**
+   * Plays the answer's segments in order as they become ready. A new segment waits for the one
+   * loaded to end, even while that one is paused (by the visitor, or by a browser that refused to
+   * start it): it starts at once only when nothing is loaded or the last one has finished.
+   */
   const player = {
     queue: [],
     played: new Set(),
+    idle: true,
     reset() {
       this.queue = [];
       this.played = new Set();
+      this.idle = true;
     },
     add(url) {
       if (this.played.has(url) || this.queue.includes(url)) return;
       this.queue.push(url);
-      const video = $("chat-video");
-      if (video.paused || video.ended || !video.src) this.next();
+      if (this.idle) this.next();
     },
     next() {
       const url = this.queue.shift();
+      this.idle = !url;
       if (!url) return;
       this.played.add(url);
       const video = $("chat-video");
@@ -63,19 +69,29 @@
     const view = new JobView($("chat-job"), { title: t("kind_chat") });
     player.reset();
     const speaker = $("chat-speaker").value;
+    let turn = null;
     try {
-      let turn = await api("/chat_system", {
+      turn = await api("/chat_system", {
         model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
         pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), wait: "false",
         conversation_id: conversationId || undefined, ...fields,
       });
       if (turn.conversation_id) conversationId = String(turn.conversation_id);
+      let missed = 0;
       while (turn.turn_status === "running" || turn.status === "processing") {
-        await sleep(500);
-        const [latest, job] = await Promise.all([
-          api(`/api/chat/turns/${encodeURIComponent(turn.turn_id)}`),
-          turn.task_id ? api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null,
-        ]);
+        await sleep(500 * 2 ** Math.min(missed, 4));
+        let latest, job;
+        try {
+          [latest, job] = await Promise.all([
+            api(`/api/chat/turns/${encodeURIComponent(turn.turn_id)}`),
+            turn.task_id ? api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null,
+          ]);
+        } catch (error) {
+          // A dropped connection or a restarting server: the turn goes on there, so ask again, less often.
+          if (error.status === 404 || ++missed > 8) throw error;
+          continue;
+        }
+        missed = 0;
         turn = latest;
         if (job) view.update(job);
         for (const segment of turn.segments || []) player.add(mediaUrl(segment.video_path));
@@ -95,6 +111,10 @@
     } catch (error) {
       bubble("assistant error", el("div", { text: errorText(error) }));
       say("chat-message", errorText(error));
+      // The job card shows how the turn's job ended, or goes when there was none.
+      const job = turn && turn.task_id ? await api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null;
+      if (job) view.update(job);
+      else $("chat-job").replaceChildren();
     } finally {
       busy = false;
       $("chat-send").disabled = false;
@@ -118,6 +138,7 @@
 
   // Push to talk: hold the button (pointer, or Space/Enter on the keyboard), release to send.
   const talk = $("chat-talk");
+  const MIN_TALK_SECONDS = 0.5;
   const recorder = new Recorder();
   let starting = null;
   async function startTalking() {
@@ -135,6 +156,11 @@
     talk.classList.remove("recording");
     talk.setAttribute("aria-pressed", "false");
     talk.textContent = t("hold_to_talk");
+    if (recorder.seconds < MIN_TALK_SECONDS) {
+      // A tap (or the first press, answered by the microphone prompt) holds no speech to decode.
+      await recorder.discard();
+      return say("chat-message", t("hold_longer"));
+    }
     try {
       const wav = await recorder.stop();
       await api("/save_audio", { audio: new File([wav], "input.wav", { type: "audio/wav" }) });

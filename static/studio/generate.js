@@ -5,6 +5,9 @@
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
+  // What was already uploaded for the chosen file or recording: a retry or another render reuses it
+  // instead of storing the same speech again.
+  const uploaded = new WeakMap();
 
   const source = () => document.querySelector('input[name="source"]:checked').value;
 
@@ -52,20 +55,20 @@
       return { target_text: text, speaker_id: $("gen-speaker").value, pitch: $("gen-pitch").value,
                room_tone: $("gen-room").checked && !$("gen-room").disabled ? "true" : "false" };
     }
-    let file = null;
-    if (kind === "upload") {
-      file = $("gen-upload").files[0];
-      if (!file) throw new Error(t("choose_file"));
-    } else {
-      if (!recorded) throw new Error(t("record_first"));
-      file = new File([recorded], `recording_${Date.now()}.wav`, { type: "audio/wav" });
-    }
+    const chosen = kind === "upload" ? $("gen-upload").files[0] : recorded;
+    if (!chosen) throw new Error(t(kind === "upload" ? "choose_file" : "record_first"));
+    if (uploaded.has(chosen)) return { ref_audio: uploaded.get(chosen) };
+    const file = kind === "upload" ? chosen : new File([chosen], `recording_${Date.now()}.wav`, { type: "audio/wav" });
     const bar = $("gen-upload-progress");
     bar.hidden = kind !== "upload";
-    const body = await upload("/api/upload-reference-audio", { audio: file, ...Studio.consentFields("gen") }, (fraction) => { bar.value = Math.round(fraction * 100); });
-    bar.hidden = true;
-    refreshAudio().catch(() => {});
-    return { ref_audio: body.relative_path };
+    try {
+      const body = await upload("/api/upload-reference-audio", { audio: file, ...Studio.consentFields("gen") }, (fraction) => { bar.value = Math.round(fraction * 100); });
+      uploaded.set(chosen, body.relative_path);
+      refreshAudio().catch(() => {});
+      return { ref_audio: body.relative_path };
+    } finally {
+      bar.hidden = true;
+    }
   }
 
   function showResult(videoPath, job) {

@@ -297,9 +297,17 @@ const Studio = (() => {
     let body;
     try {
       body = await request;
-    } finally {
+    } catch (error) {
       await follow;
+      // The card shows the job as it ended (a failed or cancelled answer names it); a request refused
+      // before any job started leaves no card behind.
+      const ended = (error.body && error.body.task_id) || taskId;
+      const job = ended ? await api(`/api/tasks/${encodeURIComponent(ended)}`).catch(() => null) : null;
+      if (job) view.update(job);
+      else view.container.replaceChildren();
+      throw error;
     }
+    await follow;
     if (body.status === "processing" && body.task_id) {
       const job = await watchJob(body.task_id, view);
       if (job.state !== "succeeded") throw new ApiError(job.error || t(`state_${job.state}`), 500, job);
@@ -337,14 +345,18 @@ const Studio = (() => {
       return Boolean(this.recorder && this.recorder.state === "recording");
     }
 
-    async stop() {
+    /** Stop recording and release the microphone, keeping nothing. */
+    async discard() {
       const stopped = new Promise((resolve) => this.recorder.addEventListener("stop", resolve, { once: true }));
       this.recorder.stop();
       await stopped;
       this.stream.getTracks().forEach((track) => track.stop());
-      const recorded = new Blob(this.chunks, { type: this.recorder.mimeType || "audio/webm" });
       this.started = null;
-      return toWav(recorded);
+    }
+
+    async stop() {
+      await this.discard();
+      return toWav(new Blob(this.chunks, { type: this.recorder.mimeType || "audio/webm" }));
     }
   }
 

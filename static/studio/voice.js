@@ -46,8 +46,8 @@
     bar.hidden = false;
     bar.value = 0;
     say("reference-message", "");
+    const audio = name ? new File([file], name, { type: file.type }) : file;
     try {
-      const audio = name ? new File([file], name, { type: file.type }) : file;
       const body = await upload("/api/upload-reference-audio", { audio, ...Studio.consentFields("reference") },
         (fraction) => {
           bar.value = Math.round(fraction * 100);
@@ -58,7 +58,16 @@
       await refreshReferences();
       $("profile-reference").value = body.relative_path;
     } catch (error) {
-      say("reference-message", errorText(error));
+      if (name) {
+        // A recording the server refused (no consent stated, say) is kept in the file field, to be
+        // sent again with the Upload button instead of recorded again.
+        const kept = new DataTransfer();
+        kept.items.add(audio);
+        $("reference-file").files = kept.files;
+        say("reference-message", `${errorText(error)} ${t("recording_kept")}`);
+      } else {
+        say("reference-message", errorText(error));
+      }
     } finally {
       bar.hidden = true;
     }
