@@ -116,6 +116,7 @@ UI_STRINGS = {
     "hold_to_talk": _("Hold to talk"),
     "release_to_send": _("Release to send"),
     "hold_longer": _("Hold the button while you speak."),
+    "connection_lost": _("The server cannot be reached; still trying…"),
     "you": _("You"),
     "assistant": _("Digital human"),
     "timings": _("Recognition {asr} s · reply {llm} s · voice {tts} s · video {render} s · total {total} s"),

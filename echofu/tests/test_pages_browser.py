@@ -458,3 +458,15 @@ def test_a_tap_on_the_talk_button_asks_to_hold_it(studio):
     expect(page.locator("#chat-message")).to_contain_text("请按住按钮说话")
     expect(talk).to_have_attribute("aria-pressed", "false")
     assert studio.errors == []
+
+
+def test_a_job_card_says_when_the_server_cannot_be_reached(studio):
+    page = studio.open("/voice/")
+    page.route("**/api/tasks/**", lambda route: route.abort())  # the server restarting, the network gone
+    page.evaluate("""() => {
+        const view = new Studio.JobView(document.getElementById("speak-job"));
+        view.update({ task_id: "tts_1", kind: "synthesize", state: "running", stage: "tts", progress: 0.5 });
+        Studio.watchJob("tts_1", view, 20);
+    }""")
+    expect(page.locator("#speak-job .job")).to_contain_text("暂时无法连接服务器，正在重试")
+    expect(page.locator("#speak-job .job")).to_contain_text("50%")  # what was known stays shown

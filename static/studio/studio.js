@@ -247,15 +247,19 @@ const Studio = (() => {
 
   /** Poll /api/tasks/<id> until the job ends; resolves with its last state. */
   async function watchJob(taskId, view, intervalMs = 800) {
+    let misses = 0;
     for (;;) {
       let info;
       try {
         info = await api(`/api/tasks/${encodeURIComponent(taskId)}`);
       } catch (error) {
         if (error.status === 404) throw error;
+        // The job goes on on the server; the card says the page lost it and is still asking.
+        if (view && view.info && ++misses >= 3) view.update({ ...view.info, error: t("connection_lost") });
         await sleep(intervalMs * 2);
         continue;
       }
+      misses = 0;
       if (view) view.update(info);
       if (FINISHED.includes(info.state)) return info;
       await sleep(intervalMs);
