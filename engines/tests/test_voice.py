@@ -91,6 +91,18 @@ def test_a_reference_too_quiet_to_hold_speech_is_called_too_quiet(reference, enc
         analyse_reference(quiet, tmp_path / "clean.wav", encoder)
 
 
+def test_a_clipped_reference_is_cloned_with_a_warning(reference, encoder, tmp_path):
+    samples = media.load_audio(reference, SAMPLE_RATE)
+    loud = tmp_path / "loud.wav"
+    media.write_wav(loud, np.clip(samples / np.abs(samples).max() * 8, -1, 1), SAMPLE_RATE)  # recorded 18 dB too hot
+    messages = []
+    analyse_reference(loud, tmp_path / "clean.wav", encoder, lambda stage, fraction, message="": messages.append(message))
+    assert any("clipped" in message for message in messages), messages
+    messages.clear()
+    analyse_reference(reference, tmp_path / "clean.wav", encoder, lambda stage, fraction, message="": messages.append(message))
+    assert not any("clipped" in message for message in messages)
+
+
 def test_default_voice_is_measurably_closer_to_the_speaker(reference, encoder, tmp_path):
     speaker = analyse_reference(reference, tmp_path / "clean.wav", encoder)
     synthesizer = create_synthesizer("default")

@@ -12,6 +12,8 @@ from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, clean_speech,
 from engines.voice.room import RoomTone
 
 MIN_SECONDS, MAX_SECONDS = 3.0, 300.0
+CLIPPED_LEVEL = 0.99  # of full scale, after decoding
+MAX_CLIPPED_SHARE = 0.001  # more samples than this at full scale: the recorder clipped, audibly
 
 
 class SpeakerEncoder:
@@ -67,7 +69,10 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     total = len(samples) / SAMPLE_RATE
     if total < MIN_SECONDS:
         raise ValueError(f"the reference is too short: {total:.1f} s, at least {MIN_SECONDS:.0f} s are needed")
-    progress("clean", 0.2)
+    clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
+    progress("clean", 0.2, f"warning: {clipped:.1%} of the reference's samples are clipped (it was recorded too loud): "
+                           "the voice keeps the distortion; record it again at a lower level if you can"
+             if clipped > MAX_CLIPPED_SHARE else "")
     speech = clean_speech(samples)
     seconds = len(speech) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
