@@ -226,6 +226,14 @@ def test_audio_shorter_than_whispers_window_is_encoded_in_a_fitted_window_close_
         assert cosine.mean() > 0.9 and not np.array_equal(fitted, full.astype(np.float16).astype(np.float32))
 
 
+@pytest.mark.parametrize("frames", [30, 300])  # fewer frames than features, and more (a long clip)
+def test_the_mouth_shape_fit_is_the_same_ridge_regression_in_either_space(frames):
+    generator = np.random.default_rng(4)
+    x, y = generator.standard_normal((frames, 96)), generator.standard_normal((frames, 40))
+    expected = np.linalg.solve(x.T @ x + 3.0 * np.eye(96), x.T @ y)  # the textbook form
+    np.testing.assert_allclose(mouth_shape._ridge(x, y, 3.0), expected, rtol=1e-6, atol=1e-9)
+
+
 def test_mouth_shapes_move_as_far_as_the_real_lips_not_the_shrunk_regression(tmp_path):
     # Few frames, many features, a noisy relation: ridge regression's predictions fall short of the real spread.
     rng = np.random.default_rng(3)

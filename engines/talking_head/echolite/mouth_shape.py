@@ -37,10 +37,16 @@ def flatten(windows: np.ndarray) -> np.ndarray:
 
 
 def _ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    """Weights (features, outputs) of ridge regression, solved in the sample space (fewer samples than features)."""
-    gram = x @ x.T
+    """Weights (features, outputs) of ridge regression, solved in whichever space is smaller: the
+    samples' for a short clip, the features' once it has more frames than features (about 4 minutes),
+    where the samples' Gram matrix would grow with the square of its length (4.5 GB for ten minutes)."""
+    if len(x) <= x.shape[1]:
+        gram = x @ x.T
+        gram[np.diag_indices_from(gram)] += alpha
+        return x.T @ np.linalg.solve(gram, y)
+    gram = x.T @ x
     gram[np.diag_indices_from(gram)] += alpha
-    return x.T @ np.linalg.solve(gram, y)
+    return np.linalg.solve(gram, x.T @ y)
 
 
 @dataclass
