@@ -32,7 +32,7 @@ from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.progress import Cancelled, no_progress
-from engines.text import chunks, language_of, supported_script
+from engines.text import chunks, joined, language_of, supported_script
 from monitoring import runner
 from provenance.stamping import finish_audio, finish_video, publishing
 from monitoring.models import Job
@@ -202,7 +202,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         raise StageFailed(Turn.Stage.RENDER, f"合并回答视频失败: {exc}") from exc
     clock.add("join", time.monotonic() - began)
     clock.timings["total"] = clock.since_request()
-    turn.reply_text = " ".join(spoken) if language != "zh" else "".join(spoken)
+    turn.reply_text = joined(spoken)
     turn.reply_video, turn.reply_audio, turn.duration = video, audio, round(duration, 3)
     turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
     turn.save()

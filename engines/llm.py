@@ -35,6 +35,13 @@ class ChatModel(Protocol):
         """The reply's text as it is written; while `hold` is cleared, writing waits (at most HOLD_LIMIT_SECONDS)."""
 
 
+class Unfinished(str):
+    """The empty last piece of a reply the model stopped before its end (its token limit): joined, it
+    adds nothing; `sentences()` drops the unfinished sentence it leaves."""
+
+
+UNFINISHED = Unfinished()
+
 # A held model resumes after this long even if nobody releases it.
 HOLD_LIMIT_SECONDS = 60.0
 
@@ -59,26 +66,41 @@ class OpenAICompatible:
         self.name = name
         self.model = model
         self.temperature = temperature
+        self._api_key = api_key
         # Local servers take any key, but the client refuses an empty one.
         self.client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=retries)
+
+    def _told(self, text: str) -> str:
+        """A server's message as users may see it: some servers echo the key they were sent."""
+        return text.replace(self._api_key, "***") if self._api_key else text
 
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         import openai
 
+        finish = None
         try:
             response = self.client.chat.completions.create(
                 model=self.model, messages=messages, max_tokens=max_tokens, temperature=self.temperature, stream=True,
             )
             for chunk in response:
-                if chunk.choices and chunk.choices[0].delta.content:
+                if not chunk.choices:
+                    continue
+                finish = chunk.choices[0].finish_reason or finish
+                if chunk.choices[0].delta.content:
                     wait_while_held(hold)  # the server's stream waits in the socket meanwhile
                     yield chunk.choices[0].delta.content
         except openai.APITimeoutError as exc:
             raise LLMError(f"{self.name}: no answer within the timeout") from exc
         except openai.APIStatusError as exc:
-            raise LLMError(f"{self.name}: the server answered HTTP {exc.status_code}: {exc.message}") from exc
+            if exc.status_code in (401, 403):  # chained to nothing: the server's text may carry the key
+                raise LLMError(f"{self.name}: the server refused the API key (HTTP {exc.status_code})") from None
+            raise LLMError(f"{self.name}: the server answered HTTP {exc.status_code}: {self._told(exc.message)}") from None
         except openai.APIError as exc:
-            raise LLMError(f"{self.name}: {exc}") from exc
+            raise LLMError(f"{self.name}: {self._told(str(exc))}") from None
+        except ValueError as exc:  # an event that is not JSON
+            raise LLMError(f"{self.name}: the server sent a malformed stream ({exc})") from exc
+        if finish == "length":
+            yield UNFINISHED
 
 
 # --- small GGUF models from the package registry -----------------------------------------------
@@ -166,6 +188,9 @@ def checked_gguf(cache_dir: str | Path, name: str, progress: Progress = no_progr
     return target
 
 
+MESSAGE_OVERHEAD_TOKENS = 8  # the chat template's markers around each message, with a margin
+
+
 class LocalModel:
     """A packaged GGUF model run by llama.cpp on the CPU (greedy, so answers are repeatable).
 
@@ -210,16 +235,40 @@ class LocalModel:
         # llama.cpp writes the next token only when the previous one has been taken, so waiting
         # here while held pauses the model itself.
         with self._lock:
+            finish = None
             try:
-                chunks = self.model.create_chat_completion(self.chat_messages(messages), max_tokens=max_tokens,
-                                                           temperature=0.0, repeat_penalty=1.15, stream=True)
+                chunks = self.model.create_chat_completion(self.chat_messages(self.fitting(messages, max_tokens)),
+                                                           max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.15, stream=True)
                 for chunk in chunks:
+                    finish = chunk["choices"][0].get("finish_reason") or finish
                     text = chunk["choices"][0]["delta"].get("content")
                     if text:
                         wait_while_held(hold)
                         yield text
             except (ValueError, RuntimeError) as exc:
                 raise LLMError(f"{self.name}: generation failed: {exc}") from exc
+            if finish == "length":
+                yield UNFINISHED
+
+    def fitting(self, messages: list[dict], max_tokens: int) -> list[dict]:
+        """The conversation as much of it as the context holds with room for the reply: the oldest
+        exchanges go first, the persona and the question stay. Without this a conversation whose
+        history had filled the context failed on every later question, however short."""
+        def tokens(message: dict) -> int:
+            return len(self.model.tokenize(message["content"].encode(), add_bos=False)) + MESSAGE_OVERHEAD_TOKENS
+
+        head = messages[:1] if messages and messages[0]["role"] == "system" else []
+        history, question = messages[len(head):-1], messages[-1:]
+        room = self.CONTEXT_TOKENS - max_tokens - sum(map(tokens, head + question))
+        kept: list[dict] = []
+        for message in reversed(history):
+            room -= tokens(message)
+            if room < 0:
+                break
+            kept.insert(0, message)
+        while kept and kept[0]["role"] != "user":  # whole exchanges only
+            kept.pop(0)
+        return head + kept + question
 
 
 # --- sentences out of a token stream -------------------------------------------------------------
@@ -246,8 +295,11 @@ def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,
     one ends at its first clause break of at least `first_clause_chars` characters, or else at the last
     space within `first_piece_chars`; later ones at a clause break of at least `later_clause_chars`
     (0: whole sentences only)."""
-    buffer, first = "", True
+    buffer, first, unfinished = "", True, False
     for piece in pieces:
+        if isinstance(piece, Unfinished):
+            unfinished = True
+            continue
         buffer += piece
         while True:
             cut = _first_cut(buffer, min_chars)
@@ -264,8 +316,10 @@ def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,
             if sentence:
                 first = False
                 yield sentence
-    if buffer.strip():
-        yield buffer.strip()
+    if buffer.strip() and not (unfinished and not first):
+        # A reply cut at the token limit ends mid-sentence: that half sentence is not spoken, unless
+        # it is all there is.
+        yield buffer.strip() + ("…" if unfinished else "")
 
 
 def _first_cut(text: str, min_chars: int, ends: re.Pattern = SENTENCE_END) -> int | None:

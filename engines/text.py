@@ -142,6 +142,19 @@ def language_runs(sentence: str) -> list[tuple[str, str]]:
     return result
 
 
+CHINESE_CLOSE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，。！？；、：“”‘’（）]")
+
+
+def joined(sentences: list[str]) -> str:
+    """Sentences as one text: Chinese runs on into Chinese, any other meeting takes a space (an English
+    reply to a Chinese question was glued into 'studio.I can')."""
+    text = ""
+    for sentence in sentences:
+        runs_on = text and CHINESE_CLOSE.match(text[-1]) and CHINESE_CLOSE.match(sentence[:1])
+        text += sentence if not text or runs_on else " " + sentence
+    return text
+
+
 class NothingToSpeak(ValueError):
     """The text holds no words a voice could say: only punctuation, symbols or space."""
 

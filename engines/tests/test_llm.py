@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
-from engines.llm import (PACKAGED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
+from engines.llm import (PACKAGED, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
                          packaged_available, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
@@ -45,6 +45,33 @@ def test_unreachable_server():
     model = OpenAICompatible("gone", "http://127.0.0.1:9/v1", "m", timeout=1, retries=0)
     with pytest.raises(LLMError, match="gone"):
         list(model.stream(MESSAGES))
+
+
+def test_a_reply_cut_at_the_token_limit_is_not_spoken_half_way():
+    with FakeOpenAIServer(reply="Our studio opens at nine. It closes at six in the evening.") as server:
+        model = OpenAICompatible("fake", server.base_url, "m")
+        cut = list(model.stream(MESSAGES, max_tokens=8))
+        assert cut[-1] is UNFINISHED and "".join(cut) == "Our studio opens at nine. It closes at "
+        assert list(sentences(cut)) == ["Our studio opens at nine."]  # the half sentence is dropped
+        assert list(sentences(model.stream(MESSAGES, max_tokens=3))) == ["Our studio opens…"]  # unless it is all there is
+        whole = list(model.stream(MESSAGES, max_tokens=50))
+    assert UNFINISHED not in whole[-1:] and list(sentences(whole))[-1] == "It closes at six in the evening."
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_key_the_server_echoes_never_reaches_the_user(status):
+    with FakeOpenAIServer(status=status, error_message="Incorrect API key provided: {key}") as server:
+        model = OpenAICompatible("hosted", server.base_url, "m", api_key="sk-SECRET-123456", retries=0)
+        with pytest.raises(LLMError) as failure:
+            list(model.stream(MESSAGES))
+    assert "sk-SECRET" not in str(failure.value) and f"HTTP {status}" in str(failure.value)
+    assert failure.value.__cause__ is None  # a job's log prints the chain too
+
+
+def test_a_malformed_stream_is_an_llm_error_naming_the_provider():
+    with FakeOpenAIServer(malformed=True) as server:
+        with pytest.raises(LLMError, match="hosted: the server sent a malformed stream"):
+            list(OpenAICompatible("hosted", server.base_url, "m", retries=0).stream(MESSAGES))
 
 
 def test_provider_needs_url_and_model():
@@ -122,6 +149,18 @@ def test_a_held_local_model_writes_nothing_until_released(smollm2):
 
 
 @needs_smollm2
+@needs_smollm2
+def test_a_long_conversation_keeps_its_latest_exchanges_and_still_answers(smollm2):
+    model = smollm2
+    long_exchange = [{"role": "user", "content": "请问这个展览的开放时间是几点到几点？" * 60},
+                     {"role": "assistant", "content": "展览每天上午九点开放。" * 60}]
+    messages = [{"role": "system", "content": "You are a guide."}] + long_exchange * 4 + [{"role": "user", "content": "Say hello."}]
+    fitted = model.fitting(messages, max_tokens=8)
+    assert fitted[0] == messages[0] and fitted[-1] == messages[-1] and fitted[1]["role"] == "user"
+    assert 3 <= len(fitted) < len(messages) and fitted[-3:-1] == long_exchange  # the oldest went, whole
+    assert "".join(model.stream(messages, max_tokens=8))  # where it failed on every question once the history filled up
+
+
 def test_a_conversation_longer_than_the_local_context_is_an_llm_error(smollm2):
     model = smollm2
     too_long = " ".join(["museum"] * (LocalModel.CONTEXT_TOKENS + 10))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engines.text import UnsupportedScript, chinese_integer, chinese_number, chinese_numerals, chunks, speakable_chunks, supported_script
+from engines.text import (UnsupportedScript, chinese_integer, chinese_number, chinese_numerals, chunks, joined, speakable_chunks,
+                          supported_script)
 
 
 def runs(text: str) -> list[tuple[str, str]]:
@@ -62,3 +63,9 @@ def test_text_mostly_in_a_script_no_voice_speaks_is_refused(text):
                                   "Say привет to Anna and her friends", "?!。，"])
 def test_latin_chinese_and_a_few_others_are_let_through(text):
     assert supported_script(text)
+
+
+def test_sentences_are_joined_with_a_space_except_chinese_into_chinese():
+    assert joined(["Welcome to the studio.", "I can answer your questions!"]) == "Welcome to the studio. I can answer your questions!"
+    assert joined(["你好。", "欢迎来到展览。"]) == "你好。欢迎来到展览。"
+    assert joined(["你好。", "Welcome!", "再见。"]) == "你好。 Welcome! 再见。"
