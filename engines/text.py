@@ -49,11 +49,24 @@ def sentences(text: str) -> list[str]:
                 current = ""
             current += clause
         while len(current) > MAX_CHUNK:
-            pieces.append(current[:MAX_CHUNK])
-            current = current[MAX_CHUNK:]
+            cut = _hard_cut(current)
+            pieces.append(current[:cut].strip())
+            current = current[cut:]
         if current.strip():
             pieces.append(current.strip())
     return pieces
+
+
+def _hard_cut(text: str) -> int:
+    """Where to cut a clause longer than MAX_CHUNK: at its last space, else between two Chinese
+    characters, never inside a word or a number (共有12345678人 cut in its number was read as two)."""
+    space = text.rfind(" ", 1, MAX_CHUNK + 1)
+    if space > MAX_CHUNK // 2:
+        return space
+    for cut in range(MAX_CHUNK, MAX_CHUNK // 2, -1):
+        if CJK.match(text[cut - 1]) and CJK.match(text[cut]):
+            return cut
+    return MAX_CHUNK
 
 
 def _chinese_below_10000(value: int) -> str:

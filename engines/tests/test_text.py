@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engines.text import (UnsupportedScript, chinese_integer, chinese_number, chinese_numerals, chunks, joined, speakable_chunks,
-                          supported_script)
+from engines.text import (UnsupportedScript, chinese_integer, chinese_number, chinese_numerals, chunks, joined, sentences,
+                          speakable_chunks, supported_script)
 
 
 def runs(text: str) -> list[tuple[str, str]]:
@@ -69,3 +69,11 @@ def test_sentences_are_joined_with_a_space_except_chinese_into_chinese():
     assert joined(["Welcome to the studio.", "I can answer your questions!"]) == "Welcome to the studio. I can answer your questions!"
     assert joined(["你好。", "欢迎来到展览。"]) == "你好。欢迎来到展览。"
     assert joined(["你好。", "Welcome!", "再见。"]) == "你好。 Welcome! 再见。"
+
+
+def test_an_unpunctuated_text_is_cut_between_words_and_never_inside_a_number():
+    english = " ".join(["transcript"] * 60)  # a pasted ASR transcript: no punctuation at all
+    assert all(piece.split() and set(piece.split()) == {"transcript"} for piece in sentences(english))
+    chinese = "我" * 156 + "共有12345678人" + "了" * 50
+    assert any("12345678" in piece for piece in sentences(chinese)), sentences(chinese)
+    assert max(len(piece) for piece in sentences(chinese)) <= 160
