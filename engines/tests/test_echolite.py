@@ -464,3 +464,10 @@ def test_frames_larger_than_the_model_keeps_are_scaled_down_and_the_check_says_s
     assert preparing.frame_size(1279, 721) == (1278, 720)  # below the limit only evened
     warnings = create_engine("EchoLite").check_video(video).warnings
     assert any("trained and rendered at 1920x1080" in warning for warning in warnings), warnings
+
+
+def test_the_self_evaluation_compares_large_frames_scaled_down():
+    from engines.talking_head.echolite.holdout import EVALUATION_SIDE, for_evaluation
+
+    frames = for_evaluation(iter([np.zeros((1080, 1920, 3), np.uint8), np.zeros((512, 512, 3), np.uint8)]))
+    assert frames[0].shape == (405, EVALUATION_SIDE, 3) and frames[1].shape == (512, 512, 3)

@@ -6,6 +6,9 @@ with their own landmarks.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
+import cv2
 import numpy as np
 
 from engines.face_tracking import FaceAnalyzer
@@ -15,18 +18,33 @@ from engines.talking_head.echolite.model import MouthModel
 from engines.talking_head.echolite.prepare import FPS, Prepared, unjpeg
 
 MIN_FRAMES = 10
+# Frames are compared at most this large (the comparison's canonical face is 160 px wide): three
+# 1080p tails of 250 frames, the real, the loop and the render, held 4.7 GB at once.
+EVALUATION_SIDE = 720
+
+
+def for_evaluation(frames: Iterable[np.ndarray]) -> list[np.ndarray]:
+    """The frames, scaled down to at most EVALUATION_SIDE, one at a time as they come."""
+    scaled_frames = []
+    for frame in frames:
+        height, width = frame.shape[:2]
+        scale = EVALUATION_SIDE / max(height, width)
+        if scale < 1:
+            frame = cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        scaled_frames.append(frame)
+    return scaled_frames
 
 
 def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> dict:
     start, count = prepared.holdout_start, prepared.frame_count - prepared.holdout_start
     if count < MIN_FRAMES:
         return {"holdout_frames": count}
-    real = [unjpeg(data) for data in prepared.holdout_jpegs]
+    real = for_evaluation(unjpeg(data) for data in prepared.holdout_jpegs)
     # The tail's speech, with the recording's own delay undone, so render frame t stands for real frame t.
     shapes = model.mouth_shapes(prepared.windows[start:])
     indices = model.plan(shapes)
-    loop = list(model.backgrounds(loop_path.plain_loop(len(model.frames), count)))
-    rendered = model.drawn(indices, shapes, done=lambda share: progress("evaluate", 0.3 * share))
+    loop = for_evaluation(model.backgrounds(loop_path.plain_loop(len(model.frames), count)))
+    rendered = for_evaluation(model.drawn(indices, shapes, done=lambda share: progress("evaluate", 0.3 * share)))
     analyzer = FaceAnalyzer()
     comparison = evaluate.MouthComparison(real, analyzer)
     model_figures = comparison.compare(rendered, scaled(progress, 0.3, 0.75))
