@@ -471,3 +471,19 @@ def test_the_self_evaluation_compares_large_frames_scaled_down():
 
     frames = for_evaluation(iter([np.zeros((1080, 1920, 3), np.uint8), np.zeros((512, 512, 3), np.uint8)]))
     assert frames[0].shape == (405, EVALUATION_SIDE, 3) and frames[1].shape == (512, 512, 3)
+
+
+def test_mouth_shapes_read_in_blocks_are_those_read_at_once():
+    from types import SimpleNamespace
+
+    from engines.talking_head.echolite import model as model_files
+
+    generator = np.random.default_rng(5)
+    inputs = features.STATE_SIZE * features.CONTEXT // mouth_shape.POOL
+    predictor = MouthShapePredictor(generator.standard_normal((inputs, 40)).astype(np.float32) * 0.01, np.zeros(inputs, np.float32),
+                                    np.zeros(40, np.float32), 1.0, 0.5)
+    mean, std = np.zeros(features.STATE_SIZE, np.float32), np.ones(features.STATE_SIZE, np.float32)
+    loaded = SimpleNamespace(shape=predictor, normalise=lambda windows: model_files.normalise(windows, mean, std))
+    windows = generator.standard_normal((2 * model_files.SHAPE_BLOCK + 7, features.STATE_SIZE, features.CONTEXT)).astype(np.float16)
+    np.testing.assert_array_equal(model_files.MouthModel.mouth_shapes(loaded, windows),
+                                  predictor.predict(model_files.normalise(windows, mean, std)))

@@ -84,7 +84,11 @@ class MouthShapePredictor:
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """(N, 20, 2) mouth points for normalised windows, smoothed over neighbouring frames."""
-        flat = self.predict_flat(flatten(windows))
+        return self.smoothed(self.predict_flat(flatten(windows)))
+
+    @staticmethod
+    def smoothed(flat: np.ndarray) -> np.ndarray:
+        """(N, 40) predicted points smoothed over neighbouring frames, as (N, 20, 2)."""
         if len(flat) >= len(SMOOTH):
             padded = np.concatenate([flat[:1], flat, flat[-1:]])
             flat = sum(weight * padded[index: index + len(flat)] for index, weight in enumerate(SMOOTH))
