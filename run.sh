@@ -132,6 +132,7 @@ serve() {
 host, port = sys.argv[1].rsplit(":", 1)
 host = host.strip("[]")
 with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart finds closed connections waiting
     probe.bind((host, int(port)))' "$address" 2>/dev/null; then
         echo "==> cannot listen on $address: the port is in use (set ECHOFU_PORT) or the address is not this machine's" >&2
         exit 1
