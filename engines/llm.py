@@ -32,7 +32,8 @@ class ChatModel(Protocol):
     name: str
 
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
-        """The reply's text as it is written; while `hold` is cleared, writing waits (at most HOLD_LIMIT_SECONDS)."""
+        """The reply's text as it is written, ending with UNFINISHED when the token limit stopped it;
+        while `hold` is cleared, writing waits (at most HOLD_LIMIT_SECONDS)."""
 
 
 class Unfinished(str):
