@@ -149,6 +149,8 @@ def language_runs(sentence: str) -> list[tuple[str, str]]:
             merged.append([run, kind])
     result = []
     for text, kind in merged:
+        if kind != "zh":  # a word in another script (a name in Cyrillic) would be spelled out letter by letter
+            text = " ".join(word for word in text.split() if unsupported_share(word) <= 0.5)
         text = text.strip()
         if text and re.search(r"\w", text):
             result.append((chinese_numerals(text), "zh") if kind == "zh" else (text, language_of(text)))

@@ -77,3 +77,7 @@ def test_an_unpunctuated_text_is_cut_between_words_and_never_inside_a_number():
     chinese = "我" * 156 + "共有12345678人" + "了" * 50
     assert any("12345678" in piece for piece in sentences(chinese)), sentences(chinese)
     assert max(len(piece) for piece in sentences(chinese)) <= 160
+
+
+def test_a_word_in_another_script_inside_speakable_text_is_left_unsaid():
+    assert [piece.text for piece in chunks("Say привет to Anna. 你好 Мир!")] == ["Say to Anna.", "你好"]
