@@ -7,6 +7,7 @@ from pathlib import Path
 from assets import catalog, jobs
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
 from echofu import paths
+from echofu.stored_files import still_referenced
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
 from engines import media
 from engines.talking_head import MODEL_TYPES
@@ -30,7 +31,8 @@ def _new_files(folder: str, extensions: tuple[str, ...], model) -> list[Path]:
     found = []
     for path in sorted(directory.iterdir()) if directory.is_dir() else []:
         relative = f"{folder}/{path.name}"
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in extensions and relative not in known:
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in extensions and relative not in known \
+                and not still_referenced(relative):  # another row's file (a chat answer, a voice clip) is not a new upload
             found.append(path)
     return found
 

@@ -21,6 +21,19 @@ def test_scan_media_catalogs_dropped_files_and_skips_bad_ones(media_root, wav_fi
     assert ReferenceAudio.objects.count() == 1 and TrainingVideo.objects.count() == 1
 
 
+def test_chat_answers_are_not_taken_for_files_dropped_in_by_hand(media_root, wav_file, plain_video):
+    from assets.models import GeneratedAudio
+    from chat.models import Conversation, Turn
+    from generation.models import GeneratedVideo
+
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="hi", status=Turn.Status.SUCCEEDED,
+                               reply_audio="voices/res_voices/chat_m_1_1.wav", reply_video="videos/res_videos/chat_m_1_1.mp4")
+    (media_root / turn.reply_audio.name).write_bytes(wav_file.read_bytes())
+    (media_root / turn.reply_video.name).write_bytes(plain_video.read_bytes())
+    call_command("scan_media", "--no-probe")
+    assert not GeneratedAudio.objects.exists() and not GeneratedVideo.objects.exists()  # they stay the turn's
+
+
 def test_scan_media_reports_and_prunes_vanished_files(client, media_root, wav_file, capsys):
     (media_root / "voices/ref_voices/gone.wav").write_bytes(wav_file.read_bytes())
     call_command("scan_media", "--no-probe")
