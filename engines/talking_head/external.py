@@ -132,7 +132,9 @@ class Checkout:
         name = f"echofu-{uuid.uuid4().hex[:12]}"
         # Paths are mounted at the same place inside, so no argument needs translating.
         # --init: a PID-1 python ignores SIGTERM; the init forwards it.
-        argv = ["docker", "run", "--rm", "--init", "--name", name,
+        # As this user, not the image's root: the data, workspaces and results it writes into the
+        # mounted checkout are moved and deleted here afterwards, which root-owned files refuse.
+        argv = ["docker", "run", "--rm", "--init", "--name", name, "--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp",
                 "--gpus", f"device={gpu}" if gpu is not None else "all", "-w", str(self.path)]
         for directory in dict.fromkeys([self.path, *mounts]):
             argv += ["-v", f"{directory}:{directory}"]

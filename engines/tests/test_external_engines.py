@@ -391,6 +391,7 @@ def test_docker_image_runs_the_same_command_inside_with_paths_mounted(tmp_path):
     volumes = [argv[index + 1] for index, arg in enumerate(argv) if arg == "-v"]
     assert volumes == [f"{tmp_path / 'ER-NeRF'}:{tmp_path / 'ER-NeRF'}", f"{tmp_path / 'model'}:{tmp_path / 'model'}"]
     assert "TORCH_HOME=/cache" in argv and "PYTHONUNBUFFERED=1" in argv
+    assert argv[argv.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # what it writes here can be moved and deleted here
     assert argv[-5:] == ["ernerf:cu118", "python3", "main.py", "data/x", "--test"]
     local = Checkout(tmp_path / "ER-NeRF", python=sys.executable).command(["main.py"], device="cuda:2")
     assert local.argv == [sys.executable, "main.py"] and local.env["CUDA_VISIBLE_DEVICES"] == "2"
