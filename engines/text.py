@@ -35,21 +35,21 @@ def language_of(text: str) -> str:
     return "zh" if len(CJK.findall(text)) >= len(LATIN.findall(text)) / 3 and CJK.search(text) else "en"
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences, with over-long ones cut at clause breaks (and hard-cut as a last resort)."""
+def sentences(text: str, max_chars: int = MAX_CHUNK) -> list[str]:
+    """Sentences, with ones over `max_chars` cut at clause breaks (and hard-cut as a last resort)."""
     pieces = []
     for sentence in filter(None, (part.strip() for part in SENTENCE_END.split(text))):
-        if len(sentence) <= MAX_CHUNK:
+        if len(sentence) <= max_chars:
             pieces.append(sentence)
             continue
         current = ""
         for clause in CLAUSE_BREAK.split(sentence):
-            if current and len(current) + len(clause) > MAX_CHUNK:
+            if current and len(current) + len(clause) > max_chars:
                 pieces.append(current.strip())
                 current = ""
             current += clause
-        while len(current) > MAX_CHUNK:
-            cut = _hard_cut(current)
+        while len(current) > max_chars:
+            cut = _hard_cut(current, max_chars)
             pieces.append(current[:cut].strip())
             current = current[cut:]
         if current.strip():
@@ -57,16 +57,16 @@ def sentences(text: str) -> list[str]:
     return pieces
 
 
-def _hard_cut(text: str) -> int:
-    """Where to cut a clause longer than MAX_CHUNK: at its last space, else between two Chinese
+def _hard_cut(text: str, max_chars: int) -> int:
+    """Where to cut a clause longer than `max_chars`: at its last space, else between two Chinese
     characters, never inside a word or a number (共有12345678人 cut in its number was read as two)."""
-    space = text.rfind(" ", 1, MAX_CHUNK + 1)
-    if space > MAX_CHUNK // 2:
+    space = text.rfind(" ", 1, max_chars + 1)
+    if space > max_chars // 2:
         return space
-    for cut in range(MAX_CHUNK, MAX_CHUNK // 2, -1):
+    for cut in range(max_chars, max_chars // 2, -1):
         if CJK.match(text[cut - 1]) and CJK.match(text[cut]):
             return cut
-    return MAX_CHUNK
+    return max_chars
 
 
 def _chinese_below_10000(value: int) -> str:

@@ -185,5 +185,10 @@ def test_xtts_adapter_loads_a_model_directory_and_speaks(reference, encoder, tmp
     assert synthesizer.model.args.gpt_n_model_channels == 32, "the configuration came from the directory"
     info = media.probe(result.path)
     assert info.sample_rate == 24000 and result.engine == "xtts" and result.duration > 0.1
+    # A Chinese sentence longer than XTTS's tokenizer takes (82 characters) goes in pieces it takes whole.
+    asked, inference = [], synthesizer.model.inference
+    synthesizer.model.inference = lambda text, *args, **kwargs: asked.append(text) or inference(text, *args, **kwargs)
+    synthesizer.synthesize("今天的天气很好我们一起去公园散步吧" * 6, speaker, tmp_path / "long.wav")
+    assert len(asked) == 2 and all(len(text) <= 82 for text in asked) and "".join(asked) == "今天的天气很好我们一起去公园散步吧" * 6
     with pytest.raises(ValueError, match="pitch"):
         synthesizer.synthesize("Hello.", speaker, tmp_path / "pitched.wav", pitch_semitones=3)

@@ -14,12 +14,13 @@ import numpy as np
 
 from engines import media
 from engines.progress import Progress, no_progress
-from engines.text import Chunk
+from engines.text import Chunk, sentences as text_sentences
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, require_cloning_request, speak_chunks, write_result
 
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
 LANGUAGES = {"zh": "zh-cn", "en": "en"}  # engines.text languages -> XTTS language codes
+CHARACTER_LIMITS = {"zh": 82, "en": 250}  # XTTS's VoiceBpeTokenizer.char_limits for those codes
 MAX_REFERENCE_SECONDS = 30  # get_conditioning_latents defaults: max_ref_length=30,
 GPT_CONDITION_SECONDS = 6  # gpt_cond_len=6, gpt_cond_chunk_len=6
 
@@ -83,10 +84,16 @@ class XttsSynthesizer:
         progress("condition", 0.0)
         latent, embedding = self.conditioning(speaker.clean_clip)
 
-        def speak(chunk: Chunk) -> np.ndarray:
-            output = model.inference(chunk.text, LANGUAGES[chunk.language], latent, embedding, temperature=self.temperature)
+        def speak_piece(text: str, language: str) -> np.ndarray:
+            output = model.inference(text, LANGUAGES[language], latent, embedding, temperature=self.temperature)
             wav = output["wav"]
             return np.asarray(wav.cpu().numpy() if hasattr(wav, "cpu") else wav, dtype=np.float32).reshape(-1)
+
+        def speak(chunk: Chunk) -> np.ndarray:
+            # XTTS's tokenizer takes at most CHARACTER_LIMITS characters of a language at once (longer
+            # input is cut off); its own splitter needs spaCy, so a longer chunk is split here.
+            pieces = text_sentences(chunk.text, CHARACTER_LIMITS[chunk.language])
+            return np.concatenate([speak_piece(piece, chunk.language) for piece in pieces])
 
         samples = speak_chunks(text, self.sample_rate, speak, progress)
         return write_result(samples, self.sample_rate, out_path, self.name, started)
