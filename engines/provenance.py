@@ -241,7 +241,7 @@ def finish_video(source: Path, target: Path, record: Record, key: str, label: bo
     with media.VideoWriter(target, info.width, info.height, fps=fps, audio=audio, audio_rate=audio_rate,
                            metadata=metadata) as writer:
         for frame in media.iter_video_frames(source):
-            writer.write(draw_label(frame) if label else frame)
+            writer.write(draw_label(frame) if label and not labelled else frame)  # labelled frames that were not H.264 too
             if writer.frames_written % 25 == 0:
                 progress("provenance", min(writer.frames_written / expected, 1.0))
     return target

@@ -71,6 +71,25 @@ def test_finished_video_has_label_record_comment_and_marker(tmp_path, speech):
     assert np.abs(frame[: y - 4] - unlabelled[: y - 4]).max() < 8  # the rest of the picture is untouched
 
 
+def test_frames_labelled_already_are_not_labelled_twice_when_they_must_be_encoded_again(tmp_path, speech):
+    import av
+
+    source = tmp_path / "render.mkv"  # labelled as drawn, but not H.264: the frames cannot be copied
+    with av.open(str(source), "w") as output:
+        stream = output.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(25):
+            frame = av.VideoFrame.from_ndarray(provenance.draw_label(np.full((240, 320, 3), 90, np.uint8)), format="rgb24")
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1")
+    finished = provenance.finish_video(source, tmp_path / "finished.mp4", record, KEY, label=True, labelled=True)
+    x, y, w, h = provenance.label_region(320, 240)
+    before = next(media.iter_video_frames(source)).astype(int)[y:y + h, x:x + w]
+    after = next(media.iter_video_frames(finished)).astype(int)[y:y + h, x:x + w]
+    assert np.abs(after.mean() - before.mean()) < 4  # one plate, not a second one darkening it
+
+
 def test_record_ignores_foreign_metadata(tmp_path):
     video = write_plain_video(tmp_path / "clip.mp4")
     assert provenance.read_record(video) is None
