@@ -58,11 +58,13 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     audio_path = _speech_for(job, ctx)
     started = timezone.now()
     temp_out = ctx.workdir / "render.mp4"
-    progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 1.0)
+    # The last tenth is publishing: labelling the frames, where the engine did not, re-encodes them all.
+    progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 0.9)
     result = render(get_engine(model.model_type), model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
     with publishing(target):
-        finish_video(temp_out, target, job, model, audio_path, labelled=result.labelled)  # provenance: label, record, marker, row
+        finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker, row
+                     labelled=result.labelled)
         relative = paths.relative_to_media(target)
         video = GeneratedVideo.objects.create(
             file=relative,
