@@ -8,7 +8,7 @@ from engines.face_tracking import face_stats
 from engines.progress import no_progress
 from engines.talking_head.base import QualityReport, probe_into
 from engines.talking_head.echolite.prepare import MAX_FRAME_SIDE, frame_size, measure_audio_delay
-from engines.voice.analysis import frame_levels
+from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, frame_levels
 
 MIN_SECONDS, MAX_SECONDS = 10.0, 600.0
 MIN_ONE_FACE_SHARE = 0.5
@@ -19,8 +19,7 @@ LOW_RESOLUTION = 256
 STRONG_MOTION = 0.3  # std of the face centre, in face heights
 DIM_LIGHT = 60  # mean grey level of the face
 DELAY_SECONDS = 20.0  # of the video tracked to preview the audio's delay
-AUDIBLE_DBFS = -55.0  # a 20 ms frame quieter than this carries no speech to learn from
-MIN_AUDIBLE_SECONDS = 3.0
+MIN_AUDIBLE_SECONDS = 3.0  # of frames louder than the voice analysis's silence (SPEECH_FLOOR_DBFS)
 
 
 def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
@@ -36,7 +35,7 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
     if not info.has_audio:
         report.errors.append("the video has no audio track: the model learns from the person's speech")
     elif (audible := audible_seconds(path)) < MIN_AUDIBLE_SECONDS:
-        report.errors.append(f"the audio track is silent ({audible:.1f} s louder than {AUDIBLE_DBFS:.0f} dBFS): "
+        report.errors.append(f"the audio track is silent ({audible:.1f} s louder than {SPEECH_FLOOR_DBFS:.0f} dBFS): "
                              "the model learns from the person's speech")
     if info.duration < MIN_SECONDS:
         report.errors.append(f"the video is too short: {info.duration:.1f} s, at least {MIN_SECONDS:.0f} s of speech is needed")
@@ -75,5 +74,6 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
 
 def audible_seconds(path: Path) -> float:
     """Seconds of the soundtrack loud enough to hold speech (a muted or empty track has none)."""
-    levels = frame_levels(media.load_audio(path, 16000), 320)
-    return float((levels > AUDIBLE_DBFS).sum() * 0.02)
+    frame = SAMPLE_RATE // 50  # 20 ms
+    levels = frame_levels(media.load_audio(path, SAMPLE_RATE), frame)
+    return float((levels > SPEECH_FLOOR_DBFS).sum() * frame / SAMPLE_RATE)
