@@ -47,6 +47,15 @@ def env_bool(name: str, default: bool) -> bool:
     return _parsed(name, default, _boolean, "true or false (1/0, yes/no, on/off)")
 
 
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    def chosen(value: str) -> str:
+        if value not in choices:
+            raise ValueError(value)
+        return value
+
+    return _parsed(name, default, chosen, "one of " + ", ".join(choices))
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "").strip()
     return [item.strip() for item in value.split(",") if item.strip()] if value else default

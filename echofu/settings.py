@@ -4,7 +4,8 @@ import os
 
 import dj_database_url
 
-from echofu.env import env_bool, env_float, env_int, env_list, env_str
+from echofu.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from engines.llm import PACKAGED as PACKAGED_LLMS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -122,6 +123,14 @@ FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / "tmp" / "uploads")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 MB = 1024 * 1024
+llm_providers = {
+    name.lower(): {
+        "base_url": env_str(f"ECHOFU_LLM_{name.upper()}_BASE_URL"),
+        "api_key": env_str(f"ECHOFU_LLM_{name.upper()}_API_KEY"),
+        "model": env_str(f"ECHOFU_LLM_{name.upper()}_MODEL"),
+    }
+    for name in env_list("ECHOFU_LLM_PROVIDERS", [])
+}
 ECHOFU = {
     "MAX_AUDIO_BYTES": env_int("ECHOFU_MAX_AUDIO_MB", 50) * MB,
     "MAX_VIDEO_BYTES": env_int("ECHOFU_MAX_VIDEO_MB", 200) * MB,
@@ -153,16 +162,12 @@ ECHOFU = {
     "LOADED_MODELS": env_int("ECHOFU_LOADED_MODELS", 6),  # models a worker keeps loaded (Whisper, LLM, talking heads)
     # Chat: api_choice names a provider from ECHOFU_LLM_PROVIDERS (each one configured by
     # ECHOFU_LLM_<NAME>_BASE_URL / _API_KEY / _MODEL); "local" is the packaged offline model.
-    "LLM_DEFAULT": env_str("ECHOFU_LLM_DEFAULT", "local"),
-    "LLM_LOCAL_MODEL": env_str("ECHOFU_LLM_LOCAL_MODEL", "smollm2-135m"),
-    "LLM_PROVIDERS": {
-        name.lower(): {
-            "base_url": env_str(f"ECHOFU_LLM_{name.upper()}_BASE_URL"),
-            "api_key": env_str(f"ECHOFU_LLM_{name.upper()}_API_KEY"),
-            "model": env_str(f"ECHOFU_LLM_{name.upper()}_MODEL"),
-        }
-        for name in env_list("ECHOFU_LLM_PROVIDERS", [])
-    },
+    "LLM_PROVIDERS": llm_providers,
+    # Checked here: a default that names no configured provider failed every chat turn at its
+    # llm stage, with only that name as the error.
+    # "local" and "fallback" are chat/providers.py's LOCAL and FALLBACK.
+    "LLM_DEFAULT": env_choice("ECHOFU_LLM_DEFAULT", "local", ["local", "fallback", *llm_providers]),
+    "LLM_LOCAL_MODEL": env_choice("ECHOFU_LLM_LOCAL_MODEL", "smollm2-135m", list(PACKAGED_LLMS)),
     "LLM_TIMEOUT_SECONDS": env_float("ECHOFU_LLM_TIMEOUT", 30.0),
     "LLM_RETRIES": env_int("ECHOFU_LLM_RETRIES", 1),
     "LLM_MAX_TOKENS": env_int("ECHOFU_LLM_MAX_TOKENS", 120),

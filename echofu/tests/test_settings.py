@@ -37,3 +37,25 @@ def test_switches_read_every_usual_spelling(monkeypatch, value, expected):
 
     monkeypatch.setenv("ECHOFU_TEST_SWITCH", value)
     assert env_bool("ECHOFU_TEST_SWITCH", True) is expected
+
+
+@pytest.mark.parametrize("env, variable, value", [
+    ({"ECHOFU_LLM_DEFAULT": "deepseek"}, "ECHOFU_LLM_DEFAULT", "deepseek"),  # named, but not among ECHOFU_LLM_PROVIDERS
+    ({"ECHOFU_LLM_PROVIDERS": "glm", "ECHOFU_LLM_DEFAULT": "qwen"}, "ECHOFU_LLM_DEFAULT", "qwen"),
+    ({"ECHOFU_LLM_LOCAL_MODEL": "qwen2.5"}, "ECHOFU_LLM_LOCAL_MODEL", "qwen2.5"),
+])
+def test_a_chat_model_that_is_not_configured_stops_the_process_naming_its_variable(env, variable, value):
+    # Otherwise every chat turn without an api_choice failed at its llm stage with only "'deepseek'" to go by.
+    base = {key: item for key, item in os.environ.items() if not key.startswith("ECHOFU_")}
+    done = subprocess.run([sys.executable, "-c", "import echofu.settings"], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"{variable}={value!r} is not one of" in done.stderr
+
+
+def test_the_default_chat_provider_may_be_one_of_the_configured_ones():
+    base = {key: item for key, item in os.environ.items() if not key.startswith("ECHOFU_")}
+    script = "from django.conf import settings; import django; django.setup(); print(settings.ECHOFU['LLM_DEFAULT'])"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**base, "DJANGO_SETTINGS_MODULE": "echofu.settings", "ECHOFU_LLM_PROVIDERS": "GLM,deepseek",
+                               "ECHOFU_LLM_DEFAULT": "glm"})
+    assert done.returncode == 0 and done.stdout.strip() == "glm", done.stderr
