@@ -42,12 +42,14 @@ class AccessMiddleware:
             if user is None:
                 return responses.error("API token 无效 / invalid API token", 401)
             request.user, request.echofu_auth = user, "token"
-        elif request.user.is_authenticated:
-            request.echofu_auth = "session"
         elif ownership.single_user_mode():
+            # Before the session: an operator signed in to the admin in this browser still uses the
+            # studio as its one local account (its files, its consent setting, no CSRF token).
             if not is_loopback(request.META.get("REMOTE_ADDR", "")):
                 return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
             request.user, request.echofu_auth = ownership.local_user(), "single-user"
+        elif request.user.is_authenticated:
+            request.echofu_auth = "session"
         elif request.path in PAGE_PATHS and request.method in SAFE_METHODS:
             return redirect(f"/accounts/login/?next={request.path}")
         else:

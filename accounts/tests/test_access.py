@@ -139,6 +139,22 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
     assert ReferenceAudio.objects.count() == 1
 
 
+def test_single_user_studio_stays_the_local_account_after_signing_in_to_the_admin(settings, wav_file):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    browser = Client(enforce_csrf_checks=True)
+    with open(wav_file, "rb") as handle:
+        assert browser.post("/api/upload-reference-audio", {"audio": handle}).status_code == 200
+    browser.force_login(get_user_model().objects.create_superuser("operator", "op@example.com", "pw"))
+    assert browser.get("/admin/assets/referenceaudio/").status_code == 200
+    # The original frontend in the same browser: the local account's files, its consent setting, no CSRF token.
+    assert browser.get("/api/reference-audios").json()["total_count"] == 1
+    with open(wav_file, "rb") as handle:
+        assert browser.post("/api/upload-reference-audio", {"audio": handle}).status_code == 200
+    assert {row.owner.username for row in ReferenceAudio.objects.all()} == {settings.ECHOFU["SINGLE_USER_NAME"]}
+    with open(wav_file, "rb") as handle:  # still no cross-site posts
+        assert error_message(browser.post("/api/upload-reference-audio", {"audio": handle}, HTTP_ORIGIN="http://evil.example"), 403)
+
+
 def test_single_user_account_is_looked_up_once_and_forgotten_when_it_changes(settings, client, django_assert_num_queries):
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
     assert client.get("/api/training-videos").status_code == 200

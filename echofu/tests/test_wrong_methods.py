@@ -19,7 +19,8 @@ def test_unsafe_methods_on_read_only_endpoints_are_json_405(path, method):
     assert "GET" in response["Allow"]
 
 
-def test_endpoints_that_change_state_still_need_the_csrf_token_of_a_signed_in_browser(django_user_model):
+def test_endpoints_that_change_state_still_need_the_csrf_token_of_a_signed_in_browser(django_user_model, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": False}  # single-user mode ignores sessions; its posts are checked by Origin
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(django_user_model.objects.create_user("bea", password="pw"))
     for path in ("/api/tasks/train_19990101_000000/cancel", "/model_training", "/api/upload-reference-audio"):
