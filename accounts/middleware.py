@@ -7,12 +7,14 @@ answers only loopback clients and refuses cross-site posts (an Origin of another
 """
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.middleware import csrf
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts.bind import is_loopback
 from echofu import ownership, responses
@@ -20,7 +22,14 @@ from echofu import ownership, responses
 # Django's own pages (login, admin) and static files handle their own access.
 OPEN_PREFIXES = ("/accounts/", "/admin/", "/assets/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-PAGE_PATHS = ("/",)
+
+
+@cache
+def page_paths() -> frozenset[str]:
+    """The studio's pages (its navigation): a browser opening one without an account is sent to the login."""
+    from echofu.pages import NAV
+
+    return frozenset(reverse(name) for name, _label in NAV)
 
 
 def _protected(request):  # a stand-in view that is not csrf_exempt
@@ -50,8 +59,8 @@ class AccessMiddleware:
             request.user, request.echofu_auth = ownership.local_user(), "single-user"
         elif request.user.is_authenticated:
             request.echofu_auth = "session"
-        elif request.path in PAGE_PATHS and request.method in SAFE_METHODS:
-            return redirect(f"/accounts/login/?next={request.path}")
+        elif request.path in page_paths() and request.method in SAFE_METHODS:
+            return redirect_to_login(request.get_full_path())
         else:
             return responses.error("请先登录 / authentication required", 401)
         return self.get_response(request)

@@ -23,8 +23,9 @@ def test_anonymous_requests_need_an_account(multi_user, client):
     assert error_message(client.get("/api/reference-audios"), 401)
     assert error_message(client.post("/video_generation", {"model_name": "EchoLite"}), 401)
     assert error_message(client.get("/media/voices/ref_voices/x.wav"), 401)
-    page = client.get("/")
-    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    for path in ("/", "/voice/", "/training/", "/generate/", "/chat/"):  # every page a browser may open (a bookmark, a reload)
+        page = client.get(path)
+        assert page.status_code == 302 and page["Location"] == f"/accounts/login/?next={path}", path
     assert client.get("/accounts/login/").status_code == 200
 
 
