@@ -46,6 +46,18 @@ def test_session_login_and_csrf_on_forms(alice, wav_file):
     assert response.status_code == 200, response.content
 
 
+def test_a_signed_in_browser_can_sign_out_from_the_pages(alice, settings):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    page = browser.get("/voice/").content.decode()
+    assert 'action="/accounts/logout/"' in page and 'title="alice"' in page and "退出登录" in page
+    token = browser.cookies["csrftoken"].value
+    assert browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert browser.get("/voice/").status_code == 302  # to the login again
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    assert "/accounts/logout/" not in Client().get("/voice/").content.decode()  # no login, nothing to sign out of
+
+
 def test_api_token_from_the_management_command(alice, wav_file):
     out = io.StringIO()
     call_command("create_api_token", "alice", stdout=out)
