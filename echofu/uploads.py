@@ -28,6 +28,7 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".flv", ".webm")
 # /save_audio converts whatever it gets, phones' video-container recordings too.
 RECORDING_EXTENSIONS = AUDIO_EXTENSIONS + (".mp4", ".3gp")
 WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{name}{n}" for name in ("COM", "LPT") for n in range(10)}
+UNIQUE_SUFFIX_BYTES = len("_") + 8  # the longest suffix claim_unique_path adds: _ and secrets.token_hex(4)
 # Multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -101,11 +102,15 @@ def safe_filename(original: str, fallback_stem: str = "file") -> str:
     """A file name safe on any filesystem that keeps letters of any script (Chinese stays readable)."""
     name = unicodedata.normalize("NFC", PurePosixPath(original.replace("\\", "/")).name)
     stem, extension = os.path.splitext(name)
-    stem = re.sub(r"[^\w\-]+", "_", stem).strip("._-")[:80] or fallback_stem
+    extension = re.sub(r"[^\w]+", "", extension.lower())[:10]
+    suffix = f".{extension}" if extension else ""
+    # 80 characters, and no more bytes than leave room for claim_unique_path's "_" + 8 hex digits in
+    # a Linux file name: 80 characters outside the BMP (4 bytes each) made the upload fail with ENAMETOOLONG.
+    budget = paths.MAX_NAME_BYTES - UNIQUE_SUFFIX_BYTES - len(suffix.encode())
+    stem = re.sub(r"[^\w\-]+", "_", stem).strip("._-")[:80].encode()[:budget].decode("utf-8", "ignore") or fallback_stem
     if stem.upper() in WINDOWS_DEVICE_NAMES:  # CON.wav, NUL.mp4... cannot be opened on Windows shares
         stem += "_"
-    extension = re.sub(r"[^\w]+", "", extension.lower())[:10]
-    return f"{stem}.{extension}" if extension else stem
+    return stem + suffix
 
 
 def claim_unique_path(folder: Path, filename: str) -> Path:

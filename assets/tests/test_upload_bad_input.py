@@ -112,6 +112,15 @@ def test_path_tricks_in_names_stay_inside_the_folder(client, wav_file, media_roo
     assert "/" not in body["filename"] and "\\" not in body["filename"] and not body["filename"].startswith(".")
 
 
+def test_long_names_in_four_byte_characters_are_cut_to_a_file_name_linux_takes(client, wav_file, media_root):
+    name = "\U00020000" * 100 + ".wav"  # CJK Extension B: letters of 4 bytes each in UTF-8
+    for _ in range(2):  # the second gets claim_unique_path's suffix
+        body = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile(name, wav_file.read_bytes())}).json()
+        assert body["status"] == "success", body
+        assert body["filename"].startswith("\U00020000" * 60) and len(body["filename"].encode()) <= 255
+    assert ReferenceAudio.objects.count() == 2
+
+
 class GeneratedMultipart(io.RawIOBase):
     """A multipart body produced on the fly: the test itself never holds the file in memory."""
 
