@@ -54,7 +54,9 @@ class AccessMiddleware:
         elif ownership.single_user_mode():
             # Before the session: an operator signed in to the admin in this browser still uses the
             # studio as its one local account (its files, its consent setting, no CSRF token).
-            if not is_loopback(request.META.get("REMOTE_ADDR", "")):
+            peer = request.META.get("REMOTE_ADDR", "")
+            # A client of a socket file (a unix: bind, which check_bind allows) has no address: gunicorn passes "".
+            if peer and not is_loopback(peer):
                 return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
             request.user, request.echofu_auth = ownership.local_user(), "single-user"
         elif request.user.is_authenticated:

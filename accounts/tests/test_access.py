@@ -146,6 +146,7 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
     row = ReferenceAudio.objects.get()
     assert row.owner.username == settings.ECHOFU["SINGLE_USER_NAME"] and row.consent_method == "setting"
     assert error_message(client.get("/api/reference-audios", REMOTE_ADDR="192.168.1.20"), 403)
+    assert client.get("/api/reference-audios", REMOTE_ADDR="").status_code == 200  # gunicorn bound to unix:/path.sock
     with open(wav_file, "rb") as handle:  # a foreign web page posting to the local studio
         refused = client.post("/api/upload-reference-audio", {"audio": handle}, HTTP_ORIGIN="http://evil.example")
     assert error_message(refused, 403)
