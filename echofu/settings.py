@@ -244,6 +244,13 @@ else:
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Multi-user serving behind a TLS proxy, which says the browser's scheme in X-Forwarded-Proto (set
+# this only then: a client reaching gunicorn directly could send that header itself). Without it
+# Django takes every request for plain http and refuses the login form's Origin (https://...) as
+# cross-site, so nobody could sign in; the session and CSRF cookies then travel over HTTPS only.
+if env_bool("ECHOFU_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,6 +1,9 @@
 """Accounts through the HTTP API: who may list, use and download what (two users and staff)."""
 import io
 import json
+import os
+import subprocess
+import sys
 import types
 
 import pytest
@@ -56,6 +59,21 @@ def test_a_signed_in_browser_can_sign_out_from_the_pages(alice, settings):
     assert browser.get("/voice/").status_code == 302  # to the login again
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
     assert "/accounts/logout/" not in Client().get("/voice/").content.decode()  # no login, nothing to sign out of
+
+
+def test_browsers_sign_in_through_a_tls_proxy_when_told_it_is_there(alice, settings):
+    script = "import echofu.settings as s; print(s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "echofu.settings", "ECHOFU_HTTPS_PROXY": "true"}
+    read = subprocess.run([sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert read.stdout.split() == ["('HTTP_X_FORWARDED_PROTO',", "'https')", "True", "True"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["studio.example.com"]
+    browser = Client(enforce_csrf_checks=True, HTTP_HOST="studio.example.com", HTTP_X_FORWARDED_PROTO="https")
+    token = browser.get("/accounts/login/").cookies["csrftoken"].value
+    signed_in = browser.post("/accounts/login/", {"username": "alice", "password": "alice-password", "csrfmiddlewaretoken": token},
+                             HTTP_ORIGIN="https://studio.example.com")
+    assert signed_in.status_code == 302 and browser.get("/api/reference-audios").status_code == 200
 
 
 def test_api_token_from_the_management_command(alice, wav_file):
