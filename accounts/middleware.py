@@ -45,19 +45,18 @@ class AccessMiddleware:
         request.echofu_auth = ""
         if request.path.startswith(OPEN_PREFIXES):
             return self.get_response(request)
+        single_user = ownership.single_user_mode()
+        if single_user and not self._local_client(request):  # whatever it authenticates with
+            return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
         token_key = self._token_key(request)
         if token_key is not None:
             user = self._token_user(token_key)
             if user is None:
                 return responses.error("API token 无效 / invalid API token", 401)
             request.user, request.echofu_auth = user, "token"
-        elif ownership.single_user_mode():
+        elif single_user:
             # Before the session: an operator signed in to the admin in this browser still uses the
             # studio as its one local account (its files, its consent setting, no CSRF token).
-            peer = request.META.get("REMOTE_ADDR", "")
-            # A client of a socket file (a unix: bind, which check_bind allows) has no address: gunicorn passes "".
-            if peer and not is_loopback(peer):
-                return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
             request.user, request.echofu_auth = ownership.local_user(), "single-user"
         elif request.user.is_authenticated:
             request.echofu_auth = "session"
@@ -91,6 +90,12 @@ class AccessMiddleware:
             except csrf.InvalidTokenFormat:
                 return False
         return self.csrf.process_view(request, _protected, args, kwargs) is None
+
+    @staticmethod
+    def _local_client(request) -> bool:
+        peer = request.META.get("REMOTE_ADDR", "")
+        # A client of a socket file (a unix: bind, which check_bind allows) has no address: gunicorn passes "".
+        return not peer or is_loopback(peer)
 
     @staticmethod
     def _token_key(request) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from accounts.tests.conftest import CONSENT, error_message, upload_audio, upload_video
 from assets.models import ReferenceAudio, TrainingVideo
@@ -165,6 +166,9 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
     assert row.owner.username == settings.ECHOFU["SINGLE_USER_NAME"] and row.consent_method == "setting"
     assert error_message(client.get("/api/reference-audios", REMOTE_ADDR="192.168.1.20"), 403)
     assert client.get("/api/reference-audios", REMOTE_ADDR="").status_code == 200  # gunicorn bound to unix:/path.sock
+    token = Token.objects.create(user=ownership.local_user()).key  # an API token does not open it to other machines either
+    assert error_message(client.get("/api/reference-audios", REMOTE_ADDR="192.168.1.20", HTTP_AUTHORIZATION=f"Token {token}"), 403)
+    assert client.get("/api/reference-audios", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
     with open(wav_file, "rb") as handle:  # a foreign web page posting to the local studio
         refused = client.post("/api/upload-reference-audio", {"audio": handle}, HTTP_ORIGIN="http://evil.example")
     assert error_message(refused, 403)
