@@ -6,7 +6,7 @@ from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
 from echofu import ownership
 from assets.voice_forms import MAX_PITCH_SEMITONES, check_speech_text
-from engines.talking_head import MODEL_TYPES
+from engines.talking_head import MODEL_TYPES, model_type_named
 from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
 
@@ -18,9 +18,10 @@ class ModelChoice(serializers.Serializer):
     model_param = serializers.CharField()
 
     def validate_model_name(self, value):
-        if value not in MODEL_TYPES:
+        model_type = model_type_named(value)
+        if model_type is None:
             raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
-        return value
+        return model_type
 
     def chosen_model(self, data):
         model = find_model(data["model_param"], data["model_name"], self.context.get("request"))

@@ -9,7 +9,7 @@ from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
-from engines.talking_head import MODEL_TYPES
+from engines.talking_head import MODEL_TYPES, model_type_named
 from monitoring.devices import parse_gpu_choice
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
@@ -58,9 +58,10 @@ class TrainingRequest(serializers.Serializer):
     custom_params = serializers.CharField(required=False, allow_blank=True, default="")
 
     def validate_model_choice(self, value):
-        if value not in MODEL_TYPES:
+        model_type = model_type_named(value)
+        if model_type is None:
             raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
-        return value
+        return model_type
 
     def validate_ref_video(self, value):
         """The video once its upload probe has ended (waiting a bounded time for it)."""

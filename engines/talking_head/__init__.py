@@ -4,11 +4,19 @@ from __future__ import annotations
 from engines.talking_head.base import ModelDamaged, QualityReport, RenderResult, TalkingHeadEngine, TrainParams, TrainResult
 
 MODEL_TYPES = ("EchoLite", "ER-NeRF", "SyncTalk")
+# Other spellings the original backend took for a type: its frontend's training page still sends "ER_NeRF".
+MODEL_TYPE_ALIASES = {"ER_NeRF": "ER-NeRF", "ER NeRF": "ER-NeRF"}
 # Whether a model type trains and renders on the CPU when its GPU is missing; read without
 # importing the engines (the web process decides devices without loading torch).
 CPU_FALLBACK = {"EchoLite": True, "ER-NeRF": False, "SyncTalk": False}
 
-__all__ = ["CPU_FALLBACK", "MODEL_TYPES", "ModelDamaged", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
+__all__ = ["CPU_FALLBACK", "MODEL_TYPES", "model_type_named", "ModelDamaged", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
+
+
+def model_type_named(name: str) -> str | None:
+    """The model type `name` spells (an alias resolved), or None when it names none."""
+    name = MODEL_TYPE_ALIASES.get(name, name)
+    return name if name in MODEL_TYPES else None
 
 
 def create_engine(model_type: str, **config) -> TalkingHeadEngine:

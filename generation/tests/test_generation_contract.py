@@ -96,3 +96,18 @@ def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model,
     assert job.status == "failed"
     assert list((media_root / "videos/res_videos").iterdir()) == []
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
+
+
+def test_the_original_backends_spelling_of_er_nerf_names_er_nerf_models(client, reference, media_root, settings, monkeypatch):
+    from monitoring import runner
+    from monitoring.models import Job
+
+    (media_root / "models/ER-NeRF/m2").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="ER-NeRF", name="m2")
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not rendered
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
+    response = client.post("/video_generation", {"model_name": "ER_NeRF", "model_param": "media/models/ER-NeRF/m2",
+                                                 "ref_audio": "media/voices/ref_voices/ref.wav"})
+    body = response.json()
+    assert response.status_code == 202 and body["status"] == "processing", body
+    assert Job.objects.get(pk=body["task_id"]).params["model_type"] == "ER-NeRF"

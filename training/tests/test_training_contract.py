@@ -162,3 +162,21 @@ def test_model_training_external_engine_without_checkout_says_so(client, catalog
 @pytest.mark.parametrize("path", ["/etc/passwd", "../../../etc/passwd", "media/../../x.mp4", "static/videos/ref_videos/../../../../etc/hosts"])
 def test_paths_outside_media_are_400(client, catalogued_video, path):
     training_error(client, model_choice="EchoLite", ref_video=path)
+
+
+@pytest.mark.parametrize("spelling", ["ER_NeRF", "ER NeRF"])
+def test_the_original_frontends_spelling_of_er_nerf_trains_er_nerf(client, catalogued_video, settings, tmp_path, monkeypatch, spelling):
+    """The original training page offers "ER_NeRF", which its backend took for ER-NeRF."""
+    import sys
+
+    from engines.testing.fake_nerf import make_fake_checkout
+    from monitoring import runner
+
+    checkout = make_fake_checkout(tmp_path / "ER-NeRF", "ER-NeRF")
+    settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": str(checkout), "ERNERF_PYTHON": sys.executable, "EXTERNAL_REQUIRE_CUDA": False}
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not trained
+    response = client.post("/model_training", {"model_choice": spelling, "ref_video": "media/videos/ref_videos/person.mp4",
+                                               "gpu_choice": "GPU0", "epoch": "100"})
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "success" and body["message"] == "模型训练开始", body
+    assert Job.objects.get(pk=body["task_id"]).params["model_type"] == "ER-NeRF"
