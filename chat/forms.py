@@ -13,7 +13,8 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 class ChatRequest(ModelChoice):
-    voice_clone = serializers.CharField(required=False, allow_blank=True, default="false")
+    # Left out, it follows whether a voice is named: the original frontend sends ref_audio without voice_clone.
+    voice_clone = serializers.CharField(required=False, allow_blank=True, default="")
     api_choice = serializers.CharField(required=False, allow_blank=True, default="")
     speaker_id = serializers.CharField(required=False, allow_blank=True, default="")
     ref_audio = serializers.CharField(required=False, allow_blank=True, default="")
@@ -32,7 +33,8 @@ class ChatRequest(ModelChoice):
     def validate(self, data):
         request = self.context.get("request")
         data["model"] = self.chosen_model(data)
-        data["voice_clone"] = data["voice_clone"].strip().lower() in TRUE_WORDS
+        voice_clone = data["voice_clone"].strip().lower()
+        data["voice_clone"] = voice_clone in TRUE_WORDS if voice_clone else bool(data["speaker_id"] or data["ref_audio"])
         data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
         data["api_choice"] = data["api_choice"].strip().lower()
         if data["conversation_id"] is not None and not ownership.owned(Conversation.objects, request).filter(pk=data["conversation_id"]).exists():

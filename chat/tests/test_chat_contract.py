@@ -39,3 +39,24 @@ def test_chat_system_validates_fields(client):
     assert response.status_code == 400 and response.json()["status"] == "error"
     missing = client.post("/chat_system", {})
     assert missing.status_code == 400 and "model_name" in missing.json()["message"]
+
+
+@pytest.mark.parametrize("voice_clone, cloned", [(None, True), ("", True), ("false", False), ("true", True)])
+def test_ref_audio_without_voice_clone_answers_in_that_voice(client, model, tmp_path, monkeypatch, voice_clone, cloned):
+    """The original frontend names the voice with ref_audio alone (no voice_clone field), as its backend took it."""
+    from engines.testing.simple_media import write_tone_wav
+    from monitoring import runner
+    from monitoring.models import Job
+
+    with open(write_tone_wav(tmp_path / "voice.wav", seconds=4.0), "rb") as handle:
+        reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not run
+    form = {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", "ref_audio": reference,
+            "api_choice": "glm-4-plus", "text": "Hello", "wait": "false"}
+    if voice_clone is not None:
+        form["voice_clone"] = voice_clone
+    response = client.post("/chat_system", form)
+    assert response.status_code == 202, response.content.decode()
+    params = Job.objects.get(pk=response.json()["task_id"]).params
+    assert params["voice_clone"] is cloned
+    assert params["ref_audio_path"] == (reference.removeprefix("media/") if cloned else "")
