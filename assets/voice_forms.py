@@ -72,7 +72,9 @@ class AudioCloneRequest(serializers.Serializer):
         return value or settings.ECHOFU["TTS_ENGINE"]
 
     def validate(self, data):
-        generating = "generate_text" in self.initial_data
+        # Generate mode is a non-blank text (spec §11). Text sent blank without clone mode's own
+        # original_audio_path still means generating (audio_id, one-shot): those hear the text is missing.
+        generating = bool(data["generate_text"]) or ("generate_text" in self.initial_data and not data["original_audio_path"])
         reference = data["ref_audio_path"] or data["original_audio_path"]
         if generating:
             return self._generate(data, reference)

@@ -216,3 +216,17 @@ def test_a_speech_engine_failing_mid_stream_is_a_500_with_its_task_and_no_row(cl
     job = Job.objects.get(pk=body["task_id"])
     assert job.status == "failed" and "broke off its answer" in job.error
     assert GeneratedAudio.objects.count() == 0 and list((media_root / "voices/res_voices").iterdir()) == []
+
+
+def test_clone_mode_with_every_documented_field_and_blank_text_clones(client, reference, settings, monkeypatch):
+    """Generate mode is a non-blank generate_text (spec §11): a form sending all its fields clones with the text left blank."""
+    from monitoring import runner
+
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not run
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
+    response = client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": "spk1", "audio_id": "",
+                                            "gen_audio_id": "", "generate_text": ""})
+    body = response.json()
+    assert response.status_code == 202 and body["status"] == "processing", body
+    job = Job.objects.get(pk=body["task_id"])
+    assert job.kind == Job.Kind.CLONE and job.params["speaker_id"] == "spk1"
