@@ -96,3 +96,31 @@ def test_list_endpoints_refuse_post(client):
     response = client.post("/api/reference-audios")
     assert response.status_code == 405
     assert response.json()["status"] == "error"
+
+
+@pytest.mark.parametrize("url", ["/api/reference-audios", "/api/training-videos"])
+def test_a_listing_that_fails_answers_the_documented_500(client, monkeypatch, url):
+    """Spec §2: 500 with {"status": "error", "message", "files": [], "total_count": 0}."""
+    from assets import catalog
+
+    def broken(rows, describe):
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(catalog, "listed", broken)
+    response = client.get(url)
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "message": "disk went away", "files": [], "total_count": 0}
+
+
+def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch):
+    """Spec §1: 500 with {"status": "error", "message": "音频上传失败: ..."}; nothing is catalogued."""
+    from assets import catalog
+
+    def broken(upload, owner=None, **consent):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(catalog, "save_reference_audio", broken)
+    response = post_file(client, "/api/upload-reference-audio", "audio", wav_file)
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "message": "音频上传失败: disk full"}
+    assert not ReferenceAudio.objects.exists()
