@@ -12,7 +12,10 @@ from training.registry import find_model
 
 
 class ModelChoice(serializers.Serializer):
-    """The documented model_name + model_param pair: a registered, usable model of that type the caller owns."""
+    """The documented model_name + model_param pair: a registered, usable model the caller owns.
+
+    The model that model_param names renders as its own type: the original frontend's pages offer only
+    ER-NeRF and SyncTalk as model_name while listing every model, EchoLite's included."""
 
     model_name = serializers.CharField()
     model_param = serializers.CharField()
@@ -24,9 +27,9 @@ class ModelChoice(serializers.Serializer):
         return model_type
 
     def chosen_model(self, data):
-        model = find_model(data["model_param"], data["model_name"], self.context.get("request"))
+        model = find_model(data["model_param"], None, self.context.get("request"))
         if model is None:
-            raise serializers.ValidationError({"model_param": f"模型不存在或不是 {data['model_name']} 模型: {data['model_param']}"})
+            raise serializers.ValidationError({"model_param": f"模型不存在: {data['model_param']}"})
         if consent.model_disabled(model):
             raise serializers.ValidationError({"model_param": "该模型的训练视频授权已撤销, 模型已停用"})
         return model
