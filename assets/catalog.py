@@ -29,10 +29,8 @@ def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
 
 
 def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
-    return ReferenceAudio.objects.create(
-        file=stored.relative_path,
-        original_name=stored.original_name,
-        size=stored.size,
+    return _stored_row(
+        ReferenceAudio, stored,
         duration=stored.info.duration,
         codec=stored.info.audio_codec,
         sample_rate=stored.info.sample_rate,
@@ -52,14 +50,24 @@ def import_training_video(source: Path, **consent) -> TrainingVideo:
 
 
 def _training_video_row(stored, owner=None, **consent) -> TrainingVideo:
-    return TrainingVideo.objects.create(
-        file=stored.relative_path,
-        original_name=stored.original_name,
-        size=stored.size,
+    return _stored_row(
+        TrainingVideo, stored,
         **video_fields(stored.info),
         owner=owner if getattr(owner, "is_authenticated", False) else None,
         **consent,
     )
+
+
+def _stored_row(model, stored, **fields) -> MediaFile:
+    """The catalog row of a file just stored, or no file: when the row cannot be made (the database
+    locked past its timeout, a full disk) the upload is answered as failed, and a file left behind
+    would be listed by nobody, counted in no quota, and catalogued by the next scan_media as a scanned
+    file with no uploader and no consent statement."""
+    try:
+        return model.objects.create(file=stored.relative_path, original_name=stored.original_name, size=stored.size, **fields)
+    except BaseException:
+        paths.absolute(stored.relative_path).unlink(missing_ok=True)
+        raise
 
 
 def video_fields(info) -> dict:

@@ -102,6 +102,27 @@ def test_audio_file_is_not_a_training_video(client, wav_file, media_root):
     assert TrainingVideo.objects.count() == 0
 
 
+def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio, media_root, wav_file, plain_video, monkeypatch):
+    """Answered as failed, the upload keeps no file: one left unlisted would come back with the next
+    scan_media, as a scanned file with no uploader and no consent statement."""
+    from django.db import OperationalError
+
+    from assets.scan import scan_media
+
+    def locked(**fields):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(ReferenceAudio.objects, "create", locked)
+    monkeypatch.setattr(TrainingVideo.objects, "create", locked)
+    with open(wav_file, "rb") as audio, open(plain_video, "rb") as video:
+        assert "locked" in error_of(client.post("/api/upload-reference-audio", {"audio": audio}), 500)
+        assert "locked" in error_of(client.post("/api/upload-training-video", {"video": video}), 500)
+    monkeypatch.undo()
+    assert_untouched(stored_audio, media_root)
+    assert list((media_root / "videos/ref_videos").iterdir()) == []
+    assert scan_media(probe=False).added == []
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd.wav", "/etc/cron.d/x.wav", "..\\..\\win.wav", "a/../../b.wav", "名字.WAV"])
 def test_path_tricks_in_names_stay_inside_the_folder(client, wav_file, media_root, name):
     upload = SimpleUploadedFile(name, wav_file.read_bytes())
