@@ -60,13 +60,17 @@ def keep_recording(turn: Turn, recording: str) -> None:
 
 
 def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = None) -> None:
-    """The turn keeps its error; nothing half-made of the answer stays listed or on disk."""
+    """The turn keeps its error; nothing half-made of the answer stays listed or on disk. A turn
+    deleted while it ran (in the admin, or with its conversation) stays deleted, and so does its folder:
+    a plain save would insert the deleted row again."""
     shutil.rmtree(paths.absolute(turn.folder) / "segments", ignore_errors=True)
     turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, message
     turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
     turn.timings = timings or turn.timings
     turn.finished_at = timezone.now()
-    turn.save()
+    ended = ("status", "error_stage", "error", "segments", "reply_video", "reply_audio", "timings", "finished_at")
+    if not Turn.objects.filter(pk=turn.pk).update(**{field: getattr(turn, field) for field in ended}):
+        shutil.rmtree(paths.absolute(turn.folder), ignore_errors=True)
 
 
 class _Clock:
@@ -205,7 +209,8 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     turn.reply_text = joined(spoken)
     turn.reply_video, turn.reply_audio, turn.duration = video, audio, round(duration, 3)
     turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
-    turn.save()
+    with publishing(paths.absolute(video), paths.absolute(audio)):  # a turn deleted meanwhile keeps no answer files
+        turn.save(force_update=True)
     return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(video),
             "provider": provider, "warning": warning}
 

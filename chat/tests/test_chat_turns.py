@@ -189,6 +189,34 @@ def test_a_model_deleted_before_the_turn_runs_fails_the_turn(client, model, rend
     assert client.get(f"/api/chat/turns/{turn.pk}").json()["turn_status"] == "failed"
 
 
+@pytest.mark.django_db(transaction=True)  # as in a worker: no test transaction for the failed update to spoil
+@pytest.mark.parametrize("deleted_after", ["the first sentence", "the joined answer"])
+def test_a_turn_deleted_while_it_runs_stays_deleted_and_keeps_no_files(monkeypatch, model, renderer, llm_server, media_root, deleted_after):
+    """Deleted in the admin (or with its conversation) as it answers: the failure is not written back as
+    a new row, and the answer published meanwhile is not left in the media folders without one."""
+    from chat import pipeline
+    from monitoring import runner
+
+    published = []
+
+    def delete_the_turn_once_published(temp, target, *args, **kwargs):
+        record = finish_video(temp, target, *args, **kwargs)
+        published.append(target)
+        if deleted_after == ("the joined answer" if "res_videos" in str(target) else "the first sentence"):
+            Turn.objects.filter(pk=turn.pk).delete()
+        return record
+
+    finish_video = pipeline.finish_video
+    monkeypatch.setattr(pipeline, "finish_video", delete_the_turn_once_published)
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="Hello, who are you?")
+    turn.job = runner.new_job(Job.Kind.CHAT, {"turn_id": turn.pk, "model_id": model.pk, "api_choice": "fake"}, prefix="chat")
+    turn.save()
+    runner.execute(turn.job.pk)
+    assert Job.objects.get(pk=turn.job.pk).status == "failed" and published
+    assert not Turn.objects.exists()
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+
+
 def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, model, renderer):
     import threading
     import time
