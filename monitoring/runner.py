@@ -186,7 +186,10 @@ class _Reporter:
         elapsed = now - self.started
         eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
         Job.objects.filter(pk=self.job_id).update(stage=stage[:64], progress=fraction, eta_seconds=eta)
-        if Job.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+        # A job whose row was deleted (in the admin) stops as a cancelled one: nobody could follow or
+        # cancel it any more, yet it held its worker to the end (a training for hours) for output
+        # that could not name it.
+        if not Job.objects.filter(pk=self.job_id, cancel_requested=False).exists():
             raise Cancelled(f"job {self.job_id} was cancelled")
 
 

@@ -71,3 +71,21 @@ def test_a_database_error_does_not_stop_the_heartbeat_or_fail_a_live_job(worker_
         worker.join(20)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.error == "" and seen == {"workdir kept": True}
+
+
+def test_a_job_deleted_while_it_runs_stops_at_its_next_progress_report(monkeypatch, media_root):
+    reports = []
+
+    def long_work(job, ctx):
+        for step in range(1, 6):
+            reports.append(step)
+            ctx.progress("work", step / 5, f"step {step}")  # a message: written at once, never throttled
+            if step == 2:
+                Job.objects.filter(pk=job.pk).delete()  # in the admin
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, long_work)
+    job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+    assert runner.execute(job.pk) == Job.Status.CANCELLED
+    assert reports == [1, 2, 3] and not Job.objects.filter(pk=job.pk).exists()
+    assert not runner.job_workdir(job.pk).exists()
