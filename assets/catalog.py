@@ -1,7 +1,9 @@
 """Storing uploads as catalog rows and describing rows in the legacy JSON shapes."""
 from __future__ import annotations
 
+import filecmp
 import os
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
@@ -24,8 +26,20 @@ def save_reference_audio(upload, owner=None, **consent) -> ReferenceAudio:
 
 
 def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
-    """Copy a local file into the catalog (management commands)."""
-    return _reference_audio_row(store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False), **consent)
+    """Copy a local file into the catalog (management commands), unless an earlier command did."""
+    return _imported_before(ReferenceAudio, source) or _reference_audio_row(
+        store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False), **consent)
+
+
+def _imported_before(model, source: Path) -> MediaFile | None:
+    """The row an earlier command's import of this same file (name and bytes) became. A command run
+    again (batch_train after a failure) copied each file in once more: the disk space taken again, and
+    the video trained as another person (clip_2 v1, not clip v2)."""
+    name, size = unicodedata.normalize("NFC", source.name), source.stat().st_size
+    for row in model.objects.filter(owner=None, source=ReferenceAudio.Source.UPLOAD, original_name=name, size=size):
+        if row.exists() and filecmp.cmp(source, paths.absolute(row.file.name), shallow=False):
+            return row
+    return None
 
 
 def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
@@ -45,8 +59,9 @@ def save_training_video(upload, owner=None, **consent) -> TrainingVideo:
 
 
 def import_training_video(source: Path, **consent) -> TrainingVideo:
-    """Copy a local file into the catalog (management commands)."""
-    return _training_video_row(store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False), **consent)
+    """Copy a local file into the catalog (management commands), unless an earlier command did."""
+    return _imported_before(TrainingVideo, source) or _training_video_row(
+        store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False), **consent)
 
 
 def _training_video_row(stored, owner=None, **consent) -> TrainingVideo:

@@ -60,3 +60,22 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, messa
     with pytest.raises(CommandError, match=message):
         call_command(command, *args, stdout=StringIO())
     assert not Job.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs the jobs in a thread with its own connection
+def test_a_local_file_given_again_is_the_catalog_row_it_became(tmp_path, media_root, plain_video):
+    """A command run again (batch_train after a failure) does not copy its videos and audio in once more:
+    each copy took the disk space again and trained as another person (clip_2 v1, not clip v2)."""
+    from assets.models import ReferenceAudio, TrainingVideo
+
+    speech = write_speech_wav(tmp_path / "hello.wav", seconds=1.0)
+    (media_root / "models/EchoLite/empty").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="empty")
+    for _ in range(2):
+        with pytest.raises(CommandError, match="face"):  # refused after its import: no face in it
+            call_command("train", str(plain_video), stdout=StringIO())
+        with pytest.raises(CommandError, match="failed"):  # fails after its import: the model folder is empty
+            call_command("render", "media/models/EchoLite/empty", "--audio", str(speech), stdout=StringIO())
+    assert [(row.original_name, row.file.name) for row in TrainingVideo.objects.all()] == [("clip.mp4", "videos/ref_videos/clip.mp4")]
+    assert [path.name for path in (media_root / "videos/ref_videos").iterdir()] == ["clip.mp4"]
+    assert ReferenceAudio.objects.count() == 1 and len(list((media_root / "voices/ref_voices").iterdir())) == 1
