@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
-from echofu.admin_helpers import MediaFileAdmin, media_link, media_player
+from echofu.admin_helpers import MediaFileAdmin, WholeConstraintsForm, media_link, media_player
 
 CONSENT_FIELDS = ("consent_name", "consent_wording", "consent_method", "consent_by", "consent_at",
                   "revoked_at", "revoked_by", "revoked_reason")
@@ -62,6 +62,7 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
 
 @admin.register(SpeakerProfile)
 class SpeakerProfileAdmin(admin.ModelAdmin):
+    form = WholeConstraintsForm
     list_display = ("speaker_id", "version", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path")

@@ -1,5 +1,7 @@
 """Admin display helpers shared by every app that catalogs files."""
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from echofu import paths
@@ -57,3 +59,17 @@ class MediaFileAdmin(admin.ModelAdmin):
     @admin.display(description="player")
     def player(self, obj):
         return media_player(obj.file.name, self.player_kind)
+
+
+class WholeConstraintsForm(forms.ModelForm):
+    """Checks the model's unique constraints over the read-only fields too. Django leaves out a
+    constraint with a field the form does not edit, so a voice renamed to an id that has its
+    version already (v1 to v1), or a model's person to one with its version, was a server error
+    from the database instead of a message on the page."""
+
+    def validate_unique(self):
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self._update_errors(error)
+        super().validate_unique()

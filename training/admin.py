@@ -1,11 +1,12 @@
 from django.contrib import admin
 
-from echofu.admin_helpers import human_size, media_link
+from echofu.admin_helpers import WholeConstraintsForm, human_size, media_link
 from training.models import TalkingHeadModel
 
 
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(admin.ModelAdmin):
+    form = WholeConstraintsForm
     list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
                     "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
