@@ -149,15 +149,16 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
     except media.MediaError as exc:
         raise UploadRejected(f"文件内容不是有效的{'音频' if expect == 'audio' else '视频'}: {exc}") from exc
     target = claim_unique_path(paths.absolute(folder), safe_filename(original_name, expect))
+    # Copied beside the target, then renamed: readers never see a half-copied file.
+    partial = target.with_name(f".{target.name}.partial")
     try:
         if move:
             os.replace(source, target)
         else:
-            # Copy beside the target, then rename: readers never see a half-copied file.
-            partial = target.with_name(f".{target.name}.partial")
             shutil.copyfile(source, partial)
             os.replace(partial, target)
-    except OSError:
+    except BaseException:  # a full disk, or Ctrl-C in a command copying a large file: no placeholder or half copy stays
+        partial.unlink(missing_ok=True)
         target.unlink(missing_ok=True)
         raise
     return StoredUpload(

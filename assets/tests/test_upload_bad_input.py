@@ -123,6 +123,25 @@ def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio,
     assert scan_media(probe=False).added == []
 
 
+@pytest.mark.parametrize("interruption", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_import_cut_off_while_copying_leaves_no_placeholder_or_half_copy(plain_video, media_root, monkeypatch, interruption):
+    """A command's import (train, batch_train, render) of a large local file that ends mid-copy: the disk
+    full, or the operator's Ctrl-C. What was copied so far took the space that ran out, and the empty
+    placeholder of its name came up in every scan_media as a video that does not decode."""
+    from assets import catalog
+
+    def half_copy(source, target):
+        with open(source, "rb") as reading, open(target, "wb") as writing:
+            writing.write(reading.read(1000))
+        raise interruption
+
+    monkeypatch.setattr("echofu.uploads.shutil.copyfile", half_copy)
+    with pytest.raises(type(interruption)):
+        catalog.import_training_video(plain_video, consent_name="operator")
+    assert list((media_root / "videos/ref_videos").iterdir()) == [] and not TrainingVideo.objects.exists()
+    assert plain_video.is_file()
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd.wav", "/etc/cron.d/x.wav", "..\\..\\win.wav", "a/../../b.wav", "名字.WAV"])
 def test_path_tricks_in_names_stay_inside_the_folder(client, wav_file, media_root, name):
     upload = SimpleUploadedFile(name, wav_file.read_bytes())
