@@ -19,6 +19,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
 
 from echofu import paths, responses
+from echofu.stored_files import still_referenced
 from engines import media
 
 # Browsers' MediaRecorder writes .webm (or .ogg, .m4a) even for audio alone, so a reference recorded
@@ -114,7 +115,10 @@ def safe_filename(original: str, fallback_stem: str = "file") -> str:
 
 
 def claim_unique_path(folder: Path, filename: str) -> Path:
-    """Create an empty placeholder with a name no other request can take, and return it."""
+    """Create an empty placeholder with a name no other request can take, and return it (a folder
+    inside the media root). A name a catalog row still names is not free even when its file is gone
+    (removed by hand, the row kept): a new file there would be that row's too, its owner's to list,
+    download and use."""
     folder.mkdir(parents=True, exist_ok=True)
     stem, extension = os.path.splitext(filename)
     candidates = [filename] + [f"{stem}_{n}{extension}" for n in range(2, 100)]
@@ -123,9 +127,11 @@ def claim_unique_path(folder: Path, filename: str) -> Path:
         path = folder / candidate
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            return path
         except FileExistsError:
             continue
+        if not still_referenced(paths.relative_to_media(path)):
+            return path
+        path.unlink()
     raise UploadRejected("could not find a free file name")
 
 

@@ -113,6 +113,22 @@ def test_users_list_and_use_only_their_own(as_alice, as_bob, as_staff, alice, wa
     assert error_message(as_bob.get("/video/ref_videos/" + video["filename"]), 404)
 
 
+def test_a_new_upload_does_not_take_the_name_of_a_row_whose_file_was_removed(as_alice, as_bob, wav_file, tmp_path, media_root):
+    """An upload's file removed by hand to save space keeps its row (scan_media keeps one that models or
+    voices rest on): the next file of that name, another user's, got the same path, and with it the
+    old row's owner could list, download and clone from it."""
+    alices = upload_audio(as_alice, wav_file).json()["relative_path"]
+    (media_root / alices.removeprefix("media/")).unlink()
+    bobs = tmp_path / "bob" / wav_file.name
+    bobs.parent.mkdir()
+    bobs.write_bytes(wav_file.read_bytes())
+    stored = upload_audio(as_bob, bobs).json()["relative_path"]
+    assert stored != alices and stored.startswith("media/voices/ref_voices/")
+    assert as_alice.get("/api/reference-audios").json()["total_count"] == 0
+    assert error_message(as_alice.get("/" + stored), 404)
+    assert as_bob.get("/" + stored).status_code == 200
+
+
 def test_jobs_models_and_history_are_private(as_alice, as_bob, as_staff, alice, media_root):
     job = runner.new_job(Job.Kind.TRAIN, {}, owner=alice, prefix="train")
     (media_root / "models/EchoLite/alice_model").mkdir(parents=True)
