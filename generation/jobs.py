@@ -1,4 +1,6 @@
 """Render jobs: (speech from text, when asked) -> engine render -> GeneratedVideo row."""
+import shutil
+
 from django.utils import timezone
 
 from echofu import paths
@@ -13,6 +15,8 @@ from monitoring.models import Job
 from provenance.stamping import finish_video, publishing
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
+
+KEPT_RECORDING = "recording.wav"  # in the job's folder: the browser recording it was asked with
 
 
 def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
@@ -34,7 +38,14 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "room_tone": room_tone,
         "device_warning": warning,
     }
-    return runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
+    job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
+    if audio_path.startswith(paths.RECORDINGS + "/"):
+        # The browser's recording is one file that the next /save_audio replaces: a render waiting in
+        # the queue speaks the recording it was asked with, not whatever was recorded since.
+        kept = runner.job_workdir(job.pk)
+        kept.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(paths.absolute(audio_path), kept / KEPT_RECORDING)
+    return job
 
 
 def _speech_for(job: Job, ctx: runner.JobContext) -> str:
@@ -60,7 +71,9 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     temp_out = ctx.workdir / "render.mp4"
     # The last tenth is publishing: labelling the frames, where the engine did not, re-encodes them all.
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 0.9)
-    result = render(get_engine(model.model_type), model.directory(), paths.absolute(audio_path), temp_out, progress, job.device)
+    kept = ctx.workdir / KEPT_RECORDING
+    driving = kept if kept.is_file() else paths.absolute(audio_path)
+    result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
     with publishing(target):
         finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker, row

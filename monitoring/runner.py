@@ -132,6 +132,8 @@ def request_cancel(job: Job) -> Job:
         )
         if not updated:
             Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
+    if updated:  # never claimed now: the inputs kept for it at request time go
+        shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
     job.refresh_from_db()
     return job
 

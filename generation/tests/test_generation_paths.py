@@ -166,3 +166,32 @@ def test_a_job_cancelled_while_the_request_waits_answers_409(client, echolite_mo
     body = response.json()
     assert response.status_code == 409 and body == {"status": "error", "message": "任务已取消", "task_id": body["task_id"]}
     assert Job.objects.get(pk=body["task_id"]).status == "cancelled" and time.monotonic() - started < 30
+
+
+def save_recording(client, path) -> str:
+    saved = client.post("/save_audio", {"audio": SimpleUploadedFile("recording.wav", path.read_bytes())}).json()
+    assert saved["status"] == "success", saved
+    return saved["path"]
+
+
+@pytest.mark.slow
+def test_a_queued_render_speaks_the_recording_it_was_asked_with(client, synctalk_model, queued_only, settings, media_root, tmp_path):
+    recording = save_recording(client, write_tone_wav(tmp_path / "first.wav", seconds=1.5))
+    queued = render(client, synctalk_model, recording).json()
+    assert queued["status"] == "processing", queued
+    save_recording(client, write_tone_wav(tmp_path / "second.wav", seconds=3.0))  # the next question, recorded meanwhile
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    assert runner.execute(queued["task_id"]) == "succeeded"
+    video = GeneratedVideo.objects.get(job_id=queued["task_id"])
+    assert media.probe(media_root / video.file.name).duration == pytest.approx(1.5, abs=0.1)
+    assert not runner.job_workdir(queued["task_id"]).exists()
+
+
+def test_a_render_cancelled_while_queued_drops_the_recording_kept_for_it(client, echolite_model, queued_only, tmp_path):
+    recording = save_recording(client, write_tone_wav(tmp_path / "mic.wav", seconds=1.0))
+    queued = render(client, echolite_model, recording).json()
+    kept = runner.job_workdir(queued["task_id"])
+    assert kept.is_dir()
+    runner.request_cancel(Job.objects.get(pk=queued["task_id"]))
+    assert not kept.exists()
