@@ -102,9 +102,9 @@ def test_gpu_choice_maps_to_the_gpus_this_machine_has():
 def test_a_render_job_carries_the_device_it_will_really_use():
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     model = TalkingHeadModel.objects.create(model_type="EchoLite", name="anna")
-    job = prepare_render(model, parse_gpu_choice("GPU0"), audio_path="audios/x.wav")
+    job = prepare_render(model, parse_gpu_choice("GPU0"), audio_path="voices/ref_voices/x.wav")
     # Renders wait in the interactive queue whatever device they run on; only trainings queue per device.
     assert job.device == ("cuda:0" if count else "cpu") and job.queue == "interactive"
     assert bool(job.params["device_warning"]) == (count == 0)
-    missing = prepare_render(model, parse_gpu_choice(f"GPU{count}"), audio_path="audios/x.wav")
+    missing = prepare_render(model, parse_gpu_choice(f"GPU{count}"), audio_path="voices/ref_voices/x.wav")
     assert missing.device == "cpu" and f"cuda:{count} requested but CUDA is not available" in missing.params["device_warning"]
