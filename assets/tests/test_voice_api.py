@@ -186,10 +186,6 @@ def test_too_short_reference_is_refused(client, tmp_path):
     assert body["status"] == "error" and "参考音频太短" in body["message"]
 
 
-def test_only_post(client):
-    assert client.get("/audio_clone").status_code == 405
-
-
 def test_engine_chosen_per_request(client, reference, settings):
     from engines.testing.fake_cosyvoice import FakeCosyVoice
 

@@ -19,6 +19,18 @@ def test_unsafe_methods_on_read_only_endpoints_are_json_405(path, method):
     assert "GET" in response["Allow"]
 
 
+# The legacy frontend's forms and the additions that change something.
+POST_ONLY = ["/api/upload-reference-audio", "/api/upload-training-video", "/save_audio", "/video_generation", "/model_training",
+             "/audio_clone", "/chat_system", "/api/tasks/train_19990101_000000/cancel", "/api/verify-media"]
+
+
+@pytest.mark.parametrize("path", POST_ONLY)
+def test_reading_an_endpoint_that_takes_only_post_is_json_405(path):
+    response = Client().get(path)
+    assert response.status_code == 405 and response["Allow"] == "POST", response.content[:200]
+    assert response.json() == {"status": "error", "message": "method GET not allowed; use POST"}
+
+
 def test_endpoints_that_change_state_still_need_the_csrf_token_of_a_signed_in_browser(django_user_model, settings):
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": False}  # single-user mode ignores sessions; its posts are checked by Origin
     browser = Client(enforce_csrf_checks=True)
