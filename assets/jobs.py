@@ -27,7 +27,7 @@ def settled_probe(video: TrainingVideo, timeout: float) -> TrainingVideo:
 
 
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
-    job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk}, prefix="probe")
+    job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk}, owner=video.owner, prefix="probe")
     TrainingVideo.objects.filter(pk=video.pk).update(probe_job=job, probe_status=TrainingVideo.ProbeStatus.PENDING)
     return runner.submit(job) if submit else job
 

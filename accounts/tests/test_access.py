@@ -241,7 +241,10 @@ def test_multi_user_mode_may_listen_anywhere(multi_user):
     call_command("check_bind", "0.0.0.0:8000", stdout=io.StringIO())
 
 
-def test_video_probe_rows_keep_owner(as_alice, alice, plain_video):
-    upload_video(as_alice, plain_video)
+def test_a_video_and_its_check_belong_to_the_uploader(as_alice, as_bob, alice, plain_video):
+    probe = upload_video(as_alice, plain_video).json()["probe_task_id"]
     assert TrainingVideo.objects.get().owner == alice
-    assert json.loads(as_alice.get("/api/training-videos").content)["files"][0]["probe_status"] in ("ok", "failed")
+    assert json.loads(as_alice.get("/api/training-videos").content)["files"][0]["probe_status"] == "ok"
+    # The training page follows the check by its task id.
+    assert as_alice.get(f"/api/tasks/{probe}").json()["state"] == "succeeded"
+    assert error_message(as_bob.get(f"/api/tasks/{probe}"), 404)
