@@ -1,4 +1,4 @@
-"""Hand-built multipart/form-data bodies: well-formed for the concurrency test, any shape for the fuzz test."""
+"""Hand-built multipart/form-data bodies: well-formed for the tests that post to a real server, any shape for the fuzz test."""
 from __future__ import annotations
 
 import secrets

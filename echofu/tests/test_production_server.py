@@ -3,7 +3,6 @@ cluster per queue, a real job served, and SIGTERM ending every process it starte
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,14 @@ from pathlib import Path
 import psutil
 import pytest
 
+from accounts.tests.multipart import encode
 from engines.testing.simple_media import write_plain_video
 from monitoring.tests.qcluster import wait_until
+from monitoring.tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 60
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str):
@@ -36,10 +31,8 @@ def get(url: str):
 
 
 def post_file(url: str, field: str, path: Path) -> dict:
-    boundary = "echofu-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{path.name}\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body, content_type = encode({}, {field: (path.name, path.read_bytes())})
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
