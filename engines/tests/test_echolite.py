@@ -54,6 +54,7 @@ def talking_video(workspace):
 
 @pytest.fixture(scope="module")
 def trained(workspace, talking_video):
+    """A real model trained on the talking face: every test that takes it is marked slow."""
     stages = []
 
     def progress(stage, fraction, message=""):
@@ -306,6 +307,7 @@ def test_quality_gate_refuses_bad_videos_saying_why(tmp_path, make, expected):
     assert any(expected in error for error in report.errors), report.errors
 
 
+@pytest.mark.slow
 def test_training_writes_a_complete_relocatable_model(trained, workspace):
     result, stages = trained
     engine = create_engine("EchoLite")
@@ -323,6 +325,7 @@ def test_training_writes_a_complete_relocatable_model(trained, workspace):
     assert fractions == sorted(fractions), "the job's progress never moves back from one stage to the next"
 
 
+@pytest.mark.slow
 def test_a_model_of_an_earlier_format_asks_to_be_trained_again(trained, tmp_path):
     import shutil
 
@@ -341,6 +344,7 @@ def test_a_model_of_an_earlier_format_asks_to_be_trained_again(trained, tmp_path
         create_engine("EchoLite").render(old, write_speech_wav(tmp_path / "a.wav", seconds=1.0), tmp_path / "out.mp4")
 
 
+@pytest.mark.slow
 def test_background_frames_that_do_not_match_the_tracks_are_a_damaged_model(trained, tmp_path):
     import shutil
 
@@ -356,6 +360,7 @@ def test_background_frames_that_do_not_match_the_tracks_are_a_damaged_model(trai
         model_files.MouthModel.load(damaged)
 
 
+@pytest.mark.slow
 def test_training_finds_and_stores_the_audio_delay(trained):
     metrics = trained[0].metrics
     manifest = json.loads((trained[0].model_dir / "echolite.json").read_text())
@@ -363,6 +368,7 @@ def test_training_finds_and_stores_the_audio_delay(trained):
     assert manifest["audio_delay_frames"] == metrics["audio_delay_frames"]
 
 
+@pytest.mark.slow
 def test_self_evaluation_on_full_frames_beats_the_loop(trained):
     metrics = trained[0].metrics
     assert metrics["holdout_frames"] >= 40
@@ -375,6 +381,7 @@ def test_self_evaluation_on_full_frames_beats_the_loop(trained):
     assert json.loads((trained[0].model_dir / "metrics.json").read_text()) == metrics
 
 
+@pytest.mark.slow
 def test_render_new_speech(trained, workspace):
     audio = write_speech_wav(workspace / "new.wav", seconds=6.0, seed=11)
     out = workspace / "render.mp4"
@@ -399,6 +406,7 @@ def test_render_new_speech(trained, workspace):
     assert max(steps) < 8 * (np.median(steps) + 0.5)
 
 
+@pytest.mark.slow
 def test_the_label_is_drawn_as_the_frames_are_made(trained, workspace):
     engine = create_engine("EchoLite")
     model = engine.load(trained[0].model_dir)
@@ -412,6 +420,7 @@ def test_the_label_is_drawn_as_the_frames_are_made(trained, workspace):
     assert np.abs(first[: y - 4] - second[: y - 4]).mean() < 2
 
 
+@pytest.mark.slow
 def test_cancel_stops_training_and_render_without_output(workspace, talking_video, trained):
     calls = {"n": 0}
 
