@@ -1,7 +1,5 @@
 """Chat speaks in a cloned voice only while its consent stands (as /audio_clone does), and says so in provenance."""
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from assets.models import ReferenceAudio, SpeakerProfile
 from chat.models import Conversation, Turn
@@ -39,13 +37,10 @@ def run_accepted_turn(owner, model, before_it_runs=lambda: None, **params) -> Tu
 
 
 @pytest.fixture
-def revoked_reference(client, tmp_path):
+def revoked_reference(client, admin_client, tmp_path):
     """An uploaded reference, then revoked by staff in the admin."""
     relative_path = upload_reference(client, tmp_path)
-    User.objects.create_superuser("curator", "curator@example.com", "pw")
-    curator = Client()
-    curator.login(username="curator", password="pw")
-    revoked = curator.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [ReferenceAudio.objects.get().pk]})
+    revoked = admin_client.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [ReferenceAudio.objects.get().pk]})
     assert revoked.status_code == 302 and ReferenceAudio.objects.get().revoked
     return relative_path
 

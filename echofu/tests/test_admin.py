@@ -1,7 +1,6 @@
 """Every catalog model a curator touches has an admin list and change page that render."""
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from engines.testing.simple_media import write_tone_wav
@@ -16,18 +15,11 @@ pytestmark = pytest.mark.django_db
 CURATED = [ReferenceAudio, TrainingVideo, SpeakerProfile, GeneratedAudio, TalkingHeadModel, GeneratedVideo, Job, ProvenanceRecord, Hit]
 
 
-@pytest.fixture
-def staff_client(client):
-    User.objects.create_superuser("curator", "curator@example.com", "pw")
-    client.login(username="curator", password="pw")
-    return client
-
-
 def test_every_catalog_model_is_registered():
     assert all(admin.site.is_registered(model) for model in CURATED)
 
 
-def test_list_and_change_pages_render(staff_client, media_root):
+def test_list_and_change_pages_render(admin_client, media_root):
     write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
     audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100)
     speaker = SpeakerProfile.objects.create(speaker_id="anna", reference_path=audio.file.name, clean_clip=audio.file.name,
@@ -36,38 +28,38 @@ def test_list_and_change_pages_render(staff_client, media_root):
     rows = {ReferenceAudio: audio, SpeakerProfile: speaker, Job: job}
     for model in CURATED:
         meta = model._meta
-        listing = staff_client.get(f"/admin/{meta.app_label}/{meta.model_name}/?q=a")
+        listing = admin_client.get(f"/admin/{meta.app_label}/{meta.model_name}/?q=a")
         assert listing.status_code == 200, meta.model_name
         if model in rows:
-            page = staff_client.get(f"/admin/{meta.app_label}/{meta.model_name}/{rows[model].pk}/change/")
+            page = admin_client.get(f"/admin/{meta.app_label}/{meta.model_name}/{rows[model].pk}/change/")
             assert page.status_code == 200, meta.model_name
             # The stored file is shown as its servable path; a job by its id.
             shown = b"train_20250101_000000" if model is Job else b"media/voices/ref_voices/a.wav"
             assert shown in page.content, meta.model_name
 
 
-def test_help_texts_show_as_written(staff_client, media_root):
+def test_help_texts_show_as_written(admin_client, media_root):
     # Help texts are HTML in the admin: a placeholder in angle brackets would vanish as a tag.
     from django.utils.html import strip_tags
 
     (media_root / "models/EchoLite/m1").mkdir(parents=True)
     model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
-    page = staff_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/")
+    page = admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/")
     assert page.status_code == 200
     assert "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)" in strip_tags(page.content.decode())
 
 
-def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(staff_client, media_root, rf):
+def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(admin_client, admin_user, media_root, rf):
     write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
     audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100)
-    page = staff_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content
+    page = admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content
     assert b'type="file"' not in page and b'name="size"' not in page
     (media_root / "models/EchoLite/m1").mkdir(parents=True)
     model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
-    page = staff_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content
+    page = admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content
     assert b'name="name"' not in page and b'name="model_type"' not in page
     request = rf.get("/admin/")
-    request.user = User.objects.get(username="curator")
+    request.user = admin_user
     for curated in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, SpeakerProfile, TalkingHeadModel):
         assert not admin.site._registry[curated].has_add_permission(request), curated
 

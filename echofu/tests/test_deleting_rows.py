@@ -2,8 +2,6 @@
 import json
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from assets.models import ReferenceAudio, SpeakerProfile
 from engines.testing.simple_media import write_plain_video, write_tone_wav
@@ -16,22 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def curator():
-    User.objects.create_superuser("curator", "curator@example.com", "pw")
-    client = Client()
-    client.login(username="curator", password="pw")
-    return client
-
-
-@pytest.fixture
 def committed(django_capture_on_commit_callbacks):
     """Files go when the deletion commits: run what commit runs (the test's own transaction never does)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def admin_bulk_delete(curator, *rows):
+def admin_bulk_delete(admin_client, *rows):
     meta = rows[0]._meta
-    response = curator.post(f"/admin/{meta.app_label}/{meta.model_name}/",
+    response = admin_client.post(f"/admin/{meta.app_label}/{meta.model_name}/",
                             {"action": "delete_selected", "_selected_action": [row.pk for row in rows], "post": "yes"})
     assert response.status_code == 302, response.content[:300]
 
@@ -45,13 +35,13 @@ def handmade_ernerf_model(media_root, name):
     return directory
 
 
-def test_a_model_deleted_in_the_admin_does_not_come_back(client, curator, media_root, committed):
+def test_a_model_deleted_in_the_admin_does_not_come_back(client, admin_client, media_root, committed):
     directory = handmade_ernerf_model(media_root, "obama_v1")
     assert client.get("/api/model-details/ER-NeRF/obama_v1").status_code == 200  # discovered and registered
     model = TalkingHeadModel.objects.get()
 
     with committed():
-        admin_bulk_delete(curator, model)
+        admin_bulk_delete(admin_client, model)
     assert not directory.exists() and (media_root / "models/ER-NeRF").is_dir()
     assert client.get("/api/model-details/ER-NeRF/obama_v1").status_code == 404
     assert client.get("/api/available-models").json()["total_count"] == 0

@@ -1,6 +1,5 @@
 """The held-out lip-sync figures next to the loop baseline, in model-details and the admin; the estimate before a job."""
 import pytest
-from django.contrib.auth.models import User
 
 from assets.models import TrainingVideo
 from training import jobs
@@ -47,14 +46,12 @@ def test_models_trained_before_the_full_frame_evaluation_have_none(client, media
     assert client.get("/api/model-details/EchoLite/old").json()["model_details"]["self_evaluation"] is None
 
 
-def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(client, weak_model):
-    User.objects.create_superuser("curator", "curator@example.com", "pw")
-    client.login(username="curator", password="pw")
-    listing = client.get("/admin/training/talkingheadmodel/").content.decode()
+def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(admin_client, weak_model):
+    listing = admin_client.get("/admin/training/talkingheadmodel/").content.decode()
     assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr (by speech content)" in listing
     assert "0.44 (loop 1.02)" in listing, "mouth detail against the real frames"
     assert "2.10 (loop 1.30)" in listing, "mouth shimmer next to the loop's"
-    page = client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
     assert "do not beat the looped training frames" in page
 
 
