@@ -2,7 +2,8 @@
 
 The stand-in renderer keeps the talking-head engines' render contract (a real H.264 + AAC MP4 of
 the audio's length, written to out_path only when complete) so the chat pipeline is tested in
-seconds; the real EchoLite render has its own tests and the slow end-to-end test below uses it.
+seconds; the real EchoLite render has its own tests, and a chat turn through it is the browser test's
+(echofu/tests/test_pages_browser.py).
 """
 import math
 

@@ -19,7 +19,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
-from django.urls import Resolver404, resolve  # noqa: E402
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile  # noqa: E402
 from engines import media  # noqa: E402
@@ -405,16 +404,6 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     assert studio.errors == []
 
 
-def chat_loop_merged() -> bool:
-    try:
-        resolve("/api/chat/turns/1")
-    except Resolver404:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not chat_loop_merged(), reason="the chat loop (issue 11, branch chat) is not on this branch yet: "
-                    "/chat_system answers 501 and /api/chat/turns/<id> does not exist")
 @pytest.mark.timeout(1500)
 def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model):
     from chat.models import Turn
