@@ -64,6 +64,10 @@ def test_staff_revocation_disables_models_voices_and_renders(alice, staff, wav_f
     SpeakerProfile.objects.create(speaker_id="anna", reference=audio_row, reference_path=audio_row.file.name, owner=alice)
     assert client.get("/api/available-models").json()["total_count"] == 1
     assert client.get("/api/cloned-audios").json()["total_count"] == 1
+    # Only staff revoke: the admin is closed to Alice.
+    refused = client.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [audio_row.pk]})
+    assert refused.status_code == 302 and refused["Location"].startswith("/admin/login/")
+    assert not ReferenceAudio.objects.get().revoked
 
     for model_name, pk in (("trainingvideo", video_row.pk), ("referenceaudio", audio_row.pk)):
         response = curator.post(f"/admin/assets/{model_name}/", {"action": "revoke_consent", "_selected_action": [pk]})
@@ -80,8 +84,6 @@ def test_staff_revocation_disables_models_voices_and_renders(alice, staff, wav_f
     assert "撤销" in error_message(client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna"}), 400)
     assert "撤销" in error_message(client.post("/model_training", {"model_choice": "EchoLite", "ref_video": video["relative_path"]}), 400)
     assert "撤销" in error_message(client.post("/audio_clone", {"original_audio_path": audio["relative_path"]}), 400)
-    # Only staff revoke: the admin is closed to Alice.
-    assert client.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [audio_row.pk]}).status_code == 302
     assert ReferenceAudio.objects.get().revoked_by == staff
 
 
