@@ -149,7 +149,6 @@ def test_a_held_local_model_writes_nothing_until_released(smollm2):
 
 
 @needs_smollm2
-@needs_smollm2
 def test_a_long_conversation_keeps_its_latest_exchanges_and_still_answers(smollm2):
     model = smollm2
     long_exchange = [{"role": "user", "content": "请问这个展览的开放时间是几点到几点？" * 60},
@@ -161,6 +160,7 @@ def test_a_long_conversation_keeps_its_latest_exchanges_and_still_answers(smollm
     assert "".join(model.stream(messages, max_tokens=8))  # where it failed on every question once the history filled up
 
 
+@needs_smollm2
 def test_a_conversation_longer_than_the_local_context_is_an_llm_error(smollm2):
     model = smollm2
     too_long = " ".join(["museum"] * (LocalModel.CONTEXT_TOKENS + 10))
