@@ -53,13 +53,15 @@ def test_same_name_twice_gets_unique_names(client, wav_file):
 
 
 def test_reference_audio_listing_has_documented_keys(client, wav_file, media_root):
-    post_file(client, "/api/upload-reference-audio", "audio", wav_file)
+    uploaded = post_file(client, "/api/upload-reference-audio", "audio", wav_file).json()
     body = client.get("/api/reference-audios").json()
     assert body["status"] == "success" and body["total_count"] == 1
     entry = body["files"][0]
     for key, kind in [("filename", str), ("size", int), ("size_mb", float), ("created_time", str),
                       ("modified_time", str), ("file_type", str), ("relative_path", str)]:
         assert isinstance(entry[key], kind), key
+    assert (entry["filename"], entry["relative_path"]) == (uploaded["filename"], uploaded["relative_path"])
+    assert entry["size"] == wav_file.stat().st_size and entry["size_mb"] == round(entry["size"] / 2**20, 2) > 0
     assert entry["file_type"] == "WAV"
     assert len(entry["created_time"]) == len("2025-01-01 12:00:00")
 
