@@ -66,6 +66,31 @@ def test_typed_question_streams_sentences_and_answers_one_joined_video(client, m
     assert llm_server.requests[0]["body"]["messages"][0] == {"role": "system", "content": Persona.current().prompt}
 
 
+def test_the_first_sentence_is_spoken_and_rendered_while_the_model_waits_to_write_on(client, model, renderer, monkeypatch):
+    from engines import llm
+
+    class StillWriting:
+        """Ends its first sentence, then waits while held before it writes on, as the packaged model does."""
+
+        held = rendered_meanwhile = False
+
+        def stream(self, messages, max_tokens=200, hold=None):
+            yield "Welcome to the studio. I"
+            self.held = not hold.is_set()
+            llm.wait_while_held(hold)
+            self.rendered_meanwhile = bool(renderer.calls)
+            yield " can answer your questions!"
+
+    monkeypatch.setattr(llm, "HOLD_LIMIT_SECONDS", 10.0)
+    writing = StillWriting()
+    monkeypatch.setattr("chat.pipeline.providers.chat_model", lambda provider: writing)
+    body = ask(client, model, text="Hello, who are you?", api_choice="")
+    assert [segment["text"] for segment in body["segments"]] == ["Welcome to the studio.", "I can answer your questions!"]
+    # On two cores a model writing beside the first segment's voice and video halves their speed.
+    assert writing.held, "the model wrote on while the first sentence was spoken"
+    assert writing.rendered_meanwhile, "the first sentence waited for the whole reply"
+
+
 def test_later_turns_reuse_the_loaded_model_until_it_is_trained_again(client, model, kept_renderer, llm_server, media_root):
     first = ask(client, model, text="Hello, who are you?")
     ask(client, model, text="And what can you do?", conversation_id=first["conversation_id"])
