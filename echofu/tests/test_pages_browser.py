@@ -272,6 +272,7 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+@pytest.mark.worker
 def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, settings):
     workers()
     page = studio.open("/voice/")
@@ -335,6 +336,7 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, se
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+@pytest.mark.worker
 @pytest.mark.timeout(1500)
 def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_path_factory):
     workers()
@@ -404,6 +406,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     assert studio.errors == []
 
 
+@pytest.mark.worker
 @pytest.mark.timeout(1500)
 def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model):
     from chat.models import Turn
