@@ -64,12 +64,12 @@ def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(admin_c
         assert not admin.site._registry[curated].has_add_permission(request), curated
 
 
-def test_a_rename_onto_a_taken_version_is_refused_on_the_page(staff_client, media_root):
+def test_a_rename_onto_a_taken_version_is_refused_on_the_page(admin_client, media_root):
     anna = SpeakerProfile.objects.create(speaker_id="anna", reference_path="x.wav", clean_clip="voices/speakers/anna.wav")
     SpeakerProfile.objects.create(speaker_id="bob", reference_path="x.wav", clean_clip="voices/speakers/bob.wav")
-    page = staff_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "bob", "duration": "", "owner": ""})
+    page = admin_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "bob", "duration": "", "owner": ""})
     assert page.status_code == 200 and b"errorlist nonfield" in page.content
-    renamed = staff_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "anna_2", "duration": "", "owner": ""})
+    renamed = admin_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "anna_2", "duration": "", "owner": ""})
     assert renamed.status_code == 302
     assert sorted(SpeakerProfile.objects.values_list("speaker_id", "version")) == [("anna_2", 1), ("bob", 1)]
 
@@ -78,6 +78,6 @@ def test_a_rename_onto_a_taken_version_is_refused_on_the_page(staff_client, medi
     first = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="p", version=1)
     TalkingHeadModel.objects.create(model_type="EchoLite", name="m2", person="p", version=2)
     form = {"person": "p", "version": "2", "source": "trained", "job": "", "owner": "", "source_video": ""}
-    page = staff_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form)
+    page = admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form)
     assert page.status_code == 200 and b"errorlist nonfield" in page.content
     assert sorted(TalkingHeadModel.objects.values_list("name", "version")) == [("m1", 1), ("m2", 2)]
