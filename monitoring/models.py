@@ -3,6 +3,11 @@ from django.db import models
 from django.utils import timezone
 
 
+def seconds_left(elapsed: float, fraction: float) -> float | None:
+    """The time left at the pace so far; None until there is enough progress to tell."""
+    return elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+
+
 class Job(models.Model):
     """One unit of background work (training, rendering, voice, chat, probing) and where it stands."""
 
@@ -69,3 +74,12 @@ class Job(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+    def eta(self) -> float | None:
+        """Seconds left. A running job's comes from its progress and the time it has run until now,
+        not from its last report: a stage that reports rarely (a probe's face check) otherwise shows
+        the time left at that report, a fraction of a second, for as long as it works on. A queued
+        job keeps its estimate (a training's), a finished one 0."""
+        if self.status == self.Status.RUNNING and self.started_at and self.progress > 0.01:
+            return seconds_left(self.elapsed_seconds(), self.progress)
+        return self.eta_seconds

@@ -35,7 +35,7 @@ from django_q.tasks import async_task
 
 from echofu import paths
 from engines.progress import Cancelled
-from monitoring.models import Job
+from monitoring.models import Job, seconds_left
 
 logger = logging.getLogger(__name__)
 
@@ -185,8 +185,7 @@ class _Reporter:
             return
         self.stage, self.last_write = stage, now
         fraction = min(max(float(fraction), 0.0), 1.0)
-        elapsed = now - self.started
-        eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+        eta = seconds_left(now - self.started, fraction)
         Job.objects.filter(pk=self.job_id).update(stage=stage[:64], progress=fraction, eta_seconds=eta)
         # A job whose row was deleted (in the admin) stops as a cancelled one: nobody could follow or
         # cancel it any more, yet it held its worker to the end (a training for hours) for output

@@ -12,13 +12,14 @@ HISTORY_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def job_info(job: Job, log_lines: int = 50) -> dict:
+    eta = job.eta()
     return {
         "task_id": job.pk,
         "kind": job.kind,
         "state": job.status,
         "stage": job.stage,
         "progress": round(job.progress, 4),
-        "eta_seconds": None if job.eta_seconds is None else round(job.eta_seconds, 1),
+        "eta_seconds": None if eta is None else round(eta, 1),
         "queue_position": job.queue_position(),
         "device": job.device,
         "created_at": job.created_at.isoformat(),

@@ -14,7 +14,8 @@ BAR_WIDTH = 30
 
 def bar(job: Job) -> str:
     filled = int(round(job.progress * BAR_WIDTH))
-    eta = f" eta {job.eta_seconds:.0f}s" if job.eta_seconds and job.status == Job.Status.RUNNING else ""
+    left = job.eta() if job.status == Job.Status.RUNNING else None
+    eta = f" eta {left:.0f}s" if left else ""
     queue = f" (queue #{job.queue_position()})" if job.status == Job.Status.QUEUED else ""
     return f"{job.pk:<28} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress:4.0%} {job.status:<9} {job.stage}{eta}{queue}"
 

@@ -85,6 +85,22 @@ def test_a_finished_job_has_no_time_left(client, monkeypatch, ending, state):
     assert body["state"] == state and body["eta_seconds"] == 0
 
 
+def test_time_left_grows_while_a_stage_reports_nothing(client, monkeypatch):
+    # A probe reports 10 % at once, then checks faces for a while without a report: the time left
+    # must not stay at what that first report implied (a fraction of a second).
+    seen = []
+
+    def quiet_stage(job, ctx):
+        ctx.progress("check", 0.1)
+        time.sleep(0.5)
+        seen.append(client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"])
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, quiet_stage)
+    runner.submit(runner.new_job(Job.Kind.PROBE, {}))
+    assert seen[0] >= 4  # 0.5 s or more for the first 10 %: 9 times that for the other 90 %
+
+
 def test_a_queued_job_cancelled_drops_its_estimated_time(client):
     job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
     Job.objects.filter(pk=job.pk).update(eta_seconds=63.0)  # as a training is queued with its estimate
