@@ -2,12 +2,42 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import psutil
 from django.conf import settings
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+
+class _CpuLoad:
+    """Whole-machine CPU use since the previous reading in this process, whichever thread reads it.
+    psutil.cpu_percent keeps its previous sample per thread, so each of gunicorn's threads answered
+    its first /api/status with 0.0 % however busy the machine was."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last = psutil.cpu_times()
+        self.percent = 0.0
+
+    @staticmethod
+    def _busy_and_total(times) -> tuple[float, float]:
+        # As psutil counts them: Linux's guest time is already in user time; iowait is idle.
+        total = sum(times) - getattr(times, "guest", 0) - getattr(times, "guest_nice", 0)
+        return total - times.idle - getattr(times, "iowait", 0), total
+
+    def read(self) -> float:
+        with self.lock:
+            now = psutil.cpu_times()
+            (busy_before, total_before), (busy, total) = self._busy_and_total(self.last), self._busy_and_total(now)
+            if total > total_before:  # two readings within one clock tick keep the last figure
+                self.percent = round(100 * max(busy - busy_before, 0) / (total - total_before), 1)
+                self.last = now
+            return self.percent
+
+
+_cpu_load = _CpuLoad()
 
 
 def gpu_status() -> list[dict]:
@@ -47,7 +77,7 @@ def gpu_status() -> list[dict]:
 def system_status() -> dict:
     memory = psutil.virtual_memory()
     return {
-        "cpu_percent": psutil.cpu_percent(interval=None),
+        "cpu_percent": _cpu_load.read(),
         "memory_percent": memory.percent,
         "memory_used": memory.used,
         "memory_total": memory.total,

@@ -1,10 +1,12 @@
 """/api/status, /api/history, /api/tasks, /video: the documented shapes and codes."""
+import threading
 import time
 
 import pytest
 
 from monitoring import runner
 from monitoring.models import Job
+from monitoring.system import system_status
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +21,19 @@ def test_status_has_documented_keys_without_gpu(client):
     assert body["memory_total"] > body["memory_used"] > 0
     for gpu in body["gpus"]:  # empty here (no NVIDIA driver); keys when present
         assert set(gpu) >= {"name", "load", "memory_used", "memory_total", "temperature"}
+
+
+def test_cpu_use_is_measured_whichever_server_thread_asks():
+    # Each of gunicorn's threads answered its first /api/status with 0.0 % CPU however busy the machine was.
+    system_status()  # an earlier reading in this process, from another thread
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:
+        pass  # one core busy
+    readings = []
+    thread = threading.Thread(target=lambda: readings.append(system_status()["cpu_percent"]))
+    thread.start()
+    thread.join()
+    assert readings[0] > 10
 
 
 def test_history_empty_type_is_empty_list(client):
