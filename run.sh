@@ -127,14 +127,21 @@ serve() {
     if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
         echo "==> note: uploads of faces and voices need a consent statement; set ECHOFU_SINGLE_USER_CONSENT=<person's name> to state it once"
     fi
-    # A port another program holds would stop gunicorn after the clusters had started.
-    if ! "$VENV/bin/python" -c 'import socket, sys
+    # A port another program holds would stop gunicorn after the clusters had started. The refusal
+    # gives the reason found (ECHOFU_PORT=abc was reported as a port in use).
+    local refusal
+    if ! refusal="$("$VENV/bin/python" -c 'import socket, sys
 host, port = sys.argv[1].rsplit(":", 1)
 host = host.strip("[]")
-with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart finds closed connections waiting
-    probe.bind((host, int(port)))' "$address" 2>/dev/null; then
-        echo "==> cannot listen on $address: the port is in use (set ECHOFU_PORT) or the address is not this machine's" >&2
+if not port.isdigit() or not 0 < int(port) < 65536:
+    sys.exit(f"ECHOFU_PORT={port!r} is not a port number")
+try:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart finds closed connections waiting
+        probe.bind((host, int(port)))
+except OSError as exc:
+    sys.exit(f"cannot listen on {sys.argv[1]}: {exc.strerror or exc} (set ECHOFU_PORT, or ECHOFU_HOST to an address of this machine)")' "$address" 2>&1)"; then
+        echo "==> $refusal" >&2
         exit 1
     fi
     # Stopped by a signal is a clean stop (0); a child that ends on its own ends serve with its status.

@@ -1,0 +1,35 @@
+"""`./run.sh serve` refusing an address it cannot listen on, before it starts anything, with the reason."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def serve(tmp_path: Path, port: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "ECHOFU_VENV": sys.prefix,
+        "ECHOFU_PORT": port,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "ECHOFU_MEDIA_ROOT": str(tmp_path / "media"),
+        "ECHOFU_STATIC_ROOT": str(tmp_path / "static"),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(["./run.sh", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_serve_says_why_it_cannot_listen(tmp_path):
+    # Both were answered "the port is in use (set ECHOFU_PORT) or the address is not this machine's".
+    not_a_number = serve(tmp_path, "abc")
+    assert not_a_number.returncode == 1
+    assert "ECHOFU_PORT='abc' is not a port number" in not_a_number.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        in_use = serve(tmp_path, str(taken.getsockname()[1]))
+    assert in_use.returncode == 1
+    assert "Address already in use" in in_use.stderr
+    assert "starting" not in in_use.stdout
