@@ -33,6 +33,13 @@ def test_rate_limit_per_user_and_endpoint(alice, bob, staff, settings, endpoint)
     assert as_alice.post(endpoint, HEAVY[endpoint]).status_code != 429
 
 
+def test_single_user_mode_is_not_rate_limited(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True, "RATE_LIMIT_REQUESTS": 2, "RATE_LIMIT_SECONDS": 60}
+    for _ in range(4):
+        assert client.post("/audio_clone", HEAVY["/audio_clone"]).status_code == 400
+    assert not Hit.objects.exists()
+
+
 def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, settings, wav_file):
     size = wav_file.stat().st_size
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": int(size * 1.5)}
