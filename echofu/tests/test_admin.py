@@ -81,3 +81,9 @@ def test_a_rename_onto_a_taken_version_is_refused_on_the_page(admin_client, medi
     page = admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form)
     assert page.status_code == 200 and b"errorlist nonfield" in page.content
     assert sorted(TalkingHeadModel.objects.values_list("name", "version")) == [("m1", 1), ("m2", 2)]
+
+
+def test_the_admin_login_says_how_to_make_an_account(client):
+    """Single-user mode has no account that can sign in: the studio's admin links led to a login nobody could pass."""
+    page = client.get("/admin/login/?next=/admin/").content.decode()
+    assert 'name="username"' in page and "manage.py createsuperuser" in page
