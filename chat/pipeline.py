@@ -95,11 +95,19 @@ def answer_turn(job: Job, ctx: runner.JobContext) -> dict:
         record_failure(turn, failure.stage, failure.message, clock.timings)
         raise
     except Cancelled:
-        record_failure(turn, turn.error_stage or Turn.Stage.LLM, "cancelled", clock.timings)
+        record_failure(turn, _stage_reached(job), "cancelled", clock.timings)
         raise
     except BaseException as exc:  # a model deleted meanwhile, a full disk, the queue's time limit
         record_failure(turn, turn.error_stage or Turn.Stage.RENDER, runner.describe_failure(exc), clock.timings)
         raise
+
+
+def _stage_reached(job: Job) -> str:
+    """The turn's stage by its job's last progress report: a cancel stops a turn at any of them."""
+    stage = Job.objects.filter(pk=job.pk).values_list("stage", flat=True).first()
+    if stage == "join":
+        return Turn.Stage.RENDER
+    return stage if stage in Turn.Stage.values else Turn.Stage.ASR
 
 
 def settle_with_job(turn: Turn) -> Turn:

@@ -80,6 +80,8 @@ def chat_system(request):
 def _failure(turn: Turn) -> JsonResponse:
     body = turn_json(turn)
     message = body.pop("error")
+    if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
+        return responses.error("任务已取消", 409, **body)
     return responses.error(f"{turn.error_stage} 阶段失败: {message}", STAGE_STATUS.get(turn.error_stage, 500), **body)
 
 

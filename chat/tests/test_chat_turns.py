@@ -268,9 +268,9 @@ def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, m
     report = runner._Reporter.__call__
 
     def cancel_at_speech(reporter, stage, fraction, message=""):  # the user presses cancel as speaking begins
+        report(reporter, stage, fraction, message)  # recorded first, as the real report sees a cancel after it
         if stage == "tts":
             raise Cancelled("cancelled")
-        return report(reporter, stage, fraction, message)
 
     monkeypatch.setattr(runner._Reporter, "__call__", cancel_at_speech)
     turn = Turn.objects.create(conversation=Conversation.objects.create(), input_text="Tell me something")
@@ -282,4 +282,22 @@ def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, m
         time.sleep(0.05)
     assert not local.lock.locked(), "the next turn would wait for a reply nobody reads"
     turn.refresh_from_db()
-    assert turn.status == "failed" and turn.error == "cancelled"
+    assert turn.status == "failed" and turn.error == "cancelled" and turn.error_stage == "tts"
+
+
+def test_a_turn_cancelled_while_the_request_waits_answers_409(client, model, renderer, llm_server, monkeypatch):
+    """As /video_generation and /audio_clone answer a cancel: not a 502 from the llm stage it never failed in."""
+    from engines.progress import Cancelled
+    from monitoring import runner
+
+    report = runner._Reporter.__call__
+
+    def cancel_at_speech(reporter, stage, fraction, message=""):
+        report(reporter, stage, fraction, message)
+        if stage == "tts":
+            raise Cancelled("cancelled")
+
+    monkeypatch.setattr(runner._Reporter, "__call__", cancel_at_speech)
+    body = ask(client, model, code=409, text="Hello, who are you?")
+    assert body["status"] == "error" and body["message"] == "任务已取消"
+    assert body["turn_status"] == "failed" and body["stage"] == "tts" and body["task_id"].startswith("chat_")
