@@ -39,6 +39,9 @@ def allow_methods(*methods: str):
     the 405 before its body runs, so there is nothing to protect, and the check would otherwise
     answer that POST or DELETE first, with Django's HTML 403 page."""
 
+    if "GET" in methods and "HEAD" not in methods:  # as the original Flask backend (and HTTP) answer HEAD
+        methods = (*methods, "HEAD")
+
     def decorate(view):
         @wraps(view)
         def checked(request, *args, **kwargs):

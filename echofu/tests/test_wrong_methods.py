@@ -19,6 +19,13 @@ def test_unsafe_methods_on_read_only_endpoints_are_json_405(path, method):
     assert "GET" in response["Allow"]
 
 
+@pytest.mark.parametrize("path", ["/api/status", "/api/tasks", "/api/reference-audios", "/api/available-models"])
+def test_head_is_answered_like_get_without_a_body(path):
+    """HEAD is what monitors and `curl -I` send; the original Flask backend answered it."""
+    response = Client().head(path)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json" and response.content == b""
+
+
 # The legacy frontend's forms and the additions that change something.
 POST_ONLY = ["/api/upload-reference-audio", "/api/upload-training-video", "/save_audio", "/video_generation", "/model_training",
              "/audio_clone", "/chat_system", "/api/tasks/train_19990101_000000/cancel", "/api/verify-media"]
