@@ -500,3 +500,13 @@ def test_mouth_shapes_read_in_blocks_are_those_read_at_once():
     windows = generator.standard_normal((2 * model_files.SHAPE_BLOCK + 7, features.STATE_SIZE, features.CONTEXT)).astype(np.float16)
     np.testing.assert_array_equal(model_files.MouthModel.mouth_shapes(loaded, windows),
                                   predictor.predict(model_files.normalise(windows, mean, std)))
+
+
+def test_the_self_evaluation_reads_as_a_sentence_in_the_job_log():
+    from engines.talking_head.echolite.holdout import MIN_FRAMES, summary
+
+    metrics = {"holdout_frames": 100, "mouth_ssim": 0.7712, "loop_mouth_ssim": 0.7201, "mouth_psnr": 24.71, "loop_mouth_psnr": 23.7,
+               "verdict": "the lips follow the speech better than the looped training frames (lip-opening r 0.30 vs -0.14)"}
+    assert summary(metrics) == ("self-evaluation on 100 held-out frames: mouth SSIM 0.771 (loop 0.720), PSNR 24.7 dB (loop 23.7); "
+                                "the lips follow the speech better than the looped training frames (lip-opening r 0.30 vs -0.14)")
+    assert summary({"holdout_frames": 4}) == f"self-evaluation skipped: 4 held-out frames, fewer than {MIN_FRAMES}"

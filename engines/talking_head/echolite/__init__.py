@@ -21,7 +21,7 @@ from engines.face_tracking import mouth_opening
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head.echolite import loop_path, model as model_files
-from engines.talking_head.echolite.holdout import self_evaluate
+from engines.talking_head.echolite.holdout import self_evaluate, summary
 from engines.talking_head.echolite.model import MouthModel, normalise
 from engines.talking_head.echolite.exemplars import MouthExemplars
 from engines.speech_states import SpeechEncoder
@@ -146,7 +146,7 @@ class EchoLiteEngine:
             warnings.append(metrics["verdict"])
         (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (model_dir / "quality.json").write_text(json.dumps({"warnings": warnings, "stats": report.stats}, indent=2))
-        progress("package", 1.0, f"self-evaluation: {metrics}")
+        progress("package", 1.0, summary(metrics))
         return TrainResult(model_dir=model_dir, metrics=metrics, warnings=warnings)
 
     def render(self, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress = no_progress, device: str = "cpu") -> RenderResult:

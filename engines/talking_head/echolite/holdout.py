@@ -67,3 +67,12 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
         "real_sync_correlation": round(real_sync, 3),
         "real_sync_offset_frames": real_lag,
     }
+
+
+def summary(metrics: dict) -> str:
+    """The self-evaluation in one line of the job's log."""
+    if "verdict" not in metrics:
+        return f"self-evaluation skipped: {metrics['holdout_frames']} held-out frames, fewer than {MIN_FRAMES}"
+    return (f"self-evaluation on {metrics['holdout_frames']} held-out frames: mouth SSIM {metrics['mouth_ssim']:.3f} "
+            f"(loop {metrics['loop_mouth_ssim']:.3f}), PSNR {metrics['mouth_psnr']:.1f} dB (loop {metrics['loop_mouth_psnr']:.1f}); "
+            f"{metrics['verdict']}")
