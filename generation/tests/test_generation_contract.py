@@ -97,7 +97,13 @@ def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model,
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
 
 
-def test_the_original_backends_spelling_of_er_nerf_names_er_nerf_models(client, reference, media_root, settings, monkeypatch):
+@pytest.mark.parametrize("model_name, model_param, rendered_as", [
+    ("ER_NeRF", "media/models/ER-NeRF/m2", "ER-NeRF"),  # the original backend's spelling
+    # The original frontend lists EchoLite models but offers only ER-NeRF and SyncTalk as model_name.
+    ("ER-NeRF", "models/EchoLite/m1", "EchoLite"),
+])
+def test_the_original_frontends_model_choices_render_the_model_named(client, model, reference, media_root, settings, monkeypatch,
+                                                                      model_name, model_param, rendered_as):
     from monitoring import runner
     from monitoring.models import Job
 
@@ -105,22 +111,8 @@ def test_the_original_backends_spelling_of_er_nerf_names_er_nerf_models(client, 
     TalkingHeadModel.objects.create(model_type="ER-NeRF", name="m2")
     monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not rendered
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
-    response = client.post("/video_generation", {"model_name": "ER_NeRF", "model_param": "media/models/ER-NeRF/m2",
+    response = client.post("/video_generation", {"model_name": model_name, "model_param": model_param,
                                                  "ref_audio": "media/voices/ref_voices/ref.wav"})
     body = response.json()
     assert response.status_code == 202 and body["status"] == "processing", body
-    assert Job.objects.get(pk=body["task_id"]).params["model_type"] == "ER-NeRF"
-
-
-def test_the_model_named_by_model_param_renders_as_its_own_type(client, model, reference, settings, monkeypatch):
-    """The original frontend lists EchoLite models but offers only ER-NeRF and SyncTalk as model_name."""
-    from monitoring import runner
-    from monitoring.models import Job
-
-    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not rendered
-    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
-    response = client.post("/video_generation", {"model_name": "ER-NeRF", "model_param": "models/EchoLite/m1",
-                                                 "ref_audio": "media/voices/ref_voices/ref.wav"})
-    body = response.json()
-    assert response.status_code == 202 and body["status"] == "processing", body
-    assert Job.objects.get(pk=body["task_id"]).params["model_type"] == "EchoLite"
+    assert Job.objects.get(pk=body["task_id"]).params["model_type"] == rendered_as
