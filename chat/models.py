@@ -58,11 +58,16 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    file_lookups = ()  # its folder is its own; the turns' files in it go with each turn
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title or f"conversation {self.pk}"
+
+    def owned_files(self) -> list[str]:
+        return [f"{CHAT_FOLDER}/{self.pk}"]
 
     def history(self, before: "Turn", limit: int) -> list[dict]:
         """The earlier answered turns as chat messages, oldest first."""

@@ -92,3 +92,18 @@ def test_only_files_inside_the_media_folder_are_removed(media_root, tmp_path, co
         TalkingHeadModel.objects.all().delete()
     assert outside.is_file()
     assert (media_root / "models/ER-NeRF/kept/ernerf.json").is_file() and (media_root / "voices/ref_voices").is_dir()
+
+
+def test_a_deleted_conversation_leaves_no_folder(media_root, committed):
+    from chat.models import Conversation, Turn
+
+    conversation = Conversation.objects.create()
+    turn = Turn.objects.create(conversation=conversation, input_text="hi")
+    (media_root / turn.folder / "segments").mkdir(parents=True)
+    (media_root / turn.folder / "question.wav").write_bytes(b"RIFF")
+    turn.user_audio = f"{turn.folder}/question.wav"
+    turn.save()
+    folder = media_root / "chat" / str(conversation.pk)
+    with committed():
+        conversation.delete()
+    assert not folder.exists() and (media_root / "chat").is_dir()
