@@ -23,7 +23,7 @@
       el("div", { class: "item-title", text: profile.name }),
       el("div", { class: "item-meta" }, el("span", { text: t("version", { n: profile.version }) }),
         profile.f0_mean ? el("span", { text: t("f0", { f0: Math.round(profile.f0_mean) }) }) : null,
-        el("span", { text: formatSeconds(profile.duration) }), el("span", { text: formatTime(profile.created_at) }), el("span", { text: profile.status })),
+        el("span", { text: formatSeconds(profile.duration) }), el("span", { text: formatTime(profile.created_at) })),
       profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
     )) : [el("li", { class: "empty", text: t("no_profiles") })]));
     fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
