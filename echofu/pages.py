@@ -34,7 +34,6 @@ UI_STRINGS = {
     "kind_synthesize": _("Speech synthesis"),
     "kind_chat": _("Chat turn"),
     "stage": _("Stage"),
-    "stage_starting": _("starting"),
     "eta": _("Time left"),
     "elapsed": _("Elapsed"),
     "device": _("Device"),
@@ -128,9 +127,55 @@ UI_STRINGS = {
     "stage_failed": _("The {stage} stage failed: {error}"),
 }
 
+# Job stages as the engines and the job runner report them (English identifiers, see their
+# progress() calls), shown in the page's language; a stage not listed here is shown as reported.
+STAGES = {
+    "starting": _("starting"),
+    "done": _("done"),
+    "failed": _("failed"),
+    "cancelled": _("cancelled"),
+    "probe": _("reading the video"),
+    "check": _("input check"),
+    "face check": _("face check"),
+    "prepare": _("preparing"),
+    "track": _("face tracking"),
+    "crop": _("face crop"),
+    "audio": _("audio"),
+    "train": _("training"),
+    "evaluate": _("evaluation"),
+    "package": _("saving the model"),
+    "collect": _("saving the model"),
+    "register": _("registering the model"),
+    "load": _("loading the model"),
+    "render": _("rendering"),
+    "encode": _("encoding"),
+    "provenance": _("AI label"),
+    "decode": _("decoding"),
+    "clean": _("cleaning"),
+    "pitch": _("pitch"),
+    "embed": _("voice features"),
+    "transcribe": _("transcription"),
+    "analyse reference": _("analysing the reference"),
+    "align with the base voice": _("aligning with the base voice"),
+    "fit": _("fitting the voice"),
+    "condition": _("conditioning"),
+    "speech states": _("speech states"),
+    "synthesize": _("speech synthesis"),
+    "room_tone": _("room tone"),
+    "whisper weights": _("speech recognition weights"),
+    "llm weights": _("language model weights"),
+    "input": _("reading the question"),
+    "asr": _("speech recognition"),
+    "llm": _("reply"),
+    "tts": _("voice"),
+    "join": _("joining the video"),
+}
+
 
 def _page(request, template: str, page: str, **context):
-    return render(request, template, {"page": page, "nav": NAV, "ui_strings": {k: str(v) for k, v in UI_STRINGS.items()}, **context})
+    strings = {key: str(text) for key, text in UI_STRINGS.items()}
+    strings.update((f"stage:{stage}", str(text)) for stage, text in STAGES.items())
+    return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, **context})
 
 
 def home(request):

@@ -225,6 +225,9 @@ def test_home_shows_status_queue_and_empty_results(studio):
     expect(queued.locator("progress")).to_have_attribute("value", "30")
     queued.get_by_role("button").click()
     wait_until(lambda: Job.objects.get(pk="train_20250101_000000").cancel_requested, 10, what="cancel from the queue")
+    # A stage the engines report in English is named in the page's language.
+    Job.objects.create(id="clone_20250101_000000", kind=Job.Kind.CLONE, stage="align with the base voice", progress=0.5, status=Job.Status.RUNNING)
+    expect(page.locator('[data-task="clone_20250101_000000"]')).to_contain_text("阶段: 与基础声音对齐", timeout=10_000)
     screenshot(page, "home-with-job")
     assert studio.errors == []
 

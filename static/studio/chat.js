@@ -1,7 +1,7 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let conversationId = "";
@@ -98,7 +98,7 @@
         if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
       }
       if (turn.turn_status === "failed" || turn.status === "error") {
-        throw new Error(turn.stage ? t("stage_failed", { stage: turn.stage, error: turn.error }) : turn.error || turn.message);
+        throw new Error(turn.stage ? t("stage_failed", { stage: stageLabel(turn.stage), error: turn.error }) : turn.error || turn.message);
       }
       if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
       const video = mediaUrl(turn.video_path || turn.response);

@@ -186,6 +186,11 @@ const Studio = (() => {
     return t(`kind_${kind}`);
   }
 
+  /** A job's stage in the page's language; stages the pages do not know (e.g. "epoch 3/10") as reported. */
+  function stageLabel(stage) {
+    return strings[`stage:${stage}`] ?? stage;
+  }
+
   /** One job shown live: state, stage, progress bar, ETA, queue position, log tail, cancel. */
   class JobView {
     constructor(container, { title = "", cancellable = true } = {}) {
@@ -194,14 +199,14 @@ const Studio = (() => {
       this.cancellable = cancellable;
       this.root = el("div", { class: "job", "aria-live": "polite" });
       container.replaceChildren(this.root);
-      this.update({ state: "queued", stage: t("stage_starting"), progress: 0 });
+      this.update({ state: "queued", stage: "starting", progress: 0 });
     }
 
     update(info) {
       this.info = info;
       const percent = Math.round((info.progress || 0) * 100);
       const facts = [
-        el("span", { class: "job-stage", text: `${t("stage")}: ${info.stage || "—"}` }),
+        el("span", { class: "job-stage", text: `${t("stage")}: ${info.stage ? stageLabel(info.stage) : "—"}` }),
         el("span", { class: "job-percent", text: `${percent}%` }),
       ];
       if (info.state === "running" && info.eta_seconds !== null && info.eta_seconds !== undefined) {
@@ -539,7 +544,7 @@ const Studio = (() => {
 
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText,
-    stateBadge, kindLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
+    stateBadge, kindLabel, stageLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
     modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();
