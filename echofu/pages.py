@@ -125,6 +125,7 @@ UI_STRINGS = {
     "segment": _("sentence {n}"),
     "first_segment": _("first sentence after {s} s"),
     "stage_failed": _("The {stage} stage failed: {error}"),
+    "turn_cancelled": _("The answer was cancelled."),
 }
 
 # Job stages as the engines and the job runner report them (English identifiers, see their

@@ -5,6 +5,7 @@ progress, done. Screenshots of every page land in artifacts/screenshots/ (git-ig
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -456,6 +457,26 @@ def test_a_tap_on_the_talk_button_asks_to_hold_it(studio):
     expect(talk).to_have_attribute("aria-pressed", "false")
     assert studio.errors == []
 
+
+def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
+    # The server's answers to a turn whose job was cancelled from its card, as /chat_system gives them.
+    task = {"task_id": "chat_1", "kind": "chat", "state": "cancelled", "stage": "cancelled", "progress": 0.25}
+    answers = {
+        "/api/available-models": {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}]},
+        "/chat_system": {"status": "processing", "task_id": "chat_1", "turn_id": 1, "conversation_id": 1, "turn_status": "running"},
+        "/api/chat/turns/1": {"status": "success", "task_id": "chat_1", "turn_id": 1, "turn_status": "failed", "stage": "tts", "error": "cancelled"},
+        "/api/tasks/chat_1": {"status": "success", **task},
+    }
+    context = studio.context()
+    for path, body in answers.items():
+        context.route(f"**{path}", lambda route, request, body=body: route.fulfill(content_type="application/json", body=json.dumps(body)))
+    page = studio.open("/chat/", context)
+    page.locator("#chat-text").fill("你好")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator("#chat-message")).to_have_text("本次回答已取消。")
+    expect(page.locator(".bubble.assistant.warn")).to_contain_text("本次回答已取消。")
+    expect(page.locator(".bubble.error")).to_have_count(0)
+    assert studio.errors == []
 
 def test_a_job_card_says_when_the_server_cannot_be_reached(studio):
     page = studio.open("/voice/")

@@ -109,12 +109,15 @@
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
     } catch (error) {
-      bubble("assistant error", el("div", { text: errorText(error) }));
-      say("chat-message", errorText(error));
       // The job card shows how the turn's job ended, or goes when there was none.
       const job = turn && turn.task_id ? await api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null;
       if (job) view.update(job);
       else $("chat-job").replaceChildren();
+      // A turn cancelled from its card is answered as failed (error "cancelled"): say it was cancelled, not that it failed.
+      const cancelled = job?.state === "cancelled";
+      const message = cancelled ? t("turn_cancelled") : errorText(error);
+      bubble(`assistant ${cancelled ? "warn" : "error"}`, el("div", { text: message }));
+      say("chat-message", message, cancelled ? "warn" : "error");
     } finally {
       busy = false;
       $("chat-send").disabled = false;
