@@ -219,6 +219,7 @@ def test_home_shows_status_queue_and_empty_results(studio):
     expect(page.locator("#status-gpus li").first).to_be_visible()
     expect(page.locator("#queue-list")).to_contain_text("暂无任务")
     expect(page.locator("#recent-results")).to_contain_text("暂无视频")
+    expect(page.locator("main table")).to_contain_text("取消任务")  # the endpoint list is in the page's language too
     Job.objects.create(id="train_20250101_000000", kind=Job.Kind.TRAIN, stage="epoch 3/10", progress=0.3, status=Job.Status.RUNNING)
     queued = page.locator('[data-task="train_20250101_000000"]')
     expect(queued).to_contain_text("进行中", timeout=10_000)
