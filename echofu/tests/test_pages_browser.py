@@ -234,6 +234,15 @@ def test_home_shows_status_queue_and_empty_results(studio):
     assert studio.errors == []
 
 
+def test_the_endpoint_list_reads_at_phone_width(studio):
+    page = studio.open("/", viewport=PHONE)
+    page.locator("main details summary").click()
+    # Its rows wrap inside the card, no sideways scrolling; a method keeps to one line.
+    assert page.evaluate("(() => { const table = document.querySelector('main table'); return table.scrollWidth <= table.parentElement.clientWidth; })()")
+    lines = "(cell) => { const range = document.createRange(); range.selectNodeContents(cell); return range.getClientRects().length; }"
+    assert page.locator("main tbody td").first.evaluate(lines) == 1
+    assert studio.errors == []
+
 def test_times_are_shown_in_the_browsers_time_zone(studio, media_root, wav_file, settings):
     # The legacy listings give the server's wall clock without an offset; a browser elsewhere must
     # still see each row at its own local time, as the history rows (ISO with an offset) are shown.
