@@ -56,6 +56,7 @@ UI_STRINGS = {
     "uploaded": _("Uploaded: {name}"),
     "choose_file": _("Choose a file first."),
     "play": _("Play"),
+    "job_cancelled": _("The job was cancelled."),
     # Home
     "cpu": _("CPU"),
     "memory": _("Memory"),

@@ -468,18 +468,25 @@ def test_a_tap_on_the_talk_button_asks_to_hold_it(studio):
     assert studio.errors == []
 
 
+def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:
+    """The server's answers, by path, to the page's requests in `context`."""
+    for path, (status, body) in answers.items():
+        context.route(f"**{path}", lambda route, request, status=status, body=body:
+                      route.fulfill(status=status, content_type="application/json", body=json.dumps(body)))
+
+
+ONE_MODEL = (200, {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}]})
+
+
 def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     # The server's answers to a turn whose job was cancelled from its card, as /chat_system gives them.
-    task = {"task_id": "chat_1", "kind": "chat", "state": "cancelled", "stage": "cancelled", "progress": 0.25}
-    answers = {
-        "/api/available-models": {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}]},
-        "/chat_system": {"status": "processing", "task_id": "chat_1", "turn_id": 1, "conversation_id": 1, "turn_status": "running"},
-        "/api/chat/turns/1": {"status": "success", "task_id": "chat_1", "turn_id": 1, "turn_status": "failed", "stage": "tts", "error": "cancelled"},
-        "/api/tasks/chat_1": {"status": "success", **task},
-    }
     context = studio.context()
-    for path, body in answers.items():
-        context.route(f"**{path}", lambda route, request, body=body: route.fulfill(content_type="application/json", body=json.dumps(body)))
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/chat_system": (200, {"status": "processing", "task_id": "chat_1", "turn_id": 1, "conversation_id": 1, "turn_status": "running"}),
+        "/api/chat/turns/1": (200, {"status": "success", "task_id": "chat_1", "turn_id": 1, "turn_status": "failed", "stage": "tts", "error": "cancelled"}),
+        "/api/tasks/chat_1": (200, {"status": "success", "task_id": "chat_1", "kind": "chat", "state": "cancelled", "stage": "cancelled", "progress": 0.25}),
+    })
     page = studio.open("/chat/", context)
     page.locator("#chat-text").fill("你好")
     page.get_by_role("button", name="发送").click()
@@ -487,6 +494,24 @@ def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     expect(page.locator(".bubble.assistant.warn")).to_contain_text("本次回答已取消。")
     expect(page.locator(".bubble.error")).to_have_count(0)
     assert studio.errors == []
+
+
+def test_a_cancelled_render_says_so_in_the_pages_language(studio):
+    # /video_generation's answer to a render cancelled from its card while it waited: 409 with the job.
+    context = studio.context(language="en")
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/video_generation": (409, {"status": "error", "message": "任务已取消", "task_id": "render_1"}),
+        "/api/tasks/render_1": (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "cancelled", "stage": "cancelled", "progress": 0.4}),
+    })
+    page = studio.open("/generate/", context)
+    page.get_by_label("Text", exact=True).check()
+    page.locator("#gen-text").fill("Hello.")
+    page.get_by_role("button", name="Generate video").click()
+    expect(page.locator("#gen-message")).to_have_text("The job was cancelled.")
+    expect(page.locator("#gen-message")).to_have_class("alert warn")
+    expect(page.locator("#gen-job .job")).to_contain_text("cancelled")
+    assert [error for error in studio.errors if "status of 409" not in error] == []
 
 def test_a_job_card_says_when_the_server_cannot_be_reached(studio):
     page = studio.open("/voice/")

@@ -1,7 +1,7 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
@@ -110,7 +110,7 @@
       showResult(body.video_path, job);
       refreshHistory().catch(() => {});
     } catch (error) {
-      say("gen-message", errorText(error));
+      sayError("gen-message", error);
     } finally {
       button.disabled = false;
     }

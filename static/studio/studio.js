@@ -178,6 +178,18 @@ const Studio = (() => {
     return error instanceof ApiError || error instanceof Error ? error.message : String(error);
   }
 
+  /** A job the person cancelled from its card (the blocking calls answer it 409 任务已取消). */
+  class Cancelled extends Error {
+    constructor() {
+      super(t("job_cancelled"));
+    }
+  }
+
+  /** Show why an action did not finish: a cancelled job as a notice in the page's language, anything else as an error. */
+  function sayError(target, error) {
+    say(target, errorText(error), error instanceof Cancelled ? "warn" : "error");
+  }
+
   function stateBadge(state) {
     return el("span", { class: `badge state-${state}`, text: t(`state_${state}`) });
   }
@@ -314,11 +326,12 @@ const Studio = (() => {
       const job = ended ? await api(`/api/tasks/${encodeURIComponent(ended)}`).catch(() => null) : null;
       if (job) view.update(job);
       else view.container.replaceChildren();
-      throw error;
+      throw job?.state === "cancelled" ? new Cancelled() : error;
     }
     await follow;
     if (body.status === "processing" && body.task_id) {
       const job = await watchJob(body.task_id, view);
+      if (job.state === "cancelled") throw new Cancelled();
       if (job.state !== "succeeded") throw new ApiError(job.error || t(`state_${job.state}`), 500, job);
       return { body: { status: "success", task_id: job.task_id, ...job.result }, job };
     }
@@ -543,7 +556,7 @@ const Studio = (() => {
   });
 
   return {
-    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText,
+    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
     modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };

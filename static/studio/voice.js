@@ -1,7 +1,7 @@
 // Voice: reference audios (upload or record), speaker profiles, speech in a cloned voice.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink } = Studio;
   const $ = (id) => document.getElementById(id);
 
   async function refreshReferences() {
@@ -108,7 +108,7 @@
       await refreshProfiles();
       $("speak-speaker").value = body.speaker_id;
     } catch (error) {
-      say("profile-message", errorText(error));
+      sayError("profile-message", error);
     } finally {
       button.disabled = false;
     }
@@ -137,7 +137,7 @@
         downloadLink(body.cloned_audio_path)));
       refreshSpeech();
     } catch (error) {
-      say("speak-message", errorText(error));
+      sayError("speak-message", error);
     } finally {
       button.disabled = false;
     }
