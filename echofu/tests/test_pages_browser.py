@@ -468,6 +468,17 @@ def test_a_tap_on_the_talk_button_asks_to_hold_it(studio):
     assert studio.errors == []
 
 
+def test_a_render_started_before_a_reload_is_followed_to_its_video(studio):
+    # A render running while its page was reloaded (or switched language): the new page picks it up.
+    Job.objects.create(id="render_20250101_000000", kind=Job.Kind.RENDER, stage="render", progress=0.4, status=Job.Status.RUNNING)
+    page = studio.open("/generate/")
+    expect(page.locator("#gen-job .job")).to_contain_text("render_20250101_000000")
+    expect(page.locator("#gen-job progress")).to_have_attribute("value", "40")
+    Job.objects.filter(pk="render_20250101_000000").update(
+        status=Job.Status.SUCCEEDED, stage="done", progress=1.0, result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4"})
+    expect(page.locator("#gen-video")).to_have_attribute("src", "/media/videos/res_videos/m1_20250101_000000.mp4")
+    assert [error for error in studio.errors if "status of 404" not in error] == []  # no such file: only its job is made here
+
 def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:
     """The server's answers, by path, to the page's requests in `context`."""
     for path, (status, body) in answers.items():

@@ -1,7 +1,7 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
@@ -115,6 +115,18 @@
       button.disabled = false;
     }
   });
+
+  // A render started earlier (before a reload or the language switch, in another tab) is shown live
+  // too, and its video once it is done, unless a render started here has taken the card since.
+  api("/api/tasks?kind=render&active=1&limit=1").then(async ({ tasks }) => {
+    if (!tasks.length || $("gen-job").childElementCount) return;
+    const view = new JobView($("gen-job"), { title: t("kind_render") });
+    const job = await watchJob(tasks[0].task_id, view);
+    if (job.state === "succeeded" && view.root.isConnected) {
+      showResult(job.result.video_path, job);
+      await refreshHistory();
+    }
+  }).catch(() => {});
 
   const show = (error) => say("gen-message", errorText(error));
   Studio.fillModels($("gen-model")).then((found) => { models = found; showFigures(); }).catch(show);
