@@ -475,8 +475,9 @@ def test_a_render_started_before_a_reload_is_followed_to_its_video(studio):
     expect(page.locator("#gen-job .job")).to_contain_text("render_20250101_000000")
     expect(page.locator("#gen-job progress")).to_have_attribute("value", "40")
     Job.objects.filter(pk="render_20250101_000000").update(
-        status=Job.Status.SUCCEEDED, stage="done", progress=1.0, result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4"})
+        status=Job.Status.SUCCEEDED, stage="done", progress=1.0, result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4", "timings": {"total": 7.0}})
     expect(page.locator("#gen-video")).to_have_attribute("src", "/media/videos/res_videos/m1_20250101_000000.mp4")
+    expect(page.locator("#gen-result")).to_contain_text("已用时间: 7s")  # how long it took, said so: not the video's length
     assert [error for error in studio.errors if "status of 404" not in error] == []  # no such file: only its job is made here
 
 def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:

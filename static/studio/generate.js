@@ -77,7 +77,7 @@
       el("video", { id: "gen-video", controls: true, preload: "auto", src: mediaUrl(videoPath), playsinline: true, "aria-label": t("video_ready") }),
       el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath),
         el("span", { class: "muted small", text: videoPath.split("/").pop() }),
-        timings ? el("span", { class: "muted small", text: formatSeconds(timings.total) }) : null));
+        timings ? el("span", { class: "muted small", text: `${t("elapsed")}: ${formatSeconds(timings.total)}` }) : null));
   }
 
   $("generate-form").addEventListener("change", (event) => {
