@@ -228,7 +228,8 @@ def test_home_shows_status_queue_and_empty_results(studio):
     queued.get_by_role("button").click()
     wait_until(lambda: Job.objects.get(pk="train_20250101_000000").cancel_requested, 10, what="cancel from the queue")
     # A stage the engines report in English is named in the page's language.
-    Job.objects.create(id="clone_20250101_000000", kind=Job.Kind.CLONE, stage="align with the base voice", progress=0.5, status=Job.Status.RUNNING)
+    Job.objects.create(id="clone_20250101_000000", kind=Job.Kind.CLONE, stage="align with the base voice", progress=0.5,
+                       status=Job.Status.RUNNING)
     expect(page.locator('[data-task="clone_20250101_000000"]')).to_contain_text("阶段: 与基础声音对齐", timeout=10_000)
     screenshot(page, "home-with-job")
     assert studio.errors == []
@@ -238,7 +239,8 @@ def test_the_endpoint_list_reads_at_phone_width(studio):
     page = studio.open("/", viewport=PHONE)
     page.locator("main details summary").click()
     # Its rows wrap inside the card, no sideways scrolling; a method keeps to one line.
-    assert page.evaluate("(() => { const table = document.querySelector('main table'); return table.scrollWidth <= table.parentElement.clientWidth; })()")
+    fits = "(() => { const table = document.querySelector('main table'); return table.scrollWidth <= table.parentElement.clientWidth; })()"
+    assert page.evaluate(fits)
     lines = "(cell) => { const range = document.createRange(); range.selectNodeContents(cell); return range.getClientRects().length; }"
     assert page.locator("main tbody td").first.evaluate(lines) == 1
     assert studio.errors == []
@@ -475,7 +477,8 @@ def test_a_render_started_before_a_reload_is_followed_to_its_video(studio):
     expect(page.locator("#gen-job .job")).to_contain_text("render_20250101_000000")
     expect(page.locator("#gen-job progress")).to_have_attribute("value", "40")
     Job.objects.filter(pk="render_20250101_000000").update(
-        status=Job.Status.SUCCEEDED, stage="done", progress=1.0, result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4", "timings": {"total": 7.0}})
+        status=Job.Status.SUCCEEDED, stage="done", progress=1.0,
+        result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4", "timings": {"total": 7.0}})
     expect(page.locator("#gen-video")).to_have_attribute("src", "/media/videos/res_videos/m1_20250101_000000.mp4")
     expect(page.locator("#gen-result")).to_contain_text("已用时间: 7s")  # how long it took, said so: not the video's length
     assert [error for error in studio.errors if "status of 404" not in error] == []  # no such file: only its job is made here
@@ -496,8 +499,10 @@ def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     answer_with(context, {
         "/api/available-models": ONE_MODEL,
         "/chat_system": (200, {"status": "processing", "task_id": "chat_1", "turn_id": 1, "conversation_id": 1, "turn_status": "running"}),
-        "/api/chat/turns/1": (200, {"status": "success", "task_id": "chat_1", "turn_id": 1, "turn_status": "failed", "stage": "tts", "error": "cancelled"}),
-        "/api/tasks/chat_1": (200, {"status": "success", "task_id": "chat_1", "kind": "chat", "state": "cancelled", "stage": "cancelled", "progress": 0.25}),
+        "/api/chat/turns/1": (200, {"status": "success", "task_id": "chat_1", "turn_id": 1, "turn_status": "failed", "stage": "tts",
+                                    "error": "cancelled"}),
+        "/api/tasks/chat_1": (200, {"status": "success", "task_id": "chat_1", "kind": "chat", "state": "cancelled", "stage": "cancelled",
+                                    "progress": 0.25}),
     })
     page = studio.open("/chat/", context)
     page.locator("#chat-text").fill("你好")
@@ -514,7 +519,8 @@ def test_a_cancelled_render_says_so_in_the_pages_language(studio):
     answer_with(context, {
         "/api/available-models": ONE_MODEL,
         "/video_generation": (409, {"status": "error", "message": "任务已取消", "task_id": "render_1"}),
-        "/api/tasks/render_1": (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "cancelled", "stage": "cancelled", "progress": 0.4}),
+        "/api/tasks/render_1": (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "cancelled", "stage": "cancelled",
+                                      "progress": 0.4}),
     })
     page = studio.open("/generate/", context)
     page.get_by_label("Text", exact=True).check()
