@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from assets.consent import require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
-from echofu import loaded_models, paths
+from echofu import availability, loaded_models, paths
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
@@ -20,6 +20,7 @@ from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, cr
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from engines.voice.room import lay_room_tone, room_tone_of
+from engines.voice.synthesis import SYNTHESIZER_NAMES
 from monitoring import runner
 from provenance.stamping import finish_audio, publishing
 
@@ -68,15 +69,30 @@ def worker_speech_encoder():
 _synthesizers: dict[tuple[str, str], object] = {}
 
 
+def _synthesizer_key(name: str, config: dict) -> tuple[str, str]:
+    return name, repr(sorted((option, value) for option, value in config.items() if not callable(value)))
+
+
 def get_synthesizer(name: str | None = None):
     """One synthesizer per engine and configuration per worker: XTTS keeps its loaded model."""
     name = name or settings.ECHOFU["TTS_ENGINE"]
     config = synthesizer_config(name)
-    key = (name, repr(sorted((option, value) for option, value in config.items() if not callable(value))))
+    key = _synthesizer_key(name, config)
     with _cache_lock:
         if key not in _synthesizers:
             _synthesizers[key] = create_synthesizer(name, **config)
         return _synthesizers[key]
+
+
+def engine_availability(name: str) -> tuple[bool, str]:
+    """Whether speech engine `name` can speak here, as the pages show it: remembered a while, since
+    CosyVoice's answer comes from its server over the network."""
+    return availability.remembered(("voice", *_synthesizer_key(name, synthesizer_config(name))), name,
+                                   lambda: get_synthesizer(name).availability())
+
+
+def all_engine_availability() -> list[dict]:
+    return [availability.listing(name, engine_availability(name)) for name in SYNTHESIZER_NAMES]
 
 
 def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -> dict:

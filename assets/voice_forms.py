@@ -11,9 +11,9 @@ from echofu import ownership, paths
 from engines import media
 from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
+from engines.voice.synthesis import SYNTHESIZER_NAMES
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
-ENGINES = ("default", "xtts", "cosyvoice")
 PITCHLESS_ENGINES = ("xtts", "cosyvoice")  # they clone from the clip itself
 MAX_PITCH_SEMITONES = 12
 
@@ -67,8 +67,8 @@ class AudioCloneRequest(serializers.Serializer):
     room_tone = serializers.BooleanField(required=False, default=False)
 
     def validate_engine(self, value):
-        if value and value not in ENGINES:
-            raise serializers.ValidationError(f"未知的语音引擎 '{value}', 可选: {', '.join(ENGINES)}")
+        if value and value not in SYNTHESIZER_NAMES:
+            raise serializers.ValidationError(f"未知的语音引擎 '{value}', 可选: {', '.join(SYNTHESIZER_NAMES)}")
         return value or settings.ECHOFU["TTS_ENGINE"]
 
     def validate(self, data):

@@ -1,10 +1,11 @@
-"""The studio's five pages and the one JSON addition they need (the recent-jobs list).
+"""The studio's five pages and the JSON additions they need (the recent-jobs list, the speech engines usable here).
 
 The pages are templates plus static JS that call the documented API; nothing here runs work.
 """
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from assets.speech import all_engine_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from monitoring.models import Job
@@ -57,6 +58,8 @@ UI_STRINGS = {
     "choose_file": _("Choose a file first."),
     "play": _("Play"),
     "job_cancelled": _("The job was cancelled."),
+    "unavailable": _("unavailable"),
+    "engine_unavailable": _("{type} cannot run here: {reason}"),
     # Home
     "cpu": _("CPU"),
     "memory": _("Memory"),
@@ -95,8 +98,6 @@ UI_STRINGS = {
     "none": _("none"),
     "no_videos": _("No training videos yet: upload one above."),
     "pick_video": _("Pick a training video."),
-    "unavailable": _("unavailable"),
-    "engine_unavailable": _("{type}: {reason}"),
     "training_started": _("Training started ({id})."),
     "training_done": _("Training finished: {path}"),
     "no_models": _("No trained models yet."),
@@ -226,3 +227,10 @@ def task_list(request):
         return responses.error("limit 必须是整数", 400)
     tasks = [job_info(job, log_lines=1) for job in jobs[:limit]]  # the latest log line; the full tail is per task
     return responses.success(tasks=tasks, total_count=len(tasks))
+
+
+@responses.allow_methods("GET")
+def engines(request):
+    """Speech engines, each with whether it can run on this machine and why not (addition): the
+    voice page offers only those. The talking-head engines are in /api/available-models's `engines`."""
+    return responses.success(speech_engines=all_engine_availability())

@@ -40,6 +40,7 @@ urlpatterns = [
     # Additions.
     path("media/<path:path>", media_views.media_file),
     path("api/tasks", pages.task_list),
+    path("api/engines", pages.engines),
     path("api/tasks/<str:task_id>", monitoring_views.task_detail),
     path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),
     path("api/train-status/<str:task_id>", monitoring_views.train_status),

@@ -1,18 +1,13 @@
 """Talking-head engines configured from settings (the engines package itself knows no Django)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from django.conf import settings
 
-from echofu import loaded_models
+from echofu import availability as remembered_availability, loaded_models
 from engines.progress import Progress
 from engines.talking_head import MODEL_TYPES, RenderResult, TalkingHeadEngine, create_engine
-
-# Checking an external checkout starts its interpreter (imports torch): remember the answer a while.
-AVAILABILITY_TTL_SECONDS = 60.0
-_availability_cache: dict[tuple[str, str], tuple[float, tuple[bool, str]]] = {}
 
 
 def engine_config(model_type: str) -> dict:
@@ -49,17 +44,10 @@ def render(engine: TalkingHeadEngine, model_dir: Path, audio_path: Path, out_pat
 
 
 def availability(model_type: str) -> tuple[bool, str]:
+    """Checking an external checkout starts its interpreter (imports torch): remembered a while."""
     config = engine_config(model_type)
-    key = (model_type, repr(sorted(config.items())))  # a changed setting is asked anew
-    cached = _availability_cache.get(key)
-    if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL_SECONDS:
-        return cached[1]
-    try:
-        answer = create_engine(model_type, **config).availability()
-    except Exception as exc:
-        answer = (False, f"{model_type} cannot be used: {exc}")
-    _availability_cache[key] = (time.monotonic(), answer)
-    return answer
+    return remembered_availability.remembered(("talking_head", model_type, repr(sorted(config.items()))), model_type,
+                                              lambda: create_engine(model_type, **config).availability())
 
 
 def all_availability() -> list[dict]:

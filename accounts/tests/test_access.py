@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def test_anonymous_requests_need_an_account(multi_user, client):
     assert error_message(client.get("/api/reference-audios"), 401)
+    assert error_message(client.get("/api/engines"), 401)  # it names the servers configured
     assert error_message(client.post("/video_generation", {"model_name": "EchoLite"}), 401)
     assert error_message(client.get("/media/voices/ref_voices/x.wav"), 401)
     for path in ("/", "/voice/", "/training/", "/generate/", "/chat/"):  # every page a browser may open (a bookmark, a reload)

@@ -290,6 +290,26 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, settings):
+    from engines.testing.fake_cosyvoice import FakeCosyVoice
+
+    settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": None}
+    with FakeCosyVoice() as server:
+        settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": server.url}
+        page = studio.open("/voice/")
+        expect(page.locator("#speak-engine option[value='xtts']")).to_be_disabled()
+        expect(page.locator("#speak-engine option[value='xtts']")).to_have_text("XTTS-v2 (不可用)")
+        expect(page.locator("#speak-engine option[value='cosyvoice']")).to_be_enabled()
+        expect(page.locator("#speak-engine")).to_have_value("default")
+        expect(page.locator("#speak-engine-notes")).to_contain_text("xtts 在本机不可用: XTTS-v2 model directory is not configured")
+        expect(page.locator("#speak-engine-notes")).not_to_contain_text("cosyvoice")
+        screenshot(page, "voice-engines")
+    english = studio.open("/voice/", language="en")
+    expect(english.locator("#speak-engine option[value='xtts']")).to_have_text("XTTS-v2 (unavailable)")
+    screenshot(english, "voice-engines-en")
+    assert studio.errors == []
+
+
 @pytest.mark.worker
 def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, settings):
     workers()
@@ -330,14 +350,14 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, se
     expect(page.locator("#profile-list .profile-item")).to_contain_text("xiaoming")
     assert SpeakerProfile.objects.get().speaker_id == "xiaoming"
 
-    # An engine that is not set up here: the server's reason is shown.
+    # A request the server refuses: its reason is shown.
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 5}
     page.locator("#speak-text").fill("你好，我是小明。Nice to meet you!")
-    page.locator("#speak-engine").select_option("xtts")
     page.get_by_role("button", name="合成语音").click()
-    expect(page.locator("#speak-message")).to_contain_text("语音引擎 xtts 不可用", timeout=30_000)
+    expect(page.locator("#speak-message")).to_contain_text("generate_text", timeout=30_000)
     expect(page.locator("#speak-job .job")).to_have_count(0)  # refused before any job: no card left "queued"
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 2000}
 
-    page.locator("#speak-engine").select_option("default")
     page.locator("#speak-pitch").fill("2")
     page.get_by_label("加入参考录音的环境底噪").check()
     page.get_by_role("button", name="合成语音").click()

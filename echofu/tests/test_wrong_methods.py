@@ -7,7 +7,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 READ_ONLY = ["/api/status", "/api/tasks", "/api/tasks/train_19990101_000000", "/api/training-videos", "/api/reference-audios",
-             "/api/cloned-audios", "/api/available-models", "/api/history/x", "/video/x.mp4", "/media/x.mp4"]
+             "/api/cloned-audios", "/api/available-models", "/api/engines", "/api/history/x", "/video/x.mp4", "/media/x.mp4"]
 
 
 @pytest.mark.parametrize("path", READ_ONLY)

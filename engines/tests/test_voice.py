@@ -192,3 +192,27 @@ def test_xtts_adapter_loads_a_model_directory_and_speaks(reference, encoder, tmp
     assert len(asked) == 2 and all(len(text) <= 82 for text in asked) and "".join(asked) == "今天的天气很好我们一起去公园散步吧" * 6
     with pytest.raises(ValueError, match="pitch"):
         synthesizer.synthesize("Hello.", speaker, tmp_path / "pitched.wav", pitch_semitones=3)
+
+
+def test_xtts_without_its_package_is_unavailable_and_says_which_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    for name in ("config.json", "model.pth", "vocab.json"):
+        (tmp_path / name).write_bytes(b"{}")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "TTS" else find_spec(name, *args))
+    usable, reason = create_synthesizer("xtts", model_dir=tmp_path).availability()
+    assert not usable and "coqui-tts" in reason
+
+
+def test_a_cosyvoice_server_that_never_answers_is_called_unavailable_within_seconds():
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the backlog does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        started = time.monotonic()
+        usable, reason = create_synthesizer("cosyvoice", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}").availability()
+        assert not usable and "does not answer" in reason
+        assert time.monotonic() - started < 3.0

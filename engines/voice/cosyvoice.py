@@ -34,6 +34,8 @@ from engines.voice.synthesis import SynthesisResult, require_cloning_request, sp
 PROMPT_RATE = 16000  # server.py: load_wav(prompt_wav.file, 16000)
 RATE_HEADER = "X-Custom-Header-sampleRate"
 MAX_PROMPT_SECONDS = 30  # CosyVoice's frontend refuses prompts over 30 s
+# The studio pages ask whether the server is there; a LAN host that is down must not hold them up.
+AVAILABILITY_TIMEOUT_SECONDS = 2.0
 
 
 class CosyVoiceError(RuntimeError):
@@ -67,7 +69,7 @@ class CosyVoiceSynthesizer:
             return False, "CosyVoice server is not configured (set ECHOFU_COSYVOICE_URL, e.g. http://127.0.0.1:50000)"
         try:
             # FastAPI answers /docs on every CosyVoice server; a 404 still proves someone listens.
-            urllib.request.urlopen(f"{self.base_url}/docs", timeout=5).close()
+            urllib.request.urlopen(f"{self.base_url}/docs", timeout=AVAILABILITY_TIMEOUT_SECONDS).close()
         except urllib.error.HTTPError:
             pass
         except (urllib.error.URLError, OSError) as exc:

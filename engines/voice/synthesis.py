@@ -17,6 +17,7 @@ from engines.voice.speaker import SpeakerFeatures
 FADE_SECONDS = 0.01
 SENTENCE_PAUSE = 0.25
 CLAUSE_PAUSE = 0.08
+SYNTHESIZER_NAMES = ("default", "xtts", "cosyvoice")
 
 
 @dataclass
@@ -94,4 +95,4 @@ def create_synthesizer(name: str, **config) -> Synthesizer:
         from engines.voice.cosyvoice import CosyVoiceSynthesizer
 
         return CosyVoiceSynthesizer(**config)
-    raise ValueError(f"unknown speech engine {name!r}; known: default, xtts, cosyvoice")
+    raise ValueError(f"unknown speech engine {name!r}; known: {', '.join(SYNTHESIZER_NAMES)}")

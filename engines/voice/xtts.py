@@ -7,6 +7,7 @@ get_conditioning_latents on the speaker's cleaned clip and inference() per sente
 """
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, require_cloning_request, speak_chunks, write_result
 
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
+PACKAGE, REQUIREMENT = "TTS", "coqui-tts"
 LANGUAGES = {"zh": "zh-cn", "en": "en"}  # engines.text languages -> XTTS language codes
 CHARACTER_LIMITS = {"zh": 82, "en": 250}  # XTTS's VoiceBpeTokenizer.char_limits for those codes
 MAX_REFERENCE_SECONDS = 30  # get_conditioning_latents defaults: max_ref_length=30,
@@ -40,6 +42,8 @@ class XttsSynthesizer:
         missing = [name for name in REQUIRED_FILES if not (self.model_dir / name).is_file()]
         if missing:
             return False, f"XTTS-v2 model directory {self.model_dir} lacks {', '.join(missing)}"
+        if importlib.util.find_spec(PACKAGE) is None:  # located, not imported: importing it takes seconds
+            return False, f"XTTS-v2 needs the {REQUIREMENT} package, which is not installed (pip install {REQUIREMENT})"
         return True, f"XTTS-v2 from {self.model_dir}"
 
     @property

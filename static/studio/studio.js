@@ -501,6 +501,21 @@ const Studio = (() => {
     return { consent: "true", consent_name: document.getElementById(`${prefix}-consent-name`).value.trim() };
   }
 
+  /**
+   * A select option for something an engine runs (`engine`: {available, reason} from the server):
+   * where this machine cannot run it, disabled and marked, with the reason as its tooltip.
+   */
+  function engineOption(value, label, engine) {
+    const usable = !engine || engine.available;
+    return { value, label: usable ? label : `${label} (${t("unavailable")})`, disabled: !usable, title: engine?.reason };
+  }
+
+  /** Why each engine this machine cannot run is unavailable, as the items of the list `notes`. */
+  function showUnavailable(notes, engines) {
+    notes.replaceChildren(...engines.filter((engine) => !engine.available).map((engine) =>
+      el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.name, reason: engine.reason }) })));
+  }
+
   /** Trained models grouped by type in a select (value: the model path); returns them by path. */
   async function fillModels(select) {
     const { models } = await api("/api/available-models");
@@ -558,6 +573,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, downloadLink, sleep, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
+    modelFigures, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();

@@ -48,11 +48,8 @@
 
   async function refreshEngines() {
     const { engines } = await api("/api/available-models");
-    fillSelect($("train-model"), [{ options: engines.map((engine) => ({
-      value: engine.type, label: engine.available ? engine.type : `${engine.type} (${t("unavailable")})`, disabled: !engine.available, title: engine.reason,
-    })) }]);
-    $("engine-notes").replaceChildren(...engines.filter((engine) => !engine.available).map((engine) =>
-      el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.type, reason: engine.reason }) })));
+    fillSelect($("train-model"), [{ options: engines.map((engine) => Studio.engineOption(engine.type, engine.type, engine)) }]);
+    Studio.showUnavailable($("engine-notes"), engines.map((engine) => ({ ...engine, name: engine.type })));
     await Studio.fillDevices($("train-device"));
   }
 

@@ -143,7 +143,18 @@
     }
   });
 
+  /** The engine choices marked with what this machine can run; a choice it cannot run moves to one it can. */
+  async function refreshEngines() {
+    const { speech_engines: engines } = await api("/api/engines");
+    const select = $("speak-engine");
+    const labels = new Map([...select.options].map((option) => [option.value, option.textContent]));
+    fillSelect(select, [{ options: engines.filter((engine) => labels.has(engine.name)).map((engine) =>
+      Studio.engineOption(engine.name, labels.get(engine.name), engine)) }]);
+    Studio.showUnavailable($("speak-engine-notes"), engines);
+  }
+
   const show = (id) => (error) => say(id, errorText(error));
+  refreshEngines().catch(show("speak-message"));
   refreshReferences().catch(show("reference-message"));
   refreshProfiles().catch(show("profile-message"));
   refreshSpeech().catch(show("speak-message"));

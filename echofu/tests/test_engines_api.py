@@ -1,0 +1,60 @@
+"""/api/engines: which speech engines can run here, and why one cannot."""
+import pytest
+
+from echofu import availability
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_answers():
+    availability._answers.clear()
+    yield
+    availability._answers.clear()
+
+
+def by_name(rows):
+    return {row["name"]: row for row in rows}
+
+
+def test_engines_not_set_up_here_are_listed_unavailable_with_the_setting_to_set(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": None, "COSYVOICE_URL": ""}
+    body = client.get("/api/engines").json()
+    assert body["status"] == "success"
+    speech = by_name(body["speech_engines"])
+    assert list(speech) == ["default", "xtts", "cosyvoice"]
+    assert speech["default"]["available"] is True
+    assert speech["xtts"]["available"] is False and "ECHOFU_XTTS_DIR" in speech["xtts"]["reason"]
+    assert speech["cosyvoice"]["available"] is False and "ECHOFU_COSYVOICE_URL" in speech["cosyvoice"]["reason"]
+
+
+@pytest.mark.slow
+def test_an_xtts_directory_and_a_cosyvoice_server_make_them_available(client, settings, tmp_path):
+    from engines.testing.fake_cosyvoice import FakeCosyVoice
+    from engines.testing.tiny_xtts import write_tiny_xtts
+
+    with FakeCosyVoice() as server:
+        settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": str(write_tiny_xtts(tmp_path / "xtts")), "COSYVOICE_URL": server.url}
+        speech = by_name(client.get("/api/engines").json()["speech_engines"])
+    assert speech["xtts"]["available"] is True and str(tmp_path / "xtts") in speech["xtts"]["reason"]
+    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"CosyVoice server at {server.url}"}
+
+
+def test_the_cosyvoice_server_is_asked_once_a_minute_not_on_every_page_load(client, settings, monkeypatch):
+    from engines.voice.cosyvoice import CosyVoiceSynthesizer
+
+    asked = []
+    monkeypatch.setattr(CosyVoiceSynthesizer, "availability", lambda self: asked.append(self.base_url) or (False, "down"))
+    settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": "http://127.0.0.1:9"}
+    for _ in range(3):
+        assert by_name(client.get("/api/engines").json()["speech_engines"])["cosyvoice"]["reason"] == "down"
+    assert asked == ["http://127.0.0.1:9"]
+    monkeypatch.setattr(availability, "TTL_SECONDS", 0.0)
+    client.get("/api/engines")
+    assert len(asked) == 2
+
+
+def test_the_legacy_listing_keeps_its_shape(client):
+    body = client.get("/api/available-models").json()
+    assert set(body) == {"status", "models", "total_count", "engines"}
+    assert {tuple(engine) for engine in body["engines"]} == {("type", "available", "reason")}
