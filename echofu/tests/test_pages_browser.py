@@ -310,6 +310,21 @@ def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, set
     assert studio.errors == []
 
 
+def test_a_model_whose_engine_cannot_run_here_is_offered_disabled(studio):
+    for model_type, name in (("EchoLite", "anna"), ("ER-NeRF", "anna_nerf")):  # ER-NeRF's: trained elsewhere, no checkout here
+        TalkingHeadModel.objects.create(model_type=model_type, name=name).directory().mkdir(parents=True)
+    generate = studio.open("/generate/", language="en")
+    disabled = generate.locator("#gen-model option[disabled]")
+    expect(disabled).to_have_text(re.compile(r"^anna_nerf .*\(unavailable\)$"))
+    expect(disabled).to_have_attribute("title", re.compile("ECHOFU_ERNERF_DIR"))
+    expect(generate.locator("#gen-model")).to_have_value(re.compile(r"EchoLite/anna$"))  # listed after it, chosen
+    screenshot(generate, "generate-models-en")
+    chat = studio.open("/chat/")
+    expect(chat.locator("#chat-model option[disabled]")).to_have_text(re.compile(r"^anna_nerf .*\(不可用\)$"))
+    expect(chat.locator("#chat-model")).to_have_value(re.compile(r"EchoLite/anna$"))
+    assert studio.errors == []
+
+
 @pytest.mark.worker
 def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, settings):
     workers()
@@ -510,7 +525,8 @@ def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:
                       route.fulfill(status=status, content_type="application/json", body=json.dumps(body)))
 
 
-ONE_MODEL = (200, {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}]})
+ONE_MODEL = (200, {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}],
+                   "engines": [{"type": "EchoLite", "available": True, "reason": "embedded model"}]})
 
 
 def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):

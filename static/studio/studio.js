@@ -516,17 +516,22 @@ const Studio = (() => {
       el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.name, reason: engine.reason }) })));
   }
 
-  /** Trained models grouped by type in a select (value: the model path); returns them by path. */
+  /**
+   * Trained models grouped by type in a select (value: the model path); returns them by path. Models
+   * of an engine this machine cannot run (an ER-NeRF model without its checkout) are shown disabled.
+   */
   async function fillModels(select) {
-    const { models } = await api("/api/available-models");
+    const { models, engines } = await api("/api/available-models");
+    const engineOf = new Map(engines.map((engine) => [engine.type, engine]));
     const types = [...new Set(models.map((model) => model.type))];
     fillSelect(select, types.map((type) => ({
       label: type,
-      options: models.filter((model) => model.type === type).map((model) => ({
-        value: model.path, label: `${model.name} · ${modelFigures(model.metrics)}`,
-      })),
+      options: models.filter((model) => model.type === type).map((model) =>
+        engineOption(model.path, `${model.name} · ${modelFigures(model.metrics)}`, engineOf.get(type))),
     })), { placeholder: models.length ? null : t("no_models") });
-    if (!select.value && models.length) select.value = models[0].path;
+    if (select.selectedOptions[0]?.disabled || !select.value) {
+      select.value = [...select.options].find((option) => !option.disabled)?.value ?? "";
+    }
     return new Map(models.map((model) => [model.path, model]));
   }
 
