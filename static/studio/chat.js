@@ -1,7 +1,7 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let conversationId = "";
@@ -73,7 +73,7 @@
     try {
       turn = await api("/chat_system", {
         model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
-        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value.trim(), wait: "false",
+        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value, wait: "false",
         conversation_id: conversationId || undefined, ...fields,
       });
       if (turn.conversation_id) conversationId = String(turn.conversation_id);
@@ -203,5 +203,10 @@
 
   const show = (error) => say("chat-message", errorText(error));
   Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
+  api("/api/engines").then(({ chat_providers: providers }) => {
+    fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.name, provider)) }],
+      { placeholder: `${t("server_default")} (${providers.find((provider) => provider.default).name})` });
+    Studio.showUnavailable($("chat-provider-notes"), providers);
+  }).catch(show);
   Studio.fillSpeakers($("chat-speaker")).catch(show);
 })();
