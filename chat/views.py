@@ -13,7 +13,7 @@ from chat.serializers import turn_json
 from echofu import ownership, paths, responses
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from limits.checks import heavy
-from monitoring import runner
+from monitoring import runner, sync
 from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
@@ -68,8 +68,11 @@ def chat_system(request):
     runner.submit(job)
     if not data["wait"]:
         return _processing(turn, 202)
-    runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
-    turn = pipeline.settle_with_job(Turn.objects.select_related("job").get(pk=turn.pk))
+    finished = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
+    turn = Turn.objects.select_related("job").filter(pk=turn.pk).first()
+    if turn is None or (finished is None and turn.status != Turn.Status.SUCCEEDED):
+        return _deleted(turn, job.pk)
+    turn = pipeline.settle_with_job(turn)
     if turn.status == Turn.Status.SUCCEEDED:
         return responses.success("对话生成成功", response=paths.public_path(turn.reply_video.name), **turn_json(turn))
     if turn.status == Turn.Status.FAILED:
@@ -83,6 +86,18 @@ def _failure(turn: Turn) -> JsonResponse:
     if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
         return responses.error("任务已取消", 409, **body)
     return responses.error(f"{turn.error_stage} 阶段失败: {message}", STAGE_STATUS.get(turn.error_stage, 500), **body)
+
+
+def _deleted(turn: Turn | None, task_id: str) -> JsonResponse:
+    """The turn, or its job, deleted meanwhile (in the admin): no worker will end the turn now."""
+    if turn is None:
+        return sync.job_deleted(task_id)
+    if turn.status == Turn.Status.RUNNING:
+        pipeline.record_failure(turn, turn.error_stage or Turn.Stage.ASR, "任务已被删除")
+        turn.refresh_from_db()
+    body = turn_json(turn)
+    body.pop("error")
+    return sync.job_deleted(**{**body, "task_id": task_id})
 
 
 def _processing(turn: Turn, code: int) -> JsonResponse:

@@ -138,12 +138,14 @@ def request_cancel(job: Job) -> Job:
     return job
 
 
-def wait_for(job_id: str, timeout: float, poll: float = 0.2) -> Job:
+def wait_for(job_id: str, timeout: float, poll: float = 0.2) -> Job | None:
+    """The job once it has ended, or as it stands after `timeout` seconds; None once its row is
+    deleted (a curator in the admin may delete it while a request waits)."""
     deadline = time.monotonic() + timeout
-    job = Job.objects.get(pk=job_id)
-    while not job.is_finished and time.monotonic() < deadline:
+    job = Job.objects.filter(pk=job_id).first()
+    while job is not None and not job.is_finished and time.monotonic() < deadline:
         time.sleep(poll)
-        job.refresh_from_db()
+        job = Job.objects.filter(pk=job_id).first()
     return job
 
 

@@ -10,7 +10,10 @@ from monitoring.models import Job
 
 
 def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeout: float | None = None) -> JsonResponse:
-    job = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"] if timeout is None else timeout)
+    task_id = job.pk
+    job = runner.wait_for(task_id, settings.ECHOFU["SYNC_WAIT_SECONDS"] if timeout is None else timeout)
+    if job is None:
+        return job_deleted(task_id)
     if job.status == Job.Status.SUCCEEDED:
         return on_success(job)
     if job.status == Job.Status.FAILED:
@@ -23,3 +26,9 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
         status=202,
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+def job_deleted(task_id: str, **fields) -> JsonResponse:
+    """The answer when the job's row was deleted (in the admin) while its request waited. It ended
+    like a cancelled job (409), but nothing of it is left to look up at its status URL: 410 Gone."""
+    return responses.error("任务已被删除", 410, task_id=task_id, **fields)

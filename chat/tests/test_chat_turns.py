@@ -301,3 +301,21 @@ def test_a_turn_cancelled_while_the_request_waits_answers_409(client, model, ren
     body = ask(client, model, code=409, text="Hello, who are you?")
     assert body["status"] == "error" and body["message"] == "任务已取消"
     assert body["turn_status"] == "failed" and body["stage"] == "tts" and body["task_id"].startswith("chat_")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("end, left", [
+    (Job.delete, "failed"),  # the turn stays, failed: no page polls it for ever
+    (lambda job: Turn.objects.filter(job=job).delete(), None),
+], ids=["job row deleted", "turn row deleted"])
+def test_a_turn_whose_row_is_deleted_while_the_request_waits_answers_410(client, model, settings, end, left):
+    """Deleted in the admin while queued: the same error as for the other waiting endpoints, not a 500."""
+    from monitoring.tests.waiting import end_while_waiting
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}  # no cluster runs: the job stays queued
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 3.0}  # a turn deleted alone leaves its queued job to wait out
+    watcher = end_while_waiting(Job.Kind.CHAT, end)
+    body = ask(client, model, code=410, text="Hello, who are you?")
+    watcher.join(10)
+    assert body["status"] == "error" and body["message"] == "任务已被删除" and body["task_id"].startswith("chat_"), body
+    assert list(Turn.objects.values_list("status", flat=True)) == ([left] if left else [])

@@ -3,13 +3,11 @@ cloned voice or a browser recording, the 202 / 500 / 409 answers of a synchronou
 AI-generated mark in history."""
 import shutil
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from engines import media
 from engines.talking_head import TrainParams, create_engine
@@ -20,6 +18,7 @@ from engines.testing.voices import other_speaker
 from generation.models import GeneratedVideo
 from monitoring import runner
 from monitoring.models import Job
+from monitoring.tests.waiting import end_while_waiting
 from training.models import TalkingHeadModel
 
 pytestmark = pytest.mark.django_db
@@ -143,29 +142,21 @@ def test_a_job_outlasting_the_wait_answers_202_processing_with_its_task(client, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_cancelled_while_the_request_waits_answers_409(client, echolite_model, queued_only, settings, tmp_path):
+@pytest.mark.parametrize("end, code, message, left", [
+    (runner.request_cancel, 409, "任务已取消", ["cancelled"]),
+    (Job.delete, 410, "任务已被删除", []),  # a curator deleted its row in the admin
+], ids=["cancelled", "deleted"])
+def test_a_job_ended_while_the_request_waits_answers_its_end(client, echolite_model, queued_only, settings, tmp_path, end, code, message, left):
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 30.0}
     audio = upload_audio(client, write_tone_wav(tmp_path / "speech.wav", seconds=1.0))
-
-    def cancel_when_queued():
-        try:
-            for _ in range(200):
-                job = Job.objects.filter(kind=Job.Kind.RENDER).first()
-                if job is not None:
-                    runner.request_cancel(job)
-                    return
-                time.sleep(0.05)
-        finally:
-            connection.close()
-
-    canceller = threading.Thread(target=cancel_when_queued)
-    canceller.start()
+    watcher = end_while_waiting(Job.Kind.RENDER, end)
     started = time.monotonic()
     response = render(client, echolite_model, audio)
-    canceller.join(10)
+    watcher.join(10)
     body = response.json()
-    assert response.status_code == 409 and body == {"status": "error", "message": "任务已取消", "task_id": body["task_id"]}
-    assert Job.objects.get(pk=body["task_id"]).status == "cancelled" and time.monotonic() - started < 30
+    assert response.status_code == code and body == {"status": "error", "message": message, "task_id": body["task_id"]}
+    assert list(Job.objects.filter(pk=body["task_id"]).values_list("status", flat=True)) == left
+    assert time.monotonic() - started < 30
 
 
 def save_recording(client, path) -> str:
