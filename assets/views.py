@@ -7,6 +7,7 @@ from echofu.responses import allow_methods
 from assets import catalog, consent, jobs
 from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import ownership, responses
+from echofu.middleware import busy_database_answer
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
 from limits.checks import quota_refusal
 
@@ -27,7 +28,7 @@ def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
         return None, responses.error(str(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")
-        return None, responses.error(f"{failure}: {exc}", 500)
+        return None, busy_database_answer(exc) or responses.server_failure(failure)
 
 
 def _uploaded(asset, message: str, **extra):
@@ -61,9 +62,9 @@ def upload_training_video(request):
 def _listing(rows, describe):
     try:
         files = catalog.listed(rows, describe)
-    except Exception as exc:
+    except Exception:
         logger.exception("listing failed")
-        return responses.error(str(exc), 500, files=[], total_count=0)
+        return responses.server_failure("文件列表读取失败", files=[], total_count=0)
     return responses.success(files=files, total_count=len(files))
 
 

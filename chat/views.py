@@ -30,9 +30,9 @@ def save_audio(request):
         relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
         return responses.error(str(exc), 400)
-    except Exception as exc:
+    except Exception:
         logger.exception("saving the recording failed")
-        return responses.error(f"音频保存失败: {exc}", 500)
+        return responses.server_failure("音频保存失败")
     return responses.success("音频保存成功", path=paths.public_path(relative))
 
 

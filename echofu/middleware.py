@@ -14,8 +14,13 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError) and "locked" in str(exception).lower():
-            response = responses.error(f"数据库繁忙, 请稍后重试: the database is busy with a long write ({exception})", 503)
-            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return response
-        return None
+        return busy_database_answer(exception)
+
+
+def busy_database_answer(exception: BaseException):
+    """503 with Retry-After when `exception` is a database lock held past the busy timeout, else None."""
+    if isinstance(exception, OperationalError) and "locked" in str(exception).lower():
+        response = responses.error(f"数据库繁忙, 请稍后重试: the database is busy with a long write ({exception})", 503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return None

@@ -22,6 +22,12 @@ def error(message: str, status: int = 400, **fields) -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def server_failure(failure: str, **fields) -> JsonResponse:
+    """The contract's 500 for a failure on our side, e.g. `音频上传失败: ...`. The exception's own text
+    can name server paths and internals: the caller logs it, the client reads only that it was ours."""
+    return error(f"{failure}: 服务器内部错误, 详情见服务器日志", 500, **fields)
+
+
 def first_error(errors) -> str:
     """One readable sentence out of a DRF serializer's `errors` dict."""
     for field, messages in errors.items():

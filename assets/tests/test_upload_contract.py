@@ -106,23 +106,28 @@ def test_a_listing_that_fails_answers_the_documented_500(client, monkeypatch, ur
     from assets import catalog
 
     def broken(rows, describe):
-        raise OSError("disk went away")
+        raise OSError(13, "Permission denied", "/srv/echofu/media/voices/ref_voices")
 
     monkeypatch.setattr(catalog, "listed", broken)
     response = client.get(url)
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": "disk went away", "files": [], "total_count": 0}
+    assert response.json() == {"status": "error", "message": f"文件列表读取失败: {SERVER_FAILURE}", "files": [], "total_count": 0}
 
 
-def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch):
+# The exception's text names server paths and internals: the log keeps it, the client gets this.
+SERVER_FAILURE = "服务器内部错误, 详情见服务器日志"
+
+
+def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch, caplog):
     """Spec §1: 500 with {"status": "error", "message": "音频上传失败: ..."}; nothing is catalogued."""
     from assets import catalog
 
     def broken(upload, owner=None, **consent):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device", "/srv/echofu/media/voices/ref_voices/x.wav")
 
     monkeypatch.setattr(catalog, "save_reference_audio", broken)
     response = post_file(client, "/api/upload-reference-audio", "audio", wav_file)
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": "音频上传失败: disk full"}
+    assert response.json() == {"status": "error", "message": f"音频上传失败: {SERVER_FAILURE}"}
+    assert "/srv/echofu/media/voices/ref_voices/x.wav" in caplog.text  # for whoever runs the server
     assert not ReferenceAudio.objects.exists()

@@ -34,6 +34,18 @@ def test_save_audio_replaces_previous_and_bad_input_keeps_it(client, tmp_path, m
     assert sorted(p.name for p in (media_root / "audios").iterdir()) == ["input.wav"]
 
 
+def test_a_recording_that_fails_on_our_side_answers_500_without_server_paths(client, wav_file, monkeypatch, caplog):
+    def broken(upload, folder_name):
+        raise PermissionError(13, "Permission denied", "/srv/echofu/media/audios/input.wav")
+
+    monkeypatch.setattr("chat.views.save_recording", broken)
+    with open(wav_file, "rb") as handle:
+        response = client.post("/save_audio", {"audio": handle})
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "message": "音频保存失败: 服务器内部错误, 详情见服务器日志"}
+    assert "/srv/echofu/media/audios/input.wav" in caplog.text
+
+
 def test_chat_system_validates_fields(client):
     response = client.post("/chat_system", {"model_name": "Nope", "model_param": "x"})
     assert response.status_code == 400 and response.json()["status"] == "error"
