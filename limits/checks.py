@@ -2,8 +2,8 @@
 
 Usage is what the user's rows hold on disk: uploads, generated audio and video, models, chat answers
 and cloned voices' clips.
-Rate limits count the requests each user made to one group of endpoints (training, rendering,
-synthesis, chat) in a sliding window; the counts live in the database, so every server process
+Rate limits count the requests each user had accepted by one group of endpoints (training,
+rendering, synthesis, chat) in a sliding window; the counts live in the database, so every server process
 and machine sees the same ones. Staff, and single-user mode's local account, are not rate limited.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.http import JsonResponse
 from django.utils import timezone
 
 from echofu import ownership, paths, responses
@@ -57,13 +58,14 @@ def quota_refusal(request, incoming_bytes: int = 0):
     )
 
 
-def rate_refusal(request, scope: str):
-    """A 429 response when the user used up this scope's requests in the window; else counts this one."""
+def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:
+    """(a 429 response, None) when the user used up this scope's requests in the window; else
+    (None, the Hit that counts this request), the Hit None for users who are not limited."""
     user = ownership.acting_user(request)
     # The limits share a server fairly between accounts: single-user mode's one local account has
     # nobody to share with, and was refused after 30 chat turns in an hour.
     if user is None or user.is_staff or ownership.single_user_mode():
-        return None
+        return None, None
     limit = settings.ECHOFU["RATE_LIMIT_REQUESTS"]
     window = settings.ECHOFU["RATE_LIMIT_SECONDS"]
     now = timezone.now()
@@ -75,25 +77,35 @@ def rate_refusal(request, scope: str):
             response = responses.error(
                 f"请求过于频繁: {scope} 每 {window} 秒最多 {limit} 次 / rate limit reached", 429, retry_after=retry)
             response["Retry-After"] = str(retry)
-            return response
-        Hit.objects.create(user=user, scope=scope, at=now)
+            return response, None
+        hit = Hit.objects.create(user=user, scope=scope, at=now)
         Hit.objects.filter(user=user, scope=scope, at__lt=now - timedelta(seconds=window)).delete()
-    return None
+    return None, hit
+
+
+# Answers that started no work: the request's Hit is taken back. The Hit is taken before the view
+# runs, not after, so that requests arriving together cannot all pass the count.
+REFUSED_BEFORE_WORK = frozenset({400, 413})
 
 
 def heavy(scope: str):
-    """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full."""
+    """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full.
+    Only accepted requests count towards the limit: one refused as invalid input (400) does not."""
     if scope not in SCOPES:
         raise ValueError(f"unknown rate limit scope {scope!r}")
 
     def decorate(view):
         @wraps(view)
         def limited(request, *args, **kwargs):
-            if request.method == "POST":
-                refused = rate_refusal(request, scope) or quota_refusal(request)
-                if refused is not None:
-                    return refused
-            return view(request, *args, **kwargs)
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            refused, hit = rate_refusal(request, scope)
+            if refused is not None:
+                return refused
+            response = quota_refusal(request) or view(request, *args, **kwargs)
+            if hit is not None and response.status_code in REFUSED_BEFORE_WORK:
+                hit.delete()
+            return response
 
         return limited
 

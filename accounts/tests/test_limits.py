@@ -15,22 +15,55 @@ HEAVY = {
 }
 
 
-@pytest.mark.parametrize("endpoint", sorted(HEAVY))
-def test_rate_limit_per_user_and_endpoint(alice, bob, staff, settings, endpoint):
-    settings.ECHOFU = {**settings.ECHOFU, "RATE_LIMIT_REQUESTS": 3, "RATE_LIMIT_SECONDS": 60}
+SCOPE = {"/model_training": "training", "/video_generation": "rendering", "/audio_clone": "synthesis", "/chat_system": "chat"}
+
+
+@pytest.fixture
+def queued_only(settings):
+    """Jobs are handed to a cluster that is not running: an accepted request answers 202 at once."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.1, "RATE_LIMIT_REQUESTS": 3, "RATE_LIMIT_SECONDS": 60}
+
+
+@pytest.fixture
+def voice_wav(tmp_path):
+    from engines.testing.simple_media import write_tone_wav
+
+    return write_tone_wav(tmp_path / "voice.wav", seconds=4.0)  # long enough to clone from
+
+
+def cloning(client, voice_wav) -> dict:
+    """An /audio_clone request that is accepted: a speaker from the client's own consented upload."""
+    uploaded = upload_audio(client, voice_wav).json()
+    return {"original_audio_path": uploaded["relative_path"], "target_audio_id": "voice"}
+
+
+def test_rate_limit_per_user_and_endpoint(alice, bob, staff, queued_only, voice_wav):
     as_alice, as_bob, as_staff = session_client(alice), token_client(bob), session_client(staff)
+    accepted = cloning(as_alice, voice_wav)
     for _ in range(3):
-        assert as_alice.post(endpoint, HEAVY[endpoint]).status_code != 429
-    limited = as_alice.post(endpoint, HEAVY[endpoint])
+        assert as_alice.post("/audio_clone", accepted).status_code == 202
+    limited = as_alice.post("/audio_clone", accepted)
     assert "rate limit" in error_message(limited, 429)
     assert 1 <= int(limited["Retry-After"]) <= 61 and limited.json()["retry_after"] == int(limited["Retry-After"])
-    assert as_bob.post(endpoint, HEAVY[endpoint]).status_code != 429  # Bob has his own budget
-    other = next(path for path in sorted(HEAVY) if path != endpoint)
-    assert as_alice.post(other, HEAVY[other]).status_code != 429  # and each endpoint group its own
+    assert as_bob.post("/audio_clone", cloning(as_bob, voice_wav)).status_code == 202  # Bob has his own budget
+    assert as_alice.post("/video_generation", HEAVY["/video_generation"]).status_code == 400  # and each endpoint group its own
+    staff_cloning = cloning(as_staff, voice_wav)
     for _ in range(5):
-        assert as_staff.post(endpoint, HEAVY[endpoint]).status_code != 429
+        assert as_staff.post("/audio_clone", staff_cloning).status_code == 202
     Hit.objects.update(at=Hit.objects.first().at.replace(year=2000))  # the window passed
-    assert as_alice.post(endpoint, HEAVY[endpoint]).status_code != 429
+    assert as_alice.post("/audio_clone", accepted).status_code == 202
+
+
+@pytest.mark.parametrize("endpoint", sorted(HEAVY))
+def test_only_accepted_requests_count_towards_the_rate_limit(alice, queued_only, endpoint):
+    """A request refused as invalid (400) starts no work: a user fixing a form is not locked out."""
+    as_alice = session_client(alice)
+    for _ in range(5):
+        assert as_alice.post(endpoint, HEAVY[endpoint]).status_code == 400
+    assert not Hit.objects.exists()
+    Hit.objects.bulk_create([Hit(user=alice, scope=SCOPE[endpoint]) for _ in range(3)])
+    assert "rate limit" in error_message(as_alice.post(endpoint, HEAVY[endpoint]), 429)
 
 
 def test_single_user_mode_is_not_rate_limited(client, settings):
@@ -51,6 +84,7 @@ def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, setti
     assert upload_audio(as_bob, wav_file).status_code == 200  # quotas are per user
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": size}
     assert "quota" in error_message(as_alice.post("/audio_clone", HEAVY["/audio_clone"]), 413)
+    assert not Hit.objects.exists()  # refused before any work: not counted towards the rate limit
 
 
 def test_chat_answers_count_towards_the_quota(alice, settings, plain_video, media_root):
