@@ -241,6 +241,15 @@ if env_str("ECHOFU_REDIS_URL"):
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Outgoing mail, used only for password reset links. Without a host the studio sends none, and
+# /accounts/password_reset/ says how an administrator sets a new password instead.
+EMAIL_HOST = env_str("ECHOFU_EMAIL_HOST")
+EMAIL_PORT = env_int("ECHOFU_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("ECHOFU_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("ECHOFU_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("ECHOFU_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("ECHOFU_EMAIL_FROM", "echofu@localhost")
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from assets import views as assets_views
 from assets import voice_views
 from chat import views as chat_views
@@ -19,6 +20,7 @@ urlpatterns = [
     path("chat/", pages.chat, name="chat"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("accounts/password_reset/", accounts_views.password_reset, name="password_reset"),  # before Django's own
     path("accounts/", include("django.contrib.auth.urls")),
     # The legacy contract (shared/spec/legacy-api.zh.md), unchanged.
     path("api/upload-reference-audio", assets_views.upload_reference_audio),
