@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # EchOfU in one command:
-#   ./run.sh serve   install what is missing, migrate, collect static files, then run gunicorn on
-#                    127.0.0.1:8000 and one django-q2 cluster per job queue; Ctrl-C / SIGTERM stops all
+#   ./run.sh serve   install what is missing, check that the address is free, migrate, collect static
+#                    files, then run gunicorn on 127.0.0.1:8000 and one django-q2 cluster per job
+#                    queue; Ctrl-C / SIGTERM stops all
 #   ./run.sh test    install the same way, then run the whole test suite (extra args go to pytest)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -81,12 +82,20 @@ install_python_packages() {
     fi
 }
 
-install() {
+install_packages() {
     # shellcheck disable=SC2046  # one package name per word
     install_debian_packages "${DEBIAN_PACKAGES[@]}" $(python_debian_packages)
     install_python_packages
+}
+
+prepare_database_and_static() {
     "$VENV/bin/python" manage.py migrate --noinput
     "$VENV/bin/python" manage.py collectstatic --noinput -v 0
+}
+
+install() {
+    install_packages
+    prepare_database_and_static
 }
 
 # Children run in their own process groups so that stopping one ends its workers too.
@@ -117,7 +126,7 @@ stop_children() {
 }
 
 serve() {
-    install
+    install_packages
     # Single-user mode (no login) is the default here; it is refused on a non-loopback ECHOFU_HOST.
     export ECHOFU_SINGLE_USER="${ECHOFU_SINGLE_USER:-true}"
     local port="${ECHOFU_PORT:-8000}" host="${ECHOFU_HOST:-127.0.0.1}" queue
@@ -127,8 +136,10 @@ serve() {
     if [ "$ECHOFU_SINGLE_USER" = "true" ] && [ -z "${ECHOFU_SINGLE_USER_CONSENT:-}" ]; then
         echo "==> note: uploads of faces and voices need a consent statement; set ECHOFU_SINGLE_USER_CONSENT=<person's name> to state it once"
     fi
-    # A port another program holds would stop gunicorn after the clusters had started. The refusal
-    # gives the reason found (ECHOFU_PORT=abc was reported as a port in use).
+    # A port another program holds would stop gunicorn after the clusters had started, and the
+    # database would have been migrated for a server that never ran (a second `serve` by mistake
+    # upgrading the schema under a studio still running the old code). The refusal gives the reason
+    # found (ECHOFU_PORT=abc was reported as a port in use).
     local refusal
     if ! refusal="$("$VENV/bin/python" -c 'import socket, sys
 host, port = sys.argv[1].rsplit(":", 1)
@@ -144,6 +155,7 @@ except OSError as exc:
         echo "==> $refusal" >&2
         exit 1
     fi
+    prepare_database_and_static
     # Stopped by a signal is a clean stop (0); a child that ends on its own ends serve with its status.
     trap stop_children EXIT
     trap 'stop_children; exit 0' INT TERM

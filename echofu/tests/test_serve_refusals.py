@@ -33,3 +33,6 @@ def test_serve_says_why_it_cannot_listen(tmp_path):
     assert in_use.returncode == 1
     assert "Address already in use" in in_use.stderr
     assert "starting" not in in_use.stdout
+    # Refused before the database was touched: migrating first, a typo in ECHOFU_PORT could upgrade
+    # the schema under a studio still running on the old code.
+    assert not (tmp_path / "serve.sqlite3").exists() and not (tmp_path / "static").exists()
