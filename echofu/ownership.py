@@ -106,7 +106,7 @@ def may_use_recording(relative: str, request_or_user) -> bool:
     """Recordings (media/audios/...) belong to whoever's folder they are in."""
     folder = recordings_folder(request_or_user)
     if acting_user(request_or_user) is None:
-        return relative.startswith(paths.RECORDINGS + "/")
+        return paths.is_recording(relative)
     return relative.rsplit("/", 1)[0] == folder
 
 
@@ -133,6 +133,6 @@ def may_read_file(relative: str, request_or_user) -> bool:
     for rows, field in catalogued:
         if rows.exists():
             return owned(rows, request_or_user, field).exists()
-    if relative.startswith(paths.RECORDINGS + "/"):
+    if paths.is_recording(relative):
         return may_use_recording(relative, request_or_user)
     return is_local_user(user)

@@ -51,6 +51,11 @@ def relative_to_media(path: str | os.PathLike) -> str:
     return Path(path).resolve().relative_to(media_root()).as_posix()
 
 
+def is_recording(relative: str) -> bool:
+    """Whether a media-relative path is a browser recording (in any account's recordings folder)."""
+    return relative.startswith(RECORDINGS + "/")
+
+
 def ensure_media_tree() -> None:
     for folder in MEDIA_FOLDERS:
         absolute(folder).mkdir(parents=True, exist_ok=True)

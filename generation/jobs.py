@@ -39,7 +39,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "device_warning": warning,
     }
     job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
-    if audio_path.startswith(paths.RECORDINGS + "/"):
+    if paths.is_recording(audio_path):
         # The browser's recording is one file that the next /save_audio replaces: a render waiting in
         # the queue speaks the recording it was asked with, not whatever was recorded since.
         kept = runner.job_workdir(job.pk)

@@ -72,3 +72,14 @@ def test_models_spelling(media_root):
 )
 def test_safe_filename(original, expected):
     assert safe_filename(original) == expected
+
+
+@pytest.mark.parametrize("relative, recording", [
+    ("audios/input.wav", True),  # single-user mode's recording
+    ("audios/u3/input.wav", True),  # an account's
+    ("audios", False),
+    ("audiosx/input.wav", False),
+    ("voices/ref_voices/audios/input.wav", False),
+])
+def test_recordings_are_the_files_under_the_recordings_folder(relative, recording):
+    assert paths.is_recording(relative) is recording
