@@ -8,6 +8,10 @@ from django.views.decorators.csrf import csrf_exempt
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
+# A body Django refuses to parse (too many fields or files, a field over its memory limit).
+MALFORMED_REQUEST = "请求无法解析 / malformed request"
+
+
 def success(message: str | None = None, status: int = 200, **fields) -> JsonResponse:
     body = {"status": "success"}
     if message is not None:

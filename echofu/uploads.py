@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path, PurePosixPath
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
@@ -90,6 +91,8 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
         upload = request.FILES.get(field)
     except MultiPartParserError as exc:
         raise UploadRejected(str(exc) or "上传数据不完整") from exc
+    except SuspiciousOperation as exc:  # Django's parse limits (too many fields or files): the client's request, not our failure
+        raise UploadRejected(f"{responses.MALFORMED_REQUEST}: {exc}") from exc
     if upload is None:
         raise UploadRejected(f"没有文件: 请在字段 '{field}' 中上传文件")
     if not upload.name:

@@ -31,7 +31,7 @@ def video_file(request, filename: str):
 
 def bad_request(request, exception=None):
     """Django's 400 (a body it cannot parse, too many fields) in the contract's error shape."""
-    return responses.error("请求无法解析 / malformed request", 400)
+    return responses.error(responses.MALFORMED_REQUEST, 400)
 
 
 def not_found(request, exception=None):

@@ -57,6 +57,19 @@ def test_empty_file(client, stored_audio, media_root):
     assert_untouched(stored_audio, media_root)
 
 
+@pytest.mark.parametrize("url, field", [("/api/upload-reference-audio", "audio"), ("/api/upload-training-video", "video"),
+                                        ("/save_audio", "audio"), ("/api/verify-media", "file")])
+@pytest.mark.parametrize("extra", ["fields", "files"])
+def test_more_parts_than_django_parses_answer_400(client, stored_audio, media_root, wav_file, settings, url, field, extra):
+    """Past DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES Django stops parsing: the request is malformed, not our failure."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 5
+    parts = ({f"note{index}": "x" for index in range(10)} if extra == "fields"
+             else {f"extra{index}": SimpleUploadedFile(f"{index}.wav", b"x") for index in range(10)})
+    with open(wav_file, "rb") as handle:
+        assert "malformed" in error_of(client.post(url, {field: handle, **parts}))
+    assert_untouched(stored_audio, media_root)
+
+
 def test_wrong_extension(client, stored_audio, media_root, wav_file):
     upload = SimpleUploadedFile("voice.exe", wav_file.read_bytes())
     assert "不支持的文件格式" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
