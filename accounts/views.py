@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.views import PasswordResetView
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 
 def password_reset(request):
@@ -9,4 +10,4 @@ def password_reset(request):
     administrator sets a new password, the same page whatever was asked, so it names no account."""
     if settings.EMAIL_HOST:
         return PasswordResetView.as_view()(request)
-    return render(request, "registration/password_reset_without_mail.html")
+    return render(request, "registration/password_reset_without_mail.html", {"title": _("Password reset")})
