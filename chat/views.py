@@ -93,7 +93,7 @@ def _deleted(turn: Turn | None, task_id: str) -> JsonResponse:
     if turn is None:
         return sync.job_deleted(task_id)
     if turn.status == Turn.Status.RUNNING:
-        pipeline.record_failure(turn, turn.error_stage or Turn.Stage.ASR, "任务已被删除")
+        pipeline.record_failure(turn, turn.error_stage or Turn.Stage.ASR, sync.JOB_DELETED)
         turn.refresh_from_db()
     body = turn_json(turn)
     body.pop("error")

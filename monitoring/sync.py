@@ -8,6 +8,8 @@ from echofu import responses
 from monitoring import runner
 from monitoring.models import Job
 
+JOB_DELETED = "任务已被删除"
+
 
 def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeout: float | None = None) -> JsonResponse:
     task_id = job.pk
@@ -31,4 +33,4 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
 def job_deleted(task_id: str, **fields) -> JsonResponse:
     """The answer when the job's row was deleted (in the admin) while its request waited. It ended
     like a cancelled job (409), but nothing of it is left to look up at its status URL: 410 Gone."""
-    return responses.error("任务已被删除", 410, task_id=task_id, **fields)
+    return responses.error(JOB_DELETED, 410, task_id=task_id, **fields)
