@@ -12,6 +12,10 @@ from generation.forms import ModelChoice
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
+def conversation_missing(conversation_id: int) -> str:
+    return f"对话不存在: {conversation_id}"
+
+
 class ChatRequest(ModelChoice):
     # Left out, it follows whether a voice is named: the original frontend sends ref_audio without voice_clone.
     voice_clone = serializers.CharField(required=False, allow_blank=True, default="")
@@ -38,7 +42,7 @@ class ChatRequest(ModelChoice):
         data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
         data["api_choice"] = data["api_choice"].strip().lower()
         if data["conversation_id"] is not None and not ownership.owned(Conversation.objects, request).filter(pk=data["conversation_id"]).exists():
-            raise serializers.ValidationError({"conversation_id": f"对话不存在: {data['conversation_id']}"})
+            raise serializers.ValidationError({"conversation_id": conversation_missing(data["conversation_id"])})
         data["ref_audio_path"] = ""
         if data["voice_clone"]:
             if data["speaker_id"]:

@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat import pipeline
-from chat.forms import ChatRequest
+from chat.forms import ChatRequest, conversation_missing
 from chat.models import Conversation, Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
@@ -48,8 +48,12 @@ def chat_system(request):
     data = form.validated_data
     owner = ownership.acting_user(request)
     with transaction.atomic():
-        conversation = (Conversation.objects.get(pk=data["conversation_id"]) if data["conversation_id"] is not None
-                        else Conversation.objects.create(owner=owner))
+        if data["conversation_id"] is None:
+            conversation = Conversation.objects.create(owner=owner)
+        else:
+            conversation = Conversation.objects.filter(pk=data["conversation_id"]).first()
+            if conversation is None:  # deleted since the form found it
+                return responses.error(f"conversation_id: {conversation_missing(data['conversation_id'])}", 400)
         turn = Turn.objects.create(conversation=conversation, input_text=data["text"])
     if not data["text"]:
         recording = f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"

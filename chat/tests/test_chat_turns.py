@@ -319,3 +319,20 @@ def test_a_turn_whose_row_is_deleted_while_the_request_waits_answers_410(client,
     watcher.join(10)
     assert body["status"] == "error" and body["message"] == "任务已被删除" and body["task_id"].startswith("chat_"), body
     assert list(Turn.objects.values_list("status", flat=True)) == ([left] if left else [])
+
+
+def test_a_conversation_deleted_after_the_form_was_checked_answers_400(client, model, monkeypatch):
+    """Deleted (in the admin, or with its owner) between the check and the new turn: no 500, no turn."""
+    from chat.forms import ChatRequest
+
+    conversation = Conversation.objects.create()
+    checked = ChatRequest.validate
+
+    def check_then_delete(form, data):
+        data = checked(form, data)
+        Conversation.objects.filter(pk=data["conversation_id"]).delete()
+        return data
+
+    monkeypatch.setattr(ChatRequest, "validate", check_then_delete)
+    body = ask(client, model, code=400, text="Hello", conversation_id=conversation.pk)
+    assert body["message"] == f"conversation_id: 对话不存在: {conversation.pk}" and not Turn.objects.exists()
