@@ -14,11 +14,12 @@ def settled_probe(video: TrainingVideo, timeout: float) -> TrainingVideo:
     """The row once its probe has ended, or as it stands after `timeout` seconds.
 
     A probe whose job ended without a verdict (cancelled, deleted in the admin, its worker lost, the
-    queue's time limit) says nothing about the video, so it is run again, within the same time."""
-    if video.probe_status != TrainingVideo.ProbeStatus.PENDING or not video.probe_job_id:
+    queue's time limit) says nothing about the video, so it is run again, within the same time; so is
+    one never run (`scan_media --no-probe`)."""
+    if video.probe_status != TrainingVideo.ProbeStatus.PENDING:
         return video
     deadline = time.monotonic() + timeout
-    job = runner.wait_for(video.probe_job_id, timeout)
+    job = runner.wait_for(video.probe_job_id, timeout) if video.probe_job_id else None
     video.refresh_from_db()
     if video.probe_status == TrainingVideo.ProbeStatus.PENDING and (job is None or job.is_finished) and video.probe_job_id == (job and job.pk):
         runner.wait_for(start_probe(video).pk, max(0.0, deadline - time.monotonic()))
