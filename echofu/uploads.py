@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
@@ -44,13 +45,14 @@ class UploadTooLarge(MultiPartParserError):
 
 
 class LimitedUploadHandler(TemporaryFileUploadHandler):
-    def __init__(self, request, limit_bytes: int):
+    def __init__(self, request, limit_bytes: int, fields_bytes: int = FORM_OVERHEAD_BYTES):
         super().__init__(request)
         self.limit_bytes = limit_bytes
+        self.fields_bytes = fields_bytes
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.limit_bytes + FORM_OVERHEAD_BYTES:
+        if content_length and content_length > self.limit_bytes + self.fields_bytes:
             raise UploadTooLarge(self._message())
         return None
 
@@ -65,9 +67,15 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         return f"文件过大: 上限 {self.limit_bytes / (1024 * 1024):.0f} MB"
 
 
-def limit_uploads(request, limit_bytes: int) -> None:
+def limit_uploads(request, limit_bytes: int, fields_bytes: int = FORM_OVERHEAD_BYTES) -> None:
     """Must run before anything reads request.POST / request.FILES."""
-    request.upload_handlers = [LimitedUploadHandler(request, limit_bytes)]
+    request.upload_handlers = [LimitedUploadHandler(request, limit_bytes, fields_bytes)]
+
+
+def form_fields_bytes() -> int:
+    """The largest body of form fields a form endpoint reads: its longest field is a text of up to
+    ECHOFU_TTS_MAX_CHARS characters, 4 bytes each at most in UTF-8."""
+    return FORM_OVERHEAD_BYTES + 4 * settings.ECHOFU["TTS_MAX_CHARS"]
 
 
 def form_fields_only(view):
@@ -76,7 +84,7 @@ def form_fields_only(view):
     @wraps(view)
     def fields_only(request, *args, **kwargs):
         if request.method == "POST":
-            limit_uploads(request, 0)
+            limit_uploads(request, 0, form_fields_bytes())
             try:
                 request.POST
             except MultiPartParserError:

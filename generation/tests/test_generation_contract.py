@@ -75,6 +75,17 @@ def test_text_with_nothing_to_speak_is_refused_before_any_job(client, model, ref
     assert not Job.objects.exists()
 
 
+@pytest.mark.parametrize("endpoint, field", [("/video_generation", "target_text"), ("/chat_system", "text"), ("/audio_clone", "generate_text")])
+def test_a_text_within_the_configured_limit_is_read_whatever_its_bytes(client, model, settings, endpoint, field):
+    """The original frontend posts multipart FormData: a Chinese text as long as ECHOFU_TTS_MAX_CHARS
+    allows (3 bytes a character) reaches validation rather than being taken for a file upload."""
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 30_000}
+    response = client.post(endpoint, {"model_name": "EchoLite", "model_param": "models/EchoLite/none", "audio_id": "nobody",
+                                      field: "声" * 30_000})
+    message = response.json()["message"]
+    assert response.status_code == 400 and ("model_param" in message or "audio_id" in message), message
+
+
 @pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit
 def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model, reference, media_root, monkeypatch):
     from chat.tests.conftest import QuickRenderer
