@@ -124,8 +124,9 @@ def ended(status: str, **fields) -> dict:
     return {"status": status, "finished_at": timezone.now(), "eta_seconds": 0, **fields}
 
 
-def request_cancel(job: Job) -> Job:
-    """Queued jobs are cancelled at once; running ones stop at their next progress report."""
+def request_cancel(job: Job) -> Job | None:
+    """Queued jobs are cancelled at once; running ones stop at their next progress report. The job
+    as it stands then, or None when its row was deleted meanwhile (in the admin)."""
     with transaction.atomic():
         updated = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
             **ended(Job.Status.CANCELLED, stage="cancelled", cancel_requested=True)
@@ -134,7 +135,10 @@ def request_cancel(job: Job) -> Job:
             Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
     if updated:  # never claimed now: the inputs kept for it at request time go
         shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
-    job.refresh_from_db()
+    try:
+        job.refresh_from_db()
+    except Job.DoesNotExist:
+        return None
     return job
 
 

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
-from monitoring import history, runner
+from monitoring import history, runner, sync
 from monitoring.models import Job
 from monitoring.system import system_status
 
@@ -77,5 +77,7 @@ def task_cancel(request, task_id: str):
         return responses.error("任务不存在", 404)
     if job.is_finished:
         return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)
-    job = runner.request_cancel(job)
-    return responses.success("已请求取消", **job_info(job))
+    cancelled = runner.request_cancel(job)
+    if cancelled is None:
+        return sync.job_deleted(job.pk)
+    return responses.success("已请求取消", **job_info(cancelled))

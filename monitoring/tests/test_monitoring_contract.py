@@ -81,6 +81,23 @@ def test_task_status_cancel_and_404(client):
     assert client.get("/api/train-status/nope").status_code == 404
 
 
+def test_a_task_deleted_while_its_cancel_is_asked_answers_410(client, monkeypatch):
+    """Deleted in the admin between the lookup and the cancel: answered as the waiting endpoints answer it."""
+    from monitoring import views
+
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    found = views._job_or_404
+
+    def found_then_deleted(request, task_id):
+        found_job = found(request, task_id)
+        Job.objects.filter(pk=task_id).delete()
+        return found_job
+
+    monkeypatch.setattr(views, "_job_or_404", found_then_deleted)
+    response = client.post(f"/api/tasks/{job.pk}/cancel")
+    assert response.status_code == 410 and response.json() == {"status": "error", "message": "任务已被删除", "task_id": job.pk}
+
+
 @pytest.mark.parametrize("ending, state", [("succeed", "succeeded"), ("fail", "failed"), ("cancel", "cancelled")])
 def test_a_finished_job_has_no_time_left(client, monkeypatch, ending, state):
     def halfway(job, ctx):
