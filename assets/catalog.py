@@ -122,7 +122,7 @@ def training_video_info(video: TrainingVideo) -> dict:
         fps=video.fps,
         has_audio=video.has_audio,
         probe_status=video.probe_status,
-        probe=video.probe,
+        probe=video.localized_probe(),
         probe_error=video.probe_error,
     )
     return info

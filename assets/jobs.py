@@ -4,6 +4,7 @@ import time
 from assets import catalog
 from assets.models import TrainingVideo
 from echofu import paths
+from echofu.messages import stored
 from engines import media
 from engines.talking_head import MODEL_TYPES
 from monitoring import runner
@@ -56,9 +57,19 @@ def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
             probe_status=TrainingVideo.ProbeStatus.FAILED, probe_error=str(exc) or type(exc).__name__
         )
         raise
-    checks = {model_type: {"errors": found.errors, "warnings": found.warnings, "usable": found.ok} for model_type, found in reports.items()}
-    probe = {**report.stats, "errors": report.errors, "warnings": report.warnings, "usable": report.ok, "checks": checks}
+    checks = {model_type: verdict(found) for model_type, found in reports.items()}
+    probe = {**report.stats, **verdict(report), "checks": checks}
     TrainingVideo.objects.filter(pk=video.pk).update(
         probe_status=TrainingVideo.ProbeStatus.OK, probe=probe, probe_error="", **catalog.video_fields(info)
     )
-    return {"video_id": video.pk, **probe}
+    # The findings are read from the row, in the reader's language (/api/training-videos).
+    return {"video_id": video.pk, **report.stats, "usable": report.ok}
+
+
+def verdict(report) -> dict:
+    """A model type's check as the row keeps it: findings with their templates, to be shown translated."""
+    return {
+        "errors": [stored(error) for error in report.errors],
+        "warnings": [stored(warning) for warning in report.warnings],
+        "usable": report.ok,
+    }

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from echofu import paths
+from echofu.messages import localized_all
 
 
 class MediaFile(models.Model):
@@ -121,16 +122,27 @@ class TrainingVideo(ConsentedMediaFile):
 
     @property
     def quality_errors(self) -> list[str]:
-        return list(self.probe.get("errors", []))
+        return localized_all(self.probe.get("errors", []))
 
     @property
     def quality_warnings(self) -> list[str]:
-        return list(self.probe.get("warnings", []))
+        return localized_all(self.probe.get("warnings", []))
 
-    def errors_for(self, model_type: str) -> list[str]:
-        """Why `model_type` refuses this video, per its own input check in the probe ([] when none)."""
+    def errors_for(self, model_type: str) -> list:
+        """Why `model_type` refuses this video, per its own input check in the probe ([] when none), as kept
+        (see echofu.messages)."""
         verdict = self.probe.get("checks", {}).get(model_type)
         return list(verdict["errors"]) if verdict else []
+
+    def localized_probe(self) -> dict:
+        """The probe with its findings in the active language."""
+        def translated(verdict: dict) -> dict:
+            return {**verdict, "errors": localized_all(verdict.get("errors", [])), "warnings": localized_all(verdict.get("warnings", []))}
+
+        probe = translated(self.probe) if self.probe else {}
+        if "checks" in probe:
+            probe["checks"] = {model_type: translated(verdict) for model_type, verdict in probe["checks"].items()}
+        return probe
 
 
 class SpeakerProfile(models.Model):

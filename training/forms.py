@@ -9,6 +9,7 @@ from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
+from echofu.messages import in_contract_language
 from engines.talking_head import MODEL_TYPES, model_type_named
 from monitoring.devices import parse_gpu_choice
 
@@ -83,7 +84,8 @@ class TrainingRequest(serializers.Serializer):
         """The chosen model type's own input check decides, not another engine's."""
         errors = data["ref_video"].errors_for(data["model_choice"])
         if errors:
-            raise serializers.ValidationError({"ref_video": f"视频不适合 {data['model_choice']} 训练: " + "; ".join(errors)})
+            reasons = "; ".join(in_contract_language(errors))
+            raise serializers.ValidationError({"ref_video": f"视频不适合 {data['model_choice']} 训练: {reasons}"})
         return data
 
     def validate_gpu_choice(self, value):

@@ -1,6 +1,7 @@
 """Training jobs: run an engine in the job's private work dir, then register the model."""
 from assets.models import TrainingVideo
 from echofu import paths
+from echofu.messages import stored
 from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
 from monitoring.devices import usable_device
@@ -70,8 +71,8 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         source_video=video,
         params={"epochs": job.params.get("epochs"), "custom_params": job.params.get("custom_params"), "device": job.device},
         metrics=result.metrics,
-        warnings=result.warnings,
+        warnings=[stored(warning) for warning in result.warnings],
         job_id=job.pk,
         owner_id=job.owner_id,
     )
-    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": model.warnings}
+    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": [str(warning) for warning in result.warnings]}

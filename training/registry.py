@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from assets.catalog import local_time
 from echofu import ownership, paths
+from echofu.messages import localized_all
 from echofu.versioning import create_next_version
 from engines.talking_head import MODEL_TYPES
 from training.engines import get_engine
@@ -133,7 +134,7 @@ def model_summary(model: TalkingHeadModel) -> dict:
         "version": model.version,
         "size_mb": round(model.size / (1024 * 1024), 2),
         "metrics": model.metrics,
-        "warnings": model.warnings,
+        "warnings": localized_all(model.warnings),
         "self_evaluation": self_evaluation(model.metrics),
     }
 

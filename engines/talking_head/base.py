@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress
 
 
@@ -60,7 +61,7 @@ def probe_into(video_path: Path, report: QualityReport) -> media.MediaInfo | Non
     try:
         return media.probe(video_path)
     except media.MediaError as exc:
-        report.errors.append(f"the video cannot be read: {exc}")
+        report.errors.append(gettext_noop("the video cannot be read: {reason}", reason=str(exc)))
         return None
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from engines import media
 from engines.face_tracking import eye_openness, packed
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head import external
@@ -70,25 +71,28 @@ def check_training_input(probe: TrainingProbe, model_type: str = "ER-NeRF") -> l
     not a problem here; see `training_adaptations`.
     """
     if probe.info is None:
-        return [f"the video cannot be read: {probe.unreadable}"]
+        return [gettext_noop("the video cannot be read: {reason}", reason=probe.unreadable)]
     info, problems = probe.info, []
     if not info.has_video:
-        problems.append("the file has no video stream")
+        problems.append(gettext_noop("the file has no video stream"))
     if not info.has_audio:
-        problems.append(f"the file has no audio track: {model_type} learns the lip motion from the speech")
+        problems.append(gettext_noop("the file has no audio track: {model_type} learns the lip motion from the speech", model_type=model_type))
     if info.duration < MIN_SECONDS:
-        problems.append(f"the video is {info.duration:.1f} s long; at least {MIN_SECONDS:.0f} s are needed")
+        problems.append(gettext_noop("the video is {seconds:.1f} s long; at least {minimum:.0f} s are needed", seconds=info.duration, minimum=MIN_SECONDS))
     faces = probe.faces
     if faces:
         faceless = faces["no_face_share"]
         if faceless > MAX_FACELESS_SHARE:
-            problems.append(f"no face is found in {faceless:.0%} of the sampled frames: {model_type}'s landmark step "
-                            "needs a face in every frame, and cutting that many frames leaves too little to learn from")
+            problems.append(gettext_noop("no face is found in {share:.0%} of the sampled frames: {model_type}'s landmark step needs a face "
+                                         "in every frame, and cutting that many frames leaves too little to learn from",
+                                         share=faceless, model_type=model_type))
         elif faceless > 0 and info.duration >= MIN_SECONDS > info.duration * (1 - faceless):
-            problems.append(f"only about {info.duration * (1 - faceless):.1f} s show a face; at least {MIN_SECONDS:.0f} s are needed")
+            problems.append(gettext_noop("only about {seconds:.1f} s show a face; at least {minimum:.0f} s are needed",
+                                         seconds=info.duration * (1 - faceless), minimum=MIN_SECONDS))
         if faces["multi_face_share"] > MAX_MULTI_FACE_SHARE:
-            problems.append(f"two or more faces are in {faces['multi_face_share']:.0%} of the sampled frames: "
-                            f"{model_type} learns one person and would follow whichever face it finds first")
+            problems.append(gettext_noop("two or more faces are in {share:.0%} of the sampled frames: "
+                                         "{model_type} learns one person and would follow whichever face it finds first",
+                                         share=faces["multi_face_share"], model_type=model_type))
     return problems
 
 
@@ -98,19 +102,21 @@ def training_adaptations(probe: TrainingProbe, model_type: str, default_ind_num:
     if info is None or not info.has_video:
         return notes
     if info.duration < RECOMMENDED_SECONDS:
-        notes.append(f"the video is {info.duration:.0f} s long; {model_type} is meant to learn from 1-5 minutes")
+        notes.append(gettext_noop("the video is {seconds:.0f} s long; {model_type} is meant to learn from 1-5 minutes", seconds=info.duration, model_type=model_type))
     if abs(info.fps - FPS) > 0.01:
-        notes.append(f"{info.fps:.2f} fps will be converted to the {FPS} fps {model_type} expects")
+        notes.append(gettext_noop("{fps:.2f} fps will be converted to the {target} fps {model_type} expects", fps=info.fps, target=FPS, model_type=model_type))
     size = external.training_size(info.width, info.height)
     if size != (info.width, info.height):
-        notes.append(f"{info.width}x{info.height} will be scaled to {size[0]}x{size[1]}")
+        notes.append(gettext_noop("{width}x{height} will be scaled to {new_width}x{new_height}", width=info.width, height=info.height,
+                                  new_width=size[0], new_height=size[1]))
     if abs(size[0] - size[1]) > 0.1 * max(size):
-        notes.append(f"{model_type} expects a square crop of about 512x512 around head and shoulders")
+        notes.append(gettext_noop("{model_type} expects a square crop of about 512x512 around head and shoulders", model_type=model_type))
     if probe.faces.get("no_face_share", 0) > 0:
-        notes.append(f"no face in about {probe.faces['no_face_share']:.0%} of the sampled frames: frames without a face "
-                     "are cut, with their audio, before preprocessing")
+        notes.append(gettext_noop("no face in about {share:.0%} of the sampled frames: frames without a face are cut, with their audio, "
+                                  "before preprocessing", share=probe.faces["no_face_share"]))
     if info.duration * FPS >= default_ind_num:
-        notes.append(f"{info.duration * FPS:.0f} frames exceed {model_type}'s default --ind_num {default_ind_num}; it is raised to fit")
+        notes.append(gettext_noop("{frames:.0f} frames exceed {model_type}'s default --ind_num {default}; it is raised to fit",
+                                  frames=info.duration * FPS, model_type=model_type, default=default_ind_num))
     return notes
 
 

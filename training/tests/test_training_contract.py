@@ -125,11 +125,11 @@ def test_each_model_type_judges_the_video_by_its_own_rules(client, tmp_path):
     video = upload(client, write_plain_video(tmp_path / "short.mp4", seconds=5.0, size=(96, 96)))
     checks = TrainingVideo.objects.get().probe["checks"]
     assert set(checks) == {"EchoLite", "ER-NeRF", "SyncTalk"}
-    assert "too short" in training_error(client, model_choice="EchoLite", ref_video=video)
-    assert not any("short" in error for error in checks["ER-NeRF"]["errors"])
+    assert "视频太短" in training_error(client, model_choice="EchoLite", ref_video=video)
+    assert not any("short" in str(error) for error in checks["ER-NeRF"]["errors"])
     # ER-NeRF's own rule: its landmark step needs a face in (nearly) every frame.
     refusal = training_error(client, model_choice="ER-NeRF", ref_video=video)
-    assert "ER-NeRF" in refusal and "no face is found" in refusal and "short" not in refusal
+    assert "ER-NeRF 的关键点步骤" in refusal and "未检测到人脸" in refusal and "秒" not in refusal
 
 
 @pytest.mark.parametrize("model_choice", ["EchoLite", "ER-NeRF", "SyncTalk"])
@@ -137,7 +137,7 @@ def test_video_without_audio_is_refused_with_the_reason(client, tmp_path, model_
     from engines.testing.simple_media import write_plain_video
 
     video = upload(client, write_plain_video(tmp_path / "mute.mp4", seconds=12.0, size=(96, 96), with_audio=False))
-    assert "no audio track" in training_error(client, model_choice=model_choice, ref_video=video)
+    assert "没有音轨" in training_error(client, model_choice=model_choice, ref_video=video)
     assert not Job.objects.filter(kind=Job.Kind.TRAIN).exists()
 
 
@@ -151,7 +151,7 @@ def test_training_waits_for_a_pending_probe_then_answers_with_its_result(client,
     message = training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
     assert probe.pk in message and "尚未完成" in message
     runner.execute(probe.pk)  # the check ends: the same request now gets the check's own answer
-    assert "too short" in training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
+    assert "视频太短" in training_error(client, model_choice="EchoLite", ref_video="media/videos/ref_videos/person.mp4")
 
 
 def test_model_training_external_engine_without_checkout_says_so(client, catalogued_video):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from engines import media
 from engines.face_tracking import face_stats
+from engines.messages import gettext_noop
 from engines.progress import no_progress
 from engines.talking_head.base import QualityReport, probe_into
 from engines.talking_head.echolite.prepare import MAX_FRAME_SIDE, frame_size, measure_audio_delay
@@ -30,45 +31,55 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
         return report
     report.stats.update(duration=round(info.duration, 2), width=info.width, height=info.height, fps=round(info.fps, 3), has_audio=info.has_audio)
     if not info.has_video:
-        report.errors.append("the file has no video stream")
+        report.errors.append(gettext_noop("the file has no video stream"))
         return report
     if not info.has_audio:
-        report.errors.append("the video has no audio track: the model learns from the person's speech")
+        report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
     elif (audible := audible_seconds(path)) < MIN_AUDIBLE_SECONDS:
-        report.errors.append(f"the audio track is silent ({audible:.1f} s louder than {SPEECH_FLOOR_DBFS:.0f} dBFS): "
-                             "the model learns from the person's speech")
+        report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
+                                          "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
     if info.duration < MIN_SECONDS:
-        report.errors.append(f"the video is too short: {info.duration:.1f} s, at least {MIN_SECONDS:.0f} s of speech is needed")
+        report.errors.append(gettext_noop("the video is too short: {seconds:.1f} s, at least {minimum:.0f} s of speech is needed",
+                                          seconds=info.duration, minimum=MIN_SECONDS))
     if info.duration > MAX_SECONDS:
-        report.errors.append(f"the video is too long: {info.duration / 60:.1f} min, at most {MAX_SECONDS / 60:.0f} min")
+        report.errors.append(gettext_noop("the video is too long: {minutes:.1f} min, at most {maximum:.0f} min",
+                                          minutes=info.duration / 60, maximum=MAX_SECONDS / 60))
     faces = face_stats(path)
     report.stats.update(faces)
     if faces["multi_face_share"] > MAX_MULTI_FACE_SHARE:
-        report.errors.append(f"several faces are visible in {faces['multi_face_share']:.0%} of frames: the video must show one person")
+        report.errors.append(gettext_noop("several faces are visible in {share:.0%} of frames: the video must show one person",
+                                          share=faces["multi_face_share"]))
     elif faces["one_face_share"] < MIN_ONE_FACE_SHARE:
-        report.errors.append(f"no face was found in {1 - faces['one_face_share']:.0%} of frames: the face must be visible and frontal")
+        report.errors.append(gettext_noop("no face was found in {share:.0%} of frames: the face must be visible and frontal",
+                                          share=1 - faces["one_face_share"]))
     elif faces["median_face_height_px"] < MIN_FACE_PIXELS or faces["median_face_height_ratio"] < MIN_FACE_RATIO:
-        report.errors.append(
-            f"the face is too small: {faces['median_face_height_px']:.0f} px high ({faces['median_face_height_ratio']:.0%} of the frame); "
-            f"at least {MIN_FACE_PIXELS} px and {MIN_FACE_RATIO:.0%} are needed"
-        )
+        report.errors.append(gettext_noop(
+            "the face is too small: {pixels:.0f} px high ({ratio:.0%} of the frame); at least {min_pixels} px and {min_ratio:.0%} are needed",
+            pixels=faces["median_face_height_px"], ratio=faces["median_face_height_ratio"], min_pixels=MIN_FACE_PIXELS, min_ratio=MIN_FACE_RATIO,
+        ))
     if max(info.width, info.height) > MAX_FRAME_SIDE:
-        report.warnings.append("the video is larger than the model keeps: trained and rendered at %dx%d" % frame_size(info.width, info.height))
+        width, height = frame_size(info.width, info.height)
+        report.warnings.append(gettext_noop("the video is larger than the model keeps: trained and rendered at {width}x{height}",
+                                            width=width, height=height))
     if min(info.width, info.height) < LOW_RESOLUTION:
-        report.warnings.append(f"low resolution ({info.width}x{info.height}): mouths will look soft")
+        report.warnings.append(gettext_noop("low resolution ({width}x{height}): mouths will look soft", width=info.width, height=info.height))
     if faces["head_motion"] > STRONG_MOTION:
-        report.warnings.append(f"strong head motion ({faces['head_motion']:.2f} face heights): expect less stable mouths")
+        report.warnings.append(gettext_noop("strong head motion ({motion:.2f} face heights): expect less stable mouths", motion=faces["head_motion"]))
     if 0 < faces["mean_face_brightness"] < DIM_LIGHT:
-        report.warnings.append(f"dim light on the face (mean level {faces['mean_face_brightness']:.0f}/255)")
+        report.warnings.append(gettext_noop("dim light on the face (mean level {level:.0f}/255)", level=faces["mean_face_brightness"]))
     if measure_delay and report.ok:
         delay = measure_audio_delay(path, DELAY_SECONDS, no_progress)
         report.stats.update(delay.as_dict(), audio_delay_seconds=round(delay.seconds, 2))
         if not delay.found:
             report.warnings.append(delay.warning())
         elif delay.frames:
-            direction = "trails" if delay.frames > 0 else "leads"
-            report.warnings.append(f"the audio {direction} the lips by {abs(delay.seconds):.2f} s ({abs(delay.frames)} frames): "
-                                   "training corrects for it")
+            # two sentences rather than the verb as a value: a translation words each its own way
+            shift = {"seconds": abs(delay.seconds), "frames": abs(delay.frames)}
+            report.warnings.append(
+                gettext_noop("the audio trails the lips by {seconds:.2f} s ({frames} frames): training corrects for it", **shift)
+                if delay.frames > 0
+                else gettext_noop("the audio leads the lips by {seconds:.2f} s ({frames} frames): training corrects for it", **shift)
+            )
     return report
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engines.messages import gettext_noop
 from engines.talking_head.echolite import features
 from engines.talking_head.echolite.mouth_shape import POOL, opening_correlation
 
@@ -64,8 +65,8 @@ class AudioDelay:
     def warning(self) -> str:
         if self.found:
             return ""
-        return ("the audio could not be matched to the mouth movement (no clear lip/speech correlation within "
-                f"+-{MAX_DELAY_FRAMES / 25:.1f} s): the lips may lag or lead the sound")
+        return gettext_noop("the audio could not be matched to the mouth movement (no clear lip/speech correlation within "
+                            "+-{seconds:.1f} s): the lips may lag or lead the sound", seconds=MAX_DELAY_FRAMES / 25)
 
 
 def lagged_correlation(a: np.ndarray, b: np.ndarray, lag: int) -> float:

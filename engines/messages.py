@@ -1,0 +1,37 @@
+"""Text the engines write for people (why a video is refused, what will be weaker) as an English
+template plus its values.
+
+Engines import no Django, so they cannot translate: they hand the template and values on, and the
+web layer translates the template at display time, in the reader's language
+(`echofu.messages.localized`). Templates are written as `gettext_noop("...", name=value)`:
+makemessages extracts that name with no extra option, so each template lands in the catalog.
+Values keep their format in the template (`{seconds:.1f}`), so a translation formats them too.
+"""
+from __future__ import annotations
+
+
+class Message(str):
+    """Reads as its English text wherever a str goes (logs, exceptions, the admin, tests) and keeps
+    its template and values for translation."""
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params) -> Message:
+        message = super().__new__(cls, template.format(**params))
+        message.template = template
+        message.params = params
+        return message
+
+    def __getnewargs_ex__(self):
+        # pickle (a job result, a queued exception) rebuilds it from template and values, not from its text
+        return (self.template,), self.params
+
+    def as_dict(self) -> dict:
+        """The JSON-safe form stored on rows; `echofu.messages.localized` reads it back."""
+        return {"template": self.template, "params": self.params}
+
+
+def gettext_noop(template: str, **params) -> Message:
+    """The marked spelling of `Message(template, **params)` (see the module's docstring)."""
+    return Message(template, **params)

@@ -1,0 +1,73 @@
+"""The training video check's findings in the reader's language: Chinese by default (and in the
+contract's `message`), English for a visitor who chose English."""
+import pytest
+
+from assets.models import TrainingVideo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def short_faceless_video(client, tmp_path):
+    """A 5 s clip of 96x96 with no face: too short for EchoLite, faceless for ER-NeRF, low resolution."""
+    from engines.testing.simple_media import write_plain_video
+
+    path = write_plain_video(tmp_path / "short.mp4", seconds=5.0, size=(96, 96))
+    with open(path, "rb") as handle:
+        body = client.post("/api/upload-training-video", {"video": handle}).json()
+    assert body["status"] == "success", body
+    return body["relative_path"]
+
+
+def listed_probe(client, relative_path):
+    body = client.get("/api/training-videos").json()
+    return next(video for video in body["files"] if video["relative_path"] == relative_path)["probe"]
+
+
+def test_check_findings_are_listed_in_chinese_by_default(client, short_faceless_video):
+    probe = listed_probe(client, short_faceless_video)
+    assert probe["usable"] is False
+    assert "视频太短: 5.0 秒, 至少需要 10 秒的讲话" in probe["errors"]
+    assert "分辨率低 (96x96): 嘴部会显得模糊" in probe["warnings"]
+    assert any("ER-NeRF" in error and "未检测到人脸" in error for error in probe["checks"]["ER-NeRF"]["errors"])
+    assert not any(text.isascii() for text in probe["errors"] + probe["warnings"])
+
+
+def test_check_findings_are_listed_in_english_for_the_english_studio(client, short_faceless_video):
+    client.cookies["django_language"] = "en"
+    probe = listed_probe(client, short_faceless_video)
+    assert "the video is too short: 5.0 s, at least 10 s of speech is needed" in probe["errors"]
+    assert "low resolution (96x96): mouths will look soft" in probe["warnings"]
+
+
+def test_training_refusal_message_is_all_chinese_as_the_contract_writes_it(client, short_faceless_video):
+    client.cookies["django_language"] = "en"  # the contract's message does not follow the page
+    response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video})
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("ref_video: 视频不适合 EchoLite 训练: 视频太短: 5.0 秒, 至少需要 10 秒的讲话; ")
+    assert "未检测到人脸" in message and "too short" not in message and "no face" not in message
+
+
+def test_findings_kept_as_plain_text_by_older_rows_are_shown_as_they_are(client, short_faceless_video):
+    video = TrainingVideo.objects.get()
+    video.probe = {**video.probe, "errors": ["the video is too short: 5.0 s"], "warnings": []}
+    video.save()
+    assert listed_probe(client, short_faceless_video)["errors"] == ["the video is too short: 5.0 s"]
+
+
+def test_a_models_warnings_are_listed_in_the_readers_language(client, media_root):
+    from engines.messages import gettext_noop
+    from echofu.messages import stored
+    from training.models import TalkingHeadModel
+
+    directory = media_root / "models/EchoLite/train_20250101_120000"
+    directory.mkdir(parents=True)
+    (directory / "weights.bin").write_bytes(b"\x00" * 64)
+    TalkingHeadModel.objects.create(
+        model_type="EchoLite", name="train_20250101_120000", size=64, file_count=1,
+        warnings=[stored(gettext_noop("low resolution ({width}x{height}): mouths will look soft", width=96, height=96))],
+    )
+    assert client.get("/api/available-models").json()["models"][0]["warnings"] == ["分辨率低 (96x96): 嘴部会显得模糊"]
+    client.cookies["django_language"] = "en"
+    assert client.get("/api/available-models").json()["models"][0]["warnings"] == ["low resolution (96x96): mouths will look soft"]
