@@ -2,7 +2,8 @@
 
 A row keeps a message as `{"template", "params"}`, the template in English as the engine wrote
 it; reading it translates the template with the active language's catalog and fills in the
-values. Rows written before messages kept their template hold plain text, shown as it stands.
+values (a value kept the same way is translated too). Rows written before messages kept their
+template hold plain text, shown as it stands.
 """
 import logging
 
@@ -25,7 +26,8 @@ def localized(kept: dict | str) -> str:
     """A kept message in the active language."""
     if not isinstance(kept, dict):
         return str(kept)
-    template, params = kept["template"], kept.get("params", {})
+    template = kept["template"]
+    params = {name: localized(value) if isinstance(value, dict) else value for name, value in kept.get("params", {}).items()}
     try:
         return translation.gettext(template).format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that names a value the template lacks
@@ -37,7 +39,7 @@ def localized_all(kept: list) -> list[str]:
     return [localized(message) for message in kept]
 
 
-def in_contract_language(kept: list) -> list[str]:
-    """Kept messages as the Chinese the legacy contract's `message` texts are written in."""
+def in_contract_language(kept: dict | str) -> str:
+    """A kept message in the Chinese the legacy contract's `message` texts are written in."""
     with translation.override(CONTRACT_LANGUAGE):
-        return localized_all(kept)
+        return localized(kept)

@@ -5,7 +5,8 @@ Engines import no Django, so they cannot translate: they hand the template and v
 web layer translates the template at display time, in the reader's language
 (`echofu.messages.localized`). Templates are written as `gettext_noop("...", name=value)`:
 makemessages extracts that name with no extra option, so each template lands in the catalog.
-Values keep their format in the template (`{seconds:.1f}`), so a translation formats them too.
+Values keep their format in the template (`{seconds:.1f}`), so a translation formats them too; a
+value may itself be a Message (a failure's reason inside "disk full: ... ({reason})").
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class Message(str):
 
     def as_dict(self) -> dict:
         """The JSON-safe form stored on rows; `echofu.messages.localized` reads it back."""
-        return {"template": self.template, "params": self.params}
+        params = {name: value.as_dict() if isinstance(value, Message) else value for name, value in self.params.items()}
+        return {"template": self.template, "params": params}
 
 
 def gettext_noop(template: str, **params) -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from echofu import ownership
+from echofu.messages import localized
 from monitoring.models import Job
 
 # History types of the original frontend -> the job kinds they list.
@@ -39,7 +40,7 @@ def job_entry(job: Job) -> dict:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "params": job.params,
         "result": job.result,
-        "error": job.error,
+        "error": localized(job.kept_error),
     }
 
 

@@ -38,6 +38,7 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    error_message = models.JSONField(null=True, blank=True, help_text="the error as its template and values, shown translated (echofu.messages)")
     device = models.CharField(max_length=16, default="cpu", help_text="cpu or cuda:N")
     queue = models.CharField(max_length=32, default="interactive", db_index=True,
                              help_text="the django-q2 cluster that runs it: interactive, cpu or gpuN")
@@ -55,6 +56,11 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.kind}, {self.status})"
+
+    @property
+    def kept_error(self) -> dict | str:
+        """The error as echofu.messages reads it: its template and values when it has them, else its text."""
+        return self.error_message or self.error
 
     @property
     def is_finished(self) -> bool:

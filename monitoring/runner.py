@@ -34,6 +34,7 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
+from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
 from monitoring.models import Job, seconds_left
 
@@ -227,14 +228,21 @@ def _claim(job_id: str) -> Job | None:
     return Job.objects.get(pk=job_id) if claimed else None
 
 
+def failed_with(reason: str) -> dict:
+    """The fields that record a job's failure: its text, and its template and values when it has them
+    (shown in the reader's language, see echofu.messages)."""
+    return {"stage": "failed", "error": str(reason), "error_message": reason.as_dict() if isinstance(reason, Message) else None}
+
+
 def describe_failure(exc: BaseException) -> str:
-    """The job's error line; a full disk says so, whichever library hit it."""
-    text = str(exc) or type(exc).__name__
+    """The job's error line (the engine's Message when it raised one); a full disk says so, whichever library hit it."""
+    text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) else str(exc) or type(exc).__name__
     cause: BaseException | None = exc
     while cause is not None:
         if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):
-            return (f"disk full: no space left on the media volume ({settings.MEDIA_ROOT}) while the job wrote its files; "
-                    f"nothing was registered, free some space and run it again ({text})")
+            return gettext_noop("disk full: no space left on the media volume ({media_root}) while the job wrote its files; "
+                                "nothing was registered, free some space and run it again ({reason})",
+                                media_root=str(settings.MEDIA_ROOT), reason=text)
         cause = cause.__cause__ or cause.__context__
     return text
 
@@ -244,8 +252,10 @@ def describe_interruption(exc: BaseException, queue: str) -> str:
     worker as a SystemExit), or the worker told to stop."""
     if isinstance(exc, TimeoutException):
         setting = "ECHOFU_INTERACTIVE_TIMEOUT" if queue == settings.INTERACTIVE_QUEUE else "ECHOFU_JOB_TIMEOUT"
-        return f"timed out: {exc or 'the queue time limit was reached'} ({setting} sets the limit); its partial output was discarded"
-    return f"the worker running this job was stopped ({type(exc).__name__}); its partial output was discarded"
+        return gettext_noop("timed out: {reason} ({setting} sets the limit); its partial output was discarded",
+                            reason=str(exc) or gettext_noop("the queue time limit was reached"), setting=setting)
+    return gettext_noop("the worker running this job was stopped ({exception}); its partial output was discarded",
+                        exception=type(exc).__name__)
 
 
 def _inline() -> bool:
@@ -274,16 +284,16 @@ def execute(job_id: str) -> str:
     try:
         if handler is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "result": handler(job, context) or {}}
+        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "error_message": None, "result": handler(job, context) or {}}
     except Cancelled:
         reporter.log("cancelled")
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))
         logger.exception("job %s failed", job.pk)
-        ending = Job.Status.FAILED, {"stage": "failed", "error": describe_failure(exc)}
+        ending = Job.Status.FAILED, failed_with(describe_failure(exc))
     except BaseException as exc:  # recorded as the job's end, then left to the worker, whose exception it is
-        ending = Job.Status.FAILED, {"stage": "failed", "error": describe_interruption(exc, job.queue)}
+        ending = Job.Status.FAILED, failed_with(describe_interruption(exc, job.queue))
         escaping = exc
     finally:
         if heartbeat:
@@ -336,8 +346,7 @@ def recover_stale_jobs() -> list[str]:
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
             updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(**ended(
                 Job.Status.FAILED,
-                stage="failed",
-                error="the worker running this job stopped (killed or crashed); its partial output was discarded",
+                **failed_with(gettext_noop("the worker running this job stopped (killed or crashed); its partial output was discarded")),
             ))
             if updated:
                 recovered.append(job.pk)

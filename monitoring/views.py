@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
+from echofu.messages import localized
 from monitoring import history, runner, sync
 from monitoring.models import Job
 from monitoring.system import system_status
@@ -28,7 +29,7 @@ def job_info(job: Job, log_lines: int = 50) -> dict:
         "elapsed_seconds": job.elapsed_seconds(),
         "cancel_requested": job.cancel_requested,
         "log_tail": job.log_tail(log_lines),
-        "error": job.error,
+        "error": localized(job.kept_error),
         "params": job.params,
         "result": job.result,
     }

@@ -84,7 +84,7 @@ class TrainingRequest(serializers.Serializer):
         """The chosen model type's own input check decides, not another engine's."""
         errors = data["ref_video"].errors_for(data["model_choice"])
         if errors:
-            reasons = "; ".join(in_contract_language(errors))
+            reasons = "; ".join(in_contract_language(error) for error in errors)
             raise serializers.ValidationError({"ref_video": f"视频不适合 {data['model_choice']} 训练: {reasons}"})
         return data
 

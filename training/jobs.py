@@ -2,6 +2,7 @@
 from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import stored
+from engines.messages import gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
 from monitoring.devices import usable_device
@@ -62,7 +63,8 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         ctx.log(f"warning: {warning}")
     ctx.progress("register", 1.0)
     if not TrainingVideo.objects.filter(pk=video.pk).exists():
-        raise RuntimeError(f"the training video {video.filename} was deleted while the model trained; the model was not kept")
+        raise RuntimeError(gettext_noop("the training video {name} was deleted while the model trained; the model was not kept",
+                                        name=video.filename))
     model = registry.register(
         model_type,
         job.pk,

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, clean_speech, f0_statistics, frame_levels, mean_envelope
 from engines.voice.room import RoomTone
@@ -68,7 +69,8 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     samples = media.load_audio(audio_path, SAMPLE_RATE)
     total = len(samples) / SAMPLE_RATE
     if total < MIN_SECONDS:
-        raise ValueError(f"the reference is too short: {total:.1f} s, at least {MIN_SECONDS:.0f} s are needed")
+        raise ValueError(gettext_noop("the reference is too short: {seconds:.1f} s, at least {minimum:.0f} s are needed",
+                                      seconds=total, minimum=MIN_SECONDS))
     clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
     progress("clean", 0.2, f"warning: {clipped:.1%} of the reference's samples are clipped (it was recorded too loud): "
                            "the voice keeps the distortion; record it again at a lower level if you can"

@@ -165,7 +165,7 @@ def test_damaged_model_gives_a_clear_render_error(client, media_root, wav_file, 
                                                  "ref_audio": "media/voices/ref_voices/ref.wav"})
     body = response.json()
     assert response.status_code in (400, 500) and body["status"] == "error", body
-    assert "anna_v1" in body["message"] and ("damaged" in body["message"] or "不存在" in body["message"]), body["message"]
+    assert "anna_v1" in body["message"] and ("已损坏" in body["message"] or "不存在" in body["message"]), body["message"]
     assert not any((media_root / "videos/res_videos").iterdir())
 
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import torch
 
+from engines.messages import gettext_noop
 from engines.talking_head.base import ModelDamaged
 from engines.talking_head.echolite import alignment, loop_path
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, draw, flatten
@@ -120,12 +121,12 @@ class MouthModel:
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
         found = stored_format(model_dir)
         if isinstance(found, int) and found < FORMAT_VERSION:
-            raise ModelDamaged(f"EchoLite model {model_dir.name} was trained by an earlier version of EchoLite (format {found}), "
-                               f"whose files this one cannot read: train it again")
+            raise ModelDamaged(gettext_noop("EchoLite model {name} was trained by an earlier version of EchoLite (format {format}), "
+                                            "whose files this one cannot read: train it again", name=model_dir.name, format=found))
         if not is_model_dir(model_dir):
             missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
-            raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged or incomplete ({', '.join(missing) or MANIFEST} "
-                               f"missing or unreadable): train it again")
+            raise ModelDamaged(gettext_noop("EchoLite model {name} is damaged or incomplete ({files} missing or unreadable): train it again",
+                                            name=model_dir.name, files=", ".join(missing) or MANIFEST))
         try:
             config = json.loads((model_dir / MANIFEST).read_text())
             network = LipNet()
@@ -138,7 +139,8 @@ class MouthModel:
             shape = MouthShapePredictor.load(model_dir / MOUTH_SHAPE)
             exemplars = MouthExemplars.load(model_dir / EXEMPLARS)
         except Exception as exc:  # truncated or corrupted files: say which model, not torch's internals only
-            raise ModelDamaged(f"EchoLite model {model_dir.name} is damaged (its files cannot be read: {exc}): train it again") from exc
+            raise ModelDamaged(gettext_noop("EchoLite model {name} is damaged (its files cannot be read: {reason}): train it again",
+                                            name=model_dir.name, reason=str(exc))) from exc
         template = alignment.Template.from_dict(config["template"])
         hard, soft = template.mouth_mask()
         # Where the blend fades out, inside the painted region (the network is only trained there):

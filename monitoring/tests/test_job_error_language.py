@@ -1,0 +1,69 @@
+"""A failed job's reason in the reader's language on /api/tasks (the job cards), in Chinese in the
+legacy contract's `message`, and in English on the row (the admin, logs)."""
+import errno
+import json
+
+import pytest
+from django.http import JsonResponse
+from django.utils import translation
+
+from monitoring import runner
+from monitoring.models import Job
+from monitoring.sync import answer_when_done
+
+pytestmark = pytest.mark.django_db
+
+
+def failed_job(monkeypatch, exc: BaseException) -> Job:
+    def handler(job, ctx):
+        raise exc
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, handler)
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    return job
+
+
+def task_error(client, job: Job, language: str | None = None) -> str:
+    if language:
+        client.cookies["django_language"] = language
+    return client.get(f"/api/tasks/{job.pk}").json()["error"]
+
+
+def test_a_full_disk_is_reported_in_the_pages_language(client, monkeypatch, media_root):
+    job = failed_job(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+    assert job.error.startswith("disk full: no space left on the media volume")
+    chinese = task_error(client, job)
+    assert chinese.startswith("磁盘已满: 媒体卷") and "No space left on device" in chinese
+    assert task_error(client, job, "en") == job.error
+
+
+def test_an_engines_reason_is_translated_with_its_values(client, monkeypatch, media_root):
+    from engines.testing.simple_media import write_tone_wav
+    from engines.voice.speaker import analyse_reference
+
+    short = write_tone_wav(media_root / "short.wav", seconds=0.5)
+    with pytest.raises(ValueError) as refused:
+        analyse_reference(short, media_root / "clean.wav", encoder=None)
+    job = failed_job(monkeypatch, refused.value)
+    assert job.error == "the reference is too short: 0.5 s, at least 3 s are needed"
+    assert task_error(client, job) == "参考音频太短: 0.5 秒, 至少需要 3 秒"
+    assert task_error(client, job, "en") == job.error
+
+
+def test_the_legacy_answer_of_a_failed_job_is_chinese_whatever_the_pages_language(client, monkeypatch, media_root):
+    job = failed_job(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+    with translation.override("en"):  # a request from the English studio
+        answer = answer_when_done(job, lambda done: JsonResponse({}), timeout=0)
+    assert answer.status_code == 500
+    assert json.loads(answer.content)["message"].startswith("磁盘已满: 媒体卷")
+
+
+def test_a_worker_lost_mid_job_is_reported_in_the_pages_language(client, media_root):
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, worker="elsewhere:1", heartbeat_at=None)
+    assert runner.recover_stale_jobs() == [job.pk]
+    assert task_error(client, job) == "运行此任务的进程已停止 (被终止或崩溃); 未完成的输出已丢弃"
+    assert task_error(client, job, "en") == "the worker running this job stopped (killed or crashed); its partial output was discarded"
