@@ -1,0 +1,45 @@
+"""Every stage a job reports has a name in the page's language on the job cards (echofu.pages.STAGES)."""
+import re
+from pathlib import Path
+
+from django.utils import translation
+
+from echofu.pages import STAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ["engines", "assets", "training", "generation", "chat", "monitoring"]
+# The ways code names a stage: progress("name", ...), run_command(command, "name", ...),
+# TrainingStage("name", ...), and the keys of a staged(progress, {...}) share table (*_STAGES).
+STAGE_CALLS = [
+    re.compile(r'\bprogress\(\s*"([^"]+)"'),
+    re.compile(r'\brun_command\([^\n]*?,\s*"([^"]+)"'),
+    re.compile(r'\bTrainingStage\(\s*"([^"]+)"'),
+]
+SHARE_TABLE = re.compile(r'_STAGES = \{([^}]*)\}')
+
+
+def reported_stages() -> set[str]:
+    stages = set()
+    for folder in SOURCES:
+        for path in (ROOT / folder).rglob("*.py"):
+            if "tests" in path.parts or "testing" in path.parts:
+                continue
+            text = path.read_text()
+            for pattern in STAGE_CALLS:
+                stages.update(pattern.findall(text))
+            for table in SHARE_TABLE.findall(text):
+                stages.update(re.findall(r'"([^"]+)":', table))
+    return stages
+
+
+def test_the_scan_finds_the_stages_it_should():
+    assert {"track", "crop", "train", "render", "preprocess", "train_head"} <= reported_stages()
+
+
+def test_every_reported_stage_has_a_translated_name():
+    assert sorted(reported_stages() - set(STAGES)) == []
+
+
+def test_every_stage_name_has_its_chinese():
+    with translation.override("zh-hans"):
+        assert [stage for stage, name in STAGES.items() if str(name).isascii()] == []
