@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from assets.models import ConsentedMediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import ownership
+from engines.messages import gettext_noop
 
 YES = ("1", "true", "yes", "on", "agree", "同意", "是")
 MAX_NAME = 200
@@ -33,18 +34,24 @@ def statement_from(request) -> dict:
     stated = str(request.POST.get("consent", "")).strip().lower()
     if stated:
         if stated not in YES:
-            raise ConsentMissing("consent 必须为 true: 上传者需声明本人就是文件中的人/声音, 或已获其本人同意")
+            raise ConsentMissing(gettext_noop("consent must be true: the uploader states being the person or voice in the file, "
+                                              "or having that person's consent"))
         name = str(request.POST.get("consent_name", "")).strip()
         if not name or len(name) > MAX_NAME or CONTROL.search(name):
-            raise ConsentMissing(f"consent_name: 请填写文件中出现的人的姓名 (1-{MAX_NAME} 个字符, 不含控制字符)")
+            raise ConsentMissing(gettext_noop("consent_name: enter the name of the person in the file (1-{most} characters, "
+                                              "no control characters)", most=MAX_NAME))
         return {"consent_name": name, "consent_wording": settings.ECHOFU["CONSENT_WORDING"],
                 "consent_method": ConsentedMediaFile.ConsentMethod.FORM, "consent_by": user, "consent_at": now}
     configured = settings.ECHOFU["SINGLE_USER_CONSENT"].strip()
     if ownership.single_user_mode() and ownership.is_local_user(user) and configured:
         return {"consent_name": configured[:MAX_NAME], "consent_wording": settings.ECHOFU["SINGLE_USER_CONSENT_WORDING"],
                 "consent_method": ConsentedMediaFile.ConsentMethod.SETTING, "consent_by": user, "consent_at": now}
-    hint = " (单用户模式可设置 ECHOFU_SINGLE_USER_CONSENT)" if ownership.single_user_mode() else ""
-    raise ConsentMissing("需要同意声明: 请提交 consent=true 和 consent_name=<文件中出现的人>, 声明您就是此人或已获其同意" + hint)
+    if ownership.single_user_mode():
+        raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
+                                          "stating that you are that person or have their consent "
+                                          "(single-user mode can set ECHOFU_SINGLE_USER_CONSENT)"))
+    raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
+                                      "stating that you are that person or have their consent"))
 
 
 def operator_statement() -> dict:

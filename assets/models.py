@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from echofu import paths
-from echofu.messages import localized_all
+from echofu.messages import localized_all, restored
 
 
 class MediaFile(models.Model):
@@ -128,11 +128,10 @@ class TrainingVideo(ConsentedMediaFile):
     def quality_warnings(self) -> list[str]:
         return localized_all(self.probe.get("warnings", []))
 
-    def errors_for(self, model_type: str) -> list:
-        """Why `model_type` refuses this video, per its own input check in the probe ([] when none), as kept
-        (see echofu.messages)."""
+    def errors_for(self, model_type: str) -> list[str]:
+        """Why `model_type` refuses this video, per its own input check in the probe ([] when none)."""
         verdict = self.probe.get("checks", {}).get(model_type)
-        return list(verdict["errors"]) if verdict else []
+        return [restored(error) for error in verdict["errors"]] if verdict else []
 
     def localized_probe(self) -> dict:
         """The probe with its findings in the active language."""

@@ -8,6 +8,7 @@ from assets import catalog, consent, jobs
 from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import ownership, responses
 from echofu.middleware import busy_database_answer
+from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
 from limits.checks import quota_refusal
 
@@ -25,7 +26,7 @@ def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
             return None, over_quota
         return save(upload, request.user, **statement), None
     except (UploadRejected, consent.ConsentMissing) as exc:
-        return None, responses.error(str(exc), 400)
+        return None, responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")
         return None, busy_database_answer(exc) or responses.server_failure(failure)

@@ -11,6 +11,7 @@ from chat.models import Conversation, Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
 from echofu import ownership, paths, responses
+from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from limits.checks import heavy
 from monitoring import runner, sync
@@ -29,7 +30,7 @@ def save_audio(request):
     try:
         relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
-        return responses.error(str(exc), 400)
+        return responses.error(reason_of(exc), 400)
     except Exception:
         logger.exception("saving the recording failed")
         return responses.server_failure("音频保存失败")

@@ -1,15 +1,16 @@
-"""Engine text (`engines.messages.Message`) kept on rows and shown in the reader's language.
+"""Messages with a template (`engines.messages.Message`: the engines' findings and reasons, and the
+API's own where it has one) kept on rows and shown in the reader's language.
 
-A row keeps a message as `{"template", "params"}`, the template in English as the engine wrote
-it; reading it translates the template with the active language's catalog and fills in the
-values (a value kept the same way is translated too). Rows written before messages kept their
-template hold plain text, shown as it stands.
+A row keeps a message as `{"template", "params"}`, the template in English as it was written;
+reading it translates the template with the active language's catalog and fills in the values (a
+value kept the same way, or a list of them, is translated too). Rows written before messages kept
+their template hold plain text, shown as it stands.
 """
 import logging
 
 from django.utils import translation
 
-from engines.messages import Message
+from engines.messages import LIST_SEPARATOR, Message
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +18,38 @@ logger = logging.getLogger(__name__)
 CONTRACT_LANGUAGE = "zh-hans"
 
 
+def reason_of(exc: BaseException) -> str:
+    """What an exception says: the Message it was raised with (kept translatable), else its text."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0]
+    return str(exc)
+
+
+def restored(kept: dict | str) -> str:
+    """A kept message as the Message it was (plain text as it stands), to be passed on as a value."""
+    if not isinstance(kept, dict):
+        return str(kept)
+    return Message(kept["template"], **{name: _restored_value(value) for name, value in kept.get("params", {}).items()})
+
+
+def _restored_value(value):
+    if isinstance(value, list):
+        return [restored(item) for item in value]
+    return restored(value) if isinstance(value, dict) else value
+
+
 def stored(message: str) -> dict | str:
     """What a row keeps of `message`: its template and values, or plain text when it has none."""
     return message.as_dict() if isinstance(message, Message) else str(message)
 
 
-def localized(kept: dict | str) -> str:
-    """A kept message in the active language."""
+def localized(message: Message | dict | str) -> str:
+    """A message (or one kept on a row) in the active language."""
+    kept = stored(message) if isinstance(message, str) else message
     if not isinstance(kept, dict):
         return str(kept)
     template = kept["template"]
-    params = {name: localized(value) if isinstance(value, dict) else value for name, value in kept.get("params", {}).items()}
+    params = {name: _localized_value(value) for name, value in kept.get("params", {}).items()}
     try:
         return translation.gettext(template).format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that names a value the template lacks
@@ -35,11 +57,17 @@ def localized(kept: dict | str) -> str:
         return template.format(**params)
 
 
+def _localized_value(value):
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(localized(item) for item in value)
+    return localized(value) if isinstance(value, dict) else value
+
+
 def localized_all(kept: list) -> list[str]:
     return [localized(message) for message in kept]
 
 
-def in_contract_language(kept: dict | str) -> str:
-    """A kept message in the Chinese the legacy contract's `message` texts are written in."""
+def in_contract_language(message: Message | dict | str) -> str:
+    """A message (or one kept on a row) in the Chinese the legacy contract's `message` texts are written in."""
     with translation.override(CONTRACT_LANGUAGE):
-        return localized(kept)
+        return localized(message)

@@ -4,6 +4,9 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from echofu.messages import in_contract_language, localized
+from engines.messages import Message
+
 # Methods that never change anything (RFC 9110 "safe"), which the CSRF check lets through.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -12,16 +15,24 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MALFORMED_REQUEST = "请求无法解析 / malformed request"
 
 
-def success(message: str | None = None, status: int = 200, **fields) -> JsonResponse:
+def message_fields(message: str | dict) -> dict:
+    """`message` in the contract's Chinese; a message with a template (engines.messages.Message, or one
+    kept on a row) also in the request's language as `localized_message`, the text the studio pages show."""
+    if isinstance(message, str) and not isinstance(message, Message):
+        return {"message": message}
+    return {"message": in_contract_language(message), "localized_message": localized(message)}
+
+
+def success(message: str | dict | None = None, status: int = 200, **fields) -> JsonResponse:
     body = {"status": "success"}
     if message is not None:
-        body["message"] = message
+        body.update(message_fields(message))
     body.update(fields)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def error(message: str, status: int = 400, **fields) -> JsonResponse:
-    body = {"status": "error", "message": message}
+def error(message: str | dict, status: int = 400, **fields) -> JsonResponse:
+    body = {"status": "error", **message_fields(message)}
     body.update(fields)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 

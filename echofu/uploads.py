@@ -23,6 +23,7 @@ from django.http.multipartparser import MultiPartParserError
 from echofu import paths, responses
 from echofu.stored_files import still_referenced
 from engines import media
+from engines.messages import gettext_noop
 
 # Browsers' MediaRecorder writes .webm (or .ogg, .m4a) even for audio alone, so a reference recorded
 # in a browser is one of those.
@@ -102,11 +103,11 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
     except SuspiciousOperation as exc:  # Django's parse limits (too many fields or files): the client's request, not our failure
         raise UploadRejected(f"{responses.MALFORMED_REQUEST}: {exc}") from exc
     if upload is None:
-        raise UploadRejected(f"没有文件: 请在字段 '{field}' 中上传文件")
+        raise UploadRejected(gettext_noop("no file: upload one in the field '{field}'", field=field))
     if not upload.name:
-        raise UploadRejected("没有选择文件")
+        raise UploadRejected(gettext_noop("no file was chosen"))
     if upload.size == 0:
-        raise UploadRejected("文件为空")
+        raise UploadRejected(gettext_noop("the file is empty"))
     return upload
 
 
@@ -160,11 +161,13 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
     original_name = unicodedata.normalize("NFC", PurePosixPath(original_name.replace("\\", "/")).name)
     extension = os.path.splitext(original_name)[1].lower()
     if extension not in extensions:
-        raise UploadRejected(f"不支持的文件格式 '{extension or '无扩展名'}', 支持: {', '.join(extensions)}")
+        raise UploadRejected(gettext_noop("unsupported file format '{extension}', supported: {supported}",
+                                          extension=extension or gettext_noop("no extension"), supported=", ".join(extensions)))
     try:
         info = media.verify(source, expect)
     except media.MediaError as exc:
-        raise UploadRejected(f"文件内容不是有效的{'音频' if expect == 'audio' else '视频'}: {exc}") from exc
+        raise UploadRejected(gettext_noop("the file's content is not valid audio: {reason}", reason=str(exc)) if expect == "audio"
+                             else gettext_noop("the file's content is not a valid video: {reason}", reason=str(exc))) from exc
     target = claim_unique_path(paths.absolute(folder), safe_filename(original_name, expect))
     # Copied beside the target, then renamed: readers never see a half-copied file.
     partial = target.with_name(f".{target.name}.partial")

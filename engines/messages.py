@@ -6,7 +6,8 @@ web layer translates the template at display time, in the reader's language
 (`echofu.messages.localized`). Templates are written as `gettext_noop("...", name=value)`:
 makemessages extracts that name with no extra option, so each template lands in the catalog.
 Values keep their format in the template (`{seconds:.1f}`), so a translation formats them too; a
-value may itself be a Message (a failure's reason inside "disk full: ... ({reason})").
+value may itself be a Message (a failure's reason inside "disk full: ... ({reason})"), or a list of
+them, read as one text joined by "; " (the reasons a video is refused for).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class Message(str):
     params: dict
 
     def __new__(cls, template: str, **params) -> Message:
-        message = super().__new__(cls, template.format(**params))
+        message = super().__new__(cls, template.format(**{name: _joined(value) for name, value in params.items()}))
         message.template = template
         message.params = params
         return message
@@ -30,8 +31,20 @@ class Message(str):
 
     def as_dict(self) -> dict:
         """The JSON-safe form stored on rows; `echofu.messages.localized` reads it back."""
-        params = {name: value.as_dict() if isinstance(value, Message) else value for name, value in self.params.items()}
-        return {"template": self.template, "params": params}
+        return {"template": self.template, "params": {name: _kept(value) for name, value in self.params.items()}}
+
+
+LIST_SEPARATOR = "; "
+
+
+def _joined(value):
+    return LIST_SEPARATOR.join(map(str, value)) if isinstance(value, list) else value
+
+
+def _kept(value):
+    if isinstance(value, Message):
+        return value.as_dict()
+    return [_kept(item) for item in value] if isinstance(value, list) else value
 
 
 def gettext_noop(template: str, **params) -> Message:

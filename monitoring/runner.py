@@ -34,6 +34,7 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
+from echofu.messages import reason_of
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
 from monitoring.models import Job, seconds_left
@@ -236,7 +237,7 @@ def failed_with(reason: str) -> dict:
 
 def describe_failure(exc: BaseException) -> str:
     """The job's error line (the engine's Message when it raised one); a full disk says so, whichever library hit it."""
-    text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) else str(exc) or type(exc).__name__
+    text = reason_of(exc) or type(exc).__name__
     cause: BaseException | None = exc
     while cause is not None:
         if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):

@@ -5,7 +5,6 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from echofu import responses
-from echofu.messages import in_contract_language
 from monitoring import runner
 from monitoring.models import Job
 
@@ -20,7 +19,7 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
     if job.status == Job.Status.SUCCEEDED:
         return on_success(job)
     if job.status == Job.Status.FAILED:
-        return responses.error(in_contract_language(job.kept_error) or "任务失败", 500, task_id=job.pk)
+        return responses.error(job.kept_error or "任务失败", 500, task_id=job.pk)
     if job.status == Job.Status.CANCELLED:
         return responses.error("任务已取消", 409, task_id=job.pk)
     # Still queued or running: the client polls /api/tasks/<task_id>.

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import responses
+from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
 from engines.provenance import ProvenanceError
 from provenance.verify import verify_file
@@ -21,6 +22,6 @@ def verify_media(request):
         upload = read_uploaded_file(request, "file")
         verdict = verify_file(Path(upload.temporary_file_path()), request)
     except (UploadRejected, ProvenanceError) as exc:
-        return responses.error(str(exc), 400)
+        return responses.error(reason_of(exc), 400)
     message = "此文件由本工作室生成 / made by this studio" if verdict["made_here"] else "未发现本工作室的生成标记 / not made by this studio"
     return responses.success(message, **verdict)

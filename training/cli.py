@@ -11,8 +11,7 @@ from echofu import paths, responses
 from echofu.uploads import UploadRejected
 from monitoring import runner
 from monitoring.models import Job
-from training.engines import availability
-from training.forms import TrainingRequest
+from training.forms import TrainingRequest, refusal
 from training.jobs import prepare_training
 
 
@@ -46,8 +45,8 @@ def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, p
     })
     if not form.is_valid():
         raise CommandError(f"{argument}: {responses.first_error(form.errors)}")
-    usable, reason = availability(model_type)
-    if not usable:
-        raise CommandError(reason)
     data = form.validated_data
+    refused = refusal(data)
+    if refused:
+        raise CommandError(f"{argument}: {refused}")
     return prepare_training(data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"])

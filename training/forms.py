@@ -9,9 +9,10 @@ from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
-from echofu.messages import in_contract_language
+from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES, model_type_named
 from monitoring.devices import parse_gpu_choice
+from training.engines import availability
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 MAX_EPOCHS = 100_000
@@ -80,14 +81,6 @@ class TrainingRequest(serializers.Serializer):
             )
         return video
 
-    def validate(self, data):
-        """The chosen model type's own input check decides, not another engine's."""
-        errors = data["ref_video"].errors_for(data["model_choice"])
-        if errors:
-            reasons = "; ".join(in_contract_language(error) for error in errors)
-            raise serializers.ValidationError({"ref_video": f"视频不适合 {data['model_choice']} 训练: {reasons}"})
-        return data
-
     def validate_gpu_choice(self, value):
         try:
             return parse_gpu_choice(value)
@@ -106,3 +99,17 @@ class TrainingRequest(serializers.Serializer):
             return parse_custom_params(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc))
+
+
+def refusal(data: dict) -> str | None:
+    """Why a valid request still cannot train, None when it can: the chosen model type's own input
+    check refuses the video (not another engine's), or this machine cannot run that model type.
+
+    A check outside the serializer, whose errors would keep only the text: the refusal is translated
+    for the page (see echofu.responses.message_fields)."""
+    model_type = data["model_choice"]
+    reasons = data["ref_video"].errors_for(model_type)
+    if reasons:
+        return gettext_noop("ref_video: the video does not suit {model_type} training: {reasons}", model_type=model_type, reasons=reasons)
+    usable, reason = availability(model_type)
+    return None if usable else reason

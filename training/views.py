@@ -6,8 +6,8 @@ from echofu.uploads import form_fields_only
 from engines.talking_head import MODEL_TYPES
 from limits.checks import heavy
 from training import registry
-from training.engines import all_availability, availability
-from training.forms import TrainingRequest
+from training.engines import all_availability
+from training.forms import TrainingRequest, refusal
 from training.jobs import start_training
 from training.models import TalkingHeadModel
 
@@ -47,9 +47,9 @@ def model_training(request):
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data
-    usable, reason = availability(data["model_choice"])
-    if not usable:
-        return responses.error(reason, 400)
+    refused = refusal(data)
+    if refused:
+        return responses.error(refused, 400)
     job = start_training(
         data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
     )

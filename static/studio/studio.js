@@ -53,7 +53,8 @@ const Studio = (() => {
 
   function checked(status, body) {
     if (status >= 400 || (body && body.status === "error")) {
-      const message = body && body.message ? body.message : t("request_failed", { status });
+      // The contract's message is Chinese; localized_message, where the server has one, is in the page's language.
+      const message = (body && (body.localized_message || body.message)) || t("request_failed", { status });
       throw new ApiError(message, status, body);
     }
     return body;

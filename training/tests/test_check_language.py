@@ -40,13 +40,15 @@ def test_check_findings_are_listed_in_english_for_the_english_studio(client, sho
     assert "low resolution (96x96): mouths will look soft" in probe["warnings"]
 
 
-def test_training_refusal_message_is_all_chinese_as_the_contract_writes_it(client, short_faceless_video):
+def test_training_refusal_is_chinese_in_the_contracts_message_and_english_for_the_english_studio(client, short_faceless_video):
     client.cookies["django_language"] = "en"  # the contract's message does not follow the page
     response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video})
     assert response.status_code == 400
-    message = response.json()["message"]
-    assert message.startswith("ref_video: 视频不适合 EchoLite 训练: 视频太短: 5.0 秒, 至少需要 10 秒的讲话; ")
-    assert "未检测到人脸" in message and "too short" not in message and "no face" not in message
+    body = response.json()
+    assert body["message"].startswith("ref_video: 视频不适合 EchoLite 训练: 视频太短: 5.0 秒, 至少需要 10 秒的讲话; ")
+    assert "未检测到人脸" in body["message"] and "too short" not in body["message"] and "no face" not in body["message"]
+    assert body["localized_message"].startswith(
+        "ref_video: the video does not suit EchoLite training: the video is too short: 5.0 s, at least 10 s of speech is needed; no face was found")
 
 
 def test_findings_kept_as_plain_text_by_older_rows_are_shown_as_they_are(client, short_faceless_video):

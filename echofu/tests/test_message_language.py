@@ -1,0 +1,45 @@
+"""The API's own messages: `message` in the contract's Chinese whatever the page's language, and, for
+messages with a template, `localized_message` in the request's language, which the pages show."""
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def refused_upload(client, tmp_path, language=None, **fields):
+    if language:
+        client.cookies["django_language"] = language
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_bytes(b"this is not a video" * 100)
+    with open(not_a_video, "rb") as handle:
+        response = client.post("/api/upload-training-video", {"video": handle, **fields})
+    assert response.status_code == 400
+    return response.json()
+
+
+def test_a_refused_upload_says_why_in_chinese_and_in_the_pages_language(client, tmp_path):
+    english = refused_upload(client, tmp_path, "en")
+    assert english["status"] == "error" and english["message"].startswith("文件内容不是有效的视频: ")
+    assert english["localized_message"].startswith("the file's content is not a valid video: ")
+    chinese = refused_upload(client, tmp_path, "zh-hans")
+    assert chinese["localized_message"] == chinese["message"] == english["message"]
+
+
+def test_consent_refusals_keep_the_contracts_exact_chinese(client, tmp_path, settings):
+    body = refused_upload(client, tmp_path, "en", consent="maybe")
+    assert body["message"] == "consent 必须为 true: 上传者需声明本人就是文件中的人/声音, 或已获其本人同意"
+    assert body["localized_message"].startswith("consent must be true")
+    body = refused_upload(client, tmp_path, "en", consent="true", consent_name="")
+    assert body["message"] == "consent_name: 请填写文件中出现的人的姓名 (1-200 个字符, 不含控制字符)"
+    assert body["localized_message"] == "consent_name: enter the name of the person in the file (1-200 characters, no control characters)"
+
+
+def test_an_upload_without_a_file_keeps_its_chinese_message(client):
+    client.cookies["django_language"] = "en"
+    body = client.post("/api/upload-training-video", {}).json()
+    assert body["message"] == "没有文件: 请在字段 'video' 中上传文件"
+    assert body["localized_message"] == "no file: upload one in the field 'video'"
+
+
+def test_messages_without_a_template_stay_as_they_were(client):
+    body = client.get("/api/tasks/nothing").json()
+    assert body == {"status": "error", "message": "任务不存在"}
