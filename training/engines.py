@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 
 from echofu import availability as remembered_availability, loaded_models
+from echofu.messages import localized
 from engines.progress import Progress
 from engines.talking_head import MODEL_TYPES, RenderResult, TalkingHeadEngine, create_engine
 
@@ -54,5 +55,5 @@ def all_availability() -> list[dict]:
     rows = []
     for model_type in MODEL_TYPES:
         usable, reason = availability(model_type)
-        rows.append({"type": model_type, "available": usable, "reason": reason})
+        rows.append({"type": model_type, "available": usable, "reason": localized(reason)})
     return rows

@@ -211,7 +211,7 @@ class ErNerfEngine:
         try:
             checkout = self._ready_checkout()
         except ExternalUnavailable as exc:
-            return False, str(exc)
+            return False, exc.args[0]  # its Message, for the web layer to translate
         revision = external.git_revision(checkout.path)
         details = [f"checkout at {checkout.path}"] + ([f"revision {revision[:10]}"] if revision else [])
         details += [f"audio features {self.asr_model}", "CUDA available" if self.require_cuda else "CUDA not checked"]
@@ -220,16 +220,21 @@ class ErNerfEngine:
     def _ready_checkout(self, device: str = "cuda") -> Checkout:
         checkout = self.checkout
         if checkout is None:
-            raise ExternalUnavailable(f"{self.model_type} checkout is not configured (set {self.setting_prefix}_DIR)")
+            raise ExternalUnavailable(gettext_noop("{model_type} checkout is not configured (set {setting})",
+                                                   model_type=self.model_type, setting=f"{self.setting_prefix}_DIR"))
         if not checkout.path.is_dir():
-            raise ExternalUnavailable(f"{self.model_type} checkout not found at {checkout.path} (set {self.setting_prefix}_DIR)")
+            raise ExternalUnavailable(gettext_noop("{model_type} checkout not found at {path} (set {setting})",
+                                                   model_type=self.model_type, path=str(checkout.path), setting=f"{self.setting_prefix}_DIR"))
         for name in self.required_files + self.extra_required_files():
             if not (checkout.path / name).is_file():
-                raise ExternalUnavailable(f"{self.model_type} checkout at {checkout.path} is incomplete: {name} missing")
+                raise ExternalUnavailable(gettext_noop("{model_type} checkout at {path} is incomplete: {name} missing",
+                                                       model_type=self.model_type, path=str(checkout.path), name=name))
         if checkout.docker_image and shutil.which("docker") is None:
-            raise ExternalUnavailable(f"{self.model_type}: docker not found, needed for {self.setting_prefix}_DOCKER_IMAGE={checkout.docker_image}")
+            raise ExternalUnavailable(gettext_noop("{model_type}: docker not found, needed for {setting}={image}", model_type=self.model_type,
+                                                   setting=f"{self.setting_prefix}_DOCKER_IMAGE", image=checkout.docker_image))
         if not checkout.docker_image and shutil.which(checkout.python) is None:
-            raise ExternalUnavailable(f"{self.model_type}: python interpreter {checkout.python!r} not found (set {self.setting_prefix}_PYTHON)")
+            raise ExternalUnavailable(gettext_noop("{model_type}: python interpreter {python!r} not found (set {setting})",
+                                                   model_type=self.model_type, python=checkout.python, setting=f"{self.setting_prefix}_PYTHON"))
         if self.require_cuda and (problem := external.cuda_problem(checkout, device)):
             raise ExternalUnavailable(f"{self.model_type}: {problem}")
         return checkout

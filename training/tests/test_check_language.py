@@ -73,3 +73,24 @@ def test_a_models_warnings_are_listed_in_the_readers_language(client, media_root
     assert client.get("/api/available-models").json()["models"][0]["warnings"] == ["分辨率低 (96x96): 嘴部会显得模糊"]
     client.cookies["django_language"] = "en"
     assert client.get("/api/available-models").json()["models"][0]["warnings"] == ["low resolution (96x96): mouths will look soft"]
+
+
+def test_why_an_engine_cannot_run_here_is_listed_in_the_readers_language(client):
+    def reasons():
+        return {engine["type"]: engine["reason"] for engine in client.get("/api/available-models").json()["engines"]}
+
+    assert reasons()["ER-NeRF"] == "未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
+    client.cookies["django_language"] = "en"
+    assert reasons()["ER-NeRF"] == "ER-NeRF checkout is not configured (set ECHOFU_ERNERF_DIR)"
+
+
+def test_training_an_engine_that_cannot_run_here_is_refused_in_both_languages(client, short_faceless_video):
+    from assets.models import TrainingVideo
+
+    video = TrainingVideo.objects.get()
+    video.probe = {**video.probe, "checks": {**video.probe["checks"], "ER-NeRF": {"errors": [], "warnings": [], "usable": True}}}
+    video.save()
+    client.cookies["django_language"] = "en"
+    body = client.post("/model_training", {"model_choice": "ER-NeRF", "ref_video": short_faceless_video}).json()
+    assert body["message"] == "未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
+    assert body["localized_message"] == "ER-NeRF checkout is not configured (set ECHOFU_ERNERF_DIR)"
