@@ -339,7 +339,7 @@ class ErNerfEngine:
         checkout = self._ready_checkout(params.device)
         report = self.check_video(Path(video_path))
         if not report.ok:
-            raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
+            raise ValueError(gettext_noop("the video cannot be used for training: {reasons}", reasons=report.errors))
         warnings = list(report.warnings)
         if external.cuda_index(params.device) is None:
             warnings.append(f"{self.model_type} runs on CUDA only; device {params.device!r} names no GPU, the checkout's default is used")

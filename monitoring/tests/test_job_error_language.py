@@ -67,3 +67,18 @@ def test_a_worker_lost_mid_job_is_reported_in_the_pages_language(client, media_r
     assert runner.recover_stale_jobs() == [job.pk]
     assert task_error(client, job) == "运行此任务的进程已停止 (被终止或崩溃); 未完成的输出已丢弃"
     assert task_error(client, job, "en") == "the worker running this job stopped (killed or crashed); its partial output was discarded"
+
+
+def test_a_training_refused_by_the_engines_own_check_says_why_in_the_pages_language(client, monkeypatch, media_root, tmp_path):
+    from engines.talking_head import create_engine
+    from engines.talking_head.base import TrainParams
+    from engines.testing.simple_media import write_plain_video
+
+    video = write_plain_video(tmp_path / "short.mp4", seconds=1.0, size=(96, 96))
+    with pytest.raises(ValueError) as refused:
+        create_engine("EchoLite").train(video, tmp_path / "work", TrainParams())
+    job = failed_job(monkeypatch, refused.value)
+    assert job.error.startswith("the video cannot be used for training: ") and "the video is too short: 1.0 s" in job.error
+    chinese = task_error(client, job)
+    assert chinese.startswith("视频不能用于训练: ") and "视频太短: 1.0 秒" in chinese and "too short" not in chinese
+    assert task_error(client, job, "en") == job.error

@@ -18,6 +18,7 @@ import torch
 
 from engines.devices import choose_device
 from engines.face_tracking import mouth_opening
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head.echolite import loop_path, model as model_files
@@ -122,7 +123,7 @@ class EchoLiteEngine:
         progress("check", 0.0, "checking the input video")
         report = check_video(Path(video_path), measure_delay=False)  # training measures the delay on every frame
         if not report.ok:
-            raise ValueError("the video cannot be used for training: " + "; ".join(report.errors))
+            raise ValueError(gettext_noop("the video cannot be used for training: {reasons}", reasons=report.errors))
         device, warning = pick_device(params.device)
         warnings = list(report.warnings) + ([warning] if warning else [])
         if warning:
