@@ -1,5 +1,5 @@
-"""Text the engines write for people (why a video is refused, what will be weaker) as an English
-template plus its values.
+"""Text written for people (why a video is refused, what will be weaker, why a job failed) as an
+English template plus its values; the web layer writes its translatable API messages the same way.
 
 Engines import no Django, so they cannot translate: they hand the template and values on, and the
 web layer translates the template at display time, in the reader's language
