@@ -8,6 +8,7 @@ from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
+from echofu.messages import in_contract_language
 from engines import media
 from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
@@ -96,7 +97,7 @@ class AudioCloneRequest(serializers.Serializer):
 
         usable, reason = get_synthesizer(data["engine"]).availability()
         if not usable:
-            raise serializers.ValidationError({"engine": f"语音引擎 {data['engine']} 不可用: {reason}"})
+            raise serializers.ValidationError({"engine": f"语音引擎 {data['engine']} 不可用: {in_contract_language(reason)}"})
         if data["pitch"] and data["engine"] in PITCHLESS_ENGINES:
             raise serializers.ValidationError({"pitch": f"语音引擎 {data['engine']} 不支持音高调整, 请将 pitch 设为 0"})
 

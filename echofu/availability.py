@@ -10,6 +10,9 @@ import threading
 import time
 from typing import Callable
 
+from echofu.messages import localized
+from engines.messages import gettext_noop
+
 TTL_SECONDS = 60.0
 
 _answers: dict[tuple, tuple[float, tuple[bool, str]]] = {}
@@ -26,12 +29,13 @@ def remembered(key: tuple, name: str, check: Callable[[], tuple[bool, str]]) -> 
     try:
         answer = check()
     except Exception as exc:
-        answer = (False, f"{name} cannot be used: {exc}")
+        answer = (False, gettext_noop("{name} cannot be used: {error}", name=name, error=str(exc)))
     with _lock:
         _answers[key] = (time.monotonic(), answer)
     return answer
 
 
 def listing(name: str, answer: tuple[bool, str]) -> dict:
+    """The engine's row for the pages, its reason in the request's language."""
     usable, reason = answer
-    return {"name": name, "available": usable, "reason": reason}
+    return {"name": name, "available": usable, "reason": localized(reason)}

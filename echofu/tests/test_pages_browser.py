@@ -301,7 +301,7 @@ def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, set
         expect(page.locator("#speak-engine option[value='xtts']")).to_have_text("XTTS-v2 (不可用)")
         expect(page.locator("#speak-engine option[value='cosyvoice']")).to_be_enabled()
         expect(page.locator("#speak-engine")).to_have_value("default")
-        expect(page.locator("#speak-engine-notes")).to_contain_text("xtts 在本机不可用: XTTS-v2 model directory is not configured")
+        expect(page.locator("#speak-engine-notes")).to_contain_text("xtts 在本机不可用: 未配置 XTTS-v2 模型目录")
         expect(page.locator("#speak-engine-notes")).not_to_contain_text("cosyvoice")
         screenshot(page, "voice-engines")
     english = studio.open("/voice/", language="en")
@@ -334,7 +334,7 @@ def test_the_chat_page_offers_only_the_providers_that_can_answer_here(studio, se
     expect(chat.locator("#chat-provider option[value='fallback']")).to_be_enabled()
     expect(chat.locator("#chat-provider")).to_have_value("")  # the server's default, named
     expect(chat.locator("#chat-provider option[value='']")).to_have_text("服务器默认 (local)")
-    expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: no API key for the hosted server open.bigmodel.cn")
+    expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: 托管服务器 open.bigmodel.cn 没有 API 密钥")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("ECHOFU_LLM_GLM_API_KEY")
     screenshot(chat, "chat-providers")
     english = studio.open("/chat/", language="en")

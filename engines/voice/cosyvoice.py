@@ -26,6 +26,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 from engines.text import Chunk
 from engines.voice.speaker import SpeakerFeatures
@@ -66,14 +67,16 @@ class CosyVoiceSynthesizer:
 
     def availability(self) -> tuple[bool, str]:
         if not self.base_url:
-            return False, "CosyVoice server is not configured (set ECHOFU_COSYVOICE_URL, e.g. http://127.0.0.1:50000)"
+            return False, gettext_noop("CosyVoice server is not configured (set {setting}, e.g. {example})",
+                                       setting="ECHOFU_COSYVOICE_URL", example="http://127.0.0.1:50000")
         try:
             # FastAPI answers /docs on every CosyVoice server; a 404 still proves someone listens.
             urllib.request.urlopen(f"{self.base_url}/docs", timeout=AVAILABILITY_TIMEOUT_SECONDS).close()
         except urllib.error.HTTPError:
             pass
         except (urllib.error.URLError, OSError) as exc:
-            return False, f"CosyVoice server at {self.base_url} does not answer: {getattr(exc, 'reason', exc)}"
+            return False, gettext_noop("CosyVoice server at {url} does not answer: {error}", url=self.base_url,
+                                       error=str(getattr(exc, 'reason', exc)))
         return True, f"CosyVoice server at {self.base_url}"
 
     def _request(self, endpoint: str, fields: dict[str, str], prompt_wav: bytes) -> tuple[np.ndarray, int | None]:

@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from engines import media, packaged_whisper
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
@@ -234,7 +235,7 @@ class DefaultSynthesizer:
 
     def availability(self) -> tuple[bool, str]:
         if shutil.which("espeak-ng") is None:
-            return False, "espeak-ng is not installed (Debian package espeak-ng)"
+            return False, gettext_noop("espeak-ng is not installed (Debian package {package})", package="espeak-ng")
         english = ("Piper en_US-joe-medium for English" if self.neural_english
                    else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
         mandarin = ("Kokoro-82M for Chinese and Mandarin speakers' English" if self.neural_mandarin

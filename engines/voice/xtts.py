@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 from engines.text import Chunk, sentences as text_sentences
 from engines.voice.speaker import SpeakerFeatures
@@ -38,12 +39,14 @@ class XttsSynthesizer:
 
     def availability(self) -> tuple[bool, str]:
         if self.model_dir is None:
-            return False, "XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)"
+            return False, gettext_noop("XTTS-v2 model directory is not configured (set {setting})", setting="ECHOFU_XTTS_DIR")
         missing = [name for name in REQUIRED_FILES if not (self.model_dir / name).is_file()]
         if missing:
-            return False, f"XTTS-v2 model directory {self.model_dir} lacks {', '.join(missing)}"
+            return False, gettext_noop("XTTS-v2 model directory {directory} lacks {files}", directory=str(self.model_dir),
+                                       files=", ".join(missing))
         if importlib.util.find_spec(PACKAGE) is None:  # located, not imported: importing it takes seconds
-            return False, f"XTTS-v2 needs the {REQUIREMENT} package, which is not installed (pip install {REQUIREMENT})"
+            return False, gettext_noop("XTTS-v2 needs the {package} package, which is not installed (pip install {package})",
+                                       package=REQUIREMENT)
         return True, f"XTTS-v2 from {self.model_dir}"
 
     @property
