@@ -24,6 +24,7 @@ from assets.speech import extract_speaker, get_synthesizer, latest_profile, spea
 from assets.models import SpeakerProfile
 from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
+from echofu.messages import without_server_paths
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
 from echofu.uploads import claim_unique_path, safe_filename
@@ -62,9 +63,10 @@ def keep_recording(turn: Turn, recording: str) -> None:
 def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = None) -> None:
     """The turn keeps its error; nothing half-made of the answer stays listed or on disk. A turn
     deleted while it ran (in the admin, or with its conversation) stays deleted, and so does its folder:
-    a plain save would insert the deleted row again."""
+    a plain save would insert the deleted row again. The user reads the error: the server's paths are
+    left out of it (the job's failure in the server log keeps them)."""
     shutil.rmtree(paths.absolute(turn.folder) / "segments", ignore_errors=True)
-    turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, message
+    turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, without_server_paths(message)
     turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
     turn.timings = timings or turn.timings
     turn.finished_at = timezone.now()

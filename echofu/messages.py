@@ -7,7 +7,9 @@ value kept the same way, or a list of them, is translated too). Rows written bef
 their template hold plain text, shown as it stands.
 """
 import logging
+import re
 
+from django.conf import settings
 from django.utils import translation
 
 from engines.messages import LIST_SEPARATOR, Message
@@ -41,6 +43,36 @@ def _restored_value(value):
 def stored(message: str) -> dict | str:
     """What a row keeps of `message`: its template and values, or plain text when it has none."""
     return message.as_dict() if isinstance(message, Message) else str(message)
+
+
+# An absolute path: a slash that starts a word (not one inside "ER-NeRF/SyncTalk", "1/2" or a URL)
+# and what follows it up to a space, a quote or a bracket.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`()\[\]{}<>,;]+")
+# Where users read the media folder's files: named from it, as the API's file paths are.
+_MEDIA_NAME = "media"
+
+
+def without_server_paths(message: Message | str) -> Message | str:
+    """`message` as users may read it: paths in the media folder named from it ("media/results/..."),
+    other absolute paths reduced to their last part ("…/model.pth"), so that no user learns where the
+    server keeps its files; what the message says is kept, and so is its template."""
+    if isinstance(message, Message):
+        return Message(message.template, **{name: _without_server_paths_in(value) for name, value in message.params.items()})
+    text = re.sub(re.escape(str(settings.MEDIA_ROOT)) + r"(?=[/\s'\"`)\],;]|$)", _MEDIA_NAME, str(message))
+    return _ABSOLUTE_PATH.sub(_last_part, text)
+
+
+def _without_server_paths_in(value):
+    if isinstance(value, list):
+        return [_without_server_paths_in(item) for item in value]
+    return without_server_paths(value) if isinstance(value, str) else value
+
+
+def _last_part(match: re.Match) -> str:
+    path = match.group(0)
+    ending = path[len(path.rstrip(".:")):]  # a sentence's full stop after the path stays the sentence's
+    name = path[: len(path) - len(ending)].rstrip("/").rpartition("/")[2]
+    return f"…/{name}{ending}" if name else path
 
 
 def localized(message: Message | dict | str) -> str:

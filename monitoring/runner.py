@@ -34,7 +34,7 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
-from echofu.messages import reason_of
+from echofu.messages import reason_of, without_server_paths
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
 from monitoring.models import Job, seconds_left
@@ -231,7 +231,9 @@ def _claim(job_id: str) -> Job | None:
 
 def failed_with(reason: str) -> dict:
     """The fields that record a job's failure: its text, and its template and values when it has them
-    (shown in the reader's language, see echofu.messages)."""
+    (shown in the reader's language, see echofu.messages). Users read them, so the server's paths are
+    left out (the server log has them)."""
+    reason = without_server_paths(reason)
     return {"stage": "failed", "error": str(reason), "error_message": reason.as_dict() if isinstance(reason, Message) else None}
 
 
@@ -291,8 +293,9 @@ def execute(job_id: str) -> str:
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))
-        logger.exception("job %s failed", job.pk)
-        ending = Job.Status.FAILED, failed_with(describe_failure(exc))
+        failure = describe_failure(exc)
+        logger.exception("job %s failed: %s", job.pk, failure)
+        ending = Job.Status.FAILED, failed_with(failure)
     except BaseException as exc:  # recorded as the job's end, then left to the worker, whose exception it is
         ending = Job.Status.FAILED, failed_with(describe_interruption(exc, job.queue))
         escaping = exc

@@ -336,3 +336,17 @@ def test_a_conversation_deleted_after_the_form_was_checked_answers_400(client, m
     monkeypatch.setattr(ChatRequest, "validate", check_then_delete)
     body = ask(client, model, code=400, text="Hello", conversation_id=conversation.pk)
     assert body["message"] == f"conversation_id: 对话不存在: {conversation.pk}" and not Turn.objects.exists()
+
+
+def test_a_failed_stage_names_no_server_path(client, model, renderer, llm_server, media_root, monkeypatch):
+    weights = model.directory() / "weights.pt"
+
+    def damaged(*args, **kwargs):
+        raise OSError(f"cannot read {weights}")
+
+    monkeypatch.setattr("chat.pipeline.render", damaged)
+    body = ask(client, model, code=500, text="Hello")
+    turn = Turn.objects.get(pk=body["turn_id"])
+    assert f"media/models/EchoLite/{model.name}/weights.pt" in turn.error, turn.error
+    for shown in (body["message"], turn.error, client.get(f"/api/chat/turns/{turn.pk}").content.decode()):
+        assert str(media_root) not in shown, shown
