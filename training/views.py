@@ -3,7 +3,7 @@ from django.views.decorators.csrf import csrf_exempt
 from assets.consent import usable_models
 from echofu import ownership, paths, responses
 from echofu.uploads import form_fields_only
-from engines.talking_head import MODEL_TYPES
+from engines.talking_head import MODEL_TYPES, model_type_named
 from limits.checks import heavy
 from training import registry
 from training.engines import all_availability
@@ -21,8 +21,10 @@ def available_models(request):
 
 @responses.allow_methods("GET")
 def model_details(request, model_type: str, model_name: str):
-    if model_type not in MODEL_TYPES:
+    named = model_type_named(model_type)  # the spellings model_choice takes ("ER_NeRF" from the training page)
+    if named is None:
         return responses.error(f"不支持的模型类型 '{model_type}', 可选: {', '.join(MODEL_TYPES)}", 400)
+    model_type = named
     if model_name == "root":
         if not (ownership.is_staff(request) or ownership.is_local_user(ownership.acting_user(request))):
             return responses.error(f"模型不存在: {model_type}/{model_name}", 404)  # it lists every user's files

@@ -83,6 +83,22 @@ def test_model_details_unknown_type_400_missing_404(client):
     assert parent.status_code == 404 and parent.json() == {"status": "error", "message": "模型不存在: EchoLite/.."}
 
 
+@pytest.mark.parametrize("spelling", ["ER_NeRF", "ER NeRF"])
+def test_model_details_accepts_the_model_type_spellings_model_choice_accepts(client, media_root, spelling):
+    directory = media_root / "models/ER-NeRF/train_20250101_120000"
+    directory.mkdir(parents=True)
+    (directory / "ernerf.json").write_text("{}")
+    TalkingHeadModel.objects.create(model_type="ER-NeRF", name="train_20250101_120000", person="person", size=2, file_count=1)
+    found = client.get(f"/api/model-details/{spelling}/train_20250101_120000")
+    assert found.status_code == 200, found.content.decode()
+    details = found.json()["model_details"]
+    assert details["type"] == "ER-NeRF" and details["path"] == "media/models/ER-NeRF/train_20250101_120000"
+    root = client.get(f"/api/model-details/{spelling}/root")
+    assert root.status_code == 200 and root.json()["model_details"]["type"] == "ER-NeRF"
+    missing = client.get(f"/api/model-details/{spelling}/nothing")
+    assert missing.status_code == 404 and missing.json() == {"status": "error", "message": "模型不存在: ER-NeRF/nothing"}
+
+
 def training_error(client, **fields):
     response = client.post("/model_training", fields)
     assert response.status_code == 400, response.content
