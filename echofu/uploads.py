@@ -85,7 +85,11 @@ def form_fields_only(view):
     @wraps(view)
     def fields_only(request, *args, **kwargs):
         if request.method == "POST":
-            limit_uploads(request, 0, form_fields_bytes())
+            limit_bytes = form_fields_bytes()
+            if int(request.META.get("CONTENT_LENGTH") or 0) > limit_bytes:  # any encoding, not only multipart
+                limit_kb = limit_bytes // 1024
+                return responses.error(f"表单过大: 上限 {limit_kb} KB / the form is too large: at most {limit_kb} KB", 400)
+            limit_uploads(request, 0, limit_bytes)
             try:
                 request.POST
             except MultiPartParserError:

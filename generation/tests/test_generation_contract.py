@@ -86,6 +86,29 @@ def test_a_text_within_the_configured_limit_is_read_whatever_its_bytes(client, m
     assert response.status_code == 400 and ("model_param" in message or "audio_id" in message), message
 
 
+@pytest.mark.parametrize("endpoint, field", [("/video_generation", "target_text"), ("/chat_system", "text"), ("/audio_clone", "generate_text")])
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_a_form_over_the_size_limit_is_refused_as_too_large_with_the_limit(client, settings, endpoint, field, encoding):
+    from urllib.parse import urlencode
+
+    from monitoring.models import Job
+
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 2000}  # forms of fields up to 64 KB + 4 × 2000 bytes: 71.8 KB, said as 71
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/none", field: "x" * 200_000}
+    response = (client.post(endpoint, form) if encoding == "multipart" else
+                client.post(endpoint, urlencode(form), content_type="application/x-www-form-urlencoded"))
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": "表单过大: 上限 71 KB / the form is too large: at most 71 KB"}
+    assert not Job.objects.exists()
+
+
+def test_a_file_sent_to_a_form_endpoint_is_still_refused_as_a_file(client, wav_file):
+    with open(wav_file, "rb") as handle:
+        response = client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/none", "ref_audio": handle})
+    assert response.status_code == 400
+    assert response.json()["message"] == "此接口只接收表单字段, 不接收文件 / this endpoint takes form fields, not files"
+
+
 @pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit
 def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model, reference, media_root, monkeypatch):
     from chat.tests.conftest import QuickRenderer
