@@ -55,6 +55,18 @@ def speaker_id_for(relative_path: str) -> str:
     return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
 
 
+def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: str) -> None:
+    """Refuse, before any job, a text that speech engine `engine` cannot speak here, or not at `pitch`;
+    the refusal names the engine as `engine_named` (the form's choice, or the server's setting)."""
+    from assets.speech import get_synthesizer
+
+    usable, reason = get_synthesizer(engine).availability()
+    if not usable:
+        raise serializers.ValidationError({field: f"{engine_named} 不可用: {in_contract_language(reason)}"})
+    if pitch and engine in PITCHLESS_ENGINES:
+        raise serializers.ValidationError({"pitch": f"{engine_named} 不支持音高调整, 请将 pitch 设为 0"})
+
+
 class AudioCloneRequest(serializers.Serializer):
     original_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
     ref_audio_path = serializers.CharField(required=False, allow_blank=True, default="")
@@ -91,22 +103,12 @@ class AudioCloneRequest(serializers.Serializer):
         data["speaker_id"] = speaker_id
         return data
 
-    @staticmethod
-    def _check_engine(data):
-        from assets.speech import get_synthesizer
-
-        usable, reason = get_synthesizer(data["engine"]).availability()
-        if not usable:
-            raise serializers.ValidationError({"engine": f"语音引擎 {data['engine']} 不可用: {in_contract_language(reason)}"})
-        if data["pitch"] and data["engine"] in PITCHLESS_ENGINES:
-            raise serializers.ValidationError({"pitch": f"语音引擎 {data['engine']} 不支持音高调整, 请将 pitch 设为 0"})
-
     def _generate(self, data, reference):
         text = data["generate_text"]
         if not text:
             raise serializers.ValidationError({"generate_text": "请输入要生成的文本内容"})
         check_speech_text(text, "generate_text")
-        self._check_engine(data)
+        check_engine_speaks(data["engine"], data["pitch"], "engine", f"语音引擎 {data['engine']}")
         data["mode"] = "generate"
         data["reference_path"] = ""
         if data["audio_id"]:

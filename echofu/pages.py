@@ -114,6 +114,7 @@ UI_STRINGS = {
     "no_history": _("No rendered videos yet."),
     "reference_group": _("Reference audio"),
     "synthesised_group": _("Synthesised speech"),
+    "text_engine_unavailable": _("Text is spoken by the server's voice engine {type}, which cannot run here: {reason}"),
     # Chat
     "server_default": _("server default"),
     "hold_to_talk": _("Hold to talk"),

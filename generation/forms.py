@@ -1,11 +1,12 @@
 """Validation of the /video_generation form."""
+from django.conf import settings
 from rest_framework import serializers
 
 from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
 from echofu import ownership
-from assets.voice_forms import MAX_PITCH_SEMITONES, check_speech_text
+from assets.voice_forms import MAX_PITCH_SEMITONES, PITCHLESS_ENGINES, check_engine_speaks, check_speech_text
 from engines.talking_head import MODEL_TYPES, model_type_named
 from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
@@ -69,6 +70,12 @@ class GenerationRequest(ModelChoice):
     @staticmethod
     def _check_speech_request(data, request):
         check_speech_text(data["target_text"], "target_text")
+        # The text is spoken by the server's engine: one that cannot speak here would fail the render's job.
+        engine = settings.ECHOFU["TTS_ENGINE"]
+        engine_named = f"服务器的语音引擎 {engine} (ECHOFU_TTS_ENGINE)"
+        check_engine_speaks(engine, data["pitch"], "target_text", engine_named)
+        if engine in PITCHLESS_ENGINES and not data["speaker_id"]:
+            raise serializers.ValidationError({"speaker_id": f"{engine_named} 用说话人的参考录音克隆声音: 请提供 speaker_id"})
         if not data["speaker_id"]:
             return
         profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]), request)

@@ -29,6 +29,13 @@ def test_engines_not_set_up_here_are_listed_unavailable_with_the_setting_to_set(
     assert speech["cosyvoice"]["available"] is False and "ECHOFU_COSYVOICE_URL" in speech["cosyvoice"]["reason"]
 
 
+def test_the_servers_own_speech_engine_is_marked_as_the_default(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts", "XTTS_DIR": None}
+    speech = by_name(client.get("/api/engines").json()["speech_engines"])
+    assert {name: row["default"] for name, row in speech.items()} == {"default": False, "xtts": True, "cosyvoice": False}
+    assert speech["xtts"]["available"] is False  # the generate page warns: its text would not be spoken
+
+
 @pytest.mark.parametrize("language, xtts_reason, glm_reason", [
     ("zh-hans", "未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)", "托管服务器 open.bigmodel.cn 没有 API 密钥 (请设置 ECHOFU_LLM_GLM_API_KEY)"),
     ("en", "XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)", "no API key for the hosted server open.bigmodel.cn (set ECHOFU_LLM_GLM_API_KEY)"),
@@ -51,7 +58,7 @@ def test_an_xtts_directory_and_a_cosyvoice_server_make_them_available(client, se
         settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": str(write_tiny_xtts(tmp_path / "xtts")), "COSYVOICE_URL": server.url}
         speech = by_name(client.get("/api/engines").json()["speech_engines"])
     assert speech["xtts"]["available"] is True and str(tmp_path / "xtts") in speech["xtts"]["reason"]
-    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"CosyVoice server at {server.url}"}
+    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"CosyVoice server at {server.url}", "default": False}
 
 
 def test_the_cosyvoice_server_is_asked_once_a_minute_not_on_every_page_load(client, settings, monkeypatch):

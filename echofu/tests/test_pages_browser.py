@@ -596,3 +596,24 @@ def test_a_job_card_says_when_the_server_cannot_be_reached(studio):
     }""")
     expect(page.locator("#speak-job .job")).to_contain_text("暂时无法连接服务器，正在重试")
     expect(page.locator("#speak-job .job")).to_contain_text("50%")  # what was known stays shown
+
+
+def test_the_generate_page_warns_when_the_servers_voice_engine_cannot_speak_here(studio, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts", "XTTS_DIR": None}
+    page = studio.open("/generate/")
+    text = page.locator("input[name='source'][value='text']")
+    expect(text).to_be_disabled()
+    expect(page.locator("#gen-text-state")).to_have_text("(不可用)")
+    expect(page.locator("input[name='source'][value='catalog']")).to_be_checked()
+    expect(page.locator("#gen-text-notes")).to_contain_text("文本由服务器的语音引擎 xtts 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
+    screenshot(page, "generate-voice-engine-unavailable")
+    english = studio.open("/generate/", language="en")
+    expect(english.locator("#gen-text-notes")).to_contain_text("Text is spoken by the server's voice engine xtts, which cannot run here")
+    screenshot(english, "generate-voice-engine-unavailable-en")
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "default"}
+    usable = studio.open("/generate/")
+    expect(usable.locator("input[name='source'][value='text']")).to_be_enabled()
+    expect(usable.locator("#gen-text-state")).to_have_text("")
+    expect(usable.locator("#gen-text-notes")).to_be_empty()
+    assert studio.errors == []
+

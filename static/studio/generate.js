@@ -128,7 +128,24 @@
     }
   }).catch(() => {});
 
+  /** Text is spoken by the server's voice engine (ECHOFU_TTS_ENGINE): where it cannot run, the text choice is off, and says why. */
+  async function refreshTextEngine() {
+    const { speech_engines: engines } = await api("/api/engines");
+    const voice = engines.find((engine) => engine.default);
+    const text = document.querySelector('input[name="source"][value="text"]');
+    text.disabled = !voice.available;
+    $("gen-text-state").textContent = voice.available ? "" : `(${t("unavailable")})`;
+    $("gen-text-choice").title = voice.available ? "" : voice.reason;
+    $("gen-text-notes").replaceChildren(...(voice.available ? [] :
+      [el("li", { class: "engine-note", text: t("text_engine_unavailable", { type: voice.name, reason: voice.reason }) })]));
+    if (text.checked && text.disabled) {
+      document.querySelector('input[name="source"][value="catalog"]').checked = true;
+      showSource();
+    }
+  }
+
   const show = (error) => say("gen-message", errorText(error));
+  refreshTextEngine().catch(show);
   Studio.fillModels($("gen-model")).then((found) => { models = found; showFigures(); }).catch(show);
   // The room tone is the chosen voice's recording's: none for the default voice.
   const roomNeedsVoice = () => { $("gen-room").disabled = !$("gen-speaker").value; };
