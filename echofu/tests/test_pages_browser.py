@@ -617,3 +617,16 @@ def test_the_generate_page_warns_when_the_servers_voice_engine_cannot_speak_here
     expect(usable.locator("#gen-text-notes")).to_be_empty()
     assert studio.errors == []
 
+
+def test_the_chat_page_marks_the_server_default_provider_when_it_cannot_answer_here(studio, settings):
+    hosted_without_key = {"base_url": "https://open.bigmodel.cn/api/paas/v4", "api_key": "", "model": "glm-4-flash"}
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"glm": hosted_without_key}, "LLM_DEFAULT": "glm"}
+    chat = studio.open("/chat/")
+    default = chat.locator("#chat-provider option[value='']")
+    expect(default).to_be_disabled()
+    expect(default).to_have_text("服务器默认 (glm) (不可用)")
+    expect(default).to_have_attribute("title", re.compile("ECHOFU_LLM_GLM_API_KEY"))
+    expect(chat.locator("#chat-provider")).not_to_have_value("")  # moved to a provider that can answer
+    expect(chat.locator("#chat-provider option:checked")).to_be_enabled()
+    screenshot(chat, "chat-default-provider-unavailable")
+    assert studio.errors == []

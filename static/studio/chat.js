@@ -204,8 +204,9 @@
   const show = (error) => say("chat-message", errorText(error));
   Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
   api("/api/engines").then(({ chat_providers: providers }) => {
+    const serverDefault = providers.find((provider) => provider.default);
     fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.name, provider)) }],
-      { placeholder: `${t("server_default")} (${providers.find((provider) => provider.default).name})` });
+      { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.name})`, serverDefault) });
     Studio.showUnavailable($("chat-provider-notes"), providers);
   }).catch(show);
   Studio.fillSpeakers($("chat-speaker")).catch(show);

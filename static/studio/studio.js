@@ -471,13 +471,15 @@ const Studio = (() => {
     run();
   }
 
+  /** `placeholder`: the first option, of value "": its label, or an option like the groups' (one that may be disabled). */
   function fillSelect(select, groups, { placeholder } = {}) {
     const previous = select.value;
+    const optionElement = (option) =>
+      el("option", { value: option.value, text: option.label, disabled: option.disabled || false, title: option.title || null });
     const children = [];
-    if (placeholder) children.push(el("option", { value: "", text: placeholder }));
+    if (placeholder) children.push(optionElement(typeof placeholder === "string" ? { value: "", label: placeholder } : placeholder));
     for (const group of groups) {
-      const options = group.options.map((option) =>
-        el("option", { value: option.value, text: option.label, disabled: option.disabled || false, title: option.title || null }));
+      const options = group.options.map(optionElement);
       children.push(group.label ? el("optgroup", { label: group.label }, options) : options);
     }
     select.replaceChildren(...children.flat());
