@@ -75,8 +75,9 @@ def limit_uploads(request, limit_bytes: int, fields_bytes: int = FORM_OVERHEAD_B
 
 def form_fields_bytes() -> int:
     """The largest body of form fields a form endpoint reads: its longest field is a text of up to
-    ECHOFU_TTS_MAX_CHARS characters, 4 bytes each at most in UTF-8."""
-    return FORM_OVERHEAD_BYTES + 4 * settings.ECHOFU["TTS_MAX_CHARS"]
+    ECHOFU_TTS_MAX_CHARS characters, 4 bytes each at most in UTF-8, and each byte 3 characters once
+    percent-encoded in a urlencoded body."""
+    return FORM_OVERHEAD_BYTES + 4 * 3 * settings.ECHOFU["TTS_MAX_CHARS"]
 
 
 def form_fields_only(view):

@@ -76,12 +76,17 @@ def test_text_with_nothing_to_speak_is_refused_before_any_job(client, model, ref
 
 
 @pytest.mark.parametrize("endpoint, field", [("/video_generation", "target_text"), ("/chat_system", "text"), ("/audio_clone", "generate_text")])
-def test_a_text_within_the_configured_limit_is_read_whatever_its_bytes(client, model, settings, endpoint, field):
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_a_text_within_the_configured_limit_is_read_whatever_its_bytes(client, model, settings, endpoint, field, encoding):
     """The original frontend posts multipart FormData: a Chinese text as long as ECHOFU_TTS_MAX_CHARS
-    allows (3 bytes a character) reaches validation rather than being taken for a file upload."""
+    allows (3 bytes a character; 9 once percent-encoded in a urlencoded body) reaches validation rather
+    than being taken for a file upload or a form too large."""
+    from urllib.parse import urlencode
+
     settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 30_000}
-    response = client.post(endpoint, {"model_name": "EchoLite", "model_param": "models/EchoLite/none", "audio_id": "nobody",
-                                      field: "声" * 30_000})
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/none", "audio_id": "nobody", field: "声" * 30_000}
+    response = (client.post(endpoint, form) if encoding == "multipart" else
+                client.post(endpoint, urlencode(form), content_type="application/x-www-form-urlencoded"))
     message = response.json()["message"]
     assert response.status_code == 400 and ("model_param" in message or "audio_id" in message), message
 
@@ -120,12 +125,12 @@ def test_a_form_over_the_size_limit_is_refused_as_too_large_with_the_limit(clien
 
     from monitoring.models import Job
 
-    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 2000}  # forms of fields up to 64 KB + 4 × 2000 bytes: 71.8 KB, said as 71
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 2000}  # forms of fields up to 64 KB + 12 × 2000 bytes: 87.4 KB, said as 87
     form = {"model_name": "EchoLite", "model_param": "models/EchoLite/none", field: "x" * 200_000}
     response = (client.post(endpoint, form) if encoding == "multipart" else
                 client.post(endpoint, urlencode(form), content_type="application/x-www-form-urlencoded"))
     assert response.status_code == 400
-    assert response.json() == {"status": "error", "message": "表单过大: 上限 71 KB / the form is too large: at most 71 KB"}
+    assert response.json() == {"status": "error", "message": "表单过大: 上限 87 KB / the form is too large: at most 87 KB"}
     assert not Job.objects.exists()
 
 
