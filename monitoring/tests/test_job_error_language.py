@@ -10,20 +10,9 @@ from django.utils import translation
 from monitoring import runner
 from monitoring.models import Job
 from monitoring.sync import answer_when_done
+from monitoring.tests.failing import failed_job
 
 pytestmark = pytest.mark.django_db
-
-
-def failed_job(monkeypatch, exc: BaseException) -> Job:
-    def handler(job, ctx):
-        raise exc
-
-    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, handler)
-    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
-    runner.execute(job.pk)
-    job.refresh_from_db()
-    assert job.status == Job.Status.FAILED
-    return job
 
 
 def task_error(client, job: Job, language: str | None = None) -> str:

@@ -7,23 +7,15 @@ import logging
 import pytest
 from django.http import JsonResponse
 
-from monitoring import runner
 from monitoring.models import Job
 from monitoring.sync import answer_when_done
+from monitoring.tests.failing import failed_job
 
 pytestmark = pytest.mark.django_db
 
 
-def failed_job(monkeypatch, exc: BaseException) -> Job:
-    def handler(job, ctx):
-        raise exc
-
-    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, handler)
-    job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
-    runner.execute(job.pk)
-    job.refresh_from_db()
-    assert job.status == Job.Status.FAILED
-    return job
+def failed_probe(monkeypatch, exc: BaseException) -> Job:
+    return failed_job(monkeypatch, exc, Job.Kind.PROBE)
 
 
 def shown_texts(client, job: Job) -> list[str]:
@@ -37,7 +29,7 @@ def shown_texts(client, job: Job) -> list[str]:
 def test_a_full_disk_names_the_media_folder_relative_to_media(client, monkeypatch, media_root, caplog):
     written = media_root / "results/videos/talk.mp4"
     with caplog.at_level(logging.ERROR, logger="monitoring.runner"):
-        job = failed_job(monkeypatch, OSError(errno.ENOSPC, "No space left on device", str(written)))
+        job = failed_probe(monkeypatch, OSError(errno.ENOSPC, "No space left on device", str(written)))
     for text in shown_texts(client, job):
         assert str(media_root) not in text, text
     task_error = client.get(f"/api/tasks/{job.pk}").json()["error"]
@@ -48,7 +40,7 @@ def test_a_full_disk_names_the_media_folder_relative_to_media(client, monkeypatc
 def test_other_absolute_paths_are_reduced_to_their_last_part(client, monkeypatch, media_root, caplog):
     checkpoint = "/opt/secret-install/checkpoints/model.pth"
     with caplog.at_level(logging.ERROR, logger="monitoring.runner"):
-        job = failed_job(monkeypatch, FileNotFoundError(errno.ENOENT, "No such file or directory", checkpoint))
+        job = failed_probe(monkeypatch, FileNotFoundError(errno.ENOENT, "No such file or directory", checkpoint))
     for text in shown_texts(client, job):
         assert "/opt/secret-install" not in text, text
     assert "model.pth" in job.error and "No such file or directory" in job.error, job.error
@@ -56,5 +48,5 @@ def test_other_absolute_paths_are_reduced_to_their_last_part(client, monkeypatch
 
 
 def test_urls_and_slashes_inside_words_are_left_as_they_are(client, monkeypatch, media_root):
-    job = failed_job(monkeypatch, RuntimeError("ER-NeRF/SyncTalk server http://127.0.0.1:50000/inference_zero_shot answered 1/2"))
+    job = failed_probe(monkeypatch, RuntimeError("ER-NeRF/SyncTalk server http://127.0.0.1:50000/inference_zero_shot answered 1/2"))
     assert job.error == "ER-NeRF/SyncTalk server http://127.0.0.1:50000/inference_zero_shot answered 1/2"
