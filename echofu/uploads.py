@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path, PurePosixPath
@@ -62,7 +63,23 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         if self.received > self.limit_bytes:
             self.file.close()  # a NamedTemporaryFile: closing removes the partial upload
             raise UploadTooLarge(self._message())
-        return super().receive_data_chunk(raw_data, start)
+        with self._removed_on_write_failure():
+            return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size):
+        with self._removed_on_write_failure():  # flushes the last buffered bytes
+            return super().file_complete(file_size)
+
+    @contextmanager
+    def _removed_on_write_failure(self):
+        """Django's parser leaves the file it was writing open when a write fails (a full disk): the
+        partial upload stayed until the garbage collector found the request, keeping the disk full
+        for every upload after it."""
+        try:
+            yield
+        except OSError:
+            self.file.close()
+            raise
 
     def _message(self) -> str:
         return f"文件过大: 上限 {self.limit_bytes / (1024 * 1024):.0f} MB"

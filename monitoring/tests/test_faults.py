@@ -1,5 +1,6 @@
 """Faults a studio meets: the web server dies during an upload, the disk fills while a job writes
 its result, a model directory is damaged, the database is locked by a long write."""
+import gc
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from assets.models import GeneratedAudio, TrainingVideo
+from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
 from engines.testing.simple_media import write_plain_video
 from monitoring import runner
 from monitoring.models import Job
@@ -139,6 +140,28 @@ def test_disk_full_while_writing_speech_fails_the_job_clearly(small_media_volume
     again = runner.submit(runner.new_job(Job.Kind.SYNTHESIZE, dict(job.params), prefix="tts"))
     again.refresh_from_db()
     assert again.status == "succeeded", again.error
+
+
+def test_upload_that_fills_the_disk_leaves_no_partial_file_behind(client, small_media_volume, tmp_path):
+    from engines.testing.simple_media import write_tone_wav
+
+    filler = fill(small_media_volume)
+    os.truncate(filler, filler.stat().st_size - 300_000)  # room for a small upload, not for a large one
+    large = write_tone_wav(tmp_path / "large.wav", seconds=40)  # 1.3 MB
+    gc.disable()  # the partial file must go with the failed request, not whenever the collector runs
+    try:
+        refused = client.post("/api/upload-reference-audio", {"audio": large.open("rb")})
+    finally:
+        gc.enable()
+    assert refused.status_code == 500, refused.content
+    assert refused.json()["message"].startswith("音频上传失败: ") and "No space left" in refused.json()["message"]
+    assert not any((small_media_volume / "tmp" / "uploads").iterdir()), "the partial upload was removed"
+    assert not ReferenceAudio.objects.exists()
+
+    small = write_tone_wav(tmp_path / "small.wav", seconds=2)  # 64 kB: fits in the space left
+    stored = client.post("/api/upload-reference-audio", {"audio": small.open("rb")})
+    assert stored.status_code == 200, stored.content
+    assert (small_media_volume / "voices/ref_voices/small.wav").read_bytes() == small.read_bytes()
 
 
 # --- a damaged model directory ---------------------------------------------------------------
