@@ -48,6 +48,8 @@ def test_batch_train_finishes_the_good_videos_and_says_why_the_bad_one_failed(tm
     ("batch_train", ["{empty}"], "no videos to train"),
     ("batch_train", ["{csv}"], "needs a 'video' column"),
     ("batch_train", ["{blank_cell}"], "line 2: no video named"),
+    ("batch_train", ["{gbk}"], "not UTF-8 text"),
+    ("batch_train", ["{huge_cell}"], "not a readable CSV"),
     ("render", ["media/models/EchoLite/absent", "--audio", "{audio}"], "模型不存在"),
     ("render", ["../../etc", "--audio", "{audio}"], "outside the media folder"),
 ])
@@ -55,8 +57,11 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, messa
     (tmp_path / "empty").mkdir()
     (tmp_path / "plan.csv").write_text("file,model\nx.mp4,EchoLite\n")
     (tmp_path / "blank.csv").write_text("video,model\n,EchoLite\n")
+    (tmp_path / "gbk.csv").write_text("video,model\n训练视频.mp4,EchoLite\n", encoding="gbk")  # as Excel saves it on Chinese Windows
+    (tmp_path / "huge.csv").write_text("video,params\na.mp4," + "x" * 200_000 + "\n")  # past the csv module's field limit
     speech = write_speech_wav(tmp_path / "a.wav", seconds=1.0)
-    args = [arg.format(empty=tmp_path / "empty", csv=tmp_path / "plan.csv", blank_cell=tmp_path / "blank.csv", audio=speech) for arg in args]
+    args = [arg.format(empty=tmp_path / "empty", csv=tmp_path / "plan.csv", blank_cell=tmp_path / "blank.csv", gbk=tmp_path / "gbk.csv",
+                        huge_cell=tmp_path / "huge.csv", audio=speech) for arg in args]
     with pytest.raises(CommandError, match=message):
         call_command(command, *args, stdout=StringIO())
     assert not Job.objects.exists()

@@ -16,6 +16,15 @@ def read_plan(source: Path, defaults: dict) -> list[dict]:
         return [{**defaults, "video": str(path)} for path in sorted(source.iterdir()) if path.suffix.lower() in VIDEO_EXTENSIONS]
     if source.suffix.lower() != ".csv" or not source.is_file():
         raise CommandError(f"{source}: give a folder of videos or a .csv file")
+    try:
+        return _read_csv_plan(source, defaults)
+    except UnicodeDecodeError as exc:  # Excel on Chinese Windows saves CSV as GBK
+        raise CommandError(f"{source}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise CommandError(f"{source}: not a readable CSV ({exc})") from None
+
+
+def _read_csv_plan(source: Path, defaults: dict) -> list[dict]:
     with open(source, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "video" not in reader.fieldnames:
