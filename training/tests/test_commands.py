@@ -67,6 +67,16 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path, command, args, messa
     assert not Job.objects.exists()
 
 
+def test_a_batch_row_with_epochs_that_are_no_number_is_refused_with_the_reason(tmp_path):
+    (tmp_path / "plan.csv").write_text("video,epochs\nalice.mp4,ten\n")
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 not trained"):
+        call_command("batch_train", str(tmp_path / "plan.csv"), stdout=out)
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("alice.mp4"))
+    assert "refused" in row and "epochs 'ten' is not a whole number" in row, row
+    assert not Job.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)  # the command runs the jobs in a thread with its own connection
 def test_a_local_file_given_again_is_the_catalog_row_it_became(tmp_path, media_root, plain_video):
     """A command run again (batch_train after a failure) does not copy its videos and audio in once more:

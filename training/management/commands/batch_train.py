@@ -44,6 +44,17 @@ def _read_csv_plan(source: Path, defaults: dict) -> list[dict]:
         return plan
 
 
+def epochs_of(entry: dict) -> int | None:
+    """The entry's epoch count: --epochs (a number already) or the CSV cell; none means the time budget's."""
+    value = entry.get("epochs")
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise CommandError(f"{entry['video']}: epochs {value!r} is not a whole number") from None
+
+
 class Command(BaseCommand):
     help = "Train many videos through the job queue (a folder or a CSV) and print a table of results."
 
@@ -63,8 +74,7 @@ class Command(BaseCommand):
         results, jobs = [], []
         for entry in plan:
             try:
-                epochs_value = int(entry["epochs"]) if entry.get("epochs") not in (None, "") else None
-                job = cli.training_job(entry["video"], entry["model"], entry["gpu"], epochs_value, entry.get("params", ""))
+                job = cli.training_job(entry["video"], entry["model"], entry["gpu"], epochs_of(entry), entry.get("params", ""))
             except (CommandError, ValueError) as exc:
                 results.append({"video": entry["video"], "task": "-", "status": "refused", "detail": str(exc)})
                 continue
