@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from assets import catalog, jobs
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
 from echofu import paths
@@ -106,23 +108,32 @@ def _made_from(row) -> int:
     return 0
 
 
+class NoneOfTheCatalogHere(Exception):
+    """Pruning refused: the media folder holds none of the catalog, which reads as a wrong folder."""
+
+
 def _missing(report: ScanReport, prune: bool) -> None:
-    for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel):
-        for row in model.objects.all():
-            if row.exists():
-                continue
-            entry = f"{model._meta.verbose_name}: {row}"
-            report.missing.append(entry)
-            if not prune:
-                continue
-            made = _made_from(row)
-            if made:
-                # Its row holds the consent statement they rest on, and deleting it deletes them with
-                # their files: an upload removed from disk to save space must not take its models along.
-                report.kept[entry] = f"row kept: {made} model(s) or voice(s) made from it rest on its consent statement"
-            else:
-                row.delete()
-                report.pruned += 1
+    rows = [row for model in (ReferenceAudio, TrainingVideo, GeneratedAudio, GeneratedVideo, TalkingHeadModel) for row in model.objects.all()]
+    gone = [row for row in rows if not row.exists()]
+    if prune and gone and len(gone) == len(rows):
+        # A wrong ECHOFU_MEDIA_ROOT or a volume not mounted yet looks exactly like every file removed;
+        # pruning then would empty the catalog, consent statements included.
+        raise NoneOfTheCatalogHere(
+            f"none of the {len(rows)} catalogued files or models is in {settings.MEDIA_ROOT}: is ECHOFU_MEDIA_ROOT "
+            "right and its volume mounted? nothing was pruned (if the files are really gone, delete their rows in the admin)")
+    for row in gone:
+        entry = f"{row._meta.verbose_name}: {row}"
+        report.missing.append(entry)
+        if not prune:
+            continue
+        made = _made_from(row)
+        if made:
+            # Its row holds the consent statement they rest on, and deleting it deletes them with
+            # their files: an upload removed from disk to save space must not take its models along.
+            report.kept[entry] = f"row kept: {made} model(s) or voice(s) made from it rest on its consent statement"
+        else:
+            row.delete()
+            report.pruned += 1
 
 
 def scan_media(probe: bool = True, prune: bool = False) -> ScanReport:

@@ -1,5 +1,5 @@
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from assets.models import ReferenceAudio, TrainingVideo
 
@@ -36,12 +36,31 @@ def test_chat_answers_are_not_taken_for_files_dropped_in_by_hand(media_root, wav
 
 def test_scan_media_reports_and_prunes_vanished_files(client, media_root, wav_file, capsys):
     (media_root / "voices/ref_voices/gone.wav").write_bytes(wav_file.read_bytes())
+    (media_root / "voices/ref_voices/kept.wav").write_bytes(wav_file.read_bytes())
     call_command("scan_media", "--no-probe")
     (media_root / "voices/ref_voices/gone.wav").unlink()
-    assert client.get("/api/reference-audios").json()["total_count"] == 0
+    assert client.get("/api/reference-audios").json()["total_count"] == 1
     call_command("scan_media", "--no-probe", "--prune")
     assert "missing  reference audio" in capsys.readouterr().out
-    assert ReferenceAudio.objects.count() == 0
+    assert [row.filename for row in ReferenceAudio.objects.all()] == ["kept.wav"]
+
+
+def test_pruning_against_a_media_folder_that_holds_none_of_the_catalog_deletes_nothing(media_root, wav_file, settings, tmp_path):
+    """A wrong ECHOFU_MEDIA_ROOT (a cron job without the studio's environment) or a volume not mounted
+    yet reads as every file vanished: pruning would have emptied the catalog and its consent records."""
+    from training.models import TalkingHeadModel
+
+    (media_root / "voices/ref_voices/voice.wav").write_bytes(wav_file.read_bytes())
+    (media_root / "models/EchoLite/speaker").mkdir(parents=True)
+    (media_root / "models/EchoLite/speaker/weights.pt").write_bytes(b"\0" * 64)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="speaker")
+    call_command("scan_media", "--no-probe")
+    assert ReferenceAudio.objects.count() == 1
+
+    settings.MEDIA_ROOT = tmp_path / "unmounted"
+    with pytest.raises(CommandError, match="none of the 2 catalogued files or models is in .*unmounted.*nothing was pruned"):
+        call_command("scan_media", "--no-probe", "--prune")
+    assert ReferenceAudio.objects.count() == 1 and TalkingHeadModel.objects.count() == 1
 
 
 def test_model_directories_copied_in_by_hand_are_discovered(media_root):

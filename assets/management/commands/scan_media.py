@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from assets.scan import scan_media
+from assets.scan import NoneOfTheCatalogHere, scan_media
 
 
 class Command(BaseCommand):
@@ -11,7 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("--prune", action="store_true", help="delete rows whose file or model directory is gone")
 
     def handle(self, *args, no_probe=False, prune=False, **options):
-        report = scan_media(probe=not no_probe, prune=prune)
+        try:
+            report = scan_media(probe=not no_probe, prune=prune)
+        except NoneOfTheCatalogHere as exc:
+            raise CommandError(str(exc)) from None
         for path in report.added:
             self.stdout.write(f"added    {path}")
         for entry in report.skipped:
