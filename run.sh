@@ -106,8 +106,21 @@ start_child() {
     CHILDREN+=($!)
 }
 
+# A SIGKILL of serve itself (a supervisor whose stop timeout, 10 s for supervisord and docker, ran
+# out before the grace period) runs no trap: the children, each in a session of its own, ran on
+# without it, and their clusters went on to start the queued jobs. The watchdog, in a session of its
+# own too, kills them once serve is gone; the next start marks their jobs failed.
+WATCHDOG=""
+
+start_watchdog() {
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
+        shift; for pid in "$@"; do kill -KILL -- "-$pid" 2>/dev/null; done' watchdog $$ "${CHILDREN[@]}" &
+    WATCHDOG=$!
+}
+
 stop_children() {
     trap - EXIT INT TERM
+    [ -z "$WATCHDOG" ] || kill "$WATCHDOG" 2>/dev/null || true
     local grace="${ECHOFU_STOP_GRACE_SECONDS:-20}" pid
     # SIGTERM to each child itself, not its process group: a qcluster then stops its workers in
     # order, gunicorn its own; django-q2's workers die outright on a SIGTERM of their own and leave
@@ -167,6 +180,7 @@ except OSError as exc:
     # Workers, threads and timeouts: echofu/gunicorn_conf.py, which also refuses single-user mode
     # on a public address before a worker starts.
     start_child "$VENV/bin/gunicorn" -c echofu/gunicorn_conf.py echofu.wsgi:application --bind "$address"
+    start_watchdog
     # Whichever child ends first stops the others, and its exit status is serve's: a supervisor sees a
     # crash as one.
     local status=0

@@ -37,8 +37,8 @@ def post_file(url: str, field: str, path: Path) -> dict:
         return json.loads(response.read())
 
 
-def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
-    port = free_port()
+def start_serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    """`./run.sh serve` on a private database and media folder, in its own session; waits until it answers."""
     env = {
         **os.environ,
         "ECHOFU_VENV": sys.prefix,
@@ -55,12 +55,26 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         "ECHOFU_SINGLE_USER_CONSENT": "Test Person",  # run.sh serve is single-user; uploads need the statement
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    log = open(tmp_path / "serve.log", "wb")
-    server = subprocess.Popen(["./run.sh", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp_path / "serve.log", "wb") as log:
+        server = subprocess.Popen(["./run.sh", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/api/status")[0] == 200, 300, poll=1,
+                   what="the server: " + (tmp_path / "serve.log").read_text(errors="replace")[-3000:])
+    except BaseException:
+        os.killpg(server.pid, signal.SIGKILL)
+        raise
+    return server
+
+
+def still_running(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
+    port = free_port()
+    server = start_serve(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: get(f"{base}/api/status")[0] == 200, 300, poll=1,
-                   what="the server: " + (tmp_path / "serve.log").read_text(errors="replace")[-3000:])
         status, headers, body = get(f"{base}/assets/admin/css/base.css")
         assert status == 200 and b"body" in body, "whitenoise serves the admin's CSS without DEBUG"
         commands = [" ".join(child.cmdline()) for child in psutil.Process(server.pid).children(recursive=True)]
@@ -84,14 +98,33 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
             server.wait(timeout=STOP_GRACE_SECONDS + 30)
             stopped_after = time.monotonic() - stopping
         finally:
-            log.close()
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in started):
+    while time.monotonic() < deadline and still_running(started):
         time.sleep(0.2)
-    left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
-    assert not left, "every process serve started has ended"
+    assert not still_running(started), "every process serve started has ended"
     # Well inside the grace period: the clusters and gunicorn stopped their own workers, none was killed.
     assert stopped_after < STOP_GRACE_SECONDS / 2, f"serve stopped cleanly, not at the end of the grace period ({stopped_after:.0f} s)"
     assert get(f"{base}/api/status")[0] is None
+
+
+def test_serve_killed_outright_takes_its_servers_and_clusters_with_it(tmp_path):
+    """A supervisor whose stop timeout runs out (supervisord's and docker's default 10 s, shorter than
+    ECHOFU_STOP_GRACE_SECONDS) kills serve itself with SIGKILL, which no trap sees. Its children, each in
+    a session of its own, ran on without it: the clusters even started the jobs still queued, for hours
+    in a training's case, and a new serve ran its own beside them."""
+    port = free_port()
+    server = start_serve(tmp_path, port)
+    started = [child.pid for child in psutil.Process(server.pid).children(recursive=True)]
+    try:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and still_running(started):
+            time.sleep(0.2)
+        assert not still_running(started), [" ".join(psutil.Process(pid).cmdline()) for pid in still_running(started)]
+        assert get(f"http://127.0.0.1:{port}/api/status")[0] is None
+    finally:
+        for pid in still_running(started):
+            os.kill(pid, signal.SIGKILL)
