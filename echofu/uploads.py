@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{n
 UNIQUE_SUFFIX_BYTES = len("_") + 8  # the longest suffix claim_unique_path adds: _ and secrets.token_hex(4)
 # Multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
+# An upload still streaming writes to its temp file all along, so one untouched this long has no request
+# behind it any more (its web server was killed mid-upload).
+ABANDONED_UPLOAD_SECONDS = 3600
 
 
 class UploadRejected(ValueError):
@@ -95,6 +99,20 @@ def form_fields_bytes() -> int:
     ECHOFU_TTS_MAX_CHARS characters, 4 bytes each at most in UTF-8, and each byte 3 characters once
     percent-encoded in a urlencoded body."""
     return FORM_OVERHEAD_BYTES + 4 * 3 * settings.ECHOFU["TTS_MAX_CHARS"]
+
+
+def discard_abandoned_uploads() -> list[Path]:
+    """Delete the temp files that web servers killed mid-upload left; no request will finish them."""
+    cutoff = time.time() - ABANDONED_UPLOAD_SECONDS
+    discarded = []
+    for path in Path(settings.FILE_UPLOAD_TEMP_DIR).glob("*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                discarded.append(path)
+        except FileNotFoundError:  # another process discarded it first
+            continue
+    return discarded
 
 
 def form_fields_only(view):

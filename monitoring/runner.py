@@ -35,6 +35,7 @@ from django_q.tasks import async_task
 
 from echofu import paths
 from echofu.messages import reason_of, without_server_paths
+from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
 from monitoring.models import Job, seconds_left
@@ -333,7 +334,10 @@ def _worker_alive(job: Job) -> bool:
 
 def recover_stale_jobs() -> list[str]:
     """Mark failed the running jobs whose worker died (killed, crashed, machine lost), then put
-    the jobs waiting in those queues back on the broker (the dead cluster may have held some)."""
+    the jobs waiting in those queues back on the broker (the dead cluster may have held some).
+    Partial uploads of web servers that died go too: nothing else ever looks for them."""
+    for upload in discard_abandoned_uploads():
+        logger.warning("deleted the abandoned partial upload %s", upload.name)
     stale_before = timezone.now() - timedelta(seconds=_config("STALE_AFTER_SECONDS"))
     recovered = []
     for job in Job.objects.filter(status=Job.Status.RUNNING):

@@ -87,6 +87,22 @@ def test_server_killed_mid_upload_lists_no_partial_file(media_root, tmp_path):
         restarted.kill()
 
 
+def test_partial_uploads_of_a_killed_web_server_are_deleted_once_abandoned(settings):
+    """A web server killed mid-upload leaves its temp file: nothing listed it, yet up to ECHOFU_MAX_VIDEO_MB
+    stayed on the media volume for good with every such restart."""
+    uploads = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    abandoned = uploads / "tmpabandoned.upload.mp4"
+    abandoned.write_bytes(b"\0" * 4096)
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    in_flight = uploads / "tmpinflight.upload.mp4"  # an upload still streaming writes to its file all along
+    in_flight.write_bytes(b"\0" * 4096)
+
+    runner.recover_stale_jobs()  # what the clusters run at start, before each job and every minute
+    assert not abandoned.exists()
+    assert in_flight.read_bytes() == b"\0" * 4096
+
+
 # --- disk full while a job writes its result ------------------------------------------------
 
 
