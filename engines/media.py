@@ -171,6 +171,9 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
         raise MediaError("the file contains no audio stream")
     if expect == "video" and not info.has_video:
         raise MediaError("the file contains no video stream")
+    if expect == "video" and _is_still_image(info.container):
+        # FFmpeg reads a picture as a video of one frame.
+        raise MediaError(f"the file is a still image ({info.container}), not a video")
     try:
         with _open(path) as container:
             stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
@@ -189,6 +192,11 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
     if info.duration <= 0:
         info.duration = decoded_until
     return info
+
+
+def _is_still_image(container: str) -> bool:
+    """FFmpeg's picture demuxers: image2 (JPEG and other files named as images) and one per format (png_pipe, ...)."""
+    return container == "image2" or container.endswith("_pipe")
 
 
 def _check_wav_length(path: str | os.PathLike) -> None:

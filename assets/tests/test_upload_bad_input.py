@@ -115,6 +115,18 @@ def test_audio_file_is_not_a_training_video(client, wav_file, media_root):
     assert TrainingVideo.objects.count() == 0
 
 
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP", "BMP"])
+def test_a_still_image_renamed_to_mp4_is_not_a_training_video(client, media_root, image_format):
+    """FFmpeg reads a still image as a video of one frame: it was stored and catalogued as a 0.04 s video."""
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (64, 64), "gray").save(image, format=image_format)
+    upload = SimpleUploadedFile("portrait.mp4", image.getvalue())
+    assert "still image" in error_of(client.post("/api/upload-training-video", {"video": upload}))
+    assert list((media_root / "videos/ref_videos").iterdir()) == [] and not TrainingVideo.objects.exists()
+
+
 def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio, media_root, wav_file, plain_video, monkeypatch):
     """Answered as failed, the upload keeps no file: one left unlisted would come back with the next
     scan_media, as a scanned file with no uploader and no consent statement."""
