@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+from django.core.management.base import CommandError
 from django.db import connection
 
 from monitoring import runner
@@ -39,9 +40,28 @@ def start(jobs: list[Job], inline: bool) -> list[threading.Thread]:
     return [thread]
 
 
+# How long Ctrl-C waits for a job run here to stop at its next progress report.
+CANCEL_WAIT_SECONDS = 10
+
+
 def follow(jobs: list[Job], write, workers: list[threading.Thread] = (), poll: float = 0.5, timeout: float | None = None) -> list[Job]:
     """Print each job's bar as it moves until all have ended (or `timeout`, or the inline `workers`
-    are gone: a job they could not run must not keep the command waiting); returns the final rows."""
+    are gone: a job they could not run must not keep the command waiting); returns the final rows.
+    Ctrl-C cancels the jobs run here, and leaves those handed to the clusters running."""
+    try:
+        return _follow(jobs, write, workers, poll, timeout)
+    except KeyboardInterrupt:
+        ids = ", ".join(job.pk for job in jobs)
+        if not workers:
+            raise CommandError(f"interrupted: {ids} go on in the queue (GET /api/tasks/<id>)") from None
+        for job in jobs:
+            runner.request_cancel(job)
+        for worker in workers:
+            worker.join(CANCEL_WAIT_SECONDS)
+        raise CommandError(f"interrupted: {ids} cancelled") from None
+
+
+def _follow(jobs: list[Job], write, workers: list[threading.Thread], poll: float, timeout: float | None) -> list[Job]:
     deadline = time.monotonic() + timeout if timeout else None
     ids = [job.pk for job in jobs]
     shown: dict[str, str] = {}

@@ -94,3 +94,48 @@ def test_a_local_file_given_again_is_the_catalog_row_it_became(tmp_path, media_r
     assert [(row.original_name, row.file.name) for row in TrainingVideo.objects.all()] == [("clip.mp4", "videos/ref_videos/clip.mp4")]
     assert [path.name for path in (media_root / "videos/ref_videos").iterdir()] == ["clip.mp4"]
     assert ReferenceAudio.objects.count() == 1 and len(list((media_root / "voices/ref_voices").iterdir())) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the job runs in the command's thread with its own connection
+def test_ctrl_c_during_a_command_cancels_the_job_it_runs_and_says_so(monkeypatch):
+    """Ctrl-C while train/render/batch_train ran its job here printed a KeyboardInterrupt traceback and left
+    the job 'running' until a cluster's recovery called it a crashed worker."""
+    import time
+
+    from monitoring import runner
+    from training import follow
+
+    def slow_job(job, ctx):
+        for step in range(400):
+            ctx.progress("work", step / 400)
+            time.sleep(0.05)
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.SYNTHESIZE, slow_job)
+    job = runner.new_job(Job.Kind.SYNTHESIZE, {}, prefix="tts")
+
+    def ctrl_c_once_running(line):
+        if " running " in line and "work" in line:
+            raise KeyboardInterrupt
+
+    workers = follow.start([job], inline=True)
+    with pytest.raises(CommandError, match=f"interrupted: {job.pk} cancelled"):
+        follow.follow([job], ctrl_c_once_running, workers)
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED and job.finished_at is not None
+    assert not runner.job_workdir(job.pk).exists()
+
+
+def test_ctrl_c_while_following_a_queued_job_leaves_it_to_the_clusters():
+    from monitoring import runner
+    from training import follow
+
+    job = runner.new_job(Job.Kind.SYNTHESIZE, {}, prefix="tts")  # as --queue hands it over; no cluster runs in this test
+
+    def ctrl_c(line):
+        raise KeyboardInterrupt
+
+    with pytest.raises(CommandError, match=f"interrupted: {job.pk} go on in the queue"):
+        follow.follow([job], ctrl_c, [])
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED and not job.cancel_requested
