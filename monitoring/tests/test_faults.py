@@ -180,6 +180,25 @@ def test_upload_that_fills_the_disk_leaves_no_partial_file_behind(client, small_
     assert (small_media_volume / "voices/ref_voices/small.wav").read_bytes() == small.read_bytes()
 
 
+def test_disk_full_while_torch_saves_a_model_fails_the_job_clearly(small_media_volume, monkeypatch):
+    """torch reports a short write as "[enforce fail at inline_container.cc] unexpected pos ...", with no
+    errno: a training that filled the disk failed with that line alone."""
+    import torch
+
+    def save_weights(job, ctx):
+        torch.save({"weights": torch.zeros(1_000_000)}, ctx.workdir / "model.pt")  # 4 MB, more than is left
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, save_weights)
+    filler = fill(small_media_volume)
+    os.truncate(filler, filler.stat().st_size - 1_000_000)
+    job = runner.submit(runner.new_job(Job.Kind.TRAIN, {}, prefix="train"))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error.startswith("disk full: no space left on the media volume"), job.error
+    assert not runner.job_workdir(job.pk).exists()
+
+
 # --- a damaged model directory ---------------------------------------------------------------
 
 
