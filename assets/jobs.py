@@ -28,6 +28,13 @@ def settled_probe(video: TrainingVideo, timeout: float) -> TrainingVideo:
     return video
 
 
+def rerun_probes_without_verdict(videos) -> None:
+    """Check again the videos whose probe ended without a verdict (its worker lost, cancelled, the
+    queue's time limit): they read 'pending' for good otherwise, and the training page waits on them."""
+    for video in videos.filter(probe_status=TrainingVideo.ProbeStatus.PENDING, probe_job__status__in=Job.FINISHED):
+        start_probe(video)
+
+
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
     job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk}, owner=video.owner, prefix="probe")
     TrainingVideo.objects.filter(pk=video.pk).update(probe_job=job, probe_status=TrainingVideo.ProbeStatus.PENDING)

@@ -76,7 +76,9 @@ def reference_audios(request):
 
 @allow_methods("GET")
 def training_videos(request):
-    return _listing(ownership.owned(TrainingVideo.objects.all(), request), catalog.training_video_info)
+    videos = ownership.owned(TrainingVideo.objects.all(), request)
+    jobs.rerun_probes_without_verdict(videos)
+    return _listing(videos, catalog.training_video_info)
 
 
 @allow_methods("GET")

@@ -21,3 +21,19 @@ def test_a_check_ended_without_a_verdict_is_run_again_when_the_video_is_needed(m
     video = settled_probe(TrainingVideo.objects.get(pk=video.pk), 60)
     assert video.probe_status == TrainingVideo.ProbeStatus.OK and video.probe["checks"]
     assert video.probe_job_id not in (None, first.pk) and Job.objects.get(pk=video.probe_job_id).status == Job.Status.SUCCEEDED
+
+
+def test_a_check_whose_worker_died_is_run_again_when_the_videos_are_listed(client, media_root):
+    """The recovery marks the probe failed but the video stayed 'pending': the training page showed
+    'checking...' for good, polling every 2 s, until someone asked to train with it."""
+    path = make_talking_face_video(media_root / "videos/ref_videos/anna.mp4", seconds=2.0, size=256, seed=1)
+    video = TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=path.stat().st_size,
+                                         consent_name="anna", consent_wording="test statement", consent_at=timezone.now())
+    lost = start_probe(video, submit=False)
+    Job.objects.filter(pk=lost.pk).update(status=Job.Status.RUNNING, started_at=timezone.now(), worker="elsewhere:1")
+    Job.objects.filter(pk=lost.pk).update(**runner.ended(Job.Status.FAILED, error="the worker running this job stopped"))
+
+    [listed] = client.get("/api/training-videos").json()["files"]
+    assert listed["probe_status"] == "ok" and listed["probe"]["checks"], listed  # checks run inline in the tests
+    video.refresh_from_db()
+    assert video.probe_job_id != lost.pk
