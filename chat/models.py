@@ -109,7 +109,8 @@ class Turn(models.Model):
     knowledge = models.ForeignKey(KnowledgeEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     timings = models.JSONField(default=dict, blank=True, help_text="seconds per stage")
     error_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
-    error = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="", help_text="in Chinese, as /chat_system's message gives it")
+    error_message = models.JSONField(null=True, blank=True, help_text="the error as its template and values, shown translated (echofu.messages)")
     job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -121,6 +122,11 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"turn {self.pk} ({self.status})"
+
+    @property
+    def kept_error(self) -> dict | str:
+        """The error as echofu.messages reads it: its template and values when it has them, else its text."""
+        return self.error_message or self.error
 
     @property
     def folder(self) -> str:

@@ -24,14 +24,15 @@ from assets.speech import extract_speaker, get_synthesizer, latest_profile, spea
 from assets.models import SpeakerProfile
 from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
-from echofu.messages import without_server_paths
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
+from echofu.messages import in_contract_language, reason_of, restored, stored, without_server_paths
 from echofu.uploads import claim_unique_path, safe_filename
 from engines import media
 from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
+from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress
 from engines.text import chunks, joined, language_of, supported_script
 from monitoring import runner
@@ -46,7 +47,7 @@ SENTENCE_PAUSE = 0.2  # seconds of silence after each spoken sentence
 
 class StageFailed(Exception):
     def __init__(self, stage: str, message: str):
-        super().__init__(f"[{stage}] {message}")
+        super().__init__(Message("[{stage}] {reason}", stage=stage, reason=message))  # the job's error, translatable too
         self.stage = stage
         self.message = message
 
@@ -61,16 +62,19 @@ def keep_recording(turn: Turn, recording: str) -> None:
 
 
 def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = None) -> None:
-    """The turn keeps its error; nothing half-made of the answer stays listed or on disk. A turn
+    """The turn keeps its error (in Chinese, and as its template when it has one: echofu.messages);
+    nothing half-made of the answer stays listed or on disk. A turn
     deleted while it ran (in the admin, or with its conversation) stays deleted, and so does its folder:
     a plain save would insert the deleted row again. The user reads the error: the server's paths are
     left out of it (the job's failure in the server log keeps them)."""
     shutil.rmtree(paths.absolute(turn.folder) / "segments", ignore_errors=True)
-    turn.status, turn.error_stage, turn.error = Turn.Status.FAILED, stage, without_server_paths(message)
+    turn.status, turn.error_stage = Turn.Status.FAILED, stage
+    kept = stored(without_server_paths(message))
+    turn.error, turn.error_message = in_contract_language(kept), kept if isinstance(kept, dict) else None
     turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
     turn.timings = timings or turn.timings
     turn.finished_at = timezone.now()
-    ended = ("status", "error_stage", "error", "segments", "reply_video", "reply_audio", "timings", "finished_at")
+    ended = ("status", "error_stage", "error", "error_message", "segments", "reply_video", "reply_audio", "timings", "finished_at")
     if not Turn.objects.filter(pk=turn.pk).update(**{field: getattr(turn, field) for field in ended}):
         shutil.rmtree(paths.absolute(turn.folder), ignore_errors=True)
 
@@ -117,7 +121,7 @@ def settle_with_job(turn: Turn) -> Turn:
     the job's error, so that no page waits on it for ever. The handler ends its turn before the job
     is recorded as ended, so a finished job with a running turn never ran to the turn's end."""
     if turn.status == Turn.Status.RUNNING and turn.job_id is not None and turn.job.is_finished:
-        record_failure(turn, turn.error_stage or Turn.Stage.RENDER, turn.job.error or turn.job.status)
+        record_failure(turn, turn.error_stage or Turn.Stage.RENDER, restored(turn.job.kept_error) or turn.job.status)
     return turn
 
 
@@ -169,7 +173,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
                 samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
                 media.write_wav(wav, samples, SAMPLE_RATE)
             except Exception as exc:
-                raise StageFailed(Turn.Stage.TTS, f"语音合成失败: {exc}") from exc
+                raise StageFailed(Turn.Stage.TTS, gettext_noop("speech synthesis failed: {reason}", reason=reason_of(exc))) from exc
             clock.add("tts", time.monotonic() - began)
 
             began = time.monotonic()
@@ -179,7 +183,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             except Cancelled:
                 raise
             except Exception as exc:
-                raise StageFailed(Turn.Stage.RENDER, f"视频渲染失败: {exc}") from exc
+                raise StageFailed(Turn.Stage.RENDER, gettext_noop("video rendering failed: {reason}", reason=reason_of(exc))) from exc
             clock.add("render", time.monotonic() - began)
             clock.timings.setdefault("render_frames", 0)
             clock.timings["render_frames"] += result.frames
@@ -203,9 +207,9 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         producer.stop()
     clock.add("llm", producer.seconds)
     if producer.error is not None:
-        raise StageFailed(Turn.Stage.LLM, str(producer.error))
+        raise StageFailed(Turn.Stage.LLM, reason_of(producer.error))
     if not spoken:
-        raise StageFailed(Turn.Stage.LLM, "模型没有给出可以朗读的回答")
+        raise StageFailed(Turn.Stage.LLM, gettext_noop("the model gave no answer that can be spoken"))
 
     ctx.progress("join", 0.95)
     began = time.monotonic()
@@ -213,7 +217,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     try:
         video, audio, duration = _join(turn, model, profile, segment_files, np.concatenate(audio_parts), ctx.workdir)
     except Exception as exc:
-        raise StageFailed(Turn.Stage.RENDER, f"合并回答视频失败: {exc}") from exc
+        raise StageFailed(Turn.Stage.RENDER, gettext_noop("joining the answer video failed: {reason}", reason=reason_of(exc))) from exc
     clock.add("join", time.monotonic() - began)
     clock.timings["total"] = clock.since_request()
     turn.reply_text = joined(spoken)
@@ -232,13 +236,13 @@ def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
     try:
         result = loaded_models.transcriber().transcribe(paths.absolute(turn.user_audio.name))
     except NoSpeech as exc:
-        raise StageFailed(Turn.Stage.ASR, f"录音中没有检测到语音: {exc}") from exc
+        raise StageFailed(Turn.Stage.ASR, gettext_noop("no speech found in the recording: {reason}", reason=reason_of(exc))) from exc
     except Exception as exc:
-        raise StageFailed(Turn.Stage.ASR, f"语音识别失败: {exc}") from exc
+        raise StageFailed(Turn.Stage.ASR, gettext_noop("speech recognition failed: {reason}", reason=reason_of(exc))) from exc
     finally:
         clock.add("asr", time.monotonic() - began)
     if not result.text.strip():
-        raise StageFailed(Turn.Stage.ASR, "录音中没有检测到语音")
+        raise StageFailed(Turn.Stage.ASR, gettext_noop("no speech found in the recording"))
     return result.text, result.language if result.language in ("zh", "en") else language_of(result.text)
 
 
@@ -260,9 +264,9 @@ def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: st
     try:
         model = providers.chat_model(provider)
     except (LLMError, KeyError) as exc:
-        raise StageFailed(Turn.Stage.LLM, f"大模型不可用: {exc}") from exc
+        raise StageFailed(Turn.Stage.LLM, gettext_noop("LLM unavailable: {reason}", reason=reason_of(exc))) from exc
     except Exception as exc:
-        raise StageFailed(Turn.Stage.LLM, f"大模型加载失败: {exc}") from exc
+        raise StageFailed(Turn.Stage.LLM, gettext_noop("loading the LLM failed: {reason}", reason=reason_of(exc))) from exc
     if model is None:
         return sentences([persona.fallback_reply(language)]), providers.FALLBACK
     messages = [{"role": "system", "content": persona.prompt}]
@@ -334,7 +338,7 @@ def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> Speake
     if params.get("speaker_id"):
         profile = latest_profile(params["speaker_id"], turn.conversation.owner_id)
         if profile is None:  # revoked or deleted after the request was accepted: not silently another voice
-            raise StageFailed(Turn.Stage.INPUT, f"说话人 {params['speaker_id']} 已不可用 (授权撤销或已删除) / speaker no longer available")
+            raise StageFailed(Turn.Stage.INPUT, gettext_noop("speaker {speaker_id} is no longer available (consent revoked or deleted)", speaker_id=params["speaker_id"]))
         return profile
     reference = params["ref_audio_path"]
     profile = usable_profiles(SpeakerProfile.objects.filter(owner_q_for_id(turn.conversation.owner_id), reference_path=reference))
@@ -344,9 +348,9 @@ def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> Speake
             profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,
                                       no_progress, owner_id=turn.conversation.owner_id)
         except ConsentMissing as exc:  # revoked after the request was accepted
-            raise StageFailed(Turn.Stage.INPUT, str(exc)) from exc
+            raise StageFailed(Turn.Stage.INPUT, reason_of(exc)) from exc
         except Exception as exc:
-            raise StageFailed(Turn.Stage.TTS, f"参考音频无法提取声音特征: {exc}") from exc
+            raise StageFailed(Turn.Stage.TTS, gettext_noop("no voice features could be taken from the reference audio: {reason}", reason=reason_of(exc))) from exc
     return profile
 
 

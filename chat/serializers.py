@@ -1,6 +1,7 @@
-"""The JSON shape of a chat turn, shared by /chat_system and /api/chat/turns/<id>."""
+"""The JSON shape of a chat turn, shared by /chat_system and /api/chat/turns/<id>; its error in the request's language."""
 from chat.models import Turn
 from echofu import paths
+from echofu.messages import localized
 
 
 def turn_json(turn: Turn) -> dict:
@@ -20,5 +21,5 @@ def turn_json(turn: Turn) -> dict:
         "duration": turn.duration,
         "timings": turn.timings,
         "stage": turn.error_stage,
-        "error": turn.error,
+        "error": localized(turn.kept_error),
     }

@@ -11,8 +11,9 @@ from chat.models import Conversation, Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
 from echofu import ownership, paths, responses
-from echofu.messages import reason_of
+from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
+from engines.messages import gettext_noop
 from limits.checks import heavy
 from monitoring import runner, sync
 from monitoring.models import Job
@@ -59,7 +60,7 @@ def chat_system(request):
     if not data["text"]:
         recording = f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
         if not paths.absolute(recording).is_file():
-            pipeline.record_failure(turn, Turn.Stage.INPUT, "没有录音: 请先通过 /save_audio 上传录音, 或提供 text")
+            pipeline.record_failure(turn, Turn.Stage.INPUT, gettext_noop("no recording: upload one with /save_audio first, or give text"))
             return _failure(turn)
         pipeline.keep_recording(turn, recording)
     params = {
@@ -87,10 +88,11 @@ def chat_system(request):
 
 def _failure(turn: Turn) -> JsonResponse:
     body = turn_json(turn)
-    message = body.pop("error")
+    body.pop("error")
     if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
         return responses.error("任务已取消", 409, **body)
-    return responses.error(f"{turn.error_stage} 阶段失败: {message}", STAGE_STATUS.get(turn.error_stage, 500), **body)
+    failure = gettext_noop("{stage} stage failed: {error}", stage=turn.error_stage, error=restored(turn.kept_error))
+    return responses.error(failure, STAGE_STATUS.get(turn.error_stage, 500), **body)
 
 
 def _deleted(turn: Turn | None, task_id: str) -> JsonResponse:

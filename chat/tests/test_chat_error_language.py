@@ -1,0 +1,53 @@
+"""A failed turn's error in the reader's language: the chat page shows it in the page's language, and
+/chat_system's `message` stays in the contract's Chinese."""
+import pytest
+
+from chat import providers
+from chat.models import Turn
+from engines.llm import LLMError
+
+pytestmark = pytest.mark.django_db
+
+
+def ask(client, model, code, **fields):
+    form = {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", "voice_clone": "false", "api_choice": "fake", **fields}
+    response = client.post("/chat_system", form)
+    assert response.status_code == code, response.content.decode()
+    return response.json()
+
+
+def turn_error(client, turn_id, language=None):
+    if language:
+        client.cookies["django_language"] = language
+    return client.get(f"/api/chat/turns/{turn_id}").json()["error"]
+
+
+def test_an_unavailable_llm_is_named_in_the_pages_language(client, model, renderer, llm_server, monkeypatch):
+    def unavailable(provider):
+        raise LLMError("connection refused")
+
+    monkeypatch.setattr(providers, "chat_model", unavailable)
+    client.cookies["django_language"] = "en"
+    body = ask(client, model, 502, text="Hello")
+    assert body["message"] == "llm 阶段失败: 大模型不可用: connection refused"
+    assert body["localized_message"] == "llm stage failed: LLM unavailable: connection refused"
+    turn = Turn.objects.get(pk=body["turn_id"])
+    assert turn.error == "大模型不可用: connection refused"  # what the admin shows, as before
+    assert turn_error(client, turn.pk, "en") == "LLM unavailable: connection refused"
+    assert turn_error(client, turn.pk, "zh-hans") == "大模型不可用: connection refused"
+    assert client.get("/api/history/chat").json()[0]["error"] == "大模型不可用: connection refused"
+
+
+def test_a_missing_recording_is_named_in_the_pages_language(client, model, renderer):
+    client.cookies["django_language"] = "en"
+    body = ask(client, model, 400)
+    assert body["message"] == "input 阶段失败: 没有录音: 请先通过 /save_audio 上传录音, 或提供 text"
+    assert body["localized_message"].startswith("input stage failed: no recording")
+    assert turn_error(client, body["turn_id"], "en").startswith("no recording")
+
+
+def test_a_turn_stored_before_errors_kept_their_template_shows_its_text(client, model):
+    from chat.models import Conversation
+
+    turn = Turn.objects.create(conversation=Conversation.objects.create(), status=Turn.Status.FAILED, error_stage="llm", error="大模型不可用")
+    assert turn_error(client, turn.pk, "en") == "大模型不可用"
