@@ -19,8 +19,9 @@ from django.urls import reverse
 from accounts.bind import is_loopback
 from echofu import ownership, responses
 
-# Django's own pages (login, admin) and static files handle their own access.
-OPEN_PREFIXES = ("/accounts/", "/admin/", "/assets/")
+# Django's own pages (login, admin, the language switch the login page has too) and static files
+# handle their own access; Django's CsrfViewMiddleware checks their form posts.
+OPEN_PREFIXES = ("/accounts/", "/admin/", "/assets/", "/i18n/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 

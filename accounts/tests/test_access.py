@@ -249,3 +249,16 @@ def test_a_video_and_its_check_belong_to_the_uploader(as_alice, as_bob, alice, p
     # The training page follows the check by its task id.
     assert as_alice.get(f"/api/tasks/{probe}").json()["state"] == "succeeded"
     assert error_message(as_bob.get(f"/api/tasks/{probe}"), 404)
+
+
+def test_the_login_page_switches_language_without_an_account(multi_user, db):
+    browser = Client(enforce_csrf_checks=True)
+    login_page = browser.get("/accounts/login/")
+    assert b'action="/i18n/setlang/"' in login_page.content and '<html lang="zh-CN">' in login_page.content.decode()
+    switch = {"language": "en", "next": "/accounts/login/?next=/chat/"}
+    assert browser.post("/i18n/setlang/", switch).status_code == 403  # Django's CSRF check still applies
+    switched = browser.post("/i18n/setlang/", {**switch, "csrfmiddlewaretoken": login_page.cookies["csrftoken"].value})
+    assert switched.status_code == 302 and switched["Location"] == "/accounts/login/?next=/chat/"
+    assert browser.cookies["django_language"].value == "en"
+    english = browser.get("/accounts/login/?next=/chat/").content.decode()
+    assert '<html lang="en">' in english and "Sign in" in english and "登录" not in english
