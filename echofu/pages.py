@@ -59,6 +59,7 @@ UI_STRINGS = {
     "choose_file": _("Choose a file first."),
     "play": _("Play"),
     "job_cancelled": _("The job was cancelled."),
+    "job_deleted": _("The job was deleted."),
     "unavailable": _("unavailable"),
     "engine_unavailable": _("{type} cannot run here: {reason}"),
     # Home

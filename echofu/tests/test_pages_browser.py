@@ -630,3 +630,32 @@ def test_the_chat_page_marks_the_server_default_provider_when_it_cannot_answer_h
     expect(chat.locator("#chat-provider option:checked")).to_be_enabled()
     screenshot(chat, "chat-default-provider-unavailable")
     assert studio.errors == []
+
+
+def test_a_render_deleted_while_it_waited_says_so_in_the_pages_language(studio):
+    # /video_generation's answer to a render whose job a curator deleted in the admin while it waited: 410, nothing left to look up.
+    context = studio.context(language="en")
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/video_generation": (410, {"status": "error", "message": "任务已被删除", "task_id": "render_1"}),
+        "/api/tasks/render_1": (404, {"status": "error", "message": "任务不存在"}),
+    })
+    page = studio.open("/generate/", context)
+    page.get_by_label("Text", exact=True).check()
+    page.locator("#gen-text").fill("Hello.")
+    page.get_by_role("button", name="Generate video").click()
+    expect(page.locator("#gen-message")).to_have_text("The job was deleted.")
+    expect(page.locator("#gen-message")).to_have_class("alert warn")
+    assert [error for error in studio.errors if "status of 410" not in error and "status of 404" not in error] == []
+
+
+def test_a_job_card_cancelling_a_deleted_job_says_so_in_the_pages_language(studio):
+    context = studio.context(language="en")
+    answer_with(context, {"/api/tasks/tts_1/cancel": (410, {"status": "error", "message": "任务已被删除", "task_id": "tts_1"})})
+    page = studio.open("/voice/", context)
+    page.evaluate("""() => {
+        const view = new Studio.JobView(document.getElementById("speak-job"));
+        view.update({ task_id: "tts_1", kind: "synthesize", state: "running", stage: "tts", progress: 0.5 });
+    }""")
+    page.locator("#speak-job .job-cancel").click()
+    expect(page.locator("#speak-job .job .alert")).to_have_text("The job was deleted.")

@@ -175,8 +175,12 @@ const Studio = (() => {
     node.textContent = message || "";
   }
 
+  /** A job deleted (in the admin) while it was waited on or cancelled: the contract's 410 任务已被删除, which has no localized_message. */
+  const jobDeleted = (error) => error instanceof ApiError && error.status === 410;
+
   function errorText(error) {
-    return error instanceof ApiError || error instanceof Error ? error.message : String(error);
+    if (jobDeleted(error)) return t("job_deleted");
+    return error instanceof Error ? error.message : String(error);
   }
 
   /** A job the person cancelled from its card (the blocking calls answer it 409 任务已取消). */
@@ -186,9 +190,9 @@ const Studio = (() => {
     }
   }
 
-  /** Show why an action did not finish: a cancelled job as a notice in the page's language, anything else as an error. */
+  /** Show why an action did not finish: a job cancelled or deleted by a person as a notice in the page's language, anything else as an error. */
   function sayError(target, error) {
-    say(target, errorText(error), error instanceof Cancelled ? "warn" : "error");
+    say(target, errorText(error), error instanceof Cancelled || jobDeleted(error) ? "warn" : "error");
   }
 
   function stateBadge(state) {
