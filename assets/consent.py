@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from assets.models import ConsentedMediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import ownership
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 
 YES = ("1", "true", "yes", "on", "agree", "同意", "是")
 MAX_NAME = 200
@@ -64,13 +64,18 @@ def operator_statement() -> dict:
             "consent_method": ConsentedMediaFile.ConsentMethod.SETTING, "consent_at": timezone.now()}
 
 
-def require_usable(asset: ConsentedMediaFile | None, what: str) -> None:
+REFERENCE_AUDIO = gettext_noop("reference audio")
+TRAINING_VIDEO = gettext_noop("training video")
+
+
+def require_usable(asset: ConsentedMediaFile | None, what: Message) -> None:
+    """`what`: REFERENCE_AUDIO or TRAINING_VIDEO, named in the refusal."""
     if asset is None:
-        raise ConsentMissing(f"{what}不在素材库中, 没有同意声明")
+        raise ConsentMissing(gettext_noop("the {what} is not in the library: it has no consent statement", what=what))
     if asset.revoked:
-        raise ConsentMissing(f"{what}的授权已被撤销, 不能再使用")
+        raise ConsentMissing(gettext_noop("the {what}'s consent was revoked: it can no longer be used", what=what))
     if not asset.has_consent:
-        raise ConsentMissing(f"{what}没有同意声明, 不能用于训练或提取声音")
+        raise ConsentMissing(gettext_noop("the {what} has no consent statement: it cannot be used for training or voice extraction", what=what))
 
 
 def model_disabled(model) -> bool:

@@ -8,7 +8,7 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 
-from assets.consent import require_usable, usable_profiles
+from assets.consent import REFERENCE_AUDIO, require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from echofu import availability, loaded_models, paths
 from echofu.ownership import owner_q_for_id
@@ -115,7 +115,7 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
     The owner's reference row must carry a consent statement that was not revoked (ConsentMissing):
     the forms check it too, but a job may run after a revocation, or be started some other way."""
     reference = ReferenceAudio.objects.filter(owner_q_for_id(owner_id), file=reference_path).first()
-    require_usable(reference, "参考音频")
+    require_usable(reference, REFERENCE_AUDIO)
     temp_clip, temp_fit = workdir / "clean.wav", workdir / "conversion.npz"
     features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), scaled(progress, 0.0, 0.2))
     features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0))

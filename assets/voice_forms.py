@@ -8,8 +8,10 @@ from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
-from echofu.messages import in_contract_language
+from echofu.messages import reason_of
+from echofu.responses import invalid
 from engines import media
+from engines.messages import Message, gettext_noop
 from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
 from engines.voice.synthesis import SYNTHESIZER_NAMES
@@ -24,15 +26,30 @@ def reference_audio(value: str, user=None) -> str:
     too long, to clone a voice from."""
     try:
         relative = find_catalog_audio(value, user)
-        consent.require_usable(ownership.owned(ReferenceAudio.objects.filter(file=relative), user).first(), "参考音频")
+        consent.require_usable(ownership.owned(ReferenceAudio.objects.filter(file=relative), user).first(), consent.REFERENCE_AUDIO)
         duration = media.probe(paths.absolute(relative)).duration
     except (ValueError, media.MediaError) as exc:
-        raise serializers.ValidationError(str(exc))
+        raise invalid(reason_of(exc))
     if duration < MIN_SECONDS:
-        raise serializers.ValidationError(f"参考音频太短: {duration:.1f} 秒, 至少需要 {MIN_SECONDS:.0f} 秒")
+        raise invalid(gettext_noop("the reference audio is too short: {seconds:.1f} s, at least {least:.0f} s are needed",
+                                   seconds=duration, least=MIN_SECONDS))
     if duration > MAX_SECONDS + 60:
-        raise serializers.ValidationError(f"参考音频太长: {duration / 60:.1f} 分钟, 最多 {MAX_SECONDS / 60:.0f} 分钟")
+        raise invalid(gettext_noop("the reference audio is too long: {minutes:.1f} minutes, at most {most:.0f} minutes",
+                                   minutes=duration / 60, most=MAX_SECONDS / 60))
     return relative
+
+
+def text_too_long(text: str, limit: int) -> Message:
+    return gettext_noop("the text is too long: {length} characters, at most {limit}", length=len(text), limit=limit)
+
+
+def unknown_speaker(speaker_id: str) -> Message:
+    return gettext_noop("unknown speaker '{speaker_id}': extract the speaker's features first", speaker_id=speaker_id)
+
+
+def revoked_speaker(speaker_id: str) -> Message:
+    return gettext_noop("the consent for the reference audio of speaker '{speaker_id}' was revoked: it can no longer be used",
+                        speaker_id=speaker_id)
 
 
 def check_speech_text(text: str, field: str) -> None:
@@ -40,13 +57,13 @@ def check_speech_text(text: str, field: str) -> None:
     own rule), so a request it could only fail on is refused before a job is queued."""
     limit = settings.ECHOFU["TTS_MAX_CHARS"]
     if len(text) > limit:
-        raise serializers.ValidationError({field: f"文本过长: {len(text)} 个字符, 上限 {limit}"})
+        raise invalid(text_too_long(text, limit), field)
     try:
         speakable_chunks(text)
     except UnsupportedScript:
-        raise serializers.ValidationError({field: "暂不支持该语言的文字, 请输入中文或英文 (only Chinese and English text can be spoken)"})
+        raise invalid(gettext_noop("only Chinese and English text can be spoken"), field)
     except NothingToSpeak:
-        raise serializers.ValidationError({field: "文本中没有可朗读的文字 (只有标点或符号)"})
+        raise invalid(gettext_noop("the text has nothing to say (only punctuation or symbols)"), field)
 
 
 def speaker_id_for(relative_path: str) -> str:
@@ -55,16 +72,16 @@ def speaker_id_for(relative_path: str) -> str:
     return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
 
 
-def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: str) -> None:
+def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: Message) -> None:
     """Refuse, before any job, a text that speech engine `engine` cannot speak here, or not at `pitch`;
     the refusal names the engine as `engine_named` (the form's choice, or the server's setting)."""
     from assets.speech import get_synthesizer
 
     usable, reason = get_synthesizer(engine).availability()
     if not usable:
-        raise serializers.ValidationError({field: f"{engine_named} 不可用: {in_contract_language(reason)}"})
+        raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=engine_named, reason=reason), field)
     if pitch and engine in PITCHLESS_ENGINES:
-        raise serializers.ValidationError({"pitch": f"{engine_named} 不支持音高调整, 请将 pitch 设为 0"})
+        raise invalid(gettext_noop("{engine} does not change the pitch: set pitch to 0", engine=engine_named), "pitch")
 
 
 class AudioCloneRequest(serializers.Serializer):
@@ -81,7 +98,7 @@ class AudioCloneRequest(serializers.Serializer):
 
     def validate_engine(self, value):
         if value and value not in SYNTHESIZER_NAMES:
-            raise serializers.ValidationError(f"未知的语音引擎 '{value}', 可选: {', '.join(SYNTHESIZER_NAMES)}")
+            raise invalid(gettext_noop("unknown speech engine '{name}', choose one of: {choices}", name=value, choices=", ".join(SYNTHESIZER_NAMES)))
         return value or settings.ECHOFU["TTS_ENGINE"]
 
     def validate(self, data):
@@ -92,35 +109,36 @@ class AudioCloneRequest(serializers.Serializer):
         if generating:
             return self._generate(data, reference)
         if data["room_tone"]:
-            raise serializers.ValidationError({"room_tone": "环境底噪只用于生成语音 (generate_text)"})
+            raise invalid(gettext_noop("the room tone is only for generating speech (generate_text)"), "room_tone")
         if not reference:
-            raise serializers.ValidationError({"original_audio_path": "请选择参考音频 (original_audio_path)"})
+            raise invalid(gettext_noop("choose a reference audio (original_audio_path)"), "original_audio_path")
         data["mode"] = "clone"
         data["reference_path"] = reference_audio(reference, self.context.get("request"))
         speaker_id = data["target_audio_id"] or speaker_id_for(data["reference_path"])
         if not SPEAKER_ID.match(speaker_id):
-            raise serializers.ValidationError({"target_audio_id": "说话人 ID 只能包含字母、数字、汉字、_ . -, 最长 64 个字符"})
+            raise invalid(gettext_noop("a speaker ID holds only letters, digits, Chinese characters, _ . - and at most 64 characters"),
+                          "target_audio_id")
         data["speaker_id"] = speaker_id
         return data
 
     def _generate(self, data, reference):
         text = data["generate_text"]
         if not text:
-            raise serializers.ValidationError({"generate_text": "请输入要生成的文本内容"})
+            raise invalid(gettext_noop("enter the text to generate"), "generate_text")
         check_speech_text(text, "generate_text")
-        check_engine_speaks(data["engine"], data["pitch"], "engine", f"语音引擎 {data['engine']}")
+        check_engine_speaks(data["engine"], data["pitch"], "engine", gettext_noop("speech engine {engine}", engine=data["engine"]))
         data["mode"] = "generate"
         data["reference_path"] = ""
         if data["audio_id"]:
             profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["audio_id"]), self.context.get("request"))
             if not profiles.exists():
-                raise serializers.ValidationError({"audio_id": f"未知的说话人 '{data['audio_id']}', 请先提取说话人特征"})
+                raise invalid(unknown_speaker(data["audio_id"]), "audio_id")
             if not consent.usable_profiles(profiles).exists():
-                raise serializers.ValidationError({"audio_id": f"说话人 '{data['audio_id']}' 的参考音频授权已撤销, 不能再使用"})
+                raise invalid(revoked_speaker(data["audio_id"]), "audio_id")
             data["speaker_id"] = data["audio_id"]
         elif reference:
             data["reference_path"] = reference_audio(reference, self.context.get("request"))
             data["speaker_id"] = "ref_" + speaker_id_for(data["reference_path"])[:60]
         else:
-            raise serializers.ValidationError({"audio_id": "请提供说话人 audio_id 或参考音频 ref_audio_path"})
+            raise invalid(gettext_noop("give a speaker audio_id or a reference audio ref_audio_path"), "audio_id")
         return data

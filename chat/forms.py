@@ -4,16 +4,18 @@ from rest_framework import serializers
 
 from assets import consent
 from assets.models import SpeakerProfile
-from assets.voice_forms import MAX_PITCH_SEMITONES, reference_audio
+from assets.voice_forms import MAX_PITCH_SEMITONES, reference_audio, text_too_long, unknown_speaker
 from chat.models import Conversation
 from echofu import ownership
+from echofu.responses import invalid
+from engines.messages import Message, gettext_noop
 from generation.forms import ModelChoice
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
-def conversation_missing(conversation_id: int) -> str:
-    return f"对话不存在: {conversation_id}"
+def conversation_missing(conversation_id: int) -> Message:
+    return gettext_noop("no such conversation: {conversation_id}", conversation_id=conversation_id)
 
 
 class ChatRequest(ModelChoice):
@@ -31,7 +33,7 @@ class ChatRequest(ModelChoice):
     def validate_text(self, value):
         limit = settings.ECHOFU["TTS_MAX_CHARS"]
         if len(value) > limit:
-            raise serializers.ValidationError(f"文本过长: {len(value)} 个字符, 上限 {limit}")
+            raise invalid(text_too_long(value, limit))
         return value
 
     def validate(self, data):
@@ -42,13 +44,13 @@ class ChatRequest(ModelChoice):
         data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
         data["api_choice"] = data["api_choice"].strip().lower()
         if data["conversation_id"] is not None and not ownership.owned(Conversation.objects, request).filter(pk=data["conversation_id"]).exists():
-            raise serializers.ValidationError({"conversation_id": conversation_missing(data["conversation_id"])})
+            raise invalid(conversation_missing(data["conversation_id"]), "conversation_id")
         data["ref_audio_path"] = ""
         if data["voice_clone"]:
             if data["speaker_id"]:
                 profiles = consent.usable_profiles(ownership.owned(SpeakerProfile.objects, request))
                 if not profiles.filter(speaker_id=data["speaker_id"]).exists():
-                    raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
+                    raise invalid(unknown_speaker(data["speaker_id"]), "speaker_id")
             elif data["ref_audio"]:
                 # The voice is cloned from it: the same checks as /audio_clone, consent included.
                 try:
@@ -56,5 +58,5 @@ class ChatRequest(ModelChoice):
                 except serializers.ValidationError as exc:
                     raise serializers.ValidationError({"ref_audio": exc.detail})
             else:
-                raise serializers.ValidationError({"voice_clone": "声音克隆需要 speaker_id 或参考音频 ref_audio"})
+                raise invalid(gettext_noop("voice cloning needs speaker_id or a reference audio ref_audio"), "voice_clone")
         return data

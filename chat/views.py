@@ -55,7 +55,7 @@ def chat_system(request):
         else:
             conversation = Conversation.objects.filter(pk=data["conversation_id"]).first()
             if conversation is None:  # deleted since the form found it
-                return responses.error(f"conversation_id: {conversation_missing(data['conversation_id'])}", 400)
+                return responses.error(responses.field_message("conversation_id", conversation_missing(data["conversation_id"])), 400)
         turn = Turn.objects.create(conversation=conversation, input_text=data["text"])
     if not data["text"]:
         recording = f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
@@ -118,5 +118,5 @@ def turn_detail(request, turn_id: int):
     """A turn as it stands: the sentence videos ready so far, then the joined answer."""
     turn = ownership.readable(Turn.objects, request, field="conversation__owner").select_related("job").filter(pk=turn_id).first()
     if turn is None:
-        return responses.error(f"对话轮次不存在: {turn_id}", 404)
+        return responses.error(gettext_noop("no such conversation turn: {turn_id}", turn_id=turn_id), 404)
     return responses.success(**turn_json(pipeline.settle_with_job(turn)))

@@ -3,6 +3,7 @@ from functools import wraps
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework import serializers
 
 from echofu.messages import in_contract_language, localized
 from engines.messages import Message
@@ -43,14 +44,29 @@ def server_failure(failure: str, **fields) -> JsonResponse:
     return error(f"{failure}: 服务器内部错误, 详情见服务器日志", 500, **fields)
 
 
+def invalid(message: str, field: str | None = None) -> serializers.ValidationError:
+    """A serializer's refusal that keeps its Message's template for first_error: DRF copies each
+    message's text into a new ErrorDetail at every step and keeps only its `code`, so the Message
+    travels as the code."""
+    return serializers.ValidationError(message if field is None else {field: message},
+                                       code=message if isinstance(message, Message) else None)
+
+
 def first_error(errors) -> str:
-    """One readable sentence out of a DRF serializer's `errors` dict."""
+    """One readable sentence out of a DRF serializer's `errors` dict: a Message when it was raised
+    with `invalid`, so that it is answered in Chinese and in the request's language."""
     for field, messages in errors.items():
-        text = messages[0] if isinstance(messages, list) else messages
-        if isinstance(text, dict):
-            return first_error(text)
-        return str(text) if field == "non_field_errors" else f"{field}: {text}"
+        detail = messages[0] if isinstance(messages, list) else messages
+        if isinstance(detail, dict):
+            return first_error(detail)
+        reason = detail.code if isinstance(getattr(detail, "code", None), Message) else str(detail)
+        return reason if field == "non_field_errors" else field_message(field, reason)
     return "invalid request"
+
+
+def field_message(field: str, reason: str) -> str:
+    """`field: reason`, translatable when the reason is a Message."""
+    return Message("{field}: {reason}", field=field, reason=reason) if isinstance(reason, Message) else f"{field}: {reason}"
 
 
 def allow_methods(*methods: str):

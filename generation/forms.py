@@ -5,9 +5,13 @@ from rest_framework import serializers
 from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
+from assets.voice_forms import (MAX_PITCH_SEMITONES, PITCHLESS_ENGINES, check_engine_speaks, check_speech_text, revoked_speaker,
+                                unknown_speaker)
 from echofu import ownership
-from assets.voice_forms import MAX_PITCH_SEMITONES, PITCHLESS_ENGINES, check_engine_speaks, check_speech_text
-from engines.talking_head import MODEL_TYPES, model_type_named
+from echofu.messages import reason_of
+from echofu.responses import invalid
+from engines.messages import gettext_noop
+from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
 from training.registry import find_model
 
@@ -24,15 +28,15 @@ class ModelChoice(serializers.Serializer):
     def validate_model_name(self, value):
         model_type = model_type_named(value)
         if model_type is None:
-            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
+            raise invalid(unknown_model_type(value))
         return model_type
 
     def chosen_model(self, data):
         model = find_model(data["model_param"], None, self.context.get("request"))
         if model is None:
-            raise serializers.ValidationError({"model_param": f"模型不存在: {data['model_param']}"})
+            raise invalid(gettext_noop("no such model: {path}", path=data["model_param"]), "model_param")
         if consent.model_disabled(model):
-            raise serializers.ValidationError({"model_param": "该模型的训练视频授权已撤销, 模型已停用"})
+            raise invalid(gettext_noop("the consent for this model's training video was revoked: the model is disabled"), "model_param")
         return model
 
 
@@ -55,16 +59,17 @@ class GenerationRequest(ModelChoice):
         request = self.context.get("request")
         data["model"] = self.chosen_model(data)
         if data["room_tone"] and not (data["target_text"] and data["speaker_id"]):
-            raise serializers.ValidationError({"room_tone": "环境底噪取自说话人的参考录音: 需要 target_text 和 speaker_id"})
+            raise invalid(gettext_noop("the room tone comes from the speaker's reference recording: it needs target_text and speaker_id"),
+                          "room_tone")
         if data["target_text"]:
             self._check_speech_request(data, request)
         else:
             if not data["ref_audio"]:
-                raise serializers.ValidationError({"ref_audio": "请提供参考音频 ref_audio 或目标文本 target_text"})
+                raise invalid(gettext_noop("give a reference audio ref_audio or a target text target_text"), "ref_audio")
             try:
                 data["audio_path"] = find_catalog_audio(data["ref_audio"], request)
             except ValueError as exc:
-                raise serializers.ValidationError({"ref_audio": str(exc)})
+                raise invalid(reason_of(exc), "ref_audio")
         return data
 
     @staticmethod
@@ -72,14 +77,15 @@ class GenerationRequest(ModelChoice):
         check_speech_text(data["target_text"], "target_text")
         # The text is spoken by the server's engine: one that cannot speak here would fail the render's job.
         engine = settings.ECHOFU["TTS_ENGINE"]
-        engine_named = f"服务器的语音引擎 {engine} (ECHOFU_TTS_ENGINE)"
+        engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=engine, setting="ECHOFU_TTS_ENGINE")
         check_engine_speaks(engine, data["pitch"], "target_text", engine_named)
         if engine in PITCHLESS_ENGINES and not data["speaker_id"]:
-            raise serializers.ValidationError({"speaker_id": f"{engine_named} 用说话人的参考录音克隆声音: 请提供 speaker_id"})
+            raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
+                                       engine=engine_named), "speaker_id")
         if not data["speaker_id"]:
             return
         profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]), request)
         if not profiles.exists():
-            raise serializers.ValidationError({"speaker_id": f"未知的说话人 '{data['speaker_id']}', 请先提取说话人特征"})
+            raise invalid(unknown_speaker(data["speaker_id"]), "speaker_id")
         if not consent.usable_profiles(profiles).exists():
-            raise serializers.ValidationError({"speaker_id": f"说话人 '{data['speaker_id']}' 的参考音频授权已撤销, 不能再使用"})
+            raise invalid(revoked_speaker(data["speaker_id"]), "speaker_id")

@@ -5,10 +5,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
 from echofu.messages import localized, without_server_paths
+from engines.messages import gettext_noop
 from monitoring import history, runner, sync
 from monitoring.models import Job
 from monitoring.system import system_status
 
+TASK_MISSING = gettext_noop("no such task")
 HISTORY_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -56,7 +58,7 @@ def _job_or_404(request, task_id: str):
 def task_detail(request, task_id: str):
     job = _job_or_404(request, task_id)
     if job is None:
-        return responses.error("任务不存在", 404)
+        return responses.error(TASK_MISSING, 404)
     return responses.success(**job_info(job))
 
 
@@ -64,7 +66,7 @@ def task_detail(request, task_id: str):
 def train_status(request, task_id: str):
     job = _job_or_404(request, task_id)
     if job is None or job.kind != Job.Kind.TRAIN:
-        return responses.error("训练任务不存在", 404)
+        return responses.error(gettext_noop("no such training task"), 404)
     info = job_info(job)
     info["model_path"] = job.result.get("model_path", "")
     return responses.success(**info)
@@ -75,7 +77,7 @@ def train_status(request, task_id: str):
 def task_cancel(request, task_id: str):
     job = _job_or_404(request, task_id)
     if job is None:
-        return responses.error("任务不存在", 404)
+        return responses.error(TASK_MISSING, 404)
     if job.is_finished:
         return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)
     cancelled = runner.request_cancel(job)

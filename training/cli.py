@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from assets import catalog, consent, jobs as asset_jobs
 from assets.models import TrainingVideo
 from echofu import paths, responses
+from echofu.messages import in_contract_language
 from echofu.uploads import UploadRejected
 from monitoring import runner
 from monitoring.models import Job
@@ -44,7 +45,7 @@ def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, p
         "epoch": "" if epochs is None else str(epochs), "custom_params": params,
     })
     if not form.is_valid():
-        raise CommandError(f"{argument}: {responses.first_error(form.errors)}")
+        raise CommandError(f"{argument}: {in_contract_language(responses.first_error(form.errors))}")
     data = form.validated_data
     refused = refusal(data)
     if refused:

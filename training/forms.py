@@ -9,8 +9,10 @@ from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
+from echofu.messages import reason_of
+from echofu.responses import invalid
 from engines.messages import gettext_noop
-from engines.talking_head import MODEL_TYPES, model_type_named
+from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
 from training.engines import availability
 
@@ -45,10 +47,10 @@ def find_training_video(value: str, user=None) -> TrainingVideo:
     try:
         relative = paths.resolve_request_path(value, must_exist=False)
     except paths.PathRejected as exc:
-        raise serializers.ValidationError(f"视频路径无效: {exc}")
+        raise invalid(gettext_noop("invalid video path: {reason}", reason=reason_of(exc)))
     video = ownership.owned(TrainingVideo.objects.filter(file=relative), user).first()
     if video is None or not video.exists():
-        raise serializers.ValidationError("视频不在素材库中, 请先上传训练视频")
+        raise invalid(gettext_noop("the video is not in the library: upload the training video first"))
     return video
 
 
@@ -62,23 +64,21 @@ class TrainingRequest(serializers.Serializer):
     def validate_model_choice(self, value):
         model_type = model_type_named(value)
         if model_type is None:
-            raise serializers.ValidationError(f"不支持的模型类型 '{value}', 可选: {', '.join(MODEL_TYPES)}")
+            raise invalid(unknown_model_type(value))
         return model_type
 
     def validate_ref_video(self, value):
         """The video once its upload probe has ended (waiting a bounded time for it)."""
         video = find_training_video(value, self.context.get("request"))
         try:
-            consent.require_usable(video, "训练视频")
+            consent.require_usable(video, consent.TRAINING_VIDEO)
         except consent.ConsentMissing as exc:
-            raise serializers.ValidationError(str(exc))
+            raise invalid(reason_of(exc))
         video = settled_probe(video, settings.ECHOFU["PROBE_WAIT_SECONDS"])
         if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
-            raise serializers.ValidationError(f"视频检查失败: {video.probe_error}")
+            raise invalid(gettext_noop("the video check failed: {reason}", reason=video.probe_error))
         if video.probe_status == TrainingVideo.ProbeStatus.PENDING:
-            raise serializers.ValidationError(
-                f"视频检查尚未完成 (任务 {video.probe_job_id}), 请稍后重试: the upload's video check is still running"
-            )
+            raise invalid(gettext_noop("the upload's video check is still running (job {job}): try again shortly", job=video.probe_job_id))
         return video
 
     def validate_gpu_choice(self, value):
@@ -91,7 +91,7 @@ class TrainingRequest(serializers.Serializer):
         if value in ("", None):
             return None
         if not re.fullmatch(r"[0-9]{1,6}", str(value).strip()) or not 0 < int(value) <= MAX_EPOCHS:
-            raise serializers.ValidationError(f"epoch 必须是 1 到 {MAX_EPOCHS} 之间的整数")
+            raise invalid(gettext_noop("epoch must be a whole number from 1 to {most}", most=MAX_EPOCHS))
         return int(value)
 
     def validate_custom_params(self, value):

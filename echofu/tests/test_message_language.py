@@ -41,5 +41,33 @@ def test_an_upload_without_a_file_keeps_its_chinese_message(client):
 
 
 def test_messages_without_a_template_stay_as_they_were(client):
-    body = client.get("/api/tasks/nothing").json()
-    assert body == {"status": "error", "message": "任务不存在"}
+    body = client.delete("/api/tasks/nothing").json()
+    assert body == {"status": "error", "message": "method DELETE not allowed; use GET, HEAD"}
+
+
+def test_a_missing_task_is_named_in_the_pages_language(client):
+    client.cookies["django_language"] = "en"
+    for response in (client.get("/api/tasks/nothing"), client.post("/api/tasks/nothing/cancel")):
+        assert response.status_code == 404
+        assert response.json() == {"status": "error", "message": "任务不存在", "localized_message": "no such task"}
+    missing_training = client.get("/api/train-status/nothing").json()
+    assert (missing_training["message"], missing_training["localized_message"]) == ("训练任务不存在", "no such training task")
+
+
+def refused_clone(client, language, **fields):
+    client.cookies["django_language"] = language
+    response = client.post("/audio_clone", fields)
+    assert response.status_code == 400, response.content
+    return response.json()
+
+
+def test_form_refusals_keep_the_contracts_chinese_and_come_in_the_pages_language(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 10}
+    body = refused_clone(client, "en", generate_text="Hello there, studio.", audio_id="anna")
+    assert body["message"] == "generate_text: 文本过长: 20 个字符, 上限 10"
+    assert body["localized_message"] == "generate_text: the text is too long: 20 characters, at most 10"
+    body = refused_clone(client, "en", generate_text="Hello.", audio_id="anna")
+    assert body["message"] == "audio_id: 未知的说话人 'anna', 请先提取说话人特征"
+    assert body["localized_message"] == "audio_id: unknown speaker 'anna': extract the speaker's features first"
+    chinese = refused_clone(client, "zh-hans", generate_text="Hello.", audio_id="anna")
+    assert chinese["localized_message"] == chinese["message"] == body["message"]

@@ -1,6 +1,7 @@
 """Talking-head engines by model type: the embedded EchoLite and the external ER-NeRF / SyncTalk."""
 from __future__ import annotations
 
+from engines.messages import Message, gettext_noop
 from engines.talking_head.base import ModelDamaged, QualityReport, RenderResult, TalkingHeadEngine, TrainParams, TrainResult
 
 MODEL_TYPES = ("EchoLite", "ER-NeRF", "SyncTalk")
@@ -10,13 +11,17 @@ MODEL_TYPE_ALIASES = {"ER_NeRF": "ER-NeRF", "ER NeRF": "ER-NeRF"}
 # importing the engines (the web process decides devices without loading torch).
 CPU_FALLBACK = {"EchoLite": True, "ER-NeRF": False, "SyncTalk": False}
 
-__all__ = ["CPU_FALLBACK", "MODEL_TYPES", "model_type_named", "ModelDamaged", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
+__all__ = ["CPU_FALLBACK", "MODEL_TYPES", "model_type_named", "unknown_model_type", "ModelDamaged", "create_engine", "QualityReport", "RenderResult", "TalkingHeadEngine", "TrainParams", "TrainResult"]
 
 
 def model_type_named(name: str) -> str | None:
     """The model type `name` spells (an alias resolved), or None when it names none."""
     name = MODEL_TYPE_ALIASES.get(name, name)
     return name if name in MODEL_TYPES else None
+
+
+def unknown_model_type(name: str) -> Message:
+    return gettext_noop("unsupported model type '{name}', choose one of: {choices}", name=name, choices=", ".join(MODEL_TYPES))
 
 
 def create_engine(model_type: str, **config) -> TalkingHeadEngine:
