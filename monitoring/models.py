@@ -2,10 +2,21 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from echofu.messages import localized, restored
+
 
 def seconds_left(elapsed: float, fraction: float) -> float | None:
     """The time left at the pace so far; None until there is enough progress to tell."""
     return elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+
+
+def log_line(stamp: str, text: str) -> str:
+    return f"[{stamp}] {text}" if stamp else text
+
+
+def log_fields(entries: list) -> dict:
+    """Job's log (the text the admin shows) and log_messages for `entries`, [time, kept message] pairs."""
+    return {"log": "\n".join(log_line(stamp, restored(kept)) for stamp, kept in entries), "log_messages": entries}
 
 
 class Job(models.Model):
@@ -34,7 +45,9 @@ class Job(models.Model):
     stage = models.CharField(max_length=64, blank=True, default="queued")
     progress = models.FloatField(default=0.0)
     eta_seconds = models.FloatField(null=True, blank=True)
-    log = models.TextField(blank=True, default="")
+    log = models.TextField(blank=True, default="", help_text="the log tail as text, in English")
+    log_messages = models.JSONField(default=list, blank=True,
+                                    help_text="the same lines as [time, message as its template and values or its text], shown translated")
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
@@ -73,7 +86,10 @@ class Job(models.Model):
         return Job.objects.filter(queue=self.queue, status=self.Status.QUEUED, created_at__lt=self.created_at).count() + 1
 
     def log_tail(self, lines: int = 50) -> list[str]:
-        return self.log.splitlines()[-lines:]
+        """The last lines in the active language (rows logged before log_messages: their text)."""
+        if not self.log_messages:
+            return self.log.splitlines()[-lines:]
+        return [log_line(stamp, localized(kept)) for stamp, kept in self.log_messages[-lines:]]
 
     def elapsed_seconds(self) -> float | None:
         if not self.started_at:

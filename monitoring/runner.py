@@ -34,11 +34,11 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
-from echofu.messages import reason_of, without_server_paths
+from echofu.messages import reason_of, stored, without_server_paths
 from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
-from monitoring.models import Job, seconds_left
+from monitoring.models import Job, log_fields, seconds_left
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +177,17 @@ class _Reporter:
         self.started = time.monotonic()
         self.last_write = 0.0
         self.stage = ""
-        self.lines: list[str] = job.log.splitlines()
+        # [time, message kept as its template or text]; a log written before log_messages goes on as text
+        self.entries: list[list] = list(job.log_messages) or [["", line] for line in job.log.splitlines()]
         self.max_lines = _config("LOG_TAIL_LINES")
 
     def log(self, message: str) -> None:
         stamp = timezone.localtime().strftime("%H:%M:%S")
-        self.lines.extend(f"[{stamp}] {line}" for line in message.splitlines() if line.strip())
-        del self.lines[: -self.max_lines]
-        Job.objects.filter(pk=self.job_id).update(log="\n".join(self.lines))
+        kept = stored(message)
+        lines = [kept] if isinstance(kept, dict) else [line for line in message.splitlines() if line.strip()]
+        self.entries.extend([stamp, line] for line in lines)
+        del self.entries[: -self.max_lines]
+        Job.objects.filter(pk=self.job_id).update(**log_fields(self.entries))
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
         now = time.monotonic()

@@ -6,7 +6,7 @@ from engines.messages import gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
 from monitoring.devices import usable_device
-from monitoring.models import Job
+from monitoring.models import Job, log_fields
 from training import registry
 from training.engines import get_engine
 
@@ -33,7 +33,8 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
     job = runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
     if "estimated_seconds" in params:
         seconds = params["estimated_seconds"]
-        Job.objects.filter(pk=job.pk).update(eta_seconds=seconds, log=f"estimated duration: about {seconds / 60:.1f} min\n")
+        estimate_line = gettext_noop("estimated duration: about {minutes:.1f} min", minutes=seconds / 60)
+        Job.objects.filter(pk=job.pk).update(eta_seconds=seconds, **log_fields([["", stored(estimate_line)]]))
         job.refresh_from_db()
     return job
 

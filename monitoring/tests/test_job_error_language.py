@@ -71,3 +71,24 @@ def test_a_training_refused_by_the_engines_own_check_says_why_in_the_pages_langu
     chinese = task_error(client, job)
     assert chinese.startswith("视频不能用于训练: ") and "视频太短: 1.0 秒" in chinese and "too short" not in chinese
     assert task_error(client, job, "en") == job.error
+
+
+def test_a_jobs_own_log_lines_are_shown_in_the_pages_language(client, monkeypatch, media_root):
+    from engines.talking_head.echolite.train import epoch_line
+
+    def handler(job, ctx):
+        ctx.progress("train", 0.5, epoch_line(1, 3, 0.01234, 4.2))
+        ctx.log("ffmpeg said: done")  # another program's output is shown as it came
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, handler)
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and "] epoch 1/3 loss 0.0123 (4s)" in job.log  # the admin's text, in English
+
+    def log_tail(language):
+        client.cookies["django_language"] = language
+        return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
+
+    assert log_tail("en") == ["epoch 1/3 loss 0.0123 (4s)", "ffmpeg said: done"]
+    assert log_tail("zh-hans") == ["第 1/3 轮, 损失 0.0123 (4 秒)", "ffmpeg said: done"]

@@ -63,7 +63,7 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
     the model in `model_dir`; without an epoch count the painter gets `seconds`. Returns what it fitted."""
     train_until = prepared.holdout_start
     shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
-    progress("train", 0.25, "fitting speech -> mouth shape")
+    progress("train", 0.25, gettext_noop("fitting speech -> mouth shape"))
     shape_model, audio_mean, audio_std = fit_mouth_shape(prepared.windows[:train_until], shapes[:train_until])
     closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
     exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
@@ -88,7 +88,8 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
     )
     lr = params.lr or DEFAULT_LR
     batch_size = params.batch_size or DEFAULT_BATCH
-    progress("train", 0.25, f"training on {train_until} frames, {params.epochs or 'default'} epochs, lr {lr}, batch {batch_size}, {device}")
+    progress("train", 0.25, gettext_noop("training on {frames} frames, {epochs} epochs, lr {lr}, batch {batch}, {device}",
+                                         frames=train_until, epochs=params.epochs or gettext_noop("default"), lr=lr, batch=batch_size, device=device))
     network, losses = fit(data, params.epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88), seconds=seconds)
     final_loss = round(losses[-1], 5)
     config["training"] = {"epochs": len(losses), "lr": lr, "batch_size": batch_size, "device": device,
@@ -120,7 +121,7 @@ class EchoLiteEngine:
 
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
         started = time.monotonic()
-        progress("check", 0.0, "checking the input video")
+        progress("check", 0.0, gettext_noop("checking the input video"))
         report = check_video(Path(video_path), measure_delay=False)  # training measures the delay on every frame
         if not report.ok:
             raise ValueError(gettext_noop("the video cannot be used for training: {reasons}", reasons=report.errors))

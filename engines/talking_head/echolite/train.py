@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from engines.messages import Message, gettext_noop
 from engines.progress import Progress
 from engines.talking_head.echolite.mouth_shape import draw
 from engines.talking_head.echolite.network import LipNet
@@ -117,6 +118,11 @@ def mouth_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return loss
 
 
+def epoch_line(epoch: int, epochs: int, loss: float, seconds: float) -> Message:
+    """The job log's line after each epoch."""
+    return gettext_noop("epoch {epoch}/{epochs} loss {loss:.4f} ({seconds:.0f}s)", epoch=epoch, epochs=epochs, loss=loss, seconds=seconds)
+
+
 def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, device: str, progress: Progress, seed: int = 0,
         seconds: float = 0.0) -> tuple[LipNet, list[float]]:
     """Fit `epochs` epochs, or without them as many as fit in `seconds` at the speed measured here first."""
@@ -155,7 +161,8 @@ def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, devi
         per_sample = seconds_per_sample(lambda: backward(torch.randperm(samples, generator=generator)[:batch_size]),
                                         min(batch_size, samples))
         epochs = epochs_within(seconds - (time.monotonic() - began), samples, per_sample * EPOCH_TIME_MARGIN)
-        progress("train", 0.0, f"{epochs} epochs fit in {seconds:.0f} s at {1 / per_sample:.0f} samples/s")
+        progress("train", 0.0, gettext_noop("{epochs} epochs fit in {seconds:.0f} s at {rate:.0f} samples/s",
+                                            epochs=epochs, seconds=seconds, rate=1 / per_sample))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
     losses: list[float] = []
     started = time.monotonic()
@@ -172,6 +179,6 @@ def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, devi
             progress("train", done, "")
         losses.append(total / samples)
         elapsed = time.monotonic() - started
-        progress("train", (epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} loss {losses[-1]:.4f} ({elapsed:.0f}s)")
+        progress("train", (epoch + 1) / epochs, epoch_line(epoch + 1, epochs, losses[-1], elapsed))
     network.eval()
     return network, losses
