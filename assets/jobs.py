@@ -28,11 +28,14 @@ def settled_probe(video: TrainingVideo, timeout: float) -> TrainingVideo:
     return video
 
 
-def rerun_probes_without_verdict(videos) -> None:
+def rerun_probes_without_verdict(videos: list[TrainingVideo]) -> None:
     """Check again the videos whose probe ended without a verdict (its worker lost, cancelled, the
-    queue's time limit): they read 'pending' for good otherwise, and the training page waits on them."""
-    for video in videos.filter(probe_status=TrainingVideo.ProbeStatus.PENDING, probe_job__status__in=Job.FINISHED):
-        start_probe(video)
+    queue's time limit): they read 'pending' for good otherwise, and the training page waits on them.
+    `videos` come with their probe_job, so a listing with none pending costs no query."""
+    for video in videos:
+        if video.probe_status == TrainingVideo.ProbeStatus.PENDING and video.probe_job and video.probe_job.is_finished:
+            start_probe(video)
+            video.refresh_from_db()
 
 
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:

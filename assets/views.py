@@ -29,7 +29,7 @@ def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
         return None, responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")
-        return None, busy_database_answer(exc) or responses.server_failure(failure)
+        return None, busy_database_answer(exc) or responses.server_failure(failure, exc)
 
 
 def _uploaded(asset, message: str, **extra):
@@ -76,7 +76,7 @@ def reference_audios(request):
 
 @allow_methods("GET")
 def training_videos(request):
-    videos = ownership.owned(TrainingVideo.objects.all(), request)
+    videos = list(ownership.owned(TrainingVideo.objects.select_related("probe_job"), request))
     jobs.rerun_probes_without_verdict(videos)
     return _listing(videos, catalog.training_video_info)
 

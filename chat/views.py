@@ -32,9 +32,9 @@ def save_audio(request):
         relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
         return responses.error(reason_of(exc), 400)
-    except Exception:
+    except Exception as exc:
         logger.exception("saving the recording failed")
-        return responses.server_failure("音频保存失败")
+        return responses.server_failure("音频保存失败", exc)
     return responses.success("音频保存成功", path=paths.public_path(relative))
 
 
