@@ -118,16 +118,21 @@ def test_a_listing_that_fails_answers_the_documented_500(client, monkeypatch, ur
 SERVER_FAILURE = "服务器内部错误, 详情见服务器日志"
 
 
-def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch, caplog):
-    """Spec §1: 500 with {"status": "error", "message": "音频上传失败: ..."}; nothing is catalogued."""
+@pytest.mark.parametrize("failure, said", [
+    (OSError(13, "Permission denied", "/srv/echofu/media/voices/ref_voices/x.wav"), SERVER_FAILURE),
+    (OSError(28, "No space left on device", "/srv/echofu/media/voices/ref_voices/x.wav"), "磁盘已满 (No space left on device)"),
+], ids=["unexpected", "disk full"])
+def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch, caplog, failure, said):
+    """Spec §1: 500 with {"status": "error", "message": "音频上传失败: ..."}; nothing is catalogued. A full
+    disk is named (the user can act on it), the path never."""
     from assets import catalog
 
     def broken(upload, owner=None, **consent):
-        raise OSError(28, "No space left on device", "/srv/echofu/media/voices/ref_voices/x.wav")
+        raise failure
 
     monkeypatch.setattr(catalog, "save_reference_audio", broken)
     response = post_file(client, "/api/upload-reference-audio", "audio", wav_file)
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": f"音频上传失败: {SERVER_FAILURE}"}
+    assert response.json() == {"status": "error", "message": f"音频上传失败: {said}"}
     assert "/srv/echofu/media/voices/ref_voices/x.wav" in caplog.text  # for whoever runs the server
     assert not ReferenceAudio.objects.exists()
