@@ -568,23 +568,28 @@ def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     assert studio.errors == []
 
 
-def test_a_cancelled_render_says_so_in_the_pages_language(studio):
-    # /video_generation's answer to a render cancelled from its card while it waited: 409 with the job.
+CANCELLED_RENDER = (409, {"status": "error", "message": "任务已取消", "task_id": "render_1"}), \
+    (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "cancelled", "stage": "cancelled", "progress": 0.4})
+# a curator deleted the job in the admin while the request waited: nothing left to look up
+DELETED_RENDER = (410, {"status": "error", "message": "任务已被删除", "task_id": "render_1"}), (404, {"status": "error", "message": "任务不存在"})
+
+
+@pytest.mark.parametrize("answer, task, notice, card", [(*CANCELLED_RENDER, "The job was cancelled.", "cancelled"),
+                                                        (*DELETED_RENDER, "The job was deleted.", "")], ids=["cancelled", "deleted"])
+def test_a_render_ended_while_it_waited_says_so_in_the_pages_language(studio, answer, task, notice, card):
+    # /video_generation's answer to a render whose job ended from outside while it waited
     context = studio.context(language="en")
-    answer_with(context, {
-        "/api/available-models": ONE_MODEL,
-        "/video_generation": (409, {"status": "error", "message": "任务已取消", "task_id": "render_1"}),
-        "/api/tasks/render_1": (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "cancelled", "stage": "cancelled",
-                                      "progress": 0.4}),
-    })
+    answer_with(context, {"/api/available-models": ONE_MODEL, "/video_generation": answer, "/api/tasks/render_1": task})
     page = studio.open("/generate/", context)
     page.get_by_label("Text", exact=True).check()
     page.locator("#gen-text").fill("Hello.")
     page.get_by_role("button", name="Generate video").click()
-    expect(page.locator("#gen-message")).to_have_text("The job was cancelled.")
+    expect(page.locator("#gen-message")).to_have_text(notice)
     expect(page.locator("#gen-message")).to_have_class("alert warn")
-    expect(page.locator("#gen-job .job")).to_contain_text("cancelled")
-    assert [error for error in studio.errors if "status of 409" not in error] == []
+    if card:
+        expect(page.locator("#gen-job .job")).to_contain_text(card)
+    assert [error for error in studio.errors if f"status of {answer[0]}" not in error and f"status of {task[0]}" not in error] == []
+
 
 def test_a_job_card_says_when_the_server_cannot_be_reached(studio):
     page = studio.open("/voice/")
@@ -632,21 +637,6 @@ def test_the_chat_page_marks_the_server_default_provider_when_it_cannot_answer_h
     assert studio.errors == []
 
 
-def test_a_render_deleted_while_it_waited_says_so_in_the_pages_language(studio):
-    # /video_generation's answer to a render whose job a curator deleted in the admin while it waited: 410, nothing left to look up.
-    context = studio.context(language="en")
-    answer_with(context, {
-        "/api/available-models": ONE_MODEL,
-        "/video_generation": (410, {"status": "error", "message": "任务已被删除", "task_id": "render_1"}),
-        "/api/tasks/render_1": (404, {"status": "error", "message": "任务不存在"}),
-    })
-    page = studio.open("/generate/", context)
-    page.get_by_label("Text", exact=True).check()
-    page.locator("#gen-text").fill("Hello.")
-    page.get_by_role("button", name="Generate video").click()
-    expect(page.locator("#gen-message")).to_have_text("The job was deleted.")
-    expect(page.locator("#gen-message")).to_have_class("alert warn")
-    assert [error for error in studio.errors if "status of 410" not in error and "status of 404" not in error] == []
 
 
 def test_a_job_card_cancelling_a_deleted_job_says_so_in_the_pages_language(studio):
