@@ -7,7 +7,9 @@ in form fields may use that spelling, the legacy `static/...`, `EchOfU/static/..
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -110,3 +112,22 @@ def owned_path(relative: str) -> Path:
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+# Free space under which a failed write is taken to have filled the media volume.
+DISK_FULL_BYTES = 1024 * 1024
+
+
+def filled_the_media_volume(exc: BaseException) -> bool:
+    """Whether the failure `exc` came from a full disk: ENOSPC anywhere in its chain, or, since some
+    libraries lose the errno (torch.save reports a short write as "unexpected pos ..."), under
+    DISK_FULL_BYTES left on the media volume when it is asked, before the failed work is cleaned up."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    try:
+        return shutil.disk_usage(settings.MEDIA_ROOT).free < DISK_FULL_BYTES
+    except OSError:  # no media volume to ask
+        return False

@@ -1,11 +1,11 @@
 """The two JSON shapes of the legacy contract: `{"status": "success", ...}` and the error."""
-import errno
 from functools import wraps
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 
+from echofu import paths
 from echofu.messages import in_contract_language, localized
 from engines.messages import Message
 
@@ -43,7 +43,7 @@ def server_failure(failure: str, exc: BaseException | None = None, **fields) -> 
     """The contract's 500 for a failure on our side, e.g. `音频上传失败: ...`. The exception's own text
     can name server paths and internals: the caller logs it, the client reads only that it was ours,
     or that the disk is full, which the user can act on."""
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+    if exc is not None and paths.filled_the_media_volume(exc):
         return error(f"{failure}: 磁盘已满 (No space left on device)", 500, **fields)
     return error(f"{failure}: 服务器内部错误, 详情见服务器日志", 500, **fields)
 

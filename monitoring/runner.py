@@ -12,7 +12,6 @@ makes a redelivered or duplicated task harmless: only one execution ever runs a 
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -241,28 +240,11 @@ def failed_with(reason: str) -> dict:
     return {"stage": "failed", "error": str(reason), "error_message": reason.as_dict() if isinstance(reason, Message) else None}
 
 
-# Free space under which a failed job is taken to have filled the media volume.
-DISK_FULL_BYTES = 1024 * 1024
-
-
-def _hit_a_full_disk(exc: BaseException) -> bool:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or "No space left on device" in str(cause):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    # Some libraries lose the errno: torch.save reports a short write as "unexpected pos ...".
-    try:
-        return shutil.disk_usage(settings.MEDIA_ROOT).free < DISK_FULL_BYTES
-    except OSError:  # no media volume to ask: the failure is recorded as it was raised
-        return False
-
-
 def describe_failure(exc: BaseException) -> str:
     """The job's error line (the engine's Message when it raised one); a full disk says so, whichever
     library hit it. Called before the job's work folder is removed, while the disk it filled is still full."""
     text = reason_of(exc) or type(exc).__name__
-    if _hit_a_full_disk(exc):
+    if paths.filled_the_media_volume(exc):
         return gettext_noop("disk full: no space left on the media volume ({media_root}) while the job wrote its files; "
                             "nothing was registered, free some space and run it again ({reason})",
                             media_root=str(settings.MEDIA_ROOT), reason=text)
