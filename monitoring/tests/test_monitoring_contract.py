@@ -1,6 +1,7 @@
 """/api/status, /api/history, /api/tasks, /video: the documented shapes and codes."""
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -139,6 +140,26 @@ def test_a_queued_job_cancelled_drops_its_estimated_time(client):
     assert client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"] == 63.0
     assert client.post(f"/api/tasks/{job.pk}/cancel").json()["state"] == "cancelled"
     assert client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"] == 0
+
+
+def test_a_training_that_has_begun_keeps_its_estimate_until_its_progress_tells(client, monkeypatch):
+    # Its first report (0 %, preparing frames for minutes) wrote no time left over the estimate it was
+    # queued with, so the card and the queue behind it knew nothing until 1 %.
+    seen = []
+
+    def preparing(job, ctx):
+        ctx.progress("prepare", 0.0)
+        Job.objects.filter(pk=job.pk).update(started_at=job.started_at - timedelta(seconds=100))
+        seen.append(client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"])
+        Job.objects.filter(pk=job.pk).update(started_at=job.started_at - timedelta(seconds=700))
+        seen.append(client.get(f"/api/tasks/{job.pk}").json()["eta_seconds"])  # past its estimate: unknown, never 0
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, preparing)
+    job = runner.new_job(Job.Kind.TRAIN, {"estimated_seconds": 600}, prefix="train")
+    Job.objects.filter(pk=job.pk).update(eta_seconds=600)  # as training.jobs queues it
+    runner.submit(job)
+    assert seen[0] == pytest.approx(500, abs=2) and seen[1] is None
 
 
 def test_queue_positions_follow_creation_order_per_queue():
