@@ -9,6 +9,7 @@ from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
+from monitoring.forecast import forecasts_for
 from monitoring.models import Job
 from monitoring.views import job_info
 
@@ -37,6 +38,9 @@ UI_STRINGS = {
     "kind_chat": _("Chat turn"),
     "stage": _("Stage"),
     "eta": _("Time left"),
+    "starts_in": _("Starts in about {time}"),
+    "starts_now": _("Starts any moment"),
+    "ends_in": _("Done in about {time}"),
     "elapsed": _("Elapsed"),
     "device": _("Device"),
     "queue_position": _("Position {n} in the queue"),
@@ -235,7 +239,9 @@ def task_list(request):
         limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
     except ValueError:
         return responses.error("limit 必须是整数", 400)
-    tasks = [job_info(job, log_lines=1) for job in jobs[:limit]]  # the latest log line; the full tail is per task
+    listed = list(jobs[:limit])
+    forecasts = forecasts_for(listed)
+    tasks = [job_info(job, log_lines=1, forecasts=forecasts) for job in listed]  # the latest log line; the full tail is per task
     return responses.success(tasks=tasks, total_count=len(tasks))
 
 

@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
 
-from monitoring import runner
+from monitoring import forecast, runner
 from monitoring.models import Job
+
+
+def _seconds(seconds: float | None) -> str:
+    return "unknown" if seconds is None else f"{seconds:.0f} s"
 
 
 @admin.register(Job)
@@ -9,12 +13,19 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "stage", "percent", "queue", "device", "created_at", "finished_at")
     list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log")
-    readonly_fields = [field.name for field in Job._meta.fields]
+    readonly_fields = [field.name for field in Job._meta.fields] + ["expected"]
     actions = ["cancel_jobs"]
 
     @admin.display(description="progress")
     def percent(self, obj):
         return f"{obj.progress:.0%}"
+
+    @admin.display(description="expected (from now)")
+    def expected(self, obj):
+        """A queued job's start and end counted from the jobs ahead of it in its queue (forecast)."""
+        timing = forecast.forecast(obj, forecast.forecasts_for([obj]))
+        ends = f"ends in {_seconds(timing.ends_in)}"
+        return f"starts in {_seconds(timing.starts_in)}, {ends}" if obj.status == Job.Status.QUEUED else ends
 
     @admin.action(description="Cancel selected jobs")
     def cancel_jobs(self, request, queryset):

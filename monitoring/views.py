@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from echofu import ownership, responses
 from echofu.messages import localized, without_server_paths
 from engines.messages import gettext_noop
-from monitoring import history, runner, sync
+from monitoring import forecast, history, runner, sync
 from monitoring.models import Job
 from monitoring.system import system_status
 
@@ -14,16 +14,23 @@ TASK_MISSING = gettext_noop("no such task")
 HISTORY_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def job_info(job: Job, log_lines: int = 50) -> dict:
-    eta = job.eta()
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
+
+
+def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Forecast] | None = None) -> dict:
+    """The job as /api/tasks shows it; `forecasts` from forecast.forecasts_for, when a list asks for many."""
+    timing = forecast.forecast(job, forecast.forecasts_for([job]) if forecasts is None else forecasts)
     return {
         "task_id": job.pk,
         "kind": job.kind,
         "state": job.status,
         "stage": job.stage,
         "progress": round(job.progress, 4),
-        "eta_seconds": None if eta is None else round(eta, 1),
+        "eta_seconds": _rounded(job.eta()),
         "queue_position": job.queue_position(),
+        "starts_in_seconds": _rounded(timing.starts_in),
+        "ends_in_seconds": _rounded(timing.ends_in),
         "device": job.device,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,

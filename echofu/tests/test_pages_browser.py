@@ -235,6 +235,37 @@ def test_home_shows_status_queue_and_empty_results(studio):
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, starts, ends", [("zh-hans", "约 1h 0m 后开始", "约 1h 30m 后完成"),
+                                                    ("en", "Starts in about 1h 0m", "Done in about 1h 30m")])
+def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, language, starts, ends):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clusters = settings.Q_CLUSTER["ALT_CLUSTERS"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {**clusters, "cpu": {**clusters["cpu"], "workers": 1}}}
+    # Half done after 3630 s: 3630 s left (shown as 1h 0m for the next 30 s), then the waiting one's 1800 s.
+    Job.objects.create(id="train_running", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.5,
+                       started_at=timezone.now() - timedelta(seconds=3630), created_at=timezone.now() - timedelta(seconds=3700))
+    Job.objects.create(id="train_waiting", kind=Job.Kind.TRAIN, queue="cpu", eta_seconds=1800)
+    page = studio.open("/", language=language)
+    waiting = page.locator('[data-task="train_waiting"]')
+    expect(waiting).to_contain_text(starts, timeout=10_000)
+    expect(waiting).to_contain_text(ends)
+    screenshot(page, f"home-queued-job-{language}")
+    card = studio.open("/training/", language=language)
+    card.evaluate("""() => {
+        const box = document.createElement("div");
+        box.id = "waiting-card";
+        document.querySelector("main").prepend(box);
+        Studio.watchJob("train_waiting", new Studio.JobView(box));
+    }""")
+    expect(card.locator("#waiting-card .job")).to_contain_text(starts, timeout=10_000)
+    expect(card.locator("#waiting-card .job")).to_contain_text(ends)
+    screenshot(card, f"training-queued-job-{language}")
+    assert studio.errors == []
+
+
 def test_the_endpoint_list_reads_at_phone_width(studio):
     page = studio.open("/", viewport=PHONE)
     page.locator("main details summary").click()

@@ -1,7 +1,7 @@
 // Home: machine status, the job queue and recent results, refreshed live.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, mediaUrl, every } = Studio;
+  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, timingFacts, mediaUrl, every } = Studio;
 
   function meter(label, percent, detail) {
     const value = Math.round(percent ?? 0);
@@ -45,7 +45,7 @@
         const percent = Math.round(task.progress * 100);
         const active = task.state === "queued" || task.state === "running";
         const facts = [`${t("stage")}: ${task.stage ? stageLabel(task.stage) : "—"}`, `${percent}%`];
-        if (task.state === "running" && task.eta_seconds !== null) facts.push(`${t("eta")}: ${formatSeconds(task.eta_seconds)}`);
+        facts.push(...timingFacts(task));
         if (task.queue_position) facts.push(t("queue_position", { n: task.queue_position }));
         return el("li", { class: "queue-item", "data-task": task.task_id },
           el("div", { class: "row", style: "justify-content:space-between" },

@@ -208,7 +208,20 @@ const Studio = (() => {
     return strings[`stage:${stage}`] ?? stage;
   }
 
-  /** One job shown live: state, stage, progress bar, ETA, queue position, log tail, cancel. */
+  /**
+   * When a job should end, as text: a running one's time left; a queued one's start and end counted
+   * from the jobs ahead of it in its queue (none where the server cannot tell, e.g. behind a render).
+   */
+  function timingFacts(info) {
+    const known = (seconds) => seconds !== null && seconds !== undefined;
+    if (info.state === "running" && known(info.eta_seconds)) return [`${t("eta")}: ${formatSeconds(info.eta_seconds)}`];
+    if (info.state !== "queued" || !known(info.starts_in_seconds)) return [];
+    const facts = [info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now")];
+    if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
+    return facts;
+  }
+
+  /** One job shown live: state, stage, progress bar, ETA (a queued one's expected start and end), queue position, log tail, cancel. */
   class JobView {
     constructor(container, { title = "", cancellable = true } = {}) {
       this.container = container;
@@ -226,9 +239,7 @@ const Studio = (() => {
         el("span", { class: "job-stage", text: `${t("stage")}: ${info.stage ? stageLabel(info.stage) : "—"}` }),
         el("span", { class: "job-percent", text: `${percent}%` }),
       ];
-      if (info.state === "running" && info.eta_seconds !== null && info.eta_seconds !== undefined) {
-        facts.push(el("span", { class: "job-eta", text: `${t("eta")}: ${formatSeconds(info.eta_seconds)}` }));
-      }
+      facts.push(...timingFacts(info).map((text) => el("span", { class: "job-eta", text })));
       if (info.queue_position) facts.push(el("span", { class: "job-queue", text: t("queue_position", { n: info.queue_position }) }));
       if (info.elapsed_seconds) facts.push(el("span", { text: `${t("elapsed")}: ${formatSeconds(info.elapsed_seconds)}` }));
       if (info.device) facts.push(el("span", { text: `${t("device")}: ${info.device}` }));
@@ -584,7 +595,7 @@ const Studio = (() => {
 
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
-    stateBadge, kindLabel, stageLabel, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
+    stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
     modelFigures, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();
