@@ -141,6 +141,7 @@ UI_STRINGS = {
 # Job stages as the engines and the job runner report them (English identifiers, see their
 # progress() calls), shown in the page's language; a stage not listed here is shown as reported.
 STAGES = {
+    "queued": _("queued"),
     "starting": _("starting"),
     "done": _("done"),
     "failed": _("failed"),

@@ -9,11 +9,15 @@ from echofu.pages import STAGES
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["engines", "assets", "training", "generation", "chat", "monitoring"]
 # The ways code names a stage: progress("name", ...), run_command(command, "name", ...),
-# TrainingStage("name", ...), and the keys of a staged(progress, {...}) share table (*_STAGES).
+# TrainingStage("name", ...), the runner's own updates (stage="name", {"stage": "name"}), the
+# Job field's default, and the keys of a staged(progress, {...}) share table (*_STAGES).
 STAGE_CALLS = [
     re.compile(r'\bprogress\(\s*"([^"]+)"'),
     re.compile(r'\brun_command\([^\n]*?,\s*"([^"]+)"'),
     re.compile(r'\bTrainingStage\(\s*"([^"]+)"'),
+    re.compile(r'\bstage=\s*"([^"]+)"'),
+    re.compile(r'"stage":\s*"([^"]+)"'),
+    re.compile(r'\bstage = models\.CharField\([^\n]*default="([^"]+)"'),
 ]
 SHARE_TABLE = re.compile(r'_STAGES = \{([^}]*)\}')
 
@@ -33,7 +37,7 @@ def reported_stages() -> set[str]:
 
 
 def test_the_scan_finds_the_stages_it_should():
-    assert {"track", "crop", "train", "render", "preprocess", "train_head"} <= reported_stages()
+    assert {"track", "crop", "train", "render", "preprocess", "train_head", "queued", "starting", "done"} <= reported_stages()
 
 
 def test_every_reported_stage_has_a_translated_name():
