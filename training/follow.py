@@ -7,18 +7,32 @@ import time
 from django.core.management.base import CommandError
 from django.db import connection
 
-from monitoring import runner
+from monitoring import forecast, runner
 from monitoring.models import Job
 
 BAR_WIDTH = 30
 
 
-def bar(job: Job) -> str:
+def _eta(job: Job, in_clusters: bool) -> str:
+    """A running job's time left; a queued one's expected start and end (see monitoring.forecast),
+    which counts the clusters' workers: jobs run here instead wait for one another, one at a time."""
+    if job.status == Job.Status.RUNNING:
+        left = job.eta()
+        return f" eta {left:.0f}s" if left else ""
+    if job.status != Job.Status.QUEUED or not in_clusters:
+        return ""
+    timing = forecast.forecast(job, forecast.forecasts_for([job]))
+    if timing.starts_in is None:
+        return ""
+    done = "" if timing.ends_in is None else f", done {timing.ends_in:.0f}s"
+    return f" eta start {timing.starts_in:.0f}s{done}"
+
+
+def bar(job: Job, in_clusters: bool = True) -> str:
     filled = int(round(job.progress * BAR_WIDTH))
-    left = job.eta() if job.status == Job.Status.RUNNING else None
-    eta = f" eta {left:.0f}s" if left else ""
     queue = f" (queue #{job.queue_position()})" if job.status == Job.Status.QUEUED else ""
-    return f"{job.pk:<28} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress:4.0%} {job.status:<9} {job.stage}{eta}{queue}"
+    # The ETA goes last: _follow leaves it out when it decides whether a line moved.
+    return f"{job.pk:<28} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress:4.0%} {job.status:<9} {job.stage}{queue}{_eta(job, in_clusters)}"
 
 
 def start(jobs: list[Job], inline: bool) -> list[threading.Thread]:
@@ -69,7 +83,7 @@ def _follow(jobs: list[Job], write, workers: list[threading.Thread], poll: float
         rows = {job.pk: job for job in Job.objects.filter(pk__in=ids)}
         current = [rows[job_id] for job_id in ids]
         for job in current:
-            line = bar(job)
+            line = bar(job, in_clusters=not workers)
             # A new line only when the bar, status or stage moved (not for every ETA tick).
             key = line.rsplit(" eta", 1)[0]
             if shown.get(job.pk) != key:

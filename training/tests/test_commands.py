@@ -139,3 +139,22 @@ def test_ctrl_c_while_following_a_queued_job_leaves_it_to_the_clusters():
         follow.follow([job], ctrl_c, [])
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED and not job.cancel_requested
+
+
+def test_following_a_queued_training_says_when_it_should_start_and_be_done(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training import follow
+
+    clusters = settings.Q_CLUSTER["ALT_CLUSTERS"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {**clusters, "cpu": {**clusters["cpu"], "workers": 1}}}
+    Job.objects.create(id="train_running", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.5,
+                       started_at=timezone.now() - timedelta(seconds=600), created_at=timezone.now() - timedelta(seconds=700))
+    waiting = Job.objects.create(id="train_waiting", kind=Job.Kind.TRAIN, queue="cpu", eta_seconds=300)
+    lines = []
+    follow.follow([waiting], lines.append, timeout=0.01)
+    assert lines[0].endswith("(queue #1) eta start 600s, done 900s"), lines
+    # Run here (without --queue) the jobs wait for one another, not for the clusters' workers: no forecast.
+    assert follow.bar(waiting, in_clusters=False).endswith("(queue #1)")
