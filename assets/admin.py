@@ -63,9 +63,9 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
 @admin.register(SpeakerProfile)
 class SpeakerProfileAdmin(admin.ModelAdmin):
     form = WholeConstraintsForm
-    list_display = ("speaker_id", "version", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
+    list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
-    search_fields = ("speaker_id", "reference_path")
+    search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids
     readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "version", "created_at")
 
     def has_add_permission(self, request):

@@ -166,7 +166,13 @@ class SpeakerProfile(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["speaker_id", "version"], name="unique_speaker_version")]
+        # Each account numbers its own voices; the rows nobody owns (operator commands) are
+        # numbered among themselves, which the first constraint cannot hold: NULLs are all distinct.
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "speaker_id", "version"], name="unique_speaker_version_per_owner"),
+            models.UniqueConstraint(fields=["speaker_id", "version"], condition=models.Q(owner__isnull=True),
+                                    name="unique_ownerless_speaker_version"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.speaker_id} v{self.version}"

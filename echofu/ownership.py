@@ -84,6 +84,17 @@ def owner_q_for_id(owner_id: int | None, field: str = "owner") -> Q:
     return owner_q(get_user_model().objects.filter(pk=owner_id).first(), field)
 
 
+def numbered_with(owner_id: int | None) -> Q:
+    """The rows a new row of this owner takes the next version number among (one voice's profiles,
+    one person's models): the owner's own. Single-user mode's account lists the rows nobody owns as
+    its own, so there the two are numbered together, or it would list two "anna v1"."""
+    if single_user_mode():
+        local = local_user()
+        if owner_id in (None, local.pk):
+            return owner_q(local)
+    return Q(owner_id=owner_id)
+
+
 def owned(queryset: QuerySet, request_or_user, field: str = "owner") -> QuerySet:
     """The rows of `queryset` this user may list and use."""
     return queryset.filter(owner_q(request_or_user, field))

@@ -7,10 +7,10 @@ from training.models import TalkingHeadModel
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(admin.ModelAdmin):
     form = WholeConstraintsForm
-    list_display = ("__str__", "person", "version", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
+    list_display = ("__str__", "person", "version", "owner", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
                     "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
-    search_fields = ("name", "person")
+    search_fields = ("name", "person", "owner__username")  # each account numbers its own persons
     readonly_fields = ("verdict", "metrics", "warnings", "params", "directory_link", "created_at")
 
     def get_readonly_fields(self, request, obj=None):

@@ -40,7 +40,11 @@ class TalkingHeadModel(models.Model):
         verbose_name = "talking-head model"
         constraints = [
             models.UniqueConstraint(fields=["model_type", "name"], name="unique_model_dir"),
-            models.UniqueConstraint(fields=["model_type", "person", "version"], name="unique_model_version"),
+            # Each account numbers its own models of a person; ownerless rows (scan_media, operator
+            # commands) among themselves, which the first cannot hold: NULLs are all distinct.
+            models.UniqueConstraint(fields=["owner", "model_type", "person", "version"], name="unique_model_version_per_owner"),
+            models.UniqueConstraint(fields=["model_type", "person", "version"], condition=models.Q(owner__isnull=True),
+                                    name="unique_ownerless_model_version"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,119 @@
+"""Each account numbers its own voices and models: another account's "bob" takes none of its versions."""
+import numpy as np
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from accounts.tests.conftest import error_message, upload_audio
+from assets.models import GeneratedAudio, SpeakerProfile
+from echofu.ownership import local_user
+from echofu.versioning import create_next_version
+from engines import media
+from engines.testing.voices import other_speaker
+from monitoring.models import Job
+from training import registry
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def speech_wav(tmp_path):
+    path = tmp_path / "bob.wav"
+    speech = other_speaker("Please call Stella. Ask her to bring these things with her from the store.")
+    media.write_wav(path, np.concatenate([np.zeros(8000), speech]), 16000)
+    return path
+
+
+def clone_bob(client, recording):
+    reference = upload_audio(client, recording).json()["relative_path"]
+    response = client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": "bob"})
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
+
+
+def test_a_voice_name_taken_in_another_account_starts_at_version_one(as_alice, as_bob, alice, bob, speech_wav, media_root):
+    alices = clone_bob(as_alice, speech_wav)
+    bobs = clone_bob(as_bob, speech_wav)
+    assert (alices["status"], alices["version"], bobs["status"], bobs["version"]) == ("success", 1, "success", 1)
+    alice_profile, bob_profile = SpeakerProfile.objects.get(owner=alice), SpeakerProfile.objects.get(owner=bob)
+    assert alice_profile.clean_clip.name != bob_profile.clean_clip.name
+    assert (media_root / alice_profile.clean_clip.name).is_file() and (media_root / bob_profile.clean_clip.name).is_file()
+    listing = as_bob.get("/api/cloned-audios").json()
+    assert [(entry["name"], entry["version"]) for entry in listing["audios"]] == [("bob", 1)]
+    spoken = as_bob.post("/audio_clone", {"generate_text": "Hello.", "audio_id": "bob"}).json()
+    assert spoken["status"] == "success" and GeneratedAudio.objects.get(job=spoken["task_id"]).speaker == bob_profile, spoken
+
+
+def built_model(tmp_path, name):
+    built = tmp_path / name
+    built.mkdir()
+    (built / "weights.safetensors").write_bytes(name.encode())
+    return built
+
+
+def test_a_person_trained_in_another_account_starts_at_version_one(as_alice, as_bob, alice, bob, tmp_path, media_root):
+    registry.register("EchoLite", "train_1", built_model(tmp_path, "train_1"), person="anna", owner_id=alice.pk)
+    registry.register("EchoLite", "train_2", built_model(tmp_path, "train_2"), person="anna", owner_id=alice.pk)
+    registry.register("EchoLite", "train_3", built_model(tmp_path, "train_3"), person="anna", owner_id=bob.pk)
+    assert [(model["person"], model["version"]) for model in as_bob.get("/api/available-models").json()["models"]] == [("anna", 1)]
+    assert sorted(model["version"] for model in as_alice.get("/api/available-models").json()["models"]) == [1, 2]
+    assert (media_root / "models/EchoLite/train_1/weights.safetensors").read_bytes() == b"train_1"
+
+
+def test_single_user_mode_numbers_its_account_and_the_operators_rows_together(settings, tmp_path):
+    """The local account lists the rows nobody owns (scan_media, the train command) as its own:
+    one numbering, or it would list two "anna v1"."""
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    registry.register("EchoLite", "train_1", built_model(tmp_path, "train_1"), person="anna")
+    local = registry.register("EchoLite", "train_2", built_model(tmp_path, "train_2"), person="anna", owner_id=local_user().pk)
+    operator = registry.register("EchoLite", "train_3", built_model(tmp_path, "train_3"), person="anna")
+    assert (local.version, operator.version) == (2, 3)
+    assert TalkingHeadModel.objects.filter(owner__isnull=True).count() == 2
+
+
+def test_names_in_requests_resolve_within_the_requesting_account(as_bob, alice, bob, media_root):
+    """The legacy forms name voices (speaker_id, audio_id) and models (model_param) by name: Bob's
+    request naming Alice's voice or model is refused as unknown, and no job starts."""
+    for owner, name in ((alice, "alices_model"), (bob, "bobs_model")):
+        (media_root / f"models/EchoLite/{name}").mkdir(parents=True)
+        TalkingHeadModel.objects.create(model_type="EchoLite", name=name, person="anna", owner=owner)
+    SpeakerProfile.objects.create(speaker_id="anna", reference_path="voices/ref_voices/anna.wav", owner=alice)
+    bobs_model = {"model_name": "EchoLite", "model_param": "models/EchoLite/bobs_model"}
+    requests = [
+        ("/audio_clone", {"generate_text": "Hello.", "audio_id": "anna"}, "anna"),
+        ("/video_generation", {**bobs_model, "target_text": "Hello.", "speaker_id": "anna"}, "anna"),
+        ("/chat_system", {**bobs_model, "text": "Hello.", "voice_clone": "true", "speaker_id": "anna"}, "anna"),
+        ("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/alices_model", "target_text": "Hello."},
+         "alices_model"),
+    ]
+    for endpoint, form, named in requests:
+        assert named in error_message(as_bob.post(endpoint, form), 400), endpoint
+    assert error_message(as_bob.get("/api/model-details/EchoLite/alices_model"), 404)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_versions_numbered_across_accounts():
+    """Rows numbered before accounts had their own numbering keep their numbers (files name them in
+    their provenance record); an account's next version counts on from its own highest."""
+    before = [("assets", "0004_generated_audio_room_tone"), ("training", "0004_model_dir_help_text")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    alice, bob = (old.get_model("auth", "User").objects.create(username=name) for name in ("alice", "bob"))
+    profiles = old.get_model("assets", "SpeakerProfile").objects
+    for version, owner in ((1, alice), (2, alice), (3, bob)):
+        profiles.create(speaker_id="bob", version=version, owner=owner, reference_path=f"v{version}.wav")
+    models = old.get_model("training", "TalkingHeadModel").objects
+    for version, owner in ((1, alice), (2, bob)):
+        models.create(model_type="EchoLite", name=f"train_{version}", person="anna", version=version, owner=owner)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert list(SpeakerProfile.objects.order_by("version").values_list("owner__username", "version")) == [
+        ("alice", 1), ("alice", 2), ("bob", 3)]
+    assert list(TalkingHeadModel.objects.order_by("version").values_list("owner__username", "version")) == [("alice", 1), ("bob", 2)]
+    alice_id = get_user_model().objects.get(username="alice").pk
+    assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=alice_id, reference_path="new.wav").version == 3
