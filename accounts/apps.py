@@ -9,7 +9,9 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 
+        from accounts.deletion import remove_recordings
         from echofu.ownership import forget_local_user
 
         post_save.connect(forget_local_user, sender=get_user_model(), dispatch_uid="forget_local_user_on_save")
         post_delete.connect(forget_local_user, sender=get_user_model(), dispatch_uid="forget_local_user_on_delete")
+        post_delete.connect(remove_recordings, sender=get_user_model(), dispatch_uid="remove_recordings_of_deleted_user")

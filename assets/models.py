@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from echofu import paths
+from echofu.ownership import owner_field
 from echofu.messages import localized_all, restored
 
 
@@ -17,7 +18,7 @@ class MediaFile(models.Model):
     original_name = models.CharField(max_length=255, blank=True, default="")
     size = models.BigIntegerField(default=0, help_text="bytes")
     duration = models.FloatField(null=True, blank=True, help_text="seconds")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = owner_field()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -159,7 +160,7 @@ class SpeakerProfile(models.Model):
     f0_low = models.FloatField(null=True, blank=True, help_text="Hz, 5th percentile")
     f0_high = models.FloatField(null=True, blank=True, help_text="Hz, 95th percentile")
     duration = models.FloatField(null=True, blank=True, help_text="seconds of cleaned speech")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = owner_field()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     file_lookups = ("clean_clip", "features__conversion__file")  # owned: removed with the row (echofu.stored_files)

@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from chat.persona import DEFAULT_FALLBACK, DEFAULT_PERSONA
+from echofu.ownership import owner_field
 
 CHAT_FOLDER = "chat"  # media-relative: chat/<conversation>/turn_<turn>/
 
@@ -54,7 +54,7 @@ class KnowledgeEntry(models.Model):
 
 
 class Conversation(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = owner_field()
     title = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

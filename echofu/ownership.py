@@ -13,9 +13,17 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Q, QuerySet
 
 from echofu import paths
+
+
+def owner_field() -> models.ForeignKey:
+    """A catalog row's owner. Deleting the account deletes the row, and with it the files the row
+    owns (echofu.stored_files): left ownerless, it would show to nobody, or in single-user mode to
+    the local account. Null: rows nobody owns (scan_media, operator commands)."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
 
 def single_user_mode() -> bool:
@@ -110,7 +118,11 @@ def recordings_folder(request_or_user) -> str:
     user = acting_user(request_or_user)
     if user is None or is_local_user(user):
         return paths.RECORDINGS
-    return f"{paths.RECORDINGS}/u{user.pk}"
+    return account_recordings_folder(user.pk)
+
+
+def account_recordings_folder(user_id: int) -> str:
+    return f"{paths.RECORDINGS}/u{user_id}"
 
 
 def may_use_recording(relative: str, request_or_user) -> bool:

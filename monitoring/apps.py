@@ -9,8 +9,11 @@ class MonitoringConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from echofu import paths
+        from echofu.stored_files import remove_files_with
         from monitoring import runner
+        from monitoring.models import Job
 
         paths.ensure_media_tree()
+        remove_files_with(Job)
 
         post_spawn.connect(runner.on_worker_spawn, dispatch_uid="echofu-recover-stale-jobs")

@@ -1,8 +1,9 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from echofu import paths
 from echofu.messages import localized, restored
+from echofu.ownership import owner_field
 
 
 def seconds_left(elapsed: float, fraction: float) -> float | None:
@@ -17,6 +18,11 @@ def log_line(stamp: str, text: str) -> str:
 def log_fields(entries: list) -> dict:
     """Job's log (the text the admin shows) and log_messages for `entries`, [time, kept message] pairs."""
     return {"log": "\n".join(log_line(stamp, restored(kept)) for stamp, kept in entries), "log_messages": entries}
+
+
+def workdir_of(job_id: str) -> str:
+    """Media-relative folder of a job's work: the inputs kept for it while it waits, then its temporary files."""
+    return f"{paths.TMP}/jobs/{job_id}"
 
 
 class Job(models.Model):
@@ -57,7 +63,7 @@ class Job(models.Model):
                              help_text="the django-q2 cluster that runs it: interactive, cpu or gpuN")
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=128, blank=True, default="", help_text="host:pid running it")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = owner_field()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -67,8 +73,17 @@ class Job(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["queue", "status", "created_at"])]
 
+    file_lookups = ()  # its work folder is its own (echofu.stored_files)
+
     def __str__(self) -> str:
         return f"{self.id} ({self.kind}, {self.status})"
+
+    def owned_files(self) -> list[str]:
+        """A queued job's work folder, the inputs kept for it: deleted with the row, they would stay
+        on disk for good. A running job's worker clears its own folder when it stops, which it does
+        at its next report (it finds no row), and may still need it for that: a model that cannot be
+        registered moves back into it."""
+        return [workdir_of(self.pk)] if self.status == self.Status.QUEUED else []
 
     @property
     def kept_error(self) -> dict | str:

@@ -37,7 +37,7 @@ from echofu.messages import reason_of, stored, without_server_paths
 from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
-from monitoring.models import Job, log_fields, seconds_left
+from monitoring.models import Job, log_fields, seconds_left, workdir_of
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def worker_identity() -> str:
 
 
 def job_workdir(job_id: str) -> Path:
-    return paths.absolute(f"{paths.TMP}/jobs/{job_id}")
+    return paths.absolute(workdir_of(job_id))
 
 
 def queue_for(kind: str, device: str = "cpu") -> str:

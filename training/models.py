@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from echofu import paths
+from echofu.ownership import owner_field
 
 
 class TalkingHeadModel(models.Model):
@@ -30,7 +30,7 @@ class TalkingHeadModel(models.Model):
     size = models.BigIntegerField(default=0, help_text="bytes on disk")
     file_count = models.IntegerField(default=0)
     job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = owner_field()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     file_lookups = ()  # its folder is its own: (model_type, name) is unique
