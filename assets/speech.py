@@ -91,11 +91,11 @@ def engine_availability(name: str) -> tuple[bool, str]:
                                    lambda: get_synthesizer(name).availability())
 
 
-def all_engine_availability() -> list[dict]:
+def all_engine_availability(request_or_user) -> list[dict]:
     """Each engine's row for the pages; `default`: the one that speaks where a request names none
     (ECHOFU_TTS_ENGINE), e.g. the generate page's text."""
     default = settings.ECHOFU["TTS_ENGINE"]
-    return [{**availability.listing(name, engine_availability(name)), "default": name == default} for name in SYNTHESIZER_NAMES]
+    return [{**availability.listing(name, engine_availability(name), request_or_user), "default": name == default} for name in SYNTHESIZER_NAMES]
 
 
 def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -> dict:

@@ -8,6 +8,7 @@ from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
+from echofu.availability import reason_for
 from echofu.messages import reason_of
 from echofu.responses import invalid
 from engines import media
@@ -72,14 +73,16 @@ def speaker_id_for(relative_path: str) -> str:
     return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
 
 
-def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: Message) -> None:
+def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: Message, request_or_user) -> None:
     """Refuse, before any job, a text that speech engine `engine` cannot speak here, or not at `pitch`;
-    the refusal names the engine as `engine_named` (the form's choice, or the server's setting)."""
+    the refusal names the engine as `engine_named` (the form's choice, or the server's setting), and
+    says why as `request_or_user` may read it."""
     from assets.speech import get_synthesizer
 
     usable, reason = get_synthesizer(engine).availability()
     if not usable:
-        raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=engine_named, reason=reason), field)
+        raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=engine_named,
+                                   reason=reason_for(reason, request_or_user)), field)
     if pitch and engine in PITCHLESS_ENGINES:
         raise invalid(gettext_noop("{engine} does not change the pitch: set pitch to 0", engine=engine_named), "pitch")
 
@@ -126,7 +129,8 @@ class AudioCloneRequest(serializers.Serializer):
         if not text:
             raise invalid(gettext_noop("enter the text to generate"), "generate_text")
         check_speech_text(text, "generate_text")
-        check_engine_speaks(data["engine"], data["pitch"], "engine", gettext_noop("speech engine {engine}", engine=data["engine"]))
+        check_engine_speaks(data["engine"], data["pitch"], "engine", gettext_noop("speech engine {engine}", engine=data["engine"]),
+                            self.context.get("request"))
         data["mode"] = "generate"
         data["reference_path"] = ""
         if data["audio_id"]:

@@ -52,6 +52,6 @@ def provider_availability(provider: str) -> tuple[bool, str]:
     return OpenAICompatible.availability(provider, server["base_url"], server["model"], server["api_key"])
 
 
-def all_provider_availability() -> list[dict]:
+def all_provider_availability(request_or_user) -> list[dict]:
     default = settings.ECHOFU["LLM_DEFAULT"]
-    return [{**availability.listing(name, provider_availability(name)), "default": name == default} for name in provider_names()]
+    return [{**availability.listing(name, provider_availability(name), request_or_user), "default": name == default} for name in provider_names()]

@@ -3,6 +3,9 @@
 The engines answer `availability() -> (usable, reason)` themselves; some answers cost time (an
 external checkout's interpreter imports torch, a CosyVoice server is asked over the network), and
 every page load asks, so each answer is kept for TTL_SECONDS per engine and configuration.
+
+A reason names the server's paths (a checkout, a weights folder): the operator needs them, while
+the other accounts of a multi-user studio read it as the job errors are shown to them, without.
 """
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import threading
 import time
 from typing import Callable
 
-from echofu.messages import localized
-from engines.messages import gettext_noop
+from echofu import ownership
+from echofu.messages import localized, without_server_paths
+from engines.messages import Message, gettext_noop
 
 TTL_SECONDS = 60.0
 
@@ -35,7 +39,12 @@ def remembered(key: tuple, name: str, check: Callable[[], tuple[bool, str]]) -> 
     return answer
 
 
-def listing(name: str, answer: tuple[bool, str]) -> dict:
-    """The engine's row for the pages, its reason in the request's language."""
+def reason_for(reason: Message | str, request_or_user) -> Message | str:
+    """An engine's reason as this user may read it: whole for the operator, else without the server's paths."""
+    return reason if ownership.is_operator(request_or_user) else without_server_paths(reason)
+
+
+def listing(name: str, answer: tuple[bool, str], request_or_user) -> dict:
+    """The engine's row for the pages, its reason as this user may read it, in the request's language."""
     usable, reason = answer
-    return {"name": name, "available": usable, "reason": localized(reason)}
+    return {"name": name, "available": usable, "reason": localized(reason_for(reason, request_or_user))}

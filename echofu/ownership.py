@@ -74,6 +74,14 @@ def is_staff(request_or_user) -> bool:
     return bool(user and user.is_staff)
 
 
+def is_operator(request_or_user) -> bool:
+    """Whether this user runs the server (staff, single-user mode's local account, or no user at all: a
+    management command): only they may read where it keeps its files and checkouts, or list every user's files."""
+    if request_or_user is None:
+        return True
+    return is_staff(request_or_user) or is_local_user(acting_user(request_or_user))
+
+
 def owner_q(request_or_user, field: str = "owner") -> Q:
     """The filter for rows this user owns; no restriction for an operator (no user)."""
     user = acting_user(request_or_user)

@@ -251,4 +251,4 @@ def engines(request):
     """Speech engines and chat providers, each with whether it can run on this machine and why not
     (addition): the voice and chat pages offer only those. The talking-head engines are in
     /api/available-models's `engines`."""
-    return responses.success(speech_engines=all_engine_availability(), chat_providers=all_provider_availability())
+    return responses.success(speech_engines=all_engine_availability(request), chat_providers=all_provider_availability(request))

@@ -78,7 +78,7 @@ class GenerationRequest(ModelChoice):
         # The text is spoken by the server's engine: one that cannot speak here would fail the render's job.
         engine = settings.ECHOFU["TTS_ENGINE"]
         engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=engine, setting="ECHOFU_TTS_ENGINE")
-        check_engine_speaks(engine, data["pitch"], "target_text", engine_named)
+        check_engine_speaks(engine, data["pitch"], "target_text", engine_named, request)
         if engine in PITCHLESS_ENGINES and not data["speaker_id"]:
             raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
                                        engine=engine_named), "speaker_id")

@@ -47,7 +47,7 @@ def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, p
     if not form.is_valid():
         raise CommandError(f"{argument}: {in_contract_language(responses.first_error(form.errors))}")
     data = form.validated_data
-    refused = refusal(data)
+    refused = refusal(data, None)
     if refused:
         raise CommandError(f"{argument}: {refused}")
     return prepare_training(data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"])

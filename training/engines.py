@@ -6,7 +6,6 @@ from pathlib import Path
 from django.conf import settings
 
 from echofu import availability as remembered_availability, loaded_models
-from echofu.messages import localized
 from engines.progress import Progress
 from engines.talking_head import MODEL_TYPES, RenderResult, TalkingHeadEngine, create_engine
 
@@ -51,9 +50,10 @@ def availability(model_type: str) -> tuple[bool, str]:
                                               lambda: create_engine(model_type, **config).availability())
 
 
-def all_availability() -> list[dict]:
+def all_availability(request_or_user) -> list[dict]:
+    """Each model type's row for /api/available-models (its documented shape: `type`, not `name`)."""
     rows = []
     for model_type in MODEL_TYPES:
-        usable, reason = availability(model_type)
-        rows.append({"type": model_type, "available": usable, "reason": localized(reason)})
+        row = remembered_availability.listing(model_type, availability(model_type), request_or_user)
+        rows.append({"type": row.pop("name"), **row})
     return rows

@@ -14,6 +14,7 @@ from echofu.responses import invalid
 from engines.messages import gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
+from echofu.availability import reason_for
 from training.engines import availability
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
@@ -101,7 +102,7 @@ class TrainingRequest(serializers.Serializer):
             raise serializers.ValidationError(str(exc))
 
 
-def refusal(data: dict) -> str | None:
+def refusal(data: dict, request_or_user) -> str | None:
     """Why a valid request still cannot train, None when it can: the chosen model type's own input
     check refuses the video (not another engine's), or this machine cannot run that model type.
 
@@ -112,4 +113,4 @@ def refusal(data: dict) -> str | None:
     if reasons:
         return gettext_noop("ref_video: the video does not suit {model_type} training: {reasons}", model_type=model_type, reasons=reasons)
     usable, reason = availability(model_type)
-    return None if usable else reason
+    return None if usable else reason_for(reason, request_or_user)

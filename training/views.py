@@ -16,7 +16,7 @@ from training.models import TalkingHeadModel
 def available_models(request):
     rows = usable_models(ownership.owned(TalkingHeadModel.objects.all(), request))
     models = [registry.model_summary(model) for model in rows if model.exists()]
-    return responses.success(models=models, total_count=len(models), engines=all_availability())
+    return responses.success(models=models, total_count=len(models), engines=all_availability(request))
 
 
 @responses.allow_methods("GET")
@@ -26,7 +26,7 @@ def model_details(request, model_type: str, model_name: str):
         return responses.error(f"不支持的模型类型 '{model_type}', 可选: {', '.join(MODEL_TYPES)}", 400)
     model_type = named
     if model_name == "root":
-        if not (ownership.is_staff(request) or ownership.is_local_user(ownership.acting_user(request))):
+        if not ownership.is_operator(request):
             return responses.error(f"模型不存在: {model_type}/{model_name}", 404)  # it lists every user's files
         directory = paths.absolute(f"{paths.MODELS}/{model_type}")
         summary = {"name": "root", "type": model_type, "path": paths.public_path(f"{paths.MODELS}/{model_type}")}
@@ -49,7 +49,7 @@ def model_training(request):
     if not form.is_valid():
         return responses.error(responses.first_error(form.errors), 400)
     data = form.validated_data
-    refused = refusal(data)
+    refused = refusal(data, request)
     if refused:
         return responses.error(refused, 400)
     job = start_training(
