@@ -73,7 +73,7 @@ def speaker_id_for(relative_path: str) -> str:
     return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
 
 
-def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: Message, request_or_user) -> None:
+def check_engine_speaks(engine: str, pitch: float, field: str | None, engine_named: Message, request_or_user) -> None:
     """Refuse, before any job, a text that speech engine `engine` cannot speak here, or not at `pitch`;
     the refusal names the engine as `engine_named` (the form's choice, or the server's setting), and
     says why as `request_or_user` may read it."""
@@ -85,6 +85,19 @@ def check_engine_speaks(engine: str, pitch: float, field: str, engine_named: Mes
                                    reason=reason_for(reason, request_or_user)), field)
     if pitch and engine in PITCHLESS_ENGINES:
         raise invalid(gettext_noop("{engine} does not change the pitch: set pitch to 0", engine=engine_named), "pitch")
+
+
+def check_server_engine_speaks(pitch: float, cloned_voice: bool, field: str | None, request_or_user) -> None:
+    """Refuse, before any job, speech for the server's engine (ECHOFU_TTS_ENGINE: it speaks
+    /video_generation's text and every chat answer) that it cannot give here; the job would fail at
+    its voice stage, a chat turn only after transcribing and asking the model. `cloned_voice`: a
+    speaker's recording to clone from is given, which XTTS and CosyVoice need."""
+    engine = settings.ECHOFU["TTS_ENGINE"]
+    engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=engine, setting="ECHOFU_TTS_ENGINE")
+    check_engine_speaks(engine, pitch, field, engine_named, request_or_user)
+    if engine in PITCHLESS_ENGINES and not cloned_voice:
+        raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
+                                   engine=engine_named), "speaker_id")
 
 
 class AudioCloneRequest(serializers.Serializer):

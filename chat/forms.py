@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from assets import consent
 from assets.models import SpeakerProfile
-from assets.voice_forms import MAX_PITCH_SEMITONES, reference_audio, text_too_long, unknown_speaker
+from assets.voice_forms import MAX_PITCH_SEMITONES, check_server_engine_speaks, reference_audio, text_too_long, unknown_speaker
 from chat.models import Conversation
 from echofu import ownership
 from echofu.responses import invalid
@@ -59,4 +59,6 @@ class ChatRequest(ModelChoice):
                     raise serializers.ValidationError({"ref_audio": exc.detail})
             else:
                 raise invalid(gettext_noop("voice cloning needs speaker_id or a reference audio ref_audio"), "voice_clone")
+        # Every answer is spoken, a typed question's or a recording's: no field of the form is at fault.
+        check_server_engine_speaks(data["pitch"], data["voice_clone"], None, request)
         return data

@@ -136,6 +136,7 @@ UI_STRINGS = {
     "first_segment": _("first sentence after {s} s"),
     "stage_failed": _("The {stage} stage failed: {error}"),
     "turn_cancelled": _("The answer was cancelled."),
+    "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 
 # Job stages as the engines and the job runner report them (English identifiers, see their

@@ -1,12 +1,10 @@
 """Validation of the /video_generation form."""
-from django.conf import settings
 from rest_framework import serializers
 
 from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
-from assets.voice_forms import (MAX_PITCH_SEMITONES, PITCHLESS_ENGINES, check_engine_speaks, check_speech_text, revoked_speaker,
-                                unknown_speaker)
+from assets.voice_forms import MAX_PITCH_SEMITONES, check_server_engine_speaks, check_speech_text, revoked_speaker, unknown_speaker
 from echofu import ownership
 from echofu.messages import reason_of
 from echofu.responses import invalid
@@ -75,13 +73,7 @@ class GenerationRequest(ModelChoice):
     @staticmethod
     def _check_speech_request(data, request):
         check_speech_text(data["target_text"], "target_text")
-        # The text is spoken by the server's engine: one that cannot speak here would fail the render's job.
-        engine = settings.ECHOFU["TTS_ENGINE"]
-        engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=engine, setting="ECHOFU_TTS_ENGINE")
-        check_engine_speaks(engine, data["pitch"], "target_text", engine_named, request)
-        if engine in PITCHLESS_ENGINES and not data["speaker_id"]:
-            raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
-                                       engine=engine_named), "speaker_id")
+        check_server_engine_speaks(data["pitch"], bool(data["speaker_id"]), "target_text", request)
         if not data["speaker_id"]:
             return
         profiles = ownership.owned(SpeakerProfile.objects.filter(speaker_id=data["speaker_id"]), request)

@@ -72,3 +72,39 @@ def test_ref_audio_without_voice_clone_answers_in_that_voice(client, model, tmp_
     params = Job.objects.get(pk=response.json()["task_id"]).params
     assert params["voice_clone"] is cloned
     assert params["ref_audio_path"] == (reference.removeprefix("media/") if cloned else "")
+
+
+def chat_refusal(client, model, **fields) -> str:
+    from chat.models import Turn
+    from monitoring.models import Job
+
+    response = client.post("/chat_system", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", **fields})
+    body = response.json()
+    assert response.status_code == 400 and body["status"] == "error", body
+    assert not Turn.objects.exists() and not Job.objects.exists()
+    return body["message"]
+
+
+@pytest.mark.parametrize("engine, setting", [("xtts", "ECHOFU_XTTS_DIR"), ("cosyvoice", "ECHOFU_COSYVOICE_URL")])
+@pytest.mark.parametrize("question", [{"text": "Hello"}, {}], ids=["typed", "recorded"])
+def test_a_turn_the_servers_voice_engine_cannot_speak_here_is_refused_before_it_starts(client, model, settings, wav_file, engine, setting,
+                                                                                        question):
+    """Not after the recording was transcribed and the model asked, as a failed voice stage."""
+    from chat.models import Conversation
+
+    with open(wav_file, "rb") as handle:
+        client.post("/save_audio", {"audio": handle})
+    conversation = Conversation.objects.create()
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": engine, "XTTS_DIR": "", "COSYVOICE_URL": ""}
+    message = chat_refusal(client, model, conversation_id=conversation.pk, **question)
+    assert message.startswith(f"服务器的语音引擎 {engine} (ECHOFU_TTS_ENGINE) 不可用: ") and setting in message, message
+    assert list(Conversation.objects.all()) == [conversation]
+
+
+def test_a_cloning_server_engine_needs_a_voice_to_clone_and_no_pitch_before_a_turn_starts(client, model, settings, monkeypatch):
+    from types import SimpleNamespace
+
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts"}
+    monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
+    assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
+    assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"

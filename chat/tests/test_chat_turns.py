@@ -172,9 +172,13 @@ def test_llm_server_error_and_timeout(client, model, renderer, llm_server, media
     assert "timeout" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error
 
 
-def test_tts_failure(client, model, renderer, llm_server, settings, media_root):
-    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "cosyvoice", "COSYVOICE_URL": "http://127.0.0.1:9"}
-    assert_failed(ask(client, model, code=500, text="Hello"), media_root, "tts")
+def test_tts_failure(client, model, renderer, llm_server, monkeypatch, media_root):
+    """The voice engine could run when the turn was accepted (an engine that cannot is refused up front), then failed."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("espeak-ng died")
+
+    monkeypatch.setattr("engines.voice.default.DefaultSynthesizer.synthesize", broken)
+    assert "espeak-ng died" in assert_failed(ask(client, model, code=500, text="Hello"), media_root, "tts").error
 
 
 def test_render_failure_with_the_real_engine(client, model, llm_server, media_root):

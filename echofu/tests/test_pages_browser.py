@@ -654,6 +654,27 @@ def test_the_generate_page_warns_when_the_servers_voice_engine_cannot_speak_here
     assert studio.errors == []
 
 
+def test_the_chat_page_sends_nothing_when_the_servers_voice_engine_cannot_speak_here(studio, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts", "XTTS_DIR": None}
+    chat = studio.open("/chat/")
+    expect(chat.locator("#chat-voice-notes")).to_contain_text("回答由服务器的语音引擎 xtts 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
+    for control in ("#chat-send", "#chat-talk"):
+        expect(chat.locator(control)).to_be_disabled()
+        expect(chat.locator(control)).to_have_attribute("title", re.compile("ECHOFU_XTTS_DIR"))
+    chat.locator("#chat-text").fill("你好")
+    chat.locator("#chat-text").press("Enter")  # submits the form without the button
+    expect(chat.locator("#chat-log .bubble")).to_have_count(0)
+    screenshot(chat, "chat-voice-engine-unavailable")
+    english = studio.open("/chat/", language="en")
+    expect(english.locator("#chat-voice-notes")).to_contain_text("Answers are spoken by the server's voice engine xtts, which cannot run here")
+    settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "default"}
+    usable = studio.open("/chat/")
+    expect(usable.locator("#chat-send")).to_be_enabled()
+    expect(usable.locator("#chat-talk")).to_be_enabled()
+    expect(usable.locator("#chat-voice-notes")).to_be_empty()
+    assert studio.errors == []
+
+
 def test_the_chat_page_marks_the_server_default_provider_when_it_cannot_answer_here(studio, settings):
     hosted_without_key = {"base_url": "https://open.bigmodel.cn/api/paas/v4", "api_key": "", "model": "glm-4-flash"}
     settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"glm": hosted_without_key}, "LLM_DEFAULT": "glm"}

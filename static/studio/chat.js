@@ -6,6 +6,15 @@
   let models = new Map();
   let conversationId = "";
   let busy = false;
+  // Why nothing can be sent: every answer is spoken by the server's voice engine (ECHOFU_TTS_ENGINE),
+  // which cannot run here; the server would refuse the turn. Empty while it can.
+  let voiceUnavailable = "";
+
+  function allowSending() {
+    $("chat-send").disabled = busy || Boolean(voiceUnavailable);
+    $("chat-talk").disabled = Boolean(voiceUnavailable);
+    $("chat-send").title = $("chat-talk").title = voiceUnavailable;
+  }
 
   /**
    * Plays the answer's segments in order as they become ready. A new segment waits for the one
@@ -63,7 +72,7 @@
     const model = models.get($("chat-model").value);
     if (!model) return say("chat-message", t("pick_model"));
     busy = true;
-    $("chat-send").disabled = true;
+    allowSending();
     say("chat-message", "");
     const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
     const view = new JobView($("chat-job"), { title: t("kind_chat") });
@@ -120,7 +129,7 @@
       say("chat-message", message, cancelled ? "warn" : "error");
     } finally {
       busy = false;
-      $("chat-send").disabled = false;
+      allowSending();
     }
   }
 
@@ -128,7 +137,7 @@
     event.preventDefault();
     const text = $("chat-text").value.trim();
     if (!text) return say("chat-message", t("empty_message"));
-    if (busy) return;
+    if ($("chat-send").disabled) return;  // Enter submits the form even then
     $("chat-text").value = "";
     send({ text }, text);
   });
@@ -145,7 +154,7 @@
   const recorder = new Recorder();
   let starting = null;
   async function startTalking() {
-    if (busy || recorder.active || starting) return;
+    if (busy || talk.disabled || recorder.active || starting) return;
     say("chat-message", "");
     starting = recorder.start().then(() => {
       talk.classList.add("recording");
@@ -203,11 +212,15 @@
 
   const show = (error) => say("chat-message", errorText(error));
   Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
-  api("/api/engines").then(({ chat_providers: providers }) => {
+  api("/api/engines").then(({ chat_providers: providers, speech_engines: voices }) => {
     const serverDefault = providers.find((provider) => provider.default);
     fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.name, provider)) }],
       { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.name})`, serverDefault) });
     Studio.showUnavailable($("chat-provider-notes"), providers);
+    const voice = voices.find((engine) => engine.default);
+    voiceUnavailable = voice.available ? "" : t("answer_engine_unavailable", { type: voice.name, reason: voice.reason });
+    $("chat-voice-notes").replaceChildren(...(voiceUnavailable ? [el("li", { class: "engine-note", text: voiceUnavailable })] : []));
+    allowSending();
   }).catch(show);
   Studio.fillSpeakers($("chat-speaker")).catch(show);
 })();
