@@ -6,16 +6,19 @@ from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
 from assets.voice_forms import MAX_PITCH_SEMITONES, check_server_engine_speaks, check_speech_text, revoked_speaker, unknown_speaker
 from echofu import ownership
+from echofu.availability import reason_for
 from echofu.messages import reason_of
 from echofu.responses import invalid
 from engines.messages import gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
+from training.engines import availability as engine_availability
 from training.registry import find_model
 
 
 class ModelChoice(serializers.Serializer):
-    """The documented model_name + model_param pair: a registered, usable model the caller owns.
+    """The documented model_name + model_param pair: a registered, usable model the caller owns, of an
+    engine that can run here.
 
     The model that model_param names renders as its own type: the original frontend's pages offer only
     ER-NeRF and SyncTalk as model_name while listing every model, EchoLite's included."""
@@ -30,11 +33,18 @@ class ModelChoice(serializers.Serializer):
         return model_type
 
     def chosen_model(self, data):
-        model = find_model(data["model_param"], None, self.context.get("request"))
+        request = self.context.get("request")
+        model = find_model(data["model_param"], None, request)
         if model is None:
             raise invalid(gettext_noop("no such model: {path}", path=data["model_param"]), "model_param")
         if consent.model_disabled(model):
             raise invalid(gettext_noop("the consent for this model's training video was revoked: the model is disabled"), "model_param")
+        # A model of an engine this machine cannot run (an ER-NeRF model whose checkout went) fails its
+        # render; in a chat turn, only after the transcription, the reply and the voice.
+        usable, reason = engine_availability(model.model_type)
+        if not usable:
+            raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=model.model_type,
+                                       reason=reason_for(reason, request)), "model_param")
         return model
 
 

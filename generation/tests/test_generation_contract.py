@@ -176,9 +176,29 @@ def test_the_original_frontends_model_choices_render_the_model_named(client, mod
     (media_root / "models/ER-NeRF/m2").mkdir(parents=True)
     TalkingHeadModel.objects.create(model_type="ER-NeRF", name="m2")
     monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not rendered
+    monkeypatch.setattr("generation.forms.engine_availability", lambda model_type: (True, "a machine that runs ER-NeRF"))
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
     response = client.post("/video_generation", {"model_name": model_name, "model_param": model_param,
                                                  "ref_audio": "media/voices/ref_voices/ref.wav"})
     body = response.json()
     assert response.status_code == 202 and body["status"] == "processing", body
     assert Job.objects.get(pk=body["task_id"]).params["model_type"] == rendered_as
+
+
+@pytest.mark.parametrize("endpoint, question", [("/video_generation", {"ref_audio": "media/voices/ref_voices/ref.wav"}),
+                                                ("/chat_system", {"text": "Hello"})])
+def test_a_model_whose_engine_cannot_run_here_is_refused_before_any_job(client, media_root, reference, settings, endpoint, question):
+    """An ER-NeRF model left from when the checkout was configured: the render (for a chat turn, after
+    its transcription, reply and voice) would fail in the job."""
+    from chat.models import Turn
+    from echofu import availability
+    from monitoring.models import Job
+
+    (media_root / "models/ER-NeRF/m2").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="ER-NeRF", name="m2")
+    settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": None}
+    availability._answers.clear()
+    response = client.post(endpoint, {"model_name": "ER-NeRF", "model_param": "models/ER-NeRF/m2", **question})
+    assert response.status_code == 400, response.content
+    assert response.json()["message"] == "model_param: ER-NeRF 不可用: 未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
+    assert not Job.objects.exists() and not Turn.objects.exists()
