@@ -32,8 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "monitoring",  # before django_q: its qcluster command replaces django-q2's
     "django_q",
-    "monitoring",
     "assets",
     "training",
     "generation",

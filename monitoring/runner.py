@@ -37,6 +37,7 @@ from echofu.messages import reason_of, stored, without_server_paths
 from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
+from monitoring import shutdown
 from monitoring.models import Job, log_fields, seconds_left, workdir_of
 
 logger = logging.getLogger(__name__)
@@ -271,6 +272,8 @@ def execute(job_id: str) -> str:
     """The django-q2 task: run one job to its end and record how it ended."""
     if not _inline():
         close_old_connections()
+    if shutdown.stop_requested():
+        return _put_back(job_id)
     recover_stale_jobs()
     job = _claim(job_id)
     if job is None:
@@ -311,6 +314,17 @@ def execute(job_id: str) -> str:
     if escaping is not None:
         raise escaping
     return status
+
+
+def _put_back(job_id: str) -> str:
+    """A stopping cluster still hands out the tasks it took off the broker ahead of its workers; begun
+    now, the job would be killed at the end of the grace period. It stays queued, back on the broker
+    in its place, and runs at the next start."""
+    queue = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).values_list("queue", flat=True).first()
+    if queue is None:
+        return "skipped"
+    restore_queue(queue)
+    return "put back"
 
 
 # --- recovery ------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""Jobs against a real `manage.py qcluster` subprocess: run, cancel, SIGKILL mid-job and restart."""
+"""Jobs against a real `manage.py qcluster` subprocess: run, cancel, stop, SIGKILL mid-job and restart."""
+import signal
+
 import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
 
 from assets.models import TrainingVideo
 from engines.testing.face_video import make_talking_face_video
@@ -20,8 +24,8 @@ def cluster(worker_settings, media_root, tmp_path):
     """Starts the queue's cluster (probes: interactive; CPU trainings: cpu)."""
     clusters = []
 
-    def start(queue="interactive"):
-        clusters.append(QCluster(media_root, tmp_path / f"qcluster-{queue}.log", queue).start())
+    def start(queue="interactive", **env):
+        clusters.append(QCluster(media_root, tmp_path / f"qcluster-{queue}-{len(clusters)}.log", queue, **env).start())
         return clusters[-1]
 
     yield start
@@ -51,6 +55,35 @@ def start_training(client, video, epochs=200):
     body = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": video["relative_path"], "epoch": str(epochs)}).json()
     assert body["status"] == "success", body
     return body["task_id"]
+
+
+def taken_off_the_broker(queue: str) -> int:
+    """How many tasks of the queue are in a cluster's hands (running or waiting for a worker): the ORM
+    broker locks each until `retry`."""
+    return OrmQ.objects.filter(key=queue, lock__gt=timezone.now()).count()
+
+
+def test_a_stopping_cluster_leaves_the_jobs_it_had_not_started_queued(cluster, client, uploaded_video):
+    """A cluster told to stop still hands out the tasks it took off the broker ahead of its workers. A job
+    begun then would be killed at the end of the grace period; left queued, it runs at the next start."""
+    cluster()
+    wait_until(lambda: job_state(uploaded_video["probe_task_id"]).status == "succeeded", 120, what="probe")
+    trainings = cluster("cpu", ECHOFU_CPU_JOB_SLOTS=1)
+    running = start_training(client, uploaded_video)
+    wait_until(lambda: job_state(running).stage == "train", 120, what="the first training to run: " + trainings.log())
+    waiting = start_training(client, uploaded_video)
+    wait_until(lambda: taken_off_the_broker("cpu") == 2, 30, what="the cluster to take the second training off the broker")
+
+    trainings.process.send_signal(signal.SIGTERM)
+    assert client.post(f"/api/tasks/{running}/cancel").json()["status"] == "success"  # frees its worker within the stop
+    wait_until(lambda: trainings.process.poll() is not None or job_state(waiting).status != "queued", 120,
+               what="the cluster to stop: " + trainings.log())
+    assert job_state(waiting).status == "queued", trainings.log()
+    assert trainings.process.wait(timeout=60) == 0
+
+    cluster("cpu", ECHOFU_CPU_JOB_SLOTS=1)
+    wait_until(lambda: job_state(waiting).status == "running", 120, what="the waiting training to run after the restart")
+    client.post(f"/api/tasks/{waiting}/cancel")
 
 
 def test_probe_job_runs_on_the_worker(cluster, uploaded_video):

@@ -1,0 +1,38 @@
+"""A server told to stop (monitoring.shutdown): the jobs its cluster had not begun stay queued."""
+import pytest
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from monitoring import runner, shutdown
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker_settings(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+
+
+@pytest.fixture
+def stop_requested():
+    shutdown.request_stop()
+    yield
+    shutdown.forget()
+
+
+def tasks_on_the_broker(queue: str) -> list[str]:
+    return [SignedPackage.loads(task.payload)["name"] for task in OrmQ.objects.filter(key=queue).order_by("id")]
+
+
+def test_a_job_handed_out_after_the_stop_is_not_begun_and_goes_back_in_line(worker_settings, stop_requested, monkeypatch):
+    begun = []
+    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, lambda job, ctx: begun.append(job.pk) or {})
+    earlier = runner.new_job(Job.Kind.RENDER, {}, prefix="earlier")
+    handed_out = runner.new_job(Job.Kind.RENDER, {}, prefix="handed_out")
+
+    runner.execute(handed_out.pk)
+
+    assert begun == []
+    assert set(Job.objects.values_list("status", flat=True)) == {Job.Status.QUEUED}
+    assert tasks_on_the_broker(handed_out.queue) == [earlier.pk, handed_out.pk], "back on the broker, in the order they were asked for"
