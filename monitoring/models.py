@@ -62,6 +62,8 @@ class Job(models.Model):
     queue = models.CharField(max_length=32, default="interactive", db_index=True,
                              help_text="the django-q2 cluster that runs it: interactive, cpu or gpuN")
     cancel_requested = models.BooleanField(default=False)
+    server_stopping = models.BooleanField(default=False, help_text="its server was told to stop while it ran: killed at the end "
+                                                                  "of the grace period, it was stopped, not crashed")
     worker = models.CharField(max_length=128, blank=True, default="", help_text="host:pid running it")
     owner = owner_field()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -216,7 +216,11 @@ class _Heartbeat(threading.Thread):
         try:
             while not self.stopped.wait(_config("HEARTBEAT_SECONDS")):
                 try:
-                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+                    beat = {"heartbeat_at": timezone.now()}
+                    if shutdown.stop_requested():
+                        # Killed at the end of the grace period, the job reads as stopped with the server, not crashed.
+                        beat["server_stopping"] = True
+                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(**beat)
                 except Exception:  # a locked or dropped database must not end the beat while the job runs on
                     logger.warning("heartbeat of job %s not written", self.job_id, exc_info=True)
                     close_old_connections()
@@ -346,6 +350,13 @@ def _worker_alive(job: Job) -> bool:
         return False
 
 
+def _lost_worker_reason(job: Job) -> str:
+    if job.server_stopping:
+        return gettext_noop("the server was stopped before this job finished (ECHOFU_STOP_GRACE_SECONDS gives running jobs time "
+                            "to finish); its partial output was discarded, run it again")
+    return gettext_noop("the worker running this job stopped (killed or crashed); its partial output was discarded")
+
+
 def recover_stale_jobs() -> list[str]:
     """Mark failed the running jobs whose worker died (killed, crashed, machine lost), then put
     the jobs waiting in those queues back on the broker (the dead cluster may have held some).
@@ -366,10 +377,9 @@ def recover_stale_jobs() -> list[str]:
             # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
             # (a training's frames take a while to delete).
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
-            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(**ended(
-                Job.Status.FAILED,
-                **failed_with(gettext_noop("the worker running this job stopped (killed or crashed); its partial output was discarded")),
-            ))
+            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(
+                **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job)))
+            )
             if updated:
                 recovered.append(job.pk)
     if recovered:

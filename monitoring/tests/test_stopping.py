@@ -1,10 +1,12 @@
-"""A server told to stop (monitoring.shutdown): the jobs its cluster had not begun stay queued."""
+"""A server told to stop (monitoring.shutdown): the jobs its cluster had not begun stay queued, the
+ones it runs are marked as running through a stop."""
 import pytest
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from monitoring import runner, shutdown
 from monitoring.models import Job
+from monitoring.tests.qcluster import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,10 +17,14 @@ def worker_settings(settings):
 
 
 @pytest.fixture
-def stop_requested():
-    shutdown.request_stop()
+def stop_forgotten():
     yield
     shutdown.forget()
+
+
+@pytest.fixture
+def stop_requested(stop_forgotten):
+    shutdown.request_stop()
 
 
 def tasks_on_the_broker(queue: str) -> list[str]:
@@ -36,3 +42,18 @@ def test_a_job_handed_out_after_the_stop_is_not_begun_and_goes_back_in_line(work
     assert begun == []
     assert set(Job.objects.values_list("status", flat=True)) == {Job.Status.QUEUED}
     assert tasks_on_the_broker(handed_out.queue) == [earlier.pk, handed_out.pk], "back on the broker, in the order they were asked for"
+
+
+def test_a_job_running_when_the_stop_comes_is_marked_by_its_heartbeat(worker_settings, settings, stop_forgotten, monkeypatch):
+    """Killed at the end of the grace period, the job then reads as stopped with the server, not crashed."""
+    settings.ECHOFU = {**settings.ECHOFU, "HEARTBEAT_SECONDS": 0.05}
+
+    def handler(job, ctx):
+        shutdown.request_stop()
+        wait_until(lambda: Job.objects.filter(pk=job.pk, server_stopping=True).exists(), 10, poll=0.05, what="the heartbeat to note the stop")
+        return {}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, handler)
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    assert runner.execute(job.pk) == Job.Status.SUCCEEDED, "a job that finishes within the grace period succeeds"
+

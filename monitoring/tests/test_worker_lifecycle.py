@@ -1,5 +1,6 @@
 """Jobs against a real `manage.py qcluster` subprocess: run, cancel, stop, SIGKILL mid-job and restart."""
 import signal
+import time
 
 import pytest
 from django.utils import timezone
@@ -126,3 +127,20 @@ def test_sigkill_mid_training_then_restart(cluster, client, uploaded_video, medi
     assert TalkingHeadModel.objects.count() == 0
     assert not (media_root / "tmp/jobs" / task_id).exists()
     assert no_models_on_disk(media_root)
+
+
+def test_a_training_killed_at_the_end_of_a_stop_reads_as_stopped_not_crashed(cluster, client, uploaded_video, media_root):
+    """`./run.sh serve` told to stop sends its clusters SIGTERM and kills them once the grace period ends."""
+    cluster()
+    wait_until(lambda: job_state(uploaded_video["probe_task_id"]).status == "succeeded", 120, what="probe")
+    trainings = cluster("cpu")
+    task_id = start_training(client, uploaded_video)
+    wait_until(lambda: job_state(task_id).stage == "train", 120, what="training to reach the train stage")
+    trainings.process.send_signal(signal.SIGTERM)
+    time.sleep(3)  # a short grace period: the training needs minutes more
+    trainings.kill()
+    cluster("cpu")  # the next start finds the job its stop killed
+    job = wait_until(lambda: job_state(task_id).is_finished and job_state(task_id), 60, what="stale job recovery")
+    assert job.status == "failed"
+    assert job.error.startswith("the server was stopped before this job finished"), job.error
+    assert TalkingHeadModel.objects.count() == 0 and no_models_on_disk(media_root)
