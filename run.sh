@@ -128,6 +128,8 @@ stop_children() {
     for pid in "${CHILDREN[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     # A cluster waits for its running jobs: past the grace period they are killed, and the next
     # start marks them failed (stale heartbeat) and puts the jobs that were waiting back in line.
+    # gunicorn waits as long for the requests waiting on those jobs (echofu/gunicorn_conf.py), which
+    # answer before it ends.
     for _ in $(seq $((grace * 10))); do
         local alive=0
         for pid in "${CHILDREN[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done

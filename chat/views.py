@@ -15,7 +15,7 @@ from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
 from limits.checks import heavy
-from monitoring import runner, sync
+from monitoring import runner, shutdown, sync
 from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def chat_system(request):
         return responses.success("对话生成成功", response=paths.public_path(turn.reply_video.name), **turn_json(turn))
     if turn.status == Turn.Status.FAILED:
         return _failure(turn)
+    if shutdown.stop_requested():
+        return sync.server_stopping(job.pk, turn_id=turn.pk, turn_url=f"/api/chat/turns/{turn.pk}")
     return _processing(turn, 202)
 
 

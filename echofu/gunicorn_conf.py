@@ -4,8 +4,10 @@ benchmark) serve the studio. Refuses to start single-user mode on a public addre
 gthread workers: a synchronous endpoint waiting for its job holds a thread, not a process.
 """
 import os
+import signal
 
 from echofu.env import env_float, env_int
+from echofu.settings import ECHOFU
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echofu.settings")
 
@@ -13,11 +15,25 @@ worker_class = "gthread"
 workers = max(1, env_int("ECHOFU_WEB_WORKERS", 3))
 threads = max(1, env_int("ECHOFU_WEB_THREADS", 8))
 preload_app = True
-graceful_timeout = 10
+# A worker told to stop lets its requests finish this long: the same grace period as the running jobs
+# they wait for (run.sh kills what is left once it ends).
+graceful_timeout = ECHOFU["STOP_GRACE_SECONDS"]
 # A blocking /audio_clone or /video_generation answer waits up to ECHOFU_SYNC_WAIT_SECONDS for its job.
 timeout = int(env_float("ECHOFU_SYNC_WAIT_SECONDS", 600)) + 60
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """A worker told to stop (SIGTERM from gunicorn's master) lets its waiting requests know, so that
+    they answer before the grace period ends (monitoring.shutdown)."""
+    from monitoring import shutdown
+
+    def stop(signum, frame):
+        shutdown.request_stop()
+        worker.handle_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def on_starting(server):

@@ -139,6 +139,9 @@ ECHOFU = {
     "SYNC_WAIT_SECONDS": env_float("ECHOFU_SYNC_WAIT_SECONDS", 600.0),
     # /model_training waits this long for an upload's video check before answering.
     "PROBE_WAIT_SECONDS": env_float("ECHOFU_PROBE_WAIT_SECONDS", 60.0),
+    # On a stop, running jobs and the requests waiting for them have this long before they are killed
+    # (run.sh's stop, gunicorn's graceful_timeout).
+    "STOP_GRACE_SECONDS": env_int("ECHOFU_STOP_GRACE_SECONDS", 20),
     "HEARTBEAT_SECONDS": env_float("ECHOFU_HEARTBEAT_SECONDS", 2.0),
     "STALE_AFTER_SECONDS": env_float("ECHOFU_STALE_AFTER_SECONDS", 60.0),
     "LOG_TAIL_LINES": env_int("ECHOFU_LOG_TAIL_LINES", 200),

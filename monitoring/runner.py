@@ -146,14 +146,23 @@ def request_cancel(job: Job) -> Job | None:
 
 
 def wait_for(job_id: str, timeout: float, poll: float = 0.2) -> Job | None:
-    """The job once it has ended, or as it stands after `timeout` seconds; None once its row is
-    deleted (a curator in the admin may delete it while a request waits)."""
+    """The job once it has ended, or as it stands after `timeout` seconds or once this server is told
+    to stop (see _stop_ends_the_wait); None once its row is deleted (a curator in the admin may delete
+    it while a request waits)."""
     deadline = time.monotonic() + timeout
     job = Job.objects.filter(pk=job_id).first()
-    while job is not None and not job.is_finished and time.monotonic() < deadline:
+    while job is not None and not job.is_finished and time.monotonic() < deadline and not _stop_ends_the_wait(job):
         time.sleep(poll)
         job = Job.objects.filter(pk=job_id).first()
     return job
+
+
+def _stop_ends_the_wait(job: Job) -> bool:
+    """In a server told to stop, a job not begun waits for the next start, and a running one has until the
+    end of the grace period: the request answers before the server is killed."""
+    if not shutdown.stop_requested():
+        return False
+    return job.status == Job.Status.QUEUED or time.monotonic() >= shutdown.answer_deadline(_config("STOP_GRACE_SECONDS"))
 
 
 # --- inside the worker -------------------------------------------------------------------

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from echofu import responses
-from monitoring import runner
+from engines.messages import gettext_noop
+from monitoring import runner, shutdown
 from monitoring.models import Job
 
 JOB_DELETED = "任务已被删除"
@@ -22,12 +23,21 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
         return responses.error(job.kept_error or "任务失败", 500, task_id=job.pk)
     if job.status == Job.Status.CANCELLED:
         return responses.error("任务已取消", 409, task_id=job.pk)
+    if shutdown.stop_requested():
+        return server_stopping(job.pk)
     # Still queued or running: the client polls /api/tasks/<task_id>.
     return JsonResponse(
         {"status": "processing", "message": "任务仍在进行中, 请查询任务状态", "task_id": job.pk, "status_url": f"/api/tasks/{job.pk}"},
         status=202,
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+def server_stopping(task_id: str, **fields) -> JsonResponse:
+    """The answer to a request still waiting when its server is told to stop (monitoring.shutdown)."""
+    message = gettext_noop("the server is stopping and can no longer wait for this job: look it up by its task_id once the "
+                           "server is back (a job that had not begun runs then)")
+    return responses.error(message, 503, task_id=task_id, status_url=f"/api/tasks/{task_id}", **fields)
 
 
 def job_deleted(task_id: str, **fields) -> JsonResponse:

@@ -108,3 +108,20 @@ def test_a_cloning_server_engine_needs_a_voice_to_clone_and_no_pitch_before_a_tu
     monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
     assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
     assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
+
+
+def test_chat_system_waiting_when_the_server_stops_answers_503_with_its_turn(client, model, monkeypatch):
+    from monitoring import runner, shutdown
+    from monitoring.models import Job
+
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not begun when the stop comes
+    shutdown.request_stop()
+    try:
+        response = client.post("/chat_system", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}",
+                                                "api_choice": "glm-4-plus", "text": "Hello"})
+    finally:
+        shutdown.forget()
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "error", body
+    assert Job.objects.get(pk=body["task_id"]).status == Job.Status.QUEUED
+    assert body["turn_url"] == f"/api/chat/turns/{body['turn_id']}"

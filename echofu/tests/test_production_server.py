@@ -3,9 +3,12 @@ cluster per queue, a real job served, and SIGTERM ending every process it starte
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import psutil
 import pytest
 
 from accounts.tests.multipart import encode
-from engines.testing.simple_media import write_plain_video
+from engines.testing.simple_media import write_plain_video, write_tone_wav
 from monitoring.tests.qcluster import wait_until
 from monitoring.tests.servers import free_port
 
@@ -128,3 +131,52 @@ def test_serve_killed_outright_takes_its_servers_and_clusters_with_it(tmp_path):
     finally:
         for pid in still_running(started):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_request_waiting_for_its_job_gets_the_error_json_when_serve_stops(tmp_path):
+    """/audio_clone waits for its job. Stopped while it waits, serve must still answer it with the contract's
+    error JSON (503, the job's task_id), within the grace period: gunicorn used to close the connection
+    after its own 10 s, and the job, not begun, stays queued for the next start."""
+    port = free_port()
+    server = start_serve(tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    interactive = next(child for child in psutil.Process(server.pid).children(recursive=True)
+                       if child.environ().get("Q_CLUSTER_NAME") == "interactive")
+    answers = []
+    try:
+        reference = post_file(f"{base}/api/upload-reference-audio", "audio", write_tone_wav(tmp_path / "voice.wav", seconds=5.0))
+        os.killpg(interactive.pid, signal.SIGSTOP)  # the job waits in its queue, and the request for it
+        body, content_type = encode({"original_audio_path": reference["relative_path"], "target_audio_id": "anna"}, {})
+        request = urllib.request.Request(f"{base}/audio_clone", data=body, headers={"Content-Type": content_type})
+        waiting = threading.Thread(target=lambda: answers.append(answer_of(request)))
+        waiting.start()
+        wait_until(lambda: task_rows(tmp_path) or answers, 30, what="the request to queue its job")
+        assert not answers, answers
+        stopping = time.monotonic()
+        os.kill(server.pid, signal.SIGTERM)
+        os.killpg(interactive.pid, signal.SIGCONT)
+        waiting.join(timeout=STOP_GRACE_SECONDS + 30)
+        answered_after = time.monotonic() - stopping
+        server.wait(timeout=STOP_GRACE_SECONDS + 30)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    status, answer = answers[0]
+    assert status == 503 and answer["status"] == "error" and answer["message"], answer
+    assert answered_after < STOP_GRACE_SECONDS, f"answered {answered_after:.0f} s after the stop"
+    assert task_rows(tmp_path) == [(answer["task_id"], "queued")], "the job that had not begun waits for the next start"
+
+
+def answer_of(request: urllib.request.Request) -> tuple[int | None, dict | None]:
+    try:
+        with urllib.request.urlopen(request, timeout=STOP_GRACE_SECONDS + 30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refusal:
+        return refusal.code, json.loads(refusal.read())
+    except OSError as failure:  # the connection closed without an answer
+        return None, {"failure": repr(failure)}
+
+
+def task_rows(tmp_path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / "serve.sqlite3", timeout=30) as database:
+        return database.execute("SELECT id, status FROM monitoring_job WHERE kind = 'clone'").fetchall()
