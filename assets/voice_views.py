@@ -16,7 +16,7 @@ from monitoring.sync import answer_when_done
 def audio_clone(request):
     form = AudioCloneRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
-        return responses.error(responses.first_error(form.errors), 400)
+        return responses.error(responses.first_error(form), 400)
     data = form.validated_data
     if data["mode"] == "clone":
         job = start_clone(data["reference_path"], data["speaker_id"], owner=request.user)

@@ -46,7 +46,7 @@ def chat_system(request):
     """Recording (or typed text) -> transcript -> reply -> voice -> video, as one Job of kind chat."""
     form = ChatRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
-        return responses.error(responses.first_error(form.errors), 400)
+        return responses.error(responses.first_error(form), 400)
     data = form.validated_data
     owner = ownership.acting_user(request)
     with transaction.atomic():

@@ -8,6 +8,7 @@ their template hold plain text, shown as it stands.
 """
 import logging
 import re
+import string
 
 from django.conf import settings
 from django.utils import translation
@@ -97,6 +98,26 @@ def _localized_value(value):
 
 def localized_all(kept: list) -> list[str]:
     return [localized(message) for message in kept]
+
+
+def written_from(template: str, text: str) -> Message | None:
+    """`text` as the Message it was written from, when it is `template` (a lazily translated text, as
+    DRF's error messages are) formatted in the active language: the values are read back out of it.
+    None when it is not, or when a value was formatted as a number ("U+{code_point:X}") and so cannot
+    be read back as one."""
+    with translation.override(None):
+        english = str(template)
+    pattern, named = [], set()
+    for literal, name, format_spec, conversion in string.Formatter().parse(str(template)):
+        pattern.append(re.escape(literal))
+        if name is None:
+            continue
+        if format_spec or conversion or not name.isidentifier():
+            return None
+        pattern.append(f"(?P={name})" if name in named else f"(?P<{name}>.*?)")
+        named.add(name)
+    match = re.fullmatch("".join(pattern), text, re.DOTALL)
+    return None if match is None else Message(english, **match.groupdict())
 
 
 def in_contract_language(message: Message | dict | str) -> str:

@@ -4,14 +4,17 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from echofu import paths
-from echofu.messages import in_contract_language, localized
+from echofu.messages import in_contract_language, localized, written_from
 from engines.messages import Message
 
 # Methods that never change anything (RFC 9110 "safe"), which the CSRF check lets through.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
+
+NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 
 # A body Django refuses to parse (too many fields or files, a field over its memory limit).
 MALFORMED_REQUEST = "请求无法解析 / malformed request"
@@ -56,16 +59,33 @@ def invalid(message: str, field: str | None = None) -> serializers.ValidationErr
                                        code=message if isinstance(message, Message) else None)
 
 
-def first_error(errors) -> str:
-    """One readable sentence out of a DRF serializer's `errors` dict: a Message when it was raised
-    with `invalid`, so that it is answered in Chinese and in the request's language."""
+def first_error(form: serializers.Serializer) -> str:
+    """One readable sentence out of a DRF serializer's refusal, a Message wherever its template is known
+    (one raised with `invalid`, or one of DRF's own field errors such as "This field is required."),
+    so that it is answered in Chinese and in the request's language."""
+    return _first_error(form.errors, form)
+
+
+def _first_error(errors, owner) -> str:
+    fields = getattr(owner, "fields", {})
     for field, messages in errors.items():
         detail = messages[0] if isinstance(messages, list) else messages
         if isinstance(detail, dict):
-            return first_error(detail)
-        reason = detail.code if isinstance(getattr(detail, "code", None), Message) else str(detail)
-        return reason if field == "non_field_errors" else field_message(field, reason)
+            return _first_error(detail, fields.get(field))
+        if field == NON_FIELD_ERRORS:
+            return _reason(detail, owner)
+        return field_message(field, _reason(detail, fields.get(field)))
     return "invalid request"
+
+
+def _reason(detail: serializers.ErrorDetail, refused_by) -> str:
+    """DRF keeps only a refusal's text, in the language active while validating, and its code: the
+    code is the Message for ours, and names the template in `error_messages` for DRF's own."""
+    if isinstance(detail.code, Message):
+        return detail.code
+    template = getattr(refused_by, "error_messages", {}).get(detail.code)
+    translatable = None if template is None else written_from(template, str(detail))
+    return str(detail) if translatable is None else translatable
 
 
 def field_message(field: str, reason: str) -> str:

@@ -15,7 +15,7 @@ from monitoring.sync import answer_when_done
 def video_generation(request):
     form = GenerationRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
-        return responses.error(responses.first_error(form.errors), 400)
+        return responses.error(responses.first_error(form), 400)
     data = form.validated_data
     job = start_render(
         data["model"],

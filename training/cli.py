@@ -45,7 +45,7 @@ def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, p
         "epoch": "" if epochs is None else str(epochs), "custom_params": params,
     })
     if not form.is_valid():
-        raise CommandError(f"{argument}: {in_contract_language(responses.first_error(form.errors))}")
+        raise CommandError(f"{argument}: {in_contract_language(responses.first_error(form))}")
     data = form.validated_data
     refused = refusal(data, None)
     if refused:

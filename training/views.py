@@ -47,7 +47,7 @@ def model_details(request, model_type: str, model_name: str):
 def model_training(request):
     form = TrainingRequest(data=request.POST, context={"request": request})
     if not form.is_valid():
-        return responses.error(responses.first_error(form.errors), 400)
+        return responses.error(responses.first_error(form), 400)
     data = form.validated_data
     refused = refusal(data, request)
     if refused:

@@ -1,6 +1,11 @@
 """The API's own messages: `message` in the contract's Chinese whatever the page's language, and, for
 messages with a template, `localized_message` in the request's language, which the pages show."""
 import pytest
+from django.utils import translation
+from rest_framework import serializers
+
+from echofu import responses
+from echofu.messages import in_contract_language
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +76,52 @@ def test_form_refusals_keep_the_contracts_chinese_and_come_in_the_pages_language
     assert body["localized_message"] == "audio_id: unknown speaker 'anna': extract the speaker's features first"
     chinese = refused_clone(client, "zh-hans", generate_text="Hello.", audio_id="anna")
     assert chinese["localized_message"] == chinese["message"] == body["message"]
+
+
+@pytest.mark.parametrize("path, fields, chinese, english", [
+    ("/model_training", {"ref_video": "clip.mp4"}, "model_choice: 该字段是必填项。", "model_choice: This field is required."),
+    ("/chat_system", {"model_name": "EchoLite", "model_param": "anna", "conversation_id": "two"},
+     "conversation_id: 请填写合法的整数值。", "conversation_id: A valid integer is required."),
+    ("/audio_clone", {"generate_text": "Hello.", "audio_id": "anna", "pitch": "99"},
+     "pitch: 请确保该值小于或者等于 12。", "pitch: Ensure this value is less than or equal to 12."),
+    ("/video_generation", {"model_name": "EchoLite", "model_param": "anna", "pitch": "high"},
+     "pitch: 请填写合法的数字。", "pitch: A valid number is required."),
+])
+def test_the_frameworks_field_errors_keep_the_contracts_chinese_in_either_language(client, path, fields, chinese, english):
+    client.cookies["django_language"] = "en"
+    in_english = client.post(path, fields)
+    assert in_english.status_code == 400, in_english.content
+    assert in_english.json() == {"status": "error", "message": chinese, "localized_message": english}
+    client.cookies["django_language"] = "zh-hans"
+    assert client.post(path, fields).json() == {"status": "error", "message": chinese, "localized_message": chinese}
+
+
+def test_an_english_browser_still_reads_the_frameworks_field_errors_in_chinese(client):
+    # the studio's language is the switch's cookie, not Accept-Language (echofu.i18n): Chinese throughout
+    body = client.post("/model_training", {"ref_video": "clip.mp4"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body == {"status": "error", "message": "model_choice: 该字段是必填项。", "localized_message": "model_choice: 该字段是必填项。"}
+
+
+class NamedRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=3)
+    note = serializers.CharField(required=False, error_messages={"blank": "write something"})
+
+    def validate_name(self, value):
+        if value == "bad":
+            raise serializers.ValidationError("not this one", code="max_length")
+        return value
+
+
+@pytest.mark.parametrize("data, chinese, english", [
+    ({"name": "Annabel"}, "name: 请确保这个字段不能超过 3 个字符。", "name: Ensure this field has no more than 3 characters."),
+    (["a", "list"], "无效数据。期待为字典类型，得到的是 list 。", "Invalid data. Expected a dictionary, but got list."),
+    # texts that are not the template their code names stay as they are, in the language they were written in
+    ({"name": "bad"}, "name: not this one", "name: not this one"),
+    ({"name": "Ann", "note": ""}, "note: write something", "note: write something"),
+])
+def test_the_frameworks_refusals_keep_their_template_for_either_language(data, chinese, english):
+    with translation.override("en"):
+        form = NamedRequest(data=data)
+        assert not form.is_valid()
+        reason = responses.first_error(form)
+    assert (in_contract_language(reason), str(reason)) == (chinese, english)

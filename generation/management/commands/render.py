@@ -40,7 +40,7 @@ class Command(BaseCommand):
             data["ref_audio"] = self._catalog_audio(audio)
         form = GenerationRequest(data=data)
         if not form.is_valid():
-            raise CommandError(in_contract_language(responses.first_error(form.errors)))
+            raise CommandError(in_contract_language(responses.first_error(form)))
         valid = form.validated_data
         job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=valid.get("audio_path", ""),
                              text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"])
