@@ -1,11 +1,14 @@
 """The API's own messages: `message` in the contract's Chinese whatever the page's language, and, for
 messages with a template, `localized_message` in the request's language, which the pages show."""
+import ast
+from pathlib import Path
+
 import pytest
 from django.utils import translation
 from rest_framework import serializers
 
 from echofu import responses
-from echofu.messages import in_contract_language
+from echofu.messages import CONTRACT_LANGUAGE, in_contract_language
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +128,30 @@ def test_the_frameworks_refusals_keep_their_template_for_either_language(data, c
         assert not form.is_valid()
         reason = responses.first_error(form)
     assert (in_contract_language(reason), str(reason)) == (chinese, english)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ["engines", "assets", "training", "generation", "chat", "monitoring", "echofu", "accounts", "provenance", "limits"]
+
+
+def templates_written() -> dict[str, str]:
+    """Every `gettext_noop("...")` template in the code people's messages come from, with where it is."""
+    found = {}
+    for folder in SOURCES:
+        for path in (ROOT / folder).rglob("*.py"):
+            if {"tests", "testing", "migrations"} & set(path.parts):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                called = getattr(node, "func", None)
+                if (isinstance(node, ast.Call) and getattr(called, "id", getattr(called, "attr", None)) == "gettext_noop"
+                        and node.args and isinstance(node.args[0], ast.Constant)):
+                    found[node.args[0].value] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return found
+
+
+def test_every_template_has_its_chinese_translation():
+    templates = templates_written()
+    assert "{stage}: {fraction:.0%}, eta {seconds:.0f}s" in templates and "loading XTTS-v2" in templates
+    with translation.override(CONTRACT_LANGUAGE):
+        untranslated = {template: where for template, where in templates.items() if translation.gettext(template) == template}
+    assert untranslated == {}

@@ -274,15 +274,15 @@ class ErNerfEngine:
         task = self.process_task(video)
         features = self.feature_command(f"{data}/aud.wav", self.asr_model)
         return [
-            task(1, "extract audio", 1, "aud.wav"),
-            Step("audio features", tuple(features[0]), 5, (Path(features[1]).name,)),
-            task(3, "extract images", 3, "ori_imgs/*.jpg"),
-            task(4, "face parsing", 12, "parsing/*.png"),
-            task(5, "background", 4, "bc.jpg"),
-            task(6, "torso and ground-truth images", 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
-            task(7, "face landmarks", 15, "ori_imgs/*.lms"),
-            task(8, "face tracking", 45, "track_params.pt"),
-            task(9, "transforms", 1, "transforms_train.json", "transforms_val.json"),
+            task(1, gettext_noop("extract audio"), 1, "aud.wav"),
+            Step(gettext_noop("audio features"), tuple(features[0]), 5, (Path(features[1]).name,)),
+            task(3, gettext_noop("extract images"), 3, "ori_imgs/*.jpg"),
+            task(4, gettext_noop("face parsing"), 12, "parsing/*.png"),
+            task(5, gettext_noop("background"), 4, "bc.jpg"),
+            task(6, gettext_noop("torso and ground-truth images"), 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
+            task(7, gettext_noop("face landmarks"), 15, "ori_imgs/*.lms"),
+            task(8, gettext_noop("face tracking"), 45, "track_params.pt"),
+            task(9, gettext_noop("transforms"), 1, "transforms_train.json", "transforms_val.json"),
         ]
 
     def process_task(self, video: str):
@@ -335,7 +335,7 @@ class ErNerfEngine:
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
         started = time.monotonic()
         progress = external.monotone(progress)
-        progress("check", 0.0, f"checking the {self.model_type} checkout and the video")
+        progress("check", 0.0, gettext_noop("checking the {model_type} checkout and the video", model_type=self.model_type))
         checkout = self._ready_checkout(params.device)
         report = self.check_video(Path(video_path))
         if not report.ok:
@@ -380,7 +380,7 @@ class ErNerfEngine:
                 warnings.append(f"main.py evaluates every {eval_interval} epochs on {train_frames} training frames and no stage "
                                 "ran that long: no PSNR was measured and the last epoch's checkpoint is used")
 
-            progress("collect", COLLECT[0], f"collecting the model into {model_dir}")
+            progress("collect", COLLECT[0], gettext_noop("collecting the model into {model_dir}", model_dir=str(model_dir)))
             partial.mkdir(parents=True)
             (partial / "checkpoints").mkdir()
             head_workspace = checkout.path / stages[0].workspace
@@ -417,7 +417,7 @@ class ErNerfEngine:
                 shutil.rmtree(checkout.path / workspace, ignore_errors=True)
         seconds["total"] = time.monotonic() - started
         metrics = {**metrics, "seconds": {name: round(value, 1) for name, value in seconds.items()}}
-        progress("collect", 1.0, f"{self.model_type} model ready: {metrics}")
+        progress("collect", 1.0, gettext_noop("{model_type} model ready: {metrics}", model_type=self.model_type, metrics=str(metrics)))
         return TrainResult(model_dir=model_dir, metrics=metrics, warnings=warnings)
 
     def _preprocess(self, checkout: Checkout, video: str, data: str, device: str, progress: Progress) -> None:
@@ -426,7 +426,7 @@ class ErNerfEngine:
         done = 0.0
         for step in steps:
             share = scaled(progress, done / total, (done + step.weight) / total)
-            share("preprocess", 0.0, f"preprocess: {step.name}")
+            share("preprocess", 0.0, gettext_noop("preprocess: {step}", step=step.name))
             tail = external.run_command(checkout.command(step.args, device), "preprocess", share)
             if missing := external.missing_outputs(checkout.path / data, step.outputs):
                 raise ExternalCommandFailed("preprocess", f"{step.name} wrote no {', '.join(missing)} in {data}", tail)
@@ -474,7 +474,7 @@ class ErNerfEngine:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             raise ValueError(f"the {self.model_type} model in {model_dir.name} is incomplete ({shown} missing): train it again")
         progress = external.monotone(progress)
-        progress("check", 0.0, f"checking the {self.model_type} checkout")
+        progress("check", 0.0, gettext_noop("checking the {model_type} checkout", model_type=self.model_type))
         checkout = self._ready_checkout(device)
         timings: dict[str, float] = {}
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -518,7 +518,7 @@ class ErNerfEngine:
             timings["encode"] = time.monotonic() - clock
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        progress("encode", 1.0, f"rendered {frames} frames to {out_path.name}")
+        progress("encode", 1.0, gettext_noop("rendered {frames} frames to {name}", frames=frames, name=out_path.name))
         return RenderResult(video_path=out_path, frames=frames, fps=float(FPS), width=width, height=height,
                             duration=frames / FPS, timings={name: round(value, 2) for name, value in timings.items()})
 

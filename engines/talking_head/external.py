@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress
 
 FPS = 25  # both projects train and render at 25 fps (data_utils/process.py extract_images)
@@ -336,12 +337,14 @@ class _OutputReporter:
             return
         lines = self.pending
         self.pending = []
-        due = self.fraction - self.noted_share >= NOTE_EVERY_SHARE or now - self.noted_at >= NOTE_EVERY_SECONDS
-        if self.eta is not None and due:
-            lines.append(f"{self.stage}: {self.fraction:.0%}, eta {self.eta:.0f}s")
-            self.noted_share, self.noted_at = self.fraction, now
         self.last_call = now
         self.progress(self.stage, self.fraction, "\n".join(lines))
+        due = self.fraction - self.noted_share >= NOTE_EVERY_SHARE or now - self.noted_at >= NOTE_EVERY_SECONDS
+        if self.eta is not None and due:
+            # a call of its own: the project's lines go on as plain text, this one is ours to translate
+            self.noted_share, self.noted_at = self.fraction, now
+            self.progress(self.stage, self.fraction, gettext_noop("{stage}: {fraction:.0%}, eta {seconds:.0f}s",
+                                                                  stage=self.stage, fraction=self.fraction, seconds=self.eta))
 
 
 def run_command(command: Command, stage: str, progress: Progress, parser: BarParser | TrainerParser | None = None) -> list[str]:

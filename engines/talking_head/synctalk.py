@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engines.messages import gettext_noop
 from engines.talking_head.ernerf import ErNerfEngine, Step
 
 
@@ -49,16 +50,16 @@ class SyncTalkEngine(ErNerfEngine):
         task = self.process_task(video)
         features = self.feature_command(f"{data}/aud.wav", self.asr_model)
         return [
-            task(1, "audio and audio features", 5, "aud.wav", *([Path(features[1]).name] if features else [])),
-            task(2, "extract images", 3, "ori_imgs/*.jpg"),
-            task(3, "face parsing", 12, "parsing/*.png"),
-            task(4, "background", 4, "bc.jpg"),
-            task(5, "torso and ground-truth images", 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
-            task(6, "face landmarks", 15, "ori_imgs/*.lms"),
-            task(7, "face tracking", 35, "track_params.pt"),
-            task(8, "optical flow and bundle adjustment", 20, "bundle_adjustment.pt"),
-            task(9, "blendshapes", 5, "bs.npy"),
-            task(10, "transforms", 1, "transforms_train.json", "transforms_val.json"),
+            task(1, gettext_noop("audio and audio features"), 5, "aud.wav", *([Path(features[1]).name] if features else [])),
+            task(2, gettext_noop("extract images"), 3, "ori_imgs/*.jpg"),
+            task(3, gettext_noop("face parsing"), 12, "parsing/*.png"),
+            task(4, gettext_noop("background"), 4, "bc.jpg"),
+            task(5, gettext_noop("torso and ground-truth images"), 12, "gt_imgs/*.jpg", "torso_imgs/*.png"),
+            task(6, gettext_noop("face landmarks"), 15, "ori_imgs/*.lms"),
+            task(7, gettext_noop("face tracking"), 35, "track_params.pt"),
+            task(8, gettext_noop("optical flow and bundle adjustment"), 20, "bundle_adjustment.pt"),
+            task(9, gettext_noop("blendshapes"), 5, "bs.npy"),
+            task(10, gettext_noop("transforms"), 1, "transforms_train.json", "transforms_val.json"),
         ]
 
     def finish_preprocessing(self, data_dir: Path) -> list[str]:

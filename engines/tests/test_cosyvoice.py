@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 
 from engines import media
+from engines.messages import Message
 from engines.testing.fake_cosyvoice import SECONDS_PER_CHARACTER, FakeCosyVoice
 from engines.testing.simple_media import write_tone_wav
 from engines.voice.cosyvoice import CosyVoiceError, CosyVoiceSynthesizer, multipart
@@ -46,7 +47,8 @@ def test_without_a_rate_header_the_configured_model_rate_is_used_and_said(speake
             TEXT, speaker, tmp_path / "out.wav", progress=lambda stage, fraction, message="": notes.append(message))
     assert media.probe(result.path).sample_rate == 24000
     assert result.duration == pytest.approx(SECONDS_PER_CHARACTER * len(TEXT), abs=0.01), "played at the speed it was spoken"
-    assert any("sent no sample rate: taking the configured 24000 Hz" in note for note in notes)
+    [said] = [note for note in notes if "sent no sample rate: taking the configured 24000 Hz" in note]
+    assert isinstance(said, Message), "our own line, translated where it is shown"
 
 
 def test_an_announced_rate_wins_and_is_resampled_to_the_configured_one(speaker, tmp_path):

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from engines import media
+from engines.messages import Message
 from engines.progress import Cancelled
 from engines.talking_head import TrainParams, create_engine, ernerf, external
 from engines.talking_head.ernerf import TrainingProbe, check_training_input, ind_num_for, training_adaptations
@@ -191,6 +192,18 @@ def test_synctalk_short_training_falls_back_to_the_last_epoch_and_says_no_psnr(s
     out = tmp_path / "synctalk.mp4"
     rendered = engine.render(result.model_dir, write_tone_wav(tmp_path / "speech.wav", seconds=1.0), out)
     assert rendered.frames == 25 and media.probe(out).has_audio
+
+
+@pytest.mark.slow
+def test_the_adapters_own_log_lines_keep_their_template_and_the_projects_output_stays_as_it_came(synctalk_model):
+    *_, progress = synctalk_model
+    ours = {message.template for _, _, message in progress.calls if isinstance(message, Message)}
+    assert {"checking the {model_type} checkout and the video", "preprocess: {step}", "{stage}: {fraction:.0%}, eta {seconds:.0f}s",
+            "collecting the model into {model_dir}", "{model_type} model ready: {metrics}"} <= ours
+    theirs = [line for _, _, message in progress.calls if not isinstance(message, Message) for line in message.splitlines()]
+    assert any(line.startswith("$ ") and "main.py" in line for line in theirs)
+    assert "[INFO] ===== perform face tracking =====" in theirs, "the project's own output, as it came"
+    assert not [line for line in theirs if re.search(r"eta \d+s$", line)], "each note is one translatable line"
 
 
 @pytest.mark.slow

@@ -128,8 +128,9 @@ class CosyVoiceSynthesizer:
             samples, rate = self._request(endpoint, fields, prompt_wav)
             if rate is None:
                 if not assumed:
-                    progress("synthesize", 0.0, f"CosyVoice sent no sample rate: taking the configured {self.sample_rate} Hz "
-                                                "(ECHOFU_COSYVOICE_SAMPLE_RATE; 22050 for CosyVoice-300M, 24000 for CosyVoice2)")
+                    progress("synthesize", 0.0, gettext_noop("CosyVoice sent no sample rate: taking the configured {rate} Hz "
+                                                             "({setting}; 22050 for CosyVoice-300M, 24000 for CosyVoice2)",
+                                                             rate=self.sample_rate, setting="ECHOFU_COSYVOICE_SAMPLE_RATE"))
                     assumed.append(self.sample_rate)
                 rate = self.sample_rate
             if rate != self.sample_rate:

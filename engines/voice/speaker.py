@@ -72,8 +72,8 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
         raise ValueError(gettext_noop("the reference is too short: {seconds:.1f} s, at least {minimum:.0f} s are needed",
                                       seconds=total, minimum=MIN_SECONDS))
     clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
-    progress("clean", 0.2, f"warning: {clipped:.1%} of the reference's samples are clipped (it was recorded too loud): "
-                           "the voice keeps the distortion; record it again at a lower level if you can"
+    progress("clean", 0.2, gettext_noop("warning: {share:.1%} of the reference's samples are clipped (it was recorded too loud): "
+                                        "the voice keeps the distortion; record it again at a lower level if you can", share=clipped)
              if clipped > MAX_CLIPPED_SHARE else "")
     speech = clean_speech(samples)
     seconds = len(speech) / SAMPLE_RATE

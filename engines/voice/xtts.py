@@ -86,7 +86,7 @@ class XttsSynthesizer:
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         require_cloning_request("XTTS-v2", speaker, pitch_semitones)
         started = time.monotonic()
-        progress("load", 0.0, "loading XTTS-v2")
+        progress("load", 0.0, gettext_noop("loading XTTS-v2"))
         model = self.model
         progress("condition", 0.0)
         latent, embedding = self.conditioning(speaker.clean_clip)

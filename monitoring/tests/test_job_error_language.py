@@ -2,6 +2,8 @@
 legacy contract's `message`, and in English on the row (the admin, logs)."""
 import errno
 import json
+import os
+import sys
 
 import pytest
 from django.http import JsonResponse
@@ -99,3 +101,21 @@ def test_a_jobs_own_log_lines_are_shown_in_the_pages_language(client, monkeypatc
 
     assert log_tail("en") == ["epoch 1/3 loss 0.0123 (4s)", "ffmpeg said: done"]
     assert log_tail("zh-hans") == ["第 1/3 轮, 损失 0.0123 (4 秒)", "ffmpeg said: done"]
+
+
+def test_an_external_projects_output_stays_as_it_came_and_our_notes_on_it_are_translated(client, monkeypatch, media_root):
+    from engines.talking_head import external
+
+    printed = "print('[INFO] loading data'); print('50%|#####     | 5/10 [00:05<00:05,  1.00it/s]')"
+    command = external.Command([sys.executable, "-c", printed], media_root, dict(os.environ))
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, lambda job, ctx: external.run_command(command, "train_head", ctx.progress))
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    runner.execute(job.pk)
+
+    def log_tail(language):
+        client.cookies["django_language"] = language
+        return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
+
+    english, chinese = log_tail("en"), log_tail("zh-hans")
+    assert english[1:] == ["[INFO] loading data", "train_head: 50%, eta 5s"] and english[0].startswith("$ ")
+    assert chinese == [english[0], "[INFO] loading data", "train_head: 50%, 约 5 秒后完成"]
