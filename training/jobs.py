@@ -58,10 +58,11 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
     video = TrainingVideo.objects.get(pk=job.params["video_id"])
     if job.params.get("device_warning"):
         ctx.log(job.params["device_warning"])
-    ctx.progress("prepare", 0.0, f"training {model_type} on {video.filename} ({job.device})")
+    ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.filename,
+                                              device=job.device))
     result = get_engine(model_type).train(paths.absolute(video.file.name), ctx.workdir, _train_params(job), ctx.progress)
     for warning in result.warnings:
-        ctx.log(f"warning: {warning}")
+        ctx.log(gettext_noop("warning: {warning}", warning=warning))
     ctx.progress("register", 1.0)
     if not TrainingVideo.objects.filter(pk=video.pk).exists():
         raise RuntimeError(gettext_noop("the training video {name} was deleted while the model trained; the model was not kept",

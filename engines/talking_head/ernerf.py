@@ -310,7 +310,7 @@ class ErNerfEngine:
     def finish_preprocessing(self, data_dir: Path) -> list[str]:
         """ER-NeRF reads AU45 blinks from au.csv (OpenFace, not in the repo): derive it from the landmarks."""
         write_blink_csv(data_dir)
-        return ["au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
+        return [gettext_noop("au.csv (eye blinks) was derived from the face landmarks, not from OpenFace")]
 
     def training_stages(self, params: TrainParams, run_id: str, train_frames: int) -> list[TrainingStage]:
         head = _int_param(params, "iters") or (params.epochs * train_frames if params.epochs else self.head_iters)
@@ -342,7 +342,8 @@ class ErNerfEngine:
             raise ValueError(gettext_noop("the video cannot be used for training: {reasons}", reasons=report.errors))
         warnings = list(report.warnings)
         if external.cuda_index(params.device) is None:
-            warnings.append(f"{self.model_type} runs on CUDA only; device {params.device!r} names no GPU, the checkout's default is used")
+            warnings.append(gettext_noop("{model_type} runs on CUDA only; device '{device}' names no GPU, the checkout's default is used",
+                                         model_type=self.model_type, device=params.device))
 
         run_id = f"echofu_{time.strftime('%Y%m%d_%H%M%S')}_{uuid.uuid4().hex[:6]}"
         data = f"data/{run_id}"
@@ -363,8 +364,9 @@ class ErNerfEngine:
                 raise ValueError(f"the video cannot be used for training: only {frames} of {frames + cut} frames show a face, "
                                  f"at least {MIN_SECONDS * FPS:.0f} are needed")
             if cut:
-                warnings.append(f"{cut} of {frames + cut} frames show no face and were cut with their audio "
-                                f"({self.model_type}'s landmark step needs a face in every frame)")
+                warnings.append(gettext_noop("{cut} of {frames} frames show no face and were cut with their audio "
+                                             "({model_type}'s landmark step needs a face in every frame)",
+                                             cut=cut, frames=frames + cut, model_type=self.model_type))
             seconds["prepare"] = time.monotonic() - clock
 
             clock = time.monotonic()
@@ -377,8 +379,9 @@ class ErNerfEngine:
             metrics = self._train_stages(checkout, data, stages, params.device, progress, seconds)
             eval_interval = max(1, EVAL_FRAMES // train_frames)
             if not any("psnr" in stage for stage in metrics.values()):
-                warnings.append(f"main.py evaluates every {eval_interval} epochs on {train_frames} training frames and no stage "
-                                "ran that long: no PSNR was measured and the last epoch's checkpoint is used")
+                warnings.append(gettext_noop("main.py evaluates every {epochs} epochs on {frames} training frames and no stage "
+                                             "ran that long: no PSNR was measured and the last epoch's checkpoint is used",
+                                             epochs=eval_interval, frames=train_frames))
 
             progress("collect", COLLECT[0], gettext_noop("collecting the model into {model_dir}", model_dir=str(model_dir)))
             partial.mkdir(parents=True)

@@ -196,7 +196,8 @@ def test_synctalk_short_training_falls_back_to_the_last_epoch_and_says_no_psnr(s
 
 @pytest.mark.slow
 def test_the_adapters_own_log_lines_keep_their_template_and_the_projects_output_stays_as_it_came(synctalk_model):
-    *_, progress = synctalk_model
+    *_, result, progress = synctalk_model
+    assert result.warnings and all(isinstance(warning, Message) for warning in result.warnings), result.warnings
     ours = {message.template for _, _, message in progress.calls if isinstance(message, Message)}
     assert {"checking the {model_type} checkout and the video", "preprocess: {step}", "{stage}: {fraction:.0%}, eta {seconds:.0f}s",
             "collecting the model into {model_dir}", "{model_type} model ready: {metrics}"} <= ours

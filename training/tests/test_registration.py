@@ -4,6 +4,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from assets.models import TrainingVideo
+from engines.messages import gettext_noop
 from engines.talking_head.base import TrainResult
 from monitoring import runner
 from monitoring.models import Job
@@ -52,3 +53,26 @@ def test_a_row_that_cannot_be_created_leaves_no_folder_in_the_registry(video, me
     with pytest.raises(IntegrityError):
         registry.register("EchoLite", "anna_1", built, person="anna", source_video=video)
     assert not (media_root / "models/EchoLite/anna_1").exists() and (built / "weights.safetensors").exists()
+
+
+class WarnsInItsOwnWords:
+    """A training whose engine warns about the input, as the ER-NeRF adapter does with frames it cut."""
+
+    def train(self, video_path, workdir, params, progress):
+        model_dir = workdir / "model"
+        model_dir.mkdir()
+        (model_dir / "weights.safetensors").write_bytes(b"w")
+        return TrainResult(model_dir=model_dir, metrics={}, warnings=[gettext_noop("au.csv (eye blinks) was derived from the face landmarks, not from OpenFace")])
+
+
+def test_a_trainings_own_log_lines_are_shown_in_the_pages_language(client, video, media_root, monkeypatch):
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: WarnsInItsOwnWords())
+    job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
+    runner.execute(job.pk)
+
+    def log_tail(language):
+        client.cookies["django_language"] = language
+        return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
+
+    assert log_tail("en")[-2:] == ["training EchoLite on anna.mp4 (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
+    assert log_tail("zh-hans")[-2:] == ["用 anna.mp4 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
