@@ -25,22 +25,22 @@ MAX_CUSTOM_PARAMS_CHARS = 1000
 def parse_custom_params(text: str) -> dict[str, str]:
     """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
     if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
-        raise ValueError(f"custom_params is longer than {MAX_CUSTOM_PARAMS_CHARS} characters")
+        raise ValueError(gettext_noop("custom_params is longer than {most} characters", most=MAX_CUSTOM_PARAMS_CHARS))
     params: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
         key, separator, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not separator or not PARAM_NAME.match(key) or not value:
-            raise ValueError(f"custom_params entry {item!r} is not name=value")
+            raise ValueError(gettext_noop("custom_params entry '{item}' is not name=value", item=item))
         params[key] = value
     if "lr" in params:
         try:
             if not 0 < float(params["lr"]) < math.inf:  # "nan" and "1e309" parse as floats too
                 raise ValueError
         except ValueError:
-            raise ValueError("custom_params lr must be a positive number") from None
+            raise ValueError(gettext_noop("custom_params lr must be a positive number")) from None
     if "batch_size" in params and not (params["batch_size"].isdigit() and int(params["batch_size"]) > 0):
-        raise ValueError("custom_params batch_size must be a positive integer")
+        raise ValueError(gettext_noop("custom_params batch_size must be a positive integer"))
     return params
 
 
@@ -99,7 +99,7 @@ class TrainingRequest(serializers.Serializer):
         try:
             return parse_custom_params(value)
         except ValueError as exc:
-            raise serializers.ValidationError(str(exc))
+            raise invalid(reason_of(exc))
 
 
 def refusal(data: dict, request_or_user) -> str | None:

@@ -94,3 +94,14 @@ def test_training_an_engine_that_cannot_run_here_is_refused_in_both_languages(cl
     body = client.post("/model_training", {"model_choice": "ER-NeRF", "ref_video": short_faceless_video}).json()
     assert body["message"] == "未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
     assert body["localized_message"] == "ER-NeRF checkout is not configured (set ECHOFU_ERNERF_DIR)"
+
+
+@pytest.mark.parametrize("custom_params, chinese, english", [
+    ("lr=fast", "custom_params: custom_params 的 lr 必须是正数", "custom_params: custom_params lr must be a positive number"),
+    ("iters", "custom_params: custom_params 的条目 'iters' 不是 name=value 形式", "custom_params: custom_params entry 'iters' is not name=value"),
+])
+def test_malformed_custom_params_are_refused_in_the_contracts_chinese(client, short_faceless_video, custom_params, chinese, english):
+    client.cookies["django_language"] = "en"
+    response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video, "custom_params": custom_params})
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
