@@ -80,15 +80,18 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     if seconds < MIN_SECONDS:
         loudest = float(frame_levels(samples).max())
         if loudest <= SPEECH_FLOOR_DBFS:
-            raise ValueError(f"the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
-                             f"{SPEECH_FLOOR_DBFS:.0f} dBFS; record closer to the microphone or with more gain")
-        raise ValueError(f"only {seconds:.1f} s of speech found in the reference (after removing silence); at least {MIN_SECONDS:.0f} s are needed")
+            raise ValueError(gettext_noop("the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
+                                          "{floor:.0f} dBFS; record closer to the microphone or with more gain",
+                                          loudest=loudest, floor=SPEECH_FLOOR_DBFS))
+        raise ValueError(gettext_noop("only {seconds:.1f} s of speech found in the reference (after removing silence); "
+                                      "at least {minimum:.0f} s are needed", seconds=seconds, minimum=MIN_SECONDS))
     if seconds > MAX_SECONDS:
-        raise ValueError(f"the reference has {seconds / 60:.1f} min of speech; at most {MAX_SECONDS / 60:.0f} min")
+        raise ValueError(gettext_noop("the reference has {minutes:.1f} min of speech; at most {most:.0f} min",
+                                      minutes=seconds / 60, most=MAX_SECONDS / 60))
     progress("pitch", 0.4)
     f0 = f0_statistics(speech)
     if f0 is None:
-        raise ValueError("no voiced speech found in the reference")
+        raise ValueError(gettext_noop("no voiced speech found in the reference"))
     progress("embed", 0.7)
     embedding = encoder.embed(speech)
     media.write_wav(clean_out_path, speech, SAMPLE_RATE)

@@ -44,6 +44,24 @@ def test_an_engines_reason_is_translated_with_its_values(client, monkeypatch, me
     assert task_error(client, job, "en") == job.error
 
 
+def test_a_reference_refused_for_its_sound_says_why_in_the_pages_language(client, monkeypatch, media_root):
+    from engines import media
+    from engines.testing.simple_media import write_tone_wav
+    from engines.voice.speaker import analyse_reference
+
+    tone = write_tone_wav(media_root / "tone.wav", seconds=5.0)
+    samples = media.load_audio(tone, 16000)
+    media.write_wav(tone, samples / abs(samples).max() * 10 ** (-62 / 20), 16000)  # a peak of -62 dBFS
+    with pytest.raises(ValueError) as refused:
+        analyse_reference(tone, media_root / "clean.wav", encoder=None)
+    job = failed_job(monkeypatch, refused.value)
+    assert job.error.startswith("the reference is too quiet: its loudest moment is -6")
+    assert task_error(client, job).startswith("参考音频太安静: 最响处为 -6")
+    with translation.override("en"):
+        answer = answer_when_done(job, lambda done: JsonResponse({}), timeout=0)
+    assert json.loads(answer.content)["message"].startswith("参考音频太安静"), "the contract's message is Chinese"
+
+
 def test_the_legacy_answer_of_a_failed_job_is_chinese_whatever_the_pages_language(client, monkeypatch, media_root):
     job = failed_job(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
     with translation.override("en"):  # a request from the English studio
