@@ -262,9 +262,10 @@ class ErNerfEngine:
         try:
             manifest = json.loads((model_dir / self.manifest_name).read_text())
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{model_dir} is not a {self.model_type} model: no readable {self.manifest_name}") from exc
+            raise ValueError(gettext_noop("{model_dir} is not a {model_type} model: no readable {manifest}",
+                                          model_dir=str(model_dir), model_type=self.model_type, manifest=self.manifest_name)) from exc
         if manifest.get("model_type") != self.model_type or not (model_dir / str(manifest.get("checkpoint"))).is_file():
-            raise ValueError(f"{model_dir} is not a complete {self.model_type} model")
+            raise ValueError(gettext_noop("{model_dir} is not a complete {model_type} model", model_dir=str(model_dir), model_type=self.model_type))
         return manifest
 
     # ---- the project's command lines ----
@@ -361,8 +362,8 @@ class ErNerfEngine:
             frames, cut = external.convert_video(Path(video_path), data_dir / f"{run_id}.mp4", "prepare",
                                                  scaled(progress, *PREPARE), keep=FaceFilter())
             if frames < MIN_SECONDS * FPS:
-                raise ValueError(f"the video cannot be used for training: only {frames} of {frames + cut} frames show a face, "
-                                 f"at least {MIN_SECONDS * FPS:.0f} are needed")
+                raise ValueError(gettext_noop("the video cannot be used for training: only {frames} of {total} frames show a face, "
+                                              "at least {least:.0f} are needed", frames=frames, total=frames + cut, least=MIN_SECONDS * FPS))
             if cut:
                 warnings.append(gettext_noop("{cut} of {frames} frames show no face and were cut with their audio "
                                              "({model_type}'s landmark step needs a face in every frame)",
@@ -475,7 +476,8 @@ class ErNerfEngine:
         manifest = self._manifest(model_dir)
         if missing := self.missing_render_files(model_dir):
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            raise ValueError(f"the {self.model_type} model in {model_dir.name} is incomplete ({shown} missing): train it again")
+            raise ValueError(gettext_noop("the {model_type} model in {name} is incomplete ({shown} missing): train it again",
+                                          model_type=self.model_type, name=model_dir.name, shown=shown))
         progress = external.monotone(progress)
         progress("check", 0.0, gettext_noop("checking the {model_type} checkout", model_type=self.model_type))
         checkout = self._ready_checkout(device)
@@ -488,7 +490,7 @@ class ErNerfEngine:
             clock = time.monotonic()
             samples = media.load_audio(audio_path, AUDIO_RATE)
             if not len(samples):
-                raise ValueError("the driving audio is empty")
+                raise ValueError(gettext_noop("the driving audio is empty"))
             wav = scratch / "aud.wav"
             media.write_wav(wav, samples, AUDIO_RATE)
             driving = wav
@@ -556,9 +558,9 @@ def _int_param(params: TrainParams, name: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"custom parameter {name} must be a whole number, not {value!r}") from None
+        raise ValueError(gettext_noop("custom parameter {name} must be a whole number, not '{value}'", name=name, value=value)) from None
     if number < 1:
-        raise ValueError(f"custom parameter {name} must be at least 1")
+        raise ValueError(gettext_noop("custom parameter {name} must be at least 1", name=name))
     return number
 
 
@@ -570,4 +572,4 @@ def _flag_param(params: TrainParams, name: str, default: bool) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"custom parameter {name} must be true or false, not {value!r}")
+    raise ValueError(gettext_noop("custom parameter {name} must be true or false, not '{value}'", name=name, value=value))

@@ -216,8 +216,9 @@ def test_render_refuses_an_incomplete_model_and_explains_the_projects_own_failur
     shutil.copytree(result.model_dir, model)
     audio = write_tone_wav(tmp_path / "speech.wav", seconds=0.5)
     (model / "torso_imgs" / "7.png").unlink()
-    with pytest.raises(ValueError, match=r"incomplete \(torso_imgs/7\.png missing\): train it again"):
+    with pytest.raises(ValueError, match=r"incomplete \(torso_imgs/7\.png missing\): train it again") as refused:
         engine.render(model, audio, tmp_path / "a.mp4")
+    assert isinstance(refused.value.args[0], Message), "the job's reason, shown in the reader's language"
     # Were the check not there, main.py itself would die on that frame with OpenCV's assertion.
     monkeypatch.setattr(type(engine), "missing_render_files", lambda self, model_dir: [])
     with pytest.raises(ExternalCommandFailed, match=r"an image main\.py reads per frame is missing") as failure:
@@ -389,8 +390,9 @@ def test_an_engine_does_not_outlive_a_worker_killed_outright(tmp_path):
 
 def test_bad_custom_parameters_fail_before_any_preprocessing(tmp_path, video):
     engine, checkout = engine_for("ER-NeRF", tmp_path)
-    with pytest.raises(ValueError, match="iters must be a whole number"):
+    with pytest.raises(ValueError, match="iters must be a whole number") as refused:
         engine.train(video, tmp_path / "work", TrainParams(device="cuda:0", extra={"iters": "many"}))
+    assert isinstance(refused.value.args[0], Message), "the job's reason, shown in the reader's language"
     assert not (checkout / "data").exists()
 
 def test_docker_image_runs_the_same_command_inside_with_paths_mounted(tmp_path):
