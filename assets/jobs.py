@@ -6,6 +6,7 @@ from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import stored
 from engines import media
+from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES
 from monitoring import runner
 from monitoring.models import Job
@@ -55,11 +56,11 @@ def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
     video = TrainingVideo.objects.get(pk=job.params["video_id"])
     path = paths.absolute(video.file.name)
     try:
-        ctx.progress("probe", 0.05, f"probing {video.filename}")
+        ctx.progress("probe", 0.05, gettext_noop("probing {video}", video=video.filename))
         info = media.probe(path)
         reports = {}
         for index, model_type in enumerate(MODEL_TYPES):
-            ctx.progress("check", 0.1 + 0.9 * index / len(MODEL_TYPES), f"{model_type} input check")
+            ctx.progress("check", 0.1 + 0.9 * index / len(MODEL_TYPES), gettext_noop("{model_type} input check", model_type=model_type))
             reports[model_type] = get_engine(model_type).check_video(path)
         report = reports[MODEL_TYPES[0]]
     except Exception as exc:
