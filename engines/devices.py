@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from engines.messages import Message, gettext_noop
+
 
 def visible_gpu_count() -> int:
     """NVIDIA GPUs this process may use (NVML, honouring CUDA_VISIBLE_DEVICES); 0 without a driver."""
@@ -31,7 +33,7 @@ def visible_gpu_count() -> int:
     return count
 
 
-def choose_device(requested: str, gpu_count: int, cpu_fallback: bool = True) -> tuple[str, str]:
+def choose_device(requested: str, gpu_count: int, cpu_fallback: bool = True) -> tuple[str, Message | str]:
     """(device to run on, warning): a GPU that is not here falls back to the CPU when the engine can run there.
 
     `requested` is "cpu" or "cuda:N"; an engine that needs CUDA keeps its GPU and reports the
@@ -42,4 +44,5 @@ def choose_device(requested: str, gpu_count: int, cpu_fallback: bool = True) -> 
     index = int(requested.partition(":")[2] or 0)
     if index < gpu_count or not cpu_fallback:
         return f"cuda:{index}", ""
-    return "cpu", f"warning: {requested} requested but CUDA is not available for it here ({gpu_count} GPU(s)), running on CPU"
+    return "cpu", gettext_noop("warning: {requested} requested but CUDA is not available for it here ({count} GPU(s)), running on CPU",
+                               requested=requested, count=gpu_count)

@@ -4,6 +4,7 @@ import shutil
 from django.utils import timezone
 
 from echofu import paths
+from echofu.messages import restored, stored
 from echofu.ownership import owned
 from echofu.uploads import claim_unique_path
 from engines.progress import scaled
@@ -36,7 +37,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "speaker_id": speaker_id,
         "pitch": pitch,
         "room_tone": room_tone,
-        "device_warning": warning,
+        "device_warning": stored(warning),
     }
     job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
     if paths.is_recording(audio_path):
@@ -65,7 +66,7 @@ def _speech_for(job: Job, ctx: runner.JobContext) -> str:
 def render_video(job: Job, ctx: runner.JobContext) -> dict:
     model = TalkingHeadModel.objects.get(pk=job.params["model_id"])
     if job.params.get("device_warning"):
-        ctx.log(job.params["device_warning"])
+        ctx.log(restored(job.params["device_warning"]))
     audio_path = _speech_for(job, ctx)
     started = timezone.now()
     temp_out = ctx.workdir / "render.mp4"

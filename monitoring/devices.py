@@ -8,6 +8,7 @@ import re
 from django.conf import settings
 
 from engines.devices import choose_device
+from engines.messages import Message
 
 GPU_CHOICE = re.compile(r"^(?:GPU|cuda:?)(\d{1,2})$", re.IGNORECASE)
 
@@ -22,6 +23,6 @@ def parse_gpu_choice(value: str | None) -> str:
     return f"cuda:{int(match.group(1))}"
 
 
-def usable_device(requested: str, cpu_fallback: bool = True) -> tuple[str, str]:
+def usable_device(requested: str, cpu_fallback: bool = True) -> tuple[str, Message | str]:
     """(device to run on, warning): a requested GPU that is not here falls back to the CPU when the engine can."""
     return choose_device(requested, settings.GPU_COUNT, cpu_fallback)

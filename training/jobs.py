@@ -1,7 +1,7 @@
 """Training jobs: run an engine in the job's private work dir, then register the model."""
 from assets.models import TrainingVideo
 from echofu import paths
-from echofu.messages import stored
+from echofu.messages import restored, stored
 from engines.messages import gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
@@ -25,7 +25,7 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
         "epochs": epochs,
         "custom_params": custom,
         "requested_device": device,
-        "device_warning": warning,
+        "device_warning": stored(warning),
     }
     estimate = getattr(get_engine(model_type), "estimate_training_seconds", None)
     if estimate is not None and video.duration:
@@ -57,7 +57,7 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
     model_type = job.params["model_type"]
     video = TrainingVideo.objects.get(pk=job.params["video_id"])
     if job.params.get("device_warning"):
-        ctx.log(job.params["device_warning"])
+        ctx.log(restored(job.params["device_warning"]))
     ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.filename,
                                               device=job.device))
     result = get_engine(model_type).train(paths.absolute(video.file.name), ctx.workdir, _train_params(job), ctx.progress)

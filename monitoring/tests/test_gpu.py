@@ -5,6 +5,7 @@ import pynvml
 import pytest
 import torch
 
+from echofu.messages import restored
 from generation.jobs import prepare_render
 from monitoring.devices import parse_gpu_choice, usable_device
 from training.models import TalkingHeadModel
@@ -107,4 +108,4 @@ def test_a_render_job_carries_the_device_it_will_really_use():
     assert job.device == ("cuda:0" if count else "cpu") and job.queue == "interactive"
     assert bool(job.params["device_warning"]) == (count == 0)
     missing = prepare_render(model, parse_gpu_choice(f"GPU{count}"), audio_path="voices/ref_voices/x.wav")
-    assert missing.device == "cpu" and f"cuda:{count} requested but CUDA is not available" in missing.params["device_warning"]
+    assert missing.device == "cpu" and f"cuda:{count} requested but CUDA is not available" in restored(missing.params["device_warning"])

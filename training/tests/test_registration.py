@@ -1,5 +1,6 @@
 """A finished training is registered whole or not at all."""
 import pytest
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -67,12 +68,14 @@ class WarnsInItsOwnWords:
 
 def test_a_trainings_own_log_lines_are_shown_in_the_pages_language(client, video, media_root, monkeypatch):
     monkeypatch.setattr(jobs, "get_engine", lambda model_type: WarnsInItsOwnWords())
-    job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
+    job = jobs.prepare_training("EchoLite", video, "cuda:99", 1, {})  # a GPU this machine lacks: EchoLite falls back to the CPU
     runner.execute(job.pk)
 
     def log_tail(language):
         client.cookies["django_language"] = language
         return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
 
-    assert log_tail("en")[-2:] == ["training EchoLite on anna.mp4 (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
-    assert log_tail("zh-hans")[-2:] == ["用 anna.mp4 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
+    assert log_tail("en")[-3:] == [f"warning: cuda:99 requested but CUDA is not available for it here ({settings.GPU_COUNT} GPU(s)), running on CPU",
+                                   "training EchoLite on anna.mp4 (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
+    assert log_tail("zh-hans")[-3:] == [f"警告: 请求了 cuda:99, 但此处无法使用 CUDA ({settings.GPU_COUNT} 个 GPU), 改用 CPU 运行",
+                                        "用 anna.mp4 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
