@@ -165,7 +165,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             if not chunks(text) or not supported_script(text):
                 producer.release()  # nothing to speak: no reason to hold the model
                 continue
-            ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), f"sentence {index}: {text}")
+            ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), gettext_noop("sentence {index}: {text}", index=index, text=text))
             began = time.monotonic()
             wav = ctx.workdir / f"{index:02d}.wav"
             try:

@@ -5,6 +5,7 @@ from django.conf import settings
 
 from echofu import availability, loaded_models
 from engines.llm import ChatModel, LocalModel, OpenAICompatible, packaged_availability
+from engines.messages import Message, gettext_noop
 
 LOCAL = "local"
 FALLBACK = "fallback"  # no model at all: the knowledge base, else the persona's fallback reply
@@ -14,14 +15,15 @@ def provider_names() -> list[str]:
     return [LOCAL, FALLBACK, *settings.ECHOFU["LLM_PROVIDERS"]]
 
 
-def resolve_provider(api_choice: str) -> tuple[str, str]:
+def resolve_provider(api_choice: str) -> tuple[str, Message | str]:
     """(provider, warning): the named provider, or the default one when it names none configured."""
     default = settings.ECHOFU["LLM_DEFAULT"]
     if not api_choice:
         return default, ""
     if api_choice in provider_names():
         return api_choice, ""
-    return default, f"api_choice '{api_choice}' is not configured (known: {', '.join(provider_names())}); answered by '{default}'"
+    return default, gettext_noop("api_choice '{choice}' is not configured (known: {known}); answered by '{default}'",
+                                 choice=api_choice, known=", ".join(provider_names()), default=default)
 
 
 def chat_model(provider: str) -> ChatModel | None:

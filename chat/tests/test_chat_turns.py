@@ -354,3 +354,11 @@ def test_a_failed_stage_names_no_server_path(client, model, renderer, llm_server
     assert f"media/models/EchoLite/{model.name}/weights.pt" in turn.error, turn.error
     for shown in (body["message"], turn.error, client.get(f"/api/chat/turns/{turn.pk}").content.decode()):
         assert str(media_root) not in shown, shown
+
+
+def test_the_turns_own_log_lines_are_shown_in_the_pages_language(client, model, renderer):
+    body = ask(client, model, text="Hello.", api_choice="nobody")
+    client.cookies["django_language"] = "zh-hans"
+    log = [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{body['task_id']}").json()["log_tail"]]
+    assert log[0].startswith("api_choice 'nobody' 未配置 (可用: ") and log[0].endswith(f"); 由 '{body['provider']}' 回答")
+    assert f"第 1 句: {body['segments'][0]['text']}" in log
