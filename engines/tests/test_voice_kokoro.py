@@ -48,6 +48,14 @@ def test_packaged_kokoro_speaks_mandarin_that_whisper_reads(kokoro):
     assert 0.8 < len(english) / SAMPLE_RATE < 4.0, "English through espeak-ng's phonemes"
 
 
+def test_kokoro_speaks_with_a_given_style_pack(kokoro):
+    """`pack` replaces the stock voice's style vectors (bench/bench_voice_style.py speaks with fitted ones)."""
+    stock = kokoro.voices[kokoro.voice]
+    assert np.array_equal(kokoro.speak(MANDARIN, pack=stock.copy()), kokoro.speak(MANDARIN)), "the same pack, the same speech"
+    other = kokoro.speak(MANDARIN, pack=(0.5 * stock + 0.5 * kokoro.voices["jf_alpha"]).astype(np.float32))
+    assert len(other) > 0 and not np.array_equal(other, kokoro.speak(MANDARIN))
+
+
 @pytest.mark.skipif(not integer_dot_product(), reason="the rewrite runs on CPUs with VNNI only")
 def test_kokoro_speaks_the_same_with_its_convolutions_as_integer_matrix_products(kokoro):
     published = model_path(weights_cache())

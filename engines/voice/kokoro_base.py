@@ -142,11 +142,13 @@ class KokoroBase:
     def phonemes(self, text: str, language: str) -> str:
         return self._mandarin(text)[0] if language == "zh" else english_phonemes(text)
 
-    def speak(self, text: str, language: str = "zh", speed: float = 1.0, voice: str | None = None) -> np.ndarray:
-        """16 kHz samples of `text` ("zh" or "en"), sentence by sentence; `speed` > 1 speaks faster."""
+    def speak(self, text: str, language: str = "zh", speed: float = 1.0, voice: str | None = None,
+              pack: np.ndarray | None = None) -> np.ndarray:
+        """16 kHz samples of `text` ("zh" or "en"), sentence by sentence; `speed` > 1 speaks faster.
+        `pack`: a (510, 1, 256) style pack to speak with instead of a stock voice."""
         import librosa
 
-        style = self.voices[voice or self.voice]
+        style = pack if pack is not None else self.voices[voice or self.voice]
         pieces = []
         for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
             tokens = [self.vocab[symbol] for symbol in self.phonemes(sentence, language) if symbol in self.vocab]
