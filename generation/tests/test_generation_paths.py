@@ -109,7 +109,7 @@ def test_a_render_that_fails_is_a_500_with_its_task_and_leaves_nothing(client, s
     response = render(client, synctalk_model, audio)
     body = response.json()
     assert response.status_code == 500 and body["status"] == "error", body
-    assert "incomplete (torso_imgs/3.png missing)" in body["message"] and body["task_id"].startswith("render_")
+    assert "不完整 (缺少 torso_imgs/3.png)" in body["message"] and body["task_id"].startswith("render_")
     assert Job.objects.get(pk=body["task_id"]).status == "failed"
     assert GeneratedVideo.objects.count() == 0 and list((media_root / "videos/res_videos").iterdir()) == []
 
