@@ -42,6 +42,16 @@ def fresh_local_user(request):
     forget_local_user()
 
 
+@pytest.fixture(autouse=True)
+def fresh_engine_answers(request):
+    """No engine's availability remembered from another test's settings or mocks."""
+    if request.node.path.is_relative_to(ENGINES_DIR):
+        return
+    from echofu import availability
+
+    availability.forget()
+
+
 @pytest.fixture
 def media_root(isolated_media) -> Path:
     return isolated_media

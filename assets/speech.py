@@ -85,7 +85,7 @@ def get_synthesizer(name: str | None = None):
 
 
 def engine_availability(name: str) -> tuple[bool, str]:
-    """Whether speech engine `name` can speak here, as the pages show it: remembered a while, since
+    """Whether speech engine `name` can speak here, as the pages and forms ask it: remembered a while, since
     CosyVoice's answer comes from its server over the network."""
     return availability.remembered(("voice", *_synthesizer_key(name, synthesizer_config(name))), name,
                                    lambda: get_synthesizer(name).availability())

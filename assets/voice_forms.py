@@ -77,9 +77,9 @@ def check_engine_speaks(engine: str, pitch: float, field: str | None, engine_nam
     """Refuse, before any job, a text that speech engine `engine` cannot speak here, or not at `pitch`;
     the refusal names the engine as `engine_named` (the form's choice, or the server's setting), and
     says why as `request_or_user` may read it."""
-    from assets.speech import get_synthesizer
+    from assets.speech import engine_availability
 
-    usable, reason = get_synthesizer(engine).availability()
+    usable, reason = engine_availability(engine)
     if not usable:
         raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=engine_named,
                                    reason=reason_for(reason, request_or_user)), field)

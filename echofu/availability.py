@@ -39,6 +39,12 @@ def remembered(key: tuple, name: str, check: Callable[[], tuple[bool, str]]) -> 
     return answer
 
 
+def forget() -> None:
+    """Ask every engine anew at its next check (tests, whose settings change from one to the next)."""
+    with _lock:
+        _answers.clear()
+
+
 def reason_for(reason: Message | str, request_or_user) -> Message | str:
     """An engine's reason as this user may read it: whole for the operator, else without the server's paths."""
     return reason if ownership.is_operator(request_or_user) else without_server_paths(reason)

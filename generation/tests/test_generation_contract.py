@@ -191,13 +191,11 @@ def test_a_model_whose_engine_cannot_run_here_is_refused_before_any_job(client, 
     """An ER-NeRF model left from when the checkout was configured: the render (for a chat turn, after
     its transcription, reply and voice) would fail in the job."""
     from chat.models import Turn
-    from echofu import availability
     from monitoring.models import Job
 
     (media_root / "models/ER-NeRF/m2").mkdir(parents=True)
     TalkingHeadModel.objects.create(model_type="ER-NeRF", name="m2")
     settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": None}
-    availability._answers.clear()
     response = client.post(endpoint, {"model_name": "ER-NeRF", "model_param": "models/ER-NeRF/m2", **question})
     assert response.status_code == 400, response.content
     assert response.json()["message"] == "model_param: ER-NeRF 不可用: 未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
