@@ -8,7 +8,7 @@ from echofu.messages import stored
 from engines import media
 from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES
-from monitoring import runner
+from monitoring import estimates, runner
 from monitoring.models import Job
 
 
@@ -40,9 +40,16 @@ def rerun_probes_without_verdict(videos: list[TrainingVideo]) -> None:
 
 
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:
-    job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk}, owner=video.owner, prefix="probe")
+    job = runner.new_job(Job.Kind.PROBE, {"video_id": video.pk, "workload": probe_workload(video)}, owner=video.owner, prefix="probe")
     TrainingVideo.objects.filter(pk=video.pk).update(probe_job=job, probe_status=TrainingVideo.ProbeStatus.PENDING)
     return runner.submit(job) if submit else job
+
+
+def probe_workload(video: TrainingVideo) -> dict:
+    """A check reads the whole video; one whose length the upload could not tell counts as one video."""
+    if video.duration:
+        return estimates.workload(Job.Kind.PROBE, "video_seconds", video.duration)
+    return estimates.workload(Job.Kind.PROBE, "video", 1)
 
 
 @runner.handles(Job.Kind.PROBE)

@@ -15,7 +15,7 @@ from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
 from limits.checks import heavy
-from monitoring import runner, shutdown, sync
+from monitoring import estimates, runner, shutdown, sync
 from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ def chat_system(request):
         "turn_id": turn.pk, "model_id": data["model"].pk, "api_choice": data["api_choice"],
         "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
         "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
+        # the answer's length is the LLM's to choose: a turn is timed as a whole
+        "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu"),
     }
     job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
     turn.job = job

@@ -10,7 +10,7 @@ from echofu.uploads import claim_unique_path
 from engines.progress import scaled
 from engines.talking_head import CPU_FALLBACK
 from generation.models import GeneratedVideo
-from monitoring import history, runner
+from monitoring import estimates, history, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
 from provenance.stamping import finish_video, publishing
@@ -38,6 +38,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "pitch": pitch,
         "room_tone": room_tone,
         "device_warning": stored(warning),
+        "workload": render_workload(model.model_type, device, audio_path, text),
     }
     job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
     if paths.is_recording(audio_path):
@@ -47,6 +48,14 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         kept.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(paths.absolute(audio_path), kept / KEPT_RECORDING)
     return job
+
+
+def render_workload(model_type: str, device: str, audio_path: str, text: str) -> dict | None:
+    """A render's time grows with its speech: the recording's seconds, or the characters it first speaks."""
+    if text:
+        return estimates.workload(Job.Kind.RENDER, "characters_rendered", len(text), model_type, estimates.device_class(device))
+    return estimates.workload(Job.Kind.RENDER, "speech_seconds", estimates.media_seconds(audio_path), model_type,
+                              estimates.device_class(device))
 
 
 def _speech_for(job: Job, ctx: runner.JobContext) -> str:

@@ -3,7 +3,8 @@
 Each queue is its own django-q2 cluster whose workers take its jobs first come first served, so a
 queued job starts when a worker is free for it: after the time left of the jobs running in its
 queue and the estimated durations of the jobs queued ahead of it (anyone's), never because of
-another queue. Where one of those is unknown (a render has no estimate), so is everything after it.
+another queue. Where one of those is unknown (a job queued without an estimate, a running one past its
+estimate with no pace yet), so is everything after it.
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from echofu.messages import reason_of, stored, without_server_paths
 from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
-from monitoring import shutdown
+from monitoring import estimates, shutdown
 from monitoring.models import Job, log_fields, seconds_left, workdir_of
 
 logger = logging.getLogger(__name__)
@@ -80,8 +80,11 @@ def queue_for(kind: str, device: str = "cpu") -> str:
 def new_job(kind: str, params: dict, *, device: str = "cpu", queue: str | None = None, owner=None, prefix: str | None = None) -> Job:
     """Create the row with a readable id: `<prefix>_YYYYMMDD_HHMMSS`, suffixed `_2`, `_3`... on collision.
 
-    `queue` defaults to the one its kind and device belong to (`queue_for`)."""
+    `queue` defaults to the one its kind and device belong to (`queue_for`). A job queued with a
+    workload gets its estimated duration from it (monitoring.estimates); a queued job's eta_seconds
+    is that estimate, as a training's is its own."""
     queue = queue or queue_for(kind, device)
+    params = estimates.with_estimate(kind, params)
     if queue not in settings.JOB_QUEUES:
         raise ValueError(f"unknown job queue {queue!r}; configured: {', '.join(settings.JOB_QUEUES)}")
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
@@ -91,7 +94,7 @@ def new_job(kind: str, params: dict, *, device: str = "cpu", queue: str | None =
         try:
             with transaction.atomic():
                 return Job.objects.create(
-                    id=job_id, kind=kind, params=params, device=device, queue=queue,
+                    id=job_id, kind=kind, params=params, device=device, queue=queue, eta_seconds=params.get("estimated_seconds"),
                     owner=owner if getattr(owner, "is_authenticated", False) else None,
                 )
         except IntegrityError:

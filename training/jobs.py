@@ -34,7 +34,7 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
     if "estimated_seconds" in params:
         seconds = params["estimated_seconds"]
         estimate_line = gettext_noop("estimated duration: about {minutes:.1f} min", minutes=seconds / 60)
-        Job.objects.filter(pk=job.pk).update(eta_seconds=seconds, **log_fields([["", stored(estimate_line)]]))
+        Job.objects.filter(pk=job.pk).update(**log_fields([["", stored(estimate_line)]]))
         job.refresh_from_db()
     return job
 

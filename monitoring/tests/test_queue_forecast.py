@@ -95,7 +95,7 @@ def test_other_queues_do_not_delay_a_job(client, workers):
     queued("c", 120, waited=10)
     seen = timings(client)
     assert seen["c"] == (0, 120)
-    # A chat turn has no estimate of its own: when it starts is known, when it ends is not.
+    # A job queued without an estimate (monitoring.estimates could not measure it): when it starts is known, when it ends is not.
     assert seen["chat"] == (pytest.approx(90, **CLOSE), None)
 
 

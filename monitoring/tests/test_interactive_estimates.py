@@ -1,0 +1,122 @@
+"""Renders, chat turns, voice jobs and probes are queued with an estimated duration: learned from this
+server's own successful jobs of the same workload, or a built-in rate until there are enough of them.
+The forecast of /api/tasks then tells when a job behind a running one starts and ends."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from engines.testing.simple_media import write_tone_wav
+from monitoring import estimates, runner
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+CLOSE = {"abs": 2}  # seconds pass between creating the rows and asking
+RENDER_BASIS = "render/EchoLite/cpu/speech_seconds"
+
+
+@pytest.fixture
+def queued_only(monkeypatch, settings):
+    """Requests queue their job and answer at once: it stays queued for the test to arrange."""
+    monkeypatch.setattr(runner, "submit", lambda job: job)
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 1}
+
+
+@pytest.fixture
+def model(media_root):
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+
+
+@pytest.fixture
+def ten_second_reference(client, tmp_path):
+    with open(write_tone_wav(tmp_path / "ten.wav", seconds=10.0), "rb") as handle:
+        body = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    assert body["status"] == "success", body
+    return body["relative_path"]
+
+
+def finished(job_id: str, basis: str, amount: float, took: float, status: str = Job.Status.SUCCEEDED, unit: str = "speech_seconds"):
+    """A job of this server's history: `amount` units of `basis` done in `took` seconds, an hour ago."""
+    end = timezone.now() - timedelta(hours=1)
+    Job.objects.create(id=job_id, kind=basis.partition("/")[0], status=status, progress=1.0, eta_seconds=0,
+                       params={"workload": {"basis": basis, "unit": unit, "amount": amount}},
+                       started_at=end - timedelta(seconds=took), finished_at=end)
+
+
+def render(client, reference) -> dict:
+    response = client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": reference})
+    assert response.status_code == 202, response.content.decode()
+    return client.get(f"/api/tasks/{response.json()['task_id']}").json()
+
+
+def test_a_render_behind_a_running_one_is_forecast_from_finished_renders(client, model, ten_second_reference, queued_only):
+    finished("r1", RENDER_BASIS, amount=10, took=20)  # 2 s per second of speech
+    finished("r2", RENDER_BASIS, amount=10, took=30)  # 3
+    finished("r3", RENDER_BASIS, amount=20, took=20)  # 1: the median is 2 s per second
+    finished("r4", RENDER_BASIS, amount=10, took=900, status=Job.Status.FAILED)  # a failure teaches no pace
+    finished("r5", "render/EchoLite/cuda/speech_seconds", amount=10, took=1)  # nor a GPU's
+    finished("r6", "render/ER-NeRF/cpu/speech_seconds", amount=10, took=600)  # nor another model type's
+
+    first = render(client, ten_second_reference)
+    assert first["eta_seconds"] == pytest.approx(20, abs=0.5)  # 10 s of speech at 2 s per second
+    assert (first["starts_in_seconds"], first["ends_in_seconds"]) == (0, pytest.approx(20, abs=0.5))
+    assert first["params"]["estimate_learned_from"] == 3
+    # It starts and has run 5 s, too little along for its own pace: its estimate counts down.
+    Job.objects.filter(pk=first["task_id"]).update(status=Job.Status.RUNNING, started_at=timezone.now() - timedelta(seconds=5))
+
+    second = render(client, ten_second_reference)
+    assert second["state"] == "queued" and second["queue_position"] == 1
+    assert second["starts_in_seconds"] == pytest.approx(15, **CLOSE)
+    assert second["ends_in_seconds"] == pytest.approx(35, **CLOSE)
+    running = client.get(f"/api/tasks/{first['task_id']}").json()
+    assert running["starts_in_seconds"] is None
+    assert running["eta_seconds"] == pytest.approx(15, **CLOSE) and running["ends_in_seconds"] == running["eta_seconds"]
+
+
+def test_without_history_the_builtin_rate_is_used(client, model, ten_second_reference, queued_only):
+    finished("r1", RENDER_BASIS, amount=10, took=2)
+    finished("r2", RENDER_BASIS, amount=10, took=2)  # two renders are not enough to learn from
+    queued = render(client, ten_second_reference)
+    prior = estimates.PRIOR_SECONDS_PER_UNIT["speech_seconds"] * 10
+    assert queued["eta_seconds"] == pytest.approx(prior, abs=0.5) and queued["ends_in_seconds"] == pytest.approx(prior, abs=0.5)
+    assert queued["params"]["estimate_learned_from"] == 0
+
+
+def test_a_chat_turn_is_timed_as_a_whole(client, model, queued_only):
+    for index, took in enumerate((40, 50, 90)):
+        finished(f"c{index}", "chat/EchoLite/cpu/turn", amount=1, took=took, unit="turn")
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "text": "Hello", "wait": "false"}
+    first, second = (client.post("/chat_system", form).json()["task_id"] for _ in range(2))
+    seen = {task["task_id"]: task for task in client.get("/api/tasks?kind=chat").json()["tasks"]}
+    assert seen[first]["eta_seconds"] == 50 and (seen[first]["starts_in_seconds"], seen[first]["ends_in_seconds"]) == (0, 50)
+    assert (seen[second]["starts_in_seconds"], seen[second]["ends_in_seconds"]) == (50, 100)
+
+
+def test_a_synthesis_is_timed_by_its_characters(client, media_root, ten_second_reference, queued_only):
+    text = "Hello there, this is a test."  # 28 characters
+    response = client.post("/audio_clone", {"ref_audio_path": ten_second_reference, "generate_text": text})
+    assert response.status_code == 202, response.content.decode()
+    job = Job.objects.get(pk=response.json()["task_id"])
+    assert job.kind == Job.Kind.SYNTHESIZE and job.params["workload"]["amount"] == len(text)
+    assert job.eta_seconds == pytest.approx(estimates.PRIOR_SECONDS_PER_UNIT["characters"] * len(text), abs=0.1)
+
+
+def test_a_video_check_is_timed_by_the_videos_length_and_a_speaker_profile_by_the_references(client, ten_second_reference, queued_only):
+    from assets.jobs import start_probe
+    from assets.models import TrainingVideo
+
+    for index, took in enumerate((30, 40, 50)):
+        finished(f"p{index}", "probe/video_seconds", amount=100, took=took, unit="video_seconds")  # 0.4 s per second
+    video = TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", duration=60.0)
+    assert start_probe(video, submit=False).eta_seconds == pytest.approx(24)
+    unmeasured = TrainingVideo.objects.create(file="videos/ref_videos/bob.mp4")
+    assert start_probe(unmeasured, submit=False).eta_seconds == estimates.PRIOR_SECONDS_PER_UNIT["video"]
+
+    response = client.post("/audio_clone", {"original_audio_path": ten_second_reference, "target_audio_id": "spk1"})
+    job = Job.objects.get(pk=response.json()["task_id"])
+    assert job.kind == Job.Kind.CLONE
+    assert job.eta_seconds == pytest.approx(estimates.PRIOR_SECONDS_PER_UNIT["reference_seconds"] * 10, abs=0.5)
