@@ -120,3 +120,15 @@ def test_a_video_check_is_timed_by_the_videos_length_and_a_speaker_profile_by_th
     job = Job.objects.get(pk=response.json()["task_id"])
     assert job.kind == Job.Kind.CLONE
     assert job.eta_seconds == pytest.approx(estimates.PRIOR_SECONDS_PER_UNIT["reference_seconds"] * 10, abs=0.5)
+
+
+def test_a_running_jobs_time_left_weighs_its_estimate_until_its_progress_tells(client):
+    """A chat turn reports 10 % as its LLM starts, however long the rest takes: that pace alone said
+    18 s left of a turn such turns take 60 s for."""
+    Job.objects.create(id="turn", kind=Job.Kind.CHAT, status=Job.Status.RUNNING, progress=0.1, stage="llm",
+                       params={"estimated_seconds": 60}, started_at=timezone.now() - timedelta(seconds=2))
+    # 10 % of the pace's 18 s, 90 % of the estimate's 58 s left
+    assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(0.1 * 18 + 0.9 * 58, abs=0.5)
+    Job.objects.filter(pk="turn").update(progress=0.9, started_at=timezone.now() - timedelta(seconds=90))
+    # nearly done and past its estimate: its own pace
+    assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(10, abs=0.5)
