@@ -41,6 +41,8 @@ UI_STRINGS = {
     "starts_in": _("Starts in about {time}"),
     "starts_now": _("Starts any moment"),
     "ends_in": _("Done in about {time}"),
+    "estimate_learned": _("Estimated from the last {n} jobs like it"),
+    "estimate_builtin": _("First estimate, until jobs like it have finished here"),
     "elapsed": _("Elapsed"),
     "device": _("Device"),
     "queue_position": _("Position {n} in the queue"),

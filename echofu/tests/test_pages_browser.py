@@ -266,6 +266,45 @@ def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, la
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, starts, ends, learned, first_guess", [
+    ("zh-hans", "约 1h 0m 后开始", "约 1h 30m 后完成", "按本机最近 3 个同类任务估算", "初步估算, 本机完成同类任务后会更准"),
+    ("en", "Starts in about 1h 0m", "Done in about 1h 30m", "Estimated from the last 3 jobs like it",
+     "First estimate, until jobs like it have finished here")])
+def test_a_render_queued_behind_another_says_when_and_what_its_estimate_rests_on(studio, settings, language, starts, ends, learned,
+                                                                                   first_guess):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 1}
+    now = timezone.now()
+    # Queued with a 3700 s estimate, 70 s ago begun and no progress yet: 3630 s left (1h 0m for the next 30 s).
+    Job.objects.create(id="render_running", kind=Job.Kind.RENDER, status=Job.Status.RUNNING, params={"estimated_seconds": 3700},
+                       started_at=now - timedelta(seconds=70), created_at=now - timedelta(seconds=80))
+    Job.objects.create(id="render_waiting", kind=Job.Kind.RENDER, eta_seconds=1800, created_at=now - timedelta(seconds=20),
+                       params={"estimated_seconds": 1800, "estimate_learned_from": 3})
+    Job.objects.create(id="chat_waiting", kind=Job.Kind.CHAT, eta_seconds=60, created_at=now - timedelta(seconds=10),
+                       params={"estimated_seconds": 60, "estimate_learned_from": 0})
+    page = studio.open("/", language=language)
+    waiting = page.locator('[data-task="render_waiting"]')
+    expect(waiting).to_contain_text(starts, timeout=10_000)
+    expect(waiting).to_contain_text(ends)
+    expect(waiting).to_contain_text(learned)
+    expect(page.locator('[data-task="chat_waiting"]')).to_contain_text(first_guess)
+    screenshot(page, f"home-queued-render-{language}")
+    card = studio.open("/generate/", language=language)
+    card.evaluate("""() => {
+        const box = document.createElement("div");
+        box.id = "waiting-card";
+        document.querySelector("main").prepend(box);
+        Studio.watchJob("render_waiting", new Studio.JobView(box));
+    }""")
+    expect(card.locator("#waiting-card .job")).to_contain_text(starts, timeout=10_000)
+    expect(card.locator("#waiting-card .job")).to_contain_text(learned)
+    screenshot(card, f"generate-queued-render-{language}")
+    assert studio.errors == []
+
+
 def test_the_endpoint_list_reads_at_phone_width(studio):
     page = studio.open("/", viewport=PHONE)
     page.locator("main details summary").click()

@@ -210,14 +210,19 @@ const Studio = (() => {
 
   /**
    * When a job should end, as text: a running one's time left; a queued one's start and end counted
-   * from the jobs ahead of it in its queue (none where the server cannot tell, e.g. behind a render).
+   * from the jobs ahead of it in its queue (none where the server cannot tell, e.g. behind a job with
+   * no estimate); and, for a job estimated from this server's history, what its estimate rests on.
    */
   function timingFacts(info) {
     const known = (seconds) => seconds !== null && seconds !== undefined;
-    if (info.state === "running" && known(info.eta_seconds)) return [`${t("eta")}: ${formatSeconds(info.eta_seconds)}`];
-    if (info.state !== "queued" || !known(info.starts_in_seconds)) return [];
-    const facts = [info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now")];
-    if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
+    const facts = [];
+    if (info.state === "running" && known(info.eta_seconds)) facts.push(`${t("eta")}: ${formatSeconds(info.eta_seconds)}`);
+    if (info.state === "queued" && known(info.starts_in_seconds)) {
+      facts.push(info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now"));
+      if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
+    }
+    const learnedFrom = info.params?.estimate_learned_from;
+    if (facts.length && known(learnedFrom)) facts.push(learnedFrom ? t("estimate_learned", { n: learnedFrom }) : t("estimate_builtin"));
     return facts;
   }
 
