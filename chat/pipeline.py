@@ -26,7 +26,7 @@ from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
-from echofu.messages import in_contract_language, reason_of, restored, stored, without_server_paths
+from echofu.messages import as_users_read, in_contract_language, reason_of, restored, stored
 from echofu.uploads import claim_unique_path, safe_filename
 from engines import media
 from engines.asr import NoSpeech
@@ -65,11 +65,11 @@ def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = 
     """The turn keeps its error (in Chinese, and as its template when it has one: echofu.messages);
     nothing half-made of the answer stays listed or on disk. A turn
     deleted while it ran (in the admin, or with its conversation) stays deleted, and so does its folder:
-    a plain save would insert the deleted row again. The user reads the error: the server's paths are
-    left out of it (the job's failure in the server log keeps them)."""
+    a plain save would insert the deleted row again. The user reads the error: the server's paths and the
+    addresses and keys of the servers it calls are left out of it (the job's failure in the server log keeps them)."""
     shutil.rmtree(paths.absolute(turn.folder) / "segments", ignore_errors=True)
     turn.status, turn.error_stage = Turn.Status.FAILED, stage
-    kept = stored(without_server_paths(message))
+    kept = stored(as_users_read(message))
     turn.error, turn.error_message = in_contract_language(kept), kept if isinstance(kept, dict) else None
     turn.segments, turn.reply_video, turn.reply_audio = [], "", ""
     turn.timings = timings or turn.timings

@@ -4,8 +4,9 @@ The engines answer `availability() -> (usable, reason)` themselves; some answers
 external checkout's interpreter imports torch, a CosyVoice server is asked over the network), and
 every page load asks, so each answer is kept for TTL_SECONDS per engine and configuration.
 
-A reason names the server's paths (a checkout, a weights folder): the operator needs them, while
-the other accounts of a multi-user studio read it as the job errors are shown to them, without.
+A reason names the server's paths (a checkout, a weights folder) and the addresses of the servers it
+calls (CosyVoice, an LLM provider): the operator needs them, while the other accounts of a multi-user
+studio read it as the job errors are shown to them, without.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import time
 from typing import Callable
 
 from echofu import ownership
-from echofu.messages import localized, without_server_paths
+from echofu.messages import as_users_read, localized
 from engines.messages import Message, gettext_noop
 
 TTL_SECONDS = 60.0
@@ -46,8 +47,8 @@ def forget() -> None:
 
 
 def reason_for(reason: Message | str, request_or_user) -> Message | str:
-    """An engine's reason as this user may read it: whole for the operator, else without the server's paths."""
-    return reason if ownership.is_operator(request_or_user) else without_server_paths(reason)
+    """An engine's reason as this user may read it: whole for the operator, else without the server's paths and addresses."""
+    return reason if ownership.is_operator(request_or_user) else as_users_read(reason)
 
 
 def listing(name: str, answer: tuple[bool, str], request_or_user) -> dict:

@@ -9,11 +9,12 @@ their template hold plain text, shown as it stands.
 import logging
 import re
 import string
+import urllib.parse
 
 from django.conf import settings
 from django.utils import translation
 
-from engines.messages import LIST_SEPARATOR, Message
+from engines.messages import LIST_SEPARATOR, Message, gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +58,80 @@ def without_server_paths(message: Message | str) -> Message | str:
     """`message` as users may read it: paths in the media folder named from it ("media/results/..."),
     other absolute paths reduced to their last part ("…/model.pth"), so that no user learns where the
     server keeps its files; what the message says is kept, and so is its template."""
-    if isinstance(message, Message):
-        return Message(message.template, **{name: _without_server_paths_in(value) for name, value in message.params.items()})
-    text = re.sub(re.escape(str(settings.MEDIA_ROOT)) + r"(?=[/\s'\"`)\],;]|$)", _MEDIA_NAME, str(message))
+    return _each_text(message, _text_without_server_paths)
+
+
+def _text_without_server_paths(text: str) -> str:
+    text = re.sub(re.escape(str(settings.MEDIA_ROOT)) + r"(?=[/\s'\"`)\],;]|$)", _MEDIA_NAME, text)
     return _ABSOLUTE_PATH.sub(_last_part, text)
 
 
-def _without_server_paths_in(value):
+def _each_text(message: Message | str, rewrite) -> Message | str:
+    """`message` with `rewrite(text)` applied to its plain text, or to each text among its values."""
+    if isinstance(message, Message):
+        return Message(message.template, **{name: _each_value(value, rewrite) for name, value in message.params.items()})
+    return rewrite(str(message))
+
+
+def _each_value(value, rewrite):
     if isinstance(value, list):
-        return [_without_server_paths_in(item) for item in value]
-    return without_server_paths(value) if isinstance(value, str) else value
+        return [_each_value(item, rewrite) for item in value]
+    return _each_text(value, rewrite) if isinstance(value, str) else value
+
+
+# What the other accounts read where a configured server's address was.
+CONFIGURED_SERVER = gettext_noop("the configured server")
+SERVER_PLACEHOLDER = "{server}"
+# What they read where an API key was.
+HIDDEN_KEY = "***"
+# Shorter configured keys (a local server's "x") are left alone: replaced, they would cut up every word
+# holding that letter, and a key that short guards nothing.
+SHORTEST_HIDDEN_KEY = 8
+
+
+def configured_server_urls() -> list[str]:
+    """The addresses of the servers this studio is configured to call: CosyVoice, the LLM providers, Redis."""
+    config = settings.ECHOFU
+    urls = [config["COSYVOICE_URL"], *(server["base_url"] for server in config["LLM_PROVIDERS"].values()),
+            settings.Q_CLUSTER.get("redis", "")]
+    return [url for url in urls if isinstance(url, str) and url]
+
+
+def _server_address_pattern() -> re.Pattern | None:
+    """Each configured URL with whatever path follows it, then its host:port, then its host name alone."""
+    whole, hosts = [], []
+    for url in configured_server_urls():
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme and parts.netloc:
+            whole.append(re.escape(f"{parts.scheme}://{parts.netloc}") + r"[^\s'\"`<>()\[\]{}]*(?<![.,:;])")
+        hosts += [parts.netloc, parts.hostname or ""]
+    hosts = sorted({host for host in hosts if host}, key=len, reverse=True)
+    spelled = whole + [rf"(?<![\w.-]){re.escape(host)}(?![\w-]|\.\w)" for host in hosts]
+    return re.compile("|".join(spelled)) if spelled else None
+
+
+def _text_without_server_addresses(text: str) -> Message | str:
+    for key in (server["api_key"] for server in settings.ECHOFU["LLM_PROVIDERS"].values()):
+        if key and len(key) >= SHORTEST_HIDDEN_KEY:
+            text = text.replace(key, HIDDEN_KEY)
+    pattern = _server_address_pattern()
+    pieces = pattern.split(text) if pattern else [text]
+    if len(pieces) == 1:
+        return text
+    # The text becomes a template around the neutral phrase, so that the phrase is read in the reader's language.
+    escaped = (piece.replace("{", "{{").replace("}", "}}") for piece in pieces)
+    return Message(SERVER_PLACEHOLDER.join(escaped), server=CONFIGURED_SERVER)
+
+
+def without_server_addresses(message: Message | str) -> Message | str:
+    """`message` with each configured server's address read as "the configured server" and the LLM
+    providers' API keys as "***": which hosts the studio calls, and with which keys, is the operator's."""
+    return _each_text(message, _text_without_server_addresses)
+
+
+def as_users_read(message: Message | str) -> Message | str:
+    """`message` without the server's paths and addresses: as the accounts that do not run the server read it."""
+    return without_server_addresses(without_server_paths(message))
 
 
 def _last_part(match: re.Match) -> str:

@@ -87,7 +87,7 @@ class OpenAICompatible:
             return False, gettext_noop("no API key for the hosted server {host} (set {setting}_API_KEY)", host=host, setting=setting)
         if importlib.util.find_spec("openai") is None:
             return False, gettext_noop("the {package} package is not installed (pip install {package})", package="openai")
-        return True, f"{model} at {host}"
+        return True, gettext_noop("{model} at {host}", model=model, host=host)
 
     def _told(self, text: str) -> str:
         """A server's message as users may see it: some servers echo the key they were sent."""

@@ -33,7 +33,7 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
-from echofu.messages import reason_of, stored, without_server_paths
+from echofu.messages import as_users_read, reason_of, stored
 from echofu.uploads import discard_abandoned_uploads
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
@@ -251,9 +251,9 @@ def _claim(job_id: str) -> Job | None:
 
 def failed_with(reason: str) -> dict:
     """The fields that record a job's failure: its text, and its template and values when it has them
-    (shown in the reader's language, see echofu.messages). Users read them, so the server's paths are
-    left out (the server log has them)."""
-    reason = without_server_paths(reason)
+    (shown in the reader's language, see echofu.messages). Users read them, so the server's paths and
+    the addresses and keys of the servers it calls are left out (the server log has them)."""
+    reason = as_users_read(reason)
     return {"stage": "failed", "error": str(reason), "error_message": reason.as_dict() if isinstance(reason, Message) else None}
 
 

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
-from echofu.messages import localized, without_server_paths
+from echofu.messages import as_users_read, localized
 from engines.messages import gettext_noop
 from monitoring import forecast, history, runner, sync
 from monitoring.models import Job
@@ -37,7 +37,7 @@ def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Foreca
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "elapsed_seconds": job.elapsed_seconds(),
         "cancel_requested": job.cancel_requested,
-        "log_tail": [without_server_paths(line) for line in job.log_tail(log_lines)],  # the admin shows the full log
+        "log_tail": [as_users_read(line) for line in job.log_tail(log_lines)],  # the admin shows the full log
         "error": localized(job.kept_error),
         "params": job.params,
         "result": job.result,

@@ -58,7 +58,7 @@ def test_an_xtts_directory_and_a_cosyvoice_server_make_them_available(client, se
         settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": str(write_tiny_xtts(tmp_path / "xtts")), "COSYVOICE_URL": server.url}
         speech = by_name(client.get("/api/engines").json()["speech_engines"])
     assert speech["xtts"]["available"] is True and str(tmp_path / "xtts") in speech["xtts"]["reason"]
-    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"CosyVoice server at {server.url}", "default": False}
+    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"{server.url} 上的 CosyVoice 服务器", "default": False}
 
 
 def test_the_cosyvoice_server_is_asked_once_a_minute_not_on_every_page_load(client, settings, monkeypatch):

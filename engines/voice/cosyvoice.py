@@ -77,7 +77,7 @@ class CosyVoiceSynthesizer:
         except (urllib.error.URLError, OSError) as exc:
             return False, gettext_noop("CosyVoice server at {url} does not answer: {error}", url=self.base_url,
                                        error=str(getattr(exc, 'reason', exc)))
-        return True, f"CosyVoice server at {self.base_url}"
+        return True, gettext_noop("CosyVoice server at {url}", url=self.base_url)
 
     def _request(self, endpoint: str, fields: dict[str, str], prompt_wav: bytes) -> tuple[np.ndarray, int | None]:
         """The samples and the rate the server announced (None: it did not say)."""
