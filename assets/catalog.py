@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from assets.models import MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
+from echofu.versioning import create_with_own_name
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_file, store_media_upload
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -49,7 +50,7 @@ def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
         codec=stored.info.audio_codec,
         sample_rate=stored.info.sample_rate,
         channels=stored.info.channels,
-        owner=owner if getattr(owner, "is_authenticated", False) else None,
+        owner=owner,
         **consent,
     )
 
@@ -68,18 +69,20 @@ def _training_video_row(stored, owner=None, **consent) -> TrainingVideo:
     return _stored_row(
         TrainingVideo, stored,
         **video_fields(stored.info),
-        owner=owner if getattr(owner, "is_authenticated", False) else None,
+        owner=owner,
         **consent,
     )
 
 
-def _stored_row(model, stored, **fields) -> MediaFile:
-    """The catalog row of a file just stored, or no file: when the row cannot be made (the database
-    locked past its timeout, a full disk) the upload is answered as failed, and a file left behind
-    would be listed by nobody, counted in no quota, and catalogued by the next scan_media as a scanned
-    file with no uploader and no consent statement."""
+def _stored_row(model, stored, owner=None, **fields) -> MediaFile:
+    """The catalog row of a file just stored, named after the uploaded file within its owner's rows, or
+    no file: when the row cannot be made (the database locked past its timeout, a full disk) the upload
+    is answered as failed, and a file left behind would be listed by nobody, counted in no quota, and
+    catalogued by the next scan_media as a scanned file with no uploader and no consent statement."""
+    owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
     try:
-        return model.objects.create(file=stored.relative_path, original_name=stored.original_name, size=stored.size, **fields)
+        return create_with_own_name(model, stored.stem, owner_id, file=stored.relative_path, original_name=stored.original_name,
+                                    size=stored.size, **fields)
     except BaseException:
         paths.absolute(stored.relative_path).unlink(missing_ok=True)
         raise
@@ -161,6 +164,13 @@ def latest_speakers(profiles=None):
             seen.add(profile.speaker_id)
             latest.append(profile)
     return latest
+
+
+def recording_name(relative: str) -> str:
+    """The name a catalogued recording goes by (its reference row's, unique within its owner's rows),
+    else its file's: what a voice cloned from it is called unless the request names one."""
+    reference = ReferenceAudio.objects.filter(file=relative).only("name", "file").first()
+    return reference.display_name if reference else os.path.splitext(os.path.basename(relative))[0]
 
 
 def find_catalog_audio(value: str, user=None) -> str:

@@ -55,6 +55,10 @@ class ConsentedMediaFile(MediaFile):
         SETTING = "setting", "single-user setting"
         ADMIN = "admin", "recorded by staff"
 
+    # The person a video's models are of, the speaker a recording's voice is cloned as, unless the
+    # request names one: unique among the owner's rows (echofu.versioning.create_with_own_name).
+    name = models.CharField(max_length=128, blank=True, default="",
+                            help_text="the name its owner knows it by; blank on rows from before, which go by their file's name")
     consent_name = models.CharField(max_length=200, blank=True, default="", help_text="the person shown or heard")
     consent_wording = models.TextField(blank=True, default="", help_text="the statement agreed to")
     consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True, default="")
@@ -66,6 +70,14 @@ class ConsentedMediaFile(MediaFile):
 
     class Meta(MediaFile.Meta):
         abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], condition=models.Q(owner__isnull=False) & ~models.Q(name=""),
+                                    name="unique_%(class)s_name_per_owner"),
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or os.path.splitext(self.filename)[0]
 
     @property
     def has_consent(self) -> bool:

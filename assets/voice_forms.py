@@ -5,7 +5,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from assets import consent
-from assets.catalog import find_catalog_audio
+from assets.catalog import find_catalog_audio, recording_name
 from assets.models import ReferenceAudio, SpeakerProfile
 from echofu import ownership, paths
 from echofu.availability import reason_for
@@ -68,9 +68,8 @@ def check_speech_text(text: str, field: str) -> None:
 
 
 def speaker_id_for(relative_path: str) -> str:
-    """A valid speaker id from a recording's file name (spaces and the like become _)."""
-    stem = relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return re.sub(r"[^\w.-]+", "_", stem).strip("_")[:64] or "speaker"
+    """A valid speaker id from a recording's name (spaces and the like become _)."""
+    return re.sub(r"[^\w.-]+", "_", recording_name(relative_path)).strip("_")[:64] or "speaker"
 
 
 def check_engine_speaks(engine: str, pitch: float, field: str | None, engine_named: Message, request_or_user) -> None:

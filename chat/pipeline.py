@@ -22,12 +22,13 @@ from django.utils import timezone
 from assets.consent import ConsentMissing, usable_profiles
 from assets.speech import extract_speaker, get_synthesizer, latest_profile, speaker_features
 from assets.models import SpeakerProfile
+from assets.voice_forms import speaker_id_for
 from chat import providers
 from chat.models import KnowledgeEntry, Persona, Turn
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
 from echofu.messages import as_users_read, in_contract_language, reason_of, restored, stored
-from echofu.uploads import claim_unique_path, safe_filename
+from echofu.uploads import claim_unique_path
 from engines import media
 from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
@@ -345,7 +346,7 @@ def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> Speake
     profile = profile.order_by("-version").first()
     if profile is None:
         try:
-            profile = extract_speaker(reference, safe_filename(Path(reference).stem, "speaker"), ctx.workdir,
+            profile = extract_speaker(reference, speaker_id_for(reference), ctx.workdir,
                                       no_progress, owner_id=turn.conversation.owner_id)
         except ConsentMissing as exc:  # revoked after the request was accepted
             raise StageFailed(Turn.Stage.INPUT, reason_of(exc)) from exc

@@ -102,8 +102,9 @@ def owner_q_for_id(owner_id: int | None, field: str = "owner") -> Q:
 
 def numbered_with(owner_id: int | None) -> Q:
     """The rows a new row of this owner takes the next version number among (one voice's profiles,
-    one person's models): the owner's own. Single-user mode's account lists the rows nobody owns as
-    its own, so there the two are numbered together, or it would list two "anna v1"."""
+    one person's models), or a name no other of them has (echofu.versioning): the owner's own.
+    Single-user mode's account lists the rows nobody owns as its own, so there the two are numbered
+    and named together, or it would list two "anna v1"."""
     if single_user_mode():
         local = local_user()
         if owner_id in (None, local.pk):

@@ -194,6 +194,7 @@ class StoredUpload:
     original_name: str
     size: int
     info: media.MediaInfo
+    stem: str  # the safe name's stem before claim_unique_path made it unique across the studio
 
 
 def store_media_file(source: Path, original_name: str, folder: str, expect: str, extensions: tuple[str, ...], move: bool) -> StoredUpload:
@@ -208,7 +209,8 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
     except media.MediaError as exc:
         raise UploadRejected(gettext_noop("the file's content is not valid audio: {reason}", reason=str(exc)) if expect == "audio"
                              else gettext_noop("the file's content is not a valid video: {reason}", reason=str(exc))) from exc
-    target = claim_unique_path(paths.absolute(folder), safe_filename(original_name, expect))
+    safe_name = safe_filename(original_name, expect)
+    target = claim_unique_path(paths.absolute(folder), safe_name)
     # Copied beside the target, then renamed: readers never see a half-copied file.
     partial = target.with_name(f".{target.name}.partial")
     try:
@@ -227,6 +229,7 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
         original_name=original_name,
         size=target.stat().st_size,
         info=info,
+        stem=os.path.splitext(safe_name)[0],
     )
 
 

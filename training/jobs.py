@@ -71,7 +71,7 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         model_type,
         job.pk,
         result.model_dir,
-        person=video.filename.rsplit(".", 1)[0],
+        person=video.display_name,
         source_video=video,
         params={"epochs": job.params.get("epochs"), "custom_params": job.params.get("custom_params"), "device": job.device},
         metrics=result.metrics,

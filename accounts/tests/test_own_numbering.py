@@ -1,18 +1,22 @@
 """Each account numbers its own voices and models: another account's "bob" takes none of its versions."""
+import shutil
+
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.tests.conftest import error_message, upload_audio
-from assets.models import GeneratedAudio, SpeakerProfile
+from accounts.tests.conftest import error_message, upload_audio, upload_video
+from assets.models import GeneratedAudio, SpeakerProfile, TrainingVideo
 from echofu.ownership import local_user
 from echofu.versioning import create_next_version
 from engines import media
+from engines.talking_head.base import TrainResult
 from engines.testing.voices import other_speaker
+from monitoring import runner
 from monitoring.models import Job
-from training import registry
+from training import jobs, registry
 from training.models import TalkingHeadModel
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +121,59 @@ def test_the_migration_keeps_the_versions_numbered_across_accounts():
     assert list(TalkingHeadModel.objects.order_by("version").values_list("owner__username", "version")) == [("alice", 1), ("bob", 2)]
     alice_id = get_user_model().objects.get(username="alice").pk
     assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=alice_id, reference_path="new.wav").version == 3
+
+
+class TrainsAStandInModel:
+    def train(self, video_path, workdir, params, progress):
+        model_dir = workdir / "model"
+        model_dir.mkdir()
+        (model_dir / "weights.safetensors").write_bytes(b"w")
+        return TrainResult(model_dir=model_dir, metrics={}, warnings=[])
+
+
+def trained_person(video_id, owner, monkeypatch) -> str:
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: TrainsAStandInModel())
+    job = jobs.prepare_training("EchoLite", TrainingVideo.objects.get(pk=video_id), "cpu", 1, {}, owner=owner)
+    runner.execute(job.pk)
+    return TalkingHeadModel.objects.get(job_id=job.pk).person
+
+
+def named_upload(upload, client, source, name):
+    named = source.with_name(name)
+    shutil.copyfile(source, named)
+    return upload(client, named).json()
+
+
+def test_two_accounts_uploading_the_same_file_name_both_know_it_by_that_name(as_alice, as_bob, alice, bob, speech_wav, plain_video,
+                                                                             media_root, monkeypatch):
+    """The stored files differ (anna.mp4, anna_2.mp4); Bob's person and voice are "anna" all the same,
+    so that nothing he reads tells him another account has an anna."""
+    alices_video, bobs_video = (named_upload(upload_video, client, plain_video, "anna.mp4") for client in (as_alice, as_bob))
+    assert alices_video["relative_path"] != bobs_video["relative_path"]
+    assert trained_person(alices_video["id"], alice, monkeypatch) == trained_person(bobs_video["id"], bob, monkeypatch) == "anna"
+    listed = as_bob.get("/api/available-models").json()["models"]
+    assert [(model["person"], model["version"]) for model in listed] == [("anna", 1)]
+
+    alices_audio, bobs_audio = (named_upload(upload_audio, client, speech_wav, "anna.wav") for client in (as_alice, as_bob))
+    cloned = as_bob.post("/audio_clone", {"original_audio_path": bobs_audio["relative_path"]}).json()
+    assert cloned["status"] == "success" and (cloned["speaker_id"], cloned["version"]) == ("anna", 1), cloned
+    spoken = as_bob.post("/audio_clone", {"generate_text": "Hello.", "ref_audio_path": bobs_audio["relative_path"]}).json()
+    assert spoken["status"] == "success", spoken
+    bobs_voices = SpeakerProfile.objects.filter(owner=bob)
+    assert sorted(bobs_voices.values_list("speaker_id", "version")) == [("anna", 1), ("ref_anna", 1)]
+    assert {profile.reference_path for profile in bobs_voices} == {bobs_audio["relative_path"].removeprefix("media/")}
+
+    # Within one account a second anna.mp4 is another person: anna_2.
+    bobs_second = named_upload(upload_video, as_bob, plain_video, "anna.mp4")
+    assert trained_person(bobs_second["id"], bob, monkeypatch) == "anna_2"
+
+
+def test_single_user_mode_names_its_uploads_as_it_did(client, settings, plain_video, media_root, monkeypatch):
+    """The local account and the rows nobody owns share one set of names: a scanned anna.mp4 (a row
+    from before names, going by its file) makes the next upload anna_2, and the one after anna_3."""
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    shutil.copyfile(plain_video, media_root / "videos/ref_videos/anna.mp4")
+    TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=1)
+    uploads = [named_upload(upload_video, client, plain_video, "anna.mp4") for _ in range(2)]
+    assert [upload["filename"] for upload in uploads] == ["anna_2.mp4", "anna_3.mp4"]
+    assert [trained_person(upload["id"], None, monkeypatch) for upload in uploads] == ["anna_2", "anna_3"]
