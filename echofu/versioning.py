@@ -11,8 +11,10 @@ ATTEMPTS = 5
 
 def create_next_version(model: type[models.Model], scope: dict, owner_id: int | None = None, **fields) -> models.Model:
     """Create the row as `owner_id`'s next version in `scope`: another account's rows take none of
-    its numbers. A unique constraint on the owner, scope and version settles races between workers:
-    the loser takes the following number."""
+    its numbers. The highest number is read inside the transaction that saves the next: on SQLite
+    (IMMEDIATE transactions) that holds the write lock, so workers saving at once queue rather than
+    collide. Where they can still collide (PostgreSQL), a unique constraint on the owner, scope and
+    version settles it: the loser takes the following number."""
     def create() -> models.Model:
         latest = model.objects.filter(numbered_with(owner_id), **scope).aggregate(models.Max("version"))["version__max"] or 0
         return model.objects.create(**scope, owner_id=owner_id, version=latest + 1, **fields)

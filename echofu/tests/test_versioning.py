@@ -1,5 +1,9 @@
 """Next-version numbering stays unique when two workers finish at the same moment."""
+import threading
+import time
+
 import pytest
+from django.db import connection
 from django.db.models import QuerySet
 
 from assets.models import SpeakerProfile
@@ -29,3 +33,37 @@ def test_a_number_taken_meanwhile_by_another_worker_is_skipped(monkeypatch):
     third = create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "anna"}, name="three")
     assert third.version == 3
     assert sorted(TalkingHeadModel.objects.values_list("version", flat=True)) == [1, 2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_more_workers_at_once_than_retries_all_get_their_own_version(monkeypatch):
+    """Eight workers save "anna" at the same moment, each a little slow between reading the highest
+    version and saving its own: every one still gets a number, none a unique-constraint failure."""
+    workers = 8
+    real_aggregate = QuerySet.aggregate
+
+    def slow_aggregate(self, *args, **kwargs):
+        found = real_aggregate(self, *args, **kwargs)
+        time.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(QuerySet, "aggregate", slow_aggregate)
+    start = threading.Barrier(workers)
+    versions: list = [None] * workers
+
+    def save(index: int) -> None:
+        try:
+            start.wait(timeout=30)
+            versions[index] = create_next_version(SpeakerProfile, {"speaker_id": "anna"}, reference_path=f"{index}.wav").version
+        except Exception as exc:
+            versions[index] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(index,)) for index in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(versions, key=str) == sorted(range(1, workers + 1), key=str), versions
+    assert SpeakerProfile.objects.count() == workers
