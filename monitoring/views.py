@@ -86,8 +86,14 @@ def task_cancel(request, task_id: str):
     if job is None:
         return responses.error(TASK_MISSING, 404)
     if job.is_finished:
-        return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)
+        return _already_ended(job)
     cancelled = runner.request_cancel(job)
     if cancelled is None:
         return sync.job_deleted(job.pk)
+    if cancelled.is_finished and cancelled.status != Job.Status.CANCELLED:  # its worker ended it meanwhile
+        return _already_ended(cancelled)
     return responses.success("已请求取消", **job_info(cancelled))
+
+
+def _already_ended(job: Job):
+    return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)

@@ -89,3 +89,40 @@ def test_a_job_deleted_while_it_runs_stops_at_its_next_progress_report(monkeypat
     assert runner.execute(job.pk) == Job.Status.CANCELLED
     assert reports == [1, 2, 3] and not Job.objects.filter(pk=job.pk).exists()
     assert not runner.job_workdir(job.pk).exists()
+
+
+def test_a_cancel_that_arrives_as_the_job_finishes_answers_409_and_keeps_the_result(client, monkeypatch, media_root):
+    """The worker finishes the job between the cancel request's look at it (running) and the cancel
+    itself: the answer says it had already ended, as for any finished job, not that a cancel was asked."""
+    from monitoring import views
+
+    release = threading.Event()
+
+    def finishing(job, ctx):
+        release.wait(20)
+        return {"made": "video.mp4"}
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, finishing)
+    job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+    worker = threading.Thread(target=runner.execute, args=(job.pk,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while Job.objects.get(pk=job.pk).status != Job.Status.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.02)
+        real_cancel = runner.request_cancel
+
+        def cancel_once_finished(found):
+            release.set()
+            worker.join(20)
+            return real_cancel(found)
+
+        monkeypatch.setattr(views.runner, "request_cancel", cancel_once_finished)
+        response = client.post(f"/api/tasks/{job.pk}/cancel")
+    finally:
+        release.set()
+        worker.join(20)
+    assert response.status_code == 409, response.content
+    assert response.json() == {"status": "error", "message": "任务已结束 (succeeded)", "state": "succeeded", "task_id": job.pk}
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.result == {"made": "video.mp4"}
