@@ -41,6 +41,7 @@ from provenance.stamping import finish_audio, finish_video, publishing
 from monitoring.models import Job
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
+from training.registry import model_for_job
 
 SAMPLE_RATE = 16000
 SENTENCE_PAUSE = 0.2  # seconds of silence after each spoken sentence
@@ -144,7 +145,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     turn.provider = provider
     turn.save(update_fields=["provider"])
 
-    model = TalkingHeadModel.objects.get(pk=params["model_id"])
+    model = model_for_job(params["model_id"])
     profile = _speaker_profile(params, ctx, turn)
     speaker = speaker_features(profile)
     synthesizer = get_synthesizer()

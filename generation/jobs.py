@@ -16,6 +16,7 @@ from monitoring.models import Job
 from provenance.stamping import finish_video, publishing
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
+from training.registry import model_for_job
 
 KEPT_RECORDING = "recording.wav"  # in the job's folder: the browser recording it was asked with
 
@@ -73,7 +74,7 @@ def _speech_for(job: Job, ctx: runner.JobContext) -> str:
 
 @runner.handles(Job.Kind.RENDER)
 def render_video(job: Job, ctx: runner.JobContext) -> dict:
-    model = TalkingHeadModel.objects.get(pk=job.params["model_id"])
+    model = model_for_job(job.params["model_id"])
     if job.params.get("device_warning"):
         ctx.log(restored(job.params["device_warning"]))
     audio_path = _speech_for(job, ctx)

@@ -1,4 +1,6 @@
 """Training jobs: run an engine in the job's private work dir, then register the model."""
+import os
+
 from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import restored, stored
@@ -55,7 +57,10 @@ def _train_params(job: Job) -> TrainParams:
 @runner.handles(Job.Kind.TRAIN)
 def train_model(job: Job, ctx: runner.JobContext) -> dict:
     model_type = job.params["model_type"]
-    video = TrainingVideo.objects.get(pk=job.params["video_id"])
+    video = TrainingVideo.objects.filter(pk=job.params["video_id"]).first()
+    if video is None:  # deleted by its owner while the job waited in the queue
+        raise LookupError(gettext_noop("the training video {name} was deleted before the training began; nothing was trained",
+                                       name=os.path.basename(job.params["ref_video"])))
     if job.params.get("device_warning"):
         ctx.log(restored(job.params["device_warning"]))
     ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.filename,

@@ -14,6 +14,7 @@ from assets.catalog import local_time
 from echofu import ownership, paths
 from echofu.messages import localized_all
 from echofu.versioning import create_next_version
+from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES
 from training.engines import get_engine
 from training.models import TalkingHeadModel
@@ -45,6 +46,15 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
     except BaseException:  # no folder in the registry without its row
         os.replace(target, built_dir)
         raise
+
+
+def model_for_job(model_id: int) -> TalkingHeadModel:
+    """The model a render or chat job was queued with. Its owner may delete it before a worker takes
+    the job: the job then fails saying so, not with the ORM's "matching query does not exist"."""
+    model = TalkingHeadModel.objects.filter(pk=model_id).first()
+    if model is None:
+        raise LookupError(gettext_noop("the talking-head model this job was to use was deleted before the job began; nothing was made"))
+    return model
 
 
 def find_model(model_param: str, model_type: str | None = None, user=None) -> TalkingHeadModel | None:

@@ -214,7 +214,7 @@ def test_a_model_deleted_before_the_turn_runs_fails_the_turn(client, model, rend
     model.delete()
     runner.execute(turn.job.pk)
     turn.refresh_from_db()
-    assert turn.job.status == "failed" and turn.status == "failed" and "does not exist" in turn.error
+    assert turn.job.status == "failed" and turn.status == "failed" and turn.error == "此任务要用的数字人模型在任务开始前已被删除, 未生成任何内容"
     assert client.get(f"/api/chat/turns/{turn.pk}").json()["turn_status"] == "failed"
 
 

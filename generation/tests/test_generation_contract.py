@@ -1,5 +1,9 @@
 """/video_generation validation (the render path itself is tested with the EchoLite engine)."""
+import threading
+import time
+
 import pytest
+from django.db import connection
 
 from assets.models import ReferenceAudio
 from training.models import TalkingHeadModel
@@ -161,6 +165,57 @@ def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model,
     assert job.status == "failed"
     assert list((media_root / "videos/res_videos").iterdir()) == []
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_model_deleted_while_its_render_waits_in_the_queue_fails_it_saying_so(client, model, reference, media_root, monkeypatch):
+    """The request waits for its render; its owner deletes the model in another tab before a worker
+    takes the job: the answer says the model was deleted (in the contract's language), not the ORM's words."""
+    from generation.models import GeneratedVideo
+    from monitoring import runner
+    from monitoring.models import Job
+
+    deleted = threading.Event()
+    worker_threads = []
+
+    def worker(job_id):
+        deleted.wait(20)
+        try:
+            runner.execute(job_id)
+        finally:
+            connection.close()
+
+    def queued(job):
+        worker_threads.append(threading.Thread(target=worker, args=(job.pk,)))
+        worker_threads[-1].start()
+        return job
+
+    monkeypatch.setattr(runner, "submit", queued)
+    answers = []
+
+    def request():
+        try:
+            answers.append(client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1",
+                                                             "ref_audio": "media/voices/ref_voices/ref.wav"}))
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=request)
+    waiting.start()
+    deadline = time.monotonic() + 20
+    while not Job.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    TalkingHeadModel.objects.all().delete()
+    deleted.set()
+    waiting.join(30)
+    for thread in worker_threads:
+        thread.join(30)
+    assert len(answers) == 1 and answers[0].status_code == 500, answers
+    body = answers[0].json()
+    job = Job.objects.get()
+    assert (body["status"], body["message"], body["task_id"]) == ("error", "此任务要用的数字人模型在任务开始前已被删除, 未生成任何内容", job.pk)
+    assert job.status == Job.Status.FAILED
+    assert not GeneratedVideo.objects.exists() and list((media_root / "videos/res_videos").iterdir()) == []
 
 
 @pytest.mark.parametrize("model_name, model_param, rendered_as", [

@@ -1,7 +1,9 @@
 """A finished training is registered whole or not at all."""
+import threading
+
 import pytest
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from assets.models import TrainingVideo
@@ -79,3 +81,19 @@ def test_a_trainings_own_log_lines_are_shown_in_the_pages_language(client, video
                                    "training EchoLite on anna.mp4 (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
     assert log_tail("zh-hans")[-3:] == [f"警告: 请求了 cuda:99, 但此处无法使用 CUDA ({settings.GPU_COUNT} 个 GPU), 改用 CPU 运行",
                                         "用 anna.mp4 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_video_deleted_while_its_training_waits_in_the_queue_fails_it_saying_so(client, video, media_root):
+    """Deleted by its owner while the training waits for a worker (busy with another one): the task
+    status names the video and says so, in the page's language, not the ORM's "matching query does not exist"."""
+    job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
+    deleted = threading.Event()
+    worker = threading.Thread(target=lambda: (deleted.wait(20), runner.execute(job.pk), connection.close()))
+    worker.start()
+    video.delete()
+    deleted.set()
+    worker.join(30)
+    body = client.get(f"/api/train-status/{job.pk}").json()
+    assert (body["state"], body["error"], body["model_path"]) == ("failed", "训练视频 anna.mp4 在训练开始前已被删除; 未训练任何模型", "")
+    assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
