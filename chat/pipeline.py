@@ -369,7 +369,7 @@ def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, s
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    with publishing(wav, video):
+    with publishing(wav, video, uses=(model, profile)):
         finish_audio(temp_wav, wav, turn.job, profile)
         finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile)
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
 from echofu import paths
 from engines import provenance
+from engines.messages import gettext_noop
 from engines.progress import no_progress
 from provenance.models import ProvenanceRecord
 
@@ -67,16 +68,22 @@ def _claimed(target: Path):
 
 
 @contextmanager
-def publishing(*targets: Path):
+def publishing(*targets: Path, uses: tuple = ()):
     """Published outputs and the rows that describe them are kept together or not at all: when a row
     cannot be made (the model or voice deleted while it rendered, say) every row rolls back and the
-    files go, instead of files no row owns."""
+    files go, instead of files no row owns. `uses`: the rows the new ones refer to (model, voice);
+    one deleted meanwhile is named in the job's error, which the database words as a bare
+    "FOREIGN KEY constraint failed"."""
     try:
         with transaction.atomic():
             yield
-    except BaseException:
+    except BaseException as exc:
         for target in targets:
             target.unlink(missing_ok=True)
+        gone = [row for row in uses if row is not None and not type(row).objects.filter(pk=row.pk).exists()] \
+            if isinstance(exc, IntegrityError) else []
+        if gone:
+            raise LookupError(gettext_noop("{name} was deleted while this job used it; nothing was kept", name=str(gone[0]))) from exc
         raise
 
 

@@ -226,3 +226,32 @@ def test_clone_mode_with_every_documented_field_and_blank_text_clones(client, re
     assert response.status_code == 202 and body["status"] == "processing", body
     job = Job.objects.get(pk=body["task_id"])
     assert job.kind == Job.Kind.CLONE and job.params["speaker_id"] == "spk1"
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit, as in a worker
+def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file(client, reference, media_root, monkeypatch):
+    """Its owner deletes the voice (another tab, the admin) while a worker speaks in it: the answer says
+    which voice went, not the database's "FOREIGN KEY constraint failed", and no speech without its row stays."""
+    from assets import speech
+
+    assert clone(client, reference).status_code == 200
+    speaking = speech.get_synthesizer
+
+    class DeletedMeanwhile:
+        def __init__(self, engine):
+            self.engine = engine
+
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+        def synthesize(self, *args, **kwargs):
+            SpeakerProfile.objects.all().delete()
+            return self.engine.synthesize(*args, **kwargs)
+
+    monkeypatch.setattr(speech, "get_synthesizer", lambda engine=None: DeletedMeanwhile(speaking(engine)))
+    response = client.post("/audio_clone", {"generate_text": "Hello there.", "audio_id": "anna"})
+    body = response.json()
+    assert response.status_code == 500 and body["status"] == "error", body
+    assert body["message"] == "anna v1 在此任务使用期间被删除; 未保留任何结果"
+    assert Job.objects.get(pk=body["task_id"]).status == "failed"
+    assert not GeneratedAudio.objects.exists() and list((media_root / "voices/res_voices").iterdir()) == []

@@ -162,7 +162,7 @@ def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model,
     job = jobs.prepare_render(model, "cpu", audio_path=reference.file.name)
     runner.execute(job.pk)
     job.refresh_from_db()
-    assert job.status == "failed"
+    assert job.status == "failed" and job.error == "EchoLite/m1 was deleted while this job used it; nothing was kept"
     assert list((media_root / "videos/res_videos").iterdir()) == []
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
 
