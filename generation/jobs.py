@@ -86,11 +86,11 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     driving = kept if kept.is_file() else paths.absolute(audio_path)
     result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
-    with publishing(target, uses=(model,)):
-        finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker, row
-                     labelled=result.labelled)
+    with publishing(target, uses=(model,)) as keep:
+        stamp = finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker
+                             labelled=result.labelled)
         relative = paths.relative_to_media(target)
-        video = GeneratedVideo.objects.create(
+        _, video = keep(stamp, GeneratedVideo(
             file=relative,
             original_name=target.name,
             size=target.stat().st_size,
@@ -106,7 +106,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
             timings={**result.timings, "total": (timezone.now() - started).total_seconds()},
             job=job,
             owner_id=job.owner_id,
-        )
+        ))
     return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path), "timings": video.timings}
 
 

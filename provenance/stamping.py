@@ -1,4 +1,4 @@
-"""The single place each generated file is finished: consent re-checked, provenance written, row kept.
+"""The single place each generated file is finished: consent re-checked, provenance written, its row made.
 
 generation/jobs.py calls `finish_video` and assets/speech.py calls `finish_audio` instead of
 moving their temp output into place. A source whose consent was revoked while the job ran
@@ -69,14 +69,15 @@ def _claimed(target: Path):
 
 @contextmanager
 def publishing(*targets: Path, uses: tuple = ()):
-    """Published outputs and the rows that describe them are kept together or not at all: when a row
-    cannot be made (the model or voice deleted while it rendered, say) every row rolls back and the
-    files go, instead of files no row owns. `uses`: the rows the new ones refer to (model, voice);
-    one deleted meanwhile is named in the job's error, which the database words as a bare
-    "FOREIGN KEY constraint failed"."""
+    """Published outputs and the rows that describe them are kept together or not at all. Yields
+    `keep(*rows)`, which saves the unsaved rows in one transaction once the files are finished: the
+    files are written outside it, since SQLite has one write lock for every process and labelling a
+    long video takes minutes. When a row cannot be made (the model or voice deleted while it
+    rendered, say) every row rolls back and the files go, instead of files no row owns. `uses`: the
+    rows the new ones refer to (model, voice); one deleted meanwhile is named in the job's error,
+    which the database words as a bare "FOREIGN KEY constraint failed"."""
     try:
-        with transaction.atomic():
-            yield
+        yield _keep
     except BaseException as exc:
         for target in targets:
             target.unlink(missing_ok=True)
@@ -87,8 +88,16 @@ def publishing(*targets: Path, uses: tuple = ()):
         raise
 
 
+def _keep(*rows):
+    with transaction.atomic():
+        for row in rows:
+            row.save(force_insert=True)
+    return rows
+
+
 def _row(kind: str, target: Path, record: provenance.Record, job, model=None, speaker=None, sources=(), label=False) -> ProvenanceRecord:
-    return ProvenanceRecord.objects.create(
+    """The file's provenance row, not saved yet (see publishing)."""
+    return ProvenanceRecord(
         request_id=record.request_id, kind=kind, file=paths.relative_to_media(target), sha256=sha256_of(target),
         model=model, speaker=speaker, sources=list(sources), record=json.loads(record.to_json()),
         label=label, marker=True, owner_id=getattr(job, "owner_id", None), job=job,
@@ -99,7 +108,8 @@ def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, prog
                  speaker=None) -> ProvenanceRecord:
     """Write the rendered video to `target` with its record, the label (deployment setting; `labelled`:
     the frames carry it already) and the audio marker. `speaker`: the voice profile that spoke its
-    audio, where no GeneratedAudio row of `audio_path` names it (chat's answers)."""
+    audio, where no GeneratedAudio row of `audio_path` names it (chat's answers). Returns its provenance
+    row unsaved: publishing's `keep` saves it with the caller's own rows."""
     with _claimed(target):
         return _finish_video(temp_out, target, job, model, audio_path, progress, labelled, speaker)
 
@@ -128,7 +138,7 @@ def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, 
 
 
 def finish_audio(temp_out: Path, target: Path, job, profile) -> ProvenanceRecord:
-    """Mark synthesised speech and write its record, then move it to `target`."""
+    """Mark synthesised speech and write its record, then move it to `target`; its provenance row, unsaved (see finish_video)."""
     with _claimed(target):
         return _finish_audio(temp_out, target, job, profile)
 

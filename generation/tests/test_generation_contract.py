@@ -1,4 +1,5 @@
 """/video_generation validation (the render path itself is tested with the EchoLite engine)."""
+import sqlite3
 import threading
 import time
 
@@ -255,3 +256,58 @@ def test_a_model_whose_engine_cannot_run_here_is_refused_before_any_job(client, 
     assert response.status_code == 400, response.content
     assert response.json()["message"] == "model_param: ER-NeRF 不可用: 未配置 ER-NeRF 代码目录 (请设置 ECHOFU_ERNERF_DIR)"
     assert not Job.objects.exists() and not Turn.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_writers_are_not_locked_out_while_a_render_labels_its_frames(model, reference, media_root, monkeypatch, settings):
+    """Labelling an engine's unlabelled frames re-encodes the whole video (a long one for minutes). SQLite
+    has one write lock: held through that, every upload, new job and heartbeat of every process waited,
+    and after the busy timeout failed with "database is locked"."""
+    from chat.tests.conftest import QuickRenderer
+    from generation import jobs
+    from generation.models import GeneratedVideo
+    from monitoring import runner
+    from provenance import stamping
+    from provenance.models import ProvenanceRecord
+
+    settings.ECHOFU = {**settings.ECHOFU, "VIDEO_LABEL": True}
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: QuickRenderer())
+    encoding, probed = threading.Event(), threading.Event()
+    labelling = stamping.provenance.finish_video
+
+    def slow_labelling(*args, **kwargs):
+        finished = labelling(*args, **kwargs)
+        encoding.set()
+        probed.wait(20)  # a long video is still being encoded
+        return finished
+
+    monkeypatch.setattr(stamping.provenance, "finish_video", slow_labelling)
+    job = jobs.prepare_render(model, "cpu", audio_path=reference.file.name)
+
+    def work():
+        try:
+            runner.execute(job.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert encoding.wait(60)
+        other_process = sqlite3.connect(connection.settings_dict["NAME"], timeout=1.0)
+        try:
+            other_process.execute("BEGIN IMMEDIATE")  # an upload's or another job's write
+            other_process.rollback()
+            locked_out = ""
+        except sqlite3.OperationalError as exc:
+            locked_out = str(exc)
+        finally:
+            other_process.close()
+    finally:
+        probed.set()
+        worker.join(60)
+    assert locked_out == ""
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    video = GeneratedVideo.objects.get()
+    assert (media_root / video.file.name).is_file() and ProvenanceRecord.objects.filter(file=video.file.name, label=True).exists()
