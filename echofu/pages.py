@@ -9,6 +9,8 @@ from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
+from echofu.messages import localized
+from engines.progress import STAGE_NAMES
 from monitoring.forecast import forecasts_for
 from monitoring.models import Job
 from monitoring.views import job_info
@@ -141,61 +143,9 @@ UI_STRINGS = {
     "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 
-# Job stages as the engines and the job runner report them (English identifiers, see their
-# progress() calls), shown in the page's language; a stage not listed here is shown as reported.
-STAGES = {
-    "queued": _("queued"),
-    "starting": _("starting"),
-    "done": _("done"),
-    "failed": _("failed"),
-    "cancelled": _("cancelled"),
-    "probe": _("reading the video"),
-    "check": _("input check"),
-    "face check": _("face check"),
-    "prepare": _("preparing"),
-    "track": _("face tracking"),
-    "crop": _("face crop"),
-    "audio": _("audio"),
-    "train": _("training"),
-    "preprocess": _("preprocessing the video"),
-    "train_head": _("training the head"),
-    "train_lips": _("training the lips"),
-    "train_torso": _("training the torso"),
-    "features": _("audio features"),
-    "evaluate": _("evaluation"),
-    "package": _("saving the model"),
-    "collect": _("saving the model"),
-    "register": _("registering the model"),
-    "load": _("loading the model"),
-    "render": _("rendering"),
-    "inference": _("rendering"),
-    "encode": _("encoding"),
-    "provenance": _("AI label"),
-    "decode": _("decoding"),
-    "clean": _("cleaning"),
-    "pitch": _("pitch"),
-    "embed": _("voice features"),
-    "transcribe": _("transcription"),
-    "analyse reference": _("analysing the reference"),
-    "align with the base voice": _("aligning with the base voice"),
-    "fit": _("fitting the voice"),
-    "condition": _("conditioning"),
-    "speech states": _("speech states"),
-    "synthesize": _("speech synthesis"),
-    "room_tone": _("room tone"),
-    "whisper weights": _("speech recognition weights"),
-    "llm weights": _("language model weights"),
-    "input": _("reading the question"),
-    "asr": _("speech recognition"),
-    "llm": _("reply"),
-    "tts": _("voice"),
-    "join": _("joining the video"),
-}
-
-
 def _page(request, template: str, page: str, **context):
     strings = {key: str(text) for key, text in UI_STRINGS.items()}
-    strings.update((f"stage:{stage}", str(text)) for stage, text in STAGES.items())
+    strings.update((f"stage:{stage}", localized(name)) for stage, name in STAGE_NAMES.items())
     return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, **context})
 
 

@@ -41,6 +41,19 @@ def test_every_script_string_is_translated():
     assert [key for key in UI_STRINGS if chinese[key] == english[key] and key not in same_in_both] == []
 
 
+def test_the_job_cards_name_stages_in_the_pages_language(client):
+    import json
+    import re
+
+    def stage_names(language):
+        client.cookies["django_language"] = language
+        page = client.get("/training/").content.decode()
+        return json.loads(re.search(r'<script id="ui-strings" type="application/json">(.*?)</script>', page, re.DOTALL)[1])
+
+    assert stage_names("zh-hans")["stage:train_head"] == "训练头部"
+    assert stage_names("en")["stage:train_head"] == "training the head"
+
+
 def _job(job_id, kind, status=Job.Status.QUEUED, **fields):
     return Job.objects.create(id=job_id, kind=kind, status=status, **fields)
 

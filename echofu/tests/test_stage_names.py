@@ -1,10 +1,12 @@
-"""Every stage a job reports has a name in the page's language on the job cards (echofu.pages.STAGES)."""
+"""Every stage a job reports has a name in the page's language (engines.progress.STAGE_NAMES), on the job
+cards and in the notes and failures that name a stage."""
 import re
 from pathlib import Path
 
 from django.utils import translation
 
-from echofu.pages import STAGES
+from echofu.messages import localized
+from engines.progress import STAGE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["engines", "assets", "training", "generation", "chat", "monitoring"]
@@ -41,9 +43,9 @@ def test_the_scan_finds_the_stages_it_should():
 
 
 def test_every_reported_stage_has_a_translated_name():
-    assert sorted(reported_stages() - set(STAGES)) == []
+    assert sorted(reported_stages() - set(STAGE_NAMES)) == []
 
 
 def test_every_stage_name_has_its_chinese():
     with translation.override("zh-hans"):
-        assert [stage for stage, name in STAGES.items() if str(name).isascii()] == []
+        assert [stage for stage, name in STAGE_NAMES.items() if localized(name).isascii()] == []

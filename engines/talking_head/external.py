@@ -29,7 +29,7 @@ import numpy as np
 
 from engines import media
 from engines.messages import gettext_noop
-from engines.progress import Progress
+from engines.progress import Progress, stage_name
 
 FPS = 25  # both projects train and render at 25 fps (data_utils/process.py extract_images)
 AUDIO_RATE = 16000  # process.py extract_audio: ffmpeg -ar 16000
@@ -344,7 +344,7 @@ class _OutputReporter:
             # a call of its own: the project's lines go on as plain text, this one is ours to translate
             self.noted_share, self.noted_at = self.fraction, now
             self.progress(self.stage, self.fraction, gettext_noop("{stage}: {fraction:.0%}, eta {seconds:.0f}s",
-                                                                  stage=self.stage, fraction=self.fraction, seconds=self.eta))
+                                                                  stage=stage_name(self.stage), fraction=self.fraction, seconds=self.eta))
 
 
 def run_command(command: Command, stage: str, progress: Progress, parser: BarParser | TrainerParser | None = None) -> list[str]:

@@ -135,5 +135,6 @@ def test_an_external_projects_output_stays_as_it_came_and_our_notes_on_it_are_tr
         return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
 
     english, chinese = log_tail("en"), log_tail("zh-hans")
-    assert english[1:] == ["[INFO] loading data", "train_head: 50%, eta 5s"] and english[0].startswith("$ ")
-    assert chinese == [english[0], "[INFO] loading data", "train_head: 50%, 约 5 秒后完成"]
+    # the note names the stage as the job card does, not by its identifier
+    assert english[1:] == ["[INFO] loading data", "training the head: 50%, eta 5s"] and english[0].startswith("$ ")
+    assert chinese == [english[0], "[INFO] loading data", "训练头部: 50%, 约 5 秒后完成"]
