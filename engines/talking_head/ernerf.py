@@ -433,7 +433,8 @@ class ErNerfEngine:
             share("preprocess", 0.0, gettext_noop("preprocess: {step}", step=step.name))
             tail = external.run_command(checkout.command(step.args, device), "preprocess", share)
             if missing := external.missing_outputs(checkout.path / data, step.outputs):
-                raise ExternalCommandFailed("preprocess", f"{step.name} wrote no {', '.join(missing)} in {data}", tail)
+                raise ExternalCommandFailed("preprocess", gettext_noop("{step} wrote no {files} in {folder}", step=step.name,
+                                                                       files=", ".join(missing), folder=data), tail)
             done += step.weight
 
     def _train_stages(self, checkout: Checkout, data: str, stages: list[TrainingStage], device: str,
@@ -454,7 +455,8 @@ class ErNerfEngine:
             share = scaled(progress, start + span * done / total, start + span * (done + stage.iters) / total)
             tail = external.run_command(command, stage.name, share, parser)
             if external.latest_epoch_checkpoint(checkout.path / stage.workspace) is None:
-                raise ExternalCommandFailed(stage.name, f"main.py wrote no checkpoint in {stage.workspace}/checkpoints", tail)
+                raise ExternalCommandFailed(stage.name, gettext_noop("main.py wrote no checkpoint in {folder}", folder=f"{stage.workspace}/checkpoints"),
+                                            tail)
             metrics[stage.name.removeprefix("train_")] = parser.metrics
             seconds[stage.name] = time.monotonic() - clock
             done += stage.iters
@@ -499,7 +501,7 @@ class ErNerfEngine:
                 external.run_command(checkout.command(args, device, [scratch]), "features", scaled(progress, 0.02, 0.15))
                 driving = Path(output)
                 if not driving.is_file():
-                    raise ExternalCommandFailed("features", f"{args[0]} wrote no {driving.name}")
+                    raise ExternalCommandFailed("features", gettext_noop("{script} wrote no {file}", script=args[0], file=driving.name))
             timings["features"] = time.monotonic() - clock
 
             clock = time.monotonic()
@@ -513,7 +515,7 @@ class ErNerfEngine:
             tail = external.run_command(command, "inference", scaled(progress, 0.15, 0.9), external.TrainerParser())
             rendered = external.rendered_video(workspace / "results")
             if rendered is None:
-                raise ExternalCommandFailed("inference", f"main.py wrote no video in {workspace / 'results'}", tail)
+                raise ExternalCommandFailed("inference", gettext_noop("main.py wrote no video in {folder}", folder=str(workspace / "results")), tail)
             timings["inference"] = time.monotonic() - clock
 
             clock = time.monotonic()

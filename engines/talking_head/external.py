@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from engines import media
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.progress import Progress, stage_name
 
 FPS = 25  # both projects train and render at 25 fps (data_utils/process.py extract_images)
@@ -55,24 +55,28 @@ class ExternalUnavailable(RuntimeError):
 
 
 # What the projects print when they fail for a reason a user can act on (their own messages,
-# read from their source), and what it means.
+# read from their source), and what it means; a meaning with a value is given what the pattern found.
 KNOWN_FAILURES = (
-    (re.compile(r"object of type 'NoneType' has no len\(\)"), "face_alignment found no face in a frame (process.py extract_landmarks)"),
-    (re.compile(r"dataset too many frames: (\d+)"), "more training frames than --ind_num individual codes"),
-    (re.compile(r"size mismatch for individual_codes"), "the checkpoint was trained with another --ind_num"),
-    (re.compile(r"CUDA out of memory|OutOfMemoryError"), "the GPU ran out of memory"),
-    (re.compile(r"!_src\.empty\(\) in function 'cvtColor'"), "an image main.py reads per frame is missing (torso_imgs)"),
-    (re.compile(r"need at least one array to stack"), "no training frame has its gt_imgs image"),
-    (re.compile(r"No such file or directory: '([^']+)'|FileNotFoundError: (\S+) not found\."), "missing file {}"),
+    (re.compile(r"object of type 'NoneType' has no len\(\)"),
+     gettext_noop("face_alignment found no face in a frame (process.py extract_landmarks)")),
+    (re.compile(r"dataset too many frames: (\d+)"), gettext_noop("more training frames than --ind_num individual codes")),
+    (re.compile(r"size mismatch for individual_codes"), gettext_noop("the checkpoint was trained with another --ind_num")),
+    (re.compile(r"CUDA out of memory|OutOfMemoryError"), gettext_noop("the GPU ran out of memory")),
+    (re.compile(r"!_src\.empty\(\) in function 'cvtColor'"),
+     gettext_noop("an image main.py reads per frame is missing (torso_imgs)")),
+    (re.compile(r"need at least one array to stack"), gettext_noop("no training frame has its gt_imgs image")),
+    (re.compile(r"No such file or directory: '([^']+)'|FileNotFoundError: (\S+) not found\."),
+     gettext_noop("missing file {path}", path="")),
 )
 
 
-def explain(tail: Sequence[str]) -> str:
+def explain(tail: Sequence[str]) -> Message | str:
     """The meaning of the last known failure in the output, or ''."""
     for line in reversed(tail):
         for pattern, meaning in KNOWN_FAILURES:
             if found := pattern.search(line):
-                return meaning.format(next((group for group in found.groups() if group), ""))
+                value = next((group for group in found.groups() if group), "")
+                return Message(meaning.template, **{name: value for name in meaning.params})
     return ""
 
 
@@ -83,12 +87,15 @@ class ExternalCommandFailed(RuntimeError):
         self.stage = stage
         self.tail = list(tail)[-ERROR_TAIL_LINES:]
         if meaning := explain(self.tail):
-            summary = f"{summary} ({meaning})"
+            summary = Message("{summary} ({meaning})", summary=summary, meaning=meaning)
         self.summary = summary
-        text = f"{stage}: {summary}"
         if self.tail:
-            text += "\n--- last output ---\n" + "\n".join(self.tail)
-        super().__init__(text)
+            # the project's output is passed on as it came; only our words around it are translated
+            reason = gettext_noop("{stage} failed: {summary}\n--- last output ---\n{output}",
+                                  stage=stage_name(stage), summary=summary, output="\n".join(self.tail))
+        else:
+            reason = gettext_noop("{stage} failed: {summary}", stage=stage_name(stage), summary=summary)
+        super().__init__(reason)
 
 
 def cuda_index(device: str) -> str | None:
@@ -360,7 +367,7 @@ def run_command(command: Command, stage: str, progress: Progress, parser: BarPar
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                    preexec_fn=_end_with_the_caller if sys.platform.startswith("linux") else None)
     except OSError as exc:
-        raise ExternalCommandFailed(stage, f"cannot start {command.argv[0]}: {exc}") from exc
+        raise ExternalCommandFailed(stage, gettext_noop("cannot start {program}: {reason}", program=command.argv[0], reason=str(exc))) from exc
     try:
         _pump(process, reporter)
         process.wait()
@@ -371,7 +378,8 @@ def run_command(command: Command, stage: str, progress: Progress, parser: BarPar
         process.stdout.close()
     reporter.tick(force=True)
     if process.returncode != 0:
-        raise ExternalCommandFailed(stage, f"exit code {process.returncode} from {command}", reporter.tail)
+        raise ExternalCommandFailed(stage, gettext_noop("exit code {code} from {command}", code=process.returncode, command=str(command)),
+                                    reporter.tail)
     return list(reporter.tail)
 
 
@@ -495,7 +503,7 @@ def reencode(rendered: Path, target: Path, audio: np.ndarray, stage: str, progre
         frames = writer.frames_written
     if frames == 0:
         target.unlink(missing_ok=True)
-        raise ExternalCommandFailed(stage, f"{rendered.name} holds no frames")
+        raise ExternalCommandFailed(stage, gettext_noop("{name} holds no frames", name=rendered.name))
     return frames, width, height
 
 

@@ -138,3 +138,32 @@ def test_an_external_projects_output_stays_as_it_came_and_our_notes_on_it_are_tr
     # the note names the stage as the job card does, not by its identifier
     assert english[1:] == ["[INFO] loading data", "training the head: 50%, eta 5s"] and english[0].startswith("$ ")
     assert chinese == [english[0], "[INFO] loading data", "训练头部: 50%, 约 5 秒后完成"]
+
+
+def test_an_external_command_that_fails_is_reported_in_the_pages_language_with_its_output_as_it_came(client, monkeypatch, media_root):
+    from engines.talking_head import external
+
+    printed = "print('[INFO] loading data'); import sys; sys.exit(3)"
+    command = external.Command([sys.executable, "-c", printed], media_root, dict(os.environ))
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, lambda job, ctx: external.run_command(command, "preprocess", ctx.progress))
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.error.startswith("preprocessing the video failed: exit code 3 from ") and job.error.endswith("\n--- last output ---\n[INFO] loading data")
+    chinese = task_error(client, job)
+    assert chinese.startswith("视频预处理失败: 命令 ") and "以退出码 3 结束" in chinese and "exit code" not in chinese
+    assert chinese.endswith("\n--- 最后的输出 ---\n[INFO] loading data"), "the project's own output stays as it came"
+    assert task_error(client, job, "en") == job.error
+    with translation.override("en"):
+        answer = answer_when_done(job, lambda done: JsonResponse({}), timeout=0)
+    assert json.loads(answer.content)["message"] == chinese, "the contract's message is Chinese"
+
+
+def test_a_known_failure_of_an_external_project_is_explained_in_the_pages_language(client, monkeypatch, media_root):
+    from engines.talking_head.external import ExternalCommandFailed
+
+    job = failed_job(monkeypatch, ExternalCommandFailed("train_head", "exit code 1", ["torch.cuda.OutOfMemoryError: CUDA out of memory."]))
+    assert job.error.startswith("training the head failed: exit code 1 (the GPU ran out of memory)")
+    assert task_error(client, job).startswith("训练头部失败: exit code 1 (GPU 显存不足)")
+
