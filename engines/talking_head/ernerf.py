@@ -41,6 +41,7 @@ MAX_MULTI_FACE_SHARE = 0.5
 FACE_CHECK_SIDE = 320  # frames are searched for a face at most this large (a training face is big)
 # main.py: eval_interval = max(1, int(5000 / len(train_loader))) epochs between evaluations.
 EVAL_FRAMES = 5000
+SHOWN_MISSING = 5  # files an incomplete model's refusal names; the rest are counted
 
 
 @dataclass
@@ -477,7 +478,9 @@ class ErNerfEngine:
         model_dir, out_path = Path(model_dir).resolve(), Path(out_path)
         manifest = self._manifest(model_dir)
         if missing := self.missing_render_files(model_dir):
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            shown = ", ".join(missing[:SHOWN_MISSING])
+            if len(missing) > SHOWN_MISSING:
+                shown = gettext_noop("{files} and {more} more", files=shown, more=len(missing) - SHOWN_MISSING)
             raise ValueError(gettext_noop("the {model_type} model in {name} is incomplete ({shown} missing): train it again",
                                           model_type=self.model_type, name=model_dir.name, shown=shown))
         progress = external.monotone(progress)

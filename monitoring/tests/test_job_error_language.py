@@ -167,3 +167,18 @@ def test_a_known_failure_of_an_external_project_is_explained_in_the_pages_langua
     assert job.error.startswith("training the head failed: exit code 1 (the GPU ran out of memory)")
     assert task_error(client, job).startswith("训练头部失败: exit code 1 (GPU 显存不足)")
 
+
+def test_an_incomplete_external_model_names_what_is_missing_in_the_pages_language(client, monkeypatch, media_root, tmp_path):
+    from engines.talking_head import create_engine
+
+    engine = create_engine("ER-NeRF", checkout=None)
+    missing = [f"torso_imgs/{frame}.png" for frame in range(8)]
+    monkeypatch.setattr(type(engine), "_manifest", lambda self, model_dir: {})
+    monkeypatch.setattr(type(engine), "missing_render_files", lambda self, model_dir: missing)
+    with pytest.raises(ValueError) as refused:
+        engine.render(tmp_path / "model", tmp_path / "speech.wav", tmp_path / "out.mp4")
+    job = failed_job(monkeypatch, refused.value)
+    shown = ", ".join(missing[:5])
+    assert job.error == f"the ER-NeRF model in model is incomplete ({shown} and 3 more missing): train it again"
+    assert task_error(client, job) == f"model 中的 ER-NeRF 模型不完整 (缺少 {shown} 及其他 3 个文件): 请重新训练"
+    assert task_error(client, job, "en") == job.error
