@@ -165,6 +165,18 @@ def localized_all(kept: list) -> list[str]:
     return [localized(message) for message in kept]
 
 
+def localized_within(value):
+    """A job's params or result (JSON) with the messages kept in it (`stored`: a training's warnings, a
+    device note) in the active language; everything else as it is."""
+    if isinstance(value, list):
+        return [localized_within(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if value.keys() == {"template", "params"} and isinstance(value["template"], str) and isinstance(value["params"], dict):
+        return localized(value)
+    return {name: localized_within(item) for name, item in value.items()}
+
+
 def written_from(template: str, text: str) -> Message | None:
     """`text` as the Message it was written from, when it is `template` (a lazily translated text, as
     DRF's error messages are) formatted in the active language: the values are read back out of it.

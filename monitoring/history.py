@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from echofu import ownership
-from echofu.messages import localized
+from echofu.messages import localized, localized_within
 from monitoring.models import Job
 
 # History types of the original frontend -> the job kinds they list.
@@ -38,8 +38,8 @@ def job_entry(job: Job) -> dict:
         "status": job.status,
         "timestamp": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "params": job.params,
-        "result": job.result,
+        "params": localized_within(job.params),
+        "result": localized_within(job.result),
         "error": localized(job.kept_error),
     }
 

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
-from echofu.messages import as_users_read, localized
+from echofu.messages import as_users_read, localized, localized_within
 from engines.messages import gettext_noop
 from monitoring import forecast, history, runner, sync
 from monitoring.models import Job
@@ -39,8 +39,8 @@ def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Foreca
         "cancel_requested": job.cancel_requested,
         "log_tail": [as_users_read(line) for line in job.log_tail(log_lines)],  # the admin shows the full log
         "error": localized(job.kept_error),
-        "params": job.params,
-        "result": job.result,
+        "params": localized_within(job.params),
+        "result": localized_within(job.result),
     }
 
 

@@ -112,4 +112,4 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         job_id=job.pk,
         owner_id=job.owner_id,
     )
-    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": [str(warning) for warning in result.warnings]}
+    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": model.warnings}

@@ -97,3 +97,30 @@ def test_a_video_deleted_while_its_training_waits_in_the_queue_fails_it_saying_s
     body = client.get(f"/api/train-status/{job.pk}").json()
     assert (body["state"], body["error"], body["model_path"]) == ("failed", "训练视频 anna.mp4 在训练开始前已被删除; 未训练任何模型", "")
     assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
+
+
+def test_a_finished_trainings_warnings_and_device_note_are_shown_in_the_pages_language(client, video, media_root, monkeypatch):
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: WarnsInItsOwnWords())
+    job = jobs.prepare_training("EchoLite", video, "cuda:99", 1, {})
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+
+    def shown(language):
+        client.cookies["django_language"] = language
+        answers = [client.get(f"/api/tasks/{job.pk}").json(), client.get(f"/api/train-status/{job.pk}").json(),
+                   client.get("/api/history/model_training").json()[0]]
+        return [(answer["result"]["warnings"], answer["params"]["device_warning"]) for answer in answers]
+
+    chinese = (["au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"],
+               f"警告: 请求了 cuda:99, 但此处无法使用 CUDA ({settings.GPU_COUNT} 个 GPU), 改用 CPU 运行")
+    english = (["au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"],
+               f"warning: cuda:99 requested but CUDA is not available for it here ({settings.GPU_COUNT} GPU(s)), running on CPU")
+    assert shown("zh-hans") == [chinese] * 3
+    assert shown("en") == [english] * 3
+
+
+def test_custom_parameters_shaped_like_a_kept_message_are_shown_as_given(client, video, media_root):
+    job = jobs.prepare_training("EchoLite", video, "cpu", 1, {"template": "{x}", "params": "y"})
+    answer = client.get(f"/api/tasks/{job.pk}")
+    assert answer.status_code == 200 and answer.json()["params"]["custom_params"] == {"template": "{x}", "params": "y"}
