@@ -25,7 +25,7 @@ import numpy as np
 
 from engines import media
 from engines.face_tracking import eye_openness, packed
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head import external
@@ -237,7 +237,7 @@ class ErNerfEngine:
             raise ExternalUnavailable(gettext_noop("{model_type}: python interpreter {python!r} not found (set {setting})",
                                                    model_type=self.model_type, python=checkout.python, setting=f"{self.setting_prefix}_PYTHON"))
         if self.require_cuda and (problem := external.cuda_problem(checkout, device)):
-            raise ExternalUnavailable(f"{self.model_type}: {problem}")
+            raise ExternalUnavailable(Message("{model_type}: {problem}", model_type=self.model_type, problem=problem))
         return checkout
 
     def extra_required_files(self) -> tuple[str, ...]:

@@ -151,11 +151,11 @@ class Checkout:
         argv += [self.docker_image, self.python, *args]
         return Command(argv, self.path, dict(os.environ), container=name)
 
-    def describe(self) -> str:
-        return f"{self.python} in docker image {self.docker_image}" if self.docker_image else self.python
+    def describe(self) -> Message | str:
+        return gettext_noop("{python} in docker image {image}", python=self.python, image=self.docker_image) if self.docker_image else self.python
 
 
-def cuda_problem(checkout: Checkout, device: str = "cuda") -> str | None:
+def cuda_problem(checkout: Checkout, device: str = "cuda") -> Message | None:
     """Why the checkout's interpreter cannot use CUDA, or None when it can."""
     command = checkout.command(["-c", CUDA_PROBE], device)
     who = checkout.describe()
@@ -163,16 +163,19 @@ def cuda_problem(checkout: Checkout, device: str = "cuda") -> str | None:
         done = subprocess.run(command.argv, cwd=command.cwd, env=command.env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=CUDA_CHECK_SECONDS)
     except FileNotFoundError:
-        return f"{command.argv[0]} not found"
+        return gettext_noop("{program} not found", program=command.argv[0])
     except subprocess.TimeoutExpired:
         _kill_container(command)
-        return f"{who} did not answer within {CUDA_CHECK_SECONDS:.0f} s when asked whether CUDA is available"
+        return gettext_noop("{who} did not answer within {seconds:.0f} s when asked whether CUDA is available",
+                            who=who, seconds=CUDA_CHECK_SECONDS)
     if done.returncode != 0:
         lines = (done.stdout + done.stderr).strip().splitlines()
-        return f"{who} cannot import torch: {lines[-1] if lines else f'exit code {done.returncode}'}"
+        # the interpreter's own last line is passed on as it came
+        reason = lines[-1] if lines else gettext_noop("exit code {code}", code=done.returncode)
+        return gettext_noop("{who} cannot import torch: {reason}", who=who, reason=reason)
     if done.stdout.strip().splitlines()[-1:] == ["True"]:
         return None
-    return f"CUDA is not available to {who}"
+    return gettext_noop("CUDA is not available to {who}", who=who)
 
 
 def git_revision(checkout: Path) -> str | None:

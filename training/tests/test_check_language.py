@@ -105,3 +105,25 @@ def test_malformed_custom_params_are_refused_in_the_contracts_chinese(client, sh
     response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video, "custom_params": custom_params})
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
+
+
+def test_a_checkout_whose_python_has_no_cuda_is_named_in_the_readers_language(client, settings, tmp_path):
+    import sys
+
+    from engines.testing.fake_nerf import make_fake_checkout
+
+    checkout = make_fake_checkout(tmp_path / "ER-NeRF", "ER-NeRF")
+    settings.ECHOFU = {**settings.ECHOFU, "ERNERF_DIR": str(checkout), "ERNERF_PYTHON": sys.executable, "EXTERNAL_REQUIRE_CUDA": True}
+    # the probe's interpreter: a python that cannot import torch answers as one without CUDA does
+    interpreter = tmp_path / "bin" / "python"
+    interpreter.parent.mkdir()
+    interpreter.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named torch' >&2\nexit 1\n")
+    interpreter.chmod(0o755)
+    settings.ECHOFU["ERNERF_PYTHON"] = str(interpreter)
+
+    def reason(language):
+        client.cookies["django_language"] = language
+        return {engine["type"]: engine["reason"] for engine in client.get("/api/available-models").json()["engines"]}["ER-NeRF"]
+
+    assert reason("zh-hans") == f"ER-NeRF: {interpreter} 无法导入 torch: ModuleNotFoundError: No module named torch"
+    assert reason("en") == f"ER-NeRF: {interpreter} cannot import torch: ModuleNotFoundError: No module named torch"
