@@ -15,6 +15,7 @@ from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
 from engines import media, packaged_whisper
+from engines.messages import gettext_noop
 from engines.progress import Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
@@ -166,11 +167,12 @@ def _lay_room_tone(speech_path, profile: SpeakerProfile, speaker: SpeakerFeature
     tone = room_tone_of(speaker, recording)
     laid = tone is not None and lay_room_tone(speech_path, tone, rate)
     if laid:
-        progress("room_tone", 1.0, f"room tone laid {tone.speech_to_floor_db:.0f} dB under the speech")
+        progress("room_tone", 1.0, gettext_noop("room tone laid {decibels:.0f} dB under the speech", decibels=tone.speech_to_floor_db))
     else:
-        why = ("the voice was cloned before room tone was kept, and its recording is gone" if tone is None
-               else "its recording has no audible background" if not tone.audible else "there is no speech to lay it under")
-        progress("room_tone", 1.0, f"no room tone laid: {why}")
+        why = (gettext_noop("the voice was cloned before room tone was kept, and its recording is gone") if tone is None
+               else gettext_noop("its recording has no audible background") if not tone.audible
+               else gettext_noop("there is no speech to lay it under"))
+        progress("room_tone", 1.0, gettext_noop("no room tone laid: {why}", why=why))
     return laid
 
 

@@ -138,6 +138,8 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     assert row.speaker == speaker and row.text == "One shot." and "media/" + row.file.name == body["cloned_audio_path"]
     assert not row.room_tone and "no room tone laid: its recording has no audible background" in Job.objects.get(pk=body["task_id"]).log, \
         "the reference's pauses are digital silence: nothing to lay, and the job says so"
+    log_tail = client.get(f"/api/tasks/{body['task_id']}").json()["log_tail"]
+    assert any(line.endswith("] 未铺设环境底噪: 参考录音没有可闻的背景") for line in log_tail), "in the page's language"
     info = media.probe(media_root / row.file.name)
     assert info.has_audio and 0.3 < info.duration < 5
     assert Job.objects.get(pk=body["task_id"]).status == "succeeded"
