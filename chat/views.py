@@ -14,6 +14,7 @@ from echofu import ownership, paths, responses
 from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
+from engines.progress import stage_name
 from limits.checks import heavy
 from monitoring import estimates, runner, shutdown, sync
 from monitoring.models import Job
@@ -95,7 +96,7 @@ def _failure(turn: Turn) -> JsonResponse:
     body.pop("error")
     if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
         return responses.error("任务已取消", 409, **body)
-    failure = gettext_noop("{stage} stage failed: {error}", stage=turn.error_stage, error=restored(turn.kept_error))
+    failure = gettext_noop("{stage} stage failed: {error}", stage=stage_name(turn.error_stage), error=restored(turn.kept_error))
     return responses.error(failure, STAGE_STATUS.get(turn.error_stage, 500), **body)
 
 

@@ -29,8 +29,9 @@ def test_an_unavailable_llm_is_named_in_the_pages_language(client, model, render
     monkeypatch.setattr(providers, "chat_model", unavailable)
     client.cookies["django_language"] = "en"
     body = ask(client, model, 502, text="Hello")
-    assert body["message"] == "llm 阶段失败: 大模型不可用: connection refused"
-    assert body["localized_message"] == "llm stage failed: LLM unavailable: connection refused"
+    assert body["message"] == "生成回复阶段失败: 大模型不可用: connection refused", "the stage named as the chat page names it"
+    assert body["localized_message"] == "reply stage failed: LLM unavailable: connection refused"
+    assert body["stage"] == "llm"
     turn = Turn.objects.get(pk=body["turn_id"])
     assert turn.error == "大模型不可用: connection refused"  # what the admin shows, as before
     assert turn_error(client, turn.pk, "en") == "LLM unavailable: connection refused"
@@ -41,8 +42,8 @@ def test_an_unavailable_llm_is_named_in_the_pages_language(client, model, render
 def test_a_missing_recording_is_named_in_the_pages_language(client, model, renderer):
     client.cookies["django_language"] = "en"
     body = ask(client, model, 400)
-    assert body["message"] == "input 阶段失败: 没有录音: 请先通过 /save_audio 上传录音, 或提供 text"
-    assert body["localized_message"].startswith("input stage failed: no recording")
+    assert body["message"] == "读取提问阶段失败: 没有录音: 请先通过 /save_audio 上传录音, 或提供 text"
+    assert body["localized_message"].startswith("reading the question stage failed: no recording")
     assert turn_error(client, body["turn_id"], "en").startswith("no recording")
 
 
