@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.packaged_whisper import concatenate
 from engines.progress import Progress, no_progress
 
@@ -109,15 +109,16 @@ class OpenAICompatible:
                     wait_while_held(hold)  # the server's stream waits in the socket meanwhile
                     yield chunk.choices[0].delta.content
         except openai.APITimeoutError as exc:
-            raise LLMError(f"{self.name}: no answer within the timeout") from exc
+            raise LLMError(gettext_noop("{provider}: no answer within the timeout", provider=self.name)) from exc
         except openai.APIStatusError as exc:
             if exc.status_code in (401, 403):  # chained to nothing: the server's text may carry the key
-                raise LLMError(f"{self.name}: the server refused the API key (HTTP {exc.status_code})") from None
-            raise LLMError(f"{self.name}: the server answered HTTP {exc.status_code}: {self._told(exc.message)}") from None
+                raise LLMError(gettext_noop("{provider}: the server refused the API key (HTTP {status})", provider=self.name, status=exc.status_code)) from None
+            raise LLMError(gettext_noop("{provider}: the server answered HTTP {status}: {told}", provider=self.name, status=exc.status_code,
+                                         told=self._told(exc.message))) from None
         except openai.APIError as exc:
-            raise LLMError(f"{self.name}: {self._told(str(exc))}") from None
+            raise LLMError(Message("{provider}: {told}", provider=self.name, told=self._told(str(exc)))) from None
         except ValueError as exc:  # an event that is not JSON
-            raise LLMError(f"{self.name}: the server sent a malformed stream ({exc})") from exc
+            raise LLMError(gettext_noop("{provider}: the server sent a malformed stream ({reason})", provider=self.name, reason=str(exc))) from exc
         if finish == "length":
             yield UNFINISHED
 
@@ -286,7 +287,7 @@ class LocalModel:
                         wait_while_held(hold)
                         yield text
             except (ValueError, RuntimeError) as exc:
-                raise LLMError(f"{self.name}: generation failed: {exc}") from exc
+                raise LLMError(gettext_noop("{provider}: generation failed: {reason}", provider=self.name, reason=str(exc))) from exc
             if finish == "length":
                 yield UNFINISHED
 

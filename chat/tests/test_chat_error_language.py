@@ -52,3 +52,21 @@ def test_a_turn_stored_before_errors_kept_their_template_shows_its_text(client, 
 
     turn = Turn.objects.create(conversation=Conversation.objects.create(), status=Turn.Status.FAILED, error_stage="llm", error="大模型不可用")
     assert turn_error(client, turn.pk, "en") == "大模型不可用"
+
+
+@pytest.mark.parametrize("server, chinese, english", [
+    ({"status": 500}, "fake: 服务器返回 HTTP 500: ", "fake: the server answered HTTP 500: "),
+    ({"status": 401}, "fake: 服务器拒绝了 API 密钥 (HTTP 401)", "fake: the server refused the API key (HTTP 401)"),
+    ({"delay": 5.0}, "fake: 在超时时间内没有回答", "fake: no answer within the timeout"),
+], ids=["server-error", "key-refused", "timeout"])
+def test_an_llm_server_that_fails_mid_turn_is_named_in_the_pages_language(client, model, renderer, settings, server, chinese, english):
+    from engines.testing.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer(**server) as failing:
+        settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"fake": {"base_url": failing.base_url, "api_key": "sk-test-1234", "model": "guide"}},
+                           "LLM_TIMEOUT_SECONDS": 1.0, "LLM_RETRIES": 0}
+        client.cookies["django_language"] = "en"
+        body = ask(client, model, 502, text="Hello")
+    assert body["message"].startswith("生成回复阶段失败: " + chinese), body
+    assert body["localized_message"].startswith("reply stage failed: " + english)
+    assert turn_error(client, body["turn_id"], "zh-hans").startswith(chinese)
