@@ -90,20 +90,24 @@ class CosyVoiceSynthesizer:
                 try:
                     pcm = response.read()
                 except http.client.IncompleteRead as exc:
-                    raise CosyVoiceError(
-                        f"CosyVoice {endpoint} broke off its answer after {len(exc.partial)} bytes: the model failed while "
-                        "speaking (the server's log holds the traceback; a prompt over 30 s is one cause)") from exc
+                    raise CosyVoiceError(gettext_noop(
+                        "CosyVoice {endpoint} broke off its answer after {received} bytes: the model failed while "
+                        "speaking (the server's log holds the traceback; a prompt over 30 s is one cause)",
+                        endpoint=endpoint, received=len(exc.partial))) from exc
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
-            raise CosyVoiceError(f"CosyVoice {endpoint} answered HTTP {exc.code}: {detail}") from exc
+            raise CosyVoiceError(gettext_noop("CosyVoice {endpoint} answered HTTP {status}: {detail}", endpoint=endpoint, status=exc.code,
+                                              detail=detail)) from exc
         except (TimeoutError, socket.timeout) as exc:
-            raise CosyVoiceError(f"CosyVoice {endpoint} did not finish within {self.timeout:.0f} s") from exc
+            raise CosyVoiceError(gettext_noop("CosyVoice {endpoint} did not finish within {seconds:.0f} s", endpoint=endpoint,
+                                              seconds=self.timeout)) from exc
         except (http.client.HTTPException, ConnectionError) as exc:
-            raise CosyVoiceError(f"CosyVoice {endpoint} dropped the connection: {exc!r}") from exc
+            raise CosyVoiceError(gettext_noop("CosyVoice {endpoint} dropped the connection: {reason}", endpoint=endpoint, reason=repr(exc))) from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise CosyVoiceError(f"CosyVoice server at {self.base_url} is unreachable: {getattr(exc, 'reason', exc)}") from exc
+            raise CosyVoiceError(gettext_noop("CosyVoice server at {url} is unreachable: {reason}", url=self.base_url,
+                                              reason=str(getattr(exc, "reason", exc)))) from exc
         if len(pcm) < 2:
-            raise CosyVoiceError(f"CosyVoice {endpoint} returned no audio")
+            raise CosyVoiceError(gettext_noop("CosyVoice {endpoint} returned no audio", endpoint=endpoint))
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
         return samples, int(announced) if announced else None
 

@@ -182,3 +182,14 @@ def test_an_incomplete_external_model_names_what_is_missing_in_the_pages_languag
     assert job.error == f"the ER-NeRF model in model is incomplete ({shown} and 3 more missing): train it again"
     assert task_error(client, job) == f"model 中的 ER-NeRF 模型不完整 (缺少 {shown} 及其他 3 个文件): 请重新训练"
     assert task_error(client, job, "en") == job.error
+
+
+def test_a_voice_server_that_cannot_be_reached_is_named_in_the_pages_language(client, monkeypatch, media_root):
+    from engines.voice.cosyvoice import CosyVoiceError, CosyVoiceSynthesizer
+
+    with pytest.raises(CosyVoiceError) as failed:
+        CosyVoiceSynthesizer("http://127.0.0.1:9", timeout=2)._request("inference_sft", {"tts_text": "你好"}, b"")
+    job = failed_job(monkeypatch, failed.value)
+    assert job.error.startswith("CosyVoice server at http://127.0.0.1:9 is unreachable: ")
+    assert task_error(client, job).startswith("无法连接 http://127.0.0.1:9 上的 CosyVoice 服务器: ")
+    assert task_error(client, job, "en") == job.error
