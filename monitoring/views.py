@@ -52,7 +52,7 @@ def status(request):
 @responses.allow_methods("GET")
 def history_list(request, history_type: str):
     if not HISTORY_TYPE.match(history_type):
-        return responses.error("history type must be a plain name (letters, digits, _ and -)", 400)
+        return responses.error(gettext_noop("history type must be a plain name (letters, digits, _ and -)"), 400)
     return JsonResponse(history.entries(history_type, request), safe=False, json_dumps_params={"ensure_ascii": False})
 
 

@@ -45,9 +45,11 @@ def test_history_empty_type_is_empty_list(client):
 
 @pytest.mark.parametrize("bad", ["..%2F..%2Fetc", "a.b", "x%20y", "%E4%B8%AD"])
 def test_history_type_must_be_a_plain_name(client, bad):
+    client.cookies["django_language"] = "en"
     response = client.get(f"/api/history/{bad}")
     assert response.status_code == 400
-    assert response.json() == {"status": "error", "message": "history type must be a plain name (letters, digits, _ and -)"}
+    assert response.json() == {"status": "error", "message": "历史类型必须是简单名称 (字母, 数字, _ 和 -)",
+                               "localized_message": "history type must be a plain name (letters, digits, _ and -)"}
 
 
 def test_history_lists_jobs_newest_first(client):
