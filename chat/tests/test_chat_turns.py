@@ -143,7 +143,11 @@ def test_fallback_provider_says_the_persona_fallback(client, model, renderer):
 
 
 def assert_failed(body, media_root, stage):
-    assert body["status"] == "error" and body["stage"] == stage and stage in body["message"]
+    from echofu.messages import in_contract_language
+    from engines.progress import stage_name
+
+    assert body["status"] == "error" and body["stage"] == stage
+    assert body["message"].startswith(in_contract_language(stage_name(stage)) + "阶段失败: "), body["message"]
     turn = Turn.objects.get(pk=body["turn_id"])
     assert turn.status == "failed" and turn.error_stage == stage and turn.error
     assert turn.segments == [] and not turn.reply_video and body["segments"] == []
@@ -169,7 +173,7 @@ def test_llm_server_error_and_timeout(client, model, renderer, llm_server, media
     llm_server.status = 503
     assert "503" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error
     llm_server.status, llm_server.delay = 200, 5.0
-    assert "timeout" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error
+    assert "在超时时间内没有回答" in assert_failed(ask(client, model, code=502, text="Hello"), media_root, "llm").error  # the turn keeps it in Chinese
 
 
 def test_tts_failure(client, model, renderer, llm_server, monkeypatch, media_root):
