@@ -210,7 +210,7 @@ def test_a_speech_engine_failing_mid_stream_is_a_500_with_its_task_and_no_row(cl
         settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": server.url}
         response = client.post("/audio_clone", {"generate_text": "Hello from a broken server.", "audio_id": "anna", "engine": "cosyvoice"})
     body = response.json()
-    assert response.status_code == 500 and body["status"] == "error" and "broke off its answer" in body["message"], body
+    assert response.status_code == 500 and body["status"] == "error" and "中断了回答" in body["message"], body  # the contract's Chinese
     job = Job.objects.get(pk=body["task_id"])
     assert job.status == "failed" and "broke off its answer" in job.error
     assert GeneratedAudio.objects.count() == 0 and list((media_root / "voices/res_voices").iterdir()) == []
