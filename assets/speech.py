@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from assets.consent import REFERENCE_AUDIO, require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
+from assets.voice_forms import unknown_speaker
 from echofu import availability, loaded_models, paths
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
@@ -182,7 +183,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     `room_tone`: with the background of the voice's recording laid under it (engines/voice/room.py), where it has one."""
     profile = latest_profile(speaker_id, job.owner_id) if speaker_id else None
     if speaker_id and profile is None:
-        raise ValueError(f"unknown speaker '{speaker_id}'")
+        raise ValueError(unknown_speaker(speaker_id))  # deleted after the form accepted it
     speaker = speaker_features(profile)
     synthesizer = get_synthesizer(engine)
     temp_out = runner.job_workdir(job.pk) / "speech.wav"

@@ -193,3 +193,16 @@ def test_a_voice_server_that_cannot_be_reached_is_named_in_the_pages_language(cl
     assert job.error.startswith("CosyVoice server at http://127.0.0.1:9 is unreachable: ")
     assert task_error(client, job).startswith("无法连接 http://127.0.0.1:9 上的 CosyVoice 服务器: ")
     assert task_error(client, job, "en") == job.error
+
+
+def test_a_speaker_deleted_before_its_synthesis_ran_is_named_in_the_pages_language(client, monkeypatch, media_root):
+    from types import SimpleNamespace
+
+    from assets import speech
+    from engines.progress import no_progress
+
+    with pytest.raises(ValueError) as refused:
+        speech.synthesize("Hello.", "ghost", 0.0, SimpleNamespace(owner_id=None), no_progress)
+    job = failed_job(monkeypatch, refused.value)
+    assert task_error(client, job) == "未知的说话人 'ghost', 请先提取说话人特征"
+    assert task_error(client, job, "en") == "unknown speaker 'ghost': extract the speaker's features first"
