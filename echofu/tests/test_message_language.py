@@ -155,3 +155,29 @@ def test_every_template_has_its_chinese_translation():
     with translation.override(CONTRACT_LANGUAGE):
         untranslated = {template: where for template, where in templates.items() if translation.gettext(template) == template}
     assert untranslated == {}
+
+
+def test_echolites_training_log_lines_come_in_the_readers_language():
+    """The audio delay found and the self-evaluation close a training's log; the job card showed them
+    in English on the Chinese page."""
+    from echofu.messages import localized
+    from engines.talking_head.echolite import evaluate, holdout
+    from engines.talking_head.echolite.sync import AudioDelay
+
+    def figures(lmd, opening_r, sharpness, shimmer):
+        return evaluate.LipFigures(0.75, 23.0, lmd, opening_r, 0, sharpness, shimmer, 75, None)
+
+    beats, verdict = evaluate.verdict(figures(17.9, 0.66, 0.36, 1.8), figures(27.0, -0.02, 1.03, 1.0))
+    metrics = {"holdout_frames": 75, "mouth_ssim": 0.749, "loop_mouth_ssim": 0.653, "mouth_psnr": 23.0,
+               "loop_mouth_psnr": 22.1, "verdict": verdict}
+    lines = [AudioDelay(2, 0.21, True, "speech content").note(), AudioDelay(0, 0.0, False).note(),
+             holdout.summary(metrics), holdout.summary({"holdout_frames": 4})]
+    assert beats and lines[0] == "audio delay +2 frames (by speech content; lip/loudness r 0.21)"
+    assert lines[2].startswith("self-evaluation on 75 held-out frames: mouth SSIM 0.749 (loop 0.653)")
+    assert "the mouth shimmers from frame to frame (1.8x" in lines[2]
+    with translation.override(CONTRACT_LANGUAGE):
+        chinese = [localized(line) for line in lines]
+    assert chinese[0] == "声音延迟 +2 帧 (依据语音内容; 口型/响度 r 0.21)"
+    assert chinese[1].startswith("警告: 无法将声音与嘴部动作对齐")
+    assert chinese[2].startswith("自我评估 (75 个留出帧): 口型 SSIM 0.749 (循环 0.653)") and "口型逐帧闪烁 (为真实帧抖动的 1.8 倍)" in chinese[2]
+    assert chinese[3] == "跳过自我评估: 留出帧只有 4 个, 少于 10 个"

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from engines.face_tracking import FaceAnalyzer, FaceTracker, mouth_opening
+from engines.messages import Message, gettext_noop
 from engines.progress import Progress, no_progress
 from engines.talking_head.echolite.sync import best_lag, lagged_correlation
 
@@ -177,16 +178,20 @@ def openings(frames: list[np.ndarray], analyzer: FaceAnalyzer) -> np.ndarray:
     return np.array([mouth_opening(p) if p is not None else np.nan for p in landmarks(frames, analyzer)])
 
 
-def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, str]:
+def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, Message]:
     """Whether the lips beat the plain loop of training frames, in words a user can act on.
 
     The judgement is on the motion (LMD, lip-opening r); how crisp the mouth is, which a blurred
     mouth that moves well would hide, is said beside it, and a shimmer where there is one."""
     beats = model.lmd < loop.lmd and model.lip_opening_r > loop.lip_opening_r + 0.05
-    figures = (f"lip-opening r {model.lip_opening_r:.2f} vs {loop.lip_opening_r:.2f}, LMD {model.lmd:.1f} vs {loop.lmd:.1f}; "
-               f"the mouth keeps {model.mouth_sharpness:.2f} of the real frames' fine detail, the loop {loop.mouth_sharpness:.2f}")
+    figures = gettext_noop("lip-opening r {opening_r:.2f} vs {loop_opening_r:.2f}, LMD {lmd:.1f} vs {loop_lmd:.1f}; "
+                           "the mouth keeps {detail:.2f} of the real frames' fine detail, the loop {loop_detail:.2f}",
+                           opening_r=float(model.lip_opening_r), loop_opening_r=float(loop.lip_opening_r), lmd=float(model.lmd),
+                           loop_lmd=float(loop.lmd), detail=float(model.mouth_sharpness), loop_detail=float(loop.mouth_sharpness))
     if model.mouth_shimmer > SHIMMER_LIMIT:
-        figures += f"; the mouth shimmers from frame to frame ({model.mouth_shimmer:.1f}x the real frames' jitter)"
+        figures = gettext_noop("{figures}; the mouth shimmers from frame to frame ({shimmer:.1f}x the real frames' jitter)",
+                               figures=figures, shimmer=float(model.mouth_shimmer))
     if beats:
-        return True, f"the lips follow the speech better than the looped training frames ({figures})"
-    return False, f"the lips do not beat the looped training frames ({figures}): train longer or on a clearer video"
+        return True, gettext_noop("the lips follow the speech better than the looped training frames ({figures})", figures=figures)
+    return False, gettext_noop("the lips do not beat the looped training frames ({figures}): train longer or on a clearer video",
+                               figures=figures)

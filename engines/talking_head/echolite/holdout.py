@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from engines.face_tracking import FaceAnalyzer
+from engines.messages import Message, gettext_noop
 from engines.progress import Progress, scaled
 from engines.talking_head.echolite import evaluate, features, loop_path
 from engines.talking_head.echolite.model import MouthModel
@@ -69,10 +70,12 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
     }
 
 
-def summary(metrics: dict) -> str:
+def summary(metrics: dict) -> Message:
     """The self-evaluation in one line of the job's log."""
     if "verdict" not in metrics:
-        return f"self-evaluation skipped: {metrics['holdout_frames']} held-out frames, fewer than {MIN_FRAMES}"
-    return (f"self-evaluation on {metrics['holdout_frames']} held-out frames: mouth SSIM {metrics['mouth_ssim']:.3f} "
-            f"(loop {metrics['loop_mouth_ssim']:.3f}), PSNR {metrics['mouth_psnr']:.1f} dB (loop {metrics['loop_mouth_psnr']:.1f}); "
-            f"{metrics['verdict']}")
+        return gettext_noop("self-evaluation skipped: {frames} held-out frames, fewer than {minimum}",
+                            frames=metrics["holdout_frames"], minimum=MIN_FRAMES)
+    return gettext_noop("self-evaluation on {frames} held-out frames: mouth SSIM {ssim:.3f} (loop {loop_ssim:.3f}), "
+                        "PSNR {psnr:.1f} dB (loop {loop_psnr:.1f}); {verdict}",
+                        frames=metrics["holdout_frames"], ssim=metrics["mouth_ssim"], loop_ssim=metrics["loop_mouth_ssim"],
+                        psnr=metrics["mouth_psnr"], loop_psnr=metrics["loop_mouth_psnr"], verdict=metrics["verdict"])

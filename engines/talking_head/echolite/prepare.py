@@ -11,6 +11,7 @@ import numpy as np
 
 from engines import media
 from engines.face_tracking import FaceAnalyzer, FaceTracker, fill_and_smooth, mouth_opening
+from engines.messages import gettext_noop
 from engines.progress import Progress, staged
 from engines.talking_head.echolite import alignment, features
 from engines.talking_head.echolite.mouth_shape import crop_space_mouths
@@ -115,13 +116,12 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
             progress("crop", index / count)
     JpegFrames(background_jpegs).save(model_dir / BACKGROUND_FILE)
 
-    progress("audio", 0.0, "reading the speech")
+    progress("audio", 0.0, gettext_noop("reading the speech"))
     audio = media.load_audio(video, features.SAMPLE_RATE)
     states = features.encoder_states(audio)
     delay = audio_delay(tracks[:holdout_start], found[:holdout_start], transforms[:holdout_start], audio, states)
     windows = features.frame_windows(states, count, FPS, delay.frames)
-    measured = f"audio delay {delay.frames:+d} frames (by {delay.basis}; lip/loudness r {delay.correlation:.2f})"
-    progress("audio", 1.0, measured if delay.found else "warning: " + delay.warning())
+    progress("audio", 1.0, delay.note())
     return Prepared(width, height, count, tracks, found, template, transforms, crops, audio, delay, windows,
                     background_count, holdout_start, holdout_jpegs)
 

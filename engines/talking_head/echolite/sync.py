@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.talking_head.echolite import features
 from engines.talking_head.echolite.mouth_shape import POOL, opening_correlation
 
@@ -45,6 +45,7 @@ CONTENT_FOLDS = 5
 # From 300 to 3000 the four cases (either clip whole or its first 80 %) gave +2, +3, +1, +1 to +2.
 CONTENT_ALPHA = 1000.0
 CONTENT_MAX_FRAMES = 1500  # the first minute is plenty to find a shift, and bounds the time it takes
+BASIS_NAMES = {"loudness": gettext_noop("loudness"), "speech content": gettext_noop("speech content")}
 
 
 @dataclass
@@ -61,6 +62,13 @@ class AudioDelay:
     def as_dict(self) -> dict:
         return {"audio_delay_frames": self.frames, "audio_delay_correlation": round(self.correlation, 3),
                 "audio_delay_found": self.found, "audio_delay_basis": self.basis}
+
+    def note(self) -> Message:
+        """The training log's line on the shift: what was found, or the warning that nothing was."""
+        if not self.found:
+            return gettext_noop("warning: {warning}", warning=self.warning())
+        return gettext_noop("audio delay {frames:+d} frames (by {basis}; lip/loudness r {correlation:.2f})",
+                            frames=int(self.frames), basis=BASIS_NAMES[self.basis], correlation=float(self.correlation))
 
     def warning(self) -> str:
         if self.found:
