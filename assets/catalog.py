@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from assets.models import MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
+from echofu.messages import reason_of
 from echofu.versioning import create_with_own_name
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_file, store_media_upload
+from engines.messages import gettext_noop
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -180,14 +182,14 @@ def find_catalog_audio(value: str, user=None) -> str:
     from echofu import ownership
 
     try:
-        relative = paths.resolve_request_path(value)
+        relative = paths.resolve_request_path(value, must_exist=False)
     except paths.PathRejected as exc:
-        raise ValueError(f"音频路径无效: {exc}") from exc
+        raise ValueError(gettext_noop("invalid audio path: {reason}", reason=reason_of(exc))) from exc
     known = (
         ownership.owned(ReferenceAudio.objects.filter(file=relative), user).exists()
         or ownership.owned(GeneratedAudio.objects.filter(file=relative), user).exists()
         or ownership.may_use_recording(relative, user)
     )
     if not known or not paths.absolute(relative).is_file():
-        raise ValueError("音频不在素材库中, 请先上传参考音频")
+        raise ValueError(gettext_noop("the audio is not in the library: upload the reference audio first"))
     return relative

@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
+from engines.messages import gettext_noop
+
 REF_VOICES = "voices/ref_voices"
 RES_VOICES = "voices/res_voices"
 SPEAKERS = "voices/speakers"
@@ -67,11 +69,11 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
     """Media-relative POSIX path for a path given in a form field, or PathRejected."""
     text = (value or "").strip()
     if not text:
-        raise PathRejected("path is empty")
+        raise PathRejected(gettext_noop("path is empty"))
     if "\x00" in text or "\\" in text or len(text) > 1000:
-        raise PathRejected("path contains characters that are not allowed")
+        raise PathRejected(gettext_noop("path contains characters that are not allowed"))
     if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in text.split("/")):
-        raise PathRejected("a file or folder name in the path is too long")
+        raise PathRejected(gettext_noop("a file or folder name in the path is too long"))
     root = media_root()
     if os.path.isabs(text) and _inside(Path(os.path.realpath(text)), root):
         candidate = Path(text)
@@ -86,12 +88,12 @@ def resolve_request_path(value: str, must_exist: bool = True) -> str:
     # realpath resolves "..", and symlinks, so a link pointing out of the root is caught too.
     resolved = Path(os.path.realpath(candidate))
     if not _inside(resolved, root):
-        raise PathRejected("path is outside the media folder")
+        raise PathRejected(gettext_noop("path is outside the media folder"))
     relative = resolved.relative_to(root).as_posix()
     if relative == "." or relative.split("/", 1)[0] == TMP:
-        raise PathRejected("path does not name a stored file")
+        raise PathRejected(gettext_noop("path does not name a stored file"))
     if must_exist and not resolved.exists():
-        raise PathRejected("file does not exist")
+        raise PathRejected(gettext_noop("file does not exist"))
     return relative
 
 

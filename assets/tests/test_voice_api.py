@@ -165,9 +165,9 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
     ({"generate_text": "hi", "audio_id": "anna", "engine": "xtts"}, "ECHOFU_XTTS_DIR"),
     ({"generate_text": "hi", "audio_id": "anna", "engine": "cosyvoice"}, "ECHOFU_COSYVOICE_URL"),
     ({"original_audio_path": "../../etc/passwd"}, "音频路径无效"),
-    ({"original_audio_path": "/etc/passwd"}, "音频路径无效"),
+    ({"original_audio_path": "/etc/passwd"}, "音频不在素材库中"),  # read as media/etc/passwd
     ({"original_audio_path": "REFERENCE", "room_tone": "true"}, "环境底噪只用于生成语音"),
-    ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "file does not exist"),
+    ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "音频不在素材库中"),
     ({"original_audio_path": "REFERENCE", "target_audio_id": "../evil"}, "说话人 ID"),
 ])
 def test_bad_requests_get_400_and_change_nothing(client, reference, settings, form, message):
@@ -257,3 +257,19 @@ def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file
     assert body["message"] == "anna v1 在此任务使用期间被删除; 未保留任何结果"
     assert Job.objects.get(pk=body["task_id"]).status == "failed"
     assert not GeneratedAudio.objects.exists() and list((media_root / "voices/res_voices").iterdir()) == []
+
+
+@pytest.mark.parametrize("path, chinese, english", [
+    ("media/voices/ref_voices/missing.wav", "音频不在素材库中, 请先上传参考音频",
+     "the audio is not in the library: upload the reference audio first"),
+    ("../../etc/passwd", "音频路径无效: 路径在媒体目录之外", "invalid audio path: path is outside the media folder"),
+])
+def test_an_unknown_audio_path_is_refused_in_chinese_and_in_the_pages_language(client, path, chinese, english):
+    """A reference that is not there read '音频路径无效: file does not exist' (English inside the contract's
+    Chinese, and no localized_message for the English page), where an uncatalogued file said what to do.
+    /video_generation's ref_audio is checked by the same function."""
+    client.cookies["django_language"] = "en"
+    response = client.post("/audio_clone", {"original_audio_path": path})
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
+    assert not Job.objects.exists() and not SpeakerProfile.objects.exists()
