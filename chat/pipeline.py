@@ -238,7 +238,7 @@ def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
     try:
         result = loaded_models.transcriber().transcribe(paths.absolute(turn.user_audio.name))
     except NoSpeech as exc:
-        raise StageFailed(Turn.Stage.ASR, gettext_noop("no speech found in the recording: {reason}", reason=reason_of(exc))) from exc
+        raise StageFailed(Turn.Stage.ASR, reason_of(exc)) from exc
     except Exception as exc:
         raise StageFailed(Turn.Stage.ASR, gettext_noop("speech recognition failed: {reason}", reason=reason_of(exc))) from exc
     finally:

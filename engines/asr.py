@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class FasterWhisperTranscriber:
                 segment["text"] = zhconv.convert(segment["text"], "zh-cn")
         text = _join([segment["text"] for segment in segments], info.language)
         if not text:
-            raise NoSpeech("no speech was found in the recording (silence or noise only)")
+            raise NoSpeech(gettext_noop("no speech was found in the recording (silence or noise only)"))
         progress("transcribe", 1.0)
         return Transcript(text, info.language, segments)
 

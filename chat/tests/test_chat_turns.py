@@ -165,8 +165,14 @@ def test_silence_only(client, model, renderer, media_root, tmp_path):
     media.write_wav(wav, np.zeros(32000, dtype=np.float32), 16000)
     with open(wav, "rb") as handle:
         client.post("/save_audio", {"audio": handle})
-    turn = assert_failed(ask(client, model, code=422), media_root, "asr")
+    body = ask(client, model, code=422)
+    turn = assert_failed(body, media_root, "asr")
     assert turn.user_audio  # the recording that failed is kept with the turn
+    # Said once, in the reader's language: it read '录音中没有检测到语音: no speech was found in the recording ...'
+    assert body["message"].endswith("录音中没有检测到语音 (只有静音或噪声)"), body["message"]
+    client.cookies["django_language"] = "en"
+    english = ask(client, model, code=422)["localized_message"]
+    assert english.endswith(": no speech was found in the recording (silence or noise only)") and english.count("speech") == 1, english
 
 
 def test_llm_server_error_and_timeout(client, model, renderer, llm_server, media_root):
