@@ -23,6 +23,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
 
 from echofu import paths, responses
+from echofu.messages import reason_of
 from echofu.stored_files import still_referenced
 from engines import media
 from engines.messages import gettext_noop
@@ -207,8 +208,8 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
     try:
         info = media.verify(source, expect)
     except media.MediaError as exc:
-        raise UploadRejected(gettext_noop("the file's content is not valid audio: {reason}", reason=str(exc)) if expect == "audio"
-                             else gettext_noop("the file's content is not a valid video: {reason}", reason=str(exc))) from exc
+        raise UploadRejected(gettext_noop("the file's content is not valid audio: {reason}", reason=reason_of(exc)) if expect == "audio"
+                             else gettext_noop("the file's content is not a valid video: {reason}", reason=reason_of(exc))) from exc
     safe_name = safe_filename(original_name, expect)
     target = claim_unique_path(paths.absolute(folder), safe_name)
     # Copied beside the target, then renamed: readers never see a half-copied file.

@@ -17,6 +17,8 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
+from engines.messages import Message, gettext_noop
+
 OUTPUT_FPS = 25
 OUTPUT_AUDIO_RATE = 44100
 
@@ -51,11 +53,18 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise MediaError(f"not readable as audio or video ({_reason(exc)})") from exc
+        raise MediaError(gettext_noop("not readable as audio or video ({reason})", reason=_reason(exc))) from exc
 
 
 def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def corrupt(kind: str, exc: Exception) -> Message:
+    """Why `kind` ("audio" or "video") data could not be decoded; FFmpeg's words stay as they came."""
+    if kind == "audio":
+        return gettext_noop("the audio data is corrupt ({reason})", reason=_reason(exc))
+    return gettext_noop("the video data is corrupt ({reason})", reason=_reason(exc))
 
 
 def _duration(container, stream) -> float:
@@ -76,7 +85,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         audio = container.streams.audio[0] if container.streams.audio else None
         video = container.streams.video[0] if container.streams.video else None
         if audio is None and video is None:
-            raise MediaError("the file has neither an audio nor a video stream")
+            raise MediaError(gettext_noop("the file has neither an audio nor a video stream"))
         info = MediaInfo(
             container=container.format.name,
             duration=_duration(container, video or audio),
@@ -168,25 +177,24 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
         raise ValueError(f"expect must be 'audio' or 'video', not {expect!r}")
     info = probe(path)
     if expect == "audio" and not info.has_audio:
-        raise MediaError("the file contains no audio stream")
+        raise MediaError(gettext_noop("the file contains no audio stream"))
     if expect == "video" and not info.has_video:
-        raise MediaError("the file contains no video stream")
+        raise MediaError(gettext_noop("the file contains no video stream"))
     if expect == "video" and _is_still_image(info.container):
         # FFmpeg reads a picture as a video of one frame.
-        raise MediaError(f"the file is a still image ({info.container}), not a video")
+        raise MediaError(gettext_noop("the file is a still image ({container}), not a video", container=info.container))
     try:
         with _open(path) as container:
             stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
             decoded_until = _decoded_extent(container, stream, decode_all=expect == "audio")
     except av.FFmpegError as exc:
-        raise MediaError(f"the {expect} data is corrupt ({_reason(exc)})") from exc
+        raise MediaError(corrupt(expect, exc)) from exc
     if decoded_until <= 0:
-        raise MediaError(f"no {expect} could be decoded from the file")
+        raise MediaError(gettext_noop("no audio could be decoded from the file") if expect == "audio"
+                         else gettext_noop("no video could be decoded from the file"))
     if info.duration > 0.2 and decoded_until < COMPLETE_SHARE * info.duration:
-        raise MediaError(
-            f"the file looks truncated: it declares {info.duration:.1f} s "
-            f"but only {decoded_until:.1f} s could be read"
-        )
+        raise MediaError(gettext_noop("the file looks truncated: it declares {declared:.1f} s but only {read:.1f} s could be read",
+                                      declared=info.duration, read=decoded_until))
     if info.container == "wav":
         _check_wav_length(path)
     if info.duration <= 0:
@@ -214,10 +222,8 @@ def _check_wav_length(path: str | os.PathLike) -> None:
                 present = size - handle.tell()
                 # Streaming writers leave 0 or 0xFFFFFFFF when the length was unknown.
                 if declared not in (0, 0xFFFFFFFF) and present < COMPLETE_SHARE * declared:
-                    raise MediaError(
-                        f"the file looks truncated: its header declares {declared} bytes of samples "
-                        f"but only {present} are present"
-                    )
+                    raise MediaError(gettext_noop("the file looks truncated: its header declares {declared} bytes of samples "
+                                                  "but only {present} are present", declared=declared, present=present))
                 return
             handle.seek(declared + (declared & 1), os.SEEK_CUR)
 
@@ -251,7 +257,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     chunks: list[np.ndarray] = []
     with _open(path) as container:
         if not container.streams.audio:
-            raise MediaError("the file contains no audio stream")
+            raise MediaError(gettext_noop("the file contains no audio stream"))
         stream = container.streams.audio[0]
         origin = _media_origin(container)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
@@ -267,7 +273,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:
-            raise MediaError(f"the audio data is corrupt ({_reason(exc)})") from exc
+            raise MediaError(corrupt("audio", exc)) from exc
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     samples = np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
@@ -305,7 +311,7 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
     """
     with _open(path) as container:
         if not container.streams.video:
-            raise MediaError("the file contains no video stream")
+            raise MediaError(gettext_noop("the file contains no video stream"))
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         # Timestamps count from the file's origin, not from 0: a file whose audio and video
@@ -335,7 +341,7 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
                     next_tick += 1
                 previous = image
         except av.FFmpegError as exc:
-            raise MediaError(f"the video data is corrupt ({_reason(exc)})") from exc
+            raise MediaError(corrupt("video", exc)) from exc
 
 
 class VideoWriter:

@@ -97,7 +97,7 @@ def test_video_instead_of_audio_is_fine_but_image_is_not(client, stored_audio, m
 def test_truncated_wav(client, stored_audio, media_root, wav_file):
     data = wav_file.read_bytes()
     upload = SimpleUploadedFile("cut.wav", data[: len(data) // 2])
-    assert "truncated" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
+    assert "文件似乎不完整" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))
     assert_untouched(stored_audio, media_root)
 
 
@@ -123,7 +123,7 @@ def test_a_still_image_renamed_to_mp4_is_not_a_training_video(client, media_root
     image = io.BytesIO()
     Image.new("RGB", (64, 64), "gray").save(image, format=image_format)
     upload = SimpleUploadedFile("portrait.mp4", image.getvalue())
-    assert "still image" in error_of(client.post("/api/upload-training-video", {"video": upload}))
+    assert "文件是静态图片" in error_of(client.post("/api/upload-training-video", {"video": upload}))
     assert list((media_root / "videos/ref_videos").iterdir()) == [] and not TrainingVideo.objects.exists()
 
 
@@ -270,3 +270,22 @@ def test_under_the_limit_streams_to_disk_with_flat_memory(settings, media_root):
     assert "有效的音频" in error_of(response)
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes"
     assert list((media_root / "voices/ref_voices").iterdir()) == []
+
+
+@pytest.mark.parametrize("name, content, field, chinese, english", [
+    ("notes.wav", b"these are notes, not a recording\n" * 40, "audio",
+     "文件内容不是有效的音频: 无法读取为音频或视频 (Invalid data found when processing input)",
+     "the file's content is not valid audio: not readable as audio or video (Invalid data found when processing input)"),
+    ("talk.mp4", "WAV", "video", "文件内容不是有效的视频: 文件中没有视频流",
+     "the file's content is not a valid video: the file contains no video stream"),
+])
+def test_a_file_that_is_not_media_is_refused_in_chinese_and_in_the_pages_language(client, wav_file, media_root, name, content, field, chinese, english):
+    """The reason read in English inside the contract's Chinese: '文件内容不是有效的音频: not readable as audio or
+    video (...)'; FFmpeg's own words stay as they came."""
+    client.cookies["django_language"] = "en"
+    upload = SimpleUploadedFile(name, wav_file.read_bytes() if content == "WAV" else content)
+    path = "/api/upload-reference-audio" if field == "audio" else "/api/upload-training-video"
+    response = client.post(path, {field: upload})
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
+    assert not ReferenceAudio.objects.exists() and not TrainingVideo.objects.exists()
