@@ -3,8 +3,10 @@ import os
 import tempfile
 
 from echofu import paths
+from echofu.messages import reason_of
 from echofu.uploads import RECORDING_EXTENSIONS, UploadRejected
 from engines import media
+from engines.messages import gettext_noop
 
 RECORDING_NAME = "input.wav"
 RECORDING_RATE = 16000
@@ -14,14 +16,14 @@ def save_recording(upload, folder_name: str = paths.RECORDINGS) -> str:
     """Decode the upload (WebM/Opus, Ogg, MP4, WAV...), write 16 kHz mono PCM and swap it in atomically."""
     extension = os.path.splitext(upload.name or "")[1].lower()
     if extension and extension not in RECORDING_EXTENSIONS:
-        raise UploadRejected(f"不支持的录音格式 '{extension}'")
+        raise UploadRejected(gettext_noop("unsupported recording format '{extension}'", extension=extension))
     try:
         media.verify(upload.temporary_file_path(), "audio")
         samples = media.load_audio(upload.temporary_file_path(), RECORDING_RATE)
     except media.MediaError as exc:
-        raise UploadRejected(f"录音无法解码: {exc}") from exc
+        raise UploadRejected(gettext_noop("the recording cannot be decoded: {reason}", reason=reason_of(exc))) from exc
     if len(samples) < RECORDING_RATE // 10:
-        raise UploadRejected("录音太短 (少于 0.1 秒)")
+        raise UploadRejected(gettext_noop("the recording is too short (under 0.1 s)"))
     folder = paths.absolute(folder_name)
     folder.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=".input-", suffix=".wav", dir=folder)

@@ -125,3 +125,15 @@ def test_chat_system_waiting_when_the_server_stops_answers_503_with_its_turn(cli
     assert response.status_code == 503 and body["status"] == "error", body
     assert Job.objects.get(pk=body["task_id"]).status == Job.Status.QUEUED
     assert body["turn_url"] == f"/api/chat/turns/{body['turn_id']}"
+
+
+def test_a_recording_that_cannot_be_decoded_says_why_in_chinese_and_in_the_pages_language(client):
+    """It read '录音无法解码: not readable as audio or video (...)', with no localized_message for the English page."""
+    client.cookies["django_language"] = "en"
+    response = client.post("/save_audio", {"audio": SimpleUploadedFile("x.wav", b"not audio at all" * 50)})
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error", "message": "录音无法解码: 无法读取为音频或视频 (Invalid data found when processing input)",
+        "localized_message": "the recording cannot be decoded: not readable as audio or video (Invalid data found when processing input)"}
+    refused = client.post("/save_audio", {"audio": SimpleUploadedFile("x.exe", b"MZ")}).json()
+    assert (refused["message"], refused["localized_message"]) == ("不支持的录音格式 '.exe'", "unsupported recording format '.exe'")
