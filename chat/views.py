@@ -83,7 +83,9 @@ def chat_system(request):
         return _deleted(turn, job.pk)
     turn = pipeline.settle_with_job(turn)
     if turn.status == Turn.Status.SUCCEEDED:
-        return responses.success("对话生成成功", response=paths.public_path(turn.reply_video.name), **turn_json(turn))
+        # The contract's `response`, unlike its other paths, starts at the root ("/static/videos/..."): the
+        # contract says the frontend joins returned paths to the server's address, this one as it comes.
+        return responses.success("对话生成成功", response="/" + paths.public_path(turn.reply_video.name), **turn_json(turn))
     if turn.status == Turn.Status.FAILED:
         return _failure(turn)
     if shutdown.stop_requested():
