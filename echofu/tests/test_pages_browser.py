@@ -148,6 +148,17 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def watched_in_a_card(page, task_id):
+    """The job card the page's own job watcher draws for `task_id`, put at the top of the page."""
+    page.evaluate("""(taskId) => {
+        const box = document.createElement("div");
+        box.id = "waiting-card";
+        document.querySelector("main").prepend(box);
+        Studio.watchJob(taskId, new Studio.JobView(box));
+    }""", task_id)
+    return page.locator("#waiting-card .job")
+
+
 def state_consent(page, prefix: str, name: str) -> None:
     """Tick the upload form's consent statement (required for faces and voices once accounts are on)."""
     page.locator(f"#{prefix}-consent").check()
@@ -254,14 +265,9 @@ def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, la
     expect(waiting).to_contain_text(ends)
     screenshot(page, f"home-queued-job-{language}")
     card = studio.open("/training/", language=language)
-    card.evaluate("""() => {
-        const box = document.createElement("div");
-        box.id = "waiting-card";
-        document.querySelector("main").prepend(box);
-        Studio.watchJob("train_waiting", new Studio.JobView(box));
-    }""")
-    expect(card.locator("#waiting-card .job")).to_contain_text(starts, timeout=10_000)
-    expect(card.locator("#waiting-card .job")).to_contain_text(ends)
+    waiting_card = watched_in_a_card(card, "train_waiting")
+    expect(waiting_card).to_contain_text(starts, timeout=10_000)
+    expect(waiting_card).to_contain_text(ends)
     screenshot(card, f"training-queued-job-{language}")
     assert studio.errors == []
 
@@ -293,14 +299,9 @@ def test_a_render_queued_behind_another_says_when_and_what_its_estimate_rests_on
     expect(page.locator('[data-task="chat_waiting"]')).to_contain_text(first_guess)
     screenshot(page, f"home-queued-render-{language}")
     card = studio.open("/generate/", language=language)
-    card.evaluate("""() => {
-        const box = document.createElement("div");
-        box.id = "waiting-card";
-        document.querySelector("main").prepend(box);
-        Studio.watchJob("render_waiting", new Studio.JobView(box));
-    }""")
-    expect(card.locator("#waiting-card .job")).to_contain_text(starts, timeout=10_000)
-    expect(card.locator("#waiting-card .job")).to_contain_text(learned)
+    waiting_card = watched_in_a_card(card, "render_waiting")
+    expect(waiting_card).to_contain_text(starts, timeout=10_000)
+    expect(waiting_card).to_contain_text(learned)
     screenshot(card, f"generate-queued-render-{language}")
     assert studio.errors == []
 
