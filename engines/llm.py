@@ -84,7 +84,7 @@ class OpenAICompatible:
                                        name=name, setting=setting)
         host = urllib.parse.urlsplit(base_url).hostname or ""
         if not api_key and not on_this_machine_or_lan(host):
-            return False, gettext_noop("no API key for the hosted server {host} (set {setting}_API_KEY)", host=host, setting=setting)
+            return False, gettext_noop("no API key for {host}, a hosted server (set {setting}_API_KEY)", host=host, setting=setting)
         if importlib.util.find_spec("openai") is None:
             return False, gettext_noop("the {package} package is not installed (pip install {package})", package="openai")
         return True, gettext_noop("{model} at {host}", model=model, host=host)

@@ -37,8 +37,8 @@ def test_the_servers_own_speech_engine_is_marked_as_the_default(client, settings
 
 
 @pytest.mark.parametrize("language, xtts_reason, glm_reason", [
-    ("zh-hans", "未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)", "托管服务器 open.bigmodel.cn 没有 API 密钥 (请设置 ECHOFU_LLM_GLM_API_KEY)"),
-    ("en", "XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)", "no API key for the hosted server open.bigmodel.cn (set ECHOFU_LLM_GLM_API_KEY)"),
+    ("zh-hans", "未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)", "open.bigmodel.cn 是托管服务器, 但没有 API 密钥 (请设置 ECHOFU_LLM_GLM_API_KEY)"),
+    ("en", "XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)", "no API key for open.bigmodel.cn, a hosted server (set ECHOFU_LLM_GLM_API_KEY)"),
 ])
 def test_why_an_engine_cannot_run_is_said_in_the_pages_language(client, settings, language, xtts_reason, glm_reason):
     settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": None, "LLM_PROVIDERS": {

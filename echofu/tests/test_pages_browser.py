@@ -405,7 +405,7 @@ def test_the_chat_page_offers_only_the_providers_that_can_answer_here(studio, se
     expect(chat.locator("#chat-provider option[value='fallback']")).to_be_enabled()
     expect(chat.locator("#chat-provider")).to_have_value("")  # the server's default, named
     expect(chat.locator("#chat-provider option[value='']")).to_have_text("服务器默认 (local)")
-    expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: 托管服务器 open.bigmodel.cn 没有 API 密钥")
+    expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: open.bigmodel.cn 是托管服务器, 但没有 API 密钥")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("ECHOFU_LLM_GLM_API_KEY")
     screenshot(chat, "chat-providers")
     english = studio.open("/chat/", language="en")
