@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from echofu import responses
 from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from engines.messages import gettext_noop
 from engines.provenance import ProvenanceError
 from provenance.verify import verify_file
 
@@ -23,5 +24,6 @@ def verify_media(request):
         verdict = verify_file(Path(upload.temporary_file_path()), request)
     except (UploadRejected, ProvenanceError) as exc:
         return responses.error(reason_of(exc), 400)
-    message = "此文件由本工作室生成 / made by this studio" if verdict["made_here"] else "未发现本工作室的生成标记 / not made by this studio"
+    message = (gettext_noop("made by this studio") if verdict["made_here"]
+               else gettext_noop("no mark of this studio was found: not made here"))
     return responses.success(message, **verdict)

@@ -70,6 +70,10 @@ def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speec
         assert shared["made_here"] and shared["record"] is None and shared["marker"]["found"], shared
     unrelated = verify(as_bob, speech_file)
     assert not unrelated["made_here"] and not unrelated["marker"]["found"]
+    # The verdict in the contract's Chinese, and in the page's language: it read both at once
+    assert (mine["message"], unrelated["message"]) == ("此文件由本工作室生成", "未发现本工作室的生成标记")
+    as_bob.cookies["django_language"] = "en"
+    assert verify(as_bob, speech_file)["localized_message"] == "no mark of this studio was found: not made here"
 
     out = io.StringIO()
     call_command("verify_media", str(output), str(copy), stdout=out, stderr=io.StringIO())
