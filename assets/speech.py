@@ -192,7 +192,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     laid = room_tone and profile is not None and _lay_room_tone(temp_out, profile, speaker, result.sample_rate, progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
-    with publishing(target, uses=(profile,)) as keep:
+    with publishing(target) as keep:
         stamp = finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record
         _, generated = keep(stamp, GeneratedAudio(
             file=paths.relative_to_media(target),

@@ -8,7 +8,6 @@ stage named, and removes whatever of the answer had been made.
 """
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import threading
@@ -194,8 +193,8 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             length = round(result.frames / result.fps * SAMPLE_RATE)
             audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
             target = segments_dir / f"{index:02d}.mp4"
-            # published with its record, marker and label
-            finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile).save()
+            with publishing(target) as keep:  # published with its record, marker and label
+                keep(finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile))
             spoken.append(text)
             turn.segments = turn.segments + [{
                 "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
@@ -369,7 +368,7 @@ def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, s
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    with publishing(wav, video, uses=(model, profile)) as keep:
+    with publishing(wav, video) as keep:
         keep(finish_audio(temp_wav, wav, turn.job, profile),
              finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

@@ -68,31 +68,43 @@ def _claimed(target: Path):
 
 
 @contextmanager
-def publishing(*targets: Path, uses: tuple = ()):
+def publishing(*targets: Path):
     """Published outputs and the rows that describe them are kept together or not at all. Yields
     `keep(*rows)`, which saves the unsaved rows in one transaction once the files are finished: the
     files are written outside it, since SQLite has one write lock for every process and labelling a
     long video takes minutes. When a row cannot be made (the model or voice deleted while it
-    rendered, say) every row rolls back and the files go, instead of files no row owns. `uses`: the
-    rows the new ones refer to (model, voice); one deleted meanwhile is named in the job's error,
-    which the database words as a bare "FOREIGN KEY constraint failed"."""
+    rendered, say) every row rolls back and the files go, instead of files no row owns; the job's
+    error then names what was deleted, which the database words as a bare "FOREIGN KEY constraint failed"."""
+    kept: list = []
+
+    def keep(*rows):
+        kept.extend(rows)
+        with transaction.atomic():
+            for row in rows:
+                row.save(force_insert=True)
+        return rows
+
     try:
-        yield _keep
+        yield keep
     except BaseException as exc:
         for target in targets:
             target.unlink(missing_ok=True)
-        gone = [row for row in uses if row is not None and not type(row).objects.filter(pk=row.pk).exists()] \
-            if isinstance(exc, IntegrityError) else []
-        if gone:
-            raise LookupError(gettext_noop("{name} was deleted while this job used it; nothing was kept", name=str(gone[0]))) from exc
+        gone = _deleted_meanwhile(kept) if isinstance(exc, IntegrityError) else None
+        if gone is not None:
+            raise LookupError(gettext_noop("{name} was deleted while this job used it; nothing was kept",
+                                           name=getattr(gone, "display_label", str(gone)))) from exc
         raise
 
 
-def _keep(*rows):
-    with transaction.atomic():
-        for row in rows:
-            row.save(force_insert=True)
-    return rows
+def _deleted_meanwhile(rows):
+    """The first row that one of `rows` refers to and that no longer exists, or None."""
+    for row in rows:
+        for field in row._meta.concrete_fields:
+            if field.many_to_one and field.is_cached(row):
+                referred = field.get_cached_value(row)
+                if referred is not None and not type(referred).objects.filter(pk=referred.pk).exists():
+                    return referred
+    return None
 
 
 def _row(kind: str, target: Path, record: provenance.Record, job, model=None, speaker=None, sources=(), label=False) -> ProvenanceRecord:

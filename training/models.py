@@ -51,6 +51,11 @@ class TalkingHeadModel(models.Model):
         return f"{self.model_type}/{self.name}"
 
     @property
+    def display_label(self) -> str:
+        """How its owner knows it: whose face, which version, which type."""
+        return f"{self.person or self.name} v{self.version} ({self.model_type})"
+
+    @property
     def relative_dir(self) -> str:
         return f"{paths.MODELS}/{self.model_type}/{self.name}"
 

@@ -163,9 +163,39 @@ def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model,
     job = jobs.prepare_render(model, "cpu", audio_path=reference.file.name)
     runner.execute(job.pk)
     job.refresh_from_db()
-    assert job.status == "failed" and job.error == "EchoLite/m1 was deleted while this job used it; nothing was kept"
+    assert job.status == "failed" and job.error == "m1 v1 (EchoLite) was deleted while this job used it; nothing was kept"
     assert list((media_root / "videos/res_videos").iterdir()) == []
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit, as in a worker
+def test_the_voice_of_a_renders_speech_deleted_while_the_video_is_labelled_is_named_in_its_error(model, reference, media_root,
+                                                                                                  monkeypatch):
+    """Speech made by a cloned voice drives the render; its owner deletes that voice while the video is
+    labelled (minutes for a long one, outside any transaction). The video's provenance row names the
+    voice, so it cannot be kept: the error says which voice went, not "FOREIGN KEY constraint failed"."""
+    from assets.models import GeneratedAudio, SpeakerProfile
+    from chat.tests.conftest import QuickRenderer
+    from generation import jobs
+    from generation.models import GeneratedVideo
+    from monitoring import runner
+    from provenance import stamping
+
+    voice = SpeakerProfile.objects.create(speaker_id="anna", reference_path=reference.file.name)
+    speech = GeneratedAudio.objects.create(file=reference.file.name, size=reference.size, speaker=voice)
+    labelling = stamping.provenance.finish_video
+
+    def voice_deleted_meanwhile(*args, **kwargs):
+        SpeakerProfile.objects.all().delete()
+        return labelling(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "get_engine", lambda model_type: QuickRenderer())
+    monkeypatch.setattr(stamping.provenance, "finish_video", voice_deleted_meanwhile)
+    job = jobs.prepare_render(model, "cpu", audio_path=speech.file.name)
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == "anna v1 was deleted while this job used it; nothing was kept"
+    assert list((media_root / "videos/res_videos").iterdir()) == [] and not GeneratedVideo.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
