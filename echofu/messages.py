@@ -105,7 +105,9 @@ def _server_address_pattern() -> re.Pattern | None:
         if parts.scheme and parts.netloc:
             whole.append(re.escape(f"{parts.scheme}://{parts.netloc}") + r"[^\s'\"`<>()\[\]{}]*(?<![.,:;])")
         hosts += [parts.netloc, parts.hostname or ""]
-    hosts = sorted({host for host in hosts if host}, key=len, reverse=True)
+    # A one-word host name ("ollama", "cosyvoice": a compose file's service) is also the name of a
+    # provider or engine the message is about; it is hidden only with its port or inside its URL.
+    hosts = sorted({host for host in hosts if "." in host or ":" in host}, key=len, reverse=True)
     spelled = whole + [rf"(?<![\w.-]){re.escape(host)}(?![\w-]|\.\w)" for host in hosts]
     return re.compile("|".join(spelled)) if spelled else None
 

@@ -94,3 +94,18 @@ def test_a_chat_turn_failing_at_its_llm_stage_names_neither_the_provider_nor_its
     for text in shown:
         assert address not in text and API_KEY not in text, text
     assert "已配置的服务器" in body["message"]
+
+
+def test_a_one_word_host_is_hidden_with_its_port_and_url_but_not_as_the_word_it_also_is(settings):
+    """A compose file's `http://ollama:11434/v1`: the provider named `ollama` stays readable, its address does not."""
+    from django.utils import translation
+
+    from echofu.messages import localized, without_server_addresses
+
+    settings.ECHOFU = {**settings.ECHOFU, "COSYVOICE_URL": "http://cosyvoice", "LLM_PROVIDERS": {
+        "ollama": {"base_url": "http://ollama:11434/v1", "api_key": "", "model": "guide"}}}
+    with translation.override("en"):
+        shown = localized(without_server_addresses(
+            "ollama: no answer from http://ollama:11434/v1/chat/completions (ollama:11434); the speech engine cosyvoice at http://cosyvoice"))
+    assert shown == ("ollama: no answer from the configured server (the configured server); "
+                     "the speech engine cosyvoice at the configured server")
