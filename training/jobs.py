@@ -52,6 +52,7 @@ def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs:
         "model_type": model_type,
         "video_id": video.pk,
         "ref_video": video.relative_path,
+        "video_name": video.display_name,  # how its owner knows it, should it be deleted before the job runs
         "epochs": epochs,
         "custom_params": custom,
         "requested_device": device,
@@ -88,7 +89,7 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
     video = TrainingVideo.objects.filter(pk=job.params["video_id"]).first()
     if video is None:  # deleted by its owner while the job waited in the queue
         raise LookupError(gettext_noop("the training video {name} was deleted before the training began; nothing was trained",
-                                       name=os.path.basename(job.params["ref_video"])))
+                                       name=job.params.get("video_name") or os.path.basename(job.params["ref_video"])))
     if job.params.get("device_warning"):
         ctx.log(restored(job.params["device_warning"]))
     ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.filename,

@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('assets', '0006_owner_deletes_rows'),
-        ('monitoring', '0007_job_server_stopping'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -95,7 +95,7 @@ def test_a_video_deleted_while_its_training_waits_in_the_queue_fails_it_saying_s
     deleted.set()
     worker.join(30)
     body = client.get(f"/api/train-status/{job.pk}").json()
-    assert (body["state"], body["error"], body["model_path"]) == ("failed", "训练视频 anna.mp4 在训练开始前已被删除; 未训练任何模型", "")
+    assert (body["state"], body["error"], body["model_path"]) == ("failed", "训练视频 anna 在训练开始前已被删除; 未训练任何模型", "")
     assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
 
 
