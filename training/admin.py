@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from echofu.admin_helpers import WholeConstraintsForm, human_size, media_link
+from echofu.messages import localized
 from training.models import TalkingHeadModel
 
 
@@ -72,7 +73,7 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
 
     @admin.display(description="lip sync verdict")
     def verdict(self, obj):
-        return obj.metrics.get("verdict", "-")
+        return localized(obj.metrics.get("verdict", "-"))
 
     @admin.display(boolean=True, description="on disk")
     def present(self, obj):

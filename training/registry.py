@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from assets.catalog import local_time
 from echofu import ownership, paths
-from echofu.messages import localized_all
+from echofu.messages import localized, localized_all, localized_within, stored
 from echofu.versioning import create_next_version
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.talking_head import MODEL_TYPES
 from training.engines import get_engine
 from training.models import TalkingHeadModel
@@ -40,6 +40,8 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
     os.replace(built_dir, target)
     size, count = directory_stats(target)
     person = fields.pop("person", "")
+    # The self-evaluation's verdict is a Message: kept as its template, it is read in each reader's language.
+    fields["metrics"] = {key: stored(value) if isinstance(value, Message) else value for key, value in fields.get("metrics", {}).items()}
     try:
         return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
                                    name=name, size=size, file_count=count, **fields)
@@ -143,7 +145,7 @@ def model_summary(model: TalkingHeadModel) -> dict:
         "person": model.person,
         "version": model.version,
         "size_mb": round(model.size / (1024 * 1024), 2),
-        "metrics": model.metrics,
+        "metrics": localized_within(model.metrics),
         "warnings": localized_all(model.warnings),
         "self_evaluation": self_evaluation(model.metrics),
     }
@@ -158,7 +160,7 @@ def self_evaluation(metrics: dict) -> dict | None:
         "model": {key: metrics.get(key) for key in figures},
         "loop": {key: metrics.get(f"loop_{key}") for key in figures},
         "beats_loop": metrics.get("beats_loop"),
-        "verdict": metrics.get("verdict", ""),
+        "verdict": localized(metrics.get("verdict", "")),
         "audio_delay_frames": metrics.get("audio_delay_frames"),
         "audio_delay_found": metrics.get("audio_delay_found"),
         "audio_delay_basis": metrics.get("audio_delay_basis"),  # "loudness" or "speech content"; None before it was stored

@@ -66,3 +66,30 @@ def test_training_job_shows_its_estimated_duration_before_it_starts(media_root):
     assert default.status == default.Status.QUEUED and "estimated duration: about" in default.log
     assert 60 < default.eta_seconds < 300 and default.params["estimated_seconds"] == round(default.eta_seconds)
     assert longer.eta_seconds > 2 * default.eta_seconds
+
+
+def test_a_trained_models_verdict_is_read_in_the_pages_language(client, media_root, tmp_path):
+    """The verdict is kept as its template when the model is registered: model-details showed it in
+    English on the Chinese page (its warnings were already translated)."""
+    from engines.talking_head.echolite import evaluate
+    from training import registry
+
+    def figures(lmd, opening_r):
+        return evaluate.LipFigures(0.75, 23.0, lmd, opening_r, 0, 0.4, 1.0, 75, None)
+
+    beats, verdict = evaluate.verdict(figures(19.0, 0.05), figures(12.1, -0.07))
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "weights.pt").write_bytes(b"\x00")
+    model = registry.register("EchoLite", "weak", built, person="anna",
+                              metrics={**WEAK_MODEL_METRICS, "verdict": verdict, "beats_loop": beats}, warnings=[])
+
+    def shown(language):
+        client.cookies["django_language"] = language
+        details = client.get(f"/api/model-details/EchoLite/{model.name}").json()["model_details"]
+        return details["self_evaluation"]["verdict"], details["metrics"]["verdict"], details["metrics"]["lmd"]
+
+    chinese, english = shown("zh-hans"), shown("en")
+    assert chinese[0].startswith("口型没有胜过循环播放的训练帧 (开口相关 r 0.05 对 -0.07") and chinese[1] == chinese[0]
+    assert english[0].startswith("the lips do not beat the looped training frames (") and english[1] == english[0]
+    assert chinese[2] == english[2] == 19.0
