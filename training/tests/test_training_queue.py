@@ -56,7 +56,8 @@ def test_two_trainings_on_one_gpu_run_in_order_with_queue_positions(client, clus
     form = {"model_choice": "ER-NeRF", "ref_video": "media/videos/ref_videos/anna.mp4", "gpu_choice": "GPU0",
             "custom_params": "iters=150, torso=false"}
     first = client.post("/model_training", form).json()
-    second = client.post("/model_training", form).json()
+    # Another form: the same one again this soon is a double click, answered with the first task.
+    second = client.post("/model_training", {**form, "custom_params": "iters=160, torso=false"}).json()
     assert first["status"] == second["status"] == "success"
     assert first["task_id"].startswith("train_") and first["task_id"] != second["task_id"]
     assert client.get(f"/api/train-status/{second['task_id']}").json()["queue_position"] == 2
@@ -98,9 +99,10 @@ def ended(job_id, timeout, what):
 
 
 def test_gpu_queue_order_cancel_interactive_and_sigkill(client, clusters, checked_video, tmp_path):
-    form = {"model_choice": "ER-NeRF", "ref_video": "media/videos/ref_videos/anna.mp4", "gpu_choice": "GPU0",
-            "custom_params": "iters=2000, torso=false"}
-    first, second, third = (client.post("/model_training", form).json()["task_id"] for _ in range(3))
+    form = {"model_choice": "ER-NeRF", "ref_video": "media/videos/ref_videos/anna.mp4", "gpu_choice": "GPU0"}
+    # three forms that differ: the same one again this soon would be a double click, answered with the first task
+    first, second, third = (client.post("/model_training", {**form, "custom_params": f"iters={iters}, torso=false"}).json()["task_id"]
+                            for iters in (2000, 2001, 2002))
     assert {job(task).queue for task in (first, second, third)} == {"gpu0"}
     gpu = clusters("gpu0", FAKE_NERF_STEP_SECONDS="0.05")
     interactive = clusters("interactive")
