@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from typing import Callable
 
@@ -362,11 +362,40 @@ def _worker_alive(job: Job) -> bool:
         return False
 
 
-def _lost_worker_reason(job: Job) -> str:
+def _clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+# Rows failed before the reasons below were told apart keep this template: listed, it stays in the
+# translation catalog, and those rows still read in the reader's language.
+_EARLIER_LOST_WORKER_REASON = gettext_noop("the worker running this job stopped (killed or crashed); its partial output was discarded")
+
+
+def _lost_worker_reason(job: Job, on_this_machine: bool) -> str:
+    """Why the job's worker is gone, as far as the records tell: the server's stop (its grace period
+    ran out), a machine that booted since the job was last heard of, a server that started since
+    (`serve` killed outright: no stop was recorded), else a worker that died alone (the kernel's
+    out-of-memory killer, a crash). A worker elsewhere only stopped sending heartbeats."""
+    last_heard_of = job.heartbeat_at or job.started_at or job.created_at
     if job.server_stopping:
         return gettext_noop("the server was stopped before this job finished (ECHOFU_STOP_GRACE_SECONDS gives running jobs time "
                             "to finish); its partial output was discarded, run it again")
-    return gettext_noop("the worker running this job stopped (killed or crashed); its partial output was discarded")
+    if not on_this_machine:
+        return gettext_noop("the worker running this job on another machine was last heard of at {last_heard_of} (stopped, or its "
+                            "machine or network was lost); its partial output was discarded, run it again",
+                            last_heard_of=_clock(last_heard_of))
+    booted = datetime.fromtimestamp(psutil.boot_time(), dt_timezone.utc)
+    if last_heard_of < booted:
+        return gettext_noop("the machine restarted while this job ran (power loss or reboot: booted at {booted}, the job's worker "
+                            "was last heard of at {last_heard_of}); its partial output was discarded, run it again",
+                            booted=_clock(booted), last_heard_of=_clock(last_heard_of))
+    server_started = shutdown.server_started_at()
+    if last_heard_of < server_started:
+        return gettext_noop("the server stopped while this job ran (killed outright: its worker was last heard of at {last_heard_of}, "
+                            "the server started again at {server_started}); its partial output was discarded, run it again",
+                            last_heard_of=_clock(last_heard_of), server_started=_clock(server_started))
+    return gettext_noop("the worker running this job stopped while the server ran on (killed, often for lack of memory, or crashed) "
+                        "after {last_heard_of}; its partial output was discarded, run it again", last_heard_of=_clock(last_heard_of))
 
 
 def recover_stale_jobs() -> list[str]:
@@ -380,7 +409,8 @@ def recover_stale_jobs() -> list[str]:
     for job in Job.objects.filter(status=Job.Status.RUNNING):
         if job.worker == worker_identity():
             continue
-        if _worker_is_local(job):
+        on_this_machine = _worker_is_local(job)
+        if on_this_machine:
             # A live local worker runs the job still: a missed heartbeat there is a slow database, not a death.
             stopped = not _worker_alive(job)
         else:
@@ -390,7 +420,7 @@ def recover_stale_jobs() -> list[str]:
             # (a training's frames take a while to delete).
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
             updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(
-                **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job)))
+                **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job, on_this_machine)))
             )
             if updated:
                 recovered.append(job.pk)

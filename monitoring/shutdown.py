@@ -1,5 +1,8 @@
-"""Whether the server this process belongs to was told to stop (SIGTERM or SIGINT to `./run.sh serve`,
-which passes a SIGTERM on to each cluster and to gunicorn).
+"""When the server this process belongs to started, and whether it was told to stop (SIGTERM or SIGINT
+to `./run.sh serve`, which passes a SIGTERM on to each cluster and to gunicorn).
+
+The start tells a job's worker that died with the whole server (its last heartbeat is older than the
+server) from one that died while the server ran on (monitoring.runner's recovery).
 
 A qcluster records it in its main process (monitoring/management/commands/qcluster.py) and its workers
 read it: a job not begun by then is left queued for the next start rather than begun and killed at the
@@ -9,18 +12,29 @@ waiting for its job answers before the grace period ends.
 import multiprocessing
 import threading
 import time
+from datetime import datetime, timezone
+
+import psutil
 
 # Time left at the end of the grace period for a waiting request to write its answer.
 ANSWER_MARGIN_SECONDS = 2.0
 
 _stop = threading.Event()
 _stopped_at: float | None = None
+_started_at: datetime | None = None
 
 
 def share_with_workers() -> None:
-    """Called in a cluster's main process before it forks its workers, which then see its stop too."""
-    global _stop
+    """Called in a cluster's main process before it forks its workers, which then see its start and stop too."""
+    global _stop, _started_at
     _stop = multiprocessing.get_context("fork").Event()
+    _started_at = datetime.now(timezone.utc)
+
+
+def server_started_at() -> datetime:
+    """When this process's cluster started; outside a cluster (jobs run inline), when this process did.
+    A worker's own start would not do: the cluster starts a new one for each that dies."""
+    return _started_at or datetime.fromtimestamp(psutil.Process().create_time(), timezone.utc)
 
 
 def request_stop() -> None:

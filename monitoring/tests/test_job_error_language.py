@@ -71,18 +71,17 @@ def test_the_legacy_answer_of_a_failed_job_is_chinese_whatever_the_pages_languag
 
 
 @pytest.mark.parametrize("server_stopping, chinese, english", [
-    (False, "运行此任务的进程已停止 (被终止或崩溃); 未完成的输出已丢弃",
-     "the worker running this job stopped (killed or crashed); its partial output was discarded"),
+    (False, "另一台机器上运行此任务的进程最后一次有响应是在 ", "the worker running this job on another machine was last heard of at "),
     (True, "服务器在此任务完成前被停止 (ECHOFU_STOP_GRACE_SECONDS 为运行中的任务留出完成的时间); 未完成的输出已丢弃, 请重新运行",
      "the server was stopped before this job finished (ECHOFU_STOP_GRACE_SECONDS gives running jobs time to finish); "
      "its partial output was discarded, run it again"),
-], ids=["crashed", "stopped-with-the-server"])
+], ids=["went-quiet", "stopped-with-the-server"])
 def test_a_worker_lost_mid_job_is_reported_in_the_pages_language(client, media_root, server_stopping, chinese, english):
     job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, worker="elsewhere:1", heartbeat_at=None, server_stopping=server_stopping)
     assert runner.recover_stale_jobs() == [job.pk]
-    assert task_error(client, job) == chinese
-    assert task_error(client, job, "en") == english
+    assert task_error(client, job).startswith(chinese)
+    assert task_error(client, job, "en").startswith(english)
 
 
 def test_a_training_refused_by_the_engines_own_check_says_why_in_the_pages_language(client, monkeypatch, media_root, tmp_path):

@@ -1,0 +1,79 @@
+"""What a job whose worker vanished mid-run says once recovered, told apart from what is recorded:
+its last heartbeat, when this server started, when the machine booted, and whose machine ran it."""
+import socket
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from monitoring import runner, shutdown
+from monitoring.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def dead_local_worker() -> str:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    return f"{socket.gethostname()}:{finished.pid}"
+
+
+def running_job(worker: str, last_heartbeat) -> Job:
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, worker=worker, started_at=last_heartbeat - timedelta(minutes=5),
+                                         heartbeat_at=last_heartbeat)
+    return job
+
+
+def recovered(job: Job) -> Job:
+    assert runner.recover_stale_jobs() == [job.pk]
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.finished_at is not None
+    return job
+
+
+def clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+@pytest.fixture
+def server_started_an_hour_ago(monkeypatch):
+    started = timezone.now() - timedelta(hours=1)
+    monkeypatch.setattr(shutdown, "server_started_at", lambda: started)
+    return started
+
+
+def test_a_worker_that_died_while_its_server_ran_on_says_so(client, server_started_an_hour_ago, media_root):
+    heard_of = timezone.now() - timedelta(seconds=3)
+    job = recovered(running_job(dead_local_worker(), heard_of))
+    assert job.error == ("the worker running this job stopped while the server ran on (killed, often for lack of memory, or crashed) "
+                         f"after {clock(heard_of)}; its partial output was discarded, run it again")
+    client.cookies["django_language"] = "zh-hans"
+    assert client.get(f"/api/tasks/{job.pk}").json()["error"].startswith("运行此任务的进程在服务器运行期间停止")
+
+
+def test_a_job_running_when_the_whole_server_was_killed_says_when_it_started_again(client, server_started_an_hour_ago, media_root):
+    heard_of = server_started_an_hour_ago - timedelta(minutes=2)  # `serve` SIGKILLed: no stop, no server_stopping
+    job = recovered(running_job(dead_local_worker(), heard_of))
+    assert job.error == (f"the server stopped while this job ran (killed outright: its worker was last heard of at {clock(heard_of)}, "
+                         f"the server started again at {clock(server_started_an_hour_ago)}); "
+                         "its partial output was discarded, run it again")
+    assert "killed or crashed" not in job.error
+
+
+def test_a_job_running_when_the_machine_lost_power_says_the_machine_restarted(server_started_an_hour_ago, monkeypatch, media_root):
+    heard_of = server_started_an_hour_ago - timedelta(minutes=10)
+    booted = heard_of + timedelta(minutes=5)
+    monkeypatch.setattr(runner.psutil, "boot_time", lambda: booted.timestamp())
+    job = recovered(running_job(dead_local_worker(), heard_of))
+    assert job.error == (f"the machine restarted while this job ran (power loss or reboot: booted at {clock(booted)}, "
+                         f"the job's worker was last heard of at {clock(heard_of)}); its partial output was discarded, run it again")
+
+
+def test_a_job_whose_remote_worker_went_quiet_says_since_when(settings, media_root):
+    heard_of = timezone.now() - timedelta(seconds=settings.ECHOFU["STALE_AFTER_SECONDS"] + 5)
+    job = recovered(running_job("gpu-box-7:4242", heard_of))
+    assert job.error == (f"the worker running this job on another machine was last heard of at {clock(heard_of)} (stopped, "
+                         "or its machine or network was lost); its partial output was discarded, run it again")
+    assert "gpu-box-7" not in job.error, "users are not told the studio's host names"
