@@ -407,8 +407,8 @@ def recover_stale_jobs() -> list[str]:
     stale_before = timezone.now() - timedelta(seconds=_config("STALE_AFTER_SECONDS"))
     recovered = []
     for job in Job.objects.filter(status=Job.Status.RUNNING):
-        if job.worker == worker_identity():
-            continue
+        # A job claimed under this process's own host:pid is checked too: after a container restart it
+        # may be a dead process's (same host name, same small pid), and skipped it would run forever.
         on_this_machine = _worker_is_local(job)
         if on_this_machine:
             # A live local worker runs the job still: a missed heartbeat there is a slow database, not a death.

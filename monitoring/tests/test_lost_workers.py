@@ -77,3 +77,19 @@ def test_a_job_whose_remote_worker_went_quiet_says_since_when(settings, media_ro
     assert job.error == (f"the worker running this job on another machine was last heard of at {clock(heard_of)} (stopped, "
                          "or its machine or network was lost); its partial output was discarded, run it again")
     assert "gpu-box-7" not in job.error, "users are not told the studio's host names"
+
+
+def test_a_job_left_running_by_an_earlier_process_with_this_workers_pid_is_recovered(media_root):
+    """A container restarted keeps its host name and hands out the same small pids: the worker that
+    claimed the job may have had this very process's host:pid. It is still another process."""
+    process_started = shutdown.server_started_at()
+    job = running_job(runner.worker_identity(), process_started - timedelta(hours=1))
+    assert recovered(job).error.startswith("the machine restarted while this job ran") or "the server stopped while this job ran" in job.error
+
+
+def test_a_job_this_process_runs_now_is_left_running(media_root):
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, worker=runner.worker_identity(), started_at=timezone.now(),
+                                         heartbeat_at=timezone.now())
+    assert runner.recover_stale_jobs() == []
+    assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
