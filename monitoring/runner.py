@@ -181,11 +181,19 @@ class JobContext:
     warnings: list[str] = field(default_factory=list)
 
 
+def _claimed(job: Job):
+    """The job's row while it is still this execution's: running, under the worker and start it was
+    claimed with. Another worker may have recovered it as stale meanwhile (this one's heartbeats lost
+    in a database outage) and a user run it again: this worker's late writes then change nothing."""
+    return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker, started_at=job.started_at)
+
+
 class _Reporter:
     """The progress callback handed to engines: throttled DB writes, ETA, log tail, cancel."""
 
     def __init__(self, job: Job):
         self.job_id = job.pk
+        self.claim = _claimed(job)
         self.started = time.monotonic()
         self.last_write = 0.0
         self.stage = ""
@@ -199,7 +207,7 @@ class _Reporter:
         lines = [kept] if isinstance(kept, dict) else [line for line in message.splitlines() if line.strip()]
         self.entries.extend([stamp, line] for line in lines)
         del self.entries[: -self.max_lines]
-        Job.objects.filter(pk=self.job_id).update(**log_fields(self.entries))
+        self.claim.update(**log_fields(self.entries))
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
         now = time.monotonic()
@@ -210,18 +218,19 @@ class _Reporter:
         self.stage, self.last_write = stage, now
         fraction = min(max(float(fraction), 0.0), 1.0)
         eta = seconds_left(now - self.started, fraction)
-        Job.objects.filter(pk=self.job_id).update(stage=stage[:64], progress=fraction, eta_seconds=eta)
+        self.claim.update(stage=stage[:64], progress=fraction, eta_seconds=eta)
         # A job whose row was deleted (in the admin) stops as a cancelled one: nobody could follow or
         # cancel it any more, yet it held its worker to the end (a training for hours) for output
-        # that could not name it.
-        if not Job.objects.filter(pk=self.job_id, cancel_requested=False).exists():
+        # that could not name it. So does one recovered by another worker: it has ended already.
+        if not self.claim.filter(cancel_requested=False).exists():
             raise Cancelled(f"job {self.job_id} was cancelled")
 
 
 class _Heartbeat(threading.Thread):
-    def __init__(self, job_id: str):
-        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
-        self.job_id = job_id
+    def __init__(self, job: Job):
+        super().__init__(daemon=True, name=f"heartbeat-{job.pk}")
+        self.job_id = job.pk
+        self.claim = _claimed(job)
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -232,7 +241,7 @@ class _Heartbeat(threading.Thread):
                     if shutdown.stop_requested():
                         # Killed at the end of the grace period, the job reads as stopped with the server, not crashed.
                         beat["server_stopping"] = True
-                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(**beat)
+                    self.claim.update(**beat)
                 except Exception:  # a locked or dropped database must not end the beat while the job runs on
                     logger.warning("heartbeat of job %s not written", self.job_id, exc_info=True)
                     close_old_connections()
@@ -299,7 +308,7 @@ def execute(job_id: str) -> str:
     workdir = job_workdir(job.pk)
     workdir.mkdir(parents=True, exist_ok=True)
     # Inline (sync) execution has no separate worker that could die, so no heartbeat.
-    heartbeat = None if _inline() else _Heartbeat(job.pk)
+    heartbeat = None if _inline() else _Heartbeat(job)
     if heartbeat:
         heartbeat.start()
     context = JobContext(job.pk, workdir, job.device, reporter, reporter.log)
@@ -326,7 +335,8 @@ def execute(job_id: str) -> str:
         # Cleaned up before the end is recorded: whoever sees the job ended sees no leftovers.
         shutil.rmtree(workdir, ignore_errors=True)
     status, fields = ending
-    Job.objects.filter(pk=job.pk).update(**ended(status, **fields))
+    if not _claimed(job).update(**ended(status, **fields)) and Job.objects.filter(pk=job.pk).exists():
+        logger.warning("job %s ended %s here after another worker had recorded its end; that record is kept", job.pk, status)
     if escaping is not None:
         raise escaping
     return status
@@ -419,7 +429,7 @@ def recover_stale_jobs() -> list[str]:
             # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
             # (a training's frames take a while to delete).
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
-            updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker).update(
+            updated = _claimed(job).update(
                 **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job, on_this_machine)))
             )
             if updated:

@@ -126,3 +126,63 @@ def test_a_cancel_that_arrives_as_the_job_finishes_answers_409_and_keeps_the_res
     assert response.json() == {"status": "error", "message": "任务已结束 (succeeded)", "state": "succeeded", "task_id": job.pk}
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.result == {"made": "video.mp4"}
+
+
+@pytest.fixture
+def cut_off_worker(worker_mode, monkeypatch, media_root):
+    """A worker on another machine whose database connection is down (every heartbeat fails) while its
+    job runs on; the test, a second worker, recovers the job as stale. Both share the test database's file."""
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    real_now = runner.timezone.now
+
+    def outage(*args, **kwargs):
+        if threading.current_thread().name.startswith("heartbeat"):
+            raise OperationalError("unable to open database file")
+        return real_now(*args, **kwargs)
+
+    monkeypatch.setattr(runner.timezone, "now", outage)
+    monkeypatch.setattr(runner, "worker_identity", lambda: "cut-off-host:4242")
+    recovered, progress_after_recovery = threading.Event(), []
+
+    def run(late_work):
+        def handler(job, ctx):
+            ctx.progress("work", 0.5, "half way")
+            recovered.wait(20)
+            return late_work(ctx)
+
+        monkeypatch.setitem(runner._handlers, Job.Kind.PROBE, handler)
+        job = runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+        worker = threading.Thread(target=runner.execute, args=(job.pk,), name="worker-cut-off")
+        worker.start()
+        try:
+            deadline = time.monotonic() + 10
+            while Job.objects.get(pk=job.pk).stage != "work" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # past STALE_AFTER_SECONDS without a heartbeat
+            assert runner.recover_stale_jobs() == [job.pk]
+            kept = Job.objects.get(pk=job.pk)
+        finally:
+            recovered.set()
+            worker.join(20)
+        assert not worker.is_alive()
+        return kept, Job.objects.get(pk=job.pk)
+
+    return run
+
+
+def test_a_recovered_jobs_late_final_update_from_its_old_worker_is_not_recorded(cut_off_worker):
+    recovered, after = cut_off_worker(lambda ctx: {"made": "video.mp4"})
+    assert recovered.status == Job.Status.FAILED and "another machine" in recovered.error
+    assert (after.status, after.error, after.result, after.finished_at) == (recovered.status, recovered.error, {}, recovered.finished_at)
+
+
+def test_an_old_worker_reporting_progress_after_its_job_was_recovered_stops_and_changes_nothing(cut_off_worker):
+    def still_working(ctx):
+        ctx.progress("encode", 0.9, "nearly there")
+        raise AssertionError("a superseded worker carried on")
+
+    recovered, after = cut_off_worker(still_working)
+    assert after.status == Job.Status.FAILED
+    assert (after.stage, after.progress, after.error, after.log) == (recovered.stage, recovered.progress, recovered.error, recovered.log)
