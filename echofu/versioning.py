@@ -29,13 +29,13 @@ def create_with_own_name(model: type[models.Model], stem: str, owner_id: int | N
     which is unique across the studio, says nothing of other accounts' files."""
     def create() -> models.Model:
         taken = {row.display_name for row in model.objects.filter(numbered_with(owner_id)).only("name", "file")}
-        name = next(candidate for candidate in _numbered_names(stem) if candidate not in taken)
+        name = next(candidate for candidate in numbered_names(stem) if candidate not in taken)
         return model.objects.create(name=name, owner_id=owner_id, **fields)
 
     return _settling_races(create)
 
 
-def _numbered_names(stem: str):
+def numbered_names(stem: str):
     yield stem
     number = 2
     while True:
