@@ -23,7 +23,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="expected (from now)")
     def expected(self, obj):
         """A queued job's start and end counted from the jobs ahead of it in its queue (forecast)."""
-        timing = forecast.forecast(obj, forecast.forecasts_for([obj]))
+        timing = forecast.of(obj)
         ends = f"ends in {_seconds(timing.ends_in)}"
         return f"starts in {_seconds(timing.starts_in)}, {ends}" if obj.status == Job.Status.QUEUED else ends
 

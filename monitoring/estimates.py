@@ -6,7 +6,9 @@ turn, whose answer's length nobody knows beforehand) and the conditions that cha
 model type, CPU or GPU, the synthesis engine). Its estimate is that amount times the median seconds
 per unit of the last successful jobs with the same workload basis; until there are enough of them,
 a built-in rate chosen on the slow side, so that a first forecast errs late rather than early.
-The estimate is taken once, when the job is queued, and kept in its params like a training's.
+The estimate taken when the job is queued is kept in its params like a training's, as the record of
+what was said then; a forecast reads the estimate again (`Current`), so that a job queued before this
+server had timed any job like it is forecast from those that finished while it waited.
 """
 from __future__ import annotations
 
@@ -41,7 +43,16 @@ PRIOR_SECONDS_PER_UNIT = {
 @dataclass(frozen=True)
 class Estimate:
     seconds: float
-    learned_from: int  # how many finished jobs it comes from; 0: the built-in rate
+    learned_from: int | None  # how many finished jobs it comes from; 0: the built-in rate; None: not this server's history (a training's engine)
+
+
+@dataclass(frozen=True)
+class Rate:
+    seconds_per_unit: float
+    learned_from: int
+
+    def estimate(self, amount: float) -> Estimate:
+        return Estimate(self.seconds_per_unit * amount, self.learned_from)
 
 
 def device_class(device: str) -> str:
@@ -74,11 +85,36 @@ def seconds_per_unit(kind: str, basis: str, limit: int = HISTORY) -> list[float]
     return [(end - start).total_seconds() / params["workload"]["amount"] for start, end, params in finished]
 
 
-def estimate(kind: str, job_workload: dict) -> Estimate:
+def rate(kind: str, job_workload: dict) -> Rate:
+    """The pace jobs of this workload's basis go at, from the finished ones there are now."""
     rates = seconds_per_unit(kind, job_workload["basis"])
     if len(rates) < MIN_HISTORY:
-        return Estimate(PRIOR_SECONDS_PER_UNIT[job_workload["unit"]] * job_workload["amount"], 0)
-    return Estimate(statistics.median(rates) * job_workload["amount"], len(rates))
+        return Rate(PRIOR_SECONDS_PER_UNIT[job_workload["unit"]], 0)
+    return Rate(statistics.median(rates), len(rates))
+
+
+def estimate(kind: str, job_workload: dict) -> Estimate:
+    return rate(kind, job_workload).estimate(job_workload["amount"])
+
+
+class Current:
+    """Jobs' estimated durations as this server knows them when asked, each workload basis looked up once."""
+
+    def __init__(self):
+        self._rates: dict[tuple[str, str], Rate] = {}
+
+    def of(self, job: Job) -> Estimate | None:
+        """A job with a workload: from the jobs like it finished by now. Any other keeps the figure it
+        was queued with (a training's engine estimate); a queued job's eta_seconds is that figure, a
+        running one's is the runner's last pace, not an estimate."""
+        job_workload = job.params.get("workload")
+        if job_workload:
+            key = (job.kind, job_workload["basis"])
+            if key not in self._rates:
+                self._rates[key] = rate(job.kind, job_workload)
+            return self._rates[key].estimate(job_workload["amount"])
+        seconds = job.params.get("estimated_seconds", job.eta_seconds if job.status == Job.Status.QUEUED else None)
+        return None if seconds is None else Estimate(seconds, job.params.get("estimate_learned_from"))
 
 
 def with_estimate(kind: str, params: dict) -> dict:

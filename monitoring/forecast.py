@@ -1,10 +1,11 @@
-"""When queued jobs should start and end.
+"""How long jobs take, and when queued ones should start and end.
 
 Each queue is its own django-q2 cluster whose workers take its jobs first come first served, so a
 queued job starts when a worker is free for it: after the time left of the jobs running in its
 queue and the estimated durations of the jobs queued ahead of it (anyone's), never because of
 another queue. Where one of those is unknown (a job queued without an estimate, a running one past its
-estimate with no pace yet), so is everything after it.
+estimate with no pace yet), so is everything after it. Estimates are read as this server knows them
+when asked (monitoring.estimates.Current), not as they were when each job was queued.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Iterable
 
 from django.conf import settings
 
-from monitoring.models import Job
+from monitoring.estimates import Current, Estimate
+from monitoring.models import Job, seconds_left
 
 # A GPU queue this server does not serve itself (another machine's) has one worker, as every GPU queue.
 GPU_QUEUE_WORKERS = 1
-# What Job.eta() reads, and no more: a queue may hold many jobs with long logs.
-TIMING_FIELDS = ("id", "status", "progress", "eta_seconds", "params", "started_at", "finished_at")
+# What a forecast reads, and no more: a queue may hold many jobs with long logs.
+TIMING_FIELDS = ("id", "kind", "status", "progress", "eta_seconds", "params", "started_at", "finished_at")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,30 @@ class Forecast:
     """Seconds from now; None where the queue's jobs do not tell."""
     starts_in: float | None
     ends_in: float | None
+    left: float | None  # eta_seconds: a queued job's estimated duration, a running one's time left, a finished one's 0
+    estimate: Estimate | None  # an unfinished job's duration as this server knows it now
+
+
+def time_left(job: Job, expected: Estimate | None) -> float | None:
+    """A running job's comes from its progress and the time it has run until now, not from its last
+    report: a stage that reports rarely (a probe's face check) otherwise shows the time left at that
+    report, a fraction of a second, for as long as it works on. It counts down the estimate (a
+    training prepares its frames for minutes at 0 %) and weighs it against its own pace as its
+    progress grows: progress is reported per stage (a chat turn is 10 % along when its LLM starts, a
+    render from text 30 % once its quick speech is made), so early on it tells little about the pace.
+    Past its estimate with too little progress to tell, nobody knows (None), rather than 0 while it
+    still works. A queued job's is its estimate, a finished one's 0."""
+    if job.status == Job.Status.RUNNING and job.started_at:
+        elapsed = job.elapsed_seconds()
+        paced = seconds_left(elapsed, job.progress)
+        estimate = None if expected is None else expected.seconds
+        budgeted = estimate - elapsed if estimate is not None and estimate > elapsed else None
+        if paced is None or budgeted is None:
+            return budgeted if paced is None else paced
+        return job.progress * paced + (1 - job.progress) * budgeted
+    if job.status == Job.Status.QUEUED:
+        return None if expected is None else expected.seconds
+    return job.eta_seconds
 
 
 def queue_workers(queue: str) -> int:
@@ -34,12 +60,12 @@ def queue_workers(queue: str) -> int:
     return settings.Q_CLUSTER["ALT_CLUSTERS"].get(queue, {"workers": GPU_QUEUE_WORKERS})["workers"]
 
 
-def schedule(workers: int, running_left: list[float | None], waiting: list[tuple[str, float | None]]) -> dict[str, Forecast]:
-    """The forecast of each waiting (job id, estimated duration), in the order the queue serves them,
-    for the jobs it can tell; `running_left` are the running jobs' times left. More jobs running than
-    `workers` means more workers than this server's settings say (another machine's cluster): each counts."""
+def schedule(workers: int, running_left: list[float | None], waiting: list[tuple[str, float | None]]) -> dict[str, tuple[float, float | None]]:
+    """(starts in, ends in) of each waiting (job id, estimated duration), in the order the queue serves
+    them, for the jobs it can tell; `running_left` are the running jobs' times left. More jobs running
+    than `workers` means more workers than this server's settings say (another machine's cluster): each counts."""
     free_in = [0.0] * max(workers - len(running_left), 0) + list(running_left)
-    forecasts = {}
+    scheduled = {}
     for job_id, duration in waiting:
         known = [seconds for seconds in free_in if seconds is not None]
         if not known or (None in free_in and min(known) > 0):
@@ -48,27 +74,35 @@ def schedule(workers: int, running_left: list[float | None], waiting: list[tuple
         ends_in = None if duration is None else starts_in + duration
         free_in.remove(starts_in)
         free_in.append(ends_in)
-        forecasts[job_id] = Forecast(starts_in, ends_in)
-    return forecasts
+        scheduled[job_id] = (starts_in, ends_in)
+    return scheduled
 
 
-def queue_forecasts(queue: str) -> dict[str, Forecast]:
+def queue_schedule(queue: str, current: Current) -> dict[str, tuple[float, float | None]]:
     jobs = Job.objects.filter(queue=queue).only(*TIMING_FIELDS)
     running = jobs.filter(status=Job.Status.RUNNING)
     waiting = jobs.filter(status=Job.Status.QUEUED).order_by("created_at", "id")
-    return schedule(queue_workers(queue), [job.eta() for job in running], [(job.pk, job.eta()) for job in waiting])
+    return schedule(queue_workers(queue), [time_left(job, current.of(job)) for job in running],
+                    [(job.pk, time_left(job, current.of(job))) for job in waiting])
 
 
 def forecasts_for(jobs: Iterable[Job]) -> dict[str, Forecast]:
-    """The forecasts of the queued ones among `jobs`, one look at each of their queues."""
-    forecasts = {}
+    """The forecast of each of `jobs`, one look at each of their queues that has queued ones among them."""
+    jobs = list(jobs)
+    current = Current()
+    scheduled = {}
     for queue in {job.queue for job in jobs if job.status == Job.Status.QUEUED}:
-        forecasts.update(queue_forecasts(queue))
+        scheduled.update(queue_schedule(queue, current))
+    forecasts = {}
+    for job in jobs:
+        expected = None if job.is_finished else current.of(job)
+        left = time_left(job, expected)
+        if job.status == Job.Status.QUEUED:
+            forecasts[job.pk] = Forecast(*scheduled.get(job.pk, (None, None)), left, expected)
+        else:  # running or finished: it ends when its time left says
+            forecasts[job.pk] = Forecast(None, left, left, expected)
     return forecasts
 
 
-def forecast(job: Job, forecasts: dict[str, Forecast]) -> Forecast:
-    """A queued job's place in its queue's forecast; a running or finished one ends when its time left says."""
-    if job.status == Job.Status.QUEUED:
-        return forecasts.get(job.pk, Forecast(None, None))
-    return Forecast(None, job.eta())
+def of(job: Job) -> Forecast:
+    return forecasts_for([job])[job.pk]

@@ -113,23 +113,3 @@ class Job(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
-
-    def eta(self) -> float | None:
-        """Seconds left. A running job's comes from its progress and the time it has run until now,
-        not from its last report: a stage that reports rarely (a probe's face check) otherwise shows
-        the time left at that report, a fraction of a second, for as long as it works on. A queued
-        job keeps its estimate, a finished one 0. A running job counts down the estimate it was
-        queued with (a training prepares its frames for minutes at 0 %) and weighs it against its
-        own pace as its progress grows: progress is reported per stage (a chat turn is 10 % along
-        when its LLM starts, a render from text 30 % once its quick speech is made), so early on it
-        tells little about the pace. Past its estimate with too little progress to tell, nobody
-        knows (None), rather than 0 while it still works."""
-        if self.status == self.Status.RUNNING and self.started_at:
-            elapsed = self.elapsed_seconds()
-            paced = seconds_left(elapsed, self.progress)
-            estimate = self.params.get("estimated_seconds")
-            budgeted = estimate - elapsed if estimate is not None and estimate > elapsed else None
-            if paced is None or budgeted is None:
-                return budgeted if paced is None else paced
-            return self.progress * paced + (1 - self.progress) * budgeted
-        return self.eta_seconds

@@ -20,17 +20,19 @@ def _rounded(seconds: float | None) -> float | None:
 
 def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Forecast] | None = None) -> dict:
     """The job as /api/tasks shows it; `forecasts` from forecast.forecasts_for, when a list asks for many."""
-    timing = forecast.forecast(job, forecast.forecasts_for([job]) if forecasts is None else forecasts)
+    timing = forecast.of(job) if forecasts is None else forecasts[job.pk]
     return {
         "task_id": job.pk,
         "kind": job.kind,
         "state": job.status,
         "stage": job.stage,
         "progress": round(job.progress, 4),
-        "eta_seconds": _rounded(job.eta()),
+        "eta_seconds": _rounded(timing.left),
         "queue_position": job.queue_position(),
         "starts_in_seconds": _rounded(timing.starts_in),
         "ends_in_seconds": _rounded(timing.ends_in),
+        "estimate": None if timing.estimate is None else {"seconds": _rounded(timing.estimate.seconds),
+                                                          "learned_from": timing.estimate.learned_from},
         "device": job.device,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,

@@ -17,11 +17,11 @@ def _eta(job: Job, in_clusters: bool) -> str:
     """A running job's time left; a queued one's expected start and end (see monitoring.forecast),
     which counts the clusters' workers: jobs run here instead wait for one another, one at a time."""
     if job.status == Job.Status.RUNNING:
-        left = job.eta()
+        left = forecast.of(job).left
         return f" eta {left:.0f}s" if left else ""
     if job.status != Job.Status.QUEUED or not in_clusters:
         return ""
-    timing = forecast.forecast(job, forecast.forecasts_for([job]))
+    timing = forecast.of(job)
     if timing.starts_in is None:
         return ""
     done = "" if timing.ends_in is None else f", done {timing.ends_in:.0f}s"

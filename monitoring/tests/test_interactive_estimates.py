@@ -132,3 +132,23 @@ def test_a_running_jobs_time_left_weighs_its_estimate_until_its_progress_tells(c
     Job.objects.filter(pk="turn").update(progress=0.9, started_at=timezone.now() - timedelta(seconds=90))
     # nearly done and past its estimate: its own pace
     assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(10, abs=0.5)
+
+
+def test_a_waiting_job_is_forecast_from_what_the_server_has_learned_since_it_was_queued(client, model, ten_second_reference,
+                                                                                         queued_only):
+    """Queued before this server had timed any render, a job kept the built-in rate's figure for as long
+    as it waited, though renders like it finished meanwhile at twice that pace."""
+    waiting = render(client, ten_second_reference)
+    prior = estimates.PRIOR_SECONDS_PER_UNIT["speech_seconds"] * 10
+    assert waiting["ends_in_seconds"] == pytest.approx(prior, abs=0.5)
+    for index in range(3):
+        finished(f"r{index}", RENDER_BASIS, amount=10, took=20)  # 2 s per second of speech, finished meanwhile
+
+    now = client.get(f"/api/tasks/{waiting['task_id']}").json()
+    assert now["eta_seconds"] == pytest.approx(20, abs=0.5) and now["ends_in_seconds"] == pytest.approx(20, abs=0.5)
+    assert now["params"]["estimated_seconds"] == prior and now["params"]["estimate_learned_from"] == 0  # the record of its queueing
+    # What the cards say the figure rests on (an addition): the jobs it is learned from now.
+    assert waiting["estimate"]["learned_from"] == 0 and now["estimate"] == {"seconds": pytest.approx(20, abs=0.5), "learned_from": 3}
+    # Once it runs, its time left counts down what is known now, not the figure it was queued with.
+    Job.objects.filter(pk=waiting["task_id"]).update(status=Job.Status.RUNNING, started_at=timezone.now() - timedelta(seconds=5))
+    assert client.get(f"/api/tasks/{waiting['task_id']}").json()["eta_seconds"] == pytest.approx(15, **CLOSE)

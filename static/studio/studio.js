@@ -221,7 +221,7 @@ const Studio = (() => {
       facts.push(info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now"));
       if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
     }
-    const learnedFrom = info.params?.estimate_learned_from;
+    const learnedFrom = info.estimate?.learned_from;
     if (facts.length && known(learnedFrom)) facts.push(learnedFrom ? t("estimate_learned", { n: learnedFrom }) : t("estimate_builtin"));
     return facts;
   }
