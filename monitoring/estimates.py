@@ -3,15 +3,21 @@
 A job is queued with its workload: what its running time grows with (seconds of speech to render,
 characters to speak, seconds of a reference or a video to analyse, or the job itself for a chat
 turn, whose answer's length nobody knows beforehand) and the conditions that change the pace (the
-model type, CPU or GPU, the synthesis engine). Its estimate is that amount times the median seconds
-per unit of the last successful jobs with the same workload basis; until there are enough of them,
-a built-in rate chosen on the slow side, so that a first forecast errs late rather than early.
+model type, CPU or GPU, the synthesis engine). Its estimate is a start-up time plus that amount times
+seconds per unit, a line fitted to the last successful jobs with the same workload basis: every render
+loads its model first, so one rate per unit made short jobs come out under and long ones over. The
+fit is Theil-Sen's (the median slope between pairs of jobs, then the median start-up under it), so a
+job slowed by a training beside it does not move the line. Where the jobs' amounts are too alike to
+tell a slope (a chat turn is always one turn) or the line makes no sense (a negative start-up or
+slope, from noise), the median seconds per unit. Until there are enough jobs, a built-in rate
+chosen on the slow side, so that a first forecast errs late rather than early.
 The estimate taken when the job is queued is kept in its params like a training's, as the record of
 what was said then; a forecast reads the estimate again (`Current`), so that a job queued before this
 server had timed any job like it is forecast from those that finished while it waited.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import statistics
 from dataclasses import dataclass
@@ -24,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 HISTORY = 20  # the latest successful jobs a rate is learned from: the server's pace now, not a year ago
 MIN_HISTORY = 3  # fewer finished jobs than this teach nothing yet (the first one also loads the models)
+# Two jobs tell a slope only when one's amount is this many times the other's: 10 s and 10.5 s of
+# speech differ by their noise, not by their length.
+AMOUNTS_APART = 1.25
 
 # Seconds per unit until this server has timed its own jobs. The README's job bench measured a 10 s
 # EchoLite render in 3.65 s idle and 5.07 s beside two trainings, and 5 s of speech (about 20 Chinese
@@ -50,9 +59,10 @@ class Estimate:
 class Rate:
     seconds_per_unit: float
     learned_from: int
+    startup_seconds: float = 0.0
 
     def estimate(self, amount: float) -> Estimate:
-        return Estimate(self.seconds_per_unit * amount, self.learned_from)
+        return Estimate(self.startup_seconds + self.seconds_per_unit * amount, self.learned_from)
 
 
 def device_class(device: str) -> str:
@@ -77,20 +87,36 @@ def media_seconds(relative_path: str) -> float | None:
         return None
 
 
-def seconds_per_unit(kind: str, basis: str, limit: int = HISTORY) -> list[float]:
-    """The pace of the latest successful jobs of this workload basis, newest first."""
+def timed(kind: str, basis: str, limit: int = HISTORY) -> list[tuple[float, float]]:
+    """(amount, seconds taken) of the latest successful jobs of this workload basis, newest first."""
     finished = (Job.objects.filter(kind=kind, status=Job.Status.SUCCEEDED, params__workload__basis=basis,
                                    started_at__isnull=False, finished_at__isnull=False)
                 .order_by("-finished_at").values_list("started_at", "finished_at", "params")[:limit])
-    return [(end - start).total_seconds() / params["workload"]["amount"] for start, end, params in finished]
+    return [(params["workload"]["amount"], (end - start).total_seconds()) for start, end, params in finished]
+
+
+def fitted_line(jobs: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """(start-up seconds, seconds per unit) through (amount, seconds) pairs; None where they tell no line."""
+    slopes = [(longer_took - took) / (longer - amount)
+              for (amount, took), (longer, longer_took) in itertools.combinations(sorted(jobs), 2)
+              if longer >= amount * AMOUNTS_APART]
+    if not slopes:
+        return None
+    per_unit = statistics.median(slopes)
+    startup = statistics.median(took - per_unit * amount for amount, took in jobs)
+    return (startup, per_unit) if per_unit > 0 and startup >= 0 else None
 
 
 def rate(kind: str, job_workload: dict) -> Rate:
-    """The pace jobs of this workload's basis go at, from the finished ones there are now."""
-    rates = seconds_per_unit(kind, job_workload["basis"])
-    if len(rates) < MIN_HISTORY:
+    """How long jobs of this workload's basis take, from the finished ones there are now."""
+    jobs = timed(kind, job_workload["basis"])
+    if len(jobs) < MIN_HISTORY:
         return Rate(PRIOR_SECONDS_PER_UNIT[job_workload["unit"]], 0)
-    return Rate(statistics.median(rates), len(rates))
+    line = fitted_line(jobs)
+    if line is None:
+        return Rate(statistics.median(took / amount for amount, took in jobs), len(jobs))
+    startup, per_unit = line
+    return Rate(per_unit, len(jobs), startup)
 
 
 def estimate(kind: str, job_workload: dict) -> Estimate:

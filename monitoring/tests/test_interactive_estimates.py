@@ -152,3 +152,18 @@ def test_a_waiting_job_is_forecast_from_what_the_server_has_learned_since_it_was
     # Once it runs, its time left counts down what is known now, not the figure it was queued with.
     Job.objects.filter(pk=waiting["task_id"]).update(status=Job.Status.RUNNING, started_at=timezone.now() - timedelta(seconds=5))
     assert client.get(f"/api/tasks/{waiting['task_id']}").json()["eta_seconds"] == pytest.approx(15, **CLOSE)
+
+
+def test_a_renders_start_up_is_learned_apart_from_its_pace(client, model, ten_second_reference, queued_only):
+    """Every render loads its model first (8 s here), then takes 0.5 s per second of speech: one rate
+    per second made short renders come out under and long ones over."""
+    for amount in (1, 2, 3, 60, 80, 100):
+        finished(f"r{amount}", RENDER_BASIS, amount=amount, took=8 + 0.5 * amount)
+    finished("busy", RENDER_BASIS, amount=50, took=400)  # beside a training: one such render does not move the line
+
+    queued = render(client, ten_second_reference)
+    assert queued["ends_in_seconds"] == pytest.approx(13, abs=0.5)  # the median rate per second said 32
+    assert queued["estimate"] == {"seconds": pytest.approx(13, abs=0.5), "learned_from": 7}
+    short, long = ({"basis": RENDER_BASIS, "unit": "speech_seconds", "amount": amount} for amount in (2, 200))
+    assert estimates.estimate(Job.Kind.RENDER, short).seconds == pytest.approx(9, abs=0.5)  # it said 6.3
+    assert estimates.estimate(Job.Kind.RENDER, long).seconds == pytest.approx(108, abs=1)  # it said 634
