@@ -43,6 +43,7 @@ UI_STRINGS = {
     "starts_in": _("Starts in about {time}"),
     "starts_now": _("Starts any moment"),
     "ends_in": _("Done in about {time}"),
+    "past_estimate": _("Taking {time} longer than estimated"),
     "estimate_learned": _("Estimated from the last {n} jobs like it"),
     "estimate_builtin": _("First estimate, until jobs like it have finished here"),
     "elapsed": _("Elapsed"),

@@ -4,7 +4,7 @@ Each queue is its own django-q2 cluster whose workers take its jobs first come f
 queued job starts when a worker is free for it: after the time left of the jobs running in its
 queue and the estimated durations of the jobs queued ahead of it (anyone's), never because of
 another queue. Where one of those is unknown (a job queued without an estimate, a running one past its
-estimate with no pace yet), so is everything after it. Estimates are read as this server knows them
+estimate and less than half done), so is everything after it. Estimates are read as this server knows them
 when asked (monitoring.estimates.Current), not as they were when each job was queued.
 """
 from __future__ import annotations
@@ -19,6 +19,9 @@ from monitoring.models import Job, seconds_left
 
 # A GPU queue this server does not serve itself (another machine's) has one worker, as every GPU queue.
 GPU_QUEUE_WORKERS = 1
+# Past its estimate, a job's own pace is trusted from this far along: a stage that stalls early (a
+# probe's face check at 10 %) made the pace of its first tenth say nine times the time it had run.
+PACE_PAST_ESTIMATE_FROM = 0.5
 # What a forecast reads, and no more: a queue may hold many jobs with long logs.
 TIMING_FIELDS = ("id", "kind", "status", "progress", "eta_seconds", "params", "started_at", "finished_at")
 
@@ -30,6 +33,7 @@ class Forecast:
     ends_in: float | None
     left: float | None  # eta_seconds: a queued job's estimated duration, a running one's time left, a finished one's 0
     estimate: Estimate | None  # an unfinished job's duration as this server knows it now
+    past_estimate_by: float | None = None  # a running job that has run longer than its estimate: by how much
 
 
 def time_left(job: Job, expected: Estimate | None) -> float | None:
@@ -38,20 +42,31 @@ def time_left(job: Job, expected: Estimate | None) -> float | None:
     report, a fraction of a second, for as long as it works on. It counts down the estimate (a
     training prepares its frames for minutes at 0 %) and weighs it against its own pace as its
     progress grows: progress is reported per stage (a chat turn is 10 % along when its LLM starts, a
-    render from text 30 % once its quick speech is made), so early on it tells little about the pace.
-    Past its estimate with too little progress to tell, nobody knows (None), rather than 0 while it
-    still works. A queued job's is its estimate, a finished one's 0."""
+    render from text 30 % once its quick speech is made), so early on it tells little about the pace,
+    and before 10 % nothing. Within its estimate that weighing never says more than the estimate's
+    share not yet done. Past its estimate the estimate has nothing left to say: its own pace, once
+    it is more than half done; before that nobody knows (None, and forecasts_for says how far past
+    it is), rather than 0 while it still works or a stalled stage's pace stretched without end.
+    A queued job's is its estimate, a finished one's 0."""
     if job.status == Job.Status.RUNNING and job.started_at:
         elapsed = job.elapsed_seconds()
         paced = seconds_left(elapsed, job.progress)
-        estimate = None if expected is None else expected.seconds
-        budgeted = estimate - elapsed if estimate is not None and estimate > elapsed else None
-        if paced is None or budgeted is None:
-            return budgeted if paced is None else paced
-        return job.progress * paced + (1 - job.progress) * budgeted
+        if expected is None:
+            return paced
+        budgeted = expected.seconds - elapsed
+        if budgeted <= 0:
+            return paced if job.progress >= PACE_PAST_ESTIMATE_FROM else None
+        return budgeted if paced is None else job.progress * paced + (1 - job.progress) * budgeted
     if job.status == Job.Status.QUEUED:
         return None if expected is None else expected.seconds
     return job.eta_seconds
+
+
+def past_estimate_by(job: Job, expected: Estimate | None) -> float | None:
+    if job.status != Job.Status.RUNNING or not job.started_at or expected is None:
+        return None
+    over = job.elapsed_seconds() - expected.seconds
+    return over if over > 0 else None
 
 
 def queue_workers(queue: str) -> int:
@@ -100,7 +115,7 @@ def forecasts_for(jobs: Iterable[Job]) -> dict[str, Forecast]:
         if job.status == Job.Status.QUEUED:
             forecasts[job.pk] = Forecast(*scheduled.get(job.pk, (None, None)), left, expected)
         else:  # running or finished: it ends when its time left says
-            forecasts[job.pk] = Forecast(None, left, left, expected)
+            forecasts[job.pk] = Forecast(None, left, left, expected, past_estimate_by(job, expected))
     return forecasts
 
 

@@ -6,9 +6,15 @@ from echofu.messages import localized, restored
 from echofu.ownership import owner_field
 
 
+# Less progress than this tells nothing of a job's pace: a stage's first report (a probe's 10 % before
+# its face check, a chat turn's as its LLM starts) times its cheapest part, and 1 % extrapolated a
+# hundredfold.
+PACE_FROM = 0.1
+
+
 def seconds_left(elapsed: float, fraction: float) -> float | None:
     """The time left at the pace so far; None until there is enough progress to tell."""
-    return elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+    return elapsed * (1 - fraction) / fraction if fraction >= PACE_FROM else None
 
 
 def log_line(stamp: str, text: str) -> str:

@@ -306,6 +306,24 @@ def test_a_render_queued_behind_another_says_when_and_what_its_estimate_rests_on
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, past, left", [("zh-hans", "比预计多用了 1m 21s", "剩余时间"),
+                                                 ("en", "Taking 1m 21s longer than estimated", "Time left")])
+def test_a_job_past_its_estimate_says_so_instead_of_a_time_left(studio, language, past, left):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Estimated at 39 s, stalled at 10 % for 2 min: its pace alone said 18 min left, and growing.
+    Job.objects.create(id="probe_stalled", kind=Job.Kind.PROBE, status=Job.Status.RUNNING, progress=0.1, stage="check",
+                       params={"estimated_seconds": 39}, started_at=timezone.now() - timedelta(seconds=120))
+    page = studio.open("/", language=language)
+    stalled = page.locator('[data-task="probe_stalled"]')
+    expect(stalled).to_contain_text(re.compile(past.replace("1m 21s", r"1m 2\ds")), timeout=10_000)
+    expect(stalled).not_to_contain_text(left)
+    screenshot(page, f"home-past-estimate-{language}")
+    assert studio.errors == []
+
+
 def test_the_endpoint_list_reads_at_phone_width(studio):
     page = studio.open("/", viewport=PHONE)
     page.locator("main details summary").click()

@@ -167,3 +167,29 @@ def test_a_renders_start_up_is_learned_apart_from_its_pace(client, model, ten_se
     short, long = ({"basis": RENDER_BASIS, "unit": "speech_seconds", "amount": amount} for amount in (2, 200))
     assert estimates.estimate(Job.Kind.RENDER, short).seconds == pytest.approx(9, abs=0.5)  # it said 6.3
     assert estimates.estimate(Job.Kind.RENDER, long).seconds == pytest.approx(108, abs=1)  # it said 634
+
+
+def test_a_stage_that_stalls_does_not_stretch_the_time_left(client):
+    """An upload check estimated at 39 s sat at 10 % in its face check: past its estimate, the pace of
+    that 10 % alone said nine times the time it had run, 3 min and growing by 9 s a second."""
+    started = timezone.now()
+    Job.objects.create(id="check", kind=Job.Kind.PROBE, status=Job.Status.RUNNING, progress=0.1, stage="check",
+                       params={"estimated_seconds": 39}, started_at=started - timedelta(seconds=30))
+    within = client.get("/api/tasks/check").json()
+    Job.objects.filter(pk="check").update(started_at=started - timedelta(seconds=60))
+    past = client.get("/api/tasks/check").json()
+    assert past["eta_seconds"] is None and past["ends_in_seconds"] is None  # was 540
+    assert within["eta_seconds"] == pytest.approx(0.9 * 39, abs=0.5) and within["past_estimate_seconds"] is None
+    assert past["past_estimate_seconds"] == pytest.approx(21, **CLOSE)
+    # More than half done, its own pace tells again; it is still past its estimate.
+    Job.objects.filter(pk="check").update(progress=0.8)
+    along = client.get("/api/tasks/check").json()
+    assert along["eta_seconds"] == pytest.approx(60 * 0.2 / 0.8, **CLOSE) and along["past_estimate_seconds"] == pytest.approx(21, **CLOSE)
+
+
+def test_a_job_without_an_estimate_is_not_extrapolated_from_its_first_percent(client):
+    Job.objects.create(id="train", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.02,
+                       started_at=timezone.now() - timedelta(seconds=10))
+    assert client.get("/api/tasks/train").json()["eta_seconds"] is None  # was 490 s from 2 % in 10 s
+    Job.objects.filter(pk="train").update(progress=0.25)
+    assert client.get("/api/tasks/train").json()["eta_seconds"] == pytest.approx(30, **CLOSE)

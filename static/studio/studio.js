@@ -209,14 +209,19 @@ const Studio = (() => {
   }
 
   /**
-   * When a job should end, as text: a running one's time left; a queued one's start and end counted
-   * from the jobs ahead of it in its queue (none where the server cannot tell, e.g. behind a job with
-   * no estimate); and, for a job estimated from this server's history, what its estimate rests on.
+   * When a job should end, as text: a running one's time left, and how long it has run past its
+   * estimate (the server then gives no time left until it is half done, rather than guess); a queued
+   * one's start and end counted from the jobs ahead of it in its queue (none where the server cannot
+   * tell, e.g. behind a job with no estimate); and, for a job estimated from this server's history,
+   * what its estimate rests on.
    */
   function timingFacts(info) {
     const known = (seconds) => seconds !== null && seconds !== undefined;
     const facts = [];
     if (info.state === "running" && known(info.eta_seconds)) facts.push(`${t("eta")}: ${formatSeconds(info.eta_seconds)}`);
+    if (info.state === "running" && known(info.past_estimate_seconds)) {
+      facts.push(t("past_estimate", { time: formatSeconds(info.past_estimate_seconds) }));
+    }
     if (info.state === "queued" && known(info.starts_in_seconds)) {
       facts.push(info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now"));
       if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
