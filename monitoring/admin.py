@@ -22,9 +22,12 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="expected (from now)")
     def expected(self, obj):
-        """A queued job's start and end counted from the jobs ahead of it in its queue (forecast)."""
+        """A queued job's start and end counted from the jobs ahead of it in its queue (forecast); a
+        running one's end, and how far it has overrun its estimate."""
         timing = forecast.of(obj)
         ends = f"ends in {_seconds(timing.ends_in)}"
+        if timing.past_estimate_by is not None:
+            ends += f", {_seconds(timing.past_estimate_by)} past its estimate"
         return f"starts in {_seconds(timing.starts_in)}, {ends}" if obj.status == Job.Status.QUEUED else ends
 
     @admin.action(description="Cancel selected jobs")
