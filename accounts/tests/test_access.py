@@ -262,3 +262,9 @@ def test_the_login_page_switches_language_without_an_account(multi_user, db):
     assert browser.cookies["django_language"].value == "en"
     english = browser.get("/accounts/login/?next=/chat/").content.decode()
     assert '<html lang="en">' in english and "Sign in" in english and "登录" not in english
+
+
+def test_the_footer_offers_the_admin_only_to_staff(as_alice, as_staff):
+    # Behind it a studio user who is not staff finds only the admin's "not authorized" page.
+    assert 'href="/admin/"' not in as_alice.get("/").content.decode()
+    assert 'href="/admin/"' in as_staff.get("/").content.decode()

@@ -89,3 +89,8 @@ def test_the_voice_pages_default_engine_names_the_voices_it_speaks_with(client):
     client.cookies["django_language"] = "en"
     english = client.get("/voice/").content.decode()
     assert '<option value="default">Default (offline: Piper, Kokoro, espeak-ng + WORLD)</option>' in english
+
+
+
+def test_the_footer_offers_the_admin_in_single_user_mode(client):
+    assert 'href="/admin/"' in client.get("/").content.decode()  # where the operator signs in to curate
