@@ -63,7 +63,8 @@ def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
     video = TrainingVideo.objects.get(pk=job.params["video_id"])
     path = paths.absolute(video.file.name)
     try:
-        ctx.progress("probe", 0.05, gettext_noop("probing {video}", video=video.filename))
+        # named as its owner knows it: the stored file (anna_3.mp4) hints at other accounts' uploads
+        ctx.progress("probe", 0.05, gettext_noop("probing {video}", video=video.display_name))
         info = media.probe(path)
         reports = {}
         for index, model_type in enumerate(MODEL_TYPES):
