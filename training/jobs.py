@@ -92,7 +92,8 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
                                        name=job.params.get("video_name") or os.path.basename(job.params["ref_video"])))
     if job.params.get("device_warning"):
         ctx.log(restored(job.params["device_warning"]))
-    ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.filename,
+    # The video as its owner knows it: the stored file (anna_2.mp4) hints at other accounts' uploads.
+    ctx.progress("prepare", 0.0, gettext_noop("training {model_type} on {video} ({device})", model_type=model_type, video=video.display_name,
                                               device=job.device))
     result = get_engine(model_type).train(paths.absolute(video.file.name), ctx.workdir, _train_params(job), ctx.progress)
     for warning in result.warnings:
@@ -100,7 +101,7 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
     ctx.progress("register", 1.0)
     if not TrainingVideo.objects.filter(pk=video.pk).exists():
         raise RuntimeError(gettext_noop("the training video {name} was deleted while the model trained; the model was not kept",
-                                        name=video.filename))
+                                        name=video.display_name))
     model = registry.register(
         model_type,
         job.pk,

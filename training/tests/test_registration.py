@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def video(media_root):
-    (media_root / "videos/ref_videos/anna.mp4").write_bytes(b"not read by the stand-in engine")
-    return TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=31,
+    # Stored as anna_2.mp4 since another account uploaded an anna.mp4 before; its owner knows it as anna.
+    (media_root / "videos/ref_videos/anna_2.mp4").write_bytes(b"not read by the stand-in engine")
+    return TrainingVideo.objects.create(file="videos/ref_videos/anna_2.mp4", original_name="anna.mp4", name="anna", size=31,
                                         probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
                                         consent_name="anna", consent_wording="test statement", consent_at=timezone.now())
 
@@ -41,7 +42,7 @@ def test_a_video_deleted_while_its_model_trains_leaves_no_model(video, media_roo
     job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
     runner.execute(job.pk)
     job.refresh_from_db()
-    assert job.status == Job.Status.FAILED and "was deleted while the model trained" in job.error
+    assert job.status == Job.Status.FAILED and "training video anna was deleted while the model trained" in job.error
     assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
 
 
@@ -78,9 +79,9 @@ def test_a_trainings_own_log_lines_are_shown_in_the_pages_language(client, video
         return [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]]
 
     assert log_tail("en")[-3:] == [f"warning: cuda:99 requested but CUDA is not available for it here ({settings.GPU_COUNT} GPU(s)), running on CPU",
-                                   "training EchoLite on anna.mp4 (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
+                                   "training EchoLite on anna (cpu)", "warning: au.csv (eye blinks) was derived from the face landmarks, not from OpenFace"]
     assert log_tail("zh-hans")[-3:] == [f"警告: 请求了 cuda:99, 但此处无法使用 CUDA ({settings.GPU_COUNT} 个 GPU), 改用 CPU 运行",
-                                        "用 anna.mp4 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
+                                        "用 anna 训练 EchoLite (cpu)", "警告: au.csv (眨眼) 由人脸关键点推算, 而非来自 OpenFace"]
 
 
 @pytest.mark.django_db(transaction=True)
