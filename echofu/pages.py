@@ -147,7 +147,9 @@ UI_STRINGS = {
 def _page(request, template: str, page: str, **context):
     strings = {key: str(text) for key, text in UI_STRINGS.items()}
     strings.update((f"stage:{stage}", localized(name)) for stage, name in STAGE_NAMES.items())
-    return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, **context})
+    # A signed-in account that is not staff would find only the admin's "not authorized" page.
+    links_to_admin = request.echofu_auth != "session" or request.user.is_staff
+    return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, "links_to_admin": links_to_admin, **context})
 
 
 def home(request):

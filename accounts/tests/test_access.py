@@ -264,7 +264,9 @@ def test_the_login_page_switches_language_without_an_account(multi_user, db):
     assert '<html lang="en">' in english and "Sign in" in english and "登录" not in english
 
 
-def test_the_footer_offers_the_admin_only_to_staff(as_alice, as_staff):
-    # Behind it a studio user who is not staff finds only the admin's "not authorized" page.
-    assert 'href="/admin/"' not in as_alice.get("/").content.decode()
-    assert 'href="/admin/"' in as_staff.get("/").content.decode()
+def test_the_pages_link_to_the_admin_only_for_staff(as_alice, as_staff):
+    # Behind the footer's "Admin" and the job queue's "All jobs" a studio user who is not staff
+    # finds only the admin's "not authorized" page.
+    alices_home, staffs_home = as_alice.get("/").content.decode(), as_staff.get("/").content.decode()
+    assert 'href="/admin/' not in alices_home
+    assert 'href="/admin/"' in staffs_home and 'href="/admin/monitoring/job/"' in staffs_home
