@@ -264,9 +264,16 @@ def test_the_login_page_switches_language_without_an_account(multi_user, db):
     assert '<html lang="en">' in english and "Sign in" in english and "登录" not in english
 
 
-def test_the_pages_link_to_the_admin_only_for_staff(as_alice, as_staff):
-    # Behind the footer's "Admin" and the job queue's "All jobs" a studio user who is not staff
-    # finds only the admin's "not authorized" page.
-    alices_home, staffs_home = as_alice.get("/").content.decode(), as_staff.get("/").content.decode()
-    assert 'href="/admin/' not in alices_home
-    assert 'href="/admin/"' in staffs_home and 'href="/admin/monitoring/job/"' in staffs_home
+@pytest.mark.parametrize("page", ["/", "/voice/", "/training/", "/generate/", "/chat/"])
+def test_the_pages_link_to_the_admin_only_for_staff(as_alice, as_staff, page):
+    # Behind the footer's "Admin", the job queue's "All jobs" and chat's "personas and knowledge"
+    # a studio user who is not staff finds only the admin's "not authorized" page.
+    assert 'href="/admin/' not in as_alice.get(page).content.decode()
+    assert 'href="/admin/"' in as_staff.get(page).content.decode()
+
+
+def test_the_chat_page_tells_who_sets_the_persona(as_alice, as_staff):
+    as_alice.cookies["django_language"] = as_staff.cookies["django_language"] = "en"
+    assert "are set by the studio's staff." in as_alice.get("/chat/").content.decode()
+    assert 'href="/admin/chat/"' in as_staff.get("/chat/").content.decode()
+    assert 'href="/admin/monitoring/job/"' in as_staff.get("/").content.decode()
