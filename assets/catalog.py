@@ -10,7 +10,7 @@ from stat import S_ISREG
 
 from django.utils import timezone
 
-from assets.models import MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
+from assets.models import ConsentedMediaFile, MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
 from echofu.messages import reason_of
 from echofu.versioning import create_with_own_name
@@ -100,8 +100,9 @@ def video_fields(info) -> dict:
     }
 
 
-def file_info(asset: MediaFile) -> dict:
-    """The legacy file-info object, plus the row id and original name (FileNotFoundError when its file is gone)."""
+def file_info(asset: ConsentedMediaFile) -> dict:
+    """The legacy file-info object, plus the row id, original name and the name its owner knows it by
+    (FileNotFoundError when its file is gone)."""
     stat = os.stat(paths.absolute(asset.file.name)) if asset.file.name else None
     if stat is None or not S_ISREG(stat.st_mode):
         raise FileNotFoundError(asset.file.name)
@@ -109,6 +110,7 @@ def file_info(asset: MediaFile) -> dict:
         "id": asset.pk,
         "filename": asset.filename,
         "original_name": asset.original_name,
+        "name": asset.display_name,
         "size": stat.st_size,
         "size_mb": round(stat.st_size / (1024 * 1024), 2),
         "created_time": local_time(asset.created_at),

@@ -166,6 +166,9 @@ def test_two_accounts_uploading_the_same_file_name_both_know_it_by_that_name(as_
     # Within one account a second anna.mp4 is another person: anna_2.
     bobs_second = named_upload(upload_video, as_bob, plain_video, "anna.mp4")
     assert trained_person(bobs_second["id"], bob, monkeypatch) == "anna_2"
+    # The listings name each upload so too, whatever its stored file is called.
+    assert sorted(video["name"] for video in as_bob.get("/api/training-videos").json()["files"]) == ["anna", "anna_2"]
+    assert [audio["name"] for audio in as_bob.get("/api/reference-audios").json()["files"]] == ["anna"]
 
 
 def test_single_user_mode_names_its_uploads_as_it_did(client, settings, plain_video, media_root, monkeypatch):

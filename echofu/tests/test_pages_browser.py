@@ -759,3 +759,19 @@ def test_a_job_card_cancelling_a_deleted_job_says_so_in_the_pages_language(studi
     }""")
     page.locator("#speak-job .job-cancel").click()
     expect(page.locator("#speak-job .job .alert")).to_have_text("The job was deleted.")
+
+
+def test_an_upload_is_listed_by_the_name_its_owner_knows_it_by(studio, media_root, wav_file):
+    # Stored as anna_3.wav since other accounts uploaded an anna.wav before: that name hints at them.
+    from django.test import Client
+
+    from accounts.tests.conftest import upload_audio
+
+    assert upload_audio(Client(), wav_file).status_code == 200
+    reference = ReferenceAudio.objects.get()
+    (media_root / reference.file.name).rename(media_root / "voices/ref_voices/anna_3.wav")
+    ReferenceAudio.objects.filter(pk=reference.pk).update(file="voices/ref_voices/anna_3.wav", name="anna", original_name="anna.wav")
+    page = studio.open("/voice/", studio.context(language="en"))
+    expect(page.locator(".reference-item").first).to_contain_text("anna.wav")
+    expect(page.locator(".reference-item").first).not_to_contain_text("anna_3")
+    assert studio.errors == []

@@ -8,7 +8,7 @@
     const { files } = await api("/api/reference-audios");
     $("reference-list").replaceChildren(...(files.length ? files.map((file) => el("li", { class: "reference-item" },
       el("div", { class: "item-title", text: file.original_name || file.filename }),
-      el("div", { class: "item-meta" }, el("span", { text: file.filename }), el("span", { text: formatSeconds(file.duration) }),
+      el("div", { class: "item-meta" }, el("span", { text: file.name }), el("span", { text: formatSeconds(file.duration) }),
         el("span", { text: `${file.size_mb} MB` }), el("span", { text: formatTime(file.created_time) })),
       el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.filename }),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
