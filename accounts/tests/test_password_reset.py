@@ -44,3 +44,11 @@ def test_with_mail_configured_a_reset_link_is_sent(alice_with_email, settings):
     sent = browser.post("/accounts/password_reset/", {"email": "alice@example.org"})
     assert sent.status_code == 302 and sent["Location"] == "/accounts/password_reset/done/"
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["alice@example.org"]
+
+
+def test_the_sign_in_page_leads_to_the_reset_page(multi_user):
+    browser = Client()
+    browser.cookies["django_language"] = "en"
+    page = browser.get("/accounts/login/").content.decode()
+    assert '<a href="/accounts/password_reset/">Forgot your password?</a>' in page
+    assert "studio/studio.css" in page  # the studio's look, not the browser's bare form
