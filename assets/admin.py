@@ -11,9 +11,9 @@ CONSENT_FIELDS = ("consent_name", "consent_wording", "consent_method", "consent_
 class ConsentedMediaAdmin(MediaFileAdmin):
     """Who stated consent for a face or voice, and the staff action that revokes it."""
 
-    list_display = MediaFileAdmin.list_display + ("owner", "consent_name", "consent_state")
+    list_display = MediaFileAdmin.list_display + ("consent_name", "consent_state")
     list_filter = ("created_at", "consent_method", ("revoked_at", admin.EmptyFieldListFilter))
-    search_fields = MediaFileAdmin.search_fields + ("consent_name", "owner__username")
+    search_fields = MediaFileAdmin.search_fields + ("consent_name",)
     readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
     actions = ["revoke_consent"]
 

@@ -15,16 +15,21 @@ class TurnInline(admin.TabularInline):
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ("__str__", "owner", "created_at")
-    search_fields = ("title", "turns__transcript", "turns__reply_text")
+    search_fields = ("title", "turns__transcript", "turns__reply_text", "owner__username")
     inlines = [TurnInline]
 
 
 @admin.register(Turn)
 class TurnAdmin(admin.ModelAdmin):
-    list_display = ("pk", "conversation", "status", "provider", "short_transcript", "error_stage", "created_at")
+    list_display = ("pk", "conversation", "owner", "status", "provider", "short_transcript", "error_stage", "created_at")
     list_filter = ("status", "provider", "error_stage", "language")
-    search_fields = ("transcript", "reply_text", "input_text", "error")
+    search_fields = ("transcript", "reply_text", "input_text", "error", "conversation__owner__username")
     readonly_fields = [field.name for field in Turn._meta.fields]
+    list_select_related = ("conversation__owner",)
+
+    @admin.display(description="owner", ordering="conversation__owner")
+    def owner(self, turn: Turn):
+        return turn.conversation.owner
 
     @admin.display(description="transcript")
     def short_transcript(self, turn: Turn) -> str:

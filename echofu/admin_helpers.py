@@ -33,9 +33,9 @@ class MediaFileAdmin(admin.ModelAdmin):
     """Common columns for MediaFile rows: size, availability, a playable preview."""
 
     player_kind = "audio"
-    list_display = ("__str__", "file_size", "duration", "available", "preview_link", "created_at")
+    list_display = ("__str__", "owner", "file_size", "duration", "available", "preview_link", "created_at")
     list_filter = ("created_at",)
-    search_fields = ("file", "original_name")
+    search_fields = ("file", "original_name", "owner__username")
     # The file, and the facts measured from it, came with the upload or the render: a file swapped
     # here would skip every check, land outside its folder and leave the old one on disk.
     readonly_fields = ("player", "file", "size", "file_size", "duration", "created_at")

@@ -10,9 +10,9 @@ def _seconds(seconds: float | None) -> str:
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "stage", "percent", "queue", "device", "created_at", "finished_at")
+    list_display = ("id", "kind", "owner", "status", "stage", "percent", "queue", "device", "created_at", "finished_at")
     list_filter = ("kind", "status", "queue", "device", "created_at")
-    search_fields = ("id", "error", "log")
+    search_fields = ("id", "error", "log", "owner__username")
     readonly_fields = [field.name for field in Job._meta.fields] + ["expected"]
     actions = ["cancel_jobs"]
 

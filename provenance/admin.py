@@ -8,7 +8,7 @@ from provenance.models import ProvenanceRecord
 class ProvenanceRecordAdmin(admin.ModelAdmin):
     list_display = ("file", "kind", "request_id", "model", "speaker", "owner", "label", "marker", "created_at", "open_link")
     list_filter = ("kind", "label", "marker", "created_at")
-    search_fields = ("file", "request_id", "sha256")
+    search_fields = ("file", "request_id", "sha256", "owner__username")
     readonly_fields = [field.name for field in ProvenanceRecord._meta.fields]
 
     @admin.display(description="file")

@@ -87,3 +87,25 @@ def test_the_admin_login_says_how_to_make_an_account(client):
     """Single-user mode has no account that can sign in: the studio's admin links led to a login nobody could pass."""
     page = client.get("/admin/login/?next=/admin/").content.decode()
     assert 'name="username"' in page and "manage.py createsuperuser" in page
+
+
+def test_a_curator_finds_each_accounts_rows_by_its_user_name(admin_client, django_user_model):
+    """Jobs, renders, syntheses, conversations, turns and provenance records show their owner and are
+    found by searching the account's name, as uploads, voices and models are."""
+    from chat.models import Conversation, Turn
+
+    alice = django_user_model.objects.create_user("alice", password="alice-password")
+    conversation = Conversation.objects.create(owner=alice)
+    rows = [
+        Job.objects.create(id="render_20250101_000000", kind="render", params={}, owner=alice),
+        GeneratedVideo.objects.create(file="videos/res_videos/v.mp4", size=1, owner=alice),
+        GeneratedAudio.objects.create(file="voices/res_voices/a.wav", size=1, owner=alice),
+        conversation,
+        Turn.objects.create(conversation=conversation),
+        ProvenanceRecord.objects.create(file="videos/res_videos/v.mp4", kind="video", owner=alice),
+    ]
+    for row in rows:
+        meta = row._meta
+        listing = admin_client.get(f"/admin/{meta.app_label}/{meta.model_name}/?q=alice")
+        assert listing.status_code == 200 and listing.context["cl"].result_count == 1, meta.model_name
+        assert b"column-owner" in listing.content, meta.model_name
