@@ -379,6 +379,21 @@ def test_a_failing_request_shows_the_server_message(studio, tmp_path):
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+def test_a_refused_reference_upload_keeps_the_chosen_file_to_send_again(studio, tmp_path):
+    # Refused for want of the consent statement, say: the user ticks it and presses Upload again,
+    # which answered "Choose a file first." once the field had been emptied.
+    page = studio.open("/voice/", studio.context(language="en"))
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_bytes(b"this is not audio" * 100)
+    page.locator("#reference-file").set_input_files(str(not_audio))
+    state_consent(page, "reference", "Anna")
+    page.locator("#reference-upload").click()
+    expect(page.locator("#reference-message")).to_have_class(re.compile("error"))
+    expect(page.locator("#reference-upload")).to_be_enabled()
+    assert page.evaluate("document.getElementById('reference-file').files.length") == 1
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
 def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, settings):
     from engines.testing.fake_cosyvoice import FakeCosyVoice
 

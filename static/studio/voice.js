@@ -41,6 +41,7 @@
     )) : [el("li", { class: "empty", text: t("no_speech") })]));
   }
 
+  /** Uploads a reference; true when it was stored. */
   async function storeReference(file, name) {
     const bar = $("reference-progress");
     bar.hidden = false;
@@ -57,6 +58,7 @@
       say("reference-message", t("reference_uploaded", { name: body.original_name }), "ok");
       await refreshReferences();
       $("profile-reference").value = body.relative_path;
+      return true;
     } catch (error) {
       if (name) {
         // A recording the server refused (no consent stated, say) is kept in the file field, to be
@@ -68,6 +70,7 @@
       } else {
         say("reference-message", errorText(error));
       }
+      return false;
     } finally {
       bar.hidden = true;
     }
@@ -82,9 +85,9 @@
     }
     const button = $("reference-upload");
     button.disabled = true;
-    await storeReference(file);
+    // A refused file stays chosen, to be sent again once the reason (consent, say) is dealt with.
+    if (await storeReference(file)) $("reference-file").value = "";
     button.disabled = false;
-    $("reference-file").value = "";
   });
 
   recordButton($("reference-record"), $("record-status"),
