@@ -196,6 +196,9 @@ ECHOFU = {
     "QUOTA_BYTES": env_int("ECHOFU_QUOTA_MB", 5000) * MB,
     "RATE_LIMIT_REQUESTS": env_int("ECHOFU_RATE_LIMIT_REQUESTS", 30),
     "RATE_LIMIT_SECONDS": env_int("ECHOFU_RATE_LIMIT_SECONDS", 3600),
+    # Wrong passwords for one account from one address before that address must wait (limits/sign_ins.py).
+    "LOGIN_FAILURES": max(1, env_int("ECHOFU_LOGIN_FAILURES", 5)),
+    "LOGIN_FAILURE_SECONDS": env_int("ECHOFU_LOGIN_FAILURE_SECONDS", 900),
 }
 
 # Job queues: each is a django-q2 cluster (ALT_CLUSTERS) served by its own
@@ -253,6 +256,8 @@ EMAIL_HOST_PASSWORD = env_str("ECHOFU_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("ECHOFU_EMAIL_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("ECHOFU_EMAIL_FROM", "echofu@localhost")
 
+# Django's own password check, refused while an address has guessed wrong too often (limits/sign_ins.py).
+AUTHENTICATION_BACKENDS = ["accounts.sign_in.SignInLimitedBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import sign_in
 from accounts import views as accounts_views
 from assets import views as assets_views
 from assets import voice_views
@@ -19,7 +20,9 @@ urlpatterns = [
     path("generate/", pages.generate, name="generate"),
     path("chat/", pages.chat, name="chat"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", sign_in.answers_wait_with_429(admin.site.login)),  # before the admin's own
     path("admin/", admin.site.urls),
+    path("accounts/login/", sign_in.login, name="login"),  # before Django's own, as the next
     path("accounts/password_reset/", accounts_views.password_reset, name="password_reset"),  # before Django's own
     path("accounts/", include("django.contrib.auth.urls")),
     # The legacy contract (shared/spec/legacy-api.zh.md), unchanged.

@@ -15,3 +15,17 @@ class Hit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.scope} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class FailedSignIn(models.Model):
+    """A wrong password for one account from one client address, counted to slow down password guessing."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "address", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} {self.at:%Y-%m-%d %H:%M:%S}"
