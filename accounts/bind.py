@@ -1,4 +1,5 @@
-"""Single-user mode has no login, so it may only listen where no one else can connect."""
+"""Single-user mode has no login, so it may only listen where no one else can connect; multi-user mode
+is reached by others, so it may not use the published secret key."""
 from __future__ import annotations
 
 import ipaddress
@@ -35,8 +36,16 @@ class PublicBindRefused(RuntimeError):
 
 
 def check_bind(bind: str) -> None:
-    """Raise PublicBindRefused when single-user mode would listen on a non-loopback address."""
+    """Raise PublicBindRefused when single-user mode would listen on a non-loopback address, or when
+    multi-user mode (others reach it, on any address: a proxy forwards to loopback) would sign its
+    cookies and tasks with the key published in this repository."""
     if not settings.ECHOFU["SINGLE_USER"]:
+        if settings.SECRET_KEY in ("", settings.LOCAL_ONLY_SECRET_KEY):
+            raise PublicBindRefused(
+                "multi-user mode (ECHOFU_SINGLE_USER=false) serves other people and needs a secret key of its own: "
+                "set ECHOFU_SECRET_KEY, e.g. to the output of "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (the same on every machine)"
+            )
         return
     host = bind_host(bind)
     if not is_loopback(host):

@@ -18,8 +18,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEBUG = env_bool("ECHOFU_DEBUG", False)
-# A development default is fine for a loopback-only install; any public deployment sets its own.
-SECRET_KEY = env_str("ECHOFU_SECRET_KEY", "echofu-local-only-change-me-" + "x" * 32)
+# Published with the code, so good only where nobody else connects: single-user mode, loopback only.
+# Serving in multi-user mode refuses it (accounts/bind.py).
+LOCAL_ONLY_SECRET_KEY = "echofu-local-only-change-me-" + "x" * 32
+SECRET_KEY = env_str("ECHOFU_SECRET_KEY", LOCAL_ONLY_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ECHOFU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 
 INSTALLED_APPS = [

@@ -238,8 +238,19 @@ def test_loopback_addresses_are_allowed(settings, address):
     on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=[address])))
 
 
-def test_multi_user_mode_may_listen_anywhere(multi_user):
+def test_multi_user_mode_may_listen_anywhere_with_its_own_secret_key(multi_user, settings):
+    settings.SECRET_KEY = "a key of this deployment's own, long and random enough: 5f0c2e9b7d41a8"
     call_command("check_bind", "0.0.0.0:8000", stdout=io.StringIO())
+    on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=["0.0.0.0:8000"])))
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:8000", "127.0.0.1:8000"])  # loopback too: behind a proxy others reach it
+def test_multi_user_mode_refuses_the_built_in_secret_key(multi_user, settings, address):
+    assert settings.SECRET_KEY == settings.LOCAL_ONLY_SECRET_KEY
+    with pytest.raises(CommandError, match="ECHOFU_SECRET_KEY"):
+        call_command("check_bind", address, stdout=io.StringIO())
+    with pytest.raises(RuntimeError, match="ECHOFU_SECRET_KEY"):
+        on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=[address])))
 
 
 def test_a_video_and_its_check_belong_to_the_uploader(as_alice, as_bob, alice, plain_video):

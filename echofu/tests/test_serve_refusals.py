@@ -8,9 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def serve(tmp_path: Path, port: str) -> subprocess.CompletedProcess:
+def serve(tmp_path: Path, port: str, **settings: str) -> subprocess.CompletedProcess:
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in ("ECHOFU_SECRET_KEY", "ECHOFU_SINGLE_USER")},
+        **settings,
         "ECHOFU_VENV": sys.prefix,
         "ECHOFU_PORT": port,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
@@ -36,3 +37,15 @@ def test_serve_says_why_it_cannot_listen(tmp_path):
     # Refused before the database was touched: migrating first, a typo in ECHOFU_PORT could upgrade
     # the schema under a studio still running on the old code.
     assert not (tmp_path / "serve.sqlite3").exists() and not (tmp_path / "static").exists()
+
+
+def test_serve_for_several_people_needs_its_own_secret_key(tmp_path):
+    # The built-in key is in this public repository: with it anyone could sign the cookies and the job
+    # queue's tasks this studio trusts.
+    with socket.socket() as probe:  # a free port: were the refusal missing, the studio would start there
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    refused = serve(tmp_path, port, ECHOFU_SINGLE_USER="false")
+    assert refused.returncode == 1
+    assert "ECHOFU_SECRET_KEY" in refused.stderr and "starting" not in refused.stdout
+    assert not (tmp_path / "serve.sqlite3").exists()
