@@ -3,7 +3,7 @@
 The API views are csrf_exempt because the original frontend and scripts send no CSRF token;
 this middleware puts the CSRF check back for requests authenticated by a session cookie, the
 only ones a foreign page could forge. Single-user mode acts as one local user without login,
-answers only loopback clients and refuses cross-site posts (an Origin of another host).
+answers only loopback clients (not what a proxy forwards) and refuses cross-site posts (an Origin of another host).
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from echofu import ownership, responses
 # handle their own access; Django's CsrfViewMiddleware checks their form posts.
 OPEN_PREFIXES = ("/accounts/", "/admin/", "/assets/", "/i18n/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+# What a reverse proxy adds for the browser it forwards: a proxy on this machine connects from loopback,
+# but the browser it speaks for may be anywhere.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 @cache
@@ -94,6 +97,8 @@ class AccessMiddleware:
 
     @staticmethod
     def _local_client(request) -> bool:
+        if any(request.META.get(header) for header in FORWARDING_HEADERS):
+            return False
         peer = request.META.get("REMOTE_ADDR", "")
         # A client of a socket file (a unix: bind, which check_bind allows) has no address: gunicorn passes "".
         return not peer or is_loopback(peer)

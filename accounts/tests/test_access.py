@@ -192,6 +192,18 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
     assert ReferenceAudio.objects.count() == 1
 
 
+@pytest.mark.parametrize("forwarded", [{"HTTP_X_FORWARDED_FOR": "203.0.113.5"}, {"HTTP_FORWARDED": "for=203.0.113.5;proto=https"},
+                                       {"HTTP_X_REAL_IP": "203.0.113.5"}])
+def test_single_user_mode_refuses_what_a_proxy_on_this_machine_forwards(settings, client, wav_file, forwarded):
+    # nginx on the same machine connects from loopback: the headers it adds say the browser is elsewhere.
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    assert "loopback" in error_message(client.get("/api/reference-audios", **forwarded), 403)
+    with open(wav_file, "rb") as handle:
+        assert error_message(client.post("/api/upload-reference-audio", {"audio": handle}, **forwarded), 403)
+    assert not ReferenceAudio.objects.exists()
+    assert client.get("/api/reference-audios").status_code == 200
+
+
 def test_single_user_studio_stays_the_local_account_after_signing_in_to_the_admin(settings, wav_file):
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
     browser = Client(enforce_csrf_checks=True)
