@@ -252,9 +252,12 @@ def _decoded_extent(container, stream, decode_all: bool, frames_to_decode: int =
     return end
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
-    """The file's first audio stream as mono float32 in [-1, 1] at `sample_rate`."""
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000, max_seconds: float | None = None) -> np.ndarray:
+    """The file's first audio stream as mono float32 in [-1, 1] at `sample_rate`; with `max_seconds`, only
+    that much of its start, decoding no further (the memory it takes is bounded whatever the file holds)."""
     chunks: list[np.ndarray] = []
+    wanted = None if max_seconds is None else int(max_seconds * sample_rate)
+    collected = 0
     with _open(path) as container:
         if not container.streams.audio:
             raise MediaError(gettext_noop("the file contains no audio stream"))
@@ -270,6 +273,9 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
                     lead = float(frame.pts * frame.time_base) - origin if frame.pts is not None and frame.time_base else 0.0
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
+                    collected += len(chunks[-1])
+                if wanted is not None and collected >= wanted:
+                    break
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:
@@ -282,7 +288,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
         samples = np.concatenate([np.zeros(shift, dtype=np.float32), samples])
     elif shift < 0:  # decoded before the origin (only with odd headers): drop what precedes it
         samples = samples[-shift:]
-    return samples
+    return samples if wanted is None else samples[:wanted]
 
 
 AI_GENERATED = "AI-generated with EchOfU"  # the comment every rendered video carries

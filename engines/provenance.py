@@ -44,6 +44,10 @@ ENVELOPE_SECONDS = 0.02
 # (the largest of 4096 Gaussian values); marked audio after MP3/AAC re-encoding scores far above.
 DETECTION_THRESHOLD = 8.0
 MIN_MARK_SECONDS = 1.0
+# Of a file's start searched for the marker: it repeats every BLOCK, so a minute folds 234 repeats (4-7 s
+# already score above the threshold), and the memory a search takes stays bounded: a whole upload's soundtrack
+# (a low-bitrate track under the size limit lasts days) took 0.66 MB per second in the web server's process.
+MARK_SCAN_SECONDS = 60.0
 
 
 class ProvenanceError(ValueError):
@@ -167,12 +171,12 @@ def detect_marker(samples: np.ndarray, rate: int, key: str) -> Detection:
 
 
 def detect_marker_in_file(path: str | os.PathLike, key: str) -> Detection:
-    """Decode any audio or video file's first audio track and look for the marker."""
+    """Decode the start of any audio or video file's first audio track and look for the marker there."""
     info = media.probe(path)
     if not info.has_audio:
         return Detection(False, 0.0, 0.0)
     rate = MARK_RATE * 2 if (info.sample_rate or 0) >= MARK_RATE * 2 else MARK_RATE
-    return detect_marker(media.load_audio(path, rate), rate, key)
+    return detect_marker(media.load_audio(path, rate, max_seconds=MARK_SCAN_SECONDS), rate, key)
 
 
 # --- the visible label ------------------------------------------------------------------------

@@ -143,3 +143,31 @@ def test_rendered_video_is_labelled_by_deployment_never_by_request(alice, fake_e
 def test_anonymous_verify_needs_an_account(multi_user, speech_file):
     with open(speech_file, "rb") as handle:
         assert error_message(Client().post("/api/verify-media", {"file": handle}), 401)
+
+
+def test_verifying_a_long_file_reads_a_bounded_part_of_it(alice, tmp_path):
+    # A marker repeats every 0.256 s, so a minute finds it; the whole soundtrack of a long upload (a low
+    # bitrate Opus track under the 200 MB limit lasts days) took several bytes of memory per sample in the
+    # web server's own process: a few such requests exhausted the machine.
+    import tracemalloc
+
+    long_file = tmp_path / "ten minutes.wav"
+    rate, seconds = 8000, 600
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype("<i2").tobytes()
+    import wave
+
+    with wave.open(str(long_file), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        for _ in range(seconds):
+            writer.writeframes(tone)
+    client = session_client(alice)
+    tracemalloc.start()
+    try:
+        verdict = verify(client, long_file)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 120 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
+    assert verdict["made_here"] is False and verdict["marker"]["seconds"] <= provenance.MARK_SCAN_SECONDS
