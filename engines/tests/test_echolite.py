@@ -510,3 +510,22 @@ def test_the_self_evaluation_reads_as_a_sentence_in_the_job_log():
     assert summary(metrics) == ("self-evaluation on 100 held-out frames: mouth SSIM 0.771 (loop 0.720), PSNR 24.7 dB (loop 23.7); "
                                 "the lips follow the speech better than the looped training frames (lip-opening r 0.30 vs -0.14)")
     assert summary({"holdout_frames": 4}) == f"self-evaluation skipped: 4 held-out frames, fewer than {MIN_FRAMES}"
+
+
+def test_a_video_too_long_to_train_on_is_refused_without_reading_it_whole(tmp_path):
+    # The upload probe read the whole soundtrack into memory (and decoded every frame) before saying
+    # "too long": a low-bitrate track under the upload limit lasts days, and its probe exhausted the memory
+    # of the worker that runs everyone's probes and renders.
+    import tracemalloc
+
+    from engines.talking_head.echolite.quality import MAX_SECONDS
+
+    video = write_plain_video(tmp_path / "long.mp4", seconds=MAX_SECONDS * 2.5, size=(16, 16), fps=1)
+    tracemalloc.start()
+    try:
+        report = create_engine("EchoLite").check_video(video)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert any("too long" in error for error in report.errors), report.errors
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"

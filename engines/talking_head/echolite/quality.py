@@ -33,17 +33,20 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
     if not info.has_video:
         report.errors.append(gettext_noop("the file has no video stream"))
         return report
-    if not info.has_audio:
-        report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
-    elif (audible := audible_seconds(path)) < MIN_AUDIBLE_SECONDS:
-        report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
-                                          "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
     if info.duration < MIN_SECONDS:
         report.errors.append(gettext_noop("the video is too short: {seconds:.1f} s, at least {minimum:.0f} s of speech is needed",
                                           seconds=info.duration, minimum=MIN_SECONDS))
     if info.duration > MAX_SECONDS:
         report.errors.append(gettext_noop("the video is too long: {minutes:.1f} min, at most {maximum:.0f} min",
                                           minutes=info.duration / 60, maximum=MAX_SECONDS / 60))
+        # Refused whatever its faces and sound: reading them would take time and memory in proportion to
+        # a length only the upload limit bounds (a low-bitrate file lasts days).
+        return report
+    if not info.has_audio:
+        report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
+    elif (audible := audible_seconds(path)) < MIN_AUDIBLE_SECONDS:
+        report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
+                                          "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
     faces = face_stats(path)
     report.stats.update(faces)
     if faces["multi_face_share"] > MAX_MULTI_FACE_SHARE:
@@ -86,5 +89,6 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
 def audible_seconds(path: Path) -> float:
     """Seconds of the soundtrack loud enough to hold speech (a muted or empty track has none)."""
     frame = SAMPLE_RATE // 50  # 20 ms
-    levels = frame_levels(media.load_audio(path, SAMPLE_RATE), frame)
+    # No more than a video may last: a container may declare less than it holds.
+    levels = frame_levels(media.load_audio(path, SAMPLE_RATE, max_seconds=MAX_SECONDS), frame)
     return float((levels > SPEECH_FLOOR_DBFS).sum() * frame / SAMPLE_RATE)
