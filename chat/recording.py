@@ -10,6 +10,9 @@ from engines.messages import gettext_noop
 
 RECORDING_NAME = "input.wav"
 RECORDING_RATE = 16000
+# A spoken question, or speech for a video: the memory a recording takes to convert grows with its length,
+# and an upload under the size limit (a low-bitrate one) may last days.
+MAX_RECORDING_SECONDS = 600
 
 
 def save_recording(upload, folder_name: str = paths.RECORDINGS) -> str:
@@ -19,9 +22,12 @@ def save_recording(upload, folder_name: str = paths.RECORDINGS) -> str:
         raise UploadRejected(gettext_noop("unsupported recording format '{extension}'", extension=extension))
     try:
         media.verify(upload.temporary_file_path(), "audio")
-        samples = media.load_audio(upload.temporary_file_path(), RECORDING_RATE)
+        # A second past the limit tells a recording too long from one just long enough, whatever its header says.
+        samples = media.load_audio(upload.temporary_file_path(), RECORDING_RATE, max_seconds=MAX_RECORDING_SECONDS + 1)
     except media.MediaError as exc:
         raise UploadRejected(gettext_noop("the recording cannot be decoded: {reason}", reason=reason_of(exc))) from exc
+    if len(samples) > MAX_RECORDING_SECONDS * RECORDING_RATE:
+        raise UploadRejected(gettext_noop("the recording is too long: at most {minutes:.0f} minutes", minutes=MAX_RECORDING_SECONDS / 60))
     if len(samples) < RECORDING_RATE // 10:
         raise UploadRejected(gettext_noop("the recording is too short (under 0.1 s)"))
     folder = paths.absolute(folder_name)

@@ -34,6 +34,28 @@ def test_save_audio_replaces_previous_and_bad_input_keeps_it(client, tmp_path, m
     assert sorted(p.name for p in (media_root / "audios").iterdir()) == ["input.wav"]
 
 
+def test_a_recording_longer_than_a_recording_may_last_is_refused_and_keeps_the_previous(client, tmp_path, media_root, wav_file):
+    # It was decoded whole into the web server's memory and written out whole, outside any quota: a 50 MB
+    # low-bitrate upload lasts days, gigabytes of samples.
+    from chat.recording import MAX_RECORDING_SECONDS
+
+    with open(wav_file, "rb") as handle:
+        assert client.post("/save_audio", {"audio": handle}).status_code == 200
+    before = (media_root / "audios/input.wav").read_bytes()
+    long_recording = tmp_path / "long.wav"
+    with wave.open(str(long_recording), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(b"\x10\x00\xf0\xff" * 4000 * int(MAX_RECORDING_SECONDS + 30))
+    with open(long_recording, "rb") as handle:
+        response = client.post("/save_audio", {"audio": handle})
+    assert response.status_code == 400 and response.json()["status"] == "error"
+    assert response.json()["message"] == "录音太长: 最多 10 分钟"
+    assert (media_root / "audios/input.wav").read_bytes() == before
+    assert sorted(p.name for p in (media_root / "audios").iterdir()) == ["input.wav"]
+
+
 def test_a_recording_that_fails_on_our_side_answers_500_without_server_paths(client, wav_file, monkeypatch, caplog):
     def broken(upload, folder_name):
         raise PermissionError(13, "Permission denied", "/srv/echofu/media/audios/input.wav")
