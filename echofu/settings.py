@@ -158,6 +158,8 @@ ECHOFU = {
     "EXTERNAL_REQUIRE_CUDA": env_bool("ECHOFU_EXTERNAL_REQUIRE_CUDA", True),
     "TTS_ENGINE": env_str("ECHOFU_TTS_ENGINE", "default"),
     "TTS_MAX_CHARS": env_int("ECHOFU_TTS_MAX_CHARS", 2000),
+    # Longest speech /video_generation renders from an audio file (a text is bounded by TTS_MAX_CHARS).
+    "MAX_RENDER_SECONDS": env_int("ECHOFU_MAX_RENDER_SECONDS", 900),
     "XTTS_DIR": env_str("ECHOFU_XTTS_DIR"),
     "COSYVOICE_URL": env_str("ECHOFU_COSYVOICE_URL"),
     "COSYVOICE_SAMPLE_RATE": env_int("ECHOFU_COSYVOICE_SAMPLE_RATE", 24000),  # CosyVoice2-0.5B, server.py's default model

@@ -1,14 +1,16 @@
 """Validation of the /video_generation form."""
+from django.conf import settings
 from rest_framework import serializers
 
 from assets import consent
 from assets.catalog import find_catalog_audio
 from assets.models import SpeakerProfile
 from assets.voice_forms import MAX_PITCH_SEMITONES, check_server_engine_speaks, check_speech_text, revoked_speaker, unknown_speaker
-from echofu import ownership
+from echofu import ownership, paths
 from echofu.availability import reason_for
 from echofu.messages import reason_of
 from echofu.responses import invalid
+from engines import media
 from engines.messages import gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
@@ -76,8 +78,14 @@ class GenerationRequest(ModelChoice):
                 raise invalid(gettext_noop("give a reference audio ref_audio or a target text target_text"), "ref_audio")
             try:
                 data["audio_path"] = find_catalog_audio(data["ref_audio"], request)
-            except ValueError as exc:
+                duration = media.probe(paths.absolute(data["audio_path"])).duration
+            except (ValueError, media.MediaError) as exc:
                 raise invalid(reason_of(exc), "ref_audio")
+            most = settings.ECHOFU["MAX_RENDER_SECONDS"]
+            if duration > most:
+                # Its render would hold the whole speech in memory and make 25 frames for each second of it.
+                raise invalid(gettext_noop("the audio is too long to render: {minutes:.1f} minutes, at most {most:.0f} minutes",
+                                           minutes=duration / 60, most=most / 60), "ref_audio")
         return data
 
     @staticmethod

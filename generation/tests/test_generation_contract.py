@@ -341,3 +341,22 @@ def test_other_writers_are_not_locked_out_while_a_render_labels_its_frames(model
     assert job.status == "succeeded", job.error
     video = GeneratedVideo.objects.get()
     assert (media_root / video.file.name).is_file() and ProvenanceRecord.objects.filter(file=video.file.name, label=True).exists()
+
+
+def test_speech_longer_than_a_render_may_last_is_refused_before_any_job(client, model, media_root, settings):
+    # A render decodes its whole speech into memory and makes 25 frames for each of its seconds: a reference
+    # upload under the 50 MB limit (a low-bitrate MP3) lasts 14 hours.
+    import wave
+
+    from monitoring.models import Job
+
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_RENDER_SECONDS": 60}
+    with wave.open(str(media_root / "voices/ref_voices/long.wav"), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(b"\x10\x00\xf0\xff" * 4000 * 90)
+    ReferenceAudio.objects.create(file="voices/ref_voices/long.wav", size=(media_root / "voices/ref_voices/long.wav").stat().st_size)
+    message = generation_error(client, model_name="EchoLite", model_param="models/EchoLite/m1", ref_audio="media/voices/ref_voices/long.wav")
+    assert message == "ref_audio: 音频太长, 无法生成视频: 1.5 分钟, 最多 1 分钟", message
+    assert not Job.objects.filter(kind=Job.Kind.RENDER).exists()
