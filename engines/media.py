@@ -274,7 +274,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000, max_seconds: f
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
                     collected += len(chunks[-1])
-                if wanted is not None and collected >= wanted:
+                # Samples decoded before the origin are dropped below: they do not count towards `wanted`.
+                if wanted is not None and collected >= wanted + max(0, -round(lead * sample_rate)):
                     break
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))

@@ -529,3 +529,23 @@ def test_a_video_too_long_to_train_on_is_refused_without_reading_it_whole(tmp_pa
         tracemalloc.stop()
     assert any("too long" in error for error in report.errors), report.errors
     assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
+
+
+def test_the_check_reads_only_the_sound_that_goes_with_the_picture(tmp_path):
+    # A video is as long as its picture; a soundtrack running on for 20 minutes under 11 s of face (any length
+    # fits the upload limit at a low bitrate) was read whole, twice, into the probe worker's memory.
+    import tracemalloc
+
+    seconds = 11
+    sound = np.concatenate([speech(seconds, 0), 0.01 * np.ones(1200 * 16000, np.float32)])
+    video = make_talking_face_video(tmp_path / "short picture long sound.mp4", seconds=seconds, size=256, audio=sound)
+    del sound
+    assert media.probe(video).duration == pytest.approx(seconds, abs=0.5)
+    tracemalloc.start()
+    try:
+        report = create_engine("EchoLite").check_video(video)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.ok, report.errors
+    assert peak < 80 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"

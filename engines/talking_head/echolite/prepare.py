@@ -131,7 +131,7 @@ def measure_audio_delay(video: Path, seconds: float, progress: Progress) -> Audi
     frames = int(seconds * FPS)
     tracks, found = track_faces(video, frames, progress, max_frames=frames)
     transforms = alignment.crop_transforms(tracks, alignment.Template.fit(tracks[found]))
-    audio = media.load_audio(video, features.SAMPLE_RATE)[: int(seconds * features.SAMPLE_RATE)]
+    audio = media.load_audio(video, features.SAMPLE_RATE, max_seconds=seconds)
     return audio_delay(tracks, found, transforms, audio, features.encoder_states(audio))
 
 

@@ -44,7 +44,7 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
         return report
     if not info.has_audio:
         report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
-    elif (audible := audible_seconds(path)) < MIN_AUDIBLE_SECONDS:
+    elif (audible := audible_seconds(path, info.duration)) < MIN_AUDIBLE_SECONDS:
         report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
                                           "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
     faces = face_stats(path)
@@ -86,9 +86,9 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
     return report
 
 
-def audible_seconds(path: Path) -> float:
-    """Seconds of the soundtrack loud enough to hold speech (a muted or empty track has none)."""
+def audible_seconds(path: Path, video_seconds: float) -> float:
+    """Seconds of the soundtrack under the picture (`video_seconds`) loud enough to hold speech (a muted or
+    empty track has none). Sound running on past the picture is not read: it may last days."""
     frame = SAMPLE_RATE // 50  # 20 ms
-    # No more than a video may last: a container may declare less than it holds.
-    levels = frame_levels(media.load_audio(path, SAMPLE_RATE, max_seconds=MAX_SECONDS), frame)
+    levels = frame_levels(media.load_audio(path, SAMPLE_RATE, max_seconds=min(video_seconds, MAX_SECONDS)), frame)
     return float((levels > SPEECH_FLOOR_DBFS).sum() * frame / SAMPLE_RATE)
