@@ -8,7 +8,7 @@ from django.utils import timezone
 from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import restored, stored
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
 from monitoring import runner
 from monitoring.devices import usable_device
@@ -23,6 +23,7 @@ REPEATED_REQUEST_SECONDS = 10.0
 
 
 def start_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
+    device, warning = usable_device(device, CPU_FALLBACK[model_type])
     with transaction.atomic():
         # Requests for one video take turns from here (SQLite's IMMEDIATE transaction does so anyway):
         # the second sees the first one's job.
@@ -30,13 +31,12 @@ def start_training(model_type: str, video: TrainingVideo, device: str, epochs: i
         repeated = _same_training_just_requested(model_type, video, device, epochs, custom, owner)
         if repeated is not None:
             return repeated
-        job = prepare_training(model_type, video, device, epochs, custom, owner)
+        job = _queued_training(model_type, video, device, warning, epochs, custom, owner)
     return runner.submit(job)  # once committed: a worker must find the row
 
 
 def _same_training_just_requested(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner) -> Job | None:
-    asked = {"model_type": model_type, "video_id": video.pk, "epochs": epochs, "custom_params": custom,
-             "requested_device": usable_device(device, CPU_FALLBACK[model_type])[0]}
+    asked = {"model_type": model_type, "video_id": video.pk, "epochs": epochs, "custom_params": custom, "requested_device": device}
     recent = Job.objects.filter(
         kind=Job.Kind.TRAIN, status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
         owner=owner if getattr(owner, "is_authenticated", False) else None,
@@ -48,6 +48,11 @@ def _same_training_just_requested(model_type: str, video: TrainingVideo, device:
 def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
     """The queued Job row, not yet handed to the workers; its device decides its queue (gpuN or cpu)."""
     device, warning = usable_device(device, CPU_FALLBACK[model_type])
+    return _queued_training(model_type, video, device, warning, epochs, custom, owner)
+
+
+def _queued_training(model_type: str, video: TrainingVideo, device: str, warning: Message | str, epochs: int | None, custom: dict, owner) -> Job:
+    """prepare_training once the device is decided (`device`, and `warning` when it is not the one asked for)."""
     params = {
         "model_type": model_type,
         "video_id": video.pk,

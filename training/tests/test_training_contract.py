@@ -235,3 +235,24 @@ def test_a_double_clicked_training_starts_once_and_both_answers_name_that_task(c
     form["epoch"] = "2"  # a different request is a training of its own
     assert Client().post("/model_training", form).json()["task_id"] != job.pk
     assert Job.objects.filter(kind=Job.Kind.TRAIN).count() == 2
+
+
+def test_a_training_request_decides_its_device_once(client, catalogued_video, monkeypatch):
+    """The device the repeat check compares and the one the job is queued on are one decision: asked
+    twice, a GPU lost between the two would queue a job on a device its repeat check never saw."""
+    from monitoring import runner
+    from training import jobs
+
+    decided = []
+    decide = jobs.usable_device
+
+    def counted(*args):
+        decided.append(args)
+        return decide(*args)
+
+    monkeypatch.setattr(runner, "submit", lambda job: job)
+    monkeypatch.setattr(jobs, "usable_device", counted)
+    form = {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/person.mp4", "gpu_choice": "CPU", "epoch": "1"}
+    body = client.post("/model_training", form).json()
+    assert body["status"] == "success" and Job.objects.get(pk=body["task_id"]).device == "cpu"
+    assert len(decided) == 1, decided
