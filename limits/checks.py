@@ -86,11 +86,21 @@ def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:
 # Answers that started no work: the request's Hit is taken back. The Hit is taken before the view
 # runs, not after, so that requests arriving together cannot all pass the count.
 REFUSED_BEFORE_WORK = frozenset({400, 413})
+STARTED_NOTHING = "echofu_started_nothing"  # set on a response by `uncounted_if`
+
+
+def uncounted_if(repeat: bool, response: JsonResponse) -> JsonResponse:
+    """The response; when `repeat`, marked as the answer of a repeated request (monitoring.repeats), which
+    started no work of its own: a double click does not use up two of the user's requests."""
+    if repeat:
+        setattr(response, STARTED_NOTHING, True)
+    return response
 
 
 def heavy(scope: str):
     """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full.
-    Only accepted requests count towards the limit: one refused as invalid input (400) does not."""
+    Only requests that start work count towards the limit: one refused as invalid input (400) does not,
+    nor one answered with the job the same request started moments ago (`uncounted_if`)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown rate limit scope {scope!r}")
 
@@ -103,7 +113,7 @@ def heavy(scope: str):
             if refused is not None:
                 return refused
             response = quota_refusal(request) or view(request, *args, **kwargs)
-            if hit is not None and response.status_code in REFUSED_BEFORE_WORK:
+            if hit is not None and (response.status_code in REFUSED_BEFORE_WORK or getattr(response, STARTED_NOTHING, False)):
                 hit.delete()
             return response
 

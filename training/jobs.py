@@ -1,48 +1,24 @@
 """Training jobs: run an engine in the job's private work dir, then register the model."""
 import os
-from datetime import timedelta
-
-from django.db import transaction
-from django.utils import timezone
 
 from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import restored, stored
 from engines.messages import Message, gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
-from monitoring import runner
+from monitoring import repeats, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job, log_fields
 from training import registry
 from training.engines import get_engine
 
 
-# The same request again this soon is the same form sent twice (a double click, a resent form): it
-# gets the first one's task, not a second training of the video holding a worker for as long again.
-REPEATED_REQUEST_SECONDS = 10.0
-
-
-def start_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:
+def start_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> tuple[Job, bool]:
+    """(job, repeat): the same form sent again moments later (monitoring.repeats) gets the first one's training."""
     device, warning = usable_device(device, CPU_FALLBACK[model_type])
-    with transaction.atomic():
-        # Requests for one video take turns from here (SQLite's IMMEDIATE transaction does so anyway):
-        # the second sees the first one's job.
-        TrainingVideo.objects.select_for_update().filter(pk=video.pk).first()
-        repeated = _same_training_just_requested(model_type, video, device, epochs, custom, owner)
-        if repeated is not None:
-            return repeated
-        job = _queued_training(model_type, video, device, warning, epochs, custom, owner)
-    return runner.submit(job)  # once committed: a worker must find the row
-
-
-def _same_training_just_requested(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner) -> Job | None:
-    asked = {"model_type": model_type, "video_id": video.pk, "epochs": epochs, "custom_params": custom, "requested_device": device}
-    recent = Job.objects.filter(
-        kind=Job.Kind.TRAIN, status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
-        owner=owner if getattr(owner, "is_authenticated", False) else None,
-        created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS),
-    )
-    return next((job for job in recent if all(job.params.get(name) == value for name, value in asked.items())), None)
+    key = repeats.request_key(model_type=model_type, video=video.pk, device=device, epochs=epochs, custom=custom)
+    return repeats.start_once(Job.Kind.TRAIN, owner, key,
+                              lambda: _queued_training(model_type, video, device, warning, epochs, custom, owner))
 
 
 def prepare_training(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict, owner=None) -> Job:

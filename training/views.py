@@ -4,7 +4,7 @@ from assets.consent import usable_models
 from echofu import ownership, paths, responses
 from echofu.uploads import form_fields_only
 from engines.talking_head import MODEL_TYPES, model_type_named
-from limits.checks import heavy
+from limits.checks import heavy, uncounted_if
 from training import registry
 from training.engines import all_availability
 from training.forms import TrainingRequest, refusal
@@ -52,7 +52,7 @@ def model_training(request):
     refused = refusal(data, request)
     if refused:
         return responses.error(refused, 400)
-    job = start_training(
+    job, repeat = start_training(
         data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
     )
-    return responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}")
+    return uncounted_if(repeat, responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}"))

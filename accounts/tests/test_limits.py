@@ -99,3 +99,32 @@ def test_chat_answers_count_towards_the_quota(alice, settings, plain_video, medi
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": 2500}
     refused = session_client(alice).post("/audio_clone", HEAVY["/audio_clone"])
     assert "quota" in error_message(refused, 413) and refused.json()["used_bytes"] == 3000  # the recording counted once
+
+
+def test_a_repeated_training_request_does_not_use_up_the_rate_limit(alice, queued_only, media_root, monkeypatch):
+    """A double-clicked /model_training is answered with the first training's task_id and starts
+    nothing: it must not count as a second request of the user's hourly budget."""
+    from django.utils import timezone
+
+    from assets.models import TrainingVideo
+    from engines.testing.simple_media import write_plain_video
+    from monitoring import repeats
+    from monitoring.models import Job
+
+    monkeypatch.setattr(repeats, "REPEATED_REQUEST_SECONDS", 300.0)  # a slow test machine's two requests are still moments apart
+
+    write_plain_video(media_root / "videos/ref_videos/alice.mp4", seconds=1.0)
+    TrainingVideo.objects.create(
+        file="videos/ref_videos/alice.mp4", original_name="alice.mp4", size=1, owner=alice,
+        probe_status=TrainingVideo.ProbeStatus.OK, probe={"errors": [], "warnings": []},
+        consent_name="Alice Example", consent_wording="test statement", consent_at=timezone.now(),
+    )
+    as_alice = session_client(alice)
+    form = {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/alice.mp4", "gpu_choice": "CPU", "epoch": "1"}
+    first, again = as_alice.post("/model_training", form), as_alice.post("/model_training", form)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["task_id"] == again.json()["task_id"] and Job.objects.filter(kind=Job.Kind.TRAIN).count() == 1
+    assert Hit.objects.filter(user=alice, scope="training").count() == 1
+    for epochs in ("2", "3"):  # the rest of the budget (3) is still there for trainings of their own
+        assert as_alice.post("/model_training", {**form, "epoch": epochs}).status_code == 200
+    assert "rate limit" in error_message(as_alice.post("/model_training", {**form, "epoch": "4"}), 429)

@@ -72,7 +72,7 @@ def test_a_stopping_cluster_leaves_the_jobs_it_had_not_started_queued(cluster, c
     trainings = cluster("cpu", ECHOFU_CPU_JOB_SLOTS=1)
     running = start_training(client, uploaded_video)
     wait_until(lambda: job_state(running).stage == "train", 120, what="the first training to run: " + trainings.log())
-    waiting = start_training(client, uploaded_video)
+    waiting = start_training(client, uploaded_video, epochs=201)  # another form: the same one again this soon would be a double click
     wait_until(lambda: taken_off_the_broker("cpu") == 2, 30, what="the cluster to take the second training off the broker")
 
     trainings.process.send_signal(signal.SIGTERM)

@@ -1,0 +1,62 @@
+"""The same request again moments later (a double click, a resent form) is answered with the job the
+first one started: a second run of the same work would hold a worker for as long again, and give the
+user two trainings, videos, voices or chat turns for one click.
+
+A request is the same when its account, its kind of work and its `request_key` (what the request
+decides the work by, a recording by its bytes: the browser's recording is one file that every
+/save_audio replaces) match a job created at most REPEATED_REQUEST_SECONDS earlier that still waits,
+runs or has succeeded. A failed or cancelled one is not answered again: sending it again is a retry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Callable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from echofu import ownership, paths
+from monitoring import runner
+from monitoring.models import Job
+
+REPEATED_REQUEST_SECONDS = 10.0
+REQUEST_KEY = "request_key"  # in Job.params
+
+
+def request_key(**decisive) -> str:
+    """One digest of the values that decide the work (JSON-able; model rows by their pk)."""
+    return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def file_digest(relative: str) -> str:
+    """The bytes of a media file, for requests that name a file whose content may change under its name."""
+    digest = hashlib.sha256()
+    with open(paths.absolute(relative), "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[Job, bool]:
+    """(job, repeat): the job of the same request from moments ago with repeat True, else the job that
+    `prepare` creates (a queued row), handed to the workers, with repeat False."""
+    owner = ownership.acting_user(owner)
+    with transaction.atomic():
+        if owner is not None:
+            # One account's requests take turns from here (SQLite's IMMEDIATE transaction does so anyway):
+            # the second of two sent together sees the first one's job.
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+        earlier = Job.objects.filter(
+            kind=kind, owner=owner, status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.SUCCEEDED],
+            created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS),
+        ).order_by("created_at")
+        repeated = next((job for job in earlier if job.params.get(REQUEST_KEY) == key), None)
+        if repeated is not None:
+            return repeated, True
+        job = prepare()
+        job.params = {**job.params, REQUEST_KEY: key}
+        job.save(update_fields=["params"])
+    return runner.submit(job), False  # once committed: a worker must find the row
