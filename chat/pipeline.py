@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from assets.consent import ConsentMissing, usable_profiles
@@ -23,7 +24,7 @@ from assets.speech import extract_speaker, get_synthesizer, latest_profile, spea
 from assets.models import SpeakerProfile
 from assets.voice_forms import speaker_id_for
 from chat import providers
-from chat.models import KnowledgeEntry, Persona, Turn
+from chat.models import Conversation, KnowledgeEntry, Persona, Turn
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
 from echofu.messages import as_users_read, in_contract_language, reason_of, restored, stored
@@ -35,7 +36,7 @@ from engines.llm import LLMError, clean_reply, sentences
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress
 from engines.text import chunks, joined, language_of, supported_script
-from monitoring import runner
+from monitoring import estimates, repeats, runner
 from provenance.stamping import finish_audio, finish_video, publishing
 from monitoring.models import Job
 from training.engines import get_engine, render
@@ -51,6 +52,49 @@ class StageFailed(Exception):
         super().__init__(Message("[{stage}] {reason}", stage=stage, reason=message))  # the job's error, translatable too
         self.stage = stage
         self.message = message
+
+
+class ConversationMissing(LookupError):
+    """The conversation the form names was deleted after the form found it."""
+
+
+def new_turn(data: dict, owner) -> Turn:
+    """A running turn for the checked /chat_system form, in its conversation (a new one unless the form names one)."""
+    with transaction.atomic():
+        if data["conversation_id"] is None:
+            conversation = Conversation.objects.create(owner=owner)
+        else:
+            conversation = Conversation.objects.filter(pk=data["conversation_id"]).first()
+            if conversation is None:
+                raise ConversationMissing(data["conversation_id"])
+        return Turn.objects.create(conversation=conversation, input_text=data["text"])
+
+
+def start_turn(data: dict, owner, recording: str = "") -> tuple[Job, bool]:
+    """(job, repeat): the chat job answering the form (typed text, or the `recording` it is asked with),
+    its turn named by its params' turn_id. The contract rereads input.wav on every call, so Send clicked twice sends one
+    utterance twice: the same recording (by its bytes) or text with the same settings moments later gets
+    the first one's turn (monitoring.repeats), not a second LLM call and render."""
+    asked = {
+        "model_id": data["model"].pk, "api_choice": data["api_choice"],
+        "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
+        "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
+    }
+    key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"],
+                              recording=repeats.file_digest(recording) if recording else "")
+
+    def queued_turn() -> Job:
+        turn = new_turn(data, owner)
+        if recording:
+            keep_recording(turn, recording)
+        params = {"turn_id": turn.pk, **asked,
+                  # the answer's length is the LLM's to choose: a turn is timed as a whole
+                  "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu")}
+        turn.job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
+        turn.save(update_fields=["job"])
+        return turn.job
+
+    return repeats.start_once(Job.Kind.CHAT, owner, key, queued_turn)
 
 
 def keep_recording(turn: Turn, recording: str) -> None:

@@ -1,13 +1,12 @@
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat import pipeline
 from chat.forms import ChatRequest, conversation_missing
-from chat.models import Conversation, Turn
+from chat.models import Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
 from echofu import ownership, paths, responses
@@ -15,8 +14,8 @@ from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
 from engines.progress import stage_name
-from limits.checks import heavy
-from monitoring import estimates, runner, shutdown, sync
+from limits.checks import heavy, uncounted_if
+from monitoring import runner, shutdown, sync
 from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
@@ -50,37 +49,26 @@ def chat_system(request):
         return responses.error(responses.first_error(form), 400)
     data = form.validated_data
     owner = ownership.acting_user(request)
-    with transaction.atomic():
-        if data["conversation_id"] is None:
-            conversation = Conversation.objects.create(owner=owner)
-        else:
-            conversation = Conversation.objects.filter(pk=data["conversation_id"]).first()
-            if conversation is None:  # deleted since the form found it
-                return responses.error(responses.field_message("conversation_id", conversation_missing(data["conversation_id"])), 400)
-        turn = Turn.objects.create(conversation=conversation, input_text=data["text"])
-    if not data["text"]:
-        recording = f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
-        if not paths.absolute(recording).is_file():
+    recording = "" if data["text"] else f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
+    try:
+        if recording and not paths.absolute(recording).is_file():
+            turn = pipeline.new_turn(data, owner)
             pipeline.record_failure(turn, Turn.Stage.INPUT, gettext_noop("no recording: upload one with /save_audio first, or give text"))
             return _failure(turn)
-        pipeline.keep_recording(turn, recording)
-    params = {
-        "turn_id": turn.pk, "model_id": data["model"].pk, "api_choice": data["api_choice"],
-        "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
-        "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
-        # the answer's length is the LLM's to choose: a turn is timed as a whole
-        "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu"),
-    }
-    job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
-    turn.job = job
-    turn.save(update_fields=["job"])
-    runner.submit(job)
-    if not data["wait"]:
-        return _processing(turn, 202)
-    finished = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"])
-    turn = Turn.objects.select_related("job").filter(pk=turn.pk).first()
+        job, repeat = pipeline.start_turn(data, owner, recording)
+    except pipeline.ConversationMissing:
+        return responses.error(responses.field_message("conversation_id", conversation_missing(data["conversation_id"])), 400)
+    return uncounted_if(repeat, _answer(job, data["wait"]))
+
+
+def _answer(job: Job, wait: bool) -> JsonResponse:
+    """The contract's answer once the turn's job ends, or 202 with the turn to poll (at once without `wait`)."""
+    finished = runner.wait_for(job.pk, settings.ECHOFU["SYNC_WAIT_SECONDS"]) if wait else job
+    turn = Turn.objects.select_related("job").filter(pk=job.params["turn_id"]).first()
     if turn is None or (finished is None and turn.status != Turn.Status.SUCCEEDED):
         return _deleted(turn, job.pk)
+    if not wait:
+        return _processing(turn, 202)
     turn = pipeline.settle_with_job(turn)
     if turn.status == Turn.Status.SUCCEEDED:
         # The contract's `response`, unlike its other paths, starts at the root ("/static/videos/..."): the

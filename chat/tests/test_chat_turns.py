@@ -372,3 +372,24 @@ def test_the_turns_own_log_lines_are_shown_in_the_pages_language(client, model, 
     log = [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{body['task_id']}").json()["log_tail"]]
     assert log[0].startswith("api_choice 'nobody' 未配置 (可用: ") and log[0].endswith(f"); 由 '{body['provider']}' 回答")
     assert f"第 1 句: {body['segments'][0]['text']}" in log
+
+
+def test_a_double_clicked_send_makes_one_turn_and_both_answers_carry_its_video(client, model, renderer, llm_server, tmp_path, monkeypatch):
+    """The contract rereads input.wav on every /chat_system: Send clicked twice on one recording is one
+    utterance, answered once (one LLM call, one render), and both answers carry that turn's video."""
+    from monitoring import repeats
+
+    monkeypatch.setattr(repeats, "REPEATED_REQUEST_SECONDS", 300.0)  # a slow test machine's two clicks are still moments apart
+    save_speech(client, tmp_path, "Hello, who are you?")
+    first = ask(client, model)
+    again = ask(client, model)
+    assert first["status"] == again["status"] == "success" and again["message"] == "对话生成成功"
+    assert (again["response"], again["turn_id"], again["task_id"]) == (first["response"], first["turn_id"], first["task_id"])
+    assert Turn.objects.count() == 1 and Conversation.objects.count() == 1 and len(llm_server.requests) == 1
+    assert Job.objects.filter(kind=Job.Kind.CHAT).count() == 1
+
+    save_speech(client, tmp_path, "What can you do?")  # a new utterance is a turn of its own
+    new = ask(client, model)
+    assert new["status"] == "success" and new["turn_id"] != first["turn_id"] and new["response"] != first["response"]
+    assert Turn.objects.count() == 2 and len(llm_server.requests) == 2
+    assert ask(client, model, pitch="2")["turn_id"] not in (first["turn_id"], new["turn_id"])  # so is the same one asked another way

@@ -89,8 +89,9 @@ def test_without_history_the_builtin_rate_is_used(client, model, ten_second_refe
 def test_a_chat_turn_is_timed_as_a_whole(client, model, queued_only):
     for index, took in enumerate((40, 50, 90)):
         finished(f"c{index}", "chat/EchoLite/cpu/turn", amount=1, took=took, unit="turn")
-    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "text": "Hello", "wait": "false"}
-    first, second = (client.post("/chat_system", form).json()["task_id"] for _ in range(2))
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "wait": "false"}
+    # two questions (the same one again this soon would be a double click, answered by the first turn)
+    first, second = (client.post("/chat_system", {**form, "text": text}).json()["task_id"] for text in ("Hello", "Hello again"))
     seen = {task["task_id"]: task for task in client.get("/api/tasks?kind=chat").json()["tasks"]}
     assert seen[first]["eta_seconds"] == 50 and (seen[first]["starts_in_seconds"], seen[first]["ends_in_seconds"]) == (0, 50)
     assert (seen[second]["starts_in_seconds"], seen[second]["ends_in_seconds"]) == (50, 100)
