@@ -2,24 +2,28 @@
 from assets import speech
 from echofu import paths
 from engines.progress import scaled
-from monitoring import estimates, runner
+from monitoring import estimates, repeats, runner
 from monitoring.models import Job
 
 
-def start_clone(reference_path: str, speaker_id: str, owner=None) -> Job:
+def start_clone(reference_path: str, speaker_id: str, owner=None) -> tuple[Job, bool]:
+    """(job, repeat): the same request again moments later (monitoring.repeats) gets the first one's job."""
     params = {"reference_path": reference_path, "speaker_id": speaker_id,
               "workload": estimates.workload(Job.Kind.CLONE, "reference_seconds", estimates.media_seconds(reference_path))}
-    return runner.submit(runner.new_job(Job.Kind.CLONE, params, owner=owner, prefix="clone"))
+    key = repeats.request_key(reference=repeats.media_identity(reference_path), speaker_id=speaker_id)
+    return repeats.start_once(Job.Kind.CLONE, owner, key, lambda: runner.new_job(Job.Kind.CLONE, params, owner=owner, prefix="clone"))
 
 
 def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, reference_path: str = "", filename: str = "",
-                    room_tone: bool = False, owner=None) -> Job:
-    params = {"text": text, "speaker_id": speaker_id, "pitch": pitch, "engine": engine,
-              "reference_path": reference_path, "filename": filename, "room_tone": room_tone,
-              # a one-shot request analyses its reference first: another pace than a saved voice's
-              "workload": estimates.workload(Job.Kind.SYNTHESIZE, "characters", len(text), engine or "default",
-                                             "one-shot" if reference_path else "saved voice")}
-    return runner.submit(runner.new_job(Job.Kind.SYNTHESIZE, params, owner=owner, prefix="tts"))
+                    room_tone: bool = False, owner=None) -> tuple[Job, bool]:
+    """(job, repeat), as start_clone."""
+    asked = {"text": text, "speaker_id": speaker_id, "pitch": pitch, "engine": engine,
+             "reference_path": reference_path, "filename": filename, "room_tone": room_tone}
+    # a one-shot request analyses its reference first: another pace than a saved voice's
+    params = {**asked, "workload": estimates.workload(Job.Kind.SYNTHESIZE, "characters", len(text), engine or "default",
+                                                      "one-shot" if reference_path else "saved voice")}
+    key = repeats.request_key(**asked, reference=repeats.media_identity(reference_path) if reference_path else "")
+    return repeats.start_once(Job.Kind.SYNTHESIZE, owner, key, lambda: runner.new_job(Job.Kind.SYNTHESIZE, params, owner=owner, prefix="tts"))
 
 
 @runner.handles(Job.Kind.CLONE)

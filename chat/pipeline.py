@@ -81,7 +81,7 @@ def start_turn(data: dict, owner, recording: str = "") -> tuple[Job, bool]:
         "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
     }
     key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"],
-                              recording=repeats.file_digest(recording) if recording else "")
+                              recording=repeats.media_identity(recording) if recording else "")
 
     def queued_turn() -> Job:
         turn = new_turn(data, owner)

@@ -10,7 +10,7 @@ from echofu.uploads import claim_unique_path
 from engines.progress import scaled
 from engines.talking_head import CPU_FALLBACK
 from generation.models import GeneratedVideo
-from monitoring import estimates, history, runner
+from monitoring import estimates, history, repeats, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
 from provenance.stamping import finish_video, publishing
@@ -22,8 +22,12 @@ KEPT_RECORDING = "recording.wav"  # in the job's folder: the browser recording i
 
 
 def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
-                 room_tone: bool = False, owner=None) -> Job:
-    return runner.submit(prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner))
+                 room_tone: bool = False, owner=None) -> tuple[Job, bool]:
+    """(job, repeat): the same request again moments later (monitoring.repeats) gets the first one's render."""
+    key = repeats.request_key(model=model.pk, device=device, audio=repeats.media_identity(audio_path) if audio_path else "", text=text,
+                              speaker_id=speaker_id, pitch=pitch, room_tone=room_tone)
+    return repeats.start_once(Job.Kind.RENDER, owner, key,
+                              lambda: prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner))
 
 
 def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,

@@ -4,7 +4,7 @@ from echofu import responses
 from echofu.uploads import form_fields_only
 from generation.forms import GenerationRequest
 from generation.jobs import start_render
-from limits.checks import heavy
+from limits.checks import heavy, uncounted_if
 from monitoring.sync import answer_when_done
 
 
@@ -17,7 +17,7 @@ def video_generation(request):
     if not form.is_valid():
         return responses.error(responses.first_error(form), 400)
     data = form.validated_data
-    job = start_render(
+    job, repeat = start_render(
         data["model"],
         data["gpu_choice"],
         audio_path=data.get("audio_path", ""),
@@ -27,6 +27,6 @@ def video_generation(request):
         room_tone=data["room_tone"],
         owner=request.user,
     )
-    return answer_when_done(
+    return uncounted_if(repeat, answer_when_done(
         job, lambda done: responses.success(video_path=done.result["video_path"], message="视频生成成功", task_id=done.pk)
-    )
+    ))

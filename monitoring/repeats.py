@@ -31,8 +31,11 @@ def request_key(**decisive) -> str:
     return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def file_digest(relative: str) -> str:
-    """The bytes of a media file, for requests that name a file whose content may change under its name."""
+def media_identity(relative: str) -> str:
+    """A media file as requests are compared by: a browser recording by its bytes (every /save_audio
+    replaces that one file), any other file by its path (each upload gets a name of its own)."""
+    if not paths.is_recording(relative):
+        return relative
     digest = hashlib.sha256()
     with open(paths.absolute(relative), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -53,7 +53,7 @@ def render(client, reference) -> dict:
     return client.get(f"/api/tasks/{response.json()['task_id']}").json()
 
 
-def test_a_render_behind_a_running_one_is_forecast_from_finished_renders(client, model, ten_second_reference, queued_only):
+def test_a_render_behind_a_running_one_is_forecast_from_finished_renders(client, model, ten_second_reference, queued_only, tmp_path):
     finished("r1", RENDER_BASIS, amount=10, took=20)  # 2 s per second of speech
     finished("r2", RENDER_BASIS, amount=10, took=30)  # 3
     finished("r3", RENDER_BASIS, amount=20, took=20)  # 1: the median is 2 s per second
@@ -68,7 +68,9 @@ def test_a_render_behind_a_running_one_is_forecast_from_finished_renders(client,
     # It starts and has run 5 s, too little along for its own pace: its estimate counts down.
     Job.objects.filter(pk=first["task_id"]).update(status=Job.Status.RUNNING, started_at=timezone.now() - timedelta(seconds=5))
 
-    second = render(client, ten_second_reference)
+    with open(write_tone_wav(tmp_path / "ten_again.wav", seconds=10.0), "rb") as handle:  # the same request again would be a double click
+        other_reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    second = render(client, other_reference)
     assert second["state"] == "queued" and second["queue_position"] == 1
     assert second["starts_in_seconds"] == pytest.approx(15, **CLOSE)
     assert second["ends_in_seconds"] == pytest.approx(35, **CLOSE)

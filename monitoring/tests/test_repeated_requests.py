@@ -1,0 +1,73 @@
+"""/video_generation and /audio_clone sent again moments later (a double click, a resent form) are
+answered with the first request's job; another request, or the same recording's new bytes, is work of its own."""
+import pytest
+
+from accounts.tests.conftest import alice, multi_user, session_client  # noqa: F401 (fixtures)
+from engines.testing.simple_media import write_tone_wav
+from limits.models import Hit
+from monitoring import repeats, runner
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued_only(monkeypatch, settings):
+    """Requests queue their job and answer 202 at once; two requests a slow test machine sends are still moments apart."""
+    monkeypatch.setattr(runner, "submit", lambda job: job)
+    monkeypatch.setattr(repeats, "REPEATED_REQUEST_SECONDS", 300.0)
+    settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
+
+
+@pytest.fixture
+def model(media_root):
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+
+
+def record(client, tmp_path, seconds: float) -> str:
+    with open(write_tone_wav(tmp_path / "take.wav", seconds=seconds), "rb") as handle:
+        saved = client.post("/save_audio", {"audio": handle})
+    assert saved.status_code == 200, saved.content.decode()
+    return saved.json()["path"]
+
+
+def task_of(client, endpoint: str, form: dict) -> str:
+    response = client.post(endpoint, form)
+    assert response.status_code == 202 and response.json()["status"] == "processing", response.content.decode()
+    return response.json()["task_id"]
+
+
+def test_a_resent_render_is_the_first_ones_and_a_new_recording_renders_anew(client, model, queued_only, tmp_path):
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": "media/audios/input.wav"}
+    record(client, tmp_path, seconds=1.0)
+    first = task_of(client, "/video_generation", form)
+    assert task_of(client, "/video_generation", form) == first and Job.objects.filter(kind=Job.Kind.RENDER).count() == 1
+    record(client, tmp_path, seconds=2.0)  # the same path, a new recording
+    assert task_of(client, "/video_generation", form) != first
+    assert task_of(client, "/video_generation", {**form, "ref_audio": "", "target_text": "Hello."}) not in (first,)
+    assert Job.objects.filter(kind=Job.Kind.RENDER).count() == 3
+
+
+def test_a_resent_voice_request_is_the_first_ones(client, queued_only, tmp_path):
+    with open(write_tone_wav(tmp_path / "voice.wav", seconds=4.0), "rb") as handle:
+        reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    cloning = {"original_audio_path": reference, "target_audio_id": "spk1"}
+    speaking = {"ref_audio_path": reference, "generate_text": "Hello there."}
+    for form in (cloning, speaking):
+        first = task_of(client, "/audio_clone", form)
+        assert task_of(client, "/audio_clone", form) == first
+    assert Job.objects.filter(kind__in=[Job.Kind.CLONE, Job.Kind.SYNTHESIZE]).count() == 2
+    assert task_of(client, "/audio_clone", {**speaking, "generate_text": "Something else."}) != first
+
+
+def test_a_repeated_render_does_not_use_up_the_rate_limit(alice, queued_only, model, settings, tmp_path):
+    settings.ECHOFU = {**settings.ECHOFU, "RATE_LIMIT_REQUESTS": 2, "RATE_LIMIT_SECONDS": 60}
+    as_alice = session_client(alice)
+    TalkingHeadModel.objects.filter(pk=model.pk).update(owner=alice)
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": record(as_alice, tmp_path, seconds=1.0)}
+    first = as_alice.post("/video_generation", form)
+    assert first.status_code == 202, first.content.decode()
+    assert as_alice.post("/video_generation", form).json()["task_id"] == first.json()["task_id"]
+    assert Hit.objects.filter(user=alice, scope="rendering").count() == 1
