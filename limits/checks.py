@@ -3,7 +3,7 @@
 Usage is what the user's rows hold on disk: uploads, generated audio and video, models, chat answers
 and cloned voices' clips.
 Rate limits count the requests each user had accepted by one group of endpoints (training,
-rendering, synthesis, chat) in a sliding window; the counts live in the database, so every server process
+rendering, synthesis, chat) in a sliding window, a repeated request (monitoring.repeats) not among them; the counts live in the database, so every server process
 and machine sees the same ones. Staff, and single-user mode's local account, are not rate limited.
 """
 from __future__ import annotations
