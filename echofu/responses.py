@@ -8,7 +8,7 @@ from rest_framework.settings import api_settings
 
 from echofu import paths
 from echofu.messages import in_contract_language, localized, written_from
-from engines.messages import Message
+from engines.messages import Message, gettext_noop
 
 # Methods that never change anything (RFC 9110 "safe"), which the CSRF check lets through.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -17,7 +17,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 
 # A body Django refuses to parse (too many fields or files, a field over its memory limit).
-MALFORMED_REQUEST = "请求无法解析 / malformed request"
+MALFORMED_REQUEST = gettext_noop("the request cannot be parsed")
 
 
 def message_fields(message: str | dict) -> dict:
@@ -107,7 +107,8 @@ def allow_methods(*methods: str):
         @wraps(view)
         def checked(request, *args, **kwargs):
             if request.method not in methods:
-                response = error(f"method {request.method} not allowed; use {', '.join(methods)}", 405)
+                response = error(gettext_noop("method {method} not allowed; use {allowed}", method=request.method,
+                                              allowed=", ".join(methods)), 405)
                 response["Allow"] = ", ".join(methods)
                 return response
             return view(request, *args, **kwargs)

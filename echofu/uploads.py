@@ -125,12 +125,12 @@ def form_fields_only(view):
             limit_bytes = form_fields_bytes()
             if int(request.META.get("CONTENT_LENGTH") or 0) > limit_bytes:  # any encoding, not only multipart
                 limit_kb = limit_bytes // 1024
-                return responses.error(f"表单过大: 上限 {limit_kb} KB / the form is too large: at most {limit_kb} KB", 400)
+                return responses.error(gettext_noop("the form is too large: at most {limit_kb} KB", limit_kb=limit_kb), 400)
             limit_uploads(request, 0, limit_bytes)
             try:
                 request.POST
             except MultiPartParserError:
-                return responses.error("此接口只接收表单字段, 不接收文件 / this endpoint takes form fields, not files", 400)
+                return responses.error(gettext_noop("this endpoint takes form fields, not files"), 400)
         return view(request, *args, **kwargs)
 
     return fields_only
@@ -139,10 +139,11 @@ def form_fields_only(view):
 def read_uploaded_file(request, field: str) -> UploadedFile:
     try:
         upload = request.FILES.get(field)
-    except MultiPartParserError as exc:
-        raise UploadRejected(str(exc) or "上传数据不完整") from exc
-    except SuspiciousOperation as exc:  # Django's parse limits (too many fields or files): the client's request, not our failure
-        raise UploadRejected(f"{responses.MALFORMED_REQUEST}: {exc}") from exc
+    # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.
+    # Django's own words follow ours: they say which limit was passed.
+    except (MultiPartParserError, SuspiciousOperation) as exc:
+        raise UploadRejected(gettext_noop("the request cannot be parsed: {detail}", detail=str(exc)) if str(exc)
+                             else responses.MALFORMED_REQUEST) from exc
     if upload is None:
         raise UploadRejected(gettext_noop("no file: upload one in the field '{field}'", field=field))
     if not upload.name:

@@ -2,6 +2,7 @@
 
 from echofu import ownership, paths, responses
 from echofu.serving import serve_file
+from engines.messages import gettext_noop
 
 VIDEO_MISSING = "视频文件不存在"
 
@@ -35,9 +36,9 @@ def bad_request(request, exception=None):
 
 
 def not_found(request, exception=None):
-    return responses.error("不存在 / not found", 404)
+    return responses.error(gettext_noop("not found"), 404)
 
 
 def server_error(request):
     """An unexpected failure still answers in the contract's error shape (the traceback is logged)."""
-    return responses.error("服务器内部错误 / internal server error", 500)
+    return responses.error(gettext_noop("internal server error"), 500)

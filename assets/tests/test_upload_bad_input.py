@@ -65,8 +65,12 @@ def test_more_parts_than_django_parses_answer_400(client, stored_audio, media_ro
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 5
     parts = ({f"note{index}": "x" for index in range(10)} if extra == "fields"
              else {f"extra{index}": SimpleUploadedFile(f"{index}.wav", b"x") for index in range(10)})
+    client.cookies["django_language"] = "en"
     with open(wav_file, "rb") as handle:
-        assert "malformed" in error_of(client.post(url, {field: handle, **parts}))
+        response = client.post(url, {field: handle, **parts})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("请求无法解析: ")
+    assert response.json()["localized_message"].startswith("the request cannot be parsed: ")
     assert_untouched(stored_audio, media_root)
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from echofu import responses
 from echofu.messages import CONTRACT_LANGUAGE, in_contract_language
+from monitoring.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,8 @@ def test_an_upload_without_a_file_keeps_its_chinese_message(client):
 
 
 def test_messages_without_a_template_stay_as_they_were(client):
-    body = client.delete("/api/tasks/nothing").json()
-    assert body == {"status": "error", "message": "method DELETE not allowed; use GET, HEAD"}
+    body = client.get("/api/tasks?kind=nonsense").json()
+    assert body == {"status": "error", "message": "未知的任务类型: nonsense; 可选: " + ", ".join(Job.Kind.values)}
 
 
 def test_a_missing_task_is_named_in_the_pages_language(client):
