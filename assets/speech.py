@@ -12,6 +12,7 @@ from assets.consent import REFERENCE_AUDIO, require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from assets.voice_forms import unknown_speaker
 from echofu import availability, loaded_models, paths
+from echofu.messages import localized
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
@@ -22,7 +23,7 @@ from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, cr
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from engines.voice.room import lay_room_tone, room_tone_of
-from engines.voice.synthesis import SYNTHESIZER_NAMES
+from engines.voice.synthesis import SYNTHESIZER_LABELS
 from monitoring import runner
 from provenance.stamping import finish_audio, publishing
 
@@ -94,10 +95,11 @@ def engine_availability(name: str) -> tuple[bool, str]:
 
 
 def all_engine_availability(request_or_user) -> list[dict]:
-    """Each engine's row for the pages; `default`: the one that speaks where a request names none
-    (ECHOFU_TTS_ENGINE), e.g. the generate page's text."""
+    """Each engine's row for the pages; `label`: its name as the pages show it, in the request's language;
+    `default`: the one that speaks where a request names none (ECHOFU_TTS_ENGINE), e.g. the generate page's text."""
     default = settings.ECHOFU["TTS_ENGINE"]
-    return [{**availability.listing(name, engine_availability(name), request_or_user), "default": name == default} for name in SYNTHESIZER_NAMES]
+    return [{**availability.listing(name, engine_availability(name), request_or_user), "label": localized(label), "default": name == default}
+            for name, label in SYNTHESIZER_LABELS.items()]
 
 
 def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -> dict:

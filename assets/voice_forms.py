@@ -15,7 +15,7 @@ from engines import media
 from engines.messages import Message, gettext_noop
 from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
 from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
-from engines.voice.synthesis import SYNTHESIZER_NAMES
+from engines.voice.synthesis import SYNTHESIZER_LABELS, SYNTHESIZER_NAMES
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
 PITCHLESS_ENGINES = ("xtts", "cosyvoice")  # they clone from the clip itself
@@ -92,7 +92,9 @@ def check_server_engine_speaks(pitch: float, cloned_voice: bool, field: str | No
     its voice stage, a chat turn only after transcribing and asking the model. `cloned_voice`: a
     speaker's recording to clone from is given, which XTTS and CosyVoice need."""
     engine = settings.ECHOFU["TTS_ENGINE"]
-    engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=engine, setting="ECHOFU_TTS_ENGINE")
+    # A misspelt setting has no label: it is named as it was set, and refused as an unknown engine.
+    engine_named = gettext_noop("the server's speech engine {engine} ({setting})", engine=SYNTHESIZER_LABELS.get(engine, engine),
+                                setting="ECHOFU_TTS_ENGINE")
     check_engine_speaks(engine, pitch, field, engine_named, request_or_user)
     if engine in PITCHLESS_ENGINES and not cloned_voice:
         raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
@@ -141,7 +143,7 @@ class AudioCloneRequest(serializers.Serializer):
         if not text:
             raise invalid(gettext_noop("enter the text to generate"), "generate_text")
         check_speech_text(text, "generate_text")
-        check_engine_speaks(data["engine"], data["pitch"], "engine", gettext_noop("speech engine {engine}", engine=data["engine"]),
+        check_engine_speaks(data["engine"], data["pitch"], "engine", gettext_noop("speech engine {engine}", engine=SYNTHESIZER_LABELS[data["engine"]]),
                             self.context.get("request"))
         data["mode"] = "generate"
         data["reference_path"] = ""

@@ -11,6 +11,7 @@ from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from echofu.messages import localized
 from engines.progress import STAGE_NAMES
+from engines.voice.synthesis import SYNTHESIZER_LABELS
 from monitoring.forecast import forecasts_for
 from monitoring.models import Job
 from monitoring.views import job_info
@@ -157,7 +158,8 @@ def home(request):
 
 
 def voice(request):
-    return _page(request, "studio/voice.html", "voice")
+    return _page(request, "studio/voice.html", "voice",
+                 speech_engines=[(name, localized(label)) for name, label in SYNTHESIZER_LABELS.items()])
 
 
 def training(request):

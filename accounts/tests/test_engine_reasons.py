@@ -51,7 +51,7 @@ def test_an_account_reads_why_an_engine_cannot_run_without_the_servers_paths(as_
     assert reasons["xtts"] == "XTTS-v2 model directory …/xtts lacks config.json, model.pth, vocab.json"
     assert reasons["ER-NeRF"] == "ER-NeRF checkout not found at …/ER-NeRF (set ECHOFU_ERNERF_DIR)"
     refused = refusals(as_alice, alice, media_root)
-    assert refused["xtts"] == "engine: speech engine xtts cannot run here: XTTS-v2 model directory …/xtts lacks config.json, model.pth, vocab.json"
+    assert refused["xtts"] == "engine: speech engine XTTS-v2 cannot run here: XTTS-v2 model directory …/xtts lacks config.json, model.pth, vocab.json"
     assert refused["ER-NeRF"] == "ER-NeRF checkout not found at …/ER-NeRF (set ECHOFU_ERNERF_DIR)"
     shown = " ".join([*reasons.values(), refused["xtts"], refused["ER-NeRF"]])
     assert str(engines_configured_elsewhere.parent) not in shown and "/srv/" not in shown

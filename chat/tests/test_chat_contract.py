@@ -107,9 +107,9 @@ def chat_refusal(client, model, **fields) -> str:
     return body["message"]
 
 
-@pytest.mark.parametrize("engine, setting", [("xtts", "ECHOFU_XTTS_DIR"), ("cosyvoice", "ECHOFU_COSYVOICE_URL")])
+@pytest.mark.parametrize("engine, label, setting", [("xtts", "XTTS-v2", "ECHOFU_XTTS_DIR"), ("cosyvoice", "CosyVoice", "ECHOFU_COSYVOICE_URL")])
 @pytest.mark.parametrize("question", [{"text": "Hello"}, {}], ids=["typed", "recorded"])
-def test_a_turn_the_servers_voice_engine_cannot_speak_here_is_refused_before_it_starts(client, model, settings, wav_file, engine, setting,
+def test_a_turn_the_servers_voice_engine_cannot_speak_here_is_refused_before_it_starts(client, model, settings, wav_file, engine, label, setting,
                                                                                         question):
     """Not after the recording was transcribed and the model asked, as a failed voice stage."""
     from chat.models import Conversation
@@ -119,7 +119,7 @@ def test_a_turn_the_servers_voice_engine_cannot_speak_here_is_refused_before_it_
     conversation = Conversation.objects.create()
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": engine, "XTTS_DIR": "", "COSYVOICE_URL": ""}
     message = chat_refusal(client, model, conversation_id=conversation.pk, **question)
-    assert message.startswith(f"服务器的语音引擎 {engine} (ECHOFU_TTS_ENGINE) 不可用: ") and setting in message, message
+    assert message.startswith(f"服务器的语音引擎 {label} (ECHOFU_TTS_ENGINE) 不可用: ") and setting in message, message
     assert list(Conversation.objects.all()) == [conversation]
 
 
@@ -128,8 +128,8 @@ def test_a_cloning_server_engine_needs_a_voice_to_clone_and_no_pitch_before_a_tu
 
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts"}
     monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
-    assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
-    assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
+    assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
+    assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
 
 
 def test_chat_system_waiting_when_the_server_stops_answers_503_with_its_turn(client, model, monkeypatch):

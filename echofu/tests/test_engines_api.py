@@ -92,3 +92,26 @@ def test_the_legacy_listing_keeps_its_shape(client):
     body = client.get("/api/available-models").json()
     assert set(body) == {"status", "models", "total_count", "engines"}
     assert {tuple(engine) for engine in body["engines"]} == {("type", "available", "reason")}
+
+
+@pytest.mark.parametrize("language, default_label", [
+    ("zh-hans", "默认 (离线: Piper, Kokoro, espeak-ng + WORLD)"),
+    ("en", "Default (offline: Piper, Kokoro, espeak-ng + WORLD)"),
+])
+def test_each_speech_engine_has_the_name_the_voice_page_shows_in_the_pages_language(client, language, default_label):
+    client.cookies["django_language"] = language
+    labels = {row["name"]: row["label"] for row in client.get("/api/engines").json()["speech_engines"]}
+    assert labels == {"default": default_label, "xtts": "XTTS-v2", "cosyvoice": "CosyVoice"}
+    page = client.get("/voice/").content.decode()
+    for name, label in labels.items():
+        assert f'<option value="{name}">{label}</option>' in page
+
+
+def test_a_refused_engine_is_named_as_the_voice_page_names_it(client, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": None}
+    client.cookies["django_language"] = "en"
+    response = client.post("/audio_clone", {"generate_text": "hello there", "engine": "xtts"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "engine: 语音引擎 XTTS-v2 不可用: 未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)"
+    assert body["localized_message"] == "engine: speech engine XTTS-v2 cannot run here: XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)"

@@ -405,11 +405,12 @@ def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, set
         expect(page.locator("#speak-engine option[value='xtts']")).to_have_text("XTTS-v2 (不可用)")
         expect(page.locator("#speak-engine option[value='cosyvoice']")).to_be_enabled()
         expect(page.locator("#speak-engine")).to_have_value("default")
-        expect(page.locator("#speak-engine-notes")).to_contain_text("xtts 在本机不可用: 未配置 XTTS-v2 模型目录")
-        expect(page.locator("#speak-engine-notes")).not_to_contain_text("cosyvoice")
+        expect(page.locator("#speak-engine-notes")).to_have_text("XTTS-v2 在本机不可用: 未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)")
         screenshot(page, "voice-engines")
     english = studio.open("/voice/", language="en")
     expect(english.locator("#speak-engine option[value='xtts']")).to_have_text("XTTS-v2 (unavailable)")
+    expect(english.locator("#speak-engine option[value='default']")).to_have_text("Default (offline: Piper, Kokoro, espeak-ng + WORLD)")
+    expect(english.locator("#speak-engine-notes")).to_contain_text("XTTS-v2 cannot run here: XTTS-v2 model directory is not configured")
     screenshot(english, "voice-engines-en")
     assert studio.errors == []
 
@@ -714,10 +715,10 @@ def test_the_generate_page_warns_when_the_servers_voice_engine_cannot_speak_here
     expect(text).to_be_disabled()
     expect(page.locator("#gen-text-state")).to_have_text("(不可用)")
     expect(page.locator("input[name='source'][value='catalog']")).to_be_checked()
-    expect(page.locator("#gen-text-notes")).to_contain_text("文本由服务器的语音引擎 xtts 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
+    expect(page.locator("#gen-text-notes")).to_contain_text("文本由服务器的语音引擎 XTTS-v2 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
     screenshot(page, "generate-voice-engine-unavailable")
     english = studio.open("/generate/", language="en")
-    expect(english.locator("#gen-text-notes")).to_contain_text("Text is spoken by the server's voice engine xtts, which cannot run here")
+    expect(english.locator("#gen-text-notes")).to_contain_text("Text is spoken by the server's voice engine XTTS-v2, which cannot run here")
     screenshot(english, "generate-voice-engine-unavailable-en")
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "default"}
     usable = studio.open("/generate/")
@@ -730,7 +731,7 @@ def test_the_generate_page_warns_when_the_servers_voice_engine_cannot_speak_here
 def test_the_chat_page_sends_nothing_when_the_servers_voice_engine_cannot_speak_here(studio, settings):
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts", "XTTS_DIR": None}
     chat = studio.open("/chat/")
-    expect(chat.locator("#chat-voice-notes")).to_contain_text("回答由服务器的语音引擎 xtts 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
+    expect(chat.locator("#chat-voice-notes")).to_contain_text("回答由服务器的语音引擎 XTTS-v2 朗读, 它在本机不可用: 未配置 XTTS-v2 模型目录")
     for control in ("#chat-send", "#chat-talk"):
         expect(chat.locator(control)).to_be_disabled()
         expect(chat.locator(control)).to_have_attribute("title", re.compile("ECHOFU_XTTS_DIR"))
@@ -739,7 +740,7 @@ def test_the_chat_page_sends_nothing_when_the_servers_voice_engine_cannot_speak_
     expect(chat.locator("#chat-log .bubble")).to_have_count(0)
     screenshot(chat, "chat-voice-engine-unavailable")
     english = studio.open("/chat/", language="en")
-    expect(english.locator("#chat-voice-notes")).to_contain_text("Answers are spoken by the server's voice engine xtts, which cannot run here")
+    expect(english.locator("#chat-voice-notes")).to_contain_text("Answers are spoken by the server's voice engine XTTS-v2, which cannot run here")
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "default"}
     usable = studio.open("/chat/")
     expect(usable.locator("#chat-send")).to_be_enabled()

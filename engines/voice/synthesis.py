@@ -10,6 +10,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 from engines.text import Chunk, speakable_chunks
 from engines.voice.speaker import SpeakerFeatures
@@ -17,7 +18,14 @@ from engines.voice.speaker import SpeakerFeatures
 FADE_SECONDS = 0.01
 SENTENCE_PAUSE = 0.25
 CLAUSE_PAUSE = 0.08
-SYNTHESIZER_NAMES = ("default", "xtts", "cosyvoice")
+# What the pages and messages call each engine (its id is for forms and settings): the studio's own
+# voice by what it speaks with, the others by their published names.
+SYNTHESIZER_LABELS = {
+    "default": gettext_noop("Default (offline: Piper, Kokoro, espeak-ng + WORLD)"),
+    "xtts": "XTTS-v2",
+    "cosyvoice": "CosyVoice",
+}
+SYNTHESIZER_NAMES = tuple(SYNTHESIZER_LABELS)
 
 
 @dataclass

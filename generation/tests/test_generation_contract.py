@@ -96,13 +96,13 @@ def test_a_text_within_the_configured_limit_is_read_whatever_its_bytes(client, m
     assert response.status_code == 400 and ("model_param" in message or "audio_id" in message), message
 
 
-@pytest.mark.parametrize("engine, setting", [("xtts", "ECHOFU_XTTS_DIR"), ("cosyvoice", "ECHOFU_COSYVOICE_URL")])
-def test_text_the_servers_voice_engine_cannot_speak_here_is_refused_before_any_job(client, model, reference, settings, engine, setting):
+@pytest.mark.parametrize("engine, label, setting", [("xtts", "XTTS-v2", "ECHOFU_XTTS_DIR"), ("cosyvoice", "CosyVoice", "ECHOFU_COSYVOICE_URL")])
+def test_text_the_servers_voice_engine_cannot_speak_here_is_refused_before_any_job(client, model, reference, settings, engine, label, setting):
     from monitoring.models import Job
 
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": engine, "XTTS_DIR": "", "COSYVOICE_URL": ""}
     message = generation_error(client, model_name="EchoLite", model_param="models/EchoLite/m1", target_text="hello")
-    assert message.startswith(f"target_text: 服务器的语音引擎 {engine} (ECHOFU_TTS_ENGINE) 不可用: ") and setting in message, message
+    assert message.startswith(f"target_text: 服务器的语音引擎 {label} (ECHOFU_TTS_ENGINE) 不可用: ") and setting in message, message
     assert not Job.objects.exists()
     # an uploaded recording needs no voice engine: the same server renders it
     accepted = client.post("/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1",
@@ -118,8 +118,8 @@ def test_text_for_a_cloning_server_engine_needs_a_speaker_and_no_pitch(client, m
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts"}
     monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
     base = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "target_text": "hello"}
-    assert generation_error(client, **base) == "speaker_id: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
-    assert generation_error(client, **base, pitch="2") == "pitch: 服务器的语音引擎 xtts (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
+    assert generation_error(client, **base) == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
+    assert generation_error(client, **base, pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
     assert not Job.objects.exists()
 
 

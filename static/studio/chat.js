@@ -218,7 +218,7 @@
       { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.name})`, serverDefault) });
     Studio.showUnavailable($("chat-provider-notes"), providers);
     const voice = voices.find((engine) => engine.default);
-    voiceUnavailable = voice.available ? "" : t("answer_engine_unavailable", { type: voice.name, reason: voice.reason });
+    voiceUnavailable = voice.available ? "" : t("answer_engine_unavailable", { type: voice.label, reason: voice.reason });
     $("chat-voice-notes").replaceChildren(...(voiceUnavailable ? [el("li", { class: "engine-note", text: voiceUnavailable })] : []));
     allowSending();
   }).catch(show);

@@ -137,7 +137,7 @@
     $("gen-text-state").textContent = voice.available ? "" : `(${t("unavailable")})`;
     $("gen-text-choice").title = voice.available ? "" : voice.reason;
     $("gen-text-notes").replaceChildren(...(voice.available ? [] :
-      [el("li", { class: "engine-note", text: t("text_engine_unavailable", { type: voice.name, reason: voice.reason }) })]));
+      [el("li", { class: "engine-note", text: t("text_engine_unavailable", { type: voice.label, reason: voice.reason }) })]));
     if (text.checked && text.disabled) {
       document.querySelector('input[name="source"][value="catalog"]').checked = true;
       showSource();

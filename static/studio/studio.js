@@ -538,10 +538,11 @@ const Studio = (() => {
     return { value, label: usable ? label : `${label} (${t("unavailable")})`, disabled: !usable, title: engine?.reason };
   }
 
-  /** Why each engine this machine cannot run is unavailable, as the items of the list `notes`. */
+  /** Why each engine this machine cannot run is unavailable, as the items of the list `notes`; a speech
+   * engine by its label (its name is an id), a chat provider or talking-head type by its name. */
   function showUnavailable(notes, engines) {
     notes.replaceChildren(...engines.filter((engine) => !engine.available).map((engine) =>
-      el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.name, reason: engine.reason }) })));
+      el("li", { class: "engine-note", text: t("engine_unavailable", { type: engine.label || engine.name, reason: engine.reason }) })));
   }
 
   /**

@@ -149,10 +149,7 @@
   /** The engine choices marked with what this machine can run; a choice it cannot run moves to one it can. */
   async function refreshEngines() {
     const { speech_engines: engines } = await api("/api/engines");
-    const select = $("speak-engine");
-    const labels = new Map([...select.options].map((option) => [option.value, option.textContent]));
-    fillSelect(select, [{ options: engines.filter((engine) => labels.has(engine.name)).map((engine) =>
-      Studio.engineOption(engine.name, labels.get(engine.name), engine)) }]);
+    fillSelect($("speak-engine"), [{ options: engines.map((engine) => Studio.engineOption(engine.name, engine.label, engine)) }]);
     Studio.showUnavailable($("speak-engine-notes"), engines);
   }
 
