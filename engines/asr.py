@@ -38,7 +38,8 @@ class Transcriber:
     def __init__(self, checkpoint: str | Path, device: str = "cpu"):
         checkpoint = Path(checkpoint)
         if not checkpoint.is_file():
-            raise FileNotFoundError(f"whisper checkpoint not found: {checkpoint} (set ECHOFU_WHISPER_CHECKPOINT to a .pt file)")
+            raise FileNotFoundError(gettext_noop("Whisper checkpoint not found: {checkpoint} (set {setting} to a .pt file)",
+                                                 checkpoint=str(checkpoint), setting="ECHOFU_WHISPER_CHECKPOINT"))
         import whisper
 
         # A file path makes load_model read it directly instead of downloading a named model.
@@ -79,7 +80,7 @@ class FasterWhisperTranscriber:
     def __init__(self, model_dir: str | Path, device: str = "cpu", compute_type: str = "int8", threads: int = 0):
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").is_file():
-            raise FileNotFoundError(f"no CTranslate2 Whisper model in {model_dir}")
+            raise FileNotFoundError(gettext_noop("no CTranslate2 Whisper model in {folder}", folder=str(model_dir)))
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(str(model_dir), device="cuda" if device.startswith("cuda") else "cpu",

