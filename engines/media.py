@@ -56,12 +56,16 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
         raise MediaError(gettext_noop("not readable as audio or video ({reason})", reason=_reason(exc))) from exc
 
 
-def _reason(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+def _reason(exc: Exception) -> Message | str:
+    """What the decoder said, FFmpeg's words marked as its own: they stay in English, as it wrote them,
+    inside a sentence in the reader's language. Its `strerror`, not its text, which names the file
+    with the server's path."""
+    words = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return gettext_noop("FFmpeg says: {words}", words=words) if isinstance(exc, av.FFmpegError) else words
 
 
 def corrupt(kind: str, exc: Exception) -> Message:
-    """Why `kind` ("audio" or "video") data could not be decoded; FFmpeg's words stay as they came."""
+    """Why `kind` ("audio" or "video") data could not be decoded."""
     if kind == "audio":
         return gettext_noop("the audio data is corrupt ({reason})", reason=_reason(exc))
     return gettext_noop("the video data is corrupt ({reason})", reason=_reason(exc))

@@ -278,8 +278,8 @@ def test_under_the_limit_streams_to_disk_with_flat_memory(settings, media_root):
 
 @pytest.mark.parametrize("name, content, field, chinese, english", [
     ("notes.wav", b"these are notes, not a recording\n" * 40, "audio",
-     "文件内容不是有效的音频: 无法读取为音频或视频 (Invalid data found when processing input)",
-     "the file's content is not valid audio: not readable as audio or video (Invalid data found when processing input)"),
+     "文件内容不是有效的音频: 无法读取为音频或视频 (FFmpeg 原文: Invalid data found when processing input)",
+     "the file's content is not valid audio: not readable as audio or video (FFmpeg says: Invalid data found when processing input)"),
     ("talk.mp4", "WAV", "video", "文件内容不是有效的视频: 文件中没有视频流",
      "the file's content is not a valid video: the file contains no video stream"),
 ])

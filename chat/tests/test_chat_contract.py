@@ -155,7 +155,7 @@ def test_a_recording_that_cannot_be_decoded_says_why_in_chinese_and_in_the_pages
     response = client.post("/save_audio", {"audio": SimpleUploadedFile("x.wav", b"not audio at all" * 50)})
     assert response.status_code == 400
     assert response.json() == {
-        "status": "error", "message": "录音无法解码: 无法读取为音频或视频 (Invalid data found when processing input)",
-        "localized_message": "the recording cannot be decoded: not readable as audio or video (Invalid data found when processing input)"}
+        "status": "error", "message": "录音无法解码: 无法读取为音频或视频 (FFmpeg 原文: Invalid data found when processing input)",
+        "localized_message": "the recording cannot be decoded: not readable as audio or video (FFmpeg says: Invalid data found when processing input)"}
     refused = client.post("/save_audio", {"audio": SimpleUploadedFile("x.exe", b"MZ")}).json()
     assert (refused["message"], refused["localized_message"]) == ("不支持的录音格式 '.exe'", "unsupported recording format '.exe'")

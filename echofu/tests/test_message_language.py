@@ -33,6 +33,16 @@ def test_a_refused_upload_says_why_in_chinese_and_in_the_pages_language(client, 
     assert chinese["localized_message"] == chinese["message"] == english["message"]
 
 
+def test_ffmpegs_own_words_are_kept_marked_as_its_own_inside_a_sentence_in_the_readers_language(client, tmp_path):
+    """FFmpeg's detail helps whoever knows it, but it is English and not ours: the sentence around it
+    is in the reader's language, the detail is marked as FFmpeg's, and it names no server path."""
+    english = refused_upload(client, tmp_path, "en")
+    assert english["message"] == "文件内容不是有效的视频: 无法读取为音频或视频 (FFmpeg 原文: Invalid data found when processing input)"
+    assert english["localized_message"] == ("the file's content is not a valid video: not readable as audio or video "
+                                            "(FFmpeg says: Invalid data found when processing input)")
+    assert "/" not in english["message"] + english["localized_message"]
+
+
 def test_consent_refusals_keep_the_contracts_exact_chinese(client, tmp_path, settings):
     body = refused_upload(client, tmp_path, "en", consent="maybe")
     assert body["message"] == "consent 必须为 true: 上传者需声明本人就是文件中的人/声音, 或已获其本人同意"
