@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.bind import is_loopback
 from echofu import ownership, responses
+from engines.messages import gettext_noop
 
 # Django's own pages (login, admin, the language switch the login page has too) and static files
 # handle their own access; Django's CsrfViewMiddleware checks their form posts.
@@ -51,12 +52,12 @@ class AccessMiddleware:
             return self.get_response(request)
         single_user = ownership.single_user_mode()
         if single_user and not self._local_client(request):  # whatever it authenticates with
-            return responses.error("单用户模式只接受本机访问 / single-user mode serves loopback clients only", 403)
+            return responses.error(gettext_noop("single-user mode serves this machine only"), 403)
         token_key = self._token_key(request)
         if token_key is not None:
             user = self._token_user(token_key)
             if user is None:
-                return responses.error("API token 无效 / invalid API token", 401)
+                return responses.error(gettext_noop("invalid API token"), 401)
             request.user, request.echofu_auth = user, "token"
         elif single_user:
             # Before the session: an operator signed in to the admin in this browser still uses the
@@ -67,7 +68,7 @@ class AccessMiddleware:
         elif request.path in page_paths() and request.method in SAFE_METHODS:
             return redirect_to_login(request.get_full_path())
         else:
-            return responses.error("请先登录 / authentication required", 401)
+            return responses.error(gettext_noop("authentication required"), 401)
         return self.get_response(request)
 
     def process_view(self, request, view, args, kwargs):
@@ -75,9 +76,9 @@ class AccessMiddleware:
             return None
         if request.echofu_auth == "session":
             if not self._csrf_passes(request, args, kwargs):
-                return responses.error("CSRF 校验失败: 表单需要 csrftoken / CSRF check failed", 403)
+                return responses.error(gettext_noop("CSRF check failed: the form needs the csrftoken"), 403)
         elif request.echofu_auth == "single-user" and not self._same_origin(request):
-            return responses.error("拒绝跨站请求 / cross-site request refused", 403)
+            return responses.error(gettext_noop("cross-site request refused"), 403)
         return None
 
     def _csrf_passes(self, request, args, kwargs) -> bool:

@@ -2,6 +2,7 @@
 from django.db import OperationalError
 
 from echofu import responses
+from engines.messages import gettext_noop
 
 RETRY_AFTER_SECONDS = 5
 
@@ -20,7 +21,7 @@ class DatabaseBusyMiddleware:
 def busy_database_answer(exception: BaseException):
     """503 with Retry-After when `exception` is a database lock held past the busy timeout, else None."""
     if isinstance(exception, OperationalError) and "locked" in str(exception).lower():
-        response = responses.error(f"数据库繁忙, 请稍后重试: the database is busy with a long write ({exception})", 503)
+        response = responses.error(gettext_noop("the database is busy with a long write: try again shortly"), 503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return None
