@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 
 # Largest side frames are analysed at; landmarks are scaled back to full resolution.
@@ -142,7 +143,7 @@ def fill_and_smooth(tracks: list[np.ndarray | None], radius: int = 2) -> tuple[n
     """(N, 68, 2) landmarks with gaps filled from the nearest tracked frame, temporally smoothed; and the found mask."""
     found = np.array([points is not None for points in tracks])
     if not found.any():
-        raise ValueError("no face found in the video")
+        raise ValueError(gettext_noop("no face found in the video"))
     indices = np.flatnonzero(found)
     filled = np.empty((len(tracks), 68, 2), dtype=np.float32)
     for index in range(len(tracks)):

@@ -63,7 +63,7 @@ class GenerationRequest(ModelChoice):
         try:
             return parse_gpu_choice(value)
         except ValueError as exc:
-            raise serializers.ValidationError(str(exc))
+            raise invalid(reason_of(exc))
 
     def validate(self, data):
         request = self.context.get("request")

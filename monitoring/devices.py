@@ -8,7 +8,7 @@ import re
 from django.conf import settings
 
 from engines.devices import choose_device
-from engines.messages import Message
+from engines.messages import Message, gettext_noop
 
 GPU_CHOICE = re.compile(r"^(?:GPU|cuda:?)(\d{1,2})$", re.IGNORECASE)
 
@@ -19,7 +19,7 @@ def parse_gpu_choice(value: str | None) -> str:
         return "cpu"
     match = GPU_CHOICE.match(text)
     if not match:
-        raise ValueError(f"gpu_choice '{text}' 无效: 使用 GPU0, GPU1, ... 或 CPU")
+        raise ValueError(gettext_noop("gpu_choice '{text}' is not valid: use GPU0, GPU1, ... or CPU", text=text))
     return f"cuda:{int(match.group(1))}"
 
 

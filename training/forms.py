@@ -86,7 +86,7 @@ class TrainingRequest(serializers.Serializer):
         try:
             return parse_gpu_choice(value)
         except ValueError as exc:
-            raise serializers.ValidationError(str(exc))
+            raise invalid(reason_of(exc))
 
     def validate_epoch(self, value):
         if value in ("", None):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.voice.analysis import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class RoomTone:
         """The floor of a reference recording (mono float samples at `rate`)."""
         frames = _frames(reference, int(rate * FRAME_SECONDS))
         if len(frames) < MIN_QUIET_FRAMES:
-            raise ValueError(f"a reference of {len(reference) / rate:.2f} s is too short to measure its room tone")
+            raise ValueError(gettext_noop("a reference of {seconds:.2f} s is too short to measure its room tone", seconds=len(reference) / rate))
         energies = (frames**2).mean(1)
         quiet = frames[np.argsort(energies)[: max(MIN_QUIET_FRAMES, int(len(energies) * QUIET_SHARE))]]
         spectrum = (np.abs(np.fft.rfft(quiet * np.hanning(quiet.shape[1]), axis=1)) ** 2).mean(0)

@@ -48,9 +48,9 @@ class Synthesizer(Protocol):
 def require_cloning_request(engine: str, speaker: SpeakerFeatures | None, pitch_semitones: float) -> None:
     """Engines that clone from the reference clip itself need one, and take no pitch shift."""
     if speaker is None or not speaker.clean_clip:
-        raise ValueError(f"{engine} clones from a reference clip: extract a speaker first")
+        raise ValueError(gettext_noop("{engine} clones from a reference clip: extract a speaker first", engine=engine))
     if pitch_semitones:
-        raise ValueError(f"{engine} does not take a pitch shift; leave pitch at 0 for this engine")
+        raise ValueError(gettext_noop("{engine} does not take a pitch shift; leave pitch at 0 for this engine", engine=engine))
 
 
 def faded(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -103,4 +103,4 @@ def create_synthesizer(name: str, **config) -> Synthesizer:
         from engines.voice.cosyvoice import CosyVoiceSynthesizer
 
         return CosyVoiceSynthesizer(**config)
-    raise ValueError(f"unknown speech engine {name!r}; known: {', '.join(SYNTHESIZER_NAMES)}")
+    raise ValueError(gettext_noop("unknown speech engine '{name}', choose one of: {choices}", name=name, choices=", ".join(SYNTHESIZER_NAMES)))

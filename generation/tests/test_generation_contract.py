@@ -363,3 +363,12 @@ def test_speech_longer_than_a_render_may_last_is_refused_before_any_job(client, 
     message = generation_error(client, model_name="EchoLite", model_param="models/EchoLite/m1", ref_audio="media/voices/ref_voices/long.wav")
     assert message == "ref_audio: 音频太长, 无法生成视频: 1.5 分钟, 最多 1 分钟", message
     assert not Job.objects.filter(kind=Job.Kind.RENDER).exists()
+
+
+def test_a_bad_gpu_choice_is_refused_in_chinese_and_in_the_pages_language(client, model, reference):
+    client.cookies["django_language"] = "en"
+    response = client.post("/video_generation", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}",
+                                                  "ref_audio": "media/voices/ref_voices/ref.wav", "gpu_choice": "GPU"})
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": "gpu_choice: gpu_choice 'GPU' 无效: 使用 GPU0, GPU1, ... 或 CPU",
+                               "localized_message": "gpu_choice: gpu_choice 'GPU' is not valid: use GPU0, GPU1, ... or CPU"}

@@ -113,7 +113,7 @@ class MouthComparison:
         self.real_points = landmarks(real_frames, self.analyzer)
         found = [points for points in self.real_points if points is not None]
         if len(found) < max(4, len(real_frames) // 2):
-            raise ValueError("no face found in most of the real frames")
+            raise ValueError(gettext_noop("no face found in most of the real frames"))
         self.canonical = _canonical_face(found)
         mouth = self.canonical[MOUTH_POINTS]
         low, high = mouth.min(0), mouth.max(0)
@@ -155,7 +155,7 @@ class MouthComparison:
             if index % 25 == 0:
                 progress("evaluate", index / len(frames))
         if not ssims:
-            raise ValueError("no face found in the frames to compare")
+            raise ValueError(gettext_noop("no face found in the frames to compare"))
         both = ~np.isnan(opening) & ~np.isnan(self.real_opening)
         _, lag = best_lag(self.real_opening[both], opening[both], MAX_LAG)
         ours, theirs = np.sum(details, axis=0)

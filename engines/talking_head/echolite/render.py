@@ -10,6 +10,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from engines import media
+from engines.messages import gettext_noop
 from engines.progress import Progress
 from engines.provenance import draw_label
 from engines.talking_head.base import RenderResult
@@ -22,14 +23,16 @@ BATCH = 16
 # drawn frames (measured: PSNR 41.9 vs 41.6 dB on a 10 s render), in files about twice the size.
 ENCODER_PRESET = "superfast"
 
+SHORTEST_AUDIO_SECONDS = 0.1  # under it, less than three frames of a video
+
 
 def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress, encoder: features.SpeechEncoder | None = None,
            label: bool = False) -> RenderResult:
     """`label`: draw the "AI generated" label on the frames here, so publishing need not decode and encode them again."""
     started = time.monotonic()
     audio = media.load_audio(audio_path, features.SAMPLE_RATE)
-    if len(audio) < features.SAMPLE_RATE // 10:
-        raise ValueError("the audio is shorter than 0.1 s")
+    if len(audio) < features.SAMPLE_RATE * SHORTEST_AUDIO_SECONDS:
+        raise ValueError(gettext_noop("the audio is shorter than {seconds} s", seconds=SHORTEST_AUDIO_SECONDS))
     count = math.ceil(len(audio) / features.SAMPLE_RATE * FPS)
     windows = features.frame_windows(features.encoder_states(audio, encoder), count, FPS)
     shapes = model.mouth_shapes(windows)
