@@ -18,9 +18,16 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from echofu import ownership, paths, responses
+from engines.messages import gettext_noop
 from limits.models import Hit
 
-SCOPES = ("training", "rendering", "synthesis", "chat")
+# Each group of endpoints, as its refusal names it to the user.
+SCOPES = {
+    "training": gettext_noop("training"),
+    "rendering": gettext_noop("video rendering"),
+    "synthesis": gettext_noop("speech synthesis"),
+    "chat": gettext_noop("chat"),
+}
 
 
 def storage_used(user) -> int:
@@ -53,7 +60,7 @@ def quota_refusal(request, incoming_bytes: int = 0):
         return None
     mb = 1024 * 1024
     return responses.error(
-        f"存储空间不足: 已用 {used / mb:.1f} MB, 上限 {quota / mb:.0f} MB / storage quota exceeded",
+        gettext_noop("storage quota exceeded: {used:.1f} MB used of {quota:.0f} MB", used=used / mb, quota=quota / mb),
         413, used_bytes=used, quota_bytes=quota,
     )
 
@@ -75,7 +82,8 @@ def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:
             oldest = recent.order_by("at").values_list("at", flat=True).first()
             retry = max(1, int(window - (now - oldest).total_seconds()) + 1)
             response = responses.error(
-                f"请求过于频繁: {scope} 每 {window} 秒最多 {limit} 次 / rate limit reached", 429, retry_after=retry)
+                gettext_noop("too many requests: {work} takes at most {limit} every {window} s", work=SCOPES[scope], limit=limit,
+                             window=window), 429, retry_after=retry)
             response["Retry-After"] = str(retry)
             return response, None
         hit = Hit.objects.create(user=user, scope=scope, at=now)

@@ -43,8 +43,10 @@ def test_rate_limit_per_user_and_endpoint(alice, bob, staff, queued_only, voice_
     accepted = cloning(as_alice, voice_wav)
     for index in range(3):  # three voices: the same form again this soon would be a double click, which counts once
         assert as_alice.post("/audio_clone", {**accepted, "target_audio_id": f"voice{index}"}).status_code == 202
+    as_alice.cookies["django_language"] = "en"
     limited = as_alice.post("/audio_clone", {**accepted, "target_audio_id": "voice3"})
-    assert "rate limit" in error_message(limited, 429)
+    assert error_message(limited, 429) == "请求过于频繁: 语音合成 每 60 秒最多 3 次"
+    assert limited.json()["localized_message"] == "too many requests: speech synthesis takes at most 3 every 60 s"
     assert 1 <= int(limited["Retry-After"]) <= 61 and limited.json()["retry_after"] == int(limited["Retry-After"])
     assert as_bob.post("/audio_clone", cloning(as_bob, voice_wav)).status_code == 202  # Bob has his own budget
     assert as_alice.post("/video_generation", HEAVY["/video_generation"]).status_code == 400  # and each endpoint group its own
@@ -63,7 +65,7 @@ def test_only_accepted_requests_count_towards_the_rate_limit(alice, queued_only,
         assert as_alice.post(endpoint, HEAVY[endpoint]).status_code == 400
     assert not Hit.objects.exists()
     Hit.objects.bulk_create([Hit(user=alice, scope=SCOPE[endpoint]) for _ in range(3)])
-    assert "rate limit" in error_message(as_alice.post(endpoint, HEAVY[endpoint]), 429)
+    assert "请求过于频繁" in error_message(as_alice.post(endpoint, HEAVY[endpoint]), 429)
 
 
 def test_single_user_mode_is_not_rate_limited(client, settings):
@@ -78,12 +80,14 @@ def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, setti
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": int(size * 1.5)}
     as_alice, as_bob = session_client(alice), token_client(bob)
     assert upload_audio(as_alice, wav_file).status_code == 200
+    as_alice.cookies["django_language"] = "en"
     refused = upload_audio(as_alice, wav_file)
-    assert "quota" in error_message(refused, 413)
+    assert error_message(refused, 413).startswith("存储空间不足: 已用 0.")
+    assert refused.json()["localized_message"].startswith("storage quota exceeded: 0.")
     assert refused.json()["used_bytes"] == size and ReferenceAudio.objects.count() == 1
     assert upload_audio(as_bob, wav_file).status_code == 200  # quotas are per user
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": size}
-    assert "quota" in error_message(as_alice.post("/audio_clone", HEAVY["/audio_clone"]), 413)
+    assert "存储空间不足" in error_message(as_alice.post("/audio_clone", HEAVY["/audio_clone"]), 413)
     assert not Hit.objects.exists()  # refused before any work: not counted towards the rate limit
 
 
@@ -98,7 +102,7 @@ def test_chat_answers_count_towards_the_quota(alice, settings, plain_video, medi
     turn.save()
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": 2500}
     refused = session_client(alice).post("/audio_clone", HEAVY["/audio_clone"])
-    assert "quota" in error_message(refused, 413) and refused.json()["used_bytes"] == 3000  # the recording counted once
+    assert "存储空间不足" in error_message(refused, 413) and refused.json()["used_bytes"] == 3000  # the recording counted once
 
 
 def test_a_repeated_training_request_does_not_use_up_the_rate_limit(alice, queued_only, media_root, monkeypatch):
@@ -127,4 +131,4 @@ def test_a_repeated_training_request_does_not_use_up_the_rate_limit(alice, queue
     assert Hit.objects.filter(user=alice, scope="training").count() == 1
     for epochs in ("2", "3"):  # the rest of the budget (3) is still there for trainings of their own
         assert as_alice.post("/model_training", {**form, "epoch": epochs}).status_code == 200
-    assert "rate limit" in error_message(as_alice.post("/model_training", {**form, "epoch": "4"}), 429)
+    assert "请求过于频繁" in error_message(as_alice.post("/model_training", {**form, "epoch": "4"}), 429)
