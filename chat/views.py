@@ -85,7 +85,7 @@ def _failure(turn: Turn) -> JsonResponse:
     body = turn_json(turn)
     body.pop("error")
     if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
-        return responses.error("任务已取消", 409, **body)
+        return responses.error(sync.JOB_CANCELLED, 409, **body)
     failure = gettext_noop("{stage} stage failed: {error}", stage=stage_name(turn.error_stage), error=restored(turn.kept_error))
     return responses.error(failure, STAGE_STATUS.get(turn.error_stage, 500), **body)
 

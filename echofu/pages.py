@@ -10,6 +10,7 @@ from chat.providers import all_provider_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from echofu.messages import localized
+from engines.messages import gettext_noop
 from engines.progress import STAGE_NAMES
 from engines.voice.synthesis import SYNTHESIZER_LABELS
 from monitoring.forecast import forecasts_for
@@ -188,7 +189,8 @@ def task_list(request):
     kinds = [kind for kind in request.GET.get("kind", "").split(",") if kind]
     unknown = set(kinds) - set(Job.Kind.values)
     if unknown:
-        return responses.error(f"未知的任务类型: {', '.join(sorted(unknown))}; 可选: {', '.join(Job.Kind.values)}", 400)
+        return responses.error(gettext_noop("unknown task kind: {kinds}; choose from: {choices}", kinds=", ".join(sorted(unknown)),
+                                            choices=", ".join(Job.Kind.values)), 400)
     if kinds:
         jobs = jobs.filter(kind__in=kinds)
     if request.GET.get("active") in ("1", "true"):
@@ -197,7 +199,7 @@ def task_list(request):
     try:
         limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
     except ValueError:
-        return responses.error("limit 必须是整数", 400)
+        return responses.error(gettext_noop("limit must be a whole number"), 400)
     listed = list(jobs[:limit])
     forecasts = forecasts_for(listed)
     tasks = [job_info(job, log_lines=1, forecasts=forecasts) for job in listed]  # the latest log line; the full tail is per task

@@ -4,7 +4,7 @@ from echofu import ownership, paths, responses
 from echofu.serving import serve_file
 from engines.messages import gettext_noop
 
-VIDEO_MISSING = "视频文件不存在"
+VIDEO_MISSING = gettext_noop("the video file does not exist")
 
 
 def _serve(request, candidates: list[str], missing_message: str):
@@ -21,7 +21,7 @@ def _serve(request, candidates: list[str], missing_message: str):
 
 @responses.allow_methods("GET", "HEAD")
 def media_file(request, path: str):
-    return _serve(request, [paths.PUBLIC_PREFIX + path], "文件不存在")
+    return _serve(request, [paths.PUBLIC_PREFIX + path], gettext_noop("the file does not exist"))
 
 
 @responses.allow_methods("GET", "HEAD")

@@ -9,7 +9,8 @@ from engines.messages import gettext_noop
 from monitoring import runner, shutdown
 from monitoring.models import Job
 
-JOB_DELETED = "任务已被删除"
+JOB_DELETED = gettext_noop("the job was deleted")
+JOB_CANCELLED = gettext_noop("the job was cancelled")
 
 
 def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeout: float | None = None) -> JsonResponse:
@@ -20,9 +21,9 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
     if job.status == Job.Status.SUCCEEDED:
         return on_success(job)
     if job.status == Job.Status.FAILED:
-        return responses.error(job.kept_error or "任务失败", 500, task_id=job.pk)
+        return responses.error(job.kept_error or gettext_noop("the job failed"), 500, task_id=job.pk)
     if job.status == Job.Status.CANCELLED:
-        return responses.error("任务已取消", 409, task_id=job.pk)
+        return responses.error(JOB_CANCELLED, 409, task_id=job.pk)
     if shutdown.stop_requested():
         return server_stopping(job.pk)
     # Still queued or running: the client polls /api/tasks/<task_id>.

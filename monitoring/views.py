@@ -95,8 +95,8 @@ def task_cancel(request, task_id: str):
         return sync.job_deleted(job.pk)
     if cancelled.is_finished and cancelled.status != Job.Status.CANCELLED:  # its worker ended it meanwhile
         return _already_ended(cancelled)
-    return responses.success("已请求取消", **job_info(cancelled))
+    return responses.success(gettext_noop("cancel requested"), **job_info(cancelled))
 
 
 def _already_ended(job: Job):
-    return responses.error(f"任务已结束 ({job.status})", 409, state=job.status, task_id=job.pk)
+    return responses.error(gettext_noop("the job has already ended ({state})", state=job.status), 409, state=job.status, task_id=job.pk)

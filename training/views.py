@@ -3,7 +3,8 @@ from django.views.decorators.csrf import csrf_exempt
 from assets.consent import usable_models
 from echofu import ownership, paths, responses
 from echofu.uploads import form_fields_only
-from engines.talking_head import MODEL_TYPES, model_type_named
+from engines.messages import Message, gettext_noop
+from engines.talking_head import model_type_named, unknown_model_type
 from limits.checks import heavy, uncounted_if
 from training import registry
 from training.engines import all_availability
@@ -19,24 +20,28 @@ def available_models(request):
     return responses.success(models=models, total_count=len(models), engines=all_availability(request))
 
 
+def no_such_model(model_type: str, model_name: str) -> Message:
+    return gettext_noop("no such model: {path}", path=f"{model_type}/{model_name}")
+
+
 @responses.allow_methods("GET")
 def model_details(request, model_type: str, model_name: str):
     named = model_type_named(model_type)  # the spellings model_choice takes ("ER_NeRF" from the training page)
     if named is None:
-        return responses.error(f"不支持的模型类型 '{model_type}', 可选: {', '.join(MODEL_TYPES)}", 400)
+        return responses.error(unknown_model_type(model_type), 400)
     model_type = named
     if model_name == "root":
         if not ownership.is_operator(request):
-            return responses.error(f"模型不存在: {model_type}/{model_name}", 404)  # it lists every user's files
+            return responses.error(no_such_model(model_type, model_name), 404)  # it lists every user's files
         directory = paths.absolute(f"{paths.MODELS}/{model_type}")
         summary = {"name": "root", "type": model_type, "path": paths.public_path(f"{paths.MODELS}/{model_type}")}
     else:
         model = registry.find_model(f"{paths.MODELS}/{model_type}/{model_name}", model_type, request)
         if model is None:
-            return responses.error(f"模型不存在: {model_type}/{model_name}", 404)
+            return responses.error(no_such_model(model_type, model_name), 404)
         directory, summary = model.directory(), registry.model_summary(model)
     if not directory.is_dir():
-        return responses.error(f"模型目录不存在: {model_type}/{model_name}", 404)
+        return responses.error(gettext_noop("the model folder does not exist: {path}", path=f"{model_type}/{model_name}"), 404)
     return responses.success(model_details=registry.details(directory, summary))
 
 

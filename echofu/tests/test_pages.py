@@ -74,10 +74,13 @@ def test_task_list_filters_by_kind_and_activity(client):
     assert len(client.get("/api/tasks?limit=1").json()["tasks"]) == 1
 
 
-@pytest.mark.parametrize("query, message", [("kind=bogus", "未知的任务类型"), ("limit=x", "limit")])
-def test_task_list_rejects_bad_queries(client, query, message):
+@pytest.mark.parametrize("query, message, english", [("kind=bogus", "未知的任务类型: bogus; 可选: ", "unknown task kind: bogus; choose from: "),
+                                                     ("limit=x", "limit 必须是整数", "limit must be a whole number")])
+def test_task_list_rejects_bad_queries(client, query, message, english):
+    client.cookies["django_language"] = "en"
     response = client.get(f"/api/tasks?{query}")
-    assert response.status_code == 400 and response.json()["status"] == "error" and message in response.json()["message"]
+    assert response.status_code == 400 and response.json()["status"] == "error"
+    assert response.json()["message"].startswith(message) and response.json()["localized_message"].startswith(english)
     assert client.post("/api/tasks").status_code == 405
 
 

@@ -142,11 +142,13 @@ def test_a_job_outlasting_the_wait_answers_202_processing_with_its_task(client, 
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("end, code, message, left", [
-    (runner.request_cancel, 409, "任务已取消", ["cancelled"]),
-    (Job.delete, 410, "任务已被删除", []),  # a curator deleted its row in the admin
+@pytest.mark.parametrize("end, code, message, english, left", [
+    (runner.request_cancel, 409, "任务已取消", "the job was cancelled", ["cancelled"]),
+    (Job.delete, 410, "任务已被删除", "the job was deleted", []),  # a curator deleted its row in the admin
 ], ids=["cancelled", "deleted"])
-def test_a_job_ended_while_the_request_waits_answers_its_end(client, echolite_model, queued_only, settings, tmp_path, end, code, message, left):
+def test_a_job_ended_while_the_request_waits_answers_its_end(client, echolite_model, queued_only, settings, tmp_path, end, code, message,
+                                                            english, left):
+    client.cookies["django_language"] = "en"
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 30.0}
     audio = upload_audio(client, write_tone_wav(tmp_path / "speech.wav", seconds=1.0))
     watcher = end_while_waiting(Job.Kind.RENDER, end)
@@ -154,7 +156,8 @@ def test_a_job_ended_while_the_request_waits_answers_its_end(client, echolite_mo
     response = render(client, echolite_model, audio)
     watcher.join(10)
     body = response.json()
-    assert response.status_code == code and body == {"status": "error", "message": message, "task_id": body["task_id"]}
+    assert response.status_code == code
+    assert body == {"status": "error", "message": message, "localized_message": english, "task_id": body["task_id"]}
     assert list(Job.objects.filter(pk=body["task_id"]).values_list("status", flat=True)) == left
     assert time.monotonic() - started < 30
 

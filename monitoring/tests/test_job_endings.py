@@ -123,7 +123,8 @@ def test_a_cancel_that_arrives_as_the_job_finishes_answers_409_and_keeps_the_res
         release.set()
         worker.join(20)
     assert response.status_code == 409, response.content
-    assert response.json() == {"status": "error", "message": "任务已结束 (succeeded)", "state": "succeeded", "task_id": job.pk}
+    assert response.json() == {"status": "error", "message": "任务已结束 (succeeded)", "localized_message": "任务已结束 (succeeded)",
+                               "state": "succeeded", "task_id": job.pk}
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.result == {"made": "video.mp4"}
 

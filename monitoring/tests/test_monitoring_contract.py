@@ -97,8 +97,10 @@ def test_a_task_deleted_while_its_cancel_is_asked_answers_410(client, monkeypatc
         return found_job
 
     monkeypatch.setattr(views, "_job_or_404", found_then_deleted)
+    client.cookies["django_language"] = "en"
     response = client.post(f"/api/tasks/{job.pk}/cancel")
-    assert response.status_code == 410 and response.json() == {"status": "error", "message": "任务已被删除", "task_id": job.pk}
+    assert response.status_code == 410 and response.json() == {"status": "error", "message": "任务已被删除",
+                                                                "localized_message": "the job was deleted", "task_id": job.pk}
 
 
 @pytest.mark.parametrize("ending, state", [("succeed", "succeeded"), ("fail", "failed"), ("cancel", "cancelled")])
@@ -204,9 +206,10 @@ def test_video_streams_with_range(client, media_root):
 
 @pytest.mark.parametrize("path", ["../../etc/passwd", "res_videos/../../../etc/passwd", "%2Fetc%2Fpasswd", "nothing.mp4", "tmp/uploads/x"])
 def test_video_outside_media_or_missing_is_documented_404(client, path):
+    client.cookies["django_language"] = "en"
     response = client.get(f"/video/{path}")
     assert response.status_code == 404
-    assert response.json() == {"status": "error", "message": "视频文件不存在"}
+    assert response.json() == {"status": "error", "message": "视频文件不存在", "localized_message": "the video file does not exist"}
 
 
 def test_symlink_out_of_media_is_not_served(client, media_root, tmp_path):

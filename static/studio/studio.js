@@ -175,7 +175,7 @@ const Studio = (() => {
     node.textContent = message || "";
   }
 
-  /** A job deleted (in the admin) while it was waited on or cancelled: the contract's 410 任务已被删除, which has no localized_message. */
+  /** A job deleted (in the admin) while it was waited on or cancelled: the contract's 410 任务已被删除, said as a notice, not a failure. */
   const jobDeleted = (error) => error instanceof ApiError && error.status === 410;
 
   function errorText(error) {

@@ -79,8 +79,11 @@ def test_model_details_unknown_type_400_missing_404(client):
     assert bad.status_code == 400 and bad.json()["status"] == "error"
     missing = client.get("/api/model-details/ER-NeRF/nothing")
     assert missing.status_code == 404 and missing.json()["status"] == "error"
+    client.cookies["django_language"] = "en"
     parent = client.get("/api/model-details/EchoLite/..")
-    assert parent.status_code == 404 and parent.json() == {"status": "error", "message": "模型不存在: EchoLite/.."}
+    assert parent.status_code == 404 and parent.json() == {"status": "error", "message": "模型不存在: EchoLite/..",
+                                                            "localized_message": "no such model: EchoLite/.."}
+    assert bad.json()["message"].startswith("不支持的模型类型 'NotAModel', 可选: ")
 
 
 @pytest.mark.parametrize("spelling", ["ER_NeRF", "ER NeRF"])
@@ -96,7 +99,8 @@ def test_model_details_accepts_the_model_type_spellings_model_choice_accepts(cli
     root = client.get(f"/api/model-details/{spelling}/root")
     assert root.status_code == 200 and root.json()["model_details"]["type"] == "ER-NeRF"
     missing = client.get(f"/api/model-details/{spelling}/nothing")
-    assert missing.status_code == 404 and missing.json() == {"status": "error", "message": "模型不存在: ER-NeRF/nothing"}
+    assert missing.status_code == 404 and missing.json() == {"status": "error", "message": "模型不存在: ER-NeRF/nothing",
+                                                              "localized_message": "模型不存在: ER-NeRF/nothing"}
 
 
 def training_error(client, **fields):
