@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext, gettext_lazy as _
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
@@ -17,16 +18,16 @@ class ConsentedMediaAdmin(MediaFileAdmin):
     readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
     actions = ["revoke_consent"]
 
-    @admin.display(description="consent")
+    @admin.display(description=_("consent"))
     def consent_state(self, obj):
         if obj.revoked:
-            return f"revoked {obj.revoked_at:%Y-%m-%d}"
-        return "stated" if obj.has_consent else "missing"
+            return gettext("revoked {date}").format(date=f"{obj.revoked_at:%Y-%m-%d}")
+        return gettext("stated") if obj.has_consent else gettext("missing")
 
-    @admin.action(description="Revoke consent (disables its models, voices and future renders)")
+    @admin.action(description=_("Revoke consent (disables its models, voices and future renders)"))
     def revoke_consent(self, request, queryset):
         count = consent.revoke(queryset, by=request.user, reason=f"revoked in the admin by {request.user.get_username()}")
-        self.message_user(request, f"consent revoked for {count} file(s)")
+        self.message_user(request, gettext("consent revoked for {count} file(s)").format(count=count))
 
 
 @admin.register(ReferenceAudio)
@@ -42,22 +43,22 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
     list_filter = ConsentedMediaAdmin.list_filter + ("probe_status", "has_audio", "source")
     readonly_fields = ConsentedMediaAdmin.readonly_fields + ("probe", "probe_error", "probe_job")
 
-    @admin.display(description="resolution")
+    @admin.display(description=_("resolution"))
     def resolution(self, obj):
         return f"{obj.width}x{obj.height}" if obj.width else "-"
 
-    @admin.display(description="one face")
+    @admin.display(description=_("one face"))
     def face_share(self, obj):
         share = obj.one_face_share
         return "-" if share is None else f"{share:.0%}"
 
-    @admin.display(description="quality")
+    @admin.display(description=_("quality"))
     def quality(self, obj):
         if obj.quality_errors:
-            return "refused: " + "; ".join(obj.quality_errors)
+            return gettext("refused: {reasons}").format(reasons="; ".join(obj.quality_errors))
         if obj.quality_warnings:
-            return "warnings: " + "; ".join(obj.quality_warnings)
-        return "ok" if obj.probe_status == obj.ProbeStatus.OK else obj.probe_status
+            return gettext("warnings: {reasons}").format(reasons="; ".join(obj.quality_warnings))
+        return gettext("ok") if obj.probe_status == obj.ProbeStatus.OK else obj.probe_status
 
 
 @admin.register(SpeakerProfile)
@@ -71,11 +72,11 @@ class SpeakerProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # voices are cloned from a consented recording (/audio_clone), not typed in
 
-    @admin.display(description="clean clip")
+    @admin.display(description=_("clean clip"))
     def clip_link(self, obj):
-        return media_link(obj.clean_clip.name, "play")
+        return media_link(obj.clean_clip.name, gettext("play"))
 
-    @admin.display(description="player")
+    @admin.display(description=_("player"))
     def clip_player(self, obj):
         return media_player(obj.clean_clip.name, "audio")
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
 
@@ -31,7 +32,7 @@ class TurnAdmin(admin.ModelAdmin):
     def owner(self, turn: Turn):
         return turn.conversation.owner
 
-    @admin.display(description="transcript")
+    @admin.display(description=_("transcript"))
     def short_transcript(self, turn: Turn) -> str:
         return turn.transcript[:60]
 

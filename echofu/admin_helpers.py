@@ -3,6 +3,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
 
@@ -16,7 +17,7 @@ def human_size(size: int | None) -> str:
     return ""
 
 
-def media_link(relative: str, label: str = "open") -> str:
+def media_link(relative: str, label: str) -> str:
     if not relative:
         return "-"
     return format_html('<a href="/{}" target="_blank">{}</a>', paths.public_path(relative), label)
@@ -24,7 +25,7 @@ def media_link(relative: str, label: str = "open") -> str:
 
 def media_player(relative: str, kind: str) -> str:
     if not relative or not paths.absolute(relative).is_file():
-        return "file missing"
+        return gettext("file missing")
     tag = "video" if kind == "video" else "audio"
     return format_html('<{} controls preload="metadata" src="/{}" style="max-width:480px"></{}>', tag, paths.public_path(relative), tag)
 
@@ -44,19 +45,19 @@ class MediaFileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # files arrive by upload, by a job, or by `manage.py scan_media`
 
-    @admin.display(description="size", ordering="size")
+    @admin.display(description=_("size"), ordering="size")
     def file_size(self, obj):
         return human_size(obj.size)
 
-    @admin.display(boolean=True, description="file present")
+    @admin.display(boolean=True, description=_("file present"))
     def available(self, obj):
         return obj.exists()
 
-    @admin.display(description="preview")
+    @admin.display(description=_("preview"))
     def preview_link(self, obj):
-        return media_link(obj.file.name, "play")
+        return media_link(obj.file.name, gettext("play"))
 
-    @admin.display(description="player")
+    @admin.display(description=_("player"))
     def player(self, obj):
         return media_player(obj.file.name, self.player_kind)
 

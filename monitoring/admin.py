@@ -1,11 +1,12 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext, gettext_lazy as _
 
 from monitoring import forecast, runner
 from monitoring.models import Job
 
 
 def _seconds(seconds: float | None) -> str:
-    return "unknown" if seconds is None else f"{seconds:.0f} s"
+    return gettext("unknown") if seconds is None else f"{seconds:.0f} s"
 
 
 @admin.register(Job)
@@ -16,23 +17,25 @@ class JobAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Job._meta.fields] + ["expected"]
     actions = ["cancel_jobs"]
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def percent(self, obj):
         return f"{obj.progress:.0%}"
 
-    @admin.display(description="expected (from now)")
+    @admin.display(description=_("expected (from now)"))
     def expected(self, obj):
         """A queued job's start and end counted from the jobs ahead of it in its queue (forecast); a
         running one's end, and how far it has overrun its estimate."""
         timing = forecast.of(obj)
-        ends = f"ends in {_seconds(timing.ends_in)}"
+        ends = gettext("ends in {time}").format(time=_seconds(timing.ends_in))
         if timing.past_estimate_by is not None:
-            ends += f", {_seconds(timing.past_estimate_by)} past its estimate"
-        return f"starts in {_seconds(timing.starts_in)}, {ends}" if obj.status == Job.Status.QUEUED else ends
+            ends = gettext("{ends}, {time} past its estimate").format(ends=ends, time=_seconds(timing.past_estimate_by))
+        if obj.status != Job.Status.QUEUED:
+            return ends
+        return gettext("starts in {time}, {ends}").format(time=_seconds(timing.starts_in), ends=ends)
 
-    @admin.action(description="Cancel selected jobs")
+    @admin.action(description=_("Cancel selected jobs"))
     def cancel_jobs(self, request, queryset):
         for job in queryset:
             if not job.is_finished:
                 runner.request_cancel(job)
-        messages.info(request, "cancel requested")
+        messages.info(request, gettext("cancel requested"))

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu.admin_helpers import media_link
 from provenance.models import ProvenanceRecord
@@ -11,6 +12,6 @@ class ProvenanceRecordAdmin(admin.ModelAdmin):
     search_fields = ("file", "request_id", "sha256", "owner__username")
     readonly_fields = [field.name for field in ProvenanceRecord._meta.fields]
 
-    @admin.display(description="file")
+    @admin.display(description=_("file"))
     def open_link(self, obj):
-        return media_link(obj.file, "open")
+        return media_link(obj.file, gettext("open"))

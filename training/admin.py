@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu.admin_helpers import WholeConstraintsForm, human_size, media_link
 from echofu.messages import localized
@@ -21,7 +22,7 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # models come from training, or from folders `scan_media` registers
 
-    @admin.display(description="size", ordering="size")
+    @admin.display(description=_("size"), ordering="size")
     def model_size(self, obj):
         return human_size(obj.size)
 
@@ -31,54 +32,55 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
         value, loop = obj.metrics.get(key), obj.metrics.get(f"loop_{key}")
         if value is None:
             return "-"
-        return template.format(value) + ("" if loop is None else " (loop " + template.format(loop) + ")")
+        return template.format(value) if loop is None else gettext("{value} (loop {loop})").format(value=template.format(value), loop=template.format(loop))
 
-    @admin.display(description="mouth PSNR")
+    @admin.display(description=_("mouth PSNR"))
     def psnr(self, obj):
         return self._versus_loop(obj, "mouth_psnr", "{:.1f} dB")
 
-    @admin.display(description="mouth SSIM")
+    @admin.display(description=_("mouth SSIM"))
     def ssim(self, obj):
         return self._versus_loop(obj, "mouth_ssim", "{:.3f}")
 
-    @admin.display(description="LMD")
+    @admin.display(description=_("LMD"))
     def lmd(self, obj):
         return self._versus_loop(obj, "lmd", "{:.1f}")
 
-    @admin.display(description="lip-opening r")
+    @admin.display(description=_("lip-opening r"))
     def lip_r(self, obj):
         return self._versus_loop(obj, "lip_opening_r", "{:.2f}")
 
-    @admin.display(description="mouth detail")
+    @admin.display(description=_("mouth detail"))
     def sharpness(self, obj):
         return self._versus_loop(obj, "mouth_sharpness", "{:.2f}")
 
-    @admin.display(description="mouth shimmer")
+    @admin.display(description=_("mouth shimmer"))
     def shimmer(self, obj):
         return self._versus_loop(obj, "mouth_shimmer", "{:.2f}")
 
-    @admin.display(boolean=True, description="beats loop")
+    @admin.display(boolean=True, description=_("beats loop"))
     def beats_loop(self, obj):
         return obj.metrics.get("beats_loop")
 
-    @admin.display(description="audio delay")
+    @admin.display(description=_("audio delay"))
     def audio_delay(self, obj):
         frames = obj.metrics.get("audio_delay_frames")
         if frames is None:
             return "-"
         if not obj.metrics.get("audio_delay_found", True):
-            return f"{frames:+d} fr (not found)"
+            return gettext("{frames} frames (not found)").format(frames=f"{frames:+d}")
         basis = obj.metrics.get("audio_delay_basis")
-        return f"{frames:+d} fr" + (f" (by {basis})" if basis else "")
+        shift = gettext("{frames} frames").format(frames=f"{frames:+d}")
+        return gettext("{shift} (by {basis})").format(shift=shift, basis=gettext(basis)) if basis else shift
 
-    @admin.display(description="lip sync verdict")
+    @admin.display(description=_("lip sync verdict"))
     def verdict(self, obj):
         return localized(obj.metrics.get("verdict", "-"))
 
-    @admin.display(boolean=True, description="on disk")
+    @admin.display(boolean=True, description=_("on disk"))
     def present(self, obj):
         return obj.exists()
 
-    @admin.display(description="directory")
+    @admin.display(description=_("directory"))
     def directory_link(self, obj):
         return media_link(f"{obj.relative_dir}/", obj.public_dir)

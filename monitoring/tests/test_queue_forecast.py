@@ -138,11 +138,13 @@ def test_the_admin_shows_a_queued_jobs_expected_start_and_end(admin_client, work
     workers("cpu", 1)
     queued("ahead", 400, waited=30)
     queued("c", 120, waited=10)
+    admin_client.cookies["django_language"] = "en"
     assert "starts in 400 s, ends in 520 s" in admin_client.get("/admin/monitoring/job/c/change/").content.decode()
 
 
 def test_the_admin_says_how_far_a_running_job_has_overrun_its_estimate(admin_client):
     Job.objects.create(id="late", kind=Job.Kind.PROBE, status=Job.Status.RUNNING, progress=0.1, params={"estimated_seconds": 39},
                        started_at=timezone.now() - timedelta(seconds=100))
-    page = admin_client.get("/admin/monitoring/job/late/change/").content.decode()
-    assert re.search(r"ends in unknown, 6[12] s past its estimate", page)
+    assert re.search(r"未知 后结束, 已超出预计 6[12] s", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+    admin_client.cookies["django_language"] = "en"
+    assert re.search(r"ends in unknown, 6[12] s past its estimate", admin_client.get("/admin/monitoring/job/late/change/").content.decode())

@@ -47,8 +47,11 @@ def test_models_trained_before_the_full_frame_evaluation_have_none(client, media
 
 
 def test_admin_lists_the_loop_baseline_and_says_when_the_model_does_not_beat_it(admin_client, weak_model):
+    chinese = admin_client.get("/admin/training/talkingheadmodel/").content.decode()
+    assert "19.0 (循环 12.1)" in chinese and "+6 帧 (依据语音内容)" in chinese and "口型 PSNR" in chinese
+    admin_client.cookies["django_language"] = "en"
     listing = admin_client.get("/admin/training/talkingheadmodel/").content.decode()
-    assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 fr (by speech content)" in listing
+    assert "19.0 (loop 12.1)" in listing and "0.05 (loop -0.07)" in listing and "+6 frames (by speech content)" in listing
     assert "0.44 (loop 1.02)" in listing, "mouth detail against the real frames"
     assert "2.10 (loop 1.30)" in listing, "mouth shimmer next to the loop's"
     page = admin_client.get(f"/admin/training/talkingheadmodel/{weak_model.pk}/change/").content.decode()
