@@ -10,12 +10,13 @@ from echofu import ownership, responses
 from echofu.middleware import busy_database_answer
 from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
+from engines.messages import Message, gettext_noop
 from limits.checks import quota_refusal
 
 logger = logging.getLogger(__name__)
 
 
-def _store_upload(request, field: str, limit_bytes: int, save, failure: str):
+def _store_upload(request, field: str, limit_bytes: int, save, failure: Message):
     """(row, None) when stored, (None, error response) otherwise."""
     limit_uploads(request, limit_bytes)
     try:
@@ -46,14 +47,16 @@ def _uploaded(asset, message: str, **extra):
 @csrf_exempt
 @allow_methods("POST")
 def upload_reference_audio(request):
-    audio, failed = _store_upload(request, "audio", settings.ECHOFU["MAX_AUDIO_BYTES"], catalog.save_reference_audio, "音频上传失败")
+    audio, failed = _store_upload(request, "audio", settings.ECHOFU["MAX_AUDIO_BYTES"], catalog.save_reference_audio,
+                                   gettext_noop("audio upload failed"))
     return failed or _uploaded(audio, "音频上传成功")
 
 
 @csrf_exempt
 @allow_methods("POST")
 def upload_training_video(request):
-    video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], catalog.save_training_video, "视频上传失败")
+    video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], catalog.save_training_video,
+                                   gettext_noop("video upload failed"))
     if failed:
         return failed
     probe = jobs.start_probe(video)
@@ -65,7 +68,7 @@ def _listing(rows, describe):
         files = catalog.listed(rows, describe)
     except Exception:
         logger.exception("listing failed")
-        return responses.server_failure("文件列表读取失败", files=[], total_count=0)
+        return responses.server_failure(gettext_noop("the file list could not be read"), files=[], total_count=0)
     return responses.success(files=files, total_count=len(files))
 
 

@@ -34,7 +34,7 @@ def save_audio(request):
         return responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("saving the recording failed")
-        return responses.server_failure("音频保存失败", exc)
+        return responses.server_failure(gettext_noop("the recording could not be saved"), exc)
     return responses.success("音频保存成功", path=paths.public_path(relative))
 
 

@@ -42,13 +42,13 @@ def error(message: str | dict, status: int = 400, **fields) -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def server_failure(failure: str, exc: BaseException | None = None, **fields) -> JsonResponse:
+def server_failure(failure: Message, exc: BaseException | None = None, **fields) -> JsonResponse:
     """The contract's 500 for a failure on our side, e.g. `音频上传失败: ...`. The exception's own text
     can name server paths and internals: the caller logs it, the client reads only that it was ours,
     or that the disk is full, which the user can act on."""
     if exc is not None and paths.filled_the_media_volume(exc):
-        return error(f"{failure}: 磁盘已满 (No space left on device)", 500, **fields)
-    return error(f"{failure}: 服务器内部错误, 详情见服务器日志", 500, **fields)
+        return error(gettext_noop("{failure}: the disk is full (No space left on device)", failure=failure), 500, **fields)
+    return error(gettext_noop("{failure}: internal server error, see the server's log", failure=failure), 500, **fields)
 
 
 def invalid(message: str, field: str | None = None) -> serializers.ValidationError:

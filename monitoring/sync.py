@@ -27,8 +27,9 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
     if shutdown.stop_requested():
         return server_stopping(job.pk)
     # Still queued or running: the client polls /api/tasks/<task_id>.
+    still_running = gettext_noop("the job is still running: look up its state by its task_id")
     return JsonResponse(
-        {"status": "processing", "message": "任务仍在进行中, 请查询任务状态", "task_id": job.pk, "status_url": f"/api/tasks/{job.pk}"},
+        {"status": "processing", **responses.message_fields(still_running), "task_id": job.pk, "status_url": f"/api/tasks/{job.pk}"},
         status=202,
         json_dumps_params={"ensure_ascii": False},
     )

@@ -109,20 +109,25 @@ def test_a_listing_that_fails_answers_the_documented_500(client, monkeypatch, ur
         raise OSError(13, "Permission denied", "/srv/echofu/media/voices/ref_voices")
 
     monkeypatch.setattr(catalog, "listed", broken)
+    client.cookies["django_language"] = "en"
     response = client.get(url)
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": f"文件列表读取失败: {SERVER_FAILURE}", "files": [], "total_count": 0}
+    assert response.json() == {"status": "error", "message": f"文件列表读取失败: {SERVER_FAILURE}",
+                               "localized_message": "the file list could not be read: internal server error, see the server's log",
+                               "files": [], "total_count": 0}
 
 
 # The exception's text names server paths and internals: the log keeps it, the client gets this.
 SERVER_FAILURE = "服务器内部错误, 详情见服务器日志"
 
 
-@pytest.mark.parametrize("failure, said", [
-    (OSError(13, "Permission denied", "/srv/echofu/media/voices/ref_voices/x.wav"), SERVER_FAILURE),
-    (OSError(28, "No space left on device", "/srv/echofu/media/voices/ref_voices/x.wav"), "磁盘已满 (No space left on device)"),
+@pytest.mark.parametrize("failure, said, english", [
+    (OSError(13, "Permission denied", "/srv/echofu/media/voices/ref_voices/x.wav"), SERVER_FAILURE,
+     "internal server error, see the server's log"),
+    (OSError(28, "No space left on device", "/srv/echofu/media/voices/ref_voices/x.wav"), "磁盘已满 (No space left on device)",
+     "the disk is full (No space left on device)"),
 ], ids=["unexpected", "disk full"])
-def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch, caplog, failure, said):
+def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav_file, monkeypatch, caplog, failure, said, english):
     """Spec §1: 500 with {"status": "error", "message": "音频上传失败: ..."}; nothing is catalogued. A full
     disk is named (the user can act on it), the path never."""
     from assets import catalog
@@ -131,8 +136,9 @@ def test_an_upload_that_fails_on_our_side_answers_the_documented_500(client, wav
         raise failure
 
     monkeypatch.setattr(catalog, "save_reference_audio", broken)
+    client.cookies["django_language"] = "en"
     response = post_file(client, "/api/upload-reference-audio", "audio", wav_file)
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": f"音频上传失败: {said}"}
+    assert response.json() == {"status": "error", "message": f"音频上传失败: {said}", "localized_message": f"audio upload failed: {english}"}
     assert "/srv/echofu/media/voices/ref_voices/x.wav" in caplog.text  # for whoever runs the server
     assert not ReferenceAudio.objects.exists()

@@ -64,7 +64,8 @@ def test_a_recording_that_fails_on_our_side_answers_500_without_server_paths(cli
     with open(wav_file, "rb") as handle:
         response = client.post("/save_audio", {"audio": handle})
     assert response.status_code == 500
-    assert response.json() == {"status": "error", "message": "音频保存失败: 服务器内部错误, 详情见服务器日志"}
+    assert response.json() == {"status": "error", "message": "音频保存失败: 服务器内部错误, 详情见服务器日志",
+                               "localized_message": "音频保存失败: 服务器内部错误, 详情见服务器日志"}
     assert "/srv/echofu/media/audios/input.wav" in caplog.text
 
 

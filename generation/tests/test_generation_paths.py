@@ -129,9 +129,11 @@ def echolite_model(media_root):
 
 def test_a_job_outlasting_the_wait_answers_202_processing_with_its_task(client, echolite_model, queued_only, tmp_path):
     audio = upload_audio(client, write_tone_wav(tmp_path / "speech.wav", seconds=1.0))
+    client.cookies["django_language"] = "en"
     response = render(client, echolite_model, audio)
     body = response.json()
     assert response.status_code == 202 and body["status"] == "processing" and body["task_id"].startswith("render_"), body
+    assert (body["message"], body["localized_message"]) == ("任务仍在进行中, 请查询任务状态", "the job is still running: look up its state by its task_id")
     assert body["status_url"] == f"/api/tasks/{body['task_id']}"
     assert client.get(body["status_url"]).json()["state"] == "queued"
 
