@@ -318,7 +318,7 @@ def execute(job_id: str) -> str:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
         ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "error_message": None, "result": handler(job, context) or {}}
     except Cancelled:
-        reporter.log("cancelled")
+        reporter.log(gettext_noop("cancelled"))
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))

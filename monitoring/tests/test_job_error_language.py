@@ -205,3 +205,18 @@ def test_a_speaker_deleted_before_its_synthesis_ran_is_named_in_the_pages_langua
     job = failed_job(monkeypatch, refused.value)
     assert task_error(client, job) == "未知的说话人 'ghost', 请先提取说话人特征"
     assert task_error(client, job, "en") == "unknown speaker 'ghost': extract the speaker's features first"
+
+
+def test_a_cancelled_jobs_last_log_line_is_in_the_pages_language(client, monkeypatch, media_root):
+    from engines.progress import Cancelled
+
+    def handler(job, ctx):
+        raise Cancelled()
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.RENDER, handler)
+    job = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    runner.execute(job.pk)
+    client.cookies["django_language"] = "zh-hans"
+    assert [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]] == ["已取消"]
+    client.cookies["django_language"] = "en"
+    assert [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]] == ["cancelled"]
