@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from echofu import availability, loaded_models
+from echofu.messages import localized
 from engines.llm import ChatModel, LocalModel, OpenAICompatible, packaged_availability
 from engines.messages import Message, gettext_noop
 
@@ -46,7 +47,7 @@ def provider_availability(provider: str) -> tuple[bool, str]:
     """Whether `provider` can answer here, judged from its configuration (nothing is sent to it)."""
     config = settings.ECHOFU
     if provider == FALLBACK:
-        return True, "answers from the knowledge base, else the persona's fallback reply"
+        return True, gettext_noop("answers from the knowledge base, else the persona's fallback reply")
     if provider == LOCAL:
         name = config["LLM_LOCAL_MODEL"]
         return availability.remembered(("llm", LOCAL, name), provider, lambda: packaged_availability(name))
@@ -54,6 +55,17 @@ def provider_availability(provider: str) -> tuple[bool, str]:
     return OpenAICompatible.availability(provider, server["base_url"], server["model"], server["api_key"])
 
 
+def provider_label(provider: str) -> Message | str:
+    """What the chat page calls `provider`: the built-in ones by what they are, a configured server by its name."""
+    if provider == LOCAL:
+        return gettext_noop("offline model {name}", name=settings.ECHOFU["LLM_LOCAL_MODEL"])
+    if provider == FALLBACK:
+        return gettext_noop("no language model (knowledge base)")
+    return provider
+
+
 def all_provider_availability(request_or_user) -> list[dict]:
+    """Each provider's row for the pages; `label`: its name as the chat page shows it, in the request's language."""
     default = settings.ECHOFU["LLM_DEFAULT"]
-    return [{**availability.listing(name, provider_availability(name), request_or_user), "default": name == default} for name in provider_names()]
+    return [{**availability.listing(name, provider_availability(name), request_or_user), "label": localized(provider_label(name)),
+             "default": name == default} for name in provider_names()]

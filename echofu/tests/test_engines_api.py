@@ -58,7 +58,8 @@ def test_an_xtts_directory_and_a_cosyvoice_server_make_them_available(client, se
         settings.ECHOFU = {**settings.ECHOFU, "XTTS_DIR": str(write_tiny_xtts(tmp_path / "xtts")), "COSYVOICE_URL": server.url}
         speech = by_name(client.get("/api/engines").json()["speech_engines"])
     assert speech["xtts"]["available"] is True and str(tmp_path / "xtts") in speech["xtts"]["reason"]
-    assert speech["cosyvoice"] == {"name": "cosyvoice", "available": True, "reason": f"{server.url} 上的 CosyVoice 服务器", "default": False}
+    assert speech["cosyvoice"] == {"name": "cosyvoice", "label": "CosyVoice", "available": True, "reason": f"{server.url} 上的 CosyVoice 服务器",
+                                   "default": False}
 
 
 def test_the_cosyvoice_server_is_asked_once_a_minute_not_on_every_page_load(client, settings, monkeypatch):
@@ -115,3 +116,18 @@ def test_a_refused_engine_is_named_as_the_voice_page_names_it(client, settings):
     body = response.json()
     assert body["message"] == "engine: 语音引擎 XTTS-v2 不可用: 未配置 XTTS-v2 模型目录 (请设置 ECHOFU_XTTS_DIR)"
     assert body["localized_message"] == "engine: speech engine XTTS-v2 cannot run here: XTTS-v2 model directory is not configured (set ECHOFU_XTTS_DIR)"
+
+
+@pytest.mark.parametrize("language, fallback_label, fallback_reason", [
+    ("zh-hans", "不用大模型 (知识库)", "用知识库回答, 否则用角色的备用回复"),
+    ("en", "no language model (knowledge base)", "answers from the knowledge base, else the persona's fallback reply"),
+])
+def test_the_built_in_chat_providers_are_named_and_explained_in_the_pages_language(client, settings, language, fallback_label,
+                                                                                   fallback_reason):
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {
+        "ollama": {"base_url": "http://127.0.0.1:11434/v1", "api_key": "", "model": "qwen2.5"}}}
+    client.cookies["django_language"] = language
+    providers = by_name(client.get("/api/engines").json()["chat_providers"])
+    assert (providers["fallback"]["label"], providers["fallback"]["reason"]) == (fallback_label, fallback_reason)
+    assert providers["local"]["label"].endswith(settings.ECHOFU["LLM_LOCAL_MODEL"]) and providers["local"]["label"] != "local"
+    assert providers["ollama"]["label"] == "ollama"  # a configured server goes by the name its settings give it

@@ -437,13 +437,14 @@ def test_the_chat_page_offers_only_the_providers_that_can_answer_here(studio, se
     expect(chat.locator("#chat-provider option[value='glm']")).to_be_disabled()
     expect(chat.locator("#chat-provider option[value='glm']")).to_have_text("glm (不可用)")
     expect(chat.locator("#chat-provider option[value='fallback']")).to_be_enabled()
-    expect(chat.locator("#chat-provider")).to_have_value("")  # the server's default, named
-    expect(chat.locator("#chat-provider option[value='']")).to_have_text("服务器默认 (local)")
+    expect(chat.locator("#chat-provider option[value='fallback']")).to_have_text("不用大模型 (知识库)")
+    expect(chat.locator("#chat-provider")).to_have_value("")  # the server's default, named as the page names it, not by its id
+    expect(chat.locator("#chat-provider option[value='']")).to_have_text(f"服务器默认 (离线模型 {settings.ECHOFU['LLM_LOCAL_MODEL']})")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: open.bigmodel.cn 是托管服务器, 但没有 API 密钥")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("ECHOFU_LLM_GLM_API_KEY")
     screenshot(chat, "chat-providers")
     english = studio.open("/chat/", language="en")
-    expect(english.locator("#chat-provider option[value='']")).to_have_text("server default (local)")
+    expect(english.locator("#chat-provider option[value='']")).to_have_text(f"server default (offline model {settings.ECHOFU['LLM_LOCAL_MODEL']})")
     screenshot(english, "chat-providers-en")
     assert studio.errors == []
 

@@ -9,6 +9,7 @@
   // Why nothing can be sent: every answer is spoken by the server's voice engine (ECHOFU_TTS_ENGINE),
   // which cannot run here; the server would refuse the turn. Empty while it can.
   let voiceUnavailable = "";
+  let providerLabels = new Map();  // what the page calls each chat provider ("local" is the offline model), from /api/engines
 
   function allowSending() {
     $("chat-send").disabled = busy || Boolean(voiceUnavailable);
@@ -113,7 +114,7 @@
       const video = mediaUrl(turn.video_path || turn.response);
       bubble("assistant",
         el("div", { class: "chat-reply", text: turn.reply }),
-        el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: turn.provider }) : ""].filter(Boolean).join(" · ") }),
+        el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
         video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
@@ -214,8 +215,9 @@
   Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
   api("/api/engines").then(({ chat_providers: providers, speech_engines: voices }) => {
     const serverDefault = providers.find((provider) => provider.default);
-    fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.name, provider)) }],
-      { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.name})`, serverDefault) });
+    providerLabels = new Map(providers.map((provider) => [provider.name, provider.label]));
+    fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.label, provider)) }],
+      { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.label})`, serverDefault) });
     Studio.showUnavailable($("chat-provider-notes"), providers);
     const voice = voices.find((engine) => engine.default);
     voiceUnavailable = voice.available ? "" : t("answer_engine_unavailable", { type: voice.label, reason: voice.reason });
