@@ -48,6 +48,7 @@ UI_STRINGS = {
     "past_estimate": _("Taking {time} longer than estimated"),
     "estimate_learned": _("Estimated from the last {n} jobs like it"),
     "estimate_builtin": _("First estimate, until jobs like it have finished here"),
+    "estimate_engine": _("The training engine's estimate, until 3 trainings like it have finished here"),
     "elapsed": _("Elapsed"),
     "device": _("Device"),
     "queue_position": _("Position {n} in the queue"),

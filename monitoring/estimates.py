@@ -1,4 +1,4 @@
-"""How long a job of the interactive queue should take, learned from this server's own finished jobs.
+"""How long a job should take, learned from this server's own finished jobs.
 
 A job is queued with its workload: what its running time grows with (seconds of speech to render,
 characters to speak, seconds of a reference or a video to analyse, or the job itself for a chat
@@ -10,9 +10,11 @@ fit is Theil-Sen's (the median slope between pairs of jobs, then the median star
 job slowed by a training beside it does not move the line. Where the jobs' amounts are too alike to
 tell a slope (a chat turn is always one turn) or the line makes no sense (a negative start-up or
 slope, from noise), the median seconds per unit. Until there are enough jobs, a built-in rate
-chosen on the slow side, so that a first forecast errs late rather than early.
-The estimate taken when the job is queued is kept in its params like a training's, as the record of
-what was said then; a forecast reads the estimate again (`Current`), so that a job queued before this
+chosen on the slow side, so that a first forecast errs late rather than early; a training's is its
+engine's own estimate where the engine makes one (EchoLite, from the frames and the epochs: its
+workload is that estimate, which this server's trainings calibrate), and none otherwise (ER-NeRF's
+and SyncTalk's iterations take what their GPU and checkout make of them).
+The estimate taken when the job is queued is kept in its params, as the record of what was said then; a forecast reads the estimate again (`Current`), so that a job queued before this
 server had timed any job like it is forecast from those that finished while it waited.
 """
 from __future__ import annotations
@@ -47,6 +49,9 @@ PRIOR_SECONDS_PER_UNIT = {
     "video": 60.0,  # an upload's check where the upload's length is not known
     "turn": 60.0,  # a chat turn: transcription, the LLM's answer, its speech and video
 }
+# A training's workload in seconds of its engine's own estimate: until this server has timed trainings
+# like it, that estimate as it is, said to be the engine's (learned_from None), not a built-in rate.
+ENGINE_SECONDS = "engine_seconds"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Estimate:
 @dataclass(frozen=True)
 class Rate:
     seconds_per_unit: float
-    learned_from: int
+    learned_from: int | None
     startup_seconds: float = 0.0
 
     def estimate(self, amount: float) -> Estimate:
@@ -107,11 +112,18 @@ def fitted_line(jobs: list[tuple[float, float]]) -> tuple[float, float] | None:
     return (startup, per_unit) if per_unit > 0 and startup >= 0 else None
 
 
-def rate(kind: str, job_workload: dict) -> Rate:
+def prior(unit: str) -> Rate | None:
+    """The rate used before this server has timed enough jobs like it; None where nothing is known (iterations)."""
+    if unit == ENGINE_SECONDS:
+        return Rate(1.0, None)
+    return Rate(PRIOR_SECONDS_PER_UNIT[unit], 0) if unit in PRIOR_SECONDS_PER_UNIT else None
+
+
+def rate(kind: str, job_workload: dict) -> Rate | None:
     """How long jobs of this workload's basis take, from the finished ones there are now."""
     jobs = timed(kind, job_workload["basis"])
     if len(jobs) < MIN_HISTORY:
-        return Rate(PRIOR_SECONDS_PER_UNIT[job_workload["unit"]], 0)
+        return prior(job_workload["unit"])
     line = fitted_line(jobs)
     if line is None:
         return Rate(statistics.median(took / amount for amount, took in jobs), len(jobs))
@@ -119,33 +131,37 @@ def rate(kind: str, job_workload: dict) -> Rate:
     return Rate(per_unit, len(jobs), startup)
 
 
-def estimate(kind: str, job_workload: dict) -> Estimate:
-    return rate(kind, job_workload).estimate(job_workload["amount"])
+def estimate(kind: str, job_workload: dict) -> Estimate | None:
+    found = rate(kind, job_workload)
+    return None if found is None else found.estimate(job_workload["amount"])
 
 
 class Current:
     """Jobs' estimated durations as this server knows them when asked, each workload basis looked up once."""
 
     def __init__(self):
-        self._rates: dict[tuple[str, str], Rate] = {}
+        self._rates: dict[tuple[str, str], Rate | None] = {}
 
     def of(self, job: Job) -> Estimate | None:
         """A job with a workload: from the jobs like it finished by now. Any other keeps the figure it
-        was queued with (a training's engine estimate); a queued job's eta_seconds is that figure, a
-        running one's is the runner's last pace, not an estimate."""
+        was queued with (a training queued before trainings had workloads); a queued job's eta_seconds is
+        that figure, a running one's is the runner's last pace, not an estimate."""
         job_workload = job.params.get("workload")
         if job_workload:
             key = (job.kind, job_workload["basis"])
             if key not in self._rates:
                 self._rates[key] = rate(job.kind, job_workload)
-            return self._rates[key].estimate(job_workload["amount"])
+            found = self._rates[key]
+            return None if found is None else found.estimate(job_workload["amount"])
         seconds = job.params.get("estimated_seconds", job.eta_seconds if job.status == Job.Status.QUEUED else None)
         return None if seconds is None else Estimate(seconds, job.params.get("estimate_learned_from"))
 
 
 def with_estimate(kind: str, params: dict) -> dict:
-    """`params` with its workload's estimate, as a training is queued with its own (estimated_seconds)."""
+    """`params` with its workload's estimate (estimated_seconds), where there is one."""
     if "estimated_seconds" in params or not params.get("workload"):
         return params
     found = estimate(kind, params["workload"])
+    if found is None:
+        return params
     return {**params, "estimated_seconds": round(found.seconds, 1), "estimate_learned_from": found.learned_from}

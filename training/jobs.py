@@ -6,7 +6,8 @@ from echofu import paths
 from echofu.messages import restored, stored
 from engines.messages import Message, gettext_noop
 from engines.talking_head import CPU_FALLBACK, TrainParams
-from monitoring import repeats, runner
+from engines.talking_head.external import FPS
+from monitoring import estimates, repeats, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job, log_fields
 from training import registry
@@ -39,16 +40,35 @@ def _queued_training(model_type: str, video: TrainingVideo, device: str, warning
         "requested_device": device,
         "device_warning": stored(warning),
     }
-    estimate = getattr(get_engine(model_type), "estimate_training_seconds", None)
-    if estimate is not None and video.duration:
-        params["estimated_seconds"] = round(estimate(video.duration, epochs, device))
+    job_workload = training_workload(model_type, video, device, epochs, custom)
+    if job_workload:
+        params["workload"] = job_workload
     job = runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
-    if "estimated_seconds" in params:
-        seconds = params["estimated_seconds"]
+    if "estimated_seconds" in job.params:
+        seconds = job.params["estimated_seconds"]
         estimate_line = gettext_noop("estimated duration: about {minutes:.1f} min", minutes=seconds / 60)
         Job.objects.filter(pk=job.pk).update(**log_fields([["", stored(estimate_line)]]))
         job.refresh_from_db()
     return job
+
+
+def training_workload(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict) -> dict | None:
+    """What the training's time grows with, for the estimate learned from this server's finished trainings
+    of the same engine on the same kind of device (monitoring.estimates): EchoLite's own estimate from the
+    frames and epochs, apart for runs that fit their epochs to a time budget; ER-NeRF's and SyncTalk's
+    iterations. None where the video's length is unknown or the custom parameters plan no stages (the
+    training says why when it starts)."""
+    if not video.duration:
+        return None
+    engine = get_engine(model_type)
+    if hasattr(engine, "estimate_training_seconds"):
+        return estimates.workload(Job.Kind.TRAIN, estimates.ENGINE_SECONDS, round(engine.estimate_training_seconds(video.duration, epochs, device)),
+                                  model_type, estimates.device_class(device), "epochs" if epochs else "time_budget")
+    try:
+        iterations = engine.planned_iterations(TrainParams(epochs=epochs, device=device, extra=custom), round(video.duration * FPS))
+    except ValueError:
+        return None
+    return estimates.workload(Job.Kind.TRAIN, "iterations", iterations, model_type, estimates.device_class(device))
 
 
 def _train_params(job: Job) -> TrainParams:

@@ -306,6 +306,21 @@ def test_a_render_queued_behind_another_says_when_and_what_its_estimate_rests_on
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, engines_figure", [("zh-hans", "训练引擎的估算, 本机完成 3 次同类训练后改用本机记录"),
+                                                     ("en", "The training engine's estimate, until 3 trainings like it have finished here")])
+def test_a_training_queued_before_any_like_it_finished_says_its_estimate_is_the_engines(studio, media_root, language, engines_figure):
+    from assets.models import TrainingVideo
+    from training import jobs
+
+    video = TrainingVideo.objects.create(file="videos/ref_videos/person.mp4", original_name="person.mp4", size=1, duration=60.0,
+                                         probe_status=TrainingVideo.ProbeStatus.OK)
+    waiting = jobs.prepare_training("EchoLite", video, "cpu", None, {})
+    page = studio.open("/", language=language)
+    expect(page.locator(f'[data-task="{waiting.pk}"]')).to_contain_text(engines_figure, timeout=10_000)
+    screenshot(page, f"home-queued-training-{language}")
+    assert studio.errors == []
+
+
 @pytest.mark.parametrize("language, past, left", [("zh-hans", "比预计多用了 1m 21s", "剩余时间"),
                                                  ("en", "Taking 1m 21s longer than estimated", "Time left")])
 def test_a_job_past_its_estimate_says_so_instead_of_a_time_left(studio, language, past, left):

@@ -329,6 +329,11 @@ class ErNerfEngine:
             stages.append(TrainingStage("train_torso", f"{workspace}_torso", common + ("--torso",), torso, head_from=workspace))
         return stages
 
+    def planned_iterations(self, params: TrainParams, frames: int) -> int:
+        """Iterations of all the training stages for a video of about `frames` frames: what a training's
+        time grows with, for its estimate (its preprocessing is about the same for any video)."""
+        return sum(stage.iters for stage in self.training_stages(params, "planned", frames))
+
     def inference_flags(self, manifest: dict) -> list[str]:
         return ["--torso"] if manifest.get("torso") else []
 

@@ -212,8 +212,8 @@ const Studio = (() => {
    * When a job should end, as text: a running one's time left, and how long it has run past its
    * estimate (the server then gives no time left until it is half done, rather than guess); a queued
    * one's start and end counted from the jobs ahead of it in its queue (none where the server cannot
-   * tell, e.g. behind a job with no estimate); and, for a job estimated from this server's history,
-   * what its estimate rests on.
+   * tell, e.g. behind a job with no estimate); and what its estimate rests on: this server's history,
+   * a built-in rate, or (learned_from null) the training engine's own figure.
    */
   function timingFacts(info) {
     const known = (seconds) => seconds !== null && seconds !== undefined;
@@ -228,6 +228,7 @@ const Studio = (() => {
     }
     const learnedFrom = info.estimate?.learned_from;
     if (facts.length && known(learnedFrom)) facts.push(learnedFrom ? t("estimate_learned", { n: learnedFrom }) : t("estimate_builtin"));
+    else if (facts.length && info.estimate) facts.push(t("estimate_engine"));
     return facts;
   }
 

@@ -1,0 +1,71 @@
+"""A training's estimated duration is learned from this server's finished trainings of the same engine,
+device and kind of run, by what its time grows with: EchoLite's own estimate (from the video's frames
+and the epochs) calibrated by how long such trainings took here, ER-NeRF's and SyncTalk's iterations.
+Until 3 like it have finished, EchoLite keeps its engine's estimate and the others have none."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from assets.models import TrainingVideo
+from monitoring.models import Job
+from training import jobs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def minute_video(media_root):
+    from engines.testing.simple_media import write_plain_video
+
+    write_plain_video(media_root / "videos/ref_videos/person.mp4", seconds=1.0)
+    return TrainingVideo.objects.create(file="videos/ref_videos/person.mp4", original_name="person.mp4", size=1,
+                                        duration=60.0, probe_status=TrainingVideo.ProbeStatus.OK)
+
+
+def finish(job: Job, took: float, status: str = Job.Status.SUCCEEDED) -> None:
+    """The queued training ran `took` seconds and ended an hour ago."""
+    end = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(status=status, progress=1.0, eta_seconds=0, started_at=end - timedelta(seconds=took),
+                                         finished_at=end)
+
+
+def estimate_of(client, job: Job) -> dict:
+    return client.get(f"/api/tasks/{job.pk}").json()
+
+
+def test_echolite_keeps_its_engine_estimate_until_three_trainings_like_it_have_finished(client, minute_video):
+    first = jobs.prepare_training("EchoLite", minute_video, "cpu", 20, {})
+    engine_seconds = first.params["estimated_seconds"]
+    shown = estimate_of(client, first)
+    assert shown["eta_seconds"] == engine_seconds and shown["estimate"] == {"seconds": engine_seconds, "learned_from": None}
+    finish(first, took=2 * engine_seconds)
+    for took in (2 * engine_seconds, 2 * engine_seconds):
+        finish(jobs.prepare_training("EchoLite", minute_video, "cpu", 20, {}), took)
+    # Failed trainings and trainings of another kind of run (time-budgeted, no epochs) teach nothing.
+    finish(jobs.prepare_training("EchoLite", minute_video, "cpu", 20, {}), 10 * engine_seconds, Job.Status.FAILED)
+    finish(jobs.prepare_training("EchoLite", minute_video, "cpu", None, {}), 10 * engine_seconds)
+
+    waiting = jobs.prepare_training("EchoLite", minute_video, "cpu", 20, {})
+    shown = estimate_of(client, waiting)
+    assert shown["eta_seconds"] == pytest.approx(2 * engine_seconds, abs=1)
+    assert shown["estimate"] == {"seconds": pytest.approx(2 * engine_seconds, abs=1), "learned_from": 3}
+    assert waiting.params["estimate_learned_from"] == 3 and "estimated duration: about" in waiting.log
+
+
+def test_ernerf_has_no_estimate_until_its_iterations_have_been_timed_here(client, minute_video):
+    custom = {"iters": "1000", "torso": "false"}  # head 1000, lips 1250: 2250 iterations
+    first = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, custom)
+    shown = estimate_of(client, first)
+    assert shown["eta_seconds"] is None and shown["estimate"] is None
+    finish(first, took=600 + 2250 * 0.2)
+    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "2000", "torso": "false"}), 600 + 4500 * 0.2)
+    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "4000", "torso": "false"}), 600 + 9000 * 0.2)
+    # SyncTalk's trainings are another engine's.
+    assert estimate_of(client, jobs.prepare_training("SyncTalk", minute_video, "cuda:0", None, custom))["estimate"] is None
+
+    # 600 s of preprocessing and 0.2 s per iteration: head 8000, lips 10000 and torso 16000 iterations take 7400 s.
+    waiting = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "8000"})
+    shown = estimate_of(client, waiting)
+    assert shown["eta_seconds"] == pytest.approx(600 + (8000 + 10000 + 16000) * 0.2, abs=1)
+    assert shown["estimate"]["learned_from"] == 3
