@@ -45,6 +45,8 @@ UI_STRINGS = {
     "starts_in": _("Starts in about {time}"),
     "starts_now": _("Starts any moment"),
     "ends_in": _("Done in about {time}"),
+    "start_unknown:job_ahead_overran": _("Start not known yet (the job ahead is taking longer than estimated)"),
+    "start_unknown:job_ahead_not_estimated": _("Start not known yet (a job ahead has no estimate yet)"),
     "past_estimate": _("Taking {time} longer than estimated"),
     "estimate_learned": _("Estimated from the last {n} jobs like it"),
     "estimate_builtin": _("First estimate, until jobs like it have finished here"),

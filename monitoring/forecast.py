@@ -4,7 +4,8 @@ Each queue is its own django-q2 cluster whose workers take its jobs first come f
 queued job starts when a worker is free for it: after the time left of the jobs running in its
 queue and the estimated durations of the jobs queued ahead of it (anyone's), never because of
 another queue. Where one of those is unknown (a job queued without an estimate, a running one past its
-estimate and less than half done), so is everything after it. Estimates are read as this server knows them
+estimate and less than half done), so is everything after it, and the forecast says which of the two
+it is. Estimates are read as this server knows them
 when asked (monitoring.estimates.Current), not as they were when each job was queued.
 """
 from __future__ import annotations
@@ -22,6 +23,10 @@ GPU_QUEUE_WORKERS = 1
 # Past its estimate, a job's own pace is trusted from this far along: a stage that stalls early (a
 # probe's face check at 10 %) made the pace of its first tenth say nine times the time it had run.
 PACE_PAST_ESTIMATE_FROM = 0.5
+# Why a queued job's start is not known (start_unknown_reason): a job running ahead of it has overrun its
+# estimate and is not yet half done, or a job ahead has no estimate (none queued with it, or none learned yet).
+AHEAD_OVERRAN = "job_ahead_overran"
+AHEAD_NOT_ESTIMATED = "job_ahead_not_estimated"
 # What a forecast reads, and no more: a queue may hold many jobs with long logs.
 TIMING_FIELDS = ("id", "kind", "status", "progress", "eta_seconds", "params", "started_at", "finished_at")
 
@@ -34,6 +39,7 @@ class Forecast:
     left: float | None  # eta_seconds: a queued job's estimated duration, a running one's time left, a finished one's 0
     estimate: Estimate | None  # an unfinished job's duration as this server knows it now
     past_estimate_by: float | None = None  # a running job that has run longer than its estimate: by how much
+    start_unknown_because: str | None = None  # a queued job whose start is not known: AHEAD_OVERRAN or AHEAD_NOT_ESTIMATED
 
 
 def time_left(job: Job, expected: Estimate | None) -> float | None:
@@ -93,27 +99,36 @@ def schedule(workers: int, running_left: list[float | None], waiting: list[tuple
     return scheduled
 
 
-def queue_schedule(queue: str, current: Current) -> dict[str, tuple[float, float | None]]:
+def queue_schedule(queue: str, current: Current) -> tuple[dict[str, tuple[float, float | None]], str]:
+    """The queue's schedule, and why a job it leaves out cannot be timed."""
     jobs = Job.objects.filter(queue=queue).only(*TIMING_FIELDS)
-    running = jobs.filter(status=Job.Status.RUNNING)
+    running_left, overran = [], False
+    for job in jobs.filter(status=Job.Status.RUNNING):
+        expected = current.of(job)
+        left = time_left(job, expected)
+        overran = overran or (left is None and past_estimate_by(job, expected) is not None)
+        running_left.append(left)
     waiting = jobs.filter(status=Job.Status.QUEUED).order_by("created_at", "id")
-    return schedule(queue_workers(queue), [time_left(job, current.of(job)) for job in running],
-                    [(job.pk, time_left(job, current.of(job))) for job in waiting])
+    scheduled = schedule(queue_workers(queue), running_left, [(job.pk, time_left(job, current.of(job))) for job in waiting])
+    return scheduled, AHEAD_OVERRAN if overran else AHEAD_NOT_ESTIMATED
 
 
 def forecasts_for(jobs: Iterable[Job]) -> dict[str, Forecast]:
     """The forecast of each of `jobs`, one look at each of their queues that has queued ones among them."""
     jobs = list(jobs)
     current = Current()
-    scheduled = {}
+    scheduled, unknown_because = {}, {}
     for queue in {job.queue for job in jobs if job.status == Job.Status.QUEUED}:
-        scheduled.update(queue_schedule(queue, current))
+        queue_scheduled, unknown_because[queue] = queue_schedule(queue, current)
+        scheduled.update(queue_scheduled)
     forecasts = {}
     for job in jobs:
         expected = None if job.is_finished else current.of(job)
         left = time_left(job, expected)
-        if job.status == Job.Status.QUEUED:
-            forecasts[job.pk] = Forecast(*scheduled.get(job.pk, (None, None)), left, expected)
+        if job.status == Job.Status.QUEUED and job.pk in scheduled:
+            forecasts[job.pk] = Forecast(*scheduled[job.pk], left, expected)
+        elif job.status == Job.Status.QUEUED:
+            forecasts[job.pk] = Forecast(None, None, left, expected, start_unknown_because=unknown_because[job.queue])
         else:  # running or finished: it ends when its time left says
             forecasts[job.pk] = Forecast(None, left, left, expected, past_estimate_by(job, expected))
     return forecasts

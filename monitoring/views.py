@@ -34,6 +34,7 @@ def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Foreca
         "estimate": None if timing.estimate is None else {"seconds": _rounded(timing.estimate.seconds),
                                                           "learned_from": timing.estimate.learned_from},
         "past_estimate_seconds": _rounded(timing.past_estimate_by),
+        "start_unknown_reason": timing.start_unknown_because,
         "device": job.device,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,

@@ -321,6 +321,26 @@ def test_a_training_queued_before_any_like_it_finished_says_its_estimate_is_the_
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, unknown_start", [("zh-hans", "开始时间暂不确定 (前面的任务比预计用时更长)"),
+                                                    ("en", "Start not known yet (the job ahead is taking longer than estimated)")])
+def test_a_job_waiting_behind_one_that_overran_says_its_start_is_not_known_yet(studio, settings, language, unknown_start):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clusters = settings.Q_CLUSTER["ALT_CLUSTERS"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {**clusters, "cpu": {**clusters["cpu"], "workers": 1}}}
+    Job.objects.create(id="train_late", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                       params={"estimated_seconds": 60}, started_at=timezone.now() - timedelta(seconds=100))
+    Job.objects.create(id="train_behind", kind=Job.Kind.TRAIN, queue="cpu", eta_seconds=300, params={"estimated_seconds": 300})
+    page = studio.open("/", language=language)
+    expect(page.locator('[data-task="train_behind"]')).to_contain_text(unknown_start, timeout=10_000)
+    screenshot(page, f"home-behind-overrun-{language}")
+    card = studio.open("/training/", language=language)
+    expect(watched_in_a_card(card, "train_behind")).to_contain_text(unknown_start, timeout=10_000)
+    assert studio.errors == []
+
+
 @pytest.mark.parametrize("language, past, left", [("zh-hans", "比预计多用了 1m 21s", "剩余时间"),
                                                  ("en", "Taking 1m 21s longer than estimated", "Time left")])
 def test_a_job_past_its_estimate_says_so_instead_of_a_time_left(studio, language, past, left):

@@ -148,3 +148,25 @@ def test_the_admin_says_how_far_a_running_job_has_overrun_its_estimate(admin_cli
     assert re.search(r"未知 后结束, 已超出预计 6[12] s", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
     admin_client.cookies["django_language"] = "en"
     assert re.search(r"ends in unknown, 6[12] s past its estimate", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+
+
+def test_a_job_behind_one_that_overran_its_estimate_says_why_its_start_is_unknown(client, workers):
+    """Ahead of it, a training estimated at 60 s ran 100 s and is a fifth done: its time left is nobody's
+    guess, so the start of the job behind it stays null, and start_unknown_reason (an addition) says why."""
+    workers("cpu", 1)
+    Job.objects.create(id="late", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                       params={"estimated_seconds": 60}, started_at=timezone.now() - timedelta(seconds=100))
+    queued("c", 120, waited=10)
+    waiting = client.get("/api/tasks/c").json()
+    assert (waiting["starts_in_seconds"], waiting["ends_in_seconds"]) == (None, None)
+    assert waiting["start_unknown_reason"] == "job_ahead_overran"
+    assert client.get("/api/tasks/late").json()["start_unknown_reason"] is None
+
+
+def test_a_job_behind_one_without_an_estimate_says_why_its_start_is_unknown(client, workers):
+    workers("cpu", 1)
+    running("a", ran=60, progress=0.5)
+    queued("unknown", None, waited=30)
+    queued("c", 120, waited=10)
+    listed = {task["task_id"]: task["start_unknown_reason"] for task in client.get("/api/tasks?limit=50").json()["tasks"]}
+    assert listed == {"a": None, "unknown": None, "c": "job_ahead_not_estimated"}

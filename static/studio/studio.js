@@ -211,8 +211,8 @@ const Studio = (() => {
   /**
    * When a job should end, as text: a running one's time left, and how long it has run past its
    * estimate (the server then gives no time left until it is half done, rather than guess); a queued
-   * one's start and end counted from the jobs ahead of it in its queue (none where the server cannot
-   * tell, e.g. behind a job with no estimate); and what its estimate rests on: this server's history,
+   * one's start and end counted from the jobs ahead of it in its queue, or why the server cannot tell
+   * (a job ahead overran its estimate, or has none); and what its estimate rests on: this server's history,
    * a built-in rate, or (learned_from null) the training engine's own figure.
    */
   function timingFacts(info) {
@@ -226,6 +226,7 @@ const Studio = (() => {
       facts.push(info.starts_in_seconds > 0 ? t("starts_in", { time: formatSeconds(info.starts_in_seconds) }) : t("starts_now"));
       if (known(info.ends_in_seconds)) facts.push(t("ends_in", { time: formatSeconds(info.ends_in_seconds) }));
     }
+    if (info.state === "queued" && info.start_unknown_reason) facts.push(t(`start_unknown:${info.start_unknown_reason}`));
     const learnedFrom = info.estimate?.learned_from;
     if (facts.length && known(learnedFrom)) facts.push(learnedFrom ? t("estimate_learned", { n: learnedFrom }) : t("estimate_builtin"));
     else if (facts.length && info.estimate) facts.push(t("estimate_engine"));
