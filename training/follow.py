@@ -1,6 +1,7 @@
 """Terminal progress for management commands: run or wait for jobs and draw their bars."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -14,11 +15,15 @@ BAR_WIDTH = 30
 
 
 def _eta(job: Job, in_clusters: bool) -> str:
-    """A running job's time left; a queued one's expected start and end (see monitoring.forecast),
+    """A running job's time left, and by how much it has overrun its estimate (its time left is then
+    unknown until it is half done); a queued one's expected start and end (see monitoring.forecast),
     which counts the clusters' workers: jobs run here instead wait for one another, one at a time."""
     if job.status == Job.Status.RUNNING:
-        left = forecast.of(job).left
-        return f" eta {left:.0f}s" if left else ""
+        timing = forecast.of(job)
+        if timing.past_estimate_by is None:
+            return f" eta {timing.left:.0f}s" if timing.left else ""
+        left = "unknown" if timing.left is None else f"{timing.left:.0f}s"
+        return f" eta {left}, {timing.past_estimate_by:.0f}s over its {timing.estimate.seconds:.0f}s estimate"
     if job.status != Job.Status.QUEUED or not in_clusters:
         return ""
     timing = forecast.of(job)
@@ -84,8 +89,10 @@ def _follow(jobs: list[Job], write, workers: list[threading.Thread], poll: float
         current = [rows[job_id] for job_id in ids]
         for job in current:
             line = bar(job, in_clusters=not workers)
-            # A new line only when the bar, status or stage moved (not for every ETA tick).
-            key = line.rsplit(" eta", 1)[0]
+            # A new line only when the bar, status, stage or the kind of ETA changed (one overrunning its
+            # estimate says so once), not for every tick of its seconds.
+            bar_part, _, eta_part = line.partition(" eta")
+            key = bar_part + re.sub(r"\d+", "", eta_part)
             if shown.get(job.pk) != key:
                 write(line)
                 shown[job.pk] = key

@@ -1,4 +1,5 @@
 """train / batch_train / render management commands: real runs, a bad video in a batch, bad arguments."""
+import re
 from io import StringIO
 
 import pytest
@@ -158,3 +159,36 @@ def test_following_a_queued_training_says_when_it_should_start_and_be_done(setti
     assert lines[0].endswith("(queue #1) eta start 600s, done 900s"), lines
     # Run here (without --queue) the jobs wait for one another, not for the clusters' workers: no forecast.
     assert follow.bar(waiting, in_clusters=False).endswith("(queue #1)")
+
+
+def test_following_a_training_past_its_estimate_says_by_how_much_it_has_overrun():
+    """Estimated at 300 s, it has run 400 s and is a fifth done: no time left can be told, and the bar said nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training import follow
+
+    late = Job.objects.create(id="train_late", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                              params={"estimated_seconds": 300}, started_at=timezone.now() - timedelta(seconds=400))
+    lines = []
+    follow.follow([late], lines.append, timeout=0.01)
+    assert re.search(r" eta unknown, 10\ds over its 300s estimate$", lines[0]), lines
+    # Half done, its own pace tells the time left again: 400 s more.
+    Job.objects.filter(pk=late.pk).update(progress=0.5)
+    late.refresh_from_db()
+    assert re.search(r" eta 40\ds, 10\ds over its 300s estimate$", follow.bar(late))
+
+
+def test_following_a_training_says_once_when_it_runs_past_its_estimate():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training import follow
+
+    crossing = Job.objects.create(id="train_crossing", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                                  params={"estimated_seconds": 300}, started_at=timezone.now() - timedelta(seconds=298))
+    lines = []
+    follow.follow([crossing], lines.append, poll=0.2, timeout=4)
+    assert len(lines) == 2 and " eta 2" in lines[0] and re.search(r" eta unknown, \ds over its 300s estimate$", lines[1]), lines
