@@ -229,7 +229,7 @@ const Studio = (() => {
     if (info.state === "queued" && info.start_unknown_reason) facts.push(t(`start_unknown:${info.start_unknown_reason}`));
     const learnedFrom = info.estimate?.learned_from;
     if (facts.length && known(learnedFrom)) facts.push(learnedFrom ? t("estimate_learned", { n: learnedFrom }) : t("estimate_builtin"));
-    else if (facts.length && info.estimate) facts.push(t("estimate_engine"));
+    else if (facts.length && info.estimate && info.kind === "train") facts.push(t("estimate_engine"));
     return facts;
   }
 
