@@ -12,6 +12,8 @@ from monitoring import forecast, runner
 from monitoring.models import Job
 
 BAR_WIDTH = 30
+START_UNKNOWN = {forecast.AHEAD_OVERRAN: "the job ahead is taking longer than estimated",
+                 forecast.AHEAD_NOT_ESTIMATED: "a job ahead has no estimate yet"}
 
 
 def _eta(job: Job, in_clusters: bool) -> str:
@@ -28,7 +30,7 @@ def _eta(job: Job, in_clusters: bool) -> str:
         return ""
     timing = forecast.of(job)
     if timing.starts_in is None:
-        return ""
+        return f" eta start unknown: {START_UNKNOWN[timing.start_unknown_because]}"
     done = "" if timing.ends_in is None else f", done {timing.ends_in:.0f}s"
     return f" eta start {timing.starts_in:.0f}s{done}"
 

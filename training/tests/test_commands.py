@@ -192,3 +192,18 @@ def test_following_a_training_says_once_when_it_runs_past_its_estimate():
     lines = []
     follow.follow([crossing], lines.append, poll=0.2, timeout=4)
     assert len(lines) == 2 and " eta 2" in lines[0] and re.search(r" eta unknown, \ds over its 300s estimate$", lines[1]), lines
+
+
+def test_following_a_training_behind_one_that_overran_says_why_its_start_is_unknown(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training import follow
+
+    clusters = settings.Q_CLUSTER["ALT_CLUSTERS"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {**clusters, "cpu": {**clusters["cpu"], "workers": 1}}}
+    Job.objects.create(id="train_late", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                       params={"estimated_seconds": 300}, started_at=timezone.now() - timedelta(seconds=400))
+    behind = Job.objects.create(id="train_behind", kind=Job.Kind.TRAIN, queue="cpu", eta_seconds=300)
+    assert follow.bar(behind).endswith("(queue #1) eta start unknown: the job ahead is taking longer than estimated")
