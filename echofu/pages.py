@@ -115,10 +115,9 @@ UI_STRINGS = {
     "no_videos": _("No training videos yet: upload one above."),
     "pick_video": _("Pick a training video."),
     "training_started": _("Training started ({id})."),
-    "training_done": _("Training finished: {path}"),
+    "training_done": _("Training finished: {model}"),
     "no_models": _("No trained models yet."),
     "preview": _("Preview"),
-    "person": _("person {name}"),
     "cpu_device": _("CPU"),
     # Generation
     "pick_model": _("Pick a model."),

@@ -125,6 +125,7 @@ def video_history(request=None) -> list[dict]:
             "video_path": video.relative_path,
             "model_name": video.model_type,
             "model_param": video.model.public_dir if video.model else "",
+            "model_label": video.model.display_label if video.model else "",
             "audio_path": paths.public_path(video.audio_path) if video.audio_path else "",
             "text": video.text,
             "duration": video.duration,

@@ -115,4 +115,4 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         job_id=job.pk,
         owner_id=job.owner_id,
     )
-    return {"model_path": model.public_dir, "model_id": model.pk, "metrics": model.metrics, "warnings": model.warnings}
+    return {"model_path": model.public_dir, "model_id": model.pk, "model_label": model.display_label, "metrics": model.metrics, "warnings": model.warnings}

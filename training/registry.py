@@ -144,6 +144,7 @@ def model_summary(model: TalkingHeadModel) -> dict:
         "id": model.pk,
         "person": model.person,
         "version": model.version,
+        "label": model.display_label,  # what users read; `name` is the folder, which forms send back
         "size_mb": round(model.size / (1024 * 1024), 2),
         "metrics": localized_within(model.metrics),
         "warnings": localized_all(model.warnings),

@@ -33,7 +33,7 @@
     const history = await api("/api/history/video_generation");
     $("gen-history").replaceChildren(...(history.length ? history.slice(0, 20).map((entry) => el("li", { class: "history-item" },
       el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.video_path }),
-      el("div", { class: "item-meta" }, el("span", { text: `${entry.model_name} · ${(entry.model_param || "").split("/").pop()}` }),
+      el("div", { class: "item-meta" }, el("span", { text: entry.model_label || entry.model_name }),
         el("span", { text: formatSeconds(entry.duration) }), el("span", { text: `${entry.width}×${entry.height}` }),
         el("span", { text: `${entry.size_mb} MB` }), el("span", { text: formatTime(entry.timestamp) })),
       entry.available === false ? null : el("details", {}, el("summary", { text: t("play") }),

@@ -72,7 +72,7 @@
             "aria-label": entry.text || entry.video_path }),
           el("figcaption", { class: "thumb-body" },
             el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.model_name }),
-            el("div", { class: "muted", text: `${entry.model_name} · ${formatSeconds(entry.duration)} · ${formatTime(entry.timestamp)}` }))));
+            el("div", { class: "muted", text: `${entry.model_label || entry.model_name} · ${formatSeconds(entry.duration)} · ${formatTime(entry.timestamp)}` }))));
       document.getElementById("recent-results").replaceChildren(...(cards.length ? cards : [el("p", { class: "empty", text: t("no_results") })]));
       say("results-error", "");
     } catch (error) {

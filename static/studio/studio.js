@@ -558,7 +558,7 @@ const Studio = (() => {
     fillSelect(select, types.map((type) => ({
       label: type,
       options: models.filter((model) => model.type === type).map((model) =>
-        engineOption(model.path, `${model.name} · ${modelFigures(model.metrics)}`, engineOf.get(type))),
+        engineOption(model.path, `${model.label} · ${modelFigures(model.metrics)}`, engineOf.get(type))),
     })), { placeholder: models.length ? null : t("no_models") });
     if (select.selectedOptions[0]?.disabled || !select.value) {
       select.value = [...select.options].find((option) => !option.disabled)?.value ?? "";

@@ -55,9 +55,8 @@
 
   async function modelCard(model) {
     const item = el("li", { class: "model-item", "data-model": model.path },
-      el("div", { class: "item-title", text: `${model.type} · ${model.name}` }),
-      el("div", { class: "item-meta" }, model.person ? el("span", { text: t("person", { name: model.person }) }) : null,
-        el("span", { text: t("version", { n: model.version }) }), el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
+      el("div", { class: "item-title", text: model.label }),
+      el("div", { class: "item-meta" }, el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
       el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
       (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null);
     try {
@@ -65,7 +64,7 @@
       const preview = details.files.find((file) => /\.(mp4|webm)$/i.test(file.filename));
       if (preview) {
         item.append(el("details", {}, el("summary", { text: t("preview") }),
-          el("video", { controls: true, preload: "none", src: mediaUrl(preview.relative_path), "aria-label": `${t("preview")} ${model.name}` })));
+          el("video", { controls: true, preload: "none", src: mediaUrl(preview.relative_path), "aria-label": `${t("preview")} ${model.label}` })));
       }
     } catch (error) {
       /* the card still shows the summary */
@@ -115,7 +114,7 @@
   async function followTraining(taskId) {
     const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
     if (job.state === "succeeded") {
-      say("train-message", t("training_done", { path: job.result.model_path }), "ok");
+      say("train-message", t("training_done", { model: job.result.model_label }), "ok");
       await refreshModels();
     } else {
       say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
