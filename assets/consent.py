@@ -24,7 +24,16 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 class ConsentMissing(ValueError):
-    """No valid statement, or the asset's consent was revoked; the message is shown to the user."""
+    """No valid statement, or the asset's consent was revoked; the message is shown to the user.
+    `missing`: for an upload without a usable statement, what it lacks (STATEMENT, NAME,
+    STATEMENT_OR_SETTING): the message is worded for API clients, the pages ask in their own words."""
+
+    def __init__(self, message, missing: str = ""):
+        super().__init__(message)
+        self.missing = missing
+
+
+STATEMENT, NAME, STATEMENT_OR_SETTING = "statement", "name", "statement_or_setting"
 
 
 def statement_from(request) -> dict:
@@ -39,7 +48,7 @@ def statement_from(request) -> dict:
         name = str(request.POST.get("consent_name", "")).strip()
         if not name or len(name) > MAX_NAME or CONTROL.search(name):
             raise ConsentMissing(gettext_noop("consent_name: enter the name of the person in the file (1-{most} characters, "
-                                              "no control characters)", most=MAX_NAME))
+                                              "no control characters)", most=MAX_NAME), missing=NAME)
         return {"consent_name": name, "consent_wording": settings.ECHOFU["CONSENT_WORDING"],
                 "consent_method": ConsentedMediaFile.ConsentMethod.FORM, "consent_by": user, "consent_at": now}
     configured = settings.ECHOFU["SINGLE_USER_CONSENT"].strip()
@@ -49,9 +58,9 @@ def statement_from(request) -> dict:
     if ownership.single_user_mode():
         raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
                                           "stating that you are that person or have their consent "
-                                          "(single-user mode can set ECHOFU_SINGLE_USER_CONSENT)"))
+                                          "(single-user mode can set ECHOFU_SINGLE_USER_CONSENT)"), missing=STATEMENT_OR_SETTING)
     raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
-                                      "stating that you are that person or have their consent"))
+                                      "stating that you are that person or have their consent"), missing=STATEMENT)
 
 
 def operator_statement() -> dict:

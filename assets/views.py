@@ -26,7 +26,9 @@ def _store_upload(request, field: str, limit_bytes: int, save, failure: Message)
         if over_quota is not None:
             return None, over_quota
         return save(upload, request.user, **statement), None
-    except (UploadRejected, consent.ConsentMissing) as exc:
+    except consent.ConsentMissing as exc:
+        return None, responses.error(reason_of(exc), 400, **({"consent_missing": exc.missing} if exc.missing else {}))
+    except UploadRejected as exc:
         return None, responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")

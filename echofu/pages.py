@@ -71,6 +71,12 @@ UI_STRINGS = {
     "uploading": _("Uploading… {percent}%"),
     "uploaded": _("Uploaded: {name}"),
     "choose_file": _("Choose a file first."),
+    # An upload refused for want of consent (the API's `consent_missing`), asked in the form's words.
+    "consent_missing_statement": _("Tick the consent box and enter the name of the person shown or heard, then upload again."),
+    "consent_missing_name": _("Enter the name of the person shown or heard (at most 200 characters), then upload again."),
+    "consent_missing_statement_or_setting": _("Tick the consent box and enter the name of the person shown or heard, then upload "
+                                              "again. To state it once for every upload, the operator can start the studio with "
+                                              "ECHOFU_SINGLE_USER_CONSENT set to that person's name (see the README)."),
     "play": _("Play"),
     "job_cancelled": _("The job was cancelled."),
     "job_deleted": _("The job was deleted."),

@@ -134,3 +134,20 @@ def test_deleting_a_source_deletes_the_models_and_voices_made_from_it(alice, sta
     assert "未知的说话人" in error_message(client.post("/audio_clone", {"generate_text": "hi", "audio_id": "anna"}), 400)
     for gone in (video_row.file.name, audio_row.file.name, "models/EchoLite/anna_v1", "voices/speakers/anna.wav"):
         assert not (media_root / gone).exists(), gone
+
+
+def test_a_refusal_for_want_of_consent_says_what_is_missing_for_the_pages_to_ask_in_their_words(alice, wav_file, settings, client):
+    """API clients read the API's wording in `message`; `consent_missing` (addition) lets the pages
+    ask for the box and the name in their own words instead."""
+    as_alice = session_client(alice)
+    with open(wav_file, "rb") as handle:
+        unstated = as_alice.post("/api/upload-reference-audio", {"audio": handle})
+    assert unstated.status_code == 400
+    assert unstated.json()["consent_missing"] == "statement" and "consent=true" in unstated.json()["message"]
+    unnamed = upload_audio(as_alice, wav_file, consent_name=" ")
+    assert unnamed.status_code == 400 and unnamed.json()["consent_missing"] == "name"
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True, "SINGLE_USER_CONSENT": ""}
+    with open(wav_file, "rb") as handle:
+        unset = client.post("/api/upload-reference-audio", {"audio": handle})
+    assert unset.status_code == 400 and unset.json()["consent_missing"] == "statement_or_setting"
+    assert ReferenceAudio.objects.count() == 0

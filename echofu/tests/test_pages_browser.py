@@ -430,6 +430,33 @@ def test_a_refused_reference_upload_keeps_the_chosen_file_to_send_again(studio, 
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+def test_an_upload_without_consent_asks_for_the_box_and_the_name_in_the_pages_words(studio, tmp_path, settings):
+    """The API's refusal says "send consent=true and consent_name=...", which a page user cannot do:
+    the page asks for what its own form lacks, in its language."""
+    from engines.testing.simple_media import write_tone_wav
+
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER_CONSENT": ""}  # no operator's statement to stand in
+    tone = write_tone_wav(tmp_path / "tone.wav", seconds=1.5)
+    for language, unticked, unnamed in (
+        ("en", "Tick the consent box and enter the name of the person shown or heard", "Enter the name of the person shown or heard"),
+        ("zh-hans", "请勾选“同意声明”并填写文件中出现的人的姓名", "请填写文件中出现的人的姓名"),
+    ):
+        page = studio.open("/voice/", studio.context(language=language))
+        page.locator("#reference-file").set_input_files(str(tone))
+        page.locator("#reference-upload").click()
+        message = page.locator("#reference-message")
+        expect(message).to_contain_text(unticked)
+        expect(message).to_contain_text("ECHOFU_SINGLE_USER_CONSENT")  # single-user mode: the operator may state it once
+        assert "consent=true" not in message.inner_text()
+        screenshot(page, f"consent-missing-{language}")
+        page.locator("#reference-consent").check()
+        page.locator("#reference-upload").click()
+        expect(message).to_contain_text(unnamed)
+        assert "consent_name" not in message.inner_text()
+    assert ReferenceAudio.objects.count() == 0
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
 def test_the_voice_page_offers_only_the_engines_this_machine_can_run(studio, settings):
     from engines.testing.fake_cosyvoice import FakeCosyVoice
 

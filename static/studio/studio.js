@@ -54,7 +54,9 @@ const Studio = (() => {
   function checked(status, body) {
     if (status >= 400 || (body && body.status === "error")) {
       // The contract's message is Chinese; localized_message, where the server has one, is in the page's language.
-      const message = (body && (body.localized_message || body.message)) || t("request_failed", { status });
+      // A refusal for want of consent is worded for API clients (send consent=true ...): the page asks in its own words.
+      const message = (body && body.consent_missing && t(`consent_missing_${body.consent_missing}`))
+        || (body && (body.localized_message || body.message)) || t("request_failed", { status });
       throw new ApiError(message, status, body);
     }
     return body;
