@@ -32,7 +32,8 @@ def sha256_of(path: Path) -> str:
 
 
 def _asset(kind: str, asset) -> dict:
-    return {"type": kind, "id": asset.pk, "path": paths.public_path(asset.file.name), "consent_name": asset.consent_name}
+    return {"type": kind, "id": asset.pk, "path": paths.public_path(asset.file.name), "name": asset.display_name,
+            "consent_name": asset.consent_name}
 
 
 def _audio_sources(audio_path: str) -> list[dict]:
@@ -43,10 +44,18 @@ def _audio_sources(audio_path: str) -> list[dict]:
         sources.append(_asset("reference_audio", reference))
     generated = GeneratedAudio.objects.filter(file=audio_path).select_related("speaker__reference").first()
     if generated is not None:
-        sources.append({"type": "generated_audio", "id": generated.pk, "path": paths.public_path(audio_path)})
+        sources.append({"type": "generated_audio", "id": generated.pk, "path": paths.public_path(audio_path),
+                        "name": f"speech {generated.job_id or generated.pk}"})
         if generated.speaker and generated.speaker.reference:
             sources.append(_asset("reference_audio", generated.speaker.reference))
     return sources
+
+
+def _record_sources(sources: list[dict]) -> list[str]:
+    """The sources as the record inside the file names them: anyone holding the file reads it, and a
+    stored file name (`anna_3.wav`: the folder is shared by every account) tells of other accounts'
+    uploads, so the owner's own names; the row keeps the paths for the owner and staff."""
+    return [source["name"] for source in sources]
 
 
 def _check_sources(sources: list[dict]) -> None:
@@ -139,7 +148,7 @@ def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, 
     _check_sources(sources)
     record = provenance.Record(
         kind="video", request_id=job.pk, model_id=str(model), voice_id=str(speaker) if speaker else "",
-        sources=[source["path"] for source in sources],
+        sources=_record_sources(sources),
     )
     label = bool(settings.ECHOFU["VIDEO_LABEL"])
     finished = temp_out.with_name(f"finished{temp_out.suffix}")
@@ -160,7 +169,7 @@ def _finish_audio(temp_out, target, job, profile) -> ProvenanceRecord:
     _check_sources(sources)
     record = provenance.Record(
         kind="audio", request_id=job.pk, voice_id=str(profile) if profile else "",
-        sources=[source["path"] for source in sources],
+        sources=_record_sources(sources),
     )
     provenance.finish_audio(temp_out, record, settings.ECHOFU["MARK_KEY"])
     temp_out.replace(target)

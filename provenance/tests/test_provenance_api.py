@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.tests.conftest import error_message, session_client, token_client, upload_audio, upload_video
-from assets.models import GeneratedAudio
+from assets.models import GeneratedAudio, ReferenceAudio
 from engines import media, provenance
 from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.face_video import make_talking_face_video
@@ -49,7 +49,7 @@ def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speec
 
     record = provenance.read_record(output)
     assert record.request_id == spoken["task_id"] and record.voice_id.startswith("anna v") and record.kind == "audio"
-    assert record.sources == [reference["relative_path"]]
+    assert record.sources == ["anna_reference"]
     assert provenance.detect_marker_in_file(output, settings.ECHOFU["MARK_KEY"]).found
     row = ProvenanceRecord.objects.get(request_id=spoken["task_id"])
     assert row.owner == alice and row.speaker.speaker_id == "anna" and row.sources[0]["consent_name"] == "Anna Li"
@@ -137,7 +137,7 @@ def test_rendered_video_is_labelled_by_deployment_never_by_request(alice, fake_e
         assert media.container_comment(path) == media.AI_GENERATED
         record = provenance.read_record(path)
         assert record.request_id == body["task_id"] and record.model_id.startswith("ER-NeRF/")
-        assert video["relative_path"] in record.sources and audio["relative_path"] in record.sources
+        assert record.sources == ["anna", "anna_reference"]
         assert provenance.detect_marker_in_file(path, settings.ECHOFU["MARK_KEY"]).found
     rows = {row.request_id: row for row in ProvenanceRecord.objects.filter(kind="video")}
     assert rows[labelled["task_id"]].label and not rows[plain["task_id"]].label
@@ -176,3 +176,18 @@ def test_verifying_a_long_file_reads_a_bounded_part_of_it(alice, tmp_path):
         tracemalloc.stop()
     assert peak < 120 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
     assert verdict["made_here"] is False and verdict["marker"]["seconds"] <= provenance.MARK_SCAN_SECONDS
+
+
+def test_the_record_inside_a_file_names_sources_as_their_owner_does(alice, bob, speech_file, media_root):
+    """Anyone holding the file reads its record: stored file names (Bob's upload of the same name made
+    Alice's file `anna_reference_2.wav`) would tell of other accounts' uploads, so it names Alice's own."""
+    upload_audio(token_client(bob), speech_file)
+    as_alice = session_client(alice)
+    reference = upload_audio(as_alice, speech_file, consent_name="Anna Li").json()
+    assert reference["relative_path"].endswith("_2.wav")  # the folder is shared: the setting of the leak
+    assert as_alice.post("/audio_clone", {"original_audio_path": reference["relative_path"], "target_audio_id": "anna"}).json()["status"] == "success"
+    spoken = as_alice.post("/audio_clone", {"generate_text": "Hello there.", "audio_id": "anna"}).json()
+    record = provenance.read_record(media_root / spoken["cloned_audio_path"].removeprefix("media/"))
+    assert record.sources == [ReferenceAudio.objects.get(pk=reference["id"]).display_name] == ["anna_reference"]
+    row = ProvenanceRecord.objects.get(request_id=spoken["task_id"])
+    assert row.sources[0]["path"] == reference["relative_path"]  # its owner and staff still find the file
