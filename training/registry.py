@@ -46,6 +46,8 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
         return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
                                    name=name, size=size, file_count=count, **fields)
     except BaseException:  # no folder in the registry without its row
+        # back into the job's folder, which the worker removes as the job ends; recovery may have removed it already
+        built_dir.parent.mkdir(parents=True, exist_ok=True)
         os.replace(target, built_dir)
         raise
 

@@ -1,4 +1,5 @@
 """A finished training is registered whole or not at all."""
+import shutil
 import threading
 
 import pytest
@@ -57,6 +58,24 @@ def test_a_row_that_cannot_be_created_leaves_no_folder_in_the_registry(video, me
     with pytest.raises(IntegrityError):
         registry.register("EchoLite", "anna_1", built, person="anna", source_video=video)
     assert not (media_root / "models/EchoLite/anna_1").exists() and (built / "weights.safetensors").exists()
+
+
+def test_a_row_refused_after_the_jobs_folder_was_removed_leaves_no_folder_in_the_registry(video, media_root, tmp_path, monkeypatch):
+    """The job was recovered as stale while its model was registered: recovery removed the job's folder,
+    the model's folder has nowhere to go back to, and must not stay in the registry without its row."""
+    job_folder = tmp_path / "job"
+
+    def refused_once_recovered(*args, **kwargs):
+        shutil.rmtree(job_folder)
+        raise IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(registry, "create_next_version", refused_once_recovered)
+    built = job_folder / "model"
+    built.mkdir(parents=True)
+    (built / "weights.safetensors").write_bytes(b"w")
+    with pytest.raises(IntegrityError):
+        registry.register("EchoLite", "anna_1", built, person="anna", source_video=video)
+    assert not (media_root / "models/EchoLite/anna_1").exists()
 
 
 class WarnsInItsOwnWords:
