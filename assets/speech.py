@@ -113,13 +113,15 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -
     return get_synthesizer("default").fit(features, clean, language, segments, out_path, scaled(progress, 0.3, 1.0))
 
 
-def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Progress, owner_id=None) -> SpeakerProfile:
-    """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of `speaker_id`.
+def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progress, owner_id=None) -> SpeakerProfile:
+    """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of
+    `speaker_id`, while `job` is still its worker's (runner.holding_claim).
 
     The owner's reference row must carry a consent statement that was not revoked (ConsentMissing):
     the forms check it too, but a job may run after a revocation, or be started some other way."""
     reference = ReferenceAudio.objects.filter(owner_q_for_id(owner_id), file=reference_path).first()
     require_usable(reference, REFERENCE_AUDIO)
+    workdir = runner.job_workdir(job.pk)
     temp_clip, temp_fit = workdir / "clean.wav", workdir / "conversion.npz"
     features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), scaled(progress, 0.0, 0.2))
     features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0))
@@ -130,18 +132,19 @@ def extract_speaker(reference_path: str, speaker_id: str, workdir, progress: Pro
     os.replace(temp_fit, fit_file)
     features.conversion["file"] = paths.relative_to_media(fit_file)
     try:
-        return create_next_version(
-            SpeakerProfile, {"speaker_id": speaker_id},
-            reference=reference,
-            reference_path=reference_path,
-            clean_clip=paths.relative_to_media(clip),
-            features=features.as_dict(),
-            f0_mean=features.f0_mean,
-            f0_low=features.f0_low,
-            f0_high=features.f0_high,
-            duration=features.duration,
-            owner_id=owner_id,
-        )
+        with runner.holding_claim(job):
+            return create_next_version(
+                SpeakerProfile, {"speaker_id": speaker_id},
+                reference=reference,
+                reference_path=reference_path,
+                clean_clip=paths.relative_to_media(clip),
+                features=features.as_dict(),
+                f0_mean=features.f0_mean,
+                f0_low=features.f0_low,
+                f0_high=features.f0_high,
+                duration=features.duration,
+                owner_id=owner_id,
+            )
     except BaseException:
         clip.unlink(missing_ok=True)  # no clip or fit without its row
         fit_file.unlink(missing_ok=True)
@@ -194,7 +197,7 @@ def synthesize(text: str, speaker_id: str, pitch: float, job, progress: Progress
     laid = room_tone and profile is not None and _lay_room_tone(temp_out, profile, speaker, result.sample_rate, progress)
     stem = filename or f"{speaker_id or 'speech'}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}"
     target = claim_unique_path(paths.absolute(paths.RES_VOICES), safe_filename(f"{os.path.splitext(stem)[0]}.wav", "speech"))
-    with publishing(target) as keep:
+    with publishing(job, target) as keep:
         stamp = finish_audio(temp_out, target, job, profile)  # provenance hook: marker, record
         _, generated = keep(stamp, GeneratedAudio(
             file=paths.relative_to_media(target),

@@ -28,7 +28,7 @@ def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, refer
 
 @runner.handles(Job.Kind.CLONE)
 def clone_speaker(job: Job, ctx: runner.JobContext) -> dict:
-    profile = speech.extract_speaker(job.params["reference_path"], job.params["speaker_id"], ctx.workdir, ctx.progress, job.owner_id)
+    profile = speech.extract_speaker(job.params["reference_path"], job.params["speaker_id"], job, ctx.progress, job.owner_id)
     return {"speaker_id": profile.speaker_id, "version": profile.version, "f0_mean": profile.f0_mean,
             "clean_clip": paths.public_path(profile.clean_clip.name)}
 
@@ -42,7 +42,7 @@ def synthesize_speech(job: Job, ctx: runner.JobContext) -> dict:
         reference = job.params["reference_path"]
         profile = speech.latest_profile(speaker_id, job.owner_id)
         if profile is None or profile.reference_path != reference:
-            speech.extract_speaker(reference, speaker_id, ctx.workdir, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
+            speech.extract_speaker(reference, speaker_id, job, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
         progress = scaled(ctx.progress, 0.4, 1.0)
     audio = speech.synthesize(job.params["text"], speaker_id, job.params.get("pitch", 0.0), job, progress,
                               engine=job.params.get("engine"), filename=job.params.get("filename", ""),

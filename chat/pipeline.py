@@ -189,7 +189,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     turn.save(update_fields=["provider"])
 
     model = model_for_job(params["model_id"])
-    profile = _speaker_profile(params, ctx, turn)
+    profile = _speaker_profile(job, turn)
     speaker = speaker_features(profile)
     synthesizer = get_synthesizer()
     engine = get_engine(model.model_type)
@@ -237,7 +237,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             length = round(result.frames / result.fps * SAMPLE_RATE)
             audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
             target = segments_dir / f"{index:02d}.mp4"
-            with publishing(target) as keep:  # published with its record, marker and label
+            with publishing(job, target) as keep:  # published with its record, marker and label
                 keep(finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile))
             spoken.append(text)
             turn.segments = turn.segments + [{
@@ -260,7 +260,9 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     began = time.monotonic()
     segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
     try:
-        video, audio, duration = _join(turn, model, profile, segment_files, np.concatenate(audio_parts), ctx.workdir)
+        video, audio, duration = _join(turn, job, model, profile, segment_files, np.concatenate(audio_parts), ctx.workdir)
+    except Cancelled:  # superseded (runner.holding_claim): not a failed join
+        raise
     except Exception as exc:
         raise StageFailed(Turn.Stage.RENDER, gettext_noop("joining the answer video failed: {reason}", reason=reason_of(exc))) from exc
     clock.add("join", time.monotonic() - began)
@@ -268,8 +270,8 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     turn.reply_text = joined(spoken)
     turn.reply_video, turn.reply_audio, turn.duration = video, audio, round(duration, 3)
     turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
-    with publishing(paths.absolute(video), paths.absolute(audio)):  # a turn deleted meanwhile keeps no answer files
-        turn.save(force_update=True)
+    with publishing(job, paths.absolute(video), paths.absolute(audio)) as keep:  # a turn deleted meanwhile keeps no answer files
+        keep(turn)
     return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(video),
             "provider": provider, "warning": warning}
 
@@ -376,8 +378,9 @@ class _Prefetch:
         self.release()
 
 
-def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> SpeakerProfile | None:
+def _speaker_profile(job: Job, turn: Turn) -> SpeakerProfile | None:
     """The voice profile the answer is spoken in, None for the engine's own voice."""
+    params = job.params
     if not params.get("voice_clone"):
         return None
     if params.get("speaker_id"):
@@ -390,8 +393,9 @@ def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> Speake
     profile = profile.order_by("-version").first()
     if profile is None:
         try:
-            profile = extract_speaker(reference, speaker_id_for(reference), ctx.workdir,
-                                      no_progress, owner_id=turn.conversation.owner_id)
+            profile = extract_speaker(reference, speaker_id_for(reference), job, no_progress, owner_id=turn.conversation.owner_id)
+        except Cancelled:  # superseded (runner.holding_claim): not a failed voice
+            raise
         except ConsentMissing as exc:  # revoked after the request was accepted
             raise StageFailed(Turn.Stage.INPUT, reason_of(exc)) from exc
         except Exception as exc:
@@ -399,7 +403,7 @@ def _speaker_profile(params: dict, ctx: runner.JobContext, turn: Turn) -> Speake
     return profile
 
 
-def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
+def _join(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
           workdir: Path) -> tuple[str, str, float]:
     """One MP4 and one WAV of the whole answer, moved into the catalog folders when complete."""
     temp_video = workdir / "answer.mp4"
@@ -412,7 +416,7 @@ def _join(turn: Turn, model: TalkingHeadModel, profile: SpeakerProfile | None, s
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    with publishing(wav, video) as keep:
-        keep(finish_audio(temp_wav, wav, turn.job, profile),
-             finish_video(temp_video, video, turn.job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))
+    with publishing(job, wav, video) as keep:
+        keep(finish_audio(temp_wav, wav, job, profile),
+             finish_video(temp_video, video, job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))
     return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE

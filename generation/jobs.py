@@ -90,7 +90,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     driving = kept if kept.is_file() else paths.absolute(audio_path)
     result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
-    with publishing(target) as keep:
+    with publishing(job, target) as keep:
         stamp = finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker
                              labelled=result.labelled)
         relative = paths.relative_to_media(target)

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -186,6 +187,26 @@ def _claimed(job: Job):
     claimed with. Another worker may have recovered it as stale meanwhile (this one's heartbeats lost
     in a database outage) and a user run it again: this worker's late writes then change nothing."""
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker, started_at=job.started_at)
+
+
+class Superseded(Cancelled):
+    """The job is no longer this worker's (recovered by another worker, or deleted): the worker stops
+    as at a cancel, and publishes nothing."""
+
+
+@contextmanager
+def holding_claim(job: Job):
+    """The transaction that saves a job's output rows, begun only while the job is still this worker's
+    (see _claimed), else Superseded: a job recovered meanwhile reads failed, or runs again elsewhere,
+    and must not gain a model, video or voice from its lost worker. The check writes the heartbeat,
+    which holds the job's row until the rows commit (SQLite's write lock, PostgreSQL's row lock):
+    recovery then finds the job heard of just now and leaves it (see recover_stale_jobs)."""
+    with transaction.atomic():
+        if not _claimed(job).update(heartbeat_at=timezone.now()):
+            logger.warning("job %s is no longer running under this worker (recovered by another worker, or deleted): "
+                           "its output is not published and its files are removed", job.pk)
+            raise Superseded(f"job {job.pk} was superseded")
+        yield
 
 
 class _Reporter:
@@ -429,7 +450,8 @@ def recover_stale_jobs() -> list[str]:
             # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
             # (a training's frames take a while to delete).
             shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
-            updated = _claimed(job).update(
+            # Only as last heard of: a worker that published its output since (holding_claim) is alive.
+            updated = _claimed(job).filter(heartbeat_at=job.heartbeat_at).update(
                 **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job, on_this_machine)))
             )
             if updated:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
@@ -20,6 +20,7 @@ from echofu import paths
 from engines import provenance
 from engines.messages import gettext_noop
 from engines.progress import no_progress
+from monitoring import runner
 from provenance.models import ProvenanceRecord
 
 
@@ -77,20 +78,22 @@ def _claimed(target: Path):
 
 
 @contextmanager
-def publishing(*targets: Path):
+def publishing(job, *targets: Path):
     """Published outputs and the rows that describe them are kept together or not at all. Yields
-    `keep(*rows)`, which saves the unsaved rows in one transaction once the files are finished: the
-    files are written outside it, since SQLite has one write lock for every process and labelling a
-    long video takes minutes. When a row cannot be made (the model or voice deleted while it
-    rendered, say) every row rolls back and the files go, instead of files no row owns; the job's
-    error then names what was deleted, which the database words as a bare "FOREIGN KEY constraint failed"."""
+    `keep(*rows)`, which saves the rows (new ones inserted, loaded ones updated) in one transaction
+    once the files are finished: the files are written outside it, since SQLite has one write lock
+    for every process and labelling a long video takes minutes. That transaction is `job`'s claim
+    (runner.holding_claim): a worker whose job was recovered meanwhile keeps nothing. When a row
+    cannot be made (the model or voice deleted while it rendered, say) every row rolls back and the
+    files go, instead of files no row owns; the job's error then names what was deleted, which the
+    database words as a bare "FOREIGN KEY constraint failed"."""
     kept: list = []
 
     def keep(*rows):
         kept.extend(rows)
-        with transaction.atomic():
+        with runner.holding_claim(job):
             for row in rows:
-                row.save(force_insert=True)
+                row.save(force_insert=row._state.adding, force_update=not row._state.adding)
         return rows
 
     try:

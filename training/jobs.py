@@ -107,12 +107,12 @@ def train_model(job: Job, ctx: runner.JobContext) -> dict:
         model_type,
         job.pk,
         result.model_dir,
+        job=job,
         person=video.display_name,
         source_video=video,
         params={"epochs": job.params.get("epochs"), "custom_params": job.params.get("custom_params"), "device": job.device},
         metrics=result.metrics,
         warnings=[stored(warning) for warning in result.warnings],
-        job_id=job.pk,
         owner_id=job.owner_id,
     )
     return {"model_path": model.public_dir, "model_id": model.pk, "model_label": model.display_label, "metrics": model.metrics, "warnings": model.warnings}

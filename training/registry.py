@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from echofu.messages import localized, localized_all, localized_within, stored
 from echofu.versioning import create_next_version
 from engines.messages import Message, gettext_noop
 from engines.talking_head import MODEL_TYPES
+from monitoring import runner
 from training.engines import get_engine
 from training.models import TalkingHeadModel
 
@@ -31,8 +33,9 @@ def directory_stats(directory: Path) -> tuple[int, int]:
     return size, count
 
 
-def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHeadModel:
-    """Move a finished model dir into the registry (atomic rename) and create its row."""
+def register(model_type: str, name: str, built_dir: Path, job=None, **fields) -> TalkingHeadModel:
+    """Move a finished model dir into the registry (atomic rename) and create its row; the model of a
+    `job` only while that job is still its worker's (runner.holding_claim)."""
     target = paths.absolute(f"{paths.MODELS}/{model_type}/{name}")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
@@ -43,8 +46,9 @@ def register(model_type: str, name: str, built_dir: Path, **fields) -> TalkingHe
     # The self-evaluation's verdict is a Message: kept as its template, it is read in each reader's language.
     fields["metrics"] = {key: stored(value) if isinstance(value, Message) else value for key, value in fields.get("metrics", {}).items()}
     try:
-        return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
-                                   name=name, size=size, file_count=count, **fields)
+        with runner.holding_claim(job) if job is not None else nullcontext():
+            return create_next_version(TalkingHeadModel, {"model_type": model_type, "person": person},
+                                       name=name, size=size, file_count=count, job=job, **fields)
     except BaseException:  # no folder in the registry without its row
         # back into the job's folder, which the worker removes as the job ends; recovery may have removed it already
         built_dir.parent.mkdir(parents=True, exist_ok=True)
