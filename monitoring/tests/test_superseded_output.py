@@ -25,10 +25,10 @@ def cut_off(settings, monkeypatch):
     monkeypatch.setattr(runner, "worker_identity", lambda: "cut-off-host:4242")
 
 
-def run_recovered_at(job: Job, monkeypatch, module, step: str) -> tuple[Job, Job]:
-    """Run `job` in a worker thread that stops just before calling `module.step` (its output built, its
-    last progress reported) until the test has recovered the job as stale; (the job as recovery left it,
-    the job once the worker ended)."""
+def run_recovered_at(start, monkeypatch, module, step: str) -> tuple[Job, Job]:
+    """Run `start` (which runs one job) in a worker thread that stops just before calling `module.step`
+    (its output built, its last progress reported) until the test has recovered the job as stale;
+    (the job as recovery left it, the job once the worker ended)."""
     reached, recovered = threading.Event(), threading.Event()
     real_step = getattr(module, step)
 
@@ -41,7 +41,7 @@ def run_recovered_at(job: Job, monkeypatch, module, step: str) -> tuple[Job, Job
 
     def worker():
         try:
-            runner.execute(job.pk)
+            start()
         finally:
             connection.close()
 
@@ -49,6 +49,7 @@ def run_recovered_at(job: Job, monkeypatch, module, step: str) -> tuple[Job, Job
     thread.start()
     try:
         assert reached.wait(20)
+        job = Job.objects.get()
         time.sleep(0.6)  # past STALE_AFTER_SECONDS without a heartbeat
         assert runner.recover_stale_jobs() == [job.pk]
         left = Job.objects.get(pk=job.pk)
@@ -88,7 +89,7 @@ def quick_renders(monkeypatch):
 
 def test_a_superseded_render_keeps_no_video(cut_off, model, reference, quick_renders, media_root, monkeypatch, caplog):
     job = quick_renders.prepare_render(model, "cpu", audio_path=reference.file.name)
-    left, after = run_recovered_at(job, monkeypatch, quick_renders, "GeneratedVideo")  # its video labelled and stamped
+    left, after = run_recovered_at(lambda: runner.execute(job.pk), monkeypatch, quick_renders, "GeneratedVideo")  # its video labelled and stamped
     assert_as_recovery_left_it(left, after)
     assert not GeneratedVideo.objects.exists() and not ProvenanceRecord.objects.exists()
     assert list((media_root / "videos/res_videos").iterdir()) == []
@@ -126,7 +127,7 @@ def test_a_superseded_training_registers_no_model(cut_off, media_root, monkeypat
                                          consent_name="anna", consent_wording="test statement", consent_at=timezone.now())
     monkeypatch.setattr(jobs, "get_engine", lambda model_type: QuickTraining())
     job = jobs.prepare_training("EchoLite", video, "cpu", 1, {})
-    left, after = run_recovered_at(job, monkeypatch, registry, "directory_stats")  # its folder moved into the registry
+    left, after = run_recovered_at(lambda: runner.execute(job.pk), monkeypatch, registry, "directory_stats")  # its folder moved into the registry
     assert_as_recovery_left_it(left, after)
     assert not TalkingHeadModel.objects.exists() and not list((media_root / "models").glob("*/*"))
     assert f"job {job.pk} is no longer running under this worker" in caplog.text
@@ -148,3 +149,32 @@ def test_recovery_leaves_a_job_whose_output_was_published_after_recovery_judged_
     monkeypatch.setattr(runner, "_lost_worker_reason", published_meanwhile)
     assert runner.recover_stale_jobs() == []
     assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+
+
+def test_a_superseded_chat_turn_keeps_no_answer(cut_off, client, media_root, monkeypatch, settings):
+    from chat import pipeline
+    from chat.models import Turn
+    from chat.tests.conftest import QuickRenderer
+    from engines.testing.fake_openai import FakeOpenAIServer
+
+    (media_root / "models/EchoLite/guide").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="guide")
+    monkeypatch.setattr(pipeline, "get_engine", lambda model_type: QuickRenderer())
+    answers = []
+
+    def ask():
+        try:
+            answers.append(client.post("/chat_system", {"model_name": "EchoLite", "model_param": "models/EchoLite/guide",
+                                                        "voice_clone": "false", "api_choice": "fake", "text": "Hello?"}))
+        finally:
+            connection.close()
+
+    with FakeOpenAIServer(reply="Welcome to the studio.") as server:
+        settings.ECHOFU = {**settings.ECHOFU, "LLM_PROVIDERS": {"fake": {"base_url": server.base_url, "api_key": "k", "model": "guide"}},
+                           "LLM_TIMEOUT_SECONDS": 2.0, "LLM_RETRIES": 0}
+        left, after = run_recovered_at(ask, monkeypatch, pipeline, "joined")  # its answer joined and stamped
+    assert_as_recovery_left_it(left, after)
+    assert answers[0].status_code == 422 and answers[0].json()["status"] == "error"
+    turn = Turn.objects.get()
+    assert turn.status == Turn.Status.FAILED and not turn.reply_video and not turn.reply_audio
+    assert list((media_root / "videos/res_videos").iterdir()) == [] and list((media_root / "voices/res_voices").iterdir()) == []
