@@ -114,7 +114,7 @@
   async function followTraining(taskId) {
     const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
     if (job.state === "succeeded") {
-      say("train-message", t("training_done", { model: job.result.model_label }), "ok");
+      say("train-message", t("training_done", { model: job.result.model_label || job.result.model_path }), "ok");
       await refreshModels();
     } else {
       say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
