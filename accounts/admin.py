@@ -4,6 +4,7 @@ A key is a password that needs no username: a curator who could read another acc
 act as that account. The admin shows a prefix to tell keys apart; keys are made by
 `manage.py create_api_token`, which prints the key to the operator who runs it."""
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken import admin as drf_token_admin  # registers DRF's admin, replaced below
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -26,7 +27,7 @@ class TokenAdmin(drf_token_admin.TokenAdmin):
     list_display = ("key_prefix", "user", "created")
     fields = readonly_fields = ("key_prefix", "user", "created")
 
-    @admin.display(description="key")
+    @admin.display(description=_("key"))
     def key_prefix(self, token):
         return key_hint(token.key)
 
