@@ -15,7 +15,7 @@ from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read
 from engines.messages import gettext_noop
 from engines.progress import stage_name
 from limits.checks import heavy, uncounted_if
-from monitoring import runner, shutdown, sync
+from monitoring import repeats, runner, shutdown, sync
 from monitoring.models import Job
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def chat_system(request):
     recording = "" if data["text"] else f"{ownership.recordings_folder(request)}/{RECORDING_NAME}"
     try:
         if recording and not paths.absolute(recording).is_file():
+            repeats.new_work_allowed()  # over the rate limit: refused, no failed turn recorded
             turn = pipeline.new_turn(data, owner)
             pipeline.record_failure(turn, Turn.Stage.INPUT, gettext_noop("no recording: upload one with /save_audio first, or give text"))
             return _failure(turn)

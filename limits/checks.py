@@ -105,6 +105,20 @@ def uncounted_if(repeat: bool, response: JsonResponse) -> JsonResponse:
     return response
 
 
+def _repeat_answer(view, request, args, kwargs) -> JsonResponse | None:
+    """The answer to a request over the rate limit that repeats one from moments ago (a double click on the
+    last request the window allows): that one's job, which a repeat does not count towards the limit.
+    None for any other request, which the view leaves before it starts or records anything."""
+    from monitoring import repeats  # the views' layer: imported once a request needs it
+
+    try:
+        with repeats.repeats_only():
+            response = view(request, *args, **kwargs)
+    except repeats.NotARepeat:
+        return None
+    return response if getattr(response, STARTED_NOTHING, False) else None
+
+
 def heavy(scope: str):
     """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full.
     Only requests that start work count towards the limit: one refused as invalid input (400) does not,
@@ -119,7 +133,7 @@ def heavy(scope: str):
                 return view(request, *args, **kwargs)
             refused, hit = rate_refusal(request, scope)
             if refused is not None:
-                return refused
+                return _repeat_answer(view, request, args, kwargs) or refused
             response = quota_refusal(request) or view(request, *args, **kwargs)
             if hit is not None and (response.status_code in REFUSED_BEFORE_WORK or getattr(response, STARTED_NOTHING, False)):
                 hit.delete()

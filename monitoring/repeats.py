@@ -9,6 +9,8 @@ runs or has succeeded. A failed or cancelled one is not answered again: sending 
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 from datetime import timedelta
@@ -24,6 +26,31 @@ from monitoring.models import Job
 
 REPEATED_REQUEST_SECONDS = 10.0
 REQUEST_KEY = "request_key"  # in Job.params
+
+# Set while a request over its rate limit is looked at only for the job it repeats (limits.checks.heavy).
+_repeats_only = contextvars.ContextVar("echofu_repeats_only", default=False)
+
+
+class NotARepeat(Exception):
+    """Raised, in `repeats_only`, where the request would start work of its own."""
+
+
+@contextlib.contextmanager
+def repeats_only():
+    """Within it, a request that repeats one from moments ago is answered with that one's job as usual,
+    and any other raises NotARepeat before it starts or records anything: a request over the rate limit
+    is refused, its double click is not."""
+    token = _repeats_only.set(True)
+    try:
+        yield
+    finally:
+        _repeats_only.reset(token)
+
+
+def new_work_allowed() -> None:
+    """Called where a view would start or record work outside start_once (raises NotARepeat in `repeats_only`)."""
+    if _repeats_only.get():
+        raise NotARepeat
 
 
 def request_key(**decisive) -> str:
@@ -59,6 +86,7 @@ def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[
         repeated = next((job for job in earlier if job.params.get(REQUEST_KEY) == key), None)
         if repeated is not None:
             return repeated, True
+        new_work_allowed()
         job = prepare()
         job.params = {**job.params, REQUEST_KEY: key}
         job.save(update_fields=["params"])

@@ -71,3 +71,33 @@ def test_a_repeated_render_does_not_use_up_the_rate_limit(alice, queued_only, mo
     assert first.status_code == 202, first.content.decode()
     assert as_alice.post("/video_generation", form).json()["task_id"] == first.json()["task_id"]
     assert Hit.objects.filter(user=alice, scope="rendering").count() == 1
+
+
+def test_a_repeat_of_the_request_that_reached_the_rate_limit_is_answered_with_its_job(alice, queued_only, model, settings, tmp_path):
+    """The double click on the last request the window allows: the second click is the same request and
+    gets the first one's job, not 429 (a repeat does not count towards the limit); new work is still refused."""
+    settings.ECHOFU = {**settings.ECHOFU, "RATE_LIMIT_REQUESTS": 1, "RATE_LIMIT_SECONDS": 60}
+    as_alice = session_client(alice)
+    TalkingHeadModel.objects.filter(pk=model.pk).update(owner=alice)
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": record(as_alice, tmp_path, seconds=1.0)}
+    first = as_alice.post("/video_generation", form)
+    assert first.status_code == 202, first.content.decode()
+    again = as_alice.post("/video_generation", form)
+    assert again.status_code == 202 and again.json()["task_id"] == first.json()["task_id"], again.content.decode()
+    other = as_alice.post("/video_generation", {**form, "ref_audio": "", "target_text": "Hello."})
+    assert other.status_code == 429 and Job.objects.filter(kind=Job.Kind.RENDER).count() == 1
+    assert Hit.objects.filter(user=alice, scope="rendering").count() == 1
+
+
+def test_a_chat_send_over_the_rate_limit_without_a_recording_leaves_no_failed_turn(alice, queued_only, model, settings):
+    """Over the limit, a request is looked at only to find the job it repeats: one that would start
+    something (here a turn failed for want of a recording) is refused with 429 and leaves nothing behind."""
+    from chat.models import Turn
+
+    settings.ECHOFU = {**settings.ECHOFU, "RATE_LIMIT_REQUESTS": 1, "RATE_LIMIT_SECONDS": 60}
+    TalkingHeadModel.objects.filter(pk=model.pk).update(owner=alice)
+    as_alice = session_client(alice)
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "voice_clone": "false"}
+    assert as_alice.post("/chat_system", form).status_code == 400 and Turn.objects.count() == 1  # no recording: a failed turn
+    Hit.objects.create(user=alice, scope="chat")
+    assert as_alice.post("/chat_system", form).status_code == 429 and Turn.objects.count() == 1
