@@ -289,6 +289,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000, max_seconds: f
         return np.zeros(0, dtype=np.float32)
     samples = np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
     shift = int(round((lead or 0.0) * sample_rate))
+    if wanted is not None:
+        shift = min(shift, wanted)  # sound starting hours in: no more silence than the part asked for
     if shift > 0:
         samples = np.concatenate([np.zeros(shift, dtype=np.float32), samples])
     elif shift < 0:  # decoded before the origin (only with odd headers): drop what precedes it

@@ -193,3 +193,39 @@ def test_live_webm_without_a_declared_duration_is_measured(tmp_path):
         assert container.duration is None  # the case under test: nothing to read from the header
     assert media.probe(path).duration == pytest.approx(3.0, abs=0.1)
     assert media.verify(path, "video").duration == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_bounded_read_of_audio_that_starts_long_after_the_picture_stays_bounded(tmp_path):
+    """With max_seconds, the silence put in front of audio that starts after the video's first frame is no
+    longer than what was asked for: a file whose sound starts hours (or days) in made a buffer of that length."""
+    import fractions
+    import tracemalloc
+
+    import av
+
+    path = str(tmp_path / "late sound.mkv")
+    with av.open(path, "w", format="matroska") as out:
+        video = out.add_stream("mpeg4", rate=25)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=8000)
+        sound.layout = "mono"
+        picture = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        picture.pts = 0
+        for packet in [*video.encode(picture), *video.encode(None)]:
+            out.mux(packet)
+        for second in range(2):
+            frame = av.AudioFrame.from_ndarray(np.full((1, 8000), 1000, np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.time_base, frame.pts = 8000, fractions.Fraction(1, 8000), (1800 + second) * 8000
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in sound.encode(None):
+            out.mux(packet)
+    tracemalloc.start()
+    try:
+        samples = media.load_audio(path, 16000, max_seconds=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(samples) == 5 * 16000 and not samples.any()  # the first 5 s: silence before the sound starts at 30 min
+    assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MiB for 5 s of audio"
