@@ -16,7 +16,7 @@ from typing import Iterable
 from django.conf import settings
 
 from monitoring.estimates import Current, Estimate
-from monitoring.models import Job, seconds_left
+from monitoring.models import PACE_FROM, Job, seconds_left
 
 # A GPU queue this server does not serve itself (another machine's) has one worker, as every GPU queue.
 GPU_QUEUE_WORKERS = 1
@@ -59,10 +59,17 @@ def time_left(job: Job, expected: Estimate | None) -> float | None:
         paced = seconds_left(elapsed, job.progress)
         if expected is None:
             return paced
-        budgeted = expected.seconds - elapsed
-        if budgeted <= 0:
+        if elapsed >= expected.seconds:
             return paced if job.progress >= PACE_PAST_ESTIMATE_FROM else None
-        return budgeted if paced is None else job.progress * paced + (1 - job.progress) * budgeted
+        # The estimate's say: its share not yet done, or what is left of it if less (it counts down at 0 %).
+        estimated = min(expected.seconds - elapsed, (1 - job.progress) * expected.seconds)
+        if paced is None:
+            return estimated
+        # The pace's weight grows from 0 where it is first read, so the figure does not jump there. A
+        # weight of `progress` itself cancelled: p x pace + (1 - p) x (estimate - elapsed) is
+        # (1 - p) x estimate, whatever the pace.
+        pace_weight = (job.progress - PACE_FROM) / (1 - PACE_FROM)
+        return pace_weight * paced + (1 - pace_weight) * estimated
     if job.status == Job.Status.QUEUED:
         return None if expected is None else expected.seconds
     return job.eta_seconds

@@ -130,8 +130,8 @@ def test_a_running_jobs_time_left_weighs_its_estimate_until_its_progress_tells(c
     18 s left of a turn such turns take 60 s for."""
     Job.objects.create(id="turn", kind=Job.Kind.CHAT, status=Job.Status.RUNNING, progress=0.1, stage="llm",
                        params={"estimated_seconds": 60}, started_at=timezone.now() - timedelta(seconds=2))
-    # 10 % of the pace's 18 s, 90 % of the estimate's 58 s left
-    assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(0.1 * 18 + 0.9 * 58, abs=0.5)
+    # the estimate's share not yet done, 54 s: the pace counts from 10 %, with no weight yet
+    assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(0.9 * 60, abs=0.5)
     Job.objects.filter(pk="turn").update(progress=0.9, started_at=timezone.now() - timedelta(seconds=90))
     # nearly done and past its estimate: its own pace
     assert client.get("/api/tasks/turn").json()["eta_seconds"] == pytest.approx(10, abs=0.5)
@@ -172,6 +172,22 @@ def test_a_renders_start_up_is_learned_apart_from_its_pace(client, model, ten_se
     assert estimates.estimate(Job.Kind.RENDER, long).seconds == pytest.approx(108, abs=1)  # it said 634
 
 
+def test_within_its_estimate_a_job_behind_its_pace_has_more_left_than_one_ahead_of_it(client):
+    """Weighing the two times left by progress cancelled to (1 - progress) x estimate, whatever the pace:
+    both of these read 40 s. The pace's weight grows from 10 % on, so its first reading does not jump."""
+    for name, ran in (("ahead", 30), ("behind", 90)):
+        Job.objects.create(id=name, kind=Job.Kind.RENDER, status=Job.Status.RUNNING, progress=0.6, stage="render",
+                           params={"estimated_seconds": 100}, started_at=timezone.now() - timedelta(seconds=ran))
+    left = {name: client.get(f"/api/tasks/{name}").json()["eta_seconds"] for name in ("ahead", "behind")}
+    assert left["ahead"] == pytest.approx(4 / 9 * 40 + 5 / 9 * 20, abs=0.5)  # its pace says 20, the estimate 40
+    assert left["behind"] == pytest.approx(4 / 9 * 10 + 5 / 9 * 60, abs=0.5)  # its pace says 60, the estimate 10
+    Job.objects.create(id="early", kind=Job.Kind.RENDER, status=Job.Status.RUNNING, progress=0.09, stage="render",
+                       params={"estimated_seconds": 100}, started_at=timezone.now() - timedelta(seconds=80))
+    assert client.get("/api/tasks/early").json()["eta_seconds"] == pytest.approx(20, abs=0.5)
+    Job.objects.filter(pk="early").update(progress=0.11)
+    assert client.get("/api/tasks/early").json()["eta_seconds"] == pytest.approx(89 / 90 * 20 + 1 / 90 * 647.3, abs=1)
+
+
 def test_a_stage_that_stalls_does_not_stretch_the_time_left(client):
     """An upload check estimated at 39 s sat at 10 % in its face check: past its estimate, the pace of
     that 10 % alone said nine times the time it had run, 3 min and growing by 9 s a second."""
@@ -182,7 +198,7 @@ def test_a_stage_that_stalls_does_not_stretch_the_time_left(client):
     Job.objects.filter(pk="check").update(started_at=started - timedelta(seconds=60))
     past = client.get("/api/tasks/check").json()
     assert past["eta_seconds"] is None and past["ends_in_seconds"] is None  # was 540
-    assert within["eta_seconds"] == pytest.approx(0.9 * 39, abs=0.5) and within["past_estimate_seconds"] is None
+    assert within["eta_seconds"] == pytest.approx(39 - 30, abs=0.5) and within["past_estimate_seconds"] is None
     assert past["past_estimate_seconds"] == pytest.approx(21, **CLOSE)
     # More than half done, its own pace tells again; it is still past its estimate.
     Job.objects.filter(pk="check").update(progress=0.8)
