@@ -25,6 +25,10 @@ OUTPUT_AUDIO_RATE = 44100
 # A decoded stream shorter than this share of what the container declares is
 # treated as truncated (a cut download, an interrupted copy).
 COMPLETE_SHARE = 0.9
+# A file whose streams run on past the duration it declares divided by COMPLETE_SHARE, plus these
+# seconds, is refused: every length limit is checked against the declared duration, while the jobs
+# read what the file really holds.
+OVERRUN_SLACK_SECONDS = 2.0
 
 
 class MediaError(ValueError):
@@ -123,7 +127,7 @@ def _measured_duration(path: str | os.PathLike, kind: str) -> float:
     with _open(path) as container:
         stream = container.streams.audio[0] if kind == "audio" else container.streams.video[0]
         try:
-            end = _decoded_extent(container, stream, decode_all=False)
+            end, _ = _decoded_extent(container, stream, decode_all=False)
         except av.FFmpegError:
             return 0.0  # damaged data: verify says so, probe only reports what it can
         return max(0.0, end - _media_origin(container)) if end > 0 else 0.0
@@ -171,11 +175,13 @@ def _quarter_turns(degrees: float) -> int:
 
 
 def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
-    """Prove the file really is complete audio (`expect="audio"`) or video (`"video"`).
+    """Prove the file really is complete audio (`expect="audio"`) or video (`"video"`), holding no
+    more than it declares.
 
-    Audio is decoded whole; video is demuxed whole and its first frames decoded.
-    The decoded length is compared with what the container declares, so a file
-    cut short is refused instead of being stored.
+    Audio is decoded; video is demuxed and its first frames decoded, with its soundtrack.
+    What is read is compared with the duration the container declares, so a file cut short is
+    refused instead of being stored, and so is one that holds more than it declares (reading stops
+    just past that).
     """
     if expect not in ("audio", "video"):
         raise ValueError(f"expect must be 'audio' or 'video', not {expect!r}")
@@ -187,10 +193,12 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
     if expect == "video" and _is_still_image(info.container):
         # FFmpeg reads a picture as a video of one frame.
         raise MediaError(gettext_noop("the file is a still image ({container}), not a video", container=info.container))
+    overrun = info.duration / COMPLETE_SHARE + OVERRUN_SLACK_SECONDS
     try:
         with _open(path) as container:
             stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
-            decoded_until = _decoded_extent(container, stream, decode_all=expect == "audio")
+            decoded_until, furthest = _decoded_extent(container, stream, decode_all=expect == "audio", stop_past=overrun)
+            furthest -= _media_origin(container)
     except av.FFmpegError as exc:
         raise MediaError(corrupt(expect, exc)) from exc
     if decoded_until <= 0:
@@ -199,6 +207,9 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
     if info.duration > 0.2 and decoded_until < COMPLETE_SHARE * info.duration:
         raise MediaError(gettext_noop("the file looks truncated: it declares {declared:.1f} s but only {read:.1f} s could be read",
                                       declared=info.duration, read=decoded_until))
+    if furthest > overrun:
+        raise MediaError(gettext_noop("the file holds more than it declares: it declares {declared:.1f} s but runs past {read:.1f} s",
+                                      declared=info.duration, read=overrun))
     if info.container == "wav":
         _check_wav_length(path)
     if info.duration <= 0:
@@ -232,15 +243,19 @@ def _check_wav_length(path: str | os.PathLike) -> None:
             handle.seek(declared + (declared & 1), os.SEEK_CUR)
 
 
-def _decoded_extent(container, stream, decode_all: bool, frames_to_decode: int = 5) -> float:
-    """Seconds of media actually present in the stream."""
-    end = 0.0
+def _decoded_extent(container, stream, decode_all: bool, frames_to_decode: int = 5,
+                    stop_past: float | None = None) -> tuple[float, float]:
+    """Seconds of media actually present in `stream` (0 when none decodes), and the furthest
+    timestamp reached by it or the file's first stream of the other kind (a video's soundtrack);
+    with `stop_past`, reading stops once that furthest passes it."""
+    others = [kind[0] for kind in (container.streams.audio, container.streams.video) if kind and kind[0].index != stream.index]
+    stop_at = None if stop_past is None else stop_past + _media_origin(container)
+    end = furthest = 0.0
     decoded = 0
-    time_base = stream.time_base
-    for packet in container.demux(stream):
+    for packet in container.demux([stream, *others]):
         if packet.size == 0:
             continue
-        if decode_all or decoded < frames_to_decode:
+        if packet.stream.index == stream.index and (decode_all or decoded < frames_to_decode):
             for frame in packet.decode():
                 decoded += 1
                 if frame.pts is not None and frame.time_base:
@@ -248,12 +263,18 @@ def _decoded_extent(container, stream, decode_all: bool, frames_to_decode: int =
                     if isinstance(frame, av.AudioFrame):
                         frame_end += frame.samples / frame.sample_rate
                     end = max(end, frame_end)
+        time_base = packet.stream.time_base
         if packet.pts is not None and time_base:
             duration = float(packet.duration * time_base) if packet.duration else 0.0
-            end = max(end, float(packet.pts * time_base) + duration)
+            packet_end = float(packet.pts * time_base) + duration
+            furthest = max(furthest, packet_end)
+            if packet.stream.index == stream.index:
+                end = max(end, packet_end)
+        if stop_at is not None and furthest > stop_at:
+            break
     if decoded == 0:
-        return 0.0
-    return end
+        return 0.0, furthest
+    return end, furthest
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int = 16000, max_seconds: float | None = None) -> np.ndarray:

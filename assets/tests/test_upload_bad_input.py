@@ -9,7 +9,7 @@ from django.core.handlers.wsgi import WSGIRequest
 
 from assets.models import ReferenceAudio, TrainingVideo
 from engines import media
-from engines.testing.simple_media import write_plain_video
+from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video
 from assets.views import upload_reference_audio
 from echofu.ownership import local_user
 
@@ -112,6 +112,29 @@ def test_truncated_video(client, plain_video, media_root):
     assert TrainingVideo.objects.count() == 0
     assert list((media_root / "videos/ref_videos").iterdir()) == []
 
+
+
+def test_a_reference_holding_more_than_it_declares_is_refused(client, stored_audio, media_root, tmp_path):
+    """The clone's length check reads the declared duration: a WebM declaring 10 s that holds 60 s would
+    be cloned from all 60 s."""
+    path = declare_matroska_duration(write_encoded_audio(tmp_path / "voice.webm", seconds=60.0, rate=16000), 10.0)
+    client.cookies["django_language"] = "en"
+    response = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("voice.webm", path.read_bytes())})
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error",
+        "message": "文件内容不是有效的音频: 文件的实际内容比声明的长: 声明时长 10.0 秒, 但超过了 13.1 秒",
+        "localized_message": "the file's content is not valid audio: the file holds more than it declares: it declares 10.0 s but runs past 13.1 s",
+    }
+    assert_untouched(stored_audio, media_root)
+
+
+def test_a_training_video_whose_soundtrack_runs_far_past_the_picture_is_refused(client, media_root, tmp_path):
+    path = write_plain_video(tmp_path / "talk.mp4", seconds=1.0, audio_seconds=60.0)
+    message = error_of(client.post("/api/upload-training-video", {"video": SimpleUploadedFile("talk.mp4", path.read_bytes())}))
+    assert message.startswith("文件内容不是有效的视频: 文件的实际内容比声明的长: 声明时长 1.0 秒")
+    assert TrainingVideo.objects.count() == 0
+    assert list((media_root / "videos/ref_videos").iterdir()) == []
 
 def test_audio_file_is_not_a_training_video(client, wav_file, media_root):
     upload = SimpleUploadedFile("talk.mp4", wav_file.read_bytes())

@@ -1,6 +1,7 @@
 """Small synthetic media files for tests: tones, browser-style recordings, plain videos."""
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,14 +39,26 @@ def write_encoded_audio(path: Path, seconds: float = 1.0, codec: str = "libopus"
     return path
 
 
-def write_plain_video(path: Path, seconds: float = 1.0, size: tuple[int, int] = (64, 48), fps: int = 25, with_audio: bool = True) -> Path:
-    """A moving gradient with an optional tone track: valid video with no face in it."""
+def write_plain_video(path: Path, seconds: float = 1.0, size: tuple[int, int] = (64, 48), fps: int = 25, with_audio: bool = True,
+                      audio_seconds: float | None = None) -> Path:
+    """A moving gradient with an optional tone track (as long as the picture unless `audio_seconds`
+    says otherwise): valid video with no face in it."""
     width, height = size
-    audio = tone(seconds) if with_audio else None
+    audio = tone(seconds if audio_seconds is None else audio_seconds) if with_audio else None
     x = np.linspace(0, 255, width, dtype=np.float32)
     with VideoWriter(path, width, height, fps=fps, audio=audio, audio_rate=16000) as writer:
         for index in range(int(seconds * fps)):
             row = (x + index * 8) % 256
             frame = np.repeat(row[None, :, None], height, axis=0).repeat(3, axis=2).astype(np.uint8)
             writer.write(frame)
+    return path
+
+
+def declare_matroska_duration(path: Path, seconds: float) -> Path:
+    """Overwrite the duration a Matroska/WebM file declares (its Info element's Duration, a float
+    of milliseconds as PyAV writes it), leaving the media it holds as it was."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # the Duration element's ID and its 8-byte size
+    data[at + 3:at + 11] = struct.pack(">d", seconds * 1000)
+    path.write_bytes(bytes(data))
     return path

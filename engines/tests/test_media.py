@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engines import media
-from engines.testing.simple_media import write_encoded_audio, write_plain_video, write_tone_wav
+from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video, write_tone_wav
 
 
 def test_writer_output_is_h264_aac_25fps_with_matching_audio(tmp_path):
@@ -229,3 +229,30 @@ def test_a_bounded_read_of_audio_that_starts_long_after_the_picture_stays_bounde
         tracemalloc.stop()
     assert len(samples) == 5 * 16000 and not samples.any()  # the first 5 s: silence before the sound starts at 30 min
     assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MiB for 5 s of audio"
+
+
+def test_audio_holding_more_than_it_declares_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    """Every length limit trusts the declared duration: a WebM declaring 10 s that holds 60 s must not pass as
+    10 s long, or voice cloning and rendering read all 60."""
+    path = write_encoded_audio(tmp_path / "voice.webm", seconds=60.0, rate=16000)
+    assert media.verify(path, "audio").duration == pytest.approx(60.0, abs=0.1)
+    declare_matroska_duration(path, 10.0)
+    assert media.probe(path).duration == pytest.approx(10.0)
+    extents = []
+    measure = media._decoded_extent
+    monkeypatch.setattr(media, "_decoded_extent", lambda *args, **kwargs: extents.append(measure(*args, **kwargs)) or extents[-1])
+    with pytest.raises(media.MediaError, match="holds more than it declares: it declares 10.0 s but runs past 13.1 s"):
+        media.verify(path, "audio")
+    assert extents[-1][1] < 14.0  # decoding stopped just past what it declared
+
+
+def test_a_soundtrack_running_far_past_the_picture_is_refused(tmp_path):
+    """The video's duration is its picture's: a soundtrack of 60 s under 1 s of picture is what training's
+    audio stage would read whole."""
+    path = write_plain_video(tmp_path / "talk.mp4", seconds=1.0, audio_seconds=60.0)
+    assert media.probe(path).duration == pytest.approx(1.0)
+    for expect in ("video", "audio"):
+        with pytest.raises(media.MediaError, match="holds more than it declares"):
+            media.verify(path, expect)
+    # A soundtrack a little past the picture, as phones write them, is fine.
+    assert media.verify(write_plain_video(tmp_path / "phone.mp4", seconds=2.0, audio_seconds=2.5), "video").duration == pytest.approx(2.0)
