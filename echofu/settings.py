@@ -136,6 +136,8 @@ llm_providers = {
 ECHOFU = {
     "MAX_AUDIO_BYTES": env_int("ECHOFU_MAX_AUDIO_MB", 50) * MB,
     "MAX_VIDEO_BYTES": env_int("ECHOFU_MAX_VIDEO_MB", 200) * MB,
+    # Widest or tallest frame an upload may have (4096: DCI 4K, and a phone's portrait 4K video).
+    "MAX_VIDEO_SIDE": env_int("ECHOFU_MAX_VIDEO_SIDE", 4096),
     # Synchronous endpoints (/video_generation, /audio_clone, /chat_system) wait this long
     # for their job before answering with the task id only.
     "SYNC_WAIT_SECONDS": env_float("ECHOFU_SYNC_WAIT_SECONDS", 600.0),

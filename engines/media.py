@@ -53,9 +53,9 @@ class MediaInfo:
         return asdict(self)
 
 
-def _open(path: str | os.PathLike) -> av.container.InputContainer:
+def _open(path: str | os.PathLike, options: dict[str, str] | None = None) -> av.container.InputContainer:
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return av.open(str(path), mode="r", metadata_errors="ignore", options=options)
     except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise MediaError(gettext_noop("not readable as audio or video ({reason})", reason=_reason(exc))) from exc
 
@@ -83,12 +83,15 @@ def _duration(container, stream) -> float:
     return 0.0
 
 
-def probe(path: str | os.PathLike) -> MediaInfo:
+def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaInfo:
     """Container-level facts, read from headers where they suffice (fast).
 
     A video's first frame is decoded for its display rotation, and a file whose header
-    declares no duration is demuxed to the end to measure it.
+    declares no duration is demuxed to the end to measure it. With `max_frame_side`, a video
+    whose stored frames are wider or taller than that is refused before any frame is decoded.
     """
+    if max_frame_side is not None:
+        _check_frame_size(path, max_frame_side)
     with _open(path) as container:
         audio = container.streams.audio[0] if container.streams.audio else None
         video = container.streams.video[0] if container.streams.video else None
@@ -119,6 +122,21 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         # without this it would be judged 0 s long and refused as too short.
         info.duration = _measured_duration(path, "video" if info.has_video else "audio")
     return info
+
+
+def _check_frame_size(path: str | os.PathLike, max_side: int) -> None:
+    """Refuse a video whose stored frames are wider or taller than `max_side`, decoding none of them.
+
+    A frame 16000 pixels on a side takes over a gigabyte once decoded and turned into RGB, and
+    FFmpeg's stream analysis on opening a file decodes a first frame unless frames are skipped.
+    """
+    with _open(path, options={"skip_frame": "all"}) as container:
+        if not container.streams.video:
+            return
+        width, height = container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height
+    if max(width, height) > max_side:
+        raise MediaError(gettext_noop("the video's frames are too large: {width} x {height} pixels, at most {most} on a side",
+                                      width=width, height=height, most=max_side))
 
 
 def _measured_duration(path: str | os.PathLike, kind: str) -> float:
@@ -174,9 +192,9 @@ def _quarter_turns(degrees: float) -> int:
     return int(round(degrees / 90.0)) % 4
 
 
-def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
+def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = None) -> MediaInfo:
     """Prove the file really is complete audio (`expect="audio"`) or video (`"video"`), holding no
-    more than it declares.
+    more than it declares; with `max_frame_side`, a video's frames are no wider or taller than that.
 
     Audio is decoded; video is demuxed and its first frames decoded, with its soundtrack.
     What is read is compared with the duration the container declares, so a file cut short is
@@ -185,7 +203,7 @@ def verify(path: str | os.PathLike, expect: str) -> MediaInfo:
     """
     if expect not in ("audio", "video"):
         raise ValueError(f"expect must be 'audio' or 'video', not {expect!r}")
-    info = probe(path)
+    info = probe(path, max_frame_side)
     if expect == "audio" and not info.has_audio:
         raise MediaError(gettext_noop("the file contains no audio stream"))
     if expect == "video" and not info.has_video:

@@ -136,6 +136,20 @@ def test_a_training_video_whose_soundtrack_runs_far_past_the_picture_is_refused(
     assert TrainingVideo.objects.count() == 0
     assert list((media_root / "videos/ref_videos").iterdir()) == []
 
+
+@pytest.mark.parametrize("url, field, name", [("/api/upload-training-video", "video", "wide.mp4"),
+                                              ("/api/upload-reference-audio", "audio", "wide.m4a"), ("/save_audio", "audio", "wide.mp4")])
+def test_frames_wider_than_the_limit_are_refused(client, settings, media_root, plain_video, url, field, name):
+    """ECHOFU_MAX_VIDEO_SIDE: the face check decodes every frame at full size, and a voice recording may be a video too."""
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_VIDEO_SIDE": 60}
+    client.cookies["django_language"] = "en"
+    response = client.post(url, {field: SimpleUploadedFile(name, plain_video.read_bytes())})
+    assert response.status_code == 400
+    assert "视频画面过大: 64 x 48 像素, 每边最多 60 像素" in response.json()["message"]
+    assert "the video's frames are too large: 64 x 48 pixels, at most 60 on a side" in response.json()["localized_message"]
+    assert not TrainingVideo.objects.exists() and not ReferenceAudio.objects.exists()
+    assert not (media_root / "audios/input.wav").exists()
+
 def test_audio_file_is_not_a_training_video(client, wav_file, media_root):
     upload = SimpleUploadedFile("talk.mp4", wav_file.read_bytes())
     assert "视频" in error_of(client.post("/api/upload-training-video", {"video": upload}))

@@ -1,5 +1,8 @@
 """engines.media: probe, verify, decode and the MP4 writer."""
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -256,3 +259,28 @@ def test_a_soundtrack_running_far_past_the_picture_is_refused(tmp_path):
             media.verify(path, expect)
     # A soundtrack a little past the picture, as phones write them, is fine.
     assert media.verify(write_plain_video(tmp_path / "phone.mp4", seconds=2.0, audio_seconds=2.5), "video").duration == pytest.approx(2.0)
+
+
+PEAK_MEMORY_OF_VERIFY = """
+import resource, sys
+from engines import media
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    media.verify(sys.argv[1], "video", max_frame_side=4096)
+except media.MediaError as exc:
+    print(exc)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_frames_larger_than_the_limit_are_refused_before_any_is_decoded(tmp_path):
+    """FFmpeg's stream analysis decodes a first frame on opening a file: 5000 x 5000 pixels took 60 MB before the
+    size was looked at (a 16000-pixel one, hundreds), and the face check then decoded every frame at full size."""
+    path = tmp_path / "huge.mp4"
+    with media.VideoWriter(path, 5000, 5000, preset="ultrafast") as writer:
+        writer.write(np.zeros((5000, 5000, 3), np.uint8))
+    run = subprocess.run([sys.executable, "-c", PEAK_MEMORY_OF_VERIFY, str(path)], capture_output=True, text=True, check=True,
+                         cwd=Path(media.__file__).parents[1])
+    refusal, grown_mb = run.stdout.splitlines()
+    assert refusal == "the video's frames are too large: 5000 x 5000 pixels, at most 4096 on a side"
+    assert int(grown_mb) < 20
