@@ -3,7 +3,8 @@
 Usage is what the user's rows hold on disk: uploads, generated audio and video, models, chat answers
 and cloned voices' clips.
 Rate limits count the requests each user had accepted by one group of endpoints (training,
-rendering, synthesis, chat) in a sliding window, a repeated request (monitoring.repeats) not among them; the counts live in the database, so every server process
+rendering, synthesis, chat) in a sliding window, a repeated request (monitoring.repeats) not among them, and
+every file sent to /api/verify-media (verification); the counts live in the database, so every server process
 and machine sees the same ones. Staff, and single-user mode's local account, are not rate limited.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ SCOPES = {
     "rendering": gettext_noop("video rendering"),
     "synthesis": gettext_noop("speech synthesis"),
     "chat": gettext_noop("chat"),
+    "verification": gettext_noop("media verification"),
 }
 
 
@@ -119,12 +121,16 @@ def _repeat_answer(view, request, args, kwargs) -> JsonResponse | None:
     return response if getattr(response, STARTED_NOTHING, False) else None
 
 
+def _known(scope: str) -> None:
+    if scope not in SCOPES:
+        raise ValueError(f"unknown rate limit scope {scope!r}")
+
+
 def heavy(scope: str):
     """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full.
     Only requests that start work count towards the limit: one refused as invalid input (400) does not,
     nor one answered with the job the same request started moments ago (`uncounted_if`)."""
-    if scope not in SCOPES:
-        raise ValueError(f"unknown rate limit scope {scope!r}")
+    _known(scope)
 
     def decorate(view):
         @wraps(view)
@@ -138,6 +144,24 @@ def heavy(scope: str):
             if hit is not None and (response.status_code in REFUSED_BEFORE_WORK or getattr(response, STARTED_NOTHING, False)):
                 hit.delete()
             return response
+
+        return limited
+
+    return decorate
+
+
+def rate_limited(scope: str):
+    """Decorate an endpoint that stores nothing but reads what it is sent (/api/verify-media): refuse with 429
+    over the rate limit. Every request counts, a 400 too: the file was decoded before it could be refused."""
+    _known(scope)
+
+    def decorate(view):
+        @wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            refused, _ = rate_refusal(request, scope)
+            return refused or view(request, *args, **kwargs)
 
         return limited
 

@@ -10,6 +10,7 @@ from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
 from engines.provenance import ProvenanceError
+from limits.checks import rate_limited
 from provenance.verify import verify_file
 
 logger = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 @csrf_exempt
 @responses.allow_methods("POST")
+@rate_limited("verification")
 def verify_media(request):
     limit_uploads(request, settings.ECHOFU["MAX_VIDEO_BYTES"])
     try:

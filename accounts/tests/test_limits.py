@@ -1,5 +1,6 @@
 """Per-user storage quotas (413) and rate limits on the heavy endpoints (429)."""
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tests.conftest import error_message, session_client, token_client, upload_audio
 from assets.models import ReferenceAudio
@@ -132,3 +133,21 @@ def test_a_repeated_training_request_does_not_use_up_the_rate_limit(alice, queue
     for epochs in ("2", "3"):  # the rest of the budget (3) is still there for trainings of their own
         assert as_alice.post("/model_training", {**form, "epoch": epochs}).status_code == 200
     assert "请求过于频繁" in error_message(as_alice.post("/model_training", {**form, "epoch": "4"}), 429)
+
+
+def test_verify_media_is_rate_limited_per_user(alice, bob, queued_only, wav_file):
+    """/api/verify-media stores nothing, so the quota never bounded it: each file is read and decoded, an
+    unreadable one too, so every request counts."""
+    as_alice, as_bob = session_client(alice), token_client(bob)
+    with open(wav_file, "rb") as handle:
+        assert as_alice.post("/api/verify-media", {"file": handle}).status_code == 200
+    assert as_alice.post("/api/verify-media", {"file": SimpleUploadedFile("notes.wav", b"not audio " * 50)}).status_code == 400
+    with open(wav_file, "rb") as handle:
+        assert as_alice.post("/api/verify-media", {"file": handle}).status_code == 200
+    with open(wav_file, "rb") as handle:
+        limited = as_alice.post("/api/verify-media", {"file": handle})
+    assert "请求过于频繁" in error_message(limited, 429)
+    assert 1 <= int(limited["Retry-After"]) <= 61
+    assert Hit.objects.filter(user=alice, scope="verification").count() == 3
+    with open(wav_file, "rb") as handle:
+        assert as_bob.post("/api/verify-media", {"file": handle}).status_code == 200  # Bob has his own budget
