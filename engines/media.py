@@ -211,7 +211,7 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
     if expect == "video" and _is_still_image(info.container):
         # FFmpeg reads a picture as a video of one frame.
         raise MediaError(gettext_noop("the file is a still image ({container}), not a video", container=info.container))
-    overrun = info.duration / COMPLETE_SHARE + OVERRUN_SLACK_SECONDS
+    overrun = longest_accepted(info.duration)
     try:
         with _open(path) as container:
             stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
@@ -233,6 +233,11 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
     if info.duration <= 0:
         info.duration = decoded_until
     return info
+
+
+def longest_accepted(declared: float) -> float:
+    """Seconds a file declaring `declared` may run to and still pass verify."""
+    return declared / COMPLETE_SHARE + OVERRUN_SLACK_SECONDS
 
 
 def _is_still_image(container: str) -> bool:
@@ -335,6 +340,13 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000, max_seconds: f
     elif shift < 0:  # decoded before the origin (only with odd headers): drop what precedes it
         samples = samples[-shift:]
     return samples if wanted is None else samples[:wanted]
+
+
+def load_declared_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+    """load_audio of no more than the file declares (as verify accepts it): the length limits were
+    checked against the declared duration, and a file holding far more (stored before uploads were
+    checked for it) would otherwise be read whole by the job."""
+    return load_audio(path, sample_rate, max_seconds=longest_accepted(probe(path).duration))
 
 
 AI_GENERATED = "AI-generated with EchOfU"  # the comment every rendered video carries

@@ -498,7 +498,7 @@ class ErNerfEngine:
         asr_model = manifest["asr_model"]
         try:
             clock = time.monotonic()
-            samples = media.load_audio(audio_path, AUDIO_RATE)
+            samples = media.load_declared_audio(audio_path, AUDIO_RATE)
             if not len(samples):
                 raise ValueError(gettext_noop("the driving audio is empty"))
             wav = scratch / "aud.wav"

@@ -459,7 +459,7 @@ def convert_video(source: Path, target: Path, stage: str, progress: Progress,
     info = media.probe(source)
     width, height = training_size(info.width, info.height)
     expected = max(1, round(info.duration * FPS))
-    audio = media.load_audio(source, AUDIO_RATE)
+    audio = media.load_audio(source, AUDIO_RATE, max_seconds=media.longest_accepted(info.duration))
     kept = None
     if keep is not None:
         kept = []

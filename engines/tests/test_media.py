@@ -1,6 +1,7 @@
 """engines.media: probe, verify, decode and the MP4 writer."""
 import subprocess
 import sys
+import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -284,3 +285,17 @@ def test_frames_larger_than_the_limit_are_refused_before_any_is_decoded(tmp_path
     refusal, grown_mb = run.stdout.splitlines()
     assert refusal == "the video's frames are too large: 5000 x 5000 pixels, at most 4096 on a side"
     assert int(grown_mb) < 20
+
+
+def test_jobs_read_no_more_audio_than_the_file_declares(tmp_path):
+    """A file stored before uploads were checked for overruns: a WebM declaring 10 s that holds 120 s. Cloning,
+    rendering and training read it with load_declared_audio, which stops where verify would have."""
+    path = declare_matroska_duration(write_encoded_audio(tmp_path / "voice.webm", seconds=120.0, rate=16000), 10.0)
+    tracemalloc.start()
+    try:
+        samples = media.load_declared_audio(path, 16000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(samples) == pytest.approx(media.longest_accepted(10.0) * 16000, abs=1)
+    assert peak < 4 * 1024 * 1024  # all 120 s took 23 MB

@@ -125,7 +125,7 @@ def room_tone_of(speaker: "SpeakerFeatures", recording: Path | None) -> RoomTone
     if recording is None or not Path(recording).is_file():
         return None
     try:
-        return RoomTone.measure(media.load_audio(recording, SAMPLE_RATE), SAMPLE_RATE)
+        return RoomTone.measure(media.load_declared_audio(recording, SAMPLE_RATE), SAMPLE_RATE)
     except ValueError:  # media.MediaError (no longer decodes) or too short: speak without it
         return None
 

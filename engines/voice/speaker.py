@@ -66,7 +66,7 @@ def speaker_similarity(a, b) -> float:
 def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEncoder, progress: Progress = no_progress) -> SpeakerFeatures:
     """Clean a reference recording, write it as WAV, and describe the voice in it."""
     progress("decode", 0.0)
-    samples = media.load_audio(audio_path, SAMPLE_RATE)
+    samples = media.load_declared_audio(audio_path, SAMPLE_RATE)
     total = len(samples) / SAMPLE_RATE
     if total < MIN_SECONDS:
         raise ValueError(gettext_noop("the reference is too short: {seconds:.1f} s, at least {minimum:.0f} s are needed",

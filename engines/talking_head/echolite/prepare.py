@@ -117,7 +117,7 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
     JpegFrames(background_jpegs).save(model_dir / BACKGROUND_FILE)
 
     progress("audio", 0.0, gettext_noop("reading the speech"))
-    audio = media.load_audio(video, features.SAMPLE_RATE)
+    audio = media.load_declared_audio(video, features.SAMPLE_RATE)
     states = features.encoder_states(audio)
     delay = audio_delay(tracks[:holdout_start], found[:holdout_start], transforms[:holdout_start], audio, states)
     windows = features.frame_windows(states, count, FPS, delay.frames)

@@ -30,7 +30,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
            label: bool = False) -> RenderResult:
     """`label`: draw the "AI generated" label on the frames here, so publishing need not decode and encode them again."""
     started = time.monotonic()
-    audio = media.load_audio(audio_path, features.SAMPLE_RATE)
+    audio = media.load_declared_audio(audio_path, features.SAMPLE_RATE)
     if len(audio) < features.SAMPLE_RATE * SHORTEST_AUDIO_SECONDS:
         raise ValueError(gettext_noop("the audio is shorter than {seconds} s", seconds=SHORTEST_AUDIO_SECONDS))
     count = math.ceil(len(audio) / features.SAMPLE_RATE * FPS)
