@@ -10,7 +10,7 @@ from assets import catalog, jobs
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
 from echofu import paths
 from echofu.stored_files import still_referenced
-from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, verify_media
+from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, check_media_file
 from engines import media
 from engines.talking_head import MODEL_TYPES
 from generation.models import GeneratedVideo
@@ -41,7 +41,7 @@ def _new_files(folder: str, extensions: tuple[str, ...], model) -> list[Path]:
 
 def _verified(path: Path, expect: str, report: ScanReport) -> media.MediaInfo | None:
     try:
-        return verify_media(path, expect)  # a file dropped in by hand passes the checks an upload does
+        return check_media_file(path, expect)  # a file dropped in by hand passes the checks an upload does
     except media.MediaError as exc:
         report.skipped.append(f"{paths.public_path(paths.relative_to_media(path))}: {exc}")
         return None

@@ -4,7 +4,7 @@ import tempfile
 
 from echofu import paths
 from echofu.messages import reason_of
-from echofu.uploads import RECORDING_EXTENSIONS, UploadRejected, verify_media
+from echofu.uploads import RECORDING_EXTENSIONS, UploadRejected, check_media_file
 from engines import media
 from engines.messages import gettext_noop
 
@@ -21,7 +21,7 @@ def save_recording(upload, folder_name: str = paths.RECORDINGS) -> str:
     if extension and extension not in RECORDING_EXTENSIONS:
         raise UploadRejected(gettext_noop("unsupported recording format '{extension}'", extension=extension))
     try:
-        verify_media(upload.temporary_file_path(), "audio")
+        check_media_file(upload.temporary_file_path(), "audio")
         # A second past the limit tells a recording too long from one just long enough, whatever its header says.
         samples = media.load_audio(upload.temporary_file_path(), RECORDING_RATE, max_seconds=MAX_RECORDING_SECONDS + 1)
     except media.MediaError as exc:

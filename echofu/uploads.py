@@ -199,7 +199,7 @@ class StoredUpload:
     stem: str  # the safe name's stem before claim_unique_path made it unique across the studio
 
 
-def verify_media(path: str | os.PathLike, expect: str) -> media.MediaInfo:
+def check_media_file(path: str | os.PathLike, expect: str) -> media.MediaInfo:
     """media.verify with the studio's frame size limit, which it checks before decoding a frame: an audio
     upload may be a video container too."""
     return media.verify(path, expect, max_frame_side=settings.ECHOFU["MAX_VIDEO_SIDE"])
@@ -213,7 +213,7 @@ def store_media_file(source: Path, original_name: str, folder: str, expect: str,
         raise UploadRejected(gettext_noop("unsupported file format '{extension}', supported: {supported}",
                                           extension=extension or gettext_noop("no extension"), supported=", ".join(extensions)))
     try:
-        info = verify_media(source, expect)
+        info = check_media_file(source, expect)
     except media.MediaError as exc:
         raise UploadRejected(gettext_noop("the file's content is not valid audio: {reason}", reason=reason_of(exc)) if expect == "audio"
                              else gettext_noop("the file's content is not a valid video: {reason}", reason=reason_of(exc))) from exc
