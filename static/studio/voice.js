@@ -7,12 +7,12 @@
   async function refreshReferences() {
     const { files } = await api("/api/reference-audios");
     $("reference-list").replaceChildren(...(files.length ? files.map((file) => el("li", { class: "reference-item" },
-      el("div", { class: "item-title", text: file.original_name || file.filename }),
+      el("div", { class: "item-title", text: file.original_name || file.name }),
       el("div", { class: "item-meta" }, el("span", { text: file.name }), el("span", { text: formatSeconds(file.duration) }),
         el("span", { text: `${file.size_mb} MB` }), el("span", { text: formatTime(file.created_time) })),
-      el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.filename }),
+      el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.name }),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
-    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) }],
+    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.name} (${formatSeconds(file.duration)})` })) }],
       { placeholder: t("pick_reference") });
     return files;
   }
