@@ -197,7 +197,7 @@ def test_single_user_mode_serves_loopback_without_login(settings, client, wav_fi
 def test_single_user_mode_refuses_what_a_proxy_on_this_machine_forwards(settings, client, wav_file, forwarded):
     # nginx on the same machine connects from loopback: the headers it adds say the browser is elsewhere.
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
-    assert "loopback" in error_message(client.get("/api/reference-audios", **forwarded), 403)
+    assert "只接受本机访问" in error_message(client.get("/api/reference-audios", **forwarded), 403)
     with open(wav_file, "rb") as handle:
         assert error_message(client.post("/api/upload-reference-audio", {"audio": handle}, **forwarded), 403)
     assert not ReferenceAudio.objects.exists()

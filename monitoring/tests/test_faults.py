@@ -268,7 +268,7 @@ def test_requests_wait_out_a_short_lock_and_fail_cleanly_on_a_long_one(client, s
         response = client.post(f"/api/tasks/{other.pk}/cancel")
         assert response.status_code == 503, response.content
         body = response.json()
-        assert body["status"] == "error" and "database" in body["message"]
+        assert body["status"] == "error" and "数据库繁忙" in body["message"]
         assert response["Retry-After"]
         holder.join()
         assert Job.objects.get(pk=other.pk).status == "queued"
