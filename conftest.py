@@ -77,3 +77,22 @@ def plain_video(tmp_path) -> Path:
 
     return write_plain_video(tmp_path / "clip.mp4", seconds=1.0)
 
+
+
+@pytest.fixture
+def model(media_root):
+    """An EchoLite model `m1` with its folder: what a render or chat request names."""
+    from training.models import TalkingHeadModel
+
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+
+
+@pytest.fixture
+def reference(media_root, wav_file):
+    """A reference audio `voices/ref_voices/ref.wav` in the catalog."""
+    from assets.models import ReferenceAudio
+
+    target = media_root / "voices/ref_voices/ref.wav"
+    target.write_bytes(wav_file.read_bytes())
+    return ReferenceAudio.objects.create(file="voices/ref_voices/ref.wav", size=target.stat().st_size)

@@ -121,48 +121,46 @@ def _repeat_answer(view, request, args, kwargs) -> JsonResponse | None:
     return response if getattr(response, STARTED_NOTHING, False) else None
 
 
-def _known(scope: str) -> None:
+def _on_posts(scope: str, answer):
+    """Decorate a view so that its POSTs are answered by `answer(view, request, args, kwargs)`."""
     if scope not in SCOPES:
         raise ValueError(f"unknown rate limit scope {scope!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            return answer(view, request, args, kwargs)
+
+        return limited
+
+    return decorate
 
 
 def heavy(scope: str):
     """Decorate a heavy endpoint: refuse with 429 over the rate limit, 413 when storage is full.
     Only requests that start work count towards the limit: one refused as invalid input (400) does not,
     nor one answered with the job the same request started moments ago (`uncounted_if`)."""
-    _known(scope)
 
-    def decorate(view):
-        @wraps(view)
-        def limited(request, *args, **kwargs):
-            if request.method != "POST":
-                return view(request, *args, **kwargs)
-            refused, hit = rate_refusal(request, scope)
-            if refused is not None:
-                return _repeat_answer(view, request, args, kwargs) or refused
-            response = quota_refusal(request) or view(request, *args, **kwargs)
-            if hit is not None and (response.status_code in REFUSED_BEFORE_WORK or getattr(response, STARTED_NOTHING, False)):
-                hit.delete()
-            return response
+    def answer(view, request, args, kwargs):
+        refused, hit = rate_refusal(request, scope)
+        if refused is not None:
+            return _repeat_answer(view, request, args, kwargs) or refused
+        response = quota_refusal(request) or view(request, *args, **kwargs)
+        if hit is not None and (response.status_code in REFUSED_BEFORE_WORK or getattr(response, STARTED_NOTHING, False)):
+            hit.delete()
+        return response
 
-        return limited
-
-    return decorate
+    return _on_posts(scope, answer)
 
 
 def rate_limited(scope: str):
     """Decorate an endpoint that stores nothing but reads what it is sent (/api/verify-media): refuse with 429
     over the rate limit. Every request counts, a 400 too: the file was decoded before it could be refused."""
-    _known(scope)
 
-    def decorate(view):
-        @wraps(view)
-        def limited(request, *args, **kwargs):
-            if request.method != "POST":
-                return view(request, *args, **kwargs)
-            refused, _ = rate_refusal(request, scope)
-            return refused or view(request, *args, **kwargs)
+    def answer(view, request, args, kwargs):
+        refused, _ = rate_refusal(request, scope)
+        return refused or view(request, *args, **kwargs)
 
-        return limited
-
-    return decorate
+    return _on_posts(scope, answer)

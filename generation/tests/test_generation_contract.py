@@ -12,19 +12,6 @@ from training.models import TalkingHeadModel
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def model(media_root):
-    (media_root / "models/EchoLite/m1").mkdir(parents=True)
-    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
-
-
-@pytest.fixture
-def reference(media_root, wav_file):
-    target = media_root / "voices/ref_voices/ref.wav"
-    target.write_bytes(wav_file.read_bytes())
-    return ReferenceAudio.objects.create(file="voices/ref_voices/ref.wav", size=target.stat().st_size)
-
-
 def generation_error(client, code=400, **fields):
     response = client.post("/video_generation", fields)
     assert response.status_code == code, response.content

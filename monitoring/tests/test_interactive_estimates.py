@@ -9,7 +9,6 @@ from django.utils import timezone
 from engines.testing.simple_media import write_tone_wav
 from monitoring import estimates, runner
 from monitoring.models import Job
-from training.models import TalkingHeadModel
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +22,6 @@ def queued_only(monkeypatch, settings):
     monkeypatch.setattr(runner, "submit", lambda job: job)
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 1}
-
-
-@pytest.fixture
-def model(media_root):
-    (media_root / "models/EchoLite/m1").mkdir(parents=True)
-    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ def queued_only(monkeypatch, settings):
     settings.ECHOFU = {**settings.ECHOFU, "SYNC_WAIT_SECONDS": 0.0}
 
 
-@pytest.fixture
-def model(media_root):
-    (media_root / "models/EchoLite/m1").mkdir(parents=True)
-    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
-
-
 def record(client, tmp_path, seconds: float) -> str:
     with open(write_tone_wav(tmp_path / "take.wav", seconds=seconds), "rb") as handle:
         saved = client.post("/save_audio", {"audio": handle})

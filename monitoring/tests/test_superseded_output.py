@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from assets.models import ReferenceAudio, TrainingVideo
+from assets.models import TrainingVideo
 from generation.models import GeneratedVideo
 from monitoring import runner
 from monitoring.models import Job
@@ -63,19 +63,6 @@ def run_recovered_at(start, monkeypatch, module, step: str) -> tuple[Job, Job]:
 def assert_as_recovery_left_it(left: Job, after: Job) -> None:
     assert left.status == Job.Status.FAILED and "another machine" in left.error
     assert (after.status, after.error, after.result, after.finished_at) == (left.status, left.error, {}, left.finished_at)
-
-
-@pytest.fixture
-def model(media_root):
-    (media_root / "models/EchoLite/m1").mkdir(parents=True)
-    return TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
-
-
-@pytest.fixture
-def reference(media_root, wav_file):
-    target = media_root / "voices/ref_voices/ref.wav"
-    target.write_bytes(wav_file.read_bytes())
-    return ReferenceAudio.objects.create(file="voices/ref_voices/ref.wav", size=target.stat().st_size)
 
 
 @pytest.fixture
