@@ -1,7 +1,6 @@
 """Bad uploads get a clear error JSON and leave stored files and rows untouched."""
 import io
 import json
-import tracemalloc
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +9,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from assets.models import ReferenceAudio, TrainingVideo
 from engines import media
 from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video
+from engines.testing.memory import traced_peak
 from assets.views import upload_reference_audio
 from echofu.ownership import local_user
 
@@ -281,10 +281,7 @@ def test_over_the_limit_is_refused_while_streaming_with_flat_memory(settings, st
     # Just over the limit, inside the framing allowance: only the count while streaming catches it.
     request = streamed_request(8 * 1024 * 1024 + 32 * 1024)
     request.user = None
-    tracemalloc.start()
-    response = upload_reference_audio(request)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    response, peak = traced_peak(lambda: upload_reference_audio(request))
     assert "过大" in error_of(response)
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes: the upload was held in memory"
     assert_untouched(stored_audio, media_root)
@@ -304,10 +301,7 @@ def test_under_the_limit_streams_to_disk_with_flat_memory(settings, media_root):
     """A 30 MB upload passes through the handler without being held in memory (then fails content check)."""
     request = streamed_request(30 * 1024 * 1024)
     request.user = local_user()  # single-user mode's user, whose consent is the test setting
-    tracemalloc.start()
-    response = upload_reference_audio(request)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    response, peak = traced_peak(lambda: upload_reference_audio(request))
     assert "有效的音频" in error_of(response)
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes"
     assert list((media_root / "voices/ref_voices").iterdir()) == []

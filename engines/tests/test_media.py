@@ -1,7 +1,6 @@
 """engines.media: probe, verify, decode and the MP4 writer."""
 import subprocess
 import sys
-import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from engines import media
+from engines.testing.memory import traced_peak
 from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video, write_tone_wav
 
 
@@ -203,7 +203,6 @@ def test_a_bounded_read_of_audio_that_starts_long_after_the_picture_stays_bounde
     """With max_seconds, the silence put in front of audio that starts after the video's first frame is no
     longer than what was asked for: a file whose sound starts hours (or days) in made a buffer of that length."""
     import fractions
-    import tracemalloc
 
     import av
 
@@ -225,12 +224,7 @@ def test_a_bounded_read_of_audio_that_starts_long_after_the_picture_stays_bounde
                 out.mux(packet)
         for packet in sound.encode(None):
             out.mux(packet)
-    tracemalloc.start()
-    try:
-        samples = media.load_audio(path, 16000, max_seconds=5)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    samples, peak = traced_peak(lambda: media.load_audio(path, 16000, max_seconds=5))
     assert len(samples) == 5 * 16000 and not samples.any()  # the first 5 s: silence before the sound starts at 30 min
     assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MiB for 5 s of audio"
 
@@ -291,11 +285,6 @@ def test_jobs_read_no_more_audio_than_the_file_declares(tmp_path):
     """A file stored before uploads were checked for overruns: a WebM declaring 10 s that holds 120 s. Cloning,
     rendering and training read it with load_declared_audio, which stops where verify would have."""
     path = declare_matroska_duration(write_encoded_audio(tmp_path / "voice.webm", seconds=120.0, rate=16000), 10.0)
-    tracemalloc.start()
-    try:
-        samples = media.load_declared_audio(path, 16000)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    samples, peak = traced_peak(lambda: media.load_declared_audio(path, 16000))
     assert len(samples) == pytest.approx(media.longest_accepted(10.0) * 16000, abs=1)
     assert peak < 4 * 1024 * 1024  # all 120 s took 23 MB

@@ -14,6 +14,7 @@ from engines import media, provenance
 from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.face_video import make_talking_face_video
 from engines.testing.voices import other_speaker
+from engines.testing.memory import traced_peak
 from generation.models import GeneratedVideo
 from provenance.models import ProvenanceRecord
 
@@ -154,8 +155,6 @@ def test_verifying_a_long_file_reads_a_bounded_part_of_it(alice, tmp_path):
     # A marker repeats every 0.256 s, so a minute finds it; the whole soundtrack of a long upload (a low
     # bitrate Opus track under the 200 MB limit lasts days) took several bytes of memory per sample in the
     # web server's own process: a few such requests exhausted the machine.
-    import tracemalloc
-
     long_file = tmp_path / "ten minutes.wav"
     rate, seconds = 8000, 600
     tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype("<i2").tobytes()
@@ -168,12 +167,7 @@ def test_verifying_a_long_file_reads_a_bounded_part_of_it(alice, tmp_path):
         for _ in range(seconds):
             writer.writeframes(tone)
     client = session_client(alice)
-    tracemalloc.start()
-    try:
-        verdict = verify(client, long_file)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    verdict, peak = traced_peak(lambda: verify(client, long_file))
     assert peak < 120 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
     assert verdict["made_here"] is False and verdict["marker"]["seconds"] <= provenance.MARK_SCAN_SECONDS
 
