@@ -58,7 +58,10 @@ class Transcriber:
         progress("transcribe", 1.0)
         segments = [{"start": round(segment["start"], 2), "end": round(segment["end"], 2), "text": segment["text"].strip()}
                     for segment in result["segments"]]
-        return Transcript(result["text"].strip(), result.get("language") or language or "", segments)
+        detected = result.get("language") or language or ""
+        # Whisper's own text is its segments' raw tokens run together, spaced as the model happened to
+        # emit them: joined here from the segments, the text always reads as they do.
+        return Transcript(_join([segment["text"] for segment in segments], detected), detected, segments)
 
 
 VAD_PARAMETERS = {"min_silence_duration_ms": 500}

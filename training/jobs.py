@@ -56,14 +56,16 @@ def training_workload(model_type: str, video: TrainingVideo, device: str, epochs
     """What the training's time grows with, for the estimate learned from this server's finished trainings
     of the same engine on the same kind of device (monitoring.estimates): EchoLite's own estimate from the
     frames and epochs, apart for runs that fit their epochs to a time budget; ER-NeRF's and SyncTalk's
-    iterations. None where the video's length is unknown or the custom parameters plan no stages (the
-    training says why when it starts)."""
+    iterations. None where the video's length is unknown, the engine plans its work neither way, or the
+    custom parameters plan no stages (the training says why when it starts)."""
     if not video.duration:
         return None
     engine = get_engine(model_type)
     if hasattr(engine, "estimate_training_seconds"):
         return estimates.workload(Job.Kind.TRAIN, estimates.ENGINE_SECONDS, round(engine.estimate_training_seconds(video.duration, epochs, device)),
                                   model_type, estimates.device_class(device), "epochs" if epochs else "time_budget")
+    if not hasattr(engine, "planned_iterations"):
+        return None
     try:
         iterations = engine.planned_iterations(TrainParams(epochs=epochs, device=device, extra=custom), round(video.duration * FPS))
     except ValueError:
