@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from accounts.tests.conftest import CONSENT
 from accounts.tests.multipart import encode
 from assets.models import ReferenceAudio
+from echofu.tests.at_once import at_once
 from engines import media
 
 UPLOADS = 50
@@ -52,27 +53,19 @@ def server_url():
 def test_fifty_concurrent_uploads_are_all_stored_and_none_mixed_up(server_url, alice, tmp_path, media_root):
     key = Token.objects.create(user=alice).key
     contents = [_wav_bytes(tmp_path, index) for index in range(UPLOADS)]
-    answers: list = [None] * UPLOADS
-    start = threading.Barrier(UPLOADS)
-
-    def upload(index: int) -> None:
+    def upload(index: int) -> tuple[int, dict]:
         # Every upload has the same file name: the server must still keep them apart.
         body, content_type = encode({**CONSENT, "consent_name": f"person {index}"}, {"audio": ("同名 same.wav", contents[index])})
         request = urllib.request.Request(f"{server_url}/api/upload-reference-audio", data=body, method="POST",
                                          headers={"Content-Type": content_type, "Authorization": f"Token {key}"})
-        start.wait(timeout=30)
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
-                answers[index] = (response.status, json.loads(response.read()))
+                return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            answers[index] = (exc.code, json.loads(exc.read()))
+            return exc.code, json.loads(exc.read())
 
-    threads = [threading.Thread(target=upload, args=(index,)) for index in range(UPLOADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert all(answer is not None for answer in answers)
+    answers = at_once([lambda index=index: upload(index) for index in range(UPLOADS)], timeout=180)
+    assert all(isinstance(answer, tuple) for answer in answers), answers
     stored = [(index, body) for index, (code, body) in enumerate(answers) if code == 200]
     for code, body in answers:
         assert code in (200, 413, 429, 503) and body["status"] in ("success", "error"), body

@@ -398,27 +398,12 @@ def test_a_double_clicked_send_makes_one_turn_and_both_answers_carry_its_video(c
 @pytest.mark.django_db(transaction=True)
 def test_send_clicked_twice_at_once_waits_for_the_one_turn(model, renderer, llm_server, tmp_path):
     """The second click arrives while the first turn runs: it waits for that turn and answers with it."""
-    import threading
-
-    from django.db import connection
     from django.test import Client
 
+    from echofu.tests.at_once import at_once
+
     save_speech(Client(), tmp_path, "Hello, who are you?")
-    start = threading.Barrier(2)
-    answers = []
-
-    def click():
-        try:
-            start.wait(timeout=20)
-            answers.append(ask(Client(), model))
-        finally:
-            connection.close()
-
-    clicks = [threading.Thread(target=click) for _ in range(2)]
-    for thread in clicks:
-        thread.start()
-    for thread in clicks:
-        thread.join(120)
-    assert len(answers) == 2 and all(body["status"] == "success" for body in answers), answers
+    answers = at_once([lambda: ask(Client(), model)] * 2, timeout=120)
+    assert all(isinstance(body, dict) and body["status"] == "success" for body in answers), answers
     assert answers[0]["response"] == answers[1]["response"] and answers[0]["turn_id"] == answers[1]["turn_id"]
     assert Turn.objects.count() == 1 and len(llm_server.requests) == 1 and len(renderer.calls) == 2

@@ -1,12 +1,11 @@
 """Next-version numbering stays unique when two workers finish at the same moment."""
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.db.models import QuerySet
 
 from assets.models import SpeakerProfile
+from echofu.tests.at_once import at_once
 from echofu.versioning import create_next_version
 from training.models import TalkingHeadModel
 
@@ -48,22 +47,8 @@ def test_more_workers_at_once_than_retries_all_get_their_own_version(monkeypatch
         return found
 
     monkeypatch.setattr(QuerySet, "aggregate", slow_aggregate)
-    start = threading.Barrier(workers)
-    versions: list = [None] * workers
-
-    def save(index: int) -> None:
-        try:
-            start.wait(timeout=30)
-            versions[index] = create_next_version(SpeakerProfile, {"speaker_id": "anna"}, reference_path=f"{index}.wav").version
-        except Exception as exc:
-            versions[index] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save, args=(index,)) for index in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    versions = [repr(found) if isinstance(found, Exception) else found for found in at_once(
+        [lambda index=index: create_next_version(SpeakerProfile, {"speaker_id": "anna"}, reference_path=f"{index}.wav").version
+         for index in range(workers)], timeout=60)]
     assert sorted(versions, key=str) == sorted(range(1, workers + 1), key=str), versions
     assert SpeakerProfile.objects.count() == workers

@@ -206,31 +206,19 @@ def test_the_original_frontends_spelling_of_er_nerf_trains_er_nerf(client, catal
 def test_a_double_clicked_training_starts_once_and_both_answers_name_that_task(catalogued_video, monkeypatch):
     """The same form sent twice at once (a double click, a resent form): one training of the video, not
     two holding a worker for hours; both answers carry its task_id."""
-    import threading
-
-    from django.db import connection
     from django.test import Client
 
+    from echofu.tests.at_once import at_once
     from monitoring import runner
 
     monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not trained
     form = {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/person.mp4", "gpu_choice": "CPU", "epoch": "1"}
-    start = threading.Barrier(2)
-    answers = []
 
     def click():
-        try:
-            start.wait(timeout=20)
-            response = Client().post("/model_training", form)
-            answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+        response = Client().post("/model_training", form)
+        return response.status_code, response.json()
 
-    clicks = [threading.Thread(target=click) for _ in range(2)]
-    for thread in clicks:
-        thread.start()
-    for thread in clicks:
-        thread.join(30)
+    answers = at_once([click] * 2, timeout=30)
     assert [code for code, _ in answers] == [200, 200], answers
     job = Job.objects.get(kind=Job.Kind.TRAIN)
     assert {body["task_id"] for _, body in answers} == {job.pk}
