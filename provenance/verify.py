@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 
 from echofu import ownership, paths
+from echofu.messages import reason_of
 from engines import media, provenance
 from provenance.models import ProvenanceRecord
 from provenance.stamping import sha256_of
@@ -40,8 +41,8 @@ def verify_file(path: Path, request_or_user=None) -> dict:
     record = provenance.read_record(path)
     try:
         marker = provenance.detect_marker_in_file(path, settings.ECHOFU["MARK_KEY"])
-    except media.MediaError as exc:  # its message already says what is wrong with the file
-        raise provenance.ProvenanceError(str(exc)) from exc
+    except media.MediaError as exc:  # its message already says what is wrong with the file, kept translatable
+        raise provenance.ProvenanceError(reason_of(exc)) from exc
     row = _row_for(path, record)
     made_here = bool(row is not None or marker.found or record is not None)
     result = {

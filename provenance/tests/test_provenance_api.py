@@ -93,8 +93,11 @@ def test_verify_refuses_what_is_not_media(alice):
     assert "文件" in error_message(client.post("/api/verify-media", {}), 400)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    message = error_message(client.post("/api/verify-media", {"file": SimpleUploadedFile("x.mp4", b"not a video")}), 400)
-    assert message.startswith("not readable as audio or video (") and message.count("not readable") == 1, message
+    refused = client.post("/api/verify-media", {"file": SimpleUploadedFile("x.mp4", b"not a video")})
+    message = error_message(refused, 400)
+    # In Chinese, as every message is, with FFmpeg's own words kept inside it (once, not wrapped twice).
+    assert message.startswith("无法读取为音频或视频 (FFmpeg 原文: ") and message.count("无法读取") == 1, message
+    assert refused.json()["localized_message"] == message
 
 
 @pytest.fixture
