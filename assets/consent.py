@@ -44,7 +44,7 @@ def statement_from(request) -> dict:
     if stated:
         if stated not in YES:
             raise ConsentMissing(gettext_noop("consent must be true: the uploader states being the person or voice in the file, "
-                                              "or having that person's consent"))
+                                              "or having that person's consent"), missing=STATEMENT)
         name = str(request.POST.get("consent_name", "")).strip()
         if not name or len(name) > MAX_NAME or CONTROL.search(name):
             raise ConsentMissing(gettext_noop("consent_name: enter the name of the person in the file (1-{most} characters, "

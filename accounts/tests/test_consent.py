@@ -144,6 +144,10 @@ def test_a_refusal_for_want_of_consent_says_what_is_missing_for_the_pages_to_ask
         unstated = as_alice.post("/api/upload-reference-audio", {"audio": handle})
     assert unstated.status_code == 400
     assert unstated.json()["consent_missing"] == "statement" and "consent=true" in unstated.json()["message"]
+    with open(wav_file, "rb") as handle:  # a box sent unticked states nothing either
+        declined = as_alice.post("/api/upload-reference-audio", {"audio": handle, "consent": "false", "consent_name": "Anna"})
+    assert declined.status_code == 400
+    assert declined.json()["consent_missing"] == "statement" and "consent 必须为 true" in declined.json()["message"]
     unnamed = upload_audio(as_alice, wav_file, consent_name=" ")
     assert unnamed.status_code == 400 and unnamed.json()["consent_missing"] == "name"
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True, "SINGLE_USER_CONSENT": ""}
