@@ -14,6 +14,7 @@ API_TABLE = [
     ("POST", "/model_training", _("queue a training job")),
     ("POST", "/audio_clone", _("extract a speaker / speak text in a cloned voice")),
     ("POST", "/chat_system", _("voice chat turn")),
+    ("GET", "/api/chat/turns/<id>", _("a chat turn as it stands: sentence videos ready so far, then the joined answer")),
     ("GET", "/api/status", _("CPU, memory, disk and GPU load")),
     ("GET", "/api/history/<type>", _("past jobs of a type, newest first")),
     ("GET", "/video/<path>", _("stream a video (Range supported)")),
