@@ -9,6 +9,7 @@ from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
 from echofu import ownership, responses
 from echofu.api_table import API_TABLE
+from echofu.env import BOOLEAN_WORDS
 from echofu.messages import localized
 from engines.messages import gettext_noop
 from engines.progress import STAGE_NAMES
@@ -201,7 +202,10 @@ def task_list(request):
                                             choices=", ".join(Job.Kind.values)), 400)
     if kinds:
         jobs = jobs.filter(kind__in=kinds)
-    if request.GET.get("active") in ("1", "true"):
+    active = request.GET.get("active", "").strip().lower()
+    if active and active not in BOOLEAN_WORDS:  # read as "no", a typo would list the finished jobs too
+        return responses.error(gettext_noop("active must be 1 or 0 (also true/false, yes/no, on/off)"), 400)
+    if BOOLEAN_WORDS.get(active):
         jobs = jobs.exclude(status__in=Job.FINISHED)
     jobs = ownership.readable(jobs, request)
     try:

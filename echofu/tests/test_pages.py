@@ -72,10 +72,15 @@ def test_task_list_filters_by_kind_and_activity(client):
     renders = client.get("/api/tasks?kind=render&active=1").json()["tasks"]
     assert [(task["task_id"], task["state"], task["progress"]) for task in renders] == [("render_2", "running", 0.5)]
     assert len(client.get("/api/tasks?limit=1").json()["tasks"]) == 1
+    # The switch takes the words every other switch takes, not only 1 and true.
+    for spelled in ("yes", "on", "True"):
+        assert [task["task_id"] for task in client.get(f"/api/tasks?active={spelled}").json()["tasks"]] == ["train_1", "render_2"], spelled
+    assert client.get("/api/tasks?active=0").json()["total_count"] == 3
 
 
 @pytest.mark.parametrize("query, message, english", [("kind=bogus", "未知的任务类型: bogus; 可选: ", "unknown task kind: bogus; choose from: "),
-                                                     ("limit=x", "limit 必须是整数", "limit must be a whole number")])
+                                                     ("limit=x", "limit 必须是整数", "limit must be a whole number"),
+                                                     ("active=maybe", "active 必须是 1 或 0", "active must be 1 or 0")])
 def test_task_list_rejects_bad_queries(client, query, message, english):
     client.cookies["django_language"] = "en"
     response = client.get(f"/api/tasks?{query}")
