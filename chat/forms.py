@@ -7,11 +7,10 @@ from assets.models import SpeakerProfile
 from assets.voice_forms import MAX_PITCH_SEMITONES, check_server_engine_speaks, reference_audio, text_too_long, unknown_speaker
 from chat.models import Conversation
 from echofu import ownership
+from echofu.env import BOOLEAN_WORDS
 from echofu.responses import invalid
 from engines.messages import Message, gettext_noop
 from generation.forms import ModelChoice
-
-TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def conversation_missing(conversation_id: int) -> Message:
@@ -36,12 +35,19 @@ class ChatRequest(ModelChoice):
             raise invalid(text_too_long(value, limit))
         return value
 
+    def validate_wait(self, value):
+        value = value.strip().lower()
+        if not value:
+            return True
+        if value not in BOOLEAN_WORDS:  # a typo would answer 202 to a client that waits for the video, or block one that polls
+            raise invalid(gettext_noop("wait must be true or false (also 1/0, yes/no, on/off)"))
+        return BOOLEAN_WORDS[value]
+
     def validate(self, data):
         request = self.context.get("request")
         data["model"] = self.chosen_model(data)
         voice_clone = data["voice_clone"].strip().lower()
-        data["voice_clone"] = voice_clone in TRUE_WORDS if voice_clone else bool(data["speaker_id"] or data["ref_audio"])
-        data["wait"] = data["wait"].strip().lower() in TRUE_WORDS or not data["wait"].strip()
+        data["voice_clone"] = BOOLEAN_WORDS.get(voice_clone, False) if voice_clone else bool(data["speaker_id"] or data["ref_audio"])
         data["api_choice"] = data["api_choice"].strip().lower()
         if data["conversation_id"] is not None and not ownership.owned(Conversation.objects, request).filter(pk=data["conversation_id"]).exists():
             raise invalid(conversation_missing(data["conversation_id"]), "conversation_id")

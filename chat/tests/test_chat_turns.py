@@ -108,6 +108,14 @@ def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, render
     assert body["status"] == "processing" and body["turn_url"] == f"/api/chat/turns/{body['turn_id']}"
     # Jobs run inline in tests, so the turn is complete by now.
     assert client.get(body["turn_url"]).json()["turn_status"] == "succeeded"
+    assert ask(client, model, code=202, text="Hi again", wait="No")["status"] == "processing"  # any switch word
+
+
+def test_a_wait_that_is_no_switch_word_is_refused_before_any_turn(client, model, renderer, llm_server):
+    """A typo is neither waiting nor not: the client would get a 202 it did not ask for, or block."""
+    body = ask(client, model, code=400, text="Hi there", wait="maybe")
+    assert body["status"] == "error" and body["message"] == "wait: wait 必须是 true 或 false (也可写 1/0, yes/no, on/off)", body
+    assert not Turn.objects.exists() and not Job.objects.exists()
 
 
 def test_earlier_turns_reach_the_llm_and_the_admin_persona_is_used(client, model, renderer, llm_server):
