@@ -20,6 +20,12 @@ NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 MALFORMED_REQUEST = gettext_noop("the request cannot be parsed")
 
 
+def malformed_request(exc: BaseException | None) -> Message:
+    """Why Django would not parse a body: our words, then Django's own, which name the limit passed."""
+    detail = str(exc) if exc is not None else ""
+    return gettext_noop("the request cannot be parsed: {detail}", detail=detail) if detail else MALFORMED_REQUEST
+
+
 def message_fields(message: str | dict) -> dict:
     """`message` in the contract's Chinese; a message with a template (engines.messages.Message, or one
     kept on a row) also in the request's language as `localized_message`, the text the studio pages show."""

@@ -140,10 +140,8 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
     try:
         upload = request.FILES.get(field)
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.
-    # Django's own words follow ours: they say which limit was passed.
     except (MultiPartParserError, SuspiciousOperation) as exc:
-        raise UploadRejected(gettext_noop("the request cannot be parsed: {detail}", detail=str(exc)) if str(exc)
-                             else responses.MALFORMED_REQUEST) from exc
+        raise UploadRejected(responses.malformed_request(exc)) from exc
     if upload is None:
         raise UploadRejected(gettext_noop("no file: upload one in the field '{field}'", field=field))
     if not upload.name:

@@ -1,4 +1,5 @@
 """Serving stored media: /media/<path> and the legacy /video/<path>."""
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 
 from echofu import ownership, paths, responses
 from echofu.serving import serve_file
@@ -32,7 +33,9 @@ def video_file(request, filename: str):
 
 def bad_request(request, exception=None):
     """Django's 400 (a body it cannot parse, too many fields) in the contract's error shape."""
-    return responses.error(responses.MALFORMED_REQUEST, 400)
+    # Only the parse limits' words follow ours: other refusals (a file path outside its folder) may name server paths.
+    said = exception if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig)) else None
+    return responses.error(responses.malformed_request(said), 400)
 
 
 def not_found(request, exception=None):

@@ -136,6 +136,23 @@ def test_a_file_sent_to_a_form_endpoint_is_still_refused_as_a_file(client, wav_f
                                "localized_message": "this endpoint takes form fields, not files"}
 
 
+@pytest.mark.parametrize("endpoint", ["/video_generation", "/model_training", "/audio_clone", "/chat_system"])
+def test_more_fields_than_django_parses_say_which_limit(client, settings, endpoint):
+    """As on the upload endpoints: Django's own words follow ours, naming the limit that was passed."""
+    from urllib.parse import urlencode
+
+    from monitoring.models import Job
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    client.cookies["django_language"] = "en"
+    form = {"model_name": "EchoLite", "model_param": "models/EchoLite/none", **{f"note{index}": "x" for index in range(10)}}
+    response = client.post(endpoint, urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("请求无法解析: ") and "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["message"]
+    assert response.json()["localized_message"].startswith("the request cannot be parsed: ")
+    assert not Job.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit
 def test_a_model_deleted_while_it_renders_leaves_no_video_without_its_row(model, reference, media_root, monkeypatch):
     from chat.tests.conftest import QuickRenderer
