@@ -37,6 +37,7 @@ from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress
 from engines.text import chunks, joined, language_of, supported_script
 from monitoring import estimates, repeats, runner
+from provenance.models import ProvenanceRecord
 from provenance.stamping import finish_audio, finish_video, publishing
 from monitoring.models import Job
 from training.engines import get_engine, render
@@ -146,19 +147,25 @@ def answer_turn(job: Job, ctx: runner.JobContext) -> dict:
         record_failure(turn, failure.stage, failure.message, clock.timings)
         raise
     except Cancelled:
-        record_failure(turn, _stage_reached(job), "cancelled", clock.timings)
+        record_failure(turn, _stage_reached(ctx.stage), _why_stopped(job), clock.timings)
         raise
     except BaseException as exc:  # a model deleted meanwhile, a full disk, the queue's time limit
         record_failure(turn, turn.error_stage or Turn.Stage.RENDER, runner.describe_failure(exc), clock.timings)
         raise
 
 
-def _stage_reached(job: Job) -> str:
+def _stage_reached(stage: str) -> str:
     """The turn's stage by its job's last progress report: a cancel stops a turn at any of them."""
-    stage = Job.objects.filter(pk=job.pk).values_list("stage", flat=True).first()
     if stage == "join":
         return Turn.Stage.RENDER
     return stage if stage in Turn.Stage.values else Turn.Stage.ASR
+
+
+def _why_stopped(job: Job) -> str:
+    """A cancel, unless recovery ended the job meanwhile (its worker thought lost: runner.Superseded, or
+    a progress report that found it ended): then the turn reads as its job does, with recovery's reason."""
+    recovered = Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).first()
+    return restored(recovered.kept_error) if recovered else "cancelled"
 
 
 def settle_with_job(turn: Turn) -> Turn:
@@ -259,20 +266,27 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     ctx.progress("join", 0.95)
     began = time.monotonic()
     segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
-    try:
-        video, audio, duration = _join(turn, job, model, profile, segment_files, np.concatenate(audio_parts), ctx.workdir)
-    except Cancelled:  # superseded (runner.holding_claim): not a failed join
-        raise
-    except Exception as exc:
-        raise StageFailed(Turn.Stage.RENDER, gettext_noop("joining the answer video failed: {reason}", reason=reason_of(exc))) from exc
-    clock.add("join", time.monotonic() - began)
-    clock.timings["total"] = clock.since_request()
-    turn.reply_text = joined(spoken)
-    turn.reply_video, turn.reply_audio, turn.duration = video, audio, round(duration, 3)
-    turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
-    with publishing(job, paths.absolute(video), paths.absolute(audio)) as keep:  # a turn deleted meanwhile keeps no answer files
-        keep(turn)
-    return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(video),
+    answer_audio = np.concatenate(audio_parts)
+    stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
+    wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
+    video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
+    # The answer's provenance rows are kept with the turn that lists its files, in one transaction: a
+    # turn deleted or superseded meanwhile leaves neither files nor records of files never published.
+    with publishing(job, wav, video) as keep:
+        try:
+            records = _join(job, model, profile, segment_files, answer_audio, ctx.workdir, wav, video)
+        except Cancelled:  # superseded (runner.holding_claim): not a failed join
+            raise
+        except Exception as exc:
+            raise StageFailed(Turn.Stage.RENDER, gettext_noop("joining the answer video failed: {reason}", reason=reason_of(exc))) from exc
+        clock.add("join", time.monotonic() - began)
+        clock.timings["total"] = clock.since_request()
+        turn.reply_text = joined(spoken)
+        turn.reply_video, turn.reply_audio = paths.relative_to_media(video), paths.relative_to_media(wav)
+        turn.duration = round(len(answer_audio) / SAMPLE_RATE, 3)
+        turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
+        keep(*records, turn)
+    return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(paths.relative_to_media(video)),
             "provider": provider, "warning": warning}
 
 
@@ -403,20 +417,16 @@ def _speaker_profile(job: Job, turn: Turn) -> SpeakerProfile | None:
     return profile
 
 
-def _join(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
-          workdir: Path) -> tuple[str, str, float]:
-    """One MP4 and one WAV of the whole answer, moved into the catalog folders when complete."""
+def _join(job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
+          workdir: Path, wav: Path, video: Path) -> tuple[ProvenanceRecord, ProvenanceRecord]:
+    """One WAV and one MP4 of the whole answer moved to `wav` and `video`; their provenance rows, unsaved
+    (the caller keeps them with the turn: provenance.stamping.publishing)."""
     temp_video = workdir / "answer.mp4"
     # The segments are finished videos (labelled, marked, same encoder settings): their frames are
     # copied, not decoded and encoded again; only the sound of the whole answer is new.
     media.join_video_streams(segments, temp_video, audio, SAMPLE_RATE, {"comment": media.AI_GENERATED})
     temp_wav = workdir / "answer.wav"
     media.write_wav(temp_wav, audio, SAMPLE_RATE)
-    # Both outputs get their provenance record and marker (and the video its label) as they are published.
-    stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
-    wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
-    video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
-    with publishing(job, wav, video) as keep:
-        keep(finish_audio(temp_wav, wav, job, profile),
-             finish_video(temp_video, video, job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))
-    return paths.relative_to_media(video), paths.relative_to_media(wav), len(audio) / SAMPLE_RATE
+    # Both outputs get their provenance record and marker (and the video its label) as they are finished.
+    return (finish_audio(temp_wav, wav, job, profile),
+            finish_video(temp_video, video, job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))

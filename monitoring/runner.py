@@ -177,9 +177,14 @@ class JobContext:
     job_id: str
     workdir: Path
     device: str
-    progress: Callable[..., None]
+    progress: _Reporter
     log: Callable[[str], None]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def stage(self) -> str:
+        """The stage this worker last reported: the job row's reads "failed" once recovery has ended it."""
+        return self.progress.stage
 
 
 def _claimed(job: Job):

@@ -161,7 +161,12 @@ def test_a_superseded_chat_turn_keeps_no_answer(cut_off, client, media_root, mon
                            "LLM_TIMEOUT_SECONDS": 2.0, "LLM_RETRIES": 0}
         left, after = run_recovered_at(ask, monkeypatch, pipeline, "joined")  # its answer joined and stamped
     assert_as_recovery_left_it(left, after)
-    assert answers[0].status_code == 422 and answers[0].json()["status"] == "error"
     turn = Turn.objects.get()
     assert turn.status == Turn.Status.FAILED and not turn.reply_video and not turn.reply_audio
+    # it failed as its job did, at the stage it reached: not a cancel, nor a failure to hear the question
+    assert (turn.error_stage, turn.error_message) == (Turn.Stage.RENDER, left.error_message)
+    assert answers[0].status_code == 500 and answers[0].json()["status"] == "error"
+    assert "另一台机器" in answers[0].json()["message"]  # recovery's reason, as the contract words it
     assert list((media_root / "videos/res_videos").iterdir()) == [] and list((media_root / "voices/res_voices").iterdir()) == []
+    answer_files = ProvenanceRecord.objects.filter(file__startswith="videos/res_videos") | ProvenanceRecord.objects.filter(file__startswith="voices/res_voices")
+    assert not answer_files.exists()  # no record of files that were never published
