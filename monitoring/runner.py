@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -451,21 +451,29 @@ def recover_stale_jobs() -> list[str]:
             stopped = not _worker_alive(job)
         else:
             stopped = job.heartbeat_at is None or job.heartbeat_at < stale_before
-        if stopped:
-            # Discarded before the job reads as failed, so whoever sees it failed finds no partial output
-            # (a training's frames take a while to delete).
-            shutil.rmtree(job_workdir(job.pk), ignore_errors=True)
-            # Only as last heard of: a worker that published its output since (holding_claim) is alive.
-            updated = _claimed(job).filter(heartbeat_at=job.heartbeat_at).update(
-                **ended(Job.Status.FAILED, **failed_with(_lost_worker_reason(job, on_this_machine)))
-            )
-            if updated:
-                recovered.append(job.pk)
+        if stopped and _fail_lost_job(job, _lost_worker_reason(job, on_this_machine)):
+            recovered.append(job.pk)
     if recovered:
         logger.warning("marked %d stale job(s) failed: %s", len(recovered), ", ".join(recovered))
         for queue in set(Job.objects.filter(pk__in=recovered).values_list("queue", flat=True)):
             logger.warning("restored %d waiting job(s) of queue %s", restore_queue(queue), queue)
     return recovered
+
+
+def _fail_lost_job(job: Job, reason: str) -> bool:
+    """Record the job failed, only as last heard of: a worker that published its output since
+    (holding_claim) is alive, and its work folder stays its own. Whether the failure applied."""
+    workdir = job_workdir(job.pk)
+    discarded = workdir.with_name(f"{workdir.name}.discarded")
+    with transaction.atomic():
+        if not _claimed(job).filter(heartbeat_at=job.heartbeat_at).update(**ended(Job.Status.FAILED, **failed_with(reason))):
+            return False
+        # Moved aside before the failure commits, so whoever sees the job failed finds no partial output;
+        # deleted after it, so the database is not held while a training's frames go.
+        with suppress(FileNotFoundError):  # none made yet, or its worker removed it as the job ended
+            workdir.rename(discarded)
+    shutil.rmtree(discarded, ignore_errors=True)
+    return True
 
 
 def on_worker_spawn(sender, proc_name=None, **kwargs) -> None:

@@ -53,6 +53,7 @@ def run_recovered_at(start, monkeypatch, module, step: str) -> tuple[Job, Job]:
         time.sleep(0.6)  # past STALE_AFTER_SECONDS without a heartbeat
         assert runner.recover_stale_jobs() == [job.pk]
         left = Job.objects.get(pk=job.pk)
+        assert not runner.job_workdir(job.pk).exists()  # its partial output went as it failed
     finally:
         recovered.set()
         thread.join(20)
@@ -134,8 +135,12 @@ def test_recovery_leaves_a_job_whose_output_was_published_after_recovery_judged_
         return judged(*args, **kwargs)
 
     monkeypatch.setattr(runner, "_lost_worker_reason", published_meanwhile)
+    work = runner.job_workdir(job.pk) / "frames/000001.png"
+    work.parent.mkdir(parents=True)
+    work.write_bytes(b"a frame its worker still needs")
     assert runner.recover_stale_jobs() == []
     assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+    assert work.read_bytes() == b"a frame its worker still needs"  # the job is its worker's still, and so is its work
 
 
 def test_a_superseded_chat_turn_keeps_no_answer(cut_off, client, media_root, monkeypatch, settings):
