@@ -119,3 +119,11 @@ class Job(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+
+class RequestGate(models.Model):
+    """A row that requests without an account lock to take turns at the repeat check (monitoring.repeats),
+    as an account's requests lock their account's row: a lock that holds on PostgreSQL, where writers,
+    unlike SQLite's, run at once."""
+
+    name = models.CharField(max_length=32, primary_key=True)

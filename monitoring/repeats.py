@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from echofu import ownership, paths
 from monitoring import runner
-from monitoring.models import Job
+from monitoring.models import Job, RequestGate
 
 REPEATED_REQUEST_SECONDS = 10.0
 REQUEST_KEY = "request_key"  # in Job.params
+OPERATOR_GATE = "operator"  # the RequestGate of requests without an account
 
 # Set while a request over its rate limit is looked at only for the job it repeats (limits.checks.heavy).
 _repeats_only = contextvars.ContextVar("echofu_repeats_only", default=False)
@@ -70,15 +71,23 @@ def media_identity(relative: str) -> str:
     return digest.hexdigest()
 
 
+def _take_turns(owner) -> None:
+    """One account's requests take turns from here, and so do those without one (operator code): the
+    second of two sent together sees the first one's job. A row lock (SQLite's IMMEDIATE transaction
+    queues writers anyway; PostgreSQL's run at once): the account's row, or the operator's gate, made
+    by the first request that needs it (a second made at once waits on its key, then locks it)."""
+    if owner is not None:
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    else:
+        RequestGate.objects.select_for_update().get_or_create(name=OPERATOR_GATE)
+
+
 def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[Job, bool]:
     """(job, repeat): the job of the same request from moments ago with repeat True, else the job that
     `prepare` creates (a queued row), handed to the workers, with repeat False."""
     owner = ownership.acting_user(owner)
     with transaction.atomic():
-        if owner is not None:
-            # One account's requests take turns from here (SQLite's IMMEDIATE transaction does so anyway):
-            # the second of two sent together sees the first one's job.
-            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+        _take_turns(owner)
         earlier = Job.objects.filter(
             kind=kind, owner=owner, status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.SUCCEEDED],
             created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS),

@@ -1,8 +1,11 @@
 """/video_generation and /audio_clone sent again moments later (a double click, a resent form) are
 answered with the first request's job; another request, or the same recording's new bytes, is work of its own."""
+import time
+
 import pytest
 
 from accounts.tests.conftest import alice, multi_user, session_client  # noqa: F401 (fixtures)
+from echofu.tests.at_once import at_once
 from engines.testing.simple_media import write_tone_wav
 from limits.models import Hit
 from monitoring import repeats, runner
@@ -95,3 +98,18 @@ def test_a_chat_send_over_the_rate_limit_without_a_recording_leaves_no_failed_tu
     assert as_alice.post("/chat_system", form).status_code == 400 and Turn.objects.count() == 1  # no recording: a failed turn
     Hit.objects.create(user=alice, scope="chat")
     assert as_alice.post("/chat_system", form).status_code == 429 and Turn.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_request_sent_twice_at_once_without_an_account_starts_one_job(queued_only):
+    """Operator code (no account) sends one request twice at the same moment, each slow between looking
+    for the other's job and creating its own: one job, and the second is answered with it. SQLite's
+    writers take turns anyway; on PostgreSQL only start_once's lock keeps the second from missing the first."""
+    def slow_probe() -> Job:
+        time.sleep(0.5)  # the moment in which the other request looks for this one's job
+        return runner.new_job(Job.Kind.PROBE, {}, prefix="probe")
+
+    answers = at_once([lambda: repeats.start_once(Job.Kind.PROBE, None, "the same key", slow_probe)] * 2, timeout=30)
+    assert all(isinstance(answer, tuple) for answer in answers), answers
+    assert sorted(repeat for _, repeat in answers) == [False, True]
+    assert answers[0][0].pk == answers[1][0].pk and Job.objects.count() == 1
