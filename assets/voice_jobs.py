@@ -10,7 +10,9 @@ def start_clone(reference_path: str, speaker_id: str, owner=None) -> tuple[Job, 
     """(job, repeat): the same request again moments later (monitoring.repeats) gets the first one's job."""
     params = {"reference_path": reference_path, "speaker_id": speaker_id,
               "workload": estimates.workload(Job.Kind.CLONE, "reference_seconds", estimates.media_seconds(reference_path))}
-    key = repeats.request_key(reference=repeats.media_identity(reference_path), speaker_id=speaker_id)
+    # A reference is an upload with its consent (assets.voice_forms.reference_audio), never the browser
+    # recording that each /save_audio replaces: its path names it.
+    key = repeats.request_key(reference=reference_path, speaker_id=speaker_id)
     return repeats.start_once(Job.Kind.CLONE, owner, key, lambda: runner.new_job(Job.Kind.CLONE, params, owner=owner, prefix="clone"))
 
 
@@ -22,7 +24,7 @@ def start_synthesis(text: str, speaker_id: str, pitch: float, engine: str, refer
     # a one-shot request analyses its reference first: another pace than a saved voice's
     params = {**asked, "workload": estimates.workload(Job.Kind.SYNTHESIZE, "characters", len(text), engine or "default",
                                                       "one-shot" if reference_path else "saved voice")}
-    key = repeats.request_key(**asked, reference=repeats.media_identity(reference_path) if reference_path else "")
+    key = repeats.request_key(**asked)  # the reference by its path, as start_clone's
     return repeats.start_once(Job.Kind.SYNTHESIZE, owner, key, lambda: runner.new_job(Job.Kind.SYNTHESIZE, params, owner=owner, prefix="tts"))
 
 

@@ -81,28 +81,28 @@ def start_turn(data: dict, owner, recording: str = "") -> tuple[Job, bool]:
         "voice_clone": data["voice_clone"], "speaker_id": data["speaker_id"] if data["voice_clone"] else "",
         "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
     }
-    key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"],
-                              recording=repeats.media_identity(recording) if recording else "")
+    with repeats.as_asked(recording) as (heard, copy):
+        key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"], recording=heard)
 
-    def queued_turn() -> Job:
-        turn = new_turn(data, owner)
-        if recording:
-            keep_recording(turn, recording)
-        params = {"turn_id": turn.pk, **asked,
-                  # the answer's length is the LLM's to choose: a turn is timed as a whole
-                  "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu")}
-        turn.job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
-        turn.save(update_fields=["job"])
-        return turn.job
+        def queued_turn() -> Job:
+            turn = new_turn(data, owner)
+            if copy is not None:
+                keep_recording(turn, copy)
+            params = {"turn_id": turn.pk, **asked,
+                      # the answer's length is the LLM's to choose: a turn is timed as a whole
+                      "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu")}
+            turn.job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
+            turn.save(update_fields=["job"])
+            return turn.job
 
-    return repeats.start_once(Job.Kind.CHAT, owner, key, queued_turn)
+        return repeats.start_once(Job.Kind.CHAT, owner, key, queued_turn)
 
 
-def keep_recording(turn: Turn, recording: str) -> None:
-    """Copy the shared input.wav now: the next /save_audio overwrites it."""
+def keep_recording(turn: Turn, copy: Path) -> None:
+    """The turn keeps the request's copy of the shared input.wav (repeats.as_asked): the next /save_audio overwrites it."""
     folder = paths.absolute(turn.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(paths.absolute(recording), folder / "question.wav")
+    shutil.move(copy, folder / "question.wav")
     turn.user_audio = f"{turn.folder}/question.wav"
     turn.save(update_fields=["user_audio"])
 

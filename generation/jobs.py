@@ -1,5 +1,6 @@
 """Render jobs: (speech from text, when asked) -> engine render -> GeneratedVideo row."""
 import shutil
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -24,15 +25,17 @@ KEPT_RECORDING = "recording.wav"  # in the job's folder: the browser recording i
 def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
                  room_tone: bool = False, owner=None) -> tuple[Job, bool]:
     """(job, repeat): the same request again moments later (monitoring.repeats) gets the first one's render."""
-    key = repeats.request_key(model=model.pk, device=device, audio=repeats.media_identity(audio_path) if audio_path else "", text=text,
-                              speaker_id=speaker_id, pitch=pitch, room_tone=room_tone)
-    return repeats.start_once(Job.Kind.RENDER, owner, key,
-                              lambda: prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner))
+    with repeats.as_asked(audio_path) as (audio, recording):
+        key = repeats.request_key(model=model.pk, device=device, audio=audio, text=text, speaker_id=speaker_id, pitch=pitch,
+                                  room_tone=room_tone)
+        return repeats.start_once(Job.Kind.RENDER, owner, key,
+                                  lambda: prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner, recording))
 
 
 def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", text: str = "", speaker_id: str = "", pitch: float = 0.0,
-                   room_tone: bool = False, owner=None) -> Job:
-    """The queued Job row, not yet handed to the workers; `room_tone`: the speech made from `text` gets the speaker's recording's background."""
+                   room_tone: bool = False, owner=None, recording: Path | None = None) -> Job:
+    """The queued Job row, not yet handed to the workers; `room_tone`: the speech made from `text` gets the speaker's recording's background.
+    `recording`: the request's copy of a browser recording `audio_path` names (repeats.as_asked), which the job keeps."""
     device, warning = usable_device(device, CPU_FALLBACK[model.model_type])
     params = {
         "model_id": model.pk,
@@ -46,12 +49,12 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "workload": render_workload(model.model_type, device, audio_path, text),
     }
     job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
-    if paths.is_recording(audio_path):
+    if recording is not None:
         # The browser's recording is one file that the next /save_audio replaces: a render waiting in
         # the queue speaks the recording it was asked with, not whatever was recorded since.
         kept = runner.job_workdir(job.pk)
         kept.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(paths.absolute(audio_path), kept / KEPT_RECORDING)
+        shutil.move(recording, kept / KEPT_RECORDING)
     return job
 
 

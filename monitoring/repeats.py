@@ -13,8 +13,11 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import os
+import tempfile
 from datetime import timedelta
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -59,16 +62,27 @@ def request_key(**decisive) -> str:
     return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def media_identity(relative: str) -> str:
-    """A media file as requests are compared by: a browser recording by its bytes (every /save_audio
-    replaces that one file), any other file by its path (each upload gets a name of its own)."""
+@contextlib.contextmanager
+def as_asked(relative: str) -> Iterator[tuple[str, Path | None]]:
+    """(identity, copy) of the media file a request names: a file other than a browser recording by its
+    path, no copy; a recording by its bytes, read once into a private copy beside it and hashed as it is
+    copied. Read twice, a /save_audio between the reads gave the job another recording than its key named.
+    The job moves the copy into its own folder; one left here (a repeat, a refusal) is removed."""
     if not paths.is_recording(relative):
-        return relative
-    digest = hashlib.sha256()
-    with open(paths.absolute(relative), "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        yield relative, None
+        return
+    source = paths.absolute(relative)
+    handle, name = tempfile.mkstemp(prefix=".asked-", suffix=source.suffix, dir=source.parent)
+    copy = Path(name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as writing, open(source, "rb") as reading:
+            for block in iter(lambda: reading.read(1 << 20), b""):
+                digest.update(block)
+                writing.write(block)
+        yield digest.hexdigest(), copy
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _take_turns(owner) -> None:

@@ -1,5 +1,6 @@
 """/video_generation and /audio_clone sent again moments later (a double click, a resent form) are
 answered with the first request's job; another request, or the same recording's new bytes, is work of its own."""
+import os
 import time
 
 import pytest
@@ -113,3 +114,46 @@ def test_the_same_request_sent_twice_at_once_without_an_account_starts_one_job(q
     assert all(isinstance(answer, tuple) for answer in answers), answers
     assert sorted(repeat for _, repeat in answers) == [False, True]
     assert answers[0][0].pk == answers[1][0].pk and Job.objects.count() == 1
+
+
+def recorded_again_during(monkeypatch, module, name: str, recording: str, tmp_path) -> None:
+    """A /save_audio that replaces `recording` (as save_recording does) while the request runs `module.name`,
+    after its repeat key was made and before its job keeps the recording."""
+    from echofu import paths
+
+    real = getattr(module, name)
+
+    def recorded_meanwhile(*args, **kwargs):
+        os.replace(write_tone_wav(tmp_path / "another.wav", seconds=2.0), paths.absolute(recording))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recorded_meanwhile)
+
+
+def test_a_render_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path):
+    """The job's key and its kept recording are one reading of the recording: a recording saved in between
+    (another tab) would give the job another recording than the one a resend of the first is matched with."""
+    from echofu import paths
+    from generation.jobs import KEPT_RECORDING
+
+    recording = record(client, tmp_path, seconds=1.0)[len(paths.PUBLIC_PREFIX):]
+    asked = paths.absolute(recording).read_bytes()
+    recorded_again_during(monkeypatch, runner, "new_job", recording, tmp_path)
+    job = Job.objects.get(pk=task_of(client, "/video_generation", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1",
+                                                                   "ref_audio": paths.public_path(recording)}))
+    assert (runner.job_workdir(job.pk) / KEPT_RECORDING).read_bytes() == asked
+    assert [path.name for path in paths.absolute(recording).parent.iterdir()] == ["input.wav"]  # no copy left beside it
+
+
+def test_a_chat_turn_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path):
+    from chat import pipeline
+    from chat.models import Turn
+    from echofu import paths
+
+    recording = record(client, tmp_path, seconds=1.0)[len(paths.PUBLIC_PREFIX):]
+    asked = paths.absolute(recording).read_bytes()
+    recorded_again_during(monkeypatch, pipeline, "new_turn", recording, tmp_path)
+    answer = client.post("/chat_system", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "voice_clone": "false"})
+    assert answer.status_code == 202, answer.content.decode()
+    assert paths.absolute(Turn.objects.get().user_audio.name).read_bytes() == asked
+    assert [path.name for path in paths.absolute(recording).parent.iterdir()] == ["input.wav"]

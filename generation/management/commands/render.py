@@ -8,6 +8,7 @@ from echofu.messages import in_contract_language
 from echofu.uploads import UploadRejected
 from generation.forms import GenerationRequest
 from generation.jobs import prepare_render
+from monitoring import repeats
 from training import follow
 from training.registry import find_model
 
@@ -42,8 +43,10 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(in_contract_language(responses.first_error(form)))
         valid = form.validated_data
-        job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=valid.get("audio_path", ""),
-                             text=valid["target_text"], speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"])
+        audio_path = valid.get("audio_path", "")
+        with repeats.as_asked(audio_path) as (_, recording):  # a browser recording is kept as it is now
+            job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=audio_path, text=valid["target_text"],
+                                 speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"], recording=recording)
         workers = follow.start([job], inline=not queue)
         [done] = follow.follow([job], self.stdout.write, workers)
         if done.status != done.Status.SUCCEEDED:
