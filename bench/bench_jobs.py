@@ -41,6 +41,9 @@ UPLOAD_BYTES = 200 * 1000 * 1000
 CHUNK = 1024 * 1024
 SYNTH_TEXT = "The weather will be dry and sunny for the rest of the week, with a light breeze."  # about 5 s
 REPEAT_WINDOW_SECONDS = 10.0  # monitoring.repeats.REPEATED_REQUEST_SECONDS (this script runs the server, it does not import it)
+# The contention part's two trainings, cancelled once measured: two forms (the same one twice is one
+# training, a double click), each within /model_training's largest epoch (training.forms.MAX_EPOCHS).
+BUSY_TRAINING_EPOCHS = ("99999", "100000")
 WRK_SCRIPT = """
 local paths = {%s}
 local i = 0
@@ -64,9 +67,9 @@ def load() -> list[float]:
 class Studio:
     """gunicorn + one qcluster per queue on a private database and media root."""
 
-    def __init__(self, workdir: Path, web_workers: int, clusters: bool):
+    def __init__(self, workdir: Path, web_workers: int, clusters: bool, port: int | None = None):
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"},
@@ -199,10 +202,10 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def bench_http(workdir: Path, web_workers: int, seconds: int) -> dict:
+def bench_http(workdir: Path, web_workers: int, seconds: int, port: int | None) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the http part (Debian package wrk)")
-    with Studio(workdir / "http", web_workers, clusters=False) as studio:
+    with Studio(workdir / "http", web_workers, clusters=False, port=port) as studio:
         probe_id, train_id = seed_catalog(studio)
         paths = ["/api/training-videos", "/api/status", f"/api/tasks/{probe_id}", f"/api/train-status/{train_id}"]
         script = workdir / "rotate.lua"
@@ -246,14 +249,14 @@ def stream_upload(url: str, source: Path, results: list, index: int) -> None:
     results[index] = (status, answer.split(b"\r\n\r\n", 1)[-1][:300].decode(errors="replace"))
 
 
-def bench_uploads(workdir: Path, web_workers: int) -> dict:
+def bench_uploads(workdir: Path, web_workers: int, port: int | None) -> dict:
     from engines.testing.simple_media import write_plain_video
 
     source = workdir / "big.mp4"
     write_plain_video(source, seconds=2.0)
     with open(source, "ab") as handle:  # a real video, padded to 200 MB (the probe reads the container header)
         handle.truncate(UPLOAD_BYTES)
-    with Studio(workdir / "uploads", web_workers, clusters=False) as studio:
+    with Studio(workdir / "uploads", web_workers, clusters=False, port=port) as studio:
         idle = studio.server_memory()
         results: list = [None] * 10
         threads = [threading.Thread(target=stream_upload, args=(studio.url, source, results, index)) for index in range(10)]
@@ -293,13 +296,13 @@ def timed(call) -> tuple[float, dict]:
     return round(time.monotonic() - started, 2), body
 
 
-def bench_contention(workdir: Path, web_workers: int, train_epochs: int) -> dict:
+def bench_contention(workdir: Path, web_workers: int, train_epochs: int, port: int | None) -> dict:
     from engines.testing.face_video import make_talking_face_video, speech
 
     face = make_talking_face_video(workdir / "presenter.mp4", seconds=11, size=256, seed=3)
     voice = workdir / "narration.wav"
     _write_wav(voice, speech(10.0, seed=5))
-    with Studio(workdir / "contention", web_workers, clusters=True) as studio:
+    with Studio(workdir / "contention", web_workers, clusters=True, port=port) as studio:
         url = studio.url
         uploaded = request(f"{url}/api/upload-training-video", {}, {"video": face})[1]
         wait_job(studio, uploaded["probe_task_id"], 600)
@@ -327,8 +330,8 @@ def bench_contention(workdir: Path, web_workers: int, train_epochs: int) -> dict
 
         timed(synthesis), timed(render)  # warm the interactive workers (first model loads)
         idle = measure()
-        # two forms: the same one twice would be one training (a double click, monitoring/repeats.py)
-        trainings = [request(f"{url}/model_training", {**train, "epoch": epochs})[1]["task_id"] for epochs in ("100000", "100001")]
+        trainings = [timed(lambda: request(f"{url}/model_training", {**train, "epoch": epochs}))[1]["task_id"]
+                     for epochs in BUSY_TRAINING_EPOCHS]
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:  # both training their networks (torch), past face tracking (dlib)
             if all(request(f"{url}/api/tasks/{task}")[1].get("stage") == "train" for task in trainings):
@@ -358,6 +361,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="http,uploads,contention")
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--port", type=int, help="loopback port of the server (default: a free one)")
     parser.add_argument("--seconds", type=int, default=15, help="length of the http measurement")
     parser.add_argument("--train-epochs", type=int, default=2, help="epochs of the model the render uses (latency, not quality)")
     parser.add_argument("--output", default=str(RESULTS / "jobs.json"))
@@ -370,11 +374,11 @@ def main() -> None:
         for part in args.parts.split(","):
             started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             if part == "http":
-                figures = bench_http(workdir, args.web_workers, args.seconds)
+                figures = bench_http(workdir, args.web_workers, args.seconds, args.port)
             elif part == "uploads":
-                figures = bench_uploads(workdir, args.web_workers)
+                figures = bench_uploads(workdir, args.web_workers, args.port)
             elif part == "contention":
-                figures = bench_contention(workdir, args.web_workers, args.train_epochs)
+                figures = bench_contention(workdir, args.web_workers, args.train_epochs, args.port)
             else:
                 raise SystemExit(f"unknown part {part!r}")
             results[part] = {**figures, "measured_at": started}

@@ -248,3 +248,22 @@ def test_a_training_request_decides_its_device_once(client, catalogued_video, mo
     body = client.post("/model_training", form).json()
     assert body["status"] == "success" and Job.objects.get(pk=body["task_id"]).device == "cpu"
     assert len(decided) == 1, decided
+
+
+def test_the_job_benchmarks_busy_trainings_are_two_trainings_the_form_accepts(client, catalogued_video, monkeypatch):
+    """bench/bench_jobs.py measures interactive jobs beside two long trainings it asks /model_training for:
+    a refused form left it without its trainings (and without a figure)."""
+    import importlib.util
+    from pathlib import Path
+
+    from monitoring import runner
+
+    spec = importlib.util.spec_from_file_location("bench_jobs", Path(__file__).resolve().parents[2] / "bench" / "bench_jobs.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not trained
+    form = {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/person.mp4", "gpu_choice": "CPU"}
+    answers = [client.post("/model_training", {**form, "epoch": epochs}) for epochs in bench.BUSY_TRAINING_EPOCHS]
+    assert [answer.status_code for answer in answers] == [200, 200], [answer.json() for answer in answers]
+    assert len({answer.json()["task_id"] for answer in answers}) == 2
+    assert Job.objects.filter(kind=Job.Kind.TRAIN).count() == 2
