@@ -36,10 +36,10 @@ MIN_HISTORY = 3  # fewer finished jobs than this teach nothing yet (the first on
 # speech differ by their noise, not by their length.
 AMOUNTS_APART = 1.25
 
-# Seconds per unit until this server has timed its own jobs. The README's job bench measured a 10 s
-# EchoLite render in 3.65 s idle and 5.07 s beside two trainings, and 5 s of speech (about 20 Chinese
-# or 70 English characters) in 1.24 s / 1.62 s; these are about three times those, for slower or
-# busier machines, and for text the Chinese rate (fewer characters per second of speech).
+# Seconds per unit until this server has timed its own jobs. The README's job bench measured, at load
+# average 2-3, a 10 s EchoLite render in 3.65 s idle and 5.07 s beside two trainings, and 5 s of speech
+# (about 20 Chinese or 70 English characters) in 1.24 s / 1.62 s; these are about three times those, for
+# slower or busier machines, and for text the Chinese rate (fewer characters per second of speech).
 PRIOR_SECONDS_PER_UNIT = {
     "speech_seconds": 1.0,  # a render of that much recorded speech
     "characters": 0.1,  # speech synthesis of a text
