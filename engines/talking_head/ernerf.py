@@ -13,6 +13,7 @@ Inference ("Inference with target audio"):
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -174,6 +175,25 @@ class TrainingStage:
     head_from: str | None = None  # workspace whose latest checkpoint goes to --head_ckpt
 
 
+def train_split(frames: int) -> int:
+    """Frames data_utils/process.py (save_transforms) puts in transforms_train.json: the first 10/11."""
+    return int(frames * 10 / 11)
+
+
+def iterations_run(stages: list[TrainingStage], train_frames: int) -> list[int]:
+    """The iterations main.py runs in each stage: whole epochs up to ceil(--iters / frames), from the
+    epoch of the latest checkpoint in its workspace, so the lips finetune (the head's workspace)
+    goes on from where the head stopped, and the torso (a workspace of its own) starts from none."""
+    reached: dict[str, int] = {}
+    runs = []
+    for stage in stages:
+        last_epoch = math.ceil(stage.iters / train_frames)
+        first_epoch = reached.get(stage.workspace, 0)
+        runs.append(max(0, last_epoch - first_epoch) * train_frames)
+        reached[stage.workspace] = max(first_epoch, last_epoch)
+    return runs
+
+
 class ErNerfEngine:
     model_type = "ER-NeRF"
     setting_prefix = "ECHOFU_ERNERF"  # ECHOFU_ERNERF_DIR, _PYTHON, _DOCKER_IMAGE
@@ -330,9 +350,10 @@ class ErNerfEngine:
         return stages
 
     def planned_iterations(self, params: TrainParams, frames: int) -> int:
-        """Iterations of all the training stages for a video of about `frames` frames: what a training's
-        time grows with, for its estimate (its preprocessing is about the same for any video)."""
-        return sum(stage.iters for stage in self.training_stages(params, "planned", frames))
+        """Iterations main.py runs in all the training stages for a video of about `frames` frames: what a
+        training's time grows with, for its estimate (its preprocessing is about the same for any video)."""
+        train_frames = max(1, train_split(frames))
+        return sum(iterations_run(self.training_stages(params, "planned", train_frames), train_frames))
 
     def inference_flags(self, manifest: dict) -> list[str]:
         return ["--torso"] if manifest.get("torso") else []
@@ -383,7 +404,7 @@ class ErNerfEngine:
 
             train_frames = len(json.loads((data_dir / "transforms_train.json").read_text())["frames"])
             stages = self.training_stages(params, run_id, train_frames)
-            metrics = self._train_stages(checkout, data, stages, params.device, progress, seconds)
+            metrics = self._train_stages(checkout, data, stages, train_frames, params.device, progress, seconds)
             eval_interval = max(1, EVAL_FRAMES // train_frames)
             if not any("psnr" in stage for stage in metrics.values()):
                 warnings.append(gettext_noop("main.py evaluates every {epochs} epochs on {frames} training frames and no stage "
@@ -443,13 +464,14 @@ class ErNerfEngine:
                                                                        files=", ".join(missing), folder=data), tail)
             done += step.weight
 
-    def _train_stages(self, checkout: Checkout, data: str, stages: list[TrainingStage], device: str,
+    def _train_stages(self, checkout: Checkout, data: str, stages: list[TrainingStage], train_frames: int, device: str,
                       progress: Progress, seconds: dict[str, float]) -> dict:
-        total = sum(stage.iters for stage in stages)
+        runs = iterations_run(stages, train_frames)
+        total = sum(runs)
         start, span = TRAINING[0], TRAINING[1] - TRAINING[0]
         done = 0
         metrics: dict = {}
-        for stage in stages:
+        for stage, iterations in zip(stages, runs):
             clock = time.monotonic()
             args = ["main.py", data, "--workspace", stage.workspace, *stage.args, "--iters", str(stage.iters)]
             if stage.head_from:
@@ -458,14 +480,14 @@ class ErNerfEngine:
                 args += ["--head_ckpt", str(head.relative_to(checkout.path))]
             command = checkout.command(args, device)
             parser = external.TrainerParser()
-            share = scaled(progress, start + span * done / total, start + span * (done + stage.iters) / total)
+            share = scaled(progress, start + span * done / total, start + span * (done + iterations) / total)
             tail = external.run_command(command, stage.name, share, parser)
             if external.latest_epoch_checkpoint(checkout.path / stage.workspace) is None:
                 raise ExternalCommandFailed(stage.name, gettext_noop("main.py wrote no checkpoint in {folder}", folder=f"{stage.workspace}/checkpoints"),
                                             tail)
             metrics[stage.name.removeprefix("train_")] = parser.metrics
             seconds[stage.name] = time.monotonic() - clock
-            done += stage.iters
+            done += iterations
         return metrics
 
     # ---- rendering ----

@@ -12,11 +12,13 @@ scripts process.py starts. Each follows the real source (Fictionarry/ER-NeRF, Zi
   aud_hu.npy, or the --aud file), au.csv (ER-NeRF; SyncTalk bs.npy unless --au45), per frame
   gt_imgs/<id>.jpg (skipped with "[WARN] ... NOT FOUND!"), ori_imgs/<id>.lms and
   torso_imgs/<id>.png, then bc.jpg. Training asserts `len(train_loader) < opt.ind_num` with the
-  real message and keeps the Trainer's cadence: a full `ngp_epNNNN.pth` after every epoch (two
-  kept), evaluation and the EMA `ngp.pth` only when `epoch % eval_interval == 0`, with
-  eval_interval = max(1, int(5000 / len(train_loader))). The PSNR printed is measured between
-  the validation frames and the fake's "prediction" (the background blended towards the frame as
-  epochs pass), so it depends on the data and changes from one evaluation to the next.
+  real message and keeps the Trainer's cadence: whole epochs up to ceil(--iters / frames), resumed
+  from the workspace's latest `ngp_epNNNN.pth` (the lips finetune goes on from the head's epoch; the
+  torso's own workspace starts from none), a full checkpoint after every epoch (two kept),
+  evaluation and the EMA `ngp.pth` only when `epoch % eval_interval == 0`, with eval_interval =
+  max(1, int(5000 / len(train_loader))). The PSNR printed is measured between the validation
+  frames and the fake's "prediction" (the background blended towards the frame as epochs pass),
+  so it depends on the data and changes from one evaluation to the next.
   --test loads the checkpoint and refuses one trained with another --ind_num with torch's
   size-mismatch message.
 Frames are really decoded and a real (silent) video is rendered, so the adapter's file handling

@@ -149,6 +149,9 @@ def test_ernerf_trains_on_the_real_checkpoint_cadence_then_renders(tmp_path, vid
     assert torso["epoch"] == 5 and torso["torso"] and torso["ind_num"] == 10000
     evaluations = printed(progress, r"^PSNR = ([\d.]+)$")
     assert printed(progress, r"^\+\+> Evaluate at epoch (\d+)") == ["69", "138"] and len(set(evaluations)) == 2
+    epochs_run = printed(progress, r"^==> Start Training Epoch (\d+)")
+    assert len(epochs_run) == 139 + 2 + 5
+    assert engine.planned_iterations(TrainParams(extra=extra), manifest["frames"]) == len(epochs_run) * 72, "the estimate's basis"
     assert result.metrics["head"]["psnr"] == float(evaluations[-1]), "the last evaluation is the model's figure"
     assert "psnr" not in result.metrics["lips"] and "psnr" not in result.metrics["torso"]
     assert not any("no PSNR" in warning for warning in result.warnings)
@@ -394,6 +397,25 @@ def test_bad_custom_parameters_fail_before_any_preprocessing(tmp_path, video):
         engine.train(video, tmp_path / "work", TrainParams(device="cuda:0", extra={"iters": "many"}))
     assert isinstance(refused.value.args[0], Message), "the job's reason, shown in the reader's language"
     assert not (checkout / "data").exists()
+
+
+def test_planned_work_is_the_iterations_main_py_runs_in_every_stage():
+    """A training's estimate grows with its planned iterations. main.py trains whole epochs over the training
+    split (10/11 of the frames) up to --iters and resumes from its workspace's latest checkpoint: the lips
+    finetune (--iters 125000 in the head's workspace) adds 25000 to the head's 100000; the torso, in a
+    workspace of its own, runs all of its 200000."""
+    engine = create_engine("ER-NeRF", checkout=None)
+    video_frames = 1100  # 1000 training frames: 100 head epochs, 125 with the lips, 200 torso epochs
+    head_and_lips = engine.planned_iterations(TrainParams(extra={"torso": "false"}), video_frames)
+    assert head_and_lips == 100_000 + 25_000
+    assert engine.planned_iterations(TrainParams(), video_frames) == head_and_lips + 200_000
+    # `epoch` counts the training split's frames, and a stage ends on a whole epoch: 10 head epochs,
+    # the lips on to ceil(12.5) = 13, 20 torso epochs.
+    assert engine.planned_iterations(TrainParams(epochs=10), video_frames) == (10 + 3 + 20) * 1000
+    synctalk = create_engine("SyncTalk", checkout=None)  # head 60000, lips on to 100000, portrait (no torso) by default
+    assert synctalk.planned_iterations(TrainParams(), video_frames) == 100_000
+    assert synctalk.planned_iterations(TrainParams(extra={"torso": "true"}), video_frames) == 100_000 + 150_000
+
 
 def test_docker_image_runs_the_same_command_inside_with_paths_mounted(tmp_path):
     from engines.talking_head.external import Checkout

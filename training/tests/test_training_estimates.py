@@ -54,18 +54,27 @@ def test_echolite_keeps_its_engine_estimate_until_three_trainings_like_it_have_f
 
 
 def test_ernerf_has_no_estimate_until_its_iterations_have_been_timed_here(client, minute_video):
-    custom = {"iters": "1000", "torso": "false"}  # head 1000, lips 1250: 2250 iterations
-    first = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, custom)
+    # The minute's 1500 frames train on 1363 (process.py keeps 10/11). `epoch` E plans E head epochs, the
+    # lips finetune on to ceil(1.25 E) from there, and 2 E torso epochs in a workspace of their own.
+    train_frames = 1363
+
+    def took(epochs_run: int) -> float:  # 600 s of preprocessing and 0.2 s per iteration main.py runs
+        return 600 + 0.2 * epochs_run * train_frames
+
+    head_and_lips = {"torso": "false"}
+    first = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", 4, head_and_lips)
     shown = estimate_of(client, first)
     assert shown["eta_seconds"] is None and shown["estimate"] is None
-    finish(first, took=600 + 2250 * 0.2)
-    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "2000", "torso": "false"}), 600 + 4500 * 0.2)
-    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "4000", "torso": "false"}), 600 + 9000 * 0.2)
+    finish(first, took(4 + 1))
+    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", 8, head_and_lips), took(8 + 2))
+    finish(jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", 16, head_and_lips), took(16 + 4))
     # SyncTalk's trainings are another engine's.
-    assert estimate_of(client, jobs.prepare_training("SyncTalk", minute_video, "cuda:0", None, custom))["estimate"] is None
+    assert estimate_of(client, jobs.prepare_training("SyncTalk", minute_video, "cuda:0", 4, head_and_lips))["estimate"] is None
 
-    # 600 s of preprocessing and 0.2 s per iteration: head 8000, lips 10000 and torso 16000 iterations take 7400 s.
-    waiting = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", None, {"iters": "8000"})
+    # With the torso (ER-NeRF's default) the training runs 8 head, 2 more lips and 16 torso epochs: the
+    # estimate counts all of them, and the lips only beyond the head's.
+    waiting = jobs.prepare_training("ER-NeRF", minute_video, "cuda:0", 8, {})
+    assert waiting.params["workload"]["amount"] == (8 + 2 + 16) * train_frames
     shown = estimate_of(client, waiting)
-    assert shown["eta_seconds"] == pytest.approx(600 + (8000 + 10000 + 16000) * 0.2, abs=1)
+    assert shown["eta_seconds"] == pytest.approx(took(8 + 2 + 16), abs=1)
     assert shown["estimate"]["learned_from"] == 3
