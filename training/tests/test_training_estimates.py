@@ -78,3 +78,26 @@ def test_ernerf_has_no_estimate_until_its_iterations_have_been_timed_here(client
     shown = estimate_of(client, waiting)
     assert shown["eta_seconds"] == pytest.approx(took(8 + 2 + 16), abs=1)
     assert shown["estimate"]["learned_from"] == 3
+
+
+def shown_before_it_starts(client, model_type: str, video: TrainingVideo, device: str, epochs: int) -> dict:
+    """/api/tasks of a training queued alone (then cancelled): the job card's "done in about" is its ends_in_seconds."""
+    job = jobs.prepare_training(model_type, video, device, epochs, {})
+    shown = estimate_of(client, job)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+    return shown
+
+
+@pytest.mark.parametrize("model_type, device", [("EchoLite", "cpu"), ("EchoLite", "cuda:0"), ("ER-NeRF", "cuda:0"), ("SyncTalk", "cuda:0")])
+def test_the_estimate_shown_before_a_training_starts_grows_with_the_epochs_asked(client, minute_video, settings, model_type, device):
+    settings.GPU_COUNT = 1
+    if model_type != "EchoLite":  # estimated once 3 of its engine's trainings have been timed here
+        for epochs, took in ((4, 2000), (8, 3400), (16, 6200)):
+            finish(jobs.prepare_training(model_type, minute_video, device, epochs, {}), took)
+    shown = [shown_before_it_starts(client, model_type, minute_video, device, epochs) for epochs in (5, 10, 40)]
+    assert [card["device"] for card in shown] == [device] * 3 and all(card["starts_in_seconds"] == 0 for card in shown)
+    # Each at the pace of its engine on that kind of device (a GPU's EchoLite epochs are not the CPU's).
+    assert all(card["params"]["workload"]["basis"].startswith(f"train/{model_type}/{device.partition(':')[0]}/") for card in shown)
+    ends = [card["ends_in_seconds"] for card in shown]
+    assert 0 < ends[0] < ends[1] < ends[2], shown
+    assert [card["estimate"]["seconds"] for card in shown] == ends
