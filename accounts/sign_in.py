@@ -15,18 +15,21 @@ from django.utils.translation import ngettext
 
 from limits import sign_ins
 
-WAIT_ATTRIBUTE = "echofu_sign_in_wait"  # set on the request by the backend, read by the form, the view and the counter
+WAIT_ATTRIBUTE = "echofu_sign_in_wait"  # set on the request by the backend, read by the form and the view
 
 
 class SignInLimitedBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is not None:
             account = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
-            wait = sign_ins.seconds_to_wait(request, account)
+            wait, attempt = sign_ins.claim_attempt(request, account)
             if wait is not None:
                 setattr(request, WAIT_ATTRIBUTE, wait)
                 raise PermissionDenied  # Django stops trying backends: the right password is not checked either
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if request is not None and user is not None:
+            sign_ins.take_back(attempt)
+        return user
 
 
 class WaitSaidForm:
@@ -65,11 +68,6 @@ def answers_wait_with_429(view):
 
 
 login = answers_wait_with_429(LoginView.as_view(authentication_form=SignInForm))
-
-
-def count_failure(sender, credentials, request=None, **_signal):
-    if request is not None and getattr(request, WAIT_ATTRIBUTE, None) is None:  # a refused try is not a guess
-        sign_ins.record_failure(request, credentials.get(get_user_model().USERNAME_FIELD))
 
 
 def forget_failures(sender, request, user, **_signal):

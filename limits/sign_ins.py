@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from limits.models import FailedSignIn
@@ -36,21 +38,30 @@ def _failures(request, username):
     return FailedSignIn.objects.filter(username=_account(username), address=client_address(request), at__gte=timezone.now() - window)
 
 
-def seconds_to_wait(request, username) -> int | None:
-    """How long this address must wait before trying this account again; None when it may try now."""
+def claim_attempt(request, username) -> tuple[int | None, FailedSignIn | None]:
+    """(how long this address must wait before trying this account again, None) when it has guessed wrong
+    too often; else (None, the FailedSignIn that counts this try, taken back by `take_back` if the password
+    turns out right). The try is counted before its password is checked, in the same transaction as the
+    count: guesses sent together cannot all pass the count before any of them is recorded."""
     limit = settings.ECHOFU["LOGIN_FAILURES"]
-    newest = list(_failures(request, username).order_by("-at").values_list("at", flat=True)[:limit])
-    if len(newest) < limit:
-        return None
-    # Once the limit-th newest failure leaves the window, one more try is allowed.
-    elapsed = (timezone.now() - newest[-1]).total_seconds()
-    return max(1, int(settings.ECHOFU["LOGIN_FAILURE_SECONDS"] - elapsed) + 1)
+    window = settings.ECHOFU["LOGIN_FAILURE_SECONDS"]
+    with transaction.atomic():
+        # SQLite's IMMEDIATE transactions already run one at a time; elsewhere the account's row is the lock.
+        get_user_model().objects.select_for_update().filter(**{get_user_model().USERNAME_FIELD: username}).first()
+        newest = list(_failures(request, username).order_by("-at").values_list("at", flat=True)[:limit])
+        if len(newest) >= limit:
+            # Once the limit-th newest failure leaves the window, one more try is allowed.
+            elapsed = (timezone.now() - newest[-1]).total_seconds()
+            return max(1, int(window - elapsed) + 1), None
+        attempt = FailedSignIn.objects.create(username=_account(username), address=client_address(request))
+        FailedSignIn.objects.filter(at__lt=timezone.now() - timedelta(seconds=window)).delete()
+    return None, attempt
 
 
-def record_failure(request, username) -> None:
-    FailedSignIn.objects.create(username=_account(username), address=client_address(request))
-    window = timedelta(seconds=settings.ECHOFU["LOGIN_FAILURE_SECONDS"])
-    FailedSignIn.objects.filter(at__lt=timezone.now() - window).delete()
+def take_back(attempt: FailedSignIn) -> None:
+    """Uncount a try whose password was right (a sign-in that the form still refuses, e.g. a non-staff
+    account on the admin's page, is no guess)."""
+    FailedSignIn.objects.filter(pk=attempt.pk).delete()
 
 
 def forget_failures(request, username) -> None:

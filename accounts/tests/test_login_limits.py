@@ -1,6 +1,11 @@
 """Password guessing: failed sign-ins from one address to one account are limited (login page and admin)."""
+import time
+
 import pytest
 from django.test import Client
+
+from echofu.tests.at_once import at_once
+from limits.models import FailedSignIn
 
 pytestmark = pytest.mark.django_db
 
@@ -32,4 +37,34 @@ def test_a_successful_sign_in_forgets_the_earlier_failures(alice, settings):
     assert sign_in(Client(), "/accounts/login/", "alice", "alice-password").status_code == 302
     for _ in range(2):
         assert sign_in(Client(), "/accounts/login/", "alice", "typo").status_code == 200
+    assert sign_in(Client(), "/accounts/login/", "alice", "alice-password").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_at_the_same_moment_get_no_more_password_checks_than_the_limit(alice, settings, monkeypatch):
+    """Ten wrong passwords sent together, each password check a little slow: only the limit's worth are
+    checked, the rest refused with 429 before their password is looked at."""
+    settings.ECHOFU = {**settings.ECHOFU, "LOGIN_FAILURES": 3, "LOGIN_FAILURE_SECONDS": 900}
+    user_model = type(alice)
+    real_check = user_model.check_password
+    checked = []
+
+    def slow_check(user, raw_password):
+        checked.append(raw_password)
+        time.sleep(0.2)
+        return real_check(user, raw_password)
+
+    monkeypatch.setattr(user_model, "check_password", slow_check)
+    answers = at_once([lambda guess=guess: sign_in(Client(), "/accounts/login/", "alice", f"guess {guess}").status_code
+                       for guess in range(10)], timeout=60)
+    assert sorted(answers, key=str) == [200] * 3 + [429] * 7, answers
+    assert len(checked) == 3
+    assert FailedSignIn.objects.filter(username="alice").count() == 3
+
+
+def test_a_right_password_the_admin_page_refuses_is_not_counted_as_a_guess(alice, settings):
+    settings.ECHOFU = {**settings.ECHOFU, "LOGIN_FAILURES": 2, "LOGIN_FAILURE_SECONDS": 900}
+    for _ in range(3):  # alice is no staff member: the admin's form says no, but her password was right
+        assert sign_in(Client(), "/admin/login/", "alice", "alice-password").status_code == 200
+    assert not FailedSignIn.objects.exists()
     assert sign_in(Client(), "/accounts/login/", "alice", "alice-password").status_code == 302
