@@ -29,6 +29,9 @@ COMPLETE_SHARE = 0.9
 # seconds, is refused: every length limit is checked against the declared duration, while the jobs
 # read what the file really holds.
 OVERRUN_SLACK_SECONDS = 2.0
+# Packets of a video that states no frame size read to find its first frame (a stream cut mid-way
+# starts with frames that need a keyframe before them: one second's worth at 25 fps).
+SIZE_PACKETS = 25
 
 
 class MediaError(ValueError):
@@ -86,9 +89,10 @@ def _duration(container, stream) -> float:
 def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaInfo:
     """Container-level facts, read from headers where they suffice (fast).
 
-    A video's first frame is decoded for its display rotation, and a file whose header
-    declares no duration is demuxed to the end to measure it. With `max_frame_side`, a video
-    whose stored frames are wider or taller than that is refused before any frame is decoded.
+    A video's first frame is decoded for its display rotation (and its size, where the file states
+    none), and a file whose header declares no duration is demuxed to the end to measure it. With
+    `max_frame_side`, a video whose stored frames are wider or taller than that is refused before a
+    frame larger than that is decoded.
     """
     if max_frame_side is not None:
         _check_frame_size(path, max_frame_side)
@@ -109,11 +113,13 @@ def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaIn
             info.channels = audio.codec_context.channels or 0
         if video is not None:
             info.video_codec = video.codec_context.name
-            info.width = video.codec_context.width
-            info.height = video.codec_context.height
+            first = _first_frame(container, video)
+            # The size the container states, else the first frame's (MPEG-TS states none).
+            info.width = video.codec_context.width or (first.width if first else 0)
+            info.height = video.codec_context.height or (first.height if first else 0)
             # Phones store portrait video sideways with a display rotation; report the size
             # players show (and iter_video_frames yields), not the stored one.
-            if _quarter_turns(_display_rotation(container, video)) % 2:
+            if first is not None and _quarter_turns(first.rotation or 0) % 2:
                 info.width, info.height = info.height, info.width
             rate = video.average_rate or video.guessed_rate or video.base_rate
             info.fps = float(rate) if rate else 0.0
@@ -125,18 +131,47 @@ def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaIn
 
 
 def _check_frame_size(path: str | os.PathLike, max_side: int) -> None:
-    """Refuse a video whose stored frames are wider or taller than `max_side`, decoding none of them.
+    """Refuse a video whose stored frames are wider or taller than `max_side`, decoding none of them where the
+    file states their size, and at most one frame of at most `max_side` squared pixels where it does not.
 
     A frame 16000 pixels on a side takes over a gigabyte once decoded and turned into RGB, and
-    FFmpeg's stream analysis on opening a file decodes a first frame unless frames are skipped.
+    FFmpeg's stream analysis on opening a file decodes a first frame unless frames are skipped; a
+    decoder that learns the size only by decoding (PNG, WebP) decodes it even then, unless it may not
+    allocate that many pixels.
     """
-    with _open(path, options={"skip_frame": "all"}) as container:
+    largest = {"max_pixels": str(max_side * max_side)}
+    with _open(path, options={"skip_frame": "all", **largest}) as container:
         if not container.streams.video:
             return
-        width, height = container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not (width and height):
+            # Not stated (MPEG-TS states none, and the analysis gives up when the picture starts late).
+            stream.codec_context.options = largest
+            width, height = _first_frame_size(container, stream)
+    if not (width and height):
+        raise MediaError(gettext_noop("the video's frame size cannot be read: it is not stated and no frame of at most "
+                                      "{most} x {most} pixels decodes", most=max_side))
     if max(width, height) > max_side:
         raise MediaError(gettext_noop("the video's frames are too large: {width} x {height} pixels, at most {most} on a side",
                                       width=width, height=height, most=max_side))
+
+
+def _first_frame_size(container, stream) -> tuple[int, int]:
+    """(width, height) of the stream's first frame, (0, 0) when none decodes from its first packets. A
+    decoder that reads the size from the frame's header before refusing to decode it still reports it."""
+    for count, packet in enumerate(container.demux(stream)):
+        try:
+            frames = stream.codec_context.decode(packet)
+        except av.FFmpegError:
+            frames = []
+        if frames:
+            return frames[0].width, frames[0].height
+        if stream.codec_context.width and stream.codec_context.height:
+            return stream.codec_context.width, stream.codec_context.height
+        if count >= SIZE_PACKETS:
+            break
+    return 0, 0
 
 
 def _measured_duration(path: str | os.PathLike, kind: str) -> float:
@@ -173,18 +208,15 @@ def _media_origin(container) -> float:
     return 0.0
 
 
-def _display_rotation(container, stream) -> int:
-    """Counter-clockwise degrees the stream's display matrix turns its frames by (0 when none).
-
-    PyAV exposes the matrix only on decoded frames, so the first frame is decoded; a stream
-    whose first frame cannot be decoded counts as unrotated (verify reports the damage).
-    """
+def _first_frame(container, stream) -> av.VideoFrame | None:
+    """The stream's first frame, whose display matrix says how it is turned (PyAV exposes the matrix only
+    on decoded frames); None when it cannot be decoded (verify reports the damage)."""
     try:
         for frame in container.decode(stream):
-            return int(frame.rotation or 0)
+            return frame
     except av.FFmpegError:
         pass
-    return 0
+    return None
 
 
 def _quarter_turns(degrees: float) -> int:

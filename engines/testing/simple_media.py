@@ -62,3 +62,44 @@ def declare_matroska_duration(path: Path, seconds: float) -> Path:
     data[at + 3:at + 11] = struct.pack(">d", seconds * 1000)
     path.write_bytes(bytes(data))
     return path
+
+
+def write_sound_then_picture(path: Path, size: tuple[int, int] = (64, 48), sound_seconds: float = 8.0, picture_seconds: float = 0.2) -> Path:
+    """MPEG-TS whose picture starts after `sound_seconds` of sound only. Its container states no frame size
+    and FFmpeg's stream analysis gives up before the first picture: the size is known only from a frame."""
+    width, height = size
+    rate, chunk, fps = 16000, 1024, 25
+    with av.open(str(path), "w", format="mpegts") as output:
+        sound = output.add_stream("aac", rate=rate)
+        sound.layout = "mono"
+        picture = output.add_stream("libx264", rate=fps)
+        picture.width, picture.height, picture.pix_fmt = width, height, "yuv420p"
+        picture.options = {"preset": "ultrafast"}
+        for start in range(0, int((sound_seconds + picture_seconds) * rate), chunk):
+            samples = av.AudioFrame.from_ndarray(np.zeros((1, chunk), np.float32), format="flt", layout="mono")
+            samples.sample_rate, samples.pts, samples.time_base = rate, start, Fraction(1, rate)
+            output.mux(sound.encode(samples))
+        black = np.zeros((height, width, 3), np.uint8)
+        for index in range(int(sound_seconds * fps), int((sound_seconds + picture_seconds) * fps)):
+            frame = av.VideoFrame.from_ndarray(black, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            output.mux(picture.encode(frame))
+        output.mux(sound.encode(None))
+        output.mux(picture.encode(None))
+    return path
+
+
+def write_black_png(path: Path, width: int, height: int) -> Path:
+    """A black PNG of any size, compressed row by row: a 12000-pixel square takes 400 KB on disk and
+    no memory to write, and 400 MB once decoded."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + 3 * width)  # filter byte 0, then black RGB pixels
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path

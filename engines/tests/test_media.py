@@ -10,7 +10,8 @@ import pytest
 
 from engines import media
 from engines.testing.memory import traced_peak
-from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video, write_tone_wav
+from engines.testing.simple_media import (declare_matroska_duration, write_black_png, write_encoded_audio, write_plain_video,
+                                         write_sound_then_picture, write_tone_wav)
 
 
 def test_writer_output_is_h264_aac_25fps_with_matching_audio(tmp_path):
@@ -278,6 +279,26 @@ def test_frames_larger_than_the_limit_are_refused_before_any_is_decoded(tmp_path
                          cwd=Path(media.__file__).parents[1])
     refusal, grown_mb = run.stdout.splitlines()
     assert refusal == "the video's frames are too large: 5000 x 5000 pixels, at most 4096 on a side"
+    assert int(grown_mb) < 20
+
+
+def test_a_frame_size_the_container_does_not_state_is_read_from_the_first_frame(tmp_path):
+    """MPEG-TS states no frame size, and FFmpeg's stream analysis gives up before a picture that starts after
+    8 s of sound: the size read without decoding was 0 x 0, so any frame passed the limit."""
+    path = write_sound_then_picture(tmp_path / "late picture.ts", size=(64, 48))
+    with pytest.raises(media.MediaError, match="frames are too large: 64 x 48 pixels, at most 60 on a side"):
+        media.verify(path, "video", max_frame_side=60)
+    assert (media.verify(path, "video", max_frame_side=64).width, media.probe(path).height) == (64, 48)
+
+
+def test_a_frame_that_must_be_decoded_to_be_measured_is_not_decoded_past_the_limit(tmp_path):
+    """A PNG (as a WebP) states its size only inside the picture: opening it decoded the whole frame, 400 MB
+    for a 12000-pixel square, before the size was compared with the limit."""
+    path = write_black_png(tmp_path / "poster.png", 12000, 12000)
+    run = subprocess.run([sys.executable, "-c", PEAK_MEMORY_OF_VERIFY, str(path)], capture_output=True, text=True, check=True,
+                         cwd=Path(media.__file__).parents[1])
+    refusal, grown_mb = run.stdout.splitlines()
+    assert refusal == "the video's frame size cannot be read: it is not stated and no frame of at most 4096 x 4096 pixels decodes"
     assert int(grown_mb) < 20
 
 
