@@ -9,6 +9,8 @@ import os
 import queue
 import threading
 import wave
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +34,9 @@ OVERRUN_SLACK_SECONDS = 2.0
 # Packets of a video that states no frame size read to find its first frame (a stream cut mid-way
 # starts with frames that need a keyframe before them: one second's worth at 25 fps).
 SIZE_PACKETS = 25
+# The frame-size limit that probe and iter_video_frames apply while a job runs (frame_sides_at_most): a video
+# stored before the limit was checked, or under a higher one, is refused there instead of decoded.
+_frame_side_limit: ContextVar[int | None] = ContextVar("frame_side_limit", default=None)
 
 
 class MediaError(ValueError):
@@ -86,14 +91,27 @@ def _duration(container, stream) -> float:
     return 0.0
 
 
+@contextmanager
+def frame_sides_at_most(most: int) -> Iterator[None]:
+    """Within the block (in this thread), probe and iter_video_frames refuse a video whose frames are wider or
+    taller than `most` as probe's `max_frame_side` does."""
+    token = _frame_side_limit.set(most)
+    try:
+        yield
+    finally:
+        _frame_side_limit.reset(token)
+
+
 def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaInfo:
     """Container-level facts, read from headers where they suffice (fast).
 
     A video's first frame is decoded for its display rotation (and its size, where the file states
     none), and a file whose header declares no duration is demuxed to the end to measure it. With
     `max_frame_side`, a video whose stored frames are wider or taller than that is refused before a
-    frame larger than that is decoded.
+    frame larger than that is decoded (within frame_sides_at_most, its limit unless given).
     """
+    if max_frame_side is None:
+        max_frame_side = _frame_side_limit.get()
     if max_frame_side is not None:
         _check_frame_size(path, max_frame_side)
     with _open(path) as container:
@@ -403,8 +421,11 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
     """RGB uint8 frames of the first video stream; resampled to `fps` when given.
 
     Resampling keeps, for each output tick, the latest source frame at or before
-    it (frames are dropped or repeated, never blended).
+    it (frames are dropped or repeated, never blended). Within frame_sides_at_most, a video whose frames
+    are larger than its limit is refused before any is decoded.
     """
+    if (most := _frame_side_limit.get()) is not None:
+        _check_frame_size(path, most)
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(gettext_noop("the file contains no video stream"))

@@ -36,6 +36,7 @@ from django_q.tasks import async_task
 from echofu import paths
 from echofu.messages import as_users_read, reason_of, stored
 from echofu.uploads import discard_abandoned_uploads
+from engines import media
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled
 from monitoring import estimates, shutdown
@@ -342,7 +343,10 @@ def execute(job_id: str) -> str:
     try:
         if handler is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "error_message": None, "result": handler(job, context) or {}}
+        # Files stored before ECHOFU_MAX_VIDEO_SIDE was checked (or lowered) are refused, not decoded.
+        with media.frame_sides_at_most(settings.ECHOFU["MAX_VIDEO_SIDE"]):
+            result = handler(job, context) or {}
+        ending = Job.Status.SUCCEEDED, {"stage": "done", "progress": 1.0, "error": "", "error_message": None, "result": result}
     except Cancelled:
         reporter.log(gettext_noop("cancelled"))
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
