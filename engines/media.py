@@ -27,9 +27,9 @@ OUTPUT_AUDIO_RATE = 44100
 # A decoded stream shorter than this share of what the container declares is
 # treated as truncated (a cut download, an interrupted copy).
 COMPLETE_SHARE = 0.9
-# A file whose streams run on past the duration it declares divided by COMPLETE_SHARE, plus these
-# seconds, is refused: every length limit is checked against the declared duration, while the jobs
-# read what the file really holds.
+# A file whose streams run on past the longest duration it declares (the file's, or its soundtrack's)
+# divided by COMPLETE_SHARE, plus these seconds, is refused: every length limit is checked against the
+# declared duration, and the jobs read no further than that allows.
 OVERRUN_SLACK_SECONDS = 2.0
 # Packets of a video that states no frame size read to find its first frame (a stream cut mid-way
 # starts with frames that need a keyframe before them: one second's worth at 25 fps).
@@ -56,6 +56,9 @@ class MediaInfo:
     width: int = 0
     height: int = 0
     fps: float = 0.0
+    # What the soundtrack declares; longer than `duration` (the picture's) in a screen capture whose picture
+    # stopped early. Jobs read the sound no further than `duration` allows (load_declared_audio).
+    audio_duration: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -129,6 +132,7 @@ def probe(path: str | os.PathLike, max_frame_side: int | None = None) -> MediaIn
             info.audio_codec = audio.codec_context.name
             info.sample_rate = audio.codec_context.sample_rate or 0
             info.channels = audio.codec_context.channels or 0
+            info.audio_duration = _duration(container, audio)
         if video is not None:
             info.video_codec = video.codec_context.name
             first = _first_frame(container, video)
@@ -249,7 +253,7 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
     Audio is decoded; video is demuxed and its first frames decoded, with its soundtrack.
     What is read is compared with the duration the container declares, so a file cut short is
     refused instead of being stored, and so is one that holds more than it declares (reading stops
-    just past that).
+    just past that): more than its own duration or its soundtrack's, whichever is longer.
     """
     if expect not in ("audio", "video"):
         raise ValueError(f"expect must be 'audio' or 'video', not {expect!r}")
@@ -261,7 +265,8 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
     if expect == "video" and _is_still_image(info.container):
         # FFmpeg reads a picture as a video of one frame.
         raise MediaError(gettext_noop("the file is a still image ({container}), not a video", container=info.container))
-    overrun = longest_accepted(info.duration)
+    declared = max(info.duration, info.audio_duration)
+    overrun = longest_accepted(declared)
     try:
         with _open(path) as container:
             stream = container.streams.audio[0] if expect == "audio" else container.streams.video[0]
@@ -277,7 +282,7 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
                                       declared=info.duration, read=decoded_until))
     if furthest > overrun:
         raise MediaError(gettext_noop("the file holds more than it declares: it declares {declared:.1f} s but runs past {read:.1f} s",
-                                      declared=info.duration, read=overrun))
+                                      declared=declared, read=overrun))
     if info.container == "wav":
         _check_wav_length(path)
     if info.duration <= 0:

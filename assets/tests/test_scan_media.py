@@ -99,15 +99,15 @@ def test_pruning_keeps_an_upload_row_whose_models_rest_on_its_consent(media_root
 
 
 def test_scan_media_skips_what_an_upload_would_refuse(media_root, plain_video, tmp_path, settings, capsys):
-    """A file dropped in by hand becomes an upload: frames over ECHOFU_MAX_VIDEO_SIDE, or a soundtrack running far
-    past the picture, are skipped as the upload check refuses them."""
-    from engines.testing.simple_media import write_plain_video
+    """A file dropped in by hand becomes an upload: frames over ECHOFU_MAX_VIDEO_SIDE, or sound running far past
+    any length the file declares, are skipped as the upload check refuses them."""
+    from engines.testing.simple_media import declare_matroska_duration, write_matroska_video
 
     settings.ECHOFU = {**settings.ECHOFU, "MAX_VIDEO_SIDE": 60}
     (media_root / "videos/ref_videos/wide.mp4").write_bytes(plain_video.read_bytes())
-    write_plain_video(media_root / "videos/ref_videos/long_sound.mp4", seconds=1.0, size=(32, 32), audio_seconds=60.0)
+    declare_matroska_duration(write_matroska_video(media_root / "videos/ref_videos/long_sound.mkv", sound_seconds=60.0, size=(32, 32)), 1.0)
     call_command("scan_media", "--no-probe")
     out = capsys.readouterr().out
     assert "skipped  media/videos/ref_videos/wide.mp4: the video's frames are too large: 64 x 48 pixels, at most 60 on a side" in out
-    assert "skipped  media/videos/ref_videos/long_sound.mp4: the file holds more than it declares" in out
+    assert "skipped  media/videos/ref_videos/long_sound.mkv: the file holds more than it declares" in out
     assert not TrainingVideo.objects.exists()

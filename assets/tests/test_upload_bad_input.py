@@ -8,7 +8,7 @@ from django.core.handlers.wsgi import WSGIRequest
 
 from assets.models import ReferenceAudio, TrainingVideo
 from engines import media
-from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_plain_video
+from engines.testing.simple_media import declare_matroska_duration, write_encoded_audio, write_matroska_video, write_plain_video
 from engines.testing.memory import traced_peak
 from assets.views import upload_reference_audio
 from echofu.ownership import local_user
@@ -129,9 +129,19 @@ def test_a_reference_holding_more_than_it_declares_is_refused(client, stored_aud
     assert_untouched(stored_audio, media_root)
 
 
-def test_a_training_video_whose_soundtrack_runs_far_past_the_picture_is_refused(client, media_root, tmp_path):
-    path = write_plain_video(tmp_path / "talk.mp4", seconds=1.0, audio_seconds=60.0)
-    message = error_of(client.post("/api/upload-training-video", {"video": SimpleUploadedFile("talk.mp4", path.read_bytes())}))
+def test_a_training_video_whose_soundtrack_it_declares_runs_far_past_the_picture_is_stored(client, media_root, tmp_path):
+    """A screen capture whose picture stopped early: its soundtrack declares its own length, so it holds no more
+    than it declares."""
+    path = write_plain_video(tmp_path / "capture.mp4", seconds=1.0, audio_seconds=60.0)
+    response = client.post("/api/upload-training-video", {"video": SimpleUploadedFile("capture.mp4", path.read_bytes())})
+    assert response.status_code == 200 and response.json()["status"] == "success", response.json()
+    [video] = TrainingVideo.objects.all()
+    assert (media_root / video.file.name).read_bytes() == path.read_bytes()
+
+
+def test_a_training_video_holding_far_more_than_it_declares_is_refused(client, media_root, tmp_path):
+    path = declare_matroska_duration(write_matroska_video(tmp_path / "talk.mkv", picture_seconds=1.0, sound_seconds=60.0), 1.0)
+    message = error_of(client.post("/api/upload-training-video", {"video": SimpleUploadedFile("talk.mkv", path.read_bytes())}))
     assert message.startswith("文件内容不是有效的视频: 文件的实际内容比声明的长: 声明时长 1.0 秒")
     assert TrainingVideo.objects.count() == 0
     assert list((media_root / "videos/ref_videos").iterdir()) == []

@@ -65,6 +65,15 @@ def probe_into(video_path: Path, report: QualityReport) -> media.MediaInfo | Non
         return None
 
 
+def soundtrack_past_picture(info: media.MediaInfo) -> str | None:
+    """A warning for a soundtrack that runs on past the picture further than a file may hold past what it
+    declares (a screen capture whose picture stopped early): training reads the sound only that far."""
+    if not (info.has_video and info.audio_duration > media.longest_accepted(info.duration)):
+        return None
+    return gettext_noop("the soundtrack runs {seconds:.1f} s past the picture: only the sound under the picture is learned from",
+                        seconds=info.audio_duration - info.duration)
+
+
 class TalkingHeadEngine(Protocol):
     model_type: str
 

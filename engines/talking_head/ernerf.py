@@ -28,7 +28,7 @@ from engines import media
 from engines.face_tracking import eye_openness, packed
 from engines.messages import Message, gettext_noop
 from engines.progress import Progress, no_progress, scaled
-from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
+from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult, soundtrack_past_picture
 from engines.talking_head import external
 from engines.talking_head.external import AUDIO_RATE, FPS, Checkout, ExternalCommandFailed, ExternalUnavailable
 
@@ -116,6 +116,8 @@ def training_adaptations(probe: TrainingProbe, model_type: str, default_ind_num:
     if probe.faces.get("no_face_share", 0) > 0:
         notes.append(gettext_noop("no face in about {share:.0%} of the sampled frames: frames without a face are cut, with their audio, "
                                   "before preprocessing", share=probe.faces["no_face_share"]))
+    if past := soundtrack_past_picture(info):
+        notes.append(past)
     if info.duration * FPS >= default_ind_num:
         notes.append(gettext_noop("{frames:.0f} frames exceed {model_type}'s default --ind_num {default}; it is raised to fit",
                                   frames=info.duration * FPS, model_type=model_type, default=default_ind_num))

@@ -54,6 +54,27 @@ def write_plain_video(path: Path, seconds: float = 1.0, size: tuple[int, int] = 
     return path
 
 
+def write_matroska_video(path: Path, picture_seconds: float = 1.0, sound_seconds: float = 1.0, size: tuple[int, int] = (64, 48)) -> Path:
+    """Matroska with black H.264 frames and silent AAC; Matroska declares one duration for the whole file
+    (declare_matroska_duration changes it), none per stream."""
+    width, height = size
+    with av.open(str(path), "w", format="matroska") as output:
+        picture = output.add_stream("libx264", rate=25)
+        picture.width, picture.height, picture.pix_fmt = width, height, "yuv420p"
+        sound = output.add_stream("aac", rate=16000)
+        sound.layout = "mono"
+        for index in range(int(picture_seconds * 25)):
+            frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            output.mux(picture.encode(frame))
+        output.mux(picture.encode(None))
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, int(sound_seconds * 16000)), np.float32), format="flt", layout="mono")
+        samples.sample_rate, samples.pts, samples.time_base = 16000, 0, Fraction(1, 16000)
+        output.mux(sound.encode(samples))
+        output.mux(sound.encode(None))
+    return path
+
+
 def declare_matroska_duration(path: Path, seconds: float) -> Path:
     """Overwrite the duration a Matroska/WebM file declares (its Info element's Duration, a float
     of milliseconds as PyAV writes it), leaving the media it holds as it was."""

@@ -536,3 +536,4 @@ def test_the_check_reads_only_the_sound_that_goes_with_the_picture(tmp_path):
     report, peak = traced_peak(lambda: create_engine("EchoLite").check_video(video))
     assert report.ok, report.errors
     assert peak < 80 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
+    assert "the soundtrack runs 1200.0 s past the picture: only the sound under the picture is learned from" in report.warnings

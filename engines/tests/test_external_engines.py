@@ -274,9 +274,10 @@ def test_a_frame_without_a_face_kills_the_landmark_step_as_in_the_real_project(t
     assert not (tmp_path / "work" / "model").exists() and not any((checkout / "data").iterdir())
 
 
-def probe(duration=60.0, fps=25.0, has_audio=True, no_face=0.0, multi_face=0.0) -> TrainingProbe:
+def probe(duration=60.0, fps=25.0, has_audio=True, no_face=0.0, multi_face=0.0, audio_duration=None) -> TrainingProbe:
     info = media.MediaInfo(container="mov,mp4", duration=duration, has_video=True, has_audio=has_audio, width=512, height=512, fps=fps,
-                           video_codec="h264", audio_codec="aac", sample_rate=16000, channels=1)
+                           video_codec="h264", audio_codec="aac", sample_rate=16000, channels=1,
+                           audio_duration=duration if audio_duration is None else audio_duration)
     return TrainingProbe(info, {"no_face_share": no_face, "multi_face_share": multi_face, "one_face_share": 1 - no_face - multi_face})
 
 
@@ -295,6 +296,9 @@ def test_what_cannot_be_adapted_is_a_problem_and_what_can_is_a_note():
     assert "12000 frames exceed ER-NeRF's default --ind_num 10000; it is raised to fit" in notes
     assert any(note.startswith("no face in about 10% of the sampled frames: frames without a face are cut") for note in notes)
     assert training_adaptations(probe(duration=480.0), "SyncTalk", 20_000) == []
+    # A screen capture whose picture stopped a minute before its sound.
+    assert training_adaptations(probe(duration=60.0, audio_duration=120.0), "ER-NeRF", 10_000) == [
+        "the soundtrack runs 60.0 s past the picture: only the sound under the picture is learned from"]
 
 
 @pytest.mark.parametrize("kind", ["faceless", "crowd"])

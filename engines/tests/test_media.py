@@ -10,8 +10,8 @@ import pytest
 
 from engines import media
 from engines.testing.memory import traced_peak
-from engines.testing.simple_media import (declare_matroska_duration, write_black_png, write_encoded_audio, write_plain_video,
-                                         write_sound_then_picture, write_tone_wav)
+from engines.testing.simple_media import (declare_matroska_duration, write_black_png, write_encoded_audio, write_matroska_video,
+                                         write_plain_video, write_sound_then_picture, write_tone_wav)
 
 
 def test_writer_output_is_h264_aac_25fps_with_matching_audio(tmp_path):
@@ -245,16 +245,24 @@ def test_audio_holding_more_than_it_declares_is_refused_without_reading_it_all(t
     assert extents[-1][1] < 14.0  # decoding stopped just past what it declared
 
 
-def test_a_soundtrack_running_far_past_the_picture_is_refused(tmp_path):
-    """The video's duration is its picture's: a soundtrack of 60 s under 1 s of picture is what training's
-    audio stage would read whole."""
-    path = write_plain_video(tmp_path / "talk.mp4", seconds=1.0, audio_seconds=60.0)
-    assert media.probe(path).duration == pytest.approx(1.0)
+def test_a_soundtrack_its_file_declares_running_far_past_the_picture_is_accepted_and_read_only_under_it(tmp_path):
+    """A screen capture whose picture stopped early, a phone video with a long audio tail: the soundtrack's own
+    declared length covers it, so the file holds no more than it declares. Its length is the picture's, and
+    jobs read the sound only that far (verify's slack past it), as they did when such files were refused."""
+    path = write_plain_video(tmp_path / "capture.mp4", seconds=1.0, audio_seconds=60.0)
     for expect in ("video", "audio"):
-        with pytest.raises(media.MediaError, match="holds more than it declares"):
+        assert media.verify(path, expect).duration == pytest.approx(1.0)
+    assert len(media.load_declared_audio(path, 16000)) == pytest.approx(media.longest_accepted(1.0) * 16000, abs=1)
+
+
+def test_a_video_holding_far_more_than_any_length_it_declares_is_refused(tmp_path):
+    """Matroska declares one duration for the file: a video claiming 1 s that holds 60 s of sound under 1 s of
+    picture passes no length limit it should not."""
+    path = write_matroska_video(tmp_path / "talk.mkv", picture_seconds=1.0, sound_seconds=60.0)
+    declare_matroska_duration(path, 1.0)  # it declared 60 s
+    for expect in ("video", "audio"):
+        with pytest.raises(media.MediaError, match="holds more than it declares: it declares 1.0 s"):
             media.verify(path, expect)
-    # A soundtrack a little past the picture, as phones write them, is fine.
-    assert media.verify(write_plain_video(tmp_path / "phone.mp4", seconds=2.0, audio_seconds=2.5), "video").duration == pytest.approx(2.0)
 
 
 PEAK_MEMORY_OF_VERIFY = """

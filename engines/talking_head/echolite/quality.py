@@ -7,7 +7,7 @@ from engines import media
 from engines.face_tracking import face_stats
 from engines.messages import gettext_noop
 from engines.progress import no_progress
-from engines.talking_head.base import QualityReport, probe_into
+from engines.talking_head.base import QualityReport, probe_into, soundtrack_past_picture
 from engines.talking_head.echolite.prepare import MAX_FRAME_SIDE, frame_size, measure_audio_delay
 from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, frame_levels
 
@@ -42,6 +42,8 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
         # Refused whatever its faces and sound: reading them would take time and memory in proportion to
         # a length only the upload limit bounds (a low-bitrate file lasts days).
         return report
+    if past := soundtrack_past_picture(info):
+        report.warnings.append(past)
     if not info.has_audio:
         report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
     elif (audible := audible_seconds(path, info.duration)) < MIN_AUDIBLE_SECONDS:
