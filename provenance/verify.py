@@ -40,7 +40,9 @@ def verify_file(path: Path, request_or_user=None) -> dict:
     """The verdict for one file. Row details go only to its owner, staff and the operator (no user)."""
     record = provenance.read_record(path)
     try:
-        marker = provenance.detect_marker_in_file(path, settings.ECHOFU["MARK_KEY"])
+        # Reading the soundtrack opens the picture too, whose first frame is decoded: no larger than an upload's.
+        with media.frame_sides_at_most(settings.ECHOFU["MAX_VIDEO_SIDE"]):
+            marker = provenance.detect_marker_in_file(path, settings.ECHOFU["MARK_KEY"])
     except media.MediaError as exc:  # its message already says what is wrong with the file, kept translatable
         raise provenance.ProvenanceError(reason_of(exc)) from exc
     row = _row_for(path, record)

@@ -100,6 +100,18 @@ def test_verify_refuses_what_is_not_media(alice):
     assert refused.json()["localized_message"] == message
 
 
+def test_verify_refuses_frames_over_the_size_limit_without_decoding_one(alice, plain_video, settings, monkeypatch):
+    """Opening a video decodes its first frame (its display rotation): a 16000-pixel square is a gigabyte."""
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_VIDEO_SIDE": 60}
+    decoded = []
+    first_frame = media._first_frame
+    monkeypatch.setattr(media, "_first_frame", lambda *args: decoded.append(args) or first_frame(*args))
+    with open(plain_video, "rb") as handle:
+        message = error_message(session_client(alice).post("/api/verify-media", {"file": handle}), 400)
+    assert message == "the video's frames are too large: 64 x 48 pixels, at most 60 on a side"
+    assert decoded == []
+
+
 @pytest.fixture
 def fake_ernerf(settings, tmp_path, monkeypatch):
     checkout = make_fake_checkout(tmp_path / "ER-NeRF", "ER-NeRF")
