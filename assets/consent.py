@@ -51,9 +51,9 @@ def statement_from(request) -> dict:
                                               "no control characters)", most=MAX_NAME), missing=NAME)
         return {"consent_name": name, "consent_wording": settings.ECHOFU["CONSENT_WORDING"],
                 "consent_method": ConsentedMediaFile.ConsentMethod.FORM, "consent_by": user, "consent_at": now}
-    configured = settings.ECHOFU["SINGLE_USER_CONSENT"].strip()
-    if ownership.single_user_mode() and ownership.is_local_user(user) and configured:
-        return {"consent_name": configured[:MAX_NAME], "consent_wording": settings.ECHOFU["SINGLE_USER_CONSENT_WORDING"],
+    configured = operator_consent_name(user)
+    if configured:
+        return {"consent_name": configured, "consent_wording": settings.ECHOFU["SINGLE_USER_CONSENT_WORDING"],
                 "consent_method": ConsentedMediaFile.ConsentMethod.SETTING, "consent_by": user, "consent_at": now}
     if ownership.single_user_mode():
         raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
@@ -61,6 +61,13 @@ def statement_from(request) -> dict:
                                           "(single-user mode can set ECHOFU_SINGLE_USER_CONSENT)"), missing=STATEMENT_OR_SETTING)
     raise ConsentMissing(gettext_noop("a consent statement is needed: send consent=true and consent_name=<the person in the file>, "
                                       "stating that you are that person or have their consent"), missing=STATEMENT)
+
+
+def operator_consent_name(user) -> str:
+    """The person ECHOFU_SINGLE_USER_CONSENT states consent for, where it covers this user's
+    uploads sent without a statement of their own (single-user mode's local account); else ""."""
+    configured = settings.ECHOFU["SINGLE_USER_CONSENT"].strip()
+    return configured[:MAX_NAME] if ownership.is_local_user(user) else ""
 
 
 def operator_statement() -> dict:

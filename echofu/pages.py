@@ -5,6 +5,7 @@ The pages are templates plus static JS that call the documented API; nothing her
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from assets.consent import operator_consent_name
 from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
 from echofu import ownership, responses
@@ -160,7 +161,8 @@ def _page(request, template: str, page: str, **context):
     strings.update((f"stage:{stage}", localized(name)) for stage, name in STAGE_NAMES.items())
     # A signed-in account that is not staff would find only the admin's "not authorized" page.
     links_to_admin = request.echofu_auth != "session" or request.user.is_staff
-    return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, "links_to_admin": links_to_admin, **context})
+    return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, "links_to_admin": links_to_admin,
+                                      "operator_consent": operator_consent_name(ownership.acting_user(request)), **context})
 
 
 def home(request):

@@ -102,3 +102,17 @@ def test_the_voice_pages_default_engine_names_the_voices_it_speaks_with(client):
 
 def test_the_footer_offers_the_admin_in_single_user_mode(client):
     assert 'href="/admin/"' in client.get("/").content.decode()  # where the operator signs in to curate
+
+
+@pytest.mark.parametrize("path", ["/voice/", "/training/", "/generate/"])
+def test_upload_forms_say_the_operators_statement_covers_an_unticked_upload(client, settings, path):
+    """With ECHOFU_SINGLE_USER_CONSENT set, an upload without the box ticked is stored under the
+    operator's statement, but the form asked for the box and a name as if they were required."""
+    chinese = client.get(path).content.decode()
+    assert "不勾选时, 此次上传使用运营者为“the test operator”所作的同意声明 (ECHOFU_SINGLE_USER_CONSENT)。" in chinese
+    client.cookies["django_language"] = "en"
+    english = client.get(path).content.decode()
+    assert "Left unticked, this upload is covered by the operator's statement for “the test operator”" in english
+
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER_CONSENT": ""}
+    assert "ECHOFU_SINGLE_USER_CONSENT)" not in client.get(path).content.decode()
