@@ -129,6 +129,7 @@ UI_STRINGS = {
     "cpu_device": _("CPU"),
     # Generation
     "pick_model": _("Pick a model."),
+    "train_first": _("No trained model yet: train one from a video on the Training page first."),
     "pick_audio": _("Pick an audio file."),
     "record_first": _("Record something first."),
     "recording_kept": _("The recording is kept in the file field: send it again with Upload."),

@@ -116,3 +116,18 @@ def test_upload_forms_say_the_operators_statement_covers_an_unticked_upload(clie
 
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER_CONSENT": ""}
     assert "ECHOFU_SINGLE_USER_CONSENT)" not in client.get(path).content.decode()
+
+
+@pytest.mark.parametrize("path, select", [("/generate/", "gen-model"), ("/chat/", "chat-model")])
+def test_pages_that_need_a_model_point_a_first_visit_to_training(client, path, select):
+    """With no model trained the model list said only "暂无已训练的模型。" and Generate/Send answered
+    "请选择模型。", with nothing saying that a model is trained first, or where."""
+    import json
+    import re
+
+    page = client.get(path).content.decode()
+    hint = re.search(rf'<p class="hint" id="{select}-none" hidden>(.*?)</p>', page, re.DOTALL)
+    assert hint and '<a href="/training/">模型训练</a>' in hint[1] and "还没有已训练的模型" in hint[1]
+    assert f'aria-describedby="{select}-none"' in page
+    strings = json.loads(re.search(r'<script id="ui-strings" type="application/json">(.*?)</script>', page, re.DOTALL)[1])
+    assert strings["train_first"] == "还没有已训练的模型: 请先在“模型训练”页面用一段视频训练一个。"

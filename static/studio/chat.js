@@ -1,7 +1,7 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect, noModelText } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let conversationId = "";
@@ -71,7 +71,7 @@
    */
   async function send(fields, userText) {
     const model = models.get($("chat-model").value);
-    if (!model) return say("chat-message", t("pick_model"));
+    if (!model) return say("chat-message", noModelText(models));
     busy = true;
     allowSending();
     say("chat-message", "");

@@ -1,7 +1,7 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
@@ -96,7 +96,7 @@
   $("generate-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const model = models.get($("gen-model").value);
-    if (!model) return say("gen-message", t("pick_model"));
+    if (!model) return say("gen-message", noModelText(models));
     const button = $("gen-run");
     button.disabled = true;
     say("gen-message", "");

@@ -515,6 +515,9 @@ const Studio = (() => {
     if ([...select.options].some((option) => option.value === previous && !option.disabled)) select.value = previous;
   }
 
+  /** Why a model-driven action cannot start: none picked, or (a first visit) none trained yet. */
+  const noModelText = (models) => (models.size ? t("pick_model") : t("train_first"));
+
   function modelFigures(metrics) {
     if (!metrics || !Object.keys(metrics).length) return t("no_quality_figures");
     const parts = [];
@@ -565,6 +568,7 @@ const Studio = (() => {
     if (select.selectedOptions[0]?.disabled || !select.value) {
       select.value = [...select.options].find((option) => !option.disabled)?.value ?? "";
     }
+    document.getElementById(`${select.id}-none`).hidden = models.length > 0;
     return new Map(models.map((model) => [model.path, model]));
   }
 
@@ -611,6 +615,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
+    modelFigures, noModelText, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();
