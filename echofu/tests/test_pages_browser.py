@@ -855,3 +855,14 @@ def test_an_upload_is_listed_by_the_name_its_owner_knows_it_by(studio, media_roo
     expect(page.locator(".reference-item").first).to_contain_text("anna.wav")
     expect(page.locator(".reference-item").first).not_to_contain_text("anna_3")
     assert studio.errors == []
+
+
+def test_a_message_refused_for_want_of_a_model_stays_in_the_box(studio):
+    """Send with no model trained cleared the typed message and showed no bubble: the text was gone."""
+    page = studio.open("/chat/")
+    expect(page.locator("#chat-model-none")).to_be_visible()
+    page.locator("#chat-text").fill("你好，你是谁？")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator("#chat-message")).to_have_text("还没有已训练的模型: 请先在“模型训练”页面用一段视频训练一个。")
+    expect(page.locator("#chat-text")).to_have_value("你好，你是谁？")
+    assert studio.errors == []

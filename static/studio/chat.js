@@ -71,7 +71,8 @@
    */
   async function send(fields, userText) {
     const model = models.get($("chat-model").value);
-    if (!model) return say("chat-message", noModelText(models));
+    if (!model) return say("chat-message", noModelText(models));  // a typed message stays in its box
+    if (fields.text) $("chat-text").value = "";  // from here on it is in the conversation's bubble
     busy = true;
     allowSending();
     say("chat-message", "");
@@ -139,7 +140,6 @@
     const text = $("chat-text").value.trim();
     if (!text) return say("chat-message", t("empty_message"));
     if ($("chat-send").disabled) return;  // Enter submits the form even then
-    $("chat-text").value = "";
     send({ text }, text);
   });
   $("chat-text").addEventListener("keydown", (event) => {
