@@ -866,3 +866,33 @@ def test_a_message_refused_for_want_of_a_model_stays_in_the_box(studio):
     expect(page.locator("#chat-message")).to_have_text("还没有已训练的模型: 请先在“模型训练”页面用一段视频训练一个。")
     expect(page.locator("#chat-text")).to_have_value("你好，你是谁？")
     assert studio.errors == []
+
+
+def test_the_chat_page_shows_and_continues_the_latest_conversation_after_a_reload(studio):
+    """After a reload (or a visit to another page) the log said 打个招呼开始对话吧 and the next message
+    started a new conversation: the answers so far, and the LLM's memory of them, were gone from the page."""
+    context = studio.context()
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, [
+            {"type": "chat", "turn_id": 8, "conversation_id": 4, "turn_status": "succeeded", "question": "你叫什么名字？",
+             "reply": "我是数字人。", "provider": "local", "timings": {"total": 9.0}, "video_path": "media/videos/res_videos/chat_4_8.mp4"},
+            {"type": "chat", "turn_id": 7, "conversation_id": 4, "turn_status": "succeeded", "question": "你好",
+             "reply": "你好！", "provider": "local", "timings": {"total": 8.0}, "video_path": "media/videos/res_videos/chat_4_7.mp4"},
+            {"type": "chat", "turn_id": 3, "conversation_id": 2, "turn_status": "succeeded", "question": "更早的对话",
+             "reply": "旧的回答", "provider": "local", "timings": {}, "video_path": ""},
+        ]),
+        "/chat_system": (400, {"status": "error", "message": "stop here"}),
+    })
+    page = studio.open("/chat/", context)
+    expect(page.locator(".bubble .chat-user-text")).to_have_text(["你好", "你叫什么名字？"])  # oldest first, this conversation only
+    expect(page.locator(".bubble .chat-reply")).to_have_text(["你好！", "我是数字人。"])
+    expect(page.locator(".bubble a[download]").last).to_have_attribute("href", "/media/videos/res_videos/chat_4_8.mp4")
+    page.locator("#chat-text").fill("继续")
+    with page.expect_request("**/chat_system") as sent:
+        page.get_by_role("button", name="发送").click()
+    assert "conversation_id=4" in sent.value.post_data or 'name="conversation_id"\r\n\r\n4' in sent.value.post_data
+
+    page.get_by_role("button", name="新对话").click()
+    expect(page.locator(".bubble")).to_have_count(0)
+    assert [error for error in studio.errors if "status of 400" not in error] == []

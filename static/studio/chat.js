@@ -65,6 +65,31 @@
     return parts.join(" · ");
   }
 
+  /** The digital human's answer to a finished turn; returns the answer video's URL ("" when none). */
+  function answerBubble(turn) {
+    const video = mediaUrl(turn.video_path || turn.response);
+    bubble("assistant",
+      el("div", { class: "chat-reply", text: turn.reply }),
+      el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
+      video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
+    return video;
+  }
+
+  /**
+   * The latest conversation, as a reload or a visit from another page left it: its finished turns
+   * are shown again and the next message continues it (New conversation starts another).
+   */
+  async function restoreConversation() {
+    const turns = await api("/api/history/chat");  // newest first
+    if (!turns.length || conversationId) return;
+    conversationId = String(turns[0].conversation_id);
+    for (const turn of turns.filter((item) => item.conversation_id === turns[0].conversation_id).reverse()) {
+      bubble("user", el("div", { class: "chat-user-text", text: turn.question || "…" }));
+      if (turn.turn_status === "succeeded") answerBubble(turn);
+      else if (turn.turn_status === "failed") bubble("assistant error", el("div", { text: turn.error }));
+    }
+  }
+
   /**
    * One turn: /chat_system with wait=false answers 202 at once with the turn; the page then follows
    * GET /api/chat/turns/<id> (sentence videos as they are ready) and the turn's job (stage, progress).
@@ -112,11 +137,7 @@
         throw new Error(turn.stage ? t("stage_failed", { stage: stageLabel(turn.stage), error: turn.error }) : turn.error || turn.message);
       }
       if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
-      const video = mediaUrl(turn.video_path || turn.response);
-      bubble("assistant",
-        el("div", { class: "chat-reply", text: turn.reply }),
-        el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
-        video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
+      const video = answerBubble(turn);
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
     } catch (error) {
@@ -213,7 +234,7 @@
 
   const show = (error) => say("chat-message", errorText(error));
   Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
-  api("/api/engines").then(({ chat_providers: providers, speech_engines: voices }) => {
+  const enginesShown = api("/api/engines").then(({ chat_providers: providers, speech_engines: voices }) => {
     const serverDefault = providers.find((provider) => provider.default);
     providerLabels = new Map(providers.map((provider) => [provider.name, provider.label]));
     fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.label, provider)) }],
@@ -225,4 +246,5 @@
     allowSending();
   }).catch(show);
   Studio.fillSpeakers($("chat-speaker")).catch(show);
+  enginesShown.then(restoreConversation).catch(show);  // after the providers' labels, which its answers name
 })();
