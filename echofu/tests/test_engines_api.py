@@ -131,3 +131,11 @@ def test_the_built_in_chat_providers_are_named_and_explained_in_the_pages_langua
     assert (providers["fallback"]["label"], providers["fallback"]["reason"]) == (fallback_label, fallback_reason)
     assert providers["local"]["label"].endswith(settings.ECHOFU["LLM_LOCAL_MODEL"]) and providers["local"]["label"] != "local"
     assert providers["ollama"]["label"] == "ollama"  # a configured server goes by the name its settings give it
+
+
+@pytest.mark.parametrize("language, reason", [("zh-hans", "内置模型, 可在 CPU 或 CUDA 上运行"), ("en", "embedded model, runs on CPU or CUDA")])
+def test_echolite_says_what_it_runs_on_in_the_pages_language(client, language, reason):
+    """The training, generation and chat pages show it as the EchoLite option's tooltip: it stayed English on the Chinese pages."""
+    client.cookies["django_language"] = language
+    engines = {row["type"]: row for row in client.get("/api/available-models").json()["engines"]}
+    assert engines["EchoLite"] == {"type": "EchoLite", "available": True, "reason": reason}

@@ -107,7 +107,7 @@ class EchoLiteEngine:
     model_type = MODEL_TYPE
 
     def availability(self) -> tuple[bool, str]:
-        return True, "embedded model, runs on CPU or CUDA"
+        return True, gettext_noop("embedded model, runs on CPU or CUDA")
 
     def check_video(self, video_path: Path) -> QualityReport:
         return check_video(Path(video_path))
