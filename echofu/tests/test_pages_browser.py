@@ -896,3 +896,22 @@ def test_the_chat_page_shows_and_continues_the_latest_conversation_after_a_reloa
     page.get_by_role("button", name="新对话").click()
     expect(page.locator(".bubble")).to_have_count(0)
     assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
+def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
+    context = studio.context()
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, [{"type": "chat", "task_id": "chat_9", "turn_id": 9, "conversation_id": 5, "turn_status": "running",
+                                     "status": "running", "question": "讲个故事", "reply": "", "segments": []}]),
+        "/api/chat/turns/9": (200, {"status": "success", "task_id": "chat_9", "turn_id": 9, "conversation_id": 5, "turn_status": "succeeded",
+                                    "transcript": "讲个故事", "reply": "从前有座山。", "timings": {"total": 5.0}, "segments": [],
+                                    "video_path": "media/videos/res_videos/chat_5_9.mp4"}),
+        "/api/tasks/chat_9": (200, {"status": "success", "task_id": "chat_9", "kind": "chat", "state": "succeeded", "stage": "done",
+                                    "progress": 1.0}),
+    })
+    page = studio.open("/chat/", context)
+    expect(page.locator(".bubble .chat-user-text")).to_have_text(["讲个故事"])
+    expect(page.locator(".bubble .chat-reply")).to_have_text(["从前有座山。"])
+    expect(page.get_by_role("button", name="发送")).to_be_enabled()
+    assert [error for error in studio.errors if "status of 404" not in error] == []  # the answer video is not there

@@ -84,9 +84,10 @@
     if (!turns.length || conversationId) return;
     conversationId = String(turns[0].conversation_id);
     for (const turn of turns.filter((item) => item.conversation_id === turns[0].conversation_id).reverse()) {
-      bubble("user", el("div", { class: "chat-user-text", text: turn.question || "…" }));
+      const userBubble = bubble("user", el("div", { class: "chat-user-text", text: turn.question || "…" }));
       if (turn.turn_status === "succeeded") answerBubble(turn);
       else if (turn.turn_status === "failed") bubble("assistant error", el("div", { text: turn.error }));
+      else if (!busy) await follow(userBubble, !turn.question, async () => turn);  // the newest: still being answered
     }
   }
 
@@ -98,20 +99,28 @@
     const model = models.get($("chat-model").value);
     if (!model) return say("chat-message", noModelText(models));  // a typed message stays in its box
     if (fields.text) $("chat-text").value = "";  // from here on it is in the conversation's bubble
+    const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
+    const speaker = $("chat-speaker").value;
+    await follow(userBubble, !userText, () => api("/chat_system", {
+      model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
+      pitch: $("chat-pitch").value, api_choice: $("chat-provider").value, wait: "false",
+      conversation_id: conversationId || undefined, ...fields,
+    }));
+  }
+
+  /**
+   * Follows a turn, from `start()` (its /chat_system answer, or the turn as a reload found it still
+   * running) to its answer; `heard`: the user's bubble shows the transcript once recognised.
+   */
+  async function follow(userBubble, heard, start) {
     busy = true;
     allowSending();
     say("chat-message", "");
-    const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
     const view = new JobView($("chat-job"), { title: t("kind_chat") });
     player.reset();
-    const speaker = $("chat-speaker").value;
     let turn = null;
     try {
-      turn = await api("/chat_system", {
-        model_name: model.type, model_param: model.path, voice_clone: speaker ? "true" : "false", speaker_id: speaker,
-        pitch: $("chat-pitch").value, api_choice: $("chat-provider").value, wait: "false",
-        conversation_id: conversationId || undefined, ...fields,
-      });
+      turn = await start();
       if (turn.conversation_id) conversationId = String(turn.conversation_id);
       let missed = 0;
       while (turn.turn_status === "running" || turn.status === "processing") {
@@ -131,12 +140,12 @@
         turn = latest;
         if (job) view.update(job);
         for (const segment of turn.segments || []) player.add(mediaUrl(segment.video_path));
-        if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+        if (turn.transcript && heard) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
       }
       if (turn.turn_status === "failed" || turn.status === "error") {
         throw new Error(turn.stage ? t("stage_failed", { stage: stageLabel(turn.stage), error: turn.error }) : turn.error || turn.message);
       }
-      if (turn.transcript && !userText) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
+      if (turn.transcript && heard) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
       const video = answerBubble(turn);
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
