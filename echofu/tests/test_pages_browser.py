@@ -915,3 +915,20 @@ def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(
     expect(page.locator(".bubble .chat-reply")).to_have_text(["从前有座山。"])
     expect(page.get_by_role("button", name="发送")).to_be_enabled()
     assert [error for error in studio.errors if "status of 404" not in error] == []  # the answer video is not there
+
+
+def test_each_history_entrys_play_control_names_its_video(studio):
+    """Every rendered video's control was named only 播放: tabbing through the history, a screen reader said 播放, 播放, ..."""
+    context = studio.context()
+    entry = {"type": "video_generation", "status": "succeeded", "model_label": "anna v1 (EchoLite)", "duration": 3.0, "width": 256,
+             "height": 256, "size_mb": 0.1, "timestamp": "2026-01-01T00:00:00+00:00", "available": True}
+    answer_with(context, {"/api/history/video_generation": (200, [
+        {**entry, "text": "你好", "video_path": "media/videos/res_videos/a.mp4", "audio_path": ""},
+        {**entry, "text": "", "video_path": "media/videos/res_videos/b.mp4", "audio_path": "media/voices/ref_voices/anna.wav"},
+    ])})
+    page = studio.open("/generate/", context)
+    expect(page.locator("#gen-history summary")).to_have_count(2)
+    names = [page.locator("#gen-history summary").nth(index).evaluate("(node) => node.getAttribute('aria-label') || node.textContent")
+             for index in range(2)]
+    assert names == ["播放: 你好", "播放: anna.wav"]
+    assert [error for error in studio.errors if "status of 404" not in error] == []

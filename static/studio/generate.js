@@ -1,7 +1,7 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText, renderTitle } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
@@ -32,12 +32,12 @@
   async function refreshHistory() {
     const history = await api("/api/history/video_generation");
     $("gen-history").replaceChildren(...(history.length ? history.slice(0, 20).map((entry) => el("li", { class: "history-item" },
-      el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.video_path }),
+      el("div", { class: "item-title", text: renderTitle(entry) }),
       el("div", { class: "item-meta" }, el("span", { text: entry.model_label || entry.model_name }),
         el("span", { text: formatSeconds(entry.duration) }), el("span", { text: `${entry.width}×${entry.height}` }),
         el("span", { text: `${entry.size_mb} MB` }), el("span", { text: formatTime(entry.timestamp) })),
-      entry.available === false ? null : el("details", {}, el("summary", { text: t("play") }),
-        el("video", { controls: true, preload: "none", src: mediaUrl(entry.video_path), "aria-label": entry.text || entry.video_path }),
+      entry.available === false ? null : el("details", {}, el("summary", { text: t("play"), "aria-label": `${t("play")}: ${renderTitle(entry)}` }),
+        el("video", { controls: true, preload: "none", src: mediaUrl(entry.video_path), "aria-label": renderTitle(entry) }),
         el("div", { class: "row", style: "margin-top:.4rem" }, downloadLink(entry.video_path))),
     )) : [el("li", { class: "empty", text: t("no_history") })]));
   }

@@ -1,7 +1,7 @@
 // Home: machine status, the job queue and recent results, refreshed live.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, timingFacts, mediaUrl, every } = Studio;
+  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, timingFacts, mediaUrl, every, renderTitle } = Studio;
 
   function meter(label, percent, detail) {
     const value = Math.round(percent ?? 0);
@@ -69,9 +69,9 @@
       const cards = history.filter((entry) => entry.available !== false).slice(0, 8).map((entry) =>
         el("figure", { class: "thumb", style: "margin:0" },
           el("video", { src: `${mediaUrl(entry.video_path)}#t=0.5`, preload: "metadata", muted: true, controls: true, playsinline: true,
-            "aria-label": entry.text || entry.video_path }),
+            "aria-label": renderTitle(entry) }),
           el("figcaption", { class: "thumb-body" },
-            el("div", { class: "item-title", text: entry.text || (entry.audio_path || "").split("/").pop() || entry.model_name }),
+            el("div", { class: "item-title", text: renderTitle(entry) }),
             el("div", { class: "muted", text: `${entry.model_label || entry.model_name} · ${formatSeconds(entry.duration)} · ${formatTime(entry.timestamp)}` }))));
       document.getElementById("recent-results").replaceChildren(...(cards.length ? cards : [el("p", { class: "empty", text: t("no_results") })]));
       say("results-error", "");

@@ -515,6 +515,9 @@ const Studio = (() => {
     if ([...select.options].some((option) => option.value === previous && !option.disabled)) select.value = previous;
   }
 
+  /** What a rendered video is called in the lists: its text, else the audio it said, else its own file name. */
+  const renderTitle = (entry) => entry.text || (entry.audio_path || "").split("/").pop() || entry.video_path.split("/").pop();
+
   /** Why a model-driven action cannot start: none picked, or (a first visit) none trained yet. */
   const noModelText = (models) => (models.size ? t("pick_model") : t("train_first"));
 
@@ -615,6 +618,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, noModelText, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
+    modelFigures, noModelText, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
   };
 })();
