@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from assets.models import TrainingVideo
@@ -95,6 +96,21 @@ def test_probe_job_runs_on_the_worker(cluster, uploaded_video):
     assert done.status == "succeeded", done.error
     video = TrainingVideo.objects.get()
     assert video.probe_status == "ok" and video.probe["one_face_share"] > 0.9
+
+
+def test_jobs_queued_under_an_earlier_secret_key_run_when_the_cluster_starts(cluster, client, plain_video, monkeypatch):
+    """An installation upgraded from a release that let multi-user mode run on the published key must set
+    its own: the tasks its waiting jobs left on the broker were signed with the old key, which a cluster
+    drops as a bad signature, and the jobs would read as queued forever."""
+    monkeypatch.setattr(Conf, "SECRET_KEY", "the published key of the release before")
+    with open(plain_video, "rb") as handle:
+        probe_id = client.post("/api/upload-training-video", {"video": handle}).json()["probe_task_id"]
+    monkeypatch.undo()
+    assert job_state(probe_id).status == "queued"
+
+    worker = cluster()
+    done = wait_until(lambda: job_state(probe_id).is_finished and job_state(probe_id), 120, what="the probe to run: " + worker.log())
+    assert done.status == "succeeded", done.error
 
 
 def test_cancel_a_running_training(cluster, client, uploaded_video, media_root):

@@ -5,9 +5,10 @@ import os
 
 from django.conf import settings
 from django_q.cluster import Cluster
+from django_q.conf import Conf
 from django_q.management.commands import qcluster
 
-from monitoring import shutdown
+from monitoring import runner, shutdown
 
 
 class StopAnnouncingCluster(Cluster):
@@ -22,6 +23,12 @@ class Command(qcluster.Command):
         settings.SECRET_KEY  # signing needs it: refuse to start without one
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
+        if Conf.CLUSTER_NAME in settings.JOB_QUEUES:
+            # The tasks on the broker were signed when their jobs were queued: under an earlier
+            # ECHOFU_SECRET_KEY or ECHOFU_Q_NAME (an upgrade that had to set its own key) a cluster drops
+            # them as bad signatures and their jobs would wait forever. Sent again, in order, they are
+            # signed as this cluster reads them.
+            runner.restore_queue(Conf.CLUSTER_NAME)
         shutdown.share_with_workers()
         cluster = StopAnnouncingCluster()
         cluster.start()
