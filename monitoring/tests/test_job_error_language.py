@@ -220,3 +220,25 @@ def test_a_cancelled_jobs_last_log_line_is_in_the_pages_language(client, monkeyp
     assert [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]] == ["已取消"]
     client.cookies["django_language"] = "en"
     assert [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"]] == ["cancelled"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_failed_before_reasons_were_kept_as_templates_reads_in_the_pages_language(client):
+    """An upgraded installation's jobs that failed before 0004 kept only their English text: one that is a
+    reason of ours without values (a worker lost under the earlier release) reads translated like a new one;
+    any other text stays as it was."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("monitoring", "0003_recovery_schedule")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_jobs = executor.loader.project_state(before).apps.get_model("monitoring", "Job").objects
+    lost = old_jobs.create(id="tts_lost", kind="synthesize", status="failed", params={},
+                           error="the worker running this job stopped (killed or crashed); its partial output was discarded")
+    own_words = old_jobs.create(id="tts_other", kind="synthesize", status="failed", params={}, error="CUDA error: out of memory")
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+    assert task_error(client, Job.objects.get(pk=lost.pk)) == "运行此任务的进程已停止 (被终止或崩溃); 未完成的输出已丢弃"
+    assert task_error(client, Job.objects.get(pk=lost.pk), "en") == lost.error
+    assert task_error(client, Job.objects.get(pk=own_words.pk)) == "CUDA error: out of memory"
