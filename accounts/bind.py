@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
+from django.core import checks
 
 LOOPBACK_NAMES = ("localhost", "ip6-localhost")
 
@@ -35,17 +36,30 @@ class PublicBindRefused(RuntimeError):
     pass
 
 
+PUBLISHED_KEY_REFUSAL = (
+    "multi-user mode (ECHOFU_SINGLE_USER=false) serves other people and needs a secret key of its own: "
+    "set ECHOFU_SECRET_KEY, e.g. to the output of "
+    "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (the same on every machine)"
+)
+
+
+def uses_published_key() -> bool:
+    return not settings.ECHOFU["SINGLE_USER"] and settings.SECRET_KEY in ("", settings.LOCAL_ONLY_SECRET_KEY)
+
+
+def published_key_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`manage.py check --deploy`: Django's own key check (W009) passes the published key, which is long
+    and varied enough; a server started on it is refused (check_bind), the check says so beforehand."""
+    return [checks.Error(PUBLISHED_KEY_REFUSAL, id="echofu.E001")] if uses_published_key() else []
+
+
 def check_bind(bind: str) -> None:
     """Raise PublicBindRefused when single-user mode would listen on a non-loopback address, or when
     multi-user mode (others reach it, on any address: a proxy forwards to loopback) would sign its
     cookies and tasks with the key published in this repository."""
     if not settings.ECHOFU["SINGLE_USER"]:
-        if settings.SECRET_KEY in ("", settings.LOCAL_ONLY_SECRET_KEY):
-            raise PublicBindRefused(
-                "multi-user mode (ECHOFU_SINGLE_USER=false) serves other people and needs a secret key of its own: "
-                "set ECHOFU_SECRET_KEY, e.g. to the output of "
-                "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (the same on every machine)"
-            )
+        if uses_published_key():
+            raise PublicBindRefused(PUBLISHED_KEY_REFUSAL)
         return
     host = bind_host(bind)
     if not is_loopback(host):

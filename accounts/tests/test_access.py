@@ -9,6 +9,7 @@ import types
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -263,6 +264,16 @@ def test_multi_user_mode_refuses_the_built_in_secret_key(multi_user, settings, a
         call_command("check_bind", address, stdout=io.StringIO())
     with pytest.raises(RuntimeError, match="ECHOFU_SECRET_KEY"):
         on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=[address])))
+
+
+def test_the_deployment_check_reports_the_built_in_secret_key_in_multi_user_mode(multi_user, settings):
+    """`manage.py check --deploy` is what an operator runs before serving others (an upgraded installation
+    among them, whose earlier release let multi-user mode run on the published key)."""
+    assert settings.SECRET_KEY == settings.LOCAL_ONLY_SECRET_KEY
+    with pytest.raises(SystemCheckError, match="ECHOFU_SECRET_KEY"):
+        call_command("check", deploy=True, stdout=io.StringIO(), stderr=io.StringIO())
+    settings.SECRET_KEY = "a key of this deployment's own, long and random enough: 5f0c2e9b7d41a8"
+    call_command("check", deploy=True, fail_level="ERROR", stdout=io.StringIO(), stderr=io.StringIO())
 
 
 def test_a_video_and_its_check_belong_to_the_uploader(as_alice, as_bob, alice, plain_video):
