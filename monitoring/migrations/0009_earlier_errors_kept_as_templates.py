@@ -19,7 +19,7 @@ def keep_known_reasons_as_templates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_job_server_stopping'),
+        ('monitoring', '0008_request_gate'),
     ]
 
     operations = [
