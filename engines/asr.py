@@ -151,7 +151,7 @@ def _join(texts: list[str], language: str) -> str:
     return separator.join(text for text in texts if text).strip()
 
 
-def load_transcriber(checkpoint: str | Path = "", cache_dir: str | Path = "", size: str = "base", device: str = "cpu"):
+def load_transcriber(checkpoint: str | Path = "", cache_dir: str | Path = "", size: str = "base", device: str = "cpu") -> Transcriber | FasterWhisperTranscriber:
     """openai-whisper when a .pt checkpoint is configured, else faster-whisper on the packaged weights."""
     if checkpoint:
         return Transcriber(checkpoint, device)

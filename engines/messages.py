@@ -47,6 +47,6 @@ def _kept(value):
     return [_kept(item) for item in value] if isinstance(value, list) else value
 
 
-def gettext_noop(template: str, **params) -> Message:
+def gettext_noop(template: str, **params: object) -> Message:
     """The marked spelling of `Message(template, **params)` (see the module's docstring)."""
     return Message(template, **params)

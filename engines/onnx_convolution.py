@@ -11,8 +11,12 @@ that can saturate 16 bits, so `integer_dot_product()` says whether the rewrite i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnx
 
 # /proc/cpuinfo flags of CPUs whose uint8 x int8 products onnxruntime sums without saturating.
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
@@ -44,7 +48,7 @@ def _rewritable(node, initializers: dict) -> bool:
     return len(weights.dims) == 3 and weights.data_type == UINT8 and not (strided or grouped or auto_padded)
 
 
-def convolutions_as_matmuls(model) -> int:
+def convolutions_as_matmuls(model: onnx.ModelProto) -> int:
     """Rewrite `model` (an `onnx.ModelProto`) in place: every 1-D, ungrouped, stride-1 `ConvInteger` with
     uint8 weights held in the graph becomes im2col and a `MatMulInteger`. Returns how many were rewritten
     (none in a model of an opset before MIN_OPSET, or with subgraphs)."""

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
@@ -63,7 +64,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def concatenate(parts: list[Path], out_path: Path, on_part=lambda done: None) -> str:
+def concatenate(parts: list[Path], out_path: Path, on_part: Callable[[int], None] = lambda done: None) -> str:
     """Write the parts one after another into `out_path`; the sha256 of the whole, computed on the way."""
     digest = hashlib.sha256()
     with open(out_path, "wb") as out:

@@ -24,7 +24,7 @@ def unknown_model_type(name: str) -> Message:
     return gettext_noop("unsupported model type '{name}', choose one of: {choices}", name=name, choices=", ".join(MODEL_TYPES))
 
 
-def create_engine(model_type: str, **config) -> TalkingHeadEngine:
+def create_engine(model_type: str, **config: object) -> TalkingHeadEngine:
     """The engine for `model_type`; `config` carries the external engines' checkout settings."""
     if model_type == "EchoLite":
         from engines.talking_head.echolite import EchoLiteEngine

@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -309,7 +310,7 @@ class ErNerfEngine:
             task(9, gettext_noop("transforms"), 1, "transforms_train.json", "transforms_val.json"),
         ]
 
-    def process_task(self, video: str):
+    def process_task(self, video: str) -> Callable[..., Step]:
         """A maker of `data_utils/process.py <video> --task N` steps."""
         def task(number: int, name: str, weight: float, *outputs: str) -> Step:
             return Step(name, ("data_utils/process.py", video, *self.process_options(), "--task", str(number)), weight, outputs)

@@ -24,6 +24,7 @@ import wave
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -128,7 +129,7 @@ class FakeCosyVoice:
         wave_ = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
         return (wave_ * 32767).astype("<i2")
 
-    def speech_chunks(self, text: str, prompt_wav: bytes | None):
+    def speech_chunks(self, text: str, prompt_wav: bytes | None) -> Iterator[bytes]:
         """The model's generator: it runs only as the response is streamed."""
         if prompt_wav is not None and wav_seconds(prompt_wav) > MAX_PROMPT_SECONDS:
             raise AssertionError("do not support extract speech token for audio longer than 30s")

@@ -36,10 +36,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import pyworld
+
+if TYPE_CHECKING:
+    import faster_whisper
 
 from engines.progress import Progress, no_progress
 from engines.speech_states import STATE_SIZE, STATES_PER_SECOND
@@ -538,7 +541,7 @@ def apply_voice(samples: np.ndarray, voice: FittedVoice, f0_mean: float, f0_std_
     return np.clip(output * scale_rms, -1, 1).astype(np.float32)
 
 
-def transcribe_reference(whisper_model, samples: np.ndarray) -> tuple[str, list[Segment]]:
+def transcribe_reference(whisper_model: faster_whisper.WhisperModel, samples: np.ndarray) -> tuple[str, list[Segment]]:
     """(language, timed segments) of 16 kHz speech, from a faster-whisper model."""
     pieces, info = whisper_model.transcribe(np.asarray(samples, dtype=np.float32), beam_size=1, vad_filter=False)
     return info.language, [Segment(piece.start, piece.end, piece.text.strip()) for piece in pieces]

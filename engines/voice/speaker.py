@@ -58,7 +58,7 @@ class SpeakerFeatures:
         return cls(**known)
 
 
-def speaker_similarity(a, b) -> float:
+def speaker_similarity(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 

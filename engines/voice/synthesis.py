@@ -90,7 +90,7 @@ def write_result(samples: np.ndarray, rate: int, out_path: Path, engine: str, st
     return SynthesisResult(out_path, len(samples) / rate, rate, engine, {"total": time.monotonic() - started})
 
 
-def create_synthesizer(name: str, **config) -> Synthesizer:
+def create_synthesizer(name: str, **config: object) -> Synthesizer:
     if name == "default":
         from engines.voice.default import DefaultSynthesizer
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from engines.progress import Progress, no_progress
 from engines.text import Chunk, sentences as text_sentences
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, require_cloning_request, speak_chunks, write_result
+
+if TYPE_CHECKING:
+    import torch
+    from TTS.tts.models.xtts import Xtts
 
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
 PACKAGE, REQUIREMENT = "TTS", "coqui-tts"
@@ -50,7 +55,7 @@ class XttsSynthesizer:
         return True, f"XTTS-v2 from {self.model_dir}"
 
     @property
-    def model(self):
+    def model(self) -> Xtts:
         """Loaded on first use and kept: loading XTTS-v2 takes tens of seconds."""
         if self._model is None:
             usable, reason = self.availability()
@@ -72,7 +77,7 @@ class XttsSynthesizer:
     def sample_rate(self) -> int:
         return int(self.model.args.output_sample_rate)
 
-    def conditioning(self, clip: str | Path):
+    def conditioning(self, clip: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         """What get_conditioning_latents computes, from audio decoded by PyAV: its own loader needs
         torchcodec and a system FFmpeg, which the product does not require."""
         import torch

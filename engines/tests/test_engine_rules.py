@@ -1,0 +1,54 @@
+"""The rules engines/ keeps so that it runs outside the web app (benchmarks, batch scripts, another
+frontend): no Django or app imports, and a typed public interface that callers can read."""
+import ast
+from pathlib import Path
+
+ENGINES = Path(__file__).resolve().parents[1]
+APP_PACKAGES = {"django", "rest_framework", "django_q", "echofu", "accounts", "assets", "chat", "generation",
+                "limits", "monitoring", "provenance", "training"}
+
+
+def _modules() -> list[Path]:
+    return [path for path in sorted(ENGINES.rglob("*.py")) if "tests" not in path.relative_to(ENGINES).parts]
+
+
+def _public_functions(tree: ast.Module):
+    """Module-level functions and the methods of module-level classes whose names do not start with _."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for member in node.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) and not member.name.startswith("_"):
+                    yield f"{node.name}.{member.name}", member
+
+
+def _unannotated(function: ast.FunctionDef) -> list[str]:
+    arguments = function.args
+    named = [argument for argument in arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+             if argument.arg not in ("self", "cls")]
+    starred = [argument for argument in (arguments.vararg, arguments.kwarg) if argument is not None]
+    missing = [argument.arg for argument in named + starred if argument.annotation is None]
+    return missing + (["return"] if function.returns is None else [])
+
+
+def test_no_engines_module_imports_django_or_the_apps():
+    offenders = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [f"{path.relative_to(ENGINES)}: {name}" for name in names if name.split(".")[0] in APP_PACKAGES]
+    assert offenders == []
+
+
+def test_every_public_engines_function_has_type_hints():
+    offenders = [f"{path.relative_to(ENGINES)}: {name} lacks {', '.join(missing)}"
+                 for path in _modules()
+                 for name, function in _public_functions(ast.parse(path.read_text()))
+                 if (missing := _unannotated(function))]
+    assert offenders == []
