@@ -14,7 +14,7 @@ import re
 from django.conf import settings
 from django.utils import timezone
 
-from assets.models import ConsentedMediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
+from assets.models import ConsentedMediaFile, TrainingVideo
 from echofu import ownership
 from engines.messages import Message, gettext_noop
 
@@ -97,10 +97,6 @@ def require_usable(asset: ConsentedMediaFile | None, what: Message) -> None:
 def model_disabled(model) -> bool:
     """A model trained from a video whose consent was revoked."""
     return model.source_video_id is not None and TrainingVideo.objects.filter(pk=model.source_video_id, revoked_at__isnull=False).exists()
-
-
-def profile_disabled(profile: SpeakerProfile) -> bool:
-    return profile.reference_id is not None and ReferenceAudio.objects.filter(pk=profile.reference_id, revoked_at__isnull=False).exists()
 
 
 def usable_models(queryset):
