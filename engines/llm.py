@@ -50,9 +50,9 @@ UNFINISHED = Unfinished()
 HOLD_LIMIT_SECONDS = 60.0
 
 
-def wait_while_held(hold: threading.Event | None) -> None:
+def wait_while_held(hold: threading.Event | None, limit_seconds: float = HOLD_LIMIT_SECONDS) -> None:
     if hold is not None:
-        hold.wait(HOLD_LIMIT_SECONDS)
+        hold.wait(limit_seconds)
 
 
 # --- OpenAI-compatible servers -----------------------------------------------------------------

@@ -77,11 +77,10 @@ def test_the_first_sentence_is_spoken_and_rendered_while_the_model_waits_to_writ
         def stream(self, messages, max_tokens=200, hold=None):
             yield "Welcome to the studio. I"
             self.held = not hold.is_set()
-            llm.wait_while_held(hold)
+            llm.wait_while_held(hold, limit_seconds=10.0)
             self.rendered_meanwhile = bool(renderer.calls)
             yield " can answer your questions!"
 
-    monkeypatch.setattr(llm, "HOLD_LIMIT_SECONDS", 10.0)
     writing = StillWriting()
     monkeypatch.setattr("chat.pipeline.providers.chat_model", lambda provider: writing)
     body = ask(client, model, text="Hello, who are you?", api_choice="")
@@ -281,10 +280,9 @@ def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, m
         def stream(self, messages, max_tokens=200, hold=None):
             with self.lock:
                 for token in ["Hello there, friend. ", "This ", "is ", "the ", "second ", "sentence ", "of ", "it. "]:
-                    llm.wait_while_held(hold)
+                    llm.wait_while_held(hold, limit_seconds=30.0)
                     yield token
 
-    monkeypatch.setattr(llm, "HOLD_LIMIT_SECONDS", 30.0)
     local = OneAtATime()
     monkeypatch.setattr("chat.pipeline.providers.chat_model", lambda provider: local)
     report = runner._Reporter.__call__

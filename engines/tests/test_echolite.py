@@ -273,14 +273,13 @@ def tiny_training_data(frames: int = 24, size: int = 32) -> train.TrainingData:
                               hard_mask=hard_mask)
 
 
-def test_without_an_epoch_count_training_fits_what_the_time_allows(monkeypatch):
+def test_without_an_epoch_count_training_fits_what_the_time_allows():
     messages = []
     network, losses = train.fit(tiny_training_data(), None, 2e-3, 8, "cpu", lambda *args: messages.append(args), seconds=0.0)
     assert len(losses) == train.MIN_EPOCHS and "3 epochs fit in 0 s" in messages[0][2]
     assert train.epochs_within(100.0, 1000, 0.01) == 10 and train.epochs_within(1.0, 1000, 0.01) == train.MIN_EPOCHS
-    monkeypatch.setattr(train, "MAX_EPOCHS", 5)
-    assert len(train.fit(tiny_training_data(), None, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6)[1]) == 5
-    assert len(train.fit(tiny_training_data(), 2, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6)[1]) == 2  # an epoch count is kept
+    assert len(train.fit(tiny_training_data(), None, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6, max_epochs=5)[1]) == 5
+    assert len(train.fit(tiny_training_data(), 2, 2e-3, 8, "cpu", lambda *args: None, seconds=1e6, max_epochs=5)[1]) == 2  # an epoch count is kept
     # The estimate shown before a default job starts is the time it aims for.
     assert train.estimate_seconds(1500, None) == train.DEFAULT_TRAIN_SECONDS < train.estimate_seconds(1500, 20)
 

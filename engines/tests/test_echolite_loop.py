@@ -31,7 +31,7 @@ def test_the_plan_follows_the_wanted_mouths_without_ever_cutting():
     assert np.corrcoef(own[path], wanted)[0, 1] > 0.75 > 0.3 > abs(np.corrcoef(own[plain], wanted)[0, 1])
 
 
-def test_a_long_render_plays_the_whole_clip_instead_of_replaying_its_best_stretch(monkeypatch):
+def test_a_long_render_plays_the_whole_clip_instead_of_replaying_its_best_stretch():
     own = np.abs(np.sin(np.arange(300) / 4.0)) * 6
     wanted = np.abs(np.sin(np.arange(3000) / 3.0 + 1.0)) * 6  # two minutes
     mouths, shapes = mouths_opening(own), mouths_opening(wanted)
@@ -40,8 +40,7 @@ def test_a_long_render_plays_the_whole_clip_instead_of_replaying_its_best_stretc
     uses = np.bincount(path, minlength=300)
     assert (uses > 0).mean() > 0.9 and uses.max() <= 3 * len(path) / 300, (np.count_nonzero(uses), uses.max())
     assert np.corrcoef(own[path], wanted)[0, 1] > 0.6
-    monkeypatch.setattr(loop_path, "REPEAT_COST", 0.0)
-    replayed = np.bincount(loop_path.plan(mouths, np.full(300, 0.5), shapes), minlength=300)
+    replayed = np.bincount(loop_path.plan(mouths, np.full(300, 0.5), shapes, repeat_cost=0.0), minlength=300)
     assert (replayed > 0).mean() < 0.2, "without the cost of repeats the best stretch plays again and again"
 
 

@@ -52,3 +52,44 @@ def test_every_public_engines_function_has_type_hints():
                  for name, function in _public_functions(ast.parse(path.read_text()))
                  if (missing := _unannotated(function))]
     assert offenders == []
+
+
+def _engines_names(tree: ast.Module) -> set[str]:
+    """The names a test module binds to engines modules (`from engines.x import y`, `import engines.x as y`)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "engines":
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {alias.asname for alias in node.names if alias.name.startswith("engines.") and alias.asname}
+    return names
+
+
+def _patched_engine_constants(tree: ast.Module) -> list[str]:
+    engines_names = _engines_names(tree)
+    patched = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setattr" and node.args):
+            continue
+        target, *rest = node.args
+        if isinstance(target, ast.Constant) and isinstance(target.value, str) and target.value.startswith("engines."):
+            name = target.value.rpartition(".")[2]  # monkeypatch.setattr("engines.module.NAME", value)
+            spelled = target.value
+        elif isinstance(target, ast.Name) and target.id in engines_names and rest and isinstance(rest[0], ast.Constant):
+            name = str(rest[0].value)
+            spelled = f"{target.id}.{name}"
+        else:
+            continue
+        if name.isupper():
+            patched.append(f"line {node.lineno}: {spelled}")
+    return patched
+
+
+def test_no_test_changes_an_engines_module_constant():
+    """A module constant that a test changes is state shared by everything in the process: what an
+    engine lets its callers vary is a parameter (with the constant as its default)."""
+    root = ENGINES.parent
+    offenders = [f"{path.relative_to(root)} {where}"
+                 for path in sorted(root.glob("*/tests/test_*.py")) + sorted(root.glob("*/tests/conftest.py"))
+                 for where in _patched_engine_constants(ast.parse(path.read_text()))]
+    assert offenders == []

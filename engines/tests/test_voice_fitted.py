@@ -355,7 +355,7 @@ def test_default_engine_speaks_with_the_fit_and_falls_back_for_older_profiles(fi
     assert unknown_language["method"] == "statistics"
 
 
-def test_default_engine_keeps_exemplars_for_the_languages_it_names(speaker, tmp_path, monkeypatch):
+def test_default_engine_keeps_exemplars_for_the_languages_it_names(speaker, tmp_path):
     """Mandarin speakers get exemplars; English ones do not (they cost words there)."""
     synthesizer = create_synthesizer("default", neural_english=False)
     clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
@@ -363,8 +363,7 @@ def test_default_engine_keeps_exemplars_for_the_languages_it_names(speaker, tmp_
     assert default.EXEMPLAR_LANGUAGES == ("zh",)
     english = synthesizer.fit(speaker, clean, "en", segments, tmp_path / "en.npz")
     assert english["exemplar_language"] == "" and len(FittedVoice.load(english).exemplar_base) == 0
-    monkeypatch.setattr(default, "EXEMPLAR_LANGUAGES", ("en",))
-    named = synthesizer.fit(speaker, clean, "en", segments, tmp_path / "named.npz")
+    named = create_synthesizer("default", neural_english=False, exemplar_languages=("en",)).fit(speaker, clean, "en", segments, tmp_path / "named.npz")
     voice = FittedVoice.load(named)
     assert named["exemplar_language"] == "en" and len(voice.exemplar_base) == voice.pairs > 300
 
@@ -381,14 +380,13 @@ def piper():
     return PiperBase()
 
 
-def test_packaged_piper_voice_is_checked_and_speaks_english(piper, monkeypatch):
+def test_packaged_piper_voice_is_checked_and_speaks_english(piper):
     samples = piper.speak(OTHER_TEXT)
     seconds = len(samples) / SAMPLE_RATE
     assert 2.0 < seconds < 8.0 and np.sqrt(np.mean(samples**2)) > 0.01, seconds
     assert len(piper.speak(OTHER_TEXT, speed=1.3)) < 0.93 * len(samples), "speed > 1 speaks faster (pauses and random durations: 0.82-0.87 seen)"
-    monkeypatch.setattr(piper_base, "MODEL_SHA256", "0" * 64)
     with pytest.raises(piper_base.PiperUnavailable, match="sha256"):
-        PiperBase()
+        PiperBase(model_sha256="0" * 64)
 
 
 def test_english_references_get_a_piper_fit_that_speaks_their_english(speaker, piper, tmp_path):

@@ -134,13 +134,16 @@ class DefaultSynthesizer:
     name = "default"
 
     def __init__(self, words_per_minute: int = 165, neural_english: bool = True, neural_mandarin: bool = True,
-                 speech_encoder: Callable[[], SpeechEncoder | None] | None = None):
+                 speech_encoder: Callable[[], SpeechEncoder | None] | None = None,
+                 exemplar_languages: tuple[str, ...] = EXEMPLAR_LANGUAGES):
         """`neural_english` / `neural_mandarin`: speak with Piper / Kokoro where a profile has their fit (and
         fit them at clone time); off, or not installed, espeak-ng speaks instead. `speech_encoder` returns
         the Whisper encoder a worker already holds (None: there is none, and no speech is matched by states:
         English speakers' speech gets the nearest frames, Mandarin speakers' English espeak-ng); without it
-        the engine loads the packaged one itself when it is installed."""
+        the engine loads the packaged one itself when it is installed. `exemplar_languages`: the reference
+        languages whose fits keep exemplars (see EXEMPLAR_LANGUAGES)."""
         self.words_per_minute = words_per_minute
+        self.exemplar_languages = exemplar_languages
         self.neural_english = neural_english and piper_installed()
         self.neural_mandarin = neural_mandarin and kokoro_installed()
         self._piper: PiperBase | None = None
@@ -184,7 +187,7 @@ class DefaultSynthesizer:
         variant = voice_variant(speaker)
         spoken = base_language(language)
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
-        exemplar_language = language if language in EXEMPLAR_LANGUAGES else ""
+        exemplar_language = language if language in self.exemplar_languages else ""
         matched = STATE_MATCHED.get(language, {})
         piper_says_the_words = self.neural_english and language in PIPER_LANGUAGES and bool(segments)
         # Without the speaker's words a fit has no formant shift, and Piper's only voice is a man's: women

