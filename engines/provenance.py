@@ -22,7 +22,6 @@ import struct
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -93,7 +92,6 @@ def _seed(key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"echofu-mark:{key}".encode()).digest()[:8], "little")
 
 
-@lru_cache(maxsize=8)
 def marker_block(key: str) -> np.ndarray:
     """One period of the key's pattern at 16 kHz: flat spectrum in the band, random phases, unit RMS."""
     rng = np.random.default_rng(_seed(key))
@@ -182,40 +180,37 @@ def detect_marker_in_file(path: str | os.PathLike, key: str) -> Detection:
 # --- the visible label ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _label_overlay(width: int, height: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """(RGB colour, alpha 0..1, top-left corner) of the label for frames of this size."""
-    from PIL import Image, ImageDraw, ImageFont
+class Label:
+    """The "AI generated" plate for frames of one size, drawn once and blended into each frame."""
 
-    font_size = max(10, min(width, height) // 22)
-    font = ImageFont.load_default(size=font_size)
-    left, top, right, bottom = font.getbbox(LABEL_TEXT)
-    pad = max(3, font_size // 3)
-    plate_w = min(width, right - left + 2 * pad)
-    plate_h = min(height, bottom - top + 2 * pad)
-    plate = Image.new("RGBA", (plate_w, plate_h), (0, 0, 0, 150))
-    ImageDraw.Draw(plate).text((pad - left, pad - top), LABEL_TEXT, font=font, fill=(255, 255, 255, 255))
-    rgba = np.asarray(plate, dtype=np.float32)
-    margin = max(2, min(width, height) // 60)
-    corner = (max(0, width - plate_w - margin), max(0, height - plate_h - margin))  # bottom right
-    return rgba[..., :3], rgba[..., 3:] / 255.0, corner
+    def __init__(self, width: int, height: int):
+        from PIL import Image, ImageDraw, ImageFont
 
+        font_size = max(10, min(width, height) // 22)
+        font = ImageFont.load_default(size=font_size)
+        left, top, right, bottom = font.getbbox(LABEL_TEXT)
+        pad = max(3, font_size // 3)
+        plate_w = min(width, right - left + 2 * pad)
+        plate_h = min(height, bottom - top + 2 * pad)
+        plate = Image.new("RGBA", (plate_w, plate_h), (0, 0, 0, 150))
+        ImageDraw.Draw(plate).text((pad - left, pad - top), LABEL_TEXT, font=font, fill=(255, 255, 255, 255))
+        rgba = np.asarray(plate, dtype=np.float32)
+        margin = max(2, min(width, height) // 60)
+        self._colour, self._alpha = rgba[..., :3], rgba[..., 3:] / 255.0
+        self._x, self._y = max(0, width - plate_w - margin), max(0, height - plate_h - margin)  # bottom right
 
-def draw_label(frame: np.ndarray) -> np.ndarray:
-    """The frame (RGB uint8) with the "AI generated" plate blended into its bottom-right corner."""
-    height, width = frame.shape[:2]
-    colour, alpha, (x, y) = _label_overlay(width, height)
-    h, w = alpha.shape[:2]
-    out = np.array(frame, copy=True)
-    region = out[y:y + h, x:x + w].astype(np.float32)
-    out[y:y + h, x:x + w] = (region * (1 - alpha) + colour * alpha + 0.5).astype(np.uint8)
-    return out
+    @property
+    def region(self) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the plate in the frame."""
+        return self._x, self._y, self._alpha.shape[1], self._alpha.shape[0]
 
-
-def label_region(width: int, height: int) -> tuple[int, int, int, int]:
-    """(x, y, w, h) of the plate in frames of this size."""
-    _, alpha, (x, y) = _label_overlay(width, height)
-    return x, y, alpha.shape[1], alpha.shape[0]
+    def draw(self, frame: np.ndarray) -> np.ndarray:
+        """The frame (RGB uint8) with the plate blended into its bottom-right corner."""
+        x, y, w, h = self.region
+        out = np.array(frame, copy=True)
+        area = out[y:y + h, x:x + w].astype(np.float32)
+        out[y:y + h, x:x + w] = (area * (1 - self._alpha) + self._colour * self._alpha + 0.5).astype(np.uint8)
+        return out
 
 
 # --- finishing files --------------------------------------------------------------------------
@@ -242,10 +237,11 @@ def finish_video(source: Path, target: Path, record: Record, key: str, label: bo
             return target
         except media.MediaError:
             pass  # not H.264: re-encoded below
+    plate = Label(info.width, info.height) if label and not labelled else None  # labelled frames that were not H.264 too
     with media.VideoWriter(target, info.width, info.height, fps=fps, audio=audio, audio_rate=audio_rate,
                            metadata=metadata) as writer:
         for frame in media.iter_video_frames(source):
-            writer.write(draw_label(frame) if label and not labelled else frame)  # labelled frames that were not H.264 too
+            writer.write(plate.draw(frame) if plate else frame)
             if writer.frames_written % 25 == 0:
                 progress("provenance", min(writer.frames_written / expected, 1.0))
     return target

@@ -53,7 +53,7 @@ class RenderResult:
     height: int
     duration: float
     timings: dict = field(default_factory=dict)  # seconds per stage
-    labelled: bool = False  # the frames carry the "AI generated" label (engines.provenance.draw_label)
+    labelled: bool = False  # the frames carry the "AI generated" label (engines.provenance.Label)
 
 
 def probe_into(video_path: Path, report: QualityReport) -> media.MediaInfo | None:

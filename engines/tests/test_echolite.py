@@ -421,7 +421,7 @@ def test_the_label_is_drawn_as_the_frames_are_made(trained, workspace):
     labelled = engine.render_loaded(model, audio, workspace / "labelled.mp4", label=True)
     assert labelled.labelled and not plain.labelled
     first, second = (next(media.iter_video_frames(result.video_path)).astype(int) for result in (labelled, plain))
-    x, y, w, h = provenance.label_region(first.shape[1], first.shape[0])
+    x, y, w, h = provenance.Label(first.shape[1], first.shape[0]).region
     assert np.abs(first[y:y + h, x:x + w] - second[y:y + h, x:x + w]).max() > 100
     assert np.abs(first[: y - 4] - second[: y - 4]).mean() < 2
 

@@ -93,3 +93,19 @@ def test_no_test_changes_an_engines_module_constant():
                  for path in sorted(root.glob("*/tests/test_*.py")) + sorted(root.glob("*/tests/conftest.py"))
                  for where in _patched_engine_constants(ast.parse(path.read_text()))]
     assert offenders == []
+
+
+def _decorator_name(decorator: ast.expr) -> str:
+    called = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return called.id if isinstance(called, ast.Name) else getattr(called, "attr", "")
+
+
+def test_no_engines_function_keeps_a_process_wide_cache():
+    """functools' caches are module state shared by every caller in the process: what is worth keeping
+    belongs to an object its caller holds (a model, a label for one video size)."""
+    cached = [f"{path.relative_to(ENGINES)}: {node.name}"
+              for path in _modules()
+              for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+              and any(_decorator_name(decorator) in ("lru_cache", "cache") for decorator in node.decorator_list)]
+    assert cached == []

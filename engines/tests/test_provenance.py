@@ -62,7 +62,7 @@ def test_finished_video_has_label_record_comment_and_marker(tmp_path, speech):
     assert media.container_comment(labelled) == media.AI_GENERATED
     assert provenance.read_record(labelled) == record
     assert provenance.detect_marker_in_file(labelled, KEY).found
-    x, y, w, h = provenance.label_region(320, 240)
+    x, y, w, h = provenance.Label(320, 240).region
     assert x + w > 300 and y + h > 220  # bottom-right corner
     frame = next(media.iter_video_frames(labelled)).astype(int)
     unlabelled = next(media.iter_video_frames(plain)).astype(int)
@@ -79,12 +79,12 @@ def test_frames_labelled_already_are_not_labelled_twice_when_they_must_be_encode
         stream = output.add_stream("mpeg4", rate=25)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         for index in range(25):
-            frame = av.VideoFrame.from_ndarray(provenance.draw_label(np.full((240, 320, 3), 90, np.uint8)), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(provenance.Label(320, 240).draw(np.full((240, 320, 3), 90, np.uint8)), format="rgb24")
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
     record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1")
     finished = provenance.finish_video(source, tmp_path / "finished.mp4", record, KEY, label=True, labelled=True)
-    x, y, w, h = provenance.label_region(320, 240)
+    x, y, w, h = provenance.Label(320, 240).region
     before = next(media.iter_video_frames(source)).astype(int)[y:y + h, x:x + w]
     after = next(media.iter_video_frames(finished)).astype(int)[y:y + h, x:x + w]
     assert np.abs(after.mean() - before.mean()) < 4  # one plate, not a second one darkening it

@@ -146,7 +146,7 @@ def test_rendered_video_is_labelled_by_deployment_never_by_request(alice, fake_e
 
     paths = [media_root / body["video_path"].removeprefix("media/") for body in (labelled, plain)]
     first, second = (next(media.iter_video_frames(path)).astype(int) for path in paths)
-    x, y, w, h = provenance.label_region(first.shape[1], first.shape[0])
+    x, y, w, h = provenance.Label(first.shape[1], first.shape[0]).region
     assert np.abs(first[y:y + h, x:x + w] - second[y:y + h, x:x + w]).max() > 100
     assert np.abs(first[: y - 4] - second[: y - 4]).mean() < 2
     for path, body in zip(paths, (labelled, plain)):

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from engines import media
 from engines.messages import gettext_noop
 from engines.progress import Progress
-from engines.provenance import draw_label
+from engines.provenance import Label
 from engines.talking_head.base import RenderResult
 from engines.talking_head.echolite import features
 from engines.talking_head.echolite.model import MouthModel
@@ -50,7 +50,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         with threadpool_limits(limits=1, user_api="blas"), closing(model.backgrounds(indices)) as backgrounds, \
                 media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
                                   preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer, \
-                media.EncodingThread(writer, draw_label if label else None) as encoder:
+                media.EncodingThread(writer, Label(width, height).draw if label else None) as encoder:
             frames = []
             clock = time.monotonic()
             for frame in backgrounds:
