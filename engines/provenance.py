@@ -21,7 +21,6 @@ import os
 import struct
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -334,26 +333,3 @@ def read_record(path: str | os.PathLike) -> Record | None:
             return Record.from_json(container.metadata.get("description", ""))
     except (OSError, ProvenanceError, av.FFmpegError, UnicodeDecodeError):
         return None
-
-
-def transcode_audio(source: str | os.PathLike, target: str | os.PathLike, codec: str, bitrate: int = 128_000) -> Path:
-    """Re-encode a file's audio (`mp3` or `aac`), as a sharing site would; used to test the marker."""
-    formats = {"mp3": ("libmp3lame", "mp3"), "aac": ("aac", "adts")}
-    encoder, container_format = formats[codec]
-    rate = 44100
-    samples = media.load_audio(source, rate)
-    with av.open(str(target), "w", format=container_format) as output:
-        stream = output.add_stream(encoder, rate=rate)
-        stream.layout = "mono"
-        stream.bit_rate = bitrate
-        for start in range(0, len(samples), 1152 * 8):
-            chunk = samples[start:start + 1152 * 8]
-            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = start
-            frame.time_base = Fraction(1, rate)
-            for packet in stream.encode(frame):
-                output.mux(packet)
-        for packet in stream.encode(None):
-            output.mux(packet)
-    return Path(target)

@@ -1,6 +1,7 @@
 """Small synthetic media files for tests: tones, browser-style recordings, plain videos."""
 from __future__ import annotations
 
+import os
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from engines.media import VideoWriter, write_wav
+from engines.media import VideoWriter, load_audio, write_wav
 
 
 def tone(seconds: float = 1.0, rate: int = 16000, frequency: float = 220.0) -> np.ndarray:
@@ -124,3 +125,26 @@ def write_black_png(path: Path, width: int, height: int) -> Path:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
     return path
+
+
+def transcode_audio(source: str | os.PathLike, target: str | os.PathLike, codec: str, bitrate: int = 128_000) -> Path:
+    """Re-encode a file's audio (`mp3` or `aac`), as a sharing site would: the marker must survive it."""
+    formats = {"mp3": ("libmp3lame", "mp3"), "aac": ("aac", "adts")}
+    encoder, container_format = formats[codec]
+    rate = 44100
+    samples = load_audio(source, rate)
+    with av.open(str(target), "w", format=container_format) as output:
+        stream = output.add_stream(encoder, rate=rate)
+        stream.layout = "mono"
+        stream.bit_rate = bitrate
+        for start in range(0, len(samples), 1152 * 8):
+            chunk = samples[start:start + 1152 * 8]
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return Path(target)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engines import media, provenance
-from engines.testing.simple_media import write_plain_video
+from engines.testing.simple_media import transcode_audio, write_plain_video
 from engines.testing.voices import other_speaker
 
 KEY = "test-key"
@@ -33,13 +33,13 @@ def test_marker_is_quiet_and_keyed(speech):
 
 @pytest.mark.parametrize("codec,bitrate", [("mp3", 64_000), ("mp3", 128_000), ("aac", 64_000), ("aac", 128_000)])
 def test_marker_survives_reencoding_and_clean_audio_stays_clean(tmp_path, marked_wav, speech, codec, bitrate):
-    reencoded = provenance.transcode_audio(marked_wav, tmp_path / f"copy.{codec}", codec, bitrate)
+    reencoded = transcode_audio(marked_wav, tmp_path / f"copy.{codec}", codec, bitrate)
     found = provenance.detect_marker_in_file(reencoded, KEY)
     assert found.found and found.score > provenance.DETECTION_THRESHOLD, found
     assert provenance.read_record(reencoded) is None  # the metadata did not survive; the marker did
     clean = tmp_path / "clean.wav"
     media.write_wav(clean, speech, 16000)
-    assert not provenance.detect_marker_in_file(provenance.transcode_audio(clean, tmp_path / f"clean.{codec}", codec, bitrate), KEY).found
+    assert not provenance.detect_marker_in_file(transcode_audio(clean, tmp_path / f"clean.{codec}", codec, bitrate), KEY).found
 
 
 def test_wav_record_round_trip_and_file_stays_valid(marked_wav):

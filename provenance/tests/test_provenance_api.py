@@ -15,6 +15,7 @@ from engines.testing.fake_nerf import make_fake_checkout
 from engines.testing.face_video import make_talking_face_video
 from engines.testing.voices import other_speaker
 from engines.testing.memory import traced_peak
+from engines.testing.simple_media import transcode_audio
 from generation.models import GeneratedVideo
 from provenance.models import ProvenanceRecord
 
@@ -66,7 +67,7 @@ def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speec
 
     # Shared as MP3 / AAC: the metadata is gone, the marker still says where it came from.
     for codec in ("mp3", "aac"):
-        copy = provenance.transcode_audio(output, tmp_path / f"shared.{codec}", codec, 96_000)
+        copy = transcode_audio(output, tmp_path / f"shared.{codec}", codec, 96_000)
         shared = verify(as_bob, copy)
         assert shared["made_here"] and shared["record"] is None and shared["marker"]["found"], shared
     unrelated = verify(as_bob, speech_file)
