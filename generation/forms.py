@@ -12,9 +12,9 @@ from echofu.messages import reason_of
 from echofu.responses import invalid
 from engines import media
 from engines.messages import gettext_noop
-from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
 from training.engines import availability as engine_availability
+from training.forms import known_model_type
 from training.registry import find_model
 
 
@@ -29,10 +29,7 @@ class ModelChoice(serializers.Serializer):
     model_param = serializers.CharField()
 
     def validate_model_name(self, value):
-        model_type = model_type_named(value)
-        if model_type is None:
-            raise invalid(unknown_model_type(value))
-        return model_type
+        return known_model_type(value)
 
     def chosen_model(self, data):
         request = self.context.get("request")

@@ -22,6 +22,14 @@ MAX_EPOCHS = 100_000
 MAX_CUSTOM_PARAMS_CHARS = 1000
 
 
+def known_model_type(name: str) -> str:
+    """The model type a form's field names, in any spelling the pages send ("ER_NeRF"); else the field's error."""
+    model_type = model_type_named(name)
+    if model_type is None:
+        raise invalid(unknown_model_type(name))
+    return model_type
+
+
 def parse_custom_params(text: str) -> dict[str, str]:
     """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
     if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
@@ -63,10 +71,7 @@ class TrainingRequest(serializers.Serializer):
     custom_params = serializers.CharField(required=False, allow_blank=True, default="")
 
     def validate_model_choice(self, value):
-        model_type = model_type_named(value)
-        if model_type is None:
-            raise invalid(unknown_model_type(value))
-        return model_type
+        return known_model_type(value)
 
     def validate_ref_video(self, value):
         """The video once its upload probe has ended (waiting a bounded time for it)."""
