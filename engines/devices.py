@@ -6,27 +6,39 @@ engine inside the worker applies the same `choose_device` rule to what its own f
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
 
 from engines.messages import Message, gettext_noop
 
 
-def visible_gpu_count() -> int:
-    """NVIDIA GPUs this process may use (NVML, honouring CUDA_VISIBLE_DEVICES); 0 without a driver."""
+@contextmanager
+def nvml() -> Iterator[ModuleType | None]:
+    """pynvml, initialised for the block and shut down after it; None without the package or a driver."""
     try:
         import pynvml
 
         pynvml.nvmlInit()
     except Exception:
-        return 0
+        yield None
+        return
     try:
-        count = pynvml.nvmlDeviceGetCount()
-    except Exception:
-        count = 0
+        yield pynvml
     finally:
         try:
             pynvml.nvmlShutdown()
         except Exception:
-            pass
+            pass  # a driver lost meanwhile: there is nothing left to release
+
+
+def visible_gpu_count() -> int:
+    """NVIDIA GPUs this process may use (NVML, honouring CUDA_VISIBLE_DEVICES); 0 without a driver."""
+    with nvml() as library:
+        try:
+            count = library.nvmlDeviceGetCount() if library else 0
+        except Exception:
+            count = 0
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         count = min(count, len([item for item in visible.split(",") if item.strip() and item.strip() != "-1"]))

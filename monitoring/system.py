@@ -8,6 +8,8 @@ import psutil
 from django.conf import settings
 from django.utils import timezone
 
+from engines.devices import nvml
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,35 +44,27 @@ _cpu_load = _CpuLoad()
 
 def gpu_status() -> list[dict]:
     """One entry per NVIDIA GPU; [] when there is no driver or no GPU."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:
-        return []
     gpus = []
-    try:
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            name = pynvml.nvmlDeviceGetName(handle)
-            gpus.append(
-                {
-                    "name": f"GPU{index}",
-                    "model": name.decode() if isinstance(name, bytes) else name,
-                    "load": float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu),
-                    "memory_used": memory.used // (1024 * 1024),
-                    "memory_total": memory.total // (1024 * 1024),
-                    "temperature": pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU),
-                }
-            )
-    except Exception:
-        logger.exception("reading GPU status failed")
-    finally:
+    with nvml() as pynvml:
+        if pynvml is None:
+            return []
         try:
-            pynvml.nvmlShutdown()
+            for index in range(pynvml.nvmlDeviceGetCount()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                name = pynvml.nvmlDeviceGetName(handle)
+                gpus.append(
+                    {
+                        "name": f"GPU{index}",
+                        "model": name.decode() if isinstance(name, bytes) else name,
+                        "load": float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu),
+                        "memory_used": memory.used // (1024 * 1024),
+                        "memory_total": memory.total // (1024 * 1024),
+                        "temperature": pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU),
+                    }
+                )
         except Exception:
-            pass
+            logger.exception("reading GPU status failed")
     return gpus
 
 
