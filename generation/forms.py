@@ -12,9 +12,8 @@ from echofu.messages import reason_of
 from echofu.responses import invalid
 from engines import media
 from engines.messages import gettext_noop
-from monitoring.devices import parse_gpu_choice
 from training.engines import availability as engine_availability
-from training.forms import known_model_type
+from training.forms import known_model_type, valid_gpu_choice
 from training.registry import find_model
 
 
@@ -57,10 +56,7 @@ class GenerationRequest(ModelChoice):
     room_tone = serializers.BooleanField(required=False, default=False)
 
     def validate_gpu_choice(self, value):
-        try:
-            return parse_gpu_choice(value)
-        except ValueError as exc:
-            raise invalid(reason_of(exc))
+        return valid_gpu_choice(value)
 
     def validate(self, data):
         request = self.context.get("request")

@@ -30,6 +30,14 @@ def known_model_type(name: str) -> str:
     return model_type
 
 
+def valid_gpu_choice(choice: str) -> str:
+    """The device a form's gpu_choice names ("GPU0" -> "cuda:0", "CPU" -> "cpu"); else the field's error."""
+    try:
+        return parse_gpu_choice(choice)
+    except ValueError as exc:
+        raise invalid(reason_of(exc))
+
+
 def parse_custom_params(text: str) -> dict[str, str]:
     """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
     if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
@@ -88,10 +96,7 @@ class TrainingRequest(serializers.Serializer):
         return video
 
     def validate_gpu_choice(self, value):
-        try:
-            return parse_gpu_choice(value)
-        except ValueError as exc:
-            raise invalid(reason_of(exc))
+        return valid_gpu_choice(value)
 
     def validate_epoch(self, value):
         if value in ("", None):
