@@ -3,17 +3,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from assets import catalog, consent, jobs as asset_jobs
 from assets.models import TrainingVideo
 from echofu import paths, responses
 from echofu.messages import in_contract_language
 from echofu.uploads import UploadRejected
+from engines.talking_head import MODEL_TYPES
 from monitoring import runner
 from monitoring.models import Job
 from training.forms import TrainingRequest, refusal
 from training.jobs import prepare_training
+
+
+def add_training_options(parser: CommandParser, jobs: str) -> None:
+    """The options train and batch_train share; `jobs` says what --queue hands over ("the job", "the jobs")."""
+    parser.add_argument("--model", default="EchoLite", choices=MODEL_TYPES)
+    parser.add_argument("--gpu", default="GPU0", help="GPU0, GPU1, ... or CPU")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--params", default="", help="custom params, e.g. lr=0.001,batch_size=8")
+    parser.add_argument("--queue", action="store_true", help=f"hand {jobs} to the running qcluster instead of training here")
 
 
 def catalog_video(argument: str) -> TrainingVideo:

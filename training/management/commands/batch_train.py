@@ -4,7 +4,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from echofu.uploads import VIDEO_EXTENSIONS
-from engines.talking_head import MODEL_TYPES
 from training import cli, follow
 
 COLUMNS = ("video", "model", "epochs", "params", "gpu")
@@ -60,11 +59,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("source", help="folder of videos, or CSV with columns video[,model,epochs,params,gpu]")
-        parser.add_argument("--model", default="EchoLite", choices=MODEL_TYPES)
-        parser.add_argument("--gpu", default="GPU0")
-        parser.add_argument("--epochs", type=int, default=None)
-        parser.add_argument("--params", default="")
-        parser.add_argument("--queue", action="store_true", help="hand the jobs to the running qcluster instead of training here")
+        cli.add_training_options(parser, "the jobs")
 
     def handle(self, source, model, gpu, epochs, params, queue, **options):
         defaults = {"model": model, "gpu": gpu, "epochs": epochs, "params": params}

@@ -1,6 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from engines.talking_head import MODEL_TYPES
 from training import cli, follow
 
 
@@ -9,11 +8,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("video", help="catalog path (media/videos/ref_videos/x.mp4) or a local video file")
-        parser.add_argument("--model", default="EchoLite", choices=MODEL_TYPES)
-        parser.add_argument("--gpu", default="GPU0", help="GPU0, GPU1, ... or CPU")
-        parser.add_argument("--epochs", type=int, default=None)
-        parser.add_argument("--params", default="", help="custom params, e.g. lr=0.001,batch_size=8")
-        parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of training here")
+        cli.add_training_options(parser, "the job")
 
     def handle(self, video, model, gpu, epochs, params, queue, **options):
         job = cli.training_job(video, model, gpu, epochs, params)
