@@ -7,13 +7,6 @@ from engines.llm import packaged_availability
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_answers():
-    availability._answers.clear()
-    yield
-    availability._answers.clear()
-
-
 def by_name(rows):
     return {row["name"]: row for row in rows}
 
