@@ -1,4 +1,5 @@
-"""The studio's five pages and the JSON additions they need (the recent-jobs list, the engines usable here).
+"""The studio's five pages and the JSON addition they need to offer only the engines usable here (the
+recent-jobs list the pages follow is monitoring.views.task_list).
 
 The pages are templates plus static JS that call the documented API; nothing here runs work.
 """
@@ -8,16 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from assets.consent import operator_consent_name
 from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
-from echofu import ownership, responses
+from echofu import responses
 from echofu.api_table import API_TABLE
-from echofu.env import BOOLEAN_WORDS
 from echofu.messages import localized
-from engines.messages import gettext_noop
 from engines.progress import STAGE_NAMES
 from engines.voice.synthesis import SYNTHESIZER_LABELS
-from monitoring.forecast import forecasts_for
-from monitoring.models import Job
-from monitoring.views import job_info
 
 NAV = [
     ("home", _("Home")),
@@ -185,40 +181,6 @@ def generate(request):
 
 def chat(request):
     return _page(request, "studio/chat.html", "chat")
-
-
-MAX_TASKS = 50
-
-
-@responses.allow_methods("GET")
-def task_list(request):
-    """Recent jobs, newest first (addition): `?kind=render,chat`, `?active=1`, `?limit=N` (at most 50).
-
-    Besides the home page's queue, the pages use it to find the job that a pending blocking call
-    (/video_generation, /audio_clone, /chat_system) started, to show its progress while they wait.
-    """
-    jobs = Job.objects.order_by("-created_at")
-    kinds = [kind for kind in request.GET.get("kind", "").split(",") if kind]
-    unknown = set(kinds) - set(Job.Kind.values)
-    if unknown:
-        return responses.error(gettext_noop("unknown task kind: {kinds}; choose from: {choices}", kinds=", ".join(sorted(unknown)),
-                                            choices=", ".join(Job.Kind.values)), 400)
-    if kinds:
-        jobs = jobs.filter(kind__in=kinds)
-    active = request.GET.get("active", "").strip().lower()
-    if active and active not in BOOLEAN_WORDS:  # read as "no", a typo would list the finished jobs too
-        return responses.error(gettext_noop("active must be 1 or 0 (also true/false, yes/no, on/off)"), 400)
-    if BOOLEAN_WORDS.get(active):
-        jobs = jobs.exclude(status__in=Job.FINISHED)
-    jobs = ownership.readable(jobs, request)
-    try:
-        limit = min(max(int(request.GET.get("limit", 20)), 1), MAX_TASKS)
-    except ValueError:
-        return responses.error(gettext_noop("limit must be a whole number"), 400)
-    listed = list(jobs[:limit])
-    forecasts = forecasts_for(listed)
-    tasks = [job_info(job, log_lines=1, forecasts=forecasts) for job in listed]  # the latest log line; the full tail is per task
-    return responses.success(tasks=tasks, total_count=len(tasks))
 
 
 @responses.allow_methods("GET")

@@ -44,7 +44,7 @@ urlpatterns = [
     path("video/<path:filename>", media_views.video_file),
     # Additions.
     path("media/<path:path>", media_views.media_file),
-    path("api/tasks", pages.task_list),
+    path("api/tasks", monitoring_views.task_list),
     path("api/engines", pages.engines),
     path("api/tasks/<str:task_id>", monitoring_views.task_detail),
     path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),

@@ -4,9 +4,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from echofu import ownership, responses
-from echofu.messages import as_users_read, localized, localized_within
 from engines.messages import gettext_noop
-from monitoring import forecast, history, runner, sync
+from monitoring import forecast, history, runner, sync, tasks
 from monitoring.models import Job
 from monitoring.system import system_status
 
@@ -14,38 +13,20 @@ TASK_MISSING = gettext_noop("no such task")
 HISTORY_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _rounded(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 1)
+@responses.allow_methods("GET")
+def task_list(request):
+    """Recent jobs, newest first (addition): `?kind=render,chat`, `?active=1`, `?limit=N` (at most 50).
 
-
-def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Forecast] | None = None) -> dict:
-    """The job as /api/tasks shows it; `forecasts` from forecast.forecasts_for, when a list asks for many."""
-    timing = forecast.of(job) if forecasts is None else forecasts[job.pk]
-    return {
-        "task_id": job.pk,
-        "kind": job.kind,
-        "state": job.status,
-        "stage": job.stage,
-        "progress": round(job.progress, 4),
-        "eta_seconds": _rounded(timing.left),
-        "queue_position": job.queue_position(),
-        "starts_in_seconds": _rounded(timing.starts_in),
-        "ends_in_seconds": _rounded(timing.ends_in),
-        "estimate": None if timing.estimate is None else {"seconds": _rounded(timing.estimate.seconds),
-                                                          "learned_from": timing.estimate.learned_from},
-        "past_estimate_seconds": _rounded(timing.past_estimate_by),
-        "start_unknown_reason": timing.start_unknown_because,
-        "device": job.device,
-        "created_at": job.created_at.isoformat(),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "elapsed_seconds": job.elapsed_seconds(),
-        "cancel_requested": job.cancel_requested,
-        "log_tail": [as_users_read(line) for line in job.log_tail(log_lines)],  # the admin shows the full log
-        "error": localized(job.kept_error),
-        "params": localized_within(job.params),
-        "result": localized_within(job.result),
-    }
+    Besides the home page's queue, the pages use it to find the job that a pending blocking call
+    (/video_generation, /audio_clone, /chat_system) started, to show its progress while they wait.
+    """
+    try:
+        listed = tasks.recent_jobs(request, request.GET.get("kind", ""), request.GET.get("active", ""), request.GET.get("limit", "20"))
+    except tasks.BadQuery as refusal:
+        return responses.error(refusal.message, 400)
+    forecasts = forecast.forecasts_for(listed)
+    listing = [tasks.job_info(job, log_lines=1, forecasts=forecasts) for job in listed]  # the latest log line; the full tail is per task
+    return responses.success(tasks=listing, total_count=len(listing))
 
 
 @responses.allow_methods("GET")
@@ -70,7 +51,7 @@ def task_detail(request, task_id: str):
     job = _job_or_404(request, task_id)
     if job is None:
         return responses.error(TASK_MISSING, 404)
-    return responses.success(**job_info(job))
+    return responses.success(**tasks.job_info(job))
 
 
 @responses.allow_methods("GET")
@@ -78,7 +59,7 @@ def train_status(request, task_id: str):
     job = _job_or_404(request, task_id)
     if job is None or job.kind != Job.Kind.TRAIN:
         return responses.error(gettext_noop("no such training task"), 404)
-    info = job_info(job)
+    info = tasks.job_info(job)
     info["model_path"] = job.result.get("model_path", "")
     return responses.success(**info)
 
@@ -96,7 +77,7 @@ def task_cancel(request, task_id: str):
         return sync.job_deleted(job.pk)
     if cancelled.is_finished and cancelled.status != Job.Status.CANCELLED:  # its worker ended it meanwhile
         return _already_ended(cancelled)
-    return responses.success(gettext_noop("cancel requested"), **job_info(cancelled))
+    return responses.success(gettext_noop("cancel requested"), **tasks.job_info(cancelled))
 
 
 def _already_ended(job: Job):
