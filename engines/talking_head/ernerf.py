@@ -423,25 +423,7 @@ class ErNerfEngine:
             if torso:
                 shutil.copy2(external.final_checkpoint(checkout.path / stages[-1].workspace), partial / "checkpoints" / "torso.pth")
             external.move_matching(data_dir, partial, self.model_files)
-            manifest = {
-                "model_type": self.model_type,
-                "format": MANIFEST_FORMAT,
-                "asr_model": self.asr_model,
-                "torso": torso,
-                "checkpoint": "checkpoints/torso.pth" if torso else "checkpoints/head.pth",
-                "head_checkpoint": "checkpoints/head.pth",
-                "iters": {stage.name.removeprefix("train_"): stage.iters for stage in stages},
-                "frames": frames,
-                "frames_cut": cut,
-                "train_frames": train_frames,
-                "ind_num": ind_num_for(train_frames, self.default_ind_num),
-                "params": {"epochs": params.epochs, "lr": params.lr, "device": params.device, "extra": params.extra},
-                "checkout": {"path": str(checkout.path), "revision": external.git_revision(checkout.path),
-                             "docker_image": checkout.docker_image},
-                "metrics": metrics,
-                "warnings": warnings,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
+            manifest = self._trained_manifest(checkout, stages, params, torso, metrics, warnings, frames=frames, cut=cut, train_frames=train_frames)
             (partial / self.manifest_name).write_text(json.dumps(manifest, indent=2))
             partial.rename(model_dir)
         finally:
@@ -453,6 +435,30 @@ class ErNerfEngine:
         metrics = {**metrics, "seconds": {name: round(value, 1) for name, value in seconds.items()}}
         progress("collect", 1.0, gettext_noop("{model_type} model ready: {metrics}", model_type=self.model_type, metrics=str(metrics)))
         return TrainResult(model_dir=model_dir, metrics=metrics, warnings=warnings)
+
+    def _trained_manifest(self, checkout: Checkout, stages: list[TrainingStage], params: TrainParams, torso: bool, metrics: dict,
+                          warnings: list, *, frames: int, cut: int, train_frames: int) -> dict:
+        """What a trained model records about itself (rendering reads its checkpoint, audio features and
+        ind_num from it); `cut`: the frames dropped for showing no face."""
+        return {
+            "model_type": self.model_type,
+            "format": MANIFEST_FORMAT,
+            "asr_model": self.asr_model,
+            "torso": torso,
+            "checkpoint": "checkpoints/torso.pth" if torso else "checkpoints/head.pth",
+            "head_checkpoint": "checkpoints/head.pth",
+            "iters": {stage.name.removeprefix("train_"): stage.iters for stage in stages},
+            "frames": frames,
+            "frames_cut": cut,
+            "train_frames": train_frames,
+            "ind_num": ind_num_for(train_frames, self.default_ind_num),
+            "params": {"epochs": params.epochs, "lr": params.lr, "device": params.device, "extra": params.extra},
+            "checkout": {"path": str(checkout.path), "revision": external.git_revision(checkout.path),
+                         "docker_image": checkout.docker_image},
+            "metrics": metrics,
+            "warnings": warnings,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
 
     def _preprocess(self, checkout: Checkout, video: str, data: str, device: str, progress: Progress) -> None:
         steps = self.preprocess_steps(video, data)
