@@ -108,8 +108,8 @@ def test_verify_refuses_frames_over_the_size_limit_without_decoding_one(alice, p
     first_frame = media._first_frame
     monkeypatch.setattr(media, "_first_frame", lambda *args: decoded.append(args) or first_frame(*args))
     with open(plain_video, "rb") as handle:
-        message = error_message(session_client(alice).post("/api/verify-media", {"file": handle}), 400)
-    assert message == "the video's frames are too large: 64 x 48 pixels, at most 60 on a side"
+        refused = session_client(alice).post("/api/verify-media", {"file": handle})
+    assert error_message(refused, 400) == "视频画面过大: 64 x 48 像素, 每边最多 60 像素"
     assert decoded == []
 
 
