@@ -14,6 +14,7 @@ from echofu.api_table import API_TABLE
 from echofu.messages import localized
 from engines.progress import STAGE_NAMES
 from engines.voice.synthesis import SYNTHESIZER_LABELS
+from monitoring.forecast import START_UNKNOWN_EXPLAINED
 
 NAV = [
     ("home", _("Home")),
@@ -43,8 +44,7 @@ UI_STRINGS = {
     "starts_in": _("Starts in about {time}"),
     "starts_now": _("Starts any moment"),
     "ends_in": _("Done in about {time}"),
-    "start_unknown:job_ahead_overran": _("Start not known yet (the job ahead is taking longer than estimated)"),
-    "start_unknown:job_ahead_not_estimated": _("Start not known yet (a job ahead has no estimate yet)"),
+    **{f"start_unknown:{reason}": explained for reason, explained in START_UNKNOWN_EXPLAINED.items()},
     "past_estimate": _("Taking {time} longer than estimated"),
     "estimate_learned": _("Estimated from the last {n} jobs like it"),
     "estimate_builtin": _("First estimate, until jobs like it have finished here"),

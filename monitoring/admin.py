@@ -5,17 +5,25 @@ from monitoring import forecast, runner
 from monitoring.models import Job
 
 
-def _seconds(seconds: float | None) -> str:
-    return gettext("unknown") if seconds is None else f"{seconds:.0f} s"
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s"
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "owner", "status", "stage", "percent", "queue", "device", "created_at", "finished_at")
+    list_display = ("id", "kind", "owner", "status", "stage", "percent", "expected", "queue", "device", "created_at", "finished_at")
     list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log", "owner__username")
     readonly_fields = [field.name for field in Job._meta.fields] + ["expected"]
     actions = ["cancel_jobs"]
+
+    def get_changelist_instance(self, request):
+        # One look at each queue for the whole page, not one per row.
+        changelist = super().get_changelist_instance(request)
+        timings = forecast.forecasts_for(changelist.result_list)
+        for job in changelist.result_list:
+            job.timing = timings[job.pk]
+        return changelist
 
     @admin.display(description=_("progress"))
     def percent(self, obj):
@@ -23,10 +31,18 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("expected (from now)"))
     def expected(self, obj):
-        """A queued job's start and end counted from the jobs ahead of it in its queue (forecast); a
-        running one's end, and how far it has overrun its estimate."""
-        timing = forecast.of(obj)
-        ends = gettext("ends in {time}").format(time=_seconds(timing.ends_in))
+        """A queued job's start and end counted from the jobs ahead of it in its queue (forecast), or
+        why its start is not known, as its job card says; a running one's end, and how far it has
+        overrun its estimate; nothing for a finished one."""
+        if obj.is_finished:
+            return "-"
+        timing = getattr(obj, "timing", None) or forecast.of(obj)
+        if obj.status == Job.Status.QUEUED and timing.starts_in is None:
+            return forecast.START_UNKNOWN_EXPLAINED[timing.start_unknown_because]
+        if timing.ends_in is None:
+            ends = gettext("end not known yet")
+        else:
+            ends = gettext("ends in {time}").format(time=_seconds(timing.ends_in))
         if timing.past_estimate_by is not None:
             ends = gettext("{ends}, {time} past its estimate").format(ends=ends, time=_seconds(timing.past_estimate_by))
         if obj.status != Job.Status.QUEUED:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from monitoring.estimates import Current, Estimate
 from monitoring.models import PACE_FROM, Job, seconds_left
@@ -27,6 +28,11 @@ PACE_PAST_ESTIMATE_FROM = 0.5
 # estimate and is not yet half done, or a job ahead has no estimate (none queued with it, or none learned yet).
 AHEAD_OVERRAN = "job_ahead_overran"
 AHEAD_NOT_ESTIMATED = "job_ahead_not_estimated"
+# What the job cards and the admin say for each.
+START_UNKNOWN_EXPLAINED = {
+    AHEAD_OVERRAN: _("Start not known yet (the job ahead is taking longer than estimated)"),
+    AHEAD_NOT_ESTIMATED: _("Start not known yet (a job ahead has no estimate yet)"),
+}
 # What a forecast reads, and no more: a queue may hold many jobs with long logs.
 TIMING_FIELDS = ("id", "kind", "status", "progress", "eta_seconds", "params", "started_at", "finished_at")
 

@@ -145,9 +145,25 @@ def test_the_admin_shows_a_queued_jobs_expected_start_and_end(admin_client, work
 def test_the_admin_says_how_far_a_running_job_has_overrun_its_estimate(admin_client):
     Job.objects.create(id="late", kind=Job.Kind.PROBE, status=Job.Status.RUNNING, progress=0.1, params={"estimated_seconds": 39},
                        started_at=timezone.now() - timedelta(seconds=100))
-    assert re.search(r"未知 后结束, 已超出预计 6[12] s", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+    assert re.search(r"结束时间暂不确定, 已超出预计 6[12] s", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
     admin_client.cookies["django_language"] = "en"
-    assert re.search(r"ends in unknown, 6[12] s past its estimate", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+    assert re.search(r"end not known yet, 6[12] s past its estimate", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+
+
+@pytest.mark.parametrize("language, why", [
+    ("zh-hans", "开始时间暂不确定 (前面的任务比预计用时更长)"),
+    ("en", "Start not known yet (the job ahead is taking longer than estimated)"),
+])
+def test_the_admin_list_says_why_a_waiting_jobs_start_is_unknown(admin_client, workers, language, why):
+    """The job card gives start_unknown_reason; the admin's list of jobs said "starts in unknown" without it."""
+    workers("cpu", 1)
+    Job.objects.create(id="late", kind=Job.Kind.TRAIN, queue="cpu", status=Job.Status.RUNNING, progress=0.2,
+                       params={"estimated_seconds": 60}, started_at=timezone.now() - timedelta(seconds=100))
+    queued("c", 120, waited=10)
+    admin_client.cookies["django_language"] = language
+    listing = admin_client.get("/admin/monitoring/job/?status__exact=queued").content.decode()
+    assert why in listing and "unknown" not in listing.replace("start_unknown", "")
+    assert why in admin_client.get("/admin/monitoring/job/c/change/").content.decode()
 
 
 def test_a_job_behind_one_that_overran_its_estimate_says_why_its_start_is_unknown(client, workers):
