@@ -4,9 +4,11 @@ from django.utils.translation import gettext, gettext_lazy as _
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu.admin_helpers import MediaFileAdmin, WholeConstraintsForm, media_link, media_player
+from echofu.messages import localized
+from engines.messages import gettext_noop
 
 CONSENT_FIELDS = ("consent_name", "consent_wording", "consent_method", "consent_by", "consent_at",
-                  "revoked_at", "revoked_by", "revoked_reason")
+                  "revoked_at", "revoked_by", "revoked_reason_shown")
 
 
 class ConsentedMediaAdmin(MediaFileAdmin):
@@ -24,9 +26,14 @@ class ConsentedMediaAdmin(MediaFileAdmin):
             return gettext("revoked {date}").format(date=f"{obj.revoked_at:%Y-%m-%d}")
         return gettext("stated") if obj.has_consent else gettext("missing")
 
+    @admin.display(description=_("revoked reason"))
+    def revoked_reason_shown(self, obj):
+        return localized(obj.kept_revoked_reason)
+
     @admin.action(description=_("Revoke consent (disables its models, voices and future renders)"))
     def revoke_consent(self, request, queryset):
-        count = consent.revoke(queryset, by=request.user, reason=f"revoked in the admin by {request.user.get_username()}")
+        reason = gettext_noop("revoked in the admin by {curator}", curator=request.user.get_username())
+        count = consent.revoke(queryset, by=request.user, reason=reason)
         self.message_user(request, gettext("consent revoked for {count} file(s)").format(count=count))
 
 

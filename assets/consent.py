@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from assets.models import ConsentedMediaFile, TrainingVideo
 from echofu import ownership
+from echofu.messages import template_of
 from engines.messages import Message, gettext_noop
 
 YES = ("1", "true", "yes", "on", "agree", "同意", "是")
@@ -108,5 +109,7 @@ def usable_profiles(queryset):
 
 
 def revoke(queryset, by=None, reason: str = "") -> int:
-    """Revoke the consent of these assets (staff): their models, profiles and future renders stop."""
-    return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by, revoked_reason=reason)
+    """Revoke the consent of these assets (staff): their models, profiles and future renders stop. A
+    Message reason keeps its template too, so that each curator reads it in their own language."""
+    return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by, revoked_reason=str(reason),
+                                                            revoked_reason_message=template_of(reason))

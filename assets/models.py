@@ -67,6 +67,8 @@ class ConsentedMediaFile(MediaFile):
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="disables every model, profile and render made from it")
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     revoked_reason = models.TextField(blank=True, default="")
+    revoked_reason_message = models.JSONField(null=True, blank=True,
+                                              help_text="the reason as its template and values, shown translated (echofu.messages)")
 
     class Meta(MediaFile.Meta):
         abstract = True
@@ -78,6 +80,11 @@ class ConsentedMediaFile(MediaFile):
     @property
     def display_name(self) -> str:
         return self.name or os.path.splitext(self.filename)[0]
+
+    @property
+    def kept_revoked_reason(self) -> dict | str:
+        """The reason as echofu.messages reads it: its template and values when it has them, else its text."""
+        return self.revoked_reason_message or self.revoked_reason
 
     @property
     def has_consent(self) -> bool:

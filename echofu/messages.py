@@ -47,6 +47,12 @@ def stored(message: str) -> dict | str:
     return message.as_dict() if isinstance(message, Message) else str(message)
 
 
+def template_of(message: str) -> dict | None:
+    """What a row's `..._message` field keeps next to the text (a job's error_message): the template
+    and values, None for plain text."""
+    return message.as_dict() if isinstance(message, Message) else None
+
+
 # An absolute path: a slash that starts a word (not one inside "ER-NeRF/SyncTalk", "1/2" or a URL)
 # and what follows it up to a space, a quote or a bracket.
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`()\[\]{}<>,;]+")

@@ -34,7 +34,7 @@ from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
 from echofu import paths
-from echofu.messages import as_users_read, reason_of, stored
+from echofu.messages import as_users_read, reason_of, stored, template_of
 from echofu.uploads import discard_abandoned_uploads
 from engines import media
 from engines.messages import Message, gettext_noop
@@ -290,7 +290,7 @@ def failed_with(reason: str) -> dict:
     (shown in the reader's language, see echofu.messages). Users read them, so the server's paths and
     the addresses and keys of the servers it calls are left out (the server log has them)."""
     reason = as_users_read(reason)
-    return {"stage": "failed", "error": str(reason), "error_message": reason.as_dict() if isinstance(reason, Message) else None}
+    return {"stage": "failed", "error": str(reason), "error_message": template_of(reason)}
 
 
 def describe_failure(exc: BaseException) -> str:

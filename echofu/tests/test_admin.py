@@ -125,3 +125,16 @@ def test_the_admins_own_columns_actions_and_values_are_in_the_admins_language(ad
     pages = admin_client.get("/admin/assets/trainingvideo/").content.decode() + admin_client.get("/admin/monitoring/job/").content.decode()
     assert [text for text in shown if text not in pages] == []
     assert [text for text in hidden if text in pages] == []
+
+
+@pytest.mark.parametrize("language, reason", [("zh-hans", "由 admin 在管理后台撤销"), ("en", "revoked in the admin by admin")])
+def test_a_revocation_reason_reads_in_the_admins_language(admin_client, media_root, language, reason):
+    """The reason the revoke action writes was stored as English text, which the Chinese admin showed as it was."""
+    write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
+    audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100)
+    admin_client.cookies["django_language"] = "zh-hans"  # revoked by a curator reading Chinese, read in either language
+    assert admin_client.post("/admin/assets/referenceaudio/", {"action": "revoke_consent", "_selected_action": [audio.pk]}).status_code == 302
+    audio.refresh_from_db()
+    assert audio.revoked and audio.revoked_reason == "revoked in the admin by admin"
+    admin_client.cookies["django_language"] = language
+    assert reason in admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
