@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "accounts and access"
+    verbose_name = _("Accounts and access")
 
     def ready(self):
         from django.contrib import admin

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AssetsConfig(AppConfig):
     name = "assets"
+    verbose_name = _("Uploads and voices")
 
     def ready(self) -> None:
         import assets.jobs  # noqa: F401  (registers the job handlers)

@@ -3,6 +3,7 @@ import os
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
 from echofu.ownership import owner_field
@@ -14,12 +15,12 @@ class MediaFile(models.Model):
 
     file_lookups = ("file",)  # the row owns its file: deleting the row removes it (echofu.stored_files)
 
-    file = models.FileField(max_length=500, help_text="path relative to the media root")
-    original_name = models.CharField(max_length=255, blank=True, default="")
-    size = models.BigIntegerField(default=0, help_text="bytes")
-    duration = models.FloatField(null=True, blank=True, help_text="seconds")
+    file = models.FileField(verbose_name=_("file"), max_length=500, help_text=_("path relative to the media root"))
+    original_name = models.CharField(verbose_name=_("original name"), max_length=255, blank=True, default="")
+    size = models.BigIntegerField(verbose_name=_("size"), default=0, help_text=_("bytes"))
+    duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, help_text=_("seconds"))
     owner = owner_field()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         abstract = True
@@ -51,24 +52,29 @@ class ConsentedMediaFile(MediaFile):
     """A face or voice upload: the uploader's consent statement is stored with it, and staff can revoke it."""
 
     class ConsentMethod(models.TextChoices):
-        FORM = "form", "stated with the upload"
-        SETTING = "setting", "single-user setting"
-        ADMIN = "admin", "recorded by staff"
+        FORM = "form", _("stated with the upload")
+        SETTING = "setting", _("single-user setting")
+        ADMIN = "admin", _("recorded by staff")
 
     # The person a video's models are of, the speaker a recording's voice is cloned as, unless the
     # request names one: unique among the owner's rows (echofu.versioning.create_with_own_name).
-    name = models.CharField(max_length=128, blank=True, default="",
-                            help_text="the name its owner knows it by; blank on rows from before, which go by their file's name")
-    consent_name = models.CharField(max_length=200, blank=True, default="", help_text="the person shown or heard")
-    consent_wording = models.TextField(blank=True, default="", help_text="the statement agreed to")
-    consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True, default="")
-    consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    consent_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True, help_text="disables every model, profile and render made from it")
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    revoked_reason = models.TextField(blank=True, default="")
-    revoked_reason_message = models.JSONField(null=True, blank=True,
-                                              help_text="the reason as its template and values, shown translated (echofu.messages)")
+    name = models.CharField(verbose_name=_("name"), max_length=128, blank=True, default="",
+                            help_text=_("the name its owner knows it by; blank on rows from before, which go by their file's name"))
+    consent_name = models.CharField(verbose_name=_("consent name"), max_length=200, blank=True, default="",
+                                    help_text=_("the person shown or heard"))
+    consent_wording = models.TextField(verbose_name=_("consent wording"), blank=True, default="", help_text=_("the statement agreed to"))
+    consent_method = models.CharField(verbose_name=_("consent method"),
+                                      max_length=16, choices=ConsentMethod.choices, blank=True, default="")
+    consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("consent stated by"),
+                                   null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    consent_at = models.DateTimeField(verbose_name=_("consent stated at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(verbose_name=_("revoked at"), null=True, blank=True,
+                                      help_text=_("disables every model, profile and render made from it"))
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"),
+                                   null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_reason = models.TextField(verbose_name=_("revoked reason"), blank=True, default="")
+    revoked_reason_message = models.JSONField(verbose_name=_("revoked reason (template)"), null=True, blank=True,
+                                              help_text=_("the reason as its template and values, shown translated (echofu.messages)"))
 
     class Meta(MediaFile.Meta):
         abstract = True
@@ -103,38 +109,42 @@ class ReferenceAudio(ConsentedMediaFile):
     """A voice recording uploaded (or dropped into voices/ref_voices) to clone a voice from."""
 
     class Source(models.TextChoices):
-        UPLOAD = "upload"
-        SCAN = "scan", "found by scan_media"
+        UPLOAD = "upload", _("upload")
+        SCAN = "scan", _("found by scan_media")
 
-    codec = models.CharField(max_length=32, blank=True, default="")
-    sample_rate = models.IntegerField(default=0)
-    channels = models.IntegerField(default=0)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    codec = models.CharField(verbose_name=_("codec"), max_length=32, blank=True, default="")
+    sample_rate = models.IntegerField(verbose_name=_("sample rate"), default=0)
+    channels = models.IntegerField(verbose_name=_("channels"), default=0)
+    source = models.CharField(verbose_name=_("source"), max_length=16, choices=Source.choices, default=Source.UPLOAD)
 
     class Meta(ConsentedMediaFile.Meta):
-        verbose_name = "reference audio"
+        verbose_name = _("reference audio")
+        verbose_name_plural = _("reference audios")
 
 
 class TrainingVideo(ConsentedMediaFile):
     """A video of one person speaking, the input of talking-head training."""
 
     class ProbeStatus(models.TextChoices):
-        PENDING = "pending"
-        OK = "ok", "checked"
-        FAILED = "failed"
+        PENDING = "pending", _("pending")
+        OK = "ok", _("checked")
+        FAILED = "failed", _("failed")
 
-    source = models.CharField(max_length=16, choices=ReferenceAudio.Source.choices, default=ReferenceAudio.Source.UPLOAD)
-    width = models.IntegerField(default=0)
-    height = models.IntegerField(default=0)
-    fps = models.FloatField(default=0)
-    has_audio = models.BooleanField(default=False)
-    probe_status = models.CharField(max_length=16, choices=ProbeStatus.choices, default=ProbeStatus.PENDING)
-    probe = models.JSONField(default=dict, blank=True, help_text="face statistics and quality findings")
-    probe_error = models.TextField(blank=True, default="")
-    probe_job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(verbose_name=_("source"),
+                              max_length=16, choices=ReferenceAudio.Source.choices, default=ReferenceAudio.Source.UPLOAD)
+    width = models.IntegerField(verbose_name=_("width"), default=0)
+    height = models.IntegerField(verbose_name=_("height"), default=0)
+    fps = models.FloatField(verbose_name=_("fps"), default=0)
+    has_audio = models.BooleanField(verbose_name=_("has audio"), default=False)
+    probe_status = models.CharField(verbose_name=_("check status"), max_length=16, choices=ProbeStatus.choices, default=ProbeStatus.PENDING)
+    probe = models.JSONField(verbose_name=_("video check"), default=dict, blank=True, help_text=_("face statistics and quality findings"))
+    probe_error = models.TextField(verbose_name=_("check error"), blank=True, default="")
+    probe_job = models.ForeignKey("monitoring.Job", verbose_name=_("check job"),
+                                  null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta(ConsentedMediaFile.Meta):
-        verbose_name = "training video"
+        verbose_name = _("training video")
+        verbose_name_plural = _("training videos")
 
     @property
     def one_face_share(self) -> float | None:
@@ -167,24 +177,28 @@ class TrainingVideo(ConsentedMediaFile):
 class SpeakerProfile(models.Model):
     """A cloned voice: d-vector, pitch statistics and the cleaned reference clip."""
 
-    speaker_id = models.CharField(max_length=64, db_index=True)
-    version = models.PositiveIntegerField(default=1)
+    speaker_id = models.CharField(verbose_name=_("speaker ID"), max_length=64, db_index=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
     # A voice made from a recording goes with it. Null for profiles made from other audio before
     # a consented reference was required (chat took any catalogued audio); those stay usable.
-    reference = models.ForeignKey(ReferenceAudio, null=True, blank=True, on_delete=models.CASCADE, related_name="speakers")
-    reference_path = models.CharField(max_length=500, help_text="media-relative path of the source recording")
-    clean_clip = models.FileField(max_length=500, blank=True)
-    features = models.JSONField(default=dict, blank=True, help_text="embedding, F0 statistics, envelope")
-    f0_mean = models.FloatField(null=True, blank=True, help_text="Hz")
-    f0_low = models.FloatField(null=True, blank=True, help_text="Hz, 5th percentile")
-    f0_high = models.FloatField(null=True, blank=True, help_text="Hz, 95th percentile")
-    duration = models.FloatField(null=True, blank=True, help_text="seconds of cleaned speech")
+    reference = models.ForeignKey(ReferenceAudio, verbose_name=_("reference recording"),
+                                  null=True, blank=True, on_delete=models.CASCADE, related_name="speakers")
+    reference_path = models.CharField(verbose_name=_("reference path"), max_length=500,
+                                      help_text=_("media-relative path of the source recording"))
+    clean_clip = models.FileField(verbose_name=_("clean clip"), max_length=500, blank=True)
+    features = models.JSONField(verbose_name=_("features"), default=dict, blank=True, help_text=_("embedding, F0 statistics, envelope"))
+    f0_mean = models.FloatField(verbose_name=_("F0 mean"), null=True, blank=True, help_text=_("Hz"))
+    f0_low = models.FloatField(verbose_name=_("F0 low"), null=True, blank=True, help_text=_("Hz, 5th percentile"))
+    f0_high = models.FloatField(verbose_name=_("F0 high"), null=True, blank=True, help_text=_("Hz, 95th percentile"))
+    duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, help_text=_("seconds of cleaned speech"))
     owner = owner_field()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
 
     file_lookups = ("clean_clip", "features__conversion__file")  # owned: removed with the row (echofu.stored_files)
 
     class Meta:
+        verbose_name = _("speaker profile")
+        verbose_name_plural = _("speaker profiles")
         ordering = ["-created_at"]
         # Each account numbers its own voices; the rows nobody owns (operator commands) are
         # numbered among themselves, which the first constraint cannot hold: NULLs are all distinct.
@@ -205,12 +219,15 @@ class SpeakerProfile(models.Model):
 class GeneratedAudio(MediaFile):
     """Speech synthesised in a cloned voice."""
 
-    speaker = models.ForeignKey(SpeakerProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="generated")
-    text = models.TextField(blank=True, default="")
-    engine = models.CharField(max_length=32, blank=True, default="")
-    pitch = models.FloatField(default=0, help_text="semitones")
-    room_tone = models.BooleanField(default=False, help_text="spoken with the reference recording's background under it")
-    job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    speaker = models.ForeignKey(SpeakerProfile, verbose_name=_("speaker"),
+                                null=True, blank=True, on_delete=models.SET_NULL, related_name="generated")
+    text = models.TextField(verbose_name=_("text"), blank=True, default="")
+    engine = models.CharField(verbose_name=_("engine"), max_length=32, blank=True, default="")
+    pitch = models.FloatField(verbose_name=_("pitch"), default=0, help_text=_("semitones"))
+    room_tone = models.BooleanField(verbose_name=_("room tone"), default=False,
+                                    help_text=_("spoken with the reference recording's background under it"))
+    job = models.ForeignKey("monitoring.Job", verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta(MediaFile.Meta):
-        verbose_name = "generated audio"
+        verbose_name = _("generated audio")
+        verbose_name_plural = _("generated audios")

@@ -28,7 +28,7 @@ class TurnAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Turn._meta.fields]
     list_select_related = ("conversation__owner",)
 
-    @admin.display(description="owner", ordering="conversation__owner")
+    @admin.display(description=_("owner"), ordering="conversation__owner")
     def owner(self, turn: Turn):
         return turn.conversation.owner
 

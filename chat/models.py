@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat.persona import DEFAULT_FALLBACK, DEFAULT_PERSONA
 from echofu.ownership import owner_field
@@ -10,14 +11,17 @@ CHAT_FOLDER = "chat"  # media-relative: chat/<conversation>/turn_<turn>/
 class Persona(models.Model):
     """Who the guide is: the system prompt the LLM gets, and what it says when it cannot answer."""
 
-    name = models.CharField(max_length=100, default="Echo")
-    prompt = models.TextField(default=DEFAULT_PERSONA, help_text="system prompt sent to the LLM before the conversation")
-    fallback_reply_zh = models.TextField(default=DEFAULT_FALLBACK["zh"])
-    fallback_reply_en = models.TextField(default=DEFAULT_FALLBACK["en"])
-    active = models.BooleanField(default=True, help_text="the newest active persona is used")
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100, default="Echo")
+    prompt = models.TextField(verbose_name=_("prompt"), default=DEFAULT_PERSONA,
+                              help_text=_("system prompt sent to the LLM before the conversation"))
+    fallback_reply_zh = models.TextField(verbose_name=_("fallback reply (Chinese)"), default=DEFAULT_FALLBACK["zh"])
+    fallback_reply_en = models.TextField(verbose_name=_("fallback reply (English)"), default=DEFAULT_FALLBACK["en"])
+    active = models.BooleanField(verbose_name=_("active"), default=True, help_text=_("the newest active persona is used"))
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("persona")
+        verbose_name_plural = _("personas")
         ordering = ["-updated_at"]
 
     def __str__(self) -> str:
@@ -39,15 +43,16 @@ class KnowledgeEntry(models.Model):
         ZH = "zh", "中文"
         EN = "en", "English"
 
-    question = models.TextField()
-    answer = models.TextField()
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ZH)
-    enabled = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    question = models.TextField(verbose_name=_("question"))
+    answer = models.TextField(verbose_name=_("answer"))
+    language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices, default=Language.ZH)
+    enabled = models.BooleanField(verbose_name=_("enabled"), default=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("knowledge entry")
+        verbose_name_plural = _("knowledge entries")
         ordering = ["language", "question"]
-        verbose_name_plural = "knowledge entries"
 
     def __str__(self) -> str:
         return self.question[:80]
@@ -55,12 +60,14 @@ class KnowledgeEntry(models.Model):
 
 class Conversation(models.Model):
     owner = owner_field()
-    title = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    title = models.CharField(verbose_name=_("title"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
 
     file_lookups = ()  # its folder is its own; the turns' files in it go with each turn
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -83,41 +90,46 @@ class Turn(models.Model):
     """One exchange: what the user said, what the assistant answered, and the rendered answer."""
 
     class Status(models.TextChoices):
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
 
     class Stage(models.TextChoices):
-        INPUT = "input"
-        ASR = "asr"
-        LLM = "llm"
-        TTS = "tts"
-        RENDER = "render"
+        INPUT = "input", _("input")
+        ASR = "asr", _("speech recognition")
+        LLM = "llm", _("LLM reply")
+        TTS = "tts", _("speech synthesis")
+        RENDER = "render", _("rendering")
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True)
-    input_text = models.TextField(blank=True, default="", help_text="typed instead of spoken")
-    user_audio = models.FileField(max_length=500, blank=True)
-    transcript = models.TextField(blank=True, default="")
-    language = models.CharField(max_length=8, blank=True, default="")
-    reply_text = models.TextField(blank=True, default="")
-    reply_audio = models.FileField(max_length=500, blank=True)
-    reply_video = models.FileField(max_length=500, blank=True)
-    duration = models.FloatField(null=True, blank=True, help_text="seconds of answer video")
-    segments = models.JSONField(default=list, blank=True, help_text="sentence videos ready so far, in order")
-    provider = models.CharField(max_length=64, blank=True, default="", help_text="who answered: an LLM provider or the knowledge base")
-    knowledge = models.ForeignKey(KnowledgeEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    timings = models.JSONField(default=dict, blank=True, help_text="seconds per stage")
-    error_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
-    error = models.TextField(blank=True, default="", help_text="in Chinese, as /chat_system's message gives it")
-    error_message = models.JSONField(null=True, blank=True, help_text="the error as its template and values, shown translated (echofu.messages)")
-    job = models.ForeignKey("monitoring.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    conversation = models.ForeignKey(Conversation, verbose_name=_("conversation"), on_delete=models.CASCADE, related_name="turns")
+    status = models.CharField(verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    input_text = models.TextField(verbose_name=_("typed text"), blank=True, default="", help_text=_("typed instead of spoken"))
+    user_audio = models.FileField(verbose_name=_("user audio"), max_length=500, blank=True)
+    transcript = models.TextField(verbose_name=_("transcript"), blank=True, default="")
+    language = models.CharField(verbose_name=_("language"), max_length=8, blank=True, default="")
+    reply_text = models.TextField(verbose_name=_("reply text"), blank=True, default="")
+    reply_audio = models.FileField(verbose_name=_("reply audio"), max_length=500, blank=True)
+    reply_video = models.FileField(verbose_name=_("reply video"), max_length=500, blank=True)
+    duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, help_text=_("seconds of answer video"))
+    segments = models.JSONField(verbose_name=_("segments"), default=list, blank=True, help_text=_("sentence videos ready so far, in order"))
+    provider = models.CharField(verbose_name=_("provider"), max_length=64, blank=True, default="",
+                                help_text=_("who answered: an LLM provider or the knowledge base"))
+    knowledge = models.ForeignKey(KnowledgeEntry, verbose_name=_("knowledge entry"),
+                                  null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    timings = models.JSONField(verbose_name=_("timings"), default=dict, blank=True, help_text=_("seconds per stage"))
+    error_stage = models.CharField(verbose_name=_("error stage"), max_length=16, choices=Stage.choices, blank=True, default="")
+    error = models.TextField(verbose_name=_("error"), blank=True, default="", help_text=_("in Chinese, as /chat_system's message gives it"))
+    error_message = models.JSONField(verbose_name=_("error (template)"), null=True, blank=True,
+                                     help_text=_("the error as its template and values, shown translated (echofu.messages)"))
+    job = models.ForeignKey("monitoring.Job", verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
 
     file_lookups = ("user_audio", "reply_audio", "reply_video")  # owned: removed with the row (echofu.stored_files)
 
     class Meta:
+        verbose_name = _("turn")
+        verbose_name_plural = _("turns")
         ordering = ["created_at"]
 
     def __str__(self) -> str:

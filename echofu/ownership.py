@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
 
@@ -23,7 +24,8 @@ def owner_field() -> models.ForeignKey:
     """A catalog row's owner. Deleting the account deletes the row, and with it the files the row
     owns (echofu.stored_files): left ownerless, it would show to nobody, or in single-user mode to
     the local account. Null: rows nobody owns (scan_media, operator commands)."""
-    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    return models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
 
 
 def single_user_mode() -> bool:

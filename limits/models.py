@@ -1,16 +1,19 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Hit(models.Model):
     """One accepted request to a heavy endpoint, counted for the per-user rate limit."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    scope = models.CharField(max_length=32)
-    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(verbose_name=_("scope"), max_length=32)
+    at = models.DateTimeField(verbose_name=_("time"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("rate-limited request")
+        verbose_name_plural = _("rate-limited requests")
         indexes = [models.Index(fields=["user", "scope", "at"])]
 
     def __str__(self) -> str:
@@ -20,11 +23,13 @@ class Hit(models.Model):
 class FailedSignIn(models.Model):
     """A wrong password for one account from one client address, counted to slow down password guessing."""
 
-    username = models.CharField(max_length=150)
-    address = models.CharField(max_length=64)
-    at = models.DateTimeField(default=timezone.now)
+    username = models.CharField(verbose_name=_("username"), max_length=150)
+    address = models.CharField(verbose_name=_("address"), max_length=64)
+    at = models.DateTimeField(verbose_name=_("time"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
         indexes = [models.Index(fields=["username", "address", "at"])]
 
     def __str__(self) -> str:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
-    verbose_name = "Jobs and system status"
+    verbose_name = _("Jobs and system status")
 
     def ready(self) -> None:
         from django_q.signals import post_spawn

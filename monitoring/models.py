@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
 from echofu.messages import localized, restored
@@ -35,49 +36,53 @@ class Job(models.Model):
     """One unit of background work (training, rendering, voice, chat, probing) and where it stands."""
 
     class Kind(models.TextChoices):
-        PROBE = "probe", "probe training video"
-        TRAIN = "train", "train talking-head model"
-        RENDER = "render", "render video"
-        CLONE = "clone", "extract speaker"
-        SYNTHESIZE = "synthesize", "synthesize speech"
-        CHAT = "chat", "chat turn"
+        PROBE = "probe", _("probe training video")
+        TRAIN = "train", _("train talking-head model")
+        RENDER = "render", _("render video")
+        CLONE = "clone", _("extract speaker")
+        SYNTHESIZE = "synthesize", _("synthesize speech")
+        CHAT = "chat", _("chat turn")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
-    id = models.CharField(primary_key=True, max_length=64)
-    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=64, blank=True, default="queued")
-    progress = models.FloatField(default=0.0)
-    eta_seconds = models.FloatField(null=True, blank=True)
-    log = models.TextField(blank=True, default="", help_text="the log tail as text, in English")
-    log_messages = models.JSONField(default=list, blank=True,
-                                    help_text="the same lines as [time, message as its template and values or its text], shown translated")
-    params = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, default="")
-    error_message = models.JSONField(null=True, blank=True, help_text="the error as its template and values, shown translated (echofu.messages)")
-    device = models.CharField(max_length=16, default="cpu", help_text="cpu or cuda:N")
-    queue = models.CharField(max_length=32, default="interactive", db_index=True,
-                             help_text="the django-q2 cluster that runs it: interactive, cpu or gpuN")
-    cancel_requested = models.BooleanField(default=False)
-    server_stopping = models.BooleanField(default=False, help_text="its server was told to stop while it ran: killed at the end "
-                                                                  "of the grace period, it was stopped, not crashed")
-    worker = models.CharField(max_length=128, blank=True, default="", help_text="host:pid running it")
+    id = models.CharField(verbose_name=_("ID"), primary_key=True, max_length=64)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=Kind.choices, db_index=True)
+    status = models.CharField(verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(verbose_name=_("stage"), max_length=64, blank=True, default="queued")
+    progress = models.FloatField(verbose_name=_("progress"), default=0.0)
+    eta_seconds = models.FloatField(verbose_name=_("time left (s)"), null=True, blank=True)
+    log = models.TextField(verbose_name=_("log"), blank=True, default="", help_text=_("the log tail as text, in English"))
+    log_messages = models.JSONField(verbose_name=_("log (templates)"), default=list, blank=True,
+                                    help_text=_("the same lines as [time, message as its template and values or its text], shown translated"))
+    params = models.JSONField(verbose_name=_("params"), default=dict, blank=True)
+    result = models.JSONField(verbose_name=_("result"), default=dict, blank=True)
+    error = models.TextField(verbose_name=_("error"), blank=True, default="")
+    error_message = models.JSONField(verbose_name=_("error (template)"), null=True, blank=True,
+                                     help_text=_("the error as its template and values, shown translated (echofu.messages)"))
+    device = models.CharField(verbose_name=_("device"), max_length=16, default="cpu", help_text=_("cpu or cuda:N"))
+    queue = models.CharField(verbose_name=_("queue"), max_length=32, default="interactive", db_index=True,
+                             help_text=_("the django-q2 cluster that runs it: interactive, cpu or gpuN"))
+    cancel_requested = models.BooleanField(verbose_name=_("cancel requested"), default=False)
+    server_stopping = models.BooleanField(verbose_name=_("server stopping"), default=False,
+                                          help_text=_("its server was told to stop while it ran: killed at the end "
+                                                      "of the grace period, it was stopped, not crashed"))
+    worker = models.CharField(verbose_name=_("worker"), max_length=128, blank=True, default="", help_text=_("host:pid running it"))
     owner = owner_field()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(verbose_name=_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(verbose_name=_("last heartbeat"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["queue", "status", "created_at"])]
 

@@ -65,8 +65,8 @@ def test_deleting_an_account_in_the_admin_deletes_its_rows_and_files_and_keeps_t
     admin = session_client(staff)
 
     confirmation = admin.get(f"/admin/auth/user/{alice.pk}/delete/").content.decode()
-    for counted in ("Reference audios: 1", "Training videos: 1", "Speaker profiles: 1", "Talking-head models: 1",
-                    "Generated audios: 1", "Generated videos: 1", "Jobs: 2", "Conversations: 1", "Turns: 1"):
+    for counted in ("参考音频: 1", "训练视频: 1", "说话人特征: 1", "数字人模型: 1",
+                    "生成的音频: 1", "生成的视频: 1", "任务: 2", "对话: 1", "对话轮次: 1"):
         assert f"<li>{counted}</li>" in confirmation, counted  # the page's summary of what the deletion takes
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(f"/admin/auth/user/{alice.pk}/delete/", {"post": "yes"})

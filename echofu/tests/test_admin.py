@@ -38,15 +38,20 @@ def test_list_and_change_pages_render(admin_client, media_root):
             assert shown in page.content, meta.model_name
 
 
-def test_help_texts_show_as_written(admin_client, media_root):
+@pytest.mark.parametrize("language, help_text", [
+    ("en", "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)"),
+    ("zh-hans", "media/models/MODEL_TYPE/ 下的目录名 (例如 media/models/EchoLite/)"),
+])
+def test_help_texts_show_as_written(admin_client, media_root, language, help_text):
     # Help texts are HTML in the admin: a placeholder in angle brackets would vanish as a tag.
     from django.utils.html import strip_tags
 
     (media_root / "models/EchoLite/m1").mkdir(parents=True)
     model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1")
+    admin_client.cookies["django_language"] = language
     page = admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/")
     assert page.status_code == 200
-    assert "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)" in strip_tags(page.content.decode())
+    assert help_text in strip_tags(page.content.decode())
 
 
 def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(admin_client, admin_user, media_root, rf):
@@ -138,3 +143,49 @@ def test_a_revocation_reason_reads_in_the_admins_language(admin_client, media_ro
     assert audio.revoked and audio.revoked_reason == "revoked in the admin by admin"
     admin_client.cookies["django_language"] = language
     assert reason in admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
+
+
+OUR_APPS = {"accounts", "assets", "chat", "generation", "limits", "monitoring", "provenance", "training"}
+# Read the same in both languages.
+SAME_IN_BOTH = {"ID", "SHA-256", "EchoLite", "ER-NeRF", "SyncTalk", "中文", "English"}
+
+
+def test_every_name_a_curator_reads_has_its_chinese():
+    """Every model field, model, app and choice of the studio's own models is a translatable name with
+    its Chinese in the catalog: the Chinese admin showed "Original name", "Consent method", "Queued"..."""
+    from django.apps import apps
+    from django.utils import translation
+
+    def both(text) -> tuple[str, str]:
+        with translation.override("en"):
+            english = str(text)
+        with translation.override("zh-hans"):
+            return english, str(text)
+
+    untranslated = []
+    for config in (apps.get_app_config(name) for name in OUR_APPS):
+        names = [config.verbose_name]
+        for model in config.get_models():
+            names += [model._meta.verbose_name, model._meta.verbose_name_plural]
+            for field in model._meta.get_fields(include_hidden=False):
+                if field.concrete:
+                    names += [field.verbose_name, field.help_text, *(label for _, label in field.flatchoices)]
+        untranslated += [english for english, chinese in map(both, names) if english and english == chinese and english not in SAME_IN_BOTH]
+    assert sorted(set(untranslated)) == []
+
+
+@pytest.mark.parametrize("language, shown, hidden", [
+    ("zh-hans", ["原文件名", "同意方式", "时长", "所有者", "创建时间", "参考音频"], ["Original name", "Consent method", "Created at"]),
+    ("en", ["Original name", "Consent method", "Duration", "Owner", "Created at", "reference audio"], ["原文件名", "同意方式"]),
+])
+def test_column_headers_and_field_labels_follow_the_admins_language(admin_client, media_root, language, shown, hidden):
+    write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
+    audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100)
+    Job.objects.create(id="train_20250101_000000", kind="train", params={})
+    admin_client.cookies["django_language"] = language
+    pages = "".join(admin_client.get(url).content.decode() for url in (
+        f"/admin/assets/referenceaudio/{audio.pk}/change/", "/admin/assets/referenceaudio/", "/admin/monitoring/job/"))
+    assert [text for text in shown if text not in pages] == []
+    assert [text for text in hidden if text in pages] == []
+    job_list = admin_client.get("/admin/monitoring/job/").content.decode()
+    assert ("训练数字人模型" in job_list and "排队中" in job_list) if language == "zh-hans" else ("train talking-head model" in job_list)

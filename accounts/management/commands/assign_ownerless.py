@@ -1,5 +1,5 @@
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from accounts.ownerless import assign
 
@@ -12,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--dry-run", action="store_true", help="list what would be assigned, renamed or renumbered; change nothing")
 
+    @no_translations  # the rows' kinds are written in English, as the rest of its output, not in LANGUAGE_CODE's Chinese
     def handle(self, username, dry_run=False, **options):
         owner = get_user_model().objects.filter(username=username).first()
         if owner is None:

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from assets.scan import NoneOfTheCatalogHere, scan_media
 
@@ -10,6 +10,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-probe", action="store_true", help="do not queue the face/quality probe of new training videos")
         parser.add_argument("--prune", action="store_true", help="delete rows whose file or model directory is gone")
 
+    @no_translations  # the rows' kinds are written in English, as the rest of its output, not in LANGUAGE_CODE's Chinese
     def handle(self, *args, no_probe=False, prune=False, **options):
         try:
             report = scan_media(probe=not no_probe, prune=prune)
