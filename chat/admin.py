@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
+from echofu.admin_helpers import translated_error
 
 
 class TurnInline(admin.TabularInline):
     model = Turn
     extra = 0
-    fields = ("status", "transcript", "reply_text", "provider", "reply_video", "error_stage", "error", "created_at")
+    fields = ("status", "transcript", "reply_text", "provider", "reply_video", "error_stage", translated_error, "created_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -25,7 +26,9 @@ class TurnAdmin(admin.ModelAdmin):
     list_display = ("pk", "conversation", "owner", "status", "provider", "short_transcript", "error_stage", "created_at")
     list_filter = ("status", "provider", "error_stage", "language")
     search_fields = ("transcript", "reply_text", "input_text", "error", "conversation__owner__username")
-    readonly_fields = [field.name for field in Turn._meta.fields]
+    # The error in the curator's language, from the template the row keeps (error_message).
+    fields = readonly_fields = [translated_error if field.name == "error" else field.name
+                                for field in Turn._meta.fields if field.name != "error_message"]
     list_select_related = ("conversation__owner",)
 
     @admin.display(description=_("owner"), ordering="conversation__owner")

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
+from echofu.messages import localized
 
 
 def human_size(size: int | None) -> str:
@@ -28,6 +29,13 @@ def media_player(relative: str, kind: str) -> str:
         return gettext("file missing")
     tag = "video" if kind == "video" else "audio"
     return format_html('<{} controls preload="metadata" src="/{}" style="max-width:480px"></{}>', tag, paths.public_path(relative), tag)
+
+
+@admin.display(description=_("error"))
+def translated_error(row) -> str:
+    """A job's or chat turn's error in the curator's language, from the template its row keeps (its
+    `error` text is English for a job, Chinese for a turn)."""
+    return localized(row.kept_error)
 
 
 class MediaFileAdmin(admin.ModelAdmin):

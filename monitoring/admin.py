@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext, gettext_lazy as _
 
+from echofu.admin_helpers import translated_error
+from echofu.messages import localized
+from engines.progress import stage_name
 from monitoring import forecast, runner
 from monitoring.models import Job
 
@@ -11,10 +14,15 @@ def _seconds(seconds: float) -> str:
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "owner", "status", "stage", "percent", "expected", "queue", "device", "created_at", "finished_at")
+    list_display = ("id", "kind", "owner", "status", "stage_shown", "percent", "expected", "queue", "device", "created_at", "finished_at")
     list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log", "owner__username")
-    readonly_fields = [field.name for field in Job._meta.fields] + ["expected"]
+    # The stage, error and log read in the curator's language, from the templates the row keeps
+    # (error_message, log_messages), instead of the English text and the templates as JSON.
+    fields = readonly_fields = [
+        {"stage": "stage_shown", "error": translated_error, "log": "log_shown"}.get(field.name, field.name)
+        for field in Job._meta.fields if field.name not in ("error_message", "log_messages")
+    ] + ["expected"]
     actions = ["cancel_jobs"]
 
     def get_changelist_instance(self, request):
@@ -24,6 +32,14 @@ class JobAdmin(admin.ModelAdmin):
         for job in changelist.result_list:
             job.timing = timings[job.pk]
         return changelist
+
+    @admin.display(description=_("stage"), ordering="stage")
+    def stage_shown(self, obj):
+        return localized(stage_name(obj.stage))
+
+    @admin.display(description=_("log"))
+    def log_shown(self, obj):
+        return "\n".join(obj.log_tail(lines=None))
 
     @admin.display(description=_("progress"))
     def percent(self, obj):

@@ -113,11 +113,12 @@ class Job(models.Model):
             return None
         return Job.objects.filter(queue=self.queue, status=self.Status.QUEUED, created_at__lt=self.created_at).count() + 1
 
-    def log_tail(self, lines: int = 50) -> list[str]:
-        """The last lines in the active language (rows logged before log_messages: their text)."""
+    def log_tail(self, lines: int | None = 50) -> list[str]:
+        """The last lines (None: all kept) in the active language (rows logged before log_messages: their text)."""
+        start = None if lines is None else -lines
         if not self.log_messages:
-            return self.log.splitlines()[-lines:]
-        return [log_line(stamp, localized(kept)) for stamp, kept in self.log_messages[-lines:]]
+            return self.log.splitlines()[start:]
+        return [log_line(stamp, localized(kept)) for stamp, kept in self.log_messages[start:]]
 
     def elapsed_seconds(self) -> float | None:
         if not self.started_at:

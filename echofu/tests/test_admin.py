@@ -189,3 +189,40 @@ def test_column_headers_and_field_labels_follow_the_admins_language(admin_client
     assert [text for text in hidden if text in pages] == []
     job_list = admin_client.get("/admin/monitoring/job/").content.decode()
     assert ("训练数字人模型" in job_list and "排队中" in job_list) if language == "zh-hans" else ("train talking-head model" in job_list)
+
+
+@pytest.mark.parametrize("language, shown, hidden", [
+    ("zh-hans", ["超时: 已达到队列的时间上限", "已完成", "[12:00:00] 读取视频 anna"], ["timed out:", ">done<", "probing anna"]),
+    ("en", ["timed out: the queue time limit was reached", ">done<", "[12:00:00] probing anna"], ["超时", "读取视频"]),
+])
+def test_a_jobs_stage_error_and_log_read_in_the_admins_language(admin_client, language, shown, hidden):
+    """The job page showed the English `error` and `log` (and the stage's code) to a Chinese curator,
+    though the row keeps their templates, which /api/tasks translates."""
+    from monitoring.models import log_fields
+    from monitoring.runner import describe_interruption, failed_with
+    from django_q.exceptions import TimeoutException
+    from engines.messages import gettext_noop
+
+    failure = failed_with(describe_interruption(TimeoutException(), "cpu"))
+    Job.objects.create(id="late", kind="train", queue="cpu", status="failed", **{**failure, "stage": "done"},
+                       **log_fields([["12:00:00", gettext_noop("probing {video}", video="anna").as_dict()]]))
+    admin_client.cookies["django_language"] = language
+    pages = admin_client.get("/admin/monitoring/job/late/change/").content.decode() + admin_client.get("/admin/monitoring/job/").content.decode()
+    assert [text for text in shown if text not in pages] == []
+    assert [text for text in hidden if text in pages] == []
+
+
+@pytest.mark.parametrize("language, error", [("en", "LLM unavailable: connection refused"), ("zh-hans", "大模型不可用: connection refused")])
+def test_a_chat_turns_error_reads_in_the_admins_language(admin_client, language, error):
+    """A turn keeps its error in Chinese (the contract's message) and as its template; the English admin showed the Chinese."""
+    from chat.models import Conversation, Turn
+    from engines.messages import gettext_noop
+
+    failure = gettext_noop("LLM unavailable: {reason}", reason="connection refused")
+    conversation = Conversation.objects.create()
+    turn = Turn.objects.create(conversation=conversation, status="failed", error_stage="llm", error="大模型不可用: connection refused",
+                               error_message=failure.as_dict())
+    admin_client.cookies["django_language"] = language
+    for url in (f"/admin/chat/turn/{turn.pk}/change/", f"/admin/chat/conversation/{conversation.pk}/change/"):
+        page = admin_client.get(url)
+        assert page.status_code == 200 and error in page.content.decode(), url
