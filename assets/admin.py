@@ -18,6 +18,8 @@ class ConsentedMediaAdmin(MediaFileAdmin):
     list_filter = ("created_at", "consent_method", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = MediaFileAdmin.search_fields + ("consent_name",)
     readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
+    # Shown translated (revoked_reason_shown); a reason edited here would part from its template.
+    exclude = ("revoked_reason", "revoked_reason_message")
     actions = ["revoke_consent"]
 
     @admin.display(description=_("consent"))
@@ -48,7 +50,12 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
     player_kind = "video"
     list_display = ConsentedMediaAdmin.list_display + ("resolution", "fps", "has_audio", "probe_status", "face_share", "quality")
     list_filter = ConsentedMediaAdmin.list_filter + ("probe_status", "has_audio", "source")
-    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("probe", "probe_error", "probe_job")
+    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("probe", "probe_error_shown", "probe_job")
+    exclude = ConsentedMediaAdmin.exclude + ("probe_error", "probe_error_message")
+
+    @admin.display(description=_("check error"))
+    def probe_error_shown(self, obj):
+        return localized(obj.kept_probe_error)
 
     @admin.display(description=_("resolution"))
     def resolution(self, obj):
@@ -65,7 +72,7 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
             return gettext("refused: {reasons}").format(reasons="; ".join(obj.quality_errors))
         if obj.quality_warnings:
             return gettext("warnings: {reasons}").format(reasons="; ".join(obj.quality_warnings))
-        return gettext("ok") if obj.probe_status == obj.ProbeStatus.OK else obj.probe_status
+        return gettext("ok") if obj.probe_status == obj.ProbeStatus.OK else obj.get_probe_status_display()
 
 
 @admin.register(SpeakerProfile)

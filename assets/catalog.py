@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from assets.models import ConsentedMediaFile, MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
-from echofu.messages import reason_of
+from echofu.messages import localized, reason_of
 from echofu.versioning import create_with_own_name
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_file, store_media_upload
 from engines.messages import gettext_noop
@@ -130,7 +130,7 @@ def training_video_info(video: TrainingVideo) -> dict:
         has_audio=video.has_audio,
         probe_status=video.probe_status,
         probe=video.localized_probe(),
-        probe_error=video.probe_error,
+        probe_error=localized(video.kept_probe_error),
     )
     return info
 

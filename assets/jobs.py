@@ -4,7 +4,7 @@ import time
 from assets import catalog
 from assets.models import TrainingVideo
 from echofu import paths
-from echofu.messages import stored
+from echofu.messages import as_users_read, reason_of, stored, template_of
 from engines import media
 from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES
@@ -72,14 +72,16 @@ def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
             reports[model_type] = get_engine(model_type).check_video(path)
         report = reports[MODEL_TYPES[0]]
     except Exception as exc:
+        # Its owner reads it (the training page, /model_training's refusal): no server path, and in their language.
+        reason = as_users_read(reason_of(exc) or type(exc).__name__)
         TrainingVideo.objects.filter(pk=video.pk).update(
-            probe_status=TrainingVideo.ProbeStatus.FAILED, probe_error=str(exc) or type(exc).__name__
+            probe_status=TrainingVideo.ProbeStatus.FAILED, probe_error=str(reason), probe_error_message=template_of(reason)
         )
         raise
     checks = {model_type: verdict(found) for model_type, found in reports.items()}
     probe = {**report.stats, **verdict(report), "checks": checks}
     TrainingVideo.objects.filter(pk=video.pk).update(
-        probe_status=TrainingVideo.ProbeStatus.OK, probe=probe, probe_error="", **catalog.video_fields(info)
+        probe_status=TrainingVideo.ProbeStatus.OK, probe=probe, probe_error="", probe_error_message=None, **catalog.video_fields(info)
     )
     # The findings are read from the row, in the reader's language (/api/training-videos).
     return {"video_id": video.pk, **report.stats, "usable": report.ok}

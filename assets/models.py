@@ -139,12 +139,19 @@ class TrainingVideo(ConsentedMediaFile):
     probe_status = models.CharField(verbose_name=_("check status"), max_length=16, choices=ProbeStatus.choices, default=ProbeStatus.PENDING)
     probe = models.JSONField(verbose_name=_("video check"), default=dict, blank=True, help_text=_("face statistics and quality findings"))
     probe_error = models.TextField(verbose_name=_("check error"), blank=True, default="")
+    probe_error_message = models.JSONField(verbose_name=_("check error (template)"), null=True, blank=True,
+                                           help_text=_("the error as its template and values, shown translated (echofu.messages)"))
     probe_job = models.ForeignKey("monitoring.Job", verbose_name=_("check job"),
                                   null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta(ConsentedMediaFile.Meta):
         verbose_name = _("training video")
         verbose_name_plural = _("training videos")
+
+    @property
+    def kept_probe_error(self) -> dict | str:
+        """The check's error as echofu.messages reads it: its template and values when it has them, else its text."""
+        return self.probe_error_message or self.probe_error
 
     @property
     def one_face_share(self) -> float | None:

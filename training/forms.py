@@ -9,7 +9,7 @@ from assets import consent
 from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
-from echofu.messages import reason_of
+from echofu.messages import reason_of, restored
 from echofu.responses import invalid
 from engines.messages import gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
@@ -90,7 +90,7 @@ class TrainingRequest(serializers.Serializer):
             raise invalid(reason_of(exc))
         video = settled_probe(video, settings.ECHOFU["PROBE_WAIT_SECONDS"])
         if video.probe_status == TrainingVideo.ProbeStatus.FAILED:
-            raise invalid(gettext_noop("the video check failed: {reason}", reason=video.probe_error))
+            raise invalid(gettext_noop("the video check failed: {reason}", reason=restored(video.kept_probe_error)))
         if video.probe_status == TrainingVideo.ProbeStatus.PENDING:
             raise invalid(gettext_noop("the upload's video check is still running (job {job}): try again shortly", job=video.probe_job_id))
         return video

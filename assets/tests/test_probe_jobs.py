@@ -53,3 +53,25 @@ def test_the_checks_log_lines_are_shown_in_the_pages_language(client, media_root
 
     assert log_tail("en")[:2] == ["probing anna", "EchoLite input check"]
     assert log_tail("zh-hans")[:2] == ["读取视频 anna", "EchoLite 输入检查"]
+
+
+def test_a_failed_checks_reason_is_in_the_readers_language(client, media_root):
+    """The reason was kept as English text: the Chinese training page and /model_training's Chinese
+    refusal said "not readable as audio or video (...)" inside their Chinese."""
+    (media_root / "videos/ref_videos/anna.mp4").write_bytes(b"not a video at all" * 100)
+    video = TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=1800,
+                                         consent_name="anna", consent_wording="test statement", consent_at=timezone.now())
+    runner.execute(start_probe(video, submit=False).pk)
+
+    def listed(language):
+        client.cookies["django_language"] = language
+        [row] = client.get("/api/training-videos").json()["files"]
+        return row
+
+    assert listed("en")["probe_status"] == "failed" and listed("en")["probe_error"].startswith("not readable as audio or video (")
+    assert listed("zh-hans")["probe_error"].startswith("无法读取为音频或视频 (")
+    assert str(media_root) not in listed("en")["probe_error"]
+    refused = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/anna.mp4"})
+    assert refused.status_code == 400 and refused.json()["status"] == "error"
+    assert "视频检查失败: 无法读取为音频或视频 (" in refused.json()["message"]
+    assert TrainingVideo.objects.get().probe_error.startswith("not readable as audio or video (")  # the English text stays on the row

@@ -142,7 +142,22 @@ def test_a_revocation_reason_reads_in_the_admins_language(admin_client, media_ro
     audio.refresh_from_db()
     assert audio.revoked and audio.revoked_reason == "revoked in the admin by admin"
     admin_client.cookies["django_language"] = language
-    assert reason in admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
+    assert reason in page and 'name="revoked_reason' not in page  # shown, not editable apart from its template
+
+
+@pytest.mark.parametrize("language, shown", [("zh-hans", ["无法读取为音频或视频 (x)", "失败"]), ("en", ["not readable as audio or video (x)", "failed"])])
+def test_a_failed_video_checks_reason_and_state_read_in_the_admins_language(admin_client, media_root, language, shown):
+    from engines.messages import gettext_noop
+
+    reason = gettext_noop("not readable as audio or video ({reason})", reason="x")
+    video = TrainingVideo.objects.create(file="videos/ref_videos/a.mp4", original_name="a.mp4", size=100, probe_status="failed",
+                                         probe_error=reason, probe_error_message=reason.as_dict())
+    admin_client.cookies["django_language"] = language
+    listing = admin_client.get("/admin/assets/trainingvideo/").content.decode()
+    assert f'<td class="field-quality">{shown[1]}</td>' in listing
+    page = admin_client.get(f"/admin/assets/trainingvideo/{video.pk}/change/").content.decode()
+    assert shown[0] in page and 'name="probe_error' not in page
 
 
 OUR_APPS = {"accounts", "assets", "chat", "generation", "limits", "monitoring", "provenance", "training"}
