@@ -1,6 +1,6 @@
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from chat.persona import DEFAULT_FALLBACK, DEFAULT_PERSONA
 from echofu.ownership import owner_field
@@ -71,7 +71,7 @@ class Conversation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.title or f"conversation {self.pk}"
+        return self.title or gettext("conversation {pk}").format(pk=self.pk)
 
     def owned_files(self) -> list[str]:
         return [f"{CHAT_FOLDER}/{self.pk}"]
@@ -133,7 +133,7 @@ class Turn(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"turn {self.pk} ({self.status})"
+        return gettext("turn {pk} ({status})").format(pk=self.pk, status=self.get_status_display())
 
     @property
     def kept_error(self) -> dict | str:

@@ -89,7 +89,7 @@ class Job(models.Model):
     file_lookups = ()  # its work folder is its own (echofu.stored_files)
 
     def __str__(self) -> str:
-        return f"{self.id} ({self.kind}, {self.status})"
+        return f"{self.id} ({self.get_kind_display()}, {self.get_status_display()})"
 
     def owned_files(self) -> list[str]:
         """A queued job's work folder, the inputs kept for it: deleted with the row, they would stay

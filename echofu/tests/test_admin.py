@@ -241,3 +241,19 @@ def test_a_chat_turns_error_reads_in_the_admins_language(admin_client, language,
     for url in (f"/admin/chat/turn/{turn.pk}/change/", f"/admin/chat/conversation/{conversation.pk}/change/"):
         page = admin_client.get(url)
         assert page.status_code == 200 and error in page.content.decode(), url
+
+
+@pytest.mark.parametrize("language, names", [
+    ("zh-hans", ["对话 1", "对话轮次 1 (失败)", "train_1 (训练数字人模型, 排队中)"]),
+    ("en", ["conversation 1", "turn 1 (failed)", "train_1 (train talking-head model, queued)"]),
+])
+def test_rows_are_named_in_the_admins_language(admin_client, language, names):
+    """A turn, an untitled conversation and a job were named in English on Chinese pages (titles, breadcrumbs, links)."""
+    from chat.models import Conversation, Turn
+
+    conversation = Conversation.objects.create(pk=1)
+    Turn.objects.create(pk=1, conversation=conversation, status="failed")
+    Job.objects.create(id="train_1", kind="train", params={})
+    admin_client.cookies["django_language"] = language
+    pages = "".join(admin_client.get(url).content.decode() for url in ("/admin/chat/turn/1/change/", "/admin/monitoring/job/train_1/delete/"))
+    assert [name for name in names if name not in pages] == []
