@@ -19,7 +19,7 @@ class ConsentedMediaAdmin(MediaFileAdmin):
     search_fields = MediaFileAdmin.search_fields + ("consent_name",)
     readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
     # Shown translated (revoked_reason_shown); a reason edited here would part from its template.
-    exclude = ("revoked_reason", "revoked_reason_message")
+    exclude = MediaFileAdmin.exclude + ("revoked_reason", "revoked_reason_message")
     actions = ["revoke_consent"]
 
     @admin.display(description=_("consent"))

@@ -47,7 +47,8 @@ class MediaFileAdmin(admin.ModelAdmin):
     search_fields = ("file", "original_name", "owner__username")
     # The file, and the facts measured from it, came with the upload or the render: a file swapped
     # here would skip every check, land outside its folder and leave the old one on disk.
-    readonly_fields = ("player", "file", "size", "file_size", "duration", "created_at")
+    readonly_fields = ("player", "file", "file_size", "duration", "created_at")
+    exclude = ("size",)  # shown readable, as file_size
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):

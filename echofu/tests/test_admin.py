@@ -257,3 +257,11 @@ def test_rows_are_named_in_the_admins_language(admin_client, language, names):
     admin_client.cookies["django_language"] = language
     pages = "".join(admin_client.get(url).content.decode() for url in ("/admin/chat/turn/1/change/", "/admin/monitoring/job/train_1/delete/"))
     assert [name for name in names if name not in pages] == []
+
+
+def test_a_files_size_is_shown_once(admin_client, media_root):
+    """The change page had two rows labelled "size" (大小): the byte count and the same size readable."""
+    write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
+    audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=32000)
+    page = admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
+    assert page.count("大小:</label>") == 1 and "31.2 KB" in page and 'name="size"' not in page
