@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
-from echofu.admin_helpers import translated_error
+from echofu.admin_helpers import WrittenByTheStudioAdmin, translated_error
 
 
 class TurnInline(admin.TabularInline):
@@ -22,7 +22,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Turn)
-class TurnAdmin(admin.ModelAdmin):
+class TurnAdmin(WrittenByTheStudioAdmin):
     list_display = ("pk", "conversation", "owner", "status", "provider", "short_transcript", "error_stage", "created_at")
     list_filter = ("status", "provider", "error_stage", "language")
     search_fields = ("transcript", "reply_text", "input_text", "error", "conversation__owner__username")

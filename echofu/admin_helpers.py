@@ -38,6 +38,14 @@ def translated_error(row) -> str:
     return localized(row.kept_error)
 
 
+class WrittenByTheStudioAdmin(admin.ModelAdmin):
+    """Rows that jobs and requests write (jobs, chat turns, provenance records, rate-limit hits), every
+    field read-only here: "add" would save a blank row or fail on a field nobody can fill."""
+
+    def has_add_permission(self, request):
+        return False
+
+
 class MediaFileAdmin(admin.ModelAdmin):
     """Common columns for MediaFile rows: size, availability, a playable preview."""
 

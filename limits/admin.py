@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from echofu.admin_helpers import WrittenByTheStudioAdmin
 from limits.models import Hit
 
 
 @admin.register(Hit)
-class HitAdmin(admin.ModelAdmin):
+class HitAdmin(WrittenByTheStudioAdmin):
     list_display = ("user", "scope", "at")
     list_filter = ("scope", "at")
     search_fields = ("user__username",)

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext, gettext_lazy as _
 
-from echofu.admin_helpers import translated_error
+from echofu.admin_helpers import WrittenByTheStudioAdmin, translated_error
 from echofu.messages import localized
 from engines.progress import stage_name
 from monitoring import forecast, runner
@@ -13,7 +13,7 @@ def _seconds(seconds: float) -> str:
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(WrittenByTheStudioAdmin):
     list_display = ("id", "kind", "owner", "status", "stage_shown", "percent", "expected", "queue", "device", "created_at", "finished_at")
     list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log", "owner__username")

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext, gettext_lazy as _
 
-from echofu.admin_helpers import media_link
+from echofu.admin_helpers import WrittenByTheStudioAdmin, media_link
 from provenance.models import ProvenanceRecord
 
 
 @admin.register(ProvenanceRecord)
-class ProvenanceRecordAdmin(admin.ModelAdmin):
+class ProvenanceRecordAdmin(WrittenByTheStudioAdmin):
     list_display = ("file", "kind", "request_id", "model", "speaker", "owner", "label", "marker", "created_at", "open_link")
     list_filter = ("kind", "label", "marker", "created_at")
     search_fields = ("file", "request_id", "sha256", "owner__username")

@@ -265,3 +265,18 @@ def test_a_files_size_is_shown_once(admin_client, media_root):
     audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=32000)
     page = admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
     assert page.count("大小:</label>") == 1 and "31.2 KB" in page and 'name="size"' not in page
+
+
+@pytest.mark.parametrize("model", [Job, ProvenanceRecord, Hit, "chat.Turn"])
+def test_rows_made_by_the_studio_are_not_added_by_hand(admin_client, model):
+    """Every field of these is read-only in the admin, so "add" saved a blank row (a provenance record
+    of no file) or failed with a server error (a job without an id, a hit without a user, a turn
+    without a conversation)."""
+    from django.apps import apps
+
+    model = apps.get_model(model) if isinstance(model, str) else model
+    url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/add/"
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {}).status_code == 403
+    assert model.objects.count() == 0
+    assert f'href="{url}"' not in admin_client.get(f"/admin/{model._meta.app_label}/{model._meta.model_name}/").content.decode()
