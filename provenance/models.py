@@ -35,4 +35,4 @@ class ProvenanceRecord(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.file} ({self.request_id})"
+        return f"{self.get_kind_display()} {self.file} ({self.request_id})"

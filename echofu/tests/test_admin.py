@@ -244,18 +244,21 @@ def test_a_chat_turns_error_reads_in_the_admins_language(admin_client, language,
 
 
 @pytest.mark.parametrize("language, names", [
-    ("zh-hans", ["对话 1", "对话轮次 1 (失败)", "train_1 (训练数字人模型, 排队中)"]),
-    ("en", ["conversation 1", "turn 1 (failed)", "train_1 (train talking-head model, queued)"]),
+    ("zh-hans", ["对话 1", "对话轮次 1 (失败)", "train_1 (训练数字人模型, 排队中)", "视频 videos/res_videos/v.mp4 (render_1)"]),
+    ("en", ["conversation 1", "turn 1 (failed)", "train_1 (train talking-head model, queued)", "video videos/res_videos/v.mp4 (render_1)"]),
 ])
 def test_rows_are_named_in_the_admins_language(admin_client, language, names):
-    """A turn, an untitled conversation and a job were named in English on Chinese pages (titles, breadcrumbs, links)."""
+    """A turn, an untitled conversation, a job and a provenance record were named in English on Chinese
+    pages (titles, breadcrumbs, links)."""
     from chat.models import Conversation, Turn
 
     conversation = Conversation.objects.create(pk=1)
     Turn.objects.create(pk=1, conversation=conversation, status="failed")
     Job.objects.create(id="train_1", kind="train", params={})
+    record = ProvenanceRecord.objects.create(file="videos/res_videos/v.mp4", kind="video", request_id="render_1")
     admin_client.cookies["django_language"] = language
-    pages = "".join(admin_client.get(url).content.decode() for url in ("/admin/chat/turn/1/change/", "/admin/monitoring/job/train_1/delete/"))
+    pages = "".join(admin_client.get(url).content.decode() for url in (
+        "/admin/chat/turn/1/change/", "/admin/monitoring/job/train_1/delete/", f"/admin/provenance/provenancerecord/{record.pk}/change/"))
     assert [name for name in names if name not in pages] == []
 
 
