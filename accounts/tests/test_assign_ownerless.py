@@ -55,7 +55,7 @@ def test_a_dry_run_lists_every_row_and_what_it_would_become_and_changes_nothing(
     assert "talking-head model 'anna v1 (EchoLite)' as 'anna_2 v1 (EchoLite)'" in out
     assert "speaker profile 'bob v1' as 'bob v2'" in out
     assert "speaker profile 'eve v1'\n" in out and "conversation 'before accounts'" in out and "job 'render_old " in out
-    assert "job 'train_by_command (train, running)' left ownerless" in out
+    assert "job 'train_by_command (train talking-head model, running)' left ownerless" in out
     assert "6 ownerless row(s) would be given to carol (dry run: nothing changed)" in out
     for name in ("video", "model", "voice", "other voice", "conversation", "finished job"):
         row = fresh(rows[name])
