@@ -18,9 +18,10 @@ class JobAdmin(WrittenByTheStudioAdmin):
     list_filter = ("kind", "status", "queue", "device", "created_at")
     search_fields = ("id", "error", "log", "owner__username")
     # The stage, error and log read in the curator's language, from the templates the row keeps
-    # (error_message, log_messages), instead of the English text and the templates as JSON.
+    # (error_message, log_messages), instead of the English text and the templates as JSON; the
+    # progress as the list shows it.
     fields = readonly_fields = [
-        {"stage": "stage_shown", "error": translated_error, "log": "log_shown"}.get(field.name, field.name)
+        {"stage": "stage_shown", "progress": "percent", "error": translated_error, "log": "log_shown"}.get(field.name, field.name)
         for field in Job._meta.fields if field.name not in ("error_message", "log_messages")
     ] + ["expected"]
     actions = ["cancel_jobs"]

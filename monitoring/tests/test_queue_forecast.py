@@ -145,7 +145,9 @@ def test_the_admin_shows_a_queued_jobs_expected_start_and_end(admin_client, work
 def test_the_admin_says_how_far_a_running_job_has_overrun_its_estimate(admin_client):
     Job.objects.create(id="late", kind=Job.Kind.PROBE, status=Job.Status.RUNNING, progress=0.1, params={"estimated_seconds": 39},
                        started_at=timezone.now() - timedelta(seconds=100))
-    assert re.search(r"结束时间暂不确定, 已超出预计 6[12] s", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
+    page = admin_client.get("/admin/monitoring/job/late/change/").content.decode()
+    assert re.search(r"结束时间暂不确定, 已超出预计 6[12] s", page)
+    assert re.search(r'<div class="readonly">10%</div>', page)  # its progress as the list shows it, not 0.1
     admin_client.cookies["django_language"] = "en"
     assert re.search(r"end not known yet, 6[12] s past its estimate", admin_client.get("/admin/monitoring/job/late/change/").content.decode())
 
