@@ -132,4 +132,8 @@ class RequestGate(models.Model):
     as an account's requests lock their account's row: a lock that holds on PostgreSQL, where writers,
     unlike SQLite's, run at once."""
 
-    name = models.CharField(max_length=32, primary_key=True)
+    name = models.CharField(_("name"), max_length=32, primary_key=True)
+
+    class Meta:
+        verbose_name = _("request gate")
+        verbose_name_plural = _("request gates")

@@ -37,7 +37,7 @@ from echofu import paths
 from echofu.messages import as_users_read, reason_of, stored, template_of
 from echofu.uploads import discard_abandoned_uploads
 from engines import media
-from engines.messages import Message, gettext_noop
+from engines.messages import gettext_noop
 from engines.progress import Cancelled
 from monitoring import estimates, shutdown
 from monitoring.models import Job, log_fields, seconds_left, workdir_of

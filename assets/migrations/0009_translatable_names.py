@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('assets', '0008_revocation_reason_template'),
-        ('monitoring', '0008_translatable_names'),
+        ('monitoring', '0010_translatable_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

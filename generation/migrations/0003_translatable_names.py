@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('generation', '0002_owner_deletes_rows'),
-        ('monitoring', '0008_translatable_names'),
+        ('monitoring', '0010_translatable_names'),
         ('training', '0007_translatable_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

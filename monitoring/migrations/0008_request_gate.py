@@ -13,7 +13,11 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='RequestGate',
             fields=[
-                ('name', models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ('name', models.CharField(max_length=32, primary_key=True, serialize=False, verbose_name='name')),
             ],
+            options={
+                'verbose_name': 'request gate',
+                'verbose_name_plural': 'request gates',
+            },
         ),
     ]

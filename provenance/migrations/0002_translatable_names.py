@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('assets', '0009_translatable_names'),
-        ('monitoring', '0008_translatable_names'),
+        ('monitoring', '0010_translatable_names'),
         ('provenance', '0001_initial'),
         ('training', '0007_translatable_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

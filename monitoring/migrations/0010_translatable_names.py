@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_job_server_stopping'),
+        ('monitoring', '0009_earlier_errors_kept_as_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
