@@ -35,7 +35,9 @@ from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress
+from engines.talking_head import RenderResult, TalkingHeadEngine
 from engines.text import chunks, joined, language_of, supported_script
+from engines.voice import SpeakerFeatures, Synthesizer
 from monitoring import estimates, repeats, runner
 from provenance.models import ProvenanceRecord
 from provenance.stamping import finish_audio, finish_video, publishing
@@ -220,38 +222,20 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             ctx.progress("tts", min(0.2 + 0.05 * index, 0.9), gettext_noop("sentence {index}: {text}", index=index, text=text))
             began = time.monotonic()
             wav = ctx.workdir / f"{index:02d}.wav"
-            try:
-                synthesizer.synthesize(text, speaker, wav, pitch_semitones=params.get("pitch", 0.0), progress=no_progress)
-                samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
-                media.write_wav(wav, samples, SAMPLE_RATE)
-            except Exception as exc:
-                raise StageFailed(Turn.Stage.TTS, gettext_noop("speech synthesis failed: {reason}", reason=reason_of(exc))) from exc
+            samples = _speak(synthesizer, text, speaker, wav, params.get("pitch", 0.0))
             clock.add("tts", time.monotonic() - began)
 
             began = time.monotonic()
             temp_video = ctx.workdir / f"{index:02d}.mp4"
-            try:
-                result = render(engine, model.directory(), wav, temp_video, no_progress, job.device)
-            except Cancelled:
-                raise
-            except Exception as exc:
-                raise StageFailed(Turn.Stage.RENDER, gettext_noop("video rendering failed: {reason}", reason=reason_of(exc))) from exc
+            result = _render_sentence(engine, model, wav, temp_video, job.device)
             clock.add("render", time.monotonic() - began)
-            clock.timings.setdefault("render_frames", 0)
-            clock.timings["render_frames"] += result.frames
+            clock.timings["render_frames"] = clock.timings.get("render_frames", 0) + result.frames
 
             # The sentence's audio, padded to its video's length, so the joined answer stays in sync.
             length = round(result.frames / result.fps * SAMPLE_RATE)
             audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
-            target = segments_dir / f"{index:02d}.mp4"
-            with publishing(job, target) as keep:  # published with its record, marker and label
-                keep(finish_video(temp_video, target, job, model, "", labelled=result.labelled, speaker=profile))
+            _publish_sentence(turn, job, model, profile, index, text, temp_video, segments_dir / f"{index:02d}.mp4", result, clock)
             spoken.append(text)
-            turn.segments = turn.segments + [{
-                "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
-                "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
-            }]
-            turn.save(update_fields=["segments"])
             if "first_segment" not in clock.timings:
                 clock.timings["first_segment"] = clock.since_request()
                 producer.release()
@@ -264,9 +248,50 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         raise StageFailed(Turn.Stage.LLM, gettext_noop("the model gave no answer that can be spoken"))
 
     ctx.progress("join", 0.95)
+    video = _join_answer(turn, job, model, profile, spoken, np.concatenate(audio_parts), ctx.workdir, clock)
+    return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(paths.relative_to_media(video)),
+            "provider": provider, "warning": warning}
+
+
+def _speak(synthesizer: Synthesizer, text: str, speaker: SpeakerFeatures | None, wav: Path, pitch_semitones: float) -> np.ndarray:
+    """The sentence's speech and the pause after it, written to `wav`: the pause keeps the sentences
+    of the joined answer apart."""
+    try:
+        synthesizer.synthesize(text, speaker, wav, pitch_semitones=pitch_semitones, progress=no_progress)
+        samples = np.concatenate([media.load_audio(wav, SAMPLE_RATE), np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), np.float32)])
+        media.write_wav(wav, samples, SAMPLE_RATE)
+    except Exception as exc:
+        raise StageFailed(Turn.Stage.TTS, gettext_noop("speech synthesis failed: {reason}", reason=reason_of(exc))) from exc
+    return samples
+
+
+def _render_sentence(engine: TalkingHeadEngine, model: TalkingHeadModel, wav: Path, out_path: Path, device: str) -> RenderResult:
+    try:
+        return render(engine, model.directory(), wav, out_path, no_progress, device)
+    except Cancelled:
+        raise
+    except Exception as exc:
+        raise StageFailed(Turn.Stage.RENDER, gettext_noop("video rendering failed: {reason}", reason=reason_of(exc))) from exc
+
+
+def _publish_sentence(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, index: int, text: str,
+                      video: Path, target: Path, result: RenderResult, clock: _Clock) -> None:
+    """Move the sentence's video into place and list it on the turn, so that a page plays it while
+    the rest of the answer is made."""
+    with publishing(job, target) as keep:  # published with its record, marker and label
+        keep(finish_video(video, target, job, model, "", labelled=result.labelled, speaker=profile))
+    turn.segments = turn.segments + [{
+        "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
+        "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
+    }]
+    turn.save(update_fields=["segments"])
+
+
+def _join_answer(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, spoken: list[str],
+                 answer_audio: np.ndarray, workdir: Path, clock: _Clock) -> Path:
+    """Join the turn's published sentence videos into the whole answer and save the turn answered with it."""
     began = time.monotonic()
     segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
-    answer_audio = np.concatenate(audio_parts)
     stem = f"chat_{model.name}_{turn.conversation_id}_{turn.pk}"
     wav = claim_unique_path(paths.absolute(paths.RES_VOICES), f"{stem}.wav")
     video = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{stem}.mp4")
@@ -274,7 +299,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     # turn deleted or superseded meanwhile leaves neither files nor records of files never published.
     with publishing(job, wav, video) as keep:
         try:
-            records = _join(job, model, profile, segment_files, answer_audio, ctx.workdir, wav, video)
+            records = _join(job, model, profile, segment_files, answer_audio, workdir, wav, video)
         except Cancelled:  # superseded (runner.holding_claim): not a failed join
             raise
         except Exception as exc:
@@ -286,8 +311,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         turn.duration = round(len(answer_audio) / SAMPLE_RATE, 3)
         turn.status, turn.timings, turn.finished_at = Turn.Status.SUCCEEDED, clock.timings, timezone.now()
         keep(*records, turn)
-    return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(paths.relative_to_media(video)),
-            "provider": provider, "warning": warning}
+    return video
 
 
 def _transcribe(turn: Turn, clock: _Clock) -> tuple[str, str]:
