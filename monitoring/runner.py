@@ -438,12 +438,18 @@ def _lost_worker_reason(job: Job, on_this_machine: bool) -> str:
                         "after {last_heard_of}; its partial output was discarded, run it again", last_heard_of=_clock(last_heard_of))
 
 
+DISCARDED_SUFFIX = ".discarded"
+
+
 def recover_stale_jobs() -> list[str]:
     """Mark failed the running jobs whose worker died (killed, crashed, machine lost), then put
     the jobs waiting in those queues back on the broker (the dead cluster may have held some).
-    Partial uploads of web servers that died go too: nothing else ever looks for them."""
+    Partial uploads of web servers that died go too, and work folders an earlier recovery set aside:
+    nothing else ever looks for them."""
     for upload in discard_abandoned_uploads():
         logger.warning("deleted the abandoned partial upload %s", upload.name)
+    for left_aside in (paths.absolute(paths.TMP) / "jobs").glob(f"*{DISCARDED_SUFFIX}"):  # a recovery killed before it deleted them
+        shutil.rmtree(left_aside, ignore_errors=True)
     stale_before = timezone.now() - timedelta(seconds=_config("STALE_AFTER_SECONDS"))
     recovered = []
     for job in Job.objects.filter(status=Job.Status.RUNNING):
@@ -468,7 +474,7 @@ def _fail_lost_job(job: Job, reason: str) -> bool:
     """Record the job failed, only as last heard of: a worker that published its output since
     (holding_claim) is alive, and its work folder stays its own. Whether the failure applied."""
     workdir = job_workdir(job.pk)
-    discarded = workdir.with_name(f"{workdir.name}.discarded")
+    discarded = workdir.with_name(f"{workdir.name}{DISCARDED_SUFFIX}")
     with transaction.atomic():
         if not _claimed(job).filter(heartbeat_at=job.heartbeat_at).update(**ended(Job.Status.FAILED, **failed_with(reason))):
             return False

@@ -93,3 +93,18 @@ def test_a_job_this_process_runs_now_is_left_running(media_root):
                                          heartbeat_at=timezone.now())
     assert runner.recover_stale_jobs() == []
     assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+
+
+def test_a_lost_jobs_work_folder_left_aside_by_a_recovery_that_died_is_swept_by_the_next(media_root):
+    """Recovery moves a lost job's folder aside before its failure commits and deletes it after: a
+    recovering process killed in between leaves the folder of a job already failed, which no later
+    recovery of that job would remove."""
+    failed_earlier = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    Job.objects.filter(pk=failed_earlier.pk).update(status=Job.Status.FAILED, finished_at=timezone.now())
+    left_aside = runner.job_workdir(failed_earlier.pk).with_name(f"{failed_earlier.pk}.discarded")
+    (left_aside / "frames").mkdir(parents=True)
+    (left_aside / "frames" / "0001.jpg").write_bytes(b"partial output")
+    running = runner.new_job(Job.Kind.RENDER, {}, prefix="render")
+    runner.job_workdir(running.pk).mkdir(parents=True, exist_ok=True)
+    assert runner.recover_stale_jobs() == []
+    assert not left_aside.exists() and runner.job_workdir(running.pk).is_dir()
