@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from assets.consent import operator_consent_name
 from assets.speech import all_engine_availability
 from chat.providers import all_provider_availability
-from echofu import responses
+from echofu import ownership, responses
 from echofu.api_table import API_TABLE
 from echofu.messages import localized
 from engines.progress import STAGE_NAMES
