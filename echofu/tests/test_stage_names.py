@@ -28,7 +28,7 @@ def reported_stages() -> set[str]:
     stages = set()
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*.py"):
-            if "tests" in path.parts or "testing" in path.parts:
+            if "tests" in path.parts or "testing" in path.parts or path.name == "admin.py":  # the admin shows stages, reports none
                 continue
             text = path.read_text()
             for pattern in STAGE_CALLS:
