@@ -265,6 +265,11 @@ def verify(path: str | os.PathLike, expect: str, max_frame_side: int | None = No
     if expect == "video" and _is_still_image(info.container):
         # FFmpeg reads a picture as a video of one frame.
         raise MediaError(gettext_noop("the file is a still image ({container}), not a video", container=info.container))
+    if expect == "audio" and info.has_video and info.audio_duration > longest_accepted(info.duration):
+        # Sent as audio, the sound is the content; but the file's length is its picture's, which every length
+        # limit and every job (load_declared_audio) goes by: the sound past it would be dropped without a word.
+        raise MediaError(gettext_noop("the soundtrack runs {seconds:.1f} s past the picture, and only the sound under the picture "
+                                      "would be used: send the sound as an audio file", seconds=info.audio_duration - info.duration))
     declared = max(info.duration, info.audio_duration)
     overrun = longest_accepted(declared)
     try:

@@ -139,6 +139,15 @@ def test_a_training_video_whose_soundtrack_it_declares_runs_far_past_the_picture
     assert (media_root / video.file.name).read_bytes() == path.read_bytes()
 
 
+def test_a_reference_whose_soundtrack_runs_far_past_its_picture_is_refused(client, stored_audio, media_root, tmp_path):
+    """Its length is its picture's, and cloning reads the sound only that far: 1 s of a 60 s recording."""
+    path = write_plain_video(tmp_path / "capture.mp4", seconds=1.0, audio_seconds=60.0)
+    response = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile("capture.m4a", path.read_bytes())})  # an MP4 container
+    assert response.status_code == 400 and response.json()["status"] == "error", response.json()
+    assert response.json()["message"].startswith("文件内容不是有效的音频: 音轨比画面长 59.0 秒"), response.json()
+    assert_untouched(stored_audio, media_root)
+
+
 def test_a_training_video_holding_far_more_than_it_declares_is_refused(client, media_root, tmp_path):
     path = declare_matroska_duration(write_matroska_video(tmp_path / "talk.mkv", picture_seconds=1.0, sound_seconds=60.0), 1.0)
     message = error_of(client.post("/api/upload-training-video", {"video": SimpleUploadedFile("talk.mkv", path.read_bytes())}))

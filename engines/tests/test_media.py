@@ -250,9 +250,20 @@ def test_a_soundtrack_its_file_declares_running_far_past_the_picture_is_accepted
     declared length covers it, so the file holds no more than it declares. Its length is the picture's, and
     jobs read the sound only that far (verify's slack past it), as they did when such files were refused."""
     path = write_plain_video(tmp_path / "capture.mp4", seconds=1.0, audio_seconds=60.0)
-    for expect in ("video", "audio"):
-        assert media.verify(path, expect).duration == pytest.approx(1.0)
+    assert media.verify(path, "video").duration == pytest.approx(1.0)
     assert len(media.load_declared_audio(path, 16000)) == pytest.approx(media.longest_accepted(1.0) * 16000, abs=1)
+
+
+def test_a_file_sent_as_audio_whose_soundtrack_runs_far_past_its_picture_is_refused(tmp_path):
+    """Sent as audio (a reference, a ref_audio to render), the sound is the content, but the file's length is its
+    picture's and every job reads the sound only that far: 1 s of picture would keep about 4 s of 60 s of speech,
+    silently. Refused, saying why, as such files were before the soundtrack's length counted for videos."""
+    path = write_plain_video(tmp_path / "capture.mp4", seconds=1.0, audio_seconds=60.0)
+    with pytest.raises(media.MediaError, match="the soundtrack runs 59.0 s past the picture"):
+        media.verify(path, "audio")
+    # A soundtrack a little past the picture, as phones write them, is fine either way.
+    phone = write_plain_video(tmp_path / "phone.mp4", seconds=2.0, audio_seconds=2.5)
+    assert media.verify(phone, "audio").duration == pytest.approx(2.0)
 
 
 def test_a_video_holding_far_more_than_any_length_it_declares_is_refused(tmp_path):
