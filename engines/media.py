@@ -95,9 +95,9 @@ def _duration(container, stream) -> float:
 
 
 @contextmanager
-def frame_sides_at_most(most: int) -> Iterator[None]:
+def frame_sides_at_most(most: int | None) -> Iterator[None]:
     """Within the block (in this thread), probe and iter_video_frames refuse a video whose frames are wider or
-    taller than `most` as probe's `max_frame_side` does."""
+    taller than `most` as probe's `max_frame_side` does; None lifts the limit (a job reading its own output)."""
     token = _frame_side_limit.set(most)
     try:
         yield

@@ -219,6 +219,12 @@ def finish_video(source: Path, target: Path, record: Record, key: str, label: bo
                  labelled: bool = False) -> Path:
     """A rendered MP4 into `target` with the record, the label (when on and the frames do not carry it
     yet: `labelled`) and the marked audio. Frames that need no label are copied, not re-encoded."""
+    # The render's frames are its model's size: the limit on what users send does not apply to them.
+    with media.frame_sides_at_most(None):
+        return _finish_video(source, target, record, key, label, progress, labelled)
+
+
+def _finish_video(source: Path, target: Path, record: Record, key: str, label: bool, progress: Progress, labelled: bool) -> Path:
     info = media.probe(source)
     if not info.has_video:
         raise ProvenanceError("the rendered file has no video stream")

@@ -495,15 +495,17 @@ def _cut_audio(audio: np.ndarray, kept: list[bool]) -> np.ndarray:
 
 def reencode(rendered: Path, target: Path, audio: np.ndarray, stage: str, progress: Progress) -> tuple[int, int, int]:
     """The project's silent render as the product's MP4: H.264 + AAC, 25 fps, with `audio`. (frames, w, h)"""
-    info = media.probe(rendered)
-    width, height = info.width // 2 * 2, info.height // 2 * 2
-    expected = max(1, round(info.duration * FPS))
-    with media.VideoWriter(target, width, height, FPS, audio=audio, audio_rate=AUDIO_RATE, comment=media.AI_GENERATED) as writer:
-        for frame in media.iter_video_frames(rendered, fps=FPS):
-            writer.write(np.ascontiguousarray(frame[:height, :width]))
-            if writer.frames_written % FPS == 0:
-                progress(stage, min(writer.frames_written / expected, 1.0))
-        frames = writer.frames_written
+    # The render's frames are its model's size: the limit on what users send does not apply to them.
+    with media.frame_sides_at_most(None):
+        info = media.probe(rendered)
+        width, height = info.width // 2 * 2, info.height // 2 * 2
+        expected = max(1, round(info.duration * FPS))
+        with media.VideoWriter(target, width, height, FPS, audio=audio, audio_rate=AUDIO_RATE, comment=media.AI_GENERATED) as writer:
+            for frame in media.iter_video_frames(rendered, fps=FPS):
+                writer.write(np.ascontiguousarray(frame[:height, :width]))
+                if writer.frames_written % FPS == 0:
+                    progress(stage, min(writer.frames_written / expected, 1.0))
+            frames = writer.frames_written
     if frames == 0:
         target.unlink(missing_ok=True)
         raise ExternalCommandFailed(stage, gettext_noop("{name} holds no frames", name=rendered.name))

@@ -437,3 +437,14 @@ def test_docker_image_runs_the_same_command_inside_with_paths_mounted(tmp_path):
     assert argv[-5:] == ["ernerf:cu118", "python3", "main.py", "data/x", "--test"]
     local = Checkout(tmp_path / "ER-NeRF", python=sys.executable).command(["main.py"], device="cuda:2")
     assert local.argv == [sys.executable, "main.py"] and local.env["CUDA_VISIBLE_DEVICES"] == "2"
+
+
+def test_a_projects_render_is_encoded_whatever_the_frame_size_limit_for_what_users_send(tmp_path):
+    """ER-NeRF and SyncTalk render at their model's size; a limit lowered after training guards uploads, not them."""
+    rendered = tmp_path / "ngp_ep0010.mp4"
+    with media.VideoWriter(rendered, 320, 240, fps=25) as writer:
+        for _ in range(25):
+            writer.write(np.full((240, 320, 3), 60, dtype=np.uint8))
+    with media.frame_sides_at_most(200):
+        frames, width, height = external.reencode(rendered, tmp_path / "out.mp4", np.zeros(16000, np.float32), "render", lambda *args: None)
+    assert (frames, width, height) == (25, 320, 240)

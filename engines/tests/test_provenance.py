@@ -95,3 +95,18 @@ def test_record_ignores_foreign_metadata(tmp_path):
     assert provenance.read_record(video) is None
     assert provenance.Record.from_json('{"generator": "other", "request_id": "x"}') is None
     assert provenance.Record.from_json("not json") is None
+
+
+def test_a_jobs_own_render_is_finished_whatever_the_frame_size_limit_for_what_users_send(tmp_path, speech):
+    """The limit guards against files someone sent; a render's size is its model's, which an operator who
+    lowers ECHOFU_MAX_VIDEO_SIDE later must not find refused after the whole render has run."""
+    source = tmp_path / "render.mp4"
+    with media.VideoWriter(source, 320, 240, audio=speech, audio_rate=16000) as writer:
+        for _ in range(25):
+            writer.write(np.full((240, 320, 3), 60, dtype=np.uint8))
+    record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1")
+    with media.frame_sides_at_most(200):
+        with pytest.raises(media.MediaError):
+            media.probe(source)  # a file sent this size is refused
+        finished = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=True)
+    assert media.probe(finished).width == 320 and provenance.read_record(finished) == record
