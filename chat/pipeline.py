@@ -130,7 +130,7 @@ def record_failure(turn: Turn, stage: str, message: str, timings: dict | None = 
 class _Clock:
     def __init__(self, started):
         self.started = started
-        self.timings: dict[str, float] = {"asr": 0.0, "llm": 0.0, "tts": 0.0, "render": 0.0}
+        self.timings: dict[str, float] = {"llm": 0.0, "tts": 0.0, "render": 0.0}  # "asr" once a recording is recognised
 
     def add(self, stage: str, seconds: float) -> None:
         self.timings[stage] = round(self.timings.get(stage, 0.0) + seconds, 3)
