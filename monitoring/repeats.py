@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -67,12 +68,13 @@ def as_asked(relative: str) -> Iterator[tuple[str, Path | None]]:
     """(identity, copy) of the media file a request names: a file other than a browser recording by its
     path, no copy; a recording by its bytes, read once into a private copy beside it and hashed as it is
     copied. Read twice, a /save_audio between the reads gave the job another recording than its key named.
-    The job moves the copy into its own folder; one left here (a repeat, a refusal) is removed."""
+    The job moves the copy into its own folder; one left here (a repeat, a refusal) is removed. The copy is
+    made among the uploads in progress, whose leftovers recovery sweeps (a process killed before either)."""
     if not paths.is_recording(relative):
         yield relative, None
         return
     source = paths.absolute(relative)
-    handle, name = tempfile.mkstemp(prefix=".asked-", suffix=source.suffix, dir=source.parent)
+    handle, name = tempfile.mkstemp(prefix="asked-", suffix=source.suffix, dir=settings.FILE_UPLOAD_TEMP_DIR)
     copy = Path(name)
     try:
         digest = hashlib.sha256()

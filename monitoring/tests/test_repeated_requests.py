@@ -2,6 +2,7 @@
 answered with the first request's job; another request, or the same recording's new bytes, is work of its own."""
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -130,7 +131,7 @@ def recorded_again_during(monkeypatch, module, name: str, recording: str, tmp_pa
     monkeypatch.setattr(module, name, recorded_meanwhile)
 
 
-def test_a_render_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path):
+def test_a_render_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path, settings):
     """The job's key and its kept recording are one reading of the recording: a recording saved in between
     (another tab) would give the job another recording than the one a resend of the first is matched with."""
     from echofu import paths
@@ -143,9 +144,10 @@ def test_a_render_keeps_the_recording_its_repeat_key_names(client, model, queued
                                                                    "ref_audio": paths.public_path(recording)}))
     assert (runner.job_workdir(job.pk) / KEPT_RECORDING).read_bytes() == asked
     assert [path.name for path in paths.absolute(recording).parent.iterdir()] == ["input.wav"]  # no copy left beside it
+    assert list(Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir()) == []  # nor among the uploads in progress
 
 
-def test_a_chat_turn_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path):
+def test_a_chat_turn_keeps_the_recording_its_repeat_key_names(client, model, queued_only, monkeypatch, tmp_path, settings):
     from chat import pipeline
     from chat.models import Turn
     from echofu import paths
@@ -157,3 +159,4 @@ def test_a_chat_turn_keeps_the_recording_its_repeat_key_names(client, model, que
     assert answer.status_code == 202, answer.content.decode()
     assert paths.absolute(Turn.objects.get().user_audio.name).read_bytes() == asked
     assert [path.name for path in paths.absolute(recording).parent.iterdir()] == ["input.wav"]
+    assert list(Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir()) == []
