@@ -6,7 +6,7 @@ from echofu.responses import allow_methods
 
 from assets import catalog, consent, jobs
 from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
-from echofu import ownership, responses
+from echofu import ownership, removal, responses
 from echofu.middleware import busy_database_answer
 from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
@@ -91,3 +91,27 @@ def cloned_audios(request):
     profiles = consent.usable_profiles(ownership.owned(SpeakerProfile.objects.all(), request))
     audios = [catalog.speaker_info(profile) for profile in catalog.latest_speakers(profiles)]
     return responses.success(audios=audios, total_count=len(audios))
+
+
+@csrf_exempt
+@allow_methods("POST")
+def delete_reference_audio(request, audio_id: int):
+    """With the voices cloned from it (addition)."""
+    return removal.delete_answer(ownership.owned(ReferenceAudio.objects.filter(pk=audio_id), request),
+                                 gettext_noop("no such reference audio: {id}", id=audio_id))
+
+
+@csrf_exempt
+@allow_methods("POST")
+def delete_training_video(request, video_id: int):
+    """With the models trained from it (addition)."""
+    return removal.delete_answer(ownership.owned(TrainingVideo.objects.filter(pk=video_id), request),
+                                 gettext_noop("no such training video: {id}", id=video_id))
+
+
+@csrf_exempt
+@allow_methods("POST")
+def delete_speaker(request, speaker_id: str):
+    """Every version of the voice, as /api/cloned-audios lists it by name (addition)."""
+    return removal.delete_answer(ownership.owned(SpeakerProfile.objects.filter(speaker_id=speaker_id), request),
+                                 gettext_noop("no such speaker: {speaker_id}", speaker_id=speaker_id))

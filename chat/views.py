@@ -9,7 +9,7 @@ from chat.forms import ChatRequest, conversation_missing
 from chat.models import Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
-from echofu import ownership, paths, responses
+from echofu import ownership, paths, removal, responses
 from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
@@ -114,5 +114,16 @@ def turn_detail(request, turn_id: int):
     """A turn as it stands: the sentence videos ready so far, then the joined answer."""
     turn = ownership.readable(Turn.objects, request, field="conversation__owner").select_related("job").filter(pk=turn_id).first()
     if turn is None:
-        return responses.error(gettext_noop("no such conversation turn: {turn_id}", turn_id=turn_id), 404)
+        return responses.error(no_such_turn(turn_id), 404)
     return responses.success(**turn_json(pipeline.settle_with_job(turn)))
+
+
+def no_such_turn(turn_id: int):
+    return gettext_noop("no such conversation turn: {turn_id}", turn_id=turn_id)
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def delete_turn(request, turn_id: int):
+    """A chat turn: its recording, answer audio and videos (addition)."""
+    return removal.delete_answer(ownership.owned(Turn.objects.filter(pk=turn_id), request, field="conversation__owner"), no_such_turn(turn_id))

@@ -25,4 +25,10 @@ API_TABLE = [
     ("POST", "/api/tasks/<id>/cancel", _("cancel a job")),
     ("GET", "/api/train-status/<task_id>", _("a training job's progress and model path")),
     ("POST", "/api/verify-media", _("whether this studio made a file (field file), and from what")),
+    ("POST", "/api/reference-audios/<id>/delete", _("delete a reference audio and the voices cloned from it")),
+    ("POST", "/api/training-videos/<id>/delete", _("delete a training video and the models trained from it")),
+    ("POST", "/api/available-models/<id>/delete", _("delete a trained model and its folder")),
+    ("POST", "/api/cloned-audios/<speaker_id>/delete", _("delete every version of a voice")),
+    ("POST", "/api/generated-videos/<id>/delete", _("delete a rendered video")),
+    ("POST", "/api/chat/turns/<id>/delete", _("delete a chat turn with its recording and answer")),
 ]

@@ -50,6 +50,12 @@ urlpatterns = [
     path("api/tasks/<str:task_id>/cancel", monitoring_views.task_cancel),
     path("api/train-status/<str:task_id>", monitoring_views.train_status),
     path("api/verify-media", provenance_views.verify_media),
+    path("api/reference-audios/<int:audio_id>/delete", assets_views.delete_reference_audio),
+    path("api/training-videos/<int:video_id>/delete", assets_views.delete_training_video),
+    path("api/available-models/<int:model_id>/delete", training_views.delete_model),
+    path("api/cloned-audios/<str:speaker_id>/delete", assets_views.delete_speaker),
+    path("api/generated-videos/<int:video_id>/delete", generation_views.delete_video),
+    path("api/chat/turns/<int:turn_id>/delete", chat_views.delete_turn),
 ]
 
 handler400 = media_views.bad_request

@@ -122,6 +122,7 @@ def video_history(request=None) -> list[dict]:
     return [
         {
             "task_id": video.job_id,
+            "video_id": video.pk,  # what /api/generated-videos/<id>/delete takes (addition)
             "type": "video_generation",
             "status": "succeeded",
             "timestamp": video.created_at.isoformat(),

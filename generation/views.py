@@ -1,9 +1,11 @@
 from django.views.decorators.csrf import csrf_exempt
 
-from echofu import responses
+from echofu import ownership, removal, responses
 from echofu.uploads import form_fields_only
+from engines.messages import gettext_noop
 from generation.forms import GenerationRequest
 from generation.jobs import start_render
+from generation.models import GeneratedVideo
 from limits.checks import heavy, uncounted_if
 from monitoring.sync import answer_when_done
 
@@ -30,3 +32,11 @@ def video_generation(request):
     return uncounted_if(repeat, answer_when_done(
         job, lambda done: responses.success(video_path=done.result["video_path"], message="视频生成成功", task_id=done.pk)
     ))
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def delete_video(request, video_id: int):
+    """A rendered video, with the speech its render synthesised for it (addition)."""
+    return removal.delete_answer(ownership.owned(GeneratedVideo.objects.filter(pk=video_id), request),
+                                 gettext_noop("no such video: {id}", id=video_id))

@@ -1,7 +1,7 @@
 from django.views.decorators.csrf import csrf_exempt
 
 from assets.consent import usable_models
-from echofu import ownership, paths, responses
+from echofu import ownership, paths, removal, responses
 from echofu.uploads import form_fields_only
 from engines.messages import Message, gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
@@ -61,3 +61,11 @@ def model_training(request):
         data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
     )
     return uncounted_if(repeat, responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}"))
+
+
+@csrf_exempt
+@responses.allow_methods("POST")
+def delete_model(request, model_id: int):
+    """A trained model and its folder (addition); the videos rendered with it stay."""
+    return removal.delete_answer(ownership.owned(TalkingHeadModel.objects.filter(pk=model_id), request),
+                                 gettext_noop("no such model: {id}", id=model_id))

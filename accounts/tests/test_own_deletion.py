@@ -1,0 +1,242 @@
+"""Deleting one's own uploads, voices, models, renders and chat turns from the studio (the .../delete additions):
+the row and its files go, with what was made from it; another account's rows are a 404 and stay; a row a
+queued or running job still reads is refused with 409 and everything kept."""
+import pytest
+
+from accounts.tests.conftest import error_message
+from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+from chat.models import Conversation, Turn
+from echofu.ownership import local_user
+from engines.testing.simple_media import write_plain_video, write_tone_wav
+from generation.models import GeneratedVideo
+from monitoring.models import Job
+from provenance.models import ProvenanceRecord
+from training.models import TalkingHeadModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Files go when the deletion commits: run what commit runs (the test's own transaction never does)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def reference_of(owner, media_root, name="anna.wav"):
+    write_tone_wav(media_root / "voices/ref_voices" / name)
+    return ReferenceAudio.objects.create(file=f"voices/ref_voices/{name}", owner=owner, name=name.split(".")[0])
+
+
+def training_video_of(owner, media_root, name="anna.mp4"):
+    write_plain_video(media_root / "videos/ref_videos" / name)
+    return TrainingVideo.objects.create(file=f"videos/ref_videos/{name}", owner=owner, name=name.split(".")[0])
+
+
+def model_of(owner, media_root, name, source_video=None):
+    (media_root / "models/EchoLite" / name).mkdir(parents=True)
+    (media_root / "models/EchoLite" / name / "model.npz").write_bytes(b"weights")
+    return TalkingHeadModel.objects.create(model_type="EchoLite", name=name, owner=owner, source_video=source_video)
+
+
+def speaker_of(owner, media_root, reference, speaker_id="anna", version=1):
+    clip = f"voices/speakers/{speaker_id}_v{version}_{owner.pk}.wav"
+    write_tone_wav(media_root / clip)
+    return SpeakerProfile.objects.create(speaker_id=speaker_id, version=version, reference=reference,
+                                         reference_path=reference.file.name, clean_clip=clip, owner=owner)
+
+
+def active_job(kind, owner, status=Job.Status.QUEUED, **params):
+    return Job.objects.create(id=f"{kind}_{Job.objects.count()}", kind=kind, status=status, params=params, owner=owner)
+
+
+def test_deleting_a_training_video_removes_it_its_models_and_their_files(alice, as_alice, media_root, committed):
+    video = training_video_of(alice, media_root)
+    model = model_of(alice, media_root, "train_1", source_video=video)
+    Job.objects.create(id="train_1", kind=Job.Kind.TRAIN, status=Job.Status.SUCCEEDED, params={"video_id": video.pk}, owner=alice)
+
+    with committed():
+        response = as_alice.post(f"/api/training-videos/{video.pk}/delete")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "success" and body["message"] == "已删除"
+    assert body["deleted"] == {"assets.TrainingVideo": 1, "training.TalkingHeadModel": 1}
+    assert not TrainingVideo.objects.exists() and not TalkingHeadModel.objects.filter(pk=model.pk).exists()
+    assert not (media_root / "videos/ref_videos/anna.mp4").exists()
+    assert not (media_root / "models/EchoLite/train_1").exists()
+    assert as_alice.get("/api/training-videos").json()["files"] == []
+
+
+def test_deleting_a_reference_audio_removes_it_and_the_voices_cloned_from_it(alice, as_alice, media_root, committed):
+    reference = reference_of(alice, media_root)
+    profile = speaker_of(alice, media_root, reference)
+
+    with committed():
+        response = as_alice.post(f"/api/reference-audios/{reference.pk}/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"assets.ReferenceAudio": 1, "assets.SpeakerProfile": 1}
+    assert not ReferenceAudio.objects.exists() and not SpeakerProfile.objects.exists()
+    assert not (media_root / "voices/ref_voices/anna.wav").exists()
+    assert not (media_root / profile.clean_clip.name).exists()
+
+
+def test_deleting_a_voice_removes_every_version_of_it_and_no_one_elses(alice, bob, as_alice, media_root, committed):
+    reference = reference_of(alice, media_root)
+    first, second = speaker_of(alice, media_root, reference, version=1), speaker_of(alice, media_root, reference, version=2)
+    bobs = speaker_of(bob, media_root, reference_of(bob, media_root, "bob.wav"))  # also called anna
+
+    with committed():
+        response = as_alice.post("/api/cloned-audios/anna/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"assets.SpeakerProfile": 2}
+    assert list(SpeakerProfile.objects.all()) == [bobs]
+    assert ReferenceAudio.objects.filter(pk=reference.pk).exists()  # the recording stays: a new voice can be cloned from it
+    assert not (media_root / first.clean_clip.name).exists() and not (media_root / second.clean_clip.name).exists()
+    assert (media_root / bobs.clean_clip.name).is_file()
+
+
+def test_deleting_a_model_removes_its_folder_and_keeps_the_videos_rendered_with_it(alice, as_alice, media_root, committed):
+    model = model_of(alice, media_root, "train_1")
+    write_plain_video(media_root / "videos/res_videos/out.mp4")
+    video = GeneratedVideo.objects.create(file="videos/res_videos/out.mp4", model=model, owner=alice)
+
+    with committed():
+        response = as_alice.post(f"/api/available-models/{model.pk}/delete")
+    assert response.status_code == 200, response.content
+    assert not TalkingHeadModel.objects.exists() and not (media_root / "models/EchoLite/train_1").exists()
+    video.refresh_from_db()
+    assert video.model is None and (media_root / "videos/res_videos/out.mp4").is_file()
+
+
+def test_deleting_a_rendered_video_takes_the_speech_made_for_it_and_keeps_its_provenance(alice, as_alice, media_root, committed):
+    render = Job.objects.create(id="render_1", kind=Job.Kind.RENDER, status=Job.Status.SUCCEEDED, owner=alice)
+    write_tone_wav(media_root / "voices/res_voices/speech.wav")
+    speech = GeneratedAudio.objects.create(file="voices/res_voices/speech.wav", job=render, owner=alice)
+    write_tone_wav(media_root / "voices/res_voices/kept.wav")  # spoken on its own, then rendered: not the render's
+    spoken = GeneratedAudio.objects.create(file="voices/res_voices/kept.wav", owner=alice)
+    write_plain_video(media_root / "videos/res_videos/out.mp4")
+    video = GeneratedVideo.objects.create(file="videos/res_videos/out.mp4", audio_path=speech.file.name, job=render, owner=alice)
+    ProvenanceRecord.objects.create(request_id="render_1", kind="video", file=video.file.name, sha256="0" * 64, owner=alice, job=render)
+    entry = as_alice.get("/api/history/video_generation").json()[0]
+    assert entry["video_id"] == video.pk
+
+    with committed():
+        response = as_alice.post(f"/api/generated-videos/{entry['video_id']}/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"generation.GeneratedVideo": 1, "assets.GeneratedAudio": 1}
+    assert not (media_root / "videos/res_videos/out.mp4").exists() and not (media_root / "voices/res_voices/speech.wav").exists()
+    assert list(GeneratedAudio.objects.all()) == [spoken] and (media_root / "voices/res_voices/kept.wav").is_file()
+    assert ProvenanceRecord.objects.filter(request_id="render_1").exists()  # verify_media still knows copies made before
+    assert as_alice.get("/api/history/video_generation").json() == []
+
+
+def test_deleting_a_chat_turn_removes_its_recording_and_answer(alice, as_alice, media_root, committed):
+    conversation = Conversation.objects.create(owner=alice)
+    turn = Turn.objects.create(conversation=conversation, status=Turn.Status.SUCCEEDED)
+    folder = media_root / turn.folder
+    folder.mkdir(parents=True)
+    write_tone_wav(folder / "question.wav")
+    write_plain_video(folder / "answer.mp4")
+    Turn.objects.filter(pk=turn.pk).update(user_audio=f"{turn.folder}/question.wav", reply_video=f"{turn.folder}/answer.mp4")
+
+    with committed():
+        response = as_alice.post(f"/api/chat/turns/{turn.pk}/delete")
+    assert response.status_code == 200, response.content
+    assert not Turn.objects.exists() and not folder.exists()
+    assert as_alice.get(f"/api/chat/turns/{turn.pk}").status_code == 404
+
+
+def test_another_accounts_rows_are_a_404_and_stay(alice, as_bob, media_root, committed):
+    video = training_video_of(alice, media_root)
+    reference = reference_of(alice, media_root)
+    model = model_of(alice, media_root, "train_1", source_video=video)
+    speaker_of(alice, media_root, reference)
+    write_plain_video(media_root / "videos/res_videos/out.mp4")
+    rendered = GeneratedVideo.objects.create(file="videos/res_videos/out.mp4", owner=alice)
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.SUCCEEDED)
+
+    with committed():
+        for address in (f"/api/training-videos/{video.pk}/delete", f"/api/reference-audios/{reference.pk}/delete",
+                        f"/api/available-models/{model.pk}/delete", "/api/cloned-audios/anna/delete",
+                        f"/api/generated-videos/{rendered.pk}/delete", f"/api/chat/turns/{turn.pk}/delete"):
+            error_message(as_bob.post(address), 404)
+    assert (TrainingVideo.objects.count(), ReferenceAudio.objects.count(), TalkingHeadModel.objects.count(), SpeakerProfile.objects.count(),
+            GeneratedVideo.objects.count(), Turn.objects.count()) == (1, 1, 1, 1, 1, 1)
+    assert (media_root / "videos/ref_videos/anna.mp4").is_file() and (media_root / "models/EchoLite/train_1/model.npz").is_file()
+    assert (media_root / "videos/res_videos/out.mp4").is_file()
+
+
+@pytest.mark.parametrize("status", [Job.Status.QUEUED, Job.Status.RUNNING])
+def test_a_training_video_a_training_still_reads_is_refused_and_kept(alice, as_alice, media_root, committed, status):
+    video = training_video_of(alice, media_root)
+    job = active_job(Job.Kind.TRAIN, alice, status, video_id=video.pk)
+
+    with committed():
+        response = as_alice.post(f"/api/training-videos/{video.pk}/delete")
+    assert error_message(response, 409) == f"仍被任务 {job.pk} 使用: 请取消它或等它结束"
+    assert response.json()["task_id"] == job.pk and response.json()["state"] == status
+    assert TrainingVideo.objects.filter(pk=video.pk).exists() and (media_root / "videos/ref_videos/anna.mp4").is_file()
+
+
+def test_a_training_video_whose_model_a_render_uses_is_refused_and_all_kept(alice, as_alice, media_root, committed):
+    video = training_video_of(alice, media_root)
+    model = model_of(alice, media_root, "train_1", source_video=video)
+    active_job(Job.Kind.RENDER, alice, Job.Status.RUNNING, model_id=model.pk)
+
+    with committed():
+        error_message(as_alice.post(f"/api/training-videos/{video.pk}/delete"), 409)
+        error_message(as_alice.post(f"/api/available-models/{model.pk}/delete"), 409)
+    assert TalkingHeadModel.objects.filter(pk=model.pk).exists() and (media_root / "models/EchoLite/train_1/model.npz").is_file()
+    assert TrainingVideo.objects.filter(pk=video.pk).exists()
+
+
+def test_a_voice_or_its_recording_a_job_still_speaks_with_is_refused_and_kept(alice, as_alice, media_root, committed):
+    reference = reference_of(alice, media_root)
+    profile = speaker_of(alice, media_root, reference)
+    active_job(Job.Kind.SYNTHESIZE, alice, speaker_id="anna", text="hello")
+
+    with committed():
+        error_message(as_alice.post("/api/cloned-audios/anna/delete"), 409)
+        error_message(as_alice.post(f"/api/reference-audios/{reference.pk}/delete"), 409)
+    assert SpeakerProfile.objects.filter(pk=profile.pk).exists() and (media_root / profile.clean_clip.name).is_file()
+    assert ReferenceAudio.objects.filter(pk=reference.pk).exists()
+
+
+def test_a_recording_a_render_is_driven_by_is_refused_and_kept(alice, as_alice, media_root, committed):
+    reference = reference_of(alice, media_root)
+    active_job(Job.Kind.RENDER, alice, audio_path=reference.file.name)
+
+    with committed():
+        error_message(as_alice.post(f"/api/reference-audios/{reference.pk}/delete"), 409)
+    assert (media_root / "voices/ref_voices/anna.wav").is_file()
+
+
+def test_a_chat_turn_still_being_answered_is_refused_and_kept(alice, as_alice):
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice))
+    Turn.objects.filter(pk=turn.pk).update(job=active_job(Job.Kind.CHAT, alice, Job.Status.RUNNING, turn_id=turn.pk))
+
+    error_message(as_alice.post(f"/api/chat/turns/{turn.pk}/delete"), 409)
+    assert Turn.objects.filter(pk=turn.pk).exists()
+
+
+def test_a_missing_or_malformed_id_and_a_get_are_refused(as_alice):
+    assert error_message(as_alice.post("/api/training-videos/999/delete"), 404) == "训练视频不存在: 999"
+    error_message(as_alice.post("/api/reference-audios/abc/delete"), 404)
+    error_message(as_alice.get("/api/available-models/1/delete"), 405)
+
+
+def test_without_an_account_nothing_is_deleted(alice, media_root):
+    from django.test import Client
+
+    video = training_video_of(alice, media_root)
+    error_message(Client().post(f"/api/training-videos/{video.pk}/delete"), 401)
+    assert TrainingVideo.objects.filter(pk=video.pk).exists()
+
+
+def test_single_user_mode_deletes_the_local_accounts_and_the_ownerless_rows(client, media_root, committed):
+    scanned = training_video_of(None, media_root, "scanned.mp4")
+    own = training_video_of(local_user(), media_root)
+
+    with committed():
+        for video in (scanned, own):
+            assert client.post(f"/api/training-videos/{video.pk}/delete").status_code == 200
+    assert not TrainingVideo.objects.exists()

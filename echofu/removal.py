@@ -1,0 +1,123 @@
+"""Deleting one's own uploads, voices, models, renders and chat turns from the studio (the API's
+`.../delete` additions).
+
+A row goes the way the admin deletes it: `QuerySet.delete()`, whose cascades take the rows made
+from it (a training video's models, a reference's voices) and whose post_delete handlers
+(echofu.stored_files) remove their files once the deletion commits. Provenance records stay, as
+they do when an account is deleted: they keep answering verify_media for copies already out in the
+world. What is refused is deleting a row a queued or running job still reads: the job would fail
+half way, or publish a render of a model whose folder is gone.
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+from chat.models import Turn
+from echofu import responses
+from engines.messages import Message, gettext_noop
+from generation.models import GeneratedVideo
+from monitoring.models import Job
+from training.models import TalkingHeadModel
+
+ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
+
+
+class InUse(Exception):
+    """A queued or running job reads the row, or a row deleted with it."""
+
+    def __init__(self, job: Job):
+        super().__init__(job.pk)
+        self.job = job
+
+
+def _speaker_jobs(profile: SpeakerProfile) -> Q:
+    # Jobs name a voice by its name and take its newest version among their owner's (assets.speech.latest_profile):
+    # any version may be the one they speak with. A job without an owner (an operator's command) may use anyone's.
+    named = Q(params__speaker_id=profile.speaker_id, kind__in=(Job.Kind.CLONE, Job.Kind.SYNTHESIZE, Job.Kind.RENDER, Job.Kind.CHAT))
+    return named if profile.owner_id is None else named & (Q(owner_id=profile.owner_id) | Q(owner__isnull=True))
+
+
+def _model_jobs(model: TalkingHeadModel) -> Q:
+    return Q(params__model_id=model.pk, kind__in=(Job.Kind.RENDER, Job.Kind.CHAT))
+
+
+def _reference_jobs(reference: ReferenceAudio) -> Q:
+    path = reference.file.name
+    used = Q(params__reference_path=path) | Q(params__audio_path=path) | Q(params__ref_audio_path=path)
+    for profile in reference.speakers.all():
+        used |= _speaker_jobs(profile)
+    return used
+
+
+def _training_video_jobs(video: TrainingVideo) -> Q:
+    used = Q(params__video_id=video.pk, kind__in=(Job.Kind.PROBE, Job.Kind.TRAIN))
+    for model in video.models.all():
+        used |= _model_jobs(model)
+    return used
+
+
+def _made_by_job(row: GeneratedVideo | Turn) -> Q:
+    """A render or chat turn whose job has not ended may still be writing it."""
+    return Q(pk=row.job_id) if row.job_id else Q(pk__in=[])
+
+
+JOBS_USING = {
+    ReferenceAudio: _reference_jobs,
+    TrainingVideo: _training_video_jobs,
+    TalkingHeadModel: _model_jobs,
+    SpeakerProfile: _speaker_jobs,
+    GeneratedVideo: _made_by_job,
+    Turn: _made_by_job,
+}
+
+
+def job_using(row) -> Job | None:
+    """The oldest queued or running job that reads `row` or a row deleted with it, if any."""
+    return Job.objects.filter(JOBS_USING[type(row)](row), status__in=ACTIVE).order_by("created_at").first()
+
+
+def _speech_made_for(videos: list[GeneratedVideo]) -> QuerySet:
+    """The speech a render from text synthesised to drive its video: made by the render's own job and
+    listed nowhere else, it would be left taking its owner's quota. Kept where another video was rendered
+    from it or a job still reads it."""
+    speech = GeneratedAudio.objects.filter(job_id__in=[video.job_id for video in videos if video.job_id], job__kind=Job.Kind.RENDER)
+    kept = [audio.pk for audio in speech
+            if GeneratedVideo.objects.filter(audio_path=audio.file.name).exclude(pk__in=[video.pk for video in videos]).exists()
+            or Job.objects.filter(params__audio_path=audio.file.name, status__in=ACTIVE).exists()]
+    return speech.exclude(pk__in=kept)
+
+
+def delete_unless_in_use(rows: QuerySet) -> dict[str, int] | None:
+    """Delete `rows` with what goes with them; {model label: rows deleted}, None when there were none.
+    InUse, and nothing deleted, when a queued or running job reads any of them."""
+    with transaction.atomic():
+        found = list(rows.select_for_update(of=("self",)))
+        if not found:
+            return None
+        for row in found:
+            job = job_using(row)
+            if job is not None:
+                raise InUse(job)
+        deleted: dict[str, int] = {}
+        if rows.model is GeneratedVideo:
+            _, deleted = _speech_made_for(found).delete()
+        _, counts = rows.model.objects.filter(pk__in=[row.pk for row in found]).delete()
+        for label, count in counts.items():
+            deleted[label] = deleted.get(label, 0) + count
+    return {label: count for label, count in deleted.items() if count}
+
+
+def delete_answer(rows: QuerySet, missing: Message):
+    """The endpoint's answer: success with what was deleted, 404 `missing` when the user owns none of `rows`,
+    409 naming the job that still uses them."""
+    try:
+        deleted = delete_unless_in_use(rows)
+    except InUse as refusal:
+        job = refusal.job
+        return responses.error(gettext_noop("still in use by the job {task_id}: cancel it or wait until it ends", task_id=job.pk),
+                               409, task_id=job.pk, state=job.status)
+    if deleted is None:
+        return responses.error(missing, 404)
+    return responses.success(gettext_noop("deleted"), deleted=deleted)
