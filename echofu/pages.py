@@ -80,6 +80,9 @@ UI_STRINGS = {
     "job_deleted": _("The job was deleted."),
     "unavailable": _("unavailable"),
     "engine_unavailable": _("{type} cannot run here: {reason}"),
+    "delete": _("Delete"),
+    "delete_named": _("Delete {name}"),
+    "deleted": _("Deleted: {name}"),
     # Home
     "cpu": _("CPU"),
     "memory": _("Memory"),
@@ -101,6 +104,8 @@ UI_STRINGS = {
     "f0": _("mean pitch {f0} Hz"),
     "no_speech": _("No synthesised speech yet."),
     "default_voice": _("Default voice (no cloning)"),
+    "confirm_delete_reference": _("Delete the reference audio {name}? The voices cloned from it are deleted with it."),
+    "confirm_delete_voice": _("Delete the voice {name}, every version of it? Its reference audio stays."),
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),
@@ -123,6 +128,8 @@ UI_STRINGS = {
     "no_models": _("No trained models yet."),
     "preview": _("Preview"),
     "cpu_device": _("CPU"),
+    "confirm_delete_video": _("Delete the training video {name}? The models trained from it are deleted with it."),
+    "confirm_delete_model": _("Delete the model {name}? The videos rendered with it stay."),
     # Generation
     "pick_model": _("Pick a model."),
     "train_first": _("No trained model yet: train one from a video on the Training page first."),
@@ -133,6 +140,7 @@ UI_STRINGS = {
     "no_history": _("No rendered videos yet."),
     "reference_group": _("Reference audio"),
     "synthesised_group": _("Synthesised speech"),
+    "confirm_delete_render": _("Delete the video {name}?"),
     "text_engine_unavailable": _("Text is spoken by the server's voice engine {type}, which cannot run here: {reason}"),
     # Chat
     "server_default": _("server default"),
@@ -150,6 +158,7 @@ UI_STRINGS = {
     "first_segment": _("first sentence after {s} s"),
     "stage_failed": _("The {stage} stage failed: {error}"),
     "turn_cancelled": _("The answer was cancelled."),
+    "confirm_delete_turn": _("Delete this question and its answer ({name}), with its recording and video?"),
     "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 

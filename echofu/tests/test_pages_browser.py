@@ -932,3 +932,48 @@ def test_each_history_entrys_play_control_names_its_video(studio):
              for index in range(2)]
     assert names == ["播放: 你好", "播放: anna.wav"]
     assert [error for error in studio.errors if "status of 404" not in error] == []
+
+
+def test_a_reference_is_deleted_from_the_voice_page_once_confirmed(studio, media_root, wav_file):
+    from django.test import Client
+
+    from accounts.tests.conftest import upload_audio
+
+    assert upload_audio(Client(), wav_file).status_code == 200
+    stored = media_root / ReferenceAudio.objects.get().file.name
+    page = studio.open("/voice/", viewport=PHONE)
+    item = page.locator(".reference-item")
+    expect(item).to_have_count(1)
+    assert not overflows_horizontally(page)
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))  # thought better of it: nothing goes
+    item.get_by_role("button", name="删除 声音 sample.wav").click()
+    expect(item).to_have_count(1)
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    item.get_by_role("button", name="删除 声音 sample.wav").click()
+    expect(page.locator("#reference-message")).to_have_text("已删除: 声音 sample.wav")
+    expect(page.locator("#reference-list .empty")).to_be_visible()
+    assert questions == ["删除参考音频 声音 sample.wav? 由它克隆的声音会一并删除。"] * 2
+    assert not ReferenceAudio.objects.exists()
+    wait_until(lambda: not stored.exists(), 10)
+    assert studio.errors == []
+
+
+def test_a_model_a_render_still_uses_stays_listed_with_the_reason(studio, media_root):
+    from echofu.ownership import local_user
+
+    (media_root / "models/EchoLite/train_1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="train_1", person="anna", owner=local_user())
+    Job.objects.create(id="render_busy", kind=Job.Kind.RENDER, status=Job.Status.RUNNING, params={"model_id": model.pk}, owner=local_user())
+    page = studio.open("/training/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".model-item").get_by_role("button", name="删除 anna v1 (EchoLite)").click()
+    expect(page.locator("#train-message")).to_have_text("仍被任务 render_busy 使用: 请取消它或等它结束")
+    expect(page.locator(".model-item")).to_have_count(1)
+    assert TalkingHeadModel.objects.filter(pk=model.pk).exists()
+    assert [error for error in studio.errors if "status of 409" not in error] == []

@@ -1,7 +1,7 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect, noModelText } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect, noModelText, deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let conversationId = "";
@@ -65,13 +65,21 @@
     return parts.join(" · ");
   }
 
-  /** The digital human's answer to a finished turn; returns the answer video's URL ("" when none). */
-  function answerBubble(turn) {
+  /**
+   * The digital human's answer to a finished turn, below the user's `question` bubble, with a Delete for
+   * the two; returns the answer video's URL ("" when none).
+   */
+  function answerBubble(turn, question) {
     const video = mediaUrl(turn.video_path || turn.response);
-    bubble("assistant",
+    const asked = question.querySelector(".chat-user-text").textContent;
+    const answer = bubble("assistant",
       el("div", { class: "chat-reply", text: turn.reply }),
       el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
-      video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null);
+      el("div", { class: "row" }, video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null,
+        deleteButton(`/api/chat/turns/${turn.turn_id}/delete`, asked, t("confirm_delete_turn", { name: asked }), "chat-message", async () => {
+          question.remove();
+          answer.remove();
+        })));
     return video;
   }
 
@@ -85,7 +93,7 @@
     conversationId = String(turns[0].conversation_id);
     for (const turn of turns.filter((item) => item.conversation_id === turns[0].conversation_id).reverse()) {
       const userBubble = bubble("user", el("div", { class: "chat-user-text", text: turn.question || "…" }));
-      if (turn.turn_status === "succeeded") answerBubble(turn);
+      if (turn.turn_status === "succeeded") answerBubble(turn, userBubble);
       else if (turn.turn_status === "failed") bubble("assistant error", el("div", { text: turn.error }));
       else if (!busy) await follow(userBubble, !turn.question, async () => turn);  // the newest: still being answered
     }
@@ -146,7 +154,7 @@
         throw new Error(turn.stage ? t("stage_failed", { stage: stageLabel(turn.stage), error: turn.error }) : turn.error || turn.message);
       }
       if (turn.transcript && heard) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
-      const video = answerBubble(turn);
+      const video = answerBubble(turn, userBubble);
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
     } catch (error) {

@@ -1,7 +1,8 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText, renderTitle } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText, renderTitle,
+    deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
   let recorded = null;
@@ -39,6 +40,8 @@
       entry.available === false ? null : el("details", {}, el("summary", { text: t("play"), "aria-label": `${t("play")}: ${renderTitle(entry)}` }),
         el("video", { controls: true, preload: "none", src: mediaUrl(entry.video_path), "aria-label": renderTitle(entry) }),
         el("div", { class: "row", style: "margin-top:.4rem" }, downloadLink(entry.video_path))),
+      deleteButton(`/api/generated-videos/${entry.video_id}/delete`, renderTitle(entry), t("confirm_delete_render", { name: renderTitle(entry) }),
+        "gen-message", refreshHistory),
     )) : [el("li", { class: "empty", text: t("no_history") })]));
   }
 

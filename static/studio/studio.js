@@ -615,9 +615,31 @@ const Studio = (() => {
     try { localStorage.setItem("echofu-theme", dark ? "dark" : "light"); } catch (error) { /* not kept */ }
   });
 
+  /**
+   * A Delete button for one of the user's rows (`name` as the page shows it): asks `question` first, then
+   * POSTs `url`, an API .../delete, and runs `done()` to redraw what listed it. A refusal (409 while a job
+   * still uses the row) is said in `messageId`, and the row stays listed.
+   */
+  function deleteButton(url, name, question, messageId, done) {
+    const button = el("button", { type: "button", class: "btn small danger", text: t("delete"), "aria-label": t("delete_named", { name }) });
+    button.addEventListener("click", async () => {
+      if (!window.confirm(question)) return;
+      button.disabled = true;
+      try {
+        await api(url, {});
+        say(messageId, t("deleted", { name }), "ok");
+        await done();
+      } catch (error) {
+        say(messageId, errorText(error));
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, noModelText, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields,
+    modelFigures, noModelText, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
   };
 })();

@@ -1,7 +1,8 @@
 // Training: upload with progress, the input check, engine/device/epoch choice, live training, models.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, formatTime, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number } = Studio;
+  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, formatTime, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number,
+    deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   let videos = [];
 
@@ -28,7 +29,9 @@
 
   function showCheck() {
     const video = videos.find((item) => item.relative_path === $("train-video").value);
-    $("video-check").replaceChildren(checkView(video));
+    const name = video && (video.original_name || video.filename);
+    $("video-check").replaceChildren(checkView(video), video ? deleteButton(`/api/training-videos/${video.id}/delete`, name,
+      t("confirm_delete_video", { name }), "video-message", () => Promise.all([refreshVideos(), refreshModels()])) : "");
     // A probe still running (e.g. after a reload): look again until it has answered.
     clearTimeout(recheck);
     if (video && video.probe_status === "pending") recheck = setTimeout(() => refreshVideos().catch(() => {}), 2000);
@@ -58,7 +61,8 @@
       el("div", { class: "item-title", text: model.label }),
       el("div", { class: "item-meta" }, el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
       el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
-      (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null);
+      (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null,
+      deleteButton(`/api/available-models/${model.id}/delete`, model.label, t("confirm_delete_model", { name: model.label }), "train-message", refreshModels));
     try {
       const { model_details: details } = await api(`/api/model-details/${encodeURIComponent(model.type)}/${encodeURIComponent(model.name)}`);
       const preview = details.files.find((file) => /\.(mp4|webm)$/i.test(file.filename));

@@ -1,7 +1,8 @@
 // Voice: reference audios (upload or record), speaker profiles, speech in a cloned voice.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink } = Studio;
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink,
+    deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
 
   async function refreshReferences() {
@@ -10,7 +11,10 @@
       el("div", { class: "item-title", text: file.original_name || file.name }),
       el("div", { class: "item-meta" }, el("span", { text: file.name }), el("span", { text: formatSeconds(file.duration) }),
         el("span", { text: `${file.size_mb} MB` }), el("span", { text: formatTime(file.created_time) })),
-      el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.name }),
+      el("div", { class: "row" }, el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.name }),
+        deleteButton(`/api/reference-audios/${file.id}/delete`, file.original_name || file.name,
+          t("confirm_delete_reference", { name: file.original_name || file.name }), "reference-message",
+          () => Promise.all([refreshReferences(), refreshProfiles()]))),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
     fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.name} (${formatSeconds(file.duration)})` })) }],
       { placeholder: t("pick_reference") });
@@ -24,7 +28,10 @@
       el("div", { class: "item-meta" }, el("span", { text: t("version", { n: profile.version }) }),
         profile.f0_mean ? el("span", { text: t("f0", { f0: Math.round(profile.f0_mean) }) }) : null,
         el("span", { text: formatSeconds(profile.duration) }), el("span", { text: formatTime(profile.created_at) })),
-      profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
+      el("div", { class: "row" },
+        profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
+        deleteButton(`/api/cloned-audios/${encodeURIComponent(profile.id)}/delete`, profile.name,
+          t("confirm_delete_voice", { name: profile.name }), "profile-message", refreshProfiles)),
     )) : [el("li", { class: "empty", text: t("no_profiles") })]));
     fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
       { placeholder: t("pick_speaker") });
