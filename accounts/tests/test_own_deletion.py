@@ -240,3 +240,19 @@ def test_single_user_mode_deletes_the_local_accounts_and_the_ownerless_rows(clie
         for video in (scanned, own):
             assert client.post(f"/api/training-videos/{video.pk}/delete").status_code == 200
     assert not TrainingVideo.objects.exists()
+
+
+def test_a_foreign_page_cannot_delete_through_a_signed_in_browser(alice, media_root):
+    from django.test import Client
+
+    video = training_video_of(alice, media_root)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    assert "CSRF" in error_message(browser.post(f"/api/training-videos/{video.pk}/delete"), 403)
+    assert TrainingVideo.objects.filter(pk=video.pk).exists()
+
+
+def test_a_voice_with_a_chinese_name_is_deleted_by_it(alice, as_alice, media_root):
+    speaker_of(alice, media_root, reference_of(alice, media_root), speaker_id="小明")
+    assert as_alice.post("/api/cloned-audios/%E5%B0%8F%E6%98%8E/delete").status_code == 200
+    assert not SpeakerProfile.objects.exists()
