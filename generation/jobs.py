@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from assets.models import ReferenceAudio
 from echofu import paths
 from echofu.messages import restored, stored
 from echofu.ownership import owned
@@ -119,6 +120,11 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
 
 @history.provides("video_generation")
 def video_history(request=None) -> list[dict]:
+    videos = list(owned(GeneratedVideo.objects.select_related("model"), request).order_by("-created_at")[: history.LIMIT])
+    # A reference is stored under a name of its own (anna_3.wav when anna.wav was taken): the
+    # pages title a render by the name its audio was uploaded as.
+    uploaded_as = dict(ReferenceAudio.objects.filter(file__in={video.audio_path for video in videos if video.audio_path})
+                       .values_list("file", "original_name"))
     return [
         {
             "task_id": video.job_id,
@@ -131,6 +137,7 @@ def video_history(request=None) -> list[dict]:
             "model_param": video.model.public_dir if video.model else "",
             "model_label": video.model.display_label if video.model else "",
             "audio_path": paths.public_path(video.audio_path) if video.audio_path else "",
+            "audio_name": uploaded_as.get(video.audio_path, ""),
             "text": video.text,
             "duration": video.duration,
             "size_mb": round(video.size / (1024 * 1024), 2),
@@ -140,5 +147,5 @@ def video_history(request=None) -> list[dict]:
             "ai_generated": video.ai_generated,
             "available": video.exists(),
         }
-        for video in owned(GeneratedVideo.objects.select_related("model"), request).order_by("-created_at")[: history.LIMIT]
+        for video in videos
     ]

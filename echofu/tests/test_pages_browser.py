@@ -924,7 +924,8 @@ def test_each_history_entrys_play_control_names_its_video(studio):
              "height": 256, "size_mb": 0.1, "timestamp": "2026-01-01T00:00:00+00:00", "available": True}
     answer_with(context, {"/api/history/video_generation": (200, [
         {**entry, "text": "你好", "video_path": "media/videos/res_videos/a.mp4", "audio_path": ""},
-        {**entry, "text": "", "video_path": "media/videos/res_videos/b.mp4", "audio_path": "media/voices/ref_voices/anna.wav"},
+        {**entry, "text": "", "video_path": "media/videos/res_videos/b.mp4", "audio_path": "media/voices/ref_voices/anna_3.wav",
+         "audio_name": "anna.wav"},  # stored renamed: the title is the name it was uploaded as
     ])})
     page = studio.open("/generate/", context)
     expect(page.locator("#gen-history summary")).to_have_count(2)

@@ -515,8 +515,8 @@ const Studio = (() => {
     if ([...select.options].some((option) => option.value === previous && !option.disabled)) select.value = previous;
   }
 
-  /** What a rendered video is called in the lists: its text, else the audio it said, else its own file name. */
-  const renderTitle = (entry) => entry.text || (entry.audio_path || "").split("/").pop() || entry.video_path.split("/").pop();
+  /** What a rendered video is called in the lists: its text, else the audio it said (by the name it was uploaded as), else its own file name. */
+  const renderTitle = (entry) => entry.text || entry.audio_name || (entry.audio_path || "").split("/").pop() || entry.video_path.split("/").pop();
 
   /** Why a model-driven action cannot start: none picked, or (a first visit) none trained yet. */
   const noModelText = (models) => (models.size ? t("pick_model") : t("train_first"));
