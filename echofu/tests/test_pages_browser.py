@@ -978,3 +978,25 @@ def test_a_model_a_render_still_uses_stays_listed_with_the_reason(studio, media_
     expect(page.locator(".model-item")).to_have_count(1)
     assert TalkingHeadModel.objects.filter(pk=model.pk).exists()
     assert [error for error in studio.errors if "status of 409" not in error] == []
+
+
+def test_an_action_pressed_before_the_model_list_came_waits_for_it(studio):
+    """Generate (or Send) pressed while the model list was still loading said that no model was trained yet."""
+    context = studio.context()
+    held = []
+    context.route("**/api/available-models", lambda route: held.append(route))  # the list is slow to come
+    answer_with(context, {"/chat_system": (400, {"status": "error", "message": "stop here"})})
+    generate, chat = context.new_page(), context.new_page()
+    generate.goto(studio.url + "/generate/", wait_until="domcontentloaded")
+    chat.goto(studio.url + "/chat/", wait_until="domcontentloaded")
+    generate.get_by_role("button", name="生成视频").click()
+    chat.locator("#chat-text").fill("你好")
+    chat.get_by_role("button", name="发送").click()
+    while len(held) < 2:  # the routes are handed over while Playwright waits
+        generate.wait_for_timeout(100)
+    for page, message in ((generate, "#gen-message"), (chat, "#chat-message")):
+        expect(page.locator(message)).not_to_contain_text("还没有已训练的模型")
+    with chat.expect_request("**/chat_system"):
+        for route in held:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(ONE_MODEL[1]))
+    expect(generate.locator("#gen-message")).to_have_text("请选择音频。")  # the model was taken: next, the speech

@@ -1,9 +1,8 @@
 // Chat: push-to-talk or typed text -> /chat_system; the answer plays from its first streamed sentence.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect, noModelText, deleteButton } = Studio;
+  const { t, el, api, say, errorText, mediaUrl, JobView, Recorder, sleep, stageLabel, fillSelect, pickedModel, deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
-  let models = new Map();
   let conversationId = "";
   let busy = false;
   // Why nothing can be sent: every answer is spoken by the server's voice engine (ECHOFU_TTS_ENGINE),
@@ -104,8 +103,16 @@
    * GET /api/chat/turns/<id> (sentence videos as they are ready) and the turn's job (stage, progress).
    */
   async function send(fields, userText) {
-    const model = models.get($("chat-model").value);
-    if (!model) return say("chat-message", noModelText(models));  // a typed message stays in its box
+    busy = true;  // no second message while the model list is awaited
+    allowSending();
+    let model;
+    try {
+      model = await pickedModel($("chat-model"), modelList);
+    } catch (error) {
+      busy = false;
+      allowSending();
+      return say("chat-message", errorText(error));  // a typed message stays in its box
+    }
     if (fields.text) $("chat-text").value = "";  // from here on it is in the conversation's bubble
     const userBubble = bubble("user", el("div", { class: "chat-user-text", text: userText || "…" }));
     const speaker = $("chat-speaker").value;
@@ -250,7 +257,8 @@
   $("chat-pitch").addEventListener("input", () => { $("chat-pitch-value").textContent = $("chat-pitch").value; });
 
   const show = (error) => say("chat-message", errorText(error));
-  Studio.fillModels($("chat-model")).then((found) => { models = found; }).catch(show);
+  const modelList = Studio.fillModels($("chat-model"));
+  modelList.catch(show);
   const enginesShown = api("/api/engines").then(({ chat_providers: providers, speech_engines: voices }) => {
     const serverDefault = providers.find((provider) => provider.default);
     providerLabels = new Map(providers.map((provider) => [provider.name, provider.label]));

@@ -1,7 +1,7 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, noModelText, renderTitle,
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, pickedModel, renderTitle,
     deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   let models = new Map();
@@ -98,12 +98,11 @@
 
   $("generate-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const model = models.get($("gen-model").value);
-    if (!model) return say("gen-message", noModelText(models));
     const button = $("gen-run");
     button.disabled = true;
     say("gen-message", "");
     try {
+      const model = await pickedModel($("gen-model"), modelList);
       const speech = await speechFields();
       const view = new JobView($("gen-job"), { title: t("kind_render") });
       const { body, job } = await runTracked("/video_generation", {
@@ -149,7 +148,8 @@
 
   const show = (error) => say("gen-message", errorText(error));
   refreshTextEngine().catch(show);
-  Studio.fillModels($("gen-model")).then((found) => { models = found; showFigures(); }).catch(show);
+  const modelList = Studio.fillModels($("gen-model"));
+  modelList.then((found) => { models = found; showFigures(); }).catch(show);
   // The room tone is the chosen voice's recording's: none for the default voice.
   const roomNeedsVoice = () => { $("gen-room").disabled = !$("gen-speaker").value; };
   $("gen-speaker").addEventListener("change", roomNeedsVoice);

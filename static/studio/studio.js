@@ -518,8 +518,17 @@ const Studio = (() => {
   /** What a rendered video is called in the lists: its text, else the audio it said (by the name it was uploaded as), else its own file name. */
   const renderTitle = (entry) => entry.text || entry.audio_name || (entry.audio_path || "").split("/").pop() || entry.video_path.split("/").pop();
 
-  /** Why a model-driven action cannot start: none picked, or (a first visit) none trained yet. */
-  const noModelText = (models) => (models.size ? t("pick_model") : t("train_first"));
+  /**
+   * The model picked in `select` once `listed` (fillModels' answer for it) has come: an action pressed
+   * while the list was still loading said that no model was trained yet. Throws why none can be used:
+   * none picked, none trained yet (a first visit), or the list could not be read.
+   */
+  async function pickedModel(select, listed) {
+    const models = await listed;
+    const model = models.get(select.value);
+    if (!model) throw new Error(models.size ? t("pick_model") : t("train_first"));
+    return model;
+  }
 
   function modelFigures(metrics) {
     if (!metrics || !Object.keys(metrics).length) return t("no_quality_figures");
@@ -640,6 +649,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, noModelText, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
+    modelFigures, pickedModel, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
   };
 })();
