@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,8 +20,22 @@ def seconds_left(elapsed: float, fraction: float) -> float | None:
     return elapsed * (1 - fraction) / fraction if fraction >= PACE_FROM else None
 
 
-def log_line(stamp: str, text: str) -> str:
-    return f"[{stamp}] {text}" if stamp else text
+def logged_at(stamp: str) -> datetime | None:
+    """The instant a log line's stamp names; None for the server's HH:MM:SS that lines logged before
+    their instant was kept have (their day and zone are not known), and for none."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def log_line(stamp: str | None, text: str) -> str:
+    """A log line as the admin shows it: its time on the server's clock."""
+    if not stamp:
+        return text
+    moment = logged_at(stamp)
+    return f"[{timezone.localtime(moment):%H:%M:%S}] {text}" if moment else f"[{stamp}] {text}"
 
 
 def log_fields(entries: list) -> dict:
@@ -113,12 +129,19 @@ class Job(models.Model):
             return None
         return Job.objects.filter(queue=self.queue, status=self.Status.QUEUED, created_at__lt=self.created_at).count() + 1
 
-    def log_tail(self, lines: int | None = 50) -> list[str]:
-        """The last lines (None: all kept) in the active language (rows logged before log_messages: their text)."""
+    def log_entries(self, lines: int | None = 50) -> list[tuple[str | None, str]]:
+        """The last lines (None: all kept) in the active language, as (the instant logged, ISO with its
+        offset, text); a line with no instant (logged before it was kept) has None, and its text
+        begins with the time it has (rows logged before log_messages: their text)."""
         start = None if lines is None else -lines
         if not self.log_messages:
-            return self.log.splitlines()[start:]
-        return [log_line(stamp, localized(kept)) for stamp, kept in self.log_messages[start:]]
+            return [(None, line) for line in self.log.splitlines()[start:]]
+        return [(stamp, localized(kept)) if logged_at(stamp) else (None, log_line(stamp, localized(kept)))
+                for stamp, kept in self.log_messages[start:]]
+
+    def log_tail(self, lines: int | None = 50) -> list[str]:
+        """log_entries as text, each line with its time on the server's clock."""
+        return [log_line(stamp, text) for stamp, text in self.log_entries(lines)]
 
     def elapsed_seconds(self) -> float | None:
         if not self.started_at:

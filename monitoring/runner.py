@@ -229,7 +229,7 @@ class _Reporter:
         self.max_lines = _config("LOG_TAIL_LINES")
 
     def log(self, message: str) -> None:
-        stamp = timezone.localtime().strftime("%H:%M:%S")
+        stamp = timezone.now().isoformat(timespec="seconds")  # an instant: each page shows it in its own zone
         kept = stored(message)
         lines = [kept] if isinstance(kept, dict) else [line for line in message.splitlines() if line.strip()]
         self.entries.extend([stamp, line] for line in lines)

@@ -71,6 +71,8 @@ def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Foreca
         "elapsed_seconds": job.elapsed_seconds(),
         "cancel_requested": job.cancel_requested,
         "log_tail": [as_users_read(line) for line in job.log_tail(log_lines)],  # the admin shows the full log
+        # the same lines, each with the instant it was logged, which the pages show in the browser's zone
+        "log_entries": [{"time": stamp, "text": as_users_read(text)} for stamp, text in job.log_entries(log_lines)],
         "error": localized(job.kept_error),
         "params": localized_within(job.params),
         "result": localized_within(job.result),

@@ -1000,3 +1000,13 @@ def test_an_action_pressed_before_the_model_list_came_waits_for_it(studio):
         for route in held:
             route.fulfill(status=200, content_type="application/json", body=json.dumps(ONE_MODEL[1]))
     expect(generate.locator("#gen-message")).to_have_text("请选择音频。")  # the model was taken: next, the speech
+
+
+def test_job_log_lines_are_timed_in_the_browsers_time_zone(studio):
+    # They read the server's clock (12:00 in Shanghai) beside list times in the browser's (05:00 in Berlin).
+    Job.objects.create(id="render_1", kind=Job.Kind.RENDER, status=Job.Status.RUNNING, stage="render", progress=0.5,
+                       log_messages=[["2025-01-01T04:00:00+00:00", "rendering"]])
+    page = studio.open("/", studio.context(language="en", timezone_id="Europe/Berlin"))
+    expect(page.locator("#queue-list")).to_contain_text("[05:00:00] rendering")
+    expect(watched_in_a_card(page, "render_1").locator(".log")).to_have_text("[05:00:00] rendering")
+    assert studio.errors == []

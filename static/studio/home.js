@@ -1,7 +1,7 @@
 // Home: machine status, the job queue and recent results, refreshed live.
 "use strict";
 (() => {
-  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, timingFacts, mediaUrl, every, renderTitle } = Studio;
+  const { t, el, api, say, errorText, formatBytes, formatSeconds, formatTime, stateBadge, kindLabel, stageLabel, timingFacts, mediaUrl, every, renderTitle, logLines } = Studio;
 
   function meter(label, percent, detail) {
     const value = Math.round(percent ?? 0);
@@ -54,7 +54,7 @@
           active ? el("progress", { max: 100, value: percent, "aria-label": `${task.task_id} ${percent}%` }) : null,
           el("div", { class: "item-meta" }, facts.map((fact) => el("span", { text: fact })), el("span", { text: formatTime(task.created_at) })),
           task.error ? el("div", { class: "small", style: "color:var(--error)", text: task.error })
-            : active && task.log_tail.length ? el("div", { class: "small muted", text: task.log_tail[0] }) : null);
+            : active && task.log_entries.length ? el("div", { class: "small muted", text: logLines(task)[0] }) : null);
       });
       document.getElementById("queue-list").replaceChildren(rows.length ? el("ul", { class: "items" }, rows) : el("p", { class: "empty", text: t("no_jobs") }));
       say("queue-error", "");

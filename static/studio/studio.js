@@ -170,6 +170,11 @@ const Studio = (() => {
     return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(document.documentElement.lang);
   }
 
+  /** A job's log lines, each at its time in the browser's zone, as the lists show times (a line logged
+   * before its instant was kept has none of its own: it comes with the server's clock). */
+  const logLines = (info) => (info.log_entries || []).map(({ time, text }) =>
+    (time ? `[${new Date(time).toLocaleTimeString(document.documentElement.lang, { hourCycle: "h23" })}] ${text}` : text));
+
   /** Show a message in a page area (role=alert), or clear it. */
   function say(target, message, kind = "error") {
     const node = typeof target === "string" ? document.getElementById(target) : target;
@@ -269,10 +274,11 @@ const Studio = (() => {
         el("div", { class: "job-facts" }, facts),
       ];
       if (info.error) children.push(el("div", { class: "alert error", role: "alert", text: info.error }));
-      if (info.log_tail && info.log_tail.length) {
+      const lines = logLines(info);
+      if (lines.length) {
         const open = this.root.querySelector("details")?.open ?? info.state === "running";
         children.push(el("details", { open }, el("summary", { text: t("log_tail") }),
-          el("pre", { class: "log", tabindex: "0", text: info.log_tail.slice(-40).join("\n") })));
+          el("pre", { class: "log", tabindex: "0", text: lines.slice(-40).join("\n") })));
       }
       this.root.replaceChildren(...children);
       const log = this.root.querySelector(".log");
@@ -647,7 +653,7 @@ const Studio = (() => {
   }
 
   return {
-    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, number, say, errorText, sayError,
+    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, logLines, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
     modelFigures, pickedModel, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
   };
