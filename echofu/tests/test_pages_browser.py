@@ -1010,3 +1010,26 @@ def test_job_log_lines_are_timed_in_the_browsers_time_zone(studio):
     expect(page.locator("#queue-list")).to_contain_text("[05:00:00] rendering")
     expect(watched_in_a_card(page, "render_1").locator(".log")).to_have_text("[05:00:00] rendering")
     assert studio.errors == []
+
+
+def test_a_long_choice_is_readable_in_full_at_phone_width(studio):
+    """A closed select cannot wrap: at 390 px a model's name with its figures was cut off after a few words."""
+    context = studio.context(viewport=PHONE)
+    model = {"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "label": "小明在办公室讲解新产品 v12 (EchoLite)",
+             "metrics": {"mouth_psnr": 31.2, "mouth_ssim": 0.912, "sync_correlation": 0.81}}
+    answer_with(context, {"/api/available-models": (200, {"status": "success", "models": [model],
+                                                          "engines": [{"type": "EchoLite", "available": True, "reason": ""}]})})
+    page = studio.open("/generate/", context)
+    chosen = page.locator("#gen-model option:checked").text_content()
+    assert chosen.startswith("小明在办公室讲解新产品 v12 (EchoLite) · PSNR 31.2 dB")
+    in_full = page.locator("#gen-model + .chosen-in-full")
+    expect(in_full).to_be_visible()
+    expect(in_full).to_have_text(chosen)
+    box = in_full.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # wrapped within the screen
+    expect(page.locator("#gen-device + .chosen-in-full")).to_be_hidden()  # a choice that fits is not repeated
+    page.get_by_label("文本", exact=True).check()  # a select shown later is measured then
+    expect(page.locator("#gen-speaker + .chosen-in-full")).to_be_hidden()
+    screenshot(page, "generate-phone-long-choice")
+    assert not overflows_horizontally(page)
+    assert [error for error in studio.errors if "status of 404" not in error] == []

@@ -506,6 +506,46 @@ const Studio = (() => {
     run();
   }
 
+  const measure = document.createElement("canvas").getContext("2d");
+
+  /** Whether `text` fits a closed `select`: its box less its padding and the arrow (about 1.5em). */
+  function fitsClosed(select, text) {
+    const style = getComputedStyle(select);
+    measure.font = style.font;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 1.5 * parseFloat(style.fontSize);
+    return measure.measureText(text).width <= room;
+  }
+
+  /**
+   * The chosen option's whole label on a line under `select` while the closed box cuts it off (a
+   * phone's width: a model with its figures, a long file name), for the box cannot wrap. Screen readers
+   * read the select's own value: the line is for the eyes only.
+   */
+  function showChosenInFull(select) {
+    let line = select.nextElementSibling;
+    if (!line?.classList.contains("chosen-in-full")) {
+      line = el("span", { class: "hint chosen-in-full", "aria-hidden": "true" });
+      select.after(line);
+      resized.observe(select);
+    }
+    const label = select.selectedOptions[0]?.textContent ?? "";
+    line.textContent = label;
+    line.hidden = !label || !select.clientWidth || fitsClosed(select, label);  // no width: not shown yet
+  }
+
+  // A select is measured again when its width changes: the window's, or its part of the form shown.
+  const resized = new ResizeObserver((entries) => entries.forEach((entry) => showChosenInFull(entry.target)));
+  const showAllChosenInFull = () => document.querySelectorAll("select").forEach(showChosenInFull);
+  document.addEventListener("change", (event) => { if (event.target instanceof HTMLSelectElement) showChosenInFull(event.target); });
+  document.fonts.ready.then(showAllChosenInFull);  // widths measured in a fallback font are not the page's
+  showAllChosenInFull();
+
+  /** Choose `value` in `select` from a script (which fires no change event). */
+  function choose(select, value) {
+    select.value = value;
+    showChosenInFull(select);
+  }
+
   /** `placeholder`: the first option, of value "": its label, or an option like the groups' (one that may be disabled). */
   function fillSelect(select, groups, { placeholder } = {}) {
     const previous = select.value;
@@ -518,7 +558,7 @@ const Studio = (() => {
       children.push(group.label ? el("optgroup", { label: group.label }, options) : options);
     }
     select.replaceChildren(...children.flat());
-    if ([...select.options].some((option) => option.value === previous && !option.disabled)) select.value = previous;
+    choose(select, [...select.options].some((option) => option.value === previous && !option.disabled) ? previous : select.value);
   }
 
   /** What a rendered video is called in the lists: its text, else the audio it said (by the name it was uploaded as), else its own file name. */
@@ -584,7 +624,7 @@ const Studio = (() => {
         engineOption(model.path, `${model.label} · ${modelFigures(model.metrics)}`, engineOf.get(type))),
     })), { placeholder: models.length ? null : t("no_models") });
     if (select.selectedOptions[0]?.disabled || !select.value) {
-      select.value = [...select.options].find((option) => !option.disabled)?.value ?? "";
+      choose(select, [...select.options].find((option) => !option.disabled)?.value ?? "");
     }
     document.getElementById(`${select.id}-none`).hidden = models.length > 0;
     return new Map(models.map((model) => [model.path, model]));
@@ -655,6 +695,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, logLines, number, say, errorText, sayError,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, pickedModel, renderTitle, downloadLink, sleep, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
+    modelFigures, pickedModel, renderTitle, downloadLink, sleep, choose, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
   };
 })();

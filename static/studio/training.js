@@ -44,8 +44,8 @@
       return `${state} ${video.original_name || video.filename} (${formatSeconds(video.duration)}, ${video.width}×${video.height})`;
     };
     fillSelect($("train-video"), [{ options: videos.map((video) => ({ value: video.relative_path, label: label(video) })) }], { placeholder: t("pick_video") });
-    if (select) $("train-video").value = select;
-    else if (!$("train-video").value && videos.length) $("train-video").value = videos[0].relative_path;
+    if (select) Studio.choose($("train-video"), select);
+    else if (!$("train-video").value && videos.length) Studio.choose($("train-video"), videos[0].relative_path);
     showCheck();
   }
 

@@ -35,7 +35,7 @@
     )) : [el("li", { class: "empty", text: t("no_profiles") })]));
     fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
       { placeholder: t("pick_speaker") });
-    if (!$("speak-speaker").value && audios.length) $("speak-speaker").value = audios[0].id;
+    if (!$("speak-speaker").value && audios.length) Studio.choose($("speak-speaker"), audios[0].id);
   }
 
   async function refreshSpeech() {
@@ -64,7 +64,7 @@
       bar.value = 100;
       say("reference-message", t("reference_uploaded", { name: body.original_name }), "ok");
       await refreshReferences();
-      $("profile-reference").value = body.relative_path;
+      Studio.choose($("profile-reference"), body.relative_path);
       return true;
     } catch (error) {
       if (name) {
@@ -116,7 +116,7 @@
       const { body } = await runTracked("/audio_clone", { original_audio_path: reference, target_audio_id: $("profile-id").value.trim() }, ["clone"], view);
       say("profile-message", t("profile_created", { id: body.speaker_id, version: body.version }), "ok");
       await refreshProfiles();
-      $("speak-speaker").value = body.speaker_id;
+      Studio.choose($("speak-speaker"), body.speaker_id);
     } catch (error) {
       sayError("profile-message", error);
     } finally {
