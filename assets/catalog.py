@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
@@ -14,7 +13,7 @@ from assets.models import ConsentedMediaFile, MediaFile, ReferenceAudio, Speaker
 from echofu import paths
 from echofu.messages import localized, reason_of
 from echofu.versioning import create_with_own_name
-from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, store_media_file, store_media_upload
+from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, original_file_name, store_media_file, store_media_upload
 from engines.messages import gettext_noop
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -25,21 +24,26 @@ def local_time(moment: datetime | None) -> str:
 
 
 def save_reference_audio(upload, owner=None, **consent) -> ReferenceAudio:
-    return _reference_audio_row(store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
+    """The row of an uploaded audio: the owner's earlier upload of this same file, else a new one."""
+    return _stored_before(ReferenceAudio, Path(upload.temporary_file_path()), upload.name, owner) or _reference_audio_row(
+        store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
 
 
 def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
     """Copy a local file into the catalog (management commands), unless an earlier command did."""
-    return _imported_before(ReferenceAudio, source) or _reference_audio_row(
+    return _stored_before(ReferenceAudio, source, source.name) or _reference_audio_row(
         store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False), **consent)
 
 
-def _imported_before(model, source: Path) -> MediaFile | None:
-    """The row an earlier command's import of this same file (name and bytes) became. A command run
-    again (batch_train after a failure) copied each file in once more: the disk space taken again, and
-    the video trained as another person (clip_2 v1, not clip v2)."""
-    name, size = unicodedata.normalize("NFC", source.name), source.stat().st_size
-    for row in model.objects.filter(owner=None, source=ReferenceAudio.Source.UPLOAD, original_name=name, size=size):
+def _stored_before(model, source: Path, name: str, owner=None) -> MediaFile | None:
+    """The row an earlier upload (or command's import) of this same file, its name and bytes, by the
+    same owner became, unless staff revoked its consent. A file sent again (a command run again after a
+    failure, an upload repeated) was stored once more: the disk space taken again, listed twice, and
+    trained as another person (clip_2 v1, not clip v2)."""
+    owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
+    rows = model.objects.filter(owner_id=owner_id, source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name),
+                                size=source.stat().st_size, revoked_at=None)
+    for row in rows:
         if row.exists() and filecmp.cmp(source, paths.absolute(row.file.name), shallow=False):
             return row
     return None
@@ -58,12 +62,14 @@ def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
 
 
 def save_training_video(upload, owner=None, **consent) -> TrainingVideo:
-    return _training_video_row(store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
+    """The row of an uploaded video: the owner's earlier upload of this same file, else a new one."""
+    return _stored_before(TrainingVideo, Path(upload.temporary_file_path()), upload.name, owner) or _training_video_row(
+        store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
 
 
 def import_training_video(source: Path, **consent) -> TrainingVideo:
     """Copy a local file into the catalog (management commands), unless an earlier command did."""
-    return _imported_before(TrainingVideo, source) or _training_video_row(
+    return _stored_before(TrainingVideo, source, source.name) or _training_video_row(
         store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False), **consent)
 
 

@@ -61,8 +61,8 @@ def upload_training_video(request):
                                    gettext_noop("video upload failed"))
     if failed:
         return failed
-    probe = jobs.start_probe(video)
-    return _uploaded(video, "视频上传成功", probe_task_id=probe.pk)
+    # the same video sent again is the row it became before, whose check has been started
+    return _uploaded(video, "视频上传成功", probe_task_id=video.probe_job_id or jobs.start_probe(video).pk)
 
 
 def _listing(rows, describe):

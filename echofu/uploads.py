@@ -203,9 +203,14 @@ def check_media_file(path: str | os.PathLike, expect: str) -> media.MediaInfo:
     return media.verify(path, expect, max_frame_side=settings.ECHOFU["MAX_VIDEO_SIDE"])
 
 
+def original_file_name(name: str) -> str:
+    """The name a file is catalogued as having been sent as: a client's path dropped, in NFC."""
+    return unicodedata.normalize("NFC", PurePosixPath(name.replace("\\", "/")).name)
+
+
 def store_media_file(source: Path, original_name: str, folder: str, expect: str, extensions: tuple[str, ...], move: bool) -> StoredUpload:
     """Check extension and content, then move (or copy) `source` into `folder` under a unique name."""
-    original_name = unicodedata.normalize("NFC", PurePosixPath(original_name.replace("\\", "/")).name)
+    original_name = original_file_name(original_name)
     extension = os.path.splitext(original_name)[1].lower()
     if extension not in extensions:
         raise UploadRejected(gettext_noop("unsupported file format '{extension}', supported: {supported}",

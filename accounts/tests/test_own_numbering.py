@@ -138,6 +138,13 @@ def trained_person(video_id, owner, monkeypatch) -> str:
     return TalkingHeadModel.objects.get(job_id=job.pk).person
 
 
+def another_video(tmp_path):
+    from engines.testing.simple_media import write_plain_video
+
+    (tmp_path / "another").mkdir(exist_ok=True)
+    return write_plain_video(tmp_path / "another" / "clip.mp4", seconds=1.5)
+
+
 def named_upload(upload, client, source, name):
     named = source.with_name(name)
     shutil.copyfile(source, named)
@@ -145,7 +152,7 @@ def named_upload(upload, client, source, name):
 
 
 def test_two_accounts_uploading_the_same_file_name_both_know_it_by_that_name(as_alice, as_bob, alice, bob, speech_wav, plain_video,
-                                                                             media_root, monkeypatch):
+                                                                             media_root, monkeypatch, tmp_path):
     """The stored files differ (anna.mp4, anna_2.mp4); Bob's person and voice are "anna" all the same,
     so that nothing he reads tells him another account has an anna."""
     alices_video, bobs_video = (named_upload(upload_video, client, plain_video, "anna.mp4") for client in (as_alice, as_bob))
@@ -163,20 +170,20 @@ def test_two_accounts_uploading_the_same_file_name_both_know_it_by_that_name(as_
     assert sorted(bobs_voices.values_list("speaker_id", "version")) == [("anna", 1), ("ref_anna", 1)]
     assert {profile.reference_path for profile in bobs_voices} == {bobs_audio["relative_path"].removeprefix("media/")}
 
-    # Within one account a second anna.mp4 is another person: anna_2.
-    bobs_second = named_upload(upload_video, as_bob, plain_video, "anna.mp4")
+    # Within one account a second anna.mp4 (another video: the same one again is the row it became) is another person: anna_2.
+    bobs_second = named_upload(upload_video, as_bob, another_video(tmp_path), "anna.mp4")
     assert trained_person(bobs_second["id"], bob, monkeypatch) == "anna_2"
     # The listings name each upload so too, whatever its stored file is called.
     assert sorted(video["name"] for video in as_bob.get("/api/training-videos").json()["files"]) == ["anna", "anna_2"]
     assert [audio["name"] for audio in as_bob.get("/api/reference-audios").json()["files"]] == ["anna"]
 
 
-def test_single_user_mode_names_its_uploads_as_it_did(client, settings, plain_video, media_root, monkeypatch):
+def test_single_user_mode_names_its_uploads_as_it_did(client, settings, plain_video, media_root, monkeypatch, tmp_path):
     """The local account and the rows nobody owns share one set of names: a scanned anna.mp4 (a row
     from before names, going by its file) makes the next upload anna_2, and the one after anna_3."""
     settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
     shutil.copyfile(plain_video, media_root / "videos/ref_videos/anna.mp4")
     TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", original_name="anna.mp4", size=1)
-    uploads = [named_upload(upload_video, client, plain_video, "anna.mp4") for _ in range(2)]
+    uploads = [named_upload(upload_video, client, video, "anna.mp4") for video in (plain_video, another_video(tmp_path))]
     assert [upload["filename"] for upload in uploads] == ["anna_2.mp4", "anna_3.mp4"]
     assert [trained_person(upload["id"], None, monkeypatch) for upload in uploads] == ["anna_2", "anna_3"]

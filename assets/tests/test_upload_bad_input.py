@@ -187,7 +187,7 @@ def test_a_still_image_renamed_to_mp4_is_not_a_training_video(client, media_root
     assert list((media_root / "videos/ref_videos").iterdir()) == [] and not TrainingVideo.objects.exists()
 
 
-def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio, media_root, wav_file, plain_video, monkeypatch):
+def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio, media_root, tmp_path, plain_video, monkeypatch):
     """Answered as failed, the upload keeps no file: one left unlisted would come back with the next
     scan_media, as a scanned file with no uploader and no consent statement."""
     from django.db import OperationalError
@@ -197,9 +197,12 @@ def test_an_upload_whose_row_cannot_be_made_leaves_no_file(client, stored_audio,
     def locked(**fields):
         raise OperationalError("database is locked")
 
+    from engines.testing.simple_media import write_tone_wav
+
+    another_audio = write_tone_wav(tmp_path / "another.wav", seconds=2.0)  # stored_audio's file again would be its row
     monkeypatch.setattr(ReferenceAudio.objects, "create", locked)
     monkeypatch.setattr(TrainingVideo.objects, "create", locked)
-    with open(wav_file, "rb") as audio, open(plain_video, "rb") as video:
+    with open(another_audio, "rb") as audio, open(plain_video, "rb") as video:
         # As any request that meets a database busy past its timeout: 503, to be retried.
         assert "数据库繁忙" in error_of(client.post("/api/upload-reference-audio", {"audio": audio}), 503)
         assert "数据库繁忙" in error_of(client.post("/api/upload-training-video", {"video": video}), 503)
@@ -238,10 +241,12 @@ def test_path_tricks_in_names_stay_inside_the_folder(client, wav_file, media_roo
     assert "/" not in body["filename"] and "\\" not in body["filename"] and not body["filename"].startswith(".")
 
 
-def test_long_names_in_four_byte_characters_are_cut_to_a_file_name_linux_takes(client, wav_file, media_root):
+def test_long_names_in_four_byte_characters_are_cut_to_a_file_name_linux_takes(client, wav_file, media_root, tmp_path):
+    from engines.testing.simple_media import write_tone_wav
+
     name = "\U00020000" * 100 + ".wav"  # CJK Extension B: letters of 4 bytes each in UTF-8
-    for _ in range(2):  # the second gets claim_unique_path's suffix
-        body = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile(name, wav_file.read_bytes())}).json()
+    for audio in (wav_file, write_tone_wav(tmp_path / "another.wav", seconds=2.0)):  # the second gets claim_unique_path's suffix
+        body = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile(name, audio.read_bytes())}).json()
         assert body["status"] == "success", body
         assert body["filename"].startswith("\U00020000" * 60) and len(body["filename"].encode()) <= 255
     assert ReferenceAudio.objects.count() == 2

@@ -45,9 +45,13 @@ def test_a_reference_recorded_in_a_browser_is_accepted(client, tmp_path, name, c
     assert ReferenceAudio.objects.get().duration == pytest.approx(1.5, abs=0.1)
 
 
-def test_same_name_twice_gets_unique_names(client, wav_file):
+def test_same_name_twice_gets_unique_names(client, wav_file, tmp_path):
+    from engines.testing.simple_media import write_tone_wav
+
+    (tmp_path / "other").mkdir()
+    another = write_tone_wav(tmp_path / "other" / wav_file.name, seconds=2.0)  # the same file again is the row it became
     first = post_file(client, "/api/upload-reference-audio", "audio", wav_file).json()
-    second = post_file(client, "/api/upload-reference-audio", "audio", wav_file).json()
+    second = post_file(client, "/api/upload-reference-audio", "audio", another).json()
     assert first["filename"] != second["filename"]
     assert ReferenceAudio.objects.count() == 2
 

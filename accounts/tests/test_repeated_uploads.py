@@ -1,0 +1,42 @@
+"""The same file uploaded again: the row it became the first time, not a second copy listed twice."""
+import pytest
+
+from accounts.tests.conftest import upload_audio, upload_video
+from assets.models import ReferenceAudio, TrainingVideo
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = {"status", "message", "filename", "relative_path", "original_name"}
+
+
+def test_an_audio_uploaded_twice_is_stored_and_listed_once(client, media_root, wav_file):
+    first, second = upload_audio(client, wav_file).json(), upload_audio(client, wav_file).json()
+    assert CONTRACT <= set(second) and second["status"] == "success" and second["message"] == "音频上传成功"
+    assert second == first
+    assert ReferenceAudio.objects.count() == 1
+    assert len(list((media_root / "voices/ref_voices").iterdir())) == 1
+    listing = client.get("/api/reference-audios").json()
+    assert listing["total_count"] == 1 and [row["original_name"] for row in listing["files"]] == ["声音 sample.wav"]
+
+
+def test_a_video_uploaded_twice_is_stored_once_and_checked_once(client, media_root, plain_video):
+    first, second = upload_video(client, plain_video).json(), upload_video(client, plain_video).json()
+    assert CONTRACT <= set(second) and second["status"] == "success" and second["message"] == "视频上传成功"
+    assert second == first  # its probe_task_id too: the check already started is the one to follow
+    assert TrainingVideo.objects.count() == 1
+    assert client.get("/api/training-videos").json()["total_count"] == 1
+
+
+def test_the_same_file_from_two_accounts_is_each_ones_own(as_alice, as_bob, wav_file):
+    alices, bobs = upload_audio(as_alice, wav_file).json(), upload_audio(as_bob, wav_file).json()
+    assert alices["status"] == bobs["status"] == "success" and alices["relative_path"] != bobs["relative_path"]
+    assert sorted(ReferenceAudio.objects.values_list("owner__username", flat=True)) == ["alice", "bob"]
+
+
+def test_a_revoked_upload_is_not_taken_again(client, wav_file):
+    from django.utils import timezone
+
+    first = upload_audio(client, wav_file).json()
+    ReferenceAudio.objects.update(revoked_at=timezone.now())
+    second = upload_audio(client, wav_file).json()
+    assert second["status"] == "success" and second["relative_path"] != first["relative_path"]
