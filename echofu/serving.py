@@ -8,6 +8,9 @@ from pathlib import Path
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
 
+from echofu import responses
+from engines.messages import gettext_noop
+
 CHUNK = 256 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers are no file's offsets
 
@@ -49,8 +52,8 @@ def serve_file(request, path: Path) -> HttpResponse:
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     wanted = _parse_range(request.headers.get("Range", ""), size) if request.headers.get("Range") else None
     if wanted is False:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
+        response = responses.error(gettext_noop("the requested byte range is outside the file ({size} bytes)", size=size), 416)
+        response["Content-Range"] = f"bytes */{size}"  # RFC 9110 15.5.17: the size a client may retry within
         return response
     start, end = wanted if wanted else (0, size - 1)
     length = max(end - start + 1, 0)

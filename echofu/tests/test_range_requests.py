@@ -33,10 +33,13 @@ def test_several_ranges_get_the_whole_file(client, video):
 
 
 @pytest.mark.parametrize("header", ["bytes=10240-", "bytes=20000-30000", "bytes=-0", "bytes=500-100"])
-def test_unsatisfiable_ranges_are_416_with_the_size(client, video, header):
+def test_unsatisfiable_ranges_are_416_with_the_size_and_the_contracts_error(client, video, header):
+    client.cookies["django_language"] = "en"
     response = client.get(video, HTTP_RANGE=header)
     assert response.status_code == 416 and response["Content-Range"] == "bytes */10240"
-    assert body_of(response) == b""
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"status": "error", "message": "请求的字节范围不在文件内 (文件共 10240 字节)",
+                               "localized_message": "the requested byte range is outside the file (10240 bytes)"}
 
 
 def test_head_gives_the_headers_without_the_body(client, video):
@@ -52,7 +55,7 @@ def test_an_empty_file_is_served_empty_and_no_range_fits_it(client, media_root):
     whole = client.get("/media/videos/res_videos/empty.mp4")
     assert whole.status_code == 200 and whole["Content-Length"] == "0" and body_of(whole) == b""
     ranged = client.get("/media/videos/res_videos/empty.mp4", HTTP_RANGE="bytes=0-")
-    assert ranged.status_code == 416 and ranged["Content-Range"] == "bytes */0"
+    assert ranged.status_code == 416 and ranged["Content-Range"] == "bytes */0" and ranged.json()["status"] == "error"
 
 
 @pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000])
