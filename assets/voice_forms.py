@@ -83,7 +83,7 @@ def check_engine_speaks(engine: str, pitch: float, field: str | None, engine_nam
         raise invalid(gettext_noop("{engine} cannot run here: {reason}", engine=engine_named,
                                    reason=reason_for(reason, request_or_user)), field)
     if pitch and engine in PITCHLESS_ENGINES:
-        raise invalid(gettext_noop("{engine} does not change the pitch: set pitch to 0", engine=engine_named), "pitch")
+        raise invalid(gettext_noop("{engine} does not change the pitch: set it to 0", engine=engine_named), "pitch")
 
 
 def check_server_engine_speaks(pitch: float, cloned_voice: bool, field: str | None, request_or_user) -> None:
@@ -97,7 +97,7 @@ def check_server_engine_speaks(pitch: float, cloned_voice: bool, field: str | No
                                 setting="ECHOFU_TTS_ENGINE")
     check_engine_speaks(engine, pitch, field, engine_named, request_or_user)
     if engine in PITCHLESS_ENGINES and not cloned_voice:
-        raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: give speaker_id",
+        raise invalid(gettext_noop("{engine} clones the voice from the speaker's reference recording: name the speaker",
                                    engine=engine_named), "speaker_id")
 
 
@@ -128,7 +128,7 @@ class AudioCloneRequest(serializers.Serializer):
         if data["room_tone"]:
             raise invalid(gettext_noop("the room tone is only for generating speech (generate_text)"), "room_tone")
         if not reference:
-            raise invalid(gettext_noop("choose a reference audio (original_audio_path)"), "original_audio_path")
+            raise invalid(gettext_noop("choose a reference audio"), "original_audio_path")
         data["mode"] = "clone"
         data["reference_path"] = reference_audio(reference, self.context.get("request"))
         speaker_id = data["target_audio_id"] or speaker_id_for(data["reference_path"])
@@ -158,5 +158,5 @@ class AudioCloneRequest(serializers.Serializer):
             data["reference_path"] = reference_audio(reference, self.context.get("request"))
             data["speaker_id"] = "ref_" + speaker_id_for(data["reference_path"])[:60]
         else:
-            raise invalid(gettext_noop("give a speaker audio_id or a reference audio ref_audio_path"), "audio_id")
+            raise invalid(gettext_noop("name a speaker, or give a reference audio in ref_audio_path"), "audio_id")
         return data

@@ -40,7 +40,7 @@ class ChatRequest(ModelChoice):
         if not value:
             return True
         if value not in BOOLEAN_WORDS:  # a typo would answer 202 to a client that waits for the video, or block one that polls
-            raise invalid(gettext_noop("wait must be true or false (also 1/0, yes/no, on/off)"))
+            raise invalid(gettext_noop("must be true or false (also 1/0, yes/no, on/off)"))
         return BOOLEAN_WORDS[value]
 
     def validate(self, data):

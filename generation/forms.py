@@ -68,7 +68,7 @@ class GenerationRequest(ModelChoice):
             self._check_speech_request(data, request)
         else:
             if not data["ref_audio"]:
-                raise invalid(gettext_noop("give a reference audio ref_audio or a target text target_text"), "ref_audio")
+                raise invalid(gettext_noop("give a reference audio, or a text to speak in target_text"), "ref_audio")
             try:
                 data["audio_path"] = find_catalog_audio(data["ref_audio"], request)
                 duration = media.probe(paths.absolute(data["audio_path"])).duration

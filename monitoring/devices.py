@@ -14,12 +14,13 @@ GPU_CHOICE = re.compile(r"^(?:GPU|cuda:?)(\d{1,2})$", re.IGNORECASE)
 
 
 def parse_gpu_choice(value: str | None) -> str:
+    """"GPU0" -> "cuda:0", "CPU" -> "cpu"; ValueError's reason is read after the field's name ("gpu_choice: ...")."""
     text = (value or "GPU0").strip()
     if text.lower() == "cpu":
         return "cpu"
     match = GPU_CHOICE.match(text)
     if not match:
-        raise ValueError(gettext_noop("gpu_choice '{text}' is not valid: use GPU0, GPU1, ... or CPU", text=text))
+        raise ValueError(gettext_noop("'{text}' is not valid: use GPU0, GPU1, ... or CPU", text=text))
     return f"cuda:{int(match.group(1))}"
 
 

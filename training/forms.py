@@ -39,24 +39,25 @@ def valid_gpu_choice(choice: str) -> str:
 
 
 def parse_custom_params(text: str) -> dict[str, str]:
-    """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed."""
+    """`lr=0.001,batch_size=4` -> {"lr": "0.001", "batch_size": "4"}; ValueError when malformed, whose
+    reason is read after the field's name ("custom_params: lr must be ..."), so it does not name it again."""
     if len(text or "") > MAX_CUSTOM_PARAMS_CHARS:
-        raise ValueError(gettext_noop("custom_params is longer than {most} characters", most=MAX_CUSTOM_PARAMS_CHARS))
+        raise ValueError(gettext_noop("longer than {most} characters", most=MAX_CUSTOM_PARAMS_CHARS))
     params: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
         key, separator, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not separator or not PARAM_NAME.match(key) or not value:
-            raise ValueError(gettext_noop("custom_params entry '{item}' is not name=value", item=item))
+            raise ValueError(gettext_noop("entry '{item}' is not name=value", item=item))
         params[key] = value
     if "lr" in params:
         try:
             if not 0 < float(params["lr"]) < math.inf:  # "nan" and "1e309" parse as floats too
                 raise ValueError
         except ValueError:
-            raise ValueError(gettext_noop("custom_params lr must be a positive number")) from None
+            raise ValueError(gettext_noop("lr must be a positive number")) from None
     if "batch_size" in params and not (params["batch_size"].isdigit() and int(params["batch_size"]) > 0):
-        raise ValueError(gettext_noop("custom_params batch_size must be a positive integer"))
+        raise ValueError(gettext_noop("batch_size must be a positive integer"))
     return params
 
 
@@ -102,7 +103,7 @@ class TrainingRequest(serializers.Serializer):
         if value in ("", None):
             return None
         if not re.fullmatch(r"[0-9]{1,6}", str(value).strip()) or not 0 < int(value) <= MAX_EPOCHS:
-            raise invalid(gettext_noop("epoch must be a whole number from 1 to {most}", most=MAX_EPOCHS))
+            raise invalid(gettext_noop("must be a whole number from 1 to {most}", most=MAX_EPOCHS))
         return int(value)
 
     def validate_custom_params(self, value):

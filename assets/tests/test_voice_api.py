@@ -273,3 +273,15 @@ def test_an_unknown_audio_path_is_refused_in_chinese_and_in_the_pages_language(c
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
     assert not Job.objects.exists() and not SpeakerProfile.objects.exists()
+
+
+@pytest.mark.parametrize("form, chinese, english", [
+    ({}, "original_audio_path: 请选择参考音频", "original_audio_path: choose a reference audio"),
+    ({"generate_text": "hi"}, "audio_id: 请指定说话人, 或在 ref_audio_path 中提供参考音频",
+     "audio_id: name a speaker, or give a reference audio in ref_audio_path"),
+])
+def test_a_missing_voice_is_refused_naming_the_field_once(client, form, chinese, english):
+    client.cookies["django_language"] = "en"
+    response = client.post("/audio_clone", form)
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": chinese, "localized_message": english}

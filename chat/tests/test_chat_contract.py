@@ -129,8 +129,8 @@ def test_a_cloning_server_engine_needs_a_voice_to_clone_and_no_pitch_before_a_tu
 
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts"}
     monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
-    assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
-    assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
+    assert chat_refusal(client, model, text="Hello") == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请指定说话人"
+    assert chat_refusal(client, model, text="Hello", pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请设为 0"
 
 
 def test_chat_system_waiting_when_the_server_stops_answers_503_with_its_turn(client, model, monkeypatch):

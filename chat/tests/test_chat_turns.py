@@ -114,7 +114,7 @@ def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, render
 def test_a_wait_that_is_no_switch_word_is_refused_before_any_turn(client, model, renderer, llm_server):
     """A typo is neither waiting nor not: the client would get a 202 it did not ask for, or block."""
     body = ask(client, model, code=400, text="Hi there", wait="maybe")
-    assert body["status"] == "error" and body["message"] == "wait: wait 必须是 true 或 false (也可写 1/0, yes/no, on/off)", body
+    assert body["status"] == "error" and body["message"] == "wait: 必须是 true 或 false (也可写 1/0, yes/no, on/off)", body
     assert not Turn.objects.exists() and not Job.objects.exists()
 
 

@@ -105,8 +105,8 @@ def test_text_for_a_cloning_server_engine_needs_a_speaker_and_no_pitch(client, m
     settings.ECHOFU = {**settings.ECHOFU, "TTS_ENGINE": "xtts"}
     monkeypatch.setattr("assets.speech.get_synthesizer", lambda name=None: SimpleNamespace(availability=lambda: (True, "")))
     base = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "target_text": "hello"}
-    assert generation_error(client, **base) == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请提供 speaker_id"
-    assert generation_error(client, **base, pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请将 pitch 设为 0"
+    assert generation_error(client, **base) == "speaker_id: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 用说话人的参考录音克隆声音: 请指定说话人"
+    assert generation_error(client, **base, pitch="2") == "pitch: 服务器的语音引擎 XTTS-v2 (ECHOFU_TTS_ENGINE) 不支持音高调整, 请设为 0"
     assert not Job.objects.exists()
 
 
@@ -369,10 +369,18 @@ def test_speech_longer_than_a_render_may_last_is_refused_before_any_job(client, 
     assert not Job.objects.filter(kind=Job.Kind.RENDER).exists()
 
 
+def test_neither_audio_nor_text_is_refused_naming_the_field_once(client, model):
+    client.cookies["django_language"] = "en"
+    response = client.post("/video_generation", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}"})
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": "ref_audio: 请提供参考音频, 或在 target_text 中提供要说的文本",
+                               "localized_message": "ref_audio: give a reference audio, or a text to speak in target_text"}
+
+
 def test_a_bad_gpu_choice_is_refused_in_chinese_and_in_the_pages_language(client, model, reference):
     client.cookies["django_language"] = "en"
     response = client.post("/video_generation", {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}",
                                                   "ref_audio": "media/voices/ref_voices/ref.wav", "gpu_choice": "GPU"})
     assert response.status_code == 400
-    assert response.json() == {"status": "error", "message": "gpu_choice: gpu_choice 'GPU' 无效: 使用 GPU0, GPU1, ... 或 CPU",
-                               "localized_message": "gpu_choice: gpu_choice 'GPU' is not valid: use GPU0, GPU1, ... or CPU"}
+    assert response.json() == {"status": "error", "message": "gpu_choice: 'GPU' 无效: 使用 GPU0, GPU1, ... 或 CPU",
+                               "localized_message": "gpu_choice: 'GPU' is not valid: use GPU0, GPU1, ... or CPU"}

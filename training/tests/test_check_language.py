@@ -96,13 +96,17 @@ def test_training_an_engine_that_cannot_run_here_is_refused_in_both_languages(cl
     assert body["localized_message"] == "ER-NeRF checkout is not configured (set ECHOFU_ERNERF_DIR)"
 
 
-@pytest.mark.parametrize("custom_params, chinese, english", [
-    ("lr=fast", "custom_params: custom_params 的 lr 必须是正数", "custom_params: custom_params lr must be a positive number"),
-    ("iters", "custom_params: custom_params 的条目 'iters' 不是 name=value 形式", "custom_params: custom_params entry 'iters' is not name=value"),
+@pytest.mark.parametrize("field, value, chinese, english", [
+    ("custom_params", "lr=fast", "custom_params: lr 必须是正数", "custom_params: lr must be a positive number"),
+    ("custom_params", "batch_size=0", "custom_params: batch_size 必须是正整数", "custom_params: batch_size must be a positive integer"),
+    ("custom_params", "iters", "custom_params: 条目 'iters' 不是 name=value 形式", "custom_params: entry 'iters' is not name=value"),
+    ("custom_params", "x=" + "1" * 1000, "custom_params: 超过 1000 个字符", "custom_params: longer than 1000 characters"),
+    ("epoch", "0", "epoch: 必须是 1 到 100000 之间的整数", "epoch: must be a whole number from 1 to 100000"),
+    ("gpu_choice", "GPU", "gpu_choice: 'GPU' 无效: 使用 GPU0, GPU1, ... 或 CPU", "gpu_choice: 'GPU' is not valid: use GPU0, GPU1, ... or CPU"),
 ])
-def test_malformed_custom_params_are_refused_in_the_contracts_chinese(client, short_faceless_video, custom_params, chinese, english):
+def test_malformed_fields_are_refused_naming_the_field_once(client, short_faceless_video, field, value, chinese, english):
     client.cookies["django_language"] = "en"
-    response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video, "custom_params": custom_params})
+    response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": short_faceless_video, field: value})
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
 
