@@ -169,7 +169,7 @@ def speaker_info(profile: SpeakerProfile) -> dict:
 def latest_speakers(profiles=None):
     """The newest version of every speaker id (among `profiles`, default all)."""
     seen, latest = set(), []
-    for profile in (SpeakerProfile.objects.all() if profiles is None else profiles).order_by("-created_at", "-version"):
+    for profile in (SpeakerProfile.objects.all() if profiles is None else profiles).order_by("-created_at", "-version", "-pk"):
         if profile.speaker_id not in seen:
             seen.add(profile.speaker_id)
             latest.append(profile)

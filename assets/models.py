@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
+from echofu.ordering import NEWEST_FIRST
 from echofu.ownership import owner_field
 from echofu.messages import localized_all, restored
 
@@ -24,7 +25,7 @@ class MediaFile(models.Model):
 
     class Meta:
         abstract = True
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
 
     def __str__(self) -> str:
         return self.original_name or self.filename
@@ -206,7 +207,7 @@ class SpeakerProfile(models.Model):
     class Meta:
         verbose_name = _("speaker profile")
         verbose_name_plural = _("speaker profiles")
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
         # Each account numbers its own voices; the rows nobody owns (operator commands) are
         # numbered among themselves, which the first constraint cannot hold: NULLs are all distinct.
         constraints = [

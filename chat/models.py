@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from chat.persona import DEFAULT_FALLBACK, DEFAULT_PERSONA
+from echofu.ordering import NEWEST_FIRST, OLDEST_FIRST
 from echofu.ownership import owner_field
 
 CHAT_FOLDER = "chat"  # media-relative: chat/<conversation>/turn_<turn>/
@@ -22,7 +23,7 @@ class Persona(models.Model):
     class Meta:
         verbose_name = _("persona")
         verbose_name_plural = _("personas")
-        ordering = ["-updated_at"]
+        ordering = ["-updated_at", "-pk"]
 
     def __str__(self) -> str:
         return self.name
@@ -68,7 +69,7 @@ class Conversation(models.Model):
     class Meta:
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
 
     def __str__(self) -> str:
         return self.title or gettext("conversation {pk}").format(pk=self.pk)
@@ -79,7 +80,7 @@ class Conversation(models.Model):
     def history(self, before: "Turn", limit: int) -> list[dict]:
         """The earlier answered turns as chat messages, oldest first."""
         turns = list(self.turns.filter(status=Turn.Status.SUCCEEDED, created_at__lt=before.created_at)
-                     .exclude(pk=before.pk).order_by("-created_at")[:limit])
+                     .exclude(pk=before.pk).order_by(*NEWEST_FIRST)[:limit])
         messages = []
         for turn in reversed(turns):
             messages += [{"role": "user", "content": turn.transcript}, {"role": "assistant", "content": turn.reply_text}]
@@ -130,7 +131,7 @@ class Turn(models.Model):
     class Meta:
         verbose_name = _("turn")
         verbose_name_plural = _("turns")
-        ordering = ["created_at"]
+        ordering = OLDEST_FIRST
 
     def __str__(self) -> str:
         return gettext("turn {pk} ({status})").format(pk=self.pk, status=self.get_status_display())

@@ -7,6 +7,7 @@ from django.utils import timezone
 from assets.models import ReferenceAudio
 from echofu import paths
 from echofu.messages import restored, stored
+from echofu.ordering import NEWEST_FIRST
 from echofu.ownership import owned
 from echofu.uploads import claim_unique_path
 from engines.progress import scaled
@@ -120,7 +121,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
 
 @history.provides("video_generation")
 def video_history(request=None) -> list[dict]:
-    videos = list(owned(GeneratedVideo.objects.select_related("model"), request).order_by("-created_at")[: history.LIMIT])
+    videos = list(owned(GeneratedVideo.objects.select_related("model"), request).order_by(*NEWEST_FIRST)[: history.LIMIT])
     # A reference is stored under a name of its own (anna_3.wav when anna.wav was taken): the
     # pages title a render by the name its audio was uploaded as.
     uploaded_as = dict(ReferenceAudio.objects.filter(file__in={video.audio_path for video in videos if video.audio_path})

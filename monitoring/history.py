@@ -5,6 +5,7 @@ from typing import Callable
 
 from echofu import ownership
 from echofu.messages import localized, localized_within
+from echofu.ordering import NEWEST_FIRST
 from monitoring.models import Job
 
 # History types of the original frontend -> the job kinds they list.
@@ -52,4 +53,4 @@ def entries(history_type: str, request=None) -> list[dict]:
         return []
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     jobs = ownership.owned(Job.objects.filter(kind__in=kinds), request)
-    return [job_entry(job) for job in jobs.order_by("-created_at")[:LIMIT]]
+    return [job_entry(job) for job in jobs.order_by(*NEWEST_FIRST)[:LIMIT]]

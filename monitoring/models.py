@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
 from echofu.messages import localized, restored
+from echofu.ordering import NEWEST_FIRST
 from echofu.ownership import owner_field
 
 
@@ -99,7 +100,7 @@ class Job(models.Model):
     class Meta:
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
         indexes = [models.Index(fields=["queue", "status", "created_at"])]
 
     file_lookups = ()  # its work folder is its own (echofu.stored_files)

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from echofu import ownership, paths
+from echofu.ordering import OLDEST_FIRST
 from monitoring import runner
 from monitoring.models import Job, RequestGate
 
@@ -107,7 +108,7 @@ def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[
         earlier = Job.objects.filter(
             kind=kind, owner=owner, status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.SUCCEEDED],
             created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS),
-        ).order_by("created_at")
+        ).order_by(*OLDEST_FIRST)
         repeated = next((job for job in earlier if job.params.get(REQUEST_KEY) == key), None)
         if repeated is not None:
             return repeated, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 from echofu import ownership
 from echofu.env import BOOLEAN_WORDS
 from echofu.messages import as_users_read, localized, localized_within
+from echofu.ordering import NEWEST_FIRST
 from engines.messages import Message, gettext_noop
 from monitoring import forecast
 from monitoring.models import Job
@@ -22,7 +23,7 @@ class BadQuery(ValueError):
 def recent_jobs(request, kinds: str, active: str, limit: str) -> list[Job]:
     """The jobs this user may read, newest first: of the comma-separated `kinds` (all when empty), only
     those not ended when `active` is a yes word ("1", "true", "yes", "on"), at most `limit` (1 to MAX_TASKS)."""
-    jobs = Job.objects.order_by("-created_at")
+    jobs = Job.objects.order_by(*NEWEST_FIRST)
     wanted = [kind for kind in kinds.split(",") if kind]
     unknown = set(wanted) - set(Job.Kind.values)
     if unknown:

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
+from echofu.ordering import NEWEST_FIRST
+
 
 class ProvenanceRecord(models.Model):
     """What one generated file was made from: model, voice, source assets, request, owner."""
@@ -32,7 +34,7 @@ class ProvenanceRecord(models.Model):
     class Meta:
         verbose_name = _("provenance record")
         verbose_name_plural = _("provenance records")
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file} ({self.request_id})"

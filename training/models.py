@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from echofu import paths
+from echofu.ordering import NEWEST_FIRST
 from echofu.ownership import owner_field
 
 
@@ -42,7 +43,7 @@ class TalkingHeadModel(models.Model):
     class Meta:
         verbose_name = _("talking-head model")
         verbose_name_plural = _("talking-head models")
-        ordering = ["-created_at"]
+        ordering = NEWEST_FIRST
         constraints = [
             models.UniqueConstraint(fields=["model_type", "name"], name="unique_model_dir"),
             # Each account numbers its own models of a person; ownerless rows (scan_media, operator
