@@ -26,12 +26,13 @@ def malformed_request(exc: BaseException | None) -> Message:
     return gettext_noop("the request cannot be parsed: {detail}", detail=detail) if detail else MALFORMED_REQUEST
 
 
-def message_fields(message: str | dict) -> dict:
+def message_fields(message: str | dict, key: str = "message") -> dict:
     """`message` in the contract's Chinese; a message with a template (engines.messages.Message, or one
-    kept on a row) also in the request's language as `localized_message`, the text the studio pages show."""
+    kept on a row) also in the request's language as `localized_message`, the text the studio pages show.
+    Another `key` names an added message the same way (`warning`, `localized_warning`)."""
     if isinstance(message, str) and not isinstance(message, Message):
-        return {"message": message}
-    return {"message": in_contract_language(message), "localized_message": localized(message)}
+        return {key: message}
+    return {key: in_contract_language(message), f"localized_{key}": localized(message)}
 
 
 def success(message: str | dict | None = None, status: int = 200, **fields) -> JsonResponse:

@@ -10,12 +10,12 @@ from assets.jobs import settled_probe
 from assets.models import TrainingVideo
 from echofu import ownership, paths
 from echofu.messages import reason_of, restored
-from echofu.responses import invalid
+from echofu.responses import invalid, message_fields
 from engines.messages import gettext_noop
 from engines.talking_head import model_type_named, unknown_model_type
 from monitoring.devices import parse_gpu_choice
 from echofu.availability import reason_for
-from training.engines import availability
+from training.engines import availability, get_engine
 
 PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 MAX_EPOCHS = 100_000
@@ -59,6 +59,20 @@ def parse_custom_params(text: str) -> dict[str, str]:
     if "batch_size" in params and not (params["batch_size"].isdigit() and int(params["batch_size"]) > 0):
         raise ValueError(gettext_noop("batch_size must be a positive integer"))
     return params
+
+
+def ignored_custom_params(model_type: str, custom: dict[str, str]) -> dict:
+    """The answer's fields on the custom_params names this model type does not read: `ignored_params`, and
+    a `warning` naming them and those it takes when there are any. The contract leaves the names free
+    (§10; its own example's batch_size is one ER-NeRF has no use for), so they are not refused, but a
+    misspelt name would otherwise train with the default unseen."""
+    accepted = get_engine(model_type).custom_param_names
+    ignored = [name for name in custom if name not in accepted]
+    if not ignored:
+        return {"ignored_params": []}
+    warning = gettext_noop("custom_params: {model_type} does not use {ignored} (it takes: {accepted}); ignored",
+                           model_type=model_type, ignored=", ".join(ignored), accepted=", ".join(accepted))
+    return {"ignored_params": ignored, **message_fields(warning, "warning")}
 
 
 def find_training_video(value: str, user=None) -> TrainingVideo:

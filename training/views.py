@@ -8,7 +8,7 @@ from engines.talking_head import model_type_named, unknown_model_type
 from limits.checks import heavy, uncounted_if
 from training import registry
 from training.engines import all_availability
-from training.forms import TrainingRequest, refusal
+from training.forms import TrainingRequest, ignored_custom_params, refusal
 from training.jobs import start_training
 from training.models import TalkingHeadModel
 
@@ -60,7 +60,8 @@ def model_training(request):
     job, repeat = start_training(
         data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
     )
-    return uncounted_if(repeat, responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}"))
+    return uncounted_if(repeat, responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}",
+                                                  **ignored_custom_params(data["model_choice"], data["custom_params"])))
 
 
 @csrf_exempt

@@ -76,6 +76,7 @@ def soundtrack_past_picture(info: media.MediaInfo) -> str | None:
 
 class TalkingHeadEngine(Protocol):
     model_type: str
+    custom_param_names: tuple[str, ...]  # the custom_params `train` reads (TrainParams.lr, .batch_size, .extra)
 
     def availability(self) -> tuple[bool, str]:
         """(usable here, reason when not): missing checkout, no CUDA, ..."""

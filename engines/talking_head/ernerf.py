@@ -199,6 +199,7 @@ def iterations_run(stages: list[TrainingStage], train_frames: int) -> list[int]:
 
 class ErNerfEngine:
     model_type = "ER-NeRF"
+    custom_param_names = ("lr", "iters", "lips_iters", "torso_iters", "torso")  # main.py has no batch size to set
     setting_prefix = "ECHOFU_ERNERF"  # ECHOFU_ERNERF_DIR, _PYTHON, _DOCKER_IMAGE
     manifest_name = "ernerf.json"
     asr_models = ("deepspeech", "hubert")

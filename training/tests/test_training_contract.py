@@ -267,3 +267,27 @@ def test_the_job_benchmarks_busy_trainings_are_two_trainings_the_form_accepts(cl
     assert [answer.status_code for answer in answers] == [200, 200], [answer.json() for answer in answers]
     assert len({answer.json()["task_id"] for answer in answers}) == 2
     assert Job.objects.filter(kind=Job.Kind.TRAIN).count() == 2
+
+
+@pytest.mark.parametrize("custom_params, ignored, chinese, english", [
+    ("lr=0.01,batch_size=4", [], None, None),
+    ("lr=0.01,bacth_size=4,iters=10", ["bacth_size", "iters"],
+     "custom_params: EchoLite 不使用 bacth_size, iters (可用: lr, batch_size), 已忽略",
+     "custom_params: EchoLite does not use bacth_size, iters (it takes: lr, batch_size); ignored"),
+])
+def test_custom_params_the_engine_does_not_use_are_named_in_a_warning(client, catalogued_video, monkeypatch, custom_params, ignored,
+                                                                     chinese, english):
+    """The contract leaves custom_params free-form (§10: its own example, batch_size, is one ER-NeRF does not use), so a name
+    the engine does not read still trains, but a misspelt one must not pass unseen: the answer names it and what is taken."""
+    from monitoring import runner
+
+    monkeypatch.setattr(runner, "submit", lambda job: job)  # queued, not trained
+    client.cookies["django_language"] = "en"
+    response = client.post("/model_training", {"model_choice": "EchoLite", "ref_video": "media/videos/ref_videos/person.mp4",
+                                               "gpu_choice": "CPU", "custom_params": custom_params})
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "success" and body["message"] == "模型训练开始", body
+    assert body["ignored_params"] == ignored
+    assert (body.get("warning"), body.get("localized_warning")) == (chinese, english)
+    job = Job.objects.get(pk=body["task_id"])
+    assert job.params["custom_params"] == dict(item.split("=") for item in custom_params.split(","))  # kept as given

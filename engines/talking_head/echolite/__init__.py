@@ -105,6 +105,7 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
 
 class EchoLiteEngine:
     model_type = MODEL_TYPE
+    custom_param_names = ("lr", "batch_size")
 
     def availability(self) -> tuple[bool, str]:
         return True, gettext_noop("embedded model, runs on CPU or CUDA")
