@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
-        from accounts.bind import published_key_check
+        from accounts.bind import secret_key_check
         from accounts.deletion import remove_recordings
         from accounts.sign_in import AdminSignInForm, forget_failures
         from echofu.ownership import forget_local_user
@@ -23,4 +23,4 @@ class AccountsConfig(AppConfig):
         post_delete.connect(remove_recordings, sender=get_user_model(), dispatch_uid="remove_recordings_of_deleted_user")
         user_logged_in.connect(forget_failures, dispatch_uid="forget_failed_sign_ins")
         admin.site.login_form = AdminSignInForm
-        checks.register(published_key_check, checks.Tags.security, deploy=True)
+        checks.register(secret_key_check, checks.Tags.security, deploy=True)

@@ -278,6 +278,24 @@ def test_the_deployment_check_reports_the_built_in_secret_key_in_multi_user_mode
     call_command("check", deploy=True, tags=["security"], fail_level="ERROR", stdout=io.StringIO(), stderr=io.StringIO())
 
 
+@pytest.mark.parametrize("weak_key", ["   ", "\t\n", "short-but-mine-42", "a" * 80, " " * 30 + "abcd" * 5 + " " * 30])
+def test_multi_user_mode_refuses_a_blank_short_or_plain_secret_key(multi_user, settings, weak_key):
+    """A key anyone could guess signs cookies and job tasks as badly as the published one; before, only
+    Django's W009 in `check --deploy` named it and the server started on it."""
+    settings.SECRET_KEY = weak_key
+    with pytest.raises(CommandError, match="secrets.token_urlsafe"):
+        call_command("check_bind", "127.0.0.1:8000", stdout=io.StringIO())
+    with pytest.raises(RuntimeError, match="ECHOFU_SECRET_KEY"):
+        on_starting(types.SimpleNamespace(cfg=types.SimpleNamespace(bind=["127.0.0.1:8000"])))
+    with pytest.raises(SystemCheckError, match="echofu.E001"):
+        call_command("check", deploy=True, tags=["security"], stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_single_user_mode_keeps_serving_on_any_key(settings):
+    settings.SECRET_KEY = "   "
+    call_command("check_bind", "127.0.0.1:8000", stdout=io.StringIO())
+
+
 def test_a_video_and_its_check_belong_to_the_uploader(as_alice, as_bob, alice, plain_video):
     probe = upload_video(as_alice, plain_video).json()["probe_task_id"]
     assert TrainingVideo.objects.get().owner == alice

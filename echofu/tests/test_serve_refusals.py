@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,13 +41,16 @@ def test_serve_says_why_it_cannot_listen(tmp_path):
     assert not (tmp_path / "serve.sqlite3").exists() and not (tmp_path / "static").exists()
 
 
-def test_serve_for_several_people_needs_its_own_secret_key(tmp_path):
-    # The built-in key is in this public repository: with it anyone could sign the cookies and the job
-    # queue's tasks this studio trusts.
+@pytest.mark.parametrize("own_key", [None, "   ", "my-key"])
+def test_serve_for_several_people_needs_a_good_secret_key_of_its_own(tmp_path, own_key):
+    # The built-in key is in this public repository, and a blank or short one is guessed: with either
+    # anyone could sign the cookies and the job queue's tasks this studio trusts.
     with socket.socket() as probe:  # a free port: were the refusal missing, the studio would start there
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
-    refused = serve(tmp_path, port, ECHOFU_SINGLE_USER="false")
+    key = {} if own_key is None else {"ECHOFU_SECRET_KEY": own_key}
+    refused = serve(tmp_path, port, ECHOFU_SINGLE_USER="false", **key)
     assert refused.returncode == 1
-    assert "ECHOFU_SECRET_KEY" in refused.stderr and "starting" not in refused.stdout
+    assert "ECHOFU_SECRET_KEY" in refused.stderr and "secrets.token_urlsafe" in refused.stderr
+    assert "starting" not in refused.stdout
     assert not (tmp_path / "serve.sqlite3").exists()
