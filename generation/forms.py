@@ -14,7 +14,7 @@ from engines import media
 from engines.messages import gettext_noop
 from training.engines import availability as engine_availability
 from training.forms import known_model_type, valid_gpu_choice
-from training.registry import find_model
+from training.registry import find_model, unusable_reason
 
 
 class ModelChoice(serializers.Serializer):
@@ -37,6 +37,9 @@ class ModelChoice(serializers.Serializer):
             raise invalid(gettext_noop("no such model: {path}", path=data["model_param"]), "model_param")
         if consent.model_disabled(model):
             raise invalid(gettext_noop("the consent for this model's training video was revoked: the model is disabled"), "model_param")
+        unusable = unusable_reason(model)
+        if unusable is not None:  # else the job, queued behind others, would fail only when it loads the model
+            raise invalid(unusable, "model_param")
         # A model of an engine this machine cannot run (an ER-NeRF model whose checkout went) fails its
         # render; in a chat turn, only after the transcription, the reply and the voice.
         usable, reason = engine_availability(model.model_type)

@@ -16,7 +16,7 @@ from echofu import ownership, paths
 from echofu.messages import localized, localized_all, localized_within, stored
 from echofu.versioning import create_next_version
 from engines.messages import Message, gettext_noop
-from engines.talking_head import MODEL_TYPES
+from engines.talking_head import MODEL_TYPES, echolite_manifest
 from monitoring import runner
 from training.engines import get_engine
 from training.models import TalkingHeadModel
@@ -139,7 +139,16 @@ def file_entries(directory: Path) -> list[dict]:
     return entries
 
 
+def unusable_reason(model: TalkingHeadModel) -> Message | None:
+    """Why this release cannot render `model`, known from its manifest without loading the engine (torch):
+    an EchoLite model trained in an earlier format; None when nothing is known against it."""
+    if model.model_type != TalkingHeadModel.ModelType.ECHOLITE:
+        return None
+    return echolite_manifest.earlier_format(model.directory())
+
+
 def model_summary(model: TalkingHeadModel) -> dict:
+    unusable = unusable_reason(model)
     return {
         "name": model.name,
         "type": model.model_type,
@@ -155,6 +164,8 @@ def model_summary(model: TalkingHeadModel) -> dict:
         "metrics": localized_within(model.metrics),
         "warnings": localized_all(model.warnings),
         "self_evaluation": self_evaluation(model.metrics),
+        "usable": unusable is None,  # renders and chat turns refuse it up front
+        "unusable_reason": None if unusable is None else localized(unusable),
     }
 
 

@@ -1,4 +1,5 @@
 """/video_generation validation (the render path itself is tested with the EchoLite engine)."""
+import json
 import sqlite3
 import threading
 import time
@@ -28,6 +29,48 @@ def test_model_param_missing_or_of_another_type(client, model, reference):
     audio = "media/voices/ref_voices/ref.wav"
     assert "模型不存在" in generation_error(client, model_name="EchoLite", model_param="models/EchoLite/none", ref_audio=audio)
     assert "模型不存在" in generation_error(client, model_name="EchoLite", model_param="/etc", ref_audio=audio)
+
+
+def test_an_echolite_model_of_an_earlier_format_is_listed_unusable_and_refused_before_any_job(client, model, reference, media_root):
+    """An upgraded installation keeps the EchoLite models it trained before the current format: they were
+    listed as usable and their render failed only as a job (500, 请重新训练) after it had been queued."""
+    from engines.talking_head.echolite_manifest import FORMAT_VERSION
+    from monitoring.models import Job
+
+    manifest = media_root / "models/EchoLite/m1/echolite.json"
+    manifest.write_text(json.dumps({"format": FORMAT_VERSION - 1}))
+    why = f"EchoLite 模型 m1 由较早版本的 EchoLite 训练 (格式 {FORMAT_VERSION - 1}), 当前版本无法读取其文件: 请重新训练"
+    listed = client.get("/api/available-models").json()
+    [entry] = listed["models"]
+    assert listed["total_count"] == 1 and entry["name"] == "m1" and entry["path"] == "media/models/EchoLite/m1"
+    assert entry["usable"] is False and entry["unusable_reason"] == why
+    details = client.get("/api/model-details/EchoLite/m1").json()["model_details"]
+    assert details["usable"] is False and details["unusable_reason"] == why
+    render = {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "ref_audio": "media/voices/ref_voices/ref.wav"}
+    assert generation_error(client, **render) == f"model_param: {why}"
+    chat = client.post("/chat_system", {"model_name": "EchoLite", "model_param": "models/EchoLite/m1", "voice_clone": "false", "text": "hi"})
+    assert chat.status_code == 400 and chat.json()["message"] == f"model_param: {why}"
+    client.cookies["django_language"] = "en"
+    assert "trained by an earlier version of EchoLite" in client.get("/api/available-models").json()["models"][0]["unusable_reason"]
+    assert not Job.objects.exists()
+
+    manifest.write_text(json.dumps({"format": FORMAT_VERSION}))  # trained again: usable
+    entry = client.get("/api/available-models").json()["models"][0]
+    assert entry["usable"] is True and entry["unusable_reason"] is None
+
+
+def test_an_earlier_echolite_format_is_told_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from monitoring.tests.qcluster import ROOT
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old/echolite.json").write_text(json.dumps({"format": 1}))
+    script = ("import sys\nfrom pathlib import Path\nfrom engines.talking_head.echolite_manifest import earlier_format\n"
+              f"print(earlier_format(Path({str(tmp_path / 'old')!r})) is not None, 'torch' in sys.modules)\n")
+    output = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert output.split() == ["True", "False"]
 
 
 def test_audio_outside_catalog(client, model, reference, media_root, wav_file):

@@ -612,7 +612,8 @@ const Studio = (() => {
 
   /**
    * Trained models grouped by type in a select (value: the model path); returns them by path. Models
-   * of an engine this machine cannot run (an ER-NeRF model without its checkout) are shown disabled.
+   * of an engine this machine cannot run (an ER-NeRF model without its checkout), and models this release
+   * cannot read (an EchoLite model of an earlier format), are shown disabled with the reason.
    */
   async function fillModels(select) {
     const { models, engines } = await api("/api/available-models");
@@ -621,7 +622,8 @@ const Studio = (() => {
     fillSelect(select, types.map((type) => ({
       label: type,
       options: models.filter((model) => model.type === type).map((model) =>
-        engineOption(model.path, `${model.label} · ${modelFigures(model.metrics)}`, engineOf.get(type))),
+        engineOption(model.path, `${model.label} · ${modelFigures(model.metrics)}`,
+          model.usable === false ? { available: false, reason: model.unusable_reason } : engineOf.get(type))),
     })), { placeholder: models.length ? null : t("no_models") });
     if (select.selectedOptions[0]?.disabled || !select.value) {
       choose(select, [...select.options].find((option) => !option.disabled)?.value ?? "");

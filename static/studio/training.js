@@ -62,6 +62,7 @@
       el("div", { class: "item-meta" }, el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
       el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
       (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null,
+      model.usable === false ? el("div", { class: "small", style: "color:var(--warn)", text: model.unusable_reason }) : null,
       deleteButton(`/api/available-models/${model.id}/delete`, model.label, t("confirm_delete_model", { name: model.label }), "train-message", refreshModels));
     try {
       const { model_details: details } = await api(`/api/model-details/${encodeURIComponent(model.type)}/${encodeURIComponent(model.name)}`);

@@ -17,14 +17,13 @@ from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, draw,
 from engines.talking_head.echolite.exemplars import MouthExemplars, warp
 from engines.talking_head.echolite.network import LipNet
 from engines.talking_head.echolite.prepare import BACKGROUND_FILE, JpegFrames
+from engines.talking_head.echolite_manifest import FORMAT_VERSION, MANIFEST, earlier_format, stored_format
 
-MANIFEST = "echolite.json"
 WEIGHTS = "weights.pt"
 REFERENCE = "closed_mouth.png"
 EXEMPLARS = "exemplars.npz"
 TRACKS = "tracks.npz"
 MOUTH_SHAPE = "mouth_shape.npz"
-FORMAT_VERSION = 4
 SHAPE_BLOCK = 1000  # speech windows turned into mouth shapes at a time (40 s of speech)
 # Share of the previous frame's mouth kept in the next one: damps frame-to-frame flicker. Measured on
 # the two real benchmark clips' tails (one model each; mouth shimmer against the real frames' jitter,
@@ -51,13 +50,6 @@ DETAIL_STRENGTH = 0.5
 # speech more closely but SSIM falls.
 PAINTED_SHARE = 0.75
 REQUIRED_FILES = (MANIFEST, WEIGHTS, REFERENCE, EXEMPLARS, TRACKS, MOUTH_SHAPE, BACKGROUND_FILE)
-
-
-def stored_format(path: Path) -> int | None:
-    try:
-        return json.loads((path / MANIFEST).read_text()).get("format")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def is_model_dir(path: Path) -> bool:
@@ -119,10 +111,9 @@ class MouthModel:
 
     @classmethod
     def load(cls, model_dir: Path, device: str = "cpu") -> "MouthModel":
-        found = stored_format(model_dir)
-        if isinstance(found, int) and found < FORMAT_VERSION:
-            raise ModelDamaged(gettext_noop("EchoLite model {name} was trained by an earlier version of EchoLite (format {format}), "
-                                            "whose files this one cannot read: train it again", name=model_dir.name, format=found))
+        outdated = earlier_format(model_dir)
+        if outdated is not None:
+            raise ModelDamaged(outdated)
         if not is_model_dir(model_dir):
             missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
             raise ModelDamaged(gettext_noop("EchoLite model {name} is damaged or incomplete ({files} missing or unreadable): train it again",
