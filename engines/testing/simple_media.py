@@ -111,6 +111,43 @@ def write_sound_then_picture(path: Path, size: tuple[int, int] = (64, 48), sound
     return path
 
 
+def lengthen_soundtrack(path: Path, seconds: float) -> Path:
+    """Make an MP4's soundtrack last `seconds` by repeating its encoded sound packets, nothing re-encoded:
+    a long soundtrack in a moment, where encoding one takes a minute per 20 minutes of sound. The picture's
+    packets are kept as they are."""
+    short = path.with_name(path.stem + ".short" + path.suffix)
+    path.rename(short)
+    with av.open(str(short)) as source, av.open(str(path), "w", format="mp4") as output:
+        picture_in, sound_in = source.streams.video[0], source.streams.audio[0]
+        picture_out, sound_out = output.add_stream_from_template(picture_in), output.add_stream_from_template(sound_in)
+        sound_packets = []
+        for packet in source.demux(picture_in, sound_in):
+            if packet.dts is None:  # the demuxer's end-of-stream marker
+                continue
+            if packet.stream is sound_in:
+                sound_packets.append(packet)
+                packet.stream = sound_out
+            else:
+                packet.stream = picture_out
+            output.mux(packet)
+        first, last = sound_packets[0], sound_packets[-1]
+        span = last.pts + last.duration - first.pts  # in the sound's time base
+        end = int(seconds / sound_in.time_base)
+        shift = span
+        while first.pts + shift < end:
+            for packet in sound_packets:
+                if packet.pts + shift >= end:
+                    break
+                packet.pts += shift
+                packet.dts += shift
+                output.mux(packet)
+                packet.pts -= shift
+                packet.dts -= shift
+            shift += span
+    short.unlink()
+    return path
+
+
 def write_black_png(path: Path, width: int, height: int) -> Path:
     """A black PNG of any size, compressed row by row: a 12000-pixel square takes 400 KB on disk and
     no memory to write, and 400 MB once decoded."""

@@ -33,7 +33,7 @@ from engines.testing.face_video import (
     speech,
     write_speech_wav,
 )
-from engines.testing.simple_media import write_plain_video
+from engines.testing.simple_media import lengthen_soundtrack, write_plain_video
 from engines.testing.memory import traced_peak
 
 torch.set_num_threads(2)
@@ -518,7 +518,8 @@ def test_a_video_too_long_to_train_on_is_refused_without_reading_it_whole(tmp_pa
     # of the worker that runs everyone's probes and renders.
     from engines.talking_head.echolite.quality import MAX_SECONDS
 
-    video = write_plain_video(tmp_path / "long.mp4", seconds=MAX_SECONDS * 2.5, size=(16, 16), fps=1)
+    video = lengthen_soundtrack(write_plain_video(tmp_path / "long.mp4", seconds=MAX_SECONDS * 2.5, size=(16, 16), fps=1, audio_seconds=10),
+                                MAX_SECONDS * 2.5)
     report, peak = traced_peak(lambda: create_engine("EchoLite").check_video(video))
     assert any("too long" in error for error in report.errors), report.errors
     assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
@@ -528,9 +529,8 @@ def test_the_check_reads_only_the_sound_that_goes_with_the_picture(tmp_path):
     # A video is as long as its picture; a soundtrack running on for 20 minutes under 11 s of face (any length
     # fits the upload limit at a low bitrate) was read whole, twice, into the probe worker's memory.
     seconds = 11
-    sound = np.concatenate([speech(seconds, 0), 0.01 * np.ones(1200 * 16000, np.float32)])
-    video = make_talking_face_video(tmp_path / "short picture long sound.mp4", seconds=seconds, size=256, audio=sound)
-    del sound
+    video = lengthen_soundtrack(make_talking_face_video(tmp_path / "short picture long sound.mp4", seconds=seconds, size=256),
+                                seconds + 1200)
     assert media.probe(video).duration == pytest.approx(seconds, abs=0.5)
     report, peak = traced_peak(lambda: create_engine("EchoLite").check_video(video))
     assert report.ok, report.errors
