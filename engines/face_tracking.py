@@ -166,9 +166,7 @@ def face_stats(video_path: str | os.PathLike, max_samples: int = 40, progress: P
     step = max(1, total // max_samples)
     counts, heights, centers, brightness = [], [], [], []
     sampled = 0
-    for index, frame in enumerate(media.iter_video_frames(video_path)):
-        if index % step:
-            continue
+    for frame in media.iter_video_frames(video_path, every=step):
         boxes = analyzer.detect(frame)
         # Faces much smaller than the main one are background detail or false hits, not a second speaker.
         boxes = [box for box in boxes if box.height >= SECOND_FACE_RATIO * boxes[0].height]

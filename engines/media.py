@@ -427,8 +427,9 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) ->
         out.writeframes(pcm.tobytes())
 
 
-def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iterator[np.ndarray]:
-    """RGB uint8 frames of the first video stream; resampled to `fps` when given.
+def iter_video_frames(path: str | os.PathLike, fps: float | None = None, every: int = 1) -> Iterator[np.ndarray]:
+    """RGB uint8 frames of the first video stream; resampled to `fps` when given, else every `every`-th
+    frame (the others are decoded, which H.264 needs, but never converted to RGB).
 
     Resampling keeps, for each output tick, the latest source frame at or before
     it (frames are dropped or repeated, never blended). Within frame_sides_at_most, a video whose frames
@@ -448,7 +449,9 @@ def iter_video_frames(path: str | os.PathLike, fps: float | None = None) -> Iter
         next_tick = 0
         previous = None
         try:
-            for frame in container.decode(stream):
+            for index, frame in enumerate(container.decode(stream)):
+                if fps is None and index % every:
+                    continue
                 image = frame.to_ndarray(format="rgb24")
                 # Stored pixels follow the sensor; the display matrix (frame.rotation, degrees
                 # counter-clockwise, e.g. -90 for a portrait phone video) says how players turn

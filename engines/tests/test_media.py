@@ -51,6 +51,14 @@ def test_garbage_and_wrong_kind_are_refused(tmp_path):
         media.verify(write_tone_wav(tmp_path / "a.wav", 1.0), "video")
 
 
+def test_every_nth_frame_is_the_same_frame_as_in_the_whole_sequence(tmp_path):
+    # The face check samples 40 frames of a long video: the ones between are decoded but not converted.
+    path = write_plain_video(tmp_path / "v.mp4", seconds=1.0, size=(32, 16))
+    whole = list(media.iter_video_frames(path))
+    sampled = list(media.iter_video_frames(path, every=7))
+    assert len(sampled) == 4 and all(np.array_equal(frame, whole[7 * index]) for index, frame in enumerate(sampled))
+
+
 def test_iter_video_frames_resamples_frame_rate(tmp_path):
     path = write_plain_video(tmp_path / "v30.mp4", seconds=2.0, fps=30)
     assert len(list(media.iter_video_frames(path, fps=25))) == pytest.approx(50, abs=1)

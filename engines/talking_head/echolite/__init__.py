@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from engines.devices import choose_device
-from engines.face_tracking import mouth_opening
+from engines.face_tracking import FaceAnalyzer, mouth_opening
 from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
@@ -123,7 +123,8 @@ class EchoLiteEngine:
     def train(self, video_path: Path, workdir: Path, params: TrainParams, progress: Progress = no_progress) -> TrainResult:
         started = time.monotonic()
         progress("check", 0.0, gettext_noop("checking the input video"))
-        report = check_video(Path(video_path), measure_delay=False)  # training measures the delay on every frame
+        analyzer = FaceAnalyzer()  # one for the check, the tracking and the self-evaluation: loading it takes a second
+        report = check_video(Path(video_path), measure_delay=False, analyzer=analyzer)  # training measures the delay on every frame
         if not report.ok:
             raise ValueError(gettext_noop("the video cannot be used for training: {reasons}", reasons=report.errors))
         device, warning = pick_device(params.device)
@@ -133,7 +134,7 @@ class EchoLiteEngine:
         model_dir = Path(workdir) / "model"
         model_dir.mkdir(parents=True, exist_ok=True)
 
-        prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25))
+        prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25), analyzer)
         if not prepared.delay.found:
             warnings.append(prepared.delay.warning())  # prepare logged it with its last progress report
         # Without an epoch count, fitting gets what the default time leaves after preparing and evaluating.
@@ -141,7 +142,7 @@ class EchoLiteEngine:
         training = fit_model(prepared, model_dir, params, device, progress, seconds)
 
         loaded = MouthModel.load(model_dir, device)
-        metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99))
+        metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99), analyzer)
         metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=prepared.holdout_start,
                        epochs=training["epochs"], final_loss=training["final_loss"], device=device, **prepared.delay.as_dict(),
                        shape_validation_r=training["shape_validation_r"], shape_gain=training["shape_gain"])

@@ -36,7 +36,7 @@ def for_evaluation(frames: Iterable[np.ndarray]) -> list[np.ndarray]:
     return scaled_frames
 
 
-def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> dict:
+def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress, analyzer: FaceAnalyzer | None = None) -> dict:
     start, count = prepared.holdout_start, prepared.frame_count - prepared.holdout_start
     if count < MIN_FRAMES:
         return {"holdout_frames": count}
@@ -46,8 +46,7 @@ def self_evaluate(model: MouthModel, prepared: Prepared, progress: Progress) -> 
     indices = model.plan(shapes)
     loop = for_evaluation(model.backgrounds(loop_path.plain_loop(len(model.frames), count)))
     rendered = for_evaluation(model.drawn(indices, shapes, done=lambda share: progress("evaluate", 0.3 * share)))
-    analyzer = FaceAnalyzer()
-    comparison = evaluate.MouthComparison(real, analyzer)
+    comparison = evaluate.MouthComparison(real, analyzer or FaceAnalyzer())
     model_figures = comparison.compare(rendered, scaled(progress, 0.3, 0.75))
     loop_figures = comparison.compare(loop, scaled(progress, 0.75, 1.0))
     beats, verdict = evaluate.verdict(model_figures, loop_figures)

@@ -75,8 +75,9 @@ def _frames(video: Path):
             yield cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-def track_faces(video: Path, expected_frames: int, progress: Progress, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    tracker = FaceTracker(FaceAnalyzer())
+def track_faces(video: Path, expected_frames: int, progress: Progress, max_frames: int | None = None,
+                analyzer: FaceAnalyzer | None = None) -> tuple[np.ndarray, np.ndarray]:
+    tracker = FaceTracker(analyzer or FaceAnalyzer())
     tracks = []
     for index, frame in enumerate(_frames(video)):
         if max_frames is not None and index >= max_frames:
@@ -87,12 +88,12 @@ def track_faces(video: Path, expected_frames: int, progress: Progress, max_frame
     return fill_and_smooth(tracks)
 
 
-def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
+def prepare(video: Path, model_dir: Path, progress: Progress, analyzer: FaceAnalyzer | None = None) -> Prepared:
     """Two passes over the video: landmarks first, then crops and the background frames."""
     progress = staged(progress, PREPARE_STAGES)
     info = media.probe(video)
     expected = max(1, int(round(info.duration * FPS)))
-    tracks, found = track_faces(video, expected, progress)
+    tracks, found = track_faces(video, expected, progress, analyzer=analyzer)
     count = len(tracks)
     template = alignment.Template.fit(tracks[found])
     transforms = alignment.crop_transforms(tracks, template)
@@ -126,10 +127,10 @@ def prepare(video: Path, model_dir: Path, progress: Progress) -> Prepared:
                     background_count, holdout_start, holdout_jpegs)
 
 
-def measure_audio_delay(video: Path, seconds: float, progress: Progress) -> AudioDelay:
+def measure_audio_delay(video: Path, seconds: float, progress: Progress, analyzer: FaceAnalyzer | None = None) -> AudioDelay:
     """The audio's shift against the lips over the first `seconds` of a video (the input check's preview)."""
     frames = int(seconds * FPS)
-    tracks, found = track_faces(video, frames, progress, max_frames=frames)
+    tracks, found = track_faces(video, frames, progress, max_frames=frames, analyzer=analyzer)
     transforms = alignment.crop_transforms(tracks, alignment.Template.fit(tracks[found]))
     audio = media.load_audio(video, features.SAMPLE_RATE, max_seconds=seconds)
     return audio_delay(tracks, found, transforms, audio, features.encoder_states(audio))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engines import media
-from engines.face_tracking import face_stats
+from engines.face_tracking import FaceAnalyzer, face_stats
 from engines.messages import gettext_noop
 from engines.progress import no_progress
 from engines.talking_head.base import QualityReport, probe_into, soundtrack_past_picture
@@ -23,7 +23,7 @@ DELAY_SECONDS = 20.0  # of the video tracked to preview the audio's delay
 MIN_AUDIBLE_SECONDS = 3.0  # of frames louder than the voice analysis's silence (SPEECH_FLOOR_DBFS)
 
 
-def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
+def check_video(path: Path, measure_delay: bool = True, analyzer: FaceAnalyzer | None = None) -> QualityReport:
     """Errors and warnings for a training video; `measure_delay` adds the audio's delay against the lips."""
     report = QualityReport()
     info = probe_into(path, report)
@@ -49,7 +49,8 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
     elif (audible := audible_seconds(path, info.duration)) < MIN_AUDIBLE_SECONDS:
         report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
                                           "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
-    faces = face_stats(path)
+    analyzer = analyzer or FaceAnalyzer()  # loading its models takes a second: the delay's tracking reuses it
+    faces = face_stats(path, analyzer=analyzer)
     report.stats.update(faces)
     if faces["multi_face_share"] > MAX_MULTI_FACE_SHARE:
         report.errors.append(gettext_noop("several faces are visible in {share:.0%} of frames: the video must show one person",
@@ -73,7 +74,7 @@ def check_video(path: Path, measure_delay: bool = True) -> QualityReport:
     if 0 < faces["mean_face_brightness"] < DIM_LIGHT:
         report.warnings.append(gettext_noop("dim light on the face (mean level {level:.0f}/255)", level=faces["mean_face_brightness"]))
     if measure_delay and report.ok:
-        delay = measure_audio_delay(path, DELAY_SECONDS, no_progress)
+        delay = measure_audio_delay(path, DELAY_SECONDS, no_progress, analyzer)
         report.stats.update(delay.as_dict(), audio_delay_seconds=round(delay.seconds, 2))
         if not delay.found:
             report.warnings.append(delay.warning())
