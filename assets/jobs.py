@@ -6,6 +6,7 @@ from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import as_users_read, reason_of, stored, template_of
 from engines import media
+from engines.face_tracking import FaceAnalyzer
 from engines.messages import gettext_noop
 from engines.talking_head import MODEL_TYPES
 from monitoring import estimates, runner
@@ -67,9 +68,10 @@ def probe_training_video(job: Job, ctx: runner.JobContext) -> dict:
         ctx.progress("probe", 0.05, gettext_noop("probing {video}", video=video.display_name))
         info = media.probe(path)
         reports = {}
+        analyzer = FaceAnalyzer()  # loaded once for every model type's check
         for index, model_type in enumerate(MODEL_TYPES):
             ctx.progress("check", 0.1 + 0.9 * index / len(MODEL_TYPES), gettext_noop("{model_type} input check", model_type=model_type))
-            reports[model_type] = get_engine(model_type).check_video(path)
+            reports[model_type] = get_engine(model_type).check_video(path, analyzer)
         report = reports[MODEL_TYPES[0]]
     except Exception as exc:
         # Its owner reads it (the training page, /model_training's refusal): no server path, and in their language.

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engines import media
 from engines.messages import gettext_noop
 from engines.progress import Progress
+
+if TYPE_CHECKING:
+    from engines.face_tracking import FaceAnalyzer
 
 
 class ModelDamaged(ValueError):
@@ -81,8 +84,9 @@ class TalkingHeadEngine(Protocol):
     def availability(self) -> tuple[bool, str]:
         """(usable here, reason when not): missing checkout, no CUDA, ..."""
 
-    def check_video(self, video_path: Path) -> QualityReport:
-        """This model type's input rules for a training video (length, faces, audio, size...).
+    def check_video(self, video_path: Path, analyzer: FaceAnalyzer | None = None) -> QualityReport:
+        """This model type's input rules for a training video (length, faces, audio, size...); `analyzer`
+        lends the face models one caller has loaded (a second's work each) to the checks of every model type.
 
         Errors refuse training with that model type only: the upload's probe job asks every
         model type and stores each verdict, /model_training answers with the chosen one's, and

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from engines import media
-from engines.face_tracking import eye_openness, packed
+from engines.face_tracking import FaceAnalyzer, eye_openness, face_stats, packed
 from engines.messages import Message, gettext_noop
 from engines.progress import Progress, no_progress, scaled
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult, soundtrack_past_picture
@@ -55,16 +55,14 @@ class TrainingProbe:
     unreadable: str = ""
 
 
-def probe_training_input(video_path: Path) -> TrainingProbe:
+def probe_training_input(video_path: Path, analyzer: FaceAnalyzer | None = None) -> TrainingProbe:
     try:
         info = media.probe(video_path)
     except media.MediaError as exc:
         return TrainingProbe(None, unreadable=str(exc))
     if not info.has_video:
         return TrainingProbe(info)
-    from engines.face_tracking import face_stats
-
-    return TrainingProbe(info, face_stats(video_path))
+    return TrainingProbe(info, face_stats(video_path, analyzer=analyzer))
 
 
 def check_training_input(probe: TrainingProbe, model_type: str = "ER-NeRF") -> list[str]:
@@ -267,8 +265,8 @@ class ErNerfEngine:
     def extra_required_files(self) -> tuple[str, ...]:
         return ()
 
-    def check_video(self, video_path: Path) -> QualityReport:
-        probe = probe_training_input(Path(video_path))
+    def check_video(self, video_path: Path, analyzer: FaceAnalyzer | None = None) -> QualityReport:
+        probe = probe_training_input(Path(video_path), analyzer)
         report = QualityReport(errors=check_training_input(probe, self.model_type))
         if probe.info is not None:
             report.stats = {**probe.info.as_dict(), **probe.faces}

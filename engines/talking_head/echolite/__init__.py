@@ -110,8 +110,8 @@ class EchoLiteEngine:
     def availability(self) -> tuple[bool, str]:
         return True, gettext_noop("embedded model, runs on CPU or CUDA")
 
-    def check_video(self, video_path: Path) -> QualityReport:
-        return check_video(Path(video_path))
+    def check_video(self, video_path: Path, analyzer: FaceAnalyzer | None = None) -> QualityReport:
+        return check_video(Path(video_path), analyzer=analyzer)
 
     def estimate_training_seconds(self, duration: float, epochs: int | None, device: str = "cpu") -> float:
         """Expected training time for a video of `duration` seconds (shown before the job starts)."""
