@@ -35,10 +35,15 @@ def cluster(worker_settings, media_root, tmp_path):
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def speaker_video(tmp_path_factory):
+    """Just over the 10 s EchoLite trains on: each test checks it again and prepares it up to its training."""
+    return make_talking_face_video(tmp_path_factory.mktemp("lifecycle") / "speaker.mp4", seconds=10.5, size=256, seed=2)
+
+
 @pytest.fixture
-def uploaded_video(client, tmp_path, worker_settings):
-    path = make_talking_face_video(tmp_path / "speaker.mp4", seconds=12, size=256, seed=2)
-    with open(path, "rb") as handle:
+def uploaded_video(client, speaker_video, worker_settings):
+    with open(speaker_video, "rb") as handle:
         body = client.post("/api/upload-training-video", {"video": handle}).json()
     assert body["status"] == "success"
     return body
