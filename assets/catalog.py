@@ -25,24 +25,28 @@ def local_time(moment: datetime | None) -> str:
 
 def save_reference_audio(upload, owner=None, **consent) -> ReferenceAudio:
     """The row of an uploaded audio: the owner's earlier upload of this same file, else a new one."""
-    return _stored_before(ReferenceAudio, Path(upload.temporary_file_path()), upload.name, owner) or _reference_audio_row(
+    return _stored_before(ReferenceAudio, Path(upload.temporary_file_path()), upload.name, owner, bool(consent)) or _reference_audio_row(
         store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
 
 
 def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
     """Copy a local file into the catalog (management commands), unless an earlier command did."""
-    return _stored_before(ReferenceAudio, source, source.name) or _reference_audio_row(
+    return _stored_before(ReferenceAudio, source, source.name, consented=bool(consent)) or _reference_audio_row(
         store_media_file(source, source.name, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS, move=False), **consent)
 
 
-def _stored_before(model, source: Path, name: str, owner=None) -> MediaFile | None:
+def _stored_before(model, source: Path, name: str, owner=None, consented: bool = False) -> MediaFile | None:
     """The row an earlier upload (or command's import) of this same file, its name and bytes, by the
-    same owner became, unless staff revoked its consent. A file sent again (a command run again after a
-    failure, an upload repeated) was stored once more: the disk space taken again, listed twice, and
-    trained as another person (clip_2 v1, not clip v2)."""
+    same owner became, unless staff revoked its consent or, when this one is `consented` (comes with a
+    statement), it has none (a row from before statements were asked for: the file is sent again with one
+    to make it usable). A file sent again (a command run again after a failure, an upload repeated) was
+    stored once more: the disk space taken again, listed twice, and trained as another person (clip_2 v1,
+    not clip v2)."""
     owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
     rows = model.objects.filter(owner_id=owner_id, source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name),
                                 size=source.stat().st_size, revoked_at=None)
+    if consented:
+        rows = rows.filter(consent_at__isnull=False).exclude(consent_wording="")
     for row in rows:
         if row.exists() and filecmp.cmp(source, paths.absolute(row.file.name), shallow=False):
             return row
@@ -63,13 +67,13 @@ def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
 
 def save_training_video(upload, owner=None, **consent) -> TrainingVideo:
     """The row of an uploaded video: the owner's earlier upload of this same file, else a new one."""
-    return _stored_before(TrainingVideo, Path(upload.temporary_file_path()), upload.name, owner) or _training_video_row(
+    return _stored_before(TrainingVideo, Path(upload.temporary_file_path()), upload.name, owner, bool(consent)) or _training_video_row(
         store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
 
 
 def import_training_video(source: Path, **consent) -> TrainingVideo:
     """Copy a local file into the catalog (management commands), unless an earlier command did."""
-    return _stored_before(TrainingVideo, source, source.name) or _training_video_row(
+    return _stored_before(TrainingVideo, source, source.name, consented=bool(consent)) or _training_video_row(
         store_media_file(source, source.name, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS, move=False), **consent)
 
 

@@ -40,3 +40,18 @@ def test_a_revoked_upload_is_not_taken_again(client, wav_file):
     ReferenceAudio.objects.update(revoked_at=timezone.now())
     second = upload_audio(client, wav_file).json()
     assert second["status"] == "success" and second["relative_path"] != first["relative_path"]
+
+
+def test_an_upload_without_consent_is_not_taken_again_for_one_that_states_it(as_alice, wav_file, plain_video):
+    """A row kept from before consent statements were asked for cannot be used: sending the file again
+    with a statement gave back that row, still without one, and no way to make the file usable."""
+    first = upload_audio(as_alice, wav_file).json()
+    ReferenceAudio.objects.update(consent_at=None, consent_wording="", consent_name="")
+    second = upload_audio(as_alice, wav_file).json()
+    assert second["status"] == "success" and second["id"] != first["id"]
+    assert ReferenceAudio.objects.get(pk=second["id"]).has_consent
+    video = upload_video(as_alice, plain_video).json()
+    TrainingVideo.objects.update(consent_at=None, consent_wording="", consent_name="")
+    again = upload_video(as_alice, plain_video).json()
+    assert again["id"] != video["id"] and TrainingVideo.objects.get(pk=again["id"]).has_consent
+
