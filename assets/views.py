@@ -61,8 +61,10 @@ def upload_training_video(request):
                                    gettext_noop("video upload failed"))
     if failed:
         return failed
-    # the same video sent again is the row it became before, whose check has been started
-    return _uploaded(video, "视频上传成功", probe_task_id=video.probe_job_id or jobs.start_probe(video).pk)
+    # the same video sent again is the row it became before, whose check has been started, unless that
+    # check failed: sending the video again is how its owner retries it
+    checked = video.probe_job_id and video.probe_status != TrainingVideo.ProbeStatus.FAILED
+    return _uploaded(video, "视频上传成功", probe_task_id=video.probe_job_id if checked else jobs.start_probe(video).pk)
 
 
 def _listing(rows, describe):

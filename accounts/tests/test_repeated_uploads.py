@@ -55,3 +55,12 @@ def test_an_upload_without_consent_is_not_taken_again_for_one_that_states_it(as_
     again = upload_video(as_alice, plain_video).json()
     assert again["id"] != video["id"] and TrainingVideo.objects.get(pk=again["id"]).has_consent
 
+
+def test_a_video_whose_check_failed_is_checked_again_when_sent_again(client, plain_video):
+    """Sending the video again was the way to retry a check that failed (a worker out of memory): the
+    row it became is taken again, but not its failed check."""
+    first = upload_video(client, plain_video).json()
+    TrainingVideo.objects.update(probe_status=TrainingVideo.ProbeStatus.FAILED, probe_error="out of memory")
+    second = upload_video(client, plain_video).json()
+    assert second["id"] == first["id"] and second["probe_task_id"] != first["probe_task_id"]
+    assert TrainingVideo.objects.get().probe_status != TrainingVideo.ProbeStatus.FAILED
