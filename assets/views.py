@@ -99,7 +99,7 @@ def cloned_audios(request):
 @allow_methods("POST")
 def delete_reference_audio(request, audio_id: int):
     """With the voices cloned from it (addition)."""
-    return removal.delete_answer(ownership.owned(ReferenceAudio.objects.filter(pk=audio_id), request),
+    return removal.delete_answer(request, ownership.owned(ReferenceAudio.objects.filter(pk=audio_id), request),
                                  gettext_noop("no such reference audio: {id}", id=audio_id))
 
 
@@ -107,7 +107,7 @@ def delete_reference_audio(request, audio_id: int):
 @allow_methods("POST")
 def delete_training_video(request, video_id: int):
     """With the models trained from it (addition)."""
-    return removal.delete_answer(ownership.owned(TrainingVideo.objects.filter(pk=video_id), request),
+    return removal.delete_answer(request, ownership.owned(TrainingVideo.objects.filter(pk=video_id), request),
                                  gettext_noop("no such training video: {id}", id=video_id))
 
 
@@ -115,5 +115,5 @@ def delete_training_video(request, video_id: int):
 @allow_methods("POST")
 def delete_speaker(request, speaker_id: str):
     """Every version of the voice, as /api/cloned-audios lists it by name (addition)."""
-    return removal.delete_answer(ownership.owned(SpeakerProfile.objects.filter(speaker_id=speaker_id), request),
+    return removal.delete_answer(request, ownership.owned(SpeakerProfile.objects.filter(speaker_id=speaker_id), request),
                                  gettext_noop("no such speaker: {speaker_id}", speaker_id=speaker_id))

@@ -126,4 +126,5 @@ def no_such_turn(turn_id: int):
 @responses.allow_methods("POST")
 def delete_turn(request, turn_id: int):
     """A chat turn: its recording, answer audio and videos (addition)."""
-    return removal.delete_answer(ownership.owned(Turn.objects.filter(pk=turn_id), request, field="conversation__owner"), no_such_turn(turn_id))
+    return removal.delete_answer(request, ownership.owned(Turn.objects.filter(pk=turn_id), request, field="conversation__owner"),
+                                 no_such_turn(turn_id))

@@ -18,6 +18,7 @@ from chat.models import Turn
 from echofu import responses
 from engines.messages import Message, gettext_noop
 from generation.models import GeneratedVideo
+from monitoring import repeats
 from monitoring.models import Job
 from training.models import TalkingHeadModel
 
@@ -89,9 +90,10 @@ def _speech_made_for(videos: list[GeneratedVideo]) -> QuerySet:
     return speech.exclude(pk__in=kept)
 
 
-def delete_unless_in_use(rows: QuerySet) -> dict[str, int] | None:
+def delete_unless_in_use(rows: QuerySet, by=None) -> dict[str, int] | None:
     """Delete `rows` with what goes with them; {model label: rows deleted}, None when there were none.
-    InUse, and nothing deleted, when a queued or running job reads any of them."""
+    InUse, and nothing deleted, when a queued or running job reads any of them. `by` (the deleting
+    request or user): their requests of the last moments are not answered again with what they made."""
     with transaction.atomic():
         found = list(rows.select_for_update(of=("self",)))
         if not found:
@@ -106,14 +108,16 @@ def delete_unless_in_use(rows: QuerySet) -> dict[str, int] | None:
         _, counts = rows.model.objects.filter(pk__in=[row.pk for row in found]).delete()
         for label, count in counts.items():
             deleted[label] = deleted.get(label, 0) + count
+        if by is not None:
+            repeats.forget_succeeded(by)
     return {label: count for label, count in deleted.items() if count}
 
 
-def delete_answer(rows: QuerySet, missing: Message):
+def delete_answer(request, rows: QuerySet, missing: Message):
     """The endpoint's answer: success with what was deleted, 404 `missing` when the user owns none of `rows`,
     409 naming the job that still uses them."""
     try:
-        deleted = delete_unless_in_use(rows)
+        deleted = delete_unless_in_use(rows, request)
     except InUse as refusal:
         job = refusal.job
         return responses.error(gettext_noop("still in use by the job {task_id}: cancel it or wait until it ends", task_id=job.pk),

@@ -38,5 +38,5 @@ def video_generation(request):
 @responses.allow_methods("POST")
 def delete_video(request, video_id: int):
     """A rendered video, with the speech its render synthesised for it (addition)."""
-    return removal.delete_answer(ownership.owned(GeneratedVideo.objects.filter(pk=video_id), request),
+    return removal.delete_answer(request, ownership.owned(GeneratedVideo.objects.filter(pk=video_id), request),
                                  gettext_noop("no such video: {id}", id=video_id))

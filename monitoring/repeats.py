@@ -99,6 +99,19 @@ def _take_turns(owner) -> None:
         RequestGate.objects.select_for_update().get_or_create(name=OPERATOR_GATE)
 
 
+def forget_succeeded(owner) -> None:
+    """After `owner` deleted rows (echofu.removal): a request of theirs sent again moments after its
+    work succeeded is no repeat to answer with that job, whose video, turn or voice may be what was
+    deleted (its answer would name a file that is gone); one still queued or running cannot be deleted."""
+    owner = ownership.acting_user(owner)
+    recent = Job.objects.filter(owner=owner, status=Job.Status.SUCCEEDED,
+                                created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS))
+    for job in recent:
+        if REQUEST_KEY in job.params:
+            job.params = {name: value for name, value in job.params.items() if name != REQUEST_KEY}
+            job.save(update_fields=["params"])
+
+
 def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[Job, bool]:
     """(job, repeat): the job of the same request from moments ago with repeat True, else the job that
     `prepare` creates (a queued row), handed to the workers, with repeat False."""

@@ -68,5 +68,5 @@ def model_training(request):
 @responses.allow_methods("POST")
 def delete_model(request, model_id: int):
     """A trained model and its folder (addition); the videos rendered with it stay."""
-    return removal.delete_answer(ownership.owned(TalkingHeadModel.objects.filter(pk=model_id), request),
+    return removal.delete_answer(request, ownership.owned(TalkingHeadModel.objects.filter(pk=model_id), request),
                                  gettext_noop("no such model: {id}", id=model_id))

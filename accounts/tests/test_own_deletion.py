@@ -256,3 +256,26 @@ def test_a_voice_with_a_chinese_name_is_deleted_by_it(alice, as_alice, media_roo
     speaker_of(alice, media_root, reference_of(alice, media_root), speaker_id="小明")
     assert as_alice.post("/api/cloned-audios/%E5%B0%8F%E6%98%8E/delete").status_code == 200
     assert not SpeakerProfile.objects.exists()
+
+
+@pytest.mark.parametrize("deleted", ["video", "turn"])
+def test_the_same_request_again_after_deleting_what_it_made_is_new_work(alice, as_alice, media_root, committed, monkeypatch, deleted):
+    """A request repeated moments later is answered with the first one's job (monitoring.repeats): sent again
+    after its render or chat turn was deleted, it was answered with the deleted one (a video_path that is
+    gone, a turn that is no more) instead of doing the work again."""
+    from monitoring import repeats, runner
+
+    key = repeats.request_key(model=1, text="hello")
+    kind = Job.Kind.RENDER if deleted == "video" else Job.Kind.CHAT
+    first = Job.objects.create(id="first_1", kind=kind, status=Job.Status.SUCCEEDED, owner=alice, params={repeats.REQUEST_KEY: key})
+    if deleted == "video":
+        write_plain_video(media_root / "videos/res_videos/out.mp4")
+        url = f"/api/generated-videos/{GeneratedVideo.objects.create(file='videos/res_videos/out.mp4', job=first, owner=alice).pk}/delete"
+    else:
+        turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.SUCCEEDED, job=first)
+        url = f"/api/chat/turns/{turn.pk}/delete"
+    with committed():
+        assert as_alice.post(url).status_code == 200
+    monkeypatch.setattr(runner, "submit", lambda job: job)
+    job, repeat = repeats.start_once(kind, alice, key, lambda: Job.objects.create(id="again_1", kind=kind, owner=alice, params={}))
+    assert not repeat and job.pk == "again_1"
