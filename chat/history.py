@@ -5,6 +5,7 @@ from chat.models import Turn
 from chat.pipeline import settle_with_job
 from chat.serializers import turn_json
 from echofu import ownership, paths
+from echofu.ordering import NEWEST_FIRST
 from monitoring import history
 
 
@@ -22,5 +23,5 @@ def chat_history(request=None) -> list[dict]:
             "question_audio_path": paths.public_path(turn.user_audio.name) if turn.user_audio else "",
             "available": bool(turn.reply_video) and paths.absolute(turn.reply_video.name).is_file(),
         }
-        for turn in turns.order_by("-created_at", "-pk")[: history.LIMIT]
+        for turn in turns.order_by(*NEWEST_FIRST)[: history.LIMIT]
     ]

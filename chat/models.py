@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -79,8 +80,9 @@ class Conversation(models.Model):
 
     def history(self, before: "Turn", limit: int) -> list[dict]:
         """The earlier answered turns as chat messages, oldest first."""
-        turns = list(self.turns.filter(status=Turn.Status.SUCCEEDED, created_at__lt=before.created_at)
-                     .exclude(pk=before.pk).order_by(*NEWEST_FIRST)[:limit])
+        # Earlier in the lists' order: a turn made in the same instant counts as earlier when its key is lower.
+        earlier = Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        turns = list(self.turns.filter(earlier, status=Turn.Status.SUCCEEDED).order_by(*NEWEST_FIRST)[:limit])
         messages = []
         for turn in reversed(turns):
             messages += [{"role": "user", "content": turn.transcript}, {"role": "assistant", "content": turn.reply_text}]

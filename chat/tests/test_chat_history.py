@@ -32,3 +32,14 @@ def test_chat_history_lists_only_the_users_turns_with_their_videos(as_alice, as_
     assert first["conversation_id"] == mine.pk and first["timestamp"]
 
     assert [entry["question"] for entry in as_bob.get("/api/history/chat").json()] == ["Bob's question"]
+
+
+def test_the_conversation_a_turn_continues_counts_a_turn_made_in_the_same_instant(alice):
+    # A coarse clock, or two turns saved together, gives equal created_at: the list order's key breaks the tie.
+    conversation = Conversation.objects.create(owner=alice)
+    first = Turn.objects.create(conversation=conversation, status=Turn.Status.SUCCEEDED, transcript="Hello", reply_text="Welcome.")
+    second = Turn.objects.create(conversation=conversation, status=Turn.Status.RUNNING, transcript="And then?")
+    Turn.objects.filter(pk=second.pk).update(created_at=first.created_at)
+    second.refresh_from_db()
+    assert conversation.history(second, 5) == [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Welcome."}]
+    assert conversation.history(first, 5) == []
