@@ -133,6 +133,7 @@ UI_STRINGS = {
     # Generation
     "pick_model": _("Pick a model."),
     "train_first": _("No trained model yet: train one from a video on the Training page first."),
+    "no_usable_model": _("None of the trained models can be used here (the list says why for each): train one again on the Training page."),
     "pick_audio": _("Pick an audio file."),
     "record_first": _("Record something first."),
     "recording_kept": _("The recording is kept in the file field: send it again with Upload."),

@@ -717,6 +717,19 @@ ONE_MODEL = (200, {"status": "success", "models": [{"name": "m1", "type": "EchoL
                    "engines": [{"type": "EchoLite", "available": True, "reason": "embedded model"}]})
 
 
+def test_generate_with_only_models_that_cannot_be_used_says_to_train_again(studio):
+    # An installation upgraded with EchoLite models of an earlier format lists them, disabled with their reason.
+    context = studio.context()
+    old = {"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}, "usable": False,
+           "unusable_reason": "由较早版本的 EchoLite 训练: 请重新训练"}
+    answer_with(context, {"/api/available-models": (200, {**ONE_MODEL[1], "models": [old]})})
+    page = context.new_page()
+    page.goto(studio.url + "/generate/")
+    expect(page.locator("#gen-model option[disabled]")).to_have_count(1)
+    page.get_by_role("button", name="生成视频").click()
+    expect(page.locator("#gen-message")).to_have_text("已训练的模型在这里都不能使用 (列表中写明了各自的原因): 请在“模型训练”页面重新训练一个。")
+
+
 def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     # The server's answers to a turn whose job was cancelled from its card, as /chat_system gives them.
     context = studio.context()

@@ -572,7 +572,10 @@ const Studio = (() => {
   async function pickedModel(select, listed) {
     const models = await listed;
     const model = models.get(select.value);
-    if (!model) throw new Error(models.size ? t("pick_model") : t("train_first"));
+    if (!model) {
+      const pickable = [...select.options].some((option) => option.value && !option.disabled);
+      throw new Error(!models.size ? t("train_first") : pickable ? t("pick_model") : t("no_usable_model"));
+    }
     return model;
   }
 
