@@ -619,7 +619,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     speech = write_speech_wav(tmp_path / "answer.wav", seconds=3.0, seed=5)
     page = studio.open("/generate/")
     expect(page.locator("#gen-model optgroup[label='EchoLite'] option")).to_have_count(1)
-    expect(page.locator("#gen-model-figures")).to_contain_text("PSNR")
+    expect(page.locator("#gen-model option:checked")).to_contain_text("PSNR")  # the model's figures are in its label
     page.get_by_label("上传音频").check()
     page.locator("#gen-upload").set_input_files(str(speech))
     state_consent(page, "gen", "小明")

@@ -1,10 +1,9 @@
 // Video generation: model + speech (library, upload, recording, text) -> live render -> player, history.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, modelFigures, downloadLink, pickedModel, renderTitle,
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, downloadLink, pickedModel, renderTitle,
     deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
-  let models = new Map();
   let recorded = null;
   // What was already uploaded for the chosen file or recording: a retry or another render reuses it
   // instead of storing the same speech again.
@@ -14,11 +13,6 @@
 
   function showSource() {
     document.querySelectorAll("[data-source]").forEach((part) => { part.hidden = !part.dataset.source.split(" ").includes(source()); });
-  }
-
-  function showFigures() {
-    const model = models.get($("gen-model").value);
-    $("gen-model-figures").textContent = model ? modelFigures(model.metrics) : "";
   }
 
   async function refreshAudio() {
@@ -85,7 +79,6 @@
 
   $("generate-form").addEventListener("change", (event) => {
     if (event.target.name === "source") showSource();
-    if (event.target.id === "gen-model") showFigures();
   });
   $("gen-pitch").addEventListener("input", () => { $("gen-pitch-value").textContent = $("gen-pitch").value; });
 
@@ -149,7 +142,7 @@
   const show = (error) => say("gen-message", errorText(error));
   refreshTextEngine().catch(show);
   const modelList = Studio.fillModels($("gen-model"));
-  modelList.then((found) => { models = found; showFigures(); }).catch(show);
+  modelList.catch(show);
   // The room tone is the chosen voice's recording's: none for the default voice.
   const roomNeedsVoice = () => { $("gen-room").disabled = !$("gen-speaker").value; };
   $("gen-speaker").addEventListener("change", roomNeedsVoice);
