@@ -39,8 +39,11 @@ def clock(moment) -> str:
 
 @pytest.fixture
 def server_started_an_hour_ago(monkeypatch):
+    """A server started an hour ago on a machine up for a day: a CI machine booted minutes ago would
+    otherwise make every earlier heartbeat read as lost to a reboot."""
     started = timezone.now() - timedelta(hours=1)
     monkeypatch.setattr(shutdown, "server_started_at", lambda: started)
+    monkeypatch.setattr(runner.psutil, "boot_time", lambda: (started - timedelta(days=1)).timestamp())
     return started
 
 
