@@ -7,11 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
 
+from django.db import transaction
 from django.utils import timezone
 
 from assets.models import ConsentedMediaFile, MediaFile, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import paths
 from echofu.messages import localized, reason_of
+from echofu.ownership import acting_user, numbered_with
 from echofu.versioning import create_with_own_name
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, original_file_name, store_media_file, store_media_upload
 from engines.messages import gettext_noop
@@ -23,10 +25,16 @@ def local_time(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime(TIME_FORMAT) if moment else ""
 
 
+def uploaded_before(model, upload, owner=None, consented: bool = False) -> MediaFile | None:
+    """The row `owner`'s earlier upload of this same file became (_stored_before), which taking again
+    stores nothing: looked for before the upload is weighed against its owner's quota."""
+    return _stored_before(model, Path(upload.temporary_file_path()), upload.name, owner, consented)
+
+
 def save_reference_audio(upload, owner=None, **consent) -> ReferenceAudio:
-    """The row of an uploaded audio: the owner's earlier upload of this same file, else a new one."""
-    return _stored_before(ReferenceAudio, Path(upload.temporary_file_path()), upload.name, owner, bool(consent)) or _reference_audio_row(
-        store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
+    """The row of an uploaded audio not found by `uploaded_before`: a new one, unless the same file sent at
+    the same moment became one first (_stored_row)."""
+    return _reference_audio_row(store_media_upload(upload, paths.REF_VOICES, "audio", AUDIO_EXTENSIONS), owner, **consent)
 
 
 def import_reference_audio(source: Path, **consent) -> ReferenceAudio:
@@ -41,9 +49,10 @@ def _stored_before(model, source: Path, name: str, owner=None, consented: bool =
     statement), it has none (a row from before statements were asked for: the file is sent again with one
     to make it usable). A file sent again (a command run again after a failure, an upload repeated) was
     stored once more: the disk space taken again, listed twice, and trained as another person (clip_2 v1,
-    not clip v2)."""
+    not clip v2). Single-user mode's account takes the rows nobody owns (from before accounts) as its own,
+    as it lists them (ownership.numbered_with)."""
     owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
-    rows = model.objects.filter(owner_id=owner_id, source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name),
+    rows = model.objects.filter(numbered_with(owner_id), source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name),
                                 size=source.stat().st_size, revoked_at=None)
     if consented:
         rows = rows.filter(consent_at__isnull=False).exclude(consent_wording="")
@@ -55,20 +64,17 @@ def _stored_before(model, source: Path, name: str, owner=None, consented: bool =
 
 def _reference_audio_row(stored, owner=None, **consent) -> ReferenceAudio:
     return _stored_row(
-        ReferenceAudio, stored,
+        ReferenceAudio, stored, owner, consent,
         duration=stored.info.duration,
         codec=stored.info.audio_codec,
         sample_rate=stored.info.sample_rate,
         channels=stored.info.channels,
-        owner=owner,
-        **consent,
     )
 
 
 def save_training_video(upload, owner=None, **consent) -> TrainingVideo:
-    """The row of an uploaded video: the owner's earlier upload of this same file, else a new one."""
-    return _stored_before(TrainingVideo, Path(upload.temporary_file_path()), upload.name, owner, bool(consent)) or _training_video_row(
-        store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
+    """save_reference_audio's twin for a training video."""
+    return _training_video_row(store_media_upload(upload, paths.REF_VIDEOS, "video", VIDEO_EXTENSIONS), owner, **consent)
 
 
 def import_training_video(source: Path, **consent) -> TrainingVideo:
@@ -78,25 +84,34 @@ def import_training_video(source: Path, **consent) -> TrainingVideo:
 
 
 def _training_video_row(stored, owner=None, **consent) -> TrainingVideo:
-    return _stored_row(
-        TrainingVideo, stored,
-        **video_fields(stored.info),
-        owner=owner,
-        **consent,
-    )
+    return _stored_row(TrainingVideo, stored, owner, consent, **video_fields(stored.info))
 
 
-def _stored_row(model, stored, owner=None, **fields) -> MediaFile:
+def _stored_row(model, stored, owner, consent: dict, **fields) -> MediaFile:
     """The catalog row of a file just stored, named after the uploaded file within its owner's rows, or
     no file: when the row cannot be made (the database locked past its timeout, a full disk) the upload
     is answered as failed, and a file left behind would be listed by nobody, counted in no quota, and
-    catalogued by the next scan_media as a scanned file with no uploader and no consent statement."""
+    catalogued by the next scan_media as a scanned file with no uploader and no consent statement.
+
+    The same file sent twice at once passed both requests' `uploaded_before` and was stored twice. Looking
+    again and creating the row is one step, the owner's requests taking turns (monitoring.repeats.take_turns;
+    on SQLite the IMMEDIATE transaction holds the write lock): the second finds the first's row, takes
+    it, and removes its own copy."""
+    from monitoring.repeats import take_turns  # monitoring's runner imports the catalog through the job handlers
+
     owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
+    stored_path = paths.absolute(stored.relative_path)
     try:
-        return create_with_own_name(model, stored.stem, owner_id, file=stored.relative_path, original_name=stored.original_name,
-                                    size=stored.size, **fields)
+        with transaction.atomic():
+            take_turns(acting_user(owner))
+            earlier = _stored_before(model, stored_path, stored.original_name, owner, bool(consent))
+            if earlier is not None:
+                stored_path.unlink()
+                return earlier
+            return create_with_own_name(model, stored.stem, owner_id, file=stored.relative_path, original_name=stored.original_name,
+                                        size=stored.size, **fields, **consent)
     except BaseException:
-        paths.absolute(stored.relative_path).unlink(missing_ok=True)
+        stored_path.unlink(missing_ok=True)
         raise
 
 

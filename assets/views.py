@@ -16,12 +16,16 @@ from limits.checks import quota_refusal
 logger = logging.getLogger(__name__)
 
 
-def _store_upload(request, field: str, limit_bytes: int, save, failure: Message):
-    """(row, None) when stored, (None, error response) otherwise."""
+def _store_upload(request, field: str, limit_bytes: int, model, save, failure: Message):
+    """(row, None) when stored, or the same file's earlier upload; (None, error response) otherwise.
+    Only a file that will be stored is weighed against the quota: taking an earlier upload again stores nothing."""
     limit_uploads(request, limit_bytes)
     try:
         upload = read_uploaded_file(request, field)
         statement = consent.statement_from(request)
+        earlier = catalog.uploaded_before(model, upload, request.user, consented=bool(statement))
+        if earlier is not None:
+            return earlier, None
         over_quota = quota_refusal(request, upload.size)
         if over_quota is not None:
             return None, over_quota
@@ -49,7 +53,7 @@ def _uploaded(asset, message: str, **extra):
 @csrf_exempt
 @allow_methods("POST")
 def upload_reference_audio(request):
-    audio, failed = _store_upload(request, "audio", settings.ECHOFU["MAX_AUDIO_BYTES"], catalog.save_reference_audio,
+    audio, failed = _store_upload(request, "audio", settings.ECHOFU["MAX_AUDIO_BYTES"], ReferenceAudio, catalog.save_reference_audio,
                                    gettext_noop("audio upload failed"))
     return failed or _uploaded(audio, "音频上传成功")
 
@@ -57,7 +61,7 @@ def upload_reference_audio(request):
 @csrf_exempt
 @allow_methods("POST")
 def upload_training_video(request):
-    video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], catalog.save_training_video,
+    video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], TrainingVideo, catalog.save_training_video,
                                    gettext_noop("video upload failed"))
     if failed:
         return failed

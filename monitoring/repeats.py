@@ -88,7 +88,7 @@ def as_asked(relative: str) -> Iterator[tuple[str, Path | None]]:
         copy.unlink(missing_ok=True)
 
 
-def _take_turns(owner) -> None:
+def take_turns(owner) -> None:
     """One account's requests take turns from here, and so do those without one (operator code): the
     second of two sent together sees the first one's job. A row lock (SQLite's IMMEDIATE transaction
     queues writers anyway; PostgreSQL's run at once): the account's row, or the operator's gate, made
@@ -117,7 +117,7 @@ def start_once(kind: str, owner, key: str, prepare: Callable[[], Job]) -> tuple[
     `prepare` creates (a queued row), handed to the workers, with repeat False."""
     owner = ownership.acting_user(owner)
     with transaction.atomic():
-        _take_turns(owner)
+        take_turns(owner)
         earlier = Job.objects.filter(
             kind=kind, owner=owner, status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.SUCCEEDED],
             created_at__gte=timezone.now() - timedelta(seconds=REPEATED_REQUEST_SECONDS),

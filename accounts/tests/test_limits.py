@@ -76,13 +76,15 @@ def test_single_user_mode_is_not_rate_limited(client, settings):
     assert not Hit.objects.exists()
 
 
-def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, settings, wav_file):
+def test_storage_quota_refuses_uploads_and_heavy_work_with_413(alice, bob, settings, wav_file, tmp_path):
+    from engines.testing.simple_media import write_tone_wav
+
     size = wav_file.stat().st_size
     settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": int(size * 1.5)}
     as_alice, as_bob = session_client(alice), token_client(bob)
     assert upload_audio(as_alice, wav_file).status_code == 200
     as_alice.cookies["django_language"] = "en"
-    refused = upload_audio(as_alice, wav_file)
+    refused = upload_audio(as_alice, write_tone_wav(tmp_path / "another.wav", seconds=1.5))
     assert error_message(refused, 413).startswith("存储空间不足: 已用 0.")
     assert refused.json()["localized_message"].startswith("storage quota exceeded: 0.")
     assert refused.json()["used_bytes"] == size and ReferenceAudio.objects.count() == 1

@@ -1,4 +1,6 @@
 """The same file uploaded again: the row it became the first time, not a second copy listed twice."""
+import threading
+
 import pytest
 
 from accounts.tests.conftest import upload_audio, upload_video
@@ -64,3 +66,61 @@ def test_a_video_whose_check_failed_is_checked_again_when_sent_again(client, pla
     second = upload_video(client, plain_video).json()
     assert second["id"] == first["id"] and second["probe_task_id"] != first["probe_task_id"]
     assert TrainingVideo.objects.get().probe_status != TrainingVideo.ProbeStatus.FAILED
+
+
+def test_a_file_stored_before_is_taken_again_at_the_quota(alice, settings, wav_file, tmp_path, media_root):
+    """Sending again a file already stored stores nothing: at the quota it is the earlier row, not a 413;
+    another file is still refused, and nothing of it is kept."""
+    from accounts.tests.conftest import error_message, session_client
+    from engines.testing.simple_media import write_tone_wav
+
+    as_alice = session_client(alice)
+    first = upload_audio(as_alice, wav_file).json()
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": wav_file.stat().st_size}  # all used
+    again = upload_audio(as_alice, wav_file)
+    assert again.status_code == 200 and again.json() == first
+    error_message(upload_audio(as_alice, write_tone_wav(tmp_path / "another.wav", seconds=1.0)), 413)
+    assert ReferenceAudio.objects.count() == 1
+    assert [path.name for path in (media_root / "voices/ref_voices").iterdir()] == [first["filename"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_file_sent_twice_at_once_is_stored_once(alice, wav_file, media_root, monkeypatch):
+    """Both requests look for an earlier upload before either stores its file (held at a barrier): the
+    second to store finds the first's row, answers with it, and removes its own copy."""
+    from accounts.tests.conftest import session_client
+    from assets import catalog
+    from echofu.tests.at_once import at_once
+
+    both_looked = threading.Barrier(2, timeout=30)
+    looked_up = catalog.uploaded_before
+
+    def looked_up_together(*args, **kwargs):
+        found = looked_up(*args, **kwargs)
+        both_looked.wait()
+        return found
+
+    monkeypatch.setattr(catalog, "uploaded_before", looked_up_together)
+    answers = at_once([lambda: upload_audio(session_client(alice), wav_file)] * 2, timeout=60)
+    assert [answer.status_code for answer in answers] == [200, 200], answers
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    row = ReferenceAudio.objects.get()
+    assert [path.name for path in (media_root / "voices/ref_voices").iterdir()] == [row.filename]
+    assert list((media_root / "tmp/uploads").iterdir()) == []
+
+
+def test_single_user_mode_takes_again_a_row_from_before_accounts(settings, client, wav_file):
+    """Single-user mode lists the rows nobody owns as its account's: the same file sent again is that row."""
+    settings.ECHOFU = {**settings.ECHOFU, "SINGLE_USER": True}
+    first = upload_audio(client, wav_file).json()
+    ReferenceAudio.objects.update(owner=None)  # as uploaded before accounts
+    again = upload_audio(client, wav_file).json()
+    assert again["status"] == "success" and again["id"] == first["id"] and ReferenceAudio.objects.count() == 1
+
+
+def test_a_row_nobody_owns_is_not_taken_again_by_an_account(as_alice, wav_file):
+    first = upload_audio(as_alice, wav_file).json()
+    ReferenceAudio.objects.update(owner=None)
+    again = upload_audio(as_alice, wav_file).json()
+    assert again["status"] == "success" and again["id"] != first["id"]
+    assert ReferenceAudio.objects.get(pk=again["id"]).owner.username == "alice"
