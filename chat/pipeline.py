@@ -24,9 +24,11 @@ from assets.speech import extract_speaker, get_synthesizer, latest_profile, spea
 from assets.models import SpeakerProfile
 from assets.voice_forms import speaker_id_for
 from chat import providers
+from chat.forms import conversation_missing
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
 from echofu.ownership import owner_q_for_id
 from echofu import loaded_models, paths
+from echofu.removal import InputGone
 from echofu.messages import as_users_read, in_contract_language, reason_of, restored, stored
 from echofu.uploads import claim_unique_path
 from engines import media
@@ -57,8 +59,11 @@ class StageFailed(Exception):
         self.message = message
 
 
-class ConversationMissing(LookupError):
+class ConversationMissing(InputGone):
     """The conversation the form names was deleted after the form found it."""
+
+    def __init__(self, conversation_id: int):
+        super().__init__("conversation_id", conversation_missing(conversation_id))
 
 
 def new_turn(data: dict, owner) -> Turn:
@@ -88,13 +93,15 @@ def start_turn(data: dict, owner, recording: str = "") -> tuple[Job, bool]:
 
         def queued_turn() -> Job:
             turn = new_turn(data, owner)
-            if copy is not None:
-                keep_recording(turn, copy)
             params = {"turn_id": turn.pk, **asked,
                       # the answer's length is the LLM's to choose: a turn is timed as a whole
                       "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu")}
+            # before the recording is kept: a model or voice deleted meanwhile refuses the request (InputGone)
+            # and rolls the turn back, which would leave its folder behind
             turn.job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
             turn.save(update_fields=["job"])
+            if copy is not None:
+                keep_recording(turn, copy)
             return turn.job
 
         return repeats.start_once(Job.Kind.CHAT, owner, key, queued_turn)

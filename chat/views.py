@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat import pipeline
-from chat.forms import ChatRequest, conversation_missing
+from chat.forms import ChatRequest
 from chat.models import Turn
 from chat.recording import RECORDING_NAME, save_recording
 from chat.serializers import turn_json
@@ -57,8 +57,8 @@ def chat_system(request):
             pipeline.record_failure(turn, Turn.Stage.INPUT, gettext_noop("no recording: upload one with /save_audio first, or give text"))
             return _failure(turn)
         job, repeat = pipeline.start_turn(data, owner, recording)
-    except pipeline.ConversationMissing:
-        return responses.error(responses.field_message("conversation_id", conversation_missing(data["conversation_id"])), 400)
+    except removal.InputGone as gone:  # its conversation, model or voice deleted since the form found it
+        return gone.answer()
     return uncounted_if(repeat, _answer(job, data["wait"]))
 
 

@@ -7,6 +7,10 @@ from it (a training video's models, a reference's voices) and whose post_delete 
 they do when an account is deleted: they keep answering verify_media for copies already out in the
 world. What is refused is deleting a row a queued or running job still reads: the job would fail
 half way, or publish a render of a model whose folder is gone.
+
+The request that starts such a job takes turns with the deletion (`lock_inputs`): a deletion committed
+between the request's form check and its job is either seen by the request, which is then refused as its
+form refuses a missing row, or sees the job, and is refused itself.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+from assets.voice_forms import unknown_speaker
 from chat.models import Turn
-from echofu import responses
+from echofu import ownership, paths, responses
 from engines.messages import Message, gettext_noop
 from generation.models import GeneratedVideo
 from monitoring import repeats
@@ -23,6 +28,19 @@ from monitoring.models import Job
 from training.models import TalkingHeadModel
 
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
+
+
+class InputGone(LookupError):
+    """A row the job would read was deleted after the request's form found it."""
+
+    def __init__(self, field: str, reason: Message):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+    def answer(self):
+        """The 400 the request's form gives a row it cannot find."""
+        return responses.error(responses.field_message(self.field, self.reason) if self.field else self.reason, 400)
 
 
 class InUse(Exception):
@@ -77,6 +95,45 @@ JOBS_USING = {
 def job_using(row) -> Job | None:
     """The oldest queued or running job that reads `row` or a row deleted with it, if any."""
     return Job.objects.filter(JOBS_USING[type(row)](row), status__in=ACTIVE).order_by("created_at").first()
+
+
+def _locked(rows: QuerySet) -> list:
+    return list(rows.select_for_update(of=("self",)))
+
+
+def _speaks_saved_voice(kind: str, params: dict) -> bool:
+    """Whether the job speaks in the saved voice its params name (not one it extracts from a reference first)."""
+    if kind == Job.Kind.SYNTHESIZE:
+        return not params.get("reference_path")
+    if kind == Job.Kind.RENDER:
+        return bool(params.get("text"))
+    return kind == Job.Kind.CHAT
+
+
+def lock_inputs(kind: str, params: dict, owner=None) -> None:
+    """In the transaction that creates a requested job (monitoring.runner.new_job): lock the rows the job
+    will read, as delete_unless_in_use locks those it deletes, so that the two take turns; InputGone when
+    one was deleted since the request's form found it. A row deleted with another (a model with its
+    training video, a voice with its recording) is locked after that one, the order a deletion takes them
+    in. On SQLite, whose IMMEDIATE transactions take turns anyway, the locks are no-ops."""
+    mine = ownership.owner_q(owner)
+    if kind == Job.Kind.TRAIN and params.get("video_id") and not _locked(TrainingVideo.objects.filter(pk=params["video_id"])):
+        raise InputGone("ref_video", gettext_noop("the training video was deleted: upload it again"))
+    if kind in (Job.Kind.RENDER, Job.Kind.CHAT) and params.get("model_id"):
+        _locked(TrainingVideo.objects.filter(models__pk=params["model_id"]))
+        if not _locked(TalkingHeadModel.objects.filter(pk=params["model_id"])):
+            raise InputGone("model_param", gettext_noop("the model was deleted: choose another"))
+    for name in ("reference_path", "audio_path", "ref_audio_path"):
+        audio = params.get(name)
+        if audio and not paths.is_recording(audio) and not (_locked(ReferenceAudio.objects.filter(mine, file=audio))
+                                                            or _locked(GeneratedAudio.objects.filter(mine, file=audio))):
+            raise InputGone("", gettext_noop("the audio is not in the library: upload the reference audio first"))
+    speaker_id = params.get("speaker_id")
+    if speaker_id and _speaks_saved_voice(kind, params):
+        voice = SpeakerProfile.objects.filter(mine, speaker_id=speaker_id)
+        _locked(ReferenceAudio.objects.filter(speakers__in=voice))
+        if not _locked(voice):
+            raise InputGone("speaker_id", unknown_speaker(speaker_id))
 
 
 def _speech_made_for(videos: list[GeneratedVideo]) -> QuerySet:

@@ -19,16 +19,19 @@ def video_generation(request):
     if not form.is_valid():
         return responses.error(responses.first_error(form), 400)
     data = form.validated_data
-    job, repeat = start_render(
-        data["model"],
-        data["gpu_choice"],
-        audio_path=data.get("audio_path", ""),
-        text=data["target_text"],
-        speaker_id=data["speaker_id"],
-        pitch=data["pitch"],
-        room_tone=data["room_tone"],
-        owner=request.user,
-    )
+    try:
+        job, repeat = start_render(
+            data["model"],
+            data["gpu_choice"],
+            audio_path=data.get("audio_path", ""),
+            text=data["target_text"],
+            speaker_id=data["speaker_id"],
+            pitch=data["pitch"],
+            room_tone=data["room_tone"],
+            owner=request.user,
+        )
+    except removal.InputGone as gone:  # the model, voice or audio deleted since the form found it
+        return gone.answer()
     return uncounted_if(repeat, answer_when_done(
         job, lambda done: responses.success(video_path=done.result["video_path"], message="视频生成成功", task_id=done.pk)
     ))

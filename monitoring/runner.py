@@ -84,23 +84,32 @@ def new_job(kind: str, params: dict, *, device: str = "cpu", queue: str | None =
 
     `queue` defaults to the one its kind and device belong to (`queue_for`). A job queued with a
     workload gets its estimated duration from it (monitoring.estimates); a queued job's eta_seconds
-    is that estimate, as a training's is its own."""
+    is that estimate, as a training's is its own.
+
+    The rows the job will read are locked first, until the caller's transaction commits, and
+    echofu.removal.InputGone raised when one was deleted since the request checked it: a deletion then
+    either finds the job and is refused, or came first and the job is never made."""
+    from echofu.removal import lock_inputs  # removal reads jobs through monitoring.repeats, which imports this module
+
     queue = queue or queue_for(kind, device)
     params = estimates.with_estimate(kind, params)
     if queue not in settings.JOB_QUEUES:
         raise ValueError(f"unknown job queue {queue!r}; configured: {', '.join(settings.JOB_QUEUES)}")
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
     base = f"{prefix or kind}_{stamp}"
-    for attempt in range(1, 1000):
-        job_id = base if attempt == 1 else f"{base}_{attempt}"
-        try:
-            with transaction.atomic():
-                return Job.objects.create(
-                    id=job_id, kind=kind, params=params, device=device, queue=queue, eta_seconds=params.get("estimated_seconds"),
-                    owner=owner if getattr(owner, "is_authenticated", False) else None,
-                )
-        except IntegrityError:
-            continue
+    owner = owner if getattr(owner, "is_authenticated", False) else None
+    with transaction.atomic():
+        lock_inputs(kind, params, owner)
+        for attempt in range(1, 1000):
+            job_id = base if attempt == 1 else f"{base}_{attempt}"
+            try:
+                with transaction.atomic():
+                    return Job.objects.create(
+                        id=job_id, kind=kind, params=params, device=device, queue=queue, eta_seconds=params.get("estimated_seconds"),
+                        owner=owner,
+                    )
+            except IntegrityError:
+                continue
     raise RuntimeError("no free job id")
 
 

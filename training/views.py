@@ -57,9 +57,12 @@ def model_training(request):
     refused = refusal(data, request)
     if refused:
         return responses.error(refused, 400)
-    job, repeat = start_training(
-        data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
-    )
+    try:
+        job, repeat = start_training(
+            data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"], request.user
+        )
+    except removal.InputGone as gone:  # the video deleted since the form found it
+        return gone.answer()
     return uncounted_if(repeat, responses.success("模型训练开始", task_id=job.pk, status_url=f"/api/train-status/{job.pk}",
                                                   **ignored_custom_params(data["model_choice"], data["custom_params"])))
 

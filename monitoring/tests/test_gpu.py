@@ -5,6 +5,7 @@ import pynvml
 import pytest
 import torch
 
+from assets.models import ReferenceAudio
 from echofu.messages import restored
 from generation.jobs import prepare_render
 from monitoring.devices import parse_gpu_choice, usable_device
@@ -103,6 +104,7 @@ def test_gpu_choice_maps_to_the_gpus_this_machine_has():
 def test_a_render_job_carries_the_device_it_will_really_use():
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     model = TalkingHeadModel.objects.create(model_type="EchoLite", name="anna")
+    ReferenceAudio.objects.create(file="voices/ref_voices/x.wav")  # in the catalog, as the form finds a render's audio
     job = prepare_render(model, parse_gpu_choice("GPU0"), audio_path="voices/ref_voices/x.wav")
     # Renders wait in the interactive queue whatever device they run on; only trainings queue per device.
     assert job.device == ("cuda:0" if count else "cpu") and job.queue == "interactive"
