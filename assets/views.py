@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from echofu.responses import allow_methods
 
 from assets import catalog, consent, jobs
-from assets.models import ReferenceAudio, SpeakerProfile, TrainingVideo
+from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from echofu import ownership, removal, responses
 from echofu.middleware import busy_database_answer
 from echofu.messages import reason_of
@@ -121,3 +121,11 @@ def delete_speaker(request, speaker_id: str):
     """Every version of the voice, as /api/cloned-audios lists it by name (addition)."""
     return removal.delete_answer(request, ownership.owned(SpeakerProfile.objects.filter(speaker_id=speaker_id), request),
                                  gettext_noop("no such speaker: {speaker_id}", speaker_id=speaker_id))
+
+
+@csrf_exempt
+@allow_methods("POST")
+def delete_generated_audio(request, audio_id: int):
+    """Synthesised speech (`audio_id` in /api/history/audio_clone); videos rendered from it keep their own copy (addition)."""
+    return removal.delete_answer(request, ownership.owned(GeneratedAudio.objects.filter(pk=audio_id), request),
+                                 gettext_noop("no such synthesised speech: {id}", id=audio_id))

@@ -106,6 +106,7 @@ UI_STRINGS = {
     "default_voice": _("Default voice (no cloning)"),
     "confirm_delete_reference": _("Delete the reference audio {name}? The voices cloned from it are deleted with it."),
     "confirm_delete_voice": _("Delete the voice {name}, every version of it? Its reference audio stays."),
+    "confirm_delete_speech": _("Delete the speech {name}? Videos rendered from it keep their sound."),
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),

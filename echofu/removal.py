@@ -1,4 +1,4 @@
-"""Deleting one's own uploads, voices, models, renders and chat turns from the studio (the API's
+"""Deleting one's own uploads, voices, speech, models, renders and chat turns from the studio (the API's
 `.../delete` additions).
 
 A row goes the way the admin deletes it: `QuerySet.delete()`, whose cascades take the rows made
@@ -62,9 +62,13 @@ def _model_jobs(model: TalkingHeadModel) -> Q:
     return Q(params__model_id=model.pk, kind__in=(Job.Kind.RENDER, Job.Kind.CHAT))
 
 
+def _file_jobs(path: str) -> Q:
+    """Jobs that read the audio file at `path`: a voice cloned from it, a render driven by it, a one-shot reference."""
+    return Q(params__reference_path=path) | Q(params__audio_path=path) | Q(params__ref_audio_path=path)
+
+
 def _reference_jobs(reference: ReferenceAudio) -> Q:
-    path = reference.file.name
-    used = Q(params__reference_path=path) | Q(params__audio_path=path) | Q(params__ref_audio_path=path)
+    used = _file_jobs(reference.file.name)
     for profile in reference.speakers.all():
         used |= _speaker_jobs(profile)
     return used
@@ -77,9 +81,14 @@ def _training_video_jobs(video: TrainingVideo) -> Q:
     return used
 
 
-def _made_by_job(row: GeneratedVideo | Turn) -> Q:
-    """A render or chat turn whose job has not ended may still be writing it."""
+def _made_by_job(row: GeneratedVideo | GeneratedAudio | Turn) -> Q:
+    """A render, synthesis or chat turn whose job has not ended may still be writing it."""
     return Q(pk=row.job_id) if row.job_id else Q(pk__in=[])
+
+
+def _speech_jobs(speech: GeneratedAudio) -> Q:
+    # A video rendered from the speech muxed its own copy of it: once no job reads the file, it can go.
+    return _file_jobs(speech.file.name) | _made_by_job(speech)
 
 
 JOBS_USING = {
@@ -88,6 +97,7 @@ JOBS_USING = {
     TalkingHeadModel: _model_jobs,
     SpeakerProfile: _speaker_jobs,
     GeneratedVideo: _made_by_job,
+    GeneratedAudio: _speech_jobs,
     Turn: _made_by_job,
 }
 

@@ -45,12 +45,17 @@ def job_entry(job: Job) -> dict:
     }
 
 
-def entries(history_type: str, request=None) -> list[dict]:
-    if history_type in _builders:
-        return _builders[history_type](request)
+def job_entries(history_type: str, request=None) -> list[dict]:
+    """The user's jobs of the kinds `history_type` lists, newest first; [] for a type that lists none."""
     kinds = JOB_KINDS.get(history_type)
     if kinds is None:
         return []
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     jobs = ownership.owned(Job.objects.filter(kind__in=kinds), request)
     return [job_entry(job) for job in jobs.order_by(*NEWEST_FIRST)[:LIMIT]]
+
+
+def entries(history_type: str, request=None) -> list[dict]:
+    if history_type in _builders:
+        return _builders[history_type](request)
+    return job_entries(history_type, request)

@@ -1,4 +1,4 @@
-"""Deleting one's own uploads, voices, models, renders and chat turns from the studio (the .../delete additions):
+"""Deleting one's own uploads, voices, synthesised speech, models, renders and chat turns from the studio (the .../delete additions):
 the row and its files go, with what was made from it; another account's rows are a 404 and stay; a row a
 queued or running job still reads is refused with 409 and everything kept."""
 import pytest
@@ -129,6 +129,60 @@ def test_deleting_a_rendered_video_takes_the_speech_made_for_it_and_keeps_its_pr
     assert as_alice.get("/api/history/video_generation").json() == []
 
 
+def synthesised_speech_of(owner, media_root, name="speech.wav"):
+    job = Job.objects.create(id=f"tts_{Job.objects.count()}", kind=Job.Kind.SYNTHESIZE, status=Job.Status.SUCCEEDED, owner=owner,
+                             params={"text": "hello", "speaker_id": "anna"})
+    write_tone_wav(media_root / "voices/res_voices" / name)
+    speech = GeneratedAudio.objects.create(file=f"voices/res_voices/{name}", job=job, owner=owner, text="hello")
+    Job.objects.filter(pk=job.pk).update(result={"cloned_audio_path": speech.relative_path, "audio_id": speech.pk})
+    return speech
+
+
+def test_deleting_synthesised_speech_removes_it_keeps_the_videos_rendered_from_it_and_its_provenance(alice, as_alice, media_root, committed):
+    speech = synthesised_speech_of(alice, media_root)
+    ProvenanceRecord.objects.create(request_id=speech.job_id, kind="audio", file=speech.file.name, sha256="0" * 64, owner=alice, job=speech.job)
+    write_plain_video(media_root / "videos/res_videos/out.mp4")
+    video = GeneratedVideo.objects.create(file="videos/res_videos/out.mp4", audio_path=speech.file.name, owner=alice)
+    entry = as_alice.get("/api/history/audio_clone").json()[0]
+    assert entry["audio_id"] == speech.pk
+
+    with committed():
+        response = as_alice.post(f"/api/generated-audios/{entry['audio_id']}/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"assets.GeneratedAudio": 1}
+    assert not GeneratedAudio.objects.exists() and not (media_root / "voices/res_voices/speech.wav").exists()
+    assert GeneratedVideo.objects.filter(pk=video.pk).exists() and (media_root / "videos/res_videos/out.mp4").is_file()
+    assert ProvenanceRecord.objects.filter(request_id=speech.job_id).exists()
+    # the job stays in the history with what it made then; the page lists speech by its audio_id
+    entry = as_alice.get("/api/history/audio_clone").json()[0]
+    assert entry["audio_id"] is None and entry["result"]["audio_id"] == speech.pk
+    error_message(as_alice.post(f"/api/generated-audios/{speech.pk}/delete"), 404)
+
+
+@pytest.mark.parametrize("kind, status, field", [
+    (Job.Kind.RENDER, Job.Status.QUEUED, "audio_path"),  # a render driven by it
+    (Job.Kind.RENDER, Job.Status.RUNNING, "audio_path"),
+    (Job.Kind.SYNTHESIZE, Job.Status.QUEUED, "reference_path"),  # one-shot cloning from it
+])
+def test_synthesised_speech_a_job_still_reads_is_refused_and_kept(alice, as_alice, media_root, committed, kind, status, field):
+    speech = synthesised_speech_of(alice, media_root)
+    job = active_job(kind, alice, status, **{field: speech.file.name})
+
+    with committed():
+        response = as_alice.post(f"/api/generated-audios/{speech.pk}/delete")
+    assert error_message(response, 409) == f"仍被任务 {job.pk} 使用: 请取消它或等它结束"
+    assert response.json()["task_id"] == job.pk and response.json()["state"] == status
+    assert GeneratedAudio.objects.filter(pk=speech.pk).exists() and (media_root / "voices/res_voices/speech.wav").is_file()
+
+
+def test_speech_whose_synthesis_has_not_ended_is_refused(alice, as_alice, media_root):
+    speech = synthesised_speech_of(alice, media_root)
+    Job.objects.filter(pk=speech.job_id).update(status=Job.Status.RUNNING)
+
+    error_message(as_alice.post(f"/api/generated-audios/{speech.pk}/delete"), 409)
+    assert GeneratedAudio.objects.filter(pk=speech.pk).exists()
+
+
 def test_deleting_a_chat_turn_removes_its_recording_and_answer(alice, as_alice, media_root, committed):
     conversation = Conversation.objects.create(owner=alice)
     turn = Turn.objects.create(conversation=conversation, status=Turn.Status.SUCCEEDED)
@@ -152,17 +206,19 @@ def test_another_accounts_rows_are_a_404_and_stay(alice, as_bob, media_root, com
     speaker_of(alice, media_root, reference)
     write_plain_video(media_root / "videos/res_videos/out.mp4")
     rendered = GeneratedVideo.objects.create(file="videos/res_videos/out.mp4", owner=alice)
+    speech = synthesised_speech_of(alice, media_root)
     turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.SUCCEEDED)
 
     with committed():
         for address in (f"/api/training-videos/{video.pk}/delete", f"/api/reference-audios/{reference.pk}/delete",
                         f"/api/available-models/{model.pk}/delete", "/api/cloned-audios/anna/delete",
-                        f"/api/generated-videos/{rendered.pk}/delete", f"/api/chat/turns/{turn.pk}/delete"):
+                        f"/api/generated-videos/{rendered.pk}/delete", f"/api/generated-audios/{speech.pk}/delete",
+                        f"/api/chat/turns/{turn.pk}/delete"):
             error_message(as_bob.post(address), 404)
     assert (TrainingVideo.objects.count(), ReferenceAudio.objects.count(), TalkingHeadModel.objects.count(), SpeakerProfile.objects.count(),
-            GeneratedVideo.objects.count(), Turn.objects.count()) == (1, 1, 1, 1, 1, 1)
+            GeneratedVideo.objects.count(), GeneratedAudio.objects.count(), Turn.objects.count()) == (1, 1, 1, 1, 1, 1, 1)
     assert (media_root / "videos/ref_videos/anna.mp4").is_file() and (media_root / "models/EchoLite/train_1/model.npz").is_file()
-    assert (media_root / "videos/res_videos/out.mp4").is_file()
+    assert (media_root / "videos/res_videos/out.mp4").is_file() and (media_root / "voices/res_voices/speech.wav").is_file()
 
 
 @pytest.mark.parametrize("status", [Job.Status.QUEUED, Job.Status.RUNNING])
@@ -258,19 +314,22 @@ def test_a_voice_with_a_chinese_name_is_deleted_by_it(alice, as_alice, media_roo
     assert not SpeakerProfile.objects.exists()
 
 
-@pytest.mark.parametrize("deleted", ["video", "turn"])
+@pytest.mark.parametrize("deleted", ["video", "speech", "turn"])
 def test_the_same_request_again_after_deleting_what_it_made_is_new_work(alice, as_alice, media_root, committed, monkeypatch, deleted):
     """A request repeated moments later is answered with the first one's job (monitoring.repeats): sent again
-    after its render or chat turn was deleted, it was answered with the deleted one (a video_path that is
+    after its render, speech or chat turn was deleted, it was answered with the deleted one (a video_path that is
     gone, a turn that is no more) instead of doing the work again."""
     from monitoring import repeats, runner
 
     key = repeats.request_key(model=1, text="hello")
-    kind = Job.Kind.RENDER if deleted == "video" else Job.Kind.CHAT
+    kind = {"video": Job.Kind.RENDER, "speech": Job.Kind.SYNTHESIZE, "turn": Job.Kind.CHAT}[deleted]
     first = Job.objects.create(id="first_1", kind=kind, status=Job.Status.SUCCEEDED, owner=alice, params={repeats.REQUEST_KEY: key})
     if deleted == "video":
         write_plain_video(media_root / "videos/res_videos/out.mp4")
         url = f"/api/generated-videos/{GeneratedVideo.objects.create(file='videos/res_videos/out.mp4', job=first, owner=alice).pk}/delete"
+    elif deleted == "speech":
+        write_tone_wav(media_root / "voices/res_voices/speech.wav")
+        url = f"/api/generated-audios/{GeneratedAudio.objects.create(file='voices/res_voices/speech.wav', job=first, owner=alice).pk}/delete"
     else:
         turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.SUCCEEDED, job=first)
         url = f"/api/chat/turns/{turn.pk}/delete"

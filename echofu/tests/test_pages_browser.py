@@ -978,6 +978,38 @@ def test_a_reference_is_deleted_from_the_voice_page_once_confirmed(studio, media
     assert studio.errors == []
 
 
+def delete_once_confirmed(button) -> list[str]:
+    """Clicks a Delete `button` and accepts the confirm it asks; the list fills with the question asked."""
+    questions = []
+    button.page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    button.click()
+    return questions
+
+
+def test_synthesised_speech_is_deleted_from_the_voice_page_once_confirmed(studio, media_root, wav_file):
+    from echofu.ownership import local_user
+
+    job = Job.objects.create(id="tts_1", kind=Job.Kind.SYNTHESIZE, status=Job.Status.SUCCEEDED, owner=local_user(),
+                             params={"text": "你好世界", "speaker_id": "anna"})
+    stored = media_root / "voices/res_voices/anna_1.wav"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(wav_file, stored)
+    speech = GeneratedAudio.objects.create(file="voices/res_voices/anna_1.wav", job=job, owner=local_user(), text="你好世界")
+    Job.objects.filter(pk=job.pk).update(result={"cloned_audio_path": speech.relative_path, "audio_id": speech.pk})
+    page = studio.open("/voice/")
+    item = page.locator("#speech-list .speech-item")
+    expect(item).to_have_count(1)
+    questions = delete_once_confirmed(item.get_by_role("button", name="删除 你好世界"))
+    expect(page.locator("#speak-message")).to_have_text("已删除: 你好世界")
+    expect(page.locator("#speech-list .empty")).to_be_visible()
+    assert questions == ["删除合成语音 你好世界? 由它渲染的视频会保留自己的声音。"]
+    assert not GeneratedAudio.objects.exists()
+    wait_until(lambda: not stored.exists(), 10)
+    page.reload(wait_until="networkidle")  # its job stays in the history: the list goes by the speech
+    expect(page.locator("#speech-list .empty")).to_be_visible()
+    assert studio.errors == []
+
+
 def test_a_model_a_render_still_uses_stays_listed_with_the_reason(studio, media_root):
     from echofu.ownership import local_user
 

@@ -643,10 +643,10 @@ const Studio = (() => {
     return audios;
   }
 
-  /** Finished speech syntheses, newest first, from the audio_clone history. */
+  /** Finished speech syntheses whose speech is still stored (`audio_id`), newest first, from the audio_clone history. */
   async function synthesisedSpeech() {
     const history = await api("/api/history/audio_clone");
-    return history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.result?.cloned_audio_path);
+    return history.filter((entry) => entry.type === "synthesize" && entry.status === "succeeded" && entry.audio_id && entry.result?.cloned_audio_path);
   }
 
   /** GPUs this machine has, then the CPU. */

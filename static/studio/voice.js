@@ -40,12 +40,15 @@
 
   async function refreshSpeech() {
     const spoken = await Studio.synthesisedSpeech();
-    $("speech-list").replaceChildren(...(spoken.length ? spoken.slice(0, 10).map((entry) => el("li", {},
-      el("div", { class: "item-title", text: entry.params.text || entry.result.cloned_audio_path }),
-      el("div", { class: "item-meta" }, el("span", { text: entry.params.speaker_id || "" }), el("span", { text: formatTime(entry.timestamp) })),
-      el("div", { class: "row" }, el("audio", { controls: true, preload: "none", src: mediaUrl(entry.result.cloned_audio_path), "aria-label": entry.params.text || "" }),
-        downloadLink(entry.result.cloned_audio_path)),
-    )) : [el("li", { class: "empty", text: t("no_speech") })]));
+    $("speech-list").replaceChildren(...(spoken.length ? spoken.slice(0, 10).map((entry) => {
+      const title = entry.params.text || entry.result.cloned_audio_path;
+      return el("li", { class: "speech-item" },
+        el("div", { class: "item-title", text: title }),
+        el("div", { class: "item-meta" }, el("span", { text: entry.params.speaker_id || "" }), el("span", { text: formatTime(entry.timestamp) })),
+        el("div", { class: "row" }, el("audio", { controls: true, preload: "none", src: mediaUrl(entry.result.cloned_audio_path), "aria-label": entry.params.text || "" }),
+          downloadLink(entry.result.cloned_audio_path),
+          deleteButton(`/api/generated-audios/${entry.audio_id}/delete`, title, t("confirm_delete_speech", { name: title }), "speak-message", refreshSpeech)));
+    }) : [el("li", { class: "empty", text: t("no_speech") })]));
   }
 
   /** Uploads a reference; true when it was stored. */
