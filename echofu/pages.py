@@ -161,6 +161,7 @@ UI_STRINGS = {
     "stage_failed": _("The {stage} stage failed: {error}"),
     "turn_cancelled": _("The answer was cancelled."),
     "confirm_delete_turn": _("Delete this question and its answer ({name}), with its recording and video?"),
+    "confirm_delete_failed_turn": _("Delete this question ({name}) and the failure under it, with its recording?"),
     "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 

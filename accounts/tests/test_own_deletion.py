@@ -199,6 +199,23 @@ def test_deleting_a_chat_turn_removes_its_recording_and_answer(alice, as_alice, 
     assert as_alice.get(f"/api/chat/turns/{turn.pk}").status_code == 404
 
 
+def test_a_failed_chat_turn_is_deleted_with_its_recording(alice, as_alice, media_root, committed):
+    job = Job.objects.create(id="chat_1", kind=Job.Kind.CHAT, status=Job.Status.FAILED, owner=alice)
+    turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.FAILED, job=job,
+                               error_stage=Turn.Stage.LLM)
+    folder = media_root / turn.folder
+    folder.mkdir(parents=True)
+    write_tone_wav(folder / "question.wav")
+    Turn.objects.filter(pk=turn.pk).update(user_audio=f"{turn.folder}/question.wav")
+
+    with committed():
+        response = as_alice.post(f"/api/chat/turns/{turn.pk}/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"chat.Turn": 1}
+    assert not Turn.objects.exists() and not folder.exists()
+    assert as_alice.get("/api/history/chat").json() == []
+
+
 def test_another_accounts_rows_are_a_404_and_stay(alice, as_bob, media_root, committed):
     video = training_video_of(alice, media_root)
     reference = reference_of(alice, media_root)

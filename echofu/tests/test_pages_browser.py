@@ -747,6 +747,8 @@ def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     expect(page.locator("#chat-message")).to_have_text("本次回答已取消。")
     expect(page.locator(".bubble.assistant.warn")).to_contain_text("本次回答已取消。")
     expect(page.locator(".bubble.error")).to_have_count(0)
+    # a cancelled turn is a failed one: it can be deleted from there
+    expect(page.locator(".bubble.assistant.warn").get_by_role("button", name="删除 你好")).to_be_visible()
     assert studio.errors == []
 
 
@@ -1007,6 +1009,25 @@ def test_synthesised_speech_is_deleted_from_the_voice_page_once_confirmed(studio
     wait_until(lambda: not stored.exists(), 10)
     page.reload(wait_until="networkidle")  # its job stays in the history: the list goes by the speech
     expect(page.locator("#speech-list .empty")).to_be_visible()
+    assert studio.errors == []
+
+
+def test_a_failed_chat_turn_is_deleted_from_the_chat_page_once_confirmed(studio):
+    from chat.models import Conversation, Turn
+    from echofu.ownership import local_user
+
+    conversation = Conversation.objects.create(owner=local_user())
+    job = Job.objects.create(id="chat_1", kind=Job.Kind.CHAT, status=Job.Status.FAILED, owner=local_user())
+    Turn.objects.create(conversation=conversation, status=Turn.Status.FAILED, job=job, input_text="讲个笑话",
+                        error_stage=Turn.Stage.LLM, error="LLM unavailable")
+    page = studio.open("/chat/")
+    failure = page.locator(".bubble.assistant.error")
+    expect(failure).to_have_count(1)
+    questions = delete_once_confirmed(failure.get_by_role("button", name="删除 讲个笑话"))
+    expect(page.locator("#chat-message")).to_have_text("已删除: 讲个笑话")
+    expect(page.locator(".bubble")).to_have_count(0)
+    assert questions == ["删除这个问题 (讲个笑话) 和它下面的失败信息, 连同录音?"]
+    assert not Turn.objects.exists()
     assert studio.errors == []
 
 

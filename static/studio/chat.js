@@ -64,22 +64,36 @@
     return parts.join(" · ");
   }
 
+  /** Delete for a turn, asking with `confirmKey`: the user's `question` bubble and the bubble `reply()` gives go. */
+  function deleteTurnButton(turn, question, confirmKey, reply) {
+    const asked = question.querySelector(".chat-user-text").textContent;
+    return deleteButton(`/api/chat/turns/${turn.turn_id}/delete`, asked, t(confirmKey, { name: asked }), "chat-message", async () => {
+      question.remove();
+      reply().remove();
+    });
+  }
+
   /**
    * The digital human's answer to a finished turn, below the user's `question` bubble, with a Delete for
    * the two; returns the answer video's URL ("" when none).
    */
   function answerBubble(turn, question) {
     const video = mediaUrl(turn.video_path || turn.response);
-    const asked = question.querySelector(".chat-user-text").textContent;
     const answer = bubble("assistant",
       el("div", { class: "chat-reply", text: turn.reply }),
       el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
       el("div", { class: "row" }, video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null,
-        deleteButton(`/api/chat/turns/${turn.turn_id}/delete`, asked, t("confirm_delete_turn", { name: asked }), "chat-message", async () => {
-          question.remove();
-          answer.remove();
-        })));
+        deleteTurnButton(turn, question, "confirm_delete_turn", () => answer)));
     return video;
+  }
+
+  /**
+   * Why a turn got no answer (`message`), below the user's `question` bubble; once the turn has failed
+   * (a cancel fails it too) with a Delete for the two. `role`: the bubble's classes.
+   */
+  function failureBubble(turn, question, message, role) {
+    const failure = bubble(role, el("div", { class: "chat-failure", text: message }),
+      turn?.turn_status === "failed" ? el("div", { class: "row" }, deleteTurnButton(turn, question, "confirm_delete_failed_turn", () => failure)) : null);
   }
 
   /**
@@ -93,7 +107,7 @@
     for (const turn of turns.filter((item) => item.conversation_id === turns[0].conversation_id).reverse()) {
       const userBubble = bubble("user", el("div", { class: "chat-user-text", text: turn.question || "…" }));
       if (turn.turn_status === "succeeded") answerBubble(turn, userBubble);
-      else if (turn.turn_status === "failed") bubble("assistant error", el("div", { text: turn.error }));
+      else if (turn.turn_status === "failed") failureBubble(turn, userBubble, turn.error, "assistant error");
       else if (!busy) await follow(userBubble, !turn.question, async () => turn);  // the newest: still being answered
     }
   }
@@ -172,7 +186,7 @@
       // A turn cancelled from its card is answered as failed (error "cancelled"): say it was cancelled, not that it failed.
       const cancelled = job?.state === "cancelled";
       const message = cancelled ? t("turn_cancelled") : errorText(error);
-      bubble(`assistant ${cancelled ? "warn" : "error"}`, el("div", { text: message }));
+      failureBubble(turn, userBubble, message, `assistant ${cancelled ? "warn" : "error"}`);
       say("chat-message", message, cancelled ? "warn" : "error");
     } finally {
       busy = false;
