@@ -2,8 +2,9 @@
 scan_media, what an operator's commands made. In multi-user mode only staff see them until then.
 
 An account numbers and names its own rows (echofu.versioning): a row whose version or name the
-account already uses takes the account's next one, as a new row of that account would, and is
-reported with its old label so the operator can tell the account."""
+account already uses (or whose version it gave out once, to a row since deleted) takes the account's
+next one, as a new row of that account would, and is reported with its old label so the operator can
+tell the account."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,8 +13,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 
-from assets.models import TrainingVideo
-from echofu.versioning import numbered_names
+from assets.models import IssuedVersion, TrainingVideo
+from echofu.versioning import highest_issued, numbered_names, record_issued
 from monitoring.models import Job
 from training.models import TalkingHeadModel
 
@@ -46,8 +47,9 @@ def label_of(row: models.Model) -> str:
 
 
 def owned_models() -> list[type[models.Model]]:
+    """The models whose rows are handed over: an account's record of the numbers it gave out is not one."""
     return [model for model in apps.get_models()
-            if any(f.name == "owner" and f.is_relation and f.related_model._meta.label == settings.AUTH_USER_MODEL
+            if model is not IssuedVersion and any(f.name == "owner" and f.is_relation and f.related_model._meta.label == settings.AUTH_USER_MODEL
                    for f in model._meta.get_fields())]
 
 
@@ -63,14 +65,17 @@ class _Taken:
     def __init__(self, owner):
         self.owner = owner
         self.versions: dict[tuple, set[int]] = {}
+        self.highest: dict[tuple, int] = {}
         self.names: dict[type, set[str]] = {}
 
     def free_version(self, model, scope: dict, version: int) -> int:
+        """`version`, unless the account has given that number out already (to a row it may since have deleted)."""
         key = (model, *sorted(scope.items()))
         if key not in self.versions:
             self.versions[key] = set(model.objects.filter(owner=self.owner, **scope).values_list("version", flat=True))
+            self.highest[key] = highest_issued(model, scope, self.owner.pk)
         used = self.versions[key]
-        chosen = version if version not in used else max(used) + 1
+        chosen = version if version not in used and version > self.highest[key] else max(max(used, default=0), self.highest[key]) + 1
         used.add(chosen)
         return chosen
 
@@ -122,5 +127,9 @@ def assign(owner, *, dry_run: bool) -> Plan:
         done = plan(owner)
         if not dry_run:
             for assignment in done.assignments:
-                type(assignment.row).objects.filter(pk=assignment.row.pk, owner__isnull=True).update(owner=owner, **assignment.changes)
+                row = assignment.row
+                type(row).objects.filter(pk=row.pk, owner__isnull=True).update(owner=owner, **assignment.changes)
+                for scope in _scopes_per_owner(type(row)):
+                    if "version" in scope:
+                        record_issued(type(row), {name: getattr(row, name) for name in scope if name != "version"}, owner.pk, row.version)
     return done

@@ -239,3 +239,28 @@ class GeneratedAudio(MediaFile):
     class Meta(MediaFile.Meta):
         verbose_name = _("generated audio")
         verbose_name_plural = _("generated audios")
+
+
+class IssuedVersion(models.Model):
+    """The highest version number given out in one numbering scope of one account (one voice's profiles,
+    one person's models of a type; echofu.versioning). Written with the row that took the number, it
+    outlives the row: deleting the newest version does not give its number to the next one, which
+    downloaded copies, provenance records and the owner's memory know as something else."""
+
+    owner = owner_field()
+    numbered = models.CharField(verbose_name=_("numbered rows"), max_length=64, help_text=_("the model whose rows are numbered"))
+    scope = models.CharField(verbose_name=_("scope"), max_length=400, help_text=_("the fields the rows are numbered within, as JSON"))
+    highest = models.PositiveIntegerField(verbose_name=_("highest version"))
+
+    class Meta:
+        verbose_name = _("issued version")
+        verbose_name_plural = _("issued versions")
+        # NULLs are all distinct: the ownerless scopes need a constraint of their own (as SpeakerProfile's).
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "numbered", "scope"], name="unique_issued_version_per_owner"),
+            models.UniqueConstraint(fields=["numbered", "scope"], condition=models.Q(owner__isnull=True),
+                                    name="unique_ownerless_issued_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.numbered} {self.scope} v{self.highest}"

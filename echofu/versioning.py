@@ -1,9 +1,11 @@
 """Rows numbered 1, 2, 3... within a scope of one account (its models of one person, its profiles of
 one speaker), and rows named within one account (the person a video shows, the speaker a recording holds)."""
+import json
 from typing import Callable
 
 from django.db import IntegrityError, models, transaction
 
+from assets.models import IssuedVersion
 from echofu.ownership import numbered_with
 
 ATTEMPTS = 5
@@ -11,15 +13,41 @@ ATTEMPTS = 5
 
 def create_next_version(model: type[models.Model], scope: dict, owner_id: int | None = None, **fields) -> models.Model:
     """Create the row as `owner_id`'s next version in `scope`: another account's rows take none of
-    its numbers. The highest number is read inside the transaction that saves the next: on SQLite
-    (IMMEDIATE transactions) that holds the write lock, so workers saving at once queue rather than
-    collide. Where they can still collide (PostgreSQL), a unique constraint on the owner, scope and
-    version settles it: the loser takes the following number."""
+    its numbers, and no number is given out twice, even once its row is deleted (IssuedVersion). The
+    highest number is read inside the transaction that saves the next: on SQLite (IMMEDIATE
+    transactions) that holds the write lock, so workers saving at once queue rather than collide.
+    Where they can still collide (PostgreSQL), the unique constraints on the owner, scope and version
+    settle it: the loser takes the following number."""
     def create() -> models.Model:
-        latest = model.objects.filter(numbered_with(owner_id), **scope).aggregate(models.Max("version"))["version__max"] or 0
-        return model.objects.create(**scope, owner_id=owner_id, version=latest + 1, **fields)
+        version = highest_issued(model, scope, owner_id) + 1
+        row = model.objects.create(**scope, owner_id=owner_id, version=version, **fields)
+        record_issued(model, scope, owner_id, version)
+        return row
 
     return _settling_races(create)
+
+
+def highest_issued(model: type[models.Model], scope: dict, owner_id: int | None) -> int:
+    """The highest version `owner_id` has had in `scope`: its rows' or, where the newest were deleted, theirs.
+    Rows saved without a number given here (fixtures, the shell) count too."""
+    among = numbered_with(owner_id)
+    existing = model.objects.filter(among, **scope).aggregate(highest=models.Max("version"))["highest"] or 0
+    issued = IssuedVersion.objects.filter(among, numbered=model._meta.label, scope=scope_key(scope)).aggregate(
+        highest=models.Max("highest"))["highest"] or 0
+    return max(existing, issued)
+
+
+def record_issued(model: type[models.Model], scope: dict, owner_id: int | None, version: int) -> None:
+    """Remember that `owner_id` has given out `version` in `scope`: no later row there is numbered at or below it."""
+    mark, created = IssuedVersion.objects.get_or_create(owner_id=owner_id, numbered=model._meta.label, scope=scope_key(scope),
+                                                        defaults={"highest": version})
+    if not created:
+        IssuedVersion.objects.filter(pk=mark.pk, highest__lt=version).update(highest=version)
+
+
+def scope_key(scope: dict) -> str:
+    """IssuedVersion.scope: the same fields, whatever their order, give the same key."""
+    return json.dumps(scope, sort_keys=True, ensure_ascii=False)
 
 
 def create_with_own_name(model: type[models.Model], stem: str, owner_id: int | None = None, **fields) -> models.Model:

@@ -80,6 +80,20 @@ def test_the_rows_are_given_to_the_account_which_lists_them_with_its_own_numberi
     assert "0 ownerless row(s) given to carol" in run("carol"), "a second run finds nothing left"
 
 
+def test_a_version_number_the_account_gave_out_before_is_not_given_again(carol):
+    """Carol's bob v2 was deleted: the ownerless bob v2 she is handed becomes v3, and her next clone v4."""
+    from echofu.versioning import create_next_version
+
+    for clip in ("1.wav", "2.wav"):
+        newest = create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=carol.pk, reference_path=clip)
+    newest.delete()
+    handed = SpeakerProfile.objects.create(speaker_id="bob", version=2, reference_path="audios/old_bob.wav")
+    assert "'bob v2' as 'bob v3'" in run("carol", "--dry-run")
+    run("carol")
+    assert (fresh(handed).owner, fresh(handed).version) == (carol, 3)
+    assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=carol.pk, reference_path="3.wav").version == 4
+
+
 def test_an_unknown_account_is_refused_and_nothing_changes(rows):
     with pytest.raises(CommandError, match="no user 'nobody'"):
         run("nobody")

@@ -123,6 +123,50 @@ def test_the_migration_keeps_the_versions_numbered_across_accounts():
     assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=alice_id, reference_path="new.wav").version == 3
 
 
+def test_a_deleted_newest_version_is_not_numbered_again_in_its_account(as_alice, as_staff, alice, bob, tmp_path):
+    """Deleted from the studio (a model) or in the admin (a voice), v3's number stays v3's: Alice's next is
+    v4; Bob's numbering of the same names is his own."""
+    for name in ("train_1", "train_2", "train_3"):
+        newest = registry.register("EchoLite", name, built_model(tmp_path, name), person="anna", owner_id=alice.pk)
+    assert as_alice.post(f"/api/available-models/{newest.pk}/delete").status_code == 200
+    assert registry.register("EchoLite", "train_4", built_model(tmp_path, "train_4"), person="anna", owner_id=alice.pk).version == 4
+    assert registry.register("EchoLite", "train_5", built_model(tmp_path, "train_5"), person="anna", owner_id=bob.pk).version == 1
+
+    for clip in ("1.wav", "2.wav", "3.wav"):
+        newest = create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=alice.pk, reference_path=clip)
+    assert as_staff.post(f"/admin/assets/speakerprofile/{newest.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not SpeakerProfile.objects.filter(pk=newest.pk).exists()
+    assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=alice.pk, reference_path="4.wav").version == 4
+    assert create_next_version(SpeakerProfile, {"speaker_id": "bob"}, owner_id=bob.pk, reference_path="5.wav").version == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_seeds_the_numbers_already_given_out_from_rows_jobs_and_provenance():
+    """Versions deleted before numbers were remembered are still named by the jobs that made them and
+    by provenance records: the next version counts on from the highest any of them names."""
+    before = [("assets", "0011_ties_broken_by_pk"), ("training", "0008_ties_broken_by_pk"), ("monitoring", "0011_ties_broken_by_pk"),
+              ("provenance", "0003_ties_broken_by_pk")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    alice, bob = (old.get_model("auth", "User").objects.create(username=name) for name in ("alice", "bob"))
+    old.get_model("assets", "SpeakerProfile").objects.create(speaker_id="anna", version=1, owner=alice, reference_path="v1.wav")
+    old.get_model("training", "TalkingHeadModel").objects.create(model_type="EchoLite", name="train_1", person="anna", version=1, owner=alice)
+    jobs = old.get_model("monitoring", "Job").objects
+    jobs.create(id="clone_1", kind="clone", status="succeeded", owner=alice, result={"speaker_id": "anna", "version": 3})
+    jobs.create(id="clone_2", kind="clone", status="failed", owner=alice, result={"speaker_id": "anna", "version": 9})
+    jobs.create(id="train_2", kind="train", status="succeeded", owner=alice, result={"model_label": "anna v2 (EchoLite)"})
+    old.get_model("provenance", "ProvenanceRecord").objects.create(
+        request_id="tts_1", kind="audio", file="voices/res_voices/a.wav", sha256="0" * 64, owner=alice, record={"voice_id": "anna v4"})
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    alice_id, bob_id = (get_user_model().objects.get(username=name).pk for name in ("alice", "bob"))
+    assert create_next_version(SpeakerProfile, {"speaker_id": "anna"}, owner_id=alice_id, reference_path="new.wav").version == 5
+    assert create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "anna"}, owner_id=alice_id, name="new").version == 3
+    assert create_next_version(SpeakerProfile, {"speaker_id": "anna"}, owner_id=bob_id, reference_path="bob.wav").version == 1
+
+
 class TrainsAStandInModel:
     def train(self, video_path, workdir, params, progress):
         model_dir = workdir / "model"
