@@ -171,18 +171,35 @@ def listed(queryset, describe) -> list[dict]:
     return described
 
 
-def speaker_info(profile: SpeakerProfile) -> dict:
+def speaker_info(profile: SpeakerProfile, versions: list[SpeakerProfile] = ()) -> dict:
+    """A voice as /api/cloned-audios lists it: its newest version `profile`, and `versions`, each of its
+    versions (the `versions` addition, which the voice page offers to delete one by one)."""
     return {
         "id": profile.speaker_id,
         "name": profile.speaker_id,
-        "created_at": local_time(profile.created_at),
         "reference_audio": paths.public_path(profile.reference_path),
         "status": "已提取特征",
+        **version_info(profile),
+        "versions": [version_info(version) for version in versions],
+    }
+
+
+def version_info(profile: SpeakerProfile) -> dict:
+    return {
         "version": profile.version,
+        "created_at": local_time(profile.created_at),
         "f0_mean": profile.f0_mean,
         "duration": profile.duration,
         "clean_clip": paths.public_path(profile.clean_clip.name) if profile.clean_clip else "",
     }
+
+
+def voices(profiles) -> list[dict]:
+    """speaker_info of every voice among `profiles`, newest first, with its versions newest first."""
+    versions: dict[str, list[SpeakerProfile]] = {}
+    for profile in profiles.order_by("-version", "-pk"):
+        versions.setdefault(profile.speaker_id, []).append(profile)
+    return [speaker_info(profile, versions[profile.speaker_id]) for profile in latest_speakers(profiles)]
 
 
 def latest_speakers(profiles=None):

@@ -95,7 +95,7 @@ def training_videos(request):
 @allow_methods("GET")
 def cloned_audios(request):
     profiles = consent.usable_profiles(ownership.owned(SpeakerProfile.objects.all(), request))
-    audios = [catalog.speaker_info(profile) for profile in catalog.latest_speakers(profiles)]
+    audios = catalog.voices(profiles)
     return responses.success(audios=audios, total_count=len(audios))
 
 
@@ -129,3 +129,13 @@ def delete_generated_audio(request, audio_id: int):
     """Synthesised speech (`audio_id` in /api/history/audio_clone); videos rendered from it keep their own copy (addition)."""
     return removal.delete_answer(request, ownership.owned(GeneratedAudio.objects.filter(pk=audio_id), request),
                                  gettext_noop("no such synthesised speech: {id}", id=audio_id))
+
+
+@csrf_exempt
+@allow_methods("POST")
+def delete_speaker_version(request, speaker_id: str, version: int):
+    """One version of the voice, as the `versions` of /api/cloned-audios list it; its last one, the voice (addition)."""
+    return removal.delete_answer(
+        request, ownership.owned(SpeakerProfile.objects.filter(speaker_id=speaker_id, version=version), request),
+        gettext_noop("no such version of {speaker_id}: v{version}", speaker_id=speaker_id, version=version),
+        jobs_using=removal.jobs_speaking_with_version)

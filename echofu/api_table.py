@@ -29,6 +29,7 @@ API_TABLE = [
     ("POST", "/api/training-videos/<id>/delete", _("delete a training video and the models trained from it")),
     ("POST", "/api/available-models/<id>/delete", _("delete a trained model and its folder")),
     ("POST", "/api/cloned-audios/<speaker_id>/delete", _("delete every version of a voice")),
+    ("POST", "/api/cloned-audios/<speaker_id>/versions/<version>/delete", _("delete one version of a voice")),
     ("POST", "/api/generated-audios/<id>/delete", _("delete synthesised speech")),
     ("POST", "/api/generated-videos/<id>/delete", _("delete a rendered video")),
     ("POST", "/api/chat/turns/<id>/delete", _("delete a chat turn with its recording and answer")),

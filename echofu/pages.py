@@ -107,6 +107,8 @@ UI_STRINGS = {
     "confirm_delete_reference": _("Delete the reference audio {name}? The voices cloned from it are deleted with it."),
     "confirm_delete_voice": _("Delete the voice {name}, every version of it? Its reference audio stays."),
     "confirm_delete_speech": _("Delete the speech {name}? Videos rendered from it keep their sound."),
+    "confirm_delete_version": _("Delete {name}? The voice's other versions stay."),
+    "versions_of": _("Versions of {name}"),
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),

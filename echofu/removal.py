@@ -14,9 +14,12 @@ form refuses a missing row, or sees the job, and is refused itself.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from assets.consent import usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
 from assets.voice_forms import unknown_speaker
 from chat.models import Turn
@@ -28,6 +31,7 @@ from monitoring.models import Job
 from training.models import TalkingHeadModel
 
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
+JobsUsing = Callable[[object], Q]  # a row -> the jobs that read it or a row deleted with it
 
 
 class InputGone(LookupError):
@@ -56,6 +60,22 @@ def _speaker_jobs(profile: SpeakerProfile) -> Q:
     # any version may be the one they speak with. A job without an owner (an operator's command) may use anyone's.
     named = Q(params__speaker_id=profile.speaker_id, kind__in=(Job.Kind.CLONE, Job.Kind.SYNTHESIZE, Job.Kind.RENDER, Job.Kind.CHAT))
     return named if profile.owner_id is None else named & (Q(owner_id=profile.owner_id) | Q(owner__isnull=True))
+
+
+def jobs_speaking_with_version(profile: SpeakerProfile) -> Q:
+    """The jobs that may speak with this one version of a voice. A job speaks with the newest usable version
+    there is when it looks the voice up (assets.speech.latest_profile), at some moment after it began: a
+    queued job with the newest, a running one with any version that was the newest since it began. An older
+    version is out of a running job's reach only where a newer one already was there when the job began.
+    The voice's last version goes with the voice, so it is refused for the voice's jobs, clones included."""
+    voice = SpeakerProfile.objects.filter(ownership.numbered_with(profile.owner_id), speaker_id=profile.speaker_id)
+    if not voice.exclude(pk=profile.pk).exists():
+        return _speaker_jobs(profile)
+    speaking = _speaker_jobs(profile) & Q(kind__in=(Job.Kind.SYNTHESIZE, Job.Kind.RENDER, Job.Kind.CHAT))
+    first_newer = usable_profiles(voice.filter(version__gt=profile.version)).order_by("created_at").first()
+    if first_newer is None:
+        return speaking
+    return speaking & Q(status=Job.Status.RUNNING) & (Q(started_at__isnull=True) | Q(started_at__lt=first_newer.created_at))
 
 
 def _model_jobs(model: TalkingHeadModel) -> Q:
@@ -102,9 +122,10 @@ JOBS_USING = {
 }
 
 
-def job_using(row) -> Job | None:
-    """The oldest queued or running job that reads `row` or a row deleted with it, if any."""
-    return Job.objects.filter(JOBS_USING[type(row)](row), status__in=ACTIVE).order_by("created_at").first()
+def job_using(row, jobs_using: JobsUsing | None = None) -> Job | None:
+    """The oldest queued or running job that reads `row` or a row deleted with it, if any (among
+    `jobs_using(row)`, where the caller deletes less than JOBS_USING reckons with)."""
+    return Job.objects.filter((jobs_using or JOBS_USING[type(row)])(row), status__in=ACTIVE).order_by("created_at").first()
 
 
 def _locked(rows: QuerySet) -> list:
@@ -157,16 +178,16 @@ def _speech_made_for(videos: list[GeneratedVideo]) -> QuerySet:
     return speech.exclude(pk__in=kept)
 
 
-def delete_unless_in_use(rows: QuerySet, by=None) -> dict[str, int] | None:
+def delete_unless_in_use(rows: QuerySet, by=None, jobs_using: JobsUsing | None = None) -> dict[str, int] | None:
     """Delete `rows` with what goes with them; {model label: rows deleted}, None when there were none.
-    InUse, and nothing deleted, when a queued or running job reads any of them. `by` (the deleting
-    request or user): their requests of the last moments are not answered again with what they made."""
+    InUse, and nothing deleted, when a queued or running job reads any of them (see job_using). `by`
+    (the deleting request or user): their requests of the last moments are not answered again with what they made."""
     with transaction.atomic():
         found = list(rows.select_for_update(of=("self",)))
         if not found:
             return None
         for row in found:
-            job = job_using(row)
+            job = job_using(row, jobs_using)
             if job is not None:
                 raise InUse(job)
         deleted: dict[str, int] = {}
@@ -180,11 +201,11 @@ def delete_unless_in_use(rows: QuerySet, by=None) -> dict[str, int] | None:
     return {label: count for label, count in deleted.items() if count}
 
 
-def delete_answer(request, rows: QuerySet, missing: Message):
+def delete_answer(request, rows: QuerySet, missing: Message, jobs_using: JobsUsing | None = None):
     """The endpoint's answer: success with what was deleted, 404 `missing` when the user owns none of `rows`,
     409 naming the job that still uses them."""
     try:
-        deleted = delete_unless_in_use(rows, request)
+        deleted = delete_unless_in_use(rows, request, jobs_using)
     except InUse as refusal:
         job = refusal.job
         return responses.error(gettext_noop("still in use by the job {task_id}: cancel it or wait until it ends", task_id=job.pk),

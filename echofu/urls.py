@@ -55,6 +55,7 @@ urlpatterns = [
     path("api/available-models/<int:model_id>/delete", training_views.delete_model),
     path("api/cloned-audios/<str:speaker_id>/delete", assets_views.delete_speaker),
     path("api/generated-audios/<int:audio_id>/delete", assets_views.delete_generated_audio),
+    path("api/cloned-audios/<str:speaker_id>/versions/<int:version>/delete", assets_views.delete_speaker_version),
     path("api/generated-videos/<int:video_id>/delete", generation_views.delete_video),
     path("api/chat/turns/<int:turn_id>/delete", chat_views.delete_turn),
 ]

@@ -94,6 +94,84 @@ def test_deleting_a_voice_removes_every_version_of_it_and_no_one_elses(alice, bo
     assert (media_root / bobs.clean_clip.name).is_file()
 
 
+def test_deleting_one_version_of_a_voice_keeps_its_other_versions_and_its_provenance(alice, bob, as_alice, media_root, committed):
+    reference = reference_of(alice, media_root)
+    first, second, third = (speaker_of(alice, media_root, reference, version=version) for version in (1, 2, 3))
+    bobs = speaker_of(bob, media_root, reference_of(bob, media_root, "bob.wav"), version=2)  # also anna v2
+    ProvenanceRecord.objects.create(request_id="tts_1", kind="audio", file="voices/res_voices/a.wav", sha256="0" * 64, owner=alice,
+                                    speaker=second, record={"voice_id": "anna v2"})
+    assert [version["version"] for version in as_alice.get("/api/cloned-audios").json()["audios"][0]["versions"]] == [3, 2, 1]
+
+    with committed():
+        response = as_alice.post("/api/cloned-audios/anna/versions/2/delete")
+    assert response.status_code == 200, response.content
+    assert response.json()["deleted"] == {"assets.SpeakerProfile": 1}
+    assert set(SpeakerProfile.objects.all()) == {first, third, bobs}
+    assert not (media_root / second.clean_clip.name).exists() and (media_root / first.clean_clip.name).is_file()
+    assert (media_root / bobs.clean_clip.name).is_file()
+    assert ProvenanceRecord.objects.get(request_id="tts_1").record["voice_id"] == "anna v2"  # verify_media still names it
+    [voice] = as_alice.get("/api/cloned-audios").json()["audios"]
+    assert (voice["version"], [version["version"] for version in voice["versions"]]) == (3, [3, 1])
+
+
+def test_deleting_the_last_version_of_a_voice_deletes_the_voice_and_its_number_is_not_given_again(alice, as_alice, media_root, committed):
+    from echofu.versioning import create_next_version
+
+    reference = reference_of(alice, media_root)
+    create_next_version(SpeakerProfile, {"speaker_id": "anna"}, owner_id=alice.pk, reference=reference, reference_path=reference.file.name)
+    with committed():
+        assert as_alice.post("/api/cloned-audios/anna/versions/1/delete").status_code == 200
+    assert not SpeakerProfile.objects.exists() and as_alice.get("/api/cloned-audios").json()["audios"] == []
+    assert create_next_version(SpeakerProfile, {"speaker_id": "anna"}, owner_id=alice.pk, reference_path="again.wav").version == 2
+
+
+def test_a_version_a_job_may_still_speak_with_is_refused_and_an_older_one_is_not(alice, as_alice, media_root, committed):
+    """Jobs speak with the newest version they find: a queued one with the newest, a running one with one
+    that was the newest at some moment since it began."""
+    from django.utils import timezone
+
+    reference = reference_of(alice, media_root)
+    first, second = speaker_of(alice, media_root, reference, version=1), speaker_of(alice, media_root, reference, version=2)
+    running = active_job(Job.Kind.RENDER, alice, Job.Status.RUNNING, speaker_id="anna")
+    Job.objects.filter(pk=running.pk).update(started_at=timezone.now())
+    third = speaker_of(alice, media_root, reference, version=3)
+    queued = active_job(Job.Kind.SYNTHESIZE, alice, speaker_id="anna", text="hello")
+    in_use_by = "仍被任务 {} 使用: 请取消它或等它结束".format
+
+    with committed():
+        assert as_alice.post("/api/cloned-audios/anna/versions/1/delete").status_code == 200  # v2 came before either job
+        response = as_alice.post("/api/cloned-audios/anna/versions/2/delete")  # the newest when the render began
+        assert error_message(response, 409) == in_use_by(running.pk) and response.json()["state"] == "running"
+        assert error_message(as_alice.post("/api/cloned-audios/anna/versions/3/delete"), 409) == in_use_by(running.pk)
+    assert set(SpeakerProfile.objects.all()) == {second, third} and not (media_root / first.clean_clip.name).exists()
+
+    Job.objects.filter(pk=running.pk).update(status=Job.Status.SUCCEEDED)
+    with committed():
+        assert error_message(as_alice.post("/api/cloned-audios/anna/versions/3/delete"), 409) == in_use_by(queued.pk)
+        assert as_alice.post("/api/cloned-audios/anna/versions/2/delete").status_code == 200
+    assert list(SpeakerProfile.objects.all()) == [third]
+
+
+def test_a_clone_in_progress_keeps_only_the_last_version_of_its_voice(alice, as_alice, media_root, committed):
+    """Making a new version reads none of the others; the last one is the voice, which a clone still makes."""
+    reference = reference_of(alice, media_root)
+    first, second = speaker_of(alice, media_root, reference, version=1), speaker_of(alice, media_root, reference, version=2)
+    clone = active_job(Job.Kind.CLONE, alice, Job.Status.RUNNING, speaker_id="anna", reference_path=reference.file.name)
+
+    with committed():
+        assert as_alice.post("/api/cloned-audios/anna/versions/2/delete").status_code == 200
+        assert error_message(as_alice.post("/api/cloned-audios/anna/versions/1/delete"), 409) == f"仍被任务 {clone.pk} 使用: 请取消它或等它结束"
+    assert list(SpeakerProfile.objects.all()) == [first]
+
+
+def test_another_accounts_or_a_missing_version_is_a_404_and_stays(alice, as_bob, media_root, client, committed):
+    profile = speaker_of(alice, media_root, reference_of(alice, media_root))
+    assert error_message(as_bob.post("/api/cloned-audios/anna/versions/1/delete"), 404) == "说话人 anna 没有版本 v1"
+    error_message(as_bob.post("/api/cloned-audios/anna/versions/one/delete"), 404)
+    error_message(as_bob.get("/api/cloned-audios/anna/versions/1/delete"), 405)
+    assert SpeakerProfile.objects.filter(pk=profile.pk).exists() and (media_root / profile.clean_clip.name).is_file()
+
+
 def test_deleting_a_model_removes_its_folder_and_keeps_the_videos_rendered_with_it(alice, as_alice, media_root, committed):
     model = model_of(alice, media_root, "train_1")
     write_plain_video(media_root / "videos/res_videos/out.mp4")
@@ -331,7 +409,7 @@ def test_a_voice_with_a_chinese_name_is_deleted_by_it(alice, as_alice, media_roo
     assert not SpeakerProfile.objects.exists()
 
 
-@pytest.mark.parametrize("deleted", ["video", "speech", "turn"])
+@pytest.mark.parametrize("deleted", ["video", "speech", "turn", "version"])
 def test_the_same_request_again_after_deleting_what_it_made_is_new_work(alice, as_alice, media_root, committed, monkeypatch, deleted):
     """A request repeated moments later is answered with the first one's job (monitoring.repeats): sent again
     after its render, speech or chat turn was deleted, it was answered with the deleted one (a video_path that is
@@ -339,7 +417,7 @@ def test_the_same_request_again_after_deleting_what_it_made_is_new_work(alice, a
     from monitoring import repeats, runner
 
     key = repeats.request_key(model=1, text="hello")
-    kind = {"video": Job.Kind.RENDER, "speech": Job.Kind.SYNTHESIZE, "turn": Job.Kind.CHAT}[deleted]
+    kind = {"video": Job.Kind.RENDER, "speech": Job.Kind.SYNTHESIZE, "turn": Job.Kind.CHAT, "version": Job.Kind.CLONE}[deleted]
     first = Job.objects.create(id="first_1", kind=kind, status=Job.Status.SUCCEEDED, owner=alice, params={repeats.REQUEST_KEY: key})
     if deleted == "video":
         write_plain_video(media_root / "videos/res_videos/out.mp4")
@@ -347,6 +425,11 @@ def test_the_same_request_again_after_deleting_what_it_made_is_new_work(alice, a
     elif deleted == "speech":
         write_tone_wav(media_root / "voices/res_voices/speech.wav")
         url = f"/api/generated-audios/{GeneratedAudio.objects.create(file='voices/res_voices/speech.wav', job=first, owner=alice).pk}/delete"
+    elif deleted == "version":
+        reference = reference_of(alice, media_root)
+        speaker_of(alice, media_root, reference, version=1)
+        speaker_of(alice, media_root, reference, version=2)  # what the first request made
+        url = "/api/cloned-audios/anna/versions/2/delete"
     else:
         turn = Turn.objects.create(conversation=Conversation.objects.create(owner=alice), status=Turn.Status.SUCCEEDED, job=first)
         url = f"/api/chat/turns/{turn.pk}/delete"

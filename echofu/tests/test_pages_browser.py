@@ -1028,6 +1028,26 @@ def test_a_failed_chat_turn_is_deleted_from_the_chat_page_once_confirmed(studio)
     expect(page.locator(".bubble")).to_have_count(0)
     assert questions == ["删除这个问题 (讲个笑话) 和它下面的失败信息, 连同录音?"]
     assert not Turn.objects.exists()
+def test_one_version_of_a_voice_is_deleted_from_the_voice_page_once_confirmed(studio, media_root):
+    from echofu.ownership import local_user
+    from engines.testing.simple_media import write_tone_wav
+
+    for version in (1, 2):
+        write_tone_wav(media_root / f"voices/speakers/anna_v{version}.wav")
+        SpeakerProfile.objects.create(speaker_id="anna", version=version, reference_path="voices/ref_voices/anna.wav",
+                                      clean_clip=f"voices/speakers/anna_v{version}.wav", owner=local_user())
+    page = studio.open("/voice/", viewport=PHONE)
+    versions = page.get_by_role("list", name="anna 的版本").locator(".version-item")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("版本 2")
+    assert not overflows_horizontally(page)
+    questions = delete_once_confirmed(page.get_by_role("button", name="删除 anna v1", exact=True))
+    expect(page.locator("#profile-message")).to_have_text("已删除: anna v1")
+    expect(page.locator(".version-item")).to_have_count(0)  # the one left is the voice: its own Delete takes it
+    expect(page.locator(".profile-item")).to_have_count(1)
+    assert questions == ["删除 anna v1? 该声音的其他版本保留。"]
+    assert list(SpeakerProfile.objects.values_list("version", flat=True)) == [2]
+    wait_until(lambda: not (media_root / "voices/speakers/anna_v1.wav").exists(), 10)
     assert studio.errors == []
 
 

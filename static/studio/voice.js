@@ -21,6 +21,19 @@
     return files;
   }
 
+  /** A voice's versions, each with its own Delete: the voice's Delete takes them all, and its last version is the voice. */
+  function versionList(profile) {
+    return el("ul", { class: "items versions", "aria-label": t("versions_of", { name: profile.name }) },
+      ...profile.versions.map((version) => {
+        const name = `${profile.name} v${version.version}`;
+        return el("li", { class: "version-item" },
+          el("span", { text: t("version", { n: version.version }) }),
+          el("span", { class: "item-meta", text: formatTime(version.created_at) }),
+          deleteButton(`/api/cloned-audios/${encodeURIComponent(profile.id)}/versions/${version.version}/delete`, name,
+            t("confirm_delete_version", { name }), "profile-message", refreshProfiles));
+      }));
+  }
+
   async function refreshProfiles() {
     const { audios } = await api("/api/cloned-audios");
     $("profile-list").replaceChildren(...(audios.length ? audios.map((profile) => el("li", { class: "profile-item" },
@@ -32,6 +45,7 @@
         profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
         deleteButton(`/api/cloned-audios/${encodeURIComponent(profile.id)}/delete`, profile.name,
           t("confirm_delete_voice", { name: profile.name }), "profile-message", refreshProfiles)),
+      profile.versions.length > 1 ? versionList(profile) : null,
     )) : [el("li", { class: "empty", text: t("no_profiles") })]));
     fillSelect($("speak-speaker"), [{ options: audios.map((profile) => ({ value: profile.id, label: `${profile.name} (${t("version", { n: profile.version })})` })) }],
       { placeholder: t("pick_speaker") });
