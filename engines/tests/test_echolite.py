@@ -498,8 +498,9 @@ def test_mouth_shapes_read_in_blocks_are_those_read_at_once():
     mean, std = np.zeros(features.STATE_SIZE, np.float32), np.ones(features.STATE_SIZE, np.float32)
     loaded = SimpleNamespace(shape=predictor, normalise=lambda windows: model_files.normalise(windows, mean, std))
     windows = generator.standard_normal((2 * model_files.SHAPE_BLOCK + 7, features.STATE_SIZE, features.CONTEXT)).astype(np.float16)
-    np.testing.assert_array_equal(model_files.MouthModel.mouth_shapes(loaded, windows),
-                                  predictor.predict(model_files.normalise(windows, mean, std)))
+    # Equal to float rounding: BLAS may pick another kernel for a block's row count than for the whole.
+    np.testing.assert_allclose(model_files.MouthModel.mouth_shapes(loaded, windows),
+                               predictor.predict(model_files.normalise(windows, mean, std)), rtol=1e-5, atol=1e-6)
 
 
 def test_the_self_evaluation_reads_as_a_sentence_in_the_job_log():
