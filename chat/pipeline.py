@@ -36,7 +36,7 @@ from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.messages import Message, gettext_noop
-from engines.progress import Cancelled, no_progress
+from engines.progress import Cancelled, no_progress, stage_name
 from engines.talking_head import RenderResult, TalkingHeadEngine
 from engines.text import chunks, joined, language_of, supported_script
 from engines.voice import SpeakerFeatures, Synthesizer
@@ -52,9 +52,14 @@ SAMPLE_RATE = 16000
 SENTENCE_PAUSE = 0.2  # seconds of silence after each spoken sentence
 
 
+def stage_failure(stage: str, error) -> Message:
+    """A turn's failure as the pages and /chat_system name it: its stage by the name the job cards give it."""
+    return gettext_noop("{stage} stage failed: {error}", stage=stage_name(stage), error=error)
+
+
 class StageFailed(Exception):
     def __init__(self, stage: str, message: str):
-        super().__init__(Message("[{stage}] {reason}", stage=stage, reason=message))  # the job's error, translatable too
+        super().__init__(stage_failure(stage, message))  # the job's error, translatable too
         self.stage = stage
         self.message = message
 

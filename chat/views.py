@@ -13,7 +13,6 @@ from echofu import ownership, paths, removal, responses
 from echofu.messages import reason_of, restored
 from echofu.uploads import UploadRejected, form_fields_only, limit_uploads, read_uploaded_file
 from engines.messages import gettext_noop
-from engines.progress import stage_name
 from limits.checks import heavy, uncounted_if
 from monitoring import repeats, runner, shutdown, sync
 from monitoring.models import Job
@@ -87,8 +86,7 @@ def _failure(turn: Turn) -> JsonResponse:
     body.pop("error")
     if turn.job_id and turn.job.status == Job.Status.CANCELLED:  # as the other waiting endpoints answer a cancel
         return responses.error(sync.JOB_CANCELLED, 409, **body)
-    failure = gettext_noop("{stage} stage failed: {error}", stage=stage_name(turn.error_stage), error=restored(turn.kept_error))
-    return responses.error(failure, STAGE_STATUS.get(turn.error_stage, 500), **body)
+    return responses.error(pipeline.stage_failure(turn.error_stage, restored(turn.kept_error)), STAGE_STATUS.get(turn.error_stage, 500), **body)
 
 
 def _deleted(turn: Turn | None, task_id: str) -> JsonResponse:

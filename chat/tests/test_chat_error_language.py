@@ -70,3 +70,17 @@ def test_an_llm_server_that_fails_mid_turn_is_named_in_the_pages_language(client
     assert body["message"].startswith("生成回复阶段失败: " + chinese), body
     assert body["localized_message"].startswith("reply stage failed: " + english)
     assert turn_error(client, body["turn_id"], "zh-hans").startswith(chinese)
+
+
+def test_a_failed_turns_job_names_its_stage_as_the_pages_do(client, model, renderer, llm_server, monkeypatch):
+    """The chat page's job card shows the job's error: the stage by its name in the page's language
+    ("[llm] ..." showed the stage's identifier, in English on a Chinese page too)."""
+    def unavailable(provider):
+        raise LLMError("connection refused")
+
+    monkeypatch.setattr(providers, "chat_model", unavailable)
+    body = ask(client, model, 502, text="Hello")
+    client.cookies["django_language"] = "en"
+    assert client.get(f"/api/tasks/{body['task_id']}").json()["error"] == "reply stage failed: LLM unavailable: connection refused"
+    client.cookies["django_language"] = "zh-hans"
+    assert client.get(f"/api/tasks/{body['task_id']}").json()["error"] == "生成回复阶段失败: 大模型不可用: connection refused"
