@@ -913,6 +913,26 @@ def test_the_chat_page_shows_and_continues_the_latest_conversation_after_a_reloa
     assert [error for error in studio.errors if "status of 400" not in error] == []
 
 
+@pytest.mark.parametrize("language, spoken, typed", [
+    ("zh-hans", "识别 2.0 秒 · 回复 4.7 秒 · 语音 9.8 秒 · 视频 8.4 秒 · 共 24.9 秒", "回复 4.7 秒 · 语音 59.8 秒 · 视频 18.4 秒 · 共 85.7 秒 · 第一句用时 20.2 秒"),
+    ("en", "recognition 2.0 s · reply 4.7 s · voice 9.8 s · video 8.4 s · total 24.9 s",
+     "reply 4.7 s · voice 59.8 s · video 18.4 s · total 85.7 s · first sentence after 20.2 s"),
+])
+def test_a_typed_questions_answer_times_only_the_stages_it_went_through(studio, language, spoken, typed):
+    """A typed question is not recognised: its answer said "识别 — 秒" (Recognition — s) before the times it had."""
+    context = studio.context(language=language)
+    turn = {"type": "chat", "conversation_id": 4, "turn_status": "succeeded", "reply": "你好！", "video_path": ""}
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, [
+            {**turn, "turn_id": 8, "question": "你好", "timings": {"llm": 4.7, "tts": 59.8, "render": 18.4, "total": 85.7, "first_segment": 20.2}},
+            {**turn, "turn_id": 7, "question": "", "timings": {"asr": 2.0, "llm": 4.7, "tts": 9.8, "render": 8.4, "total": 24.9}},
+        ]),
+    })
+    page = studio.open("/chat/", context)
+    expect(page.locator(".bubble .chat-timings")).to_have_text([spoken, typed])
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

@@ -56,11 +56,12 @@
     return node;
   }
 
+  /** The seconds each stage of a turn took; a stage it did not go through (a typed question is not recognised) is left out. */
   function timingsText(timings) {
     if (!timings) return "";
-    const value = (key) => (typeof timings[key] === "number" ? timings[key].toFixed(1) : "—");
-    const parts = [t("timings", { asr: value("asr"), llm: value("llm"), tts: value("tts"), render: value("render"), total: value("total") })];
-    if (typeof timings.first_segment === "number") parts.push(t("first_segment", { s: value("first_segment") }));
+    const parts = ["asr", "llm", "tts", "render", "total"].filter((stage) => typeof timings[stage] === "number")
+      .map((stage) => t(`timing:${stage}`, { s: timings[stage].toFixed(1) }));
+    if (typeof timings.first_segment === "number") parts.push(t("first_segment", { s: timings.first_segment.toFixed(1) }));
     return parts.join(" · ");
   }
 
