@@ -45,11 +45,18 @@ def _queued_training(model_type: str, video: TrainingVideo, device: str, warning
         params["workload"] = job_workload
     job = runner.new_job(Job.Kind.TRAIN, params, device=device, owner=owner, prefix="train")
     if "estimated_seconds" in job.params:
-        seconds = job.params["estimated_seconds"]
-        estimate_line = gettext_noop("estimated duration: about {minutes:.1f} min", minutes=seconds / 60)
-        Job.objects.filter(pk=job.pk).update(**log_fields([["", stored(estimate_line)]]))
+        Job.objects.filter(pk=job.pk).update(**log_fields([["", stored(estimate_line(job.params["estimated_seconds"]))]]))
         job.refresh_from_db()
     return job
+
+
+def estimate_line(seconds: float) -> Message:
+    """The training's expected length in the unit it is read in: the epoch field allows 100000, which is days."""
+    if seconds < 90 * 60:
+        return gettext_noop("estimated duration: about {minutes:.1f} min", minutes=seconds / 60)
+    if seconds < 48 * 3600:
+        return gettext_noop("estimated duration: about {hours:.1f} h", hours=seconds / 3600)
+    return gettext_noop("estimated duration: about {days:.1f} days", days=seconds / 86400)
 
 
 def training_workload(model_type: str, video: TrainingVideo, device: str, epochs: int | None, custom: dict) -> dict | None:

@@ -101,3 +101,16 @@ def test_the_estimate_shown_before_a_training_starts_grows_with_the_epochs_asked
     ends = [card["ends_in_seconds"] for card in shown]
     assert 0 < ends[0] < ends[1] < ends[2], shown
     assert [card["estimate"]["seconds"] for card in shown] == ends
+
+
+@pytest.mark.parametrize("language, unit", [("en", r"about \d+\.\d days"), ("zh-hans", r"约 \d+\.\d 天")])
+def test_a_training_of_days_says_so_in_days(client, minute_video, language, unit):
+    """99999 epochs (the page accepts up to 100000) said "预计用时: 约 22849.6 分钟" (22849.6 min): a length
+    nobody reads in minutes. A short training still says its minutes."""
+    import re
+
+    long = jobs.prepare_training("EchoLite", minute_video, "cpu", 99999, {})
+    short = jobs.prepare_training("EchoLite", minute_video, "cpu", 1, {})
+    client.cookies["django_language"] = language
+    assert re.fullmatch(r"(estimated duration|预计用时): " + unit, estimate_of(client, long)["log_tail"][0])
+    assert re.fullmatch(r"(estimated duration: about|预计用时: 约) \d+\.\d (min|分钟)", estimate_of(client, short)["log_tail"][0])
