@@ -97,6 +97,7 @@ UI_STRINGS = {
     "no_profiles": _("No speaker profiles yet: create one from a reference audio."),
     "profile_created": _("Speaker profile {id} is ready (version {version})."),
     "pick_reference": _("Pick a reference audio."),
+    "bad_profile_name": _("A profile name holds only letters, digits, Chinese characters, _ . - and at most 64 characters."),
     "pick_speaker": _("Pick a speaker profile."),
     "enter_text": _("Enter the text to speak."),
     "speech_ready": _("Speech is ready."),

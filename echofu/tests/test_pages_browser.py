@@ -933,6 +933,28 @@ def test_a_typed_questions_answer_times_only_the_stages_it_went_through(studio, 
     expect(page.locator(".bubble .chat-timings")).to_have_text([spoken, typed])
 
 
+@pytest.mark.parametrize("language, refusal", [
+    ("zh-hans", "特征名称只能包含字母、数字、汉字、_ . -, 最长 64 个字符。"),
+    ("en", "A profile name holds only letters, digits, Chinese characters, _ . - and at most 64 characters."),
+])
+def test_a_profile_name_the_server_would_refuse_is_said_by_the_fields_own_name(studio, language, refusal):
+    """The server's refusal names its form field: the page said "target_audio_id: ..." of the box it calls 特征名称 (Profile name)."""
+    context = studio.context(language=language)
+    answer_with(context, {"/api/reference-audios": (200, {"status": "success", "files": [
+        {"id": 1, "name": "anna", "original_name": "anna.wav", "relative_path": "media/voices/ref_voices/anna.wav", "duration": 8.0}]})})
+    page = studio.open("/voice/", context)
+    sent = []
+    page.on("request", lambda request: "/audio_clone" in request.url and sent.append(request.url))
+    page.locator("#profile-reference").select_option("media/voices/ref_voices/anna.wav")
+    page.locator("#profile-id").fill("anna/v2")
+    page.locator("#profile-create").click()
+    expect(page.locator("#profile-message")).to_have_text(refusal)
+    assert sent == []
+    page.locator("#profile-id").fill("小明_v2.1-" + "x" * 54)  # letters, digits, Chinese, _ . - in 64 characters: the server's to judge
+    with page.expect_request("**/audio_clone"):
+        page.locator("#profile-create").click()
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

@@ -4,6 +4,8 @@
   const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink,
     deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
+  // Python's \w (letters and digits of any script, Chinese included, and _) and . -, as assets.voice_forms.SPEAKER_ID.
+  const PROFILE_NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
 
   async function refreshReferences() {
     const { files } = await api("/api/reference-audios");
@@ -125,12 +127,18 @@
       say("profile-message", t("pick_reference"));
       return;
     }
+    const name = $("profile-id").value.trim();
+    // The server's rule (a speaker ID) said by this field's name: its refusal names the form field, target_audio_id.
+    if (name && !PROFILE_NAME.test(name)) {
+      say("profile-message", t("bad_profile_name"));
+      return;
+    }
     const button = $("profile-create");
     button.disabled = true;
     say("profile-message", "");
     const view = new JobView($("profile-job"), { title: t("kind_clone") });
     try {
-      const { body } = await runTracked("/audio_clone", { original_audio_path: reference, target_audio_id: $("profile-id").value.trim() }, ["clone"], view);
+      const { body } = await runTracked("/audio_clone", { original_audio_path: reference, target_audio_id: name }, ["clone"], view);
       say("profile-message", t("profile_created", { id: body.speaker_id, version: body.version }), "ok");
       await refreshProfiles();
       Studio.choose($("speak-speaker"), body.speaker_id);
