@@ -955,6 +955,28 @@ def test_a_profile_name_the_server_would_refuse_is_said_by_the_fields_own_name(s
         page.locator("#profile-create").click()
 
 
+def test_a_training_says_which_parameters_its_model_type_ignores_until_it_ends(studio):
+    """/model_training answers a misspelt custom_params name with a warning, but the page said only 训练已开始:
+    the training ran with the default it was meant to change, unseen."""
+    context = studio.context()
+    warning = "custom_params: EchoLite 不使用 bacth_size (可用: lr, batch_size), 已忽略"
+    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
+             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
+    answer_with(context, {
+        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/available-models": ONE_MODEL,
+        "/model_training": (200, {"status": "success", "task_id": "train_1", "ignored_params": ["bacth_size"], "warning": warning,
+                                  "localized_warning": warning}),
+        "/api/tasks/train_1": (200, {"status": "success", "task_id": "train_1", "kind": "train", "state": "succeeded", "stage": "done",
+                                     "progress": 1.0, "result": {"model_label": "anna v1 (EchoLite)"}}),
+    })
+    page = studio.open("/training/", context)
+    page.locator("#train-params").fill("bacth_size=8")
+    page.get_by_role("button", name="开始训练").click()
+    expect(page.locator("#train-message")).to_have_text(f"训练完成: anna v1 (EchoLite) {warning}")
+    expect(page.locator("#train-message")).to_have_class(re.compile(r"\bwarn\b"))
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

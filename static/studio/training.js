@@ -116,10 +116,11 @@
     }
   });
 
-  async function followTraining(taskId) {
+  /** `warning`: the server's note on the request (custom_params names the model type ignores), said until the training ends. */
+  async function followTraining(taskId, warning = "") {
     const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
     if (job.state === "succeeded") {
-      say("train-message", t("training_done", { model: job.result.model_label || job.result.model_path }), "ok");
+      say("train-message", [t("training_done", { model: job.result.model_label || job.result.model_path }), warning].join(" ").trim(), warning ? "warn" : "ok");
       await refreshModels();
     } else {
       say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
@@ -137,8 +138,9 @@
         model_choice: $("train-model").value, ref_video: $("train-video").value, gpu_choice: $("train-device").value,
         epoch: $("train-epochs").value, custom_params: $("train-params").value.trim(),
       });
-      say("train-message", t("training_started", { id: body.task_id }), "ok");
-      await followTraining(body.task_id);
+      const warning = body.localized_warning || body.warning || "";
+      say("train-message", [t("training_started", { id: body.task_id }), warning].join(" ").trim(), warning ? "warn" : "ok");
+      await followTraining(body.task_id, warning);
     } catch (error) {
       say("train-message", errorText(error));
     } finally {
