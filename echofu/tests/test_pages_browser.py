@@ -977,6 +977,25 @@ def test_a_training_says_which_parameters_its_model_type_ignores_until_it_ends(s
     expect(page.locator("#train-message")).to_have_class(re.compile(r"\bwarn\b"))
 
 
+@pytest.mark.parametrize("language, notice", [("zh-hans", "任务已取消。"), ("en", "The job was cancelled.")])
+def test_a_cancelled_training_says_so_in_a_sentence(studio, language, notice):
+    """A training cancelled from its card said the job's bare error, "cancelled", as its message, in red."""
+    context = studio.context(language=language)
+    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
+             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
+    answer_with(context, {
+        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/available-models": ONE_MODEL,
+        "/model_training": (200, {"status": "success", "task_id": "train_2"}),
+        "/api/tasks/train_2": (200, {"status": "success", "task_id": "train_2", "kind": "train", "state": "cancelled", "stage": "cancelled",
+                                     "progress": 0.4, "error": "cancelled"}),
+    })
+    page = studio.open("/training/", context)
+    page.locator("#train-start").click()
+    expect(page.locator("#train-message")).to_have_text(notice)
+    expect(page.locator("#train-message")).to_have_class(re.compile(r"\bwarn\b"))
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

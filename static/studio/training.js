@@ -105,7 +105,7 @@
       if (body.probe_task_id) {
         say("video-message", t("probe_running"), "ok");
         const job = await watchJob(body.probe_task_id, new JobView($("probe-job"), { title: t("kind_probe") }), 500);
-        say("video-message", job.state === "succeeded" ? "" : job.error || t(`state_${job.state}`), "error");
+        say("video-message", job.state === "succeeded" ? "" : endedText(job), job.state === "cancelled" ? "warn" : "error");
       }
       await refreshVideos(body.relative_path);
       $("video-file").value = "";
@@ -116,6 +116,9 @@
     }
   });
 
+  /** Why a job did not succeed: a cancel in a sentence (its error is the bare word "cancelled"), a failure by its reason. */
+  const endedText = (job) => (job.state === "cancelled" ? t("job_cancelled") : job.error || t(`state_${job.state}`));
+
   /** `warning`: the server's note on the request (custom_params names the model type ignores), said until the training ends. */
   async function followTraining(taskId, warning = "") {
     const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
@@ -123,7 +126,7 @@
       say("train-message", [t("training_done", { model: job.result.model_label || job.result.model_path }), warning].join(" ").trim(), warning ? "warn" : "ok");
       await refreshModels();
     } else {
-      say("train-message", job.error || t(`state_${job.state}`), job.state === "cancelled" ? "warn" : "error");
+      say("train-message", endedText(job), job.state === "cancelled" ? "warn" : "error");
     }
   }
 
