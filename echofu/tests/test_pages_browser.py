@@ -996,6 +996,30 @@ def test_a_cancelled_training_says_so_in_a_sentence(studio, language, notice):
     expect(page.locator("#train-message")).to_have_class(re.compile(r"\bwarn\b"))
 
 
+def test_a_voice_profile_being_made_at_a_reload_is_followed_to_the_list(studio):
+    """A reload (or another tab) while a profile was being made showed no card, and the profile list stayed
+    empty after it was done until the next reload: the person made it again."""
+    context = studio.context()
+    profile = {"id": "anna", "name": "anna", "version": 1, "duration": 8.0, "created_at": "2026-01-01 12:00:00"}
+    done = {"status": "success", "task_id": "clone_1", "kind": "clone", "state": "succeeded", "stage": "done", "progress": 1.0}
+    asked = {"task": 0}
+
+    def task(route, request):
+        asked["task"] += 1  # running at the first look, done at the second
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps({**done, "state": "running", "stage": "embed", "progress": 0.5} if asked["task"] == 1 else done))
+
+    context.route(re.compile(r"/api/tasks\?kind=clone&active=1"), lambda route, request: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"status": "success", "tasks": [{"task_id": "clone_1"}]})))
+    context.route("**/api/tasks/clone_1", task)
+    context.route("**/api/cloned-audios", lambda route, request: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"status": "success", "audios": [profile] if asked["task"] > 1 else []})))
+    page = studio.open("/voice/", context)
+    expect(page.locator("#profile-job .job-head")).to_contain_text("clone_1")
+    expect(page.locator("#profile-job .badge")).to_have_text("已完成")
+    expect(page.locator("#profile-list .item-title")).to_have_text(["anna"])
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

@@ -1,7 +1,7 @@
 // Voice: reference audios (upload or record), speaker profiles, speech in a cloned voice.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, runTracked, recordButton, fillSelect, downloadLink,
+  const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, downloadLink,
     deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   // Python's \w (letters and digits of any script, Chinese included, and _) and . -, as assets.voice_forms.SPEAKER_ID.
@@ -184,6 +184,17 @@
     fillSelect($("speak-engine"), [{ options: engines.map((engine) => Studio.engineOption(engine.name, engine.label, engine)) }]);
     Studio.showUnavailable($("speak-engine-notes"), engines);
   }
+
+  // A profile or speech started earlier (before a reload, in another tab) is shown live too, and its list
+  // redrawn once it is done, unless one started here has taken the card since.
+  [["clone", "profile-job", "kind_clone", refreshProfiles], ["synthesize", "speak-job", "kind_synthesize", refreshSpeech]].forEach(([kind, card, title, redraw]) => {
+    api(`/api/tasks?kind=${kind}&active=1&limit=1`).then(async ({ tasks }) => {
+      if (!tasks.length || $(card).childElementCount) return;
+      const view = new JobView($(card), { title: t(title) });
+      const job = await watchJob(tasks[0].task_id, view);
+      if (job.state === "succeeded" && view.root.isConnected) await redraw();
+    }).catch(() => {});
+  });
 
   const show = (id) => (error) => say(id, errorText(error));
   refreshEngines().catch(show("speak-message"));
