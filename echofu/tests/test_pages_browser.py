@@ -1020,6 +1020,22 @@ def test_a_voice_profile_being_made_at_a_reload_is_followed_to_the_list(studio):
     expect(page.locator("#profile-list .item-title")).to_have_text(["anna"])
 
 
+def test_a_failed_chat_turn_names_its_stage_as_the_server_does(studio):
+    """The page wrote 语音识别 阶段失败 where /chat_system and the job card write 语音识别阶段失败."""
+    context = studio.context()
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, []),
+        "/chat_system": (202, {"status": "processing", "turn_id": 5, "conversation_id": 3, "turn_status": "running"}),
+        "/api/chat/turns/5": (200, {"status": "success", "turn_id": 5, "conversation_id": 3, "turn_status": "failed", "stage": "asr",
+                                    "error": "录音中没有检测到语音"}),
+    })
+    page = studio.open("/chat/", context)
+    page.locator("#chat-text").fill("你好")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator("#chat-message")).to_have_text("语音识别阶段失败: 录音中没有检测到语音")
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {
