@@ -1036,6 +1036,24 @@ def test_a_failed_chat_turn_names_its_stage_as_the_server_does(studio):
     expect(page.locator("#chat-message")).to_have_text("语音识别阶段失败: 录音中没有检测到语音")
 
 
+def test_a_rendered_videos_time_is_the_wait_for_it(studio):
+    """Under a video made from text the page said 已用时间: 6s, the rendering engine's own time, after a wait of 25 s:
+    the speech synthesis before it was left out."""
+    context = studio.context()
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/reference-audios": (200, {"status": "success", "files": [
+            {"id": 1, "name": "anna", "original_name": "anna.wav", "relative_path": "media/voices/ref_voices/anna.wav", "duration": 8.0}]}),
+        "/video_generation": (200, {"status": "success", "task_id": "render_1", "video_path": "media/videos/res_videos/m1_1.mp4"}),
+        "/api/tasks/render_1": (200, {"status": "success", "task_id": "render_1", "kind": "render", "state": "succeeded", "stage": "done",
+                                      "progress": 1.0, "elapsed_seconds": 25.2,
+                                      "result": {"video_path": "media/videos/res_videos/m1_1.mp4", "timings": {"render": 3.4, "total": 6.2}}}),
+    })
+    page = studio.open("/generate/", context)
+    page.get_by_role("button", name="生成视频").click()
+    expect(page.locator("#gen-result")).to_contain_text("已用时间: 25s")
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {

@@ -69,12 +69,13 @@
   }
 
   function showResult(videoPath, job) {
-    const timings = job?.result?.timings;
+    // The whole job, as waited for: a text's speech is made before the render, whose own time is timings.total.
+    const elapsed = job?.elapsed_seconds ?? job?.result?.timings?.total;
     $("gen-result").replaceChildren(
       el("video", { id: "gen-video", controls: true, preload: "auto", src: mediaUrl(videoPath), playsinline: true, "aria-label": t("video_ready") }),
       el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath),
         el("span", { class: "muted small", text: videoPath.split("/").pop() }),
-        timings ? el("span", { class: "muted small", text: `${t("elapsed")}: ${formatSeconds(timings.total)}` }) : null));
+        typeof elapsed === "number" ? el("span", { class: "muted small", text: `${t("elapsed")}: ${formatSeconds(elapsed)}` }) : null));
   }
 
   $("generate-form").addEventListener("change", (event) => {
