@@ -105,10 +105,11 @@ UI_STRINGS = {
     "f0": _("mean pitch {f0} Hz"),
     "no_speech": _("No synthesised speech yet."),
     "default_voice": _("Default voice (no cloning)"),
-    "confirm_delete_reference": _("Delete the reference audio {name}? The voices cloned from it are deleted with it."),
-    "confirm_delete_voice": _("Delete the voice {name}, every version of it? Its reference audio stays."),
-    "confirm_delete_speech": _("Delete the speech {name}? Videos rendered from it keep their sound."),
-    "confirm_delete_version": _("Delete {name}? The voice's other versions stay."),
+    # The name in quotes: a file name with spaces, a sentence (a render's text) ending in "." before the "?".
+    "confirm_delete_reference": _("Delete the reference audio “{name}”? The voices cloned from it are deleted with it."),
+    "confirm_delete_voice": _("Delete the voice “{name}”, every version of it? Its reference audio stays."),
+    "confirm_delete_speech": _("Delete the speech “{name}”? Videos rendered from it keep their sound."),
+    "confirm_delete_version": _("Delete “{name}”? The voice's other versions stay."),
     "versions_of": _("Versions of {name}"),
     # Training
     "probe_running": _("Checking the video…"),
@@ -132,8 +133,8 @@ UI_STRINGS = {
     "no_models": _("No trained models yet."),
     "preview": _("Preview"),
     "cpu_device": _("CPU"),
-    "confirm_delete_video": _("Delete the training video {name}? The models trained from it are deleted with it."),
-    "confirm_delete_model": _("Delete the model {name}? The videos rendered with it stay."),
+    "confirm_delete_video": _("Delete the training video “{name}”? The models trained from it are deleted with it."),
+    "confirm_delete_model": _("Delete the model “{name}”? The videos rendered with it stay."),
     # Generation
     "pick_model": _("Pick a model."),
     "train_first": _("No trained model yet: train one from a video on the Training page first."),
@@ -145,7 +146,7 @@ UI_STRINGS = {
     "no_history": _("No rendered videos yet."),
     "reference_group": _("Reference audio"),
     "synthesised_group": _("Synthesised speech"),
-    "confirm_delete_render": _("Delete the video {name}?"),
+    "confirm_delete_render": _("Delete the video “{name}”?"),
     "text_engine_unavailable": _("Text is spoken by the server's voice engine {type}, which cannot run here: {reason}"),
     # Chat
     "server_default": _("server default"),

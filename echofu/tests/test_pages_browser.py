@@ -1115,7 +1115,7 @@ def test_a_reference_is_deleted_from_the_voice_page_once_confirmed(studio, media
     item.get_by_role("button", name="删除 声音 sample.wav").click()
     expect(page.locator("#reference-message")).to_have_text("已删除: 声音 sample.wav")
     expect(page.locator("#reference-list .empty")).to_be_visible()
-    assert questions == ["删除参考音频 声音 sample.wav? 由它克隆的声音会一并删除。"] * 2
+    assert questions == ["删除参考音频“声音 sample.wav”? 由它克隆的声音会一并删除。"] * 2
     assert not ReferenceAudio.objects.exists()
     wait_until(lambda: not stored.exists(), 10)
     assert studio.errors == []
@@ -1145,7 +1145,7 @@ def test_synthesised_speech_is_deleted_from_the_voice_page_once_confirmed(studio
     questions = delete_once_confirmed(item.get_by_role("button", name="删除 你好世界"))
     expect(page.locator("#speak-message")).to_have_text("已删除: 你好世界")
     expect(page.locator("#speech-list .empty")).to_be_visible()
-    assert questions == ["删除合成语音 你好世界? 由它渲染的视频会保留自己的声音。"]
+    assert questions == ["删除合成语音“你好世界”? 由它渲染的视频会保留自己的声音。"]
     assert not GeneratedAudio.objects.exists()
     wait_until(lambda: not stored.exists(), 10)
     page.reload(wait_until="networkidle")  # its job stays in the history: the list goes by the speech
@@ -1186,7 +1186,7 @@ def test_one_version_of_a_voice_is_deleted_from_the_voice_page_once_confirmed(st
     expect(page.locator("#profile-message")).to_have_text("已删除: anna v1")
     expect(page.locator(".version-item")).to_have_count(0)  # the one left is the voice: its own Delete takes it
     expect(page.locator(".profile-item")).to_have_count(1)
-    assert questions == ["删除 anna v1? 该声音的其他版本保留。"]
+    assert questions == ["删除“anna v1”? 该声音的其他版本保留。"]
     assert list(SpeakerProfile.objects.values_list("version", flat=True)) == [2]
     wait_until(lambda: not (media_root / "voices/speakers/anna_v1.wav").exists(), 10)
     assert studio.errors == []
