@@ -141,12 +141,18 @@ def _speaks_saved_voice(kind: str, params: dict) -> bool:
     return kind == Job.Kind.CHAT
 
 
+# A job's audio param -> the form field its request named the audio in, as the form's own refusal names it:
+# /video_generation's and /chat_system's ref_audio; /audio_clone's reference, which its form refuses unnamed.
+AUDIO_FORM_FIELDS = {"reference_path": "", "audio_path": "ref_audio", "ref_audio_path": "ref_audio"}
+
+
 def lock_inputs(kind: str, params: dict, owner=None) -> None:
     """In the transaction that creates a requested job (monitoring.runner.new_job): lock the rows the job
     will read, as delete_unless_in_use locks those it deletes, so that the two take turns; InputGone when
     one was deleted since the request's form found it. A row deleted with another (a model with its
     training video, a voice with its recording) is locked after that one, the order a deletion takes them
-    in. On SQLite, whose IMMEDIATE transactions take turns anyway, the locks are no-ops."""
+    in. On SQLite, whose IMMEDIATE transactions take turns anyway, the locks are no-ops. InputGone names the
+    field the request's form names for that row (a synthesis names its voice in audio_id)."""
     mine = ownership.owner_q(owner)
     if kind == Job.Kind.TRAIN and params.get("video_id") and not _locked(TrainingVideo.objects.filter(pk=params["video_id"])):
         raise InputGone("ref_video", gettext_noop("the training video was deleted: upload it again"))
@@ -154,17 +160,17 @@ def lock_inputs(kind: str, params: dict, owner=None) -> None:
         _locked(TrainingVideo.objects.filter(models__pk=params["model_id"]))
         if not _locked(TalkingHeadModel.objects.filter(pk=params["model_id"])):
             raise InputGone("model_param", gettext_noop("the model was deleted: choose another"))
-    for name in ("reference_path", "audio_path", "ref_audio_path"):
+    for name, field in AUDIO_FORM_FIELDS.items():
         audio = params.get(name)
         if audio and not paths.is_recording(audio) and not (_locked(ReferenceAudio.objects.filter(mine, file=audio))
                                                             or _locked(GeneratedAudio.objects.filter(mine, file=audio))):
-            raise InputGone("", gettext_noop("the audio is not in the library: upload the reference audio first"))
+            raise InputGone(field, gettext_noop("the audio is not in the library: upload the reference audio first"))
     speaker_id = params.get("speaker_id")
     if speaker_id and _speaks_saved_voice(kind, params):
         voice = SpeakerProfile.objects.filter(mine, speaker_id=speaker_id)
         _locked(ReferenceAudio.objects.filter(speakers__in=voice))
         if not _locked(voice):
-            raise InputGone("speaker_id", unknown_speaker(speaker_id))
+            raise InputGone("audio_id" if kind == Job.Kind.SYNTHESIZE else "speaker_id", unknown_speaker(speaker_id))
 
 
 def _speech_made_for(videos: list[GeneratedVideo]) -> QuerySet:

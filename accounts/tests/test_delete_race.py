@@ -76,7 +76,7 @@ def test_a_deletion_sent_while_the_training_is_being_queued_is_refused(alice, me
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("deleted", ["model", "source video", "voice", "voice's recording", "reference"])
+@pytest.mark.parametrize("deleted", ["model", "source video", "voice", "voice's recording", "reference", "rendered audio", "chat's reference"])
 def test_a_job_is_not_made_for_a_row_deleted_since_its_request_was_checked(alice, media_root, deleted):
     reference = reference_of(alice, media_root)
     speaker_of(alice, media_root, reference)
@@ -86,13 +86,16 @@ def test_a_job_is_not_made_for_a_row_deleted_since_its_request_was_checked(alice
         "model": (Job.Kind.RENDER, {"model_id": model.pk, "audio_path": reference.file.name}, "model_param"),
         "source video": (Job.Kind.CHAT, {"model_id": model.pk}, "model_param"),
         "voice": (Job.Kind.RENDER, {"model_id": model.pk, "text": "hello", "speaker_id": "anna"}, "speaker_id"),
-        "voice's recording": (Job.Kind.SYNTHESIZE, {"text": "hello", "speaker_id": "anna"}, "speaker_id"),
+        "voice's recording": (Job.Kind.SYNTHESIZE, {"text": "hello", "speaker_id": "anna"}, "audio_id"),  # /audio_clone's name for it
         "reference": (Job.Kind.CLONE, {"reference_path": reference.file.name, "speaker_id": "bella"}, ""),
+        "rendered audio": (Job.Kind.RENDER, {"model_id": model.pk, "audio_path": reference.file.name}, "ref_audio"),
+        "chat's reference": (Job.Kind.CHAT, {"model_id": model.pk, "voice_clone": True, "ref_audio_path": reference.file.name}, "ref_audio"),
     }
     kind, params, field = asked[deleted]
     rows = {"model": TalkingHeadModel.objects.filter(pk=model.pk), "source video": TrainingVideo.objects.filter(pk=video.pk),
             "voice": SpeakerProfile.objects.filter(speaker_id="anna"), "voice's recording": ReferenceAudio.objects.all(),
-            "reference": ReferenceAudio.objects.all()}[deleted]
+            "reference": ReferenceAudio.objects.all(), "rendered audio": ReferenceAudio.objects.all(),
+            "chat's reference": ReferenceAudio.objects.all()}[deleted]
     assert runner.new_job(kind, params, owner=alice).kind == kind  # all there: made
     Job.objects.all().delete()
     removal.delete_unless_in_use(rows)
@@ -107,3 +110,21 @@ def test_another_accounts_voice_of_the_same_name_does_not_stand_in(alice, bob, m
     with pytest.raises(removal.InputGone):
         runner.new_job(Job.Kind.SYNTHESIZE, {"text": "hello", "speaker_id": "anna"}, owner=alice)
     assert runner.new_job(Job.Kind.SYNTHESIZE, {"text": "hello", "speaker_id": "anna"}, owner=bob).owner == bob
+
+
+@pytest.mark.django_db
+def test_a_voice_deleted_after_the_form_accepted_it_refuses_the_synthesis_as_its_form_would(alice, media_root, queued_only, monkeypatch):
+    """The refusal names the field the request named the voice in (/audio_clone's audio_id), as the form does."""
+    speaker_of(alice, media_root, reference_of(alice, media_root))
+    form = {"generate_text": "hello", "audio_id": "anna"}
+    starting = repeats.start_once
+
+    def deleted_first(*args, **kwargs):
+        assert removal.delete_unless_in_use(SpeakerProfile.objects.all()) == {"assets.SpeakerProfile": 1}
+        return starting(*args, **kwargs)
+
+    monkeypatch.setattr(repeats, "start_once", deleted_first)
+    raced = error_message(session_client(alice).post("/audio_clone", form), 400)
+    monkeypatch.undo()
+    assert raced == error_message(session_client(alice).post("/audio_clone", form), 400) == "audio_id: 未知的说话人 'anna', 请先提取说话人特征"
+    assert not Job.objects.exists()
