@@ -42,9 +42,13 @@ class InputGone(LookupError):
         self.field = field
         self.reason = reason
 
+    def message(self):
+        """What the request's form says of a row it cannot find."""
+        return responses.field_message(self.field, self.reason) if self.field else self.reason
+
     def answer(self):
         """The 400 the request's form gives a row it cannot find."""
-        return responses.error(responses.field_message(self.field, self.reason) if self.field else self.reason, 400)
+        return responses.error(self.message(), 400)
 
 
 class InUse(Exception):

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from assets import catalog, consent, jobs as asset_jobs
 from assets.models import TrainingVideo
-from echofu import paths, responses
+from echofu import paths, removal, responses
 from echofu.messages import in_contract_language
 from echofu.uploads import UploadRejected
 from engines.talking_head import MODEL_TYPES
@@ -60,4 +60,7 @@ def training_job(argument: str, model_type: str, gpu: str, epochs: int | None, p
     refused = refusal(data, None)
     if refused:
         raise CommandError(f"{argument}: {refused}")
-    return prepare_training(data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"])
+    try:
+        return prepare_training(data["model_choice"], data["ref_video"], data["gpu_choice"], data["epoch"], data["custom_params"])
+    except removal.InputGone as gone:  # the video deleted from the studio since the form found it
+        raise CommandError(f"{argument}: {in_contract_language(gone.message())}") from None

@@ -97,6 +97,54 @@ def test_a_local_file_given_again_is_the_catalog_row_it_became(tmp_path, media_r
     assert ReferenceAudio.objects.count() == 1 and len(list((media_root / "voices/ref_voices").iterdir())) == 1
 
 
+def test_a_model_deleted_while_the_render_command_queues_its_job_is_refused_with_a_message(tmp_path, media_root, monkeypatch):
+    """Deleted from the studio between the command's form check and its job: a CommandError as for a model
+    not found, not a traceback."""
+    from contextlib import contextmanager
+
+    from echofu import removal
+    from monitoring import repeats
+
+    speech = write_speech_wav(tmp_path / "hello.wav", seconds=1.0)
+    (media_root / "models/EchoLite/empty").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="empty")
+    asking = repeats.as_asked
+
+    @contextmanager
+    def deleted_first(relative):
+        assert removal.delete_unless_in_use(TalkingHeadModel.objects.filter(pk=model.pk)) == {"training.TalkingHeadModel": 1}
+        with asking(relative) as asked:
+            yield asked
+
+    monkeypatch.setattr(repeats, "as_asked", deleted_first)
+    with pytest.raises(CommandError, match="^model_param: 模型已被删除: 请另选一个$"):
+        call_command("render", "media/models/EchoLite/empty", "--audio", str(speech), stdout=StringIO())
+    assert not Job.objects.exists()
+
+
+def test_a_video_deleted_while_the_train_command_queues_its_job_is_refused_with_a_message(media_root, monkeypatch):
+    from django.utils import timezone
+
+    from assets.models import TrainingVideo
+    from echofu import removal
+    from training import cli
+
+    write_plain_video(media_root / "videos/ref_videos/anna.mp4")
+    video = TrainingVideo.objects.create(file="videos/ref_videos/anna.mp4", name="anna", probe_status=TrainingVideo.ProbeStatus.OK,
+                                         probe={"errors": [], "warnings": []}, consent_name="Anna", consent_wording="test statement",
+                                         consent_at=timezone.now())
+    checking = cli.refusal
+
+    def deleted_first(*args):
+        assert removal.delete_unless_in_use(TrainingVideo.objects.filter(pk=video.pk)) == {"assets.TrainingVideo": 1}
+        return checking(*args)
+
+    monkeypatch.setattr(cli, "refusal", deleted_first)
+    with pytest.raises(CommandError, match="^media/videos/ref_videos/anna.mp4: ref_video: 训练视频已被删除: 请重新上传$"):
+        call_command("train", "media/videos/ref_videos/anna.mp4", "--gpu", "CPU", "--epochs", "1", stdout=StringIO())
+    assert not Job.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)  # the job runs in the command's thread with its own connection
 def test_ctrl_c_during_a_command_cancels_the_job_it_runs_and_says_so(monkeypatch):
     """Ctrl-C while train/render/batch_train ran its job here printed a KeyboardInterrupt traceback and left

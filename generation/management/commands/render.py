@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from assets import catalog
-from echofu import paths, responses
+from echofu import paths, removal, responses
 from echofu.messages import in_contract_language
 from echofu.uploads import UploadRejected
 from generation.forms import GenerationRequest
@@ -44,9 +44,12 @@ class Command(BaseCommand):
             raise CommandError(in_contract_language(responses.first_error(form)))
         valid = form.validated_data
         audio_path = valid.get("audio_path", "")
-        with repeats.as_asked(audio_path) as (_, recording):  # a browser recording is kept as it is now
-            job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=audio_path, text=valid["target_text"],
-                                 speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"], recording=recording)
+        try:
+            with repeats.as_asked(audio_path) as (_, recording):  # a browser recording is kept as it is now
+                job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=audio_path, text=valid["target_text"],
+                                     speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"], recording=recording)
+        except removal.InputGone as gone:  # the model, voice or audio deleted from the studio since the form found it
+            raise CommandError(in_contract_language(gone.message())) from None
         workers = follow.start([job], inline=not queue)
         [done] = follow.follow([job], self.stdout.write, workers)
         if done.status != done.Status.SUCCEEDED:
