@@ -246,7 +246,7 @@ def test_home_shows_status_queue_and_empty_results(studio):
     assert studio.errors == []
 
 
-@pytest.mark.parametrize("language, starts, ends", [("zh-hans", "约 1h 0m 后开始", "约 1h 30m 后完成"),
+@pytest.mark.parametrize("language, starts, ends", [("zh-hans", "约 1 小时 0 分 后开始", "约 1 小时 30 分 后完成"),
                                                     ("en", "Starts in about 1h 0m", "Done in about 1h 30m")])
 def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, language, starts, ends):
     from datetime import timedelta
@@ -273,7 +273,7 @@ def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, la
 
 
 @pytest.mark.parametrize("language, starts, ends, learned, first_guess", [
-    ("zh-hans", "约 1h 0m 后开始", "约 1h 30m 后完成", "按本机最近 3 个同类任务估算", "初步估算, 本机完成同类任务后会更准"),
+    ("zh-hans", "约 1 小时 0 分 后开始", "约 1 小时 30 分 后完成", "按本机最近 3 个同类任务估算", "初步估算, 本机完成同类任务后会更准"),
     ("en", "Starts in about 1h 0m", "Done in about 1h 30m", "Estimated from the last 3 jobs like it",
      "First estimate, until jobs like it have finished here")])
 def test_a_render_queued_behind_another_says_when_and_what_its_estimate_rests_on(studio, settings, language, starts, ends, learned,
@@ -341,7 +341,7 @@ def test_a_job_waiting_behind_one_that_overran_says_its_start_is_not_known_yet(s
     assert studio.errors == []
 
 
-@pytest.mark.parametrize("language, past, left", [("zh-hans", "比预计多用了 1m 21s", "剩余时间"),
+@pytest.mark.parametrize("language, past, left", [("zh-hans", "比预计多用了 1 分 21 秒", "剩余时间"),
                                                  ("en", "Taking 1m 21s longer than estimated", "Time left")])
 def test_a_job_past_its_estimate_says_so_instead_of_a_time_left(studio, language, past, left):
     from datetime import timedelta
@@ -353,7 +353,7 @@ def test_a_job_past_its_estimate_says_so_instead_of_a_time_left(studio, language
                        params={"estimated_seconds": 39}, started_at=timezone.now() - timedelta(seconds=120))
     page = studio.open("/", language=language)
     stalled = page.locator('[data-task="probe_stalled"]')
-    expect(stalled).to_contain_text(re.compile(past.replace("1m 21s", r"1m 2\ds")), timeout=10_000)
+    expect(stalled).to_contain_text(re.compile(re.sub(r"21(s| 秒)", r"2\\d\1", past)), timeout=10_000)
     expect(stalled).not_to_contain_text(left)
     expect(stalled).not_to_contain_text(re.compile("training engine|训练引擎"))  # a probe's estimate is none of an engine's
     screenshot(page, f"home-past-estimate-{language}")
@@ -589,7 +589,7 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     expect(page.locator("#video-progress")).to_have_attribute("value", "100", timeout=30_000)
     check = page.locator("#video-check")
     expect(check).to_contain_text("视频可用于训练", timeout=LONG)
-    expect(check.locator(".check-duration")).to_have_text("12s")
+    expect(check.locator(".check-duration")).to_have_text("12 秒")
     expect(check.locator(".check-fps")).to_have_text("25.00")
     expect(check.locator(".check-resolution")).to_have_text("256 × 256")
     expect(check.locator(".check-face")).to_have_text(re.compile(r"^(9\d|100)%$"))
@@ -703,7 +703,7 @@ def test_a_render_started_before_a_reload_is_followed_to_its_video(studio):
         status=Job.Status.SUCCEEDED, stage="done", progress=1.0,
         result={"video_path": "media/videos/res_videos/m1_20250101_000000.mp4", "timings": {"total": 7.0}})
     expect(page.locator("#gen-video")).to_have_attribute("src", "/media/videos/res_videos/m1_20250101_000000.mp4")
-    expect(page.locator("#gen-result")).to_contain_text("已用时间: 7s")  # how long it took, said so: not the video's length
+    expect(page.locator("#gen-result")).to_contain_text("已用时间: 7 秒")  # how long it took, said so: not the video's length
     assert [error for error in studio.errors if "status of 404" not in error] == []  # no such file: only its job is made here
 
 def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:
@@ -1051,7 +1051,7 @@ def test_a_rendered_videos_time_is_the_wait_for_it(studio):
     })
     page = studio.open("/generate/", context)
     page.get_by_role("button", name="生成视频").click()
-    expect(page.locator("#gen-result")).to_contain_text("已用时间: 25s")
+    expect(page.locator("#gen-result")).to_contain_text("已用时间: 25 秒")
 
 
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):

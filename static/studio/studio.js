@@ -111,13 +111,15 @@ const Studio = (() => {
 
   const mediaUrl = (path) => (path ? "/" + String(path).replace(/^\/+/, "") : "");
 
+  /** A length of time in the page's language, in the two largest units that matter (days from 48 hours on). */
   function formatSeconds(seconds) {
     if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
     const total = Math.max(0, Math.round(seconds));
     const minutes = Math.floor(total / 60);
-    const rest = total % 60;
-    if (minutes >= 60) return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
-    return minutes ? `${minutes}m ${rest}s` : `${rest}s`;
+    const hours = Math.floor(minutes / 60);
+    if (hours >= 48) return t("duration_days", { d: Math.floor(hours / 24), h: hours % 24 });
+    if (hours) return t("duration_hours", { h: hours, m: minutes % 60 });
+    return minutes ? t("duration_minutes", { m: minutes, s: total % 60 }) : t("duration_seconds", { s: total });
   }
 
   function formatBytes(bytes) {
