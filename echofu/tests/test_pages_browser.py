@@ -1169,6 +1169,35 @@ def test_a_failed_chat_turn_is_deleted_from_the_chat_page_once_confirmed(studio)
     expect(page.locator(".bubble")).to_have_count(0)
     assert questions == ["删除这个问题 (讲个笑话) 和它下面的失败信息, 连同录音?"]
     assert not Turn.objects.exists()
+def test_a_voice_and_a_model_picked_once_are_picked_again_on_every_page(studio, media_root):
+    """The chat page forgot the voice at each visit: it went back to the default voice, and the generate page
+    offered its own first choices. A choice is now kept by the browser, across pages and visits."""
+    from echofu.ownership import local_user
+    from engines.testing.simple_media import write_tone_wav
+
+    for name in ("anna", "bob"):
+        write_tone_wav(media_root / f"voices/speakers/{name}_v1.wav")
+        SpeakerProfile.objects.create(speaker_id=name, version=1, reference_path=f"voices/ref_voices/{name}.wav",
+                                      clean_clip=f"voices/speakers/{name}_v1.wav", owner=local_user())
+    context = studio.context()
+    chat = studio.open("/chat/", context=context)
+    expect(chat.locator("#chat-speaker option")).to_have_count(3)
+    expect(chat.locator("#chat-speaker")).to_have_value("")
+    chat.locator("#chat-speaker").select_option("bob")
+    chat.reload(wait_until="networkidle")
+    expect(chat.locator("#chat-speaker option")).to_have_count(3)
+    expect(chat.locator("#chat-speaker")).to_have_value("bob")
+    expect(studio.open("/generate/", context=context).locator("#gen-speaker")).to_have_value("bob")
+    voice = studio.open("/voice/", context=context)
+    expect(voice.locator("#speak-speaker")).to_have_value("bob")
+    voice.locator("#speak-speaker").select_option("")  # the default voice, chosen, is kept too
+    expect(studio.open("/chat/", context=context).locator("#chat-speaker")).to_have_value("")
+    fresh = studio.open("/chat/")  # another browser: nothing remembered
+    expect(fresh.locator("#chat-speaker option")).to_have_count(3)
+    expect(fresh.locator("#chat-speaker")).to_have_value("")
+    assert studio.errors == []
+
+
 def test_one_version_of_a_voice_is_deleted_from_the_voice_page_once_confirmed(studio, media_root):
     from echofu.ownership import local_user
     from engines.testing.simple_media import write_tone_wav

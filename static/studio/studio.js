@@ -548,9 +548,27 @@ const Studio = (() => {
     showChosenInFull(select);
   }
 
-  /** `placeholder`: the first option, of value "": its label, or an option like the groups' (one that may be disabled). */
+  /**
+   * A select marked `data-remember` keeps the visitor's last choice across visits and pages (this browser's
+   * storage; the same key on several pages: a voice picked for chat is the one the generate page offers).
+   */
+  const rememberKey = (select) => `echofu-choice:${select.dataset.remember}`;
+  function rememberedChoice(select) {
+    if (!select.dataset.remember) return null;
+    try { return localStorage.getItem(rememberKey(select)); } catch (error) { return null; /* storage blocked */ }
+  }
+  document.addEventListener("change", (event) => {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.dataset.remember) return;
+    try { localStorage.setItem(rememberKey(select), select.value); } catch (error) { /* not kept */ }
+  });
+
+  /**
+   * `placeholder`: the first option, of value "": its label, or an option like the groups' (one that may be
+   * disabled). The choice made before the refill stays chosen, else the remembered one, where it is still offered.
+   */
   function fillSelect(select, groups, { placeholder } = {}) {
-    const previous = select.value;
+    const previous = select.value || rememberedChoice(select);
     const optionElement = (option) =>
       el("option", { value: option.value, text: option.label, disabled: option.disabled || false, title: option.title || null });
     const children = [];
