@@ -1000,7 +1000,8 @@ def test_a_voice_profile_being_made_at_a_reload_is_followed_to_the_list(studio):
     """A reload (or another tab) while a profile was being made showed no card, and the profile list stayed
     empty after it was done until the next reload: the person made it again."""
     context = studio.context()
-    profile = {"id": "anna", "name": "anna", "version": 1, "duration": 8.0, "created_at": "2026-01-01 12:00:00"}
+    version = {"version": 1, "duration": 8.0, "created_at": "2026-01-01 12:00:00"}
+    profile = {"id": "anna", "name": "anna", **version, "versions": [version]}
     done = {"status": "success", "task_id": "clone_1", "kind": "clone", "state": "succeeded", "stage": "done", "progress": 1.0}
     asked = {"task": 0}
 
