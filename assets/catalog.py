@@ -171,7 +171,7 @@ def listed(queryset, describe) -> list[dict]:
     return described
 
 
-def speaker_info(profile: SpeakerProfile, versions: list[SpeakerProfile] = ()) -> dict:
+def speaker_info(profile: SpeakerProfile, versions: list[SpeakerProfile]) -> dict:
     """A voice as /api/cloned-audios lists it: its newest version `profile`, and `versions`, each of its
     versions (the `versions` addition, which the voice page offers to delete one by one)."""
     return {
