@@ -14,6 +14,10 @@ Saves bench/results/echolite_real.json.
 it on the model's own held-out frames and on the unseen tail (echolite_delay_sweep.json): which
 shift a model should be trained with, against the one training finds, and the shift training finds
 with the recordings' sound moved by -12..+12 frames more.
+`--oracle` replays, for each real frame of the unseen tail, the training frame an oracle that sees that
+frame would choose: by its mouth shape alone (what a perfect speech -> mouth predictor could pick,
+blind to head pose), by its mouth landmarks in the aligned face (shape and head pose), by its mouth
+image (echolite_oracle.json): which of the targets a render over the person's own frames could reach.
 `--render-speed MODEL_DIR` times a 10 s render of real speech at 512x512, encoding included, with
 the time per stage (echolite_render.json); a model trained at another size has its looped
 background frames resized and its crop transforms scaled to match first.
@@ -482,6 +486,51 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
                                   "recordings": rows}, indent=2))
 
 
+def shape_distance(points: np.ndarray, target: np.ndarray) -> float:
+    """Mean distance of two point sets after the similarity transform that best maps the first onto the second."""
+    source, goal = points - points.mean(0), target - target.mean(0)
+    u, spread, vt = np.linalg.svd(source.T @ goal)
+    return float(np.linalg.norm(source @ (u @ vt) * (spread.sum() / (source**2).sum()) - goal, axis=1).mean())
+
+
+def oracle(output: Path) -> None:
+    """For each recording, the unseen tail replayed from its training frames as an oracle that sees each
+    tail frame would choose them, compared as the renders are (`evaluate.MouthComparison`)."""
+    from engines.face_tracking import FaceAnalyzer
+
+    rows = {}
+    for recording in RECORDINGS:
+        analyzer = FaceAnalyzer()
+        frames = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in media.iter_video_frames(recording["path"], fps=FPS)]
+        split = int(len(frames) * TRAIN_SHARE)
+        train, tail = frames[:split], frames[split:]
+        comparison = evaluate.MouthComparison(tail, analyzer)
+        found = [(frame, points) for frame, points in zip(train, evaluate.landmarks(train, analyzer)) if points is not None]
+        mouths = [comparison.aligned_mouth(frame, points) for frame, points in found]
+        aligned, greys = np.stack([points for _, points in mouths]), [evaluate.grey(image) for image, _ in mouths]
+        chosen: dict[str, list[np.ndarray]] = {"by_mouth_shape": [], "by_mouth_landmarks": [], "by_mouth_image": []}
+        for real_mouth, real_grey in zip(comparison.real_mouths, comparison.real_greys):
+            if real_mouth is None:  # not compared: any frame will do
+                for picked in chosen.values():
+                    picked.append(found[0][0])
+                continue
+            real = real_mouth[1]
+            shape = [shape_distance(points, real) for points in aligned]
+            chosen["by_mouth_shape"].append(found[int(np.argmin(shape))][0])
+            chosen["by_mouth_landmarks"].append(found[int(np.argmin(np.linalg.norm(aligned - real, axis=2).mean(1)))][0])
+            chosen["by_mouth_image"].append(found[int(np.argmax([evaluate.ssim(grey, real_grey) for grey in greys]))][0])
+        rows[recording["name"]] = row = {
+            "train_frames_with_a_face": len(found), "tail_frames": len(tail),
+            **{name: comparison.compare(picked).as_dict() for name, picked in chosen.items()},
+            "real_one_frame_late": comparison.compare(tail[:1] + tail[:-1]).as_dict(),
+            "real_two_frames_late": comparison.compare(tail[:2] + tail[:-2]).as_dict()}
+        print(recording["name"], json.dumps(row, indent=1))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"protocol": "each real tail frame replaced by one training frame (the first 80 %), chosen by an oracle "
+                                              "that sees the tail frame; compared as bench_echolite.py compares renders",
+                                  "recordings": rows}, indent=2))
+
+
 def resized_model(model_dir: Path, size: int, work: Path) -> Path:
     """A copy of `model_dir` whose background frames are `size` x `size` (same network, same mouths)."""
     import shutil
@@ -566,12 +615,16 @@ def main() -> None:
     parser.add_argument("--keep-models", type=Path, default=None, metavar="DIR", help="real recordings: keep the trained models here")
     parser.add_argument("--parts", type=Path, default=None, metavar="MODEL_DIR",
                         help="how a render's parts add up, with a model that --keep-models kept (echolite_render_parts.json)")
+    parser.add_argument("--oracle", action="store_true", help="the tail replayed from training frames an oracle chooses (echolite_oracle.json)")
     parser.add_argument("--delay-sweep", action="store_true", help="the shape fit trained at each audio shift (echolite_delay_sweep.json)")
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1) if args.device == "cpu" else torch.get_num_threads())
     if args.render_speed:
         render_speed(args.render_speed, args.size, 10.0 if args.render_seconds == 30.0 else args.render_seconds, args.repeats,
                      Path(args.output or RESULTS / "echolite_render.json"))
+        return
+    if args.oracle:
+        oracle(Path(args.output or RESULTS / "echolite_oracle.json"))
         return
     if args.delay_sweep:
         delay_sweep(Path(args.output or RESULTS / "echolite_delay_sweep.json"))

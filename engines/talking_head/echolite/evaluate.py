@@ -100,7 +100,7 @@ class LipFigures:
                 f"{prefix}mouth_shimmer": round(self.mouth_shimmer, 3) if np.isfinite(self.mouth_shimmer) else None}
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
+def grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
@@ -119,15 +119,15 @@ class MouthComparison:
         low, high = mouth.min(0), mouth.max(0)
         margin = (high - low) * MOUTH_MARGIN
         (self.x0, self.y0), (self.x1, self.y1) = np.floor(low - margin).astype(int), np.ceil(high + margin).astype(int)
-        self.real_mouths = [self._mouth(frame, points) for frame, points in zip(real_frames, self.real_points)]
-        self.real_greys = [None if mouth is None else _grey(mouth[0]) for mouth in self.real_mouths]
+        self.real_mouths = [self.aligned_mouth(frame, points) for frame, points in zip(real_frames, self.real_points)]
+        self.real_greys = [None if mouth is None else grey(mouth[0]) for mouth in self.real_mouths]
         self.real_jitter = jitter(self.real_greys)
         self.real_opening = np.array([mouth_opening(p) if p is not None else np.nan for p in self.real_points])
 
     def _align(self, points: np.ndarray) -> np.ndarray:
         return _similarity(points[STILL_POINTS], self.canonical[STILL_POINTS])
 
-    def _mouth(self, frame: np.ndarray, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    def aligned_mouth(self, frame: np.ndarray, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
         """(canonical mouth image, canonical mouth landmarks)."""
         if points is None:
             return None
@@ -145,10 +145,10 @@ class MouthComparison:
         for index, (frame, found, real, real_grey) in enumerate(zip(frames, points, self.real_mouths, self.real_greys)):
             if found is None or real is None:
                 continue
-            image, mouth = self._mouth(frame, found)
-            grey = greys[index] = _grey(image)
-            ssims.append(ssim(grey, real_grey))
-            details.append((detail(grey), detail(real_grey)))
+            image, mouth = self.aligned_mouth(frame, found)
+            mouth_grey = greys[index] = grey(image)
+            ssims.append(ssim(mouth_grey, real_grey))
+            details.append((detail(mouth_grey), detail(real_grey)))
             psnrs.append(psnr(image, real[0]))
             distances.append(float(np.linalg.norm(mouth - real[1], axis=1).mean()) / FACE_WIDTH * 1000)
             opening[index] = mouth_opening(found)
