@@ -39,7 +39,7 @@ from engines.testing.memory import traced_peak
 torch.set_num_threads(2)
 # Training a model takes minutes on 2 cores: more than the suite's per-test default.
 pytestmark = pytest.mark.timeout(1500)
-EPOCHS = 10
+EPOCHS = 4  # beats the loop by a wide margin already (LMD 19 against 24, lip-opening r 0.58 against -0.03)
 AUDIO_DELAY = 4
 
 
