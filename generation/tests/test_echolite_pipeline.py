@@ -24,7 +24,7 @@ def test_upload_train_render_through_the_api(client, tmp_path, media_root):
 
     started = client.post("/model_training", {
         "model_choice": "EchoLite", "ref_video": uploaded["relative_path"], "gpu_choice": "GPU0",
-        "epoch": "4", "custom_params": "lr=0.003,batch_size=16",
+        "epoch": "2", "custom_params": "lr=0.003,batch_size=16",
     })
     body = started.json()
     assert started.status_code == 200 and body["status"] == "success" and body["message"] == "模型训练开始"
@@ -37,6 +37,7 @@ def test_upload_train_render_through_the_api(client, tmp_path, media_root):
     assert model.person == "小明" and model.version == 1 and model.size > 0
     assert {"mouth_psnr", "mouth_ssim", "sync_correlation", "sync_offset_frames"} <= set(model.metrics)
     assert model.params["custom_params"] == {"lr": "0.003", "batch_size": "16"}
+    assert model.metrics["epochs"] == 2, "the contract's epoch count is honoured"
     models = client.get("/api/available-models").json()["models"]
     assert models[0]["path"] == status["model_path"] and models[0]["type"] == "EchoLite"
     details = client.get(f"/api/model-details/EchoLite/{model.name}").json()["model_details"]
