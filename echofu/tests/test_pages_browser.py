@@ -744,8 +744,8 @@ def test_a_cancelled_chat_turn_says_so_instead_of_a_failure(studio):
     page = studio.open("/chat/", context)
     page.locator("#chat-text").fill("你好")
     page.get_by_role("button", name="发送").click()
-    expect(page.locator("#chat-message")).to_have_text("本次回答已取消。")
     expect(page.locator(".bubble.assistant.warn")).to_contain_text("本次回答已取消。")
+    expect(page.locator("#chat-job .badge")).to_have_text("已取消")
     expect(page.locator(".bubble.error")).to_have_count(0)
     # a cancelled turn is a failed one: it can be deleted from there
     expect(page.locator(".bubble.assistant.warn").get_by_role("button", name="删除 你好")).to_be_visible()
@@ -1034,7 +1034,31 @@ def test_a_failed_chat_turn_names_its_stage_as_the_server_does(studio):
     page = studio.open("/chat/", context)
     page.locator("#chat-text").fill("你好")
     page.get_by_role("button", name="发送").click()
-    expect(page.locator("#chat-message")).to_have_text("语音识别阶段失败: 录音中没有检测到语音")
+    expect(page.locator(".bubble.assistant.error .chat-failure")).to_have_text("语音识别阶段失败: 录音中没有检测到语音")
+
+
+def test_a_failed_chat_turns_reason_is_shown_once_in_its_bubble(studio):
+    """The reason stood three times on the page: in the turn's bubble, in the alert under the conversation and
+    in the job card. The bubble says it; the card says only that the job failed."""
+    context = studio.context()
+    reason = "生成回复阶段失败: 服务暂不可用"
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, []),
+        "/chat_system": (202, {"status": "processing", "task_id": "chat_5", "turn_id": 5, "conversation_id": 3, "turn_status": "running"}),
+        "/api/chat/turns/5": (200, {"status": "success", "task_id": "chat_5", "turn_id": 5, "conversation_id": 3, "turn_status": "failed",
+                                    "stage": "llm", "error": "服务暂不可用"}),
+        "/api/tasks/chat_5": (200, {"status": "success", "task_id": "chat_5", "kind": "chat", "state": "failed", "stage": "llm",
+                                    "progress": 0.3, "error": reason}),
+    })
+    page = studio.open("/chat/", context)
+    page.locator("#chat-text").fill("讲个笑话")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator(".bubble.assistant.error .chat-failure")).to_have_text(reason)
+    expect(page.locator("#chat-job .badge")).to_have_text("失败")
+    assert page.locator("body").inner_text().count(reason) == 1
+    expect(page.locator("#chat-message")).to_be_empty()
+    assert studio.errors == []
 
 
 def test_a_rendered_videos_time_is_the_wait_for_it(studio):

@@ -180,15 +180,14 @@
       if (video && !player.played.size) player.add(video);
       $("chat-job").replaceChildren();
     } catch (error) {
-      // The job card shows how the turn's job ended, or goes when there was none.
+      // Why the turn failed is said once, in its bubble under the question: the job card keeps only how
+      // its job ended (its state badge), or goes when there was none.
       const job = turn && turn.task_id ? await api(`/api/tasks/${encodeURIComponent(turn.task_id)}`).catch(() => null) : null;
-      if (job) view.update(job);
+      if (job) view.update({ ...job, error: "" });
       else $("chat-job").replaceChildren();
       // A turn cancelled from its card is answered as failed (error "cancelled"): say it was cancelled, not that it failed.
       const cancelled = job?.state === "cancelled";
-      const message = cancelled ? t("turn_cancelled") : errorText(error);
-      failureBubble(turn, userBubble, message, `assistant ${cancelled ? "warn" : "error"}`);
-      say("chat-message", message, cancelled ? "warn" : "error");
+      failureBubble(turn, userBubble, cancelled ? t("turn_cancelled") : errorText(error), `assistant ${cancelled ? "warn" : "error"}`);
     } finally {
       busy = false;
       allowSending();
