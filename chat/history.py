@@ -7,14 +7,17 @@ from chat.serializers import turn_json
 from echofu import ownership, paths
 from echofu.ordering import NEWEST_FIRST
 from monitoring import history
+from provenance.download_names import download_names
 
 
 @history.provides("chat")
 def chat_history(request=None) -> list[dict]:
-    turns = ownership.owned(Turn.objects.select_related("job"), request, field="conversation__owner")
+    turns = list(ownership.owned(Turn.objects.select_related("job"), request, field="conversation__owner")
+                 .order_by(*NEWEST_FIRST)[: history.LIMIT])
+    names = download_names(turn.reply_video.name for turn in turns)
     return [
         {
-            **turn_json(settle_with_job(turn)),
+            **turn_json(settle_with_job(turn), names),
             "type": "chat",
             "status": turn.status,
             "timestamp": turn.created_at.isoformat(),
@@ -23,5 +26,5 @@ def chat_history(request=None) -> list[dict]:
             "question_audio_path": paths.public_path(turn.user_audio.name) if turn.user_audio else "",
             "available": bool(turn.reply_video) and paths.absolute(turn.reply_video.name).is_file(),
         }
-        for turn in turns.order_by(*NEWEST_FIRST)[: history.LIMIT]
+        for turn in turns
     ]

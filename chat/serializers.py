@@ -2,9 +2,13 @@
 from chat.models import Turn
 from echofu import paths
 from echofu.messages import localized
+from provenance.download_names import download_names
 
 
-def turn_json(turn: Turn) -> dict:
+def turn_json(turn: Turn, download_names_by_file: dict[str, str] | None = None) -> dict:
+    """`download_names_by_file`: the answer videos' download names, where a list of turns looked them up at once."""
+    video = turn.reply_video.name or ""
+    names = download_names([video]) if download_names_by_file is None else download_names_by_file
     return {
         "task_id": turn.job_id or "",
         "turn_id": turn.pk,
@@ -16,7 +20,8 @@ def turn_json(turn: Turn) -> dict:
         "provider": turn.provider,
         "knowledge_id": turn.knowledge_id,
         "segments": turn.segments,
-        "video_path": paths.public_path(turn.reply_video.name) if turn.reply_video else "",
+        "video_path": paths.public_path(video) if video else "",
+        "download_name": names.get(video, ""),  # what the chat page's download link saves the answer as (addition)
         "audio_path": paths.public_path(turn.reply_audio.name) if turn.reply_audio else "",
         "duration": turn.duration,
         "timings": turn.timings,

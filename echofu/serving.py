@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import http_date
+from django.utils.http import content_disposition_header, http_date
 
 from echofu import responses
 from engines.messages import gettext_noop
@@ -46,7 +46,9 @@ def _chunks(path: Path, start: int, length: int):
             yield data
 
 
-def serve_file(request, path: Path) -> HttpResponse:
+def serve_file(request, path: Path, attachment_name: str | None = None) -> HttpResponse:
+    """`path`, or the byte range asked; with `attachment_name`, to be saved under that name
+    (Content-Disposition: attachment, RFC 6266 with RFC 5987's UTF-8 form for a name that is not ASCII)."""
     stat = path.stat()
     size = stat.st_size
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -63,4 +65,6 @@ def serve_file(request, path: Path) -> HttpResponse:
     response["Last-Modified"] = http_date(stat.st_mtime)
     if wanted:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if attachment_name:
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=attachment_name)
     return response

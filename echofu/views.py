@@ -4,11 +4,14 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from echofu import ownership, paths, responses
 from echofu.serving import serve_file
 from engines.messages import gettext_noop
+from provenance.download_names import download_names
 
 VIDEO_MISSING = gettext_noop("the video file does not exist")
 
 
 def _serve(request, candidates: list[str], missing_message: str):
+    """The first candidate the requester may read; `?download=1` asks for it as a download, a rendered
+    video under the name the pages give it (person-version-time), any other file under its stored name."""
     for candidate in candidates:
         try:
             relative = paths.resolve_request_path(candidate)
@@ -16,7 +19,8 @@ def _serve(request, candidates: list[str], missing_message: str):
             continue
         path = paths.absolute(relative)
         if path.is_file() and ownership.may_read_file(relative, request):
-            return serve_file(request, path)
+            downloaded = request.GET.get("download") == "1"
+            return serve_file(request, path, attachment_name=download_names([relative])[relative] if downloaded else None)
     return responses.error(missing_message, 404)
 
 

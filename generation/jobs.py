@@ -16,6 +16,7 @@ from generation.models import GeneratedVideo
 from monitoring import estimates, history, repeats, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
+from provenance.download_names import download_name, download_names
 from provenance.stamping import finish_video, publishing
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
@@ -116,7 +117,8 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
             job=job,
             owner_id=job.owner_id,
         ))
-    return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path), "timings": video.timings}
+    return {"video_path": video.relative_path, "video_id": video.pk, "audio_path": paths.public_path(audio_path), "timings": video.timings,
+            "download_name": download_name(stamp)}
 
 
 @history.provides("video_generation")
@@ -126,6 +128,7 @@ def video_history(request=None) -> list[dict]:
     # pages title a render by the name its audio was uploaded as.
     uploaded_as = dict(ReferenceAudio.objects.filter(file__in={video.audio_path for video in videos if video.audio_path})
                        .values_list("file", "original_name"))
+    names = download_names(video.file.name for video in videos)
     return [
         {
             "task_id": video.job_id,
@@ -134,6 +137,7 @@ def video_history(request=None) -> list[dict]:
             "status": "succeeded",
             "timestamp": video.created_at.isoformat(),
             "video_path": video.relative_path,
+            "download_name": names[video.file.name],  # what the pages' download links save it as (addition)
             "model_name": video.model_type,
             "model_param": video.model.public_dir if video.model else "",
             "model_label": video.model.display_label if video.model else "",

@@ -1,12 +1,16 @@
 """/chat_system end to end on the real ASR, TTS and LLM client; every stage's failure; streaming segments."""
+from urllib.parse import quote
+
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from chat.models import Conversation, KnowledgeEntry, Persona, Turn
 from engines import media, provenance
 from engines.voice.default import espeak
 from monitoring.models import Job
 from provenance.models import ProvenanceRecord
+from training.models import TalkingHeadModel
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +105,19 @@ def test_later_turns_reuse_the_loaded_model_until_it_is_trained_again(client, mo
     (media_root / "models/EchoLite/guide/weights.pt").write_bytes(b"trained again")
     ask(client, model, text="Hello again")
     assert len(kept_renderer.calls) == 6 and len(kept_renderer.loads) == 2
+
+
+def test_an_answer_downloads_under_the_models_person_version_and_time(client, model, renderer, llm_server):
+    """Not as chat_guide_<conversation>_<turn>.mp4, its stored name: the page's link and ?download=1 say whose answer and when."""
+    TalkingHeadModel.objects.filter(pk=model.pk).update(person="小明", version=2)
+    body = ask(client, model, text="Hello, who are you?")
+    answer = ProvenanceRecord.objects.get(file=body["response"].removeprefix("/media/"))
+    expected = f"小明-v2-{timezone.localtime(answer.created_at):%Y-%m-%d-%H%M}.mp4"
+    assert body["download_name"] == expected and not body["response"].endswith(expected)
+    assert client.get(f"/api/chat/turns/{body['turn_id']}").json()["download_name"] == expected
+    assert [entry["download_name"] for entry in client.get("/api/history/chat").json()] == [expected]
+    served = client.get(body["response"] + "?download=1")
+    assert served["Content-Disposition"] == "attachment; filename*=utf-8''" + quote(expected)
 
 
 def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, renderer, llm_server):
