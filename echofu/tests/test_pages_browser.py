@@ -1079,6 +1079,39 @@ def test_a_rendered_videos_time_is_the_wait_for_it(studio):
     expect(page.locator("#gen-result")).to_contain_text("已用时间: 25 秒")
 
 
+def test_the_generate_pages_download_links_name_the_person_the_version_and_the_time(studio, media_root):
+    """A rendered video downloaded as its stored name (m1_20261207_140530.mp4): which person, which model, which take?"""
+    from datetime import datetime, timezone as tz
+
+    from echofu.ownership import local_user
+    from provenance.models import ProvenanceRecord
+
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="小明", version=1, owner=local_user())
+    stored = "videos/res_videos/m1_20261207_140530.mp4"
+    (media_root / stored).parent.mkdir(parents=True, exist_ok=True)
+    (media_root / stored).write_bytes(b"not played here")
+    GeneratedVideo.objects.create(file=stored, model=model, model_type="EchoLite", text="你好", owner=local_user())
+    ProvenanceRecord.objects.create(request_id="render_1", kind="video", file=stored, sha256="0" * 64, model=model,
+                                    created_at=datetime(2026, 12, 7, 6, 5, tzinfo=tz.utc))  # 14:05 in the server's zone
+    context = studio.context()
+    fresh = "小明-v1-2026-12-07-1410.mp4"
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/reference-audios": (200, {"status": "success", "files": [
+            {"id": 1, "name": "anna", "original_name": "anna.wav", "relative_path": "media/voices/ref_voices/anna.wav", "duration": 8.0}]}),
+        "/api/tasks/render_2": (200, {"status": "success", "task_id": "render_2", "kind": "render", "state": "succeeded", "stage": "done",
+                                      "progress": 1.0, "result": {"video_path": "media/videos/res_videos/m1_2.mp4", "download_name": fresh}}),
+    })
+    context.route(re.compile(r"^https?://[^/]+/video_generation$"), lambda route: route.fulfill(  # the history's own path is the server's
+        status=200, content_type="application/json",
+        body=json.dumps({"status": "success", "task_id": "render_2", "video_path": "media/videos/res_videos/m1_2.mp4"})))
+    page = studio.open("/generate/", context)
+    expect(page.locator("#gen-history a[download]")).to_have_attribute("download", "小明-v1-2026-12-07-1405.mp4")
+    page.get_by_role("button", name="生成视频").click()
+    expect(page.locator("#gen-result a[download]")).to_have_attribute("download", fresh)
+    expect(page.locator("#gen-result a[download]")).to_have_attribute("href", "/media/videos/res_videos/m1_2.mp4")
+
+
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
     context = studio.context()
     answer_with(context, {
@@ -1087,13 +1120,14 @@ def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(
                                      "status": "running", "question": "讲个故事", "reply": "", "segments": []}]),
         "/api/chat/turns/9": (200, {"status": "success", "task_id": "chat_9", "turn_id": 9, "conversation_id": 5, "turn_status": "succeeded",
                                     "transcript": "讲个故事", "reply": "从前有座山。", "timings": {"total": 5.0}, "segments": [],
-                                    "video_path": "media/videos/res_videos/chat_5_9.mp4"}),
+                                    "video_path": "media/videos/res_videos/chat_5_9.mp4", "download_name": "小明-v1-2026-12-07-1405.mp4"}),
         "/api/tasks/chat_9": (200, {"status": "success", "task_id": "chat_9", "kind": "chat", "state": "succeeded", "stage": "done",
                                     "progress": 1.0}),
     })
     page = studio.open("/chat/", context)
     expect(page.locator(".bubble .chat-user-text")).to_have_text(["讲个故事"])
     expect(page.locator(".bubble .chat-reply")).to_have_text(["从前有座山。"])
+    expect(page.locator(".bubble a[download]")).to_have_attribute("download", "小明-v1-2026-12-07-1405.mp4")
     expect(page.get_by_role("button", name="发送")).to_be_enabled()
     assert [error for error in studio.errors if "status of 404" not in error] == []  # the answer video is not there
 

@@ -83,7 +83,7 @@
     const answer = bubble("assistant",
       el("div", { class: "chat-reply", text: turn.reply }),
       el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
-      el("div", { class: "row" }, video ? el("a", { class: "small", href: video, download: video.split("/").pop(), text: t("download") }) : null,
+      el("div", { class: "row" }, video ? el("a", { class: "small", href: video, download: turn.download_name || video.split("/").pop(), text: t("download") }) : null,
         deleteTurnButton(turn, question, "confirm_delete_turn", () => answer)));
     return video;
   }

@@ -33,7 +33,7 @@
         el("span", { text: `${entry.size_mb} MB` }), el("span", { text: formatTime(entry.timestamp) })),
       entry.available === false ? null : el("details", {}, el("summary", { text: t("play"), "aria-label": `${t("play")}: ${renderTitle(entry)}` }),
         el("video", { controls: true, preload: "none", src: mediaUrl(entry.video_path), "aria-label": renderTitle(entry) }),
-        el("div", { class: "row", style: "margin-top:.4rem" }, downloadLink(entry.video_path))),
+        el("div", { class: "row", style: "margin-top:.4rem" }, downloadLink(entry.video_path, entry.download_name))),
       deleteButton(`/api/generated-videos/${entry.video_id}/delete`, renderTitle(entry), t("confirm_delete_render", { name: renderTitle(entry) }),
         "gen-message", refreshHistory),
     )) : [el("li", { class: "empty", text: t("no_history") })]));
@@ -73,7 +73,7 @@
     const elapsed = job?.elapsed_seconds ?? job?.result?.timings?.total;
     $("gen-result").replaceChildren(
       el("video", { id: "gen-video", controls: true, preload: "auto", src: mediaUrl(videoPath), playsinline: true, "aria-label": t("video_ready") }),
-      el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath),
+      el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath, job?.result?.download_name),
         el("span", { class: "muted small", text: videoPath.split("/").pop() }),
         typeof elapsed === "number" ? el("span", { class: "muted small", text: `${t("elapsed")}: ${formatSeconds(elapsed)}` }) : null));
   }

@@ -678,8 +678,9 @@ const Studio = (() => {
     ] }]);
   }
 
-  function downloadLink(path, label) {
-    return el("a", { class: "btn small", href: mediaUrl(path), download: String(path).split("/").pop(), text: label || t("download") });
+  /** A link that saves `path` as `name` (a rendered video's download_name from the server), else under its stored name. */
+  function downloadLink(path, name) {
+    return el("a", { class: "btn small", href: mediaUrl(path), download: name || String(path).split("/").pop(), text: t("download") });
   }
 
   // The theme switch in the header.
