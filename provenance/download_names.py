@@ -4,6 +4,7 @@ a render and a chat answer alike; the stored file keeps its own name."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -15,11 +16,17 @@ from provenance.models import ProvenanceRecord
 NOT_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 
 
+def file_name_safe(text: str) -> str:
+    """`text` with what file systems refuse, and invisible format characters (a right-to-left override
+    can disguise the extension a file manager shows), replaced by "_"."""
+    return "".join("_" if unicodedata.category(char) == "Cf" else char for char in NOT_IN_FILE_NAMES.sub("_", text))
+
+
 def download_name(record: ProvenanceRecord) -> str:
     """`record`'s video named by its model's person (its folder's name when none is known), version and
     the server's local time it was made at."""
     model = record.model
-    person = NOT_IN_FILE_NAMES.sub("_", model.person or model.name).strip(" .") or "_"
+    person = file_name_safe(model.person or model.name).strip(" .") or "_"
     made_at = timezone.localtime(record.created_at).strftime("%Y-%m-%d-%H%M")
     return f"{person}-v{model.version}-{made_at}{PurePosixPath(record.file).suffix}"
 
@@ -30,7 +37,8 @@ def download_names(files: Iterable[str]) -> dict[str, str]:
     wanted = {file for file in files if file}
     names = {file: PurePosixPath(file).name for file in wanted}
     if wanted:
-        records = (ProvenanceRecord.objects.filter(kind=ProvenanceRecord.Kind.VIDEO, file__in=wanted, model__isnull=False)
+        records = (ProvenanceRecord.objects.filter(kind=ProvenanceRecord.Kind.VIDEO, file__in=wanted)
                    .select_related("model").order_by("created_at", "pk"))
-        names.update((record.file, download_name(record)) for record in records)  # a path used again: its newest video's
+        newest = {record.file: record for record in records}  # a path used again: its newest video's, not an older one's model
+        names.update((file, download_name(record)) for file, record in newest.items() if record.model is not None)
     return names

@@ -57,6 +57,23 @@ def test_characters_a_file_name_cannot_hold_are_replaced(client, media_root):
     assert response["Content-Disposition"] == 'attachment; filename="A_B_ _C__-v2-2026-12-07-1405.mp4"'
 
 
+def test_an_invisible_direction_override_cannot_disguise_the_extension(client, media_root):
+    rendered(media_root, "m1_c.mp4", "anna\u202egpj.exe")
+    response = client.get("/media/videos/res_videos/m1_c.mp4?download=1")
+    assert response["Content-Disposition"] == 'attachment; filename="anna_gpj.exe-v1-2026-12-07-1405.mp4"'
+
+
+def test_a_path_made_again_goes_by_its_newest_video_even_once_that_ones_model_is_deleted(client, media_root):
+    stored = rendered(media_root, "m1_d.mp4", "anna")
+    newer = TalkingHeadModel.objects.create(model_type="EchoLite", name="bob_1", person="bob", version=1)
+    ProvenanceRecord.objects.create(request_id="render_2", kind=ProvenanceRecord.Kind.VIDEO, file=stored, sha256="1" * 64,
+                                    model=newer, created_at=MADE_AT.replace(hour=7))
+    url = "/media/videos/res_videos/m1_d.mp4?download=1"
+    assert client.get(url)["Content-Disposition"] == 'attachment; filename="bob-v1-2026-12-07-1505.mp4"'
+    newer.delete()  # the record stays, without its model: the file is bob's video, not anna's
+    assert client.get(url)["Content-Disposition"] == 'attachment; filename="m1_d.mp4"'
+
+
 def test_a_file_no_model_is_known_for_downloads_under_its_stored_name(client, media_root):
     (media_root / "videos/res_videos/scanned.mp4").write_bytes(PAYLOAD)  # found on disk by scan_media: no provenance
     response = client.get("/media/videos/res_videos/scanned.mp4?download=1")
