@@ -1,4 +1,5 @@
 """Fixtures for the Django apps' tests (engine tests under engines/ need no Django)."""
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -7,10 +8,14 @@ ENGINES_DIR = Path(__file__).parent / "engines"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files with slow (training, rendering) tests run first: under `--dist loadfile` a long file
-    scheduled last keeps one worker busy while the other has nothing left to do."""
+    """Files with slow (training, rendering) tests run first, then the others, those holding more tests
+    first: under `--dist loadfile` a long file scheduled last keeps one worker busy while the other has
+    nothing left to do. (run.sh passes `--no-loadscope-reorder`: xdist would otherwise schedule the files
+    by their number of tests alone, and the slow files holding one or two tests, a minute or two each, last.)"""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each file is kept
+    tests_per_file = Counter(item.path for item in items)
+    # stable: the order within each file is kept
+    items.sort(key=lambda item: (False, 0) if item.path in slow_files else (True, -tests_per_file[item.path]))
 
 
 @pytest.fixture(autouse=True)

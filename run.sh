@@ -195,7 +195,8 @@ run_tests() {
     install
     # Two test processes (pytest-xdist), one test file each at a time: most tests wait on
     # subprocesses (servers, workers, ffmpeg), so two share two cores well. `-n 0` runs them in one.
-    "$VENV/bin/python" -m pytest -n "${ECHOFU_TEST_PROCESSES:-2}" --dist loadfile "$@"
+    # Files go out in the order conftest.py sorts them (slow ones first), not by their number of tests.
+    "$VENV/bin/python" -m pytest -n "${ECHOFU_TEST_PROCESSES:-2}" --dist loadfile --no-loadscope-reorder "$@"
 }
 
 case "${1:-}" in
