@@ -132,12 +132,16 @@ DELAY_SEARCH = 15
 ADDED_OFFSETS = (-12, -8, -4, 4, 8, 12)  # frames, so the recordings' own +0..+4 spans about the +-0.6 s corrected
 
 
+def recording_frames(video: Path) -> tuple[list[np.ndarray], int]:
+    """(the recording's frames, cut to even sides as H.264 needs them; index of the first test frame)."""
+    frames = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in media.iter_video_frames(video, fps=FPS)]
+    return frames, int(len(frames) * TRAIN_SHARE)
+
+
 def split_recording(video: Path, work: Path) -> tuple[Path, list[np.ndarray], np.ndarray, int]:
     """(training video of the first 80 %, real test frames, the whole audio, index of the first test frame)."""
-    frames = list(media.iter_video_frames(video, fps=FPS))
-    frames = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in frames]
+    frames, split = recording_frames(video)
     audio = media.load_audio(video, features.SAMPLE_RATE)
-    split = int(len(frames) * TRAIN_SHARE)
     train = work / "train.mp4"
     samples = int(split / FPS * features.SAMPLE_RATE)
     height, width = frames[0].shape[:2]
@@ -501,8 +505,7 @@ def oracle(output: Path) -> None:
     rows = {}
     for recording in RECORDINGS:
         analyzer = FaceAnalyzer()
-        frames = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in media.iter_video_frames(recording["path"], fps=FPS)]
-        split = int(len(frames) * TRAIN_SHARE)
+        frames, split = recording_frames(recording["path"])
         train, tail = frames[:split], frames[split:]
         comparison = evaluate.MouthComparison(tail, analyzer)
         found = [(frame, points) for frame, points in zip(train, evaluate.landmarks(train, analyzer)) if points is not None]
