@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header, http_date
+from django.utils.http import http_date
 
 from echofu import responses
 from engines.messages import gettext_noop
 
 CHUNK = 256 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers are no file's offsets
+# What a quoted `filename="..."` cannot hold as it is (RFC 6266 quoted-string; many clients mishandle escapes).
+NOT_IN_QUOTED_NAMES = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -46,9 +50,34 @@ def _chunks(path: Path, start: int, length: int):
             yield data
 
 
+def ascii_file_name(name: str) -> str:
+    """`name` for a client that reads only `filename=` (curl -OJ, older browsers): accents dropped (é -> e),
+    each run of other characters that are not ASCII one "_", quotes, backslashes and control characters
+    removed; the extension kept."""
+    suffix = PurePosixPath(name).suffix
+    if not suffix.isascii() or NOT_IN_QUOTED_NAMES.search(suffix):
+        suffix = ""
+    pieces: list[str] = []
+    for char in name[: len(name) - len(suffix)]:
+        spelled = "".join(part for part in unicodedata.normalize("NFKD", char) if part.isascii())
+        if not spelled and not (pieces and pieces[-1] == "_"):
+            pieces.append("_")
+        elif spelled:
+            pieces.append(NOT_IN_QUOTED_NAMES.sub("", spelled))
+    return ("".join(pieces) or "_") + suffix
+
+
+def attachment_disposition(name: str) -> str:
+    """Content-Disposition for saving as `name` (RFC 6266): `filename="..."` always, for clients that
+    ignore RFC 5987, followed by `filename*=utf-8''...` whenever that ASCII form is not the name itself."""
+    fallback = ascii_file_name(name)
+    header = f'attachment; filename="{fallback}"'
+    return header if fallback == name else f"{header}; filename*=utf-8''{quote(name, safe='')}"
+
+
 def serve_file(request, path: Path, attachment_name: str | None = None) -> HttpResponse:
     """`path`, or the byte range asked; with `attachment_name`, to be saved under that name
-    (Content-Disposition: attachment, RFC 6266 with RFC 5987's UTF-8 form for a name that is not ASCII)."""
+    (Content-Disposition: attachment, see `attachment_disposition`)."""
     stat = path.stat()
     size = stat.st_size
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -66,5 +95,5 @@ def serve_file(request, path: Path, attachment_name: str | None = None) -> HttpR
     if wanted:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     if attachment_name:
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=attachment_name)
+        response["Content-Disposition"] = attachment_disposition(attachment_name)
     return response

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from chat.tests.conftest import QuickRenderer
+from echofu.serving import serve_file
 from generation.models import GeneratedVideo
 from monitoring.models import Job
 from provenance.models import ProvenanceRecord
@@ -37,11 +38,26 @@ def test_a_render_asked_as_a_download_is_named_by_person_version_and_local_time(
     stored = rendered(media_root, "m1_20261207_140530.mp4", "小明")
     response = client.get(url + "?download=1")
     assert response.status_code == 200 and body_of(response) == PAYLOAD
-    # RFC 5987: the UTF-8 name percent-encoded (小明-v1-2026-12-07-1405.mp4)
-    assert response["Content-Disposition"] == "attachment; filename*=utf-8''%E5%B0%8F%E6%98%8E-v1-2026-12-07-1405.mp4"
+    # An ASCII stand-in for curl -OJ and other clients that ignore RFC 5987, then the UTF-8 name percent-encoded
+    assert response["Content-Disposition"] == ('attachment; filename="_-v1-2026-12-07-1405.mp4"; '
+                                               "filename*=utf-8''%E5%B0%8F%E6%98%8E-v1-2026-12-07-1405.mp4")
     assert (media_root / stored).read_bytes() == PAYLOAD  # stored under its own name, untouched
     ranged = client.get(url + "?download=1", HTTP_RANGE="bytes=0-9")  # a download tool resuming
     assert ranged.status_code == 206 and ranged["Content-Disposition"] == response["Content-Disposition"]
+
+
+@pytest.mark.parametrize("name, fallback", [
+    ("小明-v1-2026-12-07-1405.mp4", "_-v1-2026-12-07-1405.mp4"),
+    ('say "hi" \\ bye.mp4', "say hi  bye.mp4"),  # a quote or backslash would end or escape the quoted name
+    ("Zoë\tN.mp4", "ZoeN.mp4"),  # accents spelled without, control characters gone
+    ("讲解员 Anna.mp4", "_ Anna.mp4"),
+])
+def test_a_download_name_that_is_not_plain_ascii_comes_with_an_ascii_stand_in(name, fallback, media_root, rf):
+    """Clients that read only `filename=` (curl -OJ, browsers without RFC 5987) save under the stand-in,
+    with the extension kept; the others under the exact name."""
+    (media_root / "videos/res_videos/x.mp4").write_bytes(PAYLOAD)
+    response = serve_file(rf.get("/"), media_root / "videos/res_videos/x.mp4", attachment_name=name)
+    assert response["Content-Disposition"] == f'attachment; filename="{fallback}"; filename*=utf-8\'\'{quote(name, safe="")}'
 
 
 def test_without_download_a_render_plays_inline(client, media_root):
