@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from assets.models import IssuedVersion, TrainingVideo
-from echofu.versioning import highest_issued, numbered_names, record_issued
+from echofu.versioning import highest_issued, numbered_names, record_row_issued
 from monitoring.models import Job
 from training.models import TalkingHeadModel
 
@@ -129,7 +129,6 @@ def assign(owner, *, dry_run: bool) -> Plan:
             for assignment in done.assignments:
                 row = assignment.row
                 type(row).objects.filter(pk=row.pk, owner__isnull=True).update(owner=owner, **assignment.changes)
-                for scope in _scopes_per_owner(type(row)):
-                    if "version" in scope:
-                        record_issued(type(row), {name: getattr(row, name) for name in scope if name != "version"}, owner.pk, row.version)
+                row.owner = owner
+                record_row_issued(row)
     return done

@@ -3,7 +3,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
-from echofu.admin_helpers import MediaFileAdmin, WholeConstraintsForm, media_link, media_player
+from echofu.admin_helpers import MediaFileAdmin, VersionedRowAdmin, media_link, media_player
 from echofu.messages import localized
 from engines.messages import gettext_noop
 
@@ -76,12 +76,11 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
 
 
 @admin.register(SpeakerProfile)
-class SpeakerProfileAdmin(admin.ModelAdmin):
-    form = WholeConstraintsForm
+class SpeakerProfileAdmin(VersionedRowAdmin):
     list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids
-    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "version", "created_at")
+    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "created_at")
 
     def has_add_permission(self, request):
         return False  # voices are cloned from a consented recording (/audio_clone), not typed in

@@ -2,11 +2,13 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
 from echofu.messages import localized
+from echofu.versioning import record_row_issued
 
 
 def human_size(size: int | None) -> str:
@@ -91,3 +93,20 @@ class WholeConstraintsForm(forms.ModelForm):
         except ValidationError as error:
             self._update_errors(error)
         super().validate_unique()
+
+
+class VersionedRowAdmin(admin.ModelAdmin):
+    """A row numbered by echofu.versioning (a model, a voice). Its number is shown, not edited: a curator
+    renumbering anna v3 would give it a number downloaded copies and provenance records know as another
+    version, and skip the record of numbers given out. Moved to another person, voice or account, the
+    row's number is recorded there as given out, so the next version there comes after it."""
+    form = WholeConstraintsForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("version",) if obj is not None and "version" not in fields else fields
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            record_row_issued(obj)

@@ -45,6 +45,23 @@ def record_issued(model: type[models.Model], scope: dict, owner_id: int | None, 
         IssuedVersion.objects.filter(pk=mark.pk, highest__lt=version).update(highest=version)
 
 
+def version_scope(model: type[models.Model]) -> list[str] | None:
+    """The fields a numbered model's version counts within (its per-account unique constraint with
+    `version`, less the owner): ["model_type", "person"] for a model, ["speaker_id"] for a voice."""
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and {"owner", "version"} <= set(constraint.fields):
+            return [name for name in constraint.fields if name not in ("owner", "version")]
+    return None
+
+
+def record_row_issued(row: models.Model) -> None:
+    """Remember `row`'s version as given out in the scope it is in now: a row moved to another person,
+    voice or account (the admin, assign_ownerless) keeps that scope's next version above its own."""
+    scope = version_scope(type(row))
+    if scope is not None:
+        record_issued(type(row), {name: getattr(row, name) for name in scope}, row.owner_id, row.version)
+
+
 def scope_key(scope: dict) -> str:
     """IssuedVersion.scope: the same fields, whatever their order, give the same key."""
     return json.dumps(scope, sort_keys=True, ensure_ascii=False)

@@ -1,14 +1,13 @@
 from django.contrib import admin
 from django.utils.translation import gettext, gettext_lazy as _
 
-from echofu.admin_helpers import WholeConstraintsForm, human_size, media_link
+from echofu.admin_helpers import VersionedRowAdmin, human_size, media_link
 from echofu.messages import localized
 from training.models import TalkingHeadModel
 
 
 @admin.register(TalkingHeadModel)
-class TalkingHeadModelAdmin(admin.ModelAdmin):
-    form = WholeConstraintsForm
+class TalkingHeadModelAdmin(VersionedRowAdmin):
     list_display = ("__str__", "person", "version", "owner", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
                     "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
@@ -17,7 +16,7 @@ class TalkingHeadModelAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The type and name are the model's folder: renamed here, the row would lose it.
-        return self.readonly_fields + (("model_type", "name", "size", "file_count") if obj else ())
+        return super().get_readonly_fields(request, obj) + (("model_type", "name", "size", "file_count") if obj else ())
 
     def has_add_permission(self, request):
         return False  # models come from training, or from folders `scan_media` registers

@@ -3,6 +3,7 @@ import pytest
 from django.contrib import admin
 
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
+from echofu.versioning import create_next_version
 from engines.testing.simple_media import write_tone_wav
 from generation.models import GeneratedVideo
 from limits.models import Hit
@@ -81,11 +82,37 @@ def test_a_rename_onto_a_taken_version_is_refused_on_the_page(admin_client, medi
     for name in ("m1", "m2"):
         (media_root / "models/EchoLite" / name).mkdir(parents=True)
     first = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="p", version=1)
-    TalkingHeadModel.objects.create(model_type="EchoLite", name="m2", person="p", version=2)
-    form = {"person": "p", "version": "2", "source": "trained", "job": "", "owner": "", "source_video": ""}
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="m2", person="q", version=1)
+    form = {"person": "q", "source": "trained", "job": "", "owner": "", "source_video": ""}
     page = admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form)
     assert page.status_code == 200 and b"errorlist nonfield" in page.content
-    assert sorted(TalkingHeadModel.objects.values_list("name", "version")) == [("m1", 1), ("m2", 2)]
+    assert sorted(TalkingHeadModel.objects.values_list("name", "person", "version")) == [("m1", "p", 1), ("m2", "q", 1)]
+
+
+def test_a_curator_cannot_renumber_a_version_and_a_moved_row_keeps_its_number_given_out(admin_client, media_root):
+    """Renumbered in the admin, anna v3 would be a v5 that downloads and provenance records know as another
+    model, and the record of numbers given out would not know it: the next training would be v5 again."""
+    (media_root / "models/EchoLite/m3").mkdir(parents=True)
+    model = create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "anna"}, name="m3")
+    url = f"/admin/training/talkingheadmodel/{model.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b'name="version"' not in page.content and b'name="person"' in page.content
+    form = {"person": "bea", "version": "5", "source": "trained", "job": "", "owner": "", "source_video": ""}
+    assert admin_client.post(url, form).status_code == 302
+    model.refresh_from_db()
+    assert (model.person, model.version) == ("bea", 1)  # moved to bea, its number as given
+    model.delete()
+    # bea's v1 was given out (to the row moved there), so bea's next model is v2, not a second v1
+    assert create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "bea"}, name="m4").version == 2
+
+    voice = create_next_version(SpeakerProfile, {"speaker_id": "anna"}, reference_path="x.wav", clean_clip="voices/speakers/anna.wav")
+    voice_url = f"/admin/assets/speakerprofile/{voice.pk}/change/"
+    assert b'name="version"' not in admin_client.get(voice_url).content
+    assert admin_client.post(voice_url, {"speaker_id": "cleo", "version": "7", "duration": "", "owner": ""}).status_code == 302
+    voice.refresh_from_db()
+    assert (voice.speaker_id, voice.version) == ("cleo", 1)
+    voice.delete()
+    assert create_next_version(SpeakerProfile, {"speaker_id": "cleo"}, reference_path="x.wav", clean_clip="voices/speakers/c.wav").version == 2
 
 
 def test_the_admin_login_says_how_to_make_an_account(client):
