@@ -17,6 +17,7 @@ from echofu.ownership import acting_user, numbered_with
 from echofu.versioning import create_with_own_name
 from echofu.uploads import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, original_file_name, store_media_file, store_media_upload
 from engines.messages import gettext_noop
+from limits.checks import check_quota
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -93,10 +94,12 @@ def _stored_row(model, stored, owner, consent: dict, **fields) -> MediaFile:
     is answered as failed, and a file left behind would be listed by nobody, counted in no quota, and
     catalogued by the next scan_media as a scanned file with no uploader and no consent statement.
 
-    The same file sent twice at once passed both requests' `uploaded_before` and was stored twice. Looking
-    again and creating the row is one step, the owner's requests taking turns (monitoring.repeats.take_turns;
-    on SQLite the IMMEDIATE transaction holds the write lock): the second finds the first's row, takes
-    it, and removes its own copy."""
+    The same file sent twice at once passed both requests' `uploaded_before` and was stored twice, and two
+    files sent at once both fitted in the quota that only one fitted in. Looking again, weighing the file
+    against its owner's quota (limits.checks.QuotaExceeded, its copy removed) and creating the row is one
+    step, the owner's requests taking turns (monitoring.repeats.take_turns; on SQLite the IMMEDIATE
+    transaction holds the write lock): the second finds the first's row, takes it and removes its own
+    copy, or counts the first's file in."""
     from monitoring.repeats import take_turns  # monitoring's runner imports the catalog through the job handlers
 
     owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
@@ -108,6 +111,7 @@ def _stored_row(model, stored, owner, consent: dict, **fields) -> MediaFile:
             if earlier is not None:
                 stored_path.unlink()
                 return earlier
+            check_quota(acting_user(owner), stored.size)
             return create_with_own_name(model, stored.stem, owner_id, file=stored.relative_path, original_name=stored.original_name,
                                         size=stored.size, **fields, **consent)
     except BaseException:

@@ -1,10 +1,13 @@
 """Background checks of uploaded training videos."""
 import time
 
+from django.db import transaction
+
 from assets import catalog
 from assets.models import TrainingVideo
 from echofu import paths
 from echofu.messages import as_users_read, reason_of, stored, template_of
+from echofu.ownership import acting_user
 from engines import media
 from engines.face_tracking import FaceAnalyzer
 from engines.messages import gettext_noop
@@ -38,6 +41,23 @@ def rerun_probes_without_verdict(videos: list[TrainingVideo]) -> None:
         if video.probe_status == TrainingVideo.ProbeStatus.PENDING and video.probe_job and video.probe_job.is_finished:
             start_probe(video)
             video.refresh_from_db()
+
+
+def upload_check(video: TrainingVideo) -> str:
+    """The id of the check an uploaded video is followed by: the one its row has started already, unless
+    that one failed (sending the video again is how its owner retries it), else a new one. The same video
+    sent twice at once is one row (catalog._stored_row), and both requests saw it without a check: deciding
+    is one step, the owner's requests taking turns, so the second follows the first's check instead of
+    starting another of the same bytes."""
+    from monitoring.repeats import take_turns  # monitoring's runner imports this module through the job handlers
+
+    with transaction.atomic():
+        take_turns(acting_user(video.owner))
+        video.refresh_from_db(fields=["probe_job", "probe_status"])
+        if video.probe_job_id and video.probe_status != TrainingVideo.ProbeStatus.FAILED:
+            return video.probe_job_id
+        job = start_probe(video, submit=False)
+    return runner.submit(job).pk  # once committed: a worker must find the row
 
 
 def start_probe(video: TrainingVideo, submit: bool = True) -> Job:

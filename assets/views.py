@@ -11,7 +11,7 @@ from echofu.middleware import busy_database_answer
 from echofu.messages import reason_of
 from echofu.uploads import UploadRejected, limit_uploads, read_uploaded_file
 from engines.messages import Message, gettext_noop
-from limits.checks import quota_refusal
+from limits.checks import QuotaExceeded, quota_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,12 @@ def _store_upload(request, field: str, limit_bytes: int, model, save, failure: M
         earlier = catalog.uploaded_before(model, upload, request.user, consented=bool(statement))
         if earlier is not None:
             return earlier, None
-        over_quota = quota_refusal(request, upload.size)
+        over_quota = quota_refusal(request, upload.size)  # before the file is moved and probed; weighed again as it is saved
         if over_quota is not None:
             return None, over_quota
         return save(upload, request.user, **statement), None
+    except QuotaExceeded as exc:  # another upload of the account's was saved meanwhile
+        return None, exc.response()
     except consent.ConsentMissing as exc:
         return None, responses.error(reason_of(exc), 400, **({"consent_missing": exc.missing} if exc.missing else {}))
     except UploadRejected as exc:
@@ -63,12 +65,7 @@ def upload_reference_audio(request):
 def upload_training_video(request):
     video, failed = _store_upload(request, "video", settings.ECHOFU["MAX_VIDEO_BYTES"], TrainingVideo, catalog.save_training_video,
                                    gettext_noop("video upload failed"))
-    if failed:
-        return failed
-    # the same video sent again is the row it became before, whose check has been started, unless that
-    # check failed: sending the video again is how its owner retries it
-    checked = video.probe_job_id and video.probe_status != TrainingVideo.ProbeStatus.FAILED
-    return _uploaded(video, "视频上传成功", probe_task_id=video.probe_job_id if checked else jobs.start_probe(video).pk)
+    return failed or _uploaded(video, "视频上传成功", probe_task_id=jobs.upload_check(video))
 
 
 def _listing(rows, describe):

@@ -51,20 +51,40 @@ def storage_used(user) -> int:
     return total + sum(path.stat().st_size for path in files)
 
 
-def quota_refusal(request, incoming_bytes: int = 0):
-    """A 413 response when storing `incoming_bytes` more would pass the user's quota, else None."""
-    user = ownership.acting_user(request)
+class QuotaExceeded(Exception):
+    """Storing more would pass the account's storage quota."""
+
+    def __init__(self, used: int, quota: int):
+        super().__init__(f"{used} of {quota} bytes used")
+        self.used, self.quota = used, quota
+
+    def response(self) -> JsonResponse:
+        mb = 1024 * 1024
+        return responses.error(
+            gettext_noop("storage quota exceeded: {used:.1f} MB used of {quota:.0f} MB", used=self.used / mb, quota=self.quota / mb),
+            413, used_bytes=self.used, quota_bytes=self.quota,
+        )
+
+
+def check_quota(user, incoming_bytes: int = 0) -> None:
+    """QuotaExceeded when `user` storing `incoming_bytes` more would pass their quota (staff and no user: no quota).
+    To store within it, call this and save in one transaction that holds the account's turn
+    (monitoring.repeats.take_turns): two uploads checked at once both fitted, and both were stored."""
     if user is None or user.is_staff:
-        return None
+        return
     quota = settings.ECHOFU["QUOTA_BYTES"]
     used = storage_used(user)
-    if used + max(incoming_bytes, 0) <= quota and used < quota:
-        return None
-    mb = 1024 * 1024
-    return responses.error(
-        gettext_noop("storage quota exceeded: {used:.1f} MB used of {quota:.0f} MB", used=used / mb, quota=quota / mb),
-        413, used_bytes=used, quota_bytes=quota,
-    )
+    if used + max(incoming_bytes, 0) > quota or used >= quota:
+        raise QuotaExceeded(used, quota)
+
+
+def quota_refusal(request, incoming_bytes: int = 0):
+    """A 413 response when storing `incoming_bytes` more would pass the user's quota, else None."""
+    try:
+        check_quota(ownership.acting_user(request), incoming_bytes)
+    except QuotaExceeded as exc:
+        return exc.response()
+    return None
 
 
 def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:

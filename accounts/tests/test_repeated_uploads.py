@@ -11,6 +11,20 @@ pytestmark = pytest.mark.django_db
 CONTRACT = {"status", "message", "filename", "relative_path", "original_name"}
 
 
+def wait_for_each_other(monkeypatch, owner, name: str) -> None:
+    """`owner.name` made to wait, once done, until the other of two requests has done it too: both pass
+    that point before either goes on, however the threads are scheduled."""
+    both_done = threading.Barrier(2, timeout=30)
+    done = getattr(owner, name)
+
+    def done_together(*args, **kwargs):
+        result = done(*args, **kwargs)
+        both_done.wait()
+        return result
+
+    monkeypatch.setattr(owner, name, done_together)
+
+
 def test_an_audio_uploaded_twice_is_stored_and_listed_once(client, media_root, wav_file):
     first, second = upload_audio(client, wav_file).json(), upload_audio(client, wav_file).json()
     assert CONTRACT <= set(second) and second["status"] == "success" and second["message"] == "音频上传成功"
@@ -92,15 +106,7 @@ def test_the_same_file_sent_twice_at_once_is_stored_once(alice, wav_file, media_
     from assets import catalog
     from echofu.tests.at_once import at_once
 
-    both_looked = threading.Barrier(2, timeout=30)
-    looked_up = catalog.uploaded_before
-
-    def looked_up_together(*args, **kwargs):
-        found = looked_up(*args, **kwargs)
-        both_looked.wait()
-        return found
-
-    monkeypatch.setattr(catalog, "uploaded_before", looked_up_together)
+    wait_for_each_other(monkeypatch, catalog, "uploaded_before")
     answers = at_once([lambda: upload_audio(session_client(alice), wav_file)] * 2, timeout=60)
     assert [answer.status_code for answer in answers] == [200, 200], answers
     assert answers[0].json()["id"] == answers[1].json()["id"]
@@ -124,3 +130,48 @@ def test_a_row_nobody_owns_is_not_taken_again_by_an_account(as_alice, wav_file):
     again = upload_audio(as_alice, wav_file).json()
     assert again["status"] == "success" and again["id"] != first["id"]
     assert ReferenceAudio.objects.get(pk=again["id"]).owner.username == "alice"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_files_sent_at_once_under_a_quota_that_fits_one_store_one(alice, settings, wav_file, tmp_path, media_root, monkeypatch):
+    """Both requests pass the quota's first look before either stores its file (held at a barrier): the
+    one that saves second weighs its file again with the first's counted in, and is refused with the 413."""
+    import shutil
+
+    from accounts.tests.conftest import session_client
+    from assets import views
+    from echofu.tests.at_once import at_once
+    from limits.checks import storage_used
+
+    other = shutil.copy(wav_file, tmp_path / "other.wav")  # another upload (another name), as large
+    size = wav_file.stat().st_size
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": size + size // 2}
+    wait_for_each_other(monkeypatch, views, "quota_refusal")
+    answers = at_once([lambda: upload_audio(session_client(alice), wav_file), lambda: upload_audio(session_client(alice), other)], timeout=60)
+    assert sorted(answer.status_code for answer in answers) == [200, 413], answers
+    refused = next(answer.json() for answer in answers if answer.status_code == 413)
+    assert refused["status"] == "error" and refused["message"].startswith("存储空间不足")
+    assert refused["used_bytes"] == size and refused["quota_bytes"] == size + size // 2
+    row = ReferenceAudio.objects.get()
+    assert storage_used(alice) == size
+    assert [path.name for path in (media_root / "voices/ref_voices").iterdir()] == [row.filename]  # the refused copy removed
+    assert list((media_root / "tmp/uploads").iterdir()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_video_sent_twice_at_once_is_checked_once(alice, plain_video, monkeypatch):
+    """Both requests hold the one row the video became before either starts its check (a barrier): the
+    second follows the first's check rather than starting another of the same bytes."""
+    from accounts.tests.conftest import session_client
+    from assets import catalog
+    from echofu.tests.at_once import at_once
+    from monitoring.models import Job
+
+    wait_for_each_other(monkeypatch, catalog, "save_training_video")
+    wait_for_each_other(monkeypatch, catalog, "uploaded_before")
+    answers = at_once([lambda: upload_video(session_client(alice), plain_video)] * 2, timeout=120)
+    assert [answer.status_code for answer in answers] == [200, 200], answers
+    first, second = (answer.json() for answer in answers)
+    assert first["id"] == second["id"] and first["probe_task_id"] == second["probe_task_id"]
+    assert list(Job.objects.filter(kind=Job.Kind.PROBE).values_list("pk", flat=True)) == [first["probe_task_id"]]
+    assert TrainingVideo.objects.get().probe_job_id == first["probe_task_id"]
