@@ -10,7 +10,9 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV="${ECHOFU_VENV:-.venv}"
-DEBIAN_PACKAGES=(espeak-ng sox g++)
+# fonts-wqy-microhei (1.6 MB; fonts-noto-cjk is 56 MB) and fontconfig, which finds it: the "AI generated"
+# label of a video asked for from the Chinese page is drawn in Chinese only with a font that has its glyphs.
+DEBIAN_PACKAGES=(espeak-ng sox g++ fontconfig fonts-wqy-microhei)
 # Only the tests need these: the pages are driven in Debian's Chromium (without CJK fonts it draws
 # Chinese as boxes), and the scale-out test starts private PostgreSQL and Redis servers on loopback.
 TEST_DEBIAN_PACKAGES=(chromium fonts-noto-cjk postgresql redis-server)

@@ -37,12 +37,13 @@ from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, sentences
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress, stage_name
+from engines.provenance import LabelText
 from engines.talking_head import RenderResult, TalkingHeadEngine
 from engines.text import chunks, joined, language_of, supported_script
 from engines.voice import SpeakerFeatures, Synthesizer
 from monitoring import estimates, repeats, runner
 from provenance.models import ProvenanceRecord
-from provenance.stamping import finish_audio, finish_video, publishing
+from provenance.stamping import asked_label_language, finish_audio, finish_video, publishing, video_label
 from monitoring.models import Job
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
@@ -94,13 +95,15 @@ def start_turn(data: dict, owner, recording: str = "") -> tuple[Job, bool]:
         "ref_audio_path": data["ref_audio_path"], "pitch": data["pitch"],
     }
     with repeats.as_asked(recording) as (heard, copy):
-        key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"], recording=heard)
+        key = repeats.request_key(**asked, text=data["text"], conversation_id=data["conversation_id"], recording=heard,
+                                  **asked_label_language())
 
         def queued_turn() -> Job:
             turn = new_turn(data, owner)
             params = {"turn_id": turn.pk, **asked,
                       # the answer's length is the LLM's to choose: a turn is timed as a whole
-                      "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu")}
+                      "workload": estimates.workload(Job.Kind.CHAT, "turn", 1, data["model"].model_type, "cpu"),
+                      **asked_label_language()}
             # before the recording is kept: a model or voice deleted meanwhile refuses the request (InputGone)
             # and rolls the turn back, which would leave its folder behind
             turn.job = runner.new_job(Job.Kind.CHAT, params, device="cpu", owner=owner, prefix="chat")
@@ -214,6 +217,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     speaker = speaker_features(profile)
     synthesizer = get_synthesizer()
     engine = get_engine(model.model_type)
+    label = video_label(job, ctx.log)
     segments_dir = paths.absolute(turn.folder) / "segments"
     segments_dir.mkdir(parents=True, exist_ok=True)
 
@@ -239,7 +243,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
 
             began = time.monotonic()
             temp_video = ctx.workdir / f"{index:02d}.mp4"
-            result = _render_sentence(engine, model, wav, temp_video, job.device)
+            result = _render_sentence(engine, model, wav, temp_video, job.device, label)
             clock.add("render", time.monotonic() - began)
             clock.timings["render_frames"] = clock.timings.get("render_frames", 0) + result.frames
 
@@ -277,9 +281,10 @@ def _speak(synthesizer: Synthesizer, text: str, speaker: SpeakerFeatures | None,
     return samples
 
 
-def _render_sentence(engine: TalkingHeadEngine, model: TalkingHeadModel, wav: Path, out_path: Path, device: str) -> RenderResult:
+def _render_sentence(engine: TalkingHeadEngine, model: TalkingHeadModel, wav: Path, out_path: Path, device: str,
+                     label: LabelText | None) -> RenderResult:
     try:
-        return render(engine, model.directory(), wav, out_path, no_progress, device)
+        return render(engine, model.directory(), wav, out_path, no_progress, device, label)
     except Cancelled:
         raise
     except Exception as exc:

@@ -200,6 +200,8 @@ ECHOFU = {
         " / I am the person shown or heard in this file, or I have that person's consent.",
     ),
     "VIDEO_LABEL": env_bool("ECHOFU_VIDEO_LABEL", True),
+    # A font file with the glyphs of the label's translation (Chinese); empty: the one fontconfig finds.
+    "LABEL_FONT": env_str("ECHOFU_LABEL_FONT", ""),
     "MARK_KEY": env_str("ECHOFU_MARK_KEY", "echofu"),
     "QUOTA_BYTES": env_int("ECHOFU_QUOTA_MB", 5000) * MB,
     "RATE_LIMIT_REQUESTS": env_int("ECHOFU_RATE_LIMIT_REQUESTS", 30),

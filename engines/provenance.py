@@ -3,7 +3,8 @@
 - The record (generator, model id, voice id, time, request id, source assets) is JSON written into
   the file's own metadata: MP4 `description` (next to the `comment` "AI-generated with EchOfU"),
   WAV `LIST/INFO` (`ISBJ`, with `ICMT` and `ISFT`). Re-encoding usually strips it.
-- The visible label is a small "AI generated" plate drawn into the corner of every video frame.
+- The visible label is a small "AI generated" plate drawn into the corner of every video frame, in
+  the language asked for where a font on this machine draws that text (`label_text`), else in English.
 - The audio marker survives re-encoding: a band-limited pseudo-random pattern (500-3500 Hz, where
   MP3 and AAC keep the signal) that repeats every `BLOCK` samples at 16 kHz, added at a fixed
   fraction of the host's own short-term loudness so it always sits well under the speech that
@@ -18,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
+import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -29,6 +33,9 @@ from scipy.signal import resample_poly
 
 from engines import media
 from engines.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 GENERATOR = "EchOfU"
 LABEL_TEXT = "AI generated"
@@ -178,21 +185,84 @@ def detect_marker_in_file(path: str | os.PathLike, key: str) -> Detection:
 
 # --- the visible label ------------------------------------------------------------------------
 
+FONT_LOOKUP_SECONDS = 10
+NO_CHARACTER = "\uffff"  # a Unicode noncharacter: no font has its glyph, so it draws as the font's missing-glyph box
+
+
+@dataclass(frozen=True)
+class LabelText:
+    """What the label says, and the font file that draws it (None: PIL's built-in font, which has Latin letters only)."""
+    text: str = LABEL_TEXT
+    font: str | None = None
+
+    def load_font(self, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+        from PIL import ImageFont
+
+        return ImageFont.truetype(self.font, size) if self.font else ImageFont.load_default(size=size)
+
+
+def draws(font_path: str, text: str) -> bool:
+    """Whether the font file loads and has a glyph for every character of `text` (none drawn as its missing-glyph box)."""
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.truetype(font_path, 24)
+    except (OSError, ValueError):
+        return False
+
+    def drawn(char: str) -> tuple:
+        mask = font.getmask(char)
+        return mask.size, bytes(mask)
+
+    missing = drawn(NO_CHARACTER)
+    return all(drawn(char) != missing for char in set(text) if not char.isspace())
+
+
+def fontconfig_font(text: str) -> str | None:
+    """The font file fontconfig (`fc-match`) picks for a sans-serif face with all of `text`'s characters;
+    its best match even when none has them all, so check it with `draws`. None without fontconfig."""
+    if shutil.which("fc-match") is None:
+        return None
+    charset = " ".join(f"{ord(char):x}" for char in sorted(set(text)) if not char.isspace())
+    try:
+        found = subprocess.run(["fc-match", "--format=%{file}", f"sans-serif:charset={charset}"],
+                               capture_output=True, text=True, timeout=FONT_LOOKUP_SECONDS, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.strip() or None
+
+
+def font_for(text: str, configured: str = "") -> str | None:
+    """A font file that draws all of `text`: `configured` (a path) when it does, else the one fontconfig finds; None when neither does."""
+    candidates = [configured] if configured else []
+    candidates.append(fontconfig_font(text))
+    return next((path for path in candidates if path and draws(path, text)), None)
+
+
+def label_text(text: str, configured_font: str = "") -> LabelText | None:
+    """`text` (a translation of LABEL_TEXT) with a font that draws it; None when no font here does, so
+    that the caller labels in English (PIL's own font would draw Chinese as boxes) and says why."""
+    if text.isascii():
+        return LabelText(text)
+    font = font_for(text, configured_font)
+    return LabelText(text, font) if font else None
+
 
 class Label:
-    """The "AI generated" plate for frames of one size, drawn once and blended into each frame."""
+    """The "AI generated" plate (`text`: in another language, with its font) for frames of one size,
+    drawn once and blended into each frame."""
 
-    def __init__(self, width: int, height: int):
-        from PIL import Image, ImageDraw, ImageFont
+    def __init__(self, width: int, height: int, text: LabelText = LabelText()):
+        from PIL import Image, ImageDraw
 
         font_size = max(10, min(width, height) // 22)
-        font = ImageFont.load_default(size=font_size)
-        left, top, right, bottom = font.getbbox(LABEL_TEXT)
+        font = text.load_font(font_size)
+        left, top, right, bottom = font.getbbox(text.text)
         pad = max(3, font_size // 3)
         plate_w = min(width, right - left + 2 * pad)
         plate_h = min(height, bottom - top + 2 * pad)
         plate = Image.new("RGBA", (plate_w, plate_h), (0, 0, 0, 150))
-        ImageDraw.Draw(plate).text((pad - left, pad - top), LABEL_TEXT, font=font, fill=(255, 255, 255, 255))
+        ImageDraw.Draw(plate).text((pad - left, pad - top), text.text, font=font, fill=(255, 255, 255, 255))
         rgba = np.asarray(plate, dtype=np.float32)
         margin = max(2, min(width, height) // 60)
         self._colour, self._alpha = rgba[..., :3], rgba[..., 3:] / 255.0
@@ -215,16 +285,16 @@ class Label:
 # --- finishing files --------------------------------------------------------------------------
 
 
-def finish_video(source: Path, target: Path, record: Record, key: str, label: bool, progress: Progress = no_progress,
+def finish_video(source: Path, target: Path, record: Record, key: str, label: LabelText | None, progress: Progress = no_progress,
                  labelled: bool = False) -> Path:
-    """A rendered MP4 into `target` with the record, the label (when on and the frames do not carry it
-    yet: `labelled`) and the marked audio. Frames that need no label are copied, not re-encoded."""
+    """A rendered MP4 into `target` with the record, the label (`label`, None for none; not drawn again
+    where the frames carry it: `labelled`) and the marked audio. Frames that need no label are copied, not re-encoded."""
     # The render's frames are its model's size: the limit on what users send does not apply to them.
     with media.frame_sides_at_most(None):
         return _finish_video(source, target, record, key, label, progress, labelled)
 
 
-def _finish_video(source: Path, target: Path, record: Record, key: str, label: bool, progress: Progress, labelled: bool) -> Path:
+def _finish_video(source: Path, target: Path, record: Record, key: str, label: LabelText | None, progress: Progress, labelled: bool) -> Path:
     info = media.probe(source)
     if not info.has_video:
         raise ProvenanceError("the rendered file has no video stream")
@@ -242,7 +312,7 @@ def _finish_video(source: Path, target: Path, record: Record, key: str, label: b
             return target
         except media.MediaError:
             pass  # not H.264: re-encoded below
-    plate = Label(info.width, info.height) if label and not labelled else None  # labelled frames that were not H.264 too
+    plate = Label(info.width, info.height, label) if label and not labelled else None  # labelled frames that were not H.264 too
     with media.VideoWriter(target, info.width, info.height, fps=fps, audio=audio, audio_rate=audio_rate,
                            metadata=metadata) as writer:
         for frame in media.iter_video_frames(source):

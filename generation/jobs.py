@@ -17,7 +17,7 @@ from monitoring import estimates, history, repeats, runner
 from monitoring.devices import usable_device
 from monitoring.models import Job
 from provenance.download_names import download_name, download_names
-from provenance.stamping import finish_video, publishing
+from provenance.stamping import asked_label_language, finish_video, publishing, video_label
 from training.engines import get_engine, render
 from training.models import TalkingHeadModel
 from training.registry import model_for_job
@@ -30,7 +30,7 @@ def start_render(model: TalkingHeadModel, device: str, audio_path: str = "", tex
     """(job, repeat): the same request again moments later (monitoring.repeats) gets the first one's render."""
     with repeats.as_asked(audio_path) as (audio, recording):
         key = repeats.request_key(model=model.pk, device=device, audio=audio, text=text, speaker_id=speaker_id, pitch=pitch,
-                                  room_tone=room_tone)
+                                  room_tone=room_tone, **asked_label_language())  # a label in another language: another video
         return repeats.start_once(Job.Kind.RENDER, owner, key,
                                   lambda: prepare_render(model, device, audio_path, text, speaker_id, pitch, room_tone, owner, recording))
 
@@ -50,6 +50,7 @@ def prepare_render(model: TalkingHeadModel, device: str, audio_path: str = "", t
         "room_tone": room_tone,
         "device_warning": stored(warning),
         "workload": render_workload(model.model_type, device, audio_path, text),
+        **asked_label_language(),
     }
     job = runner.new_job(Job.Kind.RENDER, params, device=device, owner=owner, prefix="render")
     if recording is not None:
@@ -94,7 +95,7 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 0.9)
     kept = ctx.workdir / KEPT_RECORDING
     driving = kept if kept.is_file() else paths.absolute(audio_path)
-    result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device)
+    result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device, video_label(job, ctx.log))
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
     with publishing(job, target) as keep:
         stamp = finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.utils import translation
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, TrainingVideo
@@ -22,6 +23,34 @@ from engines.messages import gettext_noop
 from engines.progress import no_progress
 from monitoring import runner
 from provenance.models import ProvenanceRecord
+
+
+LABEL_LANGUAGE = "label_language"  # a render or chat job's param: the language of the page that asked for it
+
+
+def asked_label_language() -> dict:
+    """The param that keeps, with a job a request queues, the request's language (the page's, which
+    echofu.i18n activated): its label reads in it whichever language the worker runs in."""
+    return {LABEL_LANGUAGE: translation.get_language() or settings.LANGUAGE_CODE}
+
+
+def video_label(job, log=None) -> provenance.LabelText | None:
+    """The label the job's videos carry: none where the deployment draws none (ECHOFU_VIDEO_LABEL); else
+    "AI generated" in the language the job was asked in, drawn in ECHOFU_LABEL_FONT or a font fontconfig
+    finds for it; in English where no font here draws it, which `log` (the job's log) is told. A job
+    queued before jobs kept their language is labelled as it was then, in English."""
+    if not settings.ECHOFU["VIDEO_LABEL"]:
+        return None
+    language = job.params.get(LABEL_LANGUAGE, "en")
+    with translation.override(language):
+        text = translation.gettext("AI generated")  # provenance.LABEL_TEXT, in the catalog
+    label = provenance.label_text(text, settings.ECHOFU["LABEL_FONT"])
+    if label is not None:
+        return label
+    if log is not None:
+        log(gettext_noop("no font on this server draws the label \"{text}\": the video is labelled in English "
+                         "(install a CJK font such as fonts-wqy-microhei, or set ECHOFU_LABEL_FONT)", text=text))
+    return provenance.LabelText()
 
 
 def sha256_of(path: Path) -> str:
@@ -130,7 +159,7 @@ def _row(kind: str, target: Path, record: provenance.Record, job, model=None, sp
 
 def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, labelled: bool = False,
                  speaker=None) -> ProvenanceRecord:
-    """Write the rendered video to `target` with its record, the label (deployment setting; `labelled`:
+    """Write the rendered video to `target` with its record, the label (`video_label`; `labelled`:
     the frames carry it already) and the audio marker. `speaker`: the voice profile that spoke its
     audio, where no GeneratedAudio row of `audio_path` names it (chat's answers). Returns its provenance
     row unsaved: publishing's `keep` saves it with the caller's own rows."""
@@ -153,12 +182,12 @@ def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, 
         kind="video", request_id=job.pk, model_id=str(model), voice_id=str(speaker) if speaker else "",
         sources=_record_sources(sources),
     )
-    label = bool(settings.ECHOFU["VIDEO_LABEL"])
+    label = video_label(job)
     finished = temp_out.with_name(f"finished{temp_out.suffix}")
     provenance.finish_video(temp_out, finished, record, settings.ECHOFU["MARK_KEY"], label, progress, labelled)
     finished.replace(target)
     temp_out.unlink(missing_ok=True)
-    return _row("video", target, record, job, model=model, speaker=speaker, sources=sources, label=label)
+    return _row("video", target, record, job, model=model, speaker=speaker, sources=sources, label=label is not None)
 
 
 def finish_audio(temp_out: Path, target: Path, job, profile) -> ProvenanceRecord:

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from echofu import availability as remembered_availability, loaded_models
 from engines.progress import Progress
+from engines.provenance import LabelText
 from engines.talking_head import MODEL_TYPES, RenderResult, TalkingHeadEngine, create_engine
 
 
@@ -32,15 +33,15 @@ def get_engine(model_type: str) -> TalkingHeadEngine:
 
 
 def render(engine: TalkingHeadEngine, model_dir: Path, audio_path: Path, out_path: Path, progress: Progress,
-           device: str = "cpu") -> RenderResult:
+           device: str = "cpu", label: LabelText | None = None) -> RenderResult:
     """`engine.render`, with the model and Whisper's encoder kept loaded in this worker when the engine
-    renders in-process (EchoLite), and the deployment's "AI generated" label drawn as the frames are
-    made (`result.labelled`); the external engines start their own process per render."""
+    renders in-process (EchoLite), and the job's "AI generated" `label` (provenance.stamping.video_label)
+    drawn as the frames are made (`result.labelled`); the external engines start their own process per
+    render, and publishing labels their frames."""
     if not hasattr(engine, "render_loaded"):
         return engine.render(model_dir, audio_path, out_path, progress, device)
     model = loaded_models.talking_head(engine, model_dir, device)
-    return engine.render_loaded(model, audio_path, out_path, progress, loaded_models.speech_encoder(),
-                                label=bool(settings.ECHOFU["VIDEO_LABEL"]))
+    return engine.render_loaded(model, audio_path, out_path, progress, loaded_models.speech_encoder(), label=label)
 
 
 def availability(model_type: str) -> tuple[bool, str]:

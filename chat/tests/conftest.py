@@ -45,7 +45,7 @@ class KeptRenderer(QuickRenderer):
         self.loads.append(model_dir)
         return {"model_dir": model_dir}
 
-    def render_loaded(self, loaded, audio_path, out_path, progress, encoder=None, label=False):
+    def render_loaded(self, loaded, audio_path, out_path, progress, encoder=None, label=None):
         self.encoders.append(encoder)
         return self.render(loaded["model_dir"], audio_path, out_path, progress)  # unlabelled: publishing draws it
 

@@ -431,3 +431,17 @@ def test_send_clicked_twice_at_once_waits_for_the_one_turn(model, renderer, llm_
     assert all(isinstance(body, dict) and body["status"] == "success" for body in answers), answers
     assert answers[0]["response"] == answers[1]["response"] and answers[0]["turn_id"] == answers[1]["turn_id"]
     assert Turn.objects.count() == 1 and len(llm_server.requests) == 1 and len(renderer.calls) == 2
+
+
+def test_an_answer_is_labelled_in_the_language_of_the_page_that_asked(client, model, renderer, llm_server, media_root, settings):
+    from generation.tests.test_label_language import nearer
+
+    settings.ECHOFU = {**settings.ECHOFU, "VIDEO_LABEL": True, "LABEL_FONT": ""}
+    answers = {}
+    for language in ("en", "zh-hans"):  # the same question from each page: two answers, not one repeated
+        client.cookies["django_language"] = language
+        body = ask(client, model, text="Hello, who are you?")
+        assert Job.objects.get(pk=body["task_id"]).params["label_language"] == language
+        answers[language] = next(media.iter_video_frames(media_root / body["response"].removeprefix("/media/"))).astype(int)
+    assert np.abs(answers["en"] - answers["zh-hans"]).max() > 100
+    assert nearer(answers["en"]) == "en" and nearer(answers["zh-hans"]) == "zh-hans"

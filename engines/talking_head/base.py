@@ -56,7 +56,7 @@ class RenderResult:
     height: int
     duration: float
     timings: dict = field(default_factory=dict)  # seconds per stage
-    labelled: bool = False  # the frames carry the "AI generated" label (engines.provenance.Label)
+    labelled: bool = False  # the frames carry the "AI generated" label (engines.provenance.Label), in the language asked
 
 
 def probe_into(video_path: Path, report: QualityReport) -> media.MediaInfo | None:

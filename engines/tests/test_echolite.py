@@ -418,7 +418,7 @@ def test_the_label_is_drawn_as_the_frames_are_made(trained, workspace):
     model = engine.load(trained[0].model_dir)
     audio = write_speech_wav(workspace / "short.wav", seconds=2.0, seed=12)
     plain = engine.render_loaded(model, audio, workspace / "plain.mp4")
-    labelled = engine.render_loaded(model, audio, workspace / "labelled.mp4", label=True)
+    labelled = engine.render_loaded(model, audio, workspace / "labelled.mp4", label=provenance.LabelText())
     assert labelled.labelled and not plain.labelled
     first, second = (next(media.iter_video_frames(result.video_path)).astype(int) for result in (labelled, plain))
     x, y, w, h = provenance.Label(first.shape[1], first.shape[0]).region

@@ -57,8 +57,8 @@ def test_finished_video_has_label_record_comment_and_marker(tmp_path, speech):
         for index in range(int(len(speech) / 16000 * 25)):
             writer.write(np.full((240, 320, 3), 40 + index % 5, dtype=np.uint8))
     record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1", sources=["media/videos/ref_videos/a.mp4"])
-    labelled = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=True)
-    plain = provenance.finish_video(source, tmp_path / "plain.mp4", record, KEY, label=False)
+    labelled = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=provenance.LabelText())
+    plain = provenance.finish_video(source, tmp_path / "plain.mp4", record, KEY, label=None)
     assert media.container_comment(labelled) == media.AI_GENERATED
     assert provenance.read_record(labelled) == record
     assert provenance.detect_marker_in_file(labelled, KEY).found
@@ -69,6 +69,35 @@ def test_finished_video_has_label_record_comment_and_marker(tmp_path, speech):
     corner = np.abs(frame[y:y + h, x:x + w] - unlabelled[y:y + h, x:x + w])
     assert corner.max() > 100  # white text on the plate
     assert np.abs(frame[: y - 4] - unlabelled[: y - 4]).max() < 8  # the rest of the picture is untouched
+
+
+CHINESE = "AI 生成"  # the catalog's translation of "AI generated"
+
+
+def test_a_chinese_label_is_drawn_in_a_font_that_has_its_glyphs_not_as_boxes():
+    """fonts-noto-cjk (run.sh installs it for the tests) or any CJK font fontconfig knows."""
+    label = provenance.label_text(CHINESE)
+    assert label is not None and label.text == CHINESE and provenance.draws(label.font, CHINESE)
+    background = np.full((240, 320, 3), 90, np.uint8)
+    chinese = provenance.Label(320, 240, label).draw(background)
+    english = provenance.Label(320, 240).draw(background)
+    assert np.abs(chinese.astype(int) - english.astype(int)).max() > 100  # other letters in the corner
+    boxes = provenance.Label(320, 240, provenance.LabelText(CHINESE)).draw(background)  # PIL's own font: no CJK glyphs
+    assert np.abs(chinese.astype(int) - boxes.astype(int)).max() > 100
+    x, y, w, h = provenance.Label(320, 240, label).region
+    assert x + w > 300 and y + h > 220 and (chinese[: y - 1] == background[: y - 1]).all()  # a corner plate, nothing else
+
+
+def test_without_a_font_that_draws_it_a_label_in_another_script_is_not_offered(tmp_path, monkeypatch):
+    """A configured path that is no font, and fontconfig absent or finding only Latin fonts: the caller labels in English."""
+    latin = provenance.fontconfig_font("AI generated")  # Debian's default sans-serif for Latin text, DejaVu Sans
+    assert latin is not None and provenance.draws(latin, "AI generated") and not provenance.draws(latin, CHINESE)
+    not_a_font = tmp_path / "font.ttf"
+    not_a_font.write_bytes(b"not a font")
+    monkeypatch.setattr(provenance, "fontconfig_font", lambda text: None)
+    for configured in (latin, str(not_a_font), str(tmp_path / "missing.ttf")):
+        assert provenance.label_text(CHINESE, configured) is None, configured
+    assert provenance.label_text("AI generated", str(not_a_font)) == provenance.LabelText()  # ASCII: PIL's own font draws it
 
 
 def test_frames_labelled_already_are_not_labelled_twice_when_they_must_be_encoded_again(tmp_path, speech):
@@ -83,7 +112,7 @@ def test_frames_labelled_already_are_not_labelled_twice_when_they_must_be_encode
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
     record = provenance.Record(kind="video", request_id="render_1", model_id="EchoLite/m1")
-    finished = provenance.finish_video(source, tmp_path / "finished.mp4", record, KEY, label=True, labelled=True)
+    finished = provenance.finish_video(source, tmp_path / "finished.mp4", record, KEY, label=provenance.LabelText(), labelled=True)
     x, y, w, h = provenance.Label(320, 240).region
     before = next(media.iter_video_frames(source)).astype(int)[y:y + h, x:x + w]
     after = next(media.iter_video_frames(finished)).astype(int)[y:y + h, x:x + w]
@@ -108,5 +137,5 @@ def test_a_jobs_own_render_is_finished_whatever_the_frame_size_limit_for_what_us
     with media.frame_sides_at_most(200):
         with pytest.raises(media.MediaError):
             media.probe(source)  # a file sent this size is refused
-        finished = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=True)
+        finished = provenance.finish_video(source, tmp_path / "labelled.mp4", record, KEY, label=provenance.LabelText())
     assert media.probe(finished).width == 320 and provenance.read_record(finished) == record

@@ -20,6 +20,7 @@ from engines.devices import choose_device
 from engines.face_tracking import FaceAnalyzer, mouth_opening
 from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress, scaled
+from engines.provenance import LabelText
 from engines.talking_head.base import QualityReport, RenderResult, TrainParams, TrainResult
 from engines.talking_head.echolite import loop_path, model as model_files
 from engines.talking_head.echolite.holdout import self_evaluate, summary
@@ -164,7 +165,7 @@ class EchoLiteEngine:
         return MouthModel.load(Path(model_dir), pick_device(device)[0])
 
     def render_loaded(self, model: MouthModel, audio_path: Path, out_path: Path, progress: Progress = no_progress,
-                      encoder: SpeechEncoder | None = None, label: bool = False) -> RenderResult:
+                      encoder: SpeechEncoder | None = None, label: LabelText | None = None) -> RenderResult:
         """Render with a model from `load`, and Whisper's encoder when the caller keeps one loaded;
-        `label`: with the "AI generated" label drawn on the frames."""
+        `label`: with the "AI generated" label (that text, in that font) drawn on the frames."""
         return render(model, Path(audio_path), Path(out_path), progress, encoder, label)

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from engines import media
 from engines.messages import gettext_noop
 from engines.progress import Progress
-from engines.provenance import Label
+from engines.provenance import Label, LabelText
 from engines.talking_head.base import RenderResult
 from engines.talking_head.echolite import features
 from engines.talking_head.echolite.model import MouthModel
@@ -27,8 +27,8 @@ SHORTEST_AUDIO_SECONDS = 0.1  # under it, less than three frames of a video
 
 
 def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progress, encoder: features.SpeechEncoder | None = None,
-           label: bool = False) -> RenderResult:
-    """`label`: draw the "AI generated" label on the frames here, so publishing need not decode and encode them again."""
+           label: LabelText | None = None) -> RenderResult:
+    """`label`: draw the "AI generated" label (that text, in that font) on the frames here, so publishing need not decode and encode them again."""
     started = time.monotonic()
     audio = media.load_declared_audio(audio_path, features.SAMPLE_RATE)
     if len(audio) < features.SAMPLE_RATE * SHORTEST_AUDIO_SECONDS:
@@ -50,7 +50,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         with threadpool_limits(limits=1, user_api="blas"), closing(model.backgrounds(indices)) as backgrounds, \
                 media.VideoWriter(partial, width, height, fps=FPS, audio=audio, audio_rate=features.SAMPLE_RATE,
                                   preset=ENCODER_PRESET, comment=media.AI_GENERATED) as writer, \
-                media.EncodingThread(writer, Label(width, height).draw if label else None) as encoder:
+                media.EncodingThread(writer, Label(width, height, label).draw if label else None) as encoder:
             frames = []
             clock = time.monotonic()
             for frame in backgrounds:
@@ -71,7 +71,7 @@ def render(model: MouthModel, audio_path: Path, out_path: Path, progress: Progre
         partial.unlink(missing_ok=True)
     timings["render"] = time.monotonic() - drawing
     timings.update(spent)  # render = background decoding + mouths + waiting for the encoder (+ its last frames, closing)
-    return RenderResult(out_path, written, float(FPS), width, height, len(audio) / features.SAMPLE_RATE, timings, label)
+    return RenderResult(out_path, written, float(FPS), width, height, len(audio) / features.SAMPLE_RATE, timings, label is not None)
 
 
 def _lap(spent: dict[str, float], stage: str, since: float) -> float:
