@@ -1,8 +1,11 @@
 """The "AI generated" plate reads in the language of the page that asked for the render (Chinese by
 default, English where the visitor chose it), whichever language the worker runs in; where no font on
 the server draws Chinese, the video is labelled in English and the job's log says why."""
+from io import StringIO
+
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import translation
 
 from chat.tests.conftest import QuickRenderer
@@ -79,3 +82,11 @@ def test_without_a_font_for_chinese_the_video_is_labelled_in_english_and_the_log
     assert nearer(frame) == "en" and np.abs(frame - plate(provenance.LabelText())).mean() < 4  # labelled, in English
     assert "no font on this server draws the label" in job.log and "labelled in English" in job.log
     assert ProvenanceRecord.objects.get(job=job).label
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs its job in a worker thread
+@pytest.mark.parametrize("arguments, language", [([], "zh-hans"), (["--label-language", "en"], "en")])
+def test_the_render_command_labels_in_the_studios_language_unless_told_another(model, reference, media_root, arguments, language):
+    call_command("render", "media/models/EchoLite/m1", "--audio", "media/voices/ref_voices/ref.wav", *arguments, stdout=StringIO())
+    job = Job.objects.get()
+    assert job.params["label_language"] == language and nearer(first_frame(media_root, job)) == language

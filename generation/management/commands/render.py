@@ -1,6 +1,8 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from assets import catalog
 from echofu import paths, removal, responses
@@ -26,8 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--room-tone", action="store_true", help="lay the speaker's recording's background under the speech (--text)")
         parser.add_argument("--gpu", default="GPU0")
         parser.add_argument("--queue", action="store_true", help="hand the job to the running qcluster instead of rendering here")
+        parser.add_argument("--label-language", choices=[code for code, _ in settings.LANGUAGES], default=settings.LANGUAGE_CODE,
+                            help='language of the "AI generated" label drawn on the video (default: the studio\'s, %(default)s)')
 
-    def handle(self, model, audio, text, speaker, pitch, room_tone, gpu, queue, **options):
+    def handle(self, model, audio, text, speaker, pitch, room_tone, gpu, queue, label_language, **options):
         try:
             parts = paths.resolve_request_path(model, must_exist=False).split("/")
         except paths.PathRejected as exc:
@@ -45,7 +49,8 @@ class Command(BaseCommand):
         valid = form.validated_data
         audio_path = valid.get("audio_path", "")
         try:
-            with repeats.as_asked(audio_path) as (_, recording):  # a browser recording is kept as it is now
+            # a browser recording is kept as it is now; the job keeps the label's language as a page's request does
+            with repeats.as_asked(audio_path) as (_, recording), translation.override(label_language):
                 job = prepare_render(valid["model"], valid["gpu_choice"], audio_path=audio_path, text=valid["target_text"],
                                      speaker_id=valid["speaker_id"], pitch=valid["pitch"], room_tone=valid["room_tone"], recording=recording)
         except removal.InputGone as gone:  # the model, voice or audio deleted from the studio since the form found it
