@@ -1,4 +1,6 @@
 """Fixtures for the Django apps' tests (engine tests under engines/ need no Django)."""
+import copy
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -101,3 +103,34 @@ def reference(media_root, wav_file):
     target = media_root / "voices/ref_voices/ref.wav"
     target.write_bytes(wav_file.read_bytes())
     return ReferenceAudio.objects.create(file="voices/ref_voices/ref.wav", size=target.stat().st_size)
+
+
+# The default voice's fits made in this test process: (file bytes, summary) by what they were fitted from.
+_voice_fits: dict[tuple, tuple[bytes, dict]] = {}
+
+
+@pytest.fixture
+def voice_fit_reused(monkeypatch):
+    """For tests whose assertions are about names, versions, rows, files, consent or errors, not about how
+    a cloned voice sounds: a clone still goes through /audio_clone, the job, the reference analysis and
+    the catalog, but the default voice's fit (transcribing the reference and fitting three base voices,
+    about 15 s of CPU a clone) is made once per test process for each cleaned recording and copied into
+    every later clone of it, file and summary. The fit itself is tested in engines/tests/test_voice_fitted.py
+    and end to end by the /audio_clone tests that do not use this fixture."""
+    from assets import speech
+
+    fit = speech.fit_default_voice
+
+    def fit_or_copy(features, out_path, progress):
+        # The transcriber and the speech encoder change what a fit holds (a test may break either).
+        key = (hashlib.sha256(Path(features.clean_clip).read_bytes()).hexdigest(),
+               speech.reference_transcriber() is not None, speech.worker_speech_encoder() is not None)
+        if key not in _voice_fits:
+            summary = fit(features, out_path, progress)
+            _voice_fits[key] = (Path(out_path).read_bytes(), copy.deepcopy(summary))
+            return summary
+        fitted, summary = _voice_fits[key]
+        Path(out_path).write_bytes(fitted)
+        return {**copy.deepcopy(summary), "file": str(out_path)}
+
+    monkeypatch.setattr(speech, "fit_default_voice", fit_or_copy)

@@ -37,7 +37,8 @@ def clone_bob(client, recording):
     return response.json()
 
 
-def test_a_voice_name_taken_in_another_account_starts_at_version_one(as_alice, as_bob, alice, bob, speech_wav, media_root):
+def test_a_voice_name_taken_in_another_account_starts_at_version_one(as_alice, as_bob, alice, bob, speech_wav, media_root,
+                                                                      voice_fit_reused):
     alices = clone_bob(as_alice, speech_wav)
     bobs = clone_bob(as_bob, speech_wav)
     assert (alices["status"], alices["version"], bobs["status"], bobs["version"]) == ("success", 1, "success", 1)
@@ -196,7 +197,7 @@ def named_upload(upload, client, source, name):
 
 
 def test_two_accounts_uploading_the_same_file_name_both_know_it_by_that_name(as_alice, as_bob, alice, bob, speech_wav, plain_video,
-                                                                             media_root, monkeypatch, tmp_path):
+                                                                             media_root, monkeypatch, tmp_path, voice_fit_reused):
     """The stored files differ (anna.mp4, anna_2.mp4); Bob's person and voice are "anna" all the same,
     so that nothing he reads tells him another account has an anna."""
     alices_video, bobs_video = (named_upload(upload_video, client, plain_video, "anna.mp4") for client in (as_alice, as_bob))

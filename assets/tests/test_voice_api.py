@@ -110,7 +110,7 @@ def test_a_whisper_encoder_that_does_not_load_leaves_cloning_and_speaking_workin
     assert response.status_code == 200 and response.json()["message"] == "音频生成成功", response.json()
 
 
-def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_root):
+def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_root, voice_fit_reused):
     assert clone(client, reference).status_code == 200
     first = SpeakerProfile.objects.get(speaker_id="anna")
     body = clone(client, reference).json()
@@ -125,12 +125,12 @@ def test_cloning_the_same_id_again_makes_a_new_version(client, reference, media_
     assert listing["total_count"] == 1 and listing["audios"][0]["version"] == 2
 
 
-def test_speaker_id_defaults_to_the_file_name(client, reference):
+def test_speaker_id_defaults_to_the_file_name(client, reference, voice_fit_reused):
     body = client.post("/audio_clone", {"original_audio_path": reference}).json()
     assert body["status"] == "success" and body["speaker_id"] == "安娜_reference", body
 
 
-def test_one_shot_generate_from_a_reference_file(client, reference, media_root):
+def test_one_shot_generate_from_a_reference_file(client, reference, media_root, voice_fit_reused):
     body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference, "room_tone": "true"}).json()
     assert body["status"] == "success", body
     speaker = SpeakerProfile.objects.get(speaker_id__startswith="ref_")
@@ -188,7 +188,7 @@ def test_too_short_reference_is_refused(client, tmp_path):
     assert body["status"] == "error" and "参考音频太短" in body["message"]
 
 
-def test_engine_chosen_per_request(client, reference, settings):
+def test_engine_chosen_per_request(client, reference, settings, voice_fit_reused):
     from engines.testing.fake_cosyvoice import FakeCosyVoice
 
     assert clone(client, reference).status_code == 200
@@ -202,7 +202,7 @@ def test_engine_chosen_per_request(client, reference, settings):
         assert refused.status_code == 400 and "pitch" in refused.json()["message"]
 
 
-def test_a_speech_engine_failing_mid_stream_is_a_500_with_its_task_and_no_row(client, reference, settings, media_root):
+def test_a_speech_engine_failing_mid_stream_is_a_500_with_its_task_and_no_row(client, reference, settings, media_root, voice_fit_reused):
     from engines.testing.fake_cosyvoice import FakeCosyVoice
 
     assert clone(client, reference).status_code == 200
@@ -231,7 +231,8 @@ def test_clone_mode_with_every_documented_field_and_blank_text_clones(client, re
 
 
 @pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the rows commit, as in a worker
-def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file(client, reference, media_root, monkeypatch):
+def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file(client, reference, media_root, monkeypatch,
+                                                                                  voice_fit_reused):
     """Its owner deletes the voice (another tab, the admin) while a worker speaks in it: the answer says
     which voice went, not the database's "FOREIGN KEY constraint failed", and no speech without its row stays."""
     from assets import speech

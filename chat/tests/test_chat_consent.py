@@ -70,7 +70,7 @@ def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer
 
 
 @pytest.fixture
-def cloned_voice(client, tmp_path):
+def cloned_voice(client, tmp_path, voice_fit_reused):
     """A voice cloned through /audio_clone from a consented upload."""
     assert client.post("/audio_clone", {"original_audio_path": upload_reference(client, tmp_path), "target_audio_id": "anna"}).status_code == 200
     return SpeakerProfile.objects.get(speaker_id="anna")

@@ -41,7 +41,7 @@ def verify(client, path):
     return response.json()
 
 
-def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speech_file, media_root, tmp_path, settings):
+def test_generated_speech_carries_record_marker_and_row(alice, bob, staff, speech_file, media_root, tmp_path, settings, voice_fit_reused):
     as_alice, as_bob, as_staff = session_client(alice), token_client(bob), session_client(staff)
     reference = upload_audio(as_alice, speech_file, consent_name="Anna Li").json()
     assert as_alice.post("/audio_clone", {"original_audio_path": reference["relative_path"], "target_audio_id": "anna"}).json()["status"] == "success"
@@ -188,7 +188,7 @@ def test_verifying_a_long_file_reads_a_bounded_part_of_it(alice, tmp_path):
     assert verdict["made_here"] is False and verdict["marker"]["seconds"] <= provenance.MARK_SCAN_SECONDS
 
 
-def test_the_record_inside_a_file_names_sources_as_their_owner_does(alice, bob, speech_file, media_root):
+def test_the_record_inside_a_file_names_sources_as_their_owner_does(alice, bob, speech_file, media_root, voice_fit_reused):
     """Anyone holding the file reads its record: stored file names (Bob's upload of the same name made
     Alice's file `anna_reference_2.wav`) would tell of other accounts' uploads, so it names Alice's own."""
     upload_audio(token_client(bob), speech_file)
