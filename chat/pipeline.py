@@ -250,7 +250,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
             # The sentence's audio, padded to its video's length, so the joined answer stays in sync.
             length = round(result.frames / result.fps * SAMPLE_RATE)
             audio_parts.append(np.pad(samples, (0, max(0, length - len(samples))))[:length])
-            _publish_sentence(turn, job, model, profile, index, text, temp_video, segments_dir / f"{index:02d}.mp4", result, clock)
+            _publish_sentence(turn, job, model, profile, index, text, temp_video, segments_dir / f"{index:02d}.mp4", result, label, clock)
             spoken.append(text)
             if "first_segment" not in clock.timings:
                 clock.timings["first_segment"] = clock.since_request()
@@ -264,7 +264,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
         raise StageFailed(Turn.Stage.LLM, gettext_noop("the model gave no answer that can be spoken"))
 
     ctx.progress("join", 0.95)
-    video = _join_answer(turn, job, model, profile, spoken, np.concatenate(audio_parts), ctx.workdir, clock)
+    video = _join_answer(turn, job, model, profile, spoken, np.concatenate(audio_parts), ctx.workdir, label, clock)
     return {"turn_id": turn.pk, "conversation_id": turn.conversation_id, "video_path": paths.public_path(paths.relative_to_media(video)),
             "provider": provider, "warning": warning}
 
@@ -292,11 +292,11 @@ def _render_sentence(engine: TalkingHeadEngine, model: TalkingHeadModel, wav: Pa
 
 
 def _publish_sentence(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, index: int, text: str,
-                      video: Path, target: Path, result: RenderResult, clock: _Clock) -> None:
+                      video: Path, target: Path, result: RenderResult, label: LabelText | None, clock: _Clock) -> None:
     """Move the sentence's video into place and list it on the turn, so that a page plays it while
     the rest of the answer is made."""
     with publishing(job, target) as keep:  # published with its record, marker and label
-        keep(finish_video(video, target, job, model, "", labelled=result.labelled, speaker=profile))
+        keep(finish_video(video, target, job, model, "", label=label, labelled=result.labelled, speaker=profile))
     turn.segments = turn.segments + [{
         "index": index, "text": text, "video_path": paths.public_path(paths.relative_to_media(target)),
         "duration": round(result.frames / result.fps, 3), "ready_after_seconds": clock.since_request(),
@@ -305,7 +305,7 @@ def _publish_sentence(turn: Turn, job: Job, model: TalkingHeadModel, profile: Sp
 
 
 def _join_answer(turn: Turn, job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, spoken: list[str],
-                 answer_audio: np.ndarray, workdir: Path, clock: _Clock) -> Path:
+                 answer_audio: np.ndarray, workdir: Path, label: LabelText | None, clock: _Clock) -> Path:
     """Join the turn's published sentence videos into the whole answer and save the turn answered with it."""
     began = time.monotonic()
     segment_files = [paths.absolute(segment["video_path"][len(paths.PUBLIC_PREFIX):]) for segment in turn.segments]
@@ -316,7 +316,7 @@ def _join_answer(turn: Turn, job: Job, model: TalkingHeadModel, profile: Speaker
     # turn deleted or superseded meanwhile leaves neither files nor records of files never published.
     with publishing(job, wav, video) as keep:
         try:
-            records = _join(job, model, profile, segment_files, answer_audio, workdir, wav, video)
+            records = _join(job, model, profile, segment_files, answer_audio, workdir, wav, video, label)
         except Cancelled:  # superseded (runner.holding_claim): not a failed join
             raise
         except Exception as exc:
@@ -459,7 +459,7 @@ def _speaker_profile(job: Job, turn: Turn) -> SpeakerProfile | None:
 
 
 def _join(job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, segments: list[Path], audio: np.ndarray,
-          workdir: Path, wav: Path, video: Path) -> tuple[ProvenanceRecord, ProvenanceRecord]:
+          workdir: Path, wav: Path, video: Path, label: LabelText | None) -> tuple[ProvenanceRecord, ProvenanceRecord]:
     """One WAV and one MP4 of the whole answer moved to `wav` and `video`; their provenance rows, unsaved
     (the caller keeps them with the turn: provenance.stamping.publishing)."""
     temp_video = workdir / "answer.mp4"
@@ -470,4 +470,4 @@ def _join(job: Job, model: TalkingHeadModel, profile: SpeakerProfile | None, seg
     media.write_wav(temp_wav, audio, SAMPLE_RATE)
     # Both outputs get their provenance record and marker (and the video its label) as they are finished.
     return (finish_audio(temp_wav, wav, job, profile),
-            finish_video(temp_video, video, job, model, paths.relative_to_media(wav), labelled=True, speaker=profile))
+            finish_video(temp_video, video, job, model, paths.relative_to_media(wav), label=label, labelled=True, speaker=profile))

@@ -95,11 +95,12 @@ def render_video(job: Job, ctx: runner.JobContext) -> dict:
     progress = scaled(ctx.progress, 0.3 if job.params.get("text") else 0.0, 0.9)
     kept = ctx.workdir / KEPT_RECORDING
     driving = kept if kept.is_file() else paths.absolute(audio_path)
-    result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device, video_label(job, ctx.log))
+    label = video_label(job, ctx.log)
+    result = render(get_engine(model.model_type), model.directory(), driving, temp_out, progress, job.device, label)
     target = claim_unique_path(paths.absolute(paths.RES_VIDEOS), f"{model.name}_{timezone.localtime().strftime('%Y%m%d_%H%M%S')}.mp4")
     with publishing(job, target) as keep:
         stamp = finish_video(temp_out, target, job, model, audio_path, scaled(ctx.progress, 0.9, 1.0),  # label, record, marker
-                             labelled=result.labelled)
+                             label=label, labelled=result.labelled)
         relative = paths.relative_to_media(target)
         _, video = keep(stamp, GeneratedVideo(
             file=relative,

@@ -157,17 +157,18 @@ def _row(kind: str, target: Path, record: provenance.Record, job, model=None, sp
     )
 
 
-def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, labelled: bool = False,
-                 speaker=None) -> ProvenanceRecord:
-    """Write the rendered video to `target` with its record, the label (`video_label`; `labelled`:
-    the frames carry it already) and the audio marker. `speaker`: the voice profile that spoke its
+def finish_video(temp_out: Path, target: Path, job, model, audio_path: str, progress=no_progress, *,
+                 label: provenance.LabelText | None, labelled: bool = False, speaker=None) -> ProvenanceRecord:
+    """Write the rendered video to `target` with its record, the job's `label` (its `video_label`, looked
+    up once per job: each lookup may wait on fontconfig, and its log line must describe the label drawn;
+    `labelled`: the frames carry it already) and the audio marker. `speaker`: the voice profile that spoke its
     audio, where no GeneratedAudio row of `audio_path` names it (chat's answers). Returns its provenance
     row unsaved: publishing's `keep` saves it with the caller's own rows."""
     with _claimed(target):
-        return _finish_video(temp_out, target, job, model, audio_path, progress, labelled, speaker)
+        return _finish_video(temp_out, target, job, model, audio_path, progress, label, labelled, speaker)
 
 
-def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, speaker) -> ProvenanceRecord:
+def _finish_video(temp_out, target, job, model, audio_path, progress, label, labelled, speaker) -> ProvenanceRecord:
     sources = []
     if model.source_video_id and model.source_video:
         sources.append(_asset("training_video", model.source_video))
@@ -182,7 +183,6 @@ def _finish_video(temp_out, target, job, model, audio_path, progress, labelled, 
         kind="video", request_id=job.pk, model_id=str(model), voice_id=str(speaker) if speaker else "",
         sources=_record_sources(sources),
     )
-    label = video_label(job)
     finished = temp_out.with_name(f"finished{temp_out.suffix}")
     provenance.finish_video(temp_out, finished, record, settings.ECHOFU["MARK_KEY"], label, progress, labelled)
     finished.replace(target)

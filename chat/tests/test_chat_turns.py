@@ -433,15 +433,20 @@ def test_send_clicked_twice_at_once_waits_for_the_one_turn(model, renderer, llm_
     assert Turn.objects.count() == 1 and len(llm_server.requests) == 1 and len(renderer.calls) == 2
 
 
-def test_an_answer_is_labelled_in_the_language_of_the_page_that_asked(client, model, renderer, llm_server, media_root, settings):
-    from generation.tests.test_label_language import nearer
+def test_an_answer_is_labelled_in_the_language_of_the_page_that_asked(client, model, renderer, llm_server, media_root, settings,
+                                                                      monkeypatch):
+    from generation.tests.test_label_language import counted_font_lookups, nearer
 
     settings.ECHOFU = {**settings.ECHOFU, "VIDEO_LABEL": True, "LABEL_FONT": ""}
+    lookups = counted_font_lookups(monkeypatch)
     answers = {}
     for language in ("en", "zh-hans"):  # the same question from each page: two answers, not one repeated
         client.cookies["django_language"] = language
         body = ask(client, model, text="Hello, who are you?")
         assert Job.objects.get(pk=body["task_id"]).params["label_language"] == language
+        assert len(client.get(f"/api/chat/turns/{body['turn_id']}").json()["segments"]) == 2
         answers[language] = next(media.iter_video_frames(media_root / body["response"].removeprefix("/media/"))).astype(int)
+    # once for the Chinese turn, not once per sentence and again for the joined answer ("AI generated" needs no font)
+    assert lookups == ["AI 生成"]
     assert np.abs(answers["en"] - answers["zh-hans"]).max() > 100
     assert nearer(answers["en"]) == "en" and nearer(answers["zh-hans"]) == "zh-hans"

@@ -70,6 +70,27 @@ def test_a_job_queued_from_the_chinese_page_is_labelled_in_chinese_by_a_worker_r
     assert nearer(first_frame(media_root, job)) == "zh-hans"
 
 
+def counted_font_lookups(monkeypatch) -> list[str]:
+    """The texts fontconfig is asked to find a font for, each lookup a process that may wait its full timeout."""
+    lookups, lookup = [], provenance.fontconfig_font
+
+    def counted(text):
+        lookups.append(text)
+        return lookup(text)
+
+    monkeypatch.setattr(provenance, "fontconfig_font", counted)
+    return lookups
+
+
+def test_a_render_looks_for_its_labels_font_once_and_publishes_the_label_it_found(client, model, reference, media_root, monkeypatch):
+    """The engine's frames and publishing's plate are the one label the job decided on (a lookup that
+    failed the second time would label in English with no log line saying so, or wait on a hung fc-match again)."""
+    lookups = counted_font_lookups(monkeypatch)
+    frame = first_frame(media_root, render(client, "zh-hans"))
+    assert lookups == ["AI 生成"]
+    assert nearer(frame) == "zh-hans"
+
+
 def test_without_a_font_for_chinese_the_video_is_labelled_in_english_and_the_log_says_why(client, model, reference, media_root,
                                                                                           monkeypatch, settings, tmp_path):
     not_a_font = tmp_path / "cjk.ttf"
