@@ -202,20 +202,21 @@ class LabelText:
 
 
 def draws(font_path: str, text: str) -> bool:
-    """Whether the font file loads and has a glyph for every character of `text` (none drawn as its missing-glyph box)."""
+    """Whether the font file loads, has a glyph for every character of `text` (none drawn as its
+    missing-glyph box) and draws them: a damaged file can load and then fail on its outlines or hinting
+    program, which would fail every job labelled with it."""
     from PIL import ImageFont
-
-    try:
-        font = ImageFont.truetype(font_path, 24)
-    except (OSError, ValueError):
-        return False
 
     def drawn(char: str) -> tuple:
         mask = font.getmask(char)
         return mask.size, bytes(mask)
 
-    missing = drawn(NO_CHARACTER)
-    return all(drawn(char) != missing for char in set(text) if not char.isspace())
+    try:
+        font = ImageFont.truetype(font_path, 24)
+        missing = drawn(NO_CHARACTER)
+        return all(drawn(char) != missing for char in set(text) if not char.isspace())
+    except (OSError, ValueError):
+        return False
 
 
 def fontconfig_font(text: str) -> str | None:

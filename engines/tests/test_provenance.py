@@ -1,4 +1,7 @@
 """Provenance in files: the record, the visible label, and an audio marker that survives MP3/AAC."""
+import struct
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -88,15 +91,35 @@ def test_a_chinese_label_is_drawn_in_a_font_that_has_its_glyphs_not_as_boxes():
     assert x + w > 300 and y + h > 220 and (chinese[: y - 1] == background[: y - 1]).all()  # a corner plate, nothing else
 
 
+def damaged_copy(font_path: str, folder: Path) -> Path:
+    """A copy of the TrueType font whose glyph outlines are overwritten: it loads, and fails as it draws."""
+    data = bytearray(Path(font_path).read_bytes())
+    tables = struct.unpack(">H", data[4:6])[0]
+    for entry in range(12, 12 + 16 * tables, 16):
+        if data[entry:entry + 4] == b"glyf":
+            offset, length = struct.unpack(">II", data[entry + 8:entry + 16])
+            data[offset:offset + length] = b"," * length
+    damaged = folder / "damaged.ttf"
+    damaged.write_bytes(bytes(data))
+    return damaged
+
+
 def test_without_a_font_that_draws_it_a_label_in_another_script_is_not_offered(tmp_path, monkeypatch):
-    """A configured path that is no font, and fontconfig absent or finding only Latin fonts: the caller labels in English."""
+    """A configured path that is no font, or a damaged one, and fontconfig absent or finding only Latin
+    fonts: the caller labels in English (rather than the job failing on the font)."""
+    from PIL import ImageFont
+
     latin = provenance.fontconfig_font("AI generated")  # Debian's default sans-serif for Latin text, DejaVu Sans
     assert latin is not None and provenance.draws(latin, "AI generated") and not provenance.draws(latin, CHINESE)
     not_a_font = tmp_path / "font.ttf"
     not_a_font.write_bytes(b"not a font")
+    damaged = damaged_copy(latin, tmp_path)
+    with pytest.raises(OSError):  # it loads, then fails on its outlines
+        ImageFont.truetype(str(damaged), 24).getmask("A")
     monkeypatch.setattr(provenance, "fontconfig_font", lambda text: None)
-    for configured in (latin, str(not_a_font), str(tmp_path / "missing.ttf")):
+    for configured in (latin, str(not_a_font), str(damaged), str(tmp_path / "missing.ttf")):
         assert provenance.label_text(CHINESE, configured) is None, configured
+    assert not provenance.draws(str(damaged), "AI generated")
     assert provenance.label_text("AI generated", str(not_a_font)) == provenance.LabelText()  # ASCII: PIL's own font draws it
 
 

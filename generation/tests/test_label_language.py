@@ -91,6 +91,15 @@ def test_a_render_looks_for_its_labels_font_once_and_publishes_the_label_it_foun
     assert nearer(frame) == "zh-hans"
 
 
+def test_a_damaged_label_font_leaves_the_render_to_the_font_fontconfig_finds(client, model, reference, media_root, settings, tmp_path):
+    """ECHOFU_LABEL_FONT naming a file that loads but fails as it draws: the render is not failed by it."""
+    from engines.tests.test_provenance import damaged_copy
+
+    settings.ECHOFU = {**settings.ECHOFU, "LABEL_FONT": str(damaged_copy(provenance.fontconfig_font("AI generated"), tmp_path))}
+    job = render(client, "zh-hans")
+    assert nearer(first_frame(media_root, job)) == "zh-hans" and "no font on this server" not in job.log
+
+
 def test_without_a_font_for_chinese_the_video_is_labelled_in_english_and_the_log_says_why(client, model, reference, media_root,
                                                                                           monkeypatch, settings, tmp_path):
     not_a_font = tmp_path / "cjk.ttf"
