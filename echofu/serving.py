@@ -17,6 +17,9 @@ CHUNK = 256 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")  # longer numbers are no file's offsets
 # What a quoted `filename="..."` cannot hold as it is (RFC 6266 quoted-string; many clients mishandle escapes).
 NOT_IN_QUOTED_NAMES = re.compile(r'["\\\x00-\x1f\x7f]')
+# What a file name cannot hold (provenance.download_names replaces them), which accents dropped can
+# bring back: NFKD spells full-width forms in ASCII ("／" as "/", "：" as ":").
+NOT_IN_FILE_NAMES = re.compile(r"[<>:/|?*]")
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -52,14 +55,16 @@ def _chunks(path: Path, start: int, length: int):
 
 def ascii_file_name(name: str) -> str:
     """`name` for a client that reads only `filename=` (curl -OJ, older browsers): accents dropped (é -> e),
-    each run of other characters that are not ASCII one "_", quotes, backslashes and control characters
-    removed; the extension kept."""
+    each run of other characters that are not ASCII (or whose ASCII form a file name cannot hold: "／") one
+    "_", quotes, backslashes and control characters removed; the extension kept."""
     suffix = PurePosixPath(name).suffix
     if not suffix.isascii() or NOT_IN_QUOTED_NAMES.search(suffix):
         suffix = ""
     pieces: list[str] = []
     for char in name[: len(name) - len(suffix)]:
         spelled = "".join(part for part in unicodedata.normalize("NFKD", char) if part.isascii())
+        if NOT_IN_FILE_NAMES.search(spelled):
+            spelled = ""
         if not spelled and not (pieces and pieces[-1] == "_"):
             pieces.append("_")
         elif spelled:

@@ -51,6 +51,7 @@ def test_a_render_asked_as_a_download_is_named_by_person_version_and_local_time(
     ('say "hi" \\ bye.mp4', "say hi  bye.mp4"),  # a quote or backslash would end or escape the quoted name
     ("Zoë\tN.mp4", "ZoeN.mp4"),  # accents spelled without, control characters gone
     ("讲解员 Anna.mp4", "_ Anna.mp4"),
+    ("张／李：Q＆A.mp4", "_Q&A.mp4"),  # full-width forms spelled "/" and ":" would be a path or a refused name
 ])
 def test_a_download_name_that_is_not_plain_ascii_comes_with_an_ascii_stand_in(name, fallback, media_root, rf):
     """Clients that read only `filename=` (curl -OJ, browsers without RFC 5987) save under the stand-in,
