@@ -8,7 +8,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
 from echofu.messages import localized
-from echofu.versioning import record_row_issued
+from echofu.versioning import record_row_issued, renumber_if_moved
 
 
 def human_size(size: int | None) -> str:
@@ -95,12 +95,21 @@ class WholeConstraintsForm(forms.ModelForm):
         super().validate_unique()
 
 
+class MovedRowRenumberedForm(WholeConstraintsForm):
+    """A numbered row moved to another person, voice or account takes the next version there before its
+    constraints are checked, so the move is not refused over a number it no longer keeps."""
+
+    def validate_unique(self):
+        renumber_if_moved(self.instance)
+        super().validate_unique()
+
+
 class VersionedRowAdmin(admin.ModelAdmin):
     """A row numbered by echofu.versioning (a model, a voice). Its number is shown, not edited: a curator
     renumbering anna v3 would give it a number downloaded copies and provenance records know as another
     version, and skip the record of numbers given out. Moved to another person, voice or account, the
-    row's number is recorded there as given out, so the next version there comes after it."""
-    form = WholeConstraintsForm
+    row takes the next version there, which is then recorded as given out."""
+    form = MovedRowRenumberedForm
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))

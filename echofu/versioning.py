@@ -62,6 +62,19 @@ def record_row_issued(row: models.Model) -> None:
         record_issued(type(row), {name: getattr(row, name) for name in scope}, row.owner_id, row.version)
 
 
+def renumber_if_moved(row: models.Model) -> None:
+    """A saved row moved to another person, voice or account (the admin) takes the next version there:
+    its own number may be taken there, or have been given out to a row since deleted, whose downloaded
+    copies and provenance records know it by that number."""
+    scope = version_scope(type(row))
+    if scope is None or row.pk is None:
+        return
+    now = {name: getattr(row, name) for name in scope}
+    stored = type(row).objects.filter(pk=row.pk).values(*scope, "owner_id").first()
+    if stored is not None and stored != {**now, "owner_id": row.owner_id}:
+        row.version = highest_issued(type(row), now, row.owner_id) + 1
+
+
 def scope_key(scope: dict) -> str:
     """IssuedVersion.scope: the same fields, whatever their order, give the same key."""
     return json.dumps(scope, sort_keys=True, ensure_ascii=False)

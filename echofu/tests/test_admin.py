@@ -70,26 +70,28 @@ def test_files_and_model_folders_are_not_swapped_or_renamed_in_the_admin(admin_c
         assert not admin.site._registry[curated].has_add_permission(request), curated
 
 
-def test_a_rename_onto_a_taken_version_is_refused_on_the_page(admin_client, media_root):
+def test_a_row_moved_onto_a_taken_version_takes_the_next_number_there(admin_client, media_root):
+    """Moved to a voice or person that has its version, a row used to be a server error (the database's
+    unique constraint) and then a refusal; it now becomes that voice's or person's next version."""
     anna = SpeakerProfile.objects.create(speaker_id="anna", reference_path="x.wav", clean_clip="voices/speakers/anna.wav")
     SpeakerProfile.objects.create(speaker_id="bob", reference_path="x.wav", clean_clip="voices/speakers/bob.wav")
-    page = admin_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "bob", "duration": "", "owner": ""})
-    assert page.status_code == 200 and b"errorlist nonfield" in page.content
-    renamed = admin_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "anna_2", "duration": "", "owner": ""})
-    assert renamed.status_code == 302
-    assert sorted(SpeakerProfile.objects.values_list("speaker_id", "version")) == [("anna_2", 1), ("bob", 1)]
+    moved = admin_client.post(f"/admin/assets/speakerprofile/{anna.pk}/change/", {"speaker_id": "bob", "duration": "", "owner": ""})
+    assert moved.status_code == 302
+    assert sorted(SpeakerProfile.objects.values_list("speaker_id", "version")) == [("bob", 1), ("bob", 2)]
 
     for name in ("m1", "m2"):
         (media_root / "models/EchoLite" / name).mkdir(parents=True)
     first = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="p", version=1)
     TalkingHeadModel.objects.create(model_type="EchoLite", name="m2", person="q", version=1)
     form = {"person": "q", "source": "trained", "job": "", "owner": "", "source_video": ""}
-    page = admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form)
-    assert page.status_code == 200 and b"errorlist nonfield" in page.content
-    assert sorted(TalkingHeadModel.objects.values_list("name", "person", "version")) == [("m1", "p", 1), ("m2", "q", 1)]
+    assert admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form).status_code == 302
+    assert sorted(TalkingHeadModel.objects.values_list("name", "person", "version")) == [("m1", "q", 2), ("m2", "q", 1)]
+    # Saved again unmoved, it keeps its number.
+    assert admin_client.post(f"/admin/training/talkingheadmodel/{first.pk}/change/", form).status_code == 302
+    assert TalkingHeadModel.objects.get(name="m1").version == 2
 
 
-def test_a_curator_cannot_renumber_a_version_and_a_moved_row_keeps_its_number_given_out(admin_client, media_root):
+def test_a_curator_cannot_renumber_a_version_and_a_moved_row_takes_the_next_number_there(admin_client, media_root):
     """Renumbered in the admin, anna v3 would be a v5 that downloads and provenance records know as another
     model, and the record of numbers given out would not know it: the next training would be v5 again."""
     (media_root / "models/EchoLite/m3").mkdir(parents=True)
@@ -100,10 +102,17 @@ def test_a_curator_cannot_renumber_a_version_and_a_moved_row_keeps_its_number_gi
     form = {"person": "bea", "version": "5", "source": "trained", "job": "", "owner": "", "source_video": ""}
     assert admin_client.post(url, form).status_code == 302
     model.refresh_from_db()
-    assert (model.person, model.version) == ("bea", 1)  # moved to bea, its number as given
+    assert (model.person, model.version) == ("bea", 1)  # moved to bea: bea's first, whatever was posted
     model.delete()
     # bea's v1 was given out (to the row moved there), so bea's next model is v2, not a second v1
     assert create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "bea"}, name="m4").version == 2
+    # Nor is the next row moved there a second v1 (nor a second v2).
+    (media_root / "models/EchoLite/m5").mkdir(parents=True)
+    other = create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "anna"}, name="m5")
+    assert other.version == 2
+    assert admin_client.post(f"/admin/training/talkingheadmodel/{other.pk}/change/", {**form, "person": "bea"}).status_code == 302
+    other.refresh_from_db()
+    assert (other.person, other.version) == ("bea", 3)
 
     voice = create_next_version(SpeakerProfile, {"speaker_id": "anna"}, reference_path="x.wav", clean_clip="voices/speakers/anna.wav")
     voice_url = f"/admin/assets/speakerprofile/{voice.pk}/change/"
