@@ -117,5 +117,7 @@ class VersionedRowAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
+            # Again, as the save holds the write lock: a training may have numbered the same person since the form was checked.
+            renumber_if_moved(obj)
             super().save_model(request, obj, form, change)
             record_row_issued(obj)

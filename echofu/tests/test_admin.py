@@ -124,6 +124,26 @@ def test_a_curator_cannot_renumber_a_version_and_a_moved_row_takes_the_next_numb
     assert create_next_version(SpeakerProfile, {"speaker_id": "cleo"}, reference_path="x.wav", clean_clip="voices/speakers/c.wav").version == 2
 
 
+def test_a_row_moved_while_a_training_numbers_the_same_person_takes_the_number_after_it(admin_client, media_root, monkeypatch):
+    """The form picks the moved row's number before the save takes the write lock: a model trained for
+    bea in between took that number, and the save was a server error from the unique constraint."""
+    from echofu.admin_helpers import MovedRowRenumberedForm
+
+    for name in ("m1", "m2"):
+        (media_root / "models/EchoLite" / name).mkdir(parents=True)
+    model = create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "anna"}, name="m1")
+    checked = MovedRowRenumberedForm.validate_unique
+
+    def checked_then_trained(form):
+        checked(form)
+        create_next_version(TalkingHeadModel, {"model_type": "EchoLite", "person": "bea"}, name="m2")
+
+    monkeypatch.setattr(MovedRowRenumberedForm, "validate_unique", checked_then_trained)
+    form = {"person": "bea", "source": "trained", "job": "", "owner": "", "source_video": ""}
+    assert admin_client.post(f"/admin/training/talkingheadmodel/{model.pk}/change/", form).status_code == 302
+    assert sorted(TalkingHeadModel.objects.values_list("name", "person", "version")) == [("m1", "bea", 2), ("m2", "bea", 1)]
+
+
 def test_the_admin_login_says_how_to_make_an_account(client):
     """Single-user mode has no account that can sign in: the studio's admin links led to a login nobody could pass."""
     page = client.get("/admin/login/?next=/admin/").content.decode()
