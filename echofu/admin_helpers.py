@@ -117,7 +117,8 @@ class VersionedRowAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
-            # Again, as the save holds the write lock: a training may have numbered the same person since the form was checked.
+            # Again, inside the save's transaction (on SQLite it holds the write lock; on PostgreSQL a save in that
+            # same moment still meets the unique constraint): a training may have numbered the person since the form was checked.
             renumber_if_moved(obj)
             super().save_model(request, obj, form, change)
             record_row_issued(obj)
