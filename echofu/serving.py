@@ -20,6 +20,7 @@ NOT_IN_QUOTED_NAMES = re.compile(r'["\\\x00-\x1f\x7f]')
 # What a file name cannot hold (provenance.download_names replaces them), which accents dropped can
 # bring back: NFKD spells full-width forms in ASCII ("／" as "/", "：" as ":").
 NOT_IN_FILE_NAMES = re.compile(r"[<>:/|?*]")
+CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")  # CJK ideographs
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -54,22 +55,43 @@ def _chunks(path: Path, start: int, length: int):
 
 
 def ascii_file_name(name: str) -> str:
-    """`name` for a client that reads only `filename=` (curl -OJ, older browsers): accents dropped (é -> e),
-    each run of other characters that are not ASCII (or whose ASCII form a file name cannot hold: "／") one
-    "_", quotes, backslashes and control characters removed; the extension kept."""
+    """`name` for a client that reads only `filename=` (curl -OJ, older browsers): Chinese characters in
+    pinyin, each run one capitalised word (小明 -> Xiaoming), accents dropped (é -> e), each run of other
+    characters that are not ASCII (or whose ASCII form a file name cannot hold: "／") one "_", quotes,
+    backslashes and control characters removed; the extension kept."""
     suffix = PurePosixPath(name).suffix
     if not suffix.isascii() or NOT_IN_QUOTED_NAMES.search(suffix):
         suffix = ""
     pieces: list[str] = []
-    for char in name[: len(name) - len(suffix)]:
-        spelled = "".join(part for part in unicodedata.normalize("NFKD", char) if part.isascii())
-        if NOT_IN_FILE_NAMES.search(spelled):
-            spelled = ""
+    for spelled in _ascii_spellings(name[: len(name) - len(suffix)]):
         if not spelled and not (pieces and pieces[-1] == "_"):
             pieces.append("_")
         elif spelled:
             pieces.append(NOT_IN_QUOTED_NAMES.sub("", spelled))
     return ("".join(pieces) or "_") + suffix
+
+
+def _ascii_spellings(text: str):
+    """Each character's ASCII spelling ("" where it has none), a run of Chinese characters as one word."""
+    position = 0
+    for run in CHINESE_RUN.finditer(text):
+        yield from map(_ascii_spelling, text[position: run.start()])
+        yield _pinyin_word(run.group())
+        position = run.end()
+    yield from map(_ascii_spelling, text[position:])
+
+
+def _ascii_spelling(char: str) -> str:
+    spelled = "".join(part for part in unicodedata.normalize("NFKD", char) if part.isascii())
+    return "" if NOT_IN_FILE_NAMES.search(spelled) else spelled
+
+
+def _pinyin_word(chinese: str) -> str:
+    # Imported here, not with the module: it takes 0.2 s, and only downloads named in Chinese need it.
+    from pypinyin import lazy_pinyin
+
+    # The run read whole (重庆 is chong qing, not zhong qing); a character without a reading is left out.
+    return "".join(lazy_pinyin(chinese, errors="ignore")).capitalize()
 
 
 def attachment_disposition(name: str) -> str:

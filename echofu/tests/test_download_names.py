@@ -39,7 +39,7 @@ def test_a_render_asked_as_a_download_is_named_by_person_version_and_local_time(
     response = client.get(url + "?download=1")
     assert response.status_code == 200 and body_of(response) == PAYLOAD
     # An ASCII stand-in for curl -OJ and other clients that ignore RFC 5987, then the UTF-8 name percent-encoded
-    assert response["Content-Disposition"] == ('attachment; filename="_-v1-2026-12-07-1405.mp4"; '
+    assert response["Content-Disposition"] == ('attachment; filename="Xiaoming-v1-2026-12-07-1405.mp4"; '
                                                "filename*=utf-8''%E5%B0%8F%E6%98%8E-v1-2026-12-07-1405.mp4")
     assert (media_root / stored).read_bytes() == PAYLOAD  # stored under its own name, untouched
     ranged = client.get(url + "?download=1", HTTP_RANGE="bytes=0-9")  # a download tool resuming
@@ -47,11 +47,13 @@ def test_a_render_asked_as_a_download_is_named_by_person_version_and_local_time(
 
 
 @pytest.mark.parametrize("name, fallback", [
-    ("小明-v1-2026-12-07-1405.mp4", "_-v1-2026-12-07-1405.mp4"),
+    ("小明-v1-2026-12-07-1405.mp4", "Xiaoming-v1-2026-12-07-1405.mp4"),  # Chinese in pinyin, a name one word
+    ("重庆银行-v1.mp4", "Chongqingyinhang-v1.mp4"),  # read as a whole: 重 of 重庆 is chong, alone zhong
     ('say "hi" \\ bye.mp4', "say hi  bye.mp4"),  # a quote or backslash would end or escape the quoted name
     ("Zoë\tN.mp4", "ZoeN.mp4"),  # accents spelled without, control characters gone
-    ("讲解员 Anna.mp4", "_ Anna.mp4"),
-    ("张／李：Q＆A.mp4", "_Q&A.mp4"),  # full-width forms spelled "/" and ":" would be a path or a refused name
+    ("讲解员 Anna.mp4", "Jiangjieyuan Anna.mp4"),
+    ("Привет.mp4", "_.mp4"),  # a script with no ASCII spelling here
+    ("张／李：Q＆A.mp4", "Zhang_Li_Q&A.mp4"),  # full-width forms spelled "/" and ":" would be a path or a refused name
 ])
 def test_a_download_name_that_is_not_plain_ascii_comes_with_an_ascii_stand_in(name, fallback, media_root, rf):
     """Clients that read only `filename=` (curl -OJ, browsers without RFC 5987) save under the stand-in,
