@@ -2,13 +2,12 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
 from echofu.messages import localized
-from echofu.versioning import record_row_issued, renumber_if_moved
+from echofu.versioning import record_row_issued, renumber_if_moved, settling_races
 
 
 def human_size(size: int | None) -> str:
@@ -116,9 +115,13 @@ class VersionedRowAdmin(admin.ModelAdmin):
         return fields + ("version",) if obj is not None and "version" not in fields else fields
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            # Again, inside the save's transaction (on SQLite it holds the write lock; on PostgreSQL a save in that
-            # same moment still meets the unique constraint): a training may have numbered the person since the form was checked.
+        def save():
+            # Numbered again, inside the save's transaction: a training may have numbered the person since
+            # the form was checked. On SQLite the transaction holds the write lock; on PostgreSQL a training
+            # committing in that same moment still meets the unique constraint, and the next try counts it in.
             renumber_if_moved(obj)
-            super().save_model(request, obj, form, change)
+            super(VersionedRowAdmin, self).save_model(request, obj, form, change)
             record_row_issued(obj)
+            return obj
+
+        settling_races(save)

@@ -24,7 +24,7 @@ def create_next_version(model: type[models.Model], scope: dict, owner_id: int | 
         record_issued(model, scope, owner_id, version)
         return row
 
-    return _settling_races(create)
+    return settling_races(create)
 
 
 def highest_issued(model: type[models.Model], scope: dict, owner_id: int | None) -> int:
@@ -90,7 +90,7 @@ def create_with_own_name(model: type[models.Model], stem: str, owner_id: int | N
         name = next(candidate for candidate in numbered_names(stem) if candidate not in taken)
         return model.objects.create(name=name, owner_id=owner_id, **fields)
 
-    return _settling_races(create)
+    return settling_races(create)
 
 
 def numbered_names(stem: str):
@@ -101,9 +101,9 @@ def numbered_names(stem: str):
         number += 1
 
 
-def _settling_races(create: Callable[[], models.Model]) -> models.Model:
-    """`create()`, tried again when a unique constraint refused it: another worker took the number or
-    name meanwhile, and the next try counts that row in."""
+def settling_races(create: Callable[[], models.Model]) -> models.Model:
+    """`create()` (or a save), each try in its own transaction, tried again when a unique constraint
+    refused it: another worker took the number or name meanwhile, and the next try counts that row in."""
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
