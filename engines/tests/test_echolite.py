@@ -377,6 +377,15 @@ def test_training_finds_and_stores_the_audio_delay(trained):
 
 
 @pytest.mark.slow
+def test_the_input_check_previews_the_delay_training_finds(trained, talking_video):
+    """A video under 20 s is previewed on the very frames training measures, the held-out tail left out: the
+    Obama clip's check said +5 where its training found +2."""
+    preview = create_engine("EchoLite").check_video(talking_video).stats
+    delay_keys = ("audio_delay_frames", "audio_delay_correlation", "audio_delay_basis")
+    assert {key: preview[key] for key in delay_keys} == {key: trained[0].metrics[key] for key in delay_keys}
+
+
+@pytest.mark.slow
 def test_self_evaluation_on_full_frames_beats_the_loop(trained):
     metrics = trained[0].metrics
     assert metrics["holdout_frames"] >= 40

@@ -20,7 +20,7 @@ from engines.messages import Message, gettext_noop
 from engines.progress import Progress
 from engines.talking_head.echolite.mouth_shape import draw
 from engines.talking_head.echolite.network import LipNet
-from engines.talking_head.echolite.prepare import HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE
+from engines.talking_head.echolite.prepare import training_frame_count
 
 # Without an explicit epoch count, a training job (input check, preparation, fitting and the
 # self-evaluation) aims to end within this many seconds: it fits as many epochs as the speed
@@ -66,7 +66,7 @@ CUDA_SPEEDUP = 50.0
 
 def estimate_seconds(frames: int, epochs: int | None, device: str = "cpu") -> float:
     """Rough wall time of a training run on an otherwise idle machine."""
-    train_frames = frames - min(int(frames * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)  # as prepare holds out
+    train_frames = training_frame_count(frames)
     rate = CPU_SAMPLES_PER_SECOND * (CUDA_SPEEDUP if device.startswith("cuda") else 1.0)
     fixed = frames / CPU_FRAMES_PER_SECOND
     if epochs is None:
