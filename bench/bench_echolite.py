@@ -443,7 +443,7 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
     from engines.talking_head.echolite import alignment, fit_mouth_shape, sync
     from engines.talking_head.echolite.model import normalise
     from engines.talking_head.echolite.mouth_shape import crop_space_mouths, inner_opening
-    from engines.talking_head.echolite.prepare import HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE, audio_delay, track_faces
+    from engines.talking_head.echolite.prepare import audio_delay, track_faces, training_frame_count
 
     analyzer, rows = FaceAnalyzer(), {}
     for recording in RECORDINGS:
@@ -455,7 +455,7 @@ def delay_sweep(output: Path, lags: range = range(-3, 8)) -> None:
         template = alignment.Template.fit(tracks[found])
         transforms = alignment.crop_transforms(tracks, template)
         shapes = crop_space_mouths(tracks, transforms)
-        holdout = len(tracks) - min(int(len(tracks) * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)
+        holdout = training_frame_count(len(tracks))
         hop, count = features.SAMPLE_RATE // FPS, len(test_frames)
         states = features.encoder_states(train_audio)
         found_delay = audio_delay(tracks[:holdout], found[:holdout], transforms[:holdout], train_audio, states)

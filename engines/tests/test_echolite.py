@@ -24,7 +24,7 @@ from engines.talking_head import TrainParams, create_engine
 from engines.talking_head.echolite import alignment, evaluate, features, mouth_shape, train
 from engines.talking_head.echolite.exemplars import warp
 from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, flatten
-from engines.talking_head.echolite.prepare import FPS, HOLDOUT_MAX_FRAMES, HOLDOUT_SHARE, audio_delay, prepare, track_faces
+from engines.talking_head.echolite.prepare import FPS, audio_delay, prepare, track_faces, training_frame_count
 from engines.talking_head.echolite.sync import CONTENT_LEAD_FRAMES, MAX_DELAY_FRAMES, content_fit, estimate_audio_delay
 from engines.testing.face_video import (
     make_multi_face_video,
@@ -134,7 +134,7 @@ def test_a_real_recordings_delay_is_found_by_its_speech_content():
     # The benchmark trains on its first 80 % (1199 frames) less the held-out tail: at those frames a weakly
     # regularised content fit had a second peak 7-8 frames off as high as the true one, and said +7.
     cut = 1199
-    frames = cut - min(int(cut * HOLDOUT_SHARE), HOLDOUT_MAX_FRAMES)
+    frames = training_frame_count(cut)
     tracks, found = track_faces(REAL_CLIP, frames, lambda *_: None, max_frames=frames)
     transforms = alignment.crop_transforms(tracks, alignment.Template.fit(tracks[found]))
     audio = media.load_audio(REAL_CLIP, features.SAMPLE_RATE)[: cut * features.SAMPLE_RATE // FPS]
@@ -286,6 +286,17 @@ def test_without_an_epoch_count_training_fits_what_the_time_allows():
     assert train.estimate_seconds(1500, None) == train.DEFAULT_TRAIN_SECONDS < train.estimate_seconds(1500, 20)
 
 
+def test_a_training_runs_progress_moves_with_its_expected_time():
+    """With an explicit epoch count of hours, preparing the clip made the job a quarter done in a minute."""
+    default = train.progress_plan(1500, None)  # a 60 s clip in the default time
+    assert 0 < default[0] < default[1] < default[2] < train.EVALUATED_AT
+    assert default[1] == pytest.approx(train.EVALUATED_AT * train.preparing_seconds(1500) / (
+        train.DEFAULT_TRAIN_SECONDS + train.evaluation_seconds(1500 - training_frame_count(1500))), rel=1e-6)
+    many_epochs = train.progress_plan(500, 1000)
+    assert many_epochs[1] < 0.005 and many_epochs[2] > 0.98
+    assert train.progress_plan(1500, 100, "cuda")[1] > train.progress_plan(1500, 100, "cpu")[1]  # a GPU fits faster, not prepares
+
+
 def test_a_moment_of_load_while_the_speed_is_timed_does_not_cut_the_epochs(monkeypatch):
     # Batches that take their time on the test's own clock: the fastest counts, whatever the machine's load.
     now = [0.0]
@@ -331,6 +342,8 @@ def test_training_writes_a_complete_relocatable_model(trained, workspace):
     fractions = [fraction for _, fraction in stages]
     assert fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
     assert fractions == sorted(fractions), "the job's progress never moves back from one stage to the next"
+    # The fit starts where the plan puts the end of preparing the 14 s clip: its expected share of the time
+    assert fractions[ordered.index("train")] == pytest.approx(train.progress_plan(14 * 25, EPOCHS, "cpu")[1])
 
 
 @pytest.mark.slow

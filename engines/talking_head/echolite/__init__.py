@@ -31,8 +31,8 @@ from engines.talking_head.echolite.mouth_shape import MouthShapePredictor, crop_
 from engines.talking_head.echolite.prepare import FPS, Prepared, prepare
 from engines.talking_head.echolite.quality import check_video
 from engines.talking_head.echolite.render import render
-from engines.talking_head.echolite.train import (DEFAULT_BATCH, DEFAULT_LR, DEFAULT_TRAIN_SECONDS, TrainingData, estimate_seconds,
-                                                 evaluation_seconds, fit, to_tensor)
+from engines.talking_head.echolite.train import (DEFAULT_BATCH, DEFAULT_LR, DEFAULT_TRAIN_SECONDS, EVALUATED_AT, TrainingData,
+                                                 estimate_seconds, evaluation_seconds, fit, progress_plan, to_tensor)
 
 MODEL_TYPE = "EchoLite"
 # Where in the sorted lip openings of the training frames the reference mouths are taken.
@@ -61,10 +61,11 @@ def fit_mouth_shape(windows: np.ndarray, shapes: np.ndarray) -> tuple[MouthShape
 
 def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: str, progress: Progress, seconds: float) -> dict:
     """Fit the mouth-shape regression and the painter on the frames before the held-out tail and save
-    the model in `model_dir`; without an epoch count the painter gets `seconds`. Returns what it fitted."""
+    the model in `model_dir`; without an epoch count the painter gets `seconds`. Returns what it fitted.
+    `progress`: this step's own, 0 to 1."""
     train_until = prepared.holdout_start
     shapes = crop_space_mouths(prepared.tracks, prepared.transforms)
-    progress("train", 0.25, gettext_noop("fitting speech -> mouth shape"))
+    progress("train", 0.0, gettext_noop("fitting speech -> mouth shape"))
     shape_model, audio_mean, audio_std = fit_mouth_shape(prepared.windows[:train_until], shapes[:train_until])
     closed = closed_mouth(prepared.crops[:train_until], prepared.tracks[:train_until], prepared.found[:train_until])
     exemplars = MouthExemplars.choose(prepared.crops[:train_until], shapes[:train_until])
@@ -89,9 +90,9 @@ def fit_model(prepared: Prepared, model_dir: Path, params: TrainParams, device: 
     )
     lr = params.lr or DEFAULT_LR
     batch_size = params.batch_size or DEFAULT_BATCH
-    progress("train", 0.25, gettext_noop("training on {frames} frames, {epochs} epochs, lr {lr}, batch {batch}, {device}",
+    progress("train", 0.0, gettext_noop("training on {frames} frames, {epochs} epochs, lr {lr}, batch {batch}, {device}",
                                          frames=train_until, epochs=params.epochs or gettext_noop("default"), lr=lr, batch=batch_size, device=device))
-    network, losses = fit(data, params.epochs, lr, batch_size, device, scaled(progress, 0.25, 0.88), seconds=seconds)
+    network, losses = fit(data, params.epochs, lr, batch_size, device, progress, seconds=seconds)
     final_loss = round(losses[-1], 5)
     config["training"] = {"epochs": len(losses), "lr": lr, "batch_size": batch_size, "device": device,
                           "frames": train_until, "final_loss": final_loss, "extra": params.extra}
@@ -135,15 +136,17 @@ class EchoLiteEngine:
         model_dir = Path(workdir) / "model"
         model_dir.mkdir(parents=True, exist_ok=True)
 
-        prepared = prepare(Path(video_path), model_dir, scaled(progress, 0.02, 0.25), analyzer)
+        checked, prepared_at, fitted = progress_plan(int(report.stats["duration"] * FPS), params.epochs, device)
+        progress("check", checked)
+        prepared = prepare(Path(video_path), model_dir, scaled(progress, checked, prepared_at), analyzer)
         if not prepared.delay.found:
             warnings.append(prepared.delay.warning())  # prepare logged it with its last progress report
         # Without an epoch count, fitting gets what the default time leaves after preparing and evaluating.
         seconds = DEFAULT_TRAIN_SECONDS - (time.monotonic() - started) - evaluation_seconds(prepared.frame_count - prepared.holdout_start)
-        training = fit_model(prepared, model_dir, params, device, progress, seconds)
+        training = fit_model(prepared, model_dir, params, device, scaled(progress, prepared_at, fitted), seconds)
 
         loaded = MouthModel.load(model_dir, device)
-        metrics = self_evaluate(loaded, prepared, scaled(progress, 0.88, 0.99), analyzer)
+        metrics = self_evaluate(loaded, prepared, scaled(progress, fitted, EVALUATED_AT), analyzer)
         metrics.update(train_seconds=round(time.monotonic() - started, 1), train_frames=prepared.holdout_start,
                        epochs=training["epochs"], final_loss=training["final_loss"], device=device, **prepared.delay.as_dict(),
                        shape_validation_r=training["shape_validation_r"], shape_gain=training["shape_gain"])

@@ -62,20 +62,43 @@ CPU_SAMPLES_PER_SECOND = 31.0
 CPU_FRAMES_PER_SECOND = 23.0
 EVALUATION_FRAMES_PER_SECOND = 17.0
 CUDA_SPEEDUP = 50.0
+# The input check's share of the time before fitting (8 s of 49 s on a 60 s clip); the progress reached
+# when the self-evaluation ends (packaging the model makes it 1).
+CHECK_SHARE = 0.15
+EVALUATED_AT = 0.99
 
 
 def estimate_seconds(frames: int, epochs: int | None, device: str = "cpu") -> float:
     """Rough wall time of a training run on an otherwise idle machine."""
-    train_frames = training_frame_count(frames)
-    rate = CPU_SAMPLES_PER_SECOND * (CUDA_SPEEDUP if device.startswith("cuda") else 1.0)
-    fixed = frames / CPU_FRAMES_PER_SECOND
+    return preparing_seconds(frames) + fitting_seconds(frames, epochs, device)
+
+
+def preparing_seconds(frames: int) -> float:
+    """The input check, tracking, cropping and Whisper over a video of `frames`."""
+    return frames / CPU_FRAMES_PER_SECOND
+
+
+def fitting_seconds(frames: int, epochs: int | None, device: str = "cpu") -> float:
+    """The fit's part of a training run; without an epoch count, what the default time leaves (within
+    MIN_EPOCHS and MAX_EPOCHS)."""
+    epoch = training_frame_count(frames) / (CPU_SAMPLES_PER_SECOND * (CUDA_SPEEDUP if device.startswith("cuda") else 1.0))
     if epochs is None:
-        return min(max(DEFAULT_TRAIN_SECONDS, fixed + MIN_EPOCHS * train_frames / rate), fixed + MAX_EPOCHS * train_frames / rate)
-    return fixed + epochs * train_frames / rate
+        return min(max(DEFAULT_TRAIN_SECONDS - preparing_seconds(frames), MIN_EPOCHS * epoch), MAX_EPOCHS * epoch)
+    return epochs * epoch
 
 
 def evaluation_seconds(frames: int) -> float:
     return frames / EVALUATION_FRAMES_PER_SECOND
+
+
+def progress_plan(frames: int, epochs: int | None, device: str = "cpu") -> tuple[float, float, float]:
+    """Where the input check, the preparation and the fit end, as fractions of a training run (the
+    self-evaluation then runs to EVALUATED_AT), in proportion to their expected times: a run of many epochs
+    is not a quarter done once its clip is prepared, and an ETA read from its pace holds."""
+    preparing, fitting = preparing_seconds(frames), fitting_seconds(frames, epochs, device)
+    whole = preparing + fitting + evaluation_seconds(frames - training_frame_count(frames))
+    prepared = EVALUATED_AT * preparing / whole
+    return prepared * CHECK_SHARE, prepared, EVALUATED_AT * (preparing + fitting) / whole
 
 
 def epochs_within(seconds: float, samples: int, seconds_per_sample: float, max_epochs: int = MAX_EPOCHS) -> int:
