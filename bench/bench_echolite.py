@@ -221,15 +221,20 @@ def render_frames(engine, model_dir: Path, audio: np.ndarray, work: Path, name: 
     return list(media.iter_video_frames(work / f"{name}.mp4")), seconds, result.frames
 
 
+def own_speech(audio: np.ndarray, split: int, delay: int, count: int) -> np.ndarray:
+    """The tail's own speech, moved by the recording's delay so that render frame t stands for real frame t."""
+    hop = features.SAMPLE_RATE // FPS
+    own = audio[(split + delay) * hop: (split + delay + count) * hop]
+    return np.pad(own, (0, max(0, count * hop - len(own))))
+
+
 def speech_to_render(audio: np.ndarray, split: int, delay: int, count: int, work: Path) -> tuple[dict[str, np.ndarray], str]:
     """The audios the tail is rendered from: its own speech, moved by the recording's delay so render
     frame t stands for real frame t; the default TTS voice saying the same words, and all the words of
     the recording (a longer render, so its correlation is less noisy); another real speaker. Also
     returns the tail's words."""
-    hop = features.SAMPLE_RATE // FPS
-    own = audio[(split + delay) * hop: (split + delay + count) * hop]
-    own = np.pad(own, (0, max(0, count * hop - len(own))))
-    text = transcribe(audio[split * hop:])
+    own = own_speech(audio, split, delay, count)
+    text = transcribe(audio[split * features.SAMPLE_RATE // FPS:])
     spoken = {}
     for name, words in (("tts", text), ("tts_whole_clip", transcribe(audio))):
         DefaultSynthesizer().synthesize(words, None, work / f"{name}.wav")
@@ -534,6 +539,44 @@ def oracle(output: Path) -> None:
                                   "recordings": rows}, indent=2))
 
 
+def shape_bound(output: Path) -> None:
+    """Which part of a render holds it back: the speech -> mouth-shape fit or the painter. One model per
+    recording, trained as the benchmark trains it, draws the unseen tail twice over the frames it plans for
+    the shapes: in the shapes its fit predicts from the tail's own speech (the benchmark's row), and in the
+    shapes the real tail shows, read from its own landmarks (a perfect fit, this painter). Both are scored
+    as renders are, beside the real tail's mouths pasted into those frames (a perfect painter too)."""
+    from engines.face_tracking import FaceAnalyzer, fill_and_smooth
+    from engines.talking_head.echolite import alignment
+    from engines.talking_head.echolite.model import MouthModel
+    from engines.talking_head.echolite.mouth_shape import crop_space_mouths
+
+    engine, analyzer, results = create_engine("EchoLite"), FaceAnalyzer(), {}
+    for recording in RECORDINGS:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            train_video, test_frames, audio, split = split_recording(recording["path"], work)
+            count = len(test_frames)
+            delay, _ = recording_delay(list(media.iter_video_frames(recording["path"], fps=FPS)), audio, analyzer)
+            trained = engine.train(train_video, work / "train", TrainParams())
+            model = MouthModel.load(trained.model_dir)
+            comparison = evaluate.MouthComparison(test_frames, analyzer)
+            tracks, _ = fill_and_smooth(comparison.real_points)
+            real_shapes = crop_space_mouths(tracks, alignment.crop_transforms(tracks, alignment.Template.from_dict(model.config["template"])))
+            states = features.encoder_states(own_speech(audio, split, delay, count))
+            predicted = model.mouth_shapes(features.frame_windows(states, count, FPS))
+            rows = {}
+            for name, shapes in (("predicted_from_its_own_speech", predicted), ("the_real_tails_shapes", real_shapes)):
+                rows[name] = comparison.compare(model.drawn(model.plan(shapes), shapes)).as_dict()
+            bounds = loop_bounds(comparison, trained.model_dir, states)
+            rows["real_mouths_in_the_played_frames"] = bounds["real_mouths_in_the_played_frames"]
+            results[recording["name"]] = {"epochs": trained.metrics.get("epochs"), "delay": delay, "test_frames": count, **rows}
+        for name, row in results[recording["name"]].items():
+            if isinstance(row, dict):
+                print(f"{recording['name']:<12} {name:<36} SSIM {row['mouth_ssim']:.3f} PSNR {row['mouth_psnr']:.1f} "
+                      f"LMD {row['lmd']:.1f} r {row['lip_opening_r']:.2f} ({row['lip_opening_lag_frames']:+d})")
+    output.write_text(json.dumps({"load_average": os.getloadavg(), "recordings": results}, indent=2))
+
+
 def resized_model(model_dir: Path, size: int, work: Path) -> Path:
     """A copy of `model_dir` whose background frames are `size` x `size` (same network, same mouths)."""
     import shutil
@@ -619,6 +662,8 @@ def main() -> None:
     parser.add_argument("--parts", type=Path, default=None, metavar="MODEL_DIR",
                         help="how a render's parts add up, with a model that --keep-models kept (echolite_render_parts.json)")
     parser.add_argument("--oracle", action="store_true", help="the tail replayed from training frames an oracle chooses (echolite_oracle.json)")
+    parser.add_argument("--shape-bound", action="store_true",
+                        help="the tail drawn in its predicted and in its real shapes by one model (echolite_shape_bound.json)")
     parser.add_argument("--delay-sweep", action="store_true", help="the shape fit trained at each audio shift (echolite_delay_sweep.json)")
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1) if args.device == "cpu" else torch.get_num_threads())
@@ -628,6 +673,9 @@ def main() -> None:
         return
     if args.oracle:
         oracle(Path(args.output or RESULTS / "echolite_oracle.json"))
+        return
+    if args.shape_bound:
+        shape_bound(Path(args.output or RESULTS / "echolite_shape_bound.json"))
         return
     if args.delay_sweep:
         delay_sweep(Path(args.output or RESULTS / "echolite_delay_sweep.json"))
