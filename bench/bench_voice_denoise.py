@@ -3,15 +3,15 @@
 The clone fits its conversion (mel-cepstral envelope, the speaker's frames, voicing, modulation spectrum)
 and takes its F0 statistics from the reference's frames; in a noisy recording the hiss fills the
 spectral valleys of its quiet and unvoiced frames. Here each real reference of 8 s and more
-(bench_voice.REFERENCES) is cloned as the app clones it, and its
+(bench_voice.REFERENCES) is cloned as the app clones it, but fitted on the reference as it is, and its
 cleaned clip is then reduced (engines.voice.denoise.reduce_noise, with the room tone cloning measured on
 the upload) and fitted again, as DefaultSynthesizer fits it, on the same transcript. Two strengths were
 declared before any run (the gain's floor, -12 and -20 dB); nothing was tuned on the scores. The stored
 clip, and what the outputs are scored against, stays the reference as it is. Systems, each speaking
 bench_voice_paired.TEXTS (three sentences per language):
   unconverted     the base voice as it is (Piper for English speakers' English, Kokoro otherwise),
-  as_uploaded     the default as it is: fit and F0 statistics on the reference as it is,
-  reduced_12      fit and F0 statistics on the copy reduced with a -12 dB floor,
+  as_uploaded     the default before the reduction: fit and F0 statistics on the reference as it is,
+  reduced_12      fit and F0 statistics on the copy reduced with a -12 dB floor (the default since),
   reduced_20      the same with a -20 dB floor,
   reduced_20_f0_as_uploaded  the -20 dB fit with the F0 statistics of the reference as it is (what the fit alone does).
 Every base utterance is spoken once and converted by each fit: the base voices are wrapped so each
@@ -38,7 +38,7 @@ import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
 from engines import media  # noqa: E402
 from engines.progress import no_progress  # noqa: E402
-from engines.voice import create_synthesizer  # noqa: E402
+from engines.voice import analyse_reference, create_synthesizer  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE, f0_statistics  # noqa: E402
 from engines.voice.denoise import reduce_noise  # noqa: E402
 from engines.voice.fitted import transcribe_reference  # noqa: E402
@@ -71,7 +71,8 @@ def with_f0_of(speaker, samples: np.ndarray):
 
 def main() -> None:
     encoders, transcriber, speech_encoder = paired.scoring()
-    synthesizer = create_synthesizer("default", speech_encoder=lambda: speech_encoder)
+    # Fits on what it is given: the reference as it is, or the copies reduced here.
+    synthesizer = create_synthesizer("default", speech_encoder=lambda: speech_encoder, noise_reduced=False)
     piper, kokoro = SpokenOnce(synthesizer.piper(), False), SpokenOnce(synthesizer.kokoro(), True)
     synthesizer._piper, synthesizer._kokoro = piper, kokoro
     rows, clones = [], []
@@ -83,9 +84,12 @@ def main() -> None:
             started = time.monotonic()
             piper.said.clear()  # each reference's utterances at its own rate
             kokoro.said.clear()
-            speaker, clone_seconds, heard = bench_voice.clone(path, work, name, encoders["resemblyzer"], transcriber, synthesizer)
-            clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            _, segments = transcribe_reference(transcriber.model, clean)  # the transcript clone() fitted on
+            analysed = analyse_reference(path, work / f"{name}_clean.wav", encoders["resemblyzer"])
+            clean = media.load_audio(analysed.clean_clip, SAMPLE_RATE)
+            speaker = with_f0_of(analysed, clean)  # the pitch of the reference as it is, not of cloning's reduced copy
+            heard, segments = transcribe_reference(transcriber.model, clean)
+            speaker.conversion = synthesizer.fit(speaker, clean, heard, segments, work / f"{name}.npz")
+            clone_seconds = time.monotonic() - started
             references = {"resemblyzer": np.asarray(speaker.embedding), "voicefilter": encoders["voicefilter"].embed(clean)}
             upload = media.load_declared_audio(path, SAMPLE_RATE)
             tone = RoomTone.from_dict(speaker.room_tone)  # as cloning measured it, on the upload

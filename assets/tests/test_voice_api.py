@@ -8,6 +8,7 @@ from echofu import loaded_models
 from engines import media
 from engines.testing.simple_media import write_tone_wav
 from engines.testing.voices import other_speaker
+from engines.voice.denoise import GAIN_FLOOR_DB
 from engines.voice.fitted import CONVERSION_VERSION
 from engines.voice.room import RoomTone
 from monitoring.models import Job
@@ -50,6 +51,7 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     assert (media_root / conversion["file"]).is_file() and not conversion["file"].startswith("/")
     assert profile.features["prompt_text"] == conversion["transcript"]
     assert conversion["bases"]["piper"]["content_language"] == "en", "Whisper's encoder gave the reference's speech states"
+    assert conversion["noise_reduced"] == {}, "a recording without an audible floor is fitted as it is"
     assert get_synthesizer("default")._own_speech_encoder is None, "the worker's encoder, not a second Whisper"
 
     listing = client.get("/api/cloned-audios").json()
@@ -82,6 +84,8 @@ def test_room_tone_lays_the_reference_recordings_background_under_the_speech(cli
 
     kept = SpeakerProfile.objects.get(speaker_id="hall").features["room_tone"]
     assert 25 < kept["speech_to_floor_db"] < 50, "measured on the upload at clone time"
+    assert SpeakerProfile.objects.get(speaker_id="hall").features["conversion"]["noise_reduced"] == {
+        "speech_to_floor_db": round(kept["speech_to_floor_db"], 1), "gain_floor_db": GAIN_FLOOR_DB}, "fitted on the copy with the hall's noise lowered"
 
     def spoken(room_tone: str) -> RoomTone:
         """The room tone of the speech as spoken (how far its quietest frames lie under it)."""

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engines.tests.test_voice_room import RATE, in_a_room, syllables
-from engines.voice.denoise import GAIN_FLOOR_DB, reduce_noise
+from engines.voice.denoise import GAIN_FLOOR_DB, fitting_copy, reduce_noise
 from engines.voice.room import RoomTone, speech_level
 
 FLOOR_DB = 25.0
@@ -40,3 +40,12 @@ def test_a_recording_without_an_audible_floor_is_returned_as_it_is(speech):
     voiced = np.abs(speech) > 0
     assert level_db(reduced[voiced] - quiet_room[voiced]) < level_db(quiet_room[voiced]) - 40, "the speech itself is not touched"
 
+
+def test_cloning_fits_on_the_reduced_copy_of_a_noisy_recording_and_says_so(speech):
+    noisy = in_a_room(speech, FLOOR_DB, seed=5)
+    room_tone = RoomTone.measure(noisy, RATE).as_dict()  # as the profile keeps it
+    copy, record = fitting_copy(noisy, room_tone)
+    assert np.array_equal(copy, reduce_noise(noisy, RATE, RoomTone.from_dict(room_tone)))
+    assert record == {"speech_to_floor_db": round(room_tone["speech_to_floor_db"], 1), "gain_floor_db": GAIN_FLOOR_DB}
+    assert fitting_copy(speech, RoomTone.measure(speech, RATE).as_dict()) == (speech, {}), "nothing to reduce: as it is"
+    assert fitting_copy(noisy, {}) == (noisy, {}), "a profile cloned before the room tone was kept"

@@ -39,6 +39,7 @@ from engines.speech_states import SpeechEncoder
 from engines.text import Chunk
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.conversion import convert, shift_pitch
+from engines.voice.denoise import fitting_copy
 from engines.voice.fitted import CONTENT_SHARE, CONTENT_UNVOICED_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.kokoro_base import LANGUAGES as KOKORO_LANGUAGES
 from engines.voice.kokoro_base import REQUIREMENT as KOKORO_REQUIREMENT
@@ -135,14 +136,16 @@ class DefaultSynthesizer:
 
     def __init__(self, words_per_minute: int = 165, neural_english: bool = True, neural_mandarin: bool = True,
                  speech_encoder: Callable[[], SpeechEncoder | None] | None = None,
-                 exemplar_languages: tuple[str, ...] = EXEMPLAR_LANGUAGES):
+                 exemplar_languages: tuple[str, ...] = EXEMPLAR_LANGUAGES, noise_reduced: bool = True):
         """`neural_english` / `neural_mandarin`: speak with Piper / Kokoro where a profile has their fit (and
         fit them at clone time); off, or not installed, espeak-ng speaks instead. `speech_encoder` returns
         the Whisper encoder a worker already holds (None: there is none, and no speech is matched by states:
         English speakers' speech gets the nearest frames, Mandarin speakers' English espeak-ng); without it
         the engine loads the packaged one itself when it is installed. `exemplar_languages`: the reference
-        languages whose fits keep exemplars (see EXEMPLAR_LANGUAGES)."""
+        languages whose fits keep exemplars (see EXEMPLAR_LANGUAGES). `noise_reduced`: fit to a noise-reduced copy
+        of a reference whose recording has an audible floor (engines.voice.denoise); off, to the reference as it is."""
         self.words_per_minute = words_per_minute
+        self.noise_reduced = noise_reduced
         self.exemplar_languages = exemplar_languages
         self.neural_english = neural_english and piper_installed()
         self.neural_mandarin = neural_mandarin and kokoro_installed()
@@ -181,9 +184,12 @@ class DefaultSynthesizer:
         speech to it by speech states and a Whisper encoder is at hand (on statistics and the states);
         Kokoro's for a reference in KOKORO_FIT_LANGUAGES (on the same words).
         Each fit keeps the reference's speech states where STATE_MATCHED names a language for it and
-        the encoder is at hand. Returns what the profile keeps (`SpeakerFeatures.conversion`).
+        the encoder is at hand. Every fit is made on the reference with its recording's floor lowered
+        (engines.voice.denoise, where the speaker's room tone is audible and `noise_reduced`). Returns what
+        the profile keeps (`SpeakerFeatures.conversion`).
         """
         started = time.monotonic()
+        reference, reduction = fitting_copy(reference, speaker.room_tone) if self.noise_reduced else (reference, {})
         variant = voice_variant(speaker)
         spoken = base_language(language)
         speak = (lambda text: espeak(text, spoken, variant, self.words_per_minute)) if spoken else None
@@ -221,7 +227,7 @@ class DefaultSynthesizer:
             bases[KOKORO] = fit_voice(reference, segments, lambda words: self.kokoro().speak(words, spoken), part[KOKORO],
                                       exemplar_language, **(aligning | state_matching(language, KOKORO, states)))
         voice.save(out_path, bases)
-        return voice.summary(out_path, time.monotonic() - started, bases)
+        return {**voice.summary(out_path, time.monotonic() - started, bases), "noise_reduced": reduction}
 
     def fitted_voice(self, speaker: SpeakerFeatures, base: str = "") -> FittedVoice | None:
         """The speaker's fitted conversion for `base` ("" is espeak-ng), or None for profiles made before it

@@ -14,18 +14,24 @@ uploaded (its pauses are where the floor is heard), laid at its level under the 
 speech: the cleaned clip has lost most of its silences, but it is the same recording scaled, so
 its floor lies as far below its speech. A recording whose floor is inaudible is returned as it is.
 
-Measured paired on the real references: bench/bench_voice_denoise.py.
+Cloning takes the speaker's F0 statistics and fits the conversion on this copy (`fitting_copy`); the
+stored clip, the speaker embedding and the room tone stay the recording's as uploaded. Measured paired
+on the real references (bench/bench_voice_denoise.py, docs/voice-measurements.md "A noise-reduced
+reference"): closest with the gentler of the two floors declared before the run, -12 dB.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.signal import istft, stft
 
+from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.room import RoomTone, speech_level
 
 FRAME = 256  # 16 ms at 16 kHz
 HOP = FRAME // 4
 SMOOTHING = 0.98  # weight of the previous frame's estimate in the a priori ratio (Ephraim and Malah's value)
+# The gentler of the two floors declared before measuring (-12 and -20 dB): -20 dB gained less on average
+# and took the cleaner references further from the speaker (docs/voice-measurements.md, "A noise-reduced reference").
 GAIN_FLOOR_DB = -12.0
 NOISE_SECONDS = 4.0  # of drawn room tone the noise spectrum is averaged over: about a thousand frames
 
@@ -62,3 +68,15 @@ def reduce_noise(samples: np.ndarray, rate: int, tone: RoomTone, gain_floor_db: 
     _, reduced = istft(spectra * gains, rate, nperseg=FRAME, noverlap=FRAME - HOP)
     return reduced[: len(samples)].astype(samples.dtype, copy=False)
 
+
+def fitting_copy(speech: np.ndarray, room_tone: dict) -> tuple[np.ndarray, dict]:
+    """The copy of a speaker's cleaned `speech` (16 kHz) that cloning measures and fits the voice on, given
+    the room tone their profile keeps (`SpeakerFeatures.room_tone`, {} for none), and what the profile
+    records of it: the floor and the gain's floor where the noise was reduced, {} where it was not."""
+    if not room_tone:
+        return speech, {}
+    tone = RoomTone.from_dict(room_tone)
+    reduced = reduce_noise(speech, SAMPLE_RATE, tone)
+    if reduced is speech:
+        return speech, {}
+    return reduced, {"speech_to_floor_db": round(tone.speech_to_floor_db, 1), "gain_floor_db": GAIN_FLOOR_DB}

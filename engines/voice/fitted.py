@@ -59,8 +59,10 @@ from engines.voice.modulation import match_modulation, modulation_spectrum
 # (see save): a reader from before that (the release of 0d4ecb2) gives that base the nearest frames instead.
 # Version 3 profiles cloned before voiced and unvoiced frames were pulled apart record no
 # `content_unvoiced_share`: every frame is pulled by their `content_share`, as it was then.
-CONVERSION_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# Version 4 fits hold the same arrays as version 3, fitted on a noise-reduced copy of a reference whose
+# recording has an audible floor (engines.voice.denoise; the profile's `noise_reduced` says how).
+CONVERSION_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 CODED_DIMENSIONS = 40
 NEIGHBOURS = 4
 # Share of the speaker's real frames (exemplars or nearest frames) in the output envelope, the rest

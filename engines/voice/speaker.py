@@ -10,6 +10,7 @@ from engines import media
 from engines.messages import gettext_noop
 from engines.progress import Progress, no_progress
 from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, clean_speech, f0_statistics, frame_levels, mean_envelope
+from engines.voice.denoise import fitting_copy
 from engines.voice.room import RoomTone
 
 MIN_SECONDS, MAX_SECONDS = 3.0, 300.0
@@ -89,7 +90,8 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
         raise ValueError(gettext_noop("the reference has {minutes:.1f} min of speech; at most {most:.0f} min",
                                       minutes=seconds / 60, most=MAX_SECONDS / 60))
     progress("pitch", 0.4)
-    f0 = f0_statistics(speech)
+    room_tone = RoomTone.measure(samples, SAMPLE_RATE).as_dict()
+    f0 = f0_statistics(fitting_copy(speech, room_tone)[0])  # the pitch without the room's noise (engines.voice.denoise)
     if f0 is None:
         raise ValueError(gettext_noop("no voiced speech found in the reference"))
     progress("embed", 0.7)
@@ -101,5 +103,5 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
         f0_mean=f0["mean"], f0_std_semitones=f0["std_semitones"], f0_low=f0["low"], f0_high=f0["high"],
         envelope=[round(float(value), 4) for value in mean_envelope(speech)],
         duration=round(seconds, 3), clean_clip=str(clean_out_path),
-        room_tone=RoomTone.measure(samples, SAMPLE_RATE).as_dict(),
+        room_tone=room_tone,
     )
