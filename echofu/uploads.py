@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
@@ -26,7 +27,7 @@ from echofu import paths, responses
 from echofu.messages import reason_of
 from echofu.stored_files import still_referenced
 from engines import media
-from engines.messages import gettext_noop
+from engines.messages import Message, gettext_noop
 
 # Browsers' MediaRecorder writes .webm (or .ogg, .m4a) even for audio alone, so a reference recorded
 # in a browser is one of those.
@@ -116,6 +117,31 @@ def discard_abandoned_uploads() -> list[Path]:
     return discarded
 
 
+def field_not_utf8(request) -> str | None:
+    """The name of the first form field whose text was not sent in UTF-8, once the body is parsed. Django
+    reads such a field without a word: a urlencoded body that is not UTF-8 as Latin-1 (GBK's 你好 became
+    the text 'ÄãºÃ', spoken as that), a percent-encoded byte or a multipart field that is not, with U+FFFD
+    for each undecodable byte (a consent name stored as '���'). A multipart field keeps no bytes to check,
+    so there the U+FFFD that marks them is taken as the sign: no person's name or text to speak holds one."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        for pair in filter(None, request.body.split(b"&")):
+            name, _, value = pair.partition(b"=")
+            try:
+                unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
+                unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+        return None
+    for name, values in request.POST.lists():
+        if "\ufffd" in name or any("\ufffd" in value for value in values):
+            return name
+    return None
+
+
+def not_utf8_message(field: str) -> Message:
+    return gettext_noop("{field}: the text is not UTF-8; send the form encoded in UTF-8", field=field)
+
+
 def form_fields_only(view):
     """For form endpoints that take no file: a file part is refused as it arrives instead of being
     spooled to disk whole, and a body larger than any form of fields is refused before it is read."""
@@ -131,6 +157,9 @@ def form_fields_only(view):
                 request.POST
             except MultiPartParserError:
                 return responses.error(gettext_noop("this endpoint takes form fields, not files"), 400)
+            damaged = field_not_utf8(request)
+            if damaged is not None:
+                return responses.error(not_utf8_message(damaged), 400)
         return view(request, *args, **kwargs)
 
     return fields_only
@@ -142,6 +171,9 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.
     except (MultiPartParserError, SuspiciousOperation) as exc:
         raise UploadRejected(responses.malformed_request(exc)) from exc
+    damaged = field_not_utf8(request)
+    if damaged is not None:
+        raise UploadRejected(not_utf8_message(damaged))
     if upload is None:
         raise UploadRejected(gettext_noop("no file: upload one in the field '{field}'", field=field))
     if not upload.name:

@@ -348,3 +348,20 @@ def test_a_file_that_is_not_media_is_refused_in_chinese_and_in_the_pages_languag
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
     assert not ReferenceAudio.objects.exists() and not TrainingVideo.objects.exists()
+
+
+@pytest.mark.parametrize("url, field", [("/api/upload-reference-audio", "audio"), ("/save_audio", "audio")])
+def test_a_field_not_in_utf8_beside_an_upload_is_refused_not_stored_as_replacement_characters(client, stored_audio, media_root, wav_file, url, field):
+    """A multipart field that is not UTF-8 (a GBK client's consent name 你好) was stored as '���' on the consent record."""
+    client.cookies["django_language"] = "en"
+    parts = (b'--b\r\nContent-Disposition: form-data; name="consent"\r\n\r\ntrue\r\n'
+             b'--b\r\nContent-Disposition: form-data; name="consent_name"\r\n\r\n' + "你好".encode("gbk") + b"\r\n"
+             b'--b\r\nContent-Disposition: form-data; name="%s"; filename="voice.wav"\r\nContent-Type: audio/wav\r\n\r\n' % field.encode()
+             + wav_file.read_bytes() + b"\r\n--b--\r\n")
+    recording = media_root / "audios/input.wav"
+    response = client.post(url, parts, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"status": "error", "message": "consent_name: 文本不是 UTF-8 编码, 请以 UTF-8 发送表单",
+                               "localized_message": "consent_name: the text is not UTF-8; send the form encoded in UTF-8"}
+    assert_untouched(stored_audio, media_root)
+    assert not recording.exists()

@@ -427,3 +427,41 @@ def test_a_bad_gpu_choice_is_refused_in_chinese_and_in_the_pages_language(client
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": "gpu_choice: 'GPU' 无效: 使用 GPU0, GPU1, ... 或 CPU",
                                "localized_message": "gpu_choice: 'GPU' is not valid: use GPU0, GPU1, ... or CPU"}
+
+
+GBK_HELLO = "你好".encode("gbk")  # b"\xc4\xe3\xba\xc3", not UTF-8
+
+
+@pytest.mark.parametrize("endpoint, field", [("/video_generation", "target_text"), ("/chat_system", "text"), ("/audio_clone", "generate_text"),
+                                             ("/model_training", "custom_params")])
+@pytest.mark.parametrize("encoding", ["raw bytes", "percent-encoded", "multipart"])
+def test_a_form_field_not_in_utf8_is_refused_instead_of_read_as_other_text(client, model, reference, endpoint, field, encoding):
+    """Django reads a urlencoded body that is not UTF-8 as Latin-1, and an undecodable percent-encoded or multipart
+    field with U+FFFD, without a word: a client sending GBK had 'ÄãºÃ' spoken (and rendered) as its text."""
+    from urllib.parse import quote_from_bytes
+
+    from monitoring.models import Job
+
+    client.cookies["django_language"] = "en"
+    fields = [(b"model_name", b"EchoLite"), (b"model_param", b"models/EchoLite/m1"), (b"audio_id", b"anna"), (field.encode(), GBK_HELLO)]
+    if encoding == "multipart":
+        body = b"".join(b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % pair for pair in fields) + b"--b--\r\n"
+        response = client.post(endpoint, body, content_type="multipart/form-data; boundary=b")
+    else:
+        sent = (lambda value: value) if encoding == "raw bytes" else (lambda value: quote_from_bytes(value).encode())
+        body = b"&".join(name + b"=" + sent(value) for name, value in fields)
+        response = client.post(endpoint, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"status": "error", "message": f"{field}: 文本不是 UTF-8 编码, 请以 UTF-8 发送表单",
+                               "localized_message": f"{field}: the text is not UTF-8; send the form encoded in UTF-8"}
+    assert not Job.objects.exists()
+
+
+def test_a_form_in_utf8_with_chinese_is_read_as_sent(client, model, reference):
+    """The refusal above is only for bytes that are not UTF-8: the same text in UTF-8, raw or percent-encoded, goes through."""
+    from urllib.parse import quote
+
+    for body in ("model_name=EchoLite&model_param=models/EchoLite/none&target_text=你好".encode(),
+                 f"model_name=EchoLite&model_param=models/EchoLite/none&target_text={quote('你好')}".encode()):
+        response = client.post("/video_generation", body, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 400 and response.json()["message"] == "model_param: 模型不存在: models/EchoLite/none"
