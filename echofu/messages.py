@@ -14,7 +14,7 @@ import urllib.parse
 from django.conf import settings
 from django.utils import translation
 
-from engines.messages import LIST_SEPARATOR, Message, gettext_noop
+from engines.messages import LIST_SEPARATOR, Message, gettext_noop, kept_value
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,10 @@ def restored(kept: dict | str) -> str:
 def _restored_value(value):
     if isinstance(value, list):
         return [restored(item) for item in value]
-    return restored(value) if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        number = kept_value(value)
+        return restored(value) if number is None else number
+    return value
 
 
 def stored(message: str) -> dict | str:
@@ -166,7 +169,10 @@ def localized(message: Message | dict | str) -> str:
 def _localized_value(value):
     if isinstance(value, list):
         return LIST_SEPARATOR.join(localized(item) for item in value)
-    return localized(value) if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        number = kept_value(value)
+        return localized(value) if number is None else number
+    return value
 
 
 def localized_all(kept: list) -> list[str]:

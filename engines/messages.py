@@ -11,6 +11,8 @@ them, read as one text joined by "; " (the reasons a video is refused for).
 """
 from __future__ import annotations
 
+import math
+
 
 class Message(str):
     """Reads as its English text wherever a str goes (logs, exceptions, the admin, tests) and keeps
@@ -41,10 +43,23 @@ def _joined(value):
     return LIST_SEPARATOR.join(map(str, value)) if isinstance(value, list) else value
 
 
+# How a value JSON cannot hold is kept: a float that is not finite (a loss gone to NaN), as its name,
+# read back as the float by `kept_value` ("{loss:.4f}" then still formats it). Stored as the bare float it
+# made the row's JSON invalid, the database refused the write and the job could not even record its failure.
+NOT_FINITE = "not_finite"
+
+
 def _kept(value):
     if isinstance(value, Message):
         return value.as_dict()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {NOT_FINITE: repr(value)}
     return [_kept(item) for item in value] if isinstance(value, list) else value
+
+
+def kept_value(value: dict) -> float | None:
+    """The float a value kept as {NOT_FINITE: "nan"} stands for; None for any other dict (a kept Message)."""
+    return float(value[NOT_FINITE]) if value.keys() == {NOT_FINITE} else None
 
 
 def gettext_noop(template: str, **params: object) -> Message:

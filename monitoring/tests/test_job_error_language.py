@@ -242,3 +242,25 @@ def test_a_job_failed_before_reasons_were_kept_as_templates_reads_in_the_pages_l
     assert task_error(client, Job.objects.get(pk=lost.pk)) == "运行此任务的进程已停止 (被终止或崩溃); 未完成的输出已丢弃"
     assert task_error(client, Job.objects.get(pk=lost.pk), "en") == lost.error
     assert task_error(client, Job.objects.get(pk=own_words.pk)) == "CUDA error: out of memory"
+
+
+def test_a_value_that_is_not_a_number_in_a_log_line_or_reason_is_kept_and_the_job_ends(client, monkeypatch, media_root):
+    """A loss gone to NaN in a training's epoch line made the row's JSON invalid: the database refused the log
+    write, then the failure's own log write, and the job stayed 'running' forever, its worker gone on to others."""
+    from engines.talking_head.echolite.train import epoch_line
+
+    def handler(job, ctx):
+        ctx.progress("train", 0.5, epoch_line(1, 2, float("nan"), 3.0))
+        raise ValueError(epoch_line(2, 2, float("-inf"), 4.0))
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, handler)
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error == "epoch 2/2 loss -inf (4s)"
+    client.cookies["django_language"] = "en"
+    task = client.get(f"/api/tasks/{job.pk}").json()
+    assert task["state"] == "failed" and task["error"] == "epoch 2/2 loss -inf (4s)"
+    assert "epoch 1/2 loss nan (3s)" in [entry["text"] for entry in task["log_entries"]]
+    client.cookies["django_language"] = "zh-hans"
+    assert any(line.endswith("] 第 1/2 轮, 损失 nan (3 秒)") for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"])
