@@ -297,6 +297,16 @@ def test_a_training_runs_progress_moves_with_its_expected_time():
     assert train.progress_plan(1500, 100, "cuda")[1] > train.progress_plan(1500, 100, "cpu")[1]  # a GPU fits faster, not prepares
 
 
+def test_a_training_whose_loss_stops_being_a_number_fails_saying_to_lower_lr():
+    """lr=1e30 (custom_params takes any positive lr) sent the loss to NaN by the second step: the NaN reached the
+    epoch's log line, whose row could not store it, and the job stayed 'running' forever with a model of NaNs."""
+    messages = []
+    with pytest.raises(ValueError) as refused:
+        train.fit(tiny_training_data(), 1, 1e30, 8, "cpu", lambda *args: messages.append(args))
+    assert str(refused.value) == "training diverged: the loss stopped being a number at epoch 1, step 2; train again with a lower lr (this one was 1e+30)"
+    assert not any(message for _, _, message in messages)  # no epoch line, no NaN in the log
+
+
 def test_a_moment_of_load_while_the_speed_is_timed_does_not_cut_the_epochs(monkeypatch):
     # Batches that take their time on the test's own clock: the fastest counts, whatever the machine's load.
     now = [0.0]

@@ -195,10 +195,14 @@ def fit(data: TrainingData, epochs: int | None, lr: float, batch_size: int, devi
         total = 0.0
         for step in range(steps_per_epoch):
             index = order[step * batch_size: (step + 1) * batch_size]
-            loss = backward(index)
+            loss = backward(index).item()
+            if not math.isfinite(loss):
+                # Every step after this one would be NaN too: the model saved would render nothing usable.
+                raise ValueError(gettext_noop("training diverged: the loss stopped being a number at epoch {epoch}, step {step}; "
+                                              "train again with a lower lr (this one was {lr:g})", epoch=epoch + 1, step=step + 1, lr=lr))
             optimiser.step()
             scheduler.step()
-            total += loss.item() * len(index)
+            total += loss * len(index)
             done = (epoch * steps_per_epoch + step + 1) / (epochs * steps_per_epoch)
             progress("train", done, "")
         losses.append(total / samples)
