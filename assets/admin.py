@@ -17,7 +17,8 @@ class ConsentedMediaAdmin(MediaFileAdmin):
     list_display = MediaFileAdmin.list_display + ("consent_name", "consent_state")
     list_filter = ("created_at", "consent_method", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = MediaFileAdmin.search_fields + ("consent_name",)
-    readonly_fields = MediaFileAdmin.readonly_fields + CONSENT_FIELDS
+    # Whether it was uploaded or found by scan_media is history, as the consent statement is.
+    readonly_fields = MediaFileAdmin.readonly_fields + ("source",) + CONSENT_FIELDS
     # Shown translated (revoked_reason_shown); a reason edited here would part from its template.
     exclude = MediaFileAdmin.exclude + ("revoked_reason", "revoked_reason_message")
     actions = ["revoke_consent"]
@@ -43,6 +44,7 @@ class ConsentedMediaAdmin(MediaFileAdmin):
 class ReferenceAudioAdmin(ConsentedMediaAdmin):
     list_display = ConsentedMediaAdmin.list_display + ("codec", "sample_rate", "source")
     list_filter = ConsentedMediaAdmin.list_filter + ("source", "codec")
+    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("codec", "sample_rate", "channels")
 
 
 @admin.register(TrainingVideo)
@@ -50,7 +52,9 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
     player_kind = "video"
     list_display = ConsentedMediaAdmin.list_display + ("resolution", "fps", "has_audio", "probe_status", "face_share", "quality")
     list_filter = ConsentedMediaAdmin.list_filter + ("probe_status", "has_audio", "source")
-    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("probe", "probe_error_shown", "probe_job")
+    # Measured by the upload's check: a check state set here to ok would send a video it refused to training.
+    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("width", "height", "fps", "has_audio", "probe_status", "probe",
+                                                             "probe_error_shown", "probe_job")
     exclude = ConsentedMediaAdmin.exclude + ("probe_error", "probe_error_message")
 
     @admin.display(description=_("check error"))
@@ -80,7 +84,7 @@ class SpeakerProfileAdmin(VersionedRowAdmin):
     list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids
-    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "created_at")
+    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "duration", "created_at")
 
     def has_add_permission(self, request):
         return False  # voices are cloned from a consented recording (/audio_clone), not typed in
@@ -99,3 +103,5 @@ class GeneratedAudioAdmin(MediaFileAdmin):
     list_display = MediaFileAdmin.list_display + ("speaker", "engine", "pitch", "room_tone")
     list_filter = ("engine", "created_at")
     search_fields = MediaFileAdmin.search_fields + ("text", "speaker__speaker_id")
+    # What it was made from and with is its provenance (its file's record says the same).
+    readonly_fields = MediaFileAdmin.readonly_fields + ("speaker", "engine", "pitch", "room_tone", "text", "job")

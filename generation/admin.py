@@ -11,7 +11,8 @@ class GeneratedVideoAdmin(MediaFileAdmin):
     list_display = MediaFileAdmin.list_display + ("model", "resolution", "frames", "render_seconds")
     list_filter = ("model_type", "created_at")
     search_fields = MediaFileAdmin.search_fields + ("text", "audio_path", "model__name")
-    readonly_fields = MediaFileAdmin.readonly_fields + ("ai_generated", "model", "model_type", "width", "height", "frames", "timings")
+    readonly_fields = MediaFileAdmin.readonly_fields + ("ai_generated", "model", "model_type", "width", "height", "frames", "timings",
+                                                        "audio_path", "speaker_id", "text", "job")
 
     @admin.display(description=_("resolution"))
     def resolution(self, obj):

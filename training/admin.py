@@ -12,7 +12,9 @@ class TalkingHeadModelAdmin(VersionedRowAdmin):
                     "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")
     search_fields = ("name", "person", "owner__username")  # each account numbers its own persons
-    readonly_fields = ("verdict", "metrics", "warnings", "params", "directory_link", "created_at")
+    # What it was trained from and by: a source video changed or cleared here moved the model's consent to
+    # another statement or to none (it then outlived its video's deletion and revocation).
+    readonly_fields = ("source_video", "source", "job", "verdict", "metrics", "warnings", "params", "directory_link", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
         # The type and name are the model's folder: renamed here, the row would lose it.

@@ -364,3 +364,43 @@ def test_rows_made_by_the_studio_are_not_added_by_hand(admin_client, model):
     assert admin_client.post(url, {}).status_code == 403
     assert model.objects.count() == 0
     assert f'href="{url}"' not in admin_client.get(f"/admin/{model._meta.app_label}/{model._meta.model_name}/").content.decode()
+
+
+def test_a_curator_edits_names_and_owners_but_not_what_a_row_was_made_from_or_measured(admin_client, media_root, django_user_model):
+    """A model's source video set to none (or to another account's video) here escaped its video's revocation and
+    deletion; a video's failed check set to ok here let /model_training take it. Only names and owners are edited."""
+    import re
+
+    from assets import consent
+
+    alice = django_user_model.objects.create_user("alice")
+    write_tone_wav(media_root / "voices/ref_voices/a.wav", seconds=1.0)
+    audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=100, owner=alice)
+    video = TrainingVideo.objects.create(file="videos/ref_videos/v.mp4", original_name="v.mp4", size=100, owner=alice,
+                                         probe_status=TrainingVideo.ProbeStatus.FAILED)
+    speaker = SpeakerProfile.objects.create(speaker_id="anna", reference=audio, reference_path=audio.file.name,
+                                            clean_clip=audio.file.name, features={}, f0_mean=200.0, owner=alice)
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="v", source_video=video, owner=alice)
+    speech = GeneratedAudio.objects.create(file="voices/res_voices/s.wav", size=100, speaker=speaker, text="hi", owner=alice)
+    render = GeneratedVideo.objects.create(file="videos/res_videos/r.mp4", size=100, model=model, model_type="EchoLite",
+                                           text="hi", owner=alice)
+    editable = {ReferenceAudio: (audio, {"owner", "original_name", "name"}), TrainingVideo: (video, {"owner", "original_name", "name"}),
+                SpeakerProfile: (speaker, {"owner", "speaker_id"}), TalkingHeadModel: (model, {"owner", "person"}),
+                GeneratedAudio: (speech, {"owner", "original_name"}), GeneratedVideo: (render, {"owner", "original_name"})}
+    for curated, (row, fields) in editable.items():
+        page = admin_client.get(f"/admin/{curated._meta.app_label}/{curated._meta.model_name}/{row.pk}/change/").content.decode()
+        form = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([a-z_]+)"', page)) - {"csrfmiddlewaretoken", "_save", "_continue", "_addanother"}
+        assert form == fields, curated
+
+    answer = admin_client.post(f"/admin/training/talkingheadmodel/{model.pk}/change/",
+                               {"person": "Vera", "owner": alice.pk, "source_video": "", "source": "scanned", "job": ""})
+    assert answer.status_code == 302
+    model.refresh_from_db()
+    assert (model.person, model.source_video, model.source) == ("Vera", video, TalkingHeadModel.Source.TRAINED)
+    admin_client.post(f"/admin/assets/trainingvideo/{video.pk}/change/", {"owner": alice.pk, "original_name": "v.mp4", "name": "v",
+                                                                          "probe_status": "ok", "width": "4096"})
+    video.refresh_from_db()
+    assert video.probe_status == TrainingVideo.ProbeStatus.FAILED and video.width == 0
+    consent.revoke(TrainingVideo.objects.filter(pk=video.pk))
+    assert not consent.usable_models(TalkingHeadModel.objects.all()).exists()
