@@ -3,7 +3,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from assets import consent
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile, TrainingVideo
-from echofu.admin_helpers import MediaFileAdmin, VersionedRowAdmin, media_link, media_player
+from echofu.admin_helpers import MediaFileAdmin, VersionedRowAdmin, media_link, media_player, readable_json
 from echofu.messages import localized
 from engines.messages import gettext_noop
 
@@ -53,9 +53,9 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
     list_display = ConsentedMediaAdmin.list_display + ("resolution", "fps", "has_audio", "probe_status", "face_share", "quality")
     list_filter = ConsentedMediaAdmin.list_filter + ("probe_status", "has_audio", "source")
     # Measured by the upload's check: a check state set here to ok would send a video it refused to training.
-    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("width", "height", "fps", "has_audio", "probe_status", "probe",
-                                                             "probe_error_shown", "probe_job")
-    exclude = ConsentedMediaAdmin.exclude + ("probe_error", "probe_error_message")
+    readonly_fields = ConsentedMediaAdmin.readonly_fields + ("width", "height", "fps", "has_audio", "probe_status",
+                                                             readable_json("probe", _("video check")), "probe_error_shown", "probe_job")
+    exclude = ConsentedMediaAdmin.exclude + ("probe", "probe_error", "probe_error_message")
 
     @admin.display(description=_("check error"))
     def probe_error_shown(self, obj):

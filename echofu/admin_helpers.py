@@ -1,4 +1,6 @@
 """Admin display helpers shared by every app that catalogs files."""
+import json
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -6,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from echofu import paths
-from echofu.messages import localized
+from echofu.messages import localized, localized_within
 from echofu.versioning import record_row_issued, renumber_if_moved, settling_races
 
 
@@ -30,6 +32,22 @@ def media_player(relative: str, kind: str) -> str:
         return gettext("file missing")
     tag = "video" if kind == "video" else "audio"
     return format_html('<{} controls preload="metadata" src="/{}" style="max-width:480px"></{}>', tag, paths.public_path(relative), tag)
+
+
+def readable_json(field: str, description):
+    """A read-only display of a JSON field as a curator reads it: the messages kept in it (a job's device
+    warning, a model's verdict and warnings) in the admin's language instead of their templates and values,
+    non-ASCII text as written, one key a line. Django showed the stored JSON on one line, English templates included."""
+    @admin.display(description=description)
+    def shown(row) -> str:
+        value = getattr(row, field)
+        if value in (None, {}, []):
+            return "-"
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+                           json.dumps(localized_within(value), ensure_ascii=False, indent=2))
+
+    shown.__name__ = f"{field}_shown"
+    return shown
 
 
 @admin.display(description=_("error"))

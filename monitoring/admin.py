@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext, gettext_lazy as _
 
-from echofu.admin_helpers import WrittenByTheStudioAdmin, translated_error
+from echofu.admin_helpers import WrittenByTheStudioAdmin, readable_json, translated_error
 from echofu.messages import localized
 from engines.progress import stage_name
 from monitoring import forecast, runner
@@ -21,7 +21,8 @@ class JobAdmin(WrittenByTheStudioAdmin):
     # (error_message, log_messages), instead of the English text and the templates as JSON; the
     # progress as the list shows it.
     fields = readonly_fields = [
-        {"stage": "stage_shown", "progress": "percent", "error": translated_error, "log": "log_shown"}.get(field.name, field.name)
+        {"stage": "stage_shown", "progress": "percent", "error": translated_error, "log": "log_shown",
+         "params": readable_json("params", _("params")), "result": readable_json("result", _("result"))}.get(field.name, field.name)
         for field in Job._meta.fields if field.name not in ("error_message", "log_messages")
     ] + ["expected"]
     actions = ["cancel_jobs"]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext, gettext_lazy as _
 
-from echofu.admin_helpers import VersionedRowAdmin, human_size, media_link
+from echofu.admin_helpers import VersionedRowAdmin, human_size, media_link, readable_json
 from echofu.messages import localized
 from training.models import TalkingHeadModel
 
@@ -14,7 +14,9 @@ class TalkingHeadModelAdmin(VersionedRowAdmin):
     search_fields = ("name", "person", "owner__username")  # each account numbers its own persons
     # What it was trained from and by: a source video changed or cleared here moved the model's consent to
     # another statement or to none (it then outlived its video's deletion and revocation).
-    readonly_fields = ("source_video", "source", "job", "verdict", "metrics", "warnings", "params", "directory_link", "created_at")
+    readonly_fields = ("source_video", "source", "job", "verdict", readable_json("metrics", _("metrics")), readable_json("warnings", _("warnings")),
+                       readable_json("params", _("params")), "directory_link", "created_at")
+    exclude = ("metrics", "warnings", "params")  # shown readable above
 
     def get_readonly_fields(self, request, obj=None):
         # The type and name are the model's folder: renamed here, the row would lose it.

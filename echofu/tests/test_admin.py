@@ -404,3 +404,29 @@ def test_a_curator_edits_names_and_owners_but_not_what_a_row_was_made_from_or_me
     assert video.probe_status == TrainingVideo.ProbeStatus.FAILED and video.width == 0
     consent.revoke(TrainingVideo.objects.filter(pk=video.pk))
     assert not consent.usable_models(TalkingHeadModel.objects.all()).exists()
+
+
+def test_json_fields_read_in_the_admins_language_one_key_a_line(admin_client, media_root):
+    """A job's params and a model's metrics showed their stored JSON on one line, the messages kept in them as English
+    templates ({"template": "warning: {requested} requested but CUDA ...", "params": ...}) inside the Chinese admin."""
+    from html import unescape
+
+    from django.utils.html import strip_tags
+
+    from echofu.messages import stored
+    from engines.messages import gettext_noop
+
+    warning = stored(gettext_noop("warning: {requested} requested but CUDA is not available for it here ({count} GPU(s)), running on CPU",
+                                  requested="cuda:0", count=0))
+    job = Job.objects.create(id="render_20250101_000000", kind="render", params={"text": "你好", "device_warning": warning})
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", metrics={"mouth_ssim": 0.73}, warnings=[warning])
+    admin_client.cookies["django_language"] = "zh-hans"
+    for url in (f"/admin/monitoring/job/{job.pk}/change/", f"/admin/training/talkingheadmodel/{model.pk}/change/"):
+        page = admin_client.get(url)
+        assert page.status_code == 200
+        text = unescape(strip_tags(page.content.decode()))
+        assert "警告: 请求了 cuda:0, 但此处无法使用 CUDA (0 个 GPU), 改用 CPU 运行" in text and "template" not in text, url
+    assert '"text": "你好",\n' in unescape(admin_client.get(f"/admin/monitoring/job/{job.pk}/change/").content.decode())
+    page = unescape(admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content.decode())
+    assert 'name="metrics"' not in page and 'name="warnings"' not in page and '"mouth_ssim": 0.73' in page
