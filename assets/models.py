@@ -1,5 +1,7 @@
+import json
 import os
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -263,4 +265,14 @@ class IssuedVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.numbered} {self.scope} v{self.highest}"
+        """What was numbered, as the admin names it ("speaker profile anna v2", "talking-head model EchoLite anna v1"):
+        an account's delete page lists these, where they read "assets.SpeakerProfile {"speaker_id": "anna"} v2"."""
+        try:
+            numbered = apps.get_model(self.numbered)._meta.verbose_name
+        except (LookupError, ValueError):
+            numbered = self.numbered
+        try:
+            within = " ".join(str(value) for value in json.loads(self.scope).values())
+        except (ValueError, AttributeError):
+            within = self.scope
+        return f"{numbered} {within} v{self.highest}"

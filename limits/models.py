@@ -17,7 +17,15 @@ class Hit(models.Model):
         indexes = [models.Index(fields=["user", "scope", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.scope} {self.at:%Y-%m-%d %H:%M:%S}"
+        # As the admin shows every other time and name: the scope in the admin's language, the time in the studio's zone.
+        return f"{self.user} {self.scope_shown} {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def scope_shown(self) -> str:
+        from echofu.messages import localized
+        from limits.checks import SCOPES
+
+        return localized(SCOPES[self.scope]) if self.scope in SCOPES else self.scope
 
 
 class FailedSignIn(models.Model):

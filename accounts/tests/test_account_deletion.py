@@ -100,3 +100,29 @@ def test_a_training_running_when_its_account_is_deleted_stops_as_cancelled_and_p
     assert runner.execute(job.pk) == Job.Status.CANCELLED
     assert not Job.objects.exists() and not TalkingHeadModel.objects.exists()
     assert not (media_root / f"tmp/jobs/{job.pk}").exists()
+
+
+def test_the_deletion_page_names_issued_versions_and_counted_requests_in_the_admins_language(alice, staff):
+    """They read "assets.SpeakerProfile {"speaker_id": "anna"} v2" and "alice rendering 2026-12-07 10:21:09" (the time
+    in UTC, where every other time of the admin is the studio's) inside the Chinese admin."""
+    from datetime import datetime, timezone as dt_timezone
+    from html import unescape
+
+    from assets.models import IssuedVersion
+    from echofu.versioning import scope_key
+    from limits.models import Hit
+
+    IssuedVersion.objects.create(owner=alice, numbered="assets.SpeakerProfile", scope=scope_key({"speaker_id": "anna"}), highest=2)
+    IssuedVersion.objects.create(owner=alice, numbered="training.TalkingHeadModel", highest=1,
+                                 scope=scope_key({"person": "安娜", "model_type": "EchoLite"}))
+    Hit.objects.create(user=alice, scope="rendering", at=datetime(2026, 12, 7, 10, 21, 9, tzinfo=dt_timezone.utc))
+    admin = session_client(staff)
+    admin.cookies["django_language"] = "zh-hans"
+    page = unescape(admin.get(f"/admin/auth/user/{alice.pk}/delete/").content.decode())
+    for shown in ("说话人特征 anna v2", "数字人模型 EchoLite 安娜 v1", "alice 视频渲染 2026-12-07 18:21:09"):  # Asia/Shanghai
+        assert shown in page, shown
+    assert "assets.SpeakerProfile" not in page and "rendering" not in page
+    listing = admin.get("/admin/limits/hit/").content.decode()
+    assert "视频渲染" in listing and "媒体校验" in listing and ">rendering<" not in listing  # the column and the filter
+    assert admin.get("/admin/limits/hit/?scope=rendering").status_code == 200
+    assert admin.get(f"/admin/limits/hit/{Hit.objects.get().pk}/change/").status_code == 200
