@@ -14,7 +14,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -66,11 +66,28 @@ class QuotaExceeded(Exception):
         )
 
 
+def has_quota(user) -> bool:
+    return user is not None and not user.is_staff
+
+
+def is_rate_limited(user) -> bool:
+    # The limits share a server fairly between accounts: single-user mode's one local account has
+    # nobody to share with, and was refused after 30 chat turns in an hour.
+    return user is not None and not user.is_staff and not ownership.single_user_mode()
+
+
+def requests_in_window(user) -> dict[str, int]:
+    """The requests of each scope `user` had accepted within the rate-limit window, as rate_refusal counts them."""
+    since = timezone.now() - timedelta(seconds=settings.ECHOFU["RATE_LIMIT_SECONDS"])
+    counted = dict(Hit.objects.filter(user=user, at__gte=since).values_list("scope").annotate(count=Count("pk")))
+    return {scope: counted.get(scope, 0) for scope in SCOPES}
+
+
 def check_quota(user, incoming_bytes: int = 0) -> None:
     """QuotaExceeded when `user` storing `incoming_bytes` more would pass their quota (staff and no user: no quota).
     To store within it, call this and save in one transaction that holds the account's turn
     (monitoring.repeats.take_turns): two uploads checked at once both fitted, and both were stored."""
-    if user is None or user.is_staff:
+    if not has_quota(user):
         return
     quota = settings.ECHOFU["QUOTA_BYTES"]
     used = storage_used(user)
@@ -91,9 +108,7 @@ def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:
     """(a 429 response, None) when the user used up this scope's requests in the window; else
     (None, the Hit that counts this request), the Hit None for users who are not limited."""
     user = ownership.acting_user(request)
-    # The limits share a server fairly between accounts: single-user mode's one local account has
-    # nobody to share with, and was refused after 30 chat turns in an hour.
-    if user is None or user.is_staff or ownership.single_user_mode():
+    if not is_rate_limited(user):
         return None, None
     limit = settings.ECHOFU["RATE_LIMIT_REQUESTS"]
     window = settings.ECHOFU["RATE_LIMIT_SECONDS"]

@@ -126,3 +126,24 @@ def test_the_deletion_page_names_issued_versions_and_counted_requests_in_the_adm
     assert "视频渲染" in listing and "媒体校验" in listing and ">rendering<" not in listing  # the column and the filter
     assert admin.get("/admin/limits/hit/?scope=rendering").status_code == 200
     assert admin.get(f"/admin/limits/hit/{Hit.objects.get().pk}/change/").status_code == 200
+
+
+def test_an_accounts_page_says_its_storage_and_the_requests_the_rate_limits_counted(alice, staff, media_root, settings):
+    """A curator asked why an account gets 413 or 429 had nowhere in the admin to look."""
+    from datetime import timedelta
+    from html import unescape
+
+    from limits.models import Hit
+
+    settings.ECHOFU = {**settings.ECHOFU, "QUOTA_BYTES": 10 * 1024 * 1024, "RATE_LIMIT_REQUESTS": 30, "RATE_LIMIT_SECONDS": 3600}
+    ReferenceAudio.objects.create(file=file(media_root, "voices/ref_voices/a.wav", b"x" * 2 * 1024 * 1024), size=2 * 1024 * 1024, owner=alice)
+    for minutes_ago in (1, 2, 90):  # the last is outside the window
+        Hit.objects.create(user=alice, scope="rendering", at=timezone.now() - timedelta(minutes=minutes_ago))
+    admin = session_client(staff)
+    admin.cookies["django_language"] = "zh-hans"
+    page = unescape(admin.get(f"/admin/auth/user/{alice.pk}/change/").content.decode())
+    assert "2.0 MB / 10.0 MB (ECHOFU_QUOTA_MB)" in page
+    assert "视频渲染: 2 / 30" in page and "训练: 0 / 30" in page and "最近 3600 秒" in page
+    page = unescape(admin.get(f"/admin/auth/user/{staff.pk}/change/").content.decode())
+    assert "工作人员没有存储配额" in page and "不受频率限制" in page
+    assert admin.get("/admin/auth/user/add/").status_code == 200
