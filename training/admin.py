@@ -16,11 +16,11 @@ class TalkingHeadModelAdmin(VersionedRowAdmin):
     # another statement or to none (it then outlived its video's deletion and revocation).
     readonly_fields = ("source_video", "source", "job", "verdict", readable_json("metrics", _("metrics")), readable_json("warnings", _("warnings")),
                        readable_json("params", _("params")), "directory_link", "created_at")
-    exclude = ("metrics", "warnings", "params")  # shown readable above
+    exclude = ("metrics", "warnings", "params", "size")  # shown readable above and as model_size
 
     def get_readonly_fields(self, request, obj=None):
         # The type and name are the model's folder: renamed here, the row would lose it.
-        return super().get_readonly_fields(request, obj) + (("model_type", "name", "size", "file_count") if obj else ())
+        return super().get_readonly_fields(request, obj) + (("model_type", "name", "model_size", "file_count") if obj else ())
 
     def has_add_permission(self, request):
         return False  # models come from training, or from folders `scan_media` registers

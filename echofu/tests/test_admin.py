@@ -349,6 +349,10 @@ def test_a_files_size_is_shown_once(admin_client, media_root):
     audio = ReferenceAudio.objects.create(file="voices/ref_voices/a.wav", original_name="a.wav", size=32000)
     page = admin_client.get(f"/admin/assets/referenceaudio/{audio.pk}/change/").content.decode()
     assert page.count("大小:</label>") == 1 and "31.2 KB" in page and 'name="size"' not in page
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", size=22887498)
+    page = admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content.decode()
+    assert page.count("大小:</label>") == 1 and "21.8 MB" in page and "22887498" not in page  # a model's too
 
 
 @pytest.mark.parametrize("model", [Job, ProvenanceRecord, Hit, "chat.Turn"])
