@@ -81,6 +81,7 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
 
 @admin.register(SpeakerProfile)
 class SpeakerProfileAdmin(VersionedRowAdmin):
+    rests_on = "reference"
     list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids

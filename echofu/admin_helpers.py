@@ -2,7 +2,7 @@
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
@@ -127,6 +127,8 @@ class VersionedRowAdmin(admin.ModelAdmin):
     version, and skip the record of numbers given out. Moved to another person, voice or account, the
     row takes the next version there, which is then recorded as given out."""
     form = MovedRowRenumberedForm
+    # The upload whose consent statement the row rests on, and which takes the row with it when deleted.
+    rests_on = ""
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -143,3 +145,14 @@ class VersionedRowAdmin(admin.ModelAdmin):
             return obj
 
         settling_races(save)
+        self._warn_of_another_accounts_source(request, obj)
+
+    def _warn_of_another_accounts_source(self, request, obj):
+        """A row moved to another account still rests on its old owner's upload: that owner deleting it, or that
+        account being deleted, deletes the row too. Said on the page, where it had gone unseen until the row vanished."""
+        source = getattr(obj, self.rests_on) if self.rests_on else None
+        if source is None or source.owner_id == obj.owner_id:
+            return
+        self.message_user(request, gettext("{row} rests on {source} of {owner}, whose consent statement it needs: deleting that upload, "
+                                           "or that account, deletes {row} too").format(
+            row=obj, source=source, owner=source.owner or gettext("no account")), messages.WARNING)

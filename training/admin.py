@@ -8,6 +8,7 @@ from training.models import TalkingHeadModel
 
 @admin.register(TalkingHeadModel)
 class TalkingHeadModelAdmin(VersionedRowAdmin):
+    rests_on = "source_video"
     list_display = ("__str__", "person", "version", "owner", "model_size", "file_count", "psnr", "ssim", "lmd", "lip_r", "sharpness", "shimmer",
                     "beats_loop", "audio_delay", "present", "created_at")
     list_filter = ("model_type", "source", "created_at")

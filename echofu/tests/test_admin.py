@@ -434,3 +434,17 @@ def test_json_fields_read_in_the_admins_language_one_key_a_line(admin_client, me
     assert '"text": "你好",\n' in unescape(admin_client.get(f"/admin/monitoring/job/{job.pk}/change/").content.decode())
     page = unescape(admin_client.get(f"/admin/training/talkingheadmodel/{model.pk}/change/").content.decode())
     assert 'name="metrics"' not in page and 'name="warnings"' not in page and '"mouth_ssim": 0.73' in page
+
+
+def test_a_row_moved_to_another_account_warns_that_it_still_rests_on_the_old_owners_upload(admin_client, media_root, django_user_model):
+    """Moved to bob, alice's model was deleted without a word when alice deleted her video (or her account was deleted)."""
+    alice, bob = django_user_model.objects.create_user("alice"), django_user_model.objects.create_user("bob")
+    video = TrainingVideo.objects.create(file="videos/ref_videos/v.mp4", original_name="v.mp4", size=100, owner=alice)
+    (media_root / "models/EchoLite/m1").mkdir(parents=True)
+    model = TalkingHeadModel.objects.create(model_type="EchoLite", name="m1", person="vera", source_video=video, owner=alice)
+    admin_client.cookies["django_language"] = "zh-hans"
+    moved = admin_client.post(f"/admin/training/talkingheadmodel/{model.pk}/change/", {"person": "vera", "owner": bob.pk}, follow=True)
+    said = [str(message) for message in moved.context["messages"]]
+    assert any("依赖 alice 的 v.mp4" in message and "删除该上传或该账号, 也会删除" in message for message in said), said
+    renamed = admin_client.post(f"/admin/training/talkingheadmodel/{model.pk}/change/", {"person": "Vera", "owner": alice.pk}, follow=True)
+    assert not any("依赖" in str(message) for message in renamed.context["messages"])  # back with its video's owner: nothing to say
