@@ -38,7 +38,7 @@ def restored(kept: dict | str) -> str:
 
 def _restored_value(value):
     if isinstance(value, list):
-        return [restored(item) for item in value]
+        return [_restored_value(item) for item in value]  # an item is kept as a value is: a message, text, a number
     if isinstance(value, dict):
         number = kept_value(value)
         return restored(value) if number is None else number
@@ -168,7 +168,7 @@ def localized(message: Message | dict | str) -> str:
 
 def _localized_value(value):
     if isinstance(value, list):
-        return LIST_SEPARATOR.join(localized(item) for item in value)
+        return LIST_SEPARATOR.join(str(_localized_value(item)) for item in value)
     if isinstance(value, dict):
         number = kept_value(value)
         return localized(value) if number is None else number

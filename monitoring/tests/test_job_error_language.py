@@ -264,3 +264,27 @@ def test_a_value_that_is_not_a_number_in_a_log_line_or_reason_is_kept_and_the_jo
     assert "epoch 1/2 loss nan (3s)" in [entry["text"] for entry in task["log_entries"]]
     client.cookies["django_language"] = "zh-hans"
     assert any(line.endswith("] 第 1/2 轮, 损失 nan (3 秒)") for line in client.get(f"/api/tasks/{job.pk}").json()["log_tail"])
+
+
+def test_a_value_that_is_not_a_number_inside_a_list_of_values_is_read_back(client, monkeypatch, media_root):
+    """A list of values is kept item by item, a NaN among them as {"not_finite": "nan"}: read back, that item was
+    taken for a kept message, and the job's log and error raised KeyError 'template' on /api/tasks and in the admin."""
+    from echofu.messages import restored
+    from engines.messages import Message
+
+    reason = Message("losses per epoch: {losses}", losses=[0.5, float("nan")])
+
+    def handler(job, ctx):
+        ctx.progress("train", 0.5, reason)
+        raise ValueError(reason)
+
+    monkeypatch.setitem(runner._handlers, Job.Kind.TRAIN, handler)
+    job = runner.new_job(Job.Kind.TRAIN, {}, prefix="train")
+    runner.execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error == "losses per epoch: 0.5; nan"
+    assert str(restored(job.kept_error)) == job.error
+    client.cookies["django_language"] = "en"
+    task = client.get(f"/api/tasks/{job.pk}").json()
+    assert task["error"] == "losses per epoch: 0.5; nan"
+    assert "losses per epoch: 0.5; nan" in [entry["text"] for entry in task["log_entries"]]
