@@ -117,7 +117,7 @@ def test_an_answer_downloads_under_the_models_person_version_and_time(client, mo
     assert client.get(f"/api/chat/turns/{body['turn_id']}").json()["download_name"] == expected
     assert [entry["download_name"] for entry in client.get("/api/history/chat").json()] == [expected]
     served = client.get(body["response"] + "?download=1")
-    assert served["Content-Disposition"] == f'attachment; filename="{expected.replace("小明", "_")}"; filename*=utf-8\'\'{quote(expected)}'
+    assert served["Content-Disposition"] == f'attachment; filename="{expected.replace("小明", "Xiaoming")}"; filename*=utf-8\'\'{quote(expected)}'
 
 
 def test_not_waiting_answers_at_once_with_the_turn_to_poll(client, model, renderer, llm_server):
