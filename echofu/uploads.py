@@ -125,12 +125,12 @@ def field_not_utf8(request) -> str | None:
     so there the U+FFFD that marks them is taken as the sign: no person's name or text to speak holds one."""
     if request.content_type == "application/x-www-form-urlencoded":
         for pair in filter(None, request.body.split(b"&")):
-            name, _, value = pair.partition(b"=")
+            name, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"=")[::2])
             try:
-                unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
-                unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+                name.decode("utf-8")
+                value.decode("utf-8")
             except UnicodeDecodeError:
-                return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+                return name.decode("utf-8", "replace")
         return None
     for name, values in request.POST.lists():
         if "\ufffd" in name or any("\ufffd" in value for value in values):

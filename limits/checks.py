@@ -76,10 +76,15 @@ def is_rate_limited(user) -> bool:
     return user is not None and not user.is_staff and not ownership.single_user_mode()
 
 
+def hits_in_window(user, now=None):
+    """`user`'s requests the rate limits count at `now` (default: this moment): those accepted within the window."""
+    since = (now or timezone.now()) - timedelta(seconds=settings.ECHOFU["RATE_LIMIT_SECONDS"])
+    return Hit.objects.filter(user=user, at__gte=since)
+
+
 def requests_in_window(user) -> dict[str, int]:
     """The requests of each scope `user` had accepted within the rate-limit window, as rate_refusal counts them."""
-    since = timezone.now() - timedelta(seconds=settings.ECHOFU["RATE_LIMIT_SECONDS"])
-    counted = dict(Hit.objects.filter(user=user, at__gte=since).values_list("scope").annotate(count=Count("pk")))
+    counted = dict(hits_in_window(user).values_list("scope").annotate(count=Count("pk")))
     return {scope: counted.get(scope, 0) for scope in SCOPES}
 
 
@@ -114,7 +119,7 @@ def rate_refusal(request, scope: str) -> tuple[JsonResponse | None, Hit | None]:
     window = settings.ECHOFU["RATE_LIMIT_SECONDS"]
     now = timezone.now()
     with transaction.atomic():
-        recent = Hit.objects.filter(user=user, scope=scope, at__gte=now - timedelta(seconds=window))
+        recent = hits_in_window(user, now).filter(scope=scope)
         if recent.count() >= limit:
             oldest = recent.order_by("at").values_list("at", flat=True).first()
             retry = max(1, int(window - (now - oldest).total_seconds()) + 1)
