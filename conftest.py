@@ -1,12 +1,24 @@
 """Fixtures for the Django apps' tests (engine tests under engines/ need no Django)."""
 import copy
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 ENGINES_DIR = Path(__file__).parent / "engines"
+
+
+def pytest_configure(config):
+    """Marks the processes this run starts, after killing what a killed run of this checkout left behind."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it, and set the mark
+        return
+    from monitoring.tests.qcluster import TEST_RUN_MARK, kill_leftovers_of_dead_runs
+
+    checkout = str(Path(__file__).resolve().parent)
+    kill_leftovers_of_dead_runs(checkout)
+    os.environ[TEST_RUN_MARK] = f"{checkout}:{os.getpid()}"
 
 
 def pytest_collection_modifyitems(config, items):

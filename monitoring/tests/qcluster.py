@@ -8,10 +8,41 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every process a test run starts inherits it: "<checkout>:<pid of the pytest that started the run>".
+TEST_RUN_MARK = "ECHOFU_TEST_RUN"
+
+
+def kill_leftovers_of_dead_runs(checkout: str) -> list[int]:
+    """SIGKILLs the process groups of processes a test run of `checkout` started and outlived it; returns their pids.
+
+    Worker tests start qcluster, gunicorn and other servers in their own process groups and stop them as
+    they end; a run killed before that leaves them running, still writing to the test database, and the
+    next run in the checkout then fails on it ("disk I/O error"). A live run's processes are left alone."""
+    killed = []
+    for process in psutil.process_iter():
+        try:
+            run = process.environ().get(TEST_RUN_MARK, "")
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        owner, _, pid = run.rpartition(":")
+        if owner != checkout or not pid.isdigit() or psutil.pid_exists(int(pid)):
+            continue
+        try:
+            group = os.getpgid(process.pid)
+            # Where no shell gave each run its own group, the leftover shares ours: then it alone.
+            if group == os.getpgid(0):
+                os.kill(process.pid, signal.SIGKILL)
+            else:
+                os.killpg(group, signal.SIGKILL)
+            killed.append(process.pid)
+        except ProcessLookupError:
+            pass
+    return killed
 
 
 def wait_until(predicate, timeout: float, poll: float = 0.2, what: str = "condition"):
