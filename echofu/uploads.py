@@ -183,10 +183,19 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
     return upload
 
 
+def split_extension(name: str) -> tuple[str, str]:
+    """(stem, extension) as os.path.splitext, but a name that is only an extension (".wav", as some
+    recorders and scripts name a file) is that extension, where splitext reads it as a hidden file's stem."""
+    stem, extension = os.path.splitext(name)
+    if not extension and stem.startswith(".") and stem.count(".") == 1:
+        return "", stem
+    return stem, extension
+
+
 def safe_filename(original: str, fallback_stem: str = "file") -> str:
     """A file name safe on any filesystem that keeps letters of any script (Chinese stays readable)."""
     name = unicodedata.normalize("NFC", PurePosixPath(original.replace("\\", "/")).name)
-    stem, extension = os.path.splitext(name)
+    stem, extension = split_extension(name)
     extension = re.sub(r"[^\w]+", "", extension.lower())[:10]
     suffix = f".{extension}" if extension else ""
     # 80 characters, and no more bytes than leave room for claim_unique_path's "_" + 8 hex digits in
@@ -243,7 +252,7 @@ def original_file_name(name: str) -> str:
 def store_media_file(source: Path, original_name: str, folder: str, expect: str, extensions: tuple[str, ...], move: bool) -> StoredUpload:
     """Check extension and content, then move (or copy) `source` into `folder` under a unique name."""
     original_name = original_file_name(original_name)
-    extension = os.path.splitext(original_name)[1].lower()
+    extension = split_extension(original_name)[1].lower()
     if extension not in extensions:
         raise UploadRejected(gettext_noop("unsupported file format '{extension}', supported: {supported}",
                                           extension=extension or gettext_noop("no extension"), supported=", ".join(extensions)))

@@ -80,6 +80,14 @@ def test_wrong_extension(client, stored_audio, media_root, wav_file):
     assert_untouched(stored_audio, media_root)
 
 
+def test_a_file_named_only_by_its_extension_is_stored(client, stored_audio, media_root, wav_file):
+    """Some recorders and scripts name a file just ".wav"; it is a wav, not a hidden file without an extension."""
+    body = client.post("/api/upload-reference-audio", {"audio": SimpleUploadedFile(".wav", wav_file.read_bytes())}).json()
+    assert body["status"] == "success", body
+    assert body["relative_path"].endswith("/audio.wav")
+    assert (media_root / body["relative_path"].removeprefix("media/")).read_bytes() == wav_file.read_bytes()
+
+
 def test_right_extension_wrong_content(client, stored_audio, media_root):
     upload = SimpleUploadedFile("voice.wav", b"this is plain text, not audio " * 100)
     assert "有效的音频" in error_of(client.post("/api/upload-reference-audio", {"audio": upload}))

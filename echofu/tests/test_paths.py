@@ -67,7 +67,8 @@ def test_models_spelling(media_root):
 
 @pytest.mark.parametrize(
     "original, expected",
-    [("我的 声音.WAV", "我的_声音.wav"), ("../../x.mp3", "x.mp3"), ("a<b>|c.wav", "a_b_c.wav"), ("...", "file"), ("视频.mp4", "视频.mp4"),
+    [("我的 声音.WAV", "我的_声音.wav"), ("../../x.mp3", "x.mp3"), ("a<b>|c.wav", "a_b_c.wav"), ("...", "file"), (".wav", "file.wav"), (".hidden.wav", "hidden.wav"),
+     ("视频.mp4", "视频.mp4"),
      ("视" * 100 + ".mp4", "视" * 80 + ".mp4"), ("\U00020000" * 100 + ".wav", "\U00020000" * 60 + ".wav")],
 )
 def test_safe_filename(original, expected):
