@@ -22,21 +22,21 @@ PITCHLESS_ENGINES = ("xtts", "cosyvoice")  # they clone from the clip itself
 MAX_PITCH_SEMITONES = 12
 
 
-def reference_audio(value: str, user=None) -> str:
+def reference_audio(value: str, user, field: str) -> str:
     """A reference recording of `user`'s, uploaded with a consent statement, long enough, and not
-    too long, to clone a voice from."""
+    too long, to clone a voice from; a refusal names the form's `field`."""
     try:
         relative = find_catalog_audio(value, user)
         consent.require_usable(ownership.owned(ReferenceAudio.objects.filter(file=relative), user).first(), consent.REFERENCE_AUDIO)
         duration = media.probe(paths.absolute(relative)).duration
     except (ValueError, media.MediaError) as exc:
-        raise invalid(reason_of(exc))
+        raise invalid(reason_of(exc), field)
     if duration < MIN_SECONDS:
         raise invalid(gettext_noop("the reference audio is too short: {seconds:.1f} s, at least {least:.0f} s are needed",
-                                   seconds=duration, least=MIN_SECONDS))
+                                   seconds=duration, least=MIN_SECONDS), field)
     if duration > MAX_SECONDS + 60:
         raise invalid(gettext_noop("the reference audio is too long: {minutes:.1f} minutes, at most {most:.0f} minutes",
-                                   minutes=duration / 60, most=MAX_SECONDS / 60))
+                                   minutes=duration / 60, most=MAX_SECONDS / 60), field)
     return relative
 
 
@@ -123,14 +123,15 @@ class AudioCloneRequest(serializers.Serializer):
         # original_audio_path still means generating (audio_id, one-shot): those hear the text is missing.
         generating = bool(data["generate_text"]) or ("generate_text" in self.initial_data and not data["original_audio_path"])
         reference = data["ref_audio_path"] or data["original_audio_path"]
+        reference_field = "ref_audio_path" if data["ref_audio_path"] else "original_audio_path"
         if generating:
-            return self._generate(data, reference)
+            return self._generate(data, reference, reference_field)
         if data["room_tone"]:
             raise invalid(gettext_noop("the room tone is only for generating speech (generate_text)"), "room_tone")
         if not reference:
             raise invalid(gettext_noop("choose a reference audio"), "original_audio_path")
         data["mode"] = "clone"
-        data["reference_path"] = reference_audio(reference, self.context.get("request"))
+        data["reference_path"] = reference_audio(reference, self.context.get("request"), reference_field)
         speaker_id = data["target_audio_id"] or speaker_id_for(data["reference_path"])
         if not SPEAKER_ID.match(speaker_id):
             raise invalid(gettext_noop("a speaker ID holds only letters, digits, Chinese characters, _ . - and at most 64 characters"),
@@ -138,7 +139,7 @@ class AudioCloneRequest(serializers.Serializer):
         data["speaker_id"] = speaker_id
         return data
 
-    def _generate(self, data, reference):
+    def _generate(self, data, reference, reference_field):
         text = data["generate_text"]
         if not text:
             raise invalid(gettext_noop("enter the text to generate"), "generate_text")
@@ -155,7 +156,7 @@ class AudioCloneRequest(serializers.Serializer):
                 raise invalid(revoked_speaker(data["audio_id"]), "audio_id")
             data["speaker_id"] = data["audio_id"]
         elif reference:
-            data["reference_path"] = reference_audio(reference, self.context.get("request"))
+            data["reference_path"] = reference_audio(reference, self.context.get("request"), reference_field)
             data["speaker_id"] = "ref_" + speaker_id_for(data["reference_path"])[:60]
         else:
             raise invalid(gettext_noop("name a speaker, or give a reference audio in ref_audio_path"), "audio_id")

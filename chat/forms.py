@@ -59,10 +59,7 @@ class ChatRequest(ModelChoice):
                     raise invalid(unknown_speaker(data["speaker_id"]), "speaker_id")
             elif data["ref_audio"]:
                 # The voice is cloned from it: the same checks as /audio_clone, consent included.
-                try:
-                    data["ref_audio_path"] = reference_audio(data["ref_audio"], request)
-                except serializers.ValidationError as exc:
-                    raise serializers.ValidationError({"ref_audio": exc.detail})
+                data["ref_audio_path"] = reference_audio(data["ref_audio"], request, "ref_audio")
             else:
                 raise invalid(gettext_noop("voice cloning needs speaker_id or a reference audio ref_audio"), "voice_clone")
         # Every answer is spoken, a typed question's or a recording's: no field of the form is at fault.

@@ -265,9 +265,10 @@ def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file
 
 
 @pytest.mark.parametrize("path, chinese, english", [
-    ("media/voices/ref_voices/missing.wav", "音频不在素材库中, 请先上传参考音频",
-     "the audio is not in the library: upload the reference audio first"),
-    ("../../etc/passwd", "音频路径无效: 路径在媒体目录之外", "invalid audio path: path is outside the media folder"),
+    ("media/voices/ref_voices/missing.wav", "original_audio_path: 音频不在素材库中, 请先上传参考音频",
+     "original_audio_path: the audio is not in the library: upload the reference audio first"),
+    ("../../etc/passwd", "original_audio_path: 音频路径无效: 路径在媒体目录之外",
+     "original_audio_path: invalid audio path: path is outside the media folder"),
 ])
 def test_an_unknown_audio_path_is_refused_in_chinese_and_in_the_pages_language(client, path, chinese, english):
     """A reference that is not there read '音频路径无效: file does not exist' (English inside the contract's
@@ -278,6 +279,18 @@ def test_an_unknown_audio_path_is_refused_in_chinese_and_in_the_pages_language(c
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": chinese, "localized_message": english}
     assert not Job.objects.exists() and not SpeakerProfile.objects.exists()
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"original_audio_path": "media/voices/ref_voices/missing.wav"}, "original_audio_path"),
+    ({"generate_text": "hi", "ref_audio_path": "media/voices/ref_voices/missing.wav"}, "ref_audio_path"),
+    ({"generate_text": "hi", "original_audio_path": "media/voices/ref_voices/missing.wav"}, "original_audio_path"),
+])
+def test_a_refused_reference_names_the_field_it_came_in(client, form, field):
+    """As every other refusal of the form does; one-shot mode takes the reference in either field."""
+    response = client.post("/audio_clone", form)
+    assert response.status_code == 400
+    assert response.json()["message"] == f"{field}: 音频不在素材库中, 请先上传参考音频"
 
 
 @pytest.mark.parametrize("form, chinese, english", [
