@@ -59,8 +59,8 @@ def test_chat_refuses_to_clone_a_revoked_reference_like_audio_clone(client, mode
 def test_a_revoked_reference_is_refused_in_the_pages_language(client, revoked_reference):
     client.cookies["django_language"] = "en"
     body = client.post("/audio_clone", {"original_audio_path": revoked_reference}).json()
-    assert body["message"] == REVOKED
-    assert body["localized_message"] == "the reference audio's consent was revoked: it can no longer be used"
+    assert body["message"] == f"original_audio_path: {REVOKED}"
+    assert body["localized_message"] == "original_audio_path: the reference audio's consent was revoked: it can no longer be used"
 
 
 def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer, llm_server, revoked_reference, media_root):
