@@ -125,20 +125,20 @@ _voice_fits: dict[tuple, tuple[bytes, dict]] = {}
 def voice_fit_reused(monkeypatch):
     """For tests whose assertions are about names, versions, rows, files, consent or errors, not about how
     a cloned voice sounds: a clone still goes through /audio_clone, the job, the reference analysis and
-    the catalog, but the default voice's fit (transcribing the reference and fitting three base voices,
-    about 15 s of CPU a clone) is made once per test process for each cleaned recording and copied into
+    the catalog, but the default voice's fit (transcribing the reference, fitting three base voices and, for
+    a clone, measuring the voice, 15-25 s of CPU) is made once per test process for each cleaned recording and copied into
     every later clone of it, file and summary. The fit itself is tested in engines/tests/test_voice_fitted.py
     and end to end by the /audio_clone tests that do not use this fixture."""
     from assets import speech
 
     fit = speech.fit_default_voice
 
-    def fit_or_copy(features, out_path, progress):
+    def fit_or_copy(features, out_path, progress, evaluate=True):
         # The transcriber and the speech encoder change what a fit holds (a test may break either).
         key = (hashlib.sha256(Path(features.clean_clip).read_bytes()).hexdigest(),
-               speech.reference_transcriber() is not None, speech.worker_speech_encoder() is not None)
+               speech.reference_transcriber() is not None, speech.worker_speech_encoder() is not None, evaluate)
         if key not in _voice_fits:
-            summary = fit(features, out_path, progress)
+            summary = fit(features, out_path, progress, evaluate)
             _voice_fits[key] = (Path(out_path).read_bytes(), copy.deepcopy(summary))
             return summary
         fitted, summary = _voice_fits[key]

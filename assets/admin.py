@@ -82,10 +82,10 @@ class TrainingVideoAdmin(ConsentedMediaAdmin):
 @admin.register(SpeakerProfile)
 class SpeakerProfileAdmin(VersionedRowAdmin):
     rests_on = "reference"
-    list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "clip_link", "created_at")
+    list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "likeness", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids
-    readonly_fields = ("clip_player", "clean_clip", "features", "reference", "reference_path", "duration", "created_at")
+    readonly_fields = ("clip_player", "clean_clip", "features", "self_evaluation", "reference", "reference_path", "duration", "created_at")
 
     def has_add_permission(self, request):
         return False  # voices are cloned from a consented recording (/audio_clone), not typed in
@@ -97,6 +97,15 @@ class SpeakerProfileAdmin(VersionedRowAdmin):
     @admin.display(description=_("player"))
     def clip_player(self, obj):
         return media_player(obj.clean_clip.name, "audio")
+
+    @admin.display(description=_("likeness to the recording"))
+    def likeness(self, obj):
+        """The self-evaluation's similarity of the clone (and of its base voices as they are) to the recording."""
+        similarity = (obj.self_evaluation or {}).get("similarity")
+        if not similarity:
+            return "-"
+        return "; ".join(gettext("{encoder} {clone:.2f} (base voice {base:.2f})").format(encoder=encoder, **figures)
+                         for encoder, figures in similarity.items())
 
 
 @admin.register(GeneratedAudio)

@@ -195,6 +195,7 @@ def version_info(profile: SpeakerProfile) -> dict:
         "f0_mean": profile.f0_mean,
         "duration": profile.duration,
         "clean_clip": paths.public_path(profile.clean_clip.name) if profile.clean_clip else "",
+        "self_evaluation": profile.self_evaluation or None,  # None: cloned before clones were evaluated
     }
 
 

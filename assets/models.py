@@ -201,6 +201,10 @@ class SpeakerProfile(models.Model):
     f0_low = models.FloatField(verbose_name=_("F0 low"), null=True, blank=True, help_text=_("Hz, 5th percentile"))
     f0_high = models.FloatField(verbose_name=_("F0 high"), null=True, blank=True, help_text=_("Hz, 95th percentile"))
     duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, help_text=_("seconds of cleaned speech"))
+    self_evaluation = models.JSONField(
+        verbose_name=_("self-evaluation"), default=dict, blank=True,
+        help_text=_("check sentences in the cloned voice and in its base voices as they are, against the recording: "
+                    "similarity under two speaker encoders, words misheard; empty for voices cloned before it"))
     owner = owner_field()
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
 

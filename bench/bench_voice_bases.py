@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench_voice import REFERENCES, RESULTS, TEXTS, Intelligibility, SecondEncoder, summarise  # noqa: E402
+from bench_voice import REFERENCES, RESULTS, TEXTS, Intelligibility, summarise  # noqa: E402
+from engines.voice.self_evaluation import VoiceFilterEncoder  # noqa: E402
 from engines import media  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
@@ -112,7 +113,7 @@ def main() -> None:
     parser.add_argument("--nearest-shares", type=float, nargs="*", default=[])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": SecondEncoder()}
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}
     transcriber = Intelligibility()
     default = create_synthesizer("default", neural_english=False)  # espeak-ng + fitted conversion, as before Piper
     if args.base == "kokoro":

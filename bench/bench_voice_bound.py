@@ -39,6 +39,7 @@ from engines import media  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE, world_analysis  # noqa: E402
 from engines.voice.fitted import CODED_DIMENSIONS, nearest_mean  # noqa: E402
+from engines.voice.self_evaluation import VoiceFilterEncoder  # noqa: E402
 
 NEIGHBOURS = (1, 4, 16)
 FRAMES_PER_100_MS = round(100 / FRAME_PERIOD_MS)
@@ -125,7 +126,7 @@ def variants(first: np.ndarray, second: np.ndarray) -> dict[str, np.ndarray]:
 
 def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, path, *_ in bench_voice.REFERENCES:

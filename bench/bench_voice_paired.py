@@ -37,6 +37,7 @@ from engines.speech_states import SpeechEncoder  # noqa: E402
 from engines.voice import SpeakerEncoder, analyse_reference, speaker_similarity  # noqa: E402
 from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.default import ESPEAK, EXEMPLAR_LANGUAGES, KOKORO, PIPER, espeak, voice_variant  # noqa: E402
+from engines.voice.self_evaluation import VoiceFilterEncoder  # noqa: E402
 from engines.voice.fitted import SPREAD_SHARE, VARIANCE_SHARE, apply_voice, fit_voice, transcribe_reference  # noqa: E402
 from engines.voice.kokoro_base import KokoroBase  # noqa: E402
 from engines.voice.piper_base import PiperBase  # noqa: E402
@@ -68,7 +69,7 @@ def scoring() -> tuple[dict, "bench_voice.Intelligibility", SpeechEncoder]:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     bench_voice.TEXTS = TEXTS
     transcriber = bench_voice.Intelligibility()
-    return {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}, transcriber, SpeechEncoder(transcriber.model.model)
+    return {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}, transcriber, SpeechEncoder(transcriber.model.model)
 
 
 SCORE_KEYS = ("similarity_resemblyzer", "similarity_voicefilter", "word_error_rate", "char_error_rate")

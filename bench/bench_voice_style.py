@@ -41,6 +41,7 @@ from engines.voice.analysis import SAMPLE_RATE  # noqa: E402
 from engines.voice.default import KOKORO, kokoro_languages  # noqa: E402
 from engines.voice.fitted import transcribe_reference  # noqa: E402
 from engines.voice.kokoro_base import MALE_VOICE  # noqa: E402
+from engines.voice.self_evaluation import VoiceFilterEncoder  # noqa: E402
 from kokoro_style import EVALUATIONS, fit_style  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(bench_voice.RESULTS / "voice_style.json"))
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}
     transcriber = bench_voice.Intelligibility()
     speech_encoder = SpeechEncoder(transcriber.model.model)
     default = create_synthesizer("default", speech_encoder=lambda: speech_encoder)

@@ -30,6 +30,7 @@ from bench_voice_paired import TEXTS, as_default, cloned_references  # noqa: E40
 from engines.voice import SpeakerEncoder, speaker_similarity  # noqa: E402
 from engines.voice.default import FEMALE_F0, espeak  # noqa: E402
 from engines.voice.fitted import EXEMPLAR_CONTEXT, FittedVoice, apply_voice, fit_voice, mapped_envelopes  # noqa: E402
+from engines.voice.self_evaluation import VoiceFilterEncoder  # noqa: E402
 
 # Candidates by register, the default's first.
 VARIANTS = {"male": ("m3", "m1", "m2", "m4", "m5", "m6", "m7", "max"), "female": ("f3", "f1", "f2", "f4", "f5")}
@@ -50,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     bench_voice.TEXTS = TEXTS  # the transcriber scores against these
-    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": bench_voice.SecondEncoder()}
+    encoders = {"resemblyzer": SpeakerEncoder(), "voicefilter": VoiceFilterEncoder()}
     transcriber = bench_voice.Intelligibility()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

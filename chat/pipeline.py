@@ -448,7 +448,8 @@ def _speaker_profile(job: Job, turn: Turn) -> SpeakerProfile | None:
     profile = profile.order_by("-version").first()
     if profile is None:
         try:
-            profile = extract_speaker(reference, speaker_id_for(reference), job, no_progress, owner_id=turn.conversation.owner_id)
+            profile = extract_speaker(reference, speaker_id_for(reference), job, no_progress, owner_id=turn.conversation.owner_id,
+                                      evaluate=False)
         except Cancelled:  # superseded (runner.holding_claim): not a failed voice
             raise
         except ConsentMissing as exc:  # revoked after the request was accepted

@@ -115,6 +115,19 @@ UI_STRINGS = {
     "confirm_delete_speech": _("Delete the speech “{name}”? Videos rendered from it keep their sound."),
     "confirm_delete_version": _("Delete “{name}”? The voice's other versions stay."),
     "versions_of": _("Versions of {name}"),
+    # A clone's self-evaluation: cosine similarity to its recording (1: the same voice), and Whisper's misreadings.
+    "likeness": _("Likeness to the recording: {figures}"),
+    "likeness_figure": _("{encoder} {clone}, its base voice as it is {base}"),
+    "likeness_short": _("likeness {clone}"),
+    "misheard": _("Misheard: {figures}"),
+    "misheard_words": _("{language} {clone} of words (base voice {base})"),
+    "misheard_characters": _("{language} {clone} of characters (base voice {base})"),
+    "language_en": _("English"),
+    "language_zh": _("Chinese"),
+    "voice_figures_hint": _("Measured when the voice was cloned: two check sentences, English and Chinese, spoken in this voice and "
+                            "by its base voice before conversion, compared with the recording by two speaker encoders (1: the same "
+                            "voice) and read back by the offline speech recognition."),
+    "voice_not_closer": _("This clone is not closer to the recording than its base voice as it is: try a longer or cleaner recording."),
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),

@@ -44,7 +44,9 @@ PRIOR_SECONDS_PER_UNIT = {
     "speech_seconds": 1.0,  # a render of that much recorded speech
     "characters": 0.1,  # speech synthesis of a text
     "characters_rendered": 0.4,  # a render that first speaks its text: the speech, then about 0.25 s of video per character
-    "reference_seconds": 0.5,  # a speaker profile from a reference recording (cleaning, pitch, embedding)
+    # A voice cloned from a recording: cleaning, transcription, a fit per base voice, then its self-evaluation's
+    # four check utterances (2026-12-07 on 2 cores: 26 s for an 8 s recording; 58-83 s for 57 s of speech before the evaluation).
+    "reference_seconds": 2.0,
     "video_seconds": 0.5,  # an upload's check: probing, then every model type's face and audio check
     "video": 60.0,  # an upload's check where the upload's length is not known
     "turn": 60.0,  # a chat turn: transcription, the LLM's answer, its speech and video

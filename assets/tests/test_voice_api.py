@@ -53,12 +53,22 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     assert conversion["bases"]["piper"]["content_language"] == "en", "Whisper's encoder gave the reference's speech states"
     assert conversion["noise_reduced"] == {}, "a recording without an audible floor is fitted as it is"
     assert get_synthesizer("default")._own_speech_encoder is None, "the worker's encoder, not a second Whisper"
+    evaluation = profile.self_evaluation
+    assert set(evaluation["languages"]) == {"en", "zh"} and set(evaluation["similarity"]) == {"resemblyzer", "voicefilter"}
+    for figures in evaluation["languages"].values():
+        for kind in ("clone", "base"):
+            assert all(-1 <= value <= 1 for value in figures[kind]["similarity"].values()) and figures[kind]["error_rate"] >= 0
+    assert evaluation["languages"]["en"]["clone"]["error_rate"] <= 0.3, "the clone's English is read back"
+    assert "self_evaluation" not in conversion
+    loaded_fits = {file for file, _ in get_synthesizer("default")._fitted}
+    assert not any("/tmp/jobs/" in file for file in loaded_fits), "the fit evaluated where it was made is let go"
 
     listing = client.get("/api/cloned-audios").json()
     assert listing["status"] == "success" and listing["total_count"] == 1
     entry = listing["audios"][0]
     assert {"id", "name", "created_at", "reference_audio", "status"} <= set(entry)
     assert entry["id"] == entry["name"] == "anna" and entry["reference_audio"] == reference and entry["status"] == "已提取特征"
+    assert entry["self_evaluation"] == entry["versions"][0]["self_evaluation"] == evaluation
 
     response = client.post("/audio_clone", {"generate_text": "Hello, this is Anna. 今天天气很好。", "audio_id": "anna", "pitch": "2"})
     body = response.json()
@@ -138,6 +148,7 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root, 
     body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference, "room_tone": "true"}).json()
     assert body["status"] == "success", body
     speaker = SpeakerProfile.objects.get(speaker_id__startswith="ref_")
+    assert speaker.self_evaluation == {}, "the speech waits on the voice: it is not measured first"
     row = GeneratedAudio.objects.get()
     assert row.speaker == speaker and row.text == "One shot." and "media/" + row.file.name == body["cloned_audio_path"]
     assert not row.room_tone and "no room tone laid: its recording has no audible background" in Job.objects.get(pk=body["task_id"]).log, \

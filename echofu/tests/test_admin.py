@@ -39,6 +39,22 @@ def test_list_and_change_pages_render(admin_client, media_root):
             assert shown in page.content, meta.model_name
 
 
+@pytest.mark.parametrize("language, header, likeness", [
+    ("en", "Likeness to the recording", "resemblyzer 0.72 (base voice 0.59); voicefilter 0.74 (base voice 0.40)"),
+    ("zh-hans", "与录音的相似度", "resemblyzer 0.72 (基础声音 0.59); voicefilter 0.74 (基础声音 0.40)"),
+])
+def test_a_voices_self_evaluation_is_listed_beside_its_base_voices(admin_client, media_root, language, header, likeness):
+    similarity = {"resemblyzer": {"clone": 0.716, "base": 0.59}, "voicefilter": {"clone": 0.738, "base": 0.402}}
+    SpeakerProfile.objects.create(speaker_id="anna", reference_path="voices/ref_voices/a.wav", features={},
+                                  self_evaluation={"version": 1, "languages": {}, "similarity": similarity,
+                                                   "closer": {"resemblyzer": True, "voicefilter": True}})
+    SpeakerProfile.objects.create(speaker_id="bob", reference_path="voices/ref_voices/b.wav", features={})  # cloned before it
+    admin_client.cookies["django_language"] = language
+    listing = admin_client.get("/admin/assets/speakerprofile/").content.decode()
+    assert header in listing and likeness in listing
+    assert listing.count('<td class="field-likeness">-</td>') == 1
+
+
 @pytest.mark.parametrize("language, help_text", [
     ("en", "directory name under media/models/MODEL_TYPE/ (e.g. media/models/EchoLite/)"),
     ("zh-hans", "media/models/MODEL_TYPE/ 下的目录名 (例如 media/models/EchoLite/)"),

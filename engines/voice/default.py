@@ -242,6 +242,12 @@ class DefaultSynthesizer:
             self._fitted[key] = FittedVoice.load(summary, base)
         return self._fitted[key]
 
+    def forget(self, fit_file: str) -> None:
+        """Let go of the conversions loaded from `fit_file` (a clone's fit, spoken from where it was made
+        before it is moved into place)."""
+        for key in [key for key in self._fitted if key[0] == fit_file]:
+            del self._fitted[key]
+
     def availability(self) -> tuple[bool, str]:
         if shutil.which("espeak-ng") is None:
             return False, gettext_noop("espeak-ng is not installed (Debian package {package})", package="espeak-ng")
@@ -254,6 +260,13 @@ class DefaultSynthesizer:
 
     def synthesize(self, text: str, speaker: SpeakerFeatures | None, out_path: Path, pitch_semitones: float = 0.0, progress: Progress = no_progress) -> SynthesisResult:
         started = time.monotonic()
+        samples = self.speak(text, speaker, pitch_semitones, progress)
+        return write_result(samples, SAMPLE_RATE, out_path, self.name, started)
+
+    def speak(self, text: str, speaker: SpeakerFeatures | None, pitch_semitones: float = 0.0, progress: Progress = no_progress,
+              base_speech: list[np.ndarray] | None = None) -> np.ndarray:
+        """16 kHz speech of `text` in `speaker`'s voice; `base_speech`, where given, receives each chunk as its
+        base voice (espeak-ng, Piper, Kokoro) spoke it, before the conversion (see speak_with_base)."""
         variant = voice_variant(speaker)
         voice = self.fitted_voice(speaker) if speaker is not None else None
         piper_voice = self.fitted_voice(speaker, PIPER) if speaker is not None and self.neural_english else None
@@ -265,23 +278,32 @@ class DefaultSynthesizer:
         # Piper speaks English only where it was fitted to this speaker: on their words, or by the states.
         piper_speaks = piper_voice is not None and (piper_voice.method == "parallel" or encoder is not None)
 
-        def converted(samples: np.ndarray, fitted: FittedVoice, chunk: Chunk) -> np.ndarray:
-            matched = encoder is not None and fitted.content_language == chunk.language
-            return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
-                               language=chunk.language, content_states=encoder.content_states(samples) if matched else None)
+        def base(chunk: Chunk) -> tuple[np.ndarray, FittedVoice | None]:
+            if kokoro_voice is not None and chunk.language in kokoro_languages(kokoro_voice):
+                return self.kokoro().speak(chunk.text, chunk.language, 1.0 / kokoro_voice.rate), kokoro_voice
+            if piper_speaks and chunk.language in PIPER_LANGUAGES:
+                return self.piper().speak(chunk.text, 1.0 / piper_voice.rate), piper_voice
+            return espeak(chunk.text, chunk.language, variant, words_per_minute), voice
 
         def speak(chunk: Chunk) -> np.ndarray:
-            if kokoro_voice is not None and chunk.language in kokoro_languages(kokoro_voice):
-                return converted(self.kokoro().speak(chunk.text, chunk.language, 1.0 / kokoro_voice.rate), kokoro_voice, chunk)
-            if piper_speaks and chunk.language in PIPER_LANGUAGES:
-                samples = self.piper().speak(chunk.text, 1.0 / piper_voice.rate)
-                return converted(samples, piper_voice, chunk)
-            samples = espeak(chunk.text, chunk.language, variant, words_per_minute)
-            if voice is not None:
-                return converted(samples, voice, chunk)
+            samples, fitted = base(chunk)
+            if base_speech is not None:
+                base_speech.append(samples)
+            if fitted is not None:
+                matched = encoder is not None and fitted.content_language == chunk.language
+                return apply_voice(samples, fitted, speaker.f0_mean, speaker.f0_std_semitones, pitch_semitones,
+                                   language=chunk.language, content_states=encoder.content_states(samples) if matched else None)
             if speaker is not None:
                 return convert(samples, speaker, pitch_semitones)
             return shift_pitch(samples, pitch_semitones)
 
-        samples = speak_chunks(text, SAMPLE_RATE, speak, progress)
-        return write_result(samples, SAMPLE_RATE, out_path, self.name, started)
+        return speak_chunks(text, SAMPLE_RATE, speak, progress)
+
+    def speak_with_base(self, text: str, speaker: SpeakerFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """(converted, base): `text` in `speaker`'s voice, and the same utterance as its base voices spoke it
+        before the conversion, joined the same way: a pair that differs by the conversion alone (Piper draws
+        its voice anew at each call, so two calls would differ by more)."""
+        chunks: list[np.ndarray] = []
+        converted = self.speak(text, speaker, base_speech=chunks)
+        spoken = iter(chunks)
+        return converted, speak_chunks(text, SAMPLE_RATE, lambda chunk: next(spoken), no_progress)

@@ -2,7 +2,7 @@
 "use strict";
 (() => {
   const { t, el, api, upload, say, errorText, sayError, formatSeconds, formatTime, mediaUrl, JobView, watchJob, runTracked, recordButton, fillSelect, downloadLink,
-    deleteButton } = Studio;
+    deleteButton, number } = Studio;
   const $ = (id) => document.getElementById(id);
   // Python's \w (letters and digits of any script, Chinese included, and _) and . -, as assets.voice_forms.SPEAKER_ID.
   const PROFILE_NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
@@ -23,14 +23,36 @@
     return files;
   }
 
+  const percent = (rate) => (typeof rate === "number" ? `${Math.round(rate * 100)} %` : "—");
+
+  /**
+   * What a clone's self-evaluation measured (assets' SpeakerProfile.self_evaluation): the check sentences in
+   * the cloned voice against its recording, beside its base voices as they are. Null for voices cloned before it.
+   */
+  function voiceFigures(evaluation) {
+    if (!evaluation || !evaluation.similarity) return null;
+    const likeness = Object.entries(evaluation.similarity).map(([encoder, figures]) =>
+      t("likeness_figure", { encoder, clone: number(figures.clone, 2), base: number(figures.base, 2) }));
+    const misheard = Object.entries(evaluation.languages).filter(([, figures]) => typeof figures.clone.error_rate === "number")
+      .map(([language, figures]) => t(figures.error_unit === "char" ? "misheard_characters" : "misheard_words",
+        { language: t(`language_${language}`), clone: percent(figures.clone.error_rate), base: percent(figures.base.error_rate) }));
+    const notCloser = Object.values(evaluation.closer).some((closer) => !closer);
+    return el("div", { class: "voice-figures small", title: t("voice_figures_hint") },
+      el("div", { text: t("likeness", { figures: likeness.join(" · ") }) }),
+      misheard.length ? el("div", { text: t("misheard", { figures: misheard.join(" · ") }) }) : null,
+      notCloser ? el("div", { style: "color:var(--warn)", text: t("voice_not_closer") }) : null);
+  }
+
   /** A voice's versions, each with its own Delete: the voice's Delete takes them all, and its last version is the voice. */
   function versionList(profile) {
     return el("ul", { class: "items versions", "aria-label": t("versions_of", { name: profile.name }) },
       ...profile.versions.map((version) => {
         const name = `${profile.name} v${version.version}`;
+        const likeness = version.self_evaluation?.similarity?.resemblyzer;
         return el("li", { class: "version-item" },
           el("span", { text: t("version", { n: version.version }) }),
           el("span", { class: "item-meta", text: formatTime(version.created_at) }),
+          likeness ? el("span", { class: "item-meta", text: t("likeness_short", { clone: number(likeness.clone, 2) }) }) : null,
           deleteButton(`/api/cloned-audios/${encodeURIComponent(profile.id)}/versions/${version.version}/delete`, name,
             t("confirm_delete_version", { name }), "profile-message", refreshProfiles));
       }));
@@ -43,6 +65,7 @@
       el("div", { class: "item-meta" }, el("span", { text: t("version", { n: profile.version }) }),
         profile.f0_mean ? el("span", { text: t("f0", { f0: Math.round(profile.f0_mean) }) }) : null,
         el("span", { text: formatSeconds(profile.duration) }), el("span", { text: formatTime(profile.created_at) })),
+      voiceFigures(profile.self_evaluation),
       el("div", { class: "row" },
         profile.clean_clip ? el("audio", { controls: true, preload: "none", src: mediaUrl(profile.clean_clip), "aria-label": profile.name }) : null,
         deleteButton(`/api/cloned-audios/${encodeURIComponent(profile.id)}/delete`, profile.name,
