@@ -203,7 +203,7 @@ class SpeakerProfile(models.Model):
     duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, help_text=_("seconds of cleaned speech"))
     self_evaluation = models.JSONField(
         verbose_name=_("self-evaluation"), default=dict, blank=True,
-        help_text=_("check sentences in the cloned voice and in its base voices as they are, against the recording: "
+        help_text=_("check sentences in the cloned voice and in its base voices before conversion, against the recording: "
                     "similarity under two speaker encoders, words misheard; empty for voices cloned before it"))
     owner = owner_field()
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)

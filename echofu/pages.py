@@ -117,17 +117,17 @@ UI_STRINGS = {
     "versions_of": _("Versions of {name}"),
     # A clone's self-evaluation: cosine similarity to its recording (1: the same voice), and Whisper's misreadings.
     "likeness": _("Likeness to the recording: {figures}"),
-    "likeness_figure": _("{encoder} {clone}, its base voice as it is {base}"),
+    "likeness_figure": _("{encoder} {clone}, its base voice before conversion {base}"),
     "likeness_short": _("likeness {clone}"),
     "misheard": _("Misheard: {figures}"),
     "misheard_words": _("{language} {clone} of words (base voice {base})"),
     "misheard_characters": _("{language} {clone} of characters (base voice {base})"),
     "language_en": _("English"),
     "language_zh": _("Chinese"),
-    "voice_figures_hint": _("Measured when the voice was cloned: two check sentences, English and Chinese, spoken in this voice and "
-                            "by its base voice before conversion, compared with the recording by two speaker encoders (1: the same "
-                            "voice) and read back by the offline speech recognition."),
-    "voice_not_closer": _("This clone is not closer to the recording than its base voice as it is: try a longer or cleaner recording."),
+    "voice_figures_hint": _("Measured when the voice was cloned, for the offline default engine: two check sentences, English and "
+                            "Chinese, spoken in this voice and by its base voice before conversion, compared with the recording by two "
+                            "speaker encoders (1: the same voice) and read back by the offline speech recognition."),
+    "voice_not_closer": _("This clone is not closer to the recording than its base voice before conversion: try a longer or cleaner recording."),
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),

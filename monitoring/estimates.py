@@ -44,13 +44,16 @@ PRIOR_SECONDS_PER_UNIT = {
     "speech_seconds": 1.0,  # a render of that much recorded speech
     "characters": 0.1,  # speech synthesis of a text
     "characters_rendered": 0.4,  # a render that first speaks its text: the speech, then about 0.25 s of video per character
-    # A voice cloned from a recording: cleaning, transcription, a fit per base voice, then its self-evaluation's
-    # four check utterances (2026-12-07 on 2 cores: 26 s for an 8 s recording; 58-83 s for 57 s of speech before the evaluation).
-    "reference_seconds": 2.0,
+    # A voice cloned from a recording: cleaning, transcription and a fit per base voice, about 1-1.5 s per
+    # second of speech on 2 cores (58-83 s for 57 s), then its self-evaluation, about 15 s whatever the length
+    # (PRIOR_STARTUP_SECONDS): 26 s for an 8 s recording on 2026-12-07.
+    "reference_seconds": 1.2,
     "video_seconds": 0.5,  # an upload's check: probing, then every model type's face and audio check
     "video": 60.0,  # an upload's check where the upload's length is not known
     "turn": 60.0,  # a chat turn: transcription, the LLM's answer, its speech and video
 }
+# Seconds a job of that unit takes whatever its amount, until this server has timed its own.
+PRIOR_STARTUP_SECONDS = {"reference_seconds": 15.0}
 # A training's workload in seconds of its engine's own estimate: until this server has timed trainings
 # like it, that estimate as it is, said to be the engine's (learned_from None), not a built-in rate.
 ENGINE_SECONDS = "engine_seconds"
@@ -118,7 +121,9 @@ def prior(unit: str) -> Rate | None:
     """The rate used before this server has timed enough jobs like it; None where nothing is known (iterations)."""
     if unit == ENGINE_SECONDS:
         return Rate(1.0, None)
-    return Rate(PRIOR_SECONDS_PER_UNIT[unit], 0) if unit in PRIOR_SECONDS_PER_UNIT else None
+    if unit not in PRIOR_SECONDS_PER_UNIT:
+        return None
+    return Rate(PRIOR_SECONDS_PER_UNIT[unit], 0, PRIOR_STARTUP_SECONDS.get(unit, 0.0))
 
 
 def rate(kind: str, job_workload: dict) -> Rate | None:

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='speakerprofile',
             name='self_evaluation',
-            field=models.JSONField(blank=True, default=dict, help_text='check sentences in the cloned voice and in its base voices as they are, against the recording: similarity under two speaker encoders, words misheard; empty for voices cloned before it', verbose_name='self-evaluation'),
+            field=models.JSONField(blank=True, default=dict, help_text='check sentences in the cloned voice and in its base voices before conversion, against the recording: similarity under two speaker encoders, words misheard; empty for voices cloned before it', verbose_name='self-evaluation'),
         ),
     ]

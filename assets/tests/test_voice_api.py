@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from assets import speech
 from assets.models import GeneratedAudio, SpeakerProfile
 from assets.speech import get_synthesizer
 from echofu import loaded_models
@@ -82,6 +83,19 @@ def test_clone_then_generate_in_that_voice(client, reference, media_root):
     generated = GeneratedAudio.objects.get()
     assert generated.speaker == profile and generated.engine == "default" and generated.pitch == 2
     assert Job.objects.get(pk=body["task_id"]).kind == "synthesize"
+
+
+def test_a_clone_whose_measurement_fails_is_kept_without_figures_and_says_why(client, reference, monkeypatch):
+    def failing(*args, **kwargs):
+        raise RuntimeError("the check sentence could not be spoken")
+
+    monkeypatch.setattr(speech, "evaluate_clone", failing)
+    body = clone(client, reference).json()
+    assert body["status"] == "success", body
+    profile = SpeakerProfile.objects.get(speaker_id="anna")
+    assert profile.self_evaluation == {} and profile.features["conversion"]["method"] == "parallel"
+    assert "the voice was not measured: the check sentence could not be spoken" in Job.objects.get(pk=body["task_id"]).log
+    assert client.get("/api/cloned-audios").json()["audios"][0]["self_evaluation"] is None
 
 
 def test_room_tone_lays_the_reference_recordings_background_under_the_speech(client, tmp_path, speech_samples, media_root):
@@ -250,8 +264,6 @@ def test_a_voice_deleted_while_it_speaks_answers_500_saying_so_and_keeps_no_file
                                                                                   voice_fit_reused):
     """Its owner deletes the voice (another tab, the admin) while a worker speaks in it: the answer says
     which voice went, not the database's "FOREIGN KEY constraint failed", and no speech without its row stays."""
-    from assets import speech
-
     assert clone(client, reference).status_code == 200
     speaking = speech.get_synthesizer
 

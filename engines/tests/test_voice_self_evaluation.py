@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from engines import media, packaged_whisper
@@ -46,6 +47,24 @@ def test_a_fitted_voice_measures_closer_than_its_base_voice_and_is_read_back(tmp
         assert figures["clone"] > figures["base"] + 0.05, (encoder_name, figures)
     assert evaluation["languages"]["en"]["clone"]["error_rate"] <= 0.3, "the clone's English is read back"
     assert stages[-1] == ("evaluate", 1.0) and [fraction for _, fraction in stages] == sorted(fraction for _, fraction in stages)
+
+
+def test_the_converted_half_of_a_pair_is_the_speech_the_voice_speaks_and_the_base_half_its_source(tmp_path):
+    """speak_with_base adds the base speech beside the voice's own, changing nothing of it (espeak-ng alone:
+    the same samples every call)."""
+    media.write_wav(tmp_path / "reference.wav", other_speaker(TEXT), SAMPLE_RATE)
+    speaker = analyse_reference(tmp_path / "reference.wav", tmp_path / "clean.wav", SpeakerEncoder())
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    synthesizer = DefaultSynthesizer(neural_english=False, neural_mandarin=False, speech_encoder=lambda: None)
+    speaker.conversion = synthesizer.fit(speaker, clean, "en", [Segment(0.0, len(clean) / SAMPLE_RATE, TEXT)], tmp_path / "fit.npz")
+    speaker.conversion["file"] = str(tmp_path / "fit.npz")
+    text = "Good morning. 今天天气很好。"
+
+    converted, base = synthesizer.speak_with_base(text, speaker)
+
+    assert np.array_equal(converted, synthesizer.speak(text, speaker)), "the speech a synthesis writes"
+    assert len(base) == len(converted) and not np.allclose(base, converted)
+    assert np.array_equal(base, synthesizer.speak_with_base(text, speaker)[1]), "espeak-ng's own speech, joined as the converted one"
 
 
 def test_without_a_transcriber_only_the_likeness_is_measured(tmp_path):

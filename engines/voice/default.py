@@ -245,8 +245,9 @@ class DefaultSynthesizer:
     def forget(self, fit_file: str) -> None:
         """Let go of the conversions loaded from `fit_file` (a clone's fit, spoken from where it was made
         before it is moved into place)."""
-        for key in [key for key in self._fitted if key[0] == fit_file]:
-            del self._fitted[key]
+        for key in list(self._fitted):
+            if key[0] == fit_file:
+                self._fitted.pop(key, None)
 
     def availability(self) -> tuple[bool, str]:
         if shutil.which("espeak-ng") is None:

@@ -22,7 +22,8 @@ def kill_leftovers_of_dead_runs(checkout: str) -> list[int]:
 
     Worker tests start qcluster, gunicorn and other servers in their own process groups and stop them as
     they end; a run killed before that leaves them running, still writing to the test database, and the
-    next run in the checkout then fails on it ("disk I/O error"). A live run's processes are left alone."""
+    next run in the checkout then fails on it ("disk I/O error"). A live run's processes are left alone, and so
+    are those of another user (the PostgreSQL server the scale-out test starts as its owner), which it cannot read."""
     killed = []
     for process in psutil.process_iter():
         try:
@@ -33,12 +34,12 @@ def kill_leftovers_of_dead_runs(checkout: str) -> list[int]:
         if owner != checkout or not pid.isdigit() or psutil.pid_exists(int(pid)):
             continue
         try:
-            group = os.getpgid(process.pid)
-            # Where no shell gave each run its own group, the leftover shares ours: then it alone.
-            if group == os.getpgid(0):
-                os.kill(process.pid, signal.SIGKILL)
+            # A server the tests started leads its own group (start_new_session): its workers go with it. Any
+            # other process, one that shared its run's group or ours, alone: each of its children is marked too.
+            if os.getpgid(process.pid) == process.pid:
+                os.killpg(process.pid, signal.SIGKILL)
             else:
-                os.killpg(group, signal.SIGKILL)
+                os.kill(process.pid, signal.SIGKILL)
             killed.append(process.pid)
         except ProcessLookupError:
             pass

@@ -115,7 +115,7 @@ def test_a_video_check_is_timed_by_the_videos_length_and_a_speaker_profile_by_th
     response = client.post("/audio_clone", {"original_audio_path": ten_second_reference, "target_audio_id": "spk1"})
     job = Job.objects.get(pk=response.json()["task_id"])
     assert job.kind == Job.Kind.CLONE
-    assert job.eta_seconds == pytest.approx(estimates.PRIOR_SECONDS_PER_UNIT["reference_seconds"] * 10, abs=0.5)
+    assert job.eta_seconds == pytest.approx(estimates.PRIOR_STARTUP_SECONDS["reference_seconds"] + estimates.PRIOR_SECONDS_PER_UNIT["reference_seconds"] * 10, abs=0.5)
 
 
 def test_a_running_jobs_time_left_weighs_its_estimate_until_its_progress_tells(client):
