@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from engines.asr import error_rate
 from engines.progress import Progress, no_progress
 from engines.voice.speaker import SpeakerFeatures, speaker_similarity
+
+if TYPE_CHECKING:
+    import faster_whisper
 
 CHECK_TEXTS = {
     "en": "The weather will be dry and sunny for the rest of the week, with a light breeze in the afternoon.",
@@ -65,7 +68,7 @@ class VoiceEngine(Protocol):
     def speak_with_base(self, text: str, speaker: SpeakerFeatures) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def heard_error(transcriber, samples: np.ndarray, text: str, language: str) -> float:
+def heard_error(transcriber: faster_whisper.WhisperModel, samples: np.ndarray, text: str, language: str) -> float:
     """Word (English) or character (Chinese) error rate of `samples` read back by a faster-whisper model."""
     pieces, _ = transcriber.transcribe(np.asarray(samples, dtype=np.float32), language=language, beam_size=5,
                                        initial_prompt=ZH_PROMPT if language == "zh" else None)
@@ -75,7 +78,7 @@ def heard_error(transcriber, samples: np.ndarray, text: str, language: str) -> f
 
 
 def evaluate_clone(voice: VoiceEngine, speaker: SpeakerFeatures, reference: np.ndarray, encoders: dict[str, Embedder],
-                   transcriber=None, progress: Progress = no_progress) -> dict:
+                   transcriber: faster_whisper.WhisperModel | None = None, progress: Progress = no_progress) -> dict:
     """The check sentences spoken in `speaker`'s fitted voice and, the same utterances before the conversion, by its
     base voices, compared with `reference` (its cleaned recording, 16 kHz) under each of `encoders` and, where a
     `transcriber` is given, read back. Similarities are cosines (1: the same voice); `closer` per encoder: the
