@@ -122,6 +122,17 @@ _voice_fits: dict[tuple, tuple[bytes, dict]] = {}
 
 
 @pytest.fixture
+def voice_unmeasured(monkeypatch):
+    """For tests that need a real fit but not its figures (room tone, a missing encoder, renders from a cloned
+    voice): clones skip their self-evaluation, about 15 s of CPU each, as chat and one-shot clones do. The
+    evaluation is tested in engines/tests/test_voice_self_evaluation.py and by the /audio_clone tests without this."""
+    from assets import speech
+
+    fit = speech.fit_default_voice
+    monkeypatch.setattr(speech, "fit_default_voice", lambda features, out_path, progress, evaluate=True: fit(features, out_path, progress, False))
+
+
+@pytest.fixture
 def voice_fit_reused(monkeypatch):
     """For tests whose assertions are about names, versions, rows, files, consent or errors, not about how
     a cloned voice sounds: a clone still goes through /audio_clone, the job, the reference analysis and

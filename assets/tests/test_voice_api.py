@@ -98,7 +98,7 @@ def test_a_clone_whose_measurement_fails_is_kept_without_figures_and_says_why(cl
     assert client.get("/api/cloned-audios").json()["audios"][0]["self_evaluation"] is None
 
 
-def test_room_tone_lays_the_reference_recordings_background_under_the_speech(client, tmp_path, speech_samples, media_root):
+def test_room_tone_lays_the_reference_recordings_background_under_the_speech(client, tmp_path, speech_samples, media_root, voice_unmeasured):
     noise = np.random.default_rng(0).standard_normal(len(speech_samples) + 8000).astype(np.float32) * 0.002
     path = tmp_path / "hall.wav"
     media.write_wav(path, np.concatenate([np.zeros(8000), speech_samples]) + noise, 16000)
@@ -125,7 +125,7 @@ def test_room_tone_lays_the_reference_recordings_background_under_the_speech(cli
     assert list(GeneratedAudio.objects.order_by("pk").values_list("room_tone", flat=True)) == [False, True]
 
 
-def test_a_whisper_encoder_that_does_not_load_leaves_cloning_and_speaking_working(client, reference, monkeypatch):
+def test_a_whisper_encoder_that_does_not_load_leaves_cloning_and_speaking_working(client, reference, monkeypatch, voice_unmeasured):
     def broken():
         raise OSError("the model cache is not writable")
 

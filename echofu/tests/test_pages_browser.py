@@ -550,6 +550,11 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, se
     expect(page.locator("#profile-job .job")).to_be_visible()
     expect(page.locator("#profile-message")).to_contain_text("说话人特征 xiaoming 已就绪", timeout=LONG)
     expect(page.locator("#profile-list .profile-item")).to_contain_text("xiaoming")
+    # The clone measured itself: its likeness to the recording beside its base voice's, and what Whisper misheard.
+    figures = page.locator("#profile-list .profile-item .voice-figures")
+    expect(figures).to_contain_text("与录音的相似度: resemblyzer")
+    expect(figures).to_contain_text("voicefilter")
+    expect(figures).to_contain_text("听错: 英文词")
     assert SpeakerProfile.objects.get().speaker_id == "xiaoming"
 
     # A request the server refuses: its reason is shown.

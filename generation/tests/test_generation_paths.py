@@ -81,7 +81,7 @@ def test_synctalk_renders_through_video_generation_and_history_marks_it_ai_gener
 
 
 @pytest.mark.slow
-def test_a_browser_recording_and_a_cloned_voice_drive_renders(client, synctalk_model, media_root, tmp_path):
+def test_a_browser_recording_and_a_cloned_voice_drive_renders(client, synctalk_model, media_root, tmp_path, voice_unmeasured):
     recording = write_encoded_audio(tmp_path / "mic.webm", seconds=1.5)
     saved = client.post("/save_audio", {"audio": SimpleUploadedFile("recording.wav", recording.read_bytes())}).json()
     assert saved["status"] == "success", saved
