@@ -85,7 +85,9 @@ class SpeakerProfileAdmin(VersionedRowAdmin):
     list_display = ("speaker_id", "version", "owner", "f0_mean", "f0_low", "f0_high", "duration", "likeness", "clip_link", "created_at")
     list_filter = ("created_at",)
     search_fields = ("speaker_id", "reference_path", "owner__username")  # each account numbers its own ids
-    readonly_fields = ("clip_player", "clean_clip", "features", "self_evaluation", "reference", "reference_path", "duration", "created_at")
+    readonly_fields = ("clip_player", "clean_clip", "features", readable_json("self_evaluation", _("self-evaluation")), "reference",
+                       "reference_path", "duration", "created_at")
+    exclude = ("self_evaluation",)  # what the clone measured: shown readable above
 
     def has_add_permission(self, request):
         return False  # voices are cloned from a consented recording (/audio_clone), not typed in

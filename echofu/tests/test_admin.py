@@ -1,4 +1,6 @@
 """Every catalog model a curator touches has an admin list and change page that render."""
+import html
+
 import pytest
 from django.contrib import admin
 
@@ -45,14 +47,16 @@ def test_list_and_change_pages_render(admin_client, media_root):
 ])
 def test_a_voices_self_evaluation_is_listed_beside_its_base_voices(admin_client, media_root, language, header, likeness):
     similarity = {"resemblyzer": {"clone": 0.716, "base": 0.59}, "voicefilter": {"clone": 0.738, "base": 0.402}}
-    SpeakerProfile.objects.create(speaker_id="anna", reference_path="voices/ref_voices/a.wav", features={},
-                                  self_evaluation={"version": 1, "languages": {}, "similarity": similarity,
-                                                   "closer": {"resemblyzer": True, "voicefilter": True}})
+    anna = SpeakerProfile.objects.create(speaker_id="anna", reference_path="voices/ref_voices/a.wav", features={},
+                                         self_evaluation={"version": 1, "languages": {}, "similarity": similarity,
+                                                          "closer": {"resemblyzer": True, "voicefilter": True}})
     SpeakerProfile.objects.create(speaker_id="bob", reference_path="voices/ref_voices/b.wav", features={})  # cloned before it
     admin_client.cookies["django_language"] = language
     listing = admin_client.get("/admin/assets/speakerprofile/").content.decode()
     assert header in listing and likeness in listing
     assert listing.count('<td class="field-likeness">-</td>') == 1
+    page = html.unescape(admin_client.get(f"/admin/assets/speakerprofile/{anna.pk}/change/").content.decode())
+    assert 'name="self_evaluation"' not in page and '"resemblyzer": {\n' in page, "read-only, one key a line"
 
 
 @pytest.mark.parametrize("language, help_text", [
