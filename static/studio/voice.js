@@ -27,7 +27,8 @@
 
   /**
    * What a clone's self-evaluation measured (assets' SpeakerProfile.self_evaluation): the check sentences in
-   * the cloned voice against its recording, beside its base voices as they are. Null for voices cloned before it.
+   * the cloned voice against its recording, beside the same utterances before conversion. Null for voices cloned before it
+   * and for those a chat turn or one-shot speech cloned.
    */
   function voiceFigures(evaluation) {
     if (!evaluation || !evaluation.similarity) return null;
