@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
+import psutil
 
 from engines import media
 from engines.messages import Message, gettext_noop
@@ -425,6 +426,26 @@ def stop(process: subprocess.Popen, command: Command) -> None:
     # Members that ignored SIGTERM, or outlived the leader.
     _signal_group(process, signal.SIGKILL)
     process.wait()
+    _wait_for_group_to_end(process.pid, TERMINATE_GRACE_SECONDS)
+
+
+def _wait_for_group_to_end(group: int, timeout: float) -> None:
+    """SIGKILL is delivered, not done: a member that is not our child (an os.system helper) may
+    still hold the GPU for a moment after killpg returns. Zombies count as gone: whoever
+    inherited them reaps them, not us."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _has_live_members(group):
+        time.sleep(0.02)
+
+
+def _has_live_members(group: int) -> bool:
+    for candidate in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(candidate.pid) == group and candidate.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, PermissionError):
+            pass
+    return False
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
