@@ -19,7 +19,7 @@ from echofu.uploads import claim_unique_path, safe_filename
 from echofu.versioning import create_next_version
 from engines import media, packaged_whisper
 from engines.messages import gettext_noop
-from engines.progress import Cancelled, Progress, scaled
+from engines.progress import Cancelled, Progress, no_progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.fitted import transcribe_reference
@@ -133,12 +133,9 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress, e
     summary = synthesizer.fit(features, clean, language, segments, out_path, scaled(progress, 0.3, 0.8 if evaluate else 1.0))
     if not evaluate:
         return summary
-    encoders = {"resemblyzer": speaker_encoder(), "voicefilter": independent_speaker_encoder()}
     fitted = dataclasses.replace(features, conversion={**summary, "file": str(out_path)})
     try:
-        evaluation = evaluate_clone(synthesizer, fitted, clean, {name: encoder for name, encoder in encoders.items() if encoder is not None},
-                                    transcriber, scaled(progress, 0.8, 1.0))
-        summary["self_evaluation"] = {**evaluation, "engine": synthesizer.name}
+        summary["self_evaluation"] = measure_voice(synthesizer, fitted, clean, transcriber, scaled(progress, 0.8, 1.0))
     except Cancelled:
         raise
     except Exception as error:  # the voice is made: only its figures are missing, and the job log says why
@@ -147,6 +144,32 @@ def fit_default_voice(features: SpeakerFeatures, out_path, progress: Progress, e
     finally:
         synthesizer.forget(str(out_path))
     return summary
+
+
+def measure_voice(synthesizer, speaker: SpeakerFeatures, clean, transcriber, progress: Progress) -> dict:
+    """A voice's `self_evaluation`: the default engine's fitted voice against its cleaned recording `clean`."""
+    encoders = {"resemblyzer": speaker_encoder(), "voicefilter": independent_speaker_encoder()}
+    evaluation = evaluate_clone(synthesizer, speaker, clean, {name: encoder for name, encoder in encoders.items() if encoder is not None},
+                                transcriber, progress)
+    return {**evaluation, "engine": synthesizer.name}
+
+
+class VoiceNotMeasurable(Exception):
+    """A stored voice has no fit this release speaks with: cloning it again makes one."""
+
+
+def measure_profile(profile: SpeakerProfile, progress: Progress = no_progress) -> dict:
+    """Measure a stored voice as its clone job does (`measure_voice`), and store the figures on it: for voices
+    cloned before clones measured themselves, and those of chat turns and one-shot speech, which skip it."""
+    speaker = speaker_features(profile)
+    synthesizer = get_synthesizer("default")
+    if synthesizer.fitted_voice(speaker) is None:
+        raise VoiceNotMeasurable("its fitted conversion is missing or of a version this release does not read: clone it again")
+    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+    evaluation = measure_voice(synthesizer, speaker, clean, reference_transcriber(), progress)
+    SpeakerProfile.objects.filter(pk=profile.pk).update(self_evaluation=evaluation)
+    profile.self_evaluation = evaluation
+    return evaluation
 
 
 def extract_speaker(reference_path: str, speaker_id: str, job, progress: Progress, owner_id=None, evaluate: bool = True) -> SpeakerProfile:

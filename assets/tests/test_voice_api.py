@@ -1,6 +1,9 @@
 """/audio_clone (clone, generate, one-shot) and /api/cloned-audios through the job system."""
+import io
+
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 
 from assets import speech
 from assets.models import GeneratedAudio, SpeakerProfile
@@ -12,6 +15,7 @@ from engines.testing.voices import other_speaker
 from engines.voice.denoise import GAIN_FLOOR_DB
 from engines.voice.fitted import CONVERSION_VERSION
 from engines.voice.room import RoomTone
+from engines.voice.self_evaluation import EVALUATION_VERSION
 from monitoring.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +176,42 @@ def test_one_shot_generate_from_a_reference_file(client, reference, media_root, 
     info = media.probe(media_root / row.file.name)
     assert info.has_audio and 0.3 < info.duration < 5
     assert Job.objects.get(pk=body["task_id"]).status == "succeeded"
+
+
+def test_measure_voices_gives_figures_to_a_voice_made_without_them(client, reference, media_root, voice_fit_reused):
+    body = client.post("/audio_clone", {"generate_text": "One shot.", "ref_audio_path": reference}).json()
+    assert body["status"] == "success", body
+    one_shot = SpeakerProfile.objects.get(speaker_id__startswith="ref_")
+    assert one_shot.self_evaluation == {}
+    stale = SpeakerProfile.objects.create(speaker_id="stale", clean_clip=one_shot.clean_clip.name, reference=one_shot.reference,
+                                          features={**one_shot.features, "conversion": {}}, owner=one_shot.owner)  # cloned before voices were fitted
+    owner = one_shot.owner.username if one_shot.owner else "no account"
+
+    out = io.StringIO()
+    call_command("measure_voices", stdout=out)
+    one_shot.refresh_from_db()
+    evaluation = one_shot.self_evaluation
+    assert evaluation["version"] == EVALUATION_VERSION and evaluation["engine"] == "default"
+    assert set(evaluation["similarity"]) == {"resemblyzer", "voicefilter"} and set(evaluation["languages"]) == {"en", "zh"}
+    assert evaluation["languages"]["en"]["clone"]["error_rate"] <= 0.3, "the clone's English is read back"
+    resemblyzer = evaluation["similarity"]["resemblyzer"]
+    assert out.getvalue().splitlines() == [
+        f"measured  {one_shot} ({owner}): resemblyzer {resemblyzer['clone']:.2f} (base voices {resemblyzer['base']:.2f}), "
+        f"voicefilter {evaluation['similarity']['voicefilter']['clone']:.2f} (base voices {evaluation['similarity']['voicefilter']['base']:.2f})",
+        f"skipped   stale v1 ({owner}): its fitted conversion is missing or of a version this release does not read: clone it again",
+        "1 measured, 1 skipped, 0 failed"]
+    assert SpeakerProfile.objects.get(pk=stale.pk).self_evaluation == {}
+    listed = {entry["id"]: entry for entry in client.get("/api/cloned-audios").json()["audios"]}
+    assert listed[one_shot.speaker_id]["self_evaluation"] == evaluation, "the voice page shows them"
+
+    out = io.StringIO()
+    call_command("measure_voices", one_shot.speaker_id, stdout=out)
+    assert out.getvalue().splitlines() == ["0 measured, 0 skipped, 0 failed"], "measured voices are left as they are"
+    (media_root / one_shot.clean_clip.name).unlink()
+    with pytest.raises(CommandError, match="0 measured, 0 skipped, 1 failed"):
+        call_command("measure_voices", one_shot.speaker_id, "--again", stdout=io.StringIO(), stderr=io.StringIO())
+    one_shot.refresh_from_db()
+    assert one_shot.self_evaluation == evaluation, "a failed measurement keeps the figures there were"
 
 
 @pytest.mark.parametrize("form, message", [
