@@ -22,7 +22,7 @@ from engines.messages import gettext_noop
 from engines.progress import Cancelled, Progress, no_progress, scaled
 from engines.voice import SpeakerEncoder, SpeakerFeatures, analyse_reference, create_synthesizer
 from engines.voice.analysis import SAMPLE_RATE
-from engines.voice.fitted import transcribe_reference
+from engines.voice.fitted import READABLE_VERSIONS, transcribe_reference
 from engines.voice.room import lay_room_tone, room_tone_of
 from engines.voice.self_evaluation import VoiceFilterEncoder, evaluate_clone
 from engines.voice.synthesis import SYNTHESIZER_LABELS
@@ -162,11 +162,16 @@ def measure_profile(profile: SpeakerProfile, progress: Progress = no_progress) -
     """Measure a stored voice as its clone job does (`measure_voice`), and store the figures on it: for voices
     cloned before clones measured themselves, and those of chat turns and one-shot speech, which skip it."""
     speaker = speaker_features(profile)
+    if speaker.conversion.get("version") not in READABLE_VERSIONS:
+        raise VoiceNotMeasurable("it has no fit this release reads (an earlier release cloned it): clone it again")
     synthesizer = get_synthesizer("default")
     if synthesizer.fitted_voice(speaker) is None:
-        raise VoiceNotMeasurable("its fitted conversion is missing or of a version this release does not read: clone it again")
-    clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-    evaluation = measure_voice(synthesizer, speaker, clean, reference_transcriber(), progress)
+        raise FileNotFoundError(f"its fitted conversion {profile.features['conversion'].get('file')} is missing")
+    try:
+        clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
+        evaluation = measure_voice(synthesizer, speaker, clean, reference_transcriber(), progress)
+    finally:
+        synthesizer.forget(speaker.conversion["file"])  # a batch of voices would otherwise keep every fit loaded
     SpeakerProfile.objects.filter(pk=profile.pk).update(self_evaluation=evaluation)
     profile.self_evaluation = evaluation
     return evaluation

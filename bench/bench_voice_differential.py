@@ -11,7 +11,8 @@ Each real reference of 8 s and more is cloned as the app clones it (DefaultSynth
 each base utterance (bench_voice_paired.TEXTS, three sentences per language) is spoken once and converted
 both ways: fitted.apply_voice is run twice on it, with pyworld.synthesize replaced the second time.
 Similarity under both encoders, WER/CER through the packaged Whisper.
-Results: bench/results/voice_differential.json. Run: .venv/bin/python bench/bench_voice_differential.py [names]
+Results: bench/results/voice_differential.json (a run of named references only prints its figures).
+Run: .venv/bin/python bench/bench_voice_differential.py [names]
 """
 from __future__ import annotations
 
@@ -29,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_voice  # noqa: E402  (puts the project root on sys.path)
 import bench_voice_paired as paired  # noqa: E402
-from engines import media  # noqa: E402
 from engines.progress import no_progress  # noqa: E402
-from engines.voice import analyse_reference, create_synthesizer  # noqa: E402
+from engines.voice import create_synthesizer  # noqa: E402
 from engines.voice import default as default_engine  # noqa: E402
 from engines.voice import fitted  # noqa: E402
 from engines.voice.analysis import FRAME_PERIOD_MS, SAMPLE_RATE  # noqa: E402
@@ -145,15 +145,9 @@ def main() -> None:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name, path, language, *_ in bench_voice.REFERENCES:
-            if name.endswith("_short") or not path.is_file() or (sys.argv[1:] and name not in sys.argv[1:]):
-                continue
+        for name, _, speaker, clean, heard, segments, references in paired.cloned_references(work, encoders, transcriber, sys.argv[1:]):
             started = time.monotonic()
-            speaker = analyse_reference(path, work / f"{name}_clean.wav", encoders["resemblyzer"])
-            clean = media.load_audio(speaker.clean_clip, SAMPLE_RATE)
-            heard, segments = fitted.transcribe_reference(transcriber.model, clean)
             speaker.conversion = synthesizer.fit(speaker, clean, heard, segments, work / f"{name}.npz")
-            references = {"resemblyzer": np.asarray(speaker.embedding), "voicefilter": encoders["voicefilter"].embed(clean)}
             for spoken, text in paired.TEXTS.items():
                 both.differential.clear()
                 base_chunks: list[np.ndarray] = []
@@ -166,8 +160,11 @@ def main() -> None:
                     rows.append(row)
                     print(json.dumps(row), flush=True)
             print(f"{name}: {time.monotonic() - started:.0f} s", flush=True)
-            summary = {system: paired.mean_scores([row for row in rows if row["system"] == system]) for system in SYSTEMS}
-            paired.save_results(bench_voice.RESULTS / "voice_differential.json", summary, rows, texts=paired.TEXTS)
+    summary = {system: paired.mean_scores([row for row in rows if row["system"] == system]) for system in SYSTEMS}
+    if sys.argv[1:]:  # a few references are a trial, not the result
+        print(json.dumps(summary, indent=2))
+    else:
+        paired.save_results(bench_voice.RESULTS / "voice_differential.json", summary, rows, texts=paired.TEXTS)
 
 
 if __name__ == "__main__":

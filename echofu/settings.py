@@ -285,12 +285,12 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-LOG_LEVEL = env_str("ECHOFU_LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("ECHOFU_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # faster-whisper logs a line at INFO for every transcription (chat turns, clones, measure_voices).
-    "loggers": {"faster_whisper": {"level": LOG_LEVEL if LOG_LEVEL.upper() == "DEBUG" else "WARNING"}},
+    "loggers": {"faster_whisper": {"level": LOG_LEVEL if LOG_LEVEL in ("DEBUG", "ERROR", "CRITICAL") else "WARNING"}},
 }

@@ -4,9 +4,10 @@ import io
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from assets import speech
-from assets.models import GeneratedAudio, SpeakerProfile
+from assets.models import GeneratedAudio, ReferenceAudio, SpeakerProfile
 from assets.speech import get_synthesizer
 from echofu import loaded_models
 from engines import media
@@ -198,7 +199,7 @@ def test_measure_voices_gives_figures_to_a_voice_made_without_them(client, refer
     assert out.getvalue().splitlines() == [
         f"measured  {one_shot} ({owner}): resemblyzer {resemblyzer['clone']:.2f} (base voices {resemblyzer['base']:.2f}), "
         f"voicefilter {evaluation['similarity']['voicefilter']['clone']:.2f} (base voices {evaluation['similarity']['voicefilter']['base']:.2f})",
-        f"skipped   stale v1 ({owner}): its fitted conversion is missing or of a version this release does not read: clone it again",
+        f"skipped   stale v1 ({owner}): it has no fit this release reads (an earlier release cloned it): clone it again",
         "1 measured, 1 skipped, 0 failed"]
     assert SpeakerProfile.objects.get(pk=stale.pk).self_evaluation == {}
     listed = {entry["id"]: entry for entry in client.get("/api/cloned-audios").json()["audios"]}
@@ -212,6 +213,32 @@ def test_measure_voices_gives_figures_to_a_voice_made_without_them(client, refer
         call_command("measure_voices", one_shot.speaker_id, "--again", stdout=io.StringIO(), stderr=io.StringIO())
     one_shot.refresh_from_db()
     assert one_shot.self_evaluation == evaluation, "a failed measurement keeps the figures there were"
+
+
+def test_measure_voices_measures_the_voices_without_current_figures_only(client, reference, media_root, voice_fit_reused, monkeypatch):
+    assert clone(client, reference, "current").json()["status"] == "success"
+    current = SpeakerProfile.objects.get(speaker_id="current")
+    # Which voices are measured, not how: each measurement is the same stand-in (the real one is tested above).
+    monkeypatch.setattr(speech, "evaluate_clone", lambda *args, **kwargs: {"version": EVALUATION_VERSION, "similarity": {}})
+
+    def voice(speaker_id, **fields):
+        return SpeakerProfile.objects.create(**{"speaker_id": speaker_id, "clean_clip": current.clean_clip.name, "reference": current.reference,
+                                                "features": current.features, "owner": current.owner, **fields})
+
+    older = voice("older", self_evaluation={"version": EVALUATION_VERSION - 1, "similarity": {}})
+    withdrawn = voice("withdrawn", reference=ReferenceAudio.objects.create(file="voices/ref_voices/gone.wav", size=1, revoked_at=timezone.now()))
+    voice("lost", features={**current.features, "conversion": {**current.features["conversion"], "file": "voices/speakers/lost.conversion.npz"}})
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="^1 measured, 0 skipped, 1 failed$"):
+        call_command("measure_voices", stdout=out, stderr=err)
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()] == [f"measured  older v1 ({older.owner.username if older.owner else 'no account'})"], \
+        "the voice measured by this evaluation is left as it is, the withdrawn one is not spoken"
+    assert err.getvalue().startswith("failed    lost v1") and "lost.conversion.npz is missing" in err.getvalue()
+    assert SpeakerProfile.objects.get(pk=older.pk).self_evaluation["version"] == EVALUATION_VERSION
+    assert SpeakerProfile.objects.get(pk=withdrawn.pk).self_evaluation == {}
+    with pytest.raises(CommandError, match="no usable voice named typo, withdrawn"):
+        call_command("measure_voices", "current", "typo", "withdrawn", stdout=io.StringIO())
 
 
 @pytest.mark.parametrize("form, message", [

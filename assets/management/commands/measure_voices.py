@@ -25,6 +25,9 @@ class Command(BaseCommand):
         profiles = usable_profiles(SpeakerProfile.objects.all())  # a revoked voice is not spoken, not even to measure it
         if speaker_ids:
             profiles = profiles.filter(speaker_id__in=speaker_ids)
+            unknown = sorted(set(speaker_ids) - set(profiles.values_list("speaker_id", flat=True)))
+            if unknown:
+                raise CommandError(f"no usable voice named {', '.join(unknown)} (a revoked voice is not measured)")
         measured = skipped = failed = 0
         for profile in profiles.order_by("speaker_id", "version").select_related("owner"):
             if not again and (profile.self_evaluation or {}).get("version") == EVALUATION_VERSION:
