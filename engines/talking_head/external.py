@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import logging
 import os
 import re
 import selectors
@@ -31,6 +32,8 @@ import psutil
 from engines import media
 from engines.messages import Message, gettext_noop
 from engines.progress import Progress, stage_name
+
+logger = logging.getLogger(__name__)
 
 FPS = 25  # both projects train and render at 25 fps (data_utils/process.py extract_images)
 AUDIO_RATE = 16000  # process.py extract_audio: ffmpeg -ar 16000
@@ -434,25 +437,21 @@ def _wait_for_group_to_end(group: int, timeout: float) -> None:
     still hold the GPU for a moment after killpg returns. Zombies count as gone: whoever
     inherited them reaps them, not us."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _has_live_members(group):
+    while _has_live_members(group):
+        if time.monotonic() > deadline:
+            logger.warning("process group %d still has live members %.0f s after SIGKILL", group, timeout)
+            return
         time.sleep(0.02)
 
 
 def _has_live_members(group: int) -> bool:
-    for candidate in psutil.process_iter(["status"]):
+    for pid in psutil.pids():
         try:
-            if os.getpgid(candidate.pid) == group and candidate.info["status"] != psutil.STATUS_ZOMBIE:
+            if os.getpgid(pid) == group and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
                 return True
-        except (ProcessLookupError, PermissionError):
+        except (OSError, psutil.Error):  # gone meanwhile, or not ours to read
             pass
     return False
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill_container(command: Command) -> None:
