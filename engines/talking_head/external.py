@@ -454,6 +454,13 @@ def _has_live_members(group: int) -> bool:
     return False
 
 
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _kill_container(command: Command) -> None:
     if command.container:
         subprocess.run(["docker", "kill", command.container], stdin=subprocess.DEVNULL,
