@@ -124,9 +124,11 @@ UI_STRINGS = {
     "misheard_characters": _("{language} {clone} of characters (base voice {base})"),
     "language_en": _("English"),
     "language_zh": _("Chinese"),
-    "voice_figures_hint": _("Measured when the voice was cloned, for the offline default engine: two check sentences, English and "
+    "voice_figures_hint": _("Measured when the voice was cloned (or by manage.py measure_voices), for the offline default engine: two check sentences, English and "
                             "Chinese, spoken in this voice and by its base voice before conversion, compared with the recording by two "
                             "speaker encoders (1: the same voice) and read back by the offline speech recognition."),
+    "voice_not_measured": _("Not measured: voices made by a chat turn or one-shot speech skip it, as did clones before it existed; "
+                            "an administrator's manage.py measure_voices measures them."),
     "voice_not_closer": _("This clone is not closer to the recording than its base voice before conversion: try a longer or cleaner recording."),
     # Training
     "probe_running": _("Checking the video…"),

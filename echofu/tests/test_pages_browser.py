@@ -395,6 +395,8 @@ def test_times_are_shown_in_the_browsers_time_zone(studio, media_root, wav_file,
         expect(page.locator(row).first).to_contain_text(berlin)
         # Nor a status the legacy listing gives in Chinese whatever the language ("已提取特征").
         expect(page.locator(row).first).not_to_contain_text("已提取特征")
+        if row == ".profile-item":
+            expect(page.locator(row).first).to_contain_text("Not measured: voices made by a chat turn or one-shot speech skip it")
     assert studio.errors == []
 
 
@@ -1271,6 +1273,8 @@ def test_one_version_of_a_voice_is_deleted_from_the_voice_page_once_confirmed(st
         SpeakerProfile.objects.create(speaker_id="anna", version=version, reference_path="voices/ref_voices/anna.wav",
                                       clean_clip=f"voices/speakers/anna_v{version}.wav", owner=local_user())
     page = studio.open("/voice/", viewport=PHONE)
+    # Rows made without a clone's measurement (as a chat turn's voice): the page says why there are no figures.
+    expect(page.locator(".profile-item .voice-figures")).to_contain_text("尚未测量: 对话和一次性生成所克隆的声音不做测量")
     versions = page.get_by_role("list", name="anna 的版本").locator(".version-item")
     expect(versions).to_have_count(2)
     expect(versions.first).to_contain_text("版本 2")

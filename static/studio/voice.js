@@ -28,10 +28,10 @@
   /**
    * What a clone's self-evaluation measured (assets' SpeakerProfile.self_evaluation): the check sentences in
    * the cloned voice against its recording, beside the same utterances before conversion. Null for voices cloned before it
-   * and for those a chat turn or one-shot speech cloned.
+   * and for those a chat turn or one-shot speech cloned, until manage.py measure_voices measures them: the page says so.
    */
   function voiceFigures(evaluation) {
-    if (!evaluation || !evaluation.similarity) return null;
+    if (!evaluation || !evaluation.similarity) return el("div", { class: "voice-figures small", style: "color:var(--muted)", text: t("voice_not_measured") });
     const likeness = Object.entries(evaluation.similarity).map(([encoder, figures]) =>
       t("likeness_figure", { encoder, clone: number(figures.clone, 2), base: number(figures.base, 2) }));
     const misheard = Object.entries(evaluation.languages).filter(([, figures]) => typeof figures.clone.error_rate === "number")
