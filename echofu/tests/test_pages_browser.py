@@ -621,6 +621,9 @@ def test_train_on_a_tiny_video_then_render_it(studio, workers, tmp_path, tmp_pat
     expect(card).to_contain_text("SSIM")
     expect(card).to_contain_text(re.compile(r"口型清晰度 \d\.\d\d"))  # mouth detail of the self-evaluation
     expect(card).to_contain_text(re.compile(r"口型闪烁 \d\.\d\d"))  # its mouth shimmer
+    expect(card).to_contain_text(re.compile(r"LMD \d+\.\d \(循环 \d+\.\d\)"))  # each figure beside the plain loop's
+    expect(card).to_contain_text(re.compile(r"声音延迟 [+-]\d+ 帧"))  # the delay training corrected
+    expect(card).to_contain_text("循环播放的训练帧")  # the verdict, as a line or among the warnings
     screenshot(page, "training-done")
 
     speech = write_speech_wav(tmp_path / "answer.wav", seconds=3.0, seed=5)
@@ -1302,6 +1305,46 @@ def test_a_model_a_render_still_uses_stays_listed_with_the_reason(studio, media_
     expect(page.locator(".model-item")).to_have_count(1)
     assert TalkingHeadModel.objects.filter(pk=model.pk).exists()
     assert [error for error in studio.errors if "status of 409" not in error] == []
+
+
+def test_a_model_card_gives_each_figure_next_to_the_loop_and_what_the_model_adds(studio, media_root):
+    """The self-evaluation as the admin gives it: each figure beside the plain loop of training frames, the
+    audio delay training corrected, and the verdict (a model that does not beat the loop says so as a warning)."""
+    from echofu.ownership import local_user
+
+    figures = {"mouth_ssim": 0.756, "mouth_psnr": 24.91, "lmd": 16.68, "lip_opening_r": 0.591, "mouth_sharpness": 0.43,
+               "mouth_shimmer": 0.617, "loop_mouth_ssim": 0.653, "loop_mouth_psnr": 22.09, "loop_lmd": 26.97,
+               "loop_lip_opening_r": -0.022, "loop_mouth_sharpness": 1.025, "loop_mouth_shimmer": 1.391,
+               "sync_correlation": 0.517, "sync_offset_frames": 5, "audio_delay_frames": 2, "audio_delay_found": True,
+               "audio_delay_basis": "speech content", "beats_loop": True,
+               "verdict": {"template": "the lips follow the speech better than the looped training frames ({figures})",
+                           "params": {"figures": {
+                               "template": "lip-opening r {opening_r:.2f} vs {loop_opening_r:.2f}, LMD {lmd:.1f} vs {loop_lmd:.1f}; "
+                                           "the mouth keeps {detail:.2f} of the real frames' fine detail, the loop {loop_detail:.2f}",
+                               "params": {"opening_r": 0.591, "loop_opening_r": -0.022, "lmd": 16.68, "loop_lmd": 26.97,
+                                          "detail": 0.43, "loop_detail": 1.0254}}}}}
+    (media_root / "models/EchoLite/train_1").mkdir(parents=True)
+    TalkingHeadModel.objects.create(model_type="EchoLite", name="train_1", person="anna", owner=local_user(), metrics=figures)
+    page = studio.open("/training/")
+    card = page.locator(".model-item")
+    expect(card.locator(".model-figures")).to_have_text(
+        "PSNR 24.9 dB (循环 22.1 dB) · SSIM 0.756 (循环 0.653) · LMD 16.7 (循环 27.0) · 开口相关 r 0.59 (循环 -0.02) · "
+        "口型清晰度 0.43 (循环 1.02) · 口型闪烁 0.62 (循环 1.39) · 声音延迟 +2 帧 (依据语音内容)")
+    expect(card.locator(".model-verdict")).to_have_text(
+        "口型比循环播放的训练帧更贴合语音 (开口相关 r 0.59 对 -0.02, LMD 16.7 对 27.0; 口型保留了真实帧 0.43 的细节, 循环为 1.03)")
+    generate = studio.open("/generate/")  # a choice gives the model's own figures, not the loop's
+    expect(generate.locator("#gen-model option:checked")).to_have_text(
+        "anna v1 (EchoLite) · PSNR 24.9 dB · SSIM 0.756 · LMD 16.7 · 开口相关 r 0.59 · 口型清晰度 0.43 · 口型闪烁 0.62")
+
+    TalkingHeadModel.objects.filter(name="train_1").update(
+        metrics={**figures, "beats_loop": False, "audio_delay_found": False, "audio_delay_frames": 0}, warnings=["not better"])
+    page = studio.open("/training/", studio.context(language="en"))
+    card = page.locator(".model-item")
+    expect(card.locator(".model-figures")).to_contain_text("LMD 16.7 (loop 27.0) · lip-opening r 0.59 (loop -0.02)")
+    expect(card.locator(".model-figures")).to_contain_text("audio delay +0 frames (not found)")
+    expect(card.locator(".model-verdict")).to_have_count(0)
+    expect(card).to_contain_text("not better")
+    assert studio.errors == []
 
 
 def test_an_action_pressed_before_the_model_list_came_waits_for_it(studio):

@@ -599,16 +599,42 @@ const Studio = (() => {
     return model;
   }
 
-  function modelFigures(metrics) {
+  /**
+   * A model's quality figures in one line. Models with the held-out self-evaluation give its figures
+   * (`against_loop`: each next to the plain loop of training frames, as a card shows them; a select's
+   * option gives the model's alone); earlier models and other engines give what they stored.
+   */
+  function modelFigures(metrics, { against_loop = false } = {}) {
     if (!metrics || !Object.keys(metrics).length) return t("no_quality_figures");
+    const figure = (key, digits, unit = "") => {
+      const value = `${number(metrics[key], digits)}${unit}`;
+      return against_loop && typeof metrics[`loop_${key}`] === "number"
+        ? t("versus_loop", { value, loop: `${number(metrics[`loop_${key}`], digits)}${unit}` }) : value;
+    };
     const parts = [];
-    if (metrics.mouth_psnr !== undefined) parts.push(`PSNR ${number(metrics.mouth_psnr, 1)} dB`);
-    if (metrics.mouth_ssim !== undefined) parts.push(`SSIM ${number(metrics.mouth_ssim, 3)}`);
-    if (metrics.mouth_sharpness !== undefined) parts.push(`${t("mouth_detail")} ${number(metrics.mouth_sharpness, 2)}`);
-    if (metrics.mouth_shimmer != null) parts.push(`${t("mouth_shimmer")} ${number(metrics.mouth_shimmer, 2)}`);
-    if (metrics.sync_correlation !== undefined) parts.push(`${t("sync")} ${number(metrics.sync_correlation, 2)}`);
-    if (metrics.sync_offset_frames !== undefined) parts.push(`${t("offset")} ${metrics.sync_offset_frames} ${t("frames")}`);
+    if (metrics.mouth_psnr !== undefined) parts.push(`PSNR ${figure("mouth_psnr", 1, " dB")}`);
+    if (metrics.mouth_ssim !== undefined) parts.push(`SSIM ${figure("mouth_ssim", 3)}`);
+    if (metrics.lmd !== undefined) parts.push(`LMD ${figure("lmd", 1)}`);
+    if (metrics.lip_opening_r !== undefined) parts.push(`${t("lip_opening_r")} ${figure("lip_opening_r", 2)}`);
+    if (metrics.mouth_sharpness !== undefined) parts.push(`${t("mouth_detail")} ${figure("mouth_sharpness", 2)}`);
+    if (metrics.mouth_shimmer != null) parts.push(`${t("mouth_shimmer")} ${figure("mouth_shimmer", 2)}`);
+    // Lip opening against loudness, whose best lag is the speech's own (about 4 frames for real lips too):
+    // shown only for models without the comparison with the real frames, which says more.
+    if (metrics.lip_opening_r === undefined && metrics.sync_correlation !== undefined) {
+      parts.push(`${t("sync")} ${number(metrics.sync_correlation, 2)}`);
+      if (metrics.sync_offset_frames !== undefined) parts.push(`${t("offset")} ${metrics.sync_offset_frames} ${t("frames")}`);
+    }
+    if (against_loop && metrics.audio_delay_frames !== undefined) parts.push(`${t("audio_delay")} ${audioDelay(metrics)}`);
     return parts.join(" · ") || t("no_quality_figures");
+  }
+
+  /** The recording's audio delay that training found and corrected, e.g. "+2 frames (by speech content)". */
+  function audioDelay(metrics) {
+    const frames = `${metrics.audio_delay_frames >= 0 ? "+" : ""}${metrics.audio_delay_frames}`;
+    if (metrics.audio_delay_found === false) return t("audio_delay_not_found", { frames });
+    const shift = t("audio_delay_shift", { frames });
+    const basis = metrics.audio_delay_basis;
+    return basis ? t("audio_delay_by", { shift, basis: t(`delay_basis:${basis}`) }) : shift;
   }
 
   /** The consent statement of an upload form (consent=true + the person's name) when ticked. */

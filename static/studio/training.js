@@ -60,7 +60,9 @@
     const item = el("li", { class: "model-item", "data-model": model.path },
       el("div", { class: "item-title", text: model.label }),
       el("div", { class: "item-meta" }, el("span", { text: formatTime(model.created_time) }), el("span", { text: `${model.size_mb} MB` })),
-      el("div", { class: "model-figures", text: modelFigures(model.metrics) }),
+      el("div", { class: "model-figures", text: modelFigures(model.metrics, { against_loop: true }) }),
+      // A model that beats the loop says so here; one that does not says it among its warnings.
+      model.metrics?.beats_loop ? el("div", { class: "small model-verdict", text: model.metrics.verdict }) : null,
       (model.warnings || []).length ? el("div", { class: "small", style: "color:var(--warn)", text: `${t("warnings")}: ${model.warnings.join("; ")}` }) : null,
       model.usable === false ? el("div", { class: "small", style: "color:var(--warn)", text: model.unusable_reason }) : null,
       deleteButton(`/api/available-models/${model.id}/delete`, model.label, t("confirm_delete_model", { name: model.label }), "train-message", refreshModels));
