@@ -12,6 +12,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress, stage_name
 from engines.provenance import LabelText
 from engines.talking_head import RenderResult, TalkingHeadEngine
-from engines.text import chunks, joined, language_of, supported_script
+from engines.text import LANGUAGE_NAMES, chunks, joined, language_of, supported_script
 from engines.voice import SpeakerFeatures, Synthesizer
 from monitoring import estimates, repeats, runner
 from provenance.models import ProvenanceRecord
@@ -208,7 +209,7 @@ def _answer(turn: Turn, job: Job, ctx: runner.JobContext, clock: _Clock) -> dict
     persona = Persona.current()
     hold = threading.Event()
     hold.set()
-    reply_stream, provider = _reply_sentences(turn, persona, provider, transcript, language, hold)
+    reply_stream, provider = _reply_sentences(turn, persona, provider, transcript, language, hold, ctx.log)
     turn.provider = provider
     turn.save(update_fields=["provider"])
 
@@ -356,8 +357,10 @@ def knowledge_answer(question: str) -> KnowledgeEntry | None:
     return entries[match.key]
 
 
-def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: str, language: str, hold: threading.Event):
-    """(sentence iterator, who answers): the knowledge base when close, else the model or the fallback."""
+def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: str, language: str, hold: threading.Event,
+                     log: Callable[[Message], None]):
+    """(sentence iterator, who answers): the knowledge base when close, else the model or the fallback, which
+    also answers what the model would only garble (a question in a language it does not speak)."""
     entry = knowledge_answer(transcript)
     if entry is not None:
         turn.knowledge = entry
@@ -369,6 +372,11 @@ def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: st
         raise StageFailed(Turn.Stage.LLM, gettext_noop("LLM unavailable: {reason}", reason=reason_of(exc))) from exc
     except Exception as exc:
         raise StageFailed(Turn.Stage.LLM, gettext_noop("loading the LLM failed: {reason}", reason=reason_of(exc))) from exc
+    if model is not None and not model.answers_in(language):
+        log(gettext_noop("{model} does not answer in {language}: the fallback reply answered (for answers in {language}, "
+                         "set a provider that speaks it, ECHOFU_LLM_PROVIDERS, or add the question to the knowledge base)",
+                         model=model.name, language=LANGUAGE_NAMES.get(language, language)))
+        model = None
     if model is None:
         return sentences([persona.fallback_reply(language)]), providers.FALLBACK
     messages = [{"role": "system", "content": persona.prompt}]

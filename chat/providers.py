@@ -5,7 +5,7 @@ from django.conf import settings
 
 from echofu import availability, loaded_models
 from echofu.messages import localized
-from engines.llm import ChatModel, LocalModel, OpenAICompatible, packaged_availability
+from engines.llm import PACKAGED, ChatModel, LocalModel, OpenAICompatible, packaged_availability
 from engines.messages import Message, gettext_noop
 
 LOCAL = "local"
@@ -64,8 +64,18 @@ def provider_label(provider: str) -> Message | str:
     return provider
 
 
+def provider_languages(provider: str) -> list[str] | None:
+    """The languages `provider` answers in ("zh", "en"), where it answers only some: questions in others get the
+    fallback reply (ChatModel.answers_in); None where the model's languages are its operator's choice."""
+    if provider != LOCAL:
+        return None
+    packaged = PACKAGED.get(settings.ECHOFU["LLM_LOCAL_MODEL"])  # an unknown name is unavailable, said elsewhere
+    return None if packaged is None or packaged.languages is None else sorted(packaged.languages)
+
+
 def all_provider_availability(request_or_user) -> list[dict]:
-    """Each provider's row for the pages; `label`: its name as the chat page shows it, in the request's language."""
+    """Each provider's row for the pages; `label`: its name as the chat page shows it, in the request's language;
+    `languages`: provider_languages()."""
     default = settings.ECHOFU["LLM_DEFAULT"]
     return [{**availability.listing(name, provider_availability(name), request_or_user), "label": localized(provider_label(name)),
-             "default": name == default} for name in provider_names()]
+             "default": name == default, "languages": provider_languages(name)} for name in provider_names()]

@@ -132,6 +132,8 @@ UI_STRINGS = {
     "misheard_characters": _("{language} {clone} of characters (base voice {base})"),
     "language_en": _("English"),
     "language_zh": _("Chinese"),
+    "provider_languages": _("{provider} answers only in {languages}: questions in other languages get the fallback reply "
+                            "(or the knowledge base's answer)."),
     "voice_figures_hint": _("Measured when the voice was cloned (or by manage.py measure_voices), for the offline default engine: two check sentences, English and "
                             "Chinese, spoken in this voice and by its base voice before conversion, compared with the recording by two "
                             "speaker encoders (1: the same voice) and read back by the offline speech recognition."),

@@ -5,6 +5,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from engines.messages import gettext_noop
+
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
 CLAUSE_BREAK = re.compile(r"(?<=[，、,：:])")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -29,6 +31,9 @@ class Chunk:
     text: str
     language: str  # "zh" or "en"
     sentence_end: bool  # a longer pause follows
+
+
+LANGUAGE_NAMES = {"zh": gettext_noop("Chinese"), "en": gettext_noop("English")}  # by what language_of() says
 
 
 def language_of(text: str) -> str:

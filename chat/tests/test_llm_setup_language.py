@@ -49,3 +49,11 @@ def test_the_local_models_note_is_in_the_pages_language(client, settings, monkey
     client.cookies["django_language"] = language
     local = next(row for row in client.get("/api/engines").json()["chat_providers"] if row["name"] == "local")
     assert local["reason"] == reason.format(name=settings.ECHOFU["LLM_LOCAL_MODEL"])
+
+
+@pytest.mark.parametrize("model, languages", [("smollm2-135m", ["en"]), ("gemma3-270m", None), ("no-such-model", None)])
+def test_the_engines_list_says_which_languages_the_local_model_answers_in(client, settings, model, languages):
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_LOCAL_MODEL": model}
+    rows = {row["name"]: row for row in client.get("/api/engines").json()["chat_providers"]}
+    assert rows["local"]["languages"] == languages
+    assert rows["fallback"]["languages"] is None

@@ -507,9 +507,13 @@ def test_the_chat_page_offers_only_the_providers_that_can_answer_here(studio, se
     expect(chat.locator("#chat-provider option[value='']")).to_have_text(f"服务器默认 (离线模型 {settings.ECHOFU['LLM_LOCAL_MODEL']})")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("glm 在本机不可用: open.bigmodel.cn 是托管服务器, 但没有 API 密钥")
     expect(chat.locator("#chat-provider-notes")).to_contain_text("ECHOFU_LLM_GLM_API_KEY")
+    # the packaged model garbles Chinese, so Chinese questions get the fallback reply, and the page says so
+    expect(chat.locator("#chat-provider-notes")).to_contain_text("离线模型 smollm2-135m 只用英文回答: 其他语言的问题由兜底回复 (或知识库的答案) 回答。")
     screenshot(chat, "chat-providers")
     english = studio.open("/chat/", language="en")
     expect(english.locator("#chat-provider option[value='']")).to_have_text(f"server default (offline model {settings.ECHOFU['LLM_LOCAL_MODEL']})")
+    expect(english.locator("#chat-provider-notes")).to_contain_text(
+        "offline model smollm2-135m answers only in English: questions in other languages get the fallback reply (or the knowledge base's answer).")
     screenshot(english, "chat-providers-en")
     assert studio.errors == []
 

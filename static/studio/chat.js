@@ -279,6 +279,11 @@
     fillSelect($("chat-provider"), [{ options: providers.map((provider) => Studio.engineOption(provider.name, provider.label, provider)) }],
       { placeholder: Studio.engineOption("", `${t("server_default")} (${serverDefault.label})`, serverDefault) });
     Studio.showUnavailable($("chat-provider-notes"), providers);
+    // A model that answers only some languages (the packaged one speaks English only) says so, so the fallback
+    // reply to a Chinese question comes as no surprise.
+    $("chat-provider-notes").append(...providers.filter((provider) => provider.available && provider.languages).map((provider) =>
+      el("li", { class: "engine-note", text: t("provider_languages", {
+        provider: provider.label, languages: provider.languages.map((language) => t(`language_${language}`)).join(", ") }) })));
     const voice = voices.find((engine) => engine.default);
     voiceUnavailable = voice.available ? "" : t("answer_engine_unavailable", { type: voice.label, reason: voice.reason });
     $("chat-voice-notes").replaceChildren(...(voiceUnavailable ? [el("li", { class: "engine-note", text: voiceUnavailable })] : []));
