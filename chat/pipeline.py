@@ -366,17 +366,18 @@ def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: st
         turn.knowledge = entry
         turn.save(update_fields=["knowledge"])
         return sentences([entry.answer]), "knowledge"
+    languages = providers.provider_languages(provider)
+    if languages is not None and language not in languages:  # asked before the model loads: it would not be used
+        log(gettext_noop("{model} does not answer in {language}: the fallback reply answered (for answers in {language}, "
+                         "set a provider that speaks it, ECHOFU_LLM_PROVIDERS, or add the question to the knowledge base)",
+                         model=providers.provider_label(provider), language=LANGUAGE_NAMES.get(language, language)))
+        return sentences([persona.fallback_reply(language)]), providers.FALLBACK
     try:
         model = providers.chat_model(provider)
     except (LLMError, KeyError) as exc:
         raise StageFailed(Turn.Stage.LLM, gettext_noop("LLM unavailable: {reason}", reason=reason_of(exc))) from exc
     except Exception as exc:
         raise StageFailed(Turn.Stage.LLM, gettext_noop("loading the LLM failed: {reason}", reason=reason_of(exc))) from exc
-    if model is not None and not model.answers_in(language):
-        log(gettext_noop("{model} does not answer in {language}: the fallback reply answered (for answers in {language}, "
-                         "set a provider that speaks it, ECHOFU_LLM_PROVIDERS, or add the question to the knowledge base)",
-                         model=model.name, language=LANGUAGE_NAMES.get(language, language)))
-        model = None
     if model is None:
         return sentences([persona.fallback_reply(language)]), providers.FALLBACK
     messages = [{"role": "system", "content": persona.prompt}]

@@ -66,7 +66,7 @@ def provider_label(provider: str) -> Message | str:
 
 def provider_languages(provider: str) -> list[str] | None:
     """The languages `provider` answers in ("zh", "en"), where it answers only some: questions in others get the
-    fallback reply (ChatModel.answers_in); None where the model's languages are its operator's choice."""
+    fallback reply; None where the model's languages are its operator's choice (a configured server)."""
     if provider != LOCAL:
         return None
     packaged = PACKAGED.get(settings.ECHOFU["LLM_LOCAL_MODEL"])  # an unknown name is unavailable, said elsewhere

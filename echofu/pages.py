@@ -70,7 +70,7 @@ UI_STRINGS = {
     "audio_delay": _("audio delay"),
     "audio_delay_shift": _("{frames} frames"),
     "audio_delay_by": _("{shift} (by {basis})"),
-    "audio_delay_not_found": _("{frames} frames (not found)"),
+    "audio_delay_not_found": _("not found (nothing corrected)"),
     "delay_basis:loudness": _("loudness"),
     "delay_basis:speech content": _("speech content"),
     "mouth_detail": _("mouth detail"),

@@ -34,9 +34,6 @@ class LLMError(RuntimeError):
 class ChatModel(Protocol):
     name: str
 
-    def answers_in(self, language: str) -> bool:
-        """Whether its answers in `language` ("zh", "en") are worth speaking."""
-
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         """The reply's text as it is written, ending with UNFINISHED when the token limit stopped it;
         while `hold` is cleared, writing waits (at most HOLD_LIMIT_SECONDS)."""
@@ -103,9 +100,6 @@ class OpenAICompatible:
     def _told(self, text: str) -> str:
         """A server's message as users may see it: some servers echo the key they were sent."""
         return text.replace(self._api_key, "***") if self._api_key else text
-
-    def answers_in(self, language: str) -> bool:
-        return True  # what the server's model speaks is its operator's choice
 
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         import openai
@@ -295,9 +289,6 @@ class LocalModel:
         if rest and rest[0]["role"] == "user":
             rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
         return rest
-
-    def answers_in(self, language: str) -> bool:
-        return self.packaged.languages is None or language in self.packaged.languages
 
     def stream(self, messages: list[dict], max_tokens: int = 200, hold: threading.Event | None = None) -> Iterator[str]:
         # llama.cpp writes the next token only when the previous one has been taken, so waiting

@@ -72,7 +72,7 @@ class TalkingHeadModelAdmin(VersionedRowAdmin):
         if frames is None:
             return "-"
         if not obj.metrics.get("audio_delay_found", True):
-            return gettext("{frames} frames (not found)").format(frames=f"{frames:+d}")
+            return gettext("not found (nothing corrected)")
         basis = obj.metrics.get("audio_delay_basis")
         shift = gettext("{frames} frames").format(frames=f"{frames:+d}")
         return gettext("{shift} (by {basis})").format(shift=shift, basis=gettext(basis)) if basis else shift

@@ -79,9 +79,6 @@ def test_the_first_sentence_is_spoken_and_rendered_while_the_model_waits_to_writ
 
         held = rendered_meanwhile = False
 
-        def answers_in(self, language):
-            return True
-
         def stream(self, messages, max_tokens=200, hold=None):
             yield "Welcome to the studio. I"
             self.held = not hold.is_set()
@@ -170,33 +167,32 @@ def test_fallback_provider_says_the_persona_fallback(client, model, renderer):
     assert body["provider"] == "fallback" and body["reply"] == Persona.current().fallback_reply_zh
 
 
-def test_a_question_in_a_language_the_model_does_not_speak_gets_the_fallback_reply(client, model, renderer, monkeypatch):
-    class EnglishOnly:
-        """Answers in English only, as the packaged SmolLM2 does well enough to be spoken."""
+def test_a_question_in_a_language_the_packaged_model_does_not_speak_gets_the_fallback_reply(client, model, renderer, settings,
+                                                                                             monkeypatch):
+    settings.ECHOFU = {**settings.ECHOFU, "LLM_LOCAL_MODEL": "smollm2-135m"}  # English only
+    asked = []
 
-        name = "smollm2-135m"
-        asked = []
+    def local_model(provider):
+        class Answering:
+            def stream(self, messages, max_tokens=200, hold=None):
+                asked.append(messages[-1]["content"])
+                yield "Welcome to the studio!"
 
-        def answers_in(self, language):
-            return language == "en"
+        asked.append(f"loaded for {provider}")
+        return Answering()
 
-        def stream(self, messages, max_tokens=200, hold=None):
-            self.asked.append(messages[-1]["content"])
-            yield "Welcome to the studio!"
-
-    english_only = EnglishOnly()
-    monkeypatch.setattr("chat.pipeline.providers.chat_model", lambda provider: english_only)
-    body = ask(client, model, text="请用一句话介绍一下你自己。", api_choice="")
+    monkeypatch.setattr("chat.pipeline.providers.chat_model", local_model)
+    body = ask(client, model, text="请用一句话介绍一下你自己。", api_choice="local")
     assert body["provider"] == "fallback" and body["reply"] == Persona.current().fallback_reply_zh
-    assert english_only.asked == [], "the model was not asked what it would only garble"
+    assert asked == [], "the model was loaded or asked for what it would only garble"
     client.cookies["django_language"] = "zh-hans"
     log = [line.split("] ", 1)[1] for line in client.get(f"/api/tasks/{body['task_id']}").json()["log_tail"]]
-    assert ("smollm2-135m 不会用中文回答: 由兜底回复回答 (要用中文回答, 请配置一个会中文的大模型服务 ECHOFU_LLM_PROVIDERS, "
-            "或在知识库中添加此问题)") in log
+    assert ("离线模型 smollm2-135m 不会用中文回答: 由兜底回复回答 (要用中文回答, 请配置一个会中文的大模型服务 "
+            "ECHOFU_LLM_PROVIDERS, 或在知识库中添加此问题)") in log
 
-    body = ask(client, model, text="Who are you?", api_choice="", conversation_id=body["conversation_id"])
-    assert body["provider"] != "fallback" and body["reply"] == "Welcome to the studio!"
-    assert english_only.asked == ["Who are you?"]
+    body = ask(client, model, text="Who are you?", api_choice="local", conversation_id=body["conversation_id"])
+    assert body["provider"] == "local" and body["reply"] == "Welcome to the studio!"
+    assert asked == ["loaded for local", "Who are you?"]
 
 
 def assert_failed(body, media_root, stage):
@@ -326,9 +322,6 @@ def test_a_turn_cancelled_at_its_first_sentence_lets_the_model_go(monkeypatch, m
 
         def __init__(self):
             self.lock = threading.Lock()
-
-        def answers_in(self, language):
-            return True
 
         def stream(self, messages, max_tokens=200, hold=None):
             with self.lock:

@@ -1345,7 +1345,7 @@ def test_a_model_card_gives_each_figure_next_to_the_loop_and_what_the_model_adds
     page = studio.open("/training/", studio.context(language="en"))
     card = page.locator(".model-item")
     expect(card.locator(".model-figures")).to_contain_text("LMD 16.7 (loop 27.0) · lip-opening r 0.59 (loop -0.02)")
-    expect(card.locator(".model-figures")).to_contain_text("audio delay +0 frames (not found)")
+    expect(card.locator(".model-figures")).to_contain_text("audio delay not found (nothing corrected)")
     expect(card.locator(".model-verdict")).to_have_count(0)
     expect(card).to_contain_text("not better")
     assert studio.errors == []

@@ -96,3 +96,10 @@ def test_a_trained_models_verdict_is_read_in_the_pages_language(client, media_ro
     assert chinese[0].startswith("口型没有胜过循环播放的训练帧 (开口相关 r 0.05 对 -0.07") and chinese[1] == chinese[0]
     assert english[0].startswith("the lips do not beat the looped training frames (") and english[1] == english[0]
     assert chinese[2] == english[2] == 19.0
+
+
+def test_the_admin_says_a_delay_that_was_not_found_corrected_nothing(admin_client, weak_model):
+    weak_model.metrics = {**WEAK_MODEL_METRICS, "audio_delay_frames": 0, "audio_delay_found": False}
+    weak_model.save()
+    listing = admin_client.get("/admin/training/talkingheadmodel/").content.decode()
+    assert "未找到 (未校正)" in listing and "+0 帧" not in listing

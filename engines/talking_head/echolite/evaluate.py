@@ -184,13 +184,15 @@ def verdict(model: LipFigures, loop: LipFigures) -> tuple[bool, Message]:
     The judgement is on the motion (LMD, lip-opening r); how crisp the mouth is, which a blurred
     mouth that moves well would hide, is said beside it, and a shimmer where there is one."""
     beats = model.lmd < loop.lmd and model.lip_opening_r > loop.lip_opening_r + 0.05
+    # Quoted as stored beside the verdict, so that the pages, which show those, read the same numbers.
+    ours, theirs = model.as_dict(), loop.as_dict()
     figures = gettext_noop("lip-opening r {opening_r:.2f} vs {loop_opening_r:.2f}, LMD {lmd:.1f} vs {loop_lmd:.1f}; "
                            "the mouth keeps {detail:.2f} of the real frames' fine detail, the loop {loop_detail:.2f}",
-                           opening_r=float(model.lip_opening_r), loop_opening_r=float(loop.lip_opening_r), lmd=float(model.lmd),
-                           loop_lmd=float(loop.lmd), detail=float(model.mouth_sharpness), loop_detail=float(loop.mouth_sharpness))
+                           opening_r=ours["lip_opening_r"], loop_opening_r=theirs["lip_opening_r"], lmd=ours["lmd"],
+                           loop_lmd=theirs["lmd"], detail=ours["mouth_sharpness"], loop_detail=theirs["mouth_sharpness"])
     if model.mouth_shimmer > SHIMMER_LIMIT:
         figures = gettext_noop("{figures}; the mouth shimmers from frame to frame ({shimmer:.1f}x the real frames' jitter)",
-                               figures=figures, shimmer=float(model.mouth_shimmer))
+                               figures=figures, shimmer=ours["mouth_shimmer"])
     if beats:
         return True, gettext_noop("the lips follow the speech better than the looped training frames ({figures})", figures=figures)
     return False, gettext_noop("the lips do not beat the looped training frames ({figures}): train longer or on a clearer video",
