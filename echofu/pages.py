@@ -137,7 +137,8 @@ UI_STRINGS = {
     "voice_figures_hint": _("Measured when the voice was cloned (or by manage.py measure_voices), for the offline default engine: two check sentences, English and "
                             "Chinese, spoken in this voice and by its base voice before conversion, compared with the recording by two "
                             "speaker encoders (1: the same voice) and read back by the offline speech recognition."),
-    "voice_not_measured": _("Not measured: voices made by a chat turn or one-shot speech skip it, as did clones before it existed; "
+    "voice_not_measured": _("Not measured: voices made by a chat turn or one-shot speech skip it, as did clones before it existed, "
+                            "and a clone whose measurement failed has none either (its job log says why); "
                             "an administrator's manage.py measure_voices measures them."),
     "voice_not_closer": _("This clone is not closer to the recording than its base voice before conversion: try a longer or cleaner recording."),
     # Training
