@@ -630,8 +630,8 @@ const Studio = (() => {
 
   /** The recording's audio delay that training found and corrected, e.g. "+2 frames (by speech content)". */
   function audioDelay(metrics) {
-    const frames = `${metrics.audio_delay_frames >= 0 ? "+" : ""}${metrics.audio_delay_frames}`;
     if (metrics.audio_delay_found === false) return t("audio_delay_not_found");
+    const frames = `${metrics.audio_delay_frames >= 0 ? "+" : ""}${metrics.audio_delay_frames}`;
     const shift = t("audio_delay_shift", { frames });
     const basis = metrics.audio_delay_basis;
     return basis ? t("audio_delay_by", { shift, basis: t(`delay_basis:${basis}`) }) : shift;
