@@ -27,8 +27,9 @@
 
   /**
    * What a clone's self-evaluation measured (assets' SpeakerProfile.self_evaluation): the check sentences in
-   * the cloned voice against its recording, beside the same utterances before conversion. Null for voices cloned before it
-   * and for those a chat turn or one-shot speech cloned, until manage.py measure_voices measures them: the page says so.
+   * the cloned voice against its recording, beside the same utterances before conversion. Empty for voices cloned before it,
+   * those a chat turn or one-shot speech cloned and those whose measurement failed, until manage.py measure_voices measures
+   * them: the page then says they were not measured.
    */
   function voiceFigures(evaluation) {
     if (!evaluation || !evaluation.similarity) return el("div", { class: "voice-figures small", style: "color:var(--muted)", text: t("voice_not_measured") });
