@@ -6,6 +6,8 @@ gthread workers: a synchronous endpoint waiting for its job holds a thread, not 
 import os
 import signal
 
+from gunicorn import util
+
 from echofu.env import env_float, env_int
 from echofu.settings import ECHOFU
 
@@ -34,6 +36,21 @@ def post_worker_init(worker):
         worker.handle_exit(signum, frame)
 
     signal.signal(signal.SIGTERM, stop)
+    # gunicorn writes the answer to a request it refuses itself through this one function.
+    util.write_error = write_json_error
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """The contract's error JSON for a request gunicorn refuses before Django sees it (a request line
+    over 4094 bytes, a header over 8190 or more than 100 of them, a malformed request), instead of its
+    HTML page: API clients read `status` and `message`."""
+    from echofu.responses import error
+    from engines.messages import gettext_noop
+
+    body = error(gettext_noop("the server refused the request before reading it: {detail}", detail=mesg or reason), status_int).content
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def on_starting(server):

@@ -83,6 +83,13 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
         commands = [" ".join(child.cmdline()) for child in psutil.Process(server.pid).children(recursive=True)]
         assert sum("gunicorn" in line for line in commands) >= 3, commands  # master + 2 workers
         assert not any("runserver" in line for line in commands)
+        # What gunicorn refuses before Django sees it still answers the contract's error JSON.
+        for path, headers, status in ((f"/api/status?q={'x' * 5000}", {}, 400), ("/api/status", {"X-Long": "y" * 9000}, 431)):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=10)
+            assert refused.value.code == status and refused.value.headers["Content-Type"] == "application/json"
+            answer = json.loads(refused.value.read())
+            assert answer["status"] == "error" and answer["message"].startswith("服务器在读取请求之前拒绝了它"), answer
         clusters = [child for child in psutil.Process(server.pid).children(recursive=True)
                     if "qcluster" in " ".join(child.cmdline()) and child.environ().get("Q_CLUSTER_NAME")]
         assert {child.environ()["Q_CLUSTER_NAME"] for child in clusters} == {"interactive", "cpu"}
