@@ -91,9 +91,44 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         return f"文件过大: 上限 {self.limit_bytes / (1024 * 1024):.0f} MB"
 
 
+class BodyHead:
+    """A request body's stream that keeps its first `keep_bytes`, where an upload's part headers are (after at
+    most the form's fields): Django drops a part whose header is not UTF-8 without a word."""
+
+    def __init__(self, stream, keep_bytes: int):
+        self._stream = stream
+        self._keep_bytes = keep_bytes
+        self.head = bytearray()
+
+    def _kept(self, data: bytes) -> bytes:
+        if len(self.head) < self._keep_bytes:
+            self.head += data[: self._keep_bytes - len(self.head)]
+        return data
+
+    def read(self, *args) -> bytes:
+        return self._kept(self._stream.read(*args))
+
+    def readline(self, *args) -> bytes:
+        return self._kept(self._stream.readline(*args))
+
+
 def limit_uploads(request, limit_bytes: int, fields_bytes: int = FORM_OVERHEAD_BYTES) -> None:
     """Must run before anything reads request.POST / request.FILES."""
     request.upload_handlers = [LimitedUploadHandler(request, limit_bytes, fields_bytes)]
+    request._stream = BodyHead(request._stream, fields_bytes + 2048)
+
+
+def part_header_not_utf8(request) -> bool:
+    """Whether a part of the multipart body read so far has a Content-Disposition that is not UTF-8: curl on a
+    Chinese Windows console sends a GBK file name, and Django then skips that part (no file) or, read in chunks,
+    reports its headers as too long."""
+    head = getattr(request._stream, "head", b"")
+    for line in re.findall(rb"(?im)^content-disposition:[^\r\n]*", bytes(head)):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
 
 
 def form_fields_bytes() -> int:
@@ -138,6 +173,9 @@ def field_not_utf8(request) -> str | None:
     return None
 
 
+FILE_NAME_NOT_UTF8 = gettext_noop("the file name is not UTF-8 (GBK or Latin-1?); send the form encoded in UTF-8")
+
+
 def not_utf8_message(field: str) -> Message:
     return gettext_noop("{field}: the text is not UTF-8; send the form encoded in UTF-8", field=field)
 
@@ -170,10 +208,14 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
         upload = request.FILES.get(field)
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.
     except (MultiPartParserError, SuspiciousOperation) as exc:
+        if part_header_not_utf8(request):
+            raise UploadRejected(FILE_NAME_NOT_UTF8) from exc
         raise UploadRejected(responses.malformed_request(exc)) from exc
     damaged = field_not_utf8(request)
     if damaged is not None:
         raise UploadRejected(not_utf8_message(damaged))
+    if upload is None and part_header_not_utf8(request):
+        raise UploadRejected(FILE_NAME_NOT_UTF8)
     if upload is None:
         raise UploadRejected(gettext_noop("no file: upload one in the field '{field}'", field=field))
     if not upload.name:

@@ -373,3 +373,17 @@ def test_a_field_not_in_utf8_beside_an_upload_is_refused_not_stored_as_replaceme
                                "localized_message": "consent_name: the text is not UTF-8; send the form encoded in UTF-8"}
     assert_untouched(stored_audio, media_root)
     assert not recording.exists()
+
+
+@pytest.mark.parametrize("name", ["参考音频.wav".encode("gbk"), "café.wav".encode("latin-1")])
+def test_a_file_name_not_in_utf8_is_refused_saying_so(client, stored_audio, media_root, wav_file, name):
+    """Django skipped the part, and answered that no file was sent (or, reading the body in chunks, that its headers
+    were over 1024 bytes)."""
+    client.cookies["django_language"] = "en"
+    parts = (b'--b\r\nContent-Disposition: form-data; name="audio"; filename="' + name + b'"\r\nContent-Type: audio/wav\r\n\r\n'
+             + wav_file.read_bytes() + b"\r\n--b--\r\n")
+    response = client.post("/api/upload-reference-audio", parts, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"status": "error", "message": "文件名不是 UTF-8 编码 (GBK 或 Latin-1?), 请以 UTF-8 发送表单",
+                               "localized_message": "the file name is not UTF-8 (GBK or Latin-1?); send the form encoded in UTF-8"}
+    assert_untouched(stored_audio, media_root)
