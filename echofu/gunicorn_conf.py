@@ -40,14 +40,34 @@ def post_worker_init(worker):
     util.write_error = write_json_error
 
 
+# gunicorn's own, an HTML page: still the answer should the JSON one fail to build.
+write_html_error = util.write_error
+# The client's bytes gunicorn quotes (an invalid request line, up to 4 KB) are cut to this many characters.
+MAX_DETAIL_CHARS = 300
+
+
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """The contract's error JSON for a request gunicorn refuses before Django sees it (a request line
-    over 4094 bytes, a header over 8190 or more than 100 of them, a malformed request), instead of its
-    HTML page: API clients read `status` and `message`."""
-    from echofu.responses import error
-    from engines.messages import gettext_noop
+    over 4094 bytes, a header over 8190 or more than 100 of them, a malformed request), or that failed
+    after Django answered (a streamed file gone mid-response), instead of its HTML page: API clients
+    read `status` and `message`. In the site's language: the request's own cookie was not read, and a
+    pool thread keeps the language of the last request it served."""
+    try:
+        from django.conf import settings
+        from django.utils import translation
 
-    body = error(gettext_noop("the server refused the request before reading it: {detail}", detail=mesg or reason), status_int).content
+        from echofu.responses import error
+        from engines.messages import gettext_noop
+
+        if status_int >= 500:
+            message = gettext_noop("internal server error, see the server's log")
+        else:
+            message = gettext_noop("the server refused the request before reading it: {detail}", detail=(mesg or reason)[:MAX_DETAIL_CHARS])
+        with translation.override(settings.LANGUAGE_CODE):
+            body = error(message, status_int).content
+    except Exception:
+        write_html_error(sock, status_int, reason, mesg)
+        return
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     util.write_nonblock(sock, head.encode("latin-1") + body)

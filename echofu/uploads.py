@@ -111,11 +111,15 @@ class BodyHead:
     def readline(self, *args) -> bytes:
         return self._kept(self._stream.readline(*args))
 
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)  # close() once request.body is read, seekable
+
 
 def limit_uploads(request, limit_bytes: int, fields_bytes: int = FORM_OVERHEAD_BYTES) -> None:
     """Must run before anything reads request.POST / request.FILES."""
     request.upload_handlers = [LimitedUploadHandler(request, limit_bytes, fields_bytes)]
-    request._stream = BodyHead(request._stream, fields_bytes + 2048)
+    if request.content_type == "multipart/form-data":
+        request._stream = BodyHead(request._stream, fields_bytes + 2048)
 
 
 def part_header_not_utf8(request) -> bool:
