@@ -212,7 +212,7 @@ def read_uploaded_file(request, field: str) -> UploadedFile:
         upload = request.FILES.get(field)
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.
     except (MultiPartParserError, SuspiciousOperation) as exc:
-        if part_header_not_utf8(request):
+        if not isinstance(exc, UploadTooLarge) and part_header_not_utf8(request):
             raise UploadRejected(FILE_NAME_NOT_UTF8) from exc
         raise UploadRejected(responses.malformed_request(exc)) from exc
     damaged = field_not_utf8(request)
