@@ -1,4 +1,5 @@
-"""Answers a database that stays locked past its busy timeout with the error JSON, not a 500 page."""
+"""Answers with the error JSON, not a 500 page or a misleading one: a database that stays locked past its
+busy timeout, and a body sent in chunks, which Django does not read."""
 from django.db import OperationalError
 
 from echofu import responses
@@ -25,3 +26,18 @@ def busy_database_answer(exception: BaseException):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return None
+
+
+class ChunkedBodyMiddleware:
+    """Django reads a request body only as far as its Content-Length, so a body sent in chunks without one
+    (`curl -T -`, clients that stream a file) read as empty: an upload was answered 'no file', a form
+    that its fields were missing. 411 Length Required says why."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not request.META.get("CONTENT_LENGTH"):
+            return responses.error(gettext_noop("the body was sent in chunks without a Content-Length, which this server does not "
+                                                "read: send it with its length (curl: -F or --data-binary @file, not -T -)"), 411)
+        return self.get_response(request)

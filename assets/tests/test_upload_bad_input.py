@@ -387,3 +387,19 @@ def test_a_file_name_not_in_utf8_is_refused_saying_so(client, stored_audio, medi
     assert response.json() == {"status": "error", "message": "文件名不是 UTF-8 编码 (GBK 或 Latin-1?), 请以 UTF-8 发送表单",
                                "localized_message": "the file name is not UTF-8 (GBK or Latin-1?); send the form encoded in UTF-8"}
     assert_untouched(stored_audio, media_root)
+
+
+@pytest.mark.parametrize("url, data, content_type", [
+    ("/api/upload-reference-audio", b"--b\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.wav\"\r\n\r\nRIFF\r\n--b--\r\n",
+     "multipart/form-data; boundary=b"),
+    ("/audio_clone", b"generate_text=hello&audio_id=anna", "application/x-www-form-urlencoded"),
+])
+def test_a_body_sent_in_chunks_without_its_length_is_refused_saying_so(client, stored_audio, media_root, url, data, content_type):
+    """Django reads a body only as far as its Content-Length: a chunked upload was answered 'no file', a chunked form
+    that its fields were missing."""
+    client.cookies["django_language"] = "en"
+    response = client.post(url, data, content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
+    assert response.status_code == 411, response.content
+    assert response.json()["localized_message"].startswith("the body was sent in chunks without a Content-Length")
+    assert response.json()["message"].startswith("请求体以分块方式发送且没有 Content-Length")
+    assert_untouched(stored_audio, media_root)

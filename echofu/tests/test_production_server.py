@@ -90,6 +90,12 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
             assert refused.value.code == status and refused.value.headers["Content-Type"] == "application/json"
             answer = json.loads(refused.value.read())
             assert answer["status"] == "error" and answer["message"].startswith("服务器在读取请求之前拒绝了它"), answer
+        # gunicorn passes a chunked body on without a length, which Django would read as empty.
+        chunked = urllib.request.Request(f"{base}/api/upload-reference-audio", data=iter([b"--b\r\n", b"..."]),
+                                         headers={"Content-Type": "multipart/form-data; boundary=b"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(chunked, timeout=10)
+        assert refused.value.code == 411 and json.loads(refused.value.read())["status"] == "error"
         clusters = [child for child in psutil.Process(server.pid).children(recursive=True)
                     if "qcluster" in " ".join(child.cmdline()) and child.environ().get("Q_CLUSTER_NAME")]
         assert {child.environ()["Q_CLUSTER_NAME"] for child in clusters} == {"interactive", "cpu"}
