@@ -184,6 +184,9 @@ def not_utf8_message(field: str) -> Message:
     return gettext_noop("{field}: the text is not UTF-8; send the form encoded in UTF-8", field=field)
 
 
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def form_fields_only(view):
     """For form endpoints that take no file: a file part is refused as it arrives instead of being
     spooled to disk whole, and a body larger than any form of fields is refused before it is read."""
@@ -194,11 +197,17 @@ def form_fields_only(view):
             if int(request.META.get("CONTENT_LENGTH") or 0) > limit_bytes:  # any encoding, not only multipart
                 limit_kb = limit_bytes // 1024
                 return responses.error(gettext_noop("the form is too large: at most {limit_kb} KB", limit_kb=limit_kb), 400)
+            if request.content_type not in FORM_CONTENT_TYPES and int(request.META.get("CONTENT_LENGTH") or 0):
+                # Django reads no fields from such a body (JSON, text): each would be answered as missing.
+                return responses.error(gettext_noop("the form's fields are read only from application/x-www-form-urlencoded or multipart/form-data, "
+                                                    "not from {content_type}", content_type=request.content_type or gettext_noop("a body without a Content-Type")), 415)
             limit_uploads(request, 0, limit_bytes)
             try:
                 request.POST
-            except MultiPartParserError:
+            except UploadTooLarge:
                 return responses.error(gettext_noop("this endpoint takes form fields, not files"), 400)
+            except MultiPartParserError as exc:  # no boundary, a body cut off
+                return responses.error(responses.malformed_request(exc), 400)
             damaged = field_not_utf8(request)
             if damaged is not None:
                 return responses.error(not_utf8_message(damaged), 400)

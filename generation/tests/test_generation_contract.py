@@ -180,6 +180,31 @@ def test_a_file_sent_to_a_form_endpoint_is_still_refused_as_a_file(client, wav_f
 
 
 @pytest.mark.parametrize("endpoint", ["/video_generation", "/model_training", "/audio_clone", "/chat_system"])
+@pytest.mark.parametrize("body, content_type, named", [
+    ('{"model_name": "EchoLite", "target_text": "hello"}', "application/json", "application/json"),
+    ("model_name=EchoLite&target_text=hello", "text/plain", "text/plain"),
+])
+def test_a_form_sent_as_json_or_text_is_refused_naming_the_encodings_read(client, endpoint, body, content_type, named):
+    """Django reads no fields from such a body: each was answered as missing ('model_name: 该字段是必填项。')."""
+    from monitoring.models import Job
+
+    client.cookies["django_language"] = "en"
+    response = client.post(endpoint, body, content_type=content_type)
+    assert response.status_code == 415
+    assert response.json()["localized_message"] == ("the form's fields are read only from application/x-www-form-urlencoded or "
+                                                     f"multipart/form-data, not from {named}")
+    assert response.json()["message"].startswith("表单字段只从 application/x-www-form-urlencoded 或 multipart/form-data 读取")
+    assert not Job.objects.exists()
+
+
+def test_a_multipart_form_without_its_boundary_is_called_unreadable_not_a_file(client):
+    client.cookies["django_language"] = "en"
+    response = client.post("/audio_clone", b"generate_text=hello", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response.json()["localized_message"] == "the request cannot be parsed: Invalid boundary in multipart: None"
+
+
+@pytest.mark.parametrize("endpoint", ["/video_generation", "/model_training", "/audio_clone", "/chat_system"])
 def test_more_fields_than_django_parses_say_which_limit(client, settings, endpoint):
     """As on the upload endpoints: Django's own words follow ours, naming the limit that was passed."""
     from urllib.parse import urlencode
