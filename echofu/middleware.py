@@ -30,14 +30,16 @@ def busy_database_answer(exception: BaseException):
 
 class ChunkedBodyMiddleware:
     """Django reads a request body only as far as its Content-Length, so a body sent in chunks without one
-    (`curl -T -`, clients that stream a file) read as empty: an upload was answered 'no file', a form
-    that its fields were missing. 411 Length Required says why."""
+    (`curl -X POST -T -`, clients that stream a file) read as empty: an upload was answered 'no file', a form
+    that its fields were missing. 411 Length Required says why. A GET, HEAD or OPTIONS reads no body, so
+    it is answered as before."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not request.META.get("CONTENT_LENGTH"):
+        if (request.method not in responses.SAFE_METHODS and not request.META.get("CONTENT_LENGTH")
+                and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()):
             return responses.error(gettext_noop("the body was sent in chunks without a Content-Length, which this server does not "
-                                                "read: send it with its length (curl: -F or --data-binary @file, not -T -)"), 411)
+                                                "read: send it with its length (curl: -F field=@file for an upload, -d for a form; not -T)"), 411)
         return self.get_response(request)

@@ -199,14 +199,17 @@ def form_fields_only(view):
                 return responses.error(gettext_noop("the form is too large: at most {limit_kb} KB", limit_kb=limit_kb), 400)
             if request.content_type not in FORM_CONTENT_TYPES and int(request.META.get("CONTENT_LENGTH") or 0):
                 # Django reads no fields from such a body (JSON, text): each would be answered as missing.
+                if not request.content_type:
+                    return responses.error(gettext_noop("the request names no Content-Type: send the form as "
+                                                        "application/x-www-form-urlencoded or multipart/form-data"), 415)
                 return responses.error(gettext_noop("the form's fields are read only from application/x-www-form-urlencoded or multipart/form-data, "
-                                                    "not from {content_type}", content_type=request.content_type or gettext_noop("a body without a Content-Type")), 415)
+                                                    "not from {content_type}", content_type=request.content_type), 415)
             limit_uploads(request, 0, limit_bytes)
             try:
                 request.POST
             except UploadTooLarge:
                 return responses.error(gettext_noop("this endpoint takes form fields, not files"), 400)
-            except MultiPartParserError as exc:  # no boundary, a body cut off
+            except MultiPartParserError as exc:  # no boundary, say
                 return responses.error(responses.malformed_request(exc), 400)
             damaged = field_not_utf8(request)
             if damaged is not None:

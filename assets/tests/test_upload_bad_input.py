@@ -401,5 +401,23 @@ def test_a_body_sent_in_chunks_without_its_length_is_refused_saying_so(client, s
     response = client.post(url, data, content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
     assert response.status_code == 411, response.content
     assert response.json()["localized_message"].startswith("the body was sent in chunks without a Content-Length")
-    assert response.json()["message"].startswith("请求体以分块方式发送且没有 Content-Length")
+    assert response.json()["message"] == ("请求体以分块方式发送且没有 Content-Length, 本服务器不读取这样的请求体: 请带上长度发送 "
+                                          "(curl: 上传文件用 -F 字段=@文件, 表单用 -d; 不要用 -T)")
     assert_untouched(stored_audio, media_root)
+
+
+def test_an_upload_over_its_limit_is_refused_as_too_large_beside_a_part_whose_name_is_not_utf8(client, settings, stored_audio, media_root):
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_AUDIO_BYTES": 1024}
+    parts = (b'--b\r\nContent-Disposition: form-data; name="note"; filename="' + "备注.txt".encode("gbk") + b'"\r\n\r\nhello\r\n'
+             b'--b\r\nContent-Disposition: form-data; name="audio"; filename="voice.wav"\r\nContent-Type: audio/wav\r\n\r\n'
+             + b"\0" * 4096 + b"\r\n--b--\r\n")
+    response = client.post("/api/upload-reference-audio", parts, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400, response.content
+    assert "文件过大" in response.json()["message"]
+    assert_untouched(stored_audio, media_root)
+
+
+@pytest.mark.parametrize("method", ["get", "head", "options"])
+def test_a_request_without_a_body_to_read_is_answered_whatever_its_transfer_encoding(client, method):
+    response = getattr(client, method)("/api/reference-audios", HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 200 if method != "options" else response.status_code in (200, 405)

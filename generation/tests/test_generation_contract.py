@@ -197,6 +197,14 @@ def test_a_form_sent_as_json_or_text_is_refused_naming_the_encodings_read(client
     assert not Job.objects.exists()
 
 
+def test_a_form_that_names_no_content_type_is_refused_saying_which_to_name(client):
+    client.cookies["django_language"] = "en"
+    response = client.post("/audio_clone", b"generate_text=hello", content_type="")
+    assert response.status_code == 415
+    assert response.json() == {"status": "error", "message": "请求没有 Content-Type: 请以 application/x-www-form-urlencoded 或 multipart/form-data 发送表单",
+                               "localized_message": "the request names no Content-Type: send the form as application/x-www-form-urlencoded or multipart/form-data"}
+
+
 def test_a_multipart_form_without_its_boundary_is_called_unreadable_not_a_file(client):
     client.cookies["django_language"] = "en"
     response = client.post("/audio_clone", b"generate_text=hello", content_type="multipart/form-data")
