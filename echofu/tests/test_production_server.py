@@ -3,6 +3,7 @@ cluster per queue, a real job served, and SIGTERM ending every process it starte
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -90,12 +91,17 @@ def test_serve_runs_gunicorn_static_and_queues_and_stops_cleanly(tmp_path):
             assert refused.value.code == status and refused.value.headers["Content-Type"] == "application/json"
             answer = json.loads(refused.value.read())
             assert answer["status"] == "error" and answer["message"].startswith("服务器在读取请求之前拒绝了它"), answer
-        # gunicorn passes a chunked body on without a length, which Django would read as empty.
-        chunked = urllib.request.Request(f"{base}/api/upload-reference-audio", data=iter([b"--b\r\n", b"..."]),
-                                         headers={"Content-Type": "multipart/form-data; boundary=b"})
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(chunked, timeout=10)
-        assert refused.value.code == 411 and json.loads(refused.value.read())["status"] == "error"
+        # gunicorn passes a chunked body on without a length, which Django would read as empty. Sent whole in one
+        # write: the answer comes before the body is read, and a client still sending then meets a closed socket.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"POST /api/upload-reference-audio HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                               b"Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               b"5\r\n--b\r\n\r\n0\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 411 ") and json.loads(body)["status"] == "error", answer
         clusters = [child for child in psutil.Process(server.pid).children(recursive=True)
                     if "qcluster" in " ".join(child.cmdline()) and child.environ().get("Q_CLUSTER_NAME")]
         assert {child.environ()["Q_CLUSTER_NAME"] for child in clusters} == {"interactive", "cpu"}
