@@ -209,7 +209,7 @@ def form_fields_only(view):
                 request.POST
             except UploadTooLarge:
                 return responses.error(gettext_noop("this endpoint takes form fields, not files"), 400)
-            except MultiPartParserError as exc:  # no boundary, say
+            except MultiPartParserError as exc:  # a multipart body without its boundary, for one
                 return responses.error(responses.malformed_request(exc), 400)
             damaged = field_not_utf8(request)
             if damaged is not None:
