@@ -1,9 +1,15 @@
-"""Answers with the error JSON, not a 500 page or a misleading one: a database that stays locked past its
-busy timeout, and a body sent in chunks, which Django does not read."""
+"""A database that stays locked past its busy timeout is answered with the error JSON, not a 500 page; a
+body sent in chunks, which Django would read as empty, is read here first."""
+import logging
+
 from django.db import OperationalError
 
 from echofu import responses
+from echofu.messages import reason_of
+from echofu.uploads import BodyRefused, read_chunked_body
 from engines.messages import gettext_noop
+
+logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 
@@ -29,17 +35,23 @@ def busy_database_answer(exception: BaseException):
 
 
 class ChunkedBodyMiddleware:
-    """Django reads a request body only as far as its Content-Length, so a body sent in chunks without one
-    (`curl -X POST -T -`, clients that stream a file) read as empty: an upload was answered 'no file', a form
-    that its fields were missing. 411 Length Required says why. A GET, HEAD or OPTIONS reads no body, so
-    it is answered as before."""
+    """Reads a body sent in chunks without a Content-Length (`curl -T -`, clients that stream a file), which
+    Django would read as empty, before any view or check reads the body. A GET, HEAD or OPTIONS reads no body,
+    so it is answered as before."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if (request.method not in responses.SAFE_METHODS and not request.META.get("CONTENT_LENGTH")
-                and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()):
-            return responses.error(gettext_noop("the body was sent in chunks without a Content-Length, which this server does not "
-                                                "read: send it with its length (curl: -F field=@file for an upload, -d for a form; not -T)"), 411)
-        return self.get_response(request)
+        if (request.method in responses.SAFE_METHODS or request.META.get("CONTENT_LENGTH")
+                or "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()):
+            return self.get_response(request)
+        try:
+            body = read_chunked_body(request)
+        except BodyRefused as exc:
+            return responses.error(reason_of(exc), exc.status)
+        except OSError as exc:  # storing it: a full disk
+            logger.exception("a body sent in chunks could not be stored")
+            return responses.server_failure(gettext_noop("the request's body could not be stored"), exc)
+        with body:
+            return self.get_response(request)

@@ -9,18 +9,21 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path, PurePosixPath
+from typing import IO
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.core.handlers.wsgi import LimitedStream
 from django.http.multipartparser import MultiPartParserError
 
 from echofu import paths, responses
@@ -39,6 +42,7 @@ WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{n
 UNIQUE_SUFFIX_BYTES = len("_") + 8  # the longest suffix claim_unique_path adds: _ and secrets.token_hex(4)
 # Multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
+CHUNKED_READ_BYTES = 64 * 1024
 # An upload still streaming writes to its temp file all along, so one untouched this long has no request
 # behind it any more (its web server was killed mid-upload).
 ABANDONED_UPLOAD_SECONDS = 3600
@@ -142,6 +146,73 @@ def form_fields_bytes() -> int:
     return FORM_OVERHEAD_BYTES + 4 * 3 * settings.ECHOFU["TTS_MAX_CHARS"]
 
 
+class BodyRefused(ValueError):
+    """A body sent in chunks that is not read: past the most any endpoint reads, or malformed."""
+
+    def __init__(self, message: Message, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def largest_body_bytes(content_type: str) -> int:
+    """The most any endpoint reads of a body: a video with the form around it, or a form of fields."""
+    if content_type == "multipart/form-data":
+        return max(settings.ECHOFU["MAX_VIDEO_BYTES"], settings.ECHOFU["MAX_AUDIO_BYTES"]) + FORM_OVERHEAD_BYTES
+    return form_fields_bytes()
+
+
+def form_too_large(limit_bytes: int) -> Message:
+    return gettext_noop("the form is too large: at most {limit_kb} KB", limit_kb=limit_bytes // 1024)
+
+
+def body_too_large(content_type: str, limit_bytes: int) -> BodyRefused:
+    if content_type == "multipart/form-data":
+        return BodyRefused(gettext_noop("the upload is larger than this server takes: at most {limit_mb} MB",
+                                        limit_mb=round(limit_bytes / (1024 * 1024))))
+    if content_type == "application/x-www-form-urlencoded":
+        return BodyRefused(form_too_large(limit_bytes))
+    return BodyRefused(not_a_form(content_type), 415)  # a file sent as the body itself (`curl -T file`)
+
+
+def not_a_form(content_type: str) -> Message:
+    """Every endpoint reads its fields and files from a form: Django reads none from a body in another encoding."""
+    if not content_type:
+        return gettext_noop("the request names no Content-Type: send the form as application/x-www-form-urlencoded or multipart/form-data")
+    return gettext_noop("the form's fields are read only from application/x-www-form-urlencoded or multipart/form-data, "
+                        "not from {content_type}", content_type=content_type)
+
+
+def read_chunked_body(request) -> IO[bytes]:
+    """Django reads a body only as far as its Content-Length, so a body sent in chunks without one (`curl -T -`,
+    clients that stream a file; gunicorn decodes the chunks) read as empty: an upload was answered 'no file'.
+    The body is read into a temp file, no further than the most any endpoint reads, and handed on with its
+    length, so the limits and checks that read the length see it as if it had been sent with one. The caller
+    closes the file (which removes it) once the request is answered."""
+    limit_bytes = largest_body_bytes(request.content_type)
+    stream = request.environ["wsgi.input"]
+    spooled = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)
+    size = 0
+    try:
+        while True:
+            try:
+                chunk = stream.read(min(CHUNKED_READ_BYTES, limit_bytes + 1 - size))
+            except OSError as exc:  # gunicorn's: a chunk cut short or malformed
+                raise BodyRefused(responses.malformed_request(exc)) from exc
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit_bytes:
+                raise body_too_large(request.content_type, limit_bytes)
+            spooled.write(chunk)
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    request.META["CONTENT_LENGTH"] = str(size)
+    request._stream = LimitedStream(spooled, size)
+    return spooled
+
+
 def discard_abandoned_uploads() -> list[Path]:
     """Delete the temp files that web servers killed mid-upload left; no request will finish them."""
     cutoff = time.time() - ABANDONED_UPLOAD_SECONDS
@@ -195,15 +266,9 @@ def form_fields_only(view):
         if request.method == "POST":
             limit_bytes = form_fields_bytes()
             if int(request.META.get("CONTENT_LENGTH") or 0) > limit_bytes:  # any encoding, not only multipart
-                limit_kb = limit_bytes // 1024
-                return responses.error(gettext_noop("the form is too large: at most {limit_kb} KB", limit_kb=limit_kb), 400)
+                return responses.error(form_too_large(limit_bytes), 400)
             if request.content_type not in FORM_CONTENT_TYPES and int(request.META.get("CONTENT_LENGTH") or 0):
-                # Django reads no fields from such a body (JSON, text): each would be answered as missing.
-                if not request.content_type:
-                    return responses.error(gettext_noop("the request names no Content-Type: send the form as "
-                                                        "application/x-www-form-urlencoded or multipart/form-data"), 415)
-                return responses.error(gettext_noop("the form's fields are read only from application/x-www-form-urlencoded or multipart/form-data, "
-                                                    "not from {content_type}", content_type=request.content_type), 415)
+                return responses.error(not_a_form(request.content_type), 415)  # (JSON, text): each field would be answered as missing
             limit_uploads(request, 0, limit_bytes)
             try:
                 request.POST

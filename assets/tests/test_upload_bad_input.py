@@ -389,20 +389,82 @@ def test_a_file_name_not_in_utf8_is_refused_saying_so(client, stored_audio, medi
     assert_untouched(stored_audio, media_root)
 
 
-@pytest.mark.parametrize("url, data, content_type", [
-    ("/api/upload-reference-audio", b"--b\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.wav\"\r\n\r\nRIFF\r\n--b--\r\n",
-     "multipart/form-data; boundary=b"),
-    ("/audio_clone", b"generate_text=hello&audio_id=anna", "application/x-www-form-urlencoded"),
+def post_chunked(client, url, body: bytes | io.RawIOBase, content_type: str):
+    """As gunicorn hands on a body sent in chunks: decoded, with no Content-Length."""
+    stream = io.BytesIO(body) if isinstance(body, bytes) else body
+    return client.post(url, content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="", **{"wsgi.input": stream})
+
+
+def multipart_audio(content: bytes, name: str = "voice.wav") -> bytes:
+    return (b'--b\r\nContent-Disposition: form-data; name="audio"; filename="' + name.encode() + b'"\r\n'
+            b"Content-Type: audio/wav\r\n\r\n" + content + b"\r\n--b--\r\n")
+
+
+def test_an_upload_sent_in_chunks_without_its_length_is_stored(client, media_root, wav_file):
+    """Django reads a body only as far as its Content-Length: a chunked upload was answered 'no file'."""
+    response = post_chunked(client, "/api/upload-reference-audio", multipart_audio(wav_file.read_bytes()), "multipart/form-data; boundary=b")
+    assert response.status_code == 200, response.content
+    stored = media_root / response.json()["relative_path"].removeprefix("media/")
+    assert stored.read_bytes() == wav_file.read_bytes()
+    assert ReferenceAudio.objects.get().original_name == "voice.wav"
+    assert list((media_root / "tmp/uploads").iterdir()) == []
+
+
+def test_a_form_sent_in_chunks_is_answered_as_with_its_length(client, stored_audio, media_root):
+    form = b"generate_text=hello&audio_id=nobody"
+    with_length = client.post("/audio_clone", form, content_type="application/x-www-form-urlencoded")
+    chunked = post_chunked(client, "/audio_clone", form, "application/x-www-form-urlencoded")
+    assert with_length.status_code == 400 and "nobody" in with_length.json()["message"], with_length.content  # the fields were read
+    assert (chunked.status_code, chunked.json()) == (with_length.status_code, with_length.json())
+    assert_untouched(stored_audio, media_root)
+
+
+def test_an_upload_sent_in_chunks_keeps_its_endpoints_limit(client, settings, stored_audio, media_root):
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_AUDIO_BYTES": 1024}
+    response = post_chunked(client, "/api/upload-reference-audio", multipart_audio(b"\0" * 4096), "multipart/form-data; boundary=b")
+    assert "文件过大" in error_of(response)
+    assert_untouched(stored_audio, media_root)
+
+
+class EndlessBody(io.RawIOBase):
+    """A client that never stops sending; counts what was read of it."""
+
+    def __init__(self):
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = b"\0" * len(buffer)
+        self.read_bytes += len(buffer)
+        return len(buffer)
+
+
+@pytest.mark.parametrize("content_type, code, message", [
+    ("multipart/form-data; boundary=b", 400, "上传过大: 本服务器最多接收 2 MB"),
+    ("application/x-www-form-urlencoded", 400, "表单过大: 上限 87 KB"),
+    # `curl -T voice.wav`: the file as the body itself, which no endpoint reads
+    ("application/octet-stream", 415, "表单字段只从 application/x-www-form-urlencoded 或 multipart/form-data 读取, 不从 application/octet-stream 读取"),
 ])
-def test_a_body_sent_in_chunks_without_its_length_is_refused_saying_so(client, stored_audio, media_root, url, data, content_type):
-    """Django reads a body only as far as its Content-Length: a chunked upload was answered 'no file', a chunked form
-    that its fields were missing."""
-    client.cookies["django_language"] = "en"
-    response = client.post(url, data, content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
-    assert response.status_code == 411, response.content
-    assert response.json()["localized_message"].startswith("the body was sent in chunks without a Content-Length")
-    assert response.json()["message"] == ("请求体以分块方式发送且没有 Content-Length, 本服务器不读取这样的请求体: 请带上长度发送 "
-                                          "(curl: 上传文件用 -F 字段=@文件, 表单用 -d; 不要用 -T)")
+def test_a_body_sent_in_chunks_is_read_no_further_than_any_endpoint_reads(client, settings, stored_audio, media_root, content_type, code, message):
+    settings.ECHOFU = {**settings.ECHOFU, "MAX_VIDEO_BYTES": 2 * 1024 * 1024, "MAX_AUDIO_BYTES": 1024 * 1024}
+    body = EndlessBody()
+    response = post_chunked(client, "/api/upload-reference-audio", body, content_type)
+    assert error_of(response, code) == message
+    limit_bytes = 2 * 1024 * 1024 + 64 * 1024 if content_type.startswith("multipart") else 64 * 1024 + 12 * settings.ECHOFU["TTS_MAX_CHARS"]
+    assert limit_bytes < body.read_bytes <= limit_bytes + 1
+    assert_untouched(stored_audio, media_root)
+
+
+class MalformedChunks(io.BytesIO):
+    def read(self, size=-1, /) -> bytes:
+        raise OSError("Invalid chunk size: b'zz'")  # gunicorn's InvalidChunkSize is an IOError
+
+
+def test_a_body_whose_chunks_are_malformed_is_refused_saying_so(client, stored_audio, media_root):
+    response = post_chunked(client, "/api/upload-reference-audio", MalformedChunks(), "multipart/form-data; boundary=b")
+    assert error_of(response) == "请求无法解析: Invalid chunk size: b'zz'"
     assert_untouched(stored_audio, media_root)
 
 
