@@ -336,6 +336,13 @@ def test_quality_gate_refuses_bad_videos_saying_why(tmp_path, make, expected):
     assert any(expected in error for error in report.errors), report.errors
 
 
+def test_a_short_clip_of_speech_is_too_short_not_silent(tmp_path):
+    """It was also called silent: the check asked for 3 s of sound from a 2 s clip of speech."""
+    report = create_engine("EchoLite").check_video(make_talking_face_video(tmp_path / "short.mp4", seconds=2, size=256))
+    assert [error for error in report.errors if "too short" in error]
+    assert not [error for error in report.errors if "silent" in error], report.errors
+
+
 @pytest.mark.slow
 def test_training_writes_a_complete_relocatable_model(trained, workspace):
     result, stages = trained

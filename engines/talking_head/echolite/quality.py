@@ -46,7 +46,7 @@ def check_video(path: Path, measure_delay: bool = True, analyzer: FaceAnalyzer |
         report.warnings.append(past)
     if not info.has_audio:
         report.errors.append(gettext_noop("the video has no audio track: the model learns from the person's speech"))
-    elif (audible := audible_seconds(path, info.duration)) < MIN_AUDIBLE_SECONDS:
+    elif (audible := audible_seconds(path, info.duration)) < min(MIN_AUDIBLE_SECONDS, info.duration / 2):  # a clip too short is said so
         report.errors.append(gettext_noop("the audio track is silent ({audible:.1f} s louder than {floor:.0f} dBFS): "
                                           "the model learns from the person's speech", audible=audible, floor=SPEECH_FLOOR_DBFS))
     analyzer = analyzer or FaceAnalyzer()  # loading its models takes a second: the delay's tracking reuses it
