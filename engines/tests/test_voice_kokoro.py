@@ -48,6 +48,22 @@ def test_packaged_kokoro_speaks_mandarin_that_whisper_reads(kokoro):
     assert 0.8 < len(english) / SAMPLE_RATE < 4.0, "English through espeak-ng's phonemes"
 
 
+
+def test_speech_without_a_speaker_is_kokoros_chinese_and_pipers_english(tmp_path):
+    """The pages' default voice, the first a new user hears: espeak-ng's Mandarin was heard as 你熬我是你的主持人."""
+    transcriber = load_transcriber(cache_dir=weights_cache())
+
+    def heard(synthesizer, text: str, language: str) -> str:
+        spoken = synthesizer.synthesize(text, None, tmp_path / f"{language}.wav")
+        return transcriber.transcribe(media.load_audio(spoken.path, SAMPLE_RATE), language).text
+
+    default = create_synthesizer("default")
+    chinese_errors = error_rate(MANDARIN, heard(default, MANDARIN, "zh"), "char")
+    assert chinese_errors < 0.25
+    assert error_rate(ENGLISH, heard(default, ENGLISH, "en"), "word") < 0.2
+    espeak_only = create_synthesizer("default", neural_english=False, neural_mandarin=False)
+    assert error_rate(MANDARIN, heard(espeak_only, MANDARIN, "zh"), "char") > chinese_errors
+
 def test_kokoro_speaks_with_a_given_style_pack(kokoro):
     """`pack` replaces the stock voice's style vectors (bench/bench_voice_style.py speaks with fitted ones)."""
     stock = kokoro.voices[kokoro.voice]

@@ -11,9 +11,11 @@ English is spoken by Piper (en_US-joe-medium, a neural voice from the registry, 
 fitted on Piper saying their own words, and, without Kokoro, for men cloned from Mandarin where the
 packaged Whisper is at hand: Piper cannot say their words, so their fit rests on statistics and on the
 speech states of their Mandarin (STATE_MATCHED; on statistics alone it made them sound less like
-themselves than espeak-ng's parallel fit: bench/results/voice_bases.json). Everything else is spoken by espeak-ng:
-profiles fitted before Piper or Kokoro, speakers whose words were not transcribed, and speech without
-a speaker.
+themselves than espeak-ng's parallel fit: bench/results/voice_bases.json). Speech without a speaker (the
+pages' "default voice") is Kokoro's Chinese and Piper's English as they are: espeak-ng's Mandarin, the
+first voice a new user hears, was heard by Whisper as "你熬我是你的主持人" for "你好，我是你的数字人".
+Everything else is spoken by espeak-ng: profiles fitted before Piper or Kokoro, and speakers whose words
+were not transcribed.
 A speaker cloned with a fitted conversion (`engines.voice.fitted`) is spoken with their own spectra
 and at their rate (Piper, for Mandarin speakers, at its own): Mandarin speakers' Mandarin with
 exemplars (EXEMPLAR_LANGUAGES); English speakers' English and Chinese, and Mandarin speakers'
@@ -284,6 +286,10 @@ class DefaultSynthesizer:
                 return self.kokoro().speak(chunk.text, chunk.language, 1.0 / kokoro_voice.rate), kokoro_voice
             if piper_speaks and chunk.language in PIPER_LANGUAGES:
                 return self.piper().speak(chunk.text, 1.0 / piper_voice.rate), piper_voice
+            if speaker is None and self.neural_mandarin and chunk.language == "zh":
+                return self.kokoro().speak(chunk.text, chunk.language), None
+            if speaker is None and self.neural_english and chunk.language in PIPER_LANGUAGES:
+                return self.piper().speak(chunk.text), None
             return espeak(chunk.text, chunk.language, variant, words_per_minute), voice
 
         def speak(chunk: Chunk) -> np.ndarray:
