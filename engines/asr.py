@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engines import media
-from engines.messages import gettext_noop
+from engines.messages import UnusableInput, gettext_noop
 from engines.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class Transcript:
     segments: list[dict] = field(default_factory=list)
 
 
-class NoSpeech(ValueError):
+class NoSpeech(UnusableInput):
     """The recording holds silence or noise only: nothing to answer."""
 
 

@@ -62,6 +62,11 @@ def kept_value(value: dict) -> float | None:
     return float(value[NOT_FINITE]) if value.keys() == {NOT_FINITE} else None
 
 
+class UnusableInput(ValueError):
+    """What the user gave cannot be used (a reference with no speech in it, a recording of silence, a text
+    with no words): theirs to change, not a fault of the server's. Raised with a Message saying why."""
+
+
 def gettext_noop(template: str, **params: object) -> Message:
     """The marked spelling of `Message(template, **params)` (see the module's docstring)."""
     return Message(template, **params)

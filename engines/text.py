@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from engines.messages import gettext_noop
+from engines.messages import UnusableInput, gettext_noop
 
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
 CLAUSE_BREAK = re.compile(r"(?<=[，、,：:])")
@@ -175,7 +175,7 @@ def joined(sentences: list[str]) -> str:
     return text
 
 
-class NothingToSpeak(ValueError):
+class NothingToSpeak(UnusableInput):
     """The text holds no words a voice could say: only punctuation, symbols or space."""
 
 

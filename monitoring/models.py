@@ -83,6 +83,9 @@ class Job(models.Model):
     error = models.TextField(verbose_name=_("error"), blank=True, default="")
     error_message = models.JSONField(verbose_name=_("error (template)"), null=True, blank=True,
                                      help_text=_("the error as its template and values, shown translated (echofu.messages)"))
+    failed_on_input = models.BooleanField(verbose_name=_("failed on its input"), default=False,
+                                          help_text=_("what the user gave could not be used (a reference with no speech in it): "
+                                                      "theirs to change, not a fault of the server's"))
     device = models.CharField(verbose_name=_("device"), max_length=16, default="cpu", help_text=_("cpu or cuda:N"))
     queue = models.CharField(verbose_name=_("queue"), max_length=32, default="interactive", db_index=True,
                              help_text=_("the django-q2 cluster that runs it: interactive, cpu or gpuN"))

@@ -37,7 +37,7 @@ from echofu import paths
 from echofu.messages import as_users_read, reason_of, stored, template_of
 from echofu.uploads import discard_abandoned_uploads
 from engines import media
-from engines.messages import gettext_noop
+from engines.messages import UnusableInput, gettext_noop
 from engines.progress import Cancelled
 from monitoring import estimates, shutdown
 from monitoring.models import Job, log_fields, seconds_left, workdir_of
@@ -359,6 +359,10 @@ def execute(job_id: str) -> str:
     except Cancelled:
         reporter.log(gettext_noop("cancelled"))
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
+    except UnusableInput as exc:  # the user's to change: its reason says all, a traceback would only bury it
+        reporter.log(reason_of(exc))
+        logger.info("job %s could not use its input: %s", job.pk, exc)
+        ending = Job.Status.FAILED, {**failed_with(reason_of(exc)), "failed_on_input": True}
     except Exception as exc:  # the job records every failure; the worker lives on
         reporter.log(traceback.format_exc(limit=8))
         failure = describe_failure(exc)

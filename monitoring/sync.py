@@ -21,7 +21,8 @@ def answer_when_done(job: Job, on_success: Callable[[Job], JsonResponse], timeou
     if job.status == Job.Status.SUCCEEDED:
         return on_success(job)
     if job.status == Job.Status.FAILED:
-        return responses.error(job.kept_error or gettext_noop("the job failed"), 500, task_id=job.pk)
+        # 422 where the input could not be used (a reference with no speech in it): the user's to change, not a server fault
+        return responses.error(job.kept_error or gettext_noop("the job failed"), 422 if job.failed_on_input else 500, task_id=job.pk)
     if job.status == Job.Status.CANCELLED:
         return responses.error(JOB_CANCELLED, 409, task_id=job.pk)
     if shutdown.stop_requested():

@@ -75,6 +75,7 @@ def job_info(job: Job, log_lines: int = 50, forecasts: dict[str, forecast.Foreca
         # the same lines, each with the instant it was logged, which the pages show in the browser's zone
         "log_entries": [{"time": stamp, "text": as_users_read(text)} for stamp, text in job.log_entries(log_lines)],
         "error": localized(job.kept_error),
+        "failed_on_input": job.failed_on_input,
         "params": localized_within(job.params),
         "result": localized_within(job.result),
     }

@@ -44,6 +44,19 @@ def clone(client, reference, speaker_id="anna"):
     return client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": speaker_id})
 
 
+
+def test_a_reference_with_no_speech_in_it_is_refused_as_the_users_to_change(client, tmp_path, media_root):
+    """It was answered 500, a server fault, with a traceback in the job's log."""
+    silence = tmp_path / "silence.wav"
+    media.write_wav(silence, np.zeros(5 * 16000, np.float32), 16000)
+    with open(silence, "rb") as handle:
+        uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    response = clone(client, uploaded["relative_path"], "quiet")
+    assert response.status_code == 422, response.content
+    assert response.json()["message"].startswith("参考音频太安静"), response.json()
+    assert not SpeakerProfile.objects.filter(speaker_id="quiet").exists()
+    assert Job.objects.get(pk=response.json()["task_id"]).failed_on_input
+
 def test_clone_then_generate_in_that_voice(client, reference, media_root):
     response = clone(client, reference)
     body = response.json()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engines import media
-from engines.messages import gettext_noop
+from engines.messages import UnusableInput, gettext_noop
 from engines.progress import Progress, no_progress
 from engines.voice.analysis import SAMPLE_RATE, SPEECH_FLOOR_DBFS, clean_speech, f0_statistics, frame_levels, mean_envelope
 from engines.voice.denoise import fitting_copy
@@ -70,7 +70,7 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     samples = media.load_declared_audio(audio_path, SAMPLE_RATE)
     total = len(samples) / SAMPLE_RATE
     if total < MIN_SECONDS:
-        raise ValueError(gettext_noop("the reference is too short: {seconds:.1f} s, at least {minimum:.0f} s are needed",
+        raise UnusableInput(gettext_noop("the reference is too short: {seconds:.1f} s, at least {minimum:.0f} s are needed",
                                       seconds=total, minimum=MIN_SECONDS))
     clipped = float(np.mean(np.abs(samples) >= CLIPPED_LEVEL))
     progress("clean", 0.2, gettext_noop("warning: {share:.1%} of the reference's samples are clipped (it was recorded too loud): "
@@ -81,19 +81,19 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     if seconds < MIN_SECONDS:
         loudest = float(frame_levels(samples).max())
         if loudest <= SPEECH_FLOOR_DBFS:
-            raise ValueError(gettext_noop("the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
+            raise UnusableInput(gettext_noop("the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
                                           "{floor:.0f} dBFS; record closer to the microphone or with more gain",
                                           loudest=loudest, floor=SPEECH_FLOOR_DBFS))
-        raise ValueError(gettext_noop("only {seconds:.1f} s of speech found in the reference (after removing silence); "
+        raise UnusableInput(gettext_noop("only {seconds:.1f} s of speech found in the reference (after removing silence); "
                                       "at least {minimum:.0f} s are needed", seconds=seconds, minimum=MIN_SECONDS))
     if seconds > MAX_SECONDS:
-        raise ValueError(gettext_noop("the reference has {minutes:.1f} min of speech; at most {most:.0f} min",
+        raise UnusableInput(gettext_noop("the reference has {minutes:.1f} min of speech; at most {most:.0f} min",
                                       minutes=seconds / 60, most=MAX_SECONDS / 60))
     progress("pitch", 0.4)
     room_tone = RoomTone.measure(samples, SAMPLE_RATE).as_dict()
     f0 = f0_statistics(fitting_copy(speech, room_tone)[0])  # the pitch without the room's noise (engines.voice.denoise)
     if f0 is None:
-        raise ValueError(gettext_noop("no voiced speech found in the reference"))
+        raise UnusableInput(gettext_noop("no voiced speech found in the reference"))
     progress("embed", 0.7)
     embedding = encoder.embed(speech)
     media.write_wav(clean_out_path, speech, SAMPLE_RATE)

@@ -54,19 +54,23 @@ def test_a_reference_refused_for_its_sound_says_why_in_the_pages_language(client
     media.write_wav(tone, samples / abs(samples).max() * 10 ** (-62 / 20), 16000)  # a peak of -62 dBFS
     with pytest.raises(ValueError) as refused:
         analyse_reference(tone, media_root / "clean.wav", encoder=None)
-    job = failed_job(monkeypatch, refused.value)
+    job = failed_job(monkeypatch, refused.value, kind=Job.Kind.CLONE)
     assert job.error.startswith("the reference is too quiet: its loudest moment is -6")
     assert task_error(client, job).startswith("参考音频太安静: 最响处为 -6")
     with translation.override("en"):
         answer = answer_when_done(job, lambda done: JsonResponse({}), timeout=0)
     assert json.loads(answer.content)["message"].startswith("参考音频太安静"), "the contract's message is Chinese"
+    # The user's to change, not a server fault: it was a 500, and the job's log a traceback around the reason.
+    assert answer.status_code == 422
+    assert job.failed_on_input and client.get(f"/api/tasks/{job.pk}").json()["failed_on_input"] is True
+    assert "Traceback" not in job.log and "too quiet" in job.log
 
 
 def test_the_legacy_answer_of_a_failed_job_is_chinese_whatever_the_pages_language(client, monkeypatch, media_root):
     job = failed_job(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
     with translation.override("en"):  # a request from the English studio
         answer = answer_when_done(job, lambda done: JsonResponse({}), timeout=0)
-    assert answer.status_code == 500
+    assert answer.status_code == 500 and not job.failed_on_input
     assert json.loads(answer.content)["message"].startswith("磁盘已满: 媒体卷")
 
 
