@@ -35,7 +35,7 @@ from echofu.uploads import claim_unique_path
 from engines import media
 from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
-from engines.llm import LLMError, clean_reply, sentences
+from engines.llm import LLMError, clean_reply, ending_at_a_sentence, sentences
 from engines.messages import Message, gettext_noop
 from engines.progress import Cancelled, no_progress, stage_name
 from engines.provenance import LabelText
@@ -383,7 +383,7 @@ def _reply_sentences(turn: Turn, persona: Persona, provider: str, transcript: st
     messages = [{"role": "system", "content": persona.prompt}]
     messages += turn.conversation.history(turn, settings.ECHOFU["CHAT_HISTORY_TURNS"])
     messages.append({"role": "user", "content": transcript})
-    return sentences(model.stream(messages, settings.ECHOFU["LLM_MAX_TOKENS"], hold)), provider
+    return sentences(ending_at_a_sentence(model, messages, settings.ECHOFU["LLM_MAX_TOKENS"], hold)), provider
 
 
 class _Prefetch:

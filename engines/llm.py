@@ -18,6 +18,7 @@ import re
 import tempfile
 import threading
 import urllib.parse
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
@@ -345,6 +346,26 @@ MAX_FIRST_PIECE_CHARS = 32
 # Later pieces end at a clause break too once they are this long: a long sentence is one long video
 # to render, and the visitor, who has watched the piece before it, waits for it.
 MIN_LATER_CLAUSE_CHARS = 40
+
+
+# A reply stopped by its token limit mid-sentence lost the sentence's end while its first clauses had
+# already been spoken (sentences() sends a long sentence's clauses as they come): "... passed down
+# through generations," was the answer's last word. The model gets this many tokens more to end the
+# sentence it is in, and the reply stops at that sentence's end.
+SENTENCE_GRACE_TOKENS = 60
+ENDS_A_SENTENCE = re.compile(r"(?:[。！？；!?;…]|\.)[”’\"')）]*\s*$")
+
+
+def ending_at_a_sentence(model: ChatModel, messages: list[dict], max_tokens: int, hold: threading.Event | None = None) -> Iterator[str]:
+    """`model.stream(messages)` to the end of the sentence it is in once `max_tokens` pieces have come (llama.cpp
+    and OpenAI-compatible servers stream a token at a time), at most SENTENCE_GRACE_TOKENS more."""
+    written = ""
+    with closing(model.stream(messages, max_tokens + SENTENCE_GRACE_TOKENS, hold)) as pieces:  # closed: the model stops writing
+        for count, piece in enumerate(pieces, start=1):
+            yield piece
+            written = (written + piece)[-16:]
+            if count >= max_tokens and ENDS_A_SENTENCE.search(written):
+                return
 
 
 def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
-from engines.llm import (PACKAGED, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply, checked_gguf,
-                         packaged_availability, sentences)
+from engines import llm
+from engines.llm import (PACKAGED, SENTENCE_GRACE_TOKENS, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply,
+                         checked_gguf, ending_at_a_sentence, packaged_availability, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
 
 MESSAGES = [{"role": "system", "content": "You are a guide."}, {"role": "user", "content": "Hi"}]
@@ -57,6 +58,19 @@ def test_a_reply_cut_at_the_token_limit_is_not_spoken_half_way():
         whole = list(model.stream(MESSAGES, max_tokens=50))
     assert UNFINISHED not in whole[-1:] and list(sentences(whole))[-1] == "It closes at six in the evening."
 
+
+
+def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in(monkeypatch):
+    """The first clauses of a long sentence are spoken as they come: cut at the limit, the answer ended on a comma."""
+    reply = "Our studio opens at nine, and it closes at six in the evening, every day of the week. Come and see us."
+    with FakeOpenAIServer(reply=reply) as server:
+        model = OpenAICompatible("fake", server.base_url, "m")
+        spoken = list(sentences(ending_at_a_sentence(model, MESSAGES, max_tokens=8)))
+        assert " ".join(spoken) == "Our studio opens at nine, and it closes at six in the evening, every day of the week."
+        assert server.requests[-1]["body"]["max_tokens"] == 8 + SENTENCE_GRACE_TOKENS
+        # A sentence longer than the grace is still cut there, and its unfinished end is not spoken.
+        monkeypatch.setattr(llm, "SENTENCE_GRACE_TOKENS", 2)
+        assert list(sentences(ending_at_a_sentence(model, MESSAGES, max_tokens=4))) == ["Our studio opens at nine,"]
 
 @pytest.mark.parametrize("status", [401, 500])
 def test_a_key_the_server_echoes_never_reaches_the_user(status):
