@@ -356,11 +356,12 @@ SENTENCE_GRACE_TOKENS = 60
 ENDS_A_SENTENCE = re.compile(r"(?:[。！？；!?;…]|\.)[”’\"')）]*\s*$")
 
 
-def ending_at_a_sentence(model: ChatModel, messages: list[dict], max_tokens: int, hold: threading.Event | None = None) -> Iterator[str]:
+def ending_at_a_sentence(model: ChatModel, messages: list[dict], max_tokens: int, hold: threading.Event | None = None,
+                         grace_tokens: int = SENTENCE_GRACE_TOKENS) -> Iterator[str]:
     """`model.stream(messages)` to the end of the sentence it is in once `max_tokens` pieces have come (llama.cpp
-    and OpenAI-compatible servers stream a token at a time), at most SENTENCE_GRACE_TOKENS more."""
+    and OpenAI-compatible servers stream a token at a time), at most `grace_tokens` more."""
     written = ""
-    with closing(model.stream(messages, max_tokens + SENTENCE_GRACE_TOKENS, hold)) as pieces:  # closed: the model stops writing
+    with closing(model.stream(messages, max_tokens + grace_tokens, hold)) as pieces:  # closed: the model stops writing
         for count, piece in enumerate(pieces, start=1):
             yield piece
             written = (written + piece)[-16:]

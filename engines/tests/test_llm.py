@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from engines.chat_knowledge import KnowledgeIndex
-from engines import llm
 from engines.llm import (PACKAGED, SENTENCE_GRACE_TOKENS, UNFINISHED, LLMError, LocalModel, OpenAICompatible, PackagedGGUF, clean_reply,
                          checked_gguf, ending_at_a_sentence, packaged_availability, sentences)
 from engines.testing.fake_openai import FakeOpenAIServer
@@ -60,7 +59,7 @@ def test_a_reply_cut_at_the_token_limit_is_not_spoken_half_way():
 
 
 
-def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in(monkeypatch):
+def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in():
     """The first clauses of a long sentence are spoken as they come: cut at the limit, the answer ended on a comma."""
     reply = "Our studio opens at nine, and it closes at six in the evening, every day of the week. Come and see us."
     with FakeOpenAIServer(reply=reply) as server:
@@ -69,8 +68,7 @@ def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in(monkeypatch):
         assert " ".join(spoken) == "Our studio opens at nine, and it closes at six in the evening, every day of the week."
         assert server.requests[-1]["body"]["max_tokens"] == 8 + SENTENCE_GRACE_TOKENS
         # A sentence longer than the grace is still cut there, and its unfinished end is not spoken.
-        monkeypatch.setattr(llm, "SENTENCE_GRACE_TOKENS", 2)
-        assert list(sentences(ending_at_a_sentence(model, MESSAGES, max_tokens=4))) == ["Our studio opens at nine,"]
+        assert list(sentences(ending_at_a_sentence(model, MESSAGES, max_tokens=4, grace_tokens=2))) == ["Our studio opens at nine,"]
 
 @pytest.mark.parametrize("status", [401, 500])
 def test_a_key_the_server_echoes_never_reaches_the_user(status):
