@@ -45,17 +45,20 @@ def clean_speech(samples: np.ndarray, frame: int = 320) -> np.ndarray:
     return speech.astype(np.float32)
 
 
-def _f0(signal: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+DIO_F0_FLOOR = 71.0  # WORLD's default: DIO takes a voice below it for unvoiced
+
+
+def _f0(signal: np.ndarray, rate: int, f0_floor: float = DIO_F0_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """WORLD's F0 track (DIO refined by StoneMask) and its frame times."""
-    f0, times = pyworld.dio(signal, rate, frame_period=FRAME_PERIOD_MS)
+    f0, times = pyworld.dio(signal, rate, f0_floor=f0_floor, frame_period=FRAME_PERIOD_MS)
     return pyworld.stonemask(signal, f0, times, rate), times
 
 
-def world_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def world_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE, f0_floor: float = DIO_F0_FLOOR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f0, spectral envelope, aperiodicity) frames of WORLD."""
     signal = np.ascontiguousarray(samples, dtype=np.float64)
-    f0, times = _f0(signal, rate)
-    envelope = pyworld.cheaptrick(signal, f0, times, rate)
+    f0, times = _f0(signal, rate, f0_floor)
+    envelope = pyworld.cheaptrick(signal, f0, times, rate, f0_floor=f0_floor)
     aperiodicity = pyworld.d4c(signal, f0, times, rate)
     return f0, envelope, aperiodicity
 

@@ -58,10 +58,15 @@ def convert(samples: np.ndarray, speaker: SpeakerFeatures, pitch_semitones: floa
     return np.clip(converted * scale, -1, 1).astype(np.float32)
 
 
+LOW_VOICE_F0_FLOOR = 50.0
+
+
 def shift_pitch(samples: np.ndarray, semitones: float) -> np.ndarray:
     """The same voice, `semitones` higher (or lower when negative)."""
     if not semitones or len(samples) < SAMPLE_RATE // 20:
         return samples
-    f0, envelope, aperiodicity = world_analysis(samples)
+    # Tracked down to 50 Hz: the default voice (Kokoro's men's voice, about 85 Hz) dips below DIO's 71 Hz, and
+    # frames taken for unvoiced kept their pitch: asked 3 semitones lower, a short sentence came out 1 lower.
+    f0, envelope, aperiodicity = world_analysis(samples, f0_floor=LOW_VOICE_F0_FLOOR)
     shifted = pyworld.synthesize(f0 * 2 ** (semitones / 12), envelope, aperiodicity, SAMPLE_RATE, FRAME_PERIOD_MS)
     return np.clip(shifted[: len(samples)], -1, 1).astype(np.float32)
