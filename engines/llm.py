@@ -353,7 +353,15 @@ MIN_LATER_CLAUSE_CHARS = 40
 # through generations," was the answer's last word. The model gets this many tokens more to end the
 # sentence it is in, and the reply stops at that sentence's end.
 SENTENCE_GRACE_TOKENS = 60
-ENDS_A_SENTENCE = re.compile(r"(?:[。！？；!?;…]|\.)[”’\"')）]*\s*$")
+CLOSING_MARKS = "”’\"')）"
+ENDED_SENTENCE = re.compile(rf"(?:[。！？；!?;…]+[{CLOSING_MARKS}]*|\n)\s*$|(?<!\d)\.[{CLOSING_MARKS}]*\s+$")
+# A Latin full stop ends a sentence only before a space ("3.5", "www.example.com"), nor after a digit ("1. Open").
+OPEN_FULL_STOP = re.compile(rf"(?<!\d)\.[{CLOSING_MARKS}]*$")
+
+
+def sentence_ended(written: str, following: str) -> bool:
+    """Whether `written` ends at a sentence's end, seen from the piece that follows it."""
+    return bool(ENDED_SENTENCE.search(written) or (OPEN_FULL_STOP.search(written) and following[:1].isspace()))
 
 
 def ending_at_a_sentence(model: ChatModel, messages: list[dict], max_tokens: int, hold: threading.Event | None = None,
@@ -362,11 +370,11 @@ def ending_at_a_sentence(model: ChatModel, messages: list[dict], max_tokens: int
     and OpenAI-compatible servers stream a token at a time), at most `grace_tokens` more."""
     written = ""
     with closing(model.stream(messages, max_tokens + grace_tokens, hold)) as pieces:  # closed: the model stops writing
-        for count, piece in enumerate(pieces, start=1):
+        for count, piece in enumerate(pieces):
+            if count >= max_tokens and sentence_ended(written, piece):
+                return
             yield piece
             written = (written + piece)[-16:]
-            if count >= max_tokens and ENDS_A_SENTENCE.search(written):
-                return
 
 
 def sentences(pieces: Iterable[str], min_chars: int = MIN_SENTENCE_CHARS,

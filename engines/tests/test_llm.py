@@ -70,6 +70,31 @@ def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in():
         # A sentence longer than the grace is still cut there, and its unfinished end is not spoken.
         assert list(sentences(ending_at_a_sentence(model, MESSAGES, max_tokens=4, grace_tokens=2))) == ["Our studio opens at nine,"]
 
+
+class ScriptedModel:
+    """Streams the given pieces as a model streams its tokens, ending with UNFINISHED at max_tokens."""
+
+    def __init__(self, pieces: list[str]):
+        self.pieces = pieces
+
+    def stream(self, messages, max_tokens=200, hold=None):
+        for written, piece in enumerate(self.pieces):
+            if written == max_tokens:
+                yield UNFINISHED
+                return
+            yield piece
+
+
+@pytest.mark.parametrize("pieces, max_tokens, spoken", [
+    (["The", " ticket", " costs", " 3", ".", "5", " dollars", ".", " Come", " soon", "."], 4, ["The ticket costs 3.5 dollars."]),
+    (["Here", " are", " the", " steps", ":", "\n", "1", ".", " Open", " it", ".", " Then", " go", "."], 7, ["Here are the steps:", "1. Open it."]),
+    (["Visit", " www", ".", "example", ".", "com", " today", ".", " Bye", "."], 2, ["Visit www.example.com today."]),
+    (["我们", "九点", "开门", "。", "周末", "也", "开", "。"], 2, ["我们九点开门。"]),
+    (["We", " open", " at", " nine", ".", " On", " weekends", " too", "."], 5, ["We open at nine."]),  # the limit right at its end
+])
+def test_a_reply_stops_at_a_sentences_end_not_at_any_full_stop(pieces, max_tokens, spoken):
+    assert list(sentences(ending_at_a_sentence(ScriptedModel(pieces), MESSAGES, max_tokens))) == spoken
+
 @pytest.mark.parametrize("status", [401, 500])
 def test_a_key_the_server_echoes_never_reaches_the_user(status):
     with FakeOpenAIServer(status=status, error_message="Incorrect API key provided: {key}") as server:
