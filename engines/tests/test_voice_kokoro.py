@@ -11,6 +11,7 @@ from engines.onnx_convolution import integer_dot_product, session_model
 from engines.speech_states import weights_cache
 from engines.testing.voices import other_speaker
 from engines.voice import SpeakerEncoder, analyse_reference, create_synthesizer
+from engines.voice import default as default_voice
 from engines.voice import kokoro_base
 from engines.voice.analysis import SAMPLE_RATE
 from engines.voice.default import FEMALE_F0, KOKORO, MALE_VARIANT, PIPER, kokoro_languages, voice_variant
@@ -63,6 +64,21 @@ def test_speech_without_a_speaker_is_kokoros_chinese_and_pipers_english(tmp_path
     assert error_rate(ENGLISH, heard(default, ENGLISH, "en"), "word") < 0.2
     espeak_only = create_synthesizer("default", neural_english=False, neural_mandarin=False)
     assert error_rate(MANDARIN, heard(espeak_only, MANDARIN, "zh"), "char") > chinese_errors
+    assert not np.array_equal(*(media.load_audio(synthesizer.synthesize(ENGLISH, None, tmp_path / f"{name}.wav").path, SAMPLE_RATE)
+                                for name, synthesizer in (("piper", default), ("espeak", espeak_only)))), "Piper spoke the English"
+
+
+def test_speech_without_a_speaker_falls_back_to_espeak_ng_when_kokoro_will_not_load(tmp_path, monkeypatch):
+    loads = []
+
+    def damaged(*args, **kwargs):
+        loads.append(args)
+        raise KokoroUnavailable("the reassembled Kokoro model has sha256 0000, expected 1111")
+
+    monkeypatch.setattr(default_voice, "KokoroBase", damaged)
+    spoken = create_synthesizer("default").synthesize(MANDARIN + MANDARIN, None, tmp_path / "fallback.wav")
+    assert spoken.duration > 3.0, "espeak-ng spoke both sentences"
+    assert len(loads) == 1, "Kokoro was tried once, not for every sentence"
 
 def test_kokoro_speaks_with_a_given_style_pack(kokoro):
     """`pack` replaces the stock voice's style vectors (bench/bench_voice_style.py speaks with fitted ones)."""

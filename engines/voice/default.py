@@ -45,10 +45,10 @@ from engines.voice.denoise import fitting_copy
 from engines.voice.fitted import CONTENT_SHARE, CONTENT_UNVOICED_SHARE, READABLE_VERSIONS, FittedVoice, Segment, apply_voice, fit_voice
 from engines.voice.kokoro_base import LANGUAGES as KOKORO_LANGUAGES
 from engines.voice.kokoro_base import REQUIREMENT as KOKORO_REQUIREMENT
-from engines.voice.kokoro_base import KokoroBase, installed as kokoro_installed
+from engines.voice.kokoro_base import KokoroBase, KokoroUnavailable, installed as kokoro_installed
 from engines.voice.piper_base import LANGUAGES as PIPER_LANGUAGES
 from engines.voice.piper_base import REQUIREMENT as PIPER_REQUIREMENT
-from engines.voice.piper_base import PiperBase, installed as piper_installed
+from engines.voice.piper_base import PiperBase, PiperUnavailable, installed as piper_installed
 from engines.voice.speaker import SpeakerFeatures
 from engines.voice.synthesis import SynthesisResult, speak_chunks, write_result
 
@@ -153,6 +153,7 @@ class DefaultSynthesizer:
         self.neural_mandarin = neural_mandarin and kokoro_installed()
         self._piper: PiperBase | None = None
         self._kokoro: KokoroBase | None = None
+        self._stock_unavailable: set[str] = set()  # base voices that would not load for speech without a speaker
         self._speech_encoder = speech_encoder or self._packaged_speech_encoder
         self._own_speech_encoder: SpeechEncoder | None = None
         self._own_speech_encoder_failed = False
@@ -286,10 +287,8 @@ class DefaultSynthesizer:
                 return self.kokoro().speak(chunk.text, chunk.language, 1.0 / kokoro_voice.rate), kokoro_voice
             if piper_speaks and chunk.language in PIPER_LANGUAGES:
                 return self.piper().speak(chunk.text, 1.0 / piper_voice.rate), piper_voice
-            if speaker is None and self.neural_mandarin and chunk.language == "zh":
-                return self.kokoro().speak(chunk.text, chunk.language), None
-            if speaker is None and self.neural_english and chunk.language in PIPER_LANGUAGES:
-                return self.piper().speak(chunk.text), None
+            if speaker is None and (stock := self._stock_voice(chunk)) is not None:
+                return stock, None
             return espeak(chunk.text, chunk.language, variant, words_per_minute), voice
 
         def speak(chunk: Chunk) -> np.ndarray:
@@ -305,6 +304,24 @@ class DefaultSynthesizer:
             return shift_pitch(samples, pitch_semitones)
 
         return speak_chunks(text, SAMPLE_RATE, speak, progress)
+
+    def _stock_voice(self, chunk: Chunk) -> np.ndarray | None:
+        """Kokoro's Chinese or Piper's English as they are, for speech without a speaker; None where neither
+        speaks the chunk or its model will not load here (a damaged cache), so espeak-ng speaks it as before."""
+        if self.neural_mandarin and chunk.language == "zh":
+            base, speak = KOKORO, lambda: self.kokoro().speak(chunk.text, chunk.language)
+        elif self.neural_english and chunk.language in PIPER_LANGUAGES:
+            base, speak = PIPER, lambda: self.piper().speak(chunk.text)
+        else:
+            return None
+        if base in self._stock_unavailable:  # loading it again for every sentence would only fail again
+            return None
+        try:
+            return speak()
+        except (KokoroUnavailable, PiperUnavailable) as exc:
+            logger.warning("the default voice speaks with espeak-ng: %s", exc)
+            self._stock_unavailable.add(base)
+            return None
 
     def speak_with_base(self, text: str, speaker: SpeakerFeatures) -> tuple[np.ndarray, np.ndarray]:
         """(converted, base): `text` in `speaker`'s voice, and the same utterance as its base voices spoke it
