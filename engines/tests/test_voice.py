@@ -224,3 +224,14 @@ def test_a_cosyvoice_server_that_never_answers_is_called_unavailable_within_seco
         usable, reason = create_synthesizer("cosyvoice", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}").availability()
         assert not usable and "does not answer" in reason
         assert time.monotonic() - started < 3.0
+
+
+def test_a_low_f0_floor_analyses_frames_that_synthesize_at_any_rate():
+    """The envelope's size follows the floor, the aperiodicity's did not: at 24 kHz they no longer fitted together."""
+    from engines.voice.analysis import world_analysis
+
+    rate = 24000
+    tone = (0.3 * np.sin(2 * np.pi * 90 * np.arange(rate) / rate)).astype(np.float32)
+    f0, envelope, aperiodicity = world_analysis(tone, rate, f0_floor=50.0)
+    assert envelope.shape == aperiodicity.shape
+    assert len(pyworld.synthesize(f0, envelope, aperiodicity, rate, 5.0)) >= rate - 240

@@ -59,7 +59,8 @@ def world_analysis(samples: np.ndarray, rate: int = SAMPLE_RATE, f0_floor: float
     signal = np.ascontiguousarray(samples, dtype=np.float64)
     f0, times = _f0(signal, rate, f0_floor)
     envelope = pyworld.cheaptrick(signal, f0, times, rate, f0_floor=f0_floor)
-    aperiodicity = pyworld.d4c(signal, f0, times, rate)
+    # at the envelope's size, which the floor sets: they are synthesized together
+    aperiodicity = pyworld.d4c(signal, f0, times, rate, fft_size=pyworld.get_cheaptrick_fft_size(rate, f0_floor))
     return f0, envelope, aperiodicity
 
 
