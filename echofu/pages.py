@@ -195,6 +195,9 @@ UI_STRINGS = {
     "conversation_new": _("New conversation started."),
     "empty_message": _("Type a message or hold the talk button."),
     "segment": _("sentence {n}"),
+    "answer_to": _("the answer to “{question}”"),
+    # After a player's caption, while the browser would not start the video unasked (a reload: no click yet).
+    "press_play": _("press ▶ to play it"),
     "first_segment": _("first sentence after {s} s"),
     "stage_failed": _("The {stage} stage failed: {error}"),
     "turn_cancelled": _("The answer was cancelled."),
@@ -203,13 +206,13 @@ UI_STRINGS = {
     "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 
-def _page(request, template: str, page: str, **context):
+def _page(request, template: str, page: str, status: int = 200, **context):
     strings = {key: str(text) for key, text in UI_STRINGS.items()}
     strings.update((f"stage:{stage}", localized(name)) for stage, name in STAGE_NAMES.items())
     # A signed-in account that is not staff would find only the admin's "not authorized" page.
     links_to_admin = request.echofu_auth != "session" or request.user.is_staff
     return render(request, template, {"page": page, "nav": NAV, "ui_strings": strings, "links_to_admin": links_to_admin,
-                                      "operator_consent": operator_consent_name(ownership.acting_user(request)), **context})
+                                      "operator_consent": operator_consent_name(ownership.acting_user(request)), **context}, status=status)
 
 
 def home(request):
@@ -231,6 +234,11 @@ def generate(request):
 
 def chat(request):
     return _page(request, "studio/chat.html", "chat")
+
+
+def not_found(request):
+    """What a browser opening an address that is no page gets (see echofu.views.not_found)."""
+    return _page(request, "studio/not_found.html", "", status=404)
 
 
 @responses.allow_methods("GET")

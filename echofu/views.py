@@ -1,12 +1,17 @@
-"""Serving stored media: /media/<path> and the legacy /video/<path>."""
+"""Serving stored media: /media/<path> and the legacy /video/<path>; the error handlers."""
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 
-from echofu import ownership, paths, responses
+from echofu import ownership, pages, paths, responses
+from echofu.api_table import API_TABLE
 from echofu.serving import serve_file
 from engines.messages import gettext_noop
 from provenance.download_names import download_names
 
 VIDEO_MISSING = gettext_noop("the video file does not exist")
+
+# The first path segments that are not pages: the API's (api, save_audio, video, media, ...), the static files' and the admin's.
+NOT_PAGES = frozenset({url.split("/")[1] for _method, url, _what in API_TABLE} | {settings.STATIC_URL.strip("/"), "admin"})
 
 
 def _serve(request, candidates: list[str], missing_message: str):
@@ -42,7 +47,18 @@ def bad_request(request, exception=None):
     return responses.error(responses.malformed_request(said), 400)
 
 
+def opened_as_a_page(request) -> bool:
+    """A person's browser loading an address outside the API: a GET that prefers HTML to JSON. Browsers
+    name text/html first; fetch() and API clients send */* or application/json, where JSON wins the tie."""
+    return (request.method == "GET" and request.path_info.split("/")[1] not in NOT_PAGES
+            and request.get_preferred_type(["application/json", "text/html"]) == "text/html")
+
+
 def not_found(request, exception=None):
+    """An address nothing answers, in the contract's error shape; to a browser opening a page (a mistyped
+    /trainig/), a page that says so in the page's language, with the studio's pages to go to instead."""
+    if opened_as_a_page(request):
+        return pages.not_found(request)
     return responses.error(gettext_noop("not found"), 404)
 
 

@@ -246,6 +246,22 @@ def test_home_shows_status_queue_and_empty_results(studio):
     assert studio.errors == []
 
 
+def test_the_home_page_says_where_to_start_until_a_model_is_trained(studio):
+    """A first visit found four equal tools and empty panels, with nothing saying that Video generation and Chat
+    need a model trained first."""
+    page = studio.open("/")
+    steps = page.locator("#first-steps")
+    expect(steps).to_be_visible()
+    expect(steps.locator("li").first).to_contain_text("上传一段单人说话的视频")
+    expect(steps.locator("li").first.get_by_role("link")).to_have_attribute("href", "/training/")
+    context = studio.context()
+    answer_with(context, {"/api/available-models": ONE_MODEL})
+    page = studio.open("/", context)
+    expect(page.locator("#shortcuts")).to_be_visible()
+    expect(page.locator("#first-steps")).to_be_hidden()
+    assert studio.errors == []
+
+
 @pytest.mark.parametrize("language, starts, ends", [("zh-hans", "约 1 小时 0 分 后开始", "约 1 小时 30 分 后完成"),
                                                     ("en", "Starts in about 1h 0m", "Done in about 1h 30m")])
 def test_a_queued_job_says_when_it_should_start_and_be_done(studio, settings, language, starts, ends):
@@ -1010,6 +1026,57 @@ def test_a_cancelled_training_says_so_in_a_sentence(studio, language, notice):
     expect(page.locator("#train-message")).to_have_class(re.compile(r"\bwarn\b"))
 
 
+def test_a_training_running_at_a_reload_shows_the_video_it_trains_on(studio):
+    """Reloaded during a training on anna.mp4, the page chose the newest upload (bob.mp4) with its check, and offered
+    Start training again, while the job card said anna.mp4 was training."""
+    context = studio.context()
+    probe = {"probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}, "width": 450, "height": 450}
+    bob = {"id": 2, "relative_path": "media/videos/ref_videos/bob.mp4", "original_name": "bob.mp4", "duration": 30.0, **probe}
+    anna = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, **probe}
+    running = {"status": "success", "task_id": "train_1", "kind": "train", "state": "running", "stage": "train_head", "progress": 0.3,
+               "params": {"ref_video": anna["relative_path"], "video_name": "anna"}}
+    job = {"now": running}
+    answer_with(context, {"/api/training-videos": (200, {"status": "success", "files": [bob, anna]})})  # newest first
+    context.route(re.compile(r"/api/tasks\?kind=train&active=1"), lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"status": "success", "tasks": [running]})))
+    context.route("**/api/tasks/train_1", lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(job["now"])))
+    page = studio.open("/training/", context)
+    expect(page.locator("#train-job .job")).to_contain_text("train_1")
+    expect(page.locator("#train-video")).to_have_value(anna["relative_path"])
+    expect(page.locator("#video-check .check-duration")).to_have_text("20 秒")
+    expect(page.get_by_role("button", name="开始训练")).to_be_disabled()
+    job["now"] = {**running, "state": "succeeded", "stage": "done", "progress": 1.0, "result": {"model_label": "anna v1 (EchoLite)"}}
+    expect(page.locator("#train-message")).to_have_text("训练完成: anna v1 (EchoLite)")
+    expect(page.get_by_role("button", name="开始训练")).to_be_enabled()
+    assert studio.errors == []
+
+
+def test_a_refused_upload_leaves_no_earlier_uploads_check_above_it(studio):
+    """After a good upload, a refused one showed its reason under the finished check of the earlier file, as if that were its own."""
+    context = studio.context()
+    answers = iter([(200, {"status": "success", "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4",
+                           "probe_task_id": "probe_1"}),
+                    (400, {"status": "error", "message": "文件内容不是有效的视频"})])
+
+    def upload(route):
+        status, body = next(answers)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    context.route("**/api/upload-training-video", upload)
+    answer_with(context, {"/api/tasks/probe_1": (200, {"status": "success", "task_id": "probe_1", "kind": "probe", "state": "succeeded",
+                                                       "stage": "done", "progress": 1.0})})
+    page = studio.open("/training/", context)
+    page.locator("#video-file").set_input_files({"name": "anna.mp4", "mimeType": "video/mp4", "buffer": b"first"})
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#probe-job .badge")).to_have_text("已完成")
+    expect(page.get_by_role("button", name="上传并检查")).to_be_enabled()
+    page.locator("#video-file").set_input_files({"name": "garbage.mp4", "mimeType": "video/mp4", "buffer": b"second"})
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.locator("#video-message")).to_have_text("文件内容不是有效的视频")
+    expect(page.locator("#probe-job .job")).to_have_count(0)
+    assert [error for error in studio.errors if "status of 400" not in error] == []
+
+
 def test_a_voice_profile_being_made_at_a_reload_is_followed_to_the_list(studio):
     """A reload (or another tab) while a profile was being made showed no card, and the profile list stayed
     empty after it was done until the next reload: the person made it again."""
@@ -1124,6 +1191,7 @@ def test_the_generate_pages_download_links_name_the_person_the_version_and_the_t
     page.get_by_role("button", name="生成视频").click()
     expect(page.locator("#gen-result a[download]")).to_have_attribute("download", fresh)
     expect(page.locator("#gen-result a[download]")).to_have_attribute("href", "/media/videos/res_videos/m1_2.mp4")
+    expect(page.locator("#gen-result .gen-result-name")).to_have_text(fresh)  # the caption too, not the stored m1_2.mp4
 
 
 def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(studio):
@@ -1144,6 +1212,59 @@ def test_a_chat_turn_still_being_answered_at_a_reload_is_followed_to_its_answer(
     expect(page.locator(".bubble a[download]")).to_have_attribute("download", "小明-v1-2026-12-07-1405.mp4")
     expect(page.get_by_role("button", name="发送")).to_be_enabled()
     assert [error for error in studio.errors if "status of 404" not in error] == []  # the answer video is not there
+
+
+def test_each_earlier_answer_plays_again_after_a_reload(studio, media_root):
+    """After a reload the conversation came back, but its answers offered only Download and Delete: none could be watched again."""
+    answers = media_root / "videos" / "res_videos"
+    answers.mkdir(parents=True, exist_ok=True)
+    make_talking_face_video(answers / "chat_4_7.mp4", seconds=2, size=256, seed=1)
+    turn = {"type": "chat", "conversation_id": 4, "turn_status": "succeeded", "provider": "local", "timings": {}}
+    context = studio.context()
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, [
+            {**turn, "turn_id": 8, "question": "你叫什么名字？", "reply": "我是数字人。", "video_path": "media/videos/res_videos/chat_4_8.mp4",
+             "available": False},  # its video was deleted from the disk
+            {**turn, "turn_id": 7, "question": "你好", "reply": "你好！", "video_path": "media/videos/res_videos/chat_4_7.mp4", "available": True},
+        ]),
+    })
+    page = studio.open("/chat/", context)
+    expect(page.locator(".bubble .chat-reply")).to_have_text(["你好！", "我是数字人。"])
+    expect(page.locator(".bubble .chat-play")).to_have_count(1)  # only the answer whose video is still there
+    video = page.locator("#chat-video")
+    assert video.get_attribute("src") is None
+    page.get_by_role("button", name="播放: 你好").click()
+    expect(video).to_have_attribute("src", "/media/videos/res_videos/chat_4_7.mp4")
+    page.wait_for_function("() => { const v = document.getElementById('chat-video'); return !v.paused && v.currentTime > 0; }")
+    expect(page.locator("#chat-segment-status")).to_have_text("对“你好”的回答")
+    assert studio.errors == []
+
+
+def test_an_answer_the_browser_will_not_start_after_a_reload_asks_for_play(studio):
+    """Reloaded mid-turn, the browser refused to start the answer unasked: the player sat paused on its first
+    sentence at 0:00 / 0:00, which looked like an answer of a second."""
+    context = studio.context()
+    # What Chromium does without a click on the page since it loaded (the tests' browser is told to allow it).
+    context.add_init_script("""HTMLMediaElement.prototype.play = function () {
+        return Promise.reject(new DOMException("play() failed because the user didn't interact with the document first.", "NotAllowedError"));
+    };""")
+    running = {"status": "success", "task_id": "chat_9", "turn_id": 9, "conversation_id": 5, "turn_status": "running", "question": "讲个故事",
+               "reply": "", "segments": [{"index": 1, "video_path": "media/chat/5/turn_9/segments/01.mp4"}]}
+    turn = {"now": running}
+    answer_with(context, {
+        "/api/available-models": ONE_MODEL,
+        "/api/history/chat": (200, [{**running, "type": "chat", "status": "running"}]),
+        "/api/tasks/chat_9": (200, {"status": "success", "task_id": "chat_9", "kind": "chat", "state": "running", "stage": "tts", "progress": 0.5}),
+    })
+    context.route("**/api/chat/turns/9", lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(turn["now"])))
+    page = studio.open("/chat/", context)
+    expect(page.locator("#chat-segment-status")).to_have_text("第 1 句 · 按 ▶ 播放")
+    turn["now"] = {**running, "turn_status": "succeeded", "reply": "从前有座山。", "video_path": "media/videos/res_videos/chat_5_9.mp4"}
+    # the whole answer once it is joined, rather than its first sentence
+    expect(page.locator("#chat-video")).to_have_attribute("src", "/media/videos/res_videos/chat_5_9.mp4")
+    expect(page.locator("#chat-segment-status")).to_have_text("对“讲个故事”的回答 · 按 ▶ 播放")
+    assert [error for error in studio.errors if "status of 404" not in error] == []  # no video files here
 
 
 def test_each_history_entrys_play_control_names_its_video(studio):

@@ -25,10 +25,13 @@
     queue: [],
     played: new Set(),
     idle: true,
+    started: false,  // whether the browser has played anything since the reset, or only loaded it
+    caption: "",
     reset() {
       this.queue = [];
       this.played = new Set();
       this.idle = true;
+      this.started = false;
     },
     add(url) {
       if (this.played.has(url) || this.queue.includes(url)) return;
@@ -40,13 +43,34 @@
       this.idle = !url;
       if (!url) return;
       this.played.add(url);
+      this.load(url, t("segment", { n: this.played.size }));
+    },
+    /** A whole answer, chosen by the visitor (its bubble's Play) or joined once its turn is done: shown at once,
+     * the sentences still to come waiting for it to end. */
+    show(url, question) {
+      this.idle = false;
+      this.load(url, t("answer_to", { question: question.length > 40 ? `${question.slice(0, 40)}…` : question }));
+    },
+    /** `url` in the player, started, with `caption` under it. */
+    load(url, caption) {
       const video = $("chat-video");
       video.src = url;
-      video.play().catch(() => { /* autoplay refused: the controls are there */ });
-      $("chat-segment-status").textContent = t("segment", { n: this.played.size });
+      this.caption = caption;
+      $("chat-segment-status").textContent = caption;
+      video.play().catch((error) => {
+        // A browser that starts no video with sound unasked (after a reload) leaves it paused at 0:00, which
+        // looks like an answer of a second: say that it waits for play. (A newer load interrupts this one: AbortError.)
+        if (error.name === "NotAllowedError" && video.getAttribute("src") === url) {
+          $("chat-segment-status").textContent = `${caption} · ${t("press_play")}`;
+        }
+      });
     },
   };
   $("chat-video").addEventListener("ended", () => player.next());
+  $("chat-video").addEventListener("playing", () => {
+    player.started = true;
+    $("chat-segment-status").textContent = player.caption;
+  });
 
   function bubble(role, ...children) {
     $("chat-empty")?.remove();
@@ -65,9 +89,12 @@
     return parts.join(" · ");
   }
 
+  /** What the user's `question` bubble says: the typed text, or the transcript once recognised. */
+  const askedIn = (question) => question.querySelector(".chat-user-text").textContent;
+
   /** Delete for a turn, asking with `confirmKey`: the user's `question` bubble and the bubble `reply()` gives go. */
   function deleteTurnButton(turn, question, confirmKey, reply) {
-    const asked = question.querySelector(".chat-user-text").textContent;
+    const asked = askedIn(question);
     return deleteButton(`/api/chat/turns/${turn.turn_id}/delete`, asked, t(confirmKey, { name: asked }), "chat-message", async () => {
       question.remove();
       reply().remove();
@@ -79,11 +106,19 @@
    * the two; returns the answer video's URL ("" when none).
    */
   function answerBubble(turn, question) {
-    const video = mediaUrl(turn.video_path || turn.response);
+    // A history entry says whether its video is still stored (`available`); a turn just answered has it.
+    const video = turn.available === false ? "" : mediaUrl(turn.video_path || turn.response);
+    const asked = askedIn(question);
     const answer = bubble("assistant",
       el("div", { class: "chat-reply", text: turn.reply }),
       el("div", { class: "timings chat-timings", text: [timingsText(turn.timings), turn.provider ? t("provider", { provider: providerLabels.get(turn.provider) || turn.provider }) : ""].filter(Boolean).join(" · ") }),
-      el("div", { class: "row" }, video ? el("a", { class: "small", href: video, download: turn.download_name || video.split("/").pop(), text: t("download") }) : null,
+      el("div", { class: "row" },
+        video ? el("button", { class: "btn small chat-play", type: "button", text: t("play"), "aria-label": `${t("play")}: ${asked}`,
+          onclick: () => {
+            player.show(video, asked);
+            $("chat-video").scrollIntoView({ block: "nearest" });  // at phone width the player is far above the bubbles
+          } }) : null,
+        video ? el("a", { class: "small", href: video, download: turn.download_name || video.split("/").pop(), text: t("download") }) : null,
         deleteTurnButton(turn, question, "confirm_delete_turn", () => answer)));
     return video;
   }
@@ -177,7 +212,11 @@
       }
       if (turn.transcript && heard) userBubble.querySelector(".chat-user-text").textContent = turn.transcript;
       const video = answerBubble(turn, userBubble);
-      if (video && !player.played.size) player.add(video);
+      // Nothing played yet (no sentence came, or the browser would not start one unasked): the whole answer instead.
+      if (video && !player.started) {
+        player.reset();
+        player.show(video, askedIn(userBubble));
+      }
       $("chat-job").replaceChildren();
     } catch (error) {
       // Why the turn failed is said once, in its bubble under the question: the job card keeps only how

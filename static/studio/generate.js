@@ -71,10 +71,12 @@
   function showResult(videoPath, job) {
     // The whole job, as waited for: a text's speech is made before the render, whose own time is timings.total.
     const elapsed = job?.elapsed_seconds ?? job?.result?.timings?.total;
+    // Named as its download saves it (person, version, time), not by its stored file name.
+    const name = job?.result?.download_name || videoPath.split("/").pop();
     $("gen-result").replaceChildren(
       el("video", { id: "gen-video", controls: true, preload: "auto", src: mediaUrl(videoPath), playsinline: true, "aria-label": t("video_ready") }),
-      el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath, job?.result?.download_name),
-        el("span", { class: "muted small", text: videoPath.split("/").pop() }),
+      el("div", { class: "row", style: "margin-top:.5rem" }, downloadLink(videoPath, name),
+        el("span", { class: "muted small gen-result-name", text: name }),
         typeof elapsed === "number" ? el("span", { class: "muted small", text: `${t("elapsed")}: ${formatSeconds(elapsed)}` }) : null));
   }
 

@@ -80,6 +80,8 @@
     }
   }
 
+  // Until a model is trained, the first steps say where to start: video generation and chat need one.
+  api("/api/available-models").then(({ models }) => { document.getElementById("first-steps").hidden = models.length > 0; }).catch(() => {});
   every(3000, refreshStatus);
   every(2000, refreshQueue);
   every(15000, refreshResults);

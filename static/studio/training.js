@@ -94,6 +94,7 @@
     const button = $("video-upload");
     button.disabled = true;
     say("video-message", "");
+    $("probe-job").replaceChildren();  // the previous upload's check, which would sit above this one's refusal
     $("video-progress-wrap").hidden = false;
     const bar = $("video-progress");
     try {
@@ -132,30 +133,44 @@
     }
   }
 
-  $("train-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!$("train-video").value) return say("train-message", t("pick_video"));
+  /** Runs `work` with Start training off: a training shown here (started here, or found running) is one at a time. */
+  async function withStartOff(work) {
     const button = $("train-start");
     button.disabled = true;
-    say("train-message", "");
     try {
-      const body = await api("/model_training", {
-        model_choice: $("train-model").value, ref_video: $("train-video").value, gpu_choice: $("train-device").value,
-        epoch: $("train-epochs").value, custom_params: $("train-params").value.trim(),
-      });
-      const warning = body.localized_warning || body.warning || "";
-      say("train-message", [t("training_started", { id: body.task_id }), warning].join(" ").trim(), warning ? "warn" : "ok");
-      await followTraining(body.task_id, warning);
-    } catch (error) {
-      say("train-message", errorText(error));
+      await work();
     } finally {
       button.disabled = false;
     }
+  }
+
+  $("train-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!$("train-video").value) return say("train-message", t("pick_video"));
+    withStartOff(async () => {
+      say("train-message", "");
+      try {
+        const body = await api("/model_training", {
+          model_choice: $("train-model").value, ref_video: $("train-video").value, gpu_choice: $("train-device").value,
+          epoch: $("train-epochs").value, custom_params: $("train-params").value.trim(),
+        });
+        const warning = body.localized_warning || body.warning || "";
+        say("train-message", [t("training_started", { id: body.task_id }), warning].join(" ").trim(), warning ? "warn" : "ok");
+        await followTraining(body.task_id, warning);
+      } catch (error) {
+        say("train-message", errorText(error));
+      }
+    });
   });
 
-  // A training started earlier (another visit, another tab) is shown live too.
+  // A training started earlier (another visit, another tab) is shown live too, with the video it trains on
+  // chosen (not the newest upload) and its check under it.
   api("/api/tasks?kind=train&active=1&limit=1").then(({ tasks }) => {
-    if (tasks.length && !$("train-job").childElementCount) followTraining(tasks[0].task_id).catch(() => {});
+    if (!tasks.length || $("train-job").childElementCount) return;
+    withStartOff(async () => {
+      await refreshVideos(tasks[0].params.ref_video).catch(() => {});
+      await followTraining(tasks[0].task_id).catch(() => {});
+    });
   }).catch(() => {});
 
   const show = (id) => (error) => say(id, errorText(error));
