@@ -36,7 +36,7 @@ from engines import media
 from engines.asr import NoSpeech
 from engines.chat_knowledge import KnowledgeIndex
 from engines.llm import LLMError, clean_reply, ending_at_a_sentence, sentences
-from engines.messages import Message, gettext_noop
+from engines.messages import Message, UnusableInput, gettext_noop
 from engines.progress import Cancelled, no_progress, stage_name
 from engines.provenance import LabelText
 from engines.talking_head import RenderResult, TalkingHeadEngine
@@ -463,8 +463,9 @@ def _speaker_profile(job: Job, turn: Turn) -> SpeakerProfile | None:
             raise
         except ConsentMissing as exc:  # revoked after the request was accepted
             raise StageFailed(Turn.Stage.INPUT, reason_of(exc)) from exc
-        except Exception as exc:
-            raise StageFailed(Turn.Stage.TTS, gettext_noop("no voice features could be taken from the reference audio: {reason}", reason=reason_of(exc))) from exc
+        except Exception as exc:  # a reference with no speech in it is the input's fault (400), anything else the voice's (500)
+            stage = Turn.Stage.INPUT if isinstance(exc, UnusableInput) else Turn.Stage.TTS
+            raise StageFailed(stage, gettext_noop("no voice features could be taken from the reference audio: {reason}", reason=reason_of(exc))) from exc
     return profile
 
 

@@ -302,6 +302,12 @@ def failed_with(reason: str) -> dict:
     return {"stage": "failed", "error": str(reason), "error_message": template_of(reason)}
 
 
+def failed_on_input(exc: BaseException) -> bool:
+    """Whether what the user gave could not be used (engines.messages.UnusableInput), raised as it is or as
+    the cause of a stage's failure (a chat turn's recording with no speech in it)."""
+    return isinstance(exc, UnusableInput) or isinstance(exc.__cause__, UnusableInput)
+
+
 def describe_failure(exc: BaseException) -> str:
     """The job's error line (the engine's Message when it raised one); a full disk says so, whichever
     library hit it. Called before the job's work folder is removed, while the disk it filled is still full."""
@@ -359,15 +365,16 @@ def execute(job_id: str) -> str:
     except Cancelled:
         reporter.log(gettext_noop("cancelled"))
         ending = Job.Status.CANCELLED, {"stage": "cancelled"}
-    except UnusableInput as exc:  # the user's to change: its reason says all, a traceback would only bury it
-        reporter.log(reason_of(exc))
-        logger.info("job %s could not use its input: %s", job.pk, exc)
-        ending = Job.Status.FAILED, {**failed_with(reason_of(exc)), "failed_on_input": True}
     except Exception as exc:  # the job records every failure; the worker lives on
-        reporter.log(traceback.format_exc(limit=8))
-        failure = describe_failure(exc)
-        logger.exception("job %s failed: %s", job.pk, failure)
-        ending = Job.Status.FAILED, failed_with(failure)
+        if failed_on_input(exc):  # the user's to change: its reason says all, a traceback would only bury it
+            reporter.log(reason_of(exc))
+            logger.info("job %s could not use its input: %s", job.pk, exc)
+            ending = Job.Status.FAILED, {**failed_with(reason_of(exc)), "failed_on_input": True}
+        else:
+            reporter.log(traceback.format_exc(limit=8))
+            failure = describe_failure(exc)
+            logger.exception("job %s failed: %s", job.pk, failure)
+            ending = Job.Status.FAILED, failed_with(failure)
     except BaseException as exc:  # recorded as the job's end, then left to the worker, whose exception it is
         ending = Job.Status.FAILED, failed_with(describe_interruption(exc, job.queue))
         escaping = exc

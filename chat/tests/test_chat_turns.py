@@ -223,6 +223,8 @@ def test_silence_only(client, model, renderer, media_root, tmp_path):
     assert turn.user_audio  # the recording that failed is kept with the turn
     # Said once, in the reader's language: it read '录音中没有检测到语音: no speech was found in the recording ...'
     assert body["message"] == "语音识别阶段失败: 录音中没有检测到语音 (只有静音或噪声)", body["message"]
+    job = Job.objects.get(pk=body["task_id"])  # the user's to change, not a fault: no traceback in its log
+    assert job.failed_on_input and "Traceback" not in job.log
     client.cookies["django_language"] = "en"
     english = ask(client, model, code=422)["localized_message"]
     assert english == "speech recognition stage failed: no speech was found in the recording (silence or noise only)", english
