@@ -1,6 +1,7 @@
 """Bad uploads get a clear error JSON and leave stored files and rows untouched."""
 import io
 import json
+import socket
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +13,7 @@ from engines.testing.simple_media import declare_matroska_duration, write_encode
 from engines.testing.memory import traced_peak
 from assets.views import upload_reference_audio
 from echofu.ownership import local_user
+from accounts.tests.multipart import post_chunked
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +121,6 @@ def test_truncated_video(client, plain_video, media_root):
     error_of(client.post("/api/upload-training-video", {"video": upload}))
     assert TrainingVideo.objects.count() == 0
     assert list((media_root / "videos/ref_videos").iterdir()) == []
-
 
 
 def test_a_reference_holding_more_than_it_declares_is_refused(client, stored_audio, media_root, tmp_path):
@@ -389,12 +390,6 @@ def test_a_file_name_not_in_utf8_is_refused_saying_so(client, stored_audio, medi
     assert_untouched(stored_audio, media_root)
 
 
-def post_chunked(client, url, body: bytes | io.RawIOBase, content_type: str):
-    """As gunicorn hands on a body sent in chunks: decoded, with no Content-Length."""
-    stream = io.BytesIO(body) if isinstance(body, bytes) else body
-    return client.post(url, content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="", **{"wsgi.input": stream})
-
-
 def multipart_audio(content: bytes, name: str = "voice.wav") -> bytes:
     return (b'--b\r\nContent-Disposition: form-data; name="audio"; filename="' + name.encode() + b'"\r\n'
             b"Content-Type: audio/wav\r\n\r\n" + content + b"\r\n--b--\r\n")
@@ -426,6 +421,16 @@ def test_an_upload_sent_in_chunks_keeps_its_endpoints_limit(client, settings, st
     assert_untouched(stored_audio, media_root)
 
 
+class ClientSocket:
+    """The connection gunicorn names in the WSGI environ, as far as the answer to a refused body uses it."""
+
+    def __init__(self):
+        self.shut = []
+
+    def shutdown(self, how: int) -> None:
+        self.shut.append(how)
+
+
 class EndlessBody(io.RawIOBase):
     """A client that never stops sending; counts what was read of it."""
 
@@ -449,9 +454,10 @@ class EndlessBody(io.RawIOBase):
 ])
 def test_a_body_sent_in_chunks_is_read_no_further_than_any_endpoint_reads(client, settings, stored_audio, media_root, content_type, code, message):
     settings.ECHOFU = {**settings.ECHOFU, "MAX_VIDEO_BYTES": 2 * 1024 * 1024, "MAX_AUDIO_BYTES": 1024 * 1024}
-    body = EndlessBody()
-    response = post_chunked(client, "/api/upload-reference-audio", body, content_type)
+    body, connection = EndlessBody(), ClientSocket()
+    response = post_chunked(client, "/api/upload-reference-audio", body, content_type, **{"gunicorn.socket": connection})
     assert error_of(response, code) == message
+    assert connection.shut == [socket.SHUT_RD], "gunicorn, which reads the rest of a body before the next request, meets its end"
     limit_bytes = 2 * 1024 * 1024 + 64 * 1024 if content_type.startswith("multipart") else 64 * 1024 + 12 * settings.ECHOFU["TTS_MAX_CHARS"]
     assert limit_bytes < body.read_bytes <= limit_bytes + 1
     assert_untouched(stored_audio, media_root)

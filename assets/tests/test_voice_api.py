@@ -44,7 +44,6 @@ def clone(client, reference, speaker_id="anna"):
     return client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": speaker_id})
 
 
-
 def test_a_reference_with_no_speech_in_it_is_refused_as_the_users_to_change(client, tmp_path, media_root):
     """It was answered 500, a server fault, with a traceback in the job's log."""
     silence = tmp_path / "silence.wav"

@@ -70,7 +70,6 @@ def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer
     assert not SpeakerProfile.objects.exists() and list((media_root / "voices/speakers").iterdir()) == []
 
 
-
 def test_a_turn_cloning_a_reference_with_no_speech_in_it_fails_on_its_input(client, model, renderer, llm_server, tmp_path, media_root):
     """It failed at the speech stage, 500, as a fault of the voice engine's."""
     silence = tmp_path / "silence.wav"

@@ -872,8 +872,6 @@ def test_the_chat_page_marks_the_server_default_provider_when_it_cannot_answer_h
     assert studio.errors == []
 
 
-
-
 def test_a_job_card_cancelling_a_deleted_job_says_so_in_the_pages_language(studio):
     context = studio.context(language="en")
     answer_with(context, {"/api/tasks/tts_1/cancel": (410, {"status": "error", "message": "任务已被删除", "task_id": "tts_1"})})

@@ -58,7 +58,6 @@ def test_a_reply_cut_at_the_token_limit_is_not_spoken_half_way():
     assert UNFINISHED not in whole[-1:] and list(sentences(whole))[-1] == "It closes at six in the evening."
 
 
-
 def test_a_reply_at_its_token_limit_ends_the_sentence_it_is_in():
     """The first clauses of a long sentence are spoken as they come: cut at the limit, the answer ended on a comma."""
     reply = "Our studio opens at nine, and it closes at six in the evening, every day of the week. Come and see us."

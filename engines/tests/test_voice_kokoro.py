@@ -49,7 +49,6 @@ def test_packaged_kokoro_speaks_mandarin_that_whisper_reads(kokoro):
     assert 0.8 < len(english) / SAMPLE_RATE < 4.0, "English through espeak-ng's phonemes"
 
 
-
 def test_speech_without_a_speaker_is_kokoros_chinese_and_pipers_english(tmp_path):
     """The pages' default voice, the first a new user hears: espeak-ng's Mandarin was heard as 你熬我是你的主持人."""
     transcriber = load_transcriber(cache_dir=weights_cache())

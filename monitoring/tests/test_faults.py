@@ -1,7 +1,6 @@
 """Faults a studio meets: the web server dies during an upload, the disk fills while a job writes
 its result, a model directory is damaged, the database is locked by a long write."""
 import gc
-import io
 import json
 import os
 import signal
@@ -183,25 +182,23 @@ def test_upload_that_fills_the_disk_leaves_no_partial_file_behind(client, small_
 
 def test_a_body_sent_in_chunks_that_fills_the_disk_is_refused_and_its_copy_removed(client, small_media_volume, tmp_path):
     """Such a body is read into a temp file before any view reads it (Django would read it as empty)."""
-    from accounts.tests.multipart import encode
+    from accounts.tests.multipart import encode, post_chunked
     from engines.testing.simple_media import write_tone_wav
 
     filler = fill(small_media_volume)
     os.truncate(filler, filler.stat().st_size - 300_000)
 
-    def post_chunked(path: Path):
-        body, content_type = encode({}, {"audio": (path.name, path.read_bytes())})
-        return client.post("/api/upload-reference-audio", content_type=content_type, HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="",
-                           **{"wsgi.input": io.BytesIO(body)})
+    def upload_chunked(path: Path):
+        return post_chunked(client, "/api/upload-reference-audio", *encode({}, {"audio": (path.name, path.read_bytes())}))
 
-    refused = post_chunked(write_tone_wav(tmp_path / "large.wav", seconds=40))  # 1.3 MB
+    refused = upload_chunked(write_tone_wav(tmp_path / "large.wav", seconds=40))  # 1.3 MB
     assert refused.status_code == 500, refused.content
     assert refused.json()["message"] == "请求体无法保存: 磁盘已满 (No space left on device)"
     assert not any((small_media_volume / "tmp" / "uploads").iterdir())
     assert not ReferenceAudio.objects.exists()
 
     small = write_tone_wav(tmp_path / "small.wav", seconds=2)  # 64 kB, stored beside its copy: the large one's space was freed
-    stored = post_chunked(small)
+    stored = upload_chunked(small)
     assert stored.status_code == 200, stored.content
     assert (small_media_volume / "voices/ref_voices/small.wav").read_bytes() == small.read_bytes()
 
