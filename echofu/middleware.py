@@ -37,9 +37,9 @@ def busy_database_answer(exception: BaseException):
 
 
 class ChunkedBodyMiddleware:
-    """Reads a body sent in chunks without a Content-Length (`curl -T -`, clients that stream a file), which
-    Django would read as empty, before any view or check reads the body. A GET, HEAD or OPTIONS reads no body,
-    so it is answered as before."""
+    """Reads a body sent in chunks without a Content-Length (`curl -H "Transfer-Encoding: chunked" -F ...`,
+    clients that stream a file), which Django would read as empty, before any view or check reads the body.
+    A GET, HEAD or OPTIONS reads no body, so it is answered as before."""
 
     def __init__(self, get_response):
         self.get_response = get_response

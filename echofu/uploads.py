@@ -183,8 +183,8 @@ def not_a_form(content_type: str) -> Message:
 
 
 def read_chunked_body(request) -> IO[bytes]:
-    """Django reads a body only as far as its Content-Length, so a body sent in chunks without one (`curl -T -`,
-    clients that stream a file; gunicorn decodes the chunks) read as empty: an upload was answered 'no file'.
+    """Django reads a body only as far as its Content-Length, so a body sent in chunks without one (clients that
+    stream a file; gunicorn decodes the chunks) read as empty: an upload was answered 'no file'.
     The body is read into a temp file, no further than the most any endpoint reads, and handed on with its
     length, so the limits and checks that read the length see it as if it had been sent with one. The caller
     closes the file (which removes it) once the request is answered."""
