@@ -65,7 +65,7 @@ class AccessMiddleware:
             request.user, request.echofu_auth = ownership.local_user(), "single-user"
         elif request.user.is_authenticated:
             request.echofu_auth = "session"
-        elif request.path in page_paths() and request.method in SAFE_METHODS:
+        elif self._a_page_opened(request):
             return redirect_to_login(request.get_full_path())
         else:
             return responses.error(gettext_noop("authentication required"), 401)
@@ -95,6 +95,14 @@ class AccessMiddleware:
             except csrf.InvalidTokenFormat:
                 return False
         return self.csrf.process_view(request, _protected, args, kwargs) is None
+
+    @staticmethod
+    def _a_page_opened(request) -> bool:
+        """A browser opening a studio page, or any address it would show a page for (a mistyped one, whose
+        404 page it sees once signed in): the login is the page to show, where an API client gets the 401."""
+        from echofu.views import opened_as_a_page
+
+        return request.method in SAFE_METHODS and (request.path in page_paths() or opened_as_a_page(request))
 
     @staticmethod
     def _local_client(request) -> bool:

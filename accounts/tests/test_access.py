@@ -33,6 +33,12 @@ def test_anonymous_requests_need_an_account(multi_user, client):
         page = client.get(path)
         assert page.status_code == 302 and page["Location"] == f"/accounts/login/?next={path}", path
     assert client.get("/accounts/login/").status_code == 200
+    # A mistyped address opened in a browser asks for the login too (its 404 page comes after it); a script gets the 401.
+    browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    mistyped = client.get("/trainig/", HTTP_ACCEPT=browser_accept)
+    assert mistyped.status_code == 302 and mistyped["Location"] == "/accounts/login/?next=/trainig/"
+    assert error_message(client.get("/trainig/", HTTP_ACCEPT="*/*"), 401)
+    assert error_message(client.get("/api/nope", HTTP_ACCEPT=browser_accept), 401)
 
 
 def test_session_login_and_csrf_on_forms(alice, wav_file):
