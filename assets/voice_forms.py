@@ -12,9 +12,9 @@ from echofu.availability import reason_for
 from echofu.messages import reason_of
 from echofu.responses import invalid
 from engines import media
-from engines.messages import Message, gettext_noop
+from engines.messages import Message, UnusableInput, gettext_noop
 from engines.text import NothingToSpeak, UnsupportedScript, speakable_chunks
-from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS
+from engines.voice.speaker import MAX_SECONDS, MIN_SECONDS, check_audible_file
 from engines.voice.synthesis import SYNTHESIZER_LABELS, SYNTHESIZER_NAMES
 
 SPEAKER_ID = re.compile(r"^[\w.-]{1,64}$")
@@ -23,8 +23,8 @@ MAX_PITCH_SEMITONES = 12
 
 
 def reference_audio(value: str, user, field: str) -> str:
-    """A reference recording of `user`'s, uploaded with a consent statement, long enough, and not
-    too long, to clone a voice from; a refusal names the form's `field`."""
+    """A reference recording of `user`'s, uploaded with a consent statement, long enough, not too long,
+    and loud enough, to clone a voice from; a refusal names the form's `field`."""
     try:
         relative = find_catalog_audio(value, user)
         consent.require_usable(ownership.owned(ReferenceAudio.objects.filter(file=relative), user).first(), consent.REFERENCE_AUDIO)
@@ -37,6 +37,10 @@ def reference_audio(value: str, user, field: str) -> str:
     if duration > MAX_SECONDS + 60:
         raise invalid(gettext_noop("the reference audio is too long: {minutes:.1f} minutes, at most {most:.0f} minutes",
                                    minutes=duration / 60, most=MAX_SECONDS / 60), field)
+    try:
+        check_audible_file(paths.absolute(relative))  # a muted microphone's recording, refused before a job runs on it
+    except (UnusableInput, media.MediaError) as exc:
+        raise invalid(reason_of(exc), field)
     return relative
 
 

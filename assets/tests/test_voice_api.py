@@ -44,17 +44,31 @@ def clone(client, reference, speaker_id="anna"):
     return client.post("/audio_clone", {"original_audio_path": reference, "target_audio_id": speaker_id})
 
 
-def test_a_reference_with_no_speech_in_it_is_refused_as_the_users_to_change(client, tmp_path, media_root):
-    """It was answered 500, a server fault, with a traceback in the job's log."""
+def test_a_silent_reference_is_refused_before_a_job_runs_on_it(client, tmp_path, media_root):
+    """As a too short one is: it was refused only once a clone job had run on it, as a server fault (500)."""
     silence = tmp_path / "silence.wav"
     media.write_wav(silence, np.zeros(5 * 16000, np.float32), 16000)
     with open(silence, "rb") as handle:
         uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
     response = clone(client, uploaded["relative_path"], "quiet")
+    assert response.status_code == 400 and "task_id" not in response.json(), response.content
+    assert response.json()["message"].startswith("original_audio_path: 参考音频太安静: 最响处为 -120 dBFS"), response.json()
+    assert not Job.objects.exists() and not SpeakerProfile.objects.exists()
+    assert ReferenceAudio.objects.filter(file=uploaded["relative_path"].removeprefix("media/")).exists(), "the upload is kept"
+
+
+def test_a_reference_with_no_voice_in_it_is_refused_as_the_users_to_change(client, tmp_path, media_root):
+    """Noise loud enough to keep: it was answered 500, a server fault, with a traceback in the job's log."""
+    noise = tmp_path / "noise.wav"
+    media.write_wav(noise, (np.random.default_rng(0).standard_normal(5 * 16000) * 0.1).astype(np.float32), 16000)
+    with open(noise, "rb") as handle:
+        uploaded = client.post("/api/upload-reference-audio", {"audio": handle}).json()
+    response = clone(client, uploaded["relative_path"], "noise")
     assert response.status_code == 422, response.content
-    assert response.json()["message"].startswith("参考音频太安静"), response.json()
-    assert not SpeakerProfile.objects.filter(speaker_id="quiet").exists()
+    assert response.json()["message"] == "参考音频中没有找到浊音讲话", response.json()
+    assert not SpeakerProfile.objects.filter(speaker_id="noise").exists()
     assert Job.objects.get(pk=response.json()["task_id"]).failed_on_input
+
 
 def test_clone_then_generate_in_that_voice(client, reference, media_root):
     response = clone(client, reference)

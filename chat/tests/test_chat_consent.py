@@ -72,12 +72,12 @@ def test_a_turn_accepted_before_the_revocation_extracts_no_voice(model, renderer
 
 def test_a_turn_cloning_a_reference_with_no_speech_in_it_fails_on_its_input(client, model, renderer, llm_server, tmp_path, media_root):
     """It failed at the speech stage, 500, as a fault of the voice engine's."""
-    silence = tmp_path / "silence.wav"
-    media.write_wav(silence, np.zeros(5 * 16000, np.float32), 16000)
-    with open(silence, "rb") as handle:
+    noise = tmp_path / "noise.wav"
+    media.write_wav(noise, (np.random.default_rng(0).standard_normal(5 * 16000) * 0.1).astype(np.float32), 16000)
+    with open(noise, "rb") as handle:
         reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
     turn = run_accepted_turn(ReferenceAudio.objects.get().owner, model, ref_audio_path=reference.removeprefix("media/"))
-    assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and "参考音频太安静" in turn.error
+    assert (turn.status, turn.error_stage) == (Turn.Status.FAILED, Turn.Stage.INPUT) and "没有找到浊音讲话" in turn.error
     assert turn.job.failed_on_input and not SpeakerProfile.objects.exists()
 
 @pytest.fixture

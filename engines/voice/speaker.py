@@ -64,6 +64,21 @@ def speaker_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
+def check_audible(samples: np.ndarray) -> None:
+    """Refuse a recording whose loudest moment is below speech's floor (a muted microphone, a silent file):
+    there is no voice in it to clone."""
+    loudest = float(frame_levels(samples).max())
+    if loudest <= SPEECH_FLOOR_DBFS:
+        raise UnusableInput(gettext_noop("the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
+                                         "{floor:.0f} dBFS; record closer to the microphone or with more gain",
+                                         loudest=loudest, floor=SPEECH_FLOOR_DBFS))
+
+
+def check_audible_file(audio_path: Path) -> None:
+    """check_audible on a stored recording, as an upload is checked before it is kept."""
+    check_audible(media.load_declared_audio(audio_path, SAMPLE_RATE))
+
+
 def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEncoder, progress: Progress = no_progress) -> SpeakerFeatures:
     """Clean a reference recording, write it as WAV, and describe the voice in it."""
     progress("decode", 0.0)
@@ -76,14 +91,10 @@ def analyse_reference(audio_path: Path, clean_out_path: Path, encoder: SpeakerEn
     progress("clean", 0.2, gettext_noop("warning: {share:.1%} of the reference's samples are clipped (it was recorded too loud): "
                                         "the voice keeps the distortion; record it again at a lower level if you can", share=clipped)
              if clipped > MAX_CLIPPED_SHARE else "")
+    check_audible(samples)
     speech = clean_speech(samples)
     seconds = len(speech) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
-        loudest = float(frame_levels(samples).max())
-        if loudest <= SPEECH_FLOOR_DBFS:
-            raise UnusableInput(gettext_noop("the reference is too quiet: its loudest moment is {loudest:.0f} dBFS, speech must reach "
-                                          "{floor:.0f} dBFS; record closer to the microphone or with more gain",
-                                          loudest=loudest, floor=SPEECH_FLOOR_DBFS))
         raise UnusableInput(gettext_noop("only {seconds:.1f} s of speech found in the reference (after removing silence); "
                                       "at least {minimum:.0f} s are needed", seconds=seconds, minimum=MIN_SECONDS))
     if seconds > MAX_SECONDS:
