@@ -5,10 +5,12 @@ import logging
 import socket
 
 from django.db import OperationalError
+from django.urls import Resolver404, resolve
 
 from echofu import responses
 from echofu.messages import reason_of
 from echofu.uploads import BodyRefused, read_chunked_body
+from echofu.views import not_found
 from engines.messages import gettext_noop
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,11 @@ class ChunkedBodyMiddleware:
         if (request.method in responses.SAFE_METHODS or request.META.get("CONTENT_LENGTH")
                 or "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()):
             return self.get_response(request)
+        try:
+            resolve(request.path_info)
+        except Resolver404:  # nothing would read it: a mistyped address was answered only once the whole upload was stored
+            stop_reading(request)
+            return not_found(request)
         try:
             body = read_chunked_body(request)
         except BodyRefused as exc:

@@ -463,6 +463,15 @@ def test_a_body_sent_in_chunks_is_read_no_further_than_any_endpoint_reads(client
     assert_untouched(stored_audio, media_root)
 
 
+def test_a_body_sent_in_chunks_to_an_address_nothing_answers_is_not_read(client, stored_audio, media_root):
+    """It was stored whole (up to the largest upload any endpoint takes) before the 404."""
+    body, connection = EndlessBody(), ClientSocket()
+    response = post_chunked(client, "/api/upload-reference-audoi", body, "multipart/form-data; boundary=b", **{"gunicorn.socket": connection})
+    assert error_of(response, 404) == "不存在"
+    assert body.read_bytes == 0 and connection.shut == [socket.SHUT_RD]
+    assert_untouched(stored_audio, media_root)
+
+
 class MalformedChunks(io.BytesIO):
     def read(self, size=-1, /) -> bytes:
         raise OSError("Invalid chunk size: b'zz'")  # gunicorn's InvalidChunkSize is an IOError
