@@ -1140,6 +1140,47 @@ def test_a_failed_chat_turns_reason_is_shown_once_in_its_bubble(studio):
     assert studio.errors == []
 
 
+def test_a_failed_trainings_reason_is_shown_once_in_its_card(studio):
+    """The reason stood twice, in the job card and again in the form's message under it."""
+    context = studio.context()
+    reason = "训练发散: 损失变为 NaN"
+    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
+             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
+    answer_with(context, {
+        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/available-models": ONE_MODEL,
+        "/model_training": (200, {"status": "success", "task_id": "train_3"}),
+        "/api/tasks/train_3": (200, {"status": "success", "task_id": "train_3", "kind": "train", "state": "failed", "stage": "train",
+                                     "progress": 0.4, "error": reason}),
+    })
+    page = studio.open("/training/", context)
+    page.locator("#train-start").click()
+    expect(page.locator("#train-job .alert.error")).to_have_text(reason)
+    expect(page.locator("#train-message")).to_be_empty()
+    assert page.locator("body").inner_text().count(reason) == 1
+
+
+def test_a_clone_failed_on_its_reference_says_why_once_in_its_card(studio):
+    """/audio_clone answers 422 with the failed job's id: its card says why, the form's message did too."""
+    context = studio.context()
+    reason = "参考音频中没有找到浊音讲话"
+    answer_with(context, {
+        "/api/reference-audios": (200, {"status": "success", "files": [
+            {"id": 1, "name": "anna", "original_name": "anna.wav", "relative_path": "media/voices/ref_voices/anna.wav", "duration": 8.0}]}),
+        "/audio_clone": (422, {"status": "error", "message": reason, "task_id": "clone_4"}),
+        "/api/history/audio_clone": (200, []),  # after the one above, which its address also ends with: it wins
+        "/api/tasks/clone_4": (200, {"status": "success", "task_id": "clone_4", "kind": "clone", "state": "failed", "stage": "pitch",
+                                     "progress": 0.4, "error": reason, "failed_on_input": True}),
+    })
+    page = studio.open("/voice/", context)
+    page.locator("#profile-reference").select_option("media/voices/ref_voices/anna.wav")
+    page.locator("#profile-create").click()
+    expect(page.locator("#profile-job .alert.error")).to_have_text(reason)
+    expect(page.locator("#profile-job .badge")).to_have_text("失败")
+    expect(page.locator("#profile-message")).to_be_empty()
+    assert page.locator("body").inner_text().count(reason) == 1
+
+
 def test_a_rendered_videos_time_is_the_wait_for_it(studio):
     """Under a video made from text the page said 已用时间: 6s, the rendering engine's own time, after a wait of 25 s:
     the speech synthesis before it was left out."""

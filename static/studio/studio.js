@@ -199,9 +199,22 @@ const Studio = (() => {
     }
   }
 
-  /** Show why an action did not finish: a job cancelled or deleted by a person as a notice in the page's language, anything else as an error. */
+  /** Show why an action did not finish: a job cancelled or deleted by a person as a notice in the page's language, anything
+   * else as an error, unless its job's card just above already says why (`shownInCard`): the reason is not said twice. */
   function sayError(target, error) {
-    say(target, errorText(error), error instanceof Cancelled || jobDeleted(error) ? "warn" : "error");
+    say(target, error.shownInCard ? "" : errorText(error), error instanceof Cancelled || jobDeleted(error) ? "warn" : "error");
+  }
+
+  /** Say in the form's message how a job that did not succeed ended: as sayError says a failure. */
+  function sayEnded(target, job) {
+    if (job.state === "cancelled") say(target, t("job_cancelled"), "warn");
+    else say(target, job.error ? "" : t(`state_${job.state}`), "error");
+  }
+
+  /** `error`, marked as one whose reason `job`'s card shows. */
+  function shownBy(job, error) {
+    error.shownInCard = Boolean(job && job.error && job.state === "failed");
+    return error;
   }
 
   function stateBadge(state) {
@@ -364,13 +377,13 @@ const Studio = (() => {
       const job = ended ? await api(`/api/tasks/${encodeURIComponent(ended)}`).catch(() => null) : null;
       if (job) view.update(job);
       else view.container.replaceChildren();
-      throw job?.state === "cancelled" ? new Cancelled() : error;
+      throw job?.state === "cancelled" ? new Cancelled() : shownBy(job, error);
     }
     await follow;
     if (body.status === "processing" && body.task_id) {
       const job = await watchJob(body.task_id, view);
       if (job.state === "cancelled") throw new Cancelled();
-      if (job.state !== "succeeded") throw new ApiError(job.error || t(`state_${job.state}`), 500, job);
+      if (job.state !== "succeeded") throw shownBy(job, new ApiError(job.error || t(`state_${job.state}`), 500, job));
       return { body: { status: "success", task_id: job.task_id, ...job.result }, job };
     }
     let job = null;
@@ -745,7 +758,7 @@ const Studio = (() => {
   }
 
   return {
-    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, logLines, number, say, errorText, sayError,
+    t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, logLines, number, say, errorText, sayError, sayEnded,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
     modelFigures, pickedModel, renderTitle, downloadLink, sleep, choose, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
   };

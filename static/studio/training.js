@@ -1,7 +1,7 @@
 // Training: upload with progress, the input check, engine/device/epoch choice, live training, models.
 "use strict";
 (() => {
-  const { t, el, api, upload, say, errorText, formatSeconds, formatBytes, formatTime, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number,
+  const { t, el, api, upload, say, sayEnded, errorText, formatSeconds, formatBytes, formatTime, mediaUrl, JobView, watchJob, fillSelect, modelFigures, number,
     deleteButton } = Studio;
   const $ = (id) => document.getElementById(id);
   let videos = [];
@@ -108,7 +108,8 @@
       if (body.probe_task_id) {
         say("video-message", t("probe_running"), "ok");
         const job = await watchJob(body.probe_task_id, new JobView($("probe-job"), { title: t("kind_probe") }), 500);
-        say("video-message", job.state === "succeeded" ? "" : endedText(job), job.state === "cancelled" ? "warn" : "error");
+        if (job.state === "succeeded") say("video-message", "");
+        else sayEnded("video-message", job);
       }
       await refreshVideos(body.relative_path);
       $("video-file").value = "";
@@ -119,9 +120,6 @@
     }
   });
 
-  /** Why a job did not succeed: a cancel in a sentence (its error is the bare word "cancelled"), a failure by its reason. */
-  const endedText = (job) => (job.state === "cancelled" ? t("job_cancelled") : job.error || t(`state_${job.state}`));
-
   /** `warning`: the server's note on the request (custom_params names the model type ignores), said until the training ends. */
   async function followTraining(taskId, warning = "") {
     const job = await watchJob(taskId, new JobView($("train-job"), { title: t("kind_train") }));
@@ -129,7 +127,7 @@
       say("train-message", [t("training_done", { model: job.result.model_label || job.result.model_path }), warning].join(" ").trim(), warning ? "warn" : "ok");
       await refreshModels();
     } else {
-      say("train-message", endedText(job), job.state === "cancelled" ? "warn" : "error");
+      sayEnded("train-message", job);
     }
   }
 
