@@ -206,8 +206,32 @@ UI_STRINGS = {
     "answer_engine_unavailable": _("Answers are spoken by the server's voice engine {type}, which cannot run here: {reason}"),
 }
 
+# The contract's form fields, as the pages' forms label them: a refusal naming one ("original_audio_path: ...")
+# is said by the label of the box it came from.
+FIELD_LABELS = {
+    "original_audio_path": _("Reference audio"),
+    "generate_text": _("Text (Chinese, English or mixed)"),
+    "target_text": _("Text (Chinese, English or mixed)"),
+    "text": _("Message"),
+    "audio_id": _("Speaker profile"),
+    "speaker_id": _("Voice"),
+    "pitch": _("Pitch shift (semitones)"),
+    "engine": _("Engine"),
+    "model_name": _("Model"),
+    "model_param": _("Model"),
+    "ref_audio": _("Audio"),
+    "gpu_choice": _("Device"),
+    "ref_video": _("Video to train on"),
+    "model_choice": _("Model type"),
+    "epoch": _("Epochs"),
+    "custom_params": _("Parameters"),
+    "api_choice": _("Language model"),
+}
+
+
 def _page(request, template: str, page: str, status: int = 200, **context):
     strings = {key: str(text) for key, text in UI_STRINGS.items()}
+    strings.update((f"field:{name}", str(label)) for name, label in FIELD_LABELS.items())
     strings.update((f"stage:{stage}", localized(name)) for stage, name in STAGE_NAMES.items())
     # A signed-in account that is not staff would find only the admin's "not authorized" page.
     links_to_admin = request.echofu_auth != "session" or request.user.is_staff

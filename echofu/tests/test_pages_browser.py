@@ -583,7 +583,8 @@ def test_voice_upload_record_profile_and_synthesis(studio, workers, tmp_path, se
     settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 5}
     page.locator("#speak-text").fill("你好，我是小明。Nice to meet you!")
     page.get_by_role("button", name="合成语音").click()
-    expect(page.locator("#speak-message")).to_contain_text("generate_text", timeout=30_000)
+    # said by the box's label, not the contract's field name generate_text
+    expect(page.locator("#speak-message")).to_contain_text("文本 (中文、英文或混合): 文本过长", timeout=30_000)
     expect(page.locator("#speak-job .job")).to_have_count(0)  # refused before any job: no card left "queued"
     settings.ECHOFU = {**settings.ECHOFU, "TTS_MAX_CHARS": 2000}
 
@@ -745,6 +746,10 @@ def answer_with(context, answers: dict[str, tuple[int, dict]]) -> None:
 
 ONE_MODEL = (200, {"status": "success", "models": [{"name": "m1", "type": "EchoLite", "path": "media/models/EchoLite/m1", "metrics": {}}],
                    "engines": [{"type": "EchoLite", "available": True, "reason": "embedded model"}]})
+
+ONE_USABLE_VIDEO = (200, {"status": "success", "files": [
+    {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
+     "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}]})
 
 
 def test_generate_with_only_models_that_cannot_be_used_says_to_train_again(studio):
@@ -988,10 +993,8 @@ def test_a_training_says_which_parameters_its_model_type_ignores_until_it_ends(s
     the training ran with the default it was meant to change, unseen."""
     context = studio.context()
     warning = "custom_params: EchoLite 不使用 bacth_size (可用: lr, batch_size), 已忽略"
-    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
-             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
     answer_with(context, {
-        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/training-videos": ONE_USABLE_VIDEO,
         "/api/available-models": ONE_MODEL,
         "/model_training": (200, {"status": "success", "task_id": "train_1", "ignored_params": ["bacth_size"], "warning": warning,
                                   "localized_warning": warning}),
@@ -1009,10 +1012,8 @@ def test_a_training_says_which_parameters_its_model_type_ignores_until_it_ends(s
 def test_a_cancelled_training_says_so_in_a_sentence(studio, language, notice):
     """A training cancelled from its card said the job's bare error, "cancelled", as its message, in red."""
     context = studio.context(language=language)
-    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
-             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
     answer_with(context, {
-        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/training-videos": ONE_USABLE_VIDEO,
         "/api/available-models": ONE_MODEL,
         "/model_training": (200, {"status": "success", "task_id": "train_2"}),
         "/api/tasks/train_2": (200, {"status": "success", "task_id": "train_2", "kind": "train", "state": "cancelled", "stage": "cancelled",
@@ -1140,14 +1141,33 @@ def test_a_failed_chat_turns_reason_is_shown_once_in_its_bubble(studio):
     assert studio.errors == []
 
 
+@pytest.mark.parametrize("language, said", [
+    ("zh-hans", "参考音频: 参考音频太安静: 最响处为 -120 dBFS"),
+    ("en", "Reference audio: the reference is too quiet: its loudest moment is -120 dBFS"),
+])
+def test_a_refusal_naming_a_form_field_is_said_by_the_fields_label(studio, language, said):
+    """The page said "original_audio_path: ...", the contract's name for the box it labels 参考音频 (Reference audio)."""
+    context = studio.context(language=language)
+    message = "original_audio_path: 参考音频太安静: 最响处为 -120 dBFS"
+    localized = message if language == "zh-hans" else "original_audio_path: the reference is too quiet: its loudest moment is -120 dBFS"
+    answer_with(context, {
+        "/api/reference-audios": (200, {"status": "success", "files": [
+            {"id": 1, "name": "quiet", "original_name": "quiet.wav", "relative_path": "media/voices/ref_voices/quiet.wav", "duration": 5.0}]}),
+        "/audio_clone": (400, {"status": "error", "message": message, "localized_message": localized}),
+        "/api/history/audio_clone": (200, []),
+    })
+    page = studio.open("/voice/", context)
+    page.locator("#profile-reference").select_option("media/voices/ref_voices/quiet.wav")
+    page.locator("#profile-create").click()
+    expect(page.locator("#profile-message")).to_have_text(said)
+
+
 def test_a_failed_trainings_reason_is_shown_once_in_its_card(studio):
     """The reason stood twice, in the job card and again in the form's message under it."""
     context = studio.context()
     reason = "训练发散: 损失变为 NaN"
-    video = {"id": 1, "relative_path": "media/videos/ref_videos/anna.mp4", "original_name": "anna.mp4", "duration": 20.0, "width": 450,
-             "height": 450, "probe_status": "ok", "probe": {"usable": True, "errors": [], "warnings": []}}
     answer_with(context, {
-        "/api/training-videos": (200, {"status": "success", "files": [video]}),
+        "/api/training-videos": ONE_USABLE_VIDEO,
         "/api/available-models": ONE_MODEL,
         "/model_training": (200, {"status": "success", "task_id": "train_3"}),
         "/api/tasks/train_3": (200, {"status": "success", "task_id": "train_3", "kind": "train", "state": "failed", "stage": "train",

@@ -187,9 +187,15 @@ const Studio = (() => {
   /** A job deleted (in the admin) while it was waited on or cancelled: the contract's 410 任务已被删除, said as a notice, not a failure. */
   const jobDeleted = (error) => error instanceof ApiError && error.status === 410;
 
+  // A form's refusal names the contract's field ("original_audio_path: ..."), which the page shows by its label.
+  const NAMED_FIELD = /^([a-z_]+): /;
+
   function errorText(error) {
     if (jobDeleted(error)) return t("job_deleted");
-    return error instanceof Error ? error.message : String(error);
+    const text = error instanceof Error ? error.message : String(error);
+    const field = NAMED_FIELD.exec(text);
+    const label = field && strings[`field:${field[1]}`];
+    return label ? `${label}: ${text.slice(field[0].length)}` : text;
   }
 
   /** A job the person cancelled from its card (the blocking calls answer it 409 任务已取消). */
