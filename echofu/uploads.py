@@ -49,7 +49,11 @@ ABANDONED_UPLOAD_SECONDS = 3600
 
 
 class UploadRejected(ValueError):
-    """The upload cannot be stored; the message is shown to the user."""
+    """The upload cannot be stored; the message is shown to the user, with HTTP `status`."""
+
+    def __init__(self, message, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 class UploadTooLarge(MultiPartParserError):
@@ -174,6 +178,14 @@ def body_too_large(content_type: str, limit_bytes: int) -> BodyRefused:
     return BodyRefused(not_a_form(content_type), 415)  # a file sent as the body itself (`curl -T file`)
 
 
+def not_an_upload(field: str, content_type: str) -> Message:
+    if not content_type:
+        return gettext_noop("the request names no Content-Type: upload the file as multipart/form-data in the field '{field}' "
+                            "(curl -F {field}=@file)", field=field)
+    return gettext_noop("a file is read only from a multipart/form-data upload in the field '{field}' (curl -F {field}=@file), "
+                        "not from {content_type}", field=field, content_type=content_type)
+
+
 def not_a_form(content_type: str) -> Message:
     """Every endpoint reads its fields and files from a form: Django reads none from a body in another encoding."""
     if not content_type:
@@ -285,6 +297,9 @@ def form_fields_only(view):
 
 
 def read_uploaded_file(request, field: str) -> UploadedFile:
+    if request.content_type != "multipart/form-data" and int(request.META.get("CONTENT_LENGTH") or 0):
+        # `curl --data-binary @voice.wav` (sent as urlencoded) or `-T`: it was answered that no file was sent
+        raise UploadRejected(not_an_upload(field, request.content_type), 415)
     try:
         upload = request.FILES.get(field)
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.

@@ -47,6 +47,20 @@ def test_no_file(client, stored_audio, media_root):
     assert_untouched(stored_audio, media_root)
 
 
+@pytest.mark.parametrize("url", ["/api/upload-reference-audio", "/save_audio"])
+@pytest.mark.parametrize("content_type, message", [
+    # `curl --data-binary @voice.wav`: curl names it a urlencoded form
+    ("application/x-www-form-urlencoded", "文件只从 multipart/form-data 上传的字段 'audio' 中读取 (curl -F audio=@file), 不从 application/x-www-form-urlencoded 读取"),
+    ("audio/wav", "文件只从 multipart/form-data 上传的字段 'audio' 中读取 (curl -F audio=@file), 不从 audio/wav 读取"),
+    ("", "请求没有 Content-Type: 请以 multipart/form-data 在字段 'audio' 中上传文件 (curl -F audio=@file)"),
+])
+def test_a_file_sent_as_the_body_itself_is_told_how_to_upload_it(client, stored_audio, media_root, wav_file, url, content_type, message):
+    """It was answered that no file was sent, which the script had just sent."""
+    response = client.generic("POST", url, wav_file.read_bytes(), content_type=content_type)
+    assert error_of(response, 415) == message
+    assert_untouched(stored_audio, media_root)
+
+
 def test_wrong_field_name(client, stored_audio, media_root, wav_file):
     with open(wav_file, "rb") as handle:
         assert "audio" in error_of(client.post("/api/upload-reference-audio", {"file": handle}))
