@@ -383,7 +383,8 @@ const Studio = (() => {
       const job = ended ? await api(`/api/tasks/${encodeURIComponent(ended)}`).catch(() => null) : null;
       if (job) view.update(job);
       else view.container.replaceChildren();
-      throw job?.state === "cancelled" ? new Cancelled() : shownBy(job, error);
+      // Only the answer's own job says why: one found meanwhile may be another tab's.
+      throw job?.state === "cancelled" ? new Cancelled() : shownBy(error.body && error.body.task_id ? job : null, error);
     }
     await follow;
     if (body.status === "processing" && body.task_id) {
