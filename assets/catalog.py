@@ -52,12 +52,25 @@ def _stored_before(model, source: Path, name: str, owner=None, consented: bool =
     stored once more: the disk space taken again, listed twice, and trained as another person (clip_2 v1,
     not clip v2). Single-user mode's account takes the rows nobody owns (from before accounts) as its own,
     as it lists them (ownership.numbered_with)."""
-    owner_id = owner.pk if getattr(owner, "is_authenticated", False) else None
-    rows = model.objects.filter(numbered_with(owner_id), source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name),
-                                size=source.stat().st_size, revoked_at=None)
+    rows = _owned_by(model, owner).filter(source=ReferenceAudio.Source.UPLOAD, original_name=original_file_name(name), revoked_at=None)
     if consented:
         rows = rows.filter(consent_at__isnull=False).exclude(consent_wording="")
-    for row in rows:
+    return _holding(rows, source)
+
+
+def revoked_before(model, upload, owner=None) -> MediaFile | None:
+    """`owner`'s row whose consent staff revoked that holds this same file, under any name: sent again with a new
+    statement, it became a new row, usable at once, and the revocation was undone."""
+    return _holding(_owned_by(model, owner).exclude(revoked_at=None), Path(upload.temporary_file_path()))
+
+
+def _owned_by(model, owner):
+    return model.objects.filter(numbered_with(owner.pk if getattr(owner, "is_authenticated", False) else None))
+
+
+def _holding(rows, source: Path) -> MediaFile | None:
+    """The first of `rows` whose file has `source`'s bytes."""
+    for row in rows.filter(size=source.stat().st_size):
         if row.exists() and filecmp.cmp(source, paths.absolute(row.file.name), shallow=False):
             return row
     return None
@@ -147,6 +160,7 @@ def file_info(asset: ConsentedMediaFile) -> dict:
         "file_type": asset.file_type,
         "relative_path": asset.relative_path,
         "duration": asset.duration,
+        "consent_revoked": asset.revoked,  # listed, so its owner sees why it can no longer be used
     }
 
 

@@ -85,6 +85,9 @@ REFERENCE_AUDIO = gettext_noop("reference audio")
 TRAINING_VIDEO = gettext_noop("training video")
 
 
+REVOKED_FILE_SENT_AGAIN = gettext_noop("the consent for this file was revoked by the studio's operator: it cannot be uploaded again")
+
+
 def require_usable(asset: ConsentedMediaFile | None, what: Message) -> None:
     """`what`: REFERENCE_AUDIO or TRAINING_VIDEO, named in the refusal."""
     if asset is None:

@@ -26,6 +26,8 @@ def _store_upload(request, field: str, limit_bytes: int, model, save, failure: M
         earlier = catalog.uploaded_before(model, upload, request.user, consented=bool(statement))
         if earlier is not None:
             return earlier, None
+        if catalog.revoked_before(model, upload, request.user) is not None:
+            return None, responses.error(consent.REVOKED_FILE_SENT_AGAIN, 403)
         over_quota = quota_refusal(request, upload.size)  # before the file is moved and probed; weighed again as it is saved
         if over_quota is not None:
             return None, over_quota

@@ -144,6 +144,7 @@ UI_STRINGS = {
     # Training
     "probe_running": _("Checking the video…"),
     "check_ok": _("The video can be used for training."),
+    "consent_revoked": _("Its consent was revoked by the studio's operator: it can no longer be used."),
     "check_bad": _("The video cannot be used for training:"),
     "check_pending": _("The check has not finished yet."),
     "check_failed": _("The check failed: {error}"),

@@ -49,13 +49,21 @@ def test_the_same_file_from_two_accounts_is_each_ones_own(as_alice, as_bob, wav_
     assert sorted(ReferenceAudio.objects.values_list("owner__username", flat=True)) == ["alice", "bob"]
 
 
-def test_a_revoked_upload_is_not_taken_again(client, wav_file):
+def test_a_file_whose_consent_was_revoked_cannot_be_uploaded_again(client, media_root, wav_file, tmp_path):
+    """Sent again, under its name or another, it became a new row with a new statement, usable at once: the
+    curator's revocation was undone a minute later. Its listing says why it can no longer be used."""
     from django.utils import timezone
 
     first = upload_audio(client, wav_file).json()
     ReferenceAudio.objects.update(revoked_at=timezone.now())
-    second = upload_audio(client, wav_file).json()
-    assert second["status"] == "success" and second["relative_path"] != first["relative_path"]
+    renamed = tmp_path / "another name.wav"
+    renamed.write_bytes(wav_file.read_bytes())
+    for sent in (wav_file, renamed):
+        response = upload_audio(client, sent)
+        assert response.status_code == 403 and response.json()["message"] == "此文件的授权已被工作室管理员撤销, 不能再次上传", response.content
+    assert ReferenceAudio.objects.count() == 1 and len(list((media_root / "voices/ref_voices").iterdir())) == 1
+    [listed] = client.get("/api/reference-audios").json()["files"]
+    assert listed["relative_path"] == first["relative_path"] and listed["consent_revoked"] is True
 
 
 def test_an_upload_without_consent_is_not_taken_again_for_one_that_states_it(as_alice, wav_file, plain_video):

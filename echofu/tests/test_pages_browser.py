@@ -1162,6 +1162,26 @@ def test_a_refusal_naming_a_form_field_is_said_by_the_fields_label(studio, langu
     expect(page.locator("#profile-message")).to_have_text(said)
 
 
+def test_a_file_whose_consent_was_revoked_says_so_on_the_pages(studio):
+    """A revoked training video was shown ✓ with "视频可用于训练。"; only Start said otherwise."""
+    context = studio.context()
+    revoked = {**ONE_USABLE_VIDEO[1]["files"][0], "consent_revoked": True}
+    answer_with(context, {
+        "/api/training-videos": (200, {"status": "success", "files": [revoked]}),
+        "/api/available-models": ONE_MODEL,
+        "/api/reference-audios": (200, {"status": "success", "files": [
+            {"id": 1, "name": "anna", "original_name": "anna.wav", "relative_path": "media/voices/ref_voices/anna.wav", "duration": 8.0,
+             "consent_revoked": True}]}),
+        "/api/history/audio_clone": (200, []),
+    })
+    training = studio.open("/training/", context)
+    expect(training.locator("#train-video option[value='media/videos/ref_videos/anna.mp4']")).to_have_text(re.compile("^✗ anna.mp4"))
+    expect(training.locator("#video-check .alert.error")).to_have_text("其授权已被工作室管理员撤销, 不能再使用。")
+    voice = studio.open("/voice/", context)
+    expect(voice.locator("#profile-reference option[value='media/voices/ref_voices/anna.wav']")).to_be_disabled()
+    expect(voice.locator("#reference-list .alert.error")).to_have_text("其授权已被工作室管理员撤销, 不能再使用。")
+
+
 def test_a_failed_trainings_reason_is_shown_once_in_its_card(studio):
     """The reason stood twice, in the job card and again in the form's message under it."""
     context = studio.context()

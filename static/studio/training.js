@@ -8,6 +8,7 @@
 
   function checkView(video) {
     if (!video) return el("p", { class: "empty", text: t("no_videos") });
+    if (video.consent_revoked) return el("div", { class: "alert error", text: t("consent_revoked") });
     const probe = video.probe || {};
     if (video.probe_status === "pending") return el("div", { class: "alert warn", text: t("check_pending") });
     if (video.probe_status === "failed") return el("div", { class: "alert error", text: t("check_failed", { error: video.probe_error }) });
@@ -40,7 +41,7 @@
   async function refreshVideos(select) {
     ({ files: videos } = await api("/api/training-videos"));
     const label = (video) => {
-      const state = video.probe_status === "ok" ? (video.probe?.usable ? "✓" : "✗") : video.probe_status === "failed" ? "✗" : "…";
+      const state = video.consent_revoked || video.probe_status === "failed" ? "✗" : video.probe_status === "ok" ? (video.probe?.usable ? "✓" : "✗") : "…";
       return `${state} ${video.original_name || video.filename} (${formatSeconds(video.duration)}, ${video.width}×${video.height})`;
     };
     fillSelect($("train-video"), [{ options: videos.map((video) => ({ value: video.relative_path, label: label(video) })) }], { placeholder: t("pick_video") });

@@ -11,6 +11,7 @@
     const { files } = await api("/api/reference-audios");
     $("reference-list").replaceChildren(...(files.length ? files.map((file) => el("li", { class: "reference-item" },
       el("div", { class: "item-title", text: file.original_name || file.name }),
+      file.consent_revoked ? el("div", { class: "alert error small", text: t("consent_revoked") }) : null,
       el("div", { class: "item-meta" }, el("span", { text: file.name }), el("span", { text: formatSeconds(file.duration) }),
         el("span", { text: `${file.size_mb} MB` }), el("span", { text: formatTime(file.created_time) })),
       el("div", { class: "row" }, el("audio", { controls: true, preload: "none", src: mediaUrl(file.relative_path), "aria-label": file.original_name || file.name }),
@@ -18,7 +19,8 @@
           t("confirm_delete_reference", { name: file.original_name || file.name }), "reference-message",
           () => Promise.all([refreshReferences(), refreshProfiles()]))),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
-    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.name} (${formatSeconds(file.duration)})` })) }],
+    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.name} (${formatSeconds(file.duration)})`,
+      disabled: file.consent_revoked, title: file.consent_revoked ? t("consent_revoked") : null })) }],
       { placeholder: t("pick_reference") });
     return files;
   }
