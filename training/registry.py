@@ -66,8 +66,12 @@ def model_for_job(model_id: int) -> TalkingHeadModel:
 
 
 def find_model(model_param: str, model_type: str | None = None, user=None) -> TalkingHeadModel | None:
-    """The registered model a form's `model_param` names (any accepted path spelling), when `user`
-    owns it (any model, without a user)."""
+    """The registered model a form's `model_param` names (any accepted path spelling, or its bare name as
+    /api/available-models lists it), when `user` owns it (any model, without a user)."""
+    if "/" not in model_param:
+        named = ownership.owned(TalkingHeadModel.objects.filter(name=model_param), user).first()
+        if named is not None:
+            model_param = f"{paths.MODELS}/{named.model_type}/{named.name}"
     try:
         relative = paths.resolve_request_path(model_param)
     except paths.PathRejected:

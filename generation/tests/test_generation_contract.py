@@ -31,6 +31,19 @@ def test_model_param_missing_or_of_another_type(client, model, reference):
     assert "模型不存在" in generation_error(client, model_name="EchoLite", model_param="/etc", ref_audio=audio)
 
 
+def test_model_param_takes_the_models_bare_name_as_listed(client, model, reference, media_root):
+    """/api/available-models lists each model's `name`, which model_param refused as 模型不存在 for its own owner."""
+    from engines.talking_head.echolite_manifest import FORMAT_VERSION
+
+    (media_root / "models/EchoLite/m1/echolite.json").write_text(json.dumps({"format": FORMAT_VERSION - 1}))
+    audio = "media/voices/ref_voices/ref.wav"
+    by_path = generation_error(client, model_name="EchoLite", model_param="models/EchoLite/m1", ref_audio=audio)
+    assert "由较早版本的 EchoLite 训练" in by_path, "the model itself was found and judged"
+    # ER-NeRF: what the original pages send as model_name for any model; the name says which model
+    assert generation_error(client, model_name="ER-NeRF", model_param="m1", ref_audio=audio) == by_path
+    assert generation_error(client, model_name="EchoLite", model_param="m2", ref_audio=audio) == "model_param: 模型不存在: m2"
+
+
 def test_an_echolite_model_of_an_earlier_format_is_listed_unusable_and_refused_before_any_job(client, model, reference, media_root):
     """An upgraded installation keeps the EchoLite models it trained before the current format: they were
     listed as usable and their render failed only as a job (500, 请重新训练) after it had been queued."""
