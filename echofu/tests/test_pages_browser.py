@@ -1182,6 +1182,16 @@ def test_a_file_whose_consent_was_revoked_says_so_on_the_pages(studio):
     expect(voice.locator("#reference-list .alert.error")).to_have_text("其授权已被工作室管理员撤销, 不能再使用。")
 
 
+def test_two_uploads_of_one_name_are_told_apart_in_the_lists(studio):
+    """A second anna.mp4 (another video of that name) trains as anna_2, but both were listed as "✓ anna.mp4"."""
+    context = studio.context()
+    first = {**ONE_USABLE_VIDEO[1]["files"][0], "name": "anna"}
+    second = {**first, "id": 2, "name": "anna_2", "relative_path": "media/videos/ref_videos/anna_2.mp4"}
+    answer_with(context, {"/api/training-videos": (200, {"status": "success", "files": [second, first]}), "/api/available-models": ONE_MODEL})
+    page = studio.open("/training/", context)
+    expect(page.locator("#train-video option:not([value=''])")).to_have_text(["✓ anna.mp4 · anna_2 (20 秒, 450×450)", "✓ anna.mp4 (20 秒, 450×450)"])
+
+
 def test_a_failed_trainings_reason_is_shown_once_in_its_card(studio):
     """The reason stood twice, in the job card and again in the form's message under it."""
     context = studio.context()

@@ -18,7 +18,7 @@
   async function refreshAudio() {
     const [{ files }, spoken] = await Promise.all([api("/api/reference-audios"), Studio.synthesisedSpeech()]);
     fillSelect($("gen-audio"), [
-      { label: t("reference_group"), options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.filename} (${formatSeconds(file.duration)})` })) },
+      { label: t("reference_group"), options: files.map((file) => ({ value: file.relative_path, label: `${Studio.fileLabel(file)} (${formatSeconds(file.duration)})` })) },
       { label: t("synthesised_group"), options: spoken.slice(0, 20).map((entry) => ({ value: entry.result.cloned_audio_path, label: (entry.params.text || "").slice(0, 40) || entry.result.cloned_audio_path })) },
     ].filter((group) => group.options.length), { placeholder: t("pick_audio") });
     if (!$("gen-audio").value && files.length) Studio.choose($("gen-audio"), files[0].relative_path);

@@ -42,7 +42,7 @@
     ({ files: videos } = await api("/api/training-videos"));
     const label = (video) => {
       const state = video.consent_revoked || video.probe_status === "failed" ? "✗" : video.probe_status === "ok" ? (video.probe?.usable ? "✓" : "✗") : "…";
-      return `${state} ${video.original_name || video.filename} (${formatSeconds(video.duration)}, ${video.width}×${video.height})`;
+      return `${state} ${Studio.fileLabel(video)} (${formatSeconds(video.duration)}, ${video.width}×${video.height})`;
     };
     fillSelect($("train-video"), [{ options: videos.map((video) => ({ value: video.relative_path, label: label(video) })) }], { placeholder: t("pick_video") });
     if (select) Studio.choose($("train-video"), select);

@@ -19,7 +19,7 @@
           t("confirm_delete_reference", { name: file.original_name || file.name }), "reference-message",
           () => Promise.all([refreshReferences(), refreshProfiles()]))),
     )) : [el("li", { class: "empty", text: t("no_references") })]));
-    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${file.original_name || file.name} (${formatSeconds(file.duration)})`,
+    fillSelect($("profile-reference"), [{ options: files.map((file) => ({ value: file.relative_path, label: `${Studio.fileLabel(file)} (${formatSeconds(file.duration)})`,
       disabled: file.consent_revoked, title: file.consent_revoked ? t("consent_revoked") : null })) }],
       { placeholder: t("pick_reference") });
     return files;
