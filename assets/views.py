@@ -37,7 +37,7 @@ def _store_upload(request, field: str, limit_bytes: int, model, save, failure: M
     except consent.ConsentMissing as exc:
         return None, responses.error(reason_of(exc), 400, **({"consent_missing": exc.missing} if exc.missing else {}))
     except UploadRejected as exc:
-        return None, responses.error(reason_of(exc), exc.status)
+        return None, responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("upload failed")
         return None, busy_database_answer(exc) or responses.server_failure(failure, exc)

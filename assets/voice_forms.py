@@ -37,10 +37,13 @@ def reference_audio(value: str, user, field: str) -> str:
     if duration > MAX_SECONDS + 60:
         raise invalid(gettext_noop("the reference audio is too long: {minutes:.1f} minutes, at most {most:.0f} minutes",
                                    minutes=duration / 60, most=MAX_SECONDS / 60), field)
-    try:
-        check_audible_file(paths.absolute(relative))  # a muted microphone's recording, refused before a job runs on it
-    except (UnusableInput, media.MediaError) as exc:
-        raise invalid(reason_of(exc), field)
+    # A muted microphone's recording, refused before a job runs on it; one a voice was cloned from is not decoded
+    # again (chat turns send their reference with every question)
+    if not consent.usable_profiles(ownership.owned(SpeakerProfile.objects.filter(reference_path=relative), user)).exists():
+        try:
+            check_audible_file(paths.absolute(relative))
+        except (UnusableInput, media.MediaError) as exc:
+            raise invalid(reason_of(exc), field)
     return relative
 
 

@@ -30,7 +30,7 @@ def save_audio(request):
     try:
         relative = save_recording(read_uploaded_file(request, "audio"), ownership.recordings_folder(request))
     except UploadRejected as exc:
-        return responses.error(reason_of(exc), exc.status)
+        return responses.error(reason_of(exc), 400)
     except Exception as exc:
         logger.exception("saving the recording failed")
         return responses.server_failure(gettext_noop("the recording could not be saved"), exc)

@@ -211,6 +211,8 @@ UI_STRINGS = {
 # is said by the label of the box it came from.
 FIELD_LABELS = {
     "original_audio_path": _("Reference audio"),
+    "target_audio_id": _("Profile name (optional)"),
+    "room_tone": _("Room tone of the reference recording"),
     "generate_text": _("Text (Chinese, English or mixed)"),
     "target_text": _("Text (Chinese, English or mixed)"),
     "text": _("Message"),

@@ -49,11 +49,7 @@ ABANDONED_UPLOAD_SECONDS = 3600
 
 
 class UploadRejected(ValueError):
-    """The upload cannot be stored; the message is shown to the user, with HTTP `status`."""
-
-    def __init__(self, message, status: int = 400):
-        super().__init__(message)
-        self.status = status
+    """The upload cannot be stored; the message is shown to the user."""
 
 
 class UploadTooLarge(MultiPartParserError):
@@ -298,8 +294,9 @@ def form_fields_only(view):
 
 def read_uploaded_file(request, field: str) -> UploadedFile:
     if request.content_type != "multipart/form-data" and int(request.META.get("CONTENT_LENGTH") or 0):
-        # `curl --data-binary @voice.wav` (sent as urlencoded) or `-T`: it was answered that no file was sent
-        raise UploadRejected(not_an_upload(field, request.content_type), 415)
+        # `curl --data-binary @voice.wav` (sent as urlencoded) or `-T`: it was answered that no file was sent, a 400 as
+        # the contract's 没有文件 is, which this message says how to mend
+        raise UploadRejected(not_an_upload(field, request.content_type))
     try:
         upload = request.FILES.get(field)
     # A cut-off body, or Django's parse limits (too many fields or files): the client's request, not our failure.

@@ -57,7 +57,7 @@ def test_no_file(client, stored_audio, media_root):
 def test_a_file_sent_as_the_body_itself_is_told_how_to_upload_it(client, stored_audio, media_root, wav_file, url, content_type, message):
     """It was answered that no file was sent, which the script had just sent."""
     response = client.generic("POST", url, wav_file.read_bytes(), content_type=content_type)
-    assert error_of(response, 415) == message
+    assert error_of(response, 400) == message
     assert_untouched(stored_audio, media_root)
 
 

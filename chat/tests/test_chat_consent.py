@@ -57,6 +57,18 @@ def test_chat_refuses_to_clone_a_revoked_reference_like_audio_clone(client, mode
     assert list((media_root / "voices/speakers").iterdir()) == []
 
 
+def test_chat_refuses_to_clone_a_silent_reference_before_the_turn(client, model, tmp_path, media_root):
+    silence = tmp_path / "silence.wav"
+    media.write_wav(silence, np.zeros(5 * 16000, np.float32), 16000)
+    with open(silence, "rb") as handle:
+        reference = client.post("/api/upload-reference-audio", {"audio": handle}).json()["relative_path"]
+    form = {"model_name": "EchoLite", "model_param": f"models/EchoLite/{model.name}", "api_choice": "fake", "text": "Hello",
+            "voice_clone": "true", "ref_audio": reference}
+    response = client.post("/chat_system", form)
+    assert response.status_code == 400 and response.json()["message"].startswith("ref_audio: 参考音频太安静"), response.content
+    assert not Turn.objects.exists() and not SpeakerProfile.objects.exists()
+
+
 def test_a_revoked_reference_is_refused_in_the_pages_language(client, revoked_reference):
     client.cookies["django_language"] = "en"
     body = client.post("/audio_clone", {"original_audio_path": revoked_reference}).json()

@@ -75,7 +75,7 @@ def check_audible(samples: np.ndarray) -> None:
 
 
 def check_audible_file(audio_path: Path) -> None:
-    """check_audible on a stored recording, as an upload is checked before it is kept."""
+    """check_audible on a stored recording, before a clone job is queued for it."""
     check_audible(media.load_declared_audio(audio_path, SAMPLE_RATE))
 
 

@@ -208,7 +208,7 @@ const Studio = (() => {
   /** Show why an action did not finish: a job cancelled or deleted by a person as a notice in the page's language, anything
    * else as an error, unless its job's card just above already says why (`shownInCard`): the reason is not said twice. */
   function sayError(target, error) {
-    say(target, error.shownInCard ? "" : errorText(error), error instanceof Cancelled || jobDeleted(error) ? "warn" : "error");
+    say(target, error?.shownInCard ? "" : errorText(error), error instanceof Cancelled || jobDeleted(error) ? "warn" : "error");
   }
 
   /** Say in the form's message how a job that did not succeed ended: as sayError says a failure. */
@@ -601,6 +601,13 @@ const Studio = (() => {
     choose(select, [...select.options].some((option) => option.value === previous && !option.disabled) ? previous : select.value);
   }
 
+  /** An uploaded file as the lists name it: the name it was sent with, and the name its owner knows it by where that differs
+   * (a second anna.mp4 is anna_2: both were listed as anna.mp4). */
+  function fileLabel(file) {
+    const sent = file.original_name || file.filename;
+    return file.name && sent.replace(/\.[^.]*$/, "") !== file.name ? `${sent} · ${file.name}` : sent;
+  }
+
   /** What a rendered video is called in the lists: its text, else the audio it said (by the name it was uploaded as), else its own file name. */
   const renderTitle = (entry) => entry.text || entry.audio_name || (entry.audio_path || "").split("/").pop() || entry.video_path.split("/").pop();
 
@@ -767,6 +774,6 @@ const Studio = (() => {
   return {
     t, el, api, upload, ApiError, mediaUrl, formatSeconds, formatBytes, formatTime, logLines, number, say, errorText, sayError, sayEnded,
     stateBadge, kindLabel, stageLabel, timingFacts, JobView, watchJob, runTracked, Recorder, toWav, recordButton, every, fillSelect,
-    modelFigures, pickedModel, renderTitle, downloadLink, sleep, choose, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton,
+    modelFigures, pickedModel, renderTitle, downloadLink, sleep, choose, engineOption, showUnavailable, fillModels, fillSpeakers, fillDevices, synthesisedSpeech, consentFields, deleteButton, fileLabel,
   };
 })();
